@@ -1,0 +1,44 @@
+/* encode/encode.h — canvas regions to PNG bytes (libpng).
+ *
+ * Pixels are un-premultiplied here and nowhere else. Modes: truecolour (RGBA, or RGB when
+ * every pixel of the region is opaque) and paletted (png8: at most 256 colours chosen by
+ * a quantiser that keeps anti-aliased edges smooth, with a tRNS chunk for alpha).
+ * A region whose pixels are all equal is answered from a shared, pre-encoded tile.
+ * All functions are safe to call from any thread. */
+#ifndef TS_ENCODE_ENCODE_H
+#define TS_ENCODE_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raster/raster.h"
+#include "util/buf.h"
+#include "util/status.h"
+
+typedef enum { TS_PNG_TRUECOLOR = 0, TS_PNG_PALETTE } ts_png_mode;
+
+typedef struct ts_png_opts {
+    ts_png_mode mode;
+    int zlevel;     /* zlib level 0..9; -1 = the encoder's tuned default */
+    int colors;     /* palette mode: maximum colours 2..256 (0 = 256) */
+} ts_png_opts;
+
+/* Encode the w x h region at (x0, y0) of c (which must lie inside c) and append the PNG
+ * bytes to out. TS_OK, or TS_ENOMEM / TS_ELIMIT (out's limit) with *err set; out is then
+ * emptied. */
+ts_status ts_png_encode(const ts_canvas *c, int x0, int y0, int w, int h, const ts_png_opts *o,
+                        ts_buf *out, ts_err *err);
+
+/* 1 and *px = the pixel value if every pixel of the region equals the first, else 0. */
+int ts_region_uniform(const ts_canvas *c, int x0, int y0, int w, int h, uint32_t *px);
+
+/* A shared PNG of a w x h image filled with one premultiplied pixel value in the given
+ * mode, encoded once per process and kept for its lifetime (do not free). *len gets its
+ * size. NULL on out-of-memory. */
+const uint8_t *ts_png_uniform(uint32_t px, int w, int h, ts_png_mode mode, size_t *len);
+
+/* Decode a PNG into a new canvas (premultiplied), for tests, ExternalGraphic symbols and
+ * golden-image comparison. NULL with *err set on malformed input. */
+ts_canvas *ts_png_decode(const uint8_t *data, size_t len, ts_err *err);
+
+#endif

@@ -1,0 +1,117 @@
+/* raster/raster.h — the anti-aliased rasterisation core.
+ *
+ * A ts_canvas holds premultiplied RGBA8 pixels. A ts_raster is one thread's scratch
+ * (the accumulation rows of the exact-area scanline rasteriser); it is reused path after
+ * path and must never be shared between threads. Geometry is given in map coordinates
+ * with an affine transform to pixels; the core transforms, clips to the canvas in double,
+ * converts to 24.8 fixed point, accumulates exact signed area per cell, resolves coverage
+ * with the fill rule, and composites source-over with the paint's opacity.
+ *
+ * Pixel (i, j) covers [i, i+1) x [j, j+1) in pixel space; j grows downwards.
+ * Nothing here knows about GDAL, styles or HTTP. */
+#ifndef TS_RASTER_RASTER_H
+#define TS_RASTER_RASTER_H
+
+#include <stdint.h>
+
+#include "util/status.h"
+
+/* A straight (not premultiplied) sRGB colour with alpha. */
+typedef struct ts_rgba {
+    uint8_t r, g, b, a;
+} ts_rgba;
+
+/* Premultiplied RGBA8 pixels, stored as bytes R, G, B, A in memory. A canvas may be a
+ * view into another canvas's rows (see ts_canvas_view); then it does not own px. */
+typedef struct ts_canvas {
+    int w, h;
+    int stride;          /* pixels (uint32_t) per row */
+    uint32_t *px;        /* row j starts at px + j * stride */
+    int owns;            /* 1 if ts_canvas_free releases px */
+} ts_canvas;
+
+/* New w x h canvas, fully transparent. NULL with *err set on failure or bad size
+ * (w, h in 1..32768). Free with ts_canvas_free. */
+ts_canvas *ts_canvas_new(int w, int h, ts_err *err);
+/* NULL is accepted. */
+void ts_canvas_free(ts_canvas *c);
+/* Fill every pixel with the (straight-alpha) colour. */
+void ts_canvas_clear(ts_canvas *c, ts_rgba color);
+/* A view of rows [y0, y0 + h) of c, sharing c's pixels (for band rendering). */
+ts_canvas ts_canvas_view(const ts_canvas *c, int y0, int h);
+/* Pack a straight colour into a premultiplied pixel value as stored in px. */
+uint32_t ts_rgba_premul(ts_rgba c);
+
+/* Map -> pixel: px = sx * x + tx, py = sy * y + ty (sy is negative for north-up maps). */
+typedef struct ts_affine {
+    double sx, sy, tx, ty;
+} ts_affine;
+
+/* A set of parts (rings or polylines) as flat x,y pairs: part k has counts[k] points,
+ * starting where part k-1 ended. Rings need not repeat the first point. */
+typedef struct ts_parts {
+    const double *xy;
+    const uint32_t *counts;
+    uint32_t nparts;
+} ts_parts;
+
+typedef enum { TS_FILL_NONZERO = 0, TS_FILL_EVENODD } ts_fill_rule;
+typedef enum { TS_JOIN_MITER = 0, TS_JOIN_ROUND, TS_JOIN_BEVEL } ts_line_join;
+typedef enum { TS_CAP_BUTT = 0, TS_CAP_ROUND, TS_CAP_SQUARE } ts_line_cap;
+
+#define TS_MAX_DASH 16
+
+/* How to stroke a line. width in pixels. dash: on/off lengths in pixels (ndash even,
+ * 0 = solid), starting dash_offset pixels into the pattern. */
+typedef struct ts_stroke {
+    double width;
+    ts_line_join join;
+    ts_line_cap cap;
+    double miter_limit;  /* ratio, as SVG stroke-miterlimit; 4 when 0 */
+    int ndash;
+    double dash[TS_MAX_DASH];
+    double dash_offset;
+} ts_stroke;
+
+typedef enum {
+    TS_MARK_CIRCLE = 0,
+    TS_MARK_SQUARE,
+    TS_MARK_TRIANGLE,
+    TS_MARK_STAR,
+    TS_MARK_CROSS,
+    TS_MARK_X
+} ts_mark_shape;
+
+/* One thread's rasteriser scratch. NULL on out-of-memory. */
+typedef struct ts_raster ts_raster;
+ts_raster *ts_raster_new(void);
+/* NULL is accepted. */
+void ts_raster_free(ts_raster *r);
+
+/* Fill the rings (holes are rings too; nonzero needs holes wound opposite to their
+ * outer ring, even-odd does not care) with colour * opacity (0..1). Returns TS_OK, or
+ * TS_ENOMEM when the scratch cannot grow (the canvas is then unchanged). */
+ts_status ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *rings,
+                         ts_fill_rule rule, ts_rgba color, double opacity);
+
+/* Stroke the parts; closed = 1 treats each part as a ring (joined at its start, no caps).
+ * The stroke outline is filled nonzero as one path, so self-overlaps are painted once. */
+ts_status ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *lines,
+                           int closed, const ts_stroke *s, ts_rgba color, double opacity);
+
+/* A marker of size px (diameter / side) centred at pixel (x, y), rotated clockwise by
+ * rotation_deg. fill.a == 0 draws no fill; stroke == NULL draws no outline. */
+ts_status ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y, ts_mark_shape shape,
+                           double size, double rotation_deg, ts_rgba fill, const ts_stroke *stroke,
+                           ts_rgba stroke_color, double opacity);
+
+/* Composite an 8-bit coverage mask (w x h, row stride mstride bytes) at pixel (x, y) with
+ * colour * opacity; for glyphs and pre-rendered symbols. Clipped to the canvas. */
+void ts_raster_blend_mask(ts_canvas *c, int x, int y, const uint8_t *mask, int w, int h,
+                          int mstride, ts_rgba color, double opacity);
+
+/* Composite a premultiplied RGBA8 image (e.g. an ExternalGraphic) at pixel (x, y). */
+void ts_raster_blend_image(ts_canvas *c, int x, int y, const uint32_t *img, int w, int h,
+                           int stride, double opacity);
+
+#endif

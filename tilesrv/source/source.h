@@ -1,0 +1,131 @@
+/* source/source.h — vector sources and the in-memory feature store.
+ *
+ * The only module that sees GDAL/OGR, PROJ and GEOS. At load, every feature of an OGR
+ * layer is read once, reprojected into the target CRS, repaired (GEOS MakeValid) or
+ * skipped when invalid, and kept in flat coordinate arrays with the attributes styles
+ * need, under a packed Hilbert R-tree. Generalised copies (GEOS topology-preserving
+ * simplification) serve coarse resolutions. A loaded ts_store is immutable and may be
+ * read by any number of threads at once; it is refcounted.
+ *
+ * Per-thread library handles (PJ_CONTEXT, GEOSContextHandle_t) live in a ts_source_ctx,
+ * one per thread that loads or transforms; contexts are never shared. */
+#ifndef TS_SOURCE_SOURCE_H
+#define TS_SOURCE_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grid/grid.h"
+#include "util/status.h"
+#include "util/value.h"
+
+typedef struct ts_source_ctx ts_source_ctx;
+
+/* One per thread. Registers GDAL drivers on first use (process-wide, idempotent).
+ * NULL with *err set on failure. */
+ts_source_ctx *ts_source_ctx_new(ts_err *err);
+/* NULL is accepted. */
+void ts_source_ctx_free(ts_source_ctx *sc);
+
+/* What to load. Strings are borrowed for the duration of ts_store_load only. */
+typedef struct ts_store_def {
+    const char *name;        /* tilesrv layer name, for messages */
+    const char *path;        /* OGR datasource name (file path, or e.g. "PG:...") */
+    const char *layer;       /* OGR layer name; NULL = the datasource's first layer */
+    const char *where;       /* OGR attribute filter (SQL WHERE), or NULL */
+    const char *src_crs;     /* source CRS override ("EPSG:25832", WKT, PROJ string), or
+                              * NULL = as the data declares it */
+    const char *dst_crs;     /* target CRS ("EPSG:3857", WKT, ...) */
+    const char *const *fields; /* attribute names to keep, NULL-terminated; NULL = all */
+    const double *tolerances; /* generalisation tolerances in target units, ascending (each
+                               * gives one extra level); may be NULL */
+    int ntolerances;
+} ts_store_def;
+
+typedef struct ts_store ts_store;
+
+typedef struct ts_store_stats {
+    uint64_t read;            /* features read from the source */
+    uint64_t kept;            /* features in the store */
+    uint64_t repaired;        /* invalid geometries made valid */
+    uint64_t skipped;         /* features dropped: empty, unrepairable, untransformable */
+    uint64_t vertices;        /* at full detail */
+    uint64_t bytes;           /* memory held by the store, approximate */
+    double load_s;            /* wall time of the load */
+} ts_store_stats;
+
+/* Load a whole OGR layer into a new store (refs = 1). Errors name the source: a missing
+ * or corrupt file, a missing layer or field, an unknown CRS give TS_ESOURCE with a clear
+ * message and no store. Invalid geometries never fail the load (see stats). */
+ts_status ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err *err);
+
+ts_store *ts_store_ref(ts_store *s);
+/* Frees at zero. NULL is accepted. */
+void ts_store_unref(ts_store *s);
+
+const ts_store_stats *ts_store_stats_get(const ts_store *s);
+uint32_t ts_store_count(const ts_store *s);
+/* Extent of all features in the target CRS (empty store: all zero). */
+ts_bbox ts_store_extent(const ts_store *s);
+
+int ts_store_nfields(const ts_store *s);
+const char *ts_store_field_name(const ts_store *s, int field);
+/* Index of a kept attribute, or -1. */
+int ts_store_field_index(const ts_store *s, const char *name);
+/* Attribute value of a feature; borrowed, lives as s. field must be valid. */
+const ts_value *ts_store_value(const ts_store *s, uint32_t fid, int field);
+
+typedef enum { TS_GEOM_NONE = 0, TS_GEOM_POINT, TS_GEOM_LINE, TS_GEOM_POLYGON } ts_geom_kind;
+
+/* A feature's geometry, borrowed from the store. Points: nparts points, counts all 1.
+ * Lines: one part per linestring. Polygons: rings, each exterior ring (counter-clockwise
+ * with y up) followed by its holes (clockwise); the first point is not repeated at the
+ * end. kind NONE: the feature vanished at this level of generalisation. */
+typedef struct ts_geom {
+    ts_geom_kind kind;
+    const double *xy;
+    const uint32_t *counts;
+    uint32_t nparts;
+} ts_geom;
+
+/* Number of detail levels (1 + ntolerances). Level 0 is full detail. */
+int ts_store_nlevels(const ts_store *s);
+/* The coarsest level whose tolerance is at most half a pixel at res (target units per
+ * pixel), so generalisation never moves a vertex visibly. */
+int ts_store_level_for_res(const ts_store *s, double res);
+void ts_store_geom(const ts_store *s, int level, uint32_t fid, ts_geom *out);
+/* Bounding box of a feature at full detail. */
+ts_bbox ts_store_feature_bbox(const ts_store *s, uint32_t fid);
+
+/* A growable list of feature ids. */
+typedef struct ts_idvec {
+    uint32_t *ids;
+    size_t n, cap;
+} ts_idvec;
+void ts_idvec_fini(ts_idvec *v);
+
+/* Replace v's contents with the ids of features whose bbox intersects q, in ascending id
+ * (= source) order. TS_OK or TS_ENOMEM. Thread-safe (v is the caller's). */
+ts_status ts_store_query(const ts_store *s, const ts_bbox *q, ts_idvec *v);
+
+/* Build a store from features given in memory (the loader uses this; so do feeds and
+ * tests). Coordinates are already in the target CRS. */
+typedef struct ts_store_builder ts_store_builder;
+ts_store_builder *ts_store_builder_new(const char *name, const char *const *field_names,
+                                       int nfields, ts_err *err);
+/* Add a feature; values has nfields entries (strings are copied). Polygon rings are
+ * re-oriented as ts_geom documents; the builder does not repair validity. */
+ts_status ts_store_builder_add(ts_store_builder *b, ts_geom_kind kind, const double *xy,
+                               const uint32_t *counts, uint32_t nparts, const ts_value *values,
+                               ts_err *err);
+/* Finish: index the features and return the store (refs = 1); b is freed either way. */
+ts_status ts_store_builder_finish(ts_store_builder *b, ts_store **out, ts_err *err);
+/* Abandon a builder. NULL is accepted. */
+void ts_store_builder_free(ts_store_builder *b);
+
+/* Transform n points in place from src_crs to dst_crs (x = easting/longitude), for
+ * callers that need coordinates outside a store (bboxes, WMS). TS_OK or TS_EINVAL. */
+ts_status ts_source_transform(ts_source_ctx *sc, const char *src_crs, const char *dst_crs,
+                              double *xy, size_t n, ts_err *err);
+
+#endif

@@ -1,0 +1,64 @@
+/* util/log.c — stderr logger. */
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int log_level = TS_LOG_INFO;
+
+void
+ts_log_set_level(ts_log_level lvl)
+{
+    atomic_store(&log_level, (int)lvl);
+}
+
+ts_log_level
+ts_log_get_level(void)
+{
+    return (ts_log_level)atomic_load(&log_level);
+}
+
+int
+ts_log_parse_level(const char *s, ts_log_level *out)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (ts_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void
+ts_log(ts_log_level lvl, const char *fmt, ...)
+{
+    static const char *tags[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+    if ((int)lvl < atomic_load(&log_level))
+        return;
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, "%s ", tags[lvl]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += m;
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}

@@ -1,0 +1,22 @@
+/* util/log.h — leveled logging to stderr, one line per call, safe from any thread. */
+#ifndef TS_UTIL_LOG_H
+#define TS_UTIL_LOG_H
+
+typedef enum { TS_LOG_DEBUG = 0, TS_LOG_INFO, TS_LOG_WARN, TS_LOG_ERROR } ts_log_level;
+
+/* Set the lowest level printed (default TS_LOG_INFO). Call before threads start. */
+void ts_log_set_level(ts_log_level lvl);
+ts_log_level ts_log_get_level(void);
+/* Parse "debug"/"info"/"warn"/"error"; returns 0 and sets *out, or -1. */
+int ts_log_parse_level(const char *s, ts_log_level *out);
+
+/* Write one line "2026-11-26T20:06:07Z LEVEL msg" to stderr (a single write(2), so lines
+ * from different threads never interleave). */
+void ts_log(ts_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define ts_debug(...) ts_log(TS_LOG_DEBUG, __VA_ARGS__)
+#define ts_info(...) ts_log(TS_LOG_INFO, __VA_ARGS__)
+#define ts_warn(...) ts_log(TS_LOG_WARN, __VA_ARGS__)
+#define ts_error(...) ts_log(TS_LOG_ERROR, __VA_ARGS__)
+
+#endif
