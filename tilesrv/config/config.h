@@ -1,0 +1,108 @@
+/* config/config.h — the YAML configuration (libyaml) as an immutable, refcounted value.
+ *
+ * Top-level sections: server, sources, layers, tilesets, grids. Every key is known:
+ * an unknown key, a value of the wrong type or out of range, a reference to an undefined
+ * source/layer/grid, or a missing file is refused with file:line:column (ts_err's input
+ * fields). Relative paths are resolved against the directory of the config file.
+ * A loaded ts_config is never modified; reload builds a new one and swaps a pointer. */
+#ifndef TS_CONFIG_CONFIG_H
+#define TS_CONFIG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grid/grid.h"
+#include "util/status.h"
+
+typedef struct ts_cfg_server {
+    char *listen_host;      /* "127.0.0.1" (default) */
+    int port;               /* 8080 (default) */
+    int render_threads;     /* 0 = number of CPUs (default) */
+    int http_threads;       /* libmicrohttpd worker threads; 0 = 2 (default) */
+    int queue_max;          /* render jobs waiting before 503; default 256 */
+    size_t cache_mb;        /* in-memory tile cache; default 256 */
+    int max_connections;    /* default 1024 */
+    char *cors_origin;      /* Access-Control-Allow-Origin value, default "*"; "" = none */
+    char *public_url;       /* base URL used in documents (TileJSON ...), default derived
+                             * from the request's Host header; NULL = derived */
+    char *log_level;        /* "info" (default) */
+    int line;               /* position of the section, for messages */
+} ts_cfg_server;
+
+typedef struct ts_cfg_source {
+    char *name;
+    char *path;             /* resolved file path, or an OGR connection string ("PG:...") */
+    char *srs;              /* CRS override for every layer of the source, or NULL */
+    int line, col;
+} ts_cfg_source;
+
+typedef struct ts_cfg_layer {
+    char *name;
+    char *title;            /* default = name */
+    char *abstract_text;    /* may be NULL */
+    char *source;           /* name of a ts_cfg_source */
+    char *table;            /* OGR layer name in the source; default = layer name */
+    char *where;            /* OGR attribute filter, or NULL */
+    char *srs;              /* CRS override, or NULL (falls back to the source's) */
+    char *style;            /* resolved path of the SLD file */
+    int queryable;          /* GetFeatureInfo allowed; default 1 */
+    int line, col;
+} ts_cfg_layer;
+
+typedef struct ts_cfg_grid {
+    char *name;
+    ts_grid grid;
+    int line, col;
+} ts_cfg_grid;
+
+typedef struct ts_cfg_tileset {
+    char *name;
+    char *title;            /* default = name */
+    char *attribution;      /* HTML attribution for TileJSON, or NULL */
+    char **layers;          /* names of ts_cfg_layer, drawn in this order (first = bottom) */
+    int nlayers;
+    char **grids;           /* names of grids served; default {"WebMercatorQuad"} */
+    int ngrids;
+    char *format;           /* "png" (truecolour, default) or "png8" (paletted) */
+    int metatile;           /* tiles per metatile side; default 8 */
+    int buffer_px;          /* metatile buffer in pixels; default 64 */
+    uint8_t background[4];  /* straight RGBA; default transparent */
+    int minzoom, maxzoom;   /* default 0 and the grid's last level */
+    int max_age_s;          /* Cache-Control max-age; default 3600 */
+    int line, col;
+} ts_cfg_tileset;
+
+typedef struct ts_config {
+    int refs;               /* atomic; use ts_config_ref/unref */
+    char *path;             /* file read, or "(builtin)" */
+    char *dir;              /* directory relative paths are resolved against */
+    ts_cfg_server server;
+    ts_cfg_source *sources;
+    int nsources;
+    ts_cfg_layer *layers;
+    int nlayers;
+    ts_cfg_tileset *tilesets;
+    int ntilesets;
+    ts_cfg_grid *grids;     /* user-defined grids (built-in ones are not listed) */
+    int ngrids;
+} ts_config;
+
+/* Read and validate a config file. NULL with *err (file:line:col) on any problem. */
+ts_config *ts_config_load(const char *path, ts_err *err);
+/* Same, from memory. where names it in messages; base_dir resolves relative paths. */
+ts_config *ts_config_parse(const char *yaml, size_t len, const char *where, const char *base_dir,
+                           ts_err *err);
+
+ts_config *ts_config_ref(ts_config *c);
+/* Frees at zero. NULL is accepted. */
+void ts_config_unref(ts_config *c);
+
+/* Lookups by name; NULL if absent. Borrowed: live as c. */
+const ts_cfg_source *ts_config_source(const ts_config *c, const char *name);
+const ts_cfg_layer *ts_config_layer(const ts_config *c, const char *name);
+const ts_cfg_tileset *ts_config_tileset(const ts_config *c, const char *name);
+/* A grid by TileMatrixSet name: user-defined ones first, then the built-in
+ * WebMercatorQuad. */
+const ts_grid *ts_config_grid(const ts_config *c, const char *name);
+
+#endif
