@@ -149,3 +149,23 @@ ts_grid_hilbert(uint32_t order, uint32_t x, uint32_t y)
     }
     return d;
 }
+
+void
+ts_grid_mercator_to_lonlat(double x, double y, double *lon, double *lat)
+{
+    const double r = 6378137.0;
+    *lon = x / r * 180.0 / M_PI;
+    *lat = atan(sinh(y / r)) * 180.0 / M_PI;
+}
+
+void
+ts_grid_lonlat_to_mercator(double lon, double lat, double *x, double *y)
+{
+    const double r = 6378137.0;
+    if (lat > 85.0511287798066)
+        lat = 85.0511287798066;
+    if (lat < -85.0511287798066)
+        lat = -85.0511287798066;
+    *x = lon * M_PI / 180.0 * r;
+    *y = log(tan(M_PI / 4 + lat * M_PI / 360.0)) * r;
+}

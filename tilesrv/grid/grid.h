@@ -79,6 +79,10 @@ ts_grid_metatile_index(uint32_t x, uint32_t y, int meta)
     return ((uint64_t)(x / (uint32_t)meta) << 32) | (uint64_t)(y / (uint32_t)meta);
 }
 
+/* EPSG:3857 metres <-> WGS84 longitude/latitude degrees (spherical Mercator formulas). */
+void ts_grid_mercator_to_lonlat(double x, double y, double *lon, double *lat);
+void ts_grid_lonlat_to_mercator(double lon, double lat, double *x, double *y);
+
 /* Position of (x, y) along a Hilbert curve of order 2^order per side. */
 uint64_t ts_grid_hilbert(uint32_t order, uint32_t x, uint32_t y);
 

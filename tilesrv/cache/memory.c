@@ -1,0 +1,246 @@
+/* cache/memory.c — sharded in-memory LRU of tiles with a byte budget. */
+#include "cache/cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hash.h"
+
+#define NSHARDS 16
+
+typedef struct entry {
+    struct entry *hnext;          /* hash chain */
+    struct entry *prev, *next;    /* LRU list: head = most recent */
+    uint64_t hash;
+    ts_tile *tile;
+    char key[];
+} entry;
+
+typedef struct shard {
+    pthread_mutex_t mu;
+    entry **buckets;
+    size_t nbuckets;              /* power of two */
+    size_t count;
+    size_t bytes;
+    size_t max_bytes;
+    entry *head, *tail;
+    ts_cache_stats st;
+} shard;
+
+struct ts_mem_cache {
+    shard shards[NSHARDS];
+};
+
+static uint64_t
+key_hash(const char *k)
+{
+    return ts_hash_mix(ts_hash_bytes(TS_HASH_SEED, k, strlen(k)));
+}
+
+static size_t
+entry_cost(const entry *e)
+{
+    return e->tile->len + sizeof *e + strlen(e->key) + 1;
+}
+
+ts_mem_cache *
+ts_mem_cache_new(size_t max_bytes)
+{
+    ts_mem_cache *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        pthread_mutex_init(&s->mu, NULL);
+        s->nbuckets = 256;
+        s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+        s->max_bytes = max_bytes / NSHARDS;
+        if (s->buckets == NULL) {
+            ts_mem_cache_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void
+ts_mem_cache_free(ts_mem_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        for (entry *e = s->head; e;) {
+            entry *n = e->next;
+            ts_tile_unref(e->tile);
+            free(e);
+            e = n;
+        }
+        free(s->buckets);
+        pthread_mutex_destroy(&s->mu);
+    }
+    free(c);
+}
+
+static void
+lru_unlink(shard *s, entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void
+lru_push_front(shard *s, entry *e)
+{
+    e->prev = NULL;
+    e->next = s->head;
+    if (s->head)
+        s->head->prev = e;
+    s->head = e;
+    if (s->tail == NULL)
+        s->tail = e;
+}
+
+static entry **
+find_slot(shard *s, uint64_t h, const char *key)
+{
+    entry **pp = &s->buckets[h & (s->nbuckets - 1)];
+    while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
+        pp = &(*pp)->hnext;
+    return pp;
+}
+
+static void
+remove_entry(shard *s, entry *e)
+{
+    entry **pp = find_slot(s, e->hash, e->key);
+    if (*pp == e)
+        *pp = e->hnext;
+    lru_unlink(s, e);
+    s->bytes -= entry_cost(e);
+    s->count--;
+    ts_tile_unref(e->tile);
+    free(e);
+}
+
+static void
+grow(shard *s)
+{
+    size_t n = s->nbuckets * 2;
+    entry **b = calloc(n, sizeof *b);
+    if (b == NULL)
+        return; /* keep the longer chains */
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        for (entry *e = s->buckets[i]; e;) {
+            entry *next = e->hnext;
+            e->hnext = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+}
+
+ts_tile *
+ts_mem_cache_get(ts_mem_cache *c, const char *key)
+{
+    uint64_t h = key_hash(key);
+    shard *s = &c->shards[h % NSHARDS];
+    pthread_mutex_lock(&s->mu);
+    entry *e = *find_slot(s, h, key);
+    ts_tile *t = NULL;
+    if (e) {
+        lru_unlink(s, e);
+        lru_push_front(s, e);
+        t = ts_tile_ref(e->tile);
+        s->st.hits++;
+    } else {
+        s->st.misses++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return t;
+}
+
+void
+ts_mem_cache_put(ts_mem_cache *c, const char *key, ts_tile *t)
+{
+    uint64_t h = key_hash(key);
+    shard *s = &c->shards[h % NSHARDS];
+    size_t klen = strlen(key);
+    entry *n = malloc(sizeof *n + klen + 1);
+    if (n == NULL)
+        return;
+    memcpy(n->key, key, klen + 1);
+    n->hash = h;
+    n->tile = t;
+    n->prev = n->next = n->hnext = NULL;
+    if (entry_cost(n) > s->max_bytes) {
+        free(n);
+        return;
+    }
+    ts_tile_ref(t);
+    pthread_mutex_lock(&s->mu);
+    entry **pp = find_slot(s, h, key);
+    if (*pp)
+        remove_entry(s, *pp);
+    pp = find_slot(s, h, key);
+    *pp = n;
+    lru_push_front(s, n);
+    s->bytes += entry_cost(n);
+    s->count++;
+    s->st.puts++;
+    while (s->bytes > s->max_bytes && s->tail && s->tail != n) {
+        remove_entry(s, s->tail);
+        s->st.evictions++;
+    }
+    if (s->count > s->nbuckets)
+        grow(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t
+ts_mem_cache_drop_prefix(ts_mem_cache *c, const char *prefix)
+{
+    size_t plen = strlen(prefix), dropped = 0;
+    for (int i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        pthread_mutex_lock(&s->mu);
+        for (entry *e = s->head; e;) {
+            entry *next = e->next;
+            if (strncmp(e->key, prefix, plen) == 0) {
+                remove_entry(s, e);
+                dropped++;
+            }
+            e = next;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return dropped;
+}
+
+void
+ts_mem_cache_stats_get(ts_mem_cache *c, ts_cache_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < NSHARDS; i++) {
+        shard *s = &c->shards[i];
+        pthread_mutex_lock(&s->mu);
+        out->hits += s->st.hits;
+        out->misses += s->st.misses;
+        out->puts += s->st.puts;
+        out->evictions += s->st.evictions;
+        out->bytes += s->bytes;
+        out->entries += s->count;
+        pthread_mutex_unlock(&s->mu);
+    }
+}

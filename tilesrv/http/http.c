@@ -1,0 +1,607 @@
+/* http/http.c — libmicrohttpd daemon: routes, suspend/resume, caching headers. */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ows/ows.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+struct ts_http {
+    struct MHD_Daemon *d;
+    ts_pipeline *p;
+    ts_http_opts o;
+    char *cors;
+    char *public_url;
+    char *web_root;
+    int port;
+    atomic_int suspended;       /* connections waiting for a render */
+    int64_t started;
+};
+
+/* Per-request state, kept in MHD's con_cls between handler calls. */
+typedef struct req_state {
+    ts_http *h;
+    struct MHD_Connection *conn;
+    int waiting;                /* suspended, render queued */
+    int done;                   /* the render callback has run */
+    ts_status st;
+    ts_tile *tile;
+    ts_err err;
+    int max_age;
+} req_state;
+
+/* ---- responses -------------------------------------------------------------------------- */
+
+static void
+add_common_headers(ts_http *h, struct MHD_Response *r)
+{
+    if (h->cors && h->cors[0])
+        MHD_add_response_header(r, "Access-Control-Allow-Origin", h->cors);
+    MHD_add_response_header(r, "Server", "tilesrv/" TS_VERSION);
+}
+
+static enum MHD_Result
+send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
+         const void *data, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    add_common_headers(h, r);
+    if (status >= 400)
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result
+send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    char buf[700];
+    int n = snprintf(buf, sizeof buf, "%s\n", msg);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    return send_buf(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n);
+}
+
+static enum MHD_Result
+send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const ts_err *err)
+{
+    const char *msg = err && err->msg[0] ? err->msg : ts_status_text(st);
+    return send_text(h, c, (unsigned)ts_status_http(st), msg);
+}
+
+static void
+http_date(int64_t t, char *buf, size_t size)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    static const char *days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+unref_tile_cb(void *cls)
+{
+    ts_tile_unref(cls);
+}
+
+/* 1 if an If-None-Match header lists etag (or "*"). */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+    if (inm == NULL)
+        return 0;
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/* Send a tile (consumes the caller's reference). */
+static enum MHD_Result
+send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, int max_age, int head)
+{
+    char etag[32], lm[64], cc[64];
+    ts_tile_etag_str(t, etag, sizeof etag);
+    http_date(t->mtime, lm, sizeof lm);
+    snprintf(cc, sizeof cc, "public, max-age=%d", max_age);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *r;
+    unsigned status = MHD_HTTP_OK;
+    if (etag_matches(inm, etag)) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        status = MHD_HTTP_NOT_MODIFIED;
+        ts_tile_unref(t);
+    } else if (head) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        ts_tile_unref(t);
+    } else {
+        r = MHD_create_response_from_buffer_with_free_callback_cls(t->len, (void *)t->data,
+                                                                   unref_tile_cb, t);
+        if (r == NULL)
+            ts_tile_unref(t);
+    }
+    if (r == NULL)
+        return MHD_NO;
+    if (status == MHD_HTTP_OK)
+        MHD_add_response_header(r, "Content-Type", "image/png");
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Last-Modified", lm);
+    MHD_add_response_header(r, "Cache-Control", cc);
+    add_common_headers(h, r);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- tiles ------------------------------------------------------------------------------ */
+
+static void
+tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
+{
+    req_state *rs = ud;
+    rs->st = st;
+    rs->tile = tile;
+    if (err)
+        rs->err = *err;
+    rs->done = 1;
+    if (rs->waiting) {
+        atomic_fetch_sub(&rs->h->suspended, 1);
+        MHD_resume_connection(rs->conn);
+    }
+}
+
+static enum MHD_Result
+handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x, int head)
+{
+    if (x->format != TS_FMT_PNG)
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles are not served yet");
+    ts_tile_req tr = {x->tileset, x->z, x->x, x->y, x->scale};
+    ts_err err;
+    ts_err_clear(&err);
+    ts_status st = ts_pipeline_check(h->p, &tr, &err);
+    if (st != TS_OK)
+        return send_status(h, c, st, &err);
+    ts_service *svc = ts_pipeline_service(h->p);
+    const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
+    rs->max_age = ts ? ts->cfg->max_age_s : 3600;
+    ts_service_unref(svc);
+    ts_tile *t = ts_pipeline_lookup(h->p, &tr);
+    if (t)
+        return send_tile(h, c, t, rs->max_age, head);
+    /* Suspend before queueing: the render may finish before this function returns. */
+    rs->waiting = 1;
+    atomic_fetch_add(&h->suspended, 1);
+    MHD_suspend_connection(c);
+    st = ts_pipeline_request(h->p, &tr, tile_done, rs, &err);
+    if (st != TS_OK) {
+        rs->done = 1;
+        rs->st = st;
+        rs->err = err;
+        atomic_fetch_sub(&h->suspended, 1);
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+/* ---- documents -------------------------------------------------------------------------- */
+
+static void
+base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size)
+{
+    if (h->public_url) {
+        snprintf(buf, size, "%s", h->public_url);
+        return;
+    }
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    /* Only characters a host[:port] can have; anything else falls back to the bind address. */
+    int ok = host && host[0] && strlen(host) < 200;
+    for (const char *p = host; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']';
+    if (ok)
+        snprintf(buf, size, "http://%s", host);
+    else
+        snprintf(buf, size, "http://%s:%d", h->o.host, h->port);
+}
+
+static enum MHD_Result
+handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
+{
+    ts_service *svc = ts_pipeline_service(h->p);
+    const ts_tileset *ts = ts_service_tileset(svc, name);
+    if (ts == NULL) {
+        ts_service_unref(svc);
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
+    }
+    char base[256];
+    base_url(h, c, base, sizeof base);
+    ts_tilejson_info ti = {
+        .name = ts->name,
+        .title = ts->cfg->title,
+        .attribution = ts->cfg->attribution,
+        .base_url = base,
+        .ext = "png",
+        .minzoom = ts->cfg->minzoom,
+        .maxzoom = ts->cfg->maxzoom > 0 ? ts->cfg->maxzoom : ts->grid->nlevels - 1,
+    };
+    if (ts->grid->epsg == 3857 && ts->bounds.maxx > ts->bounds.minx) {
+        ts_grid_mercator_to_lonlat(ts->bounds.minx, ts->bounds.miny, &ti.bounds_lonlat.minx,
+                                   &ti.bounds_lonlat.miny);
+        ts_grid_mercator_to_lonlat(ts->bounds.maxx, ts->bounds.maxy, &ti.bounds_lonlat.maxx,
+                                   &ti.bounds_lonlat.maxy);
+        ti.has_bounds = 1;
+    }
+    ts_buf b;
+    ts_buf_init(&b, 1 << 20);
+    ts_status st = ts_ows_write_tilejson(&ti, &b);
+    ts_service_unref(svc);
+    enum MHD_Result r = st == TS_OK ? send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                                    : send_status(h, c, st, NULL);
+    ts_buf_fini(&b);
+    return r;
+}
+
+static enum MHD_Result
+handle_health(ts_http *h, struct MHD_Connection *c)
+{
+    ts_service *svc = ts_pipeline_service(h->p);
+    ts_pipeline_stats ps;
+    ts_pipeline_stats_get(h->p, &ps);
+    ts_buf b;
+    ts_buf_init(&b, 1 << 20);
+    ts_buf_printf(&b, "{\"status\":\"ok\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
+                      "\"render_queue\":%d,\"tilesets\":[",
+                  (long long)(ts_wall_s() - h->started),
+                  (unsigned long long)ts_service_generation(svc), ps.queued);
+    for (int i = 0; i < ts_service_ntilesets(svc); i++) {
+        const ts_tileset *ts = ts_service_tileset_at(svc, i);
+        ts_buf_printf(&b, "%s{\"name\":\"", i ? "," : "");
+        ts_ows_json_escape(&b, ts->name);
+        ts_buf_printf(&b, "\",\"layers\":%d}", ts->nlayers);
+    }
+    ts_status st = ts_buf_add(&b, "]}\n", 3);
+    ts_service_unref(svc);
+    enum MHD_Result r = st == TS_OK ? send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                                    : send_status(h, c, st, NULL);
+    ts_buf_fini(&b);
+    return r;
+}
+
+static enum MHD_Result
+handle_metrics(ts_http *h, struct MHD_Connection *c)
+{
+    ts_pipeline_stats ps;
+    ts_pipeline_stats_get(h->p, &ps);
+    ts_buf b;
+    ts_buf_init(&b, 1 << 20);
+    ts_buf_printf(&b,
+                  "# HELP tilesrv_metatiles_rendered_total Metatiles rendered.\n"
+                  "# TYPE tilesrv_metatiles_rendered_total counter\n"
+                  "tilesrv_metatiles_rendered_total %llu\n"
+                  "# HELP tilesrv_tiles_encoded_total Tiles PNG-encoded.\n"
+                  "# TYPE tilesrv_tiles_encoded_total counter\n"
+                  "tilesrv_tiles_encoded_total %llu\n"
+                  "# HELP tilesrv_tiles_uniform_total Tiles answered by a shared uniform PNG.\n"
+                  "# TYPE tilesrv_tiles_uniform_total counter\n"
+                  "tilesrv_tiles_uniform_total %llu\n"
+                  "# HELP tilesrv_render_joined_total Requests that joined a render in flight.\n"
+                  "# TYPE tilesrv_render_joined_total counter\n"
+                  "tilesrv_render_joined_total %llu\n"
+                  "# HELP tilesrv_render_busy_total Requests refused because the queue was full.\n"
+                  "# TYPE tilesrv_render_busy_total counter\n"
+                  "tilesrv_render_busy_total %llu\n"
+                  "# HELP tilesrv_render_seconds_total Time spent drawing metatiles.\n"
+                  "# TYPE tilesrv_render_seconds_total counter\n"
+                  "tilesrv_render_seconds_total %.6f\n"
+                  "# HELP tilesrv_encode_seconds_total Time spent encoding tiles.\n"
+                  "# TYPE tilesrv_encode_seconds_total counter\n"
+                  "tilesrv_encode_seconds_total %.6f\n"
+                  "# HELP tilesrv_render_queue_length Metatile jobs waiting.\n"
+                  "# TYPE tilesrv_render_queue_length gauge\n"
+                  "tilesrv_render_queue_length %d\n"
+                  "# HELP tilesrv_cache_hits_total Memory cache hits.\n"
+                  "# TYPE tilesrv_cache_hits_total counter\n"
+                  "tilesrv_cache_hits_total %llu\n"
+                  "# HELP tilesrv_cache_misses_total Memory cache misses.\n"
+                  "# TYPE tilesrv_cache_misses_total counter\n"
+                  "tilesrv_cache_misses_total %llu\n"
+                  "# HELP tilesrv_cache_bytes Bytes of tiles in the memory cache.\n"
+                  "# TYPE tilesrv_cache_bytes gauge\n"
+                  "tilesrv_cache_bytes %llu\n"
+                  "# HELP tilesrv_http_suspended Connections waiting for a render.\n"
+                  "# TYPE tilesrv_http_suspended gauge\n"
+                  "tilesrv_http_suspended %d\n",
+                  (unsigned long long)ps.metatiles_rendered, (unsigned long long)ps.tiles_encoded,
+                  (unsigned long long)ps.tiles_uniform, (unsigned long long)ps.joined,
+                  (unsigned long long)ps.busy, ps.render_ns / 1e9, ps.encode_ns / 1e9, ps.queued,
+                  (unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.misses,
+                  (unsigned long long)ps.cache.bytes, atomic_load(&h->suspended));
+    enum MHD_Result r =
+        send_buf(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    ts_buf_fini(&b);
+    return r;
+}
+
+static const char *
+mime_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL)
+        return "application/octet-stream";
+    if (strcmp(dot, ".html") == 0)
+        return "text/html; charset=utf-8";
+    if (strcmp(dot, ".js") == 0)
+        return "text/javascript; charset=utf-8";
+    if (strcmp(dot, ".css") == 0)
+        return "text/css; charset=utf-8";
+    if (strcmp(dot, ".png") == 0)
+        return "image/png";
+    if (strcmp(dot, ".json") == 0)
+        return "application/json";
+    if (strcmp(dot, ".svg") == 0)
+        return "image/svg+xml";
+    return "application/octet-stream";
+}
+
+/* Serve a file below web_root. Paths are restricted to [A-Za-z0-9_./-] without "..". */
+static enum MHD_Result
+handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
+{
+    if (h->web_root == NULL)
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
+    if (strstr(rel, "..") || strlen(rel) > 200)
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    for (const char *p = rel; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.' || *p == '/' || *p == '-'))
+            return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", h->web_root, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+    if (r == NULL) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", mime_of(path));
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    add_common_headers(h, r);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static enum MHD_Result
+route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int head)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    if (strncmp(url, "/tiles/", 7) == 0) {
+        const char *rest = url + 7;
+        size_t n = strlen(rest);
+        if (n > 5 && strcmp(rest + n - 5, ".json") == 0 && strchr(rest, '/') == NULL) {
+            char name[TS_NAME_MAX];
+            if (n - 5 >= sizeof name)
+                return send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
+            memcpy(name, rest, n - 5);
+            name[n - 5] = '\0';
+            return handle_tilejson(h, c, name);
+        }
+        ts_xyz_req x;
+        ts_status st = ts_ows_parse_xyz(rest, &x, &err);
+        if (st != TS_OK)
+            return send_status(h, c, st, &err);
+        return handle_tile(h, c, rs, &x, head);
+    }
+    if (strncmp(url, "/tms/1.0.0/", 11) == 0) {
+        ts_xyz_req x;
+        ts_status st = ts_ows_parse_tms(url + 11, &x, &err);
+        if (st != TS_OK)
+            return send_status(h, c, st, &err);
+        return handle_tile(h, c, rs, &x, head);
+    }
+    if (strcmp(url, "/health") == 0)
+        return handle_health(h, c);
+    if (strcmp(url, "/metrics") == 0)
+        return handle_metrics(h, c);
+    return handle_static(h, c, url);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    ts_http *h = cls;
+    req_state *rs = *con_cls;
+    if (rs == NULL) {
+        rs = calloc(1, sizeof *rs);
+        if (rs == NULL)
+            return MHD_NO;
+        rs->h = h;
+        rs->conn = c;
+        *con_cls = rs;
+        int head = strcmp(method, "HEAD") == 0;
+        if (strcmp(method, "GET") != 0 && !head) {
+            if (*upload_size)
+                *upload_size = 0; /* drain a body we will not read */
+            return send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+        }
+        return route(h, c, rs, url, head);
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rs->waiting && rs->done) {
+        rs->waiting = 0;
+        if (rs->st == TS_OK && rs->tile) {
+            ts_tile *t = rs->tile;
+            rs->tile = NULL;
+            return send_tile(h, c, t, rs->max_age, strcmp(method, "HEAD") == 0);
+        }
+        return send_status(h, c, rs->st, &rs->err);
+    }
+    return MHD_YES;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    req_state *rs = *con_cls;
+    if (rs == NULL)
+        return;
+    ts_tile_unref(rs->tile);
+    free(rs);
+    *con_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    ts_debug("http: %s", buf);
+}
+
+ts_http *
+ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
+{
+    ts_http *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "http");
+        return NULL;
+    }
+    h->p = p;
+    h->o = *o;
+    h->o.host = o->host ? strdup(o->host) : strdup("127.0.0.1");
+    h->cors = o->cors_origin ? strdup(o->cors_origin) : NULL;
+    h->public_url = o->public_url && o->public_url[0] ? strdup(o->public_url) : NULL;
+    h->web_root = o->web_root ? strdup(o->web_root) : NULL;
+    h->started = ts_wall_s();
+    atomic_init(&h->suspended, 0);
+
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (strchr(h->o.host, ':')) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)o->port);
+        if (inet_pton(AF_INET6, h->o.host, &a6->sin6_addr) != 1) {
+            TS_FAIL(err, TS_ECONFIG, "cannot parse listen address %s", h->o.host);
+            goto fail;
+        }
+        flags |= MHD_USE_IPv6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)o->port);
+        if (inet_pton(AF_INET, h->o.host, &a4->sin_addr) != 1) {
+            TS_FAIL(err, TS_ECONFIG, "cannot parse listen address %s (use an IP address)",
+                    h->o.host);
+            goto fail;
+        }
+    }
+    h->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
+                            MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)(o->max_connections > 0 ? o->max_connections : 1024),
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    if (h->d == NULL) {
+        TS_FAIL(err, TS_EIO, "cannot listen on %s:%d (address in use or not permitted)",
+                h->o.host, o->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : o->port;
+    return h;
+fail:
+    free((char *)h->o.host);
+    free(h->cors);
+    free(h->public_url);
+    free(h->web_root);
+    free(h);
+    return NULL;
+}
+
+int
+ts_http_port(const ts_http *h)
+{
+    return h->port;
+}
+
+void
+ts_http_stop(ts_http *h)
+{
+    if (h == NULL)
+        return;
+    MHD_quiesce_daemon(h->d);
+    /* Renders in flight resume their connections; give them time to answer. */
+    for (int i = 0; i < 3000 && atomic_load(&h->suspended) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(h->d);
+    free((char *)h->o.host);
+    free(h->cors);
+    free(h->public_url);
+    free(h->web_root);
+    free(h);
+}

@@ -1,0 +1,78 @@
+/* main/cmd_render.c — `tilesrv render`: one tile to a file, through the serving pipeline. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "main/cli.h"
+#include "util/log.h"
+
+/* Parse "Z/X/Y" or "Z/X/Y@2x". */
+static int
+parse_tile(const char *s, int *z, unsigned *x, unsigned *y, int *scale)
+{
+    char tail[8] = "";
+    int n = 0;
+    *scale = 1;
+    if (sscanf(s, "%d/%u/%u%n", z, x, y, &n) != 3)
+        return -1;
+    snprintf(tail, sizeof tail, "%s", s + n);
+    if (strcmp(tail, "@2x") == 0)
+        *scale = 2;
+    else if (tail[0] != '\0')
+        return -1;
+    return 0;
+}
+
+int
+ts_cmd_render(const ts_cli *o)
+{
+    int z, scale;
+    unsigned x, y;
+    if (o->tileset == NULL || o->tile == NULL || parse_tile(o->tile, &z, &x, &y, &scale) != 0) {
+        fprintf(stderr, "usage: tilesrv render [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png]\n");
+        return 2;
+    }
+    if (o->out == NULL && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "tilesrv: give -o OUT.png (refusing to write a PNG to a terminal)\n");
+        return 2;
+    }
+    ts_config *cfg = ts_cli_load_config(o);
+    if (cfg == NULL)
+        return 1;
+    ts_err err;
+    ts_err_clear(&err);
+    ts_service *svc = ts_service_load(cfg, &err);
+    ts_config_unref(cfg);
+    if (svc == NULL) {
+        ts_cli_print_err("cannot load the service", &err);
+        return 1;
+    }
+    int threads = o->threads > 0 ? o->threads : ts_cli_ncpu();
+    ts_pipeline_opts po = {threads, 16, 64u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+    ts_service_unref(svc);
+    if (p == NULL) {
+        ts_cli_print_err("cannot start the render pool", &err);
+        return 1;
+    }
+    ts_tile_req r = {o->tileset, z, x, y, scale};
+    ts_tile *t = NULL;
+    ts_status st = ts_pipeline_get(p, &r, &t, &err);
+    int rc = 0;
+    if (st != TS_OK) {
+        ts_cli_print_err("render failed", &err);
+        rc = 1;
+    } else {
+        FILE *f = o->out ? fopen(o->out, "wb") : stdout;
+        if (f == NULL || fwrite(t->data, 1, t->len, f) != t->len || (o->out && fclose(f) != 0)) {
+            fprintf(stderr, "tilesrv: cannot write %s\n", o->out ? o->out : "stdout");
+            rc = 1;
+        } else if (o->out) {
+            ts_info("wrote %s (%zu bytes)", o->out, t->len);
+        }
+        ts_tile_unref(t);
+    }
+    ts_pipeline_free(p);
+    return rc;
+}

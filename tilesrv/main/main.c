@@ -1,0 +1,166 @@
+/* main/main.c — `tilesrv serve|render|check|seed|truncate`, options and dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "main/cli.h"
+#include "util/log.h"
+
+static const char usage[] =
+    "usage:\n"
+    "  tilesrv serve    [-c FILE] [--listen ADDR:PORT] [--threads N]\n"
+    "  tilesrv render   [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png]\n"
+    "  tilesrv check    [-c FILE]\n"
+    "  tilesrv --version | --help\n"
+    "\n"
+    "Without -c the bundled demo configuration is used:\n"
+    "  %s\n"
+    "Options: -q (quiet: warnings and errors only), --log-level debug|info|warn|error\n";
+
+const char *
+ts_cli_demo_config(void)
+{
+    static char path[1024];
+    const char *env = getenv("TILESRV_DEMO_CONFIG");
+    if (env && env[0])
+        return env;
+    /* Next to an installed binary: <prefix>/bin/tilesrv -> <prefix>/share/tilesrv/ */
+    char exe[900];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(path, sizeof path, "%s/../share/tilesrv/data/demo/tilesrv.yaml", exe);
+            if (access(path, R_OK) == 0)
+                return path;
+        }
+    }
+    snprintf(path, sizeof path, "%s/data/demo/tilesrv.yaml", TS_SOURCE_DIR);
+    return path;
+}
+
+ts_config *
+ts_cli_load_config(const ts_cli *o)
+{
+    const char *path = o->config_path ? o->config_path : ts_cli_demo_config();
+    ts_err err;
+    ts_err_clear(&err);
+    ts_config *c = ts_config_load(path, &err);
+    if (c == NULL)
+        ts_cli_print_err("configuration refused", &err);
+    return c;
+}
+
+void
+ts_cli_print_err(const char *what, const ts_err *err)
+{
+    char buf[1024];
+    fprintf(stderr, "tilesrv: %s: %s\n", what, ts_err_format(err, buf, sizeof buf));
+}
+
+int
+ts_cli_ncpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static int
+parse_int(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < 0 || v > 4096)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, usage, ts_cli_demo_config());
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("tilesrv %s\n", TS_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        printf(usage, ts_cli_demo_config());
+        return 0;
+    }
+    ts_cli o;
+    memset(&o, 0, sizeof o);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+            if (!v)
+                goto missing;
+            o.config_path = v;
+            i++;
+        } else if (strcmp(a, "--listen") == 0) {
+            if (!v)
+                goto missing;
+            o.listen = v;
+            i++;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!v || parse_int(v, &o.threads) != 0) {
+                fprintf(stderr, "tilesrv: --threads needs a number 0..4096\n");
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--tileset") == 0) {
+            if (!v)
+                goto missing;
+            o.tileset = v;
+            i++;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (!v)
+                goto missing;
+            o.out = v;
+            i++;
+        } else if (strcmp(a, "--log-level") == 0) {
+            ts_log_level lvl;
+            if (!v || ts_log_parse_level(v, &lvl) != 0) {
+                fprintf(stderr, "tilesrv: --log-level is debug, info, warn or error\n");
+                return 2;
+            }
+            ts_log_set_level(lvl);
+            i++;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            o.quiet = 1;
+            ts_log_set_level(TS_LOG_WARN);
+        } else if (a[0] != '-' && o.tile == NULL) {
+            o.tile = a;
+        } else {
+            fprintf(stderr, "tilesrv: unknown option %s\n", a);
+            fprintf(stderr, usage, ts_cli_demo_config());
+            return 2;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "tilesrv: option %s needs a value\n", a);
+        return 2;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return ts_cmd_serve(&o);
+    if (strcmp(cmd, "render") == 0)
+        return ts_cmd_render(&o);
+    if (strcmp(cmd, "check") == 0)
+        return ts_cmd_check(&o);
+    if (strcmp(cmd, "seed") == 0 || strcmp(cmd, "truncate") == 0) {
+        fprintf(stderr, "tilesrv: '%s' is not implemented yet (tile cache and seeding issue)\n",
+                cmd);
+        return 2;
+    }
+    fprintf(stderr, "tilesrv: unknown command '%s'\n", cmd);
+    fprintf(stderr, usage, ts_cli_demo_config());
+    return 2;
+}

@@ -1,0 +1,79 @@
+/* ows/tilejson.c — TileJSON 3.0.0 documents and JSON string escaping. */
+#include "ows/ows.h"
+
+#include <stdio.h>
+#include <string.h>
+
+ts_status
+ts_ows_json_escape(ts_buf *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        ts_status st;
+        switch (*p) {
+        case '"':
+            st = ts_buf_add(out, "\\\"", 2);
+            break;
+        case '\\':
+            st = ts_buf_add(out, "\\\\", 2);
+            break;
+        case '\n':
+            st = ts_buf_add(out, "\\n", 2);
+            break;
+        case '\r':
+            st = ts_buf_add(out, "\\r", 2);
+            break;
+        case '\t':
+            st = ts_buf_add(out, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20)
+                st = ts_buf_printf(out, "\\u%04x", *p);
+            else
+                st = ts_buf_add(out, p, 1);
+        }
+        if (st != TS_OK)
+            return st;
+    }
+    return TS_OK;
+}
+
+static ts_status
+json_str(ts_buf *out, const char *key, const char *val)
+{
+    TS_TRY(ts_buf_printf(out, "\"%s\":\"", key));
+    TS_TRY(ts_ows_json_escape(out, val));
+    return ts_buf_add(out, "\"", 1);
+}
+
+ts_status
+ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
+{
+    TS_TRY(ts_buf_add(out, "{\"tilejson\":\"3.0.0\",", 20));
+    TS_TRY(json_str(out, "name", ti->name));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    if (ti->title) {
+        TS_TRY(json_str(out, "description", ti->title));
+        TS_TRY(ts_buf_add(out, ",", 1));
+    }
+    if (ti->attribution) {
+        TS_TRY(json_str(out, "attribution", ti->attribution));
+        TS_TRY(ts_buf_add(out, ",", 1));
+    }
+    TS_TRY(ts_buf_add(out, "\"scheme\":\"xyz\",\"tiles\":[\"", 24));
+    TS_TRY(ts_ows_json_escape(out, ti->base_url));
+    TS_TRY(ts_buf_add(out, "/tiles/", 7));
+    TS_TRY(ts_ows_json_escape(out, ti->name));
+    TS_TRY(ts_buf_printf(out, "/{z}/{x}/{y}.%s\"],", ti->ext));
+    TS_TRY(ts_buf_printf(out, "\"minzoom\":%d,\"maxzoom\":%d", ti->minzoom, ti->maxzoom));
+    if (ti->has_bounds) {
+        const ts_bbox *b = &ti->bounds_lonlat;
+        TS_TRY(ts_buf_printf(out, ",\"bounds\":[%.6f,%.6f,%.6f,%.6f]", b->minx, b->miny, b->maxx,
+                             b->maxy));
+        int cz = ti->minzoom + 3 <= ti->maxzoom ? ti->minzoom + 3 : ti->maxzoom;
+        if (cz < 14 && ti->maxzoom >= 14)
+            cz = 14;
+        TS_TRY(ts_buf_printf(out, ",\"center\":[%.6f,%.6f,%d]", (b->minx + b->maxx) / 2,
+                             (b->miny + b->maxy) / 2, cz));
+    }
+    return ts_buf_add(out, "}", 1);
+}

@@ -1,0 +1,277 @@
+/* pipeline/service.c — turns a ts_config into loaded stores, styles and tilesets. */
+#include "pipeline/pipeline.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/source.h"
+#include "style/style.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* One loaded (layer, CRS) pair. */
+typedef struct svc_layer {
+    const ts_cfg_layer *cfg;
+    char crs[64];
+    ts_store *store;
+    ts_style *style;
+    ts_render_layer *rl;
+} svc_layer;
+
+struct ts_service {
+    atomic_int refs;
+    uint64_t generation;
+    ts_config *cfg;
+    svc_layer *layers;
+    int nlayers;
+    ts_tileset *tilesets;
+    int ntilesets;
+};
+
+static atomic_ullong generation_counter;
+
+/* Generalisation tolerances for a grid: half a pixel at a few coarse levels, ascending. */
+static int
+grid_tolerances(const ts_grid *g, double *tol, int max)
+{
+    static const int zooms[] = {14, 12, 10, 8, 6, 4};
+    int n = 0;
+    for (size_t i = 0; i < sizeof zooms / sizeof zooms[0] && n < max; i++)
+        if (zooms[i] < g->nlevels)
+            tol[n++] = g->levels[zooms[i]].res / 2;
+    return n;
+}
+
+static void
+service_free(ts_service *s)
+{
+    for (int i = 0; i < s->nlayers; i++) {
+        ts_render_layer_free(s->layers[i].rl);
+        ts_store_unref(s->layers[i].store);
+        ts_style_unref(s->layers[i].style);
+    }
+    free(s->layers);
+    for (int i = 0; i < s->ntilesets; i++)
+        free(s->tilesets[i].layers);
+    free(s->tilesets);
+    ts_config_unref(s->cfg);
+    free(s);
+}
+
+static svc_layer *
+find_loaded(ts_service *s, const ts_cfg_layer *l, const char *crs)
+{
+    for (int i = 0; i < s->nlayers; i++)
+        if (s->layers[i].cfg == l && strcmp(s->layers[i].crs, crs) == 0)
+            return &s->layers[i];
+    return NULL;
+}
+
+static ts_style *
+find_style(ts_service *s, const char *path)
+{
+    for (int i = 0; i < s->nlayers; i++)
+        if (s->layers[i].style && strcmp(s->layers[i].cfg->style, path) == 0)
+            return ts_style_ref(s->layers[i].style);
+    return NULL;
+}
+
+static ts_status
+load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_grid *g,
+           svc_layer **out, ts_err *err)
+{
+    svc_layer *have = find_loaded(s, l, g->crs);
+    if (have) {
+        *out = have;
+        return TS_OK;
+    }
+    const ts_cfg_source *src = ts_config_source(s->cfg, l->source);
+    if (src == NULL)
+        return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
+                          "layer %s: unknown source %s", l->name, l->source);
+    svc_layer *sl = &s->layers[s->nlayers];
+    memset(sl, 0, sizeof *sl);
+    sl->cfg = l;
+    snprintf(sl->crs, sizeof sl->crs, "%s", g->crs);
+
+    sl->style = find_style(s, l->style);
+    if (sl->style == NULL) {
+        sl->style = ts_style_load(l->style, err);
+        if (sl->style == NULL)
+            return err ? err->code : TS_ESTYLE;
+    }
+    double tol[8];
+    ts_store_def def = {
+        .name = l->name,
+        .path = src->path,
+        .layer = l->table ? l->table : l->name,
+        .where = l->where,
+        .src_crs = l->srs ? l->srs : src->srs,
+        .dst_crs = g->crs,
+        .fields = NULL,
+        .tolerances = tol,
+        .ntolerances = grid_tolerances(g, tol, 8),
+    };
+    uint64_t t0 = ts_mono_ns();
+    ts_status st = ts_store_load(sc, &def, &sl->store, err);
+    if (st != TS_OK) {
+        ts_style_unref(sl->style);
+        sl->style = NULL;
+        return st;
+    }
+    const ts_store_stats *ss = ts_store_stats_get(sl->store);
+    ts_info("layer %s: %llu features from %s (%s) in %.2f s, %llu repaired, %llu skipped, "
+            "%.1f MB",
+            l->name, (unsigned long long)ss->kept, src->path, def.layer,
+            (ts_mono_ns() - t0) / 1e9, (unsigned long long)ss->repaired,
+            (unsigned long long)ss->skipped, ss->bytes / 1048576.0);
+    int missing = 0;
+    sl->rl = ts_render_layer_new(l->name, sl->store, sl->style, &missing, err);
+    if (sl->rl == NULL) {
+        ts_store_unref(sl->store);
+        ts_style_unref(sl->style);
+        return TS_ENOMEM;
+    }
+    for (int i = 0; i < sl->style->nprops; i++)
+        if (sl->rl->prop_field[i] < 0)
+            ts_warn("layer %s: style %s uses property '%s' that %s does not have", l->name,
+                    l->style, sl->style->props[i], def.layer);
+    s->nlayers++;
+    *out = sl;
+    return TS_OK;
+}
+
+static void
+bbox_union(ts_bbox *a, const ts_bbox *b, int first)
+{
+    if (first) {
+        *a = *b;
+        return;
+    }
+    if (b->minx < a->minx)
+        a->minx = b->minx;
+    if (b->miny < a->miny)
+        a->miny = b->miny;
+    if (b->maxx > a->maxx)
+        a->maxx = b->maxx;
+    if (b->maxy > a->maxy)
+        a->maxy = b->maxy;
+}
+
+ts_service *
+ts_service_load(ts_config *cfg, ts_err *err)
+{
+    ts_service *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "service");
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->generation = atomic_fetch_add(&generation_counter, 1) + 1;
+    s->cfg = ts_config_ref(cfg);
+    int maxlayers = 0;
+    for (int i = 0; i < cfg->ntilesets; i++)
+        maxlayers += cfg->tilesets[i].nlayers * (cfg->tilesets[i].ngrids > 0
+                                                     ? cfg->tilesets[i].ngrids : 1);
+    s->layers = calloc((size_t)(maxlayers > 0 ? maxlayers : 1), sizeof *s->layers);
+    s->tilesets = calloc((size_t)(cfg->ntilesets > 0 ? cfg->ntilesets : 1), sizeof *s->tilesets);
+    ts_source_ctx *sc = ts_source_ctx_new(err);
+    if (s->layers == NULL || s->tilesets == NULL || sc == NULL) {
+        if (sc == NULL && err && err->code != TS_OK)
+            goto fail;
+        TS_FAIL(err, TS_ENOMEM, "service");
+        goto fail;
+    }
+    for (int i = 0; i < cfg->ntilesets; i++) {
+        const ts_cfg_tileset *tc = &cfg->tilesets[i];
+        ts_tileset *ts = &s->tilesets[s->ntilesets];
+        ts->cfg = tc;
+        ts->name = tc->name;
+        ts->grid = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[0] : "WebMercatorQuad");
+        if (ts->grid == NULL) {
+            TS_FAIL_AT(err, TS_ECONFIG, cfg->path, tc->line, tc->col,
+                       "tileset %s: unknown grid", tc->name);
+            goto fail;
+        }
+        ts->mode = (tc->format && strcmp(tc->format, "png8") == 0) ? TS_PNG_PALETTE
+                                                                   : TS_PNG_TRUECOLOR;
+        ts->background = (ts_rgba){tc->background[0], tc->background[1], tc->background[2],
+                                   tc->background[3]};
+        ts->layers = calloc((size_t)(tc->nlayers > 0 ? tc->nlayers : 1), sizeof *ts->layers);
+        if (ts->layers == NULL) {
+            TS_FAIL(err, TS_ENOMEM, "tileset %s", tc->name);
+            goto fail;
+        }
+        s->ntilesets++;
+        for (int k = 0; k < tc->nlayers; k++) {
+            const ts_cfg_layer *lc = ts_config_layer(cfg, tc->layers[k]);
+            if (lc == NULL) {
+                TS_FAIL_AT(err, TS_ECONFIG, cfg->path, tc->line, tc->col,
+                           "tileset %s: unknown layer %s", tc->name, tc->layers[k]);
+                goto fail;
+            }
+            svc_layer *sl;
+            if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
+                goto fail;
+            ts->layers[ts->nlayers++] = sl->rl;
+            ts_bbox e = ts_store_extent(sl->store);
+            if (ts_store_count(sl->store) > 0)
+                bbox_union(&ts->bounds, &e, k == 0);
+        }
+    }
+    ts_source_ctx_free(sc);
+    return s;
+fail:
+    ts_source_ctx_free(sc);
+    service_free(s);
+    return NULL;
+}
+
+ts_service *
+ts_service_ref(ts_service *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+void
+ts_service_unref(ts_service *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+        service_free(s);
+}
+
+const ts_config *
+ts_service_config(const ts_service *s)
+{
+    return s->cfg;
+}
+
+int
+ts_service_ntilesets(const ts_service *s)
+{
+    return s->ntilesets;
+}
+
+const ts_tileset *
+ts_service_tileset_at(const ts_service *s, int i)
+{
+    return i >= 0 && i < s->ntilesets ? &s->tilesets[i] : NULL;
+}
+
+const ts_tileset *
+ts_service_tileset(const ts_service *s, const char *name)
+{
+    for (int i = 0; i < s->ntilesets; i++)
+        if (strcmp(s->tilesets[i].name, name) == 0)
+            return &s->tilesets[i];
+    return NULL;
+}
+
+uint64_t
+ts_service_generation(const ts_service *s)
+{
+    return s->generation;
+}

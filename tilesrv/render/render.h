@@ -1,0 +1,81 @@
+/* render/render.h — one render job: layers x rules x features -> draw calls into a canvas.
+ *
+ * A ts_render_layer binds a loaded feature store to a compiled style (property indices of
+ * the style resolved to store columns once). It is immutable and shared by all workers.
+ * A ts_render_worker is one thread's state (rasteriser scratch, query buffers, timers);
+ * never share one between threads. Large images are split into horizontal bands that
+ * several workers render in parallel (ts_render_draw_bands). */
+#ifndef TS_RENDER_RENDER_H
+#define TS_RENDER_RENDER_H
+
+#include <stdint.h>
+
+#include "grid/grid.h"
+#include "raster/raster.h"
+#include "source/source.h"
+#include "style/style.h"
+#include "util/pool.h"
+#include "util/status.h"
+
+typedef struct ts_render_layer {
+    char *name;
+    ts_store *store;        /* holds a reference */
+    ts_style *style;        /* holds a reference */
+    int *prop_field;        /* style property index -> store field index, -1 = absent */
+    double max_symbol_px;   /* largest half-extent of any symbolizer (query margin) */
+} ts_render_layer;
+
+/* Bind a style to a store (takes a reference on both). Properties the store lacks are
+ * bound to -1 (they evaluate as null) and reported in *missing (a count) if non-NULL.
+ * NULL with *err on out-of-memory. */
+ts_render_layer *ts_render_layer_new(const char *name, ts_store *store, ts_style *style,
+                                     int *missing, ts_err *err);
+/* NULL is accepted. */
+void ts_render_layer_free(ts_render_layer *l);
+
+/* What to draw. bbox is the canvas extent (outer pixel edges) in the stores' CRS. */
+typedef struct ts_render_req {
+    const ts_render_layer *const *layers;  /* drawn in order, first at the bottom */
+    int nlayers;
+    ts_bbox bbox;
+    int width, height;      /* pixels of the canvas */
+    double scale_factor;    /* 1, or 2 for @2x: symbol sizes are multiplied by it */
+    double scale_denom;     /* for rule Min/MaxScaleDenominator (at scale factor 1) */
+    ts_rgba background;     /* straight colour; a == 0: transparent */
+} ts_render_req;
+
+typedef struct ts_render_stats {
+    uint64_t query_ns;      /* spatial queries, filters, rule selection */
+    uint64_t draw_ns;       /* rasterisation and compositing */
+    uint64_t features;      /* features drawn */
+    uint64_t paths;         /* raster calls */
+} ts_render_stats;
+
+typedef struct ts_render_worker ts_render_worker;
+
+/* One per thread. NULL with *err on out-of-memory. */
+ts_render_worker *ts_render_worker_new(ts_err *err);
+/* NULL is accepted. */
+void ts_render_worker_free(ts_render_worker *w);
+/* Accumulated statistics of this worker (reset by the caller when wanted). */
+ts_render_stats *ts_render_worker_stats(ts_render_worker *w);
+
+/* Draw req into c (c->w == req->width, c->h == req->height), after clearing it to the
+ * background. TS_OK, or TS_ENOMEM with *err set (the canvas content is then undefined). */
+ts_status ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c,
+                         ts_err *err);
+
+/* As ts_render_draw, split into nworkers horizontal bands drawn in parallel, band i by
+ * workers[i], on pool's threads with the caller taking part (pool may be NULL: all bands
+ * on the caller). Output equals ts_render_draw's. */
+ts_status ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
+                               const ts_render_req *req, ts_canvas *c, ts_err *err);
+
+/* The scale denominator of a resolution (units per pixel) per the OGC 0.28 mm pixel. */
+static inline double
+ts_render_scale_denom(double res, double meters_per_unit)
+{
+    return res * meters_per_unit / TS_STD_PIXEL_M;
+}
+
+#endif
