@@ -48,7 +48,7 @@ json_str(ts_buf *out, const char *key, const char *val)
 ts_status
 ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
 {
-    TS_TRY(ts_buf_add(out, "{\"tilejson\":\"3.0.0\",", 20));
+    TS_TRY(ts_buf_printf(out, "{\"tilejson\":\"3.0.0\","));
     TS_TRY(json_str(out, "name", ti->name));
     TS_TRY(ts_buf_add(out, ",", 1));
     if (ti->title) {
@@ -59,9 +59,9 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
         TS_TRY(json_str(out, "attribution", ti->attribution));
         TS_TRY(ts_buf_add(out, ",", 1));
     }
-    TS_TRY(ts_buf_add(out, "\"scheme\":\"xyz\",\"tiles\":[\"", 24));
+    TS_TRY(ts_buf_printf(out, "\"scheme\":\"xyz\",\"tiles\":[\""));
     TS_TRY(ts_ows_json_escape(out, ti->base_url));
-    TS_TRY(ts_buf_add(out, "/tiles/", 7));
+    TS_TRY(ts_buf_printf(out, "/tiles/"));
     TS_TRY(ts_ows_json_escape(out, ti->name));
     TS_TRY(ts_buf_printf(out, "/{z}/{x}/{y}.%s\"],", ti->ext));
     TS_TRY(ts_buf_printf(out, "\"minzoom\":%d,\"maxzoom\":%d", ti->minzoom, ti->maxzoom));
