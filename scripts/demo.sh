@@ -1,0 +1,9 @@
+#!/bin/sh
+# Install what is missing, build, and serve the bundled Düsseldorf demo on
+# http://127.0.0.1:8080/ (Ctrl-C stops it). Extra arguments go to `tilesrv serve`.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DTS_TESTS=OFF -DTS_BENCH=OFF >/dev/null
+cmake --build build -j"$(nproc)"
+exec build/tilesrv serve "$@"

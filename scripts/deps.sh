@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the Debian 12 packages tilesrv needs, when missing.
+#   scripts/deps.sh            build + run
+#   scripts/deps.sh --test     also what the test suite needs
+#   scripts/deps.sh --bench    also the peers for the benchmark (MapServer, Mapnik)
+set -eu
+pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
+      libpng-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev fonts-dejavu-core curl"
+for a in "$@"; do
+  case "$a" in
+    --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal" ;;
+    --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine" ;;
+    *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps.sh: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install what is missing, build with AddressSanitizer + UBSan, and run the whole test
+# suite (ctest). Prints the ctest summary; exits non-zero when a test fails.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=address,undefined \
+      -DTS_WERROR=ON -DTS_BENCH=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/supp/lsan.supp:print_suppressions=0"
+cd build-asan
+ctest --output-on-failure -j"$(nproc)" "$@"
