@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""End-to-end HTTP tests: start `tilesrv serve` on the demo and talk to it like a client.
+
+Usage: test_http.py --binary build/tilesrv [--srcdir .]
+Standard library only. Each test is a function test_*; failures are collected and the
+script exits non-zero if any failed.
+"""
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ARGS = None
+SERVER = None      # (proc, port, logpath)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_server(config=None, extra=()):
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="tilesrv-", suffix=".log", delete=False)
+    cmd = [ARGS.binary, "serve", "--listen", "127.0.0.1:%d" % port, "--threads", "2"]
+    if config:
+        cmd += ["-c", config]
+    cmd += list(extra)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("server exited with %d:\n%s" % (proc.returncode, open(log.name).read()))
+        try:
+            st, _, _ = get(port, "/health")
+            if st == 200:
+                return proc, port, log.name
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not come up:\n" + open(log.name).read())
+
+
+def stop_server(srv):
+    proc, _, log = srv
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("server did not stop on SIGTERM")
+    return rc, open(log).read()
+
+
+def get(port, path, headers=None, method="GET"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hdrs, body
+
+
+def png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h
+
+
+def port():
+    return SERVER[1]
+
+
+# ---------------------------------------------------------------- tests
+
+def test_tile_over_the_city_centre_is_a_png():
+    st, h, body = get(port(), "/tiles/cadastre/16/34001/21873.png")
+    assert st == 200, st
+    assert h["content-type"] == "image/png"
+    assert png_size(body) == (256, 256)
+    assert h["etag"].startswith('"') and len(h["etag"]) == 18
+    assert "max-age=" in h["cache-control"]
+    assert "last-modified" in h
+    assert len(body) > 2000, "a city-centre tile should carry detail, got %d bytes" % len(body)
+
+
+def test_etag_revalidation_gives_304():
+    st, h, body = get(port(), "/tiles/cadastre/16/34001/21873.png")
+    st2, h2, body2 = get(port(), "/tiles/cadastre/16/34001/21873.png",
+                         {"If-None-Match": h["etag"]})
+    assert st2 == 304, st2
+    assert body2 == b""
+    assert h2["etag"] == h["etag"]
+    st3, _, _ = get(port(), "/tiles/cadastre/16/34001/21873.png", {"If-None-Match": '"0000"'})
+    assert st3 == 200
+
+
+def test_hidpi_tile_is_512():
+    st, h, body = get(port(), "/tiles/cadastre/16/34001/21873@2x.png")
+    assert st == 200, st
+    assert png_size(body) == (512, 512)
+
+
+def test_tms_flips_rows():
+    st, _, a = get(port(), "/tiles/cadastre/16/34001/21873.png")
+    st2, _, b = get(port(), "/tms/1.0.0/cadastre/16/34001/%d.png" % (65535 - 21873))
+    assert st == 200 and st2 == 200
+    assert a == b
+
+
+def test_unknown_tileset_is_404():
+    st, h, body = get(port(), "/tiles/nonexistent/16/34001/21873.png")
+    assert st == 404, st
+    assert b"nonexistent" in body
+
+
+def test_bad_numbers_are_400():
+    for path in ["/tiles/cadastre/16/abc/21873.png", "/tiles/cadastre/16/-1/2.png",
+                 "/tiles/cadastre/99/1/1.png", "/tiles/cadastre/16/65536/0.png",
+                 "/tiles/cadastre/16/0/65536.png", "/tiles/cadastre/16/1/1@3x.png",
+                 "/tiles/cadastre/16/99999999999999/1.png"]:
+        st, h, body = get(port(), path)
+        assert st == 400, (path, st, body)
+        assert h.get("cache-control") == "no-store"
+
+
+def test_other_methods_are_405():
+    st, _, _ = get(port(), "/tiles/cadastre/16/34001/21873.png", method="POST")
+    assert st == 405, st
+    st, h, body = get(port(), "/tiles/cadastre/16/34001/21873.png", method="HEAD")
+    assert st == 200 and body == b""
+
+
+def test_tilejson():
+    st, h, body = get(port(), "/tiles/cadastre.json")
+    assert st == 200, st
+    tj = json.loads(body)
+    assert tj["tilejson"] == "3.0.0"
+    assert tj["tiles"][0].endswith("/tiles/cadastre/{z}/{x}/{y}.png")
+    assert tj["tiles"][0].startswith("http://127.0.0.1:%d/" % port())
+    w, s, e, n = tj["bounds"]
+    assert 6.6 < w < 6.8 and 51.1 < s < 51.3 and w < e and s < n, tj["bounds"]
+    st, _, _ = get(port(), "/tiles/nope.json")
+    assert st == 404
+
+
+def test_health_and_metrics():
+    st, h, body = get(port(), "/health")
+    assert st == 200
+    j = json.loads(body)
+    assert j["status"] == "ok"
+    assert {t["name"] for t in j["tilesets"]} >= {"cadastre", "parking", "air"}
+    st, h, body = get(port(), "/metrics")
+    assert st == 200
+    assert b"tilesrv_metatiles_rendered_total" in body
+
+
+def test_concurrent_requests_of_one_metatile():
+    # a metatile nobody asked for yet: 64 tiles, 16 parallel clients
+    paths = ["/tiles/cadastre/17/%d/%d.png" % (68008 + i % 8, 43744 + i // 8) for i in range(64)]
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        res = list(ex.map(lambda p: get(port(), p), paths))
+    assert all(r[0] == 200 for r in res), [r[0] for r in res]
+    assert all(png_size(r[2]) == (256, 256) for r in res)
+    st, _, body = get(port(), "/metrics")
+    assert b"tilesrv_render_joined_total" in body
+
+
+def test_web_map_page():
+    st, h, body = get(port(), "/")
+    assert st == 200
+    assert h["content-type"].startswith("text/html")
+    assert b"tiles/" in body
+    st, _, _ = get(port(), "/../../etc/passwd")
+    assert st == 404
+
+
+def test_missing_source_is_refused_at_start():
+    d = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(d, "bad.yaml")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s:\n    path: %s\nlayers:\n  l:\n    source: s\n"
+                    "    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
+                    % (os.path.join(d, "missing.gpkg"), style))
+        r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+        assert r.returncode != 0
+        assert "missing.gpkg" in r.stderr, r.stderr
+        # a corrupt GeoPackage: the name of the file is in the message
+        bad = os.path.join(d, "corrupt.gpkg")
+        with open(bad, "wb") as f:
+            f.write(b"SQLite format 3\x00" + os.urandom(4000))
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s:\n    path: %s\nlayers:\n  l:\n    source: s\n"
+                    "    style: %s\ntilesets:\n  t:\n    layers: [l]\n" % (bad, style))
+        r = subprocess.run([ARGS.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % free_port()],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0
+        assert "corrupt.gpkg" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def test_broken_config_on_reload_keeps_serving():
+    d = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(d, "t.yaml")
+        demo = open(os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")).read()
+        demo = demo.replace("path: duesseldorf_demo.gpkg",
+                            "path: %s" % os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+        demo = demo.replace("../../styles/", os.path.join(ARGS.srcdir, "styles") + "/")
+        with open(cfg, "w") as f:
+            f.write(demo)
+        srv = start_server(cfg)
+        try:
+            st, _, a = get(srv[1], "/tiles/cadastre/16/34001/21873.png")
+            assert st == 200
+            with open(cfg, "w") as f:
+                f.write(demo + "\nbogus_key: 1\n")
+            srv[0].send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+            st, _, b = get(srv[1], "/tiles/cadastre/16/34001/21873.png")
+            assert st == 200 and a == b
+        finally:
+            rc, log = stop_server(srv)
+        assert "bogus_key" in log, log
+        assert rc == 0, rc
+    finally:
+        shutil.rmtree(d)
+
+
+def main():
+    global ARGS, SERVER
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap.add_argument("filter", nargs="?")
+    ARGS = ap.parse_args()
+    ARGS.binary = os.path.abspath(ARGS.binary)
+    SERVER = start_server()
+    failed = 0
+    ran = 0
+    try:
+        for name, fn in sorted(globals().items()):
+            if not name.startswith("test_") or (ARGS.filter and ARGS.filter not in name):
+                continue
+            ran += 1
+            try:
+                fn()
+                print("ok   %s" % name, flush=True)
+            except Exception:
+                failed += 1
+                print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
+    finally:
+        rc, log = stop_server(SERVER)
+        if rc != 0:
+            failed += 1
+            print("FAIL server exit code %d\n%s" % (rc, log))
+    print("%d tests, %d failed" % (ran, failed))
+    sys.exit(1 if failed or not ran else 0)
+
+
+if __name__ == "__main__":
+    main()
