@@ -15,7 +15,7 @@
 #include "util/status.h"
 
 typedef struct ts_cfg_server {
-    char *listen_host;      /* "127.0.0.1" (default) */
+    char *listen_host;      /* "127.0.0.1" (default); "::1" for "[::1]:p"; "0.0.0.0" for ":p" */
     int port;               /* 8080 (default) */
     int render_threads;     /* 0 = number of CPUs (default) */
     int http_threads;       /* libmicrohttpd worker threads; 0 = 2 (default) */

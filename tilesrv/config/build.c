@@ -1,0 +1,768 @@
+/* config/build.c — the node tree -> ts_config. One key table per section (name, type,
+ * field offset, range, required) drives reading; what a table cannot say (defaults derived
+ * from the name, references between sections, zoom ranges against grids) follows it in
+ * the section's function. Sections are read in dependency order — server, grids, sources,
+ * layers, tilesets — whatever their order in the file. */
+#include "config/config_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+    K_STR,       /* char *: non-empty string */
+    K_STR_EMPTY, /* char *: string, "" allowed */
+    K_OSTR,      /* char *: string or null; "" and null leave NULL */
+    K_INT,       /* int in [min, max] */
+    K_SIZE,      /* size_t in [min, max] */
+    K_BOOL,      /* int 0/1 */
+    K_DOUBLE,    /* double, finite */
+    K_DPAIR,     /* double[2] from [x, y] */
+    K_IPAIR,     /* int[2] from [a, b], each in [min, max] */
+    K_CHOICE,    /* char *: one of choices */
+    K_COLOUR,    /* uint8_t[4] from "#rrggbb[aa]" */
+    K_LISTEN,    /* char *host at off, int port at off2 */
+    K_SRCPATH,   /* char *: resolved source path or connection string */
+    K_STYLEPATH, /* char *: resolved path of an existing regular file */
+    K_NAMES,     /* char ** at off, int count at off2: non-empty list of unique names */
+} key_type;
+
+#define KEY_REQUIRED 1u
+
+typedef struct key_spec {
+    const char *name;
+    key_type type;
+    size_t off, off2;
+    long min, max;
+    unsigned flags;
+    const char *const *choices; /* K_CHOICE: NULL-terminated */
+} key_spec;
+
+#define MAX_KEYS 16
+
+static const char *const formats[] = {"png", "png8", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+#define SRV(f) offsetof(ts_cfg_server, f)
+static const key_spec server_keys[] = {
+    {"listen", K_LISTEN, SRV(listen_host), SRV(port), 0, 0, 0, NULL},
+    {"render_threads", K_INT, SRV(render_threads), 0, 0, 1024, 0, NULL},
+    {"http_threads", K_INT, SRV(http_threads), 0, 0, 1024, 0, NULL},
+    {"queue_max", K_INT, SRV(queue_max), 0, 1, 1048576, 0, NULL},
+    {"cache_mb", K_SIZE, SRV(cache_mb), 0, 1, 1048576, 0, NULL},
+    {"max_connections", K_INT, SRV(max_connections), 0, 1, 1048576, 0, NULL},
+    {"cors_origin", K_STR_EMPTY, SRV(cors_origin), 0, 0, 0, 0, NULL},
+    {"public_url", K_OSTR, SRV(public_url), 0, 0, 0, 0, NULL},
+    {"log_level", K_CHOICE, SRV(log_level), 0, 0, 0, 0, log_levels},
+};
+enum { S_LISTEN, S_RENDER, S_HTTP, S_QUEUE, S_CACHE, S_MAXCONN, S_CORS, S_PUBURL, S_LOG };
+
+#define SRC(f) offsetof(ts_cfg_source, f)
+static const key_spec source_keys[] = {
+    {"path", K_SRCPATH, SRC(path), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"srs", K_OSTR, SRC(srs), 0, 0, 0, 0, NULL},
+};
+
+#define LYR(f) offsetof(ts_cfg_layer, f)
+static const key_spec layer_keys[] = {
+    {"title", K_STR, LYR(title), 0, 0, 0, 0, NULL},
+    {"abstract", K_OSTR, LYR(abstract_text), 0, 0, 0, 0, NULL},
+    {"source", K_STR, LYR(source), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"table", K_STR, LYR(table), 0, 0, 0, 0, NULL},
+    {"where", K_OSTR, LYR(where), 0, 0, 0, 0, NULL},
+    {"srs", K_OSTR, LYR(srs), 0, 0, 0, 0, NULL},
+    {"style", K_STYLEPATH, LYR(style), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"queryable", K_BOOL, LYR(queryable), 0, 0, 0, 0, NULL},
+};
+enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE };
+
+#define TSET(f) offsetof(ts_cfg_tileset, f)
+static const key_spec tileset_keys[] = {
+    {"title", K_STR, TSET(title), 0, 0, 0, 0, NULL},
+    {"attribution", K_OSTR, TSET(attribution), 0, 0, 0, 0, NULL},
+    {"layers", K_NAMES, TSET(layers), TSET(nlayers), 0, 0, KEY_REQUIRED, NULL},
+    {"grids", K_NAMES, TSET(grids), TSET(ngrids), 0, 0, 0, NULL},
+    {"format", K_CHOICE, TSET(format), 0, 0, 0, 0, formats},
+    {"metatile", K_INT, TSET(metatile), 0, 1, 32, 0, NULL},
+    {"buffer", K_INT, TSET(buffer_px), 0, 0, 512, 0, NULL},
+    {"background", K_COLOUR, TSET(background), 0, 0, 0, 0, NULL},
+    {"minzoom", K_INT, TSET(minzoom), 0, 0, 31, 0, NULL},
+    {"maxzoom", K_INT, TSET(maxzoom), 0, 0, 31, 0, NULL},
+    {"max_age", K_INT, TSET(max_age_s), 0, 0, 31536000, 0, NULL},
+};
+enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ };
+
+/* A grid as written, before ts_grid_init_quad builds it. */
+typedef struct grid_spec {
+    char *crs;
+    double origin[2];
+    double res0;
+    int tile_size;
+    int msize[2];
+    int levels;
+    int id_width;
+    double mpu;
+} grid_spec;
+
+#define GRD(f) offsetof(grid_spec, f)
+static const key_spec grid_keys[] = {
+    {"crs", K_STR, GRD(crs), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"origin", K_DPAIR, GRD(origin), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"resolution0", K_DOUBLE, GRD(res0), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"tile_size", K_INT, GRD(tile_size), 0, 16, 4096, 0, NULL},
+    {"matrix_size0", K_IPAIR, GRD(msize), 0, 1, 1 << 20, 0, NULL},
+    {"levels", K_INT, GRD(levels), 0, 1, 32, KEY_REQUIRED, NULL},
+    {"id_width", K_INT, GRD(id_width), 0, 0, 8, 0, NULL},
+    {"meters_per_unit", K_DOUBLE, GRD(mpu), 0, 0, 0, 0, NULL},
+};
+enum { G_CRS, G_ORIGIN, G_RES0, G_TILE, G_MSIZE, G_LEVELS, G_IDW, G_MPU };
+
+static const char *const sections[] = {"server", "sources", "layers", "tilesets", "grids"};
+enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, NSECTIONS };
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+_Static_assert(NKEYS(server_keys) <= MAX_KEYS && NKEYS(layer_keys) <= MAX_KEYS &&
+                   NKEYS(tileset_keys) <= MAX_KEYS && NKEYS(grid_keys) <= MAX_KEYS,
+               "raise MAX_KEYS");
+
+/* ---- generic key reading ------------------------------------------------------------- */
+
+static void
+free_names(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static ts_status
+read_names(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, char ***out, int *count)
+{
+    if (n->kind != TS_CNODE_SEQ) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "%s must be a sequence of names like [a, b], got %s", what,
+                           ts_config__describe(n, got, sizeof got));
+    }
+    if (n->n == 0)
+        return TS_CFG_FAIL(cx, n, "%s must not be empty", what);
+    if (n->n > TS_CONFIG_MAX_LIST)
+        return TS_CFG_FAIL(cx, n, "%s lists more than %d names", what, TS_CONFIG_MAX_LIST);
+    char **v = calloc(n->n, sizeof *v);
+    if (v == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+    int k = 0;
+    ts_status st = TS_OK;
+    for (size_t i = 0; i < n->n && st == TS_OK; i++) {
+        const ts_cnode *item = n->kids[i];
+        st = ts_config__get_string(cx, item, what, &v[k]);
+        if (st != TS_OK)
+            break;
+        k++;
+        if (!ts_config__name_ok(v[k - 1])) {
+            st = TS_CFG_FAIL(cx, item,
+                             "'%.80s' in %s is not a valid name (1 to %d of A-Z a-z "
+                             "0-9 _ . -)",
+                             v[k - 1], what, TS_CONFIG_MAX_NAME);
+            break;
+        }
+        for (int j = 0; j < k - 1; j++)
+            if (strcmp(v[j], v[k - 1]) == 0) {
+                st = TS_CFG_FAIL(cx, item, "'%s' is listed twice in %s", v[k - 1], what);
+                break;
+            }
+    }
+    if (st != TS_OK) {
+        free_names(v, k);
+        return st;
+    }
+    *out = v;
+    *count = k;
+    return TS_OK;
+}
+
+static ts_status
+read_pair(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char *what, void *field)
+{
+    if (n->kind != TS_CNODE_SEQ || n->n != 2) {
+        char got[96];
+        const char *shape = k->type == K_DPAIR ? "[x, y]" : "[width, height]";
+        if (n->kind == TS_CNODE_SEQ)
+            return TS_CFG_FAIL(cx, n, "%s must be a pair %s, got %zu values", what, shape, n->n);
+        return TS_CFG_FAIL(cx, n, "%s must be a pair %s, got %s", what, shape,
+                           ts_config__describe(n, got, sizeof got));
+    }
+    for (int i = 0; i < 2; i++) {
+        if (k->type == K_DPAIR) {
+            TS_TRY(ts_config__get_double(cx, n->kids[i], what, &((double *)field)[i]));
+        } else {
+            long v;
+            TS_TRY(ts_config__get_int(cx, n->kids[i], what, k->min, k->max, &v));
+            ((int *)field)[i] = (int)v;
+        }
+    }
+    return TS_OK;
+}
+
+static ts_status
+read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char *label, void *obj)
+{
+    char what[160];
+    snprintf(what, sizeof what, "'%s' in %s", k->name, label);
+    char *field = (char *)obj + k->off;
+    char *s = NULL;
+    ts_status st = TS_OK;
+    long v;
+    switch (k->type) {
+    case K_STR:
+    case K_STR_EMPTY:
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        if (s[0] == '\0' && k->type == K_STR) {
+            free(s);
+            return TS_CFG_FAIL(cx, n, "%s must not be empty", what);
+        }
+        free(*(char **)field);
+        *(char **)field = s;
+        return TS_OK;
+    case K_OSTR:
+        if (ts_config__is_null(n))
+            return TS_OK;
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        if (s[0] == '\0') {
+            free(s);
+            return TS_OK;
+        }
+        free(*(char **)field);
+        *(char **)field = s;
+        return TS_OK;
+    case K_INT:
+        TS_TRY(ts_config__get_int(cx, n, what, k->min, k->max, &v));
+        *(int *)field = (int)v;
+        return TS_OK;
+    case K_SIZE:
+        TS_TRY(ts_config__get_int(cx, n, what, k->min, k->max, &v));
+        *(size_t *)field = (size_t)v;
+        return TS_OK;
+    case K_BOOL:
+        return ts_config__get_bool(cx, n, what, (int *)field);
+    case K_DOUBLE:
+        return ts_config__get_double(cx, n, what, (double *)field);
+    case K_DPAIR:
+    case K_IPAIR:
+        return read_pair(cx, n, k, what, field);
+    case K_CHOICE: {
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        for (const char *const *c = k->choices; *c; c++)
+            if (strcmp(*c, s) == 0) {
+                free(*(char **)field);
+                *(char **)field = s;
+                return TS_OK;
+            }
+        char list[128] = "";
+        for (const char *const *c = k->choices; *c; c++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", *c);
+        }
+        st = TS_CFG_FAIL(cx, n, "unknown %s '%.40s' in %s (expected one of: %s)", k->name, s, label,
+                         list);
+        free(s);
+        return st;
+    }
+    case K_COLOUR:
+        if (ts_config__is_null(n))
+            return TS_CFG_FAIL(cx, n,
+                               "%s is empty: an unquoted '#' starts a YAML comment, "
+                               "so write the colour in quotes: \"#rrggbb\"",
+                               what);
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        st = ts_config__parse_colour(cx, n, what, s, (uint8_t *)field);
+        free(s);
+        return st;
+    case K_LISTEN: {
+        char *host;
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        st = ts_config__parse_listen(cx, n, s, &host, (int *)((char *)obj + k->off2));
+        free(s);
+        if (st == TS_OK) {
+            free(*(char **)field);
+            *(char **)field = host;
+        }
+        return st;
+    }
+    case K_SRCPATH:
+    case K_STYLEPATH: {
+        char *path;
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        char desc[160];
+        snprintf(desc, sizeof desc, "%s file of %s", k->type == K_SRCPATH ? "data" : "style",
+                 label);
+        st = ts_config__resolve_path(cx, n, desc, s, k->type == K_SRCPATH, k->type == K_STYLEPATH,
+                                     &path);
+        free(s);
+        if (st == TS_OK) {
+            free(*(char **)field);
+            *(char **)field = path;
+        }
+        return st;
+    }
+    case K_NAMES: {
+        char **names = NULL;
+        int count = 0;
+        TS_TRY(read_names(cx, n, what, &names, &count));
+        free_names(*(char ***)field, *(int *)((char *)obj + k->off2));
+        *(char ***)field = names;
+        *(int *)((char *)obj + k->off2) = count;
+        return TS_OK;
+    }
+    }
+    return TS_FAIL(cx->err, TS_EINTERNAL, "key type %d", (int)k->type);
+}
+
+static ts_status
+unknown_key(const ts_cfg_ctx *cx, const ts_cnode *key, const char *label, const char *const *names,
+            size_t nnames)
+{
+    ts_cfg_suggest sg;
+    ts_config__suggest_init(&sg, key->str);
+    for (size_t i = 0; i < nnames; i++)
+        ts_config__suggest_add(&sg, names[i]);
+    if (sg.best)
+        return TS_CFG_FAIL(cx, key, "unknown key '%.80s' in %s (did you mean '%s'?)", key->str,
+                           label, sg.best);
+    char list[256] = "";
+    for (size_t i = 0; i < nnames; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", names[i]);
+    }
+    return TS_CFG_FAIL(cx, key, "unknown key '%.80s' in %s (known keys: %s)", key->str, label,
+                       list);
+}
+
+/* Read every pair of map through specs into obj. vals[i] receives the value node of
+ * specs[i] (NULL when absent). where is the node reported for a missing required key. */
+static ts_status
+read_keys(const ts_cfg_ctx *cx, const ts_cnode *map, const key_spec *specs, size_t nspecs,
+          const char *label, const ts_cnode *where, void *obj, const ts_cnode **vals)
+{
+    for (size_t i = 0; i < nspecs; i++)
+        vals[i] = NULL;
+    for (size_t p = 0; p + 1 < map->n; p += 2) {
+        const ts_cnode *key = map->kids[p], *val = map->kids[p + 1];
+        size_t i = 0;
+        while (i < nspecs && strcmp(specs[i].name, key->str) != 0)
+            i++;
+        if (i == nspecs) {
+            const char *names[MAX_KEYS];
+            for (size_t j = 0; j < nspecs; j++)
+                names[j] = specs[j].name;
+            return unknown_key(cx, key, label, names, nspecs);
+        }
+        vals[i] = val;
+        TS_TRY(read_value(cx, val, &specs[i], label, obj));
+    }
+    for (size_t i = 0; i < nspecs; i++)
+        if ((specs[i].flags & KEY_REQUIRED) && vals[i] == NULL)
+            return TS_CFG_FAIL(cx, where, "missing required key '%s' in %s", specs[i].name, label);
+    return TS_OK;
+}
+
+/* ---- sections ------------------------------------------------------------------------ */
+
+/* The entries of a section mapping (null = none). Checks names; returns the pair count. */
+static ts_status
+section_entries(const ts_cfg_ctx *cx, const ts_cnode *sec, const char *secname, const char *kind,
+                size_t *count)
+{
+    *count = 0;
+    if (sec == NULL || ts_config__is_null(sec))
+        return TS_OK;
+    if (sec->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(cx, sec, "'%s' must be a mapping from %s name to %s settings, got %s",
+                           secname, kind, kind, ts_config__describe(sec, got, sizeof got));
+    }
+    for (size_t p = 0; p + 1 < sec->n; p += 2) {
+        const ts_cnode *key = sec->kids[p], *val = sec->kids[p + 1];
+        if (!ts_config__name_ok(key->str))
+            return TS_CFG_FAIL(cx, key, "bad %s name '%.80s' (1 to %d of A-Z a-z 0-9 _ . -)", kind,
+                               key->str, TS_CONFIG_MAX_NAME);
+        if (val->kind != TS_CNODE_MAP) {
+            char got[96];
+            return TS_CFG_FAIL(cx, ts_config__is_null(val) ? key : val,
+                               "%s '%s' must be a mapping of settings, got %s", kind, key->str,
+                               ts_config__describe(val, got, sizeof got));
+        }
+    }
+    *count = sec->n / 2;
+    return TS_OK;
+}
+
+static ts_status
+build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_cnode *sec)
+{
+    ts_cfg_server *s = &c->server;
+    s->port = 8080;
+    s->queue_max = 256;
+    s->cache_mb = 256;
+    s->max_connections = 1024;
+    if (key != NULL)
+        s->line = key->line;
+    if (sec != NULL && !ts_config__is_null(sec)) {
+        if (sec->kind != TS_CNODE_MAP) {
+            char got[96];
+            return TS_CFG_FAIL(cx, sec, "'server' must be a mapping of settings, got %s",
+                               ts_config__describe(sec, got, sizeof got));
+        }
+        const ts_cnode *vals[NKEYS(server_keys)];
+        TS_TRY(read_keys(cx, sec, server_keys, NKEYS(server_keys), "server", key, s, vals));
+        if (s->public_url) {
+            if (strncmp(s->public_url, "http://", 7) != 0 &&
+                strncmp(s->public_url, "https://", 8) != 0)
+                return TS_CFG_FAIL(cx, vals[S_PUBURL],
+                                   "'public_url' in server must start with http:// or https://, "
+                                   "got '%.80s'",
+                                   s->public_url);
+            size_t l = strlen(s->public_url);
+            while (l > 0 && s->public_url[l - 1] == '/')
+                s->public_url[--l] = '\0';
+        }
+    }
+    if (s->listen_host == NULL)
+        s->listen_host = strdup("127.0.0.1");
+    if (s->cors_origin == NULL)
+        s->cors_origin = strdup("*");
+    if (s->log_level == NULL)
+        s->log_level = strdup("info");
+    if (!s->listen_host || !s->cors_origin || !s->log_level)
+        return TS_FAIL(cx->err, TS_ENOMEM, "server: out of memory");
+    return TS_OK;
+}
+
+static ts_status
+build_grids(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
+{
+    size_t n;
+    TS_TRY(section_entries(cx, sec, "grids", "grid", &n));
+    if (n == 0)
+        return TS_OK;
+    c->grids = calloc(n, sizeof *c->grids);
+    if (c->grids == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "grids: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const ts_cnode *key = sec->kids[2 * i], *map = sec->kids[2 * i + 1];
+        ts_cfg_grid *g = &c->grids[c->ngrids++];
+        g->line = key->line;
+        g->col = key->col;
+        if ((g->name = strdup(key->str)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "grids: out of memory");
+        if (strcmp(g->name, ts_grid_webmercator_quad()->name) == 0)
+            return TS_CFG_FAIL(cx, key,
+                               "grid '%s' is built in and cannot be redefined; choose "
+                               "another name",
+                               g->name);
+        char label[96];
+        snprintf(label, sizeof label, "grid '%s'", g->name);
+        grid_spec gs = {.tile_size = 256, .msize = {1, 1}, .mpu = 1.0};
+        const ts_cnode *vals[NKEYS(grid_keys)];
+        ts_status st = read_keys(cx, map, grid_keys, NKEYS(grid_keys), label, key, &gs, vals);
+        if (st == TS_OK && !(gs.res0 > 0))
+            st = TS_CFG_FAIL(cx, vals[G_RES0], "'resolution0' in %s must be greater than 0", label);
+        if (st == TS_OK && !(gs.mpu > 0))
+            st = TS_CFG_FAIL(cx, vals[G_MPU], "'meters_per_unit' in %s must be greater than 0",
+                             label);
+        if (st == TS_OK && strlen(gs.crs) >= sizeof g->grid.crs)
+            st = TS_CFG_FAIL(cx, vals[G_CRS], "'crs' in %s is longer than %zu characters", label,
+                             sizeof g->grid.crs - 1);
+        if (st == TS_OK) {
+            uint64_t top = (uint64_t)1 << (gs.levels - 1);
+            for (int a = 0; a < 2 && st == TS_OK; a++)
+                if ((uint64_t)gs.msize[a] * top > UINT32_MAX)
+                    st = TS_CFG_FAIL(cx, vals[G_MSIZE] ? vals[G_MSIZE] : vals[G_LEVELS],
+                                     "%s: %d levels from a %d-tile matrix overflow 2^32 tiles "
+                                     "per axis at the last level",
+                                     label, gs.levels, gs.msize[a]);
+        }
+        if (st == TS_OK) {
+            ts_err ge;
+            ts_err_clear(&ge);
+            if (ts_grid_init_quad(&g->grid, g->name, gs.crs, gs.origin[0], gs.origin[1], gs.res0,
+                                  (uint32_t)gs.tile_size, (uint32_t)gs.msize[0],
+                                  (uint32_t)gs.msize[1], gs.levels, gs.id_width, gs.mpu,
+                                  &ge) != TS_OK)
+                st = TS_CFG_FAIL(cx, key, "%s", ge.msg);
+        }
+        free(gs.crs);
+        TS_TRY(st);
+    }
+    return TS_OK;
+}
+
+static ts_status
+build_sources(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
+{
+    size_t n;
+    TS_TRY(section_entries(cx, sec, "sources", "source", &n));
+    if (n == 0)
+        return TS_OK;
+    c->sources = calloc(n, sizeof *c->sources);
+    if (c->sources == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "sources: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const ts_cnode *key = sec->kids[2 * i], *map = sec->kids[2 * i + 1];
+        ts_cfg_source *s = &c->sources[c->nsources++];
+        s->line = key->line;
+        s->col = key->col;
+        if ((s->name = strdup(key->str)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "sources: out of memory");
+        char label[96];
+        snprintf(label, sizeof label, "source '%s'", s->name);
+        const ts_cnode *vals[NKEYS(source_keys)];
+        TS_TRY(read_keys(cx, map, source_keys, NKEYS(source_keys), label, key, s, vals));
+    }
+    return TS_OK;
+}
+
+/* The names of a finished section, sorted, for the reference checks of the sections after
+ * it: the public lookups are linear, and a hostile 4 MiB file must not make the check
+ * quadratic. Names are unique (duplicate keys are refused), so bsearch finds the one. */
+typedef struct name_ref {
+    const char *name;
+    const void *obj;
+} name_ref;
+
+typedef struct name_index {
+    name_ref *v;
+    size_t n;
+} name_index;
+
+static int
+name_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_ref *)a)->name, ((const name_ref *)b)->name);
+}
+
+/* Index n records of size stride starting at base: the name is the char * at name_off of a
+ * record, the object found is the record plus obj_off. One extra pair may be added. */
+static ts_status
+index_build(const ts_cfg_ctx *cx, name_index *ix, const void *base, size_t n, size_t stride,
+            size_t name_off, size_t obj_off, const char *extra_name, const void *extra_obj)
+{
+    ix->n = 0;
+    ix->v = malloc((n + 1) * sizeof *ix->v);
+    if (ix->v == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "name index: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *obj = (const char *)base + i * stride;
+        ix->v[ix->n].name = *(char *const *)(obj + name_off);
+        ix->v[ix->n++].obj = obj + obj_off;
+    }
+    if (extra_name != NULL) {
+        ix->v[ix->n].name = extra_name;
+        ix->v[ix->n++].obj = extra_obj;
+    }
+    qsort(ix->v, ix->n, sizeof *ix->v, name_ref_cmp);
+    return TS_OK;
+}
+
+static const void *
+index_find(const name_index *ix, const char *name)
+{
+    name_ref key = {name, NULL};
+    const name_ref *r = bsearch(&key, ix->v, ix->n, sizeof *ix->v, name_ref_cmp);
+    return r ? r->obj : NULL;
+}
+
+/* "<label> uses undefined source 'x'" plus the closest defined name, if any. */
+static ts_status
+undefined_ref(const ts_cfg_ctx *cx, const ts_cnode *at, const char *label, const char *verb,
+              const char *kind, const ts_cfg_suggest *sg)
+{
+    if (sg->best)
+        return TS_CFG_FAIL(cx, at, "%s %s undefined %s '%s' (did you mean '%s'?)", label, verb,
+                           kind, sg->word, sg->best);
+    return TS_CFG_FAIL(cx, at, "%s %s undefined %s '%s'", label, verb, kind, sg->word);
+}
+
+static ts_status
+build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_t n,
+                  const name_index *sources)
+{
+    c->layers = calloc(n, sizeof *c->layers);
+    if (c->layers == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const ts_cnode *key = sec->kids[2 * i], *map = sec->kids[2 * i + 1];
+        ts_cfg_layer *l = &c->layers[c->nlayers++];
+        l->line = key->line;
+        l->col = key->col;
+        l->queryable = 1;
+        if ((l->name = strdup(key->str)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+        char label[96];
+        snprintf(label, sizeof label, "layer '%s'", l->name);
+        const ts_cnode *vals[NKEYS(layer_keys)];
+        TS_TRY(read_keys(cx, map, layer_keys, NKEYS(layer_keys), label, key, l, vals));
+        if (index_find(sources, l->source) == NULL) {
+            ts_cfg_suggest sg;
+            ts_config__suggest_init(&sg, l->source);
+            for (int j = 0; j < c->nsources; j++)
+                ts_config__suggest_add(&sg, c->sources[j].name);
+            return undefined_ref(cx, vals[L_SOURCE], label, "uses", "source", &sg);
+        }
+        if (l->title == NULL && (l->title = strdup(l->name)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+        if (l->table == NULL && (l->table = strdup(l->name)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+    }
+    return TS_OK;
+}
+
+static ts_status
+build_layers(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
+{
+    size_t n;
+    TS_TRY(section_entries(cx, sec, "layers", "layer", &n));
+    if (n == 0)
+        return TS_OK;
+    name_index sources;
+    TS_TRY(index_build(cx, &sources, c->sources, (size_t)c->nsources, sizeof *c->sources,
+                       offsetof(ts_cfg_source, name), 0, NULL, NULL));
+    ts_status st = build_layers_with(cx, c, sec, n, &sources);
+    free(sources.v);
+    return st;
+}
+
+/* Check each listed zoom against every grid of the tileset, then min <= max. */
+static ts_status
+check_zooms(const ts_cfg_ctx *cx, const name_index *grids, ts_cfg_tileset *t, const char *label,
+            const ts_cnode **vals)
+{
+    int last = 31;
+    const char *last_grid = NULL;
+    for (int g = 0; g < t->ngrids; g++) {
+        const ts_grid *gr = index_find(grids, t->grids[g]);
+        if (gr->nlevels - 1 < last) {
+            last = gr->nlevels - 1;
+            last_grid = gr->name;
+        }
+    }
+    const ts_cnode *zn[2] = {vals[T_MINZ], vals[T_MAXZ]};
+    int zv[2] = {t->minzoom, t->maxzoom};
+    static const char *const zname[2] = {"minzoom", "maxzoom"};
+    for (int i = 0; i < 2; i++)
+        if (zn[i] != NULL && zv[i] > last)
+            return TS_CFG_FAIL(cx, zn[i], "'%s' %d in %s is outside grid '%s' (levels 0 to %d)",
+                               zname[i], zv[i], label, last_grid, last);
+    if (zn[1] == NULL)
+        t->maxzoom = last;
+    if (t->minzoom > t->maxzoom)
+        return TS_CFG_FAIL(cx, zn[0], "'minzoom' %d in %s is greater than 'maxzoom' %d", t->minzoom,
+                           label, t->maxzoom);
+    return TS_OK;
+}
+
+static ts_status
+build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_t n,
+                    const name_index *layers, const name_index *grids)
+{
+    c->tilesets = calloc(n, sizeof *c->tilesets);
+    if (c->tilesets == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+    const char *wmq = ts_grid_webmercator_quad()->name;
+    for (size_t i = 0; i < n; i++) {
+        const ts_cnode *key = sec->kids[2 * i], *map = sec->kids[2 * i + 1];
+        ts_cfg_tileset *t = &c->tilesets[c->ntilesets++];
+        t->line = key->line;
+        t->col = key->col;
+        t->metatile = 8;
+        t->buffer_px = 64;
+        t->max_age_s = 3600;
+        if ((t->name = strdup(key->str)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+        char label[96];
+        snprintf(label, sizeof label, "tileset '%s'", t->name);
+        const ts_cnode *vals[NKEYS(tileset_keys)];
+        TS_TRY(read_keys(cx, map, tileset_keys, NKEYS(tileset_keys), label, key, t, vals));
+        for (int j = 0; j < t->nlayers; j++)
+            if (index_find(layers, t->layers[j]) == NULL) {
+                ts_cfg_suggest sg;
+                ts_config__suggest_init(&sg, t->layers[j]);
+                for (int k = 0; k < c->nlayers; k++)
+                    ts_config__suggest_add(&sg, c->layers[k].name);
+                return undefined_ref(cx, vals[T_LAYERS]->kids[j], label, "lists", "layer", &sg);
+            }
+        if (t->grids == NULL) {
+            t->grids = calloc(1, sizeof *t->grids);
+            if (t->grids == NULL || (t->grids[0] = strdup(wmq)) == NULL)
+                return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+            t->ngrids = 1;
+        }
+        for (int j = 0; j < t->ngrids; j++)
+            if (index_find(grids, t->grids[j]) == NULL) {
+                ts_cfg_suggest sg;
+                ts_config__suggest_init(&sg, t->grids[j]);
+                ts_config__suggest_add(&sg, wmq);
+                for (int k = 0; k < c->ngrids; k++)
+                    ts_config__suggest_add(&sg, c->grids[k].name);
+                return undefined_ref(cx, vals[T_GRIDS]->kids[j], label, "lists", "grid", &sg);
+            }
+        TS_TRY(check_zooms(cx, grids, t, label, vals));
+        if (t->title == NULL && (t->title = strdup(t->name)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+        if (t->format == NULL && (t->format = strdup("png")) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+    }
+    return TS_OK;
+}
+
+static ts_status
+build_tilesets(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
+{
+    size_t n;
+    TS_TRY(section_entries(cx, sec, "tilesets", "tileset", &n));
+    if (n == 0)
+        return TS_OK;
+    name_index layers, grids;
+    TS_TRY(index_build(cx, &layers, c->layers, (size_t)c->nlayers, sizeof *c->layers,
+                       offsetof(ts_cfg_layer, name), 0, NULL, NULL));
+    const ts_grid *wmq = ts_grid_webmercator_quad();
+    ts_status st =
+        index_build(cx, &grids, c->grids, (size_t)c->ngrids, sizeof *c->grids,
+                    offsetof(ts_cfg_grid, name), offsetof(ts_cfg_grid, grid), wmq->name, wmq);
+    if (st == TS_OK) {
+        st = build_tilesets_with(cx, c, sec, n, &layers, &grids);
+        free(grids.v);
+    }
+    free(layers.v);
+    return st;
+}
+
+ts_status
+ts_config__build(ts_config *c, const ts_cnode *root, ts_err *err)
+{
+    ts_cfg_ctx cx = {.where = c->path, .dir = c->dir, .err = err};
+    if (root->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(&cx, root,
+                           "the configuration must be a mapping with the sections server, "
+                           "sources, layers, tilesets, grids; got %s",
+                           ts_config__describe(root, got, sizeof got));
+    }
+    const ts_cnode *sec[NSECTIONS] = {NULL}, *seckey[NSECTIONS] = {NULL};
+    for (size_t p = 0; p + 1 < root->n; p += 2) {
+        const ts_cnode *key = root->kids[p];
+        size_t i = 0;
+        while (i < NSECTIONS && strcmp(sections[i], key->str) != 0)
+            i++;
+        if (i == NSECTIONS)
+            return unknown_key(&cx, key, "the top-level mapping", sections, NSECTIONS);
+        seckey[i] = key;
+        sec[i] = root->kids[p + 1];
+    }
+    TS_TRY(build_server(&cx, c, seckey[SEC_SERVER], sec[SEC_SERVER]));
+    TS_TRY(build_grids(&cx, c, sec[SEC_GRIDS]));
+    TS_TRY(build_sources(&cx, c, sec[SEC_SOURCES]));
+    TS_TRY(build_layers(&cx, c, sec[SEC_LAYERS]));
+    TS_TRY(build_tilesets(&cx, c, sec[SEC_TILESETS]));
+    return TS_OK;
+}
