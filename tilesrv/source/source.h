@@ -34,8 +34,9 @@ typedef struct ts_store_def {
     const char *layer;       /* OGR layer name; NULL = the datasource's first layer */
     const char *where;       /* OGR attribute filter (SQL WHERE), or NULL */
     const char *src_crs;     /* source CRS override ("EPSG:25832", WKT, PROJ string), or
-                              * NULL = as the data declares it */
-    const char *dst_crs;     /* target CRS ("EPSG:3857", WKT, ...) */
+                              * NULL = as the data declares it. With an override the
+                              * data are taken as x = easting/longitude. */
+    const char *dst_crs;     /* target CRS ("EPSG:3857", WKT, ...); NULL = the source CRS */
     const char *const *fields; /* attribute names to keep, NULL-terminated; NULL = all */
     const double *tolerances; /* generalisation tolerances in target units, ascending (each
                                * gives one extra level); may be NULL */
@@ -56,7 +57,12 @@ typedef struct ts_store_stats {
 
 /* Load a whole OGR layer into a new store (refs = 1). Errors name the source: a missing
  * or corrupt file, a missing layer or field, an unknown CRS give TS_ESOURCE with a clear
- * message and no store. Invalid geometries never fail the load (see stats). */
+ * message and no store (bad tolerances: TS_EINVAL). Invalid geometries never fail the
+ * load (see stats): polygons are repaired (GEOSMakeValid, polygonal part kept) or
+ * skipped; empty, non-finite or untransformable geometries are skipped. Multi-geometries
+ * keep their parts; a GeometryCollection keeps the members of its highest dimension;
+ * curves are linearised, Z/M dropped. GDAL messages go to err or the log, never to
+ * stderr directly. Runs on the calling thread with sc (one per thread). */
 ts_status ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err *err);
 
 ts_store *ts_store_ref(ts_store *s);
@@ -91,7 +97,8 @@ typedef struct ts_geom {
 /* Number of detail levels (1 + ntolerances). Level 0 is full detail. */
 int ts_store_nlevels(const ts_store *s);
 /* The coarsest level whose tolerance is at most half a pixel at res (target units per
- * pixel), so generalisation never moves a vertex visibly. */
+ * pixel), so generalisation never moves a vertex visibly. Generalisation never makes a
+ * feature vanish (see source/generalise.c): at worst it keeps more detail. */
 int ts_store_level_for_res(const ts_store *s, double res);
 void ts_store_geom(const ts_store *s, int level, uint32_t fid, ts_geom *out);
 /* Bounding box of a feature at full detail. */
@@ -113,8 +120,14 @@ ts_status ts_store_query(const ts_store *s, const ts_bbox *q, ts_idvec *v);
 typedef struct ts_store_builder ts_store_builder;
 ts_store_builder *ts_store_builder_new(const char *name, const char *const *field_names,
                                        int nfields, ts_err *err);
-/* Add a feature; values has nfields entries (strings are copied). Polygon rings are
- * re-oriented as ts_geom documents; the builder does not repair validity. */
+/* Add a feature; values has nfields entries (strings are copied and interned; values
+ * NULL = all null). Points: every point becomes one part. Polygon rings are re-oriented
+ * as ts_geom documents (ring 0 is an exterior; a later ring is a hole of the latest
+ * exterior if it lies inside it, else a new exterior); closing points and consecutive
+ * duplicates are removed and degenerate parts dropped — a feature left with none (or
+ * kind NONE) is stored with kind NONE and never returned by queries. The builder does
+ * not repair validity. TS_EINVAL (feature not added) for non-finite coordinates or
+ * |coordinate| > 1e15; TS_ENOMEM. */
 ts_status ts_store_builder_add(ts_store_builder *b, ts_geom_kind kind, const double *xy,
                                const uint32_t *counts, uint32_t nparts, const ts_value *values,
                                ts_err *err);
@@ -124,7 +137,9 @@ ts_status ts_store_builder_finish(ts_store_builder *b, ts_store **out, ts_err *e
 void ts_store_builder_free(ts_store_builder *b);
 
 /* Transform n points in place from src_crs to dst_crs (x = easting/longitude), for
- * callers that need coordinates outside a store (bboxes, WMS). TS_OK or TS_EINVAL. */
+ * callers that need coordinates outside a store (bboxes, WMS). TS_OK, or TS_EINVAL for an
+ * unknown CRS or when a point cannot be transformed (those points are then HUGE_VAL).
+ * Operations are cached in sc. */
 ts_status ts_source_transform(ts_source_ctx *sc, const char *src_crs, const char *dst_crs,
                               double *xy, size_t n, ts_err *err);
 

@@ -1,0 +1,492 @@
+/* source/ogr.c — ts_store_load: read an OGR layer feature by feature, reproject each
+ * geometry with one proj_trans_generic call, clean and repair it, and feed the builder.
+ *
+ * Geometry kinds: points and multipoints become POINT, (multi)linestrings LINE,
+ * (multi)polygons, triangles, polyhedral surfaces and TINs POLYGON; curves are
+ * linearised (OGR_G_GetLinearGeometry); Z and M are dropped. A GeometryCollection keeps
+ * the members of its dominant kind — the highest dimension present (polygons over lines
+ * over points) — and drops the rest. Features with no, empty or unusable geometry are
+ * skipped and counted.
+ *
+ * Axis order: the layer's data axis mapping says whether OGR hands out x = easting (the
+ * common case, also for lat/lon CRSs stored lon/lat as in GeoPackage, GeoJSON and
+ * Shapefile) or x = the CRS's first axis when that is northing; the latter is swapped.
+ * With src_crs given, data are taken as x = easting/longitude. */
+#include "source/source.h"
+#include "source/source_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+
+typedef struct kept_field {
+    int ogr; /* index in the layer definition */
+    OGRFieldType type;
+    OGRFieldSubType sub;
+} kept_field;
+
+typedef struct load {
+    ts_source_ctx *sc;
+    const ts_store_def *def;
+    const char *name; /* for messages */
+    GDALDatasetH ds;
+    OGRLayerH layer;
+    const char *lname;
+    int nfields;
+    kept_field *kf;
+    char **names; /* kept field names (borrowed from the layer definition) */
+    ts_value *vals;
+    size_t *stroff; /* offset of each STR value in strbuf, or SIZE_MAX */
+    char *strbuf;
+    size_t strlen_, strcap;
+    char *src_wkt; /* CPLFree */
+    const ts_pj_entry *op;
+    ts_flat f, tmp;
+    ts_store_stats st;
+} load;
+
+/* ---- geometry ---- */
+
+static ts_geom_kind
+geom_kind(OGRGeometryH g)
+{
+    switch (wkbFlatten(OGR_G_GetGeometryType(g))) {
+    case wkbPoint:
+    case wkbMultiPoint:
+        return TS_GEOM_POINT;
+    case wkbLineString:
+    case wkbLinearRing:
+    case wkbMultiLineString:
+    case wkbCircularString:
+    case wkbCompoundCurve:
+    case wkbMultiCurve:
+        return TS_GEOM_LINE;
+    case wkbPolygon:
+    case wkbMultiPolygon:
+    case wkbCurvePolygon:
+    case wkbMultiSurface:
+    case wkbTriangle:
+    case wkbPolyhedralSurface:
+    case wkbTIN:
+        return TS_GEOM_POLYGON;
+    case wkbGeometryCollection: {
+        ts_geom_kind k = TS_GEOM_NONE;
+        int n = OGR_G_GetGeometryCount(g);
+        for (int i = 0; i < n; i++) {
+            OGRGeometryH c = OGR_G_GetGeometryRef(g, i);
+            if (c == NULL || OGR_G_IsEmpty(c))
+                continue;
+            ts_geom_kind ck = geom_kind(c);
+            k = ck > k ? ck : k;
+        }
+        return k;
+    }
+    default:
+        return TS_GEOM_NONE;
+    }
+}
+
+static int
+add_points(OGRGeometryH g, ts_flat *f, int hole)
+{
+    int n = OGR_G_GetPointCount(g);
+    if (n <= 0)
+        return 0;
+    if (ts_source__flat_reserve(f, (size_t)n, 1) != 0)
+        return -1;
+    double *xy = f->xy + 2 * f->npts;
+    OGR_G_GetPoints(g, xy, 2 * sizeof(double), xy + 1, 2 * sizeof(double), NULL, 0);
+    f->npts += (size_t)n;
+    f->counts[f->nparts] = (uint32_t)n;
+    f->hole[f->nparts] = (uint8_t)hole;
+    f->nparts++;
+    return 0;
+}
+
+/* Append the members of g of kind f->kind to f. 0 or -1 (out of memory). */
+static int
+collect(OGRGeometryH g, ts_flat *f)
+{
+    OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
+    switch (t) {
+    case wkbPoint:
+        if (f->kind == TS_GEOM_POINT && !OGR_G_IsEmpty(g)) {
+            double p[2] = {OGR_G_GetX(g, 0), OGR_G_GetY(g, 0)};
+            return ts_source__flat_add_part(f, p, 1, 0);
+        }
+        return 0;
+    case wkbLineString:
+    case wkbLinearRing:
+        return f->kind == TS_GEOM_LINE ? add_points(g, f, 0) : 0;
+    case wkbPolygon:
+    case wkbTriangle:
+        if (f->kind != TS_GEOM_POLYGON)
+            return 0;
+        for (int i = 0, n = OGR_G_GetGeometryCount(g); i < n; i++) {
+            OGRGeometryH r = OGR_G_GetGeometryRef(g, i);
+            if (r != NULL && add_points(r, f, i > 0) != 0)
+                return -1;
+        }
+        return 0;
+    case wkbMultiPoint:
+    case wkbMultiLineString:
+    case wkbMultiPolygon:
+    case wkbGeometryCollection:
+    case wkbPolyhedralSurface:
+    case wkbTIN:
+        for (int i = 0, n = OGR_G_GetGeometryCount(g); i < n; i++) {
+            OGRGeometryH c = OGR_G_GetGeometryRef(g, i);
+            if (c != NULL && collect(c, f) != 0)
+                return -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* Read, reproject and normalise the geometry of one feature into L->f. 1 = usable,
+ * 0 = skip the feature, -1 = out of memory. Counts repairs. */
+static int
+read_geometry(load *L, OGRFeatureH feat)
+{
+    OGRGeometryH g = OGR_F_GetGeometryRef(feat);
+    if (g == NULL || OGR_G_IsEmpty(g))
+        return 0;
+    OGRGeometryH lin = NULL;
+    if (OGR_G_HasCurveGeometry(g, TRUE)) {
+        lin = OGR_G_GetLinearGeometry(g, 0, NULL);
+        if (lin == NULL)
+            return 0;
+        g = lin;
+    }
+    ts_source__flat_reset(&L->f, geom_kind(g));
+    int rc = L->f.kind == TS_GEOM_NONE ? 0 : collect(g, &L->f);
+    if (lin != NULL)
+        OGR_G_DestroyGeometry(lin);
+    if (rc != 0)
+        return -1;
+    if (L->f.nparts == 0)
+        return 0;
+    ts_source__op_apply(L->op, L->f.xy, L->f.npts);
+    if (!ts_source__flat_sane(&L->f))
+        return 0;
+    int dropped;
+    if (ts_source__flat_clean(&L->f, &dropped) == 0)
+        return 0;
+    int fixed = 0;
+    if (L->f.kind == TS_GEOM_POLYGON) {
+        fixed = ts_source__polygon_fix(L->sc, &L->f, &L->tmp);
+        if (fixed < 0)
+            return 0;
+    }
+    if (fixed || dropped)
+        L->st.repaired++;
+    return 1;
+}
+
+/* ---- attributes ---- */
+
+static int
+strbuf_add(load *L, const char *s, size_t *off)
+{
+    size_t n = strlen(s) + 1;
+    if (L->strlen_ + n > L->strcap) {
+        size_t cap = L->strcap ? L->strcap : 1024;
+        while (cap < L->strlen_ + n)
+            cap *= 2;
+        char *p = realloc(L->strbuf, cap);
+        if (p == NULL)
+            return -1;
+        L->strbuf = p;
+        L->strcap = cap;
+    }
+    memcpy(L->strbuf + L->strlen_, s, n);
+    *off = L->strlen_;
+    L->strlen_ += n;
+    return 0;
+}
+
+/* Fill L->vals from the feature. Strings are copied to L->strbuf, because OGR may reuse
+ * the buffer behind OGR_F_GetFieldAsString from one call to the next. */
+static int
+read_values(load *L, OGRFeatureH feat)
+{
+    L->strlen_ = 0;
+    for (int i = 0; i < L->nfields; i++) {
+        const kept_field *k = &L->kf[i];
+        ts_value *v = &L->vals[i];
+        L->stroff[i] = SIZE_MAX;
+        if (!OGR_F_IsFieldSetAndNotNull(feat, k->ogr)) {
+            *v = (ts_value){.type = TS_VAL_NULL};
+            continue;
+        }
+        switch (k->type) {
+        case OFTInteger:
+            if (k->sub == OFSTBoolean)
+                *v = (ts_value){.type = TS_VAL_BOOL,
+                                .u.i = OGR_F_GetFieldAsInteger(feat, k->ogr) != 0};
+            else
+                *v = (ts_value){.type = TS_VAL_INT, .u.i = OGR_F_GetFieldAsInteger(feat, k->ogr)};
+            break;
+        case OFTInteger64:
+            *v = (ts_value){.type = TS_VAL_INT, .u.i = OGR_F_GetFieldAsInteger64(feat, k->ogr)};
+            break;
+        case OFTReal:
+            *v = (ts_value){.type = TS_VAL_REAL, .u.d = OGR_F_GetFieldAsDouble(feat, k->ogr)};
+            break;
+        default:
+            *v = (ts_value){.type = TS_VAL_STR};
+            if (strbuf_add(L, OGR_F_GetFieldAsString(feat, k->ogr), &L->stroff[i]) != 0)
+                return -1;
+            break;
+        }
+    }
+    for (int i = 0; i < L->nfields; i++)
+        if (L->stroff[i] != SIZE_MAX)
+            L->vals[i].u.s = L->strbuf + L->stroff[i];
+    return 0;
+}
+
+/* ---- setup ---- */
+
+static ts_status
+open_layer(load *L, ts_err *err)
+{
+    const ts_store_def *def = L->def;
+    L->ds = GDALOpenEx(def->path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
+                       NULL, NULL);
+    if (L->ds == NULL)
+        return TS_FAIL(err, TS_ESOURCE, "layer %s: cannot open '%s'%s%s", L->name, def->path,
+                       L->sc->gdal_msg[0] ? ": " : "", L->sc->gdal_msg);
+    if (def->layer != NULL) {
+        L->layer = GDALDatasetGetLayerByName(L->ds, def->layer);
+        if (L->layer == NULL)
+            return TS_FAIL(err, TS_ESOURCE, "layer %s: no layer '%s' in '%s'", L->name, def->layer,
+                           def->path);
+    } else {
+        if (GDALDatasetGetLayerCount(L->ds) < 1)
+            return TS_FAIL(err, TS_ESOURCE, "layer %s: '%s' has no layers", L->name, def->path);
+        L->layer = GDALDatasetGetLayer(L->ds, 0);
+        if (L->layer == NULL)
+            return TS_FAIL(err, TS_ESOURCE, "layer %s: cannot read the first layer of '%s'",
+                           L->name, def->path);
+    }
+    L->lname = OGR_L_GetName(L->layer);
+    return TS_OK;
+}
+
+static ts_status
+setup_fields(load *L, ts_err *err)
+{
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
+    int nlayer = OGR_FD_GetFieldCount(fd);
+    int n = 0;
+    if (L->def->fields == NULL)
+        n = nlayer;
+    else
+        while (L->def->fields[n] != NULL)
+            n++;
+    size_t sz = (size_t)(n > 0 ? n : 1);
+    L->kf = calloc(sz, sizeof *L->kf);
+    L->names = calloc(sz, sizeof *L->names);
+    L->vals = calloc(sz, sizeof *L->vals);
+    L->stroff = calloc(sz, sizeof *L->stroff);
+    char *used = calloc((size_t)nlayer + 1, 1);
+    const char **ignored = calloc((size_t)nlayer + 2, sizeof *ignored);
+    ts_status rc = TS_OK;
+    if (L->kf == NULL || L->names == NULL || L->vals == NULL || L->stroff == NULL || used == NULL ||
+        ignored == NULL) {
+        rc = TS_FAIL(err, TS_ENOMEM, "layer %s: fields", L->name);
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        int idx = i;
+        if (L->def->fields != NULL) {
+            idx = OGR_FD_GetFieldIndex(fd, L->def->fields[i]);
+            if (idx < 0) {
+                rc = TS_FAIL(err, TS_ESOURCE, "layer %s: no field '%s' in layer '%s' of '%s'",
+                             L->name, L->def->fields[i], L->lname, L->def->path);
+                goto done;
+            }
+        }
+        OGRFieldDefnH fdef = OGR_FD_GetFieldDefn(fd, idx);
+        L->kf[i] = (kept_field){idx, OGR_Fld_GetType(fdef), OGR_Fld_GetSubType(fdef)};
+        L->names[i] = (char *)OGR_Fld_GetNameRef(fdef);
+        used[idx] = 1;
+    }
+    L->nfields = n;
+    /* do not parse what is not kept */
+    int ni = 0;
+    for (int i = 0; i < nlayer; i++)
+        if (!used[i])
+            ignored[ni++] = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i));
+    ignored[ni++] = "OGR_STYLE";
+    ignored[ni] = NULL;
+    OGR_L_SetIgnoredFields(L->layer, ignored);
+done:
+    free(used);
+    free(ignored);
+    return rc;
+}
+
+static ts_status
+setup_crs(load *L, ts_err *err)
+{
+    const ts_store_def *def = L->def;
+    const char *src = def->src_crs;
+    int swap = 0;
+    char auth[96];
+    if (src == NULL) {
+        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(L->layer);
+        if (srs == NULL)
+            return TS_FAIL(err, TS_ESOURCE,
+                           "layer %s: layer '%s' of '%s' declares no CRS (set src_crs)", L->name,
+                           L->lname, def->path);
+        const char *an = OSRGetAuthorityName(srs, NULL), *ac = OSRGetAuthorityCode(srs, NULL);
+        if (an != NULL && ac != NULL) {
+            snprintf(auth, sizeof auth, "%s:%s", an, ac);
+            src = auth;
+        } else {
+            const char *opts[] = {"FORMAT=WKT2_2019", NULL};
+            if (OSRExportToWktEx(srs, &L->src_wkt, opts) != OGRERR_NONE || L->src_wkt == NULL)
+                return TS_FAIL(err, TS_ESOURCE, "layer %s: cannot export the CRS of '%s'", L->name,
+                               def->path);
+            src = L->src_wkt;
+        }
+        int cnt = 0;
+        const int *map = OSRGetDataAxisToSRSAxisMapping(srs, &cnt);
+        if (map != NULL && cnt >= 2) {
+            int data_x_is_axis0 = (map[0] < 0 ? -map[0] : map[0]) == 1;
+            swap = data_x_is_axis0 == ts_source__crs_north_first(L->sc, src);
+        }
+    }
+    const char *dst = def->dst_crs != NULL ? def->dst_crs : src;
+    ts_err e2;
+    ts_err_clear(&e2);
+    if (ts_source__op(L->sc, src, swap, dst, &L->op, &e2) != TS_OK)
+        return TS_FAIL(err, TS_ESOURCE, "layer %s ('%s' of '%s'): %s", L->name, L->lname, def->path,
+                       e2.msg);
+    return TS_OK;
+}
+
+static void
+load_fini(load *L)
+{
+    if (L->ds != NULL)
+        GDALClose(L->ds);
+    free(L->kf);
+    free(L->names);
+    free(L->vals);
+    free(L->stroff);
+    free(L->strbuf);
+    CPLFree(L->src_wkt);
+    ts_source__flat_fini(&L->f);
+    ts_source__flat_fini(&L->tmp);
+}
+
+static ts_status
+read_all(load *L, ts_store_builder *b, ts_err *err)
+{
+    OGR_L_ResetReading(L->layer);
+    int fails_seen = L->sc->gdal_failures;
+    for (;;) {
+        int before = L->sc->gdal_failures;
+        OGRFeatureH feat = OGR_L_GetNextFeature(L->layer);
+        if (feat == NULL) {
+            if (L->sc->gdal_failures > before)
+                return TS_FAIL(err, TS_ESOURCE,
+                               "layer %s: reading '%s' of '%s' failed after "
+                               "%llu features: %s",
+                               L->name, L->lname, L->def->path, (unsigned long long)L->st.read,
+                               L->sc->gdal_msg);
+            break;
+        }
+        L->st.read++;
+        int g = read_geometry(L, feat);
+        if (g < 0 || (g > 0 && read_values(L, feat) != 0)) {
+            OGR_F_Destroy(feat);
+            return TS_FAIL(err, TS_ENOMEM, "layer %s: feature %llu", L->name,
+                           (unsigned long long)L->st.read);
+        }
+        OGR_F_Destroy(feat);
+        if (g == 0) {
+            L->st.skipped++;
+            continue;
+        }
+        TS_TRY(ts_source__builder_add_flat(b, &L->f, L->vals, err));
+    }
+    if (L->sc->gdal_failures > fails_seen)
+        ts_warn("layer %s: %d errors while reading '%s' (first: %s)", L->name,
+                L->sc->gdal_failures - fails_seen, L->def->path, L->sc->gdal_msg);
+    return TS_OK;
+}
+
+ts_status
+ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (sc == NULL || def == NULL || def->path == NULL || out == NULL)
+        return TS_FAIL(err, TS_EINVAL, "ts_store_load: missing argument");
+    const char *name = def->name ? def->name : def->layer ? def->layer : def->path;
+    if (def->ntolerances < 0 || (def->ntolerances > 0 && def->tolerances == NULL))
+        return TS_FAIL(err, TS_EINVAL, "layer %s: bad tolerance list", name);
+    for (int i = 0; i < def->ntolerances; i++)
+        if (!(def->tolerances[i] > 0) || (i > 0 && def->tolerances[i] <= def->tolerances[i - 1]))
+            return TS_FAIL(err, TS_EINVAL, "layer %s: tolerances must be positive and ascending",
+                           name);
+    uint64_t t0 = ts_mono_ns();
+    load L = {.sc = sc, .def = def, .name = name};
+    ts_store_builder *b = NULL;
+    ts_store *s = NULL;
+    ts_status rc;
+    ts_source__gdal_capture_begin(sc);
+    CPLErrorReset();
+    if ((rc = open_layer(&L, err)) != TS_OK || (rc = setup_fields(&L, err)) != TS_OK)
+        goto done;
+    if (def->where != NULL && OGR_L_SetAttributeFilter(L.layer, def->where) != OGRERR_NONE) {
+        rc = TS_FAIL(err, TS_ESOURCE, "layer %s: bad filter '%s' on '%s' of '%s'%s%s", name,
+                     def->where, L.lname, def->path, sc->gdal_msg[0] ? ": " : "", sc->gdal_msg);
+        goto done;
+    }
+    if ((rc = setup_crs(&L, err)) != TS_OK)
+        goto done;
+    b = ts_store_builder_new(name, (const char *const *)L.names, L.nfields, err);
+    if (b == NULL) {
+        rc = err ? err->code : TS_ENOMEM;
+        goto done;
+    }
+    if ((rc = read_all(&L, b, err)) != TS_OK)
+        goto done;
+    rc = ts_store_builder_finish(b, &s, err);
+    b = NULL;
+    if (rc != TS_OK)
+        goto done;
+    if ((rc = ts_source__generalise(sc, s, def->tolerances, def->ntolerances, err)) != TS_OK)
+        goto done;
+    s->stats.read = L.st.read;
+    s->stats.repaired = L.st.repaired;
+    s->stats.skipped = L.st.skipped;
+    s->stats.kept = s->n;
+    s->stats.vertices = s->levels[0].npts;
+    s->stats.bytes = ts_source__store_bytes(s);
+    s->stats.load_s = (double)(ts_mono_ns() - t0) * 1e-9;
+    *out = s;
+    s = NULL;
+done:
+    ts_store_builder_free(b);
+    ts_store_unref(s);
+    load_fini(&L); /* closes the dataset: still under our error handler */
+    ts_source__gdal_capture_end(sc);
+    return rc;
+}

@@ -1,0 +1,208 @@
+/* source/reproject.c — CRS definitions to PROJ operations, cached per context, and batch
+ * transformation of interleaved x/y arrays. Every operation is normalised for
+ * visualisation, so x is always easting/longitude on both sides. */
+#include "source/source.h"
+#include "source/source_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Shorten a (possibly multi-line WKT) definition for messages. */
+static const char *
+crs_label(const char *def, char *buf, size_t size)
+{
+    size_t i = 0, j = 0;
+    for (; def[i] != '\0' && j + 4 < size; i++) {
+        char c = def[i];
+        if (c == '\n' || c == '\r' || c == '\t')
+            c = ' ';
+        if (c == ' ' && j > 0 && buf[j - 1] == ' ')
+            continue;
+        buf[j++] = c;
+    }
+    if (def[i] != '\0') {
+        buf[j++] = '.';
+        buf[j++] = '.';
+        buf[j++] = '.';
+    }
+    buf[j] = '\0';
+    return buf;
+}
+
+/* A CRS object from a definition; PROJ strings get +type=crs when they lack it. */
+static PJ *
+crs_create(ts_source_ctx *sc, const char *def)
+{
+    PJ *crs = NULL;
+    sc->proj_msg[0] = '\0';
+    if (strstr(def, "+proj=") != NULL && strstr(def, "+type=crs") == NULL) {
+        size_t len = strlen(def);
+        char *s = malloc(len + sizeof " +type=crs");
+        if (s == NULL)
+            return NULL;
+        memcpy(s, def, len);
+        memcpy(s + len, " +type=crs", sizeof " +type=crs");
+        crs = proj_create(sc->pj, s);
+        free(s);
+    } else {
+        crs = proj_create(sc->pj, def);
+    }
+    if (crs != NULL && !proj_is_crs(crs)) {
+        snprintf(sc->proj_msg, sizeof sc->proj_msg, "not a coordinate reference system");
+        proj_destroy(crs);
+        crs = NULL;
+    }
+    return crs;
+}
+
+int
+ts_source__crs_north_first(ts_source_ctx *sc, const char *def)
+{
+    PJ *crs = crs_create(sc, def);
+    if (crs == NULL)
+        return 0;
+    PJ *base = NULL;
+    PJ_TYPE t = proj_get_type(crs);
+    if (t == PJ_TYPE_BOUND_CRS)
+        base = proj_get_source_crs(sc->pj, crs);
+    else if (t == PJ_TYPE_COMPOUND_CRS)
+        base = proj_crs_get_sub_crs(sc->pj, crs, 0);
+    PJ *cs = proj_crs_get_coordinate_system(sc->pj, base != NULL ? base : crs);
+    int north = 0;
+    const char *dir = NULL;
+    if (cs != NULL &&
+        proj_cs_get_axis_info(sc->pj, cs, 0, NULL, NULL, &dir, NULL, NULL, NULL, NULL) &&
+        dir != NULL)
+        north = strcmp(dir, "north") == 0 || strcmp(dir, "south") == 0;
+    if (cs != NULL)
+        proj_destroy(cs);
+    if (base != NULL)
+        proj_destroy(base);
+    proj_destroy(crs);
+    return north;
+}
+
+static ts_status
+op_create(ts_source_ctx *sc, const char *src, const char *dst, PJ **out, ts_err *err)
+{
+    char label[96];
+    *out = NULL;
+    PJ *s = crs_create(sc, src);
+    if (s == NULL)
+        return TS_FAIL(err, TS_EINVAL, "unknown CRS '%s'%s%s", crs_label(src, label, sizeof label),
+                       sc->proj_msg[0] ? ": " : "", sc->proj_msg);
+    PJ *d = crs_create(sc, dst);
+    if (d == NULL) {
+        proj_destroy(s);
+        return TS_FAIL(err, TS_EINVAL, "unknown CRS '%s'%s%s", crs_label(dst, label, sizeof label),
+                       sc->proj_msg[0] ? ": " : "", sc->proj_msg);
+    }
+    ts_status rc = TS_OK;
+    if (!proj_is_equivalent_to_with_ctx(sc->pj, s, d, PJ_COMP_EQUIVALENT)) {
+        PJ *op = proj_create_crs_to_crs_from_pj(sc->pj, s, d, NULL, NULL);
+        PJ *norm = op != NULL ? proj_normalize_for_visualization(sc->pj, op) : NULL;
+        if (op != NULL)
+            proj_destroy(op);
+        if (norm == NULL) {
+            char l2[96];
+            rc = TS_FAIL(err, TS_EINVAL, "no transformation from '%s' to '%s'%s%s",
+                         crs_label(src, label, sizeof label), crs_label(dst, l2, sizeof l2),
+                         sc->proj_msg[0] ? ": " : "", sc->proj_msg);
+        }
+        *out = norm;
+    }
+    proj_destroy(s);
+    proj_destroy(d);
+    return rc;
+}
+
+ts_status
+ts_source__op(ts_source_ctx *sc, const char *src, int src_swap, const char *dst,
+              const ts_pj_entry **out, ts_err *err)
+{
+    sc->tick++;
+    for (int i = 0; i < sc->npjs; i++) {
+        ts_pj_entry *e = &sc->pjs[i];
+        if (e->src_swap == src_swap && strcmp(e->src, src) == 0 && strcmp(e->dst, dst) == 0) {
+            e->used = sc->tick;
+            *out = e;
+            return TS_OK;
+        }
+    }
+    PJ *op;
+    TS_TRY(op_create(sc, src, dst, &op, err));
+    char *s = strdup(src), *d = strdup(dst);
+    if (s == NULL || d == NULL) {
+        free(s);
+        free(d);
+        if (op != NULL)
+            proj_destroy(op);
+        return TS_FAIL(err, TS_ENOMEM, "CRS cache");
+    }
+    ts_pj_entry *e;
+    if (sc->npjs < TS_PJ_CACHE_MAX) {
+        e = &sc->pjs[sc->npjs++];
+    } else {
+        e = &sc->pjs[0];
+        for (int i = 1; i < sc->npjs; i++)
+            if (sc->pjs[i].used < e->used)
+                e = &sc->pjs[i];
+        free(e->src);
+        free(e->dst);
+        if (e->op != NULL)
+            proj_destroy(e->op);
+    }
+    e->src = s;
+    e->dst = d;
+    e->src_swap = src_swap;
+    e->op = op;
+    e->used = sc->tick;
+    *out = e;
+    return TS_OK;
+}
+
+void
+ts_source__op_apply(const ts_pj_entry *e, double *xy, size_t n)
+{
+    if (e->src_swap) {
+        for (size_t i = 0; i < n; i++) {
+            double t = xy[2 * i];
+            xy[2 * i] = xy[2 * i + 1];
+            xy[2 * i + 1] = t;
+        }
+    }
+    if (e->op == NULL || n == 0)
+        return;
+    proj_trans_generic(e->op, PJ_FWD, xy, 2 * sizeof(double), n, xy + 1, 2 * sizeof(double), n,
+                       NULL, 0, 0, NULL, 0, 0);
+    proj_errno_reset(e->op);
+}
+
+ts_status
+ts_source_transform(ts_source_ctx *sc, const char *src_crs, const char *dst_crs, double *xy,
+                    size_t n, ts_err *err)
+{
+    if (sc == NULL || src_crs == NULL || dst_crs == NULL || (xy == NULL && n > 0))
+        return TS_FAIL(err, TS_EINVAL, "ts_source_transform: missing argument");
+    const ts_pj_entry *e;
+    TS_TRY(ts_source__op(sc, src_crs, 0, dst_crs, &e, err));
+    ts_source__op_apply(e, xy, n);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1])) {
+            if (bad++ == 0)
+                first = i;
+        }
+    }
+    if (bad > 0) {
+        char l1[96], l2[96];
+        return TS_FAIL(err, TS_EINVAL,
+                       "%zu of %zu points (first: #%zu) cannot be transformed "
+                       "from '%s' to '%s'",
+                       bad, n, first, crs_label(src_crs, l1, sizeof l1),
+                       crs_label(dst_crs, l2, sizeof l2));
+    }
+    return TS_OK;
+}
