@@ -30,7 +30,9 @@ typedef enum {
 
 typedef struct ts_expr {
     ts_expr_op op;
-    ts_value lit;            /* LITERAL: strings owned by the style */
+    ts_value lit;            /* LITERAL: strings owned by the style; text that reads as a
+                              * number is pre-parsed to TS_VAL_INT / TS_VAL_REAL */
+    const char *text;        /* LITERAL: the literal as written (for string comparisons) */
     int prop;                /* PROPERTY: index into the style's property table */
     struct ts_expr *a, *b;   /* arithmetic operands */
 } ts_expr;
@@ -57,8 +59,9 @@ typedef struct ts_filter {
     int match_case;              /* comparisons of strings; default 1 */
     struct ts_filter **kids;     /* AND / OR / NOT children */
     int nkids;
-    char *like_pattern;          /* LIKE: wildCard/singleChar/escapeChar normalised */
-    char wild, single, esc;
+    char *like_pattern;          /* LIKE: normalised to SQL form: wild '%', single '_', esc '\\'
+                                  * (literal %, _ and \\ escaped); b is the original Literal */
+    char wild, single, esc;      /* LIKE: always '%', '_', '\\' after normalisation */
     ts_bbox bbox;                /* BBOX, in the layer's CRS */
 } ts_filter;
 
@@ -70,7 +73,11 @@ typedef struct ts_feature_ref {
     ts_bbox bbox;                /* feature bounds, for BBOX filters */
 } ts_feature_ref;
 
-/* 1 if the feature passes the filter (NULL filter = pass), else 0. Thread-safe. */
+/* 1 if the feature passes the filter (NULL filter = pass), else 0. Thread-safe; allocates
+ * nothing. Comparisons are numeric when both sides are numbers or strings that read as
+ * decimal numbers (as GeoServer does), otherwise byte-wise string comparisons (ASCII case
+ * folded when matchCase is false). A null or missing value makes every comparison, Like
+ * and Between false; only PropertyIsNull is true for it. */
 int ts_filter_eval(const ts_filter *f, const ts_feature_ref *feat);
 
 /* ---- symbolizers ---------------------------------------------------------------------- */
@@ -134,6 +141,13 @@ typedef struct ts_style {
 ts_style *ts_style_parse(const char *xml, size_t len, const char *where, ts_err *err);
 /* Read and parse a file (at most 16 MiB). */
 ts_style *ts_style_load(const char *path, ts_err *err);
+
+/* As ts_style_parse / ts_style_load, but compile the NamedLayer or UserLayer whose Name is
+ * layer (NULL = the first layer that has a UserStyle; further layers are then reported as
+ * a warning). A missing layer is TS_ENOENT. */
+ts_style *ts_style_parse_layer(const char *xml, size_t len, const char *where, const char *layer,
+                               ts_err *err);
+ts_style *ts_style_load_layer(const char *path, const char *layer, ts_err *err);
 
 ts_style *ts_style_ref(ts_style *s);
 /* Frees at zero. NULL is accepted. */

@@ -1,0 +1,386 @@
+/* style/eval.c — evaluating compiled filters against one feature.
+ *
+ * Runs per feature per rule, so it allocates nothing and parses no literal (numbers were
+ * converted when the style was compiled). Comparison follows GeoServer: numeric when both
+ * sides are numbers or strings that read as numbers, otherwise a string comparison (case
+ * folded for ASCII when matchCase is false); null (a missing value too) makes every
+ * comparison, Like and Between false, and only PropertyIsNull true. Arithmetic on a
+ * non-numeric or null operand is null; division follows IEEE (x/0 is infinite, 0/0 NaN,
+ * and NaN compares false). */
+#include "style/style.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "style/style_int.h"
+
+enum { V_NULL = 0, V_NUM, V_STR };
+
+/* One evaluated operand. Strings keep their text and learn lazily whether they read as a
+ * number; numbers may carry the text they were written as (literals, booleans). */
+typedef struct opnd {
+    int kind;
+    int is_int;       /* V_NUM, or V_STR with numchk == 1: i is exact */
+    int numchk;       /* V_STR: 0 not yet scanned, 1 numeric (i/d set), -1 not numeric */
+    int64_t i;
+    double d;
+    const char *s;    /* V_STR text; V_NUM text or NULL */
+} opnd;
+
+static void eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o);
+static void from_value(const ts_value *v, opnd *o);
+
+static int
+to_num(opnd *o)
+{
+    if (o->kind == V_NUM)
+        return 1;
+    if (o->kind != V_STR)
+        return 0;
+    if (o->numchk == 0) {
+        int is_int = 0;
+        if (ts_style__scan_number(o->s, strlen(o->s), &o->d, &o->i, &is_int) && isfinite(o->d)) {
+            o->numchk = 1;
+            o->is_int = is_int;
+        } else {
+            o->numchk = -1;
+        }
+    }
+    return o->numchk > 0;
+}
+
+static void
+set_num(opnd *o, double d)
+{
+    o->kind = V_NUM;
+    o->is_int = 0;
+    o->d = d;
+    o->s = NULL;
+}
+
+static void
+set_int(opnd *o, int64_t i)
+{
+    o->kind = V_NUM;
+    o->is_int = 1;
+    o->i = i;
+    o->d = (double)i;
+    o->s = NULL;
+}
+
+static void
+eval_arith(const ts_expr *e, const ts_feature_ref *f, opnd *o)
+{
+    opnd a, b;
+    eval_expr(e->a, f, &a);
+    eval_expr(e->b, f, &b);
+    o->kind = V_NULL;
+    if (!to_num(&a) || !to_num(&b))
+        return;
+    if (a.is_int && b.is_int && e->op != TS_EXPR_DIV) {
+        int64_t r;
+        int ovf = e->op == TS_EXPR_ADD   ? __builtin_add_overflow(a.i, b.i, &r)
+                  : e->op == TS_EXPR_SUB ? __builtin_sub_overflow(a.i, b.i, &r)
+                                         : __builtin_mul_overflow(a.i, b.i, &r);
+        if (!ovf) {
+            set_int(o, r);
+            return;
+        }
+    }
+    double x = a.is_int ? (double)a.i : a.d, y = b.is_int ? (double)b.i : b.d;
+    switch (e->op) {
+    case TS_EXPR_ADD:
+        set_num(o, x + y);
+        break;
+    case TS_EXPR_SUB:
+        set_num(o, x - y);
+        break;
+    case TS_EXPR_MUL:
+        set_num(o, x * y);
+        break;
+    default:
+        set_num(o, x / y);
+        break;
+    }
+}
+
+static void
+eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o)
+{
+    o->numchk = 0;
+    switch (e->op) {
+    case TS_EXPR_LITERAL:
+        if (e->lit.type == TS_VAL_INT) {
+            set_int(o, e->lit.u.i);
+            o->s = e->text;
+        } else if (e->lit.type == TS_VAL_REAL) {
+            set_num(o, e->lit.u.d);
+            o->s = e->text;
+        } else if (e->lit.type == TS_VAL_STR) {
+            o->kind = V_STR;
+            o->s = e->lit.u.s;
+            o->numchk = -1; /* known when compiled */
+        } else if (e->lit.type == TS_VAL_BOOL) {
+            set_int(o, e->lit.u.i != 0);
+            o->s = e->lit.u.i ? "true" : "false";
+        } else {
+            o->kind = V_NULL;
+        }
+        return;
+    case TS_EXPR_PROPERTY:
+        from_value(e->prop >= 0 ? f->get(f->ctx, e->prop) : NULL, o);
+        return;
+    default:
+        eval_arith(e, f, o);
+        return;
+    }
+}
+
+static void
+from_value(const ts_value *v, opnd *o)
+{
+    o->numchk = 0;
+    if (v == NULL) {
+        o->kind = V_NULL;
+        return;
+    }
+    switch (v->type) {
+    case TS_VAL_INT:
+        set_int(o, v->u.i);
+        return;
+    case TS_VAL_REAL:
+        set_num(o, v->u.d);
+        return;
+    case TS_VAL_BOOL:
+        set_int(o, v->u.i != 0);
+        o->s = v->u.i ? "true" : "false";
+        return;
+    case TS_VAL_STR:
+        if (v->u.s != NULL) {
+            o->kind = V_STR;
+            o->s = v->u.s;
+            return;
+        }
+        o->kind = V_NULL;
+        return;
+    default:
+        o->kind = V_NULL;
+        return;
+    }
+}
+
+/* Text of an operand; numbers without text are formatted into buf (32 bytes). */
+static const char *
+str_of(const opnd *o, char *buf)
+{
+    if (o->s != NULL)
+        return o->s;
+    if (o->is_int) {
+        char tmp[24];
+        int n = 0;
+        uint64_t u = o->i < 0 ? 0 - (uint64_t)o->i : (uint64_t)o->i;
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        int k = 0;
+        if (o->i < 0)
+            buf[k++] = '-';
+        while (n)
+            buf[k++] = tmp[--n];
+        buf[k] = '\0';
+        return buf;
+    }
+    snprintf(buf, 32, "%.15g", o->d);
+    return buf;
+}
+
+static int
+fold(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int
+str_cmp(const char *a, const char *b, int match_case)
+{
+    if (match_case)
+        return strcmp(a, b);
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    while (*x && fold(*x) == fold(*y)) {
+        x++;
+        y++;
+    }
+    return fold(*x) - fold(*y);
+}
+
+/* Compare two operands: 0 when unordered (a null or NaN), else 1 with *r < 0, 0 or > 0. */
+static int
+compare(opnd *a, opnd *b, int match_case, int *r)
+{
+    if (a->kind == V_NULL || b->kind == V_NULL)
+        return 0;
+    int known_str = (a->kind == V_STR && a->numchk < 0) || (b->kind == V_STR && b->numchk < 0);
+    if (!known_str && to_num(a) && to_num(b)) {
+        if (a->is_int && b->is_int) {
+            *r = (a->i > b->i) - (a->i < b->i);
+            return 1;
+        }
+        double x = a->is_int ? (double)a->i : a->d, y = b->is_int ? (double)b->i : b->d;
+        if (isnan(x) || isnan(y))
+            return 0;
+        *r = (x > y) - (x < y);
+        return 1;
+    }
+    char ba[32], bb[32];
+    *r = str_cmp(str_of(a, ba), str_of(b, bb), match_case);
+    return 1;
+}
+
+/* Bytes in the UTF-8 sequence starting at s (1 for invalid bytes); never past a NUL. */
+static int
+u8len(const unsigned char *s)
+{
+    int n = *s < 0x80 ? 1 : *s >= 0xF0 ? 4 : *s >= 0xE0 ? 3 : *s >= 0xC0 ? 2 : 1;
+    for (int k = 1; k < n; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 1;
+    return n;
+}
+
+/* SQL LIKE on a normalised pattern ('%', '_', '\' escapes), '_' = one UTF-8 character. */
+static int
+like_match(const char *pattern, const char *str, int match_case)
+{
+    const unsigned char *p = (const unsigned char *)pattern, *s = (const unsigned char *)str;
+    const unsigned char *star_p = NULL, *star_s = NULL;
+    while (*s) {
+        if (*p == '%') {
+            star_p = ++p;
+            star_s = s;
+            continue;
+        }
+        if (*p == '_') {
+            p++;
+            s += u8len(s);
+            continue;
+        }
+        if (*p != '\0') {
+            int lit = *p, plen = 1;
+            if (lit == '\\' && p[1] != '\0') {
+                lit = p[1];
+                plen = 2;
+            }
+            if (match_case ? lit == *s : fold(lit) == fold(*s)) {
+                p += plen;
+                s++;
+                continue;
+            }
+        }
+        if (star_p == NULL)
+            return 0;
+        star_s += u8len(star_s);
+        p = star_p;
+        s = star_s;
+    }
+    while (*p == '%')
+        p++;
+    return *p == '\0';
+}
+
+int
+ts_filter_eval(const ts_filter *f, const ts_feature_ref *feat)
+{
+    if (f == NULL)
+        return 1;
+    opnd a, b, c;
+    int r;
+    switch (f->op) {
+    case TS_FILTER_AND:
+        for (int k = 0; k < f->nkids; k++)
+            if (!ts_filter_eval(f->kids[k], feat))
+                return 0;
+        return 1;
+    case TS_FILTER_OR:
+        for (int k = 0; k < f->nkids; k++)
+            if (ts_filter_eval(f->kids[k], feat))
+                return 1;
+        return 0;
+    case TS_FILTER_NOT:
+        return f->nkids > 0 ? !ts_filter_eval(f->kids[0], feat) : 0;
+    case TS_FILTER_ISNULL:
+        eval_expr(f->a, feat, &a);
+        return a.kind == V_NULL;
+    case TS_FILTER_LIKE: {
+        eval_expr(f->a, feat, &a);
+        if (a.kind == V_NULL)
+            return 0;
+        char buf[32];
+        return like_match(f->like_pattern, str_of(&a, buf), f->match_case);
+    }
+    case TS_FILTER_BETWEEN:
+        eval_expr(f->a, feat, &a);
+        if (a.kind == V_NULL)
+            return 0;
+        eval_expr(f->b, feat, &b);
+        if (!compare(&a, &b, f->match_case, &r) || r < 0)
+            return 0;
+        eval_expr(f->c, feat, &c);
+        return compare(&a, &c, f->match_case, &r) && r <= 0;
+    case TS_FILTER_BBOX:
+        return feat->bbox.minx <= f->bbox.maxx && feat->bbox.maxx >= f->bbox.minx &&
+               feat->bbox.miny <= f->bbox.maxy && feat->bbox.maxy >= f->bbox.miny;
+    default:
+        break;
+    }
+    if (f->a->op == TS_EXPR_PROPERTY && f->b->op == TS_EXPR_LITERAL) {
+        /* the common shape, property against literal, without building operands */
+        const ts_value *v = f->a->prop >= 0 ? feat->get(feat->ctx, f->a->prop) : NULL;
+        const ts_value *l = &f->b->lit;
+        if (v == NULL || v->type == TS_VAL_NULL)
+            return 0;
+        if (v->type == TS_VAL_STR && l->type == TS_VAL_STR && v->u.s != NULL) {
+            r = str_cmp(v->u.s, l->u.s, f->match_case);
+        } else if (v->type == TS_VAL_INT && l->type == TS_VAL_INT) {
+            r = (v->u.i > l->u.i) - (v->u.i < l->u.i);
+        } else if ((v->type == TS_VAL_REAL || v->type == TS_VAL_INT) &&
+                   (l->type == TS_VAL_REAL || l->type == TS_VAL_INT)) {
+            double x = v->type == TS_VAL_INT ? (double)v->u.i : v->u.d;
+            double y = l->type == TS_VAL_INT ? (double)l->u.i : l->u.d;
+            if (isnan(x))
+                return 0;
+            r = (x > y) - (x < y);
+        } else {
+            from_value(v, &a);
+            if (a.kind == V_NULL)
+                return 0;
+            eval_expr(f->b, feat, &b);
+            if (!compare(&a, &b, f->match_case, &r))
+                return 0;
+        }
+    } else {
+        eval_expr(f->a, feat, &a);
+        if (a.kind == V_NULL)
+            return 0;
+        eval_expr(f->b, feat, &b);
+        if (!compare(&a, &b, f->match_case, &r))
+            return 0;
+    }
+    switch (f->op) {
+    case TS_FILTER_EQ:
+        return r == 0;
+    case TS_FILTER_NE:
+        return r != 0;
+    case TS_FILTER_LT:
+        return r < 0;
+    case TS_FILTER_LE:
+        return r <= 0;
+    case TS_FILTER_GT:
+        return r > 0;
+    case TS_FILTER_GE:
+        return r >= 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,1046 @@
+/* style/sld.c — SLD 1.0 / SE 1.1 documents into compiled styles.
+ *
+ * The bytes are parsed by libxml2 into a DOM with network access, DTD loading and entity
+ * substitution off; a document whose DOCTYPE declares any entity is refused while it is
+ * being parsed (SAX hooks), so neither external entities (XXE) nor entity expansion
+ * (billion laughs) ever happen. libxml2 diagnostics are collected per parser context with
+ * their line, never printed. The DOM is then walked once: layer -> UserStyle ->
+ * FeatureTypeStyles -> Rules -> Symbolizers, with filters compiled by ogc.c. Element names
+ * are matched by local name in the SLD, SE, OGC and FES namespaces or none (QGIS writes
+ * se:/ogc: prefixes, GeoServer a default namespace), without case as GeoTools does. */
+#include "style/style.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include "style/style_int.h"
+#include "util/log.h"
+
+#define NS_SLD "http://www.opengis.net/sld"
+#define NS_SE "http://www.opengis.net/se"
+#define NS_OGC "http://www.opengis.net/ogc"
+#define NS_FES "http://www.opengis.net/fes/2.0"
+#define UOM_PIXEL "http://www.opengeospatial.org/se/units/pixel"
+#define MAX_LOGGED_WARNINGS 50 /* per style; a hostile file cannot flood the log */
+
+/* ---- helpers shared with ogc.c ------------------------------------------------------------ */
+
+long
+ts_style__line(const xmlNode *n)
+{
+    return n ? xmlGetLineNo(n) : 0;
+}
+
+void *
+ts_style__error(ts_style__pctx *p, const xmlNode *n, ts_status st, const char *fmt, ...)
+{
+    if (p->failed)
+        return NULL;
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    long line = ts_style__line(n);
+    TS_FAIL_AT(p->err, st, p->where, line > 0 ? (int)line : 0, 0, "%s", msg);
+    p->failed = 1;
+    return NULL;
+}
+
+void
+ts_style__warn(ts_style__pctx *p, const xmlNode *n, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int k = p->st->pub.nwarnings++;
+    if (k < MAX_LOGGED_WARNINGS)
+        ts_log(TS_LOG_WARN, "%s:%ld: %s", p->where, ts_style__line(n), msg);
+    else if (k == MAX_LOGGED_WARNINGS)
+        ts_log(TS_LOG_WARN, "%s:%ld: more warnings; the rest are counted, not logged", p->where,
+               ts_style__line(n));
+}
+
+int
+ts_style__is(const xmlNode *n, const char *name)
+{
+    if (n == NULL || n->type != XML_ELEMENT_NODE || strcasecmp((const char *)n->name, name) != 0)
+        return 0;
+    if (n->ns == NULL || n->ns->href == NULL)
+        return 1;
+    const char *h = (const char *)n->ns->href;
+    return strcmp(h, NS_SLD) == 0 || strcmp(h, NS_SE) == 0 || strcmp(h, NS_OGC) == 0 ||
+           strcmp(h, NS_FES) == 0;
+}
+
+const xmlNode *
+ts_style__next_elem(const xmlNode *n)
+{
+    for (n = n->next; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE)
+            return n;
+    return NULL;
+}
+
+const xmlNode *
+ts_style__first_elem(const xmlNode *n)
+{
+    for (n = n->children; n != NULL; n = n->next)
+        if (n->type == XML_ELEMENT_NODE)
+            return n;
+    return NULL;
+}
+
+#define FOR_ELEMS(c, parent)                                                                       \
+    for (const xmlNode *c = ts_style__first_elem(parent); c != NULL; c = ts_style__next_elem(c))
+
+/* Value of the unqualified attribute name as stored in the DOM (valid while the document
+ * lives), or NULL when absent. Attribute values are a single text node here: entity
+ * references are refused before the tree exists. */
+static const char *
+attr(const xmlNode *n, const char *name)
+{
+    for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) {
+            if (a->children == NULL)
+                return "";
+            if (a->children->type == XML_TEXT_NODE && a->children->next == NULL)
+                return (const char *)a->children->content;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Text of a parameter-like element: its text and that of ogc:Literal children, trimmed.
+ * Any other element inside (PropertyName, Function, arithmetic) is a dynamic value, not
+ * supported yet: error. NULL on error (recorded in p). */
+static char *
+param_text(ts_style__pctx *p, const xmlNode *n)
+{
+    size_t len = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char *out = NULL;
+        if (pass == 1) {
+            out = ts_style__alloc(p->st, len + 1);
+            if (out == NULL)
+                return ts_style__error(p, n, TS_ENOMEM, "out of memory");
+        }
+        size_t at = 0;
+        for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+            const xmlNode *t = c, *tend = c->next;
+            if (c->type == XML_ELEMENT_NODE) {
+                if (!ts_style__is(c, "Literal"))
+                    return ts_style__error(p, c, TS_ESTYLE,
+                                           "<%s> inside <%s>: dynamic values are not supported "
+                                           "yet, only text or <Literal>",
+                                           (const char *)c->name, (const char *)n->name);
+                t = c->children;
+                tend = NULL;
+            }
+            for (; t != tend; t = t->next) {
+                if (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) {
+                    size_t l = strlen((const char *)t->content);
+                    if (out)
+                        memcpy(out + at, t->content, l);
+                    at += l;
+                } else if (t->type != XML_COMMENT_NODE && t->type != XML_PI_NODE) {
+                    return ts_style__error(p, t, TS_ESTYLE, "unexpected content in <%s>",
+                                           (const char *)n->name);
+                }
+            }
+        }
+        if (pass == 0) {
+            len = at;
+            continue;
+        }
+        out[at] = '\0';
+        char *b = out, *e = out + at;
+        while (b < e && is_space(*b))
+            b++;
+        while (e > b && is_space(e[-1]))
+            e--;
+        *e = '\0';
+        return b;
+    }
+    return NULL;
+}
+
+/* A number in [lo, hi]; 0 with the error recorded otherwise. */
+static int
+param_number(ts_style__pctx *p, const xmlNode *n, const char *what, double lo, double hi,
+             double *out)
+{
+    const char *s = param_text(p, n);
+    if (s == NULL)
+        return 0;
+    double d;
+    int64_t i;
+    int is_int;
+    if (!ts_style__scan_number(s, strlen(s), &d, &i, &is_int) || !isfinite(d)) {
+        ts_style__error(p, n, TS_ESTYLE, "%s: '%s' is not a number", what, s);
+        return 0;
+    }
+    if (d < lo || d > hi) {
+        ts_style__error(p, n, TS_ESTYLE, "%s: %s is out of range [%g, %g]", what, s, lo, hi);
+        return 0;
+    }
+    *out = d;
+    return 1;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "#rrggbb" or "#rgb", any case. */
+static int
+parse_colour(const char *s, ts_rgba *out)
+{
+    size_t n = strlen(s);
+    if (s[0] != '#' || (n != 7 && n != 4))
+        return 0;
+    int v[6];
+    for (size_t k = 1; k < n; k++)
+        if ((v[k - 1] = hexval(s[k])) < 0)
+            return 0;
+    if (n == 7) {
+        out->r = (uint8_t)(v[0] * 16 + v[1]);
+        out->g = (uint8_t)(v[2] * 16 + v[3]);
+        out->b = (uint8_t)(v[4] * 16 + v[5]);
+    } else {
+        out->r = (uint8_t)(v[0] * 17);
+        out->g = (uint8_t)(v[1] * 17);
+        out->b = (uint8_t)(v[2] * 17);
+    }
+    out->a = 255;
+    return 1;
+}
+
+static int
+param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out)
+{
+    const char *s = param_text(p, n);
+    if (s == NULL)
+        return 0;
+    if (!parse_colour(s, out)) {
+        ts_style__error(p, n, TS_ESTYLE, "%s: invalid colour '%s' (expected #rrggbb or #rgb)",
+                        what, s);
+        return 0;
+    }
+    return 1;
+}
+
+/* Plain text of a metadata element (Name, Title...), copied into the arena. */
+static char *
+meta_text(ts_style__pctx *p, const xmlNode *n)
+{
+    return param_text(p, n);
+}
+
+static int
+is_param(const xmlNode *c)
+{
+    return ts_style__is(c, "CssParameter") || ts_style__is(c, "SvgParameter");
+}
+
+/* ---- Fill, Stroke ------------------------------------------------------------------------ */
+
+static int
+parse_fill(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    int graphic = 0, colour = 0;
+    s->fill = (ts_rgba){128, 128, 128, 255};
+    s->fill_opacity = 1.0;
+    FOR_ELEMS(c, n) {
+        const char *name = is_param(c) ? attr(c, "name") : NULL;
+        if (is_param(c) && name == NULL) {
+            ts_style__error(p, c, TS_ESTYLE, "<%s> without a name", (const char *)c->name);
+            return -1;
+        } else if (name != NULL && strcmp(name, "fill") == 0) {
+            if (!param_colour(p, c, "fill", &s->fill))
+                return -1;
+            colour = 1;
+        } else if (name != NULL && strcmp(name, "fill-opacity") == 0) {
+            if (!param_number(p, c, "fill-opacity", 0.0, 1.0, &s->fill_opacity))
+                return -1;
+        } else if (name != NULL) {
+            ts_style__warn(p, c, "fill parameter '%s' not supported, ignored", name);
+        } else if (ts_style__is(c, "GraphicFill")) {
+            ts_style__warn(p, c, "GraphicFill not supported yet, skipped");
+            graphic = 1;
+        } else {
+            ts_style__warn(p, c, "<%s> in <Fill> not supported, skipped", (const char *)c->name);
+        }
+    }
+    /* a graphic fill we cannot draw is not replaced by the default grey */
+    s->has_fill = !graphic || colour;
+    return 0;
+}
+
+static int
+parse_dasharray(ts_style__pctx *p, const xmlNode *n, ts_stroke *st)
+{
+    const char *s = param_text(p, n);
+    if (s == NULL)
+        return -1;
+    double v[TS_MAX_DASH];
+    int nv = 0;
+    double sum = 0;
+    const char *q = s;
+    while (*q) {
+        while (*q == ',' || is_space(*q))
+            q++;
+        if (*q == '\0')
+            break;
+        const char *e = q;
+        while (*e && *e != ',' && !is_space(*e))
+            e++;
+        double d;
+        int64_t i;
+        int is_int;
+        if (!ts_style__scan_number(q, (size_t)(e - q), &d, &i, &is_int) || !isfinite(d) ||
+            d < 0 || d > TS_STYLE__MAX_PX) {
+            ts_style__error(p, n, TS_ESTYLE, "stroke-dasharray: invalid length in '%s'", s);
+            return -1;
+        }
+        if (nv == TS_MAX_DASH) {
+            ts_style__error(p, n, TS_ESTYLE, "stroke-dasharray: more than %d lengths in '%s'",
+                            TS_MAX_DASH, s);
+            return -1;
+        }
+        v[nv++] = d;
+        sum += d;
+        q = e;
+    }
+    st->ndash = 0;
+    if (nv == 0 || sum == 0.0) /* SVG: empty or all-zero means solid */
+        return 0;
+    /* SVG: an odd list is repeated to make it even */
+    int total = nv % 2 ? nv * 2 : nv;
+    if (total > TS_MAX_DASH) {
+        ts_style__error(p, n, TS_ESTYLE,
+                        "stroke-dasharray: '%s' (odd count, doubled) exceeds %d lengths", s,
+                        TS_MAX_DASH);
+        return -1;
+    }
+    for (int k = 0; k < total; k++)
+        st->dash[k] = v[k % nv];
+    st->ndash = total;
+    return 0;
+}
+
+static int
+parse_stroke(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    int graphic = 0, colour = 0;
+    s->stroke_color = (ts_rgba){0, 0, 0, 255};
+    s->stroke_opacity = 1.0;
+    s->stroke = (ts_stroke){.width = 1.0, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
+    FOR_ELEMS(c, n) {
+        const char *name = is_param(c) ? attr(c, "name") : NULL;
+        if (is_param(c) && name == NULL) {
+            ts_style__error(p, c, TS_ESTYLE, "<%s> without a name", (const char *)c->name);
+            return -1;
+        } else if (name == NULL) {
+            if (ts_style__is(c, "GraphicFill") || ts_style__is(c, "GraphicStroke")) {
+                ts_style__warn(p, c, "%s not supported yet, skipped", (const char *)c->name);
+                graphic = 1;
+            } else {
+                ts_style__warn(p, c, "<%s> in <Stroke> not supported, skipped",
+                               (const char *)c->name);
+            }
+        } else if (strcmp(name, "stroke") == 0) {
+            if (!param_colour(p, c, "stroke", &s->stroke_color))
+                return -1;
+            colour = 1;
+        } else if (strcmp(name, "stroke-width") == 0) {
+            if (!param_number(p, c, "stroke-width", 0.0, TS_STYLE__MAX_PX, &s->stroke.width))
+                return -1;
+        } else if (strcmp(name, "stroke-opacity") == 0) {
+            if (!param_number(p, c, "stroke-opacity", 0.0, 1.0, &s->stroke_opacity))
+                return -1;
+        } else if (strcmp(name, "stroke-linejoin") == 0) {
+            const char *v = param_text(p, c);
+            if (v == NULL)
+                return -1;
+            if (strcasecmp(v, "mitre") == 0 || strcasecmp(v, "miter") == 0)
+                s->stroke.join = TS_JOIN_MITER;
+            else if (strcasecmp(v, "round") == 0)
+                s->stroke.join = TS_JOIN_ROUND;
+            else if (strcasecmp(v, "bevel") == 0)
+                s->stroke.join = TS_JOIN_BEVEL;
+            else {
+                ts_style__error(p, c, TS_ESTYLE,
+                                "stroke-linejoin: '%s' is not mitre, miter, round or bevel", v);
+                return -1;
+            }
+        } else if (strcmp(name, "stroke-linecap") == 0) {
+            const char *v = param_text(p, c);
+            if (v == NULL)
+                return -1;
+            if (strcasecmp(v, "butt") == 0)
+                s->stroke.cap = TS_CAP_BUTT;
+            else if (strcasecmp(v, "round") == 0)
+                s->stroke.cap = TS_CAP_ROUND;
+            else if (strcasecmp(v, "square") == 0)
+                s->stroke.cap = TS_CAP_SQUARE;
+            else {
+                ts_style__error(p, c, TS_ESTYLE,
+                                "stroke-linecap: '%s' is not butt, round or square", v);
+                return -1;
+            }
+        } else if (strcmp(name, "stroke-dasharray") == 0) {
+            if (parse_dasharray(p, c, &s->stroke) != 0)
+                return -1;
+        } else if (strcmp(name, "stroke-dashoffset") == 0) {
+            if (!param_number(p, c, "stroke-dashoffset", -TS_STYLE__MAX_PX, TS_STYLE__MAX_PX,
+                              &s->stroke.dash_offset))
+                return -1;
+        } else if (strcmp(name, "stroke-miterlimit") == 0) {
+            if (!param_number(p, c, "stroke-miterlimit", 1.0, 1000.0, &s->stroke.miter_limit))
+                return -1;
+        } else {
+            ts_style__warn(p, c, "stroke parameter '%s' not supported, ignored", name);
+        }
+    }
+    s->has_stroke = !graphic || colour;
+    return 0;
+}
+
+/* ---- symbolizers ------------------------------------------------------------------------- */
+
+static void
+sym_init(ts_symbolizer *s, ts_sym_kind kind)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->fill = (ts_rgba){128, 128, 128, 255};
+    s->fill_opacity = 1.0;
+    s->stroke_color = (ts_rgba){0, 0, 0, 255};
+    s->stroke_opacity = 1.0;
+    s->stroke = (ts_stroke){.width = 1.0, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
+    s->mark = TS_MARK_SQUARE;
+    s->size = 6.0;
+    s->opacity = 1.0;
+}
+
+static int
+check_uom(ts_style__pctx *p, const xmlNode *n)
+{
+    const char *u = attr(n, "uom");
+    if (u == NULL || strcmp(u, UOM_PIXEL) == 0)
+        return 0;
+    ts_style__error(p, n, TS_ESTYLE, "uom '%s' not supported yet (only %s)", u, UOM_PIXEL);
+    return -1;
+}
+
+static int
+parse_mark(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    static const struct {
+        const char *name;
+        ts_mark_shape shape;
+    } shapes[] = {{"circle", TS_MARK_CIRCLE}, {"square", TS_MARK_SQUARE},
+                  {"triangle", TS_MARK_TRIANGLE}, {"star", TS_MARK_STAR},
+                  {"cross", TS_MARK_CROSS}, {"x", TS_MARK_X}};
+    s->mark = TS_MARK_SQUARE; /* SLD default */
+    s->has_fill = s->has_stroke = 0;
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "WellKnownName")) {
+            const char *v = param_text(p, c);
+            if (v == NULL)
+                return -1;
+            size_t k;
+            for (k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+                if (strcasecmp(v, shapes[k].name) == 0)
+                    break;
+            if (k == sizeof shapes / sizeof shapes[0]) {
+                ts_style__error(p, c, TS_ESTYLE,
+                                "WellKnownName '%s' not supported (circle, square, triangle, "
+                                "star, cross, x)",
+                                v);
+                return -1;
+            }
+            s->mark = shapes[k].shape;
+        } else if (ts_style__is(c, "Fill")) {
+            if (parse_fill(p, c, s) != 0)
+                return -1;
+        } else if (ts_style__is(c, "Stroke")) {
+            if (parse_stroke(p, c, s) != 0)
+                return -1;
+        } else {
+            ts_style__warn(p, c, "<%s> in <Mark> not supported, skipped", (const char *)c->name);
+        }
+    }
+    return 0;
+}
+
+/* 1 = drawable, 0 = skipped with a warning, -1 = error. */
+static int
+parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    const xmlNode *mark = NULL, *ext = NULL;
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "Mark")) {
+            if (mark == NULL)  /* alternatives: the first one we can draw wins */
+                mark = c;
+        } else if (ts_style__is(c, "ExternalGraphic")) {
+            if (ext == NULL)
+                ext = c;
+        } else if (ts_style__is(c, "Opacity")) {
+            if (!param_number(p, c, "Opacity", 0.0, 1.0, &s->opacity))
+                return -1;
+        } else if (ts_style__is(c, "Size")) {
+            if (!param_number(p, c, "Size", 0.0, TS_STYLE__MAX_PX, &s->size))
+                return -1;
+        } else if (ts_style__is(c, "Rotation")) {
+            if (!param_number(p, c, "Rotation", -1e6, 1e6, &s->rotation))
+                return -1;
+        } else {
+            ts_style__warn(p, c, "<%s> in <Graphic> not supported yet, skipped",
+                           (const char *)c->name);
+        }
+    }
+    if (mark != NULL)
+        return parse_mark(p, mark, s) == 0 ? 1 : -1;
+    if (ext != NULL) {
+        ts_style__warn(p, ext, "ExternalGraphic not supported yet, PointSymbolizer skipped");
+        return 0;
+    }
+    /* SLD: no Mark and no ExternalGraphic: a grey square with a black outline */
+    s->mark = TS_MARK_SQUARE;
+    s->has_fill = s->has_stroke = 1;
+    return 1;
+}
+
+/* 1 = added, 0 = skipped with a warning, -1 = error. */
+static int
+parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    if (ts_style__is(n, "PolygonSymbolizer")) {
+        sym_init(s, TS_SYM_POLYGON);
+        if (check_uom(p, n) != 0)
+            return -1;
+        FOR_ELEMS(c, n) {
+            if (ts_style__is(c, "Fill")) {
+                if (parse_fill(p, c, s) != 0)
+                    return -1;
+            } else if (ts_style__is(c, "Stroke")) {
+                if (parse_stroke(p, c, s) != 0)
+                    return -1;
+            } else {
+                ts_style__warn(p, c, "<%s> in <PolygonSymbolizer> not supported yet, skipped",
+                               (const char *)c->name);
+            }
+        }
+        return 1;
+    }
+    if (ts_style__is(n, "LineSymbolizer")) {
+        sym_init(s, TS_SYM_LINE);
+        if (check_uom(p, n) != 0)
+            return -1;
+        FOR_ELEMS(c, n) {
+            if (ts_style__is(c, "Stroke")) {
+                if (parse_stroke(p, c, s) != 0)
+                    return -1;
+            } else if (ts_style__is(c, "PerpendicularOffset")) {
+                if (!param_number(p, c, "PerpendicularOffset", -TS_STYLE__MAX_PX,
+                                  TS_STYLE__MAX_PX, &s->perpendicular_offset))
+                    return -1;
+            } else {
+                ts_style__warn(p, c, "<%s> in <LineSymbolizer> not supported yet, skipped",
+                               (const char *)c->name);
+            }
+        }
+        return 1;
+    }
+    if (ts_style__is(n, "PointSymbolizer")) {
+        sym_init(s, TS_SYM_POINT);
+        if (check_uom(p, n) != 0)
+            return -1;
+        const xmlNode *g = NULL;
+        FOR_ELEMS(c, n) {
+            if (ts_style__is(c, "Graphic") && g == NULL)
+                g = c;
+            else
+                ts_style__warn(p, c, "<%s> in <PointSymbolizer> not supported yet, skipped",
+                               (const char *)c->name);
+        }
+        if (g != NULL)
+            return parse_graphic(p, g, s);
+        s->has_fill = s->has_stroke = 1; /* the SLD default square */
+        return 1;
+    }
+    ts_style__warn(p, n, "%s not supported yet, skipped", (const char *)n->name);
+    return 0;
+}
+
+/* ---- rules, feature type styles ------------------------------------------------------------ */
+
+static int
+count_elems(const xmlNode *n, const char *name)
+{
+    int k = 0;
+    FOR_ELEMS(c, n) {
+        if (name == NULL || ts_style__is(c, name))
+            k++;
+    }
+    return k;
+}
+
+static int
+parse_description(ts_style__pctx *p, const xmlNode *n, char **title, char **abstract_text)
+{
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "Title")) {
+            if ((*title = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Abstract")) {
+            if ((*abstract_text = meta_text(p, c)) == NULL)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+parse_rule(ts_style__pctx *p, const xmlNode *n, ts_rule *r)
+{
+    const xmlNode *min_node = NULL, *filter_node = NULL, *else_node = NULL;
+    r->min_scale = 0.0;
+    r->max_scale = INFINITY;
+    int nsym = count_elems(n, NULL);
+    if (nsym > 0) {
+        r->syms = ts_style__alloc(p->st, (size_t)nsym * sizeof *r->syms);
+        if (r->syms == NULL)
+            return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+    }
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "Name")) {
+            if ((r->name = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Title")) {
+            if ((r->title = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Abstract")) {
+            if ((r->abstract_text = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Description")) {
+            if (parse_description(p, c, &r->title, &r->abstract_text) != 0)
+                return -1;
+        } else if (ts_style__is(c, "Filter")) {
+            if (filter_node != NULL)
+                return ts_style__error(p, c, TS_ESTYLE, "second <Filter> in one <Rule>"), -1;
+            filter_node = c;
+            if ((r->filter = ts_style__parse_filter(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "ElseFilter")) {
+            else_node = c;
+            r->is_else = 1;
+        } else if (ts_style__is(c, "MinScaleDenominator")) {
+            min_node = c;
+            if (!param_number(p, c, "MinScaleDenominator", 0.0, INFINITY, &r->min_scale))
+                return -1;
+        } else if (ts_style__is(c, "MaxScaleDenominator")) {
+            if (!param_number(p, c, "MaxScaleDenominator", 0.0, INFINITY, &r->max_scale))
+                return -1;
+        } else if (ts_style__is(c, "PolygonSymbolizer") || ts_style__is(c, "LineSymbolizer") ||
+                   ts_style__is(c, "PointSymbolizer")) {
+            int rc = parse_symbolizer(p, c, &r->syms[r->nsyms]);
+            if (rc < 0)
+                return -1;
+            r->nsyms += rc;
+        } else {
+            ts_style__warn(p, c, "<%s> in <Rule> not supported yet, skipped",
+                           (const char *)c->name);
+        }
+    }
+    if (filter_node != NULL && else_node != NULL)
+        return ts_style__error(p, else_node, TS_ESTYLE,
+                               "<Rule> has both a <Filter> and an <ElseFilter>"),
+               -1;
+    if (r->min_scale > r->max_scale)
+        return ts_style__error(p, min_node, TS_ESTYLE,
+                               "MinScaleDenominator %g is above MaxScaleDenominator %g",
+                               r->min_scale, r->max_scale),
+               -1;
+    return 0;
+}
+
+static int
+parse_fts(ts_style__pctx *p, const xmlNode *n, ts_fts *f)
+{
+    int nrules = count_elems(n, "Rule");
+    if (nrules > 0) {
+        f->rules = ts_style__alloc(p->st, (size_t)nrules * sizeof *f->rules);
+        if (f->rules == NULL)
+            return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+    }
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "Rule")) {
+            if (parse_rule(p, c, &f->rules[f->nrules]) != 0)
+                return -1;
+            f->nrules++;
+        } else if (ts_style__is(c, "Name")) {
+            if ((f->name = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Title") || ts_style__is(c, "Abstract") ||
+                   ts_style__is(c, "Description") || ts_style__is(c, "FeatureTypeName") ||
+                   ts_style__is(c, "SemanticTypeIdentifier")) {
+            /* metadata without effect on rendering */
+        } else {
+            ts_style__warn(p, c, "<%s> in <FeatureTypeStyle> not supported yet, skipped",
+                           (const char *)c->name);
+        }
+    }
+    return 0;
+}
+
+static int
+is_true(const char *s)
+{
+    return s != NULL && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0);
+}
+
+static int
+parse_user_style(ts_style__pctx *p, const xmlNode *n, const xmlNode *layer)
+{
+    ts_style *s = &p->st->pub;
+    int nfts = count_elems(n, "FeatureTypeStyle");
+    if (nfts > 0) {
+        s->fts = ts_style__alloc(p->st, (size_t)nfts * sizeof *s->fts);
+        if (s->fts == NULL)
+            return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+    }
+    char *abstract_text = NULL;
+    FOR_ELEMS(c, n) {
+        if (ts_style__is(c, "FeatureTypeStyle")) {
+            if (parse_fts(p, c, &s->fts[s->nfts]) != 0)
+                return -1;
+            s->nfts++;
+        } else if (ts_style__is(c, "Name")) {
+            if ((s->name = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Title")) {
+            if ((s->title = meta_text(p, c)) == NULL)
+                return -1;
+        } else if (ts_style__is(c, "Description")) {
+            if (parse_description(p, c, &s->title, &abstract_text) != 0)
+                return -1;
+        } else if (ts_style__is(c, "Abstract") || ts_style__is(c, "IsDefault")) {
+            /* IsDefault was used to pick this style */
+        } else {
+            ts_style__warn(p, c, "<%s> in <UserStyle> not supported yet, skipped",
+                           (const char *)c->name);
+        }
+    }
+    if (s->name == NULL || s->name[0] == '\0') {
+        FOR_ELEMS(c, layer) {
+            if (ts_style__is(c, "Name")) {
+                if ((s->name = meta_text(p, c)) == NULL)
+                    return -1;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The layer's Name text compared with want, without allocating. */
+static int
+layer_name_is(const xmlNode *layer, const char *want)
+{
+    FOR_ELEMS(c, layer) {
+        if (!ts_style__is(c, "Name"))
+            continue;
+        const xmlNode *t = c->children;
+        if (t == NULL || t->next != NULL || t->type != XML_TEXT_NODE)
+            return 0;
+        const char *b = (const char *)t->content, *e = b + strlen(b);
+        while (b < e && is_space(*b))
+            b++;
+        while (e > b && is_space(e[-1]))
+            e--;
+        return strlen(want) == (size_t)(e - b) && memcmp(b, want, (size_t)(e - b)) == 0;
+    }
+    return 0;
+}
+
+static const xmlNode *
+pick_user_style(const xmlNode *layer)
+{
+    const xmlNode *first = NULL;
+    FOR_ELEMS(c, layer) {
+        if (!ts_style__is(c, "UserStyle"))
+            continue;
+        if (first == NULL)
+            first = c;
+        FOR_ELEMS(d, c) {
+            if (!ts_style__is(d, "IsDefault"))
+                continue;
+            const xmlNode *t = d->children;
+            char v[8] = "";
+            if (t != NULL && t->next == NULL && t->type == XML_TEXT_NODE) {
+                const char *b = (const char *)t->content;
+                while (is_space(*b))
+                    b++;
+                size_t k = 0;
+                while (k + 1 < sizeof v && b[k] && !is_space(b[k])) {
+                    v[k] = b[k];
+                    k++;
+                }
+                v[k] = '\0';
+            }
+            if (is_true(v))
+                return c;
+        }
+    }
+    return first;
+}
+
+static int
+parse_document(ts_style__pctx *p, const xmlNode *root, const char *layer_name)
+{
+    if (root == NULL || !ts_style__is(root, "StyledLayerDescriptor")) {
+        ts_style__error(p, root, TS_ESTYLE, "root element is <%s>, expected <StyledLayerDescriptor>",
+                        root ? (const char *)root->name : "");
+        return -1;
+    }
+    const xmlNode *layer = NULL, *style = NULL;
+    FOR_ELEMS(c, root) {
+        if (!ts_style__is(c, "NamedLayer") && !ts_style__is(c, "UserLayer"))
+            continue;
+        if (layer_name != NULL) {
+            if (layer == NULL && layer_name_is(c, layer_name))
+                layer = c;
+            continue;
+        }
+        const xmlNode *us = pick_user_style(c);
+        if (us == NULL)
+            continue;
+        if (layer == NULL) {
+            layer = c;
+            style = us;
+        } else {
+            ts_style__warn(p, c, "only the first layer's style is used, <%s> ignored",
+                           (const char *)c->name);
+        }
+    }
+    if (layer == NULL) {
+        if (layer_name != NULL)
+            ts_style__error(p, root, TS_ENOENT, "no NamedLayer or UserLayer named '%s'",
+                            layer_name);
+        else
+            ts_style__error(p, root, TS_ESTYLE, "no NamedLayer or UserLayer with a <UserStyle>");
+        return -1;
+    }
+    if (style == NULL && (style = pick_user_style(layer)) == NULL) {
+        ts_style__error(p, layer, TS_ESTYLE,
+                        "layer '%s' has no <UserStyle> (NamedStyle references are not supported)",
+                        layer_name ? layer_name : "");
+        return -1;
+    }
+    FOR_ELEMS(c, layer) {
+        if (!ts_style__is(c, "Name") && !ts_style__is(c, "Description") &&
+            !ts_style__is(c, "Title") && !ts_style__is(c, "Abstract") &&
+            !ts_style__is(c, "LayerFeatureConstraints") && !ts_style__is(c, "NamedStyle") &&
+            !ts_style__is(c, "UserStyle"))
+            ts_style__warn(p, c, "<%s> in <%s> not supported, ignored", (const char *)c->name,
+                           (const char *)layer->name);
+    }
+    return parse_user_style(p, style, layer);
+}
+
+/* ---- libxml2 ----------------------------------------------------------------------------- */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void
+xml_init(void)
+{
+    xmlInitParser();
+}
+
+/* Per-parse diagnostics, found from the parser context's _private. */
+typedef struct xml_diag {
+    int have;              /* first error recorded */
+    int line, col;
+    char msg[256];
+    int refused;           /* the DOCTYPE declared an entity */
+    int refused_line;
+    char entity[64];
+} xml_diag;
+
+/* Errors raised without a parser context (encoding conversion, I/O) go to the thread's
+ * global handlers; while a style is parsed those point here instead of stderr. */
+static void
+on_global_error(void *data, xmlErrorPtr e)
+{
+    xml_diag *d = data;
+    if (d == NULL || e == NULL || e->level < XML_ERR_ERROR || d->have)
+        return;
+    d->have = 1;
+    d->line = e->line;
+    d->col = e->int2;
+    snprintf(d->msg, sizeof d->msg, "%s", e->message ? e->message : "parse error");
+    size_t l = strlen(d->msg);
+    while (l > 0 && is_space(d->msg[l - 1]))
+        d->msg[--l] = '\0';
+    for (size_t k = 0; k < l; k++) /* one line in logs */
+        if (d->msg[k] == '\n' || d->msg[k] == '\r')
+            d->msg[k] = ' ';
+}
+
+/* Errors of the parser context itself (with line and column). */
+static void
+on_xml_error(void *data, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = data;
+    on_global_error(ctxt ? ctxt->_private : NULL, e);
+}
+
+static void
+on_generic_error(void *data, const char *msg, ...)
+{
+    (void)data;
+    (void)msg;
+}
+
+static void
+refuse_entity(void *ctx, const xmlChar *name)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    xml_diag *d = ctxt->_private;
+    if (d != NULL && !d->refused) {
+        d->refused = 1;
+        d->refused_line = ctxt->input ? ctxt->input->line : 0;
+        snprintf(d->entity, sizeof d->entity, "%s", name ? (const char *)name : "");
+    }
+    xmlStopParser(ctxt);
+}
+
+static void
+on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
+               const xmlChar *system_id, xmlChar *content)
+{
+    refuse_entity(ctx, name);
+}
+
+static void
+on_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *public_id,
+                        const xmlChar *system_id, const xmlChar *notation)
+{
+    refuse_entity(ctx, name);
+}
+
+ts_style *
+ts_style_parse_layer(const char *xml, size_t len, const char *where, const char *layer,
+                     ts_err *err)
+{
+    if (where == NULL)
+        where = "<memory>";
+    if (xml == NULL || len == 0) {
+        TS_FAIL_AT(err, TS_ESTYLE, where, 0, 0, "empty style document");
+        return NULL;
+    }
+    if (len > TS_STYLE__MAX_BYTES) {
+        TS_FAIL_AT(err, TS_ELIMIT, where, 0, 0, "style of %zu bytes exceeds the %u-byte limit",
+                   len, TS_STYLE__MAX_BYTES);
+        return NULL;
+    }
+    pthread_once(&xml_once, xml_init);
+
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL) {
+        TS_FAIL_AT(err, TS_ENOMEM, where, 0, 0, "out of memory (XML parser)");
+        return NULL;
+    }
+    xml_diag diag;
+    memset(&diag, 0, sizeof diag);
+    ctxt->_private = &diag;
+    ctxt->sax->serror = on_xml_error;
+    ctxt->sax->entityDecl = on_entity_decl;
+    ctxt->sax->unparsedEntityDecl = on_unparsed_entity_decl;
+    ctxt->sax->externalSubset = NULL;
+    /* NONET: no network; no NOENT (no substitution), no DTDLOAD/DTDATTR/XINCLUDE. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+#if LIBXML_VERSION >= 21300
+    options |= XML_PARSE_NO_XXE;
+#endif
+    /* libxml2 keeps these per thread: swap ours in for this parse, then put them back */
+    xmlStructuredErrorFunc old_serror = xmlStructuredError;
+    void *old_sctx = xmlStructuredErrorContext;
+    xmlGenericErrorFunc old_generic = xmlGenericError;
+    void *old_gctx = xmlGenericErrorContext;
+    xmlSetStructuredErrorFunc(&diag, on_global_error);
+    xmlSetGenericErrorFunc(&diag, on_generic_error);
+    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, options);
+    xmlSetStructuredErrorFunc(old_sctx, old_serror);
+    xmlSetGenericErrorFunc(old_gctx, old_generic);
+    ts_style__impl *st = NULL;
+    if (diag.refused) {
+        TS_FAIL_AT(err, TS_ESTYLE, where, diag.refused_line, 0,
+                   "DOCTYPE declares entity '%s': documents declaring entities are refused",
+                   diag.entity);
+        goto done;
+    }
+    if (doc == NULL || diag.have) {
+        if (diag.have)
+            TS_FAIL_AT(err, TS_ESTYLE, where, diag.line, diag.col, "malformed XML: %s", diag.msg);
+        else
+            TS_FAIL_AT(err, TS_ESTYLE, where, 0, 0, "malformed XML");
+        goto done;
+    }
+    st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        TS_FAIL_AT(err, TS_ENOMEM, where, 0, 0, "out of memory (style)");
+        goto done;
+    }
+    st->pub.refs = 1;
+    ts_style__pctx p = {.st = st, .where = where, .err = err, .failed = 0};
+    if ((st->pub.path = ts_style__strndup(st, where, strlen(where))) == NULL) {
+        ts_style__error(&p, NULL, TS_ENOMEM, "out of memory");
+    } else if (parse_document(&p, xmlDocGetRootElement(doc), layer) != 0 && !p.failed) {
+        ts_style__error(&p, NULL, TS_EINTERNAL, "style parse failed without a message");
+    }
+    if (p.failed) {
+        ts_style__free(st);
+        st = NULL;
+    }
+done:
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return st ? &st->pub : NULL;
+}
+
+ts_style *
+ts_style_parse(const char *xml, size_t len, const char *where, ts_err *err)
+{
+    return ts_style_parse_layer(xml, len, where, NULL, err);
+}

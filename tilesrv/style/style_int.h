@@ -1,0 +1,80 @@
+/* style/style_int.h — private to the style module: the allocation arena every compiled
+ * style lives in, the parse state shared by the SLD and filter parsers, and the number
+ * scanner shared by the parser (literals, parameters) and the evaluator (attribute
+ * strings). The only place libxml2 types are seen outside sld.c / ogc.c. */
+#ifndef TS_STYLE_STYLE_INT_H
+#define TS_STYLE_STYLE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "style/style.h"
+
+/* Limits of the parser. */
+#define TS_STYLE__MAX_BYTES (16u * 1024u * 1024u) /* whole document */
+#define TS_STYLE__MAX_DEPTH 64                    /* nesting of filter / expression nodes */
+#define TS_STYLE__MAX_PX 10000.0                  /* widths, sizes, offsets in pixels */
+
+/* One block of the arena; allocations are bumped from data. */
+typedef struct ts_style__chunk {
+    struct ts_style__chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+} ts_style__chunk;
+
+/* What ts_style_parse allocates: the public struct first, so a ts_style * is also a
+ * ts_style__impl *. Rules, filters, expressions and strings come from the arena and are
+ * freed all at once; the property table grows by realloc. */
+typedef struct ts_style__impl {
+    ts_style pub;
+    ts_style__chunk *chunks;
+    int props_cap;
+} ts_style__impl;
+
+/* Zeroed memory from the style's arena, or NULL on out-of-memory. */
+void *ts_style__alloc(ts_style__impl *st, size_t size);
+/* Copy of s[0..n) plus a NUL from the arena, or NULL on out-of-memory. */
+char *ts_style__strndup(ts_style__impl *st, const char *s, size_t n);
+/* Index of name in the property table, adding it if new; -1 on out-of-memory. */
+int ts_style__prop_add(ts_style__impl *st, const char *name);
+/* Free everything of a style regardless of its reference count. NULL is accepted. */
+void ts_style__free(ts_style__impl *st);
+
+/* Scan s[0..n) as a decimal number (optional surrounding XML whitespace, sign, digits,
+ * fraction, exponent; no hex, inf or nan). Returns 0 if it is not one; else 1 with *d set,
+ * and, when the text is an integer that fits int64, *is_int = 1 and *i set.
+ * Allocates nothing (long mantissas go through strtod on a bounded stack copy). */
+int ts_style__scan_number(const char *s, size_t n, double *d, int64_t *i, int *is_int);
+
+/* Parse state shared by sld.c and ogc.c. */
+typedef struct ts_style__pctx {
+    ts_style__impl *st;
+    const char *where;      /* file name for messages */
+    ts_err *err;
+    int failed;             /* an error has been recorded in *err */
+} ts_style__pctx;
+
+/* Record an error at node n (its line) unless one is already recorded; returns NULL so
+ * parsers can `return perr(...)`. */
+void *ts_style__error(ts_style__pctx *p, const xmlNode *n, ts_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Log a warning at node n and count it in the style's nwarnings. */
+void ts_style__warn(ts_style__pctx *p, const xmlNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 1 if n is an element in an SLD/SE/OGC/FES namespace (or none) whose local name is
+ * name, compared without case (as GeoTools does). */
+int ts_style__is(const xmlNode *n, const char *name);
+/* First element child of n, and the next element sibling, or NULL. */
+const xmlNode *ts_style__first_elem(const xmlNode *n);
+const xmlNode *ts_style__next_elem(const xmlNode *n);
+/* Line of n in the document. */
+long ts_style__line(const xmlNode *n);
+
+/* Compile an ogc:Filter element (its single child operator). NULL with the error
+ * recorded in p on failure. */
+ts_filter *ts_style__parse_filter(ts_style__pctx *p, const xmlNode *filter);
+
+#endif
