@@ -1,0 +1,663 @@
+/* raster/cells.c — the exact-area cell accumulator and the span compositor.
+ *
+ * Lines arrive in 24.8 fixed point, already clipped to [0, w] x [0, h] (AGG-style: parts
+ * left of the canvas are clamped to x = 0 so they still carry their cover). Each line is
+ * cut at pixel rows and columns, and each cell piece adds its signed exact area to the
+ * dense accumulator row (see raster_int.h). Crossings are computed from the line's own
+ * endpoints with one double slope per line, so no division happens per cell and a line
+ * cut by a band boundary is cut at exactly the same place in both bands. Covers
+ * telescope, so every row's covers sum exactly to the line's height: interiors are
+ * exactly TS_CELL_FULL and come out as 255.
+ *
+ * Two drivers:
+ *  - tiny paths (inside the canvas, less than TS_TINY_SPAN - 1 pixels each way: the
+ *    parcels and buildings that make up most paths of a tile) accumulate into a compact
+ *    block of cells the size of their box, convert to 24.8 on the fly, walk each line
+ *    from cell to cell, and resolve the whole box without tests;
+ *  - all other paths use canvas-wide cell rows in bands of rows. Each band row records
+ *    its touched x range and a 64-bit map of touched chunks (64 cells or more each), so
+ *    resolving a row visits its touched cells only: a short range directly, a long one
+ *    chunk by chunk with the untouched chunks between composited as spans of constant
+ *    coverage (a street crossing a row twice, 1500 px apart, costs two chunks, not 1500
+ *    cells).
+ * Resolving zeroes the cells, ranges and maps, so the scratch is clean for the next path. */
+#include "raster/raster.h"
+#include "raster/raster_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Cells per band at most (4 MiB of accumulators): a 2304-wide metatile gets ~450 rows. */
+#define BAND_CELLS ((size_t)1 << 20)
+
+typedef struct acc {
+    uint32_t *cells; /* band row 0 */
+    size_t stride;   /* cells per row */
+    int32_t *rmin, *rmax;
+    uint64_t *bits;  /* per row: bit k = chunk k (cells k << cshift ...) touched */
+    int cshift;      /* log2 of the cells per chunk: 64 chunks span the row */
+    int32_t row0;       /* canvas row of band row 0 */
+    int32_t ytop, ybot; /* band rows in 24.8: [ytop, ybot) */
+} acc;
+
+/* A piece of signed height cover whose entry and exit x fractions sum to fxsum (0..512). */
+static inline __attribute__((always_inline)) void
+cell_add(uint32_t *row, int32_t ex, int32_t cover, int32_t fxsum)
+{
+    int32_t a = cover * fxsum;
+    row[ex] += (uint32_t)(cover * (2 * TS_SUB_ONE) - a);
+    row[ex + 1] += (uint32_t)a;
+}
+
+/* Record that cells [lo, hi] of band row r were touched. */
+static inline __attribute__((always_inline)) void
+touch(acc *A, int32_t r, int32_t lo, int32_t hi)
+{
+    if (lo < A->rmin[r])
+        A->rmin[r] = lo;
+    if (hi > A->rmax[r])
+        A->rmax[r] = hi;
+    A->bits[r] |= (~(uint64_t)0 >> (63 - (hi >> A->cshift))) & (~(uint64_t)0 << (lo >> A->cshift));
+}
+
+static inline __attribute__((always_inline)) int32_t
+clampi(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The part of a line inside band row r, from (xa, fya) to (xb, fyb), fya < fyb in 0..256
+ * relative to the row. The line's y at x = X is yrow + X * dydx (relative to the row,
+ * +0.5 for rounding); dydx is only read when the piece crosses a column. dir is +1 for
+ * downward lines, -1 for upward ones. */
+static inline __attribute__((always_inline)) void
+piece(acc *A, int32_t r, int32_t xa, int32_t fya, int32_t xb, int32_t fyb, int32_t dir,
+      double yrow, double dydx)
+{
+    uint32_t *row = A->cells + (size_t)r * A->stride;
+    int32_t exa = xa >> TS_SUB_SHIFT, exb = xb >> TS_SUB_SHIFT;
+    int32_t fxa = xa & (TS_SUB_ONE - 1), fxb = xb & (TS_SUB_ONE - 1);
+    if (exa == exb) {
+        cell_add(row, exa, (fyb - fya) * dir, fxa + fxb);
+        touch(A, r, exa, exa + 1);
+        return;
+    }
+    int32_t y = fya, yn;
+    if (xb > xa) {
+        touch(A, r, exa, exb + 1);
+        int32_t X = (exa + 1) << TS_SUB_SHIFT;
+        yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
+        cell_add(row, exa, (yn - y) * dir, fxa + TS_SUB_ONE);
+        y = yn;
+        for (int32_t ex = exa + 1; ex < exb; ex++) {
+            X += TS_SUB_ONE;
+            yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
+            cell_add(row, ex, (yn - y) * dir, TS_SUB_ONE);
+            y = yn;
+        }
+        cell_add(row, exb, (fyb - y) * dir, fxb);
+    } else {
+        touch(A, r, exb, exa + 1);
+        int32_t X = exa << TS_SUB_SHIFT;
+        yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
+        cell_add(row, exa, (yn - y) * dir, fxa);
+        y = yn;
+        for (int32_t ex = exa - 1; ex > exb; ex--) {
+            X -= TS_SUB_ONE;
+            yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
+            cell_add(row, ex, (yn - y) * dir, TS_SUB_ONE);
+            y = yn;
+        }
+        cell_add(row, exb, (fyb - y) * dir, TS_SUB_ONE + fxb);
+    }
+}
+
+/* The line (x0, y0) -> (x1, y1) in 24.8, restricted to the band rows [ytop, ybot). */
+static void
+band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+{
+    int32_t dir = 1;
+    if (y0 == y1)
+        return;
+    if (y0 > y1) {
+        int32_t t = x0;
+        x0 = x1;
+        x1 = t;
+        t = y0;
+        y0 = y1;
+        y1 = t;
+        dir = -1;
+    }
+    if (y1 <= A->ytop || y0 >= A->ybot)
+        return;
+    int32_t ya = y0 > A->ytop ? y0 : A->ytop;
+    int32_t yb = y1 < A->ybot ? y1 : A->ybot;
+    int32_t dx = x1 - x0, dy = y1 - y0;
+    double lx0 = x0, ly0 = y0;
+    int32_t ey = ya >> TS_SUB_SHIFT, eyl = (yb - 1) >> TS_SUB_SHIFT;
+    int32_t row0 = A->row0;
+    /* dxdy for row crossings, dydx for column crossings (only when the line crosses a
+     * column): one division gives both */
+    double dydx = 0, dxdy, ybase = 0;
+    if ((x0 >> TS_SUB_SHIFT) != (x1 >> TS_SUB_SHIFT)) {
+        double inv = 1.0 / ((double)dx * (double)dy);
+        dydx = (double)dy * (double)dy * inv;
+        dxdy = (double)dx * (double)dx * inv;
+        ybase = ly0 - lx0 * dydx + 0.5; /* y at x = X: ybase + X * dydx */
+    } else {
+        dxdy = (double)dx / (double)dy;
+    }
+    if (ey == eyl && ya == y0 && yb == y1) {
+        int32_t top = ey << TS_SUB_SHIFT;
+        piece(A, ey - row0, x0, ya - top, x1, yb - top, dir, ybase - top, dydx);
+        return;
+    }
+    /* x of the line at y = Y: xbase + Y * dxdy (absolute, >= 0, so +0.5 and truncation
+     * round to nearest) */
+    double xbase = lx0 - ly0 * dxdy + 0.5;
+    int32_t xa = ya == y0 ? x0 : (int32_t)(xbase + (double)ya * dxdy);
+    int32_t xe = yb == y1 ? x1 : (int32_t)(xbase + (double)yb * dxdy);
+    int32_t top = ey << TS_SUB_SHIFT;
+    if (ey == eyl) {
+        piece(A, ey - row0, xa, ya - top, xe, yb - top, dir, ybase - top, dydx);
+        return;
+    }
+    if (dx == 0) { /* vertical: one cell per row */
+        int32_t ex = x0 >> TS_SUB_SHIFT, fx2 = (x0 & (TS_SUB_ONE - 1)) * 2;
+        for (; ey <= eyl; ey++, top += TS_SUB_ONE) {
+            int32_t fa = ya > top ? ya - top : 0;
+            int32_t fb = yb < top + TS_SUB_ONE ? yb - top : TS_SUB_ONE;
+            int32_t r = ey - row0;
+            cell_add(A->cells + (size_t)r * A->stride, ex, (fb - fa) * dir, fx2);
+            touch(A, r, ex, ex + 1);
+        }
+        return;
+    }
+    int32_t Y = top + TS_SUB_ONE;
+    int32_t xn = (int32_t)(xbase + (double)Y * dxdy);
+    piece(A, ey - row0, xa, ya - top, xn, TS_SUB_ONE, dir, ybase - top, dydx);
+    for (ey++; ey < eyl; ey++) {
+        xa = xn;
+        xn = (int32_t)(xbase + (double)(Y + TS_SUB_ONE) * dxdy);
+        piece(A, ey - row0, xa, 0, xn, TS_SUB_ONE, dir, ybase - Y, dydx);
+        Y += TS_SUB_ONE;
+    }
+    piece(A, eyl - row0, xn, 0, xe, yb - Y, dir, ybase - Y, dydx);
+}
+
+/* Coverage 0..255 of an accumulated value under the fill rule. */
+static inline __attribute__((always_inline)) uint32_t
+coverage(uint32_t accv, const int evenodd)
+{
+    uint32_t a = (accv & 0x80000000u) ? 0u - accv : accv;
+    if (evenodd) {
+        a &= 2u * TS_CELL_FULL - 1u;
+        if (a > TS_CELL_FULL)
+            a = 2u * TS_CELL_FULL - a;
+    } else if (a > TS_CELL_FULL) {
+        a = TS_CELL_FULL;
+    }
+    return (a * 255u + TS_CELL_FULL / 2) >> 17;
+}
+
+/* One pixel d under paint px at coverage cov (1..255). An opaque paint is interpolated in
+ * one rounding step (d + (px - d) * cov / 255); a translucent one is scaled by the
+ * coverage, then composited source-over. */
+static inline __attribute__((always_inline)) uint32_t
+blend1(uint32_t d, uint32_t px, uint32_t cov, const int opaque)
+{
+    if (opaque) {
+        uint32_t ic = 255u - cov;
+        uint32_t rb = (px & 0x00ff00ffu) * cov + (d & 0x00ff00ffu) * ic + 0x00800080u;
+        uint32_t ag = ((px >> 8) & 0x00ff00ffu) * cov + ((d >> 8) & 0x00ff00ffu) * ic + 0x00800080u;
+        rb = ((rb + ((rb >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+        ag = ((ag + ((ag >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+        return rb | (ag << 8);
+    }
+    return ts_raster__over(d, cov == 255 ? px : ts_raster__scale(px, cov));
+}
+
+/* Four pixels stored at once (GCC/Clang vector extension; unaligned). */
+typedef uint32_t px4 __attribute__((vector_size(16), aligned(4)));
+
+/* Composite n pixels of constant coverage cov (1..255). Interior runs of large shapes
+ * land here: solid fills store 4 pixels at a time, blends work on 2 pixels per 64-bit
+ * word (four 16-bit lanes: 255 * 255 + 255 fits). */
+static inline __attribute__((always_inline)) void
+span(uint32_t *dst, int32_t n, uint32_t cov, const int opaque, uint32_t px)
+{
+    int32_t i = 0;
+    if (cov == 255 && opaque) {
+        px4 v = {px, px, px, px};
+        for (; i + 4 <= n; i += 4)
+            *(px4 *)(dst + i) = v;
+        for (; i < n; i++)
+            dst[i] = px;
+        return;
+    }
+    uint32_t s = cov == 255 ? px : ts_raster__scale(px, cov);
+    uint64_t ia = 255u - (s >> 24);
+    uint64_t s2 = s | (uint64_t)s << 32;
+    const uint64_t m = 0x00ff00ff00ff00ffull, h = 0x0080008000800080ull;
+    for (; i + 2 <= n; i += 2) {
+        uint64_t d;
+        memcpy(&d, dst + i, 8);
+        uint64_t rb = (d & m) * ia + h, ag = ((d >> 8) & m) * ia + h;
+        rb = ((rb + ((rb >> 8) & m)) >> 8) & m;
+        ag = ((ag + ((ag >> 8) & m)) >> 8) & m;
+        d = s2 + (rb | (ag << 8));
+        memcpy(dst + i, &d, 8);
+    }
+    if (i < n)
+        dst[i] = s + ts_raster__scale(dst[i], (uint32_t)ia);
+}
+
+/* Resolve cells [x0, x1] of a row onto dst (x1 inside the canvas), zeroing them, carrying
+ * the accumulated value in *accv; every cell is blended, without tests (coverage 0 leaves
+ * a pixel exactly as it was). For short ranges. */
+static inline __attribute__((always_inline)) void
+resolve_cells(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, uint32_t *accv,
+              const int evenodd, const int opaque, uint32_t px)
+{
+    uint32_t a = *accv;
+    for (int32_t x = x0; x <= x1; x++) {
+        a += d[x];
+        d[x] = 0;
+        dst[x] = blend1(dst[x], px, coverage(a, evenodd), opaque);
+    }
+    *accv = a;
+}
+
+/* As resolve_cells for a long range (a chunk): runs of zero cells keep the coverage and
+ * become one span each, skipped when the coverage is 0. */
+static inline __attribute__((always_inline)) void
+resolve_runs(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, uint32_t *accv,
+             const int evenodd, const int opaque, uint32_t px)
+{
+    uint32_t a = *accv;
+    int32_t x = x0;
+    while (x <= x1) {
+        a += d[x];
+        d[x] = 0;
+        int32_t xe = x + 1;
+        for (;;) { /* the run of zero cells after x, two cells per test */
+            uint64_t two;
+            if (xe + 1 > x1)
+                break;
+            memcpy(&two, d + xe, 8);
+            if (two != 0)
+                break;
+            xe += 2;
+        }
+        if (xe <= x1 && d[xe] == 0)
+            xe++;
+        uint32_t cov = coverage(a, evenodd);
+        if (cov != 0)
+            span(dst + x, xe - x, cov, opaque, px);
+        x = xe;
+    }
+    *accv = a;
+}
+
+/* Resolve one band row: its touched range directly when short (a thin line crossing the
+ * row), else chunk by chunk through its bitmap, untouched chunks between as spans. */
+static inline __attribute__((always_inline)) void
+resolve_row(acc *A, int32_t r, uint32_t *dst, int32_t wlast, const int evenodd,
+            const int opaque, uint32_t px)
+{
+    int32_t x0 = A->rmin[r], x1 = A->rmax[r];
+    A->rmin[r] = INT32_MAX;
+    A->rmax[r] = -1;
+    uint32_t *d = A->cells + (size_t)r * A->stride;
+    uint64_t word = A->bits[r];
+    A->bits[r] = 0;
+    uint32_t accv = 0;
+    int32_t xe1 = x1 < wlast ? x1 : wlast; /* last cell on the canvas */
+    if (x1 - x0 < 32) {
+        if (x0 <= xe1)
+            resolve_cells(d, dst, x0, xe1, &accv, evenodd, opaque, px);
+        for (int32_t i = xe1 + 1 > x0 ? xe1 + 1 : x0; i <= x1; i++)
+            d[i] = 0;
+        return;
+    }
+    int32_t x = x0; /* first cell not yet resolved */
+    while (word != 0) {
+        int32_t k = __builtin_ctzll(word);
+        word &= word - 1;
+        int32_t cs = k << A->cshift, ce = ((k + 1) << A->cshift) - 1;
+        if (cs < x)
+            cs = x;
+        if (ce > x1)
+            ce = x1;
+        if (cs > ce)
+            continue;
+        if (cs > x && x <= wlast) { /* untouched chunks between: constant coverage */
+            uint32_t cov = coverage(accv, evenodd);
+            int32_t e = cs - 1 < wlast ? cs - 1 : wlast;
+            if (cov != 0)
+                span(dst + x, e - x + 1, cov, opaque, px);
+        }
+        if (cs <= wlast)
+            resolve_runs(d, dst, cs, ce < wlast ? ce : wlast, &accv, evenodd, opaque, px);
+        for (int32_t i = wlast + 1 > cs ? wlast + 1 : cs; i <= ce; i++)
+            d[i] = 0;
+        x = ce + 1;
+    }
+}
+
+#define PREFETCH_ROWS 32
+
+/* Ask for the canvas pixels at both ends of band row r's touched range. */
+static inline void
+prefetch_row(const acc *A, const ts_canvas *c, int32_t r, int32_t wlast)
+{
+    int32_t x0 = A->rmin[r], x1 = A->rmax[r];
+    if (x1 < 0 || x0 > wlast)
+        return;
+    const uint32_t *row = c->px + (size_t)(A->row0 + r) * (size_t)c->stride;
+    __builtin_prefetch(row + x0, 1);
+    __builtin_prefetch(row + (x1 < wlast ? x1 : wlast), 1);
+}
+
+static void
+resolve_band(acc *A, ts_canvas *c, int32_t nrows, int evenodd, const ts_raster__paint *p)
+{
+    int32_t wlast = c->w - 1;
+    /* a line down a large canvas touches a new cache line of the canvas in every row:
+     * ask for the rows a few ahead so their misses overlap */
+    for (int32_t r = 0; r < PREFETCH_ROWS && r < nrows; r++)
+        prefetch_row(A, c, r, wlast);
+    for (int32_t r = 0; r < nrows; r++) {
+        if (r + PREFETCH_ROWS < nrows)
+            prefetch_row(A, c, r + PREFETCH_ROWS, wlast);
+        if (A->rmax[r] < 0)
+            continue;
+        uint32_t *dst = c->px + (size_t)(A->row0 + r) * (size_t)c->stride;
+        if (evenodd) {
+            if (p->opaque)
+                resolve_row(A, r, dst, wlast, 1, 1, p->px);
+            else
+                resolve_row(A, r, dst, wlast, 1, 0, p->px);
+        } else {
+            if (p->opaque)
+                resolve_row(A, r, dst, wlast, 0, 1, p->px);
+            else
+                resolve_row(A, r, dst, wlast, 0, 0, p->px);
+        }
+    }
+}
+
+/* The per-band-row state: nrows rows of cells (all zero), ranges and bitmaps (empty). */
+static int
+reserve_cells(ts_raster *r, size_t ncells, size_t nrows, size_t nbits)
+{
+    if (r->ncells < ncells) {
+        /* the old cells are all zero: no need to keep them */
+        size_t n = r->ncells * 2 > ncells ? r->ncells * 2 : ncells;
+        uint32_t *cells = calloc(n, sizeof *cells);
+        if (cells == NULL)
+            return -1;
+        free(r->cells);
+        r->cells = cells;
+        r->ncells = n;
+    }
+    if (r->nbits < nbits) {
+        size_t n = r->nbits * 2 > nbits ? r->nbits * 2 : nbits;
+        uint64_t *bits = calloc(n, sizeof *bits);
+        if (bits == NULL)
+            return -1;
+        free(r->bits);
+        r->bits = bits;
+        r->nbits = n;
+    }
+    if (r->nrows < nrows) {
+        size_t n = r->nrows * 2 > nrows ? r->nrows * 2 : nrows;
+        int32_t *rmin = malloc(n * sizeof *rmin);
+        int32_t *rmax = malloc(n * sizeof *rmax);
+        if (rmin == NULL || rmax == NULL) {
+            free(rmin);
+            free(rmax);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            rmin[i] = INT32_MAX;
+            rmax[i] = -1;
+        }
+        free(r->rmin);
+        free(r->rmax);
+        r->rmin = rmin;
+        r->rmax = rmax;
+        r->nrows = n;
+    }
+    return 0;
+}
+
+static void
+band_lines(acc *A, const int32_t *xy, const uint32_t *counts, uint32_t nparts)
+{
+    for (uint32_t k = 0; k < nparts; k++) {
+        uint32_t n = counts[k];
+        if (n >= 2) {
+            int32_t px0 = xy[2 * (n - 1)], py0 = xy[2 * (n - 1) + 1];
+            for (uint32_t i = 0; i < n; i++) {
+                int32_t px1 = xy[2 * i], py1 = xy[2 * i + 1];
+                band_line(A, px0, py0, px1, py1);
+                px0 = px1;
+                py0 = py1;
+            }
+        }
+        xy += 2 * (size_t)n;
+    }
+}
+
+ts_status
+ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin, int32_t fymax,
+                  ts_fill_rule rule, const ts_raster__paint *p)
+{
+    if (fymax <= fymin || c->w <= 0 || c->h <= 0)
+        return TS_OK;
+    int32_t row_lo = fymin >> TS_SUB_SHIFT, row_hi = (fymax - 1) >> TS_SUB_SHIFT;
+    if (row_lo < 0)
+        row_lo = 0;
+    if (row_hi > c->h - 1)
+        row_hi = c->h - 1;
+    if (row_hi < row_lo)
+        return TS_OK;
+    size_t stride = (size_t)c->w + 2;
+    int cshift = 6; /* chunks of 64 cells or more, 64 chunks per row at most */
+    while ((stride - 1) >> cshift >= 64)
+        cshift++;
+    int32_t nrows = row_hi - row_lo + 1;
+    int32_t band = nrows;
+    if ((size_t)band * stride > BAND_CELLS) {
+        band = (int32_t)(BAND_CELLS / stride);
+        if (band < 1)
+            band = 1;
+    }
+    if (reserve_cells(r, (size_t)band * stride, (size_t)band, (size_t)band) != 0)
+        return TS_ENOMEM;
+
+    acc A;
+    A.cells = r->cells;
+    A.stride = stride;
+    A.rmin = r->rmin;
+    A.rmax = r->rmax;
+    A.bits = r->bits;
+    A.cshift = cshift;
+    int evenodd = rule == TS_FILL_EVENODD;
+    for (int32_t b0 = row_lo; b0 <= row_hi; b0 += band) {
+        int32_t b1 = b0 + band - 1 < row_hi ? b0 + band - 1 : row_hi;
+        A.row0 = b0;
+        A.ytop = b0 << TS_SUB_SHIFT;
+        A.ybot = (b1 + 1) << TS_SUB_SHIFT;
+        band_lines(&A, r->fix, r->fcnt, nparts);
+        resolve_band(&A, c, b1 - b0 + 1, evenodd, p);
+    }
+    return TS_OK;
+}
+
+/* --- tiny paths ----------------------------------------------------------------------- */
+
+/* The line for the tiny kernel, as a grid walk: from cell to cell, the next event is the
+ * nearer of the next row boundary, the next column boundary and the line's end, compared
+ * exactly in integers; the coordinate that is not on the boundary comes from the slope.
+ * For lines that touch one to three cells this is about half the work of cutting into
+ * rows first. Not inlined: one copy with few live registers. y0 != y1. */
+static __attribute__((noinline)) void
+tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+{
+    int32_t dir = 1;
+    if (y0 > y1) {
+        int32_t t = x0;
+        x0 = x1;
+        x1 = t;
+        t = y0;
+        y0 = y1;
+        y1 = t;
+        dir = -1;
+    }
+    int32_t dx = x1 - x0, dy = y1 - y0;
+    int32_t ex = x0 >> TS_SUB_SHIFT, ey = y0 >> TS_SUB_SHIFT;
+    uint32_t *row = A->cells + (size_t)ey * A->stride;
+    int32_t Yb = (ey + 1) << TS_SUB_SHIFT; /* next row boundary */
+    int32_t cx = x0, cy = y0;              /* where the current cell's piece starts */
+    if (dx == 0) {
+        int32_t fx2 = (x0 & (TS_SUB_ONE - 1)) * 2;
+        for (;;) {
+            int32_t ny = Yb < y1 ? Yb : y1;
+            cell_add(row, ex, (ny - cy) * dir, fx2);
+            if (ny == y1)
+                return;
+            cy = ny;
+            Yb += TS_SUB_ONE;
+            row += A->stride;
+        }
+    }
+    double inv = 1.0 / ((double)dx * (double)dy);
+    double dxdy = (double)dx * (double)dx * inv, dydx = (double)dy * (double)dy * inv;
+    double xbase = (double)x0 - (double)y0 * dxdy + 0.5; /* x at y = Y: xbase + Y * dxdy */
+    double ybase = (double)y0 - (double)x0 * dydx + 0.5;
+    int32_t sx = dx > 0 ? 1 : -1, adx = dx > 0 ? dx : -dx;
+    int32_t Xb = dx > 0 ? (ex + 1) << TS_SUB_SHIFT : ex << TS_SUB_SHIFT; /* next column */
+    for (;;) {
+        int32_t ylim = Yb < y1 ? Yb : y1;
+        int32_t base = ex << TS_SUB_SHIFT, nx, ny;
+        if ((int64_t)((Xb - x0) * sx) * dy < (int64_t)(ylim - y0) * adx) {
+            /* the column boundary comes first */
+            nx = Xb;
+            ny = clampi((int32_t)(ybase + (double)Xb * dydx), cy, ylim);
+            cell_add(row, ex, (ny - cy) * dir, (cx - base) + (nx - base));
+            ex += sx;
+            Xb += sx * TS_SUB_ONE;
+        } else if (ylim < y1) {
+            /* the row boundary */
+            ny = Yb;
+            nx = (int32_t)(xbase + (double)Yb * dxdy);
+            nx = sx > 0 ? clampi(nx, cx, Xb) : clampi(nx, Xb, cx);
+            cell_add(row, ex, (ny - cy) * dir, (cx - base) + (nx - base));
+            Yb += TS_SUB_ONE;
+            row += A->stride;
+        } else {
+            cell_add(row, ex, (y1 - cy) * dir, (cx - base) + (x1 - base));
+            return;
+        }
+        cx = nx;
+        cy = ny;
+    }
+}
+
+/* Accumulate the rings into the block of cells whose pixel (0, 0) is canvas pixel
+ * (ox, oy), converting to 24.8 on the fly. */
+static void
+tiny_accumulate(acc *A, const double *xy, const uint32_t *counts, uint32_t nparts, int32_t ox,
+                int32_t oy)
+{
+    double fx0 = (double)ox, fy0 = (double)oy;
+    for (uint32_t k = 0; k < nparts; k++) {
+        uint32_t n = counts[k];
+        if (n >= 3) {
+            int32_t px0 = (int32_t)((xy[2 * (n - 1)] - fx0) * TS_SUB_ONE + 0.5);
+            int32_t py0 = (int32_t)((xy[2 * (n - 1) + 1] - fy0) * TS_SUB_ONE + 0.5);
+            for (uint32_t i = 0; i < n; i++) {
+                int32_t px1 = (int32_t)((xy[2 * i] - fx0) * TS_SUB_ONE + 0.5);
+                int32_t py1 = (int32_t)((xy[2 * i + 1] - fy0) * TS_SUB_ONE + 0.5);
+                if (py1 != py0)
+                    tiny_line(A, px0, py0, px1, py1);
+                px0 = px1;
+                py0 = py1;
+            }
+        }
+        xy += 2 * (size_t)n;
+    }
+}
+
+/* Resolve the whole block: bh rows of bw pixels (cw of them on the canvas). */
+static inline __attribute__((always_inline)) void
+tiny_resolve(uint32_t *cells, ts_canvas *c, int32_t ox, int32_t oy, int32_t bw, int32_t bh,
+             const int evenodd, const int opaque, uint32_t px)
+{
+    /* a box ending exactly on the canvas edge (x1 = w or y1 = h) includes a column or a
+     * row just outside the canvas: it holds no coverage, and is never composited */
+    int32_t cw = c->w - ox < bw ? c->w - ox : bw;
+    int32_t ch = c->h - oy < bh ? c->h - oy : bh;
+    size_t stride = (size_t)bw + 2;
+    for (int32_t j = ch; j < bh; j++)
+        memset(cells + (size_t)j * stride, 0, stride * sizeof *cells);
+    for (int32_t j = 0; j < ch; j++) {
+        uint32_t *d = cells + (size_t)j * stride;
+        uint32_t *dst = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+        uint32_t a = 0;
+        for (int32_t i = 0; i < cw; i++) {
+            a += d[i];
+            d[i] = 0;
+            /* no test: blending at coverage 0 leaves the pixel exactly as it was, and for
+             * random tiny shapes a test here is a coin flip for the branch predictor */
+            dst[i] = blend1(dst[i], px, coverage(a, evenodd), opaque);
+        }
+        d[bw] = 0;
+        d[bw + 1] = 0;
+        if (cw < bw) /* the box ends on the canvas edge */
+            d[cw] = 0;
+    }
+}
+
+int
+ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb)
+{
+    return bb->x0 >= 0 && bb->y0 >= 0 && bb->x1 <= c->w && bb->y1 <= c->h &&
+           bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
+}
+
+ts_status
+ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint32_t *counts,
+                       uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
+                       const ts_raster__paint *p)
+{
+    if (r->ncells < TS_TINY_CELLS && reserve_cells(r, TS_TINY_CELLS, 1, 1) != 0)
+        return TS_ENOMEM;
+    int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
+    int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
+    /* ask for the canvas rows now: the misses overlap with the accumulation instead of
+     * stalling the compositor (paths arrive in no particular order) */
+    int32_t pe = ox + bw - 1 < c->w - 1 ? bw - 1 : c->w - 1 - ox;
+    for (int32_t j = 0; j < bh && oy + j < c->h; j++) {
+        const uint32_t *row = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+        __builtin_prefetch(row, 1);
+        __builtin_prefetch(row + pe, 1);
+    }
+    acc A = {.cells = r->cells, .stride = (size_t)bw + 2};
+    tiny_accumulate(&A, xy, counts, nparts, ox, oy);
+    if (rule == TS_FILL_EVENODD) {
+        if (p->opaque)
+            tiny_resolve(r->cells, c, ox, oy, bw, bh, 1, 1, p->px);
+        else
+            tiny_resolve(r->cells, c, ox, oy, bw, bh, 1, 0, p->px);
+    } else {
+        if (p->opaque)
+            tiny_resolve(r->cells, c, ox, oy, bw, bh, 0, 1, p->px);
+        else
+            tiny_resolve(r->cells, c, ox, oy, bw, bh, 0, 0, p->px);
+    }
+    return TS_OK;
+}

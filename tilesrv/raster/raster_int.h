@@ -1,0 +1,140 @@
+/* raster/raster_int.h — private to the raster module: the layout of the per-thread scratch
+ * and the stages the module's files share.
+ *
+ * A path goes through these stages:
+ *   map coordinates --affine--> pixel space (double)        path.c / stroke.c / marker.c
+ *   [strokes: dash, cull to the canvas + margin, outline]   stroke.c
+ *   clip to the canvas in double, convert to 24.8 fixed     path.c   (ts_raster__fill_px)
+ *   accumulate exact signed area per cell, per band of rows cells.c  (ts_raster__render)
+ *   resolve with the fill rule, composite source-over       cells.c
+ *
+ * Cells: one uint32 accumulator per pixel of a band row (font-rs / Blend2D style). A line
+ * piece inside cell x with signed height dy (subpixels) and entry/exit x fractions fa, fb
+ * adds dy * (512 - (fa + fb)) to cell x and dy * (fa + fb) to cell x + 1; the prefix sum
+ * along the row is then the doubled covered area, TS_CELL_FULL for a fully covered pixel
+ * (AGG's cover/area pair folded into one array). Each band row keeps the touched x range
+ * [rmin, rmax] and chunks, so resolving costs the touched cells only; resolving zeroes the cells, so
+ * the scratch is all zeroes again between paths and needs no memset. */
+#ifndef TS_RASTER_RASTER_INT_H
+#define TS_RASTER_RASTER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "raster/raster.h"
+
+#define TS_SUB_SHIFT 8                 /* 24.8 fixed point subpixels, as AGG */
+#define TS_SUB_ONE (1 << TS_SUB_SHIFT) /* subpixels per pixel */
+#define TS_CELL_FULL (2 * TS_SUB_ONE * TS_SUB_ONE) /* accumulated value of a covered pixel */
+
+/* Paths inside the canvas whose box spans less than TS_TINY_SPAN - 1 pixels each way take
+ * the tiny-path kernel (cells.c), which needs TS_TINY_CELLS cells. */
+#define TS_TINY_SPAN 16
+#define TS_TINY_CELLS (TS_TINY_SPAN * (TS_TINY_SPAN + 2))
+
+/* Limit of |coordinate| in pixel space; larger finite values are clamped to it, so the
+ * clipper's arithmetic never overflows. NaN points are dropped. */
+#define TS_COORD_LIMIT 1e30
+
+/* A paint: premultiplied pixel value, and whether it is opaque (then a fully covered pixel
+ * is stored, not blended). */
+typedef struct ts_raster__paint {
+    uint32_t px;
+    int opaque;
+} ts_raster__paint;
+
+/* Axis-aligned box in pixel space: x0 <= x1, y0 <= y1 once anything was added. */
+typedef struct ts_raster__box {
+    double x0, y0, x1, y1;
+} ts_raster__box;
+
+struct ts_raster {
+    uint32_t *cells; /* band rows x (canvas w + 2) accumulators, all zero between calls */
+    size_t ncells;
+    int32_t *rmin; /* per band row: first touched cell, INT32_MAX when untouched */
+    int32_t *rmax; /* per band row: last touched cell, -1 when untouched */
+    size_t nrows;
+    uint64_t *bits; /* per band row: bitmap of touched chunks, all zero between calls */
+    size_t nbits;   /* capacity in words (one per band row) */
+
+    double *pts; /* pixel-space points of the current path (x, y pairs) */
+    size_t npts; /* capacity in points */
+    uint32_t *cnt; /* points per part of pts */
+    size_t ncnt;
+
+    int32_t *fix; /* the clipped path in 24.8 (x, y pairs) */
+    size_t nfix;
+    uint32_t *fcnt; /* points per part of fix */
+    size_t nfcnt;
+
+    double *seg; /* stroker: ux, uy, length per segment of the current polyline */
+    size_t nseg;
+    double *ol; /* stroke outline: pixel-space points */
+    size_t nol; /* capacity in points */
+    size_t olen; /* points used */
+    uint32_t *olc; /* points per outline contour */
+    size_t nolc;
+    size_t olclen; /* contours used */
+    double arc_hw;   /* stroker: half width the next two were computed for (0: none) */
+    double arc_cosd; /* cos of the largest arc step */
+    int arc_mpi;     /* halvings of a half turn */
+    double *cur; /* dash walker: the dash being built */
+    size_t ncur;
+    double *hold; /* dash walker: the first dash of a closed ring, joined at the end */
+    size_t nhold;
+};
+
+/* Make *p hold at least need elements of elem bytes (grows geometrically; contents kept).
+ * Returns 0, or -1 when out of memory (then *p is unchanged). */
+int ts_raster__grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* Paint for colour * opacity. Returns 0 when nothing would be drawn (alpha 0). */
+int ts_raster__paint_init(ts_raster__paint *p, ts_rgba color, double opacity);
+
+/* Fill pixel-space rings xy / counts / nparts, whose points all lie in box bb (computed by
+ * the caller), with the rule and paint. Clips in double, converts to 24.8 and renders.
+ * TS_ENOMEM leaves the canvas unchanged. xy must not be r->fix. */
+ts_status ts_raster__fill_px(ts_raster *r, ts_canvas *c, const double *xy, const uint32_t *counts,
+                             uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
+                             const ts_raster__paint *p);
+
+/* Render the 24.8 rings r->fix / r->fcnt (nparts), all points inside [0, w] x [0, h] in
+ * pixels and with y in [fymin, fymax], onto c. TS_ENOMEM leaves the canvas unchanged. */
+ts_status ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin,
+                            int32_t fymax, ts_fill_rule rule, const ts_raster__paint *p);
+
+/* 1 when a path with box bb lies inside the canvas and is small enough for the tiny-path
+ * kernel. */
+int ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb);
+
+/* Fill pixel-space rings (box bb, which ts_raster__tiny_fits accepted) with the tiny-path
+ * kernel: 24.8 conversion on the fly, a compact block of cells, no clipping. */
+ts_status ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy,
+                                 const uint32_t *counts, uint32_t nparts, const ts_raster__box *bb,
+                                 ts_fill_rule rule, const ts_raster__paint *p);
+
+/* Stroke the pixel-space parts r->pts / r->cnt (nparts, consecutive duplicates already
+ * removed), whose points lie in box bb, and fill the outline nonzero. */
+ts_status ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raster__box *bb,
+                               int closed, const ts_stroke *s, const ts_raster__paint *p);
+
+/* Each of the four bytes of v times f / 255, rounded to nearest (f in 0..255). */
+static inline uint32_t
+ts_raster__scale(uint32_t v, uint32_t f)
+{
+    uint32_t rb = (v & 0x00ff00ffu) * f + 0x00800080u;
+    uint32_t ag = ((v >> 8) & 0x00ff00ffu) * f + 0x00800080u;
+    rb = ((rb + ((rb >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+    ag = ((ag + ((ag >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+    return rb | (ag << 8);
+}
+
+/* Premultiplied source-over: s + d * (1 - alpha(s)). Never overflows a byte, and an opaque
+ * s gives s exactly. */
+static inline uint32_t
+ts_raster__over(uint32_t d, uint32_t s)
+{
+    return s + ts_raster__scale(d, 255u - (s >> 24));
+}
+
+#endif
