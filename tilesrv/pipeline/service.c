@@ -212,7 +212,7 @@ ts_service_load(ts_config *cfg, ts_err *err)
                            "tileset %s: unknown layer %s", tc->name, tc->layers[k]);
                 goto fail;
             }
-            svc_layer *sl;
+            svc_layer *sl = NULL;
             if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
                 goto fail;
             ts->layers[ts->nlayers++] = sl->rl;
