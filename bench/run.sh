@@ -21,8 +21,8 @@ RES=bench/results
 mkdir -p "$RES"
 rm -f "$RES"/*.lines
 BT="build-release/bench/bench_tiles -c bench/cadastre.yaml --tileset bench --tiles bench/tiles.txt"
-peers() { (cd bench/peers && [ -e fonts/DejaVuSans.ttf ] || ./setup_fonts.sh >/dev/null;
-           cd bench/peers && PYTHONPATH=bench $PY "$@"); }
+peers() { (cd bench/peers && { [ -e fonts/DejaVuSans.ttf ] || ./setup_fonts.sh >/dev/null; } &&
+           PYTHONPATH=bench $PY "$@"); }
 
 {
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD) nproc=$NCPU" \
