@@ -49,6 +49,8 @@ static int
 reserve(stroker *st, size_t n)
 {
     ts_raster *r = st->r;
+    if (r->olen + n <= r->nol && r->olclen + 2 <= r->nolc)
+        return 0;
     if (ts_raster__grow((void **)&r->ol, &r->nol, r->olen + n, 2 * sizeof *r->ol) != 0 ||
         ts_raster__grow((void **)&r->olc, &r->nolc, r->olclen + 2, sizeof *r->olc) != 0) {
         st->err = 1;
@@ -645,8 +647,12 @@ ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raste
     if (st.cap == TS_CAP_SQUARE && ext < hw * 1.5)
         ext = hw * 1.5;
     ext += 2;
-    walker w;
-    memset(&w, 0, sizeof w);
+    walker w; /* the dash table is only filled (and read) for dashed strokes */
+    w.ncur = w.nhold = 0;
+    w.holding = w.held = w.broken = 0;
+    w.di = 0;
+    w.rem = 0;
+    w.on = 1;
     w.st = &st;
     w.rx0 = -ext;
     w.ry0 = -ext;
