@@ -12,8 +12,9 @@
  * Two drivers:
  *  - tiny paths (inside the canvas, less than TS_TINY_SPAN - 1 pixels each way: the
  *    parcels and buildings that make up most paths of a tile) accumulate into a compact
- *    block of cells the size of their box, convert to 24.8 on the fly, walk each line
- *    from cell to cell, and resolve the whole box without tests;
+ *    block of cells the size of their box, convert to 24.8 on the fly, rasterise most
+ *    lines (one row and one column crossing at most) in straight-line code and the others
+ *    by walking from cell to cell, and resolve the whole box without tests;
  *  - all other paths use canvas-wide cell rows in bands of rows. Each band row records
  *    its touched x range and a 64-bit map of touched chunks (64 cells or more each), so
  *    resolving a row visits its touched cells only: a short range directly, a long one
@@ -567,6 +568,72 @@ tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     }
 }
 
+/* The common tiny line: at most one row boundary and one column boundary crossed, so at
+ * most three cell pieces, in straight-line code (the crossings are ordered by their y,
+ * which grows along the line). Others go to tiny_line. */
+static inline __attribute__((always_inline)) void
+tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+{
+    int32_t ox0 = x0, oy0 = y0, ox1 = x1, oy1 = y1;
+    int32_t dir = 1;
+    if (y0 > y1) {
+        int32_t t = x0;
+        x0 = x1;
+        x1 = t;
+        t = y0;
+        y0 = y1;
+        y1 = t;
+        dir = -1;
+    }
+    int32_t dx = x1 - x0, dy = y1 - y0;
+    int32_t ey0 = y0 >> TS_SUB_SHIFT, nrow = ((y1 - 1) >> TS_SUB_SHIFT) - ey0;
+    /* first and last cell: going left from a cell's left edge starts in the cell to the
+     * left; ending on a cell's left edge going right ends in the cell to the left */
+    int32_t exa = dx >= 0 ? x0 >> TS_SUB_SHIFT : (x0 - 1) >> TS_SUB_SHIFT;
+    int32_t exb = dx > 0 ? (x1 - 1) >> TS_SUB_SHIFT : dx < 0 ? x1 >> TS_SUB_SHIFT : exa;
+    int32_t ncol = dx >= 0 ? exb - exa : exa - exb;
+    if ((nrow | ncol) > 1) {
+        tiny_line(A, ox0, oy0, ox1, oy1);
+        return;
+    }
+    size_t stride = A->stride;
+    uint32_t *row = A->cells + (size_t)ey0 * stride;
+    int32_t ba = exa << TS_SUB_SHIFT, bb = exb << TS_SUB_SHIFT;
+    if (nrow == 0 && ncol == 0) {
+        cell_add(row, exa, dy * dir, (x0 - ba) + (x1 - ba));
+        return;
+    }
+    int32_t Yr = (ey0 + 1) << TS_SUB_SHIFT; /* the row boundary */
+    if (ncol == 0) {
+        int32_t xr = (int32_t)((double)x0 + (double)(Yr - y0) * dx / dy + 0.5);
+        xr = clampi(xr, ba, ba + TS_SUB_ONE);
+        cell_add(row, exa, (Yr - y0) * dir, (x0 - ba) + (xr - ba));
+        cell_add(row + stride, exa, (y1 - Yr) * dir, (xr - ba) + (x1 - ba));
+        return;
+    }
+    int32_t Xc = dx > 0 ? bb : ba; /* the column boundary */
+    int32_t yc = (int32_t)((double)y0 + (double)(Xc - x0) * dy / dx + 0.5);
+    yc = clampi(yc, y0, y1);
+    if (nrow == 0) {
+        cell_add(row, exa, (yc - y0) * dir, (x0 - ba) + (Xc - ba));
+        cell_add(row, exb, (y1 - yc) * dir, (Xc - bb) + (x1 - bb));
+        return;
+    }
+    int32_t xr = (int32_t)((double)x0 + (double)(Yr - y0) * dx / dy + 0.5);
+    if (yc < Yr) { /* the column first, then the row */
+        xr = clampi(xr, bb, bb + TS_SUB_ONE);
+        cell_add(row, exa, (yc - y0) * dir, (x0 - ba) + (Xc - ba));
+        cell_add(row, exb, (Yr - yc) * dir, (Xc - bb) + (xr - bb));
+        cell_add(row + stride, exb, (y1 - Yr) * dir, (xr - bb) + (x1 - bb));
+    } else { /* the row first, then the column */
+        xr = clampi(xr, ba, ba + TS_SUB_ONE);
+        yc = yc > Yr ? yc : Yr;
+        cell_add(row, exa, (Yr - y0) * dir, (x0 - ba) + (xr - ba));
+        cell_add(row + stride, exa, (yc - Yr) * dir, (xr - ba) + (Xc - ba));
+        cell_add(row + stride, exb, (y1 - yc) * dir, (Xc - bb) + (x1 - bb));
+    }
+}
+
 /* Accumulate the rings into the block of cells whose pixel (0, 0) is canvas pixel
  * (ox, oy), converting to 24.8 on the fly. */
 static void
@@ -583,7 +650,7 @@ tiny_accumulate(acc *A, const double *xy, const uint32_t *counts, uint32_t npart
                 int32_t px1 = (int32_t)((xy[2 * i] - fx0) * TS_SUB_ONE + 0.5);
                 int32_t py1 = (int32_t)((xy[2 * i + 1] - fy0) * TS_SUB_ONE + 0.5);
                 if (py1 != py0)
-                    tiny_line(A, px0, py0, px1, py1);
+                    tiny_line_short(A, px0, py0, px1, py1);
                 px0 = px1;
                 py0 = py1;
             }
