@@ -1,0 +1,138 @@
+/* encode/encode_int.h — shared between the files of the encode module (and the PNG
+ * benchmark, which sweeps the zlib/filter settings); not a public interface.
+ * No libpng or zlib header is needed to include this one. */
+#ifndef TS_ENCODE_ENCODE_INT_H
+#define TS_ENCODE_ENCODE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "encode/encode.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "encode assumes a little-endian host (pixel value r | g << 8 | b << 16 | a << 24)"
+#endif
+
+/* 1 if the w pixels at r all equal v. Whole rows are compared in 16-byte vectors
+ * (GCC/Clang vector extension; -O2 does not vectorise the plain loop). */
+static inline int
+ts_encode__row_equal(const uint32_t *r, int w, uint32_t v)
+{
+    typedef uint32_t u32x4 __attribute__((vector_size(16)));
+    u32x4 vv = {v, v, v, v}, acc = {0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= w; i += 8) {
+        u32x4 a, b;
+        memcpy(&a, r + i, sizeof a);
+        memcpy(&b, r + i + 4, sizeof b);
+        acc |= (a ^ vv) | (b ^ vv);
+    }
+    uint32_t d = acc[0] | acc[1] | acc[2] | acc[3];
+    for (; i < w; i++)
+        d |= r[i] ^ v;
+    return d == 0;
+}
+
+/* Bitwise AND of the w pixels at r (its top byte is 255 iff every pixel is opaque). */
+static inline uint32_t
+ts_encode__row_and(const uint32_t *r, int w)
+{
+    typedef uint32_t u32x4 __attribute__((vector_size(16)));
+    u32x4 acc = {~0u, ~0u, ~0u, ~0u};
+    int i = 0;
+    for (; i + 8 <= w; i += 8) {
+        u32x4 a, b;
+        memcpy(&a, r + i, sizeof a);
+        memcpy(&b, r + i + 4, sizeof b);
+        acc &= a & b;
+    }
+    uint32_t d = acc[0] & acc[1] & acc[2] & acc[3];
+    for (; i < w; i++)
+        d &= r[i];
+    return d;
+}
+
+/* PNG row filters, as a mask (same values as libpng's PNG_FILTER_*). */
+#define TS_ENCODE__F_NONE 0x08
+#define TS_ENCODE__F_SUB 0x10
+#define TS_ENCODE__F_UP 0x20
+#define TS_ENCODE__F_AVG 0x40
+#define TS_ENCODE__F_PAETH 0x80
+#define TS_ENCODE__F_ALL 0xf8
+
+/* zlib strategies (same values as zlib's Z_*). */
+#define TS_ENCODE__Z_DEFAULT 0
+#define TS_ENCODE__Z_FILTERED 1
+#define TS_ENCODE__Z_HUFFMAN 2
+#define TS_ENCODE__Z_RLE 3
+
+typedef struct ts_encode__tuning {
+    int zlevel;   /* 0..9 */
+    int strategy; /* TS_ENCODE__Z_* */
+    int filters;  /* mask of TS_ENCODE__F_*; more than one bit = libpng's per-row choice */
+} ts_encode__tuning;
+
+/* The settings used for zlevel = -1, per mode (see the measurements in png_write.c). */
+ts_encode__tuning ts_encode__default_tuning(ts_png_mode mode);
+
+/* ts_png_encode without the uniform short-circuit and with explicit zlib/filter settings
+ * (t == NULL: from o->zlevel as ts_png_encode does). Same contract otherwise. */
+ts_status ts_encode__png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
+                         int colors, const ts_encode__tuning *t, ts_buf *out, ts_err *err);
+
+/* Straight (un-premultiplied) value of channel v at alpha a: round(v * 255 / a), 255 at
+ * most; 0 when a == 0. Table of 64 KiB built on first use (thread-safe). */
+const uint8_t (*ts_encode__unpremul_table(void))[256];
+
+/* A premultiplied pixel value as straight RGBA (same packing). */
+uint32_t ts_encode__unpremul(uint32_t px);
+
+/* Per-thread scratch buffers, reused call after call. Each grows on demand; buffers over
+ * TS_ENCODE__KEEP_MAX bytes are released by ts_encode__scratch_trim. */
+#define TS_ENCODE__KEEP_MAX (4u << 20)
+
+enum {
+    TS_ENCODE__S_ROW = 0, /* one converted truecolour row */
+    TS_ENCODE__S_INDEX,   /* palette index image */
+    TS_ENCODE__S_HASH,    /* colour hash table */
+    TS_ENCODE__S_POINTS,  /* quantiser: distinct colours with counts */
+    TS_ENCODE__S_SUMS,    /* quantiser: colour sums when colours are bucketed */
+    TS_ENCODE__S_CUT,     /* quantiser: per-axis histograms for choosing a cut */
+    TS_ENCODE__S_COUNT
+};
+
+/* Buffer slot (TS_ENCODE__S_*) of this thread with at least size bytes, contents
+ * undefined. NULL on out-of-memory. */
+void *ts_encode__scratch(int slot, size_t size);
+/* Release this thread's oversized buffers (call at the end of each encode). */
+void ts_encode__scratch_trim(void);
+
+/* Per-thread arena for libpng's and zlib's allocations during one encode. zlib's deflate
+ * state is ~256 KiB; malloc + free of it per tile let glibc hand the pages back and fault
+ * them in again, which cost ~75 us per encode (measured: deflateInit2 + deflateEnd
+ * alone, windowBits 15). The arena keeps one resident block instead.
+ * ts_encode__arena_begin returns 1 if this encode owns the arena (0 when it is already
+ * in use on this thread, or in sanitizer builds: then everything goes to malloc). */
+int ts_encode__arena_begin(void);
+void ts_encode__arena_end(void);
+/* malloc-like: from the arena while it is owned and has room, else malloc. */
+void *ts_encode__arena_alloc(size_t n);
+/* free-like: arena blocks are released all at once by ts_encode__arena_end. */
+void ts_encode__arena_free(void *p);
+
+/* The palette chosen for a region and its index image. */
+typedef struct ts_encode__palette {
+    int n;             /* entries used, 1..256 */
+    int exact;         /* 1: every pixel's colour is an entry (no quantisation) */
+    uint32_t col[256]; /* premultiplied pixel values */
+    uint8_t *index;    /* w * h indices, row-major, scratch of this thread */
+} ts_encode__palette;
+
+/* Choose at most maxcol (2..256) colours for the region and map every pixel to one.
+ * Entries with alpha < 255 come first (so tRNS can stop at the last of them).
+ * TS_OK or TS_ENOMEM (with *err set). */
+ts_status ts_encode__quantise(const ts_canvas *c, int x0, int y0, int w, int h, int maxcol,
+                              ts_encode__palette *pal, ts_err *err);
+
+#endif
