@@ -109,11 +109,12 @@ void *ts_encode__scratch(int slot, size_t size);
 void ts_encode__scratch_trim(void);
 
 /* Per-thread arena for libpng's and zlib's allocations during one encode. zlib's deflate
- * state is ~256 KiB; malloc + free of it per tile let glibc hand the pages back and fault
- * them in again, which cost ~75 us per encode (measured: deflateInit2 + deflateEnd
- * alone, windowBits 15). The arena keeps one resident block instead.
+ * state is ~256 KiB; malloc + free of it per tile can let glibc hand the pages back and
+ * fault them in again: deflateInit2 + deflateEnd in a loop cost 77 us, nearly all page
+ * faults. (In bench_png's loops glibc happened to keep the pages and the arena made no
+ * measurable difference; it removes the bad case whatever the heap does.)
  * ts_encode__arena_begin returns 1 if this encode owns the arena (0 when it is already
- * in use on this thread, or in sanitizer builds: then everything goes to malloc). */
+ * in use on this thread, or in ASan builds: then everything goes to malloc). */
 int ts_encode__arena_begin(void);
 void ts_encode__arena_end(void);
 /* malloc-like: from the arena while it is owned and has room, else malloc. */
