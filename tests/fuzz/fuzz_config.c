@@ -7,7 +7,7 @@
  *   CC=clang cmake /work/main -DTS_FUZZ=ON -DTS_SANITIZE=address,undefined
  *   make fuzz_config
  *   ./tests/fuzz_config -max_len=8192 corpus/ /work/main/tests/data/config
- * Without TS_FUZZ the same file builds as fuzz_config_replay (TS_FUZZ_STANDALONE), which
+ * Without TS_FUZZ the same file builds, with standalone_main.c, as fuzz_config_replay, which
  * runs the target once on every file named on its command line (a ctest case). */
 #include <stddef.h>
 #include <stdint.h>
@@ -100,41 +100,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
-
-#ifdef TS_FUZZ_STANDALONE
-int
-main(int argc, char **argv)
-{
-    LLVMFuzzerInitialize(&argc, &argv);
-    int bad = 0;
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            fprintf(stderr, "cannot open %s\n", argv[i]);
-            bad = 1;
-            continue;
-        }
-        size_t cap = 1 << 16, n = 0, got;
-        uint8_t *buf = malloc(cap);
-        while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-            n += got;
-            if (n == cap) {
-                uint8_t *nb = realloc(buf, cap * 2);
-                if (nb == NULL)
-                    break;
-                buf = nb;
-                cap *= 2;
-            }
-        }
-        fclose(f);
-        if (buf == NULL) {
-            bad = 1;
-            continue;
-        }
-        LLVMFuzzerTestOneInput(buf, n);
-        free(buf);
-    }
-    fprintf(stderr, "fuzz_config_replay: %d inputs\n", argc - 1);
-    return bad;
-}
-#endif
