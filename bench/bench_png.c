@@ -1,5 +1,5 @@
 /* bench/bench_png.c — PNG encoding speed and size on representative 256 px tiles, per
- * mode and per zlib level / strategy / filter setting, plus the png8 quantiser's error.
+ * mode and per libdeflate level, plus the png8 quantiser's error.
  *
  *   bench_png [--peers DIR] [--rounds N] [--quick]
  *
@@ -331,67 +331,29 @@ run_all(const tileset *ts, ts_png_mode mode, const ts_encode__tuning *t, int n, 
     ts_buf_fini(&b);
 }
 
-static const char *
-strategy_name(int s)
-{
-    return s == TS_ENCODE__Z_RLE ? "rle" : s == TS_ENCODE__Z_FILTERED ? "filtered" : "default";
-}
-
-static const char *
-filter_name(int f)
-{
-    switch (f) {
-    case TS_ENCODE__F_NONE:
-        return "none";
-    case TS_ENCODE__F_SUB:
-        return "sub";
-    case TS_ENCODE__F_UP:
-        return "up";
-    case TS_ENCODE__F_PAETH:
-        return "paeth";
-    case TS_ENCODE__F_ALL:
-        return "adaptive";
-    default:
-        return "?";
-    }
-}
-
 static void
 sweep(const tileset *ts, ts_png_mode mode, int quick)
 {
-    static const int levels[] = {1, 2, 3, 4, 6, 9};
-    static const int strategies[] = {TS_ENCODE__Z_DEFAULT, TS_ENCODE__Z_FILTERED, TS_ENCODE__Z_RLE};
-    static const int filters[] = {TS_ENCODE__F_NONE, TS_ENCODE__F_SUB, TS_ENCODE__F_UP,
-                                  TS_ENCODE__F_PAETH, TS_ENCODE__F_ALL};
-    enum { MAXC = 128 };
+    static const int levels[] = {0, 1, 2, 3, 4, 6, 9, 12};
+    enum { MAXC = 16 };
     ts_encode__tuning t[MAXC];
     result r[MAXC];
     int n = 0;
-    t[n++] = (ts_encode__tuning){6, TS_ENCODE__Z_DEFAULT,
-                                 mode == TS_PNG_PALETTE ? TS_ENCODE__F_NONE : TS_ENCODE__F_ALL};
+    t[n++] = (ts_encode__tuning){6};
     t[n++] = ts_encode__default_tuning(mode);
-    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++)
-        for (size_t s = 0; s < sizeof strategies / sizeof strategies[0]; s++) {
-            /* Z_RLE ignores the level (deflate_rle): one level is enough */
-            if (strategies[s] == TS_ENCODE__Z_RLE && levels[l] != 1)
-                continue;
-            if (quick && strategies[s] == TS_ENCODE__Z_FILTERED)
-                continue;
-            for (size_t f = 0; f < sizeof filters / sizeof filters[0]; f++)
-                t[n++] = (ts_encode__tuning){levels[l], strategies[s], filters[f]};
-        }
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        if (quick && levels[l] > 6)
+            continue;
+        t[n++] = (ts_encode__tuning){levels[l]};
+    }
     run_all(ts, mode, t, n, r);
-    printf("\n[%s, %s, %d tiles] reference zlib-6 %s: %.3f ms/tile, %.2f KB/tile\n", ts->name,
-           mode == TS_PNG_PALETTE ? "png8" : "png", ts->n, filter_name(t[0].filters), r[0].ms,
-           r[0].kb);
-    printf("  DEFAULT (zlevel=-1: level %d, %s, %s): %.3f ms/tile, %.2f KB/tile, size x%.3f\n",
-           t[1].zlevel, strategy_name(t[1].strategy), filter_name(t[1].filters), r[1].ms, r[1].kb,
-           r[1].kb / r[0].kb);
-    printf("  %-5s %-9s %-9s %9s %9s %7s\n", "level", "strategy", "filters", "ms/tile", "KB/tile",
-           "size");
+    printf("\n[%s, %s, %d tiles] reference libdeflate level 6: %.3f ms/tile, %.2f KB/tile\n",
+           ts->name, mode == TS_PNG_PALETTE ? "png8" : "png", ts->n, r[0].ms, r[0].kb);
+    printf("  DEFAULT (zlevel=-1: libdeflate level %d): %.3f ms/tile, %.2f KB/tile, size x%.3f\n",
+           t[1].level, r[1].ms, r[1].kb, r[1].kb / r[0].kb);
+    printf("  %-5s %9s %9s %7s\n", "level", "ms/tile", "KB/tile", "size");
     for (int k = 2; k < n; k++)
-        printf("  %-5d %-9s %-9s %9.3f %9.2f %7.3f\n", t[k].zlevel, strategy_name(t[k].strategy),
-               filter_name(t[k].filters), r[k].ms, r[k].kb, r[k].kb / r[0].kb);
+        printf("  %-5d %9.3f %9.2f %7.3f\n", t[k].level, r[k].ms, r[k].kb, r[k].kb / r[0].kb);
 }
 
 /* png8 quality and the quantiser's share of the time. */

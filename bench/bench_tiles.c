@@ -36,6 +36,7 @@ typedef struct bench {
     pthread_mutex_t mu;
     uint64_t query_ns, draw_ns, encode_ns, bytes;
     double zoom_ms[32];
+    double zoom_enc_ms[32];
     int zoom_n[32];
     int png_rgb, png_rgba, png_pal;
     int failed;
@@ -81,7 +82,7 @@ bench_thread(void *arg)
     const ts_tileset *ts = b->ts;
     const ts_grid *g = ts->grid;
     uint64_t enc = 0, bytes = 0;
-    double zms[32] = {0};
+    double zms[32] = {0}, zenc[32] = {0};
     int zn[32] = {0};
     int rgb = 0, rgba = 0, pal = 0, failed = 0;
     int i;
@@ -114,6 +115,7 @@ bench_thread(void *arg)
         enc += t2 - t1;
         bytes += png.len;
         zms[t.z] += (t2 - t0) / 1e6;
+        zenc[t.z] += (t2 - t1) / 1e6;
         zn[t.z]++;
         if (png.len > 25) {
             if (png.data[25] == 2)
@@ -141,6 +143,7 @@ bench_thread(void *arg)
     b->bytes += bytes;
     for (int z = 0; z < 32; z++) {
         b->zoom_ms[z] += zms[z];
+        b->zoom_enc_ms[z] += zenc[z];
         b->zoom_n[z] += zn[z];
     }
     b->png_rgb += rgb;
@@ -287,8 +290,8 @@ main(int argc, char **argv)
         int zp = 0;
         for (int z = 0; z < 32; z++)
             if (b.zoom_n[z])
-                zp += snprintf(zl + zp, sizeof zl - (size_t)zp, "z%d_ms=%.2f ", z,
-                               b.zoom_ms[z] / b.zoom_n[z]);
+                zp += snprintf(zl + zp, sizeof zl - (size_t)zp, "z%d_ms=%.2f(enc %.2f) ", z,
+                               b.zoom_ms[z] / b.zoom_n[z], b.zoom_enc_ms[z] / b.zoom_n[z]);
         fprintf(stderr, "%s\n", zl);
         printf("%s tiles=%d wall_s=%.3f tiles_per_s=%.2f cpu_s=%.2f peak_rss_mb=%.1f "
                "load_s=%.3f encode_s=%.3f query_s=%.3f raster_s=%.3f avg_png_kb=%.1f png=%s "

@@ -1,8 +1,10 @@
 /* encode/common.c — what the encoder files share: the un-premultiply table and the
- * per-thread scratch buffers (a row for converted pixels, the index image, the colour
- * hash table, quantiser points), kept between calls so the hot path does not allocate. */
+ * per-thread scratch buffers (the raw scanlines, the index image, the colour hash table,
+ * quantiser points) and deflate compressors, kept between calls so the hot path does not
+ * allocate. */
 #include "encode/encode_int.h"
 
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -44,25 +46,10 @@ ts_encode__unpremul(uint32_t px)
 
 /* ---- per-thread scratch ------------------------------------------------------------ */
 
-#define ARENA_SIZE ((size_t)512 << 10) /* deflate state + libpng rows for 256-1024 px */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_OFF 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_OFF 1
-#endif
-#endif
-#ifndef ARENA_OFF
-#define ARENA_OFF 0
-#endif
-
 typedef struct scratch {
     void *p[TS_ENCODE__S_COUNT];
     size_t cap[TS_ENCODE__S_COUNT];
-    uint8_t *arena; /* ARENA_SIZE bytes, allocated on first use */
-    size_t arena_used;
-    int arena_owned;
+    struct libdeflate_compressor *comp[13]; /* per libdeflate level, made on first use */
 } scratch;
 
 static __thread scratch *tls_scratch;
@@ -78,7 +65,9 @@ scratch_free(void *v)
         return;
     for (int i = 0; i < TS_ENCODE__S_COUNT; i++)
         free(s->p[i]);
-    free(s->arena);
+    for (int i = 0; i < 13; i++)
+        if (s->comp[i])
+            libdeflate_free_compressor(s->comp[i]);
     free(s);
 }
 
@@ -144,54 +133,17 @@ ts_encode__scratch_trim(void)
     }
 }
 
-/* ---- arena for libpng/zlib --------------------------------------------------------- */
+/* ---- deflate compressors ----------------------------------------------------------- */
 
-int
-ts_encode__arena_begin(void)
+struct libdeflate_compressor *
+ts_encode__compressor(int level)
 {
-    if (ARENA_OFF)
-        return 0;
+    if (level < 0 || level > 12)
+        return NULL;
     scratch *s = scratch_get();
-    if (s == NULL || s->arena_owned)
-        return 0;
-    if (s->arena == NULL && (s->arena = malloc(ARENA_SIZE)) == NULL)
-        return 0;
-    s->arena_owned = 1;
-    s->arena_used = 0;
-    return 1;
-}
-
-void
-ts_encode__arena_end(void)
-{
-    scratch *s = tls_scratch;
-    if (s != NULL) {
-        s->arena_owned = 0;
-        s->arena_used = 0;
-    }
-}
-
-void *
-ts_encode__arena_alloc(size_t n)
-{
-    scratch *s = tls_scratch;
-    if (s != NULL && s->arena_owned) {
-        size_t need = (n + 15) & ~(size_t)15;
-        if (need >= n && need <= ARENA_SIZE - s->arena_used) {
-            void *p = s->arena + s->arena_used;
-            s->arena_used += need;
-            return p;
-        }
-    }
-    return malloc(n);
-}
-
-void
-ts_encode__arena_free(void *p)
-{
-    scratch *s = tls_scratch;
-    if (s != NULL && s->arena != NULL && (uint8_t *)p >= s->arena &&
-        (uint8_t *)p < s->arena + ARENA_SIZE)
-        return;
-    free(p);
+    if (s == NULL)
+        return NULL;
+    if (s->comp[level] == NULL)
+        s->comp[level] = libdeflate_alloc_compressor(level);
+    return s->comp[level];
 }

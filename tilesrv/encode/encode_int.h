@@ -1,6 +1,6 @@
 /* encode/encode_int.h — shared between the files of the encode module (and the PNG
  * benchmark, which sweeps the zlib/filter settings); not a public interface.
- * No libpng or zlib header is needed to include this one. */
+ * No libpng or libdeflate header is needed to include this one. */
 #ifndef TS_ENCODE_ENCODE_INT_H
 #define TS_ENCODE_ENCODE_INT_H
 
@@ -53,31 +53,15 @@ ts_encode__row_and(const uint32_t *r, int w)
     return d;
 }
 
-/* PNG row filters, as a mask (same values as libpng's PNG_FILTER_*). */
-#define TS_ENCODE__F_NONE 0x08
-#define TS_ENCODE__F_SUB 0x10
-#define TS_ENCODE__F_UP 0x20
-#define TS_ENCODE__F_AVG 0x40
-#define TS_ENCODE__F_PAETH 0x80
-#define TS_ENCODE__F_ALL 0xf8
-
-/* zlib strategies (same values as zlib's Z_*). */
-#define TS_ENCODE__Z_DEFAULT 0
-#define TS_ENCODE__Z_FILTERED 1
-#define TS_ENCODE__Z_HUFFMAN 2
-#define TS_ENCODE__Z_RLE 3
-
 typedef struct ts_encode__tuning {
-    int zlevel;   /* 0..9 */
-    int strategy; /* TS_ENCODE__Z_* */
-    int filters;  /* mask of TS_ENCODE__F_*; more than one bit = libpng's per-row choice */
+    int level;    /* libdeflate compression level 0..12 */
 } ts_encode__tuning;
 
 /* The settings used for zlevel = -1, per mode (see the measurements in png_write.c). */
 ts_encode__tuning ts_encode__default_tuning(ts_png_mode mode);
 
-/* ts_png_encode without the uniform short-circuit and with explicit zlib/filter settings
- * (t == NULL: from o->zlevel as ts_png_encode does). Same contract otherwise. */
+/* ts_png_encode without the uniform short-circuit and with explicit settings (t == NULL:
+ * the defaults). Same contract otherwise. */
 ts_status ts_encode__png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
                          int colors, const ts_encode__tuning *t, ts_buf *out, ts_err *err);
 
@@ -93,7 +77,7 @@ uint32_t ts_encode__unpremul(uint32_t px);
 #define TS_ENCODE__KEEP_MAX (4u << 20)
 
 enum {
-    TS_ENCODE__S_ROW = 0, /* one converted truecolour row */
+    TS_ENCODE__S_RAW = 0, /* the filtered scanlines handed to deflate */
     TS_ENCODE__S_INDEX,   /* palette index image */
     TS_ENCODE__S_HASH,    /* colour hash table */
     TS_ENCODE__S_POINTS,  /* quantiser: distinct colours with counts */
@@ -108,19 +92,10 @@ void *ts_encode__scratch(int slot, size_t size);
 /* Release this thread's oversized buffers (call at the end of each encode). */
 void ts_encode__scratch_trim(void);
 
-/* Per-thread arena for libpng's and zlib's allocations during one encode. zlib's deflate
- * state is ~256 KiB; malloc + free of it per tile can let glibc hand the pages back and
- * fault them in again: deflateInit2 + deflateEnd in a loop cost 77 us, nearly all page
- * faults. (In bench_png's loops glibc happened to keep the pages and the arena made no
- * measurable difference; it removes the bad case whatever the heap does.)
- * ts_encode__arena_begin returns 1 if this encode owns the arena (0 when it is already
- * in use on this thread, or in ASan builds: then everything goes to malloc). */
-int ts_encode__arena_begin(void);
-void ts_encode__arena_end(void);
-/* malloc-like: from the arena while it is owned and has room, else malloc. */
-void *ts_encode__arena_alloc(size_t n);
-/* free-like: arena blocks are released all at once by ts_encode__arena_end. */
-void ts_encode__arena_free(void *p);
+/* This thread's libdeflate compressor for level 0..12, made on first use and freed when
+ * the thread exits. NULL on out-of-memory or a bad level. */
+struct libdeflate_compressor;
+struct libdeflate_compressor *ts_encode__compressor(int level);
 
 /* The palette chosen for a region and its index image. */
 typedef struct ts_encode__palette {

@@ -57,7 +57,7 @@ make_entry(uint32_t px, int w, int h, ts_png_mode mode)
     for (int i = 0; i < w; i++)
         row[i] = px;
     ts_canvas c = {.w = w, .h = h, .stride = 0, .px = row, .owns = 0}; /* every row = row */
-    ts_encode__tuning t = {9, TS_ENCODE__Z_DEFAULT, TS_ENCODE__F_NONE};
+    ts_encode__tuning t = {12};
     ts_buf b;
     ts_buf_init(&b, (size_t)64 << 20);
     ts_status st = ts_encode__png(&c, 0, 0, w, h, mode, 256, &t, &b, NULL);

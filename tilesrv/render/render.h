@@ -45,8 +45,8 @@ typedef struct ts_render_req {
 } ts_render_req;
 
 typedef struct ts_render_stats {
-    uint64_t query_ns;      /* spatial queries, filters, rule selection */
-    uint64_t draw_ns;       /* rasterisation and compositing */
+    uint64_t query_ns;      /* spatial queries */
+    uint64_t draw_ns;       /* per feature: rule selection, filters, rasterisation */
     uint64_t features;      /* features drawn */
     uint64_t paths;         /* raster calls */
 } ts_render_stats;

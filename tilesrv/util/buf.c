@@ -48,6 +48,12 @@ reserve(ts_buf *b, size_t extra)
 }
 
 ts_status
+ts_buf_reserve(ts_buf *b, size_t extra)
+{
+    return reserve(b, extra);
+}
+
+ts_status
 ts_buf_add(ts_buf *b, const void *p, size_t n)
 {
     ts_status st = reserve(b, n);
