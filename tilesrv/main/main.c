@@ -1,4 +1,5 @@
 /* main/main.c — `tilesrv serve|render|check|seed|truncate`, options and dispatch. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@ ts_cli_demo_config(void)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(path, sizeof path, "%s/../share/tilesrv/data/demo/tilesrv.yaml", exe);
-            if (access(path, R_OK) == 0)
+            char cand[1024];
+            snprintf(cand, sizeof cand, "%s/../share/tilesrv/data/demo/tilesrv.yaml", exe);
+            if (realpath(cand, path) != NULL && access(path, R_OK) == 0)
                 return path;
         }
     }
