@@ -801,6 +801,16 @@ TS_TEST(source_load_errors)
     TS_CHECK(ts_store_load(sc, &def, &s, &err) == TS_ESOURCE);
     TS_CHECK(strstr(err.msg, "no_such_field") != NULL);
     TS_CHECK(strstr(err.msg, "parcels") != NULL);
+    /* asked to skip what the layer lacks: loads with the fields that exist, once each */
+    const char *fields2[] = {"name", "no_such_field", "name", NULL};
+    def.fields = fields2;
+    def.skip_missing_fields = 1;
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    TS_CHECK_INT(ts_store_nfields(s), 1);
+    TS_CHECK_STR(ts_store_field_name(s, 0), "name");
+    TS_CHECK_INT(ts_store_field_index(s, "no_such_field"), -1);
+    ts_store_unref(s);
+    def.skip_missing_fields = 0;
     def.fields = NULL;
 
     def.dst_crs = "EPSG:999999";

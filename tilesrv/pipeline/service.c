@@ -102,6 +102,15 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         if (sl->style == NULL)
             return err ? err->code : TS_ESTYLE;
     }
+    /* Keep only the attributes the style reads (an empty list keeps none). */
+    const char **fields = calloc((size_t)sl->style->nprops + 1, sizeof *fields);
+    if (fields == NULL) {
+        ts_style_unref(sl->style);
+        sl->style = NULL;
+        return TS_FAIL(err, TS_ENOMEM, "layer %s", l->name);
+    }
+    for (int i = 0; i < sl->style->nprops; i++)
+        fields[i] = sl->style->props[i];
     double tol[8];
     ts_store_def def = {
         .name = l->name,
@@ -110,12 +119,14 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         .where = l->where,
         .src_crs = l->srs ? l->srs : src->srs,
         .dst_crs = g->crs,
-        .fields = NULL,
+        .fields = fields,
+        .skip_missing_fields = 1,
         .tolerances = tol,
         .ntolerances = grid_tolerances(g, tol, 8),
     };
     uint64_t t0 = ts_mono_ns();
     ts_status st = ts_store_load(sc, &def, &sl->store, err);
+    free(fields);
     if (st != TS_OK) {
         ts_style_unref(sl->style);
         sl->style = NULL;

@@ -309,10 +309,15 @@ setup_fields(load *L, ts_err *err)
         rc = TS_FAIL(err, TS_ENOMEM, "layer %s: fields", L->name);
         goto done;
     }
+    int k = 0; /* fields kept */
     for (int i = 0; i < n; i++) {
         int idx = i;
         if (L->def->fields != NULL) {
             idx = OGR_FD_GetFieldIndex(fd, L->def->fields[i]);
+            if (idx >= 0 && used[idx])
+                continue; /* listed twice */
+            if (idx < 0 && L->def->skip_missing_fields)
+                continue;
             if (idx < 0) {
                 rc = TS_FAIL(err, TS_ESOURCE, "layer %s: no field '%s' in layer '%s' of '%s'",
                              L->name, L->def->fields[i], L->lname, L->def->path);
@@ -320,11 +325,12 @@ setup_fields(load *L, ts_err *err)
             }
         }
         OGRFieldDefnH fdef = OGR_FD_GetFieldDefn(fd, idx);
-        L->kf[i] = (kept_field){idx, OGR_Fld_GetType(fdef), OGR_Fld_GetSubType(fdef)};
-        L->names[i] = (char *)OGR_Fld_GetNameRef(fdef);
+        L->kf[k] = (kept_field){idx, OGR_Fld_GetType(fdef), OGR_Fld_GetSubType(fdef)};
+        L->names[k] = (char *)OGR_Fld_GetNameRef(fdef);
         used[idx] = 1;
+        k++;
     }
-    L->nfields = n;
+    L->nfields = k;
     /* do not parse what is not kept */
     int ni = 0;
     for (int i = 0; i < nlayer; i++)

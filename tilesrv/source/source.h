@@ -38,6 +38,8 @@ typedef struct ts_store_def {
                               * data are taken as x = easting/longitude. */
     const char *dst_crs;     /* target CRS ("EPSG:3857", WKT, ...); NULL = the source CRS */
     const char *const *fields; /* attribute names to keep, NULL-terminated; NULL = all */
+    int skip_missing_fields; /* 1: names in fields the layer lacks are left out; 0: such a
+                              * name fails the load */
     const double *tolerances; /* generalisation tolerances in target units, ascending (each
                                * gives one extra level); may be NULL */
     int ntolerances;
