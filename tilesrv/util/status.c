@@ -43,6 +43,9 @@ ts_status_name(ts_status st)
     return "EUNKNOWN";
 }
 
+static void err_fill(ts_err *err, ts_status st, const char *func, int line, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void
 err_fill(ts_err *err, ts_status st, const char *func, int line, const char *fmt, va_list ap)
 {
