@@ -71,22 +71,25 @@ clampi(int32_t v, int32_t lo, int32_t hi)
 /* The part of a line inside band row r, from (xa, fya) to (xb, fyb), fya < fyb in 0..256
  * relative to the row. The line's y at x = X is yrow + X * dydx (relative to the row,
  * +0.5 for rounding); dydx is only read when the piece crosses a column. dir is +1 for
- * downward lines, -1 for upward ones. */
+ * downward lines, -1 for upward ones. track: record the touched cells (band rows; the
+ * tiny kernel resolves its whole block and needs no record). */
 static inline __attribute__((always_inline)) void
 piece(acc *A, int32_t r, int32_t xa, int32_t fya, int32_t xb, int32_t fyb, int32_t dir,
-      double yrow, double dydx)
+      double yrow, double dydx, const int track)
 {
     uint32_t *row = A->cells + (size_t)r * A->stride;
     int32_t exa = xa >> TS_SUB_SHIFT, exb = xb >> TS_SUB_SHIFT;
     int32_t fxa = xa & (TS_SUB_ONE - 1), fxb = xb & (TS_SUB_ONE - 1);
     if (exa == exb) {
         cell_add(row, exa, (fyb - fya) * dir, fxa + fxb);
-        touch(A, r, exa, exa + 1);
+        if (track)
+            touch(A, r, exa, exa + 1);
         return;
     }
     int32_t y = fya, yn;
     if (xb > xa) {
-        touch(A, r, exa, exb + 1);
+        if (track)
+            touch(A, r, exa, exb + 1);
         int32_t X = (exa + 1) << TS_SUB_SHIFT;
         yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
         cell_add(row, exa, (yn - y) * dir, fxa + TS_SUB_ONE);
@@ -99,7 +102,8 @@ piece(acc *A, int32_t r, int32_t xa, int32_t fya, int32_t xb, int32_t fyb, int32
         }
         cell_add(row, exb, (fyb - y) * dir, fxb);
     } else {
-        touch(A, r, exb, exa + 1);
+        if (track)
+            touch(A, r, exb, exa + 1);
         int32_t X = exa << TS_SUB_SHIFT;
         yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
         cell_add(row, exa, (yn - y) * dir, fxa);
@@ -114,9 +118,11 @@ piece(acc *A, int32_t r, int32_t xa, int32_t fya, int32_t xb, int32_t fyb, int32
     }
 }
 
-/* The line (x0, y0) -> (x1, y1) in 24.8, restricted to the band rows [ytop, ybot). */
-static void
-band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+/* The line (x0, y0) -> (x1, y1) in 24.8: cut at pixel rows, each row's piece cut at
+ * columns. band = 1: only the part in band rows [ytop, ybot), touched cells recorded;
+ * band = 0 (the tiny kernel): the whole line, block rows from 0, nothing recorded. */
+static inline __attribute__((always_inline)) void
+line_cells(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, const int band)
 {
     int32_t dir = 1;
     if (y0 == y1)
@@ -130,14 +136,17 @@ band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
         y1 = t;
         dir = -1;
     }
-    if (y1 <= A->ytop || y0 >= A->ybot)
-        return;
-    int32_t ya = y0 > A->ytop ? y0 : A->ytop;
-    int32_t yb = y1 < A->ybot ? y1 : A->ybot;
+    int32_t ya = y0, yb = y1, row0 = 0;
+    if (band) {
+        if (y1 <= A->ytop || y0 >= A->ybot)
+            return;
+        ya = y0 > A->ytop ? y0 : A->ytop;
+        yb = y1 < A->ybot ? y1 : A->ybot;
+        row0 = A->row0;
+    }
     int32_t dx = x1 - x0, dy = y1 - y0;
     double lx0 = x0, ly0 = y0;
     int32_t ey = ya >> TS_SUB_SHIFT, eyl = (yb - 1) >> TS_SUB_SHIFT;
-    int32_t row0 = A->row0;
     /* dxdy for row crossings, dydx for column crossings (only when the line crosses a
      * column): one division gives both */
     double dydx = 0, dxdy, ybase = 0;
@@ -151,7 +160,7 @@ band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     }
     if (ey == eyl && ya == y0 && yb == y1) {
         int32_t top = ey << TS_SUB_SHIFT;
-        piece(A, ey - row0, x0, ya - top, x1, yb - top, dir, ybase - top, dydx);
+        piece(A, ey - row0, x0, ya - top, x1, yb - top, dir, ybase - top, dydx, band);
         return;
     }
     /* x of the line at y = Y: xbase + Y * dxdy (absolute, >= 0, so +0.5 and truncation
@@ -161,7 +170,7 @@ band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     int32_t xe = yb == y1 ? x1 : (int32_t)(xbase + (double)yb * dxdy);
     int32_t top = ey << TS_SUB_SHIFT;
     if (ey == eyl) {
-        piece(A, ey - row0, xa, ya - top, xe, yb - top, dir, ybase - top, dydx);
+        piece(A, ey - row0, xa, ya - top, xe, yb - top, dir, ybase - top, dydx, band);
         return;
     }
     if (dx == 0) { /* vertical: one cell per row */
@@ -171,20 +180,28 @@ band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
             int32_t fb = yb < top + TS_SUB_ONE ? yb - top : TS_SUB_ONE;
             int32_t r = ey - row0;
             cell_add(A->cells + (size_t)r * A->stride, ex, (fb - fa) * dir, fx2);
-            touch(A, r, ex, ex + 1);
+            if (band)
+                touch(A, r, ex, ex + 1);
         }
         return;
     }
     int32_t Y = top + TS_SUB_ONE;
     int32_t xn = (int32_t)(xbase + (double)Y * dxdy);
-    piece(A, ey - row0, xa, ya - top, xn, TS_SUB_ONE, dir, ybase - top, dydx);
+    piece(A, ey - row0, xa, ya - top, xn, TS_SUB_ONE, dir, ybase - top, dydx, band);
     for (ey++; ey < eyl; ey++) {
         xa = xn;
         xn = (int32_t)(xbase + (double)(Y + TS_SUB_ONE) * dxdy);
-        piece(A, ey - row0, xa, 0, xn, TS_SUB_ONE, dir, ybase - Y, dydx);
+        piece(A, ey - row0, xa, 0, xn, TS_SUB_ONE, dir, ybase - Y, dydx, band);
         Y += TS_SUB_ONE;
     }
-    piece(A, eyl - row0, xn, 0, xe, yb - Y, dir, ybase - Y, dydx);
+    piece(A, eyl - row0, xn, 0, xe, yb - Y, dir, ybase - Y, dydx, band);
+}
+
+/* The line (x0, y0) -> (x1, y1) in 24.8, restricted to the band rows [ytop, ybot). */
+static void
+band_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+{
+    line_cells(A, x0, y0, x1, y1, 1);
 }
 
 /* Coverage 0..255 of an accumulated value under the fill rule. */
@@ -500,72 +517,13 @@ ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin, in
 
 /* --- tiny paths ----------------------------------------------------------------------- */
 
-/* The line for the tiny kernel, as a grid walk: from cell to cell, the next event is the
- * nearer of the next row boundary, the next column boundary and the line's end, compared
- * exactly in integers; the coordinate that is not on the boundary comes from the slope.
- * For lines that touch one to three cells this is about half the work of cutting into
- * rows first. Not inlined: one copy with few live registers. y0 != y1. */
+/* A tiny-kernel line that crosses more than one row or column boundary: cut at rows, then
+ * at columns, as for band rows (the crossings come from the same formulas). Not inlined:
+ * one copy with few live registers. */
 static __attribute__((noinline)) void
 tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
 {
-    int32_t dir = 1;
-    if (y0 > y1) {
-        int32_t t = x0;
-        x0 = x1;
-        x1 = t;
-        t = y0;
-        y0 = y1;
-        y1 = t;
-        dir = -1;
-    }
-    int32_t dx = x1 - x0, dy = y1 - y0;
-    int32_t ex = x0 >> TS_SUB_SHIFT, ey = y0 >> TS_SUB_SHIFT;
-    uint32_t *row = A->cells + (size_t)ey * A->stride;
-    int32_t Yb = (ey + 1) << TS_SUB_SHIFT; /* next row boundary */
-    int32_t cx = x0, cy = y0;              /* where the current cell's piece starts */
-    if (dx == 0) {
-        int32_t fx2 = (x0 & (TS_SUB_ONE - 1)) * 2;
-        for (;;) {
-            int32_t ny = Yb < y1 ? Yb : y1;
-            cell_add(row, ex, (ny - cy) * dir, fx2);
-            if (ny == y1)
-                return;
-            cy = ny;
-            Yb += TS_SUB_ONE;
-            row += A->stride;
-        }
-    }
-    double inv = 1.0 / ((double)dx * (double)dy);
-    double dxdy = (double)dx * (double)dx * inv, dydx = (double)dy * (double)dy * inv;
-    double xbase = (double)x0 - (double)y0 * dxdy + 0.5; /* x at y = Y: xbase + Y * dxdy */
-    double ybase = (double)y0 - (double)x0 * dydx + 0.5;
-    int32_t sx = dx > 0 ? 1 : -1, adx = dx > 0 ? dx : -dx;
-    int32_t Xb = dx > 0 ? (ex + 1) << TS_SUB_SHIFT : ex << TS_SUB_SHIFT; /* next column */
-    for (;;) {
-        int32_t ylim = Yb < y1 ? Yb : y1;
-        int32_t base = ex << TS_SUB_SHIFT, nx, ny;
-        if ((int64_t)((Xb - x0) * sx) * dy < (int64_t)(ylim - y0) * adx) {
-            /* the column boundary comes first */
-            nx = Xb;
-            ny = clampi((int32_t)(ybase + (double)Xb * dydx), cy, ylim);
-            cell_add(row, ex, (ny - cy) * dir, (cx - base) + (nx - base));
-            ex += sx;
-            Xb += sx * TS_SUB_ONE;
-        } else if (ylim < y1) {
-            /* the row boundary */
-            ny = Yb;
-            nx = (int32_t)(xbase + (double)Yb * dxdy);
-            nx = sx > 0 ? clampi(nx, cx, Xb) : clampi(nx, Xb, cx);
-            cell_add(row, ex, (ny - cy) * dir, (cx - base) + (nx - base));
-            Yb += TS_SUB_ONE;
-            row += A->stride;
-        } else {
-            cell_add(row, ex, (y1 - cy) * dir, (cx - base) + (x1 - base));
-            return;
-        }
-        cx = nx;
-        cy = ny;
-    }
+    line_cells(A, x0, y0, x1, y1, 0);
 }
 
 /* The common tiny line: at most one row boundary and one column boundary crossed, so at
