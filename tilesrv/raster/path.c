@@ -55,6 +55,7 @@ ts_raster_free(ts_raster *r)
     free(r->olc);
     free(r->cur);
     free(r->hold);
+    free(r->side);
     free(r);
 }
 

@@ -83,6 +83,8 @@ struct ts_raster {
     size_t ncur;
     double *hold; /* dash walker: the first dash of a closed ring, joined at the end */
     size_t nhold;
+    double *side; /* stroker: the right side of a closed ring, before it is reversed */
+    size_t nside;
 };
 
 /* Make *p hold at least need elements of elem bytes (grows geometrically; contents kept).

@@ -66,14 +66,11 @@ put(stroker *st, double x, double y)
     double *o = r->ol + 2 * r->olen++;
     o[0] = x;
     o[1] = y;
-    if (x < st->bb.x0)
-        st->bb.x0 = x;
-    if (x > st->bb.x1)
-        st->bb.x1 = x;
-    if (y < st->bb.y0)
-        st->bb.y0 = y;
-    if (y > st->bb.y1)
-        st->bb.y1 = y;
+    /* conditional moves: the points go round the path, branches would be guesses */
+    st->bb.x0 = x < st->bb.x0 ? x : st->bb.x0;
+    st->bb.x1 = x > st->bb.x1 ? x : st->bb.x1;
+    st->bb.y0 = y < st->bb.y0 ? y : st->bb.y0;
+    st->bb.y1 = y > st->bb.y1 ? y : st->bb.y1;
 }
 
 static inline void
@@ -288,9 +285,93 @@ stroke_open(stroker *st, const double *p, uint32_t n)
     contour_end(st);
 }
 
+/* Unit direction and length of the segment a -> b, computed as segments() does. */
+static inline __attribute__((always_inline)) void
+seg_unit(const double *a, const double *b, double *ux, double *uy, double *len)
+{
+    double dx = b[0] - a[0], dy = b[1] - a[1];
+    double l = sqrt(dx * dx + dy * dy);
+    double inv = l > 0 ? 1 / l : 0;
+    *ux = dx * inv;
+    *uy = dy * inv;
+    *len = l;
+}
+
+/* A closed ring with miter or bevel joins, both sides in one pass over the vertices. The
+ * left side goes to the outline as stroke_closed's forward walk puts it. The right side's
+ * points are gathered walking forwards, each join's points in mirror order, and appended
+ * reversed: exactly the points of stroke_closed's backward walk (join() with the normals
+ * negated and swapped), bit for bit, without the per-segment table. */
+static void
+stroke_ring(stroker *st, const double *p, uint32_t n)
+{
+    ts_raster *r = st->r;
+    if (reserve(st, 6 * (size_t)n) != 0)
+        return;
+    if (ts_raster__grow((void **)&r->side, &r->nside, 3 * (size_t)n, 2 * sizeof *r->side) != 0) {
+        st->err = 1;
+        return;
+    }
+    double hw = st->hw, *rs = r->side;
+    size_t nr = 0;
+    int miter = st->join == TS_JOIN_MITER;
+    double ax, ay, al; /* the segment into vertex k */
+    seg_unit(p + 2 * (size_t)(n - 1), p, &ax, &ay, &al);
+    contour_begin(st);
+    for (uint32_t k = 0; k < n; k++) {
+        const double *q = p + 2 * (size_t)k, *q1 = k + 1 < n ? q + 2 : p;
+        double gx, gy, gl; /* the segment out of it */
+        seg_unit(q, q1, &gx, &gy, &gl);
+        double cross = ax * gy - ay * gx, dot = ax * gx + ay * gy;
+        double kk = 1 + dot > 1e-12 ? 1 / (1 + dot) : 0;
+        double n0x = -ay * hw, n0y = ax * hw, n1x = -gy * hw, n1y = gx * hw;
+        double sx = (n0x + n1x) * kk, sy = (n0y + n1y) * kk;
+        double px = q[0], py = q[1];
+        /* join()'s tests: the inner side may take the offset lines' meeting point, the
+         * outer side the miter point; the same on both sides of the vertex */
+        double t = hw * fabs(cross), lim = al < gl ? al : gl;
+        int inner_ok = t <= lim && t <= lim * (1 + dot);
+        int miter_ok = miter && kk > 0 && st->ml2 * (1 + dot) >= 2;
+        if ((dot > 0 && fabs(cross) <= 1e-9) || (inner_ok && miter_ok)) {
+            put(st, px + sx, py + sy);
+            rs[2 * nr] = px - sx;
+            rs[2 * nr + 1] = py - sy;
+            nr++;
+        } else {
+            join(st, px, py, n0x, n0y, n1x, n1y, cross, dot, kk, al, gl);
+            double *o = rs + 2 * nr;
+            if (cross < 0 ? inner_ok : miter_ok) { /* the right side is inner when cross < 0 */
+                o[0] = px - sx;
+                o[1] = py - sy;
+                nr++;
+            } else if (cross < 0) { /* through the vertex */
+                double v[6] = {px - n0x, py - n0y, px, py, px - n1x, py - n1y};
+                memcpy(o, v, sizeof v);
+                nr += 3;
+            } else { /* bevel */
+                double v[4] = {px - n0x, py - n0y, px - n1x, py - n1y};
+                memcpy(o, v, sizeof v);
+                nr += 2;
+            }
+        }
+        ax = gx;
+        ay = gy;
+        al = gl;
+    }
+    contour_end(st);
+    contour_begin(st);
+    for (size_t i = nr; i-- > 0;)
+        put(st, rs[2 * i], rs[2 * i + 1]);
+    contour_end(st);
+}
+
 static void
 stroke_closed(stroker *st, const double *p, uint32_t n)
 {
+    if (st->join != TS_JOIN_ROUND) {
+        stroke_ring(st, p, n);
+        return;
+    }
     if (segments(st, p, n, 1) != 0 || reserve(st, 2 * (size_t)n * st->jmax) != 0)
         return;
     const double *sg = st->r->seg;
