@@ -1605,3 +1605,154 @@ TS_TEST(raster_blend_mask_and_image)
     TS_CHECK_INT(c->px[0] >> 24, 255);
     ts_canvas_free(c);
 }
+
+/* Largest channel difference between two canvases of the same size. */
+static int
+max_channel_diff(const ts_canvas *a, const ts_canvas *b)
+{
+    int maxd = 0;
+    for (int y = 0; y < a->h; y++)
+        for (int x = 0; x < a->w; x++) {
+            uint32_t pa = a->px[(size_t)y * (size_t)a->stride + (size_t)x];
+            uint32_t pb = b->px[(size_t)y * (size_t)b->stride + (size_t)x];
+            for (int ch = 0; ch < 32; ch += 8) {
+                int d = abs((int)((pa >> ch) & 255) - (int)((pb >> ch) & 255));
+                maxd = d > maxd ? d : maxd;
+            }
+        }
+    return maxd;
+}
+
+TS_TEST(raster_fill_stroke_matches_fill_then_stroke)
+{
+    rnd_seed(11);
+    /* ts_raster_fill_stroke promises the pixels of ts_raster_fill followed by
+     * ts_raster_stroke(closed): small polygons (one block for both), polygons near the
+     * canvas edges (the one-pixel-at-a-time resolver), larger and off-canvas ones (two
+     * separate fills), both rules, opaque and translucent paints, miter/bevel/round. */
+    ts_err err;
+    ts_canvas *a = ts_canvas_new(61, 47, &err);
+    ts_canvas *b = ts_canvas_new(61, 47, &err);
+    ts_raster *r = ts_raster_new();
+    TS_REQUIRE(a != NULL && b != NULL && r != NULL);
+    ts_rgba fills[2] = {{251, 247, 236, 255}, {20, 180, 220, 140}};
+    ts_rgba strokes[2] = {{90, 90, 90, 255}, {200, 30, 90, 90}};
+    ts_line_join joins[3] = {TS_JOIN_MITER, TS_JOIN_BEVEL, TS_JOIN_ROUND};
+    long drawn = 0;
+    int maxd = 0;
+    for (int k = 0; k < 600; k++) {
+        geom *g = g_new();
+        int parts = 1 + (k % 5 == 0);
+        double size = k < 400 ? 0.2 + rnd() * 4 : 1 + rnd() * 30;
+        double cx = -4 + rnd() * 69, cy = -4 + rnd() * 55;
+        for (int p = 0; p < parts; p++) {
+            g_part(g);
+            int n = 3 + (int)(rnd() * 5);
+            for (int i = 0; i < n; i++)
+                g_pt(g, cx + (rnd() - 0.5) * size, cy + (rnd() - 0.5) * size);
+        }
+        ts_parts pp = g_parts(g);
+        ts_stroke s = {.width = 0.25 + rnd() * 2, .join = joins[k % 3], .cap = TS_CAP_BUTT};
+        ts_fill_rule rule = (k & 1) ? TS_FILL_EVENODD : TS_FILL_NONZERO;
+        ts_rgba fc = fills[(k >> 1) & 1], sc = strokes[(k >> 2) & 1];
+        ts_canvas_clear(a, (ts_rgba){222, 218, 210, 255});
+        ts_canvas_clear(b, (ts_rgba){222, 218, 210, 255});
+        TS_CHECK_INT(ts_raster_fill(r, a, &g->t, &pp, rule, fc, 0.9), TS_OK);
+        TS_CHECK_INT(ts_raster_stroke(r, a, &g->t, &pp, 1, &s, sc, 1.0), TS_OK);
+        TS_CHECK_INT(ts_raster_fill_stroke(r, b, &g->t, &pp, rule, fc, 0.9, &s, sc, 1.0), TS_OK);
+        int d = max_channel_diff(a, b);
+        maxd = d > maxd ? d : maxd;
+        for (int i = 0; i < a->w * a->h; i++)
+            drawn += a->px[i] != b->px[0] || b->px[i] != b->px[0];
+        g_free(g);
+    }
+    TS_CHECK_INT(maxd, 0);
+    TS_CHECK(drawn > 5000);
+
+    /* fill only, outline only, nothing */
+    geom *g = g_new();
+    g_regular(g, 20.3, 20.7, 2.2, 5, 0.3, 1);
+    ts_parts pp = g_parts(g);
+    ts_stroke s = {.width = 0.5};
+    ts_rgba none = {10, 20, 30, 0};
+    const ts_stroke *sv[2] = {NULL, &s};
+    for (int v = 0; v < 2; v++) {
+        ts_canvas_clear(a, (ts_rgba){0, 0, 0, 0});
+        ts_canvas_clear(b, (ts_rgba){0, 0, 0, 0});
+        TS_CHECK_INT(ts_raster_fill(r, a, &g->t, &pp, TS_FILL_NONZERO, fills[1], 1.0), TS_OK);
+        TS_CHECK_INT(ts_raster_fill_stroke(r, b, &g->t, &pp, TS_FILL_NONZERO, fills[1], 1.0, sv[v],
+                                           none, 1.0),
+                     TS_OK);
+        TS_CHECK_INT(max_channel_diff(a, b), 0);
+    }
+    ts_canvas_clear(a, (ts_rgba){0, 0, 0, 0});
+    ts_canvas_clear(b, (ts_rgba){0, 0, 0, 0});
+    TS_CHECK_INT(ts_raster_stroke(r, a, &g->t, &pp, 1, &s, strokes[0], 1.0), TS_OK);
+    TS_CHECK_INT(ts_raster_fill_stroke(r, b, &g->t, &pp, TS_FILL_NONZERO, fills[0], 0.0, &s,
+                                       strokes[0], 1.0),
+                 TS_OK);
+    TS_CHECK_INT(max_channel_diff(a, b), 0);
+    TS_CHECK(alpha_sum(b) > 0);
+    ts_parts empty = {NULL, NULL, 0};
+    TS_CHECK_INT(ts_raster_fill_stroke(r, b, &g->t, &empty, TS_FILL_NONZERO, black, 1, &s, black, 1),
+                 TS_OK);
+    TS_CHECK_INT(ts_raster_fill_stroke(NULL, b, &g->t, &pp, TS_FILL_NONZERO, black, 1, &s, black, 1),
+                 TS_EINVAL);
+    TS_CHECK_INT(ts_raster_fill_stroke(r, b, &g->t, NULL, TS_FILL_NONZERO, black, 1, &s, black, 1),
+                 TS_EINVAL);
+    g_free(g);
+    ts_canvas_free(a);
+    ts_canvas_free(b);
+    ts_raster_free(r);
+}
+
+TS_TEST(raster_tiny_resolvers_agree)
+{
+    rnd_seed(12);
+    /* The tiny kernel resolves four pixels at a time, except for blocks within four
+     * pixels of the canvas's right edge, which go one pixel at a time. The same shape
+     * shifted by whole pixels (coordinates in 1/1024 px, so the shift is exact) must give
+     * the same pixels through both, for both rules and opaque and translucent paints. */
+    ts_err err;
+    ts_canvas *c = ts_canvas_new(40, 24, &err);
+    ts_raster *r = ts_raster_new();
+    TS_REQUIRE(c != NULL && r != NULL);
+    ts_rgba cols[2] = {{200, 30, 90, 255}, {20, 180, 220, 140}};
+    int maxd = 0;
+    long covered = 0;
+    for (int k = 0; k < 300; k++) {
+        double xy[2 * 8];
+        uint32_t n = 3 + (uint32_t)(rnd() * 5);
+        double size = 0.5 + rnd() * 6;
+        for (uint32_t i = 0; i < n; i++) {
+            xy[2 * i] = floor((1 + rnd() * size) * 1024) / 1024;
+            xy[2 * i + 1] = floor((2 + rnd() * size) * 1024) / 1024;
+        }
+        double x1 = 0;
+        for (uint32_t i = 0; i < n; i++)
+            x1 = xy[2 * i] > x1 ? xy[2 * i] : x1;
+        /* second copy: its box ends 1..3 pixels before the right edge */
+        int shift = (int)(40 - ceil(x1)) - (int)(rnd() * 3);
+        ts_rgba col = cols[(k >> 1) & 1];
+        ts_fill_rule rule = (k & 1) ? TS_FILL_EVENODD : TS_FILL_NONZERO;
+        uint32_t cnt[1] = {n};
+        ts_parts p = {xy, cnt, 1};
+        ts_affine t0 = {1, 1, 0, 0}, t1 = {1, 1, shift, 0};
+        ts_canvas_clear(c, (ts_rgba){90, 90, 90, 255});
+        TS_CHECK_INT(ts_raster_fill(r, c, &t0, &p, rule, col, 1.0), TS_OK);
+        TS_CHECK_INT(ts_raster_fill(r, c, &t1, &p, rule, col, 1.0), TS_OK);
+        for (int y = 0; y < 24; y++)
+            for (int x = 0; x + shift < 40; x++) {
+                uint32_t pa = c->px[y * 40 + x], pb = c->px[y * 40 + x + shift];
+                for (int ch = 0; ch < 32; ch += 8) {
+                    int d = abs((int)((pa >> ch) & 255) - (int)((pb >> ch) & 255));
+                    maxd = d > maxd ? d : maxd;
+                }
+                covered += pa != 0xff5a5a5au;
+            }
+    }
+    TS_CHECK_INT(maxd, 0);
+    TS_CHECK(covered > 1000);
+    ts_canvas_free(c);
+    ts_raster_free(r);
+}

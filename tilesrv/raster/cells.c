@@ -781,11 +781,59 @@ tiny_resolve4(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t 
     }
 }
 
+/* Two blocks resolved in one sweep, a (rule evenodd_a, paint pa) then b (nonzero, paint
+ * pb) composited per pixel: the pixels of tiny_resolve4(a) followed by tiny_resolve4(b),
+ * with one pass over the canvas. */
+static inline __attribute__((always_inline)) void
+tiny_resolve4x2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t ox, int32_t oy,
+                int32_t bw, int32_t bh, int evenodd_a, const int opaque_a, uint32_t pxa,
+                const int opaque_b, uint32_t pxb)
+{
+    int32_t ch = c->h - oy < bh ? c->h - oy : bh;
+    for (int32_t j = ch; j < bh; j++) {
+        memset(ca + (size_t)j * stride, 0, stride * sizeof *ca);
+        memset(cb + (size_t)j * stride, 0, stride * sizeof *cb);
+    }
+    paint4 pa = paint4_of(pxa), pb = paint4_of(pxb);
+    const u32x4 z = {0, 0, 0, 0};
+    int32_t n = up4(bw);
+    for (int32_t j = 0; j < ch; j++) {
+        uint32_t *da = ca + (size_t)j * stride, *db = cb + (size_t)j * stride;
+        uint32_t *dst = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+        u32x4 carry_a = z, carry_b = z;
+        for (int32_t i = 0; i < n; i += 4) {
+            u32x4 a = prefix4(load4(da + i), &carry_a);
+            u32x4 b = prefix4(load4(db + i), &carry_b);
+            store4(da + i, z);
+            store4(db + i, z);
+            u32x4 d = blend4(load4(dst + i), coverage4(a, evenodd_a), &pa, opaque_a);
+            store4(dst + i, blend4(d, coverage4(b, 0), &pb, opaque_b));
+        }
+        if (n < bw + 2) {
+            store4(da + n, z);
+            store4(db + n, z);
+        }
+    }
+}
+
 int
 ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb)
 {
     return bb->x0 >= 0 && bb->y0 >= 0 && bb->x1 <= c->w && bb->y1 <= c->h &&
            bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
+}
+
+/* Ask for the canvas rows of the block now: the misses overlap with the accumulation
+ * instead of stalling the compositor (paths arrive in no particular order). */
+static inline void
+tiny_prefetch(const ts_canvas *c, int32_t ox, int32_t oy, int32_t bw, int32_t bh)
+{
+    int32_t pe = ox + bw - 1 < c->w - 1 ? bw - 1 : c->w - 1 - ox;
+    for (int32_t j = 0; j < bh && oy + j < c->h; j++) {
+        const uint32_t *row = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+        __builtin_prefetch(row, 1);
+        __builtin_prefetch(row + pe, 1);
+    }
 }
 
 ts_status
@@ -797,14 +845,7 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
         return TS_ENOMEM;
     int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
     int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
-    /* ask for the canvas rows now: the misses overlap with the accumulation instead of
-     * stalling the compositor (paths arrive in no particular order) */
-    int32_t pe = ox + bw - 1 < c->w - 1 ? bw - 1 : c->w - 1 - ox;
-    for (int32_t j = 0; j < bh && oy + j < c->h; j++) {
-        const uint32_t *row = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
-        __builtin_prefetch(row, 1);
-        __builtin_prefetch(row + pe, 1);
-    }
+    tiny_prefetch(c, ox, oy, bw, bh);
     size_t stride = tiny_stride(bw);
     acc A = {.cells = r->cells, .stride = stride};
     tiny_accumulate(&A, xy, counts, nparts, ox, oy);
@@ -817,5 +858,37 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
         tiny_resolve4(r->cells, stride, c, ox, oy, bw, bh, 0, 1, p->px);
     else
         tiny_resolve4(r->cells, stride, c, ox, oy, bw, bh, 0, 0, p->px);
+    return TS_OK;
+}
+
+ts_status
+ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
+                        const double *xya, const uint32_t *counts_a, uint32_t nparts_a,
+                        ts_fill_rule rule_a, const ts_raster__paint *pa, const double *xyb,
+                        const uint32_t *counts_b, uint32_t nparts_b, const ts_raster__paint *pb)
+{
+    if (r->ncells < 2 * TS_TINY_CELLS && reserve_cells(r, 2 * TS_TINY_CELLS, 1, 1) != 0)
+        return TS_ENOMEM;
+    int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
+    int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
+    tiny_prefetch(c, ox, oy, bw, bh);
+    size_t stride = tiny_stride(bw);
+    uint32_t *ca = r->cells, *cb = r->cells + TS_TINY_CELLS;
+    acc A = {.cells = ca, .stride = stride}, B = {.cells = cb, .stride = stride};
+    tiny_accumulate(&A, xya, counts_a, nparts_a, ox, oy);
+    tiny_accumulate(&B, xyb, counts_b, nparts_b, ox, oy);
+    int eo = rule_a == TS_FILL_EVENODD;
+    if (ox + up4(bw) > c->w) { /* one block after the other: the same pixels */
+        tiny_resolve(ca, stride, c, ox, oy, bw, bh, eo, pa->opaque, pa->px);
+        tiny_resolve(cb, stride, c, ox, oy, bw, bh, 0, pb->opaque, pb->px);
+    } else if (pa->opaque && pb->opaque) {
+        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 1, pa->px, 1, pb->px);
+    } else if (pa->opaque) {
+        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 1, pa->px, 0, pb->px);
+    } else if (pb->opaque) {
+        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 0, pa->px, 1, pb->px);
+    } else {
+        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 0, pa->px, 0, pb->px);
+    }
     return TS_OK;
 }

@@ -99,6 +99,18 @@ ts_status ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t, const t
 ts_status ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *lines,
                            int closed, const ts_stroke *s, ts_rgba color, double opacity);
 
+/* Fill the rings, then stroke them as rings: a polygon and its outline. The pixels of
+ * ts_raster_fill(rings, rule, fill, fill_opacity) followed by ts_raster_stroke(rings,
+ * closed = 1, s, stroke_color, stroke_opacity), but the rings are transformed once and a
+ * small polygon (both shapes inside the canvas and under 15 px) is composited in one
+ * sweep. fill.a == 0 or fill_opacity 0 draws no fill; s == NULL or a width <= 0 draws
+ * no outline. TS_OK, TS_EINVAL for NULL arguments, or TS_ENOMEM (the canvas may then
+ * hold the fill without the outline). */
+ts_status ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                const ts_parts *rings, ts_fill_rule rule, ts_rgba fill,
+                                double fill_opacity, const ts_stroke *s, ts_rgba stroke_color,
+                                double stroke_opacity);
+
 /* A marker of size px (diameter / side) centred at pixel (x, y), rotated clockwise by
  * rotation_deg. fill.a == 0 draws no fill; stroke == NULL draws no outline. */
 ts_status ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y, ts_mark_shape shape,

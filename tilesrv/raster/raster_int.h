@@ -116,8 +116,25 @@ ts_status ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy,
                                  const uint32_t *counts, uint32_t nparts, const ts_raster__box *bb,
                                  ts_fill_rule rule, const ts_raster__paint *p);
 
-/* Stroke the pixel-space parts r->pts / r->cnt (nparts, consecutive duplicates already
- * removed), whose points lie in box bb, and fill the outline nonzero. */
+/* Fill rings a (rule_a, paint pa), then rings b (nonzero, paint pb), both in box bb, which
+ * ts_raster__tiny_fits accepted: the pixels of two ts_raster__render_tiny calls, with the
+ * two blocks of cells resolved in one sweep over the canvas. Needs 2 * TS_TINY_CELLS
+ * cells. */
+ts_status ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
+                                  const double *xya, const uint32_t *counts_a, uint32_t nparts_a,
+                                  ts_fill_rule rule_a, const ts_raster__paint *pa,
+                                  const double *xyb, const uint32_t *counts_b, uint32_t nparts_b,
+                                  const ts_raster__paint *pb);
+
+/* The stroke outline of the pixel-space parts r->pts / r->cnt (nparts, consecutive
+ * duplicates already removed), whose points lie in box bb, into r->ol / r->olc
+ * (r->olclen contours; none when the width is not positive), its box into *ob.
+ * TS_ENOMEM when the scratch cannot grow. */
+ts_status ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts,
+                             const ts_raster__box *bb, int closed, const ts_stroke *s,
+                             ts_raster__box *ob);
+
+/* ts_raster__outline, then fill the outline nonzero with paint p. */
 ts_status ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raster__box *bb,
                                int closed, const ts_stroke *s, const ts_raster__paint *p);
 

@@ -683,10 +683,14 @@ box_inside(const ts_raster__box *b, const walker *w)
 }
 
 ts_status
-ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raster__box *bb,
-                     int closed, const ts_stroke *s, const ts_raster__paint *p)
+ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_raster__box *bb,
+                   int closed, const ts_stroke *s, ts_raster__box *ob)
 {
     double hw = s->width * 0.5;
+    r->olen = 0;
+    r->olclen = 0;
+    ob->x0 = ob->y0 = INFINITY;
+    ob->x1 = ob->y1 = -INFINITY;
     if (!(hw > 0) || !isfinite(hw))
         return TS_OK;
     stroker st;
@@ -780,8 +784,19 @@ ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raste
     }
     if (st.err)
         return TS_ENOMEM;
-    return ts_raster__fill_px(r, c, r->ol, r->olc, (uint32_t)r->olclen, &st.bb, TS_FILL_NONZERO,
-                              p);
+    *ob = st.bb;
+    return TS_OK;
+}
+
+ts_status
+ts_raster__stroke_px(ts_raster *r, ts_canvas *c, uint32_t nparts, const ts_raster__box *bb,
+                     int closed, const ts_stroke *s, const ts_raster__paint *p)
+{
+    ts_raster__box ob;
+    ts_status st = ts_raster__outline(r, c, nparts, bb, closed, s, &ob);
+    if (st != TS_OK || r->olclen == 0)
+        return st;
+    return ts_raster__fill_px(r, c, r->ol, r->olc, (uint32_t)r->olclen, &ob, TS_FILL_NONZERO, p);
 }
 
 /* Transform into r->pts, dropping NaN points and consecutive duplicates (closer than
@@ -845,4 +860,47 @@ ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts 
     if (st != TS_OK)
         return st;
     return ts_raster__stroke_px(r, c, lines->nparts, &bb, closed, s, &p);
+}
+
+ts_status
+ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *rings,
+                      ts_fill_rule rule, ts_rgba fill, double fill_opacity, const ts_stroke *s,
+                      ts_rgba stroke_color, double stroke_opacity)
+{
+    if (r == NULL || c == NULL || t == NULL || rings == NULL ||
+        (rings->nparts > 0 && (rings->counts == NULL || rings->xy == NULL)))
+        return TS_EINVAL;
+    ts_raster__paint pf, ps;
+    int has_fill = ts_raster__paint_init(&pf, fill, fill_opacity);
+    int has_stroke = s != NULL && s->width > 0 &&
+                     ts_raster__paint_init(&ps, stroke_color, stroke_opacity);
+    if (rings->nparts == 0 || !(has_fill || has_stroke))
+        return TS_OK;
+    /* one transform for both; dropping points within 1e-6 px of the previous one does not
+     * change the fill */
+    ts_raster__box bb;
+    ts_status st = prepare(r, t, rings, &bb);
+    if (st != TS_OK)
+        return st;
+    uint32_t n = rings->nparts;
+    if (!has_stroke)
+        return ts_raster__fill_px(r, c, r->pts, r->cnt, n, &bb, rule, &pf);
+    ts_raster__box ob;
+    st = ts_raster__outline(r, c, n, &bb, 1, s, &ob);
+    if (st != TS_OK)
+        return st;
+    if (!has_fill)
+        return r->olclen == 0 ? TS_OK
+                              : ts_raster__fill_px(r, c, r->ol, r->olc, (uint32_t)r->olclen, &ob,
+                                                   TS_FILL_NONZERO, &ps);
+    /* the common small polygon: both inside the canvas and tiny, one block for both */
+    ts_raster__box u = {bb.x0 < ob.x0 ? bb.x0 : ob.x0, bb.y0 < ob.y0 ? bb.y0 : ob.y0,
+                        bb.x1 > ob.x1 ? bb.x1 : ob.x1, bb.y1 > ob.y1 ? bb.y1 : ob.y1};
+    if (r->olclen > 0 && ts_raster__tiny_fits(c, &u))
+        return ts_raster__render_tiny2(r, c, &u, r->pts, r->cnt, n, rule, &pf, r->ol, r->olc,
+                                       (uint32_t)r->olclen, &ps);
+    st = ts_raster__fill_px(r, c, r->pts, r->cnt, n, &bb, rule, &pf);
+    if (st != TS_OK || r->olclen == 0)
+        return st;
+    return ts_raster__fill_px(r, c, r->ol, r->olc, (uint32_t)r->olclen, &ob, TS_FILL_NONZERO, &ps);
 }

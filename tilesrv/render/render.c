@@ -181,6 +181,13 @@ draw_symbolizer(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
     case TS_SYM_POLYGON:
         if (g->kind != TS_GEOM_POLYGON)
             return TS_OK;
+        if (s->has_fill && s->has_stroke) { /* one call: one transform, one sweep */
+            ts_stroke k = scaled_stroke(&s->stroke, e->sf);
+            e->w->stats.paths += 2;
+            return ts_raster_fill_stroke(r, e->c, &e->t, &parts, TS_FILL_NONZERO, s->fill,
+                                         s->fill_opacity, &k, s->stroke_color,
+                                         s->stroke_opacity);
+        }
         if (s->has_fill) {
             st = ts_raster_fill(r, e->c, &e->t, &parts, TS_FILL_NONZERO, s->fill, s->fill_opacity);
             e->w->stats.paths++;
