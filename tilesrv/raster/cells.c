@@ -526,6 +526,29 @@ tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     line_cells(A, x0, y0, x1, y1, 0);
 }
 
+/* A tiny-kernel line inside one column crossing several rows (y0 < y1, dir its original
+ * direction): one cell per row, the x at each row boundary from the slope. Not inlined. */
+static __attribute__((noinline)) void
+tiny_column(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, int32_t dir)
+{
+    int32_t ex = (x1 > x0 ? x1 - 1 : x1 < x0 ? x0 - 1 : x0) >> TS_SUB_SHIFT;
+    int32_t base = ex << TS_SUB_SHIFT;
+    size_t stride = A->stride;
+    uint32_t *row = A->cells + (size_t)(y0 >> TS_SUB_SHIFT) * stride;
+    int32_t Y = ((y0 >> TS_SUB_SHIFT) + 1) << TS_SUB_SHIFT; /* next row boundary */
+    /* x at y = Y: xbase + Y * dxdy (>= 0, so +0.5 and truncation round to nearest) */
+    double dxdy = (double)(x1 - x0) / (double)(y1 - y0);
+    double xbase = (double)x0 - (double)y0 * dxdy + 0.5;
+    int32_t x = x0, y = y0;
+    for (; Y < y1; Y += TS_SUB_ONE, row += stride) {
+        int32_t xn = clampi((int32_t)(xbase + (double)Y * dxdy), base, base + TS_SUB_ONE);
+        cell_add(row, ex, (Y - y) * dir, (x - base) + (xn - base));
+        x = xn;
+        y = Y;
+    }
+    cell_add(row, ex, (y1 - y) * dir, (x - base) + (x1 - base));
+}
+
 /* The common tiny line: at most one row boundary and one column boundary crossed, so at
  * most three cell pieces, in straight-line code (the crossings are ordered by their y,
  * which grows along the line). Others go to tiny_line. */
@@ -551,7 +574,10 @@ tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     int32_t exb = dx > 0 ? (x1 - 1) >> TS_SUB_SHIFT : dx < 0 ? x1 >> TS_SUB_SHIFT : exa;
     int32_t ncol = dx >= 0 ? exb - exa : exa - exb;
     if ((nrow | ncol) > 1) {
-        tiny_line(A, ox0, oy0, ox1, oy1);
+        if (ncol == 0)
+            tiny_column(A, x0, y0, x1, y1, dir);
+        else
+            tiny_line(A, ox0, oy0, ox1, oy1);
         return;
     }
     size_t stride = A->stride;
@@ -592,28 +618,47 @@ tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     }
 }
 
+typedef double f64x2 __attribute__((vector_size(16)));
+typedef int32_t i32x2 __attribute__((vector_size(8)));
+
 /* Accumulate the rings into the block of cells whose pixel (0, 0) is canvas pixel
- * (ox, oy), converting to 24.8 on the fly. */
+ * (ox, oy) (every point at or right of / below it). The points are converted to 24.8
+ * first, two coordinates per instruction, into fix (room for all of them). */
 static void
-tiny_accumulate(acc *A, const double *xy, const uint32_t *counts, uint32_t nparts, int32_t ox,
-                int32_t oy)
+tiny_accumulate(acc *A, int32_t *fix, const double *xy, const uint32_t *counts,
+                uint32_t nparts, int32_t ox, int32_t oy)
 {
-    double fx0 = (double)ox, fy0 = (double)oy;
+    size_t total = 0;
+    for (uint32_t k = 0; k < nparts; k++)
+        total += counts[k];
+    const f64x2 o = {(double)ox, (double)oy};
+    for (size_t i = 0; i < total; i++) {
+        f64x2 v;
+        memcpy(&v, xy + 2 * i, sizeof v);
+        i32x2 q = __builtin_convertvector((v - o) * TS_SUB_ONE + 0.5, i32x2);
+        memcpy(fix + 2 * i, &q, sizeof q);
+    }
+    const int32_t *p = fix;
     for (uint32_t k = 0; k < nparts; k++) {
         uint32_t n = counts[k];
         if (n >= 3) {
-            int32_t px0 = (int32_t)((xy[2 * (n - 1)] - fx0) * TS_SUB_ONE + 0.5);
-            int32_t py0 = (int32_t)((xy[2 * (n - 1) + 1] - fy0) * TS_SUB_ONE + 0.5);
+            int32_t px0 = p[2 * (n - 1)], py0 = p[2 * (n - 1) + 1];
             for (uint32_t i = 0; i < n; i++) {
-                int32_t px1 = (int32_t)((xy[2 * i] - fx0) * TS_SUB_ONE + 0.5);
-                int32_t py1 = (int32_t)((xy[2 * i + 1] - fy0) * TS_SUB_ONE + 0.5);
-                if (py1 != py0)
+                int32_t px1 = p[2 * i], py1 = p[2 * i + 1];
+                if (((px0 ^ px1) | (py0 ^ py1)) < TS_SUB_ONE) {
+                    /* both ends in one cell, the most common line of tiny shapes: one
+                     * piece, whose signed height is the cover (no orientation needed) */
+                    cell_add(A->cells + (size_t)(py0 >> TS_SUB_SHIFT) * A->stride,
+                             px0 >> TS_SUB_SHIFT, py1 - py0,
+                             (px0 & (TS_SUB_ONE - 1)) + (px1 & (TS_SUB_ONE - 1)));
+                } else if (py1 != py0) {
                     tiny_line_short(A, px0, py0, px1, py1);
+                }
                 px0 = px1;
                 py0 = py1;
             }
         }
-        xy += 2 * (size_t)n;
+        p += 2 * (size_t)n;
     }
 }
 
@@ -823,6 +868,16 @@ ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb)
            bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
 }
 
+/* Make r->fix hold the points of the parts. 0, or -1 when out of memory. */
+static int
+fix_room(ts_raster *r, const uint32_t *counts, uint32_t nparts)
+{
+    size_t total = 0;
+    for (uint32_t k = 0; k < nparts; k++)
+        total += counts[k];
+    return ts_raster__grow((void **)&r->fix, &r->nfix, total, 2 * sizeof *r->fix);
+}
+
 /* Ask for the canvas rows of the block now: the misses overlap with the accumulation
  * instead of stalling the compositor (paths arrive in no particular order). */
 static inline void
@@ -841,14 +896,15 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
                        uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
                        const ts_raster__paint *p)
 {
-    if (r->ncells < TS_TINY_CELLS && reserve_cells(r, TS_TINY_CELLS, 1, 1) != 0)
+    if ((r->ncells < TS_TINY_CELLS && reserve_cells(r, TS_TINY_CELLS, 1, 1) != 0) ||
+        fix_room(r, counts, nparts) != 0)
         return TS_ENOMEM;
     int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
     int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
     tiny_prefetch(c, ox, oy, bw, bh);
     size_t stride = tiny_stride(bw);
     acc A = {.cells = r->cells, .stride = stride};
-    tiny_accumulate(&A, xy, counts, nparts, ox, oy);
+    tiny_accumulate(&A, r->fix, xy, counts, nparts, ox, oy);
     int eo = rule == TS_FILL_EVENODD;
     if (ox + up4(bw) > c->w)
         tiny_resolve(r->cells, stride, c, ox, oy, bw, bh, eo, p->opaque, p->px);
@@ -867,7 +923,8 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
                         ts_fill_rule rule_a, const ts_raster__paint *pa, const double *xyb,
                         const uint32_t *counts_b, uint32_t nparts_b, const ts_raster__paint *pb)
 {
-    if (r->ncells < 2 * TS_TINY_CELLS && reserve_cells(r, 2 * TS_TINY_CELLS, 1, 1) != 0)
+    if ((r->ncells < 2 * TS_TINY_CELLS && reserve_cells(r, 2 * TS_TINY_CELLS, 1, 1) != 0) ||
+        fix_room(r, counts_a, nparts_a) != 0 || fix_room(r, counts_b, nparts_b) != 0)
         return TS_ENOMEM;
     int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
     int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
@@ -875,8 +932,8 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
     size_t stride = tiny_stride(bw);
     uint32_t *ca = r->cells, *cb = r->cells + TS_TINY_CELLS;
     acc A = {.cells = ca, .stride = stride}, B = {.cells = cb, .stride = stride};
-    tiny_accumulate(&A, xya, counts_a, nparts_a, ox, oy);
-    tiny_accumulate(&B, xyb, counts_b, nparts_b, ox, oy);
+    tiny_accumulate(&A, r->fix, xya, counts_a, nparts_a, ox, oy);
+    tiny_accumulate(&B, r->fix, xyb, counts_b, nparts_b, ox, oy);
     int eo = rule_a == TS_FILL_EVENODD;
     if (ox + up4(bw) > c->w) { /* one block after the other: the same pixels */
         tiny_resolve(ca, stride, c, ox, oy, bw, bh, eo, pa->opaque, pa->px);
