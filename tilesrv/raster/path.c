@@ -59,22 +59,6 @@ ts_raster_free(ts_raster *r)
     free(r);
 }
 
-int
-ts_raster__paint_init(ts_raster__paint *p, ts_rgba color, double opacity)
-{
-    if (!(opacity > 0))
-        return 0; /* also NaN */
-    if (opacity > 1)
-        opacity = 1;
-    unsigned a = (unsigned)(color.a * opacity + 0.5);
-    if (a == 0)
-        return 0;
-    color.a = (uint8_t)a;
-    p->px = ts_rgba_premul(color);
-    p->opaque = a == 255;
-    return 1;
-}
-
 /* --- clipping ------------------------------------------------------------------------- */
 
 typedef struct clipper {

@@ -91,8 +91,25 @@ struct ts_raster {
  * Returns 0, or -1 when out of memory (then *p is unchanged). */
 int ts_raster__grow(void **p, size_t *cap, size_t need, size_t elem);
 
-/* Paint for colour * opacity. Returns 0 when nothing would be drawn (alpha 0). */
-int ts_raster__paint_init(ts_raster__paint *p, ts_rgba color, double opacity);
+/* Paint for colour * opacity. Returns 0 when nothing would be drawn (alpha 0). Inline:
+ * every path computes its paint, and the premultiplication is a few multiplications. */
+static inline int
+ts_raster__paint_init(ts_raster__paint *p, ts_rgba color, double opacity)
+{
+    if (!(opacity > 0))
+        return 0; /* also NaN */
+    if (opacity > 1)
+        opacity = 1;
+    uint32_t a = (uint32_t)(color.a * opacity + 0.5);
+    if (a == 0)
+        return 0;
+    /* as ts_rgba_premul */
+    uint32_t r = (color.r * a + 127) / 255, g = (color.g * a + 127) / 255;
+    uint32_t b = (color.b * a + 127) / 255;
+    p->px = r | (g << 8) | (b << 16) | (a << 24);
+    p->opaque = a == 255;
+    return 1;
+}
 
 /* Fill pixel-space rings xy / counts / nparts, whose points all lie in box bb (computed by
  * the caller), with the rule and paint. Clips in double, converts to 24.8 and renders.

@@ -308,7 +308,8 @@ stroke_ring(stroker *st, const double *p, uint32_t n)
     ts_raster *r = st->r;
     if (reserve(st, 6 * (size_t)n) != 0)
         return;
-    if (ts_raster__grow((void **)&r->side, &r->nside, 3 * (size_t)n, 2 * sizeof *r->side) != 0) {
+    if (3 * (size_t)n > r->nside &&
+        ts_raster__grow((void **)&r->side, &r->nside, 3 * (size_t)n, 2 * sizeof *r->side) != 0) {
         st->err = 1;
         return;
     }
@@ -807,8 +808,10 @@ prepare(ts_raster *r, const ts_affine *t, const ts_parts *parts, ts_raster__box 
     size_t total = 0;
     for (uint32_t k = 0; k < parts->nparts; k++)
         total += parts->counts[k];
-    if (ts_raster__grow((void **)&r->pts, &r->npts, total, 2 * sizeof *r->pts) != 0 ||
-        ts_raster__grow((void **)&r->cnt, &r->ncnt, parts->nparts, sizeof *r->cnt) != 0)
+    if ((total > r->npts &&
+         ts_raster__grow((void **)&r->pts, &r->npts, total, 2 * sizeof *r->pts) != 0) ||
+        (parts->nparts > r->ncnt &&
+         ts_raster__grow((void **)&r->cnt, &r->ncnt, parts->nparts, sizeof *r->cnt) != 0))
         return TS_ENOMEM;
     double sx = t->sx, sy = t->sy, tx = t->tx, ty = t->ty;
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;

@@ -12,6 +12,8 @@ struct ts_render_worker {
     ts_raster *raster;
     ts_idvec ids;
     ts_render_stats stats;
+    const ts_rule **active; /* the rules of one FeatureTypeStyle live at the current scale */
+    int nactive;            /* capacity */
 };
 
 /* ---- layers ---------------------------------------------------------------------------- */
@@ -26,6 +28,20 @@ symbolizer_extent_px(const ts_symbolizer *s)
     if (s->kind == TS_SYM_POINT)
         e += s->size / 2 * 1.5; /* star/rotation head-room */
     return e;
+}
+
+/* 1 if the filter (or one below it) is a BBOX test, which reads the feature's box. */
+static int
+filter_uses_bbox(const ts_filter *f)
+{
+    if (f == NULL)
+        return 0;
+    if (f->op == TS_FILTER_BBOX)
+        return 1;
+    for (int i = 0; i < f->nkids; i++)
+        if (filter_uses_bbox(f->kids[i]))
+            return 1;
+    return 0;
 }
 
 ts_render_layer *
@@ -49,12 +65,14 @@ ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *mis
         *missing = nmissing;
     double ext = 1;
     for (int f = 0; f < style->nfts; f++)
-        for (int r = 0; r < style->fts[f].nrules; r++)
+        for (int r = 0; r < style->fts[f].nrules; r++) {
+            l->needs_bbox |= filter_uses_bbox(style->fts[f].rules[r].filter);
             for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
                 double e = symbolizer_extent_px(&style->fts[f].rules[r].syms[k]);
                 if (e > ext)
                     ext = e;
             }
+        }
     l->max_symbol_px = ext;
     l->store = ts_store_ref(store);
     l->style = ts_style_ref(style);
@@ -102,6 +120,7 @@ ts_render_worker_free(ts_render_worker *w)
         return;
     ts_raster_free(w->raster);
     ts_idvec_fini(&w->ids);
+    free(w->active);
     free(w);
 }
 
@@ -182,10 +201,15 @@ draw_symbolizer(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
         if (g->kind != TS_GEOM_POLYGON)
             return TS_OK;
         if (s->has_fill && s->has_stroke) { /* one call: one transform, one sweep */
-            ts_stroke k = scaled_stroke(&s->stroke, e->sf);
+            ts_stroke k;
+            const ts_stroke *kp = &s->stroke;
+            if (e->sf != 1) {
+                k = scaled_stroke(&s->stroke, e->sf);
+                kp = &k;
+            }
             e->w->stats.paths += 2;
             return ts_raster_fill_stroke(r, e->c, &e->t, &parts, TS_FILL_NONZERO, s->fill,
-                                         s->fill_opacity, &k, s->stroke_color,
+                                         s->fill_opacity, kp, s->stroke_color,
                                          s->stroke_opacity);
         }
         if (s->has_fill) {
@@ -203,9 +227,14 @@ draw_symbolizer(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
         if (g->kind == TS_GEOM_POINT || !s->has_stroke)
             return TS_OK;
         {
-            ts_stroke k = scaled_stroke(&s->stroke, e->sf);
+            ts_stroke k;
+            const ts_stroke *kp = &s->stroke;
+            if (e->sf != 1) {
+                k = scaled_stroke(&s->stroke, e->sf);
+                kp = &k;
+            }
             e->w->stats.paths++;
-            return ts_raster_stroke(r, e->c, &e->t, &parts, g->kind == TS_GEOM_POLYGON, &k,
+            return ts_raster_stroke(r, e->c, &e->t, &parts, g->kind == TS_GEOM_POLYGON, kp,
                                     s->stroke_color, s->stroke_opacity);
         }
     case TS_SYM_POINT: {
@@ -273,6 +302,20 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
     ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
     for (int f = 0; f < style->nfts; f++) {
         const ts_fts *fts = &style->fts[f];
+        /* the rules live at this scale, found once for all features */
+        if (fts->nrules > w->nactive) {
+            const ts_rule **a = realloc(w->active, (size_t)fts->nrules * sizeof *a);
+            if (a == NULL)
+                return TS_FAIL(err, TS_ENOMEM, "draw layer %s", l->name);
+            w->active = a;
+            w->nactive = fts->nrules;
+        }
+        int nact = 0;
+        for (int ri = 0; ri < fts->nrules; ri++)
+            if (ts_rule_in_scale(&fts->rules[ri], req->scale_denom))
+                w->active[nact++] = &fts->rules[ri];
+        if (nact == 0)
+            continue;
         for (size_t i = 0; i < w->ids.n; i++) {
             uint32_t fid = w->ids.ids[i];
             ts_geom g;
@@ -280,16 +323,15 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
             if (g.kind == TS_GEOM_NONE || g.nparts == 0)
                 continue;
             fc.fid = fid;
-            fr.bbox = ts_store_feature_bbox(l->store, fid);
+            if (l->needs_bbox) /* only BBOX filters read it */
+                fr.bbox = ts_store_feature_bbox(l->store, fid);
             int matched = 0;
-            for (int ri = 0; ri < fts->nrules; ri++) {
-                const ts_rule *rule = &fts->rules[ri];
-                if (!ts_rule_in_scale(rule, req->scale_denom))
-                    continue;
+            for (int ri = 0; ri < nact; ri++) {
+                const ts_rule *rule = w->active[ri];
                 if (rule->is_else) {
                     if (matched)
                         continue;
-                } else if (!ts_filter_eval(rule->filter, &fr)) {
+                } else if (rule->filter != NULL && !ts_filter_eval(rule->filter, &fr)) {
                     continue;
                 }
                 matched = 1;

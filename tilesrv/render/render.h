@@ -23,6 +23,7 @@ typedef struct ts_render_layer {
     ts_style *style;        /* holds a reference */
     int *prop_field;        /* style property index -> store field index, -1 = absent */
     double max_symbol_px;   /* largest half-extent of any symbolizer (query margin) */
+    int needs_bbox;         /* some rule's filter has a BBOX test (reads feature boxes) */
 } ts_render_layer;
 
 /* Bind a style to a store (takes a reference on both). Properties the store lacks are
