@@ -271,6 +271,100 @@ span(uint32_t *dst, int32_t n, uint32_t cov, const int opaque, uint32_t px)
         dst[i] = s + ts_raster__scale(dst[i], (uint32_t)ia);
 }
 
+/* --- four pixels at a time -------------------------------------------------------------
+ * GCC/Clang vector extensions (SSE2 on x86-64, NEON on arm64). The arithmetic is exactly
+ * coverage() and blend1() lane by lane, so both resolvers give the same pixels. Colours
+ * use the same trick as ts_raster__scale: the R,B and the G,A bytes of each pixel sit in
+ * 16-bit lanes, where x * y + 0x80 (x, y <= 255) cannot overflow. */
+
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) u32x4
+load4(const uint32_t *p)
+{
+    u32x4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) void
+store4(uint32_t *p, u32x4 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* Running sum along 4 accumulators, continuing *carry (all lanes = the sum so far). */
+static inline __attribute__((always_inline)) u32x4
+prefix4(u32x4 v, u32x4 *carry)
+{
+    const u32x4 z = {0, 0, 0, 0};
+    v += __builtin_shuffle(v, z, (u32x4){4, 0, 1, 2});
+    v += __builtin_shuffle(v, z, (u32x4){4, 5, 0, 1});
+    v += *carry;
+    *carry = __builtin_shuffle(v, (u32x4){3, 3, 3, 3});
+    return v;
+}
+
+/* coverage() of 4 accumulated values. */
+static inline __attribute__((always_inline)) u32x4
+coverage4(u32x4 a, const int evenodd)
+{
+    const u32x4 full = {TS_CELL_FULL, TS_CELL_FULL, TS_CELL_FULL, TS_CELL_FULL};
+    u32x4 s = (u32x4)((i32x4)a >> 31);
+    a = (a ^ s) - s;
+    if (evenodd) {
+        a &= 2u * TS_CELL_FULL - 1u;
+        u32x4 m = (u32x4)(a > full);
+        a = (a & ~m) | ((2u * full - a) & m);
+    } else {
+        u32x4 m = (u32x4)(a > full);
+        a = (a & ~m) | (full & m);
+    }
+    return ((a << 8) - a + TS_CELL_FULL / 2) >> 17; /* a * 255 without a 32-bit multiply */
+}
+
+/* (x + 0x80) / 255 per 16-bit lane, rounded to nearest, for x <= 255 * 255; <= 255. */
+static inline __attribute__((always_inline)) u16x8
+div255(u16x8 r)
+{
+    r += 0x80;
+    return (r + (r >> 8)) >> 8;
+}
+
+/* A paint split into its R,B and G,A lanes, 4 pixels wide. */
+typedef struct paint4 {
+    u16x8 rb, ag;
+} paint4;
+
+static inline __attribute__((always_inline)) paint4
+paint4_of(uint32_t px)
+{
+    const u32x4 m = {0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu};
+    u32x4 p = {px, px, px, px};
+    return (paint4){(u16x8)(p & m), (u16x8)((p >> 8) & m)};
+}
+
+/* blend1() of 4 pixels d at coverages cov (0..255). */
+static inline __attribute__((always_inline)) u32x4
+blend4(u32x4 d, u32x4 cov, const paint4 *p, const int opaque)
+{
+    const u32x4 m = {0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu};
+    u16x8 c = (u16x8)(cov | cov << 16);
+    u16x8 drb = (u16x8)(d & m), dag = (u16x8)((d >> 8) & m);
+    if (opaque) {
+        u16x8 ic = 255 - c;
+        u32x4 rb = (u32x4)div255(p->rb * c + drb * ic);
+        u32x4 ag = (u32x4)div255(p->ag * c + dag * ic);
+        return rb | ag << 8;
+    }
+    u32x4 s = (u32x4)div255(p->rb * c) | (u32x4)div255(p->ag * c) << 8;
+    u32x4 ia = 255 - (s >> 24);
+    u16x8 ia16 = (u16x8)(ia | ia << 16);
+    return s + ((u32x4)div255(drb * ia16) | (u32x4)div255(dag * ia16) << 8);
+}
+
 /* Resolve cells [x0, x1] of a row onto dst (x1 inside the canvas), zeroing them, carrying
  * the accumulated value in *accv; every cell is blended, without tests (coverage 0 leaves
  * a pixel exactly as it was). For short ranges. */
@@ -279,7 +373,19 @@ resolve_cells(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, uint32_t *accv
               const int evenodd, const int opaque, uint32_t px)
 {
     uint32_t a = *accv;
-    for (int32_t x = x0; x <= x1; x++) {
+    int32_t x = x0;
+    if (x1 - x0 >= 3) { /* four at a time, then the rest */
+        const u32x4 z = {0, 0, 0, 0};
+        paint4 p = paint4_of(px);
+        u32x4 carry = {a, a, a, a};
+        for (; x + 3 <= x1; x += 4) {
+            u32x4 v = prefix4(load4(d + x), &carry);
+            store4(d + x, z);
+            store4(dst + x, blend4(load4(dst + x), coverage4(v, evenodd), &p, opaque));
+        }
+        a = carry[0];
+    }
+    for (; x <= x1; x++) {
         a += d[x];
         d[x] = 0;
         dst[x] = blend1(dst[x], px, coverage(a, evenodd), opaque);
@@ -688,100 +794,6 @@ tiny_resolve(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t o
         for (int32_t i = cw; i < bw + 2; i++)
             d[i] = 0;
     }
-}
-
-/* --- four pixels at a time -------------------------------------------------------------
- * GCC/Clang vector extensions (SSE2 on x86-64, NEON on arm64). The arithmetic is exactly
- * coverage() and blend1() lane by lane, so both resolvers give the same pixels. Colours
- * use the same trick as ts_raster__scale: the R,B and the G,A bytes of each pixel sit in
- * 16-bit lanes, where x * y + 0x80 (x, y <= 255) cannot overflow. */
-
-typedef uint32_t u32x4 __attribute__((vector_size(16)));
-typedef int32_t i32x4 __attribute__((vector_size(16)));
-typedef uint16_t u16x8 __attribute__((vector_size(16)));
-
-static inline __attribute__((always_inline)) u32x4
-load4(const uint32_t *p)
-{
-    u32x4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline __attribute__((always_inline)) void
-store4(uint32_t *p, u32x4 v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* Running sum along 4 accumulators, continuing *carry (all lanes = the sum so far). */
-static inline __attribute__((always_inline)) u32x4
-prefix4(u32x4 v, u32x4 *carry)
-{
-    const u32x4 z = {0, 0, 0, 0};
-    v += __builtin_shuffle(v, z, (u32x4){4, 0, 1, 2});
-    v += __builtin_shuffle(v, z, (u32x4){4, 5, 0, 1});
-    v += *carry;
-    *carry = __builtin_shuffle(v, (u32x4){3, 3, 3, 3});
-    return v;
-}
-
-/* coverage() of 4 accumulated values. */
-static inline __attribute__((always_inline)) u32x4
-coverage4(u32x4 a, const int evenodd)
-{
-    const u32x4 full = {TS_CELL_FULL, TS_CELL_FULL, TS_CELL_FULL, TS_CELL_FULL};
-    u32x4 s = (u32x4)((i32x4)a >> 31);
-    a = (a ^ s) - s;
-    if (evenodd) {
-        a &= 2u * TS_CELL_FULL - 1u;
-        u32x4 m = (u32x4)(a > full);
-        a = (a & ~m) | ((2u * full - a) & m);
-    } else {
-        u32x4 m = (u32x4)(a > full);
-        a = (a & ~m) | (full & m);
-    }
-    return ((a << 8) - a + TS_CELL_FULL / 2) >> 17; /* a * 255 without a 32-bit multiply */
-}
-
-/* (x + 0x80) / 255 per 16-bit lane, rounded to nearest, for x <= 255 * 255; <= 255. */
-static inline __attribute__((always_inline)) u16x8
-div255(u16x8 r)
-{
-    r += 0x80;
-    return (r + (r >> 8)) >> 8;
-}
-
-/* A paint split into its R,B and G,A lanes, 4 pixels wide. */
-typedef struct paint4 {
-    u16x8 rb, ag;
-} paint4;
-
-static inline __attribute__((always_inline)) paint4
-paint4_of(uint32_t px)
-{
-    const u32x4 m = {0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu};
-    u32x4 p = {px, px, px, px};
-    return (paint4){(u16x8)(p & m), (u16x8)((p >> 8) & m)};
-}
-
-/* blend1() of 4 pixels d at coverages cov (0..255). */
-static inline __attribute__((always_inline)) u32x4
-blend4(u32x4 d, u32x4 cov, const paint4 *p, const int opaque)
-{
-    const u32x4 m = {0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu, 0x00ff00ffu};
-    u16x8 c = (u16x8)(cov | cov << 16);
-    u16x8 drb = (u16x8)(d & m), dag = (u16x8)((d >> 8) & m);
-    if (opaque) {
-        u16x8 ic = 255 - c;
-        u32x4 rb = (u32x4)div255(p->rb * c + drb * ic);
-        u32x4 ag = (u32x4)div255(p->ag * c + dag * ic);
-        return rb | ag << 8;
-    }
-    u32x4 s = (u32x4)div255(p->rb * c) | (u32x4)div255(p->ag * c) << 8;
-    u32x4 ia = 255 - (s >> 24);
-    u16x8 ia16 = (u16x8)(ia | ia << 16);
-    return s + ((u32x4)div255(drb * ia16) | (u32x4)div255(dag * ia16) << 8);
 }
 
 /* Round n up to a multiple of 4. */

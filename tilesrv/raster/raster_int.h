@@ -30,7 +30,7 @@
 /* Paths inside the canvas whose box spans less than TS_TINY_SPAN - 1 pixels each way take
  * the tiny-path kernel (cells.c), which needs TS_TINY_CELLS cells: TS_TINY_SPAN rows of
  * TS_TINY_SPAN + 2 cells rounded up to a multiple of 4. */
-#define TS_TINY_SPAN 16
+#define TS_TINY_SPAN 32
 #define TS_TINY_CELLS (TS_TINY_SPAN * ((TS_TINY_SPAN + 2 + 3) & ~3))
 
 /* Limit of |coordinate| in pixel space; larger finite values are clamped to it, so the
