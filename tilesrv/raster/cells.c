@@ -86,35 +86,52 @@ piece(acc *A, int32_t r, int32_t xa, int32_t fya, int32_t xb, int32_t fyb, int32
             touch(A, r, exa, exa + 1);
         return;
     }
+    /* as cell_add per cell, but what a cell passes to its right neighbour is held in a
+     * register until that cell is written (one store per cell, no store-to-load chain):
+     * a piece of height c crossing a whole cell adds c * 256 to it and to the next */
     int32_t y = fya, yn;
+    const int32_t two = 2 * TS_SUB_ONE;
     if (xb > xa) {
         if (track)
             touch(A, r, exa, exb + 1);
-        int32_t X = (exa + 1) << TS_SUB_SHIFT;
-        yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
-        cell_add(row, exa, (yn - y) * dir, fxa + TS_SUB_ONE);
+        double X = (double)((exa + 1) << TS_SUB_SHIFT);
+        yn = clampi((int32_t)(yrow + X * dydx), y, fyb);
+        int32_t c = (yn - y) * dir;
+        row[exa] += (uint32_t)(c * (two - (fxa + TS_SUB_ONE)));
+        uint32_t carry = (uint32_t)(c * (fxa + TS_SUB_ONE)); /* for the cell on the right */
         y = yn;
         for (int32_t ex = exa + 1; ex < exb; ex++) {
             X += TS_SUB_ONE;
-            yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
-            cell_add(row, ex, (yn - y) * dir, TS_SUB_ONE);
+            yn = clampi((int32_t)(yrow + X * dydx), y, fyb);
+            uint32_t v = (uint32_t)((yn - y) * dir * TS_SUB_ONE);
+            row[ex] += carry + v;
+            carry = v;
             y = yn;
         }
-        cell_add(row, exb, (fyb - y) * dir, fxb);
+        c = (fyb - y) * dir;
+        row[exb] += carry + (uint32_t)(c * (two - fxb));
+        row[exb + 1] += (uint32_t)(c * fxb);
     } else {
         if (track)
             touch(A, r, exb, exa + 1);
-        int32_t X = exa << TS_SUB_SHIFT;
-        yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
-        cell_add(row, exa, (yn - y) * dir, fxa);
+        double X = (double)(exa << TS_SUB_SHIFT);
+        yn = clampi((int32_t)(yrow + X * dydx), y, fyb);
+        int32_t c = (yn - y) * dir;
+        row[exa + 1] += (uint32_t)(c * fxa);
+        uint32_t own = (uint32_t)(c * (two - fxa)); /* for this cell, written with the
+                                                      * next one's share */
         y = yn;
         for (int32_t ex = exa - 1; ex > exb; ex--) {
             X -= TS_SUB_ONE;
-            yn = clampi((int32_t)(yrow + (double)X * dydx), y, fyb);
-            cell_add(row, ex, (yn - y) * dir, TS_SUB_ONE);
+            yn = clampi((int32_t)(yrow + X * dydx), y, fyb);
+            uint32_t v = (uint32_t)((yn - y) * dir * TS_SUB_ONE);
+            row[ex + 1] += own + v;
+            own = v;
             y = yn;
         }
-        cell_add(row, exb, (fyb - y) * dir, TS_SUB_ONE + fxb);
+        c = (fyb - y) * dir;
+        row[exb + 1] += own + (uint32_t)(c * (TS_SUB_ONE + fxb));
+        row[exb] += (uint32_t)(c * (TS_SUB_ONE - fxb));
     }
 }
 
@@ -623,36 +640,73 @@ ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin, in
 
 /* --- tiny paths ----------------------------------------------------------------------- */
 
-/* A tiny-kernel line that crosses more than one row or column boundary: cut at rows, then
- * at columns, as for band rows (the crossings come from the same formulas). Not inlined:
- * one copy with few live registers. */
-static __attribute__((noinline)) void
-tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
+/* The part of a tiny-kernel line inside column ex, from (xs, ys) to (xe, ye), ys <= ye:
+ * one cell per row, the x at each row boundary from the line's x = xbase + Y * dxdy
+ * (clamped to the column). dir is the line's original direction. */
+static inline __attribute__((always_inline)) void
+column_run(acc *A, int32_t ex, int32_t xs, int32_t ys, int32_t xe, int32_t ye, int32_t dir,
+           double xbase, double dxdy)
 {
-    line_cells(A, x0, y0, x1, y1, 0);
-}
-
-/* A tiny-kernel line inside one column crossing several rows (y0 < y1, dir its original
- * direction): one cell per row, the x at each row boundary from the slope. Not inlined. */
-static __attribute__((noinline)) void
-tiny_column(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, int32_t dir)
-{
-    int32_t ex = (x1 > x0 ? x1 - 1 : x1 < x0 ? x0 - 1 : x0) >> TS_SUB_SHIFT;
+    if (ys >= ye)
+        return;
     int32_t base = ex << TS_SUB_SHIFT;
     size_t stride = A->stride;
-    uint32_t *row = A->cells + (size_t)(y0 >> TS_SUB_SHIFT) * stride;
-    int32_t Y = ((y0 >> TS_SUB_SHIFT) + 1) << TS_SUB_SHIFT; /* next row boundary */
-    /* x at y = Y: xbase + Y * dxdy (>= 0, so +0.5 and truncation round to nearest) */
-    double dxdy = (double)(x1 - x0) / (double)(y1 - y0);
-    double xbase = (double)x0 - (double)y0 * dxdy + 0.5;
-    int32_t x = x0, y = y0;
-    for (; Y < y1; Y += TS_SUB_ONE, row += stride) {
+    uint32_t *row = A->cells + (size_t)(ys >> TS_SUB_SHIFT) * stride;
+    int32_t x = xs, y = ys;
+    for (int32_t Y = ((ys >> TS_SUB_SHIFT) + 1) << TS_SUB_SHIFT; Y < ye;
+         Y += TS_SUB_ONE, row += stride) {
         int32_t xn = clampi((int32_t)(xbase + (double)Y * dxdy), base, base + TS_SUB_ONE);
         cell_add(row, ex, (Y - y) * dir, (x - base) + (xn - base));
         x = xn;
         y = Y;
     }
-    cell_add(row, ex, (y1 - y) * dir, (x - base) + (x1 - base));
+    cell_add(row, ex, (ye - y) * dir, (x - base) + (xe - base));
+}
+
+/* A tiny-kernel line crossing more than one row or more than one column boundary, given
+ * downwards (y0 < y1; dir its original direction) with its first and last columns exa,
+ * exb and the number of row and column boundaries it crosses. One division gives the
+ * slopes; then: within one column, one cell per row; within one or two rows, one piece
+ * per row cut at columns; across one column boundary, a column run on each side of it;
+ * otherwise the band rows' cutter. Not inlined: one copy with few live registers. */
+static __attribute__((noinline)) void
+tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, int32_t dir, int32_t exa,
+          int32_t exb, int32_t nrow, int32_t ncol)
+{
+    int32_t dx = x1 - x0, dy = y1 - y0;
+    if (ncol == 0) { /* x at y = Y: xbase + Y * dxdy (>= 0: +0.5 and truncation round) */
+        double dxdy = (double)dx / (double)dy;
+        column_run(A, exa, x0, y0, x1, y1, dir, (double)x0 - (double)y0 * dxdy + 0.5, dxdy);
+        return;
+    }
+    double inv = 1.0 / ((double)dx * (double)dy);
+    double dxdy = (double)dx * (double)dx * inv, dydx = (double)dy * (double)dy * inv;
+    double xbase = (double)x0 - (double)y0 * dxdy + 0.5;
+    double ybase = (double)y0 - (double)x0 * dydx + 0.5; /* y at x = X: ybase + X * dydx */
+    int32_t ey0 = y0 >> TS_SUB_SHIFT, top = ey0 << TS_SUB_SHIFT;
+    if (nrow == 0) {
+        piece(A, ey0, x0, y0 - top, x1, y1 - top, dir, ybase - top, dydx, 0);
+        return;
+    }
+    if (nrow == 1) {
+        int32_t yr = top + TS_SUB_ONE;
+        int32_t xr = (int32_t)(xbase + (double)yr * dxdy);
+        xr = dx > 0 ? clampi(xr, x0, x1) : clampi(xr, x1, x0);
+        piece(A, ey0, x0, y0 - top, xr, TS_SUB_ONE, dir, ybase - top, dydx, 0);
+        piece(A, ey0 + 1, xr, 0, x1, y1 - yr, dir, ybase - yr, dydx, 0);
+        return;
+    }
+    if (ncol == 1) {
+        int32_t xc = (dx > 0 ? exb : exa) << TS_SUB_SHIFT;
+        int32_t yc = clampi((int32_t)(ybase + (double)xc * dydx), y0, y1);
+        column_run(A, exa, x0, y0, xc, yc, dir, xbase, dxdy);
+        column_run(A, exb, xc, yc, x1, y1, dir, xbase, dxdy);
+        return;
+    }
+    if (dir > 0) /* line_cells orients the line itself */
+        line_cells(A, x0, y0, x1, y1, 0);
+    else
+        line_cells(A, x1, y1, x0, y0, 0);
 }
 
 /* The common tiny line: at most one row boundary and one column boundary crossed, so at
@@ -661,7 +715,6 @@ tiny_column(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, int32_t dir)
 static inline __attribute__((always_inline)) void
 tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
 {
-    int32_t ox0 = x0, oy0 = y0, ox1 = x1, oy1 = y1;
     int32_t dir = 1;
     if (y0 > y1) {
         int32_t t = x0;
@@ -680,10 +733,7 @@ tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     int32_t exb = dx > 0 ? (x1 - 1) >> TS_SUB_SHIFT : dx < 0 ? x1 >> TS_SUB_SHIFT : exa;
     int32_t ncol = dx >= 0 ? exb - exa : exa - exb;
     if ((nrow | ncol) > 1) {
-        if (ncol == 0)
-            tiny_column(A, x0, y0, x1, y1, dir);
-        else
-            tiny_line(A, ox0, oy0, ox1, oy1);
+        tiny_line(A, x0, y0, x1, y1, dir, exa, exb, nrow, ncol);
         return;
     }
     size_t stride = A->stride;
