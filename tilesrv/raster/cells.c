@@ -782,11 +782,8 @@ typedef int32_t i32x2 __attribute__((vector_size(8)));
  * first, two coordinates per instruction, into fix (room for all of them). */
 static void
 tiny_accumulate(acc *A, int32_t *fix, const double *xy, const uint32_t *counts,
-                uint32_t nparts, int32_t ox, int32_t oy)
+                uint32_t nparts, size_t total, int32_t ox, int32_t oy)
 {
-    size_t total = 0;
-    for (uint32_t k = 0; k < nparts; k++)
-        total += counts[k];
     const f64x2 o = {(double)ox, (double)oy};
     for (size_t i = 0; i < total; i++) {
         f64x2 v;
@@ -930,14 +927,18 @@ ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb)
            bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
 }
 
-/* Make r->fix hold the points of the parts. 0, or -1 when out of memory. */
-static int
-fix_room(ts_raster *r, const uint32_t *counts, uint32_t nparts)
+/* The points of the parts into *total; make r->fix hold them. 0, or -1 when out of
+ * memory. */
+static inline int
+fix_room(ts_raster *r, const uint32_t *counts, uint32_t nparts, size_t *total)
 {
-    size_t total = 0;
+    size_t n = 0;
     for (uint32_t k = 0; k < nparts; k++)
-        total += counts[k];
-    return ts_raster__grow((void **)&r->fix, &r->nfix, total, 2 * sizeof *r->fix);
+        n += counts[k];
+    *total = n;
+    return n > r->nfix && ts_raster__grow((void **)&r->fix, &r->nfix, n, 2 * sizeof *r->fix) != 0
+               ? -1
+               : 0;
 }
 
 /* Ask for the canvas rows of the block now: the misses overlap with the accumulation
@@ -958,15 +959,16 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
                        uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
                        const ts_raster__paint *p)
 {
+    size_t total;
     if ((r->ncells < TS_TINY_CELLS && reserve_cells(r, TS_TINY_CELLS, 1, 1) != 0) ||
-        fix_room(r, counts, nparts) != 0)
+        fix_room(r, counts, nparts, &total) != 0)
         return TS_ENOMEM;
     int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
     int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
     tiny_prefetch(c, ox, oy, bw, bh);
     size_t stride = tiny_stride(bw);
     acc A = {.cells = r->cells, .stride = stride};
-    tiny_accumulate(&A, r->fix, xy, counts, nparts, ox, oy);
+    tiny_accumulate(&A, r->fix, xy, counts, nparts, total, ox, oy);
     int eo = rule == TS_FILL_EVENODD;
     if (ox + up4(bw) > c->w)
         tiny_resolve(r->cells, stride, c, ox, oy, bw, bh, eo, p->opaque, p->px);
@@ -985,8 +987,9 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
                         ts_fill_rule rule_a, const ts_raster__paint *pa, const double *xyb,
                         const uint32_t *counts_b, uint32_t nparts_b, const ts_raster__paint *pb)
 {
+    size_t na, nb;
     if ((r->ncells < 2 * TS_TINY_CELLS && reserve_cells(r, 2 * TS_TINY_CELLS, 1, 1) != 0) ||
-        fix_room(r, counts_a, nparts_a) != 0 || fix_room(r, counts_b, nparts_b) != 0)
+        fix_room(r, counts_a, nparts_a, &na) != 0 || fix_room(r, counts_b, nparts_b, &nb) != 0)
         return TS_ENOMEM;
     int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
     int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
@@ -994,8 +997,8 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
     size_t stride = tiny_stride(bw);
     uint32_t *ca = r->cells, *cb = r->cells + TS_TINY_CELLS;
     acc A = {.cells = ca, .stride = stride}, B = {.cells = cb, .stride = stride};
-    tiny_accumulate(&A, r->fix, xya, counts_a, nparts_a, ox, oy);
-    tiny_accumulate(&B, r->fix, xyb, counts_b, nparts_b, ox, oy);
+    tiny_accumulate(&A, r->fix, xya, counts_a, nparts_a, na, ox, oy);
+    tiny_accumulate(&B, r->fix, xyb, counts_b, nparts_b, nb, ox, oy);
     int eo = rule_a == TS_FILL_EVENODD;
     if (ox + up4(bw) > c->w) { /* one block after the other: the same pixels */
         tiny_resolve(ca, stride, c, ox, oy, bw, bh, eo, pa->opaque, pa->px);

@@ -733,6 +733,27 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
     if (st.cap == TS_CAP_SQUARE && ext < hw * 1.5)
         ext = hw * 1.5;
     ext += 2;
+    const ts_raster__box keep = {-ext, -ext, c->w + ext, c->h + ext};
+    if (closed && s->ndash <= 0 && st.join != TS_JOIN_ROUND && bb->x0 >= keep.x0 &&
+        bb->x1 <= keep.x1 && bb->y0 >= keep.y0 && bb->y1 <= keep.y1) {
+        /* the common polygon outline: solid, every ring near the canvas, one pass each */
+        const double *q = r->pts;
+        for (uint32_t k2 = 0; k2 < nparts && !st.err; k2++) {
+            uint32_t n = r->cnt[k2];
+            const double *p = q;
+            q += 2 * (size_t)n;
+            while (n > 1 && p[2 * (n - 1)] == p[0] && p[2 * (n - 1) + 1] == p[1])
+                n--;
+            if (n == 1)
+                dot(&st, p[0], p[1], 1, 0);
+            else if (n > 1)
+                stroke_ring(&st, p, n);
+        }
+        if (st.err)
+            return TS_ENOMEM;
+        *ob = st.bb;
+        return TS_OK;
+    }
     walker w; /* the dash table is only filled (and read) for dashed strokes */
     w.ncur = w.nhold = 0;
     w.holding = w.held = w.broken = 0;
