@@ -79,6 +79,7 @@ struct ts_raster {
     double arc_hw;   /* stroker: half width the next two were computed for (0: none) */
     double arc_cosd; /* cos of the largest arc step */
     int arc_mpi;     /* halvings of a half turn */
+    double arc_hc, arc_hs, arc_hk; /* a half turn's arc step: cos, sin, radius factor */
     double *cur; /* dash walker: the dash being built */
     size_t ncur;
     double *hold; /* dash walker: the first dash of a closed ring, joined at the end */

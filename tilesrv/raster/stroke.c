@@ -36,6 +36,7 @@ typedef struct stroker {
     double ml2;   /* miter limit squared */
     double cosd;  /* cos of the largest arc step */
     int mpi;      /* halvings that bring a half turn below the step (>= 1) */
+    double hc, hs, hk; /* a half turn's arc: cos and sin of its step, radius factor */
     size_t jmax;  /* most points one join emits */
     ts_raster__box bb;
     size_t start; /* first point of the contour being built */
@@ -97,19 +98,29 @@ contour_end(stroker *st)
 static void
 arc(stroker *st, double px, double py, double vx, double vy, double cth, int mmin)
 {
-    double c = cth < -1 ? -1 : cth > 1 ? 1 : cth;
+    double c = cth < -1 ? -1 : cth > 1 ? 1 : cth, s, k;
     int m = 0;
-    while ((c < st->cosd || m < mmin) && m < st->mpi) {
-        c = sqrt(0.5 * (1 + c));
-        m++;
+    if (c == -1 && mmin <= st->mpi) {
+        /* a half turn (every round cap): the halvings below always end at mpi, with the
+         * values the stroker's setup computed once for this width */
+        m = st->mpi;
+        c = st->hc;
+        s = st->hs;
+        k = st->hk;
+    } else {
+        while ((c < st->cosd || m < mmin) && m < st->mpi) {
+            c = sqrt(0.5 * (1 + c));
+            m++;
+        }
+        if (m == 0)
+            return;
+        s = sqrt(1 - c * c > 0 ? 1 - c * c : 0);
+        /* intermediate points at radius k * hw, k = 2 / (1 + cos(step / 2)): the chords
+         * then stray as far outside the circle at the points as inside at their middles,
+         * which halves the worst error and nearly cancels the area an inscribed polygon
+         * loses */
+        k = 2 / (1 + sqrt(0.5 * (1 + c)));
     }
-    if (m == 0)
-        return;
-    double s = sqrt(1 - c * c > 0 ? 1 - c * c : 0);
-    /* intermediate points at radius k * hw, k = 2 / (1 + cos(step / 2)): the chords then
-     * stray as far outside the circle at the points as inside at their middles, which
-     * halves the worst error and nearly cancels the area an inscribed polygon loses */
-    double k = 2 / (1 + sqrt(0.5 * (1 + c)));
     int n = 1 << m;
     for (int i = 1; i < n; i++) {
         double nx = vx * c + vy * s;
@@ -716,9 +727,16 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
         r->arc_hw = hw;
         r->arc_cosd = cosd;
         r->arc_mpi = mpi;
+        /* arc()'s values for a half turn, computed as arc() would */
+        r->arc_hc = c0;
+        r->arc_hs = sqrt(1 - c0 * c0 > 0 ? 1 - c0 * c0 : 0);
+        r->arc_hk = 2 / (1 + sqrt(0.5 * (1 + c0)));
     }
     st.cosd = r->arc_cosd;
     st.mpi = r->arc_mpi;
+    st.hc = r->arc_hc;
+    st.hs = r->arc_hs;
+    st.hk = r->arc_hk;
     st.jmax = ((size_t)1 << st.mpi) + 3;
     st.bb.x0 = st.bb.y0 = INFINITY;
     st.bb.x1 = st.bb.y1 = -INFINITY;
