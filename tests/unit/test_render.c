@@ -109,6 +109,11 @@ TS_TEST(render_rules_filters_and_symbolizers)
     ts_canvas *c = ts_canvas_new(W, H, &err);
     TS_REQUIRE(l != NULL && w != NULL && c != NULL);
     TS_CHECK_INT(missing, 0);
+    /* the render loop's look-ahead hint: any level, any id, no effect (ASan watches) */
+    for (int level = -1; level < 3; level++)
+        for (uint32_t fid = 0; fid < 5; fid++)
+            ts_store_prefetch(store, level, fid);
+    ts_store_prefetch(store, 0, UINT32_MAX);
     TS_CHECK_INT(l->needs_bbox, 0);
     TS_CHECK_INT(draw(w, l, c), TS_OK);
     TS_CHECK_INT(px_at(c, 20, 20), RED);   /* a: its rule */

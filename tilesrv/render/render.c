@@ -132,6 +132,8 @@ ts_render_worker_stats(ts_render_worker *w)
 
 /* ---- drawing --------------------------------------------------------------------------- */
 
+#define GEOM_AHEAD 8 /* features whose geometry is looked up before they are drawn */
+
 typedef struct feat_ctx {
     const ts_render_layer *layer;
     uint32_t fid;
@@ -316,10 +318,29 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                 w->active[nact++] = &fts->rules[ri];
         if (nact == 0)
             continue;
-        for (size_t i = 0; i < w->ids.n; i++) {
-            uint32_t fid = w->ids.ids[i];
-            ts_geom g;
-            ts_store_geom(l->store, level, fid, &g);
+        /* A feature's data lie anywhere in the store: its geometry is looked up
+         * GEOM_AHEAD features before it is drawn (and its points asked for), its index
+         * entries twice as far ahead, so the cache misses overlap with drawing. */
+        size_t nids = w->ids.n;
+        const uint32_t *ids = w->ids.ids;
+        ts_geom ahead[GEOM_AHEAD];
+        for (size_t j = 0; j < 2 * GEOM_AHEAD && j < nids; j++)
+            ts_store_prefetch(l->store, level, ids[j]);
+        for (size_t j = 0; j < GEOM_AHEAD && j < nids; j++)
+            ts_store_geom(l->store, level, ids[j], &ahead[j]);
+        for (size_t i = 0; i < nids; i++) {
+            uint32_t fid = ids[i];
+            ts_geom g = ahead[i % GEOM_AHEAD];
+            if (i + GEOM_AHEAD < nids) {
+                ts_geom *next = &ahead[i % GEOM_AHEAD];
+                if (i + 2 * GEOM_AHEAD < nids)
+                    ts_store_prefetch(l->store, level, ids[i + 2 * GEOM_AHEAD]);
+                ts_store_geom(l->store, level, ids[i + GEOM_AHEAD], next);
+                if (next->nparts > 0) {
+                    __builtin_prefetch(next->xy);
+                    __builtin_prefetch(next->counts);
+                }
+            }
             if (g.kind == TS_GEOM_NONE || g.nparts == 0)
                 continue;
             fc.fid = fid;

@@ -103,6 +103,10 @@ int ts_store_nlevels(const ts_store *s);
  * feature vanish (see source/generalise.c): at worst it keeps more detail. */
 int ts_store_level_for_res(const ts_store *s, double res);
 void ts_store_geom(const ts_store *s, int level, uint32_t fid, ts_geom *out);
+/* A hint that ts_store_geom(s, level, fid) will be called soon: starts loading the index
+ * entries it reads, so a loop over many features can overlap their cache misses. No
+ * effect on any result; fid may be out of range (then nothing happens). */
+void ts_store_prefetch(const ts_store *s, int level, uint32_t fid);
 /* Bounding box of a feature at full detail. */
 ts_bbox ts_store_feature_bbox(const ts_store *s, uint32_t fid);
 

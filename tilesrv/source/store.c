@@ -605,6 +605,22 @@ ts_store_geom(const ts_store *s, int level, uint32_t fid, ts_geom *out)
     out->nparts = p1 - p0;
 }
 
+void
+ts_store_prefetch(const ts_store *s, int level, uint32_t fid)
+{
+    if (fid >= s->n)
+        return;
+    if (level >= s->nlevels)
+        level = s->nlevels - 1;
+    __builtin_prefetch(&s->kind[fid]);
+    for (; level > 0; level--) {
+        __builtin_prefetch(&s->levels[level].own[fid >> 6]);
+        __builtin_prefetch(&s->levels[level].rank[fid >> 6]);
+    }
+    __builtin_prefetch(&s->levels[0].part_off[fid]);
+    __builtin_prefetch(&s->levels[0].pt_off[fid]);
+}
+
 ts_bbox
 ts_store_feature_bbox(const ts_store *s, uint32_t fid)
 {
