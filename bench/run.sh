@@ -67,6 +67,7 @@ $PY -c "print('tilesrv render+encode / encode alone = %.2fx' % ($wall/$enc))"
 # Look-alike check: one round of tiles saved by each renderer, mean |A-B| per tile.
 if [ -z "${SKIP_PEERS:-}" ]; then
     rm -rf "$RES/img"
+    mkdir -p "$RES/img"
     $BT --threads 1 --save "$RES/img/tilesrv" >/dev/null 2>&1
     peers bench/bench_mapscript.py --tiles tiles.txt --save "$ROOT/$RES/img/mapserver" >/dev/null 2>&1
     peers bench/bench_mapnik.py --tiles tiles.txt --save "$ROOT/$RES/img/mapnik" >/dev/null 2>&1
