@@ -25,6 +25,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "util/progress.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -405,6 +406,12 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
 {
     OGR_L_ResetReading(L->layer);
     int fails_seen = L->sc->gdal_failures;
+    /* A count only where the driver knows it cheaply (GeoPackage, Shapefile...): no scan. */
+    GIntBig total = OGR_L_GetFeatureCount(L->layer, FALSE);
+    char what[160];
+    snprintf(what, sizeof what, "loading %s", L->name);
+    ts_progress prog;
+    ts_progress_begin(&prog, what, "features", total > 0 ? (uint64_t)total : 0);
     for (;;) {
         int before = L->sc->gdal_failures;
         OGRFeatureH feat = OGR_L_GetNextFeature(L->layer);
@@ -418,6 +425,7 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
             break;
         }
         L->st.read++;
+        ts_progress_update(&prog, L->st.read);
         int g = read_geometry(L, feat);
         if (g < 0 || (g > 0 && read_values(L, feat) != 0)) {
             OGR_F_Destroy(feat);
@@ -431,6 +439,7 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         }
         TS_TRY(ts_source__builder_add_flat(b, &L->f, L->vals, err));
     }
+    ts_progress_end(&prog);
     if (L->sc->gdal_failures > fails_seen)
         ts_warn("layer %s: %d errors while reading '%s' (first: %s)", L->name,
                 L->sc->gdal_failures - fails_seen, L->def->path, L->sc->gdal_msg);
