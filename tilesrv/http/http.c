@@ -595,9 +595,13 @@ ts_http_stop(ts_http *h)
     if (h == NULL)
         return;
     MHD_quiesce_daemon(h->d);
-    /* Renders in flight resume their connections; give them time to answer. */
-    for (int i = 0; i < 3000 && atomic_load(&h->suspended) > 0; i++)
+    /* Renders in flight resume their connections from render threads: the daemon must
+     * outlive every one of them (a render always finishes, with a tile or an error). */
+    for (int i = 1; atomic_load(&h->suspended) > 0; i++) {
         usleep(10000);
+        if (i % 500 == 0)
+            ts_info("stopping: waiting for %d renders in flight", atomic_load(&h->suspended));
+    }
     MHD_stop_daemon(h->d);
     free((char *)h->o.host);
     free(h->cors);
