@@ -180,8 +180,11 @@ tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
         rs->err = *err;
     rs->done = 1;
     if (rs->waiting) {
-        atomic_fetch_sub(&rs->h->suspended, 1);
+        /* rs may be freed as soon as the connection resumes: read what we need first, and
+         * count the connection as suspended until resume has returned (ts_http_stop). */
+        ts_http *h = rs->h;
         MHD_resume_connection(rs->conn);
+        atomic_fetch_sub(&h->suspended, 1);
     }
 }
 
@@ -212,8 +215,8 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         rs->done = 1;
         rs->st = st;
         rs->err = err;
-        atomic_fetch_sub(&h->suspended, 1);
         MHD_resume_connection(c);
+        atomic_fetch_sub(&h->suspended, 1);
     }
     return MHD_YES;
 }
