@@ -34,6 +34,8 @@ ts_canvas_new(int w, int h, ts_err *err)
     c->stride = w;
     c->px = px;
     c->owns = 1;
+    c->row0 = 0;
+    c->full_h = h;
     return c;
 }
 
@@ -79,5 +81,8 @@ ts_canvas_view(const ts_canvas *c, int y0, int h)
     v.stride = c->stride;
     v.px = c->px + (size_t)y0 * (size_t)c->stride;
     v.owns = 0;
+    int r0 = c->row0 > 0 ? c->row0 : 0;
+    v.row0 = r0 + y0;
+    v.full_h = c->full_h > r0 + c->h ? c->full_h : r0 + c->h;
     return v;
 }

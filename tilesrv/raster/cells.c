@@ -1,20 +1,23 @@
 /* raster/cells.c — the exact-area cell accumulator and the span compositor.
  *
- * Lines arrive in 24.8 fixed point, already clipped to [0, w] x [0, h] (AGG-style: parts
- * left of the canvas are clamped to x = 0 so they still carry their cover). Each line is
- * cut at pixel rows and columns, and each cell piece adds its signed exact area to the
- * dense accumulator row (see raster_int.h). Crossings are computed from the line's own
+ * Lines arrive in 24.8 fixed point, already clipped to the whole image [0, w] x [0, fh]
+ * (AGG-style: parts left of it are clamped to x = 0 so they still carry their cover). Each
+ * line is cut at pixel rows and columns, and each cell piece adds its signed exact area to
+ * the dense accumulator row (see raster_int.h). Crossings are computed from the line's own
  * endpoints with one double slope per line, so no division happens per cell and a line
- * cut by a band boundary is cut at exactly the same place in both bands. Covers
+ * cut by a band boundary (of the scratch, or a canvas's window of rows) is cut at exactly
+ * the same place as at any other row boundary: every row gets the same cells. Covers
  * telescope, so every row's covers sum exactly to the line's height: interiors are
  * exactly TS_CELL_FULL and come out as 255.
  *
  * Two drivers:
- *  - tiny paths (inside the canvas, less than TS_TINY_SPAN - 1 pixels each way: the
+ *  - tiny paths (inside the whole image, less than TS_TINY_SPAN - 1 pixels each way: the
  *    parcels and buildings that make up most paths of a tile) accumulate into a compact
  *    block of cells the size of their box, convert to 24.8 on the fly, rasterise most
  *    lines (one row and one column crossing at most) in straight-line code and the others
- *    by walking from cell to cell, and resolve the whole box without tests;
+ *    by walking from cell to cell, and resolve the whole box without tests (the rows of
+ *    it in the canvas's window: a tiny path across a band border is drawn by this kernel
+ *    in both bands, as it is in the whole image);
  *  - all other paths use canvas-wide cell rows in bands of rows. Each band row records
  *    its touched x range and a 64-bit map of touched chunks (64 cells or more each), so
  *    resolving a row visits its touched cells only: a short range directly, a long one
@@ -38,7 +41,8 @@ typedef struct acc {
     int32_t *rmin, *rmax;
     uint64_t *bits;  /* per row: bit k = chunk k (cells k << cshift ...) touched */
     int cshift;      /* log2 of the cells per chunk: 64 chunks span the row */
-    int32_t row0;       /* canvas row of band row 0 */
+    int32_t row0;       /* image row of band row 0 */
+    int32_t crow0;      /* canvas row of band row 0 (row0 less the window's first row) */
     int32_t ytop, ybot; /* band rows in 24.8: [ytop, ybot) */
 } acc;
 
@@ -496,7 +500,7 @@ prefetch_row(const acc *A, const ts_canvas *c, int32_t r, int32_t wlast)
     int32_t x0 = A->rmin[r], x1 = A->rmax[r];
     if (x1 < 0 || x0 > wlast)
         return;
-    const uint32_t *row = c->px + (size_t)(A->row0 + r) * (size_t)c->stride;
+    const uint32_t *row = c->px + (size_t)(A->crow0 + r) * (size_t)c->stride;
     __builtin_prefetch(row + x0, 1);
     __builtin_prefetch(row + (x1 < wlast ? x1 : wlast), 1);
 }
@@ -514,7 +518,7 @@ resolve_band(acc *A, ts_canvas *c, int32_t nrows, int evenodd, const ts_raster__
             prefetch_row(A, c, r + PREFETCH_ROWS, wlast);
         if (A->rmax[r] < 0)
             continue;
-        uint32_t *dst = c->px + (size_t)(A->row0 + r) * (size_t)c->stride;
+        uint32_t *dst = c->px + (size_t)(A->crow0 + r) * (size_t)c->stride;
         if (evenodd) {
             if (p->opaque)
                 resolve_row(A, r, dst, wlast, 1, 1, p->px);
@@ -596,13 +600,17 @@ ts_status
 ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin, int32_t fymax,
                   ts_fill_rule rule, const ts_raster__paint *p)
 {
-    if (fymax <= fymin || c->w <= 0 || c->h <= 0)
+    ts_raster__win win = ts_raster__window(c);
+    if (fymax <= fymin || c->w <= 0 || win.y1 <= win.y0)
         return TS_OK;
+    /* the path's rows inside the window: band_line cuts a line at a band's first and last
+     * row boundary with the formula it uses for every row boundary, so these rows get the
+     * cells they get when the whole image is drawn */
     int32_t row_lo = fymin >> TS_SUB_SHIFT, row_hi = (fymax - 1) >> TS_SUB_SHIFT;
-    if (row_lo < 0)
-        row_lo = 0;
-    if (row_hi > c->h - 1)
-        row_hi = c->h - 1;
+    if (row_lo < win.y0)
+        row_lo = win.y0;
+    if (row_hi > win.y1 - 1)
+        row_hi = win.y1 - 1;
     if (row_hi < row_lo)
         return TS_OK;
     size_t stride = (size_t)c->w + 2;
@@ -630,6 +638,7 @@ ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin, in
     for (int32_t b0 = row_lo; b0 <= row_hi; b0 += band) {
         int32_t b1 = b0 + band - 1 < row_hi ? b0 + band - 1 : row_hi;
         A.row0 = b0;
+        A.crow0 = b0 - win.y0;
         A.ytop = b0 << TS_SUB_SHIFT;
         A.ybot = (b1 + 1) << TS_SUB_SHIFT;
         band_lines(&A, r->fix, r->fcnt, nparts);
@@ -815,21 +824,35 @@ tiny_accumulate(acc *A, int32_t *fix, const double *xy, const uint32_t *counts,
     }
 }
 
-/* Resolve the whole block, one pixel at a time: bh rows of bw pixels (cw of them on the
- * canvas), rows stride cells apart. For blocks that end on the canvas's right edge. */
-static void
-tiny_resolve(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t oy, int32_t bw,
-             int32_t bh, const int evenodd, const int opaque, uint32_t px)
+/* A block of cells (rows stride cells apart) lands on the canvas with block pixel (i, j)
+ * on canvas pixel (ox + i, cy + j) (cy < 0: the block starts above the canvas's window).
+ * Its rows [jlo, jhi) lie in the window and are composited; the others (above or below
+ * the window, or the row just past the image's last one) are only cleared. */
+
+/* Clear the block rows outside [jlo, jhi) of bh. */
+static inline __attribute__((always_inline)) void
+tiny_clear_outside(uint32_t *cells, size_t stride, int32_t jlo, int32_t jhi, int32_t bh)
 {
-    /* a box ending exactly on the canvas edge (x1 = w or y1 = h) includes a column or a
-     * row just outside the canvas: it holds no coverage, and is never composited */
-    int32_t cw = c->w - ox < bw ? c->w - ox : bw;
-    int32_t ch = c->h - oy < bh ? c->h - oy : bh;
-    for (int32_t j = ch; j < bh; j++)
+    for (int32_t j = 0; j < jlo; j++)
         memset(cells + (size_t)j * stride, 0, stride * sizeof *cells);
-    for (int32_t j = 0; j < ch; j++) {
+    for (int32_t j = jhi; j < bh; j++)
+        memset(cells + (size_t)j * stride, 0, stride * sizeof *cells);
+}
+
+/* Resolve the block, one pixel at a time: its rows in the window, bw pixels each (cw of
+ * them on the canvas). For blocks that end on the canvas's right edge. */
+static void
+tiny_resolve(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t cy, int32_t bw,
+             int32_t bh, int32_t jlo, int32_t jhi, const int evenodd, const int opaque,
+             uint32_t px)
+{
+    /* a box ending exactly on the canvas's right edge (x1 = w) includes a column just
+     * outside the canvas: it holds no coverage, and is never composited */
+    int32_t cw = c->w - ox < bw ? c->w - ox : bw;
+    tiny_clear_outside(cells, stride, jlo, jhi, bh);
+    for (int32_t j = jlo; j < jhi; j++) {
         uint32_t *d = cells + (size_t)j * stride;
-        uint32_t *dst = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+        uint32_t *dst = c->px + (size_t)(cy + j) * (size_t)c->stride + ox;
         uint32_t a = 0;
         for (int32_t i = 0; i < cw; i++) {
             a += d[i];
@@ -862,18 +885,18 @@ tiny_stride(int32_t bw)
  * (the pixels past the box get coverage 0 and are left as they were: every row of cells of
  * a closed path sums to 0). */
 static inline __attribute__((always_inline)) void
-tiny_resolve4(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t oy, int32_t bw,
-              int32_t bh, const int evenodd, const int opaque, uint32_t px)
+tiny_resolve4(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t cy, int32_t bw,
+              int32_t bh, int32_t jlo, int32_t jhi, const int evenodd, const int opaque,
+              uint32_t px)
 {
-    int32_t ch = c->h - oy < bh ? c->h - oy : bh;
-    for (int32_t j = ch; j < bh; j++)
-        memset(cells + (size_t)j * stride, 0, stride * sizeof *cells);
+    tiny_clear_outside(cells, stride, jlo, jhi, bh);
     paint4 p = paint4_of(px);
     const u32x4 z = {0, 0, 0, 0};
     int32_t n = up4(bw);
-    for (int32_t j = 0; j < ch; j++) {
-        uint32_t *d = cells + (size_t)j * stride;
-        uint32_t *dst = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+    size_t cs = (size_t)c->stride;
+    uint32_t *d = cells + (size_t)jlo * stride;
+    for (int32_t j = jlo; j < jhi; j++, d += stride) {
+        uint32_t *dst = c->px + (size_t)(cy + j) * cs + ox;
         u32x4 carry = z;
         for (int32_t i = 0; i < n; i += 4) {
             u32x4 a = prefix4(load4(d + i), &carry);
@@ -889,21 +912,19 @@ tiny_resolve4(uint32_t *cells, size_t stride, ts_canvas *c, int32_t ox, int32_t 
  * pb) composited per pixel: the pixels of tiny_resolve4(a) followed by tiny_resolve4(b),
  * with one pass over the canvas. */
 static inline __attribute__((always_inline)) void
-tiny_resolve4x2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t ox, int32_t oy,
-                int32_t bw, int32_t bh, int evenodd_a, const int opaque_a, uint32_t pxa,
-                const int opaque_b, uint32_t pxb)
+tiny_resolve4x2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t ox, int32_t cy,
+                int32_t bw, int32_t bh, int32_t jlo, int32_t jhi, int evenodd_a,
+                const int opaque_a, uint32_t pxa, const int opaque_b, uint32_t pxb)
 {
-    int32_t ch = c->h - oy < bh ? c->h - oy : bh;
-    for (int32_t j = ch; j < bh; j++) {
-        memset(ca + (size_t)j * stride, 0, stride * sizeof *ca);
-        memset(cb + (size_t)j * stride, 0, stride * sizeof *cb);
-    }
+    tiny_clear_outside(ca, stride, jlo, jhi, bh);
+    tiny_clear_outside(cb, stride, jlo, jhi, bh);
     paint4 pa = paint4_of(pxa), pb = paint4_of(pxb);
     const u32x4 z = {0, 0, 0, 0};
     int32_t n = up4(bw);
-    for (int32_t j = 0; j < ch; j++) {
-        uint32_t *da = ca + (size_t)j * stride, *db = cb + (size_t)j * stride;
-        uint32_t *dst = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+    size_t cs = (size_t)c->stride;
+    uint32_t *da = ca + (size_t)jlo * stride, *db = cb + (size_t)jlo * stride;
+    for (int32_t j = jlo; j < jhi; j++, da += stride, db += stride) {
+        uint32_t *dst = c->px + (size_t)(cy + j) * cs + ox;
         u32x4 carry_a = z, carry_b = z;
         for (int32_t i = 0; i < n; i += 4) {
             u32x4 a = prefix4(load4(da + i), &carry_a);
@@ -920,13 +941,6 @@ tiny_resolve4x2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t
     }
 }
 
-int
-ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb)
-{
-    return bb->x0 >= 0 && bb->y0 >= 0 && bb->x1 <= c->w && bb->y1 <= c->h &&
-           bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
-}
-
 /* The points of the parts into *total; make r->fix hold them. 0, or -1 when out of
  * memory. */
 static inline int
@@ -941,17 +955,38 @@ fix_room(ts_raster *r, const uint32_t *counts, uint32_t nparts, size_t *total)
                : 0;
 }
 
-/* Ask for the canvas rows of the block now: the misses overlap with the accumulation
- * instead of stalling the compositor (paths arrive in no particular order). */
+/* Ask for the canvas rows [jlo, jhi) of the block now: the misses overlap with the
+ * accumulation instead of stalling the compositor (paths arrive in no particular order). */
 static inline void
-tiny_prefetch(const ts_canvas *c, int32_t ox, int32_t oy, int32_t bw, int32_t bh)
+tiny_prefetch(const ts_canvas *c, int32_t ox, int32_t cy, int32_t bw, int32_t jlo, int32_t jhi)
 {
     int32_t pe = ox + bw - 1 < c->w - 1 ? bw - 1 : c->w - 1 - ox;
-    for (int32_t j = 0; j < bh && oy + j < c->h; j++) {
-        const uint32_t *row = c->px + (size_t)(oy + j) * (size_t)c->stride + ox;
+    for (int32_t j = jlo; j < jhi; j++) {
+        const uint32_t *row = c->px + (size_t)(cy + j) * (size_t)c->stride + ox;
         __builtin_prefetch(row, 1);
         __builtin_prefetch(row + pe, 1);
     }
+}
+
+/* Where the block of box bb (which ts_raster__tiny_fits accepted) lies: origin o[0], o[1]
+ * in image pixels (so its 24.8 arithmetic does not depend on the window), size o[2] x o[3],
+ * canvas row o[4] of block row 0, and the block rows [o[5], o[6]) in the canvas's window
+ * (none when the block misses it). */
+static inline __attribute__((always_inline)) void
+tiny_block(const ts_canvas *c, const ts_raster__box *bb, int32_t o[7])
+{
+    ts_raster__win win = ts_raster__window(c);
+    int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
+    int32_t bh = (int32_t)bb->y1 - oy + 1, cy = oy - win.y0;
+    int32_t jlo = -cy > 0 ? -cy : 0, jhi = win.y1 - oy < bh ? win.y1 - oy : bh;
+    jlo = jlo < bh ? jlo : bh; /* a block above the window: no rows, nothing to clear */
+    o[0] = ox;
+    o[1] = oy;
+    o[2] = (int32_t)bb->x1 - ox + 1;
+    o[3] = bh;
+    o[4] = cy;
+    o[5] = jlo;
+    o[6] = jhi > jlo ? jhi : jlo;
 }
 
 ts_status
@@ -963,21 +998,25 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
     if ((r->ncells < TS_TINY_CELLS && reserve_cells(r, TS_TINY_CELLS, 1, 1) != 0) ||
         fix_room(r, counts, nparts, &total) != 0)
         return TS_ENOMEM;
-    int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
-    int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
-    tiny_prefetch(c, ox, oy, bw, bh);
+    int32_t o[7];
+    tiny_block(c, bb, o);
+    int32_t ox = o[0], oy = o[1], bw = o[2], bh = o[3], cy = o[4], jlo = o[5], jhi = o[6];
+    if (jlo >= jhi)
+        return TS_OK; /* the block misses the window: nothing accumulated, nothing drawn */
+    tiny_prefetch(c, ox, cy, bw, jlo, jhi);
     size_t stride = tiny_stride(bw);
     acc A = {.cells = r->cells, .stride = stride};
     tiny_accumulate(&A, r->fix, xy, counts, nparts, total, ox, oy);
     int eo = rule == TS_FILL_EVENODD;
+    uint32_t *cl = r->cells;
     if (ox + up4(bw) > c->w)
-        tiny_resolve(r->cells, stride, c, ox, oy, bw, bh, eo, p->opaque, p->px);
+        tiny_resolve(cl, stride, c, ox, cy, bw, bh, jlo, jhi, eo, p->opaque, p->px);
     else if (eo)
-        tiny_resolve4(r->cells, stride, c, ox, oy, bw, bh, 1, p->opaque, p->px);
+        tiny_resolve4(cl, stride, c, ox, cy, bw, bh, jlo, jhi, 1, p->opaque, p->px);
     else if (p->opaque)
-        tiny_resolve4(r->cells, stride, c, ox, oy, bw, bh, 0, 1, p->px);
+        tiny_resolve4(cl, stride, c, ox, cy, bw, bh, jlo, jhi, 0, 1, p->px);
     else
-        tiny_resolve4(r->cells, stride, c, ox, oy, bw, bh, 0, 0, p->px);
+        tiny_resolve4(cl, stride, c, ox, cy, bw, bh, jlo, jhi, 0, 0, p->px);
     return TS_OK;
 }
 
@@ -991,26 +1030,30 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
     if ((r->ncells < 2 * TS_TINY_CELLS && reserve_cells(r, 2 * TS_TINY_CELLS, 1, 1) != 0) ||
         fix_room(r, counts_a, nparts_a, &na) != 0 || fix_room(r, counts_b, nparts_b, &nb) != 0)
         return TS_ENOMEM;
-    int32_t ox = (int32_t)bb->x0, oy = (int32_t)bb->y0;
-    int32_t bw = (int32_t)bb->x1 - ox + 1, bh = (int32_t)bb->y1 - oy + 1;
-    tiny_prefetch(c, ox, oy, bw, bh);
+    int32_t o[7];
+    tiny_block(c, bb, o);
+    int32_t ox = o[0], oy = o[1], bw = o[2], bh = o[3], cy = o[4], jlo = o[5], jhi = o[6];
+    if (jlo >= jhi)
+        return TS_OK; /* the block misses the window: nothing accumulated, nothing drawn */
+    tiny_prefetch(c, ox, cy, bw, jlo, jhi);
     size_t stride = tiny_stride(bw);
     uint32_t *ca = r->cells, *cb = r->cells + TS_TINY_CELLS;
     acc A = {.cells = ca, .stride = stride}, B = {.cells = cb, .stride = stride};
     tiny_accumulate(&A, r->fix, xya, counts_a, nparts_a, na, ox, oy);
     tiny_accumulate(&B, r->fix, xyb, counts_b, nparts_b, nb, ox, oy);
     int eo = rule_a == TS_FILL_EVENODD;
+    uint32_t pxa = pa->px, pxb = pb->px;
     if (ox + up4(bw) > c->w) { /* one block after the other: the same pixels */
-        tiny_resolve(ca, stride, c, ox, oy, bw, bh, eo, pa->opaque, pa->px);
-        tiny_resolve(cb, stride, c, ox, oy, bw, bh, 0, pb->opaque, pb->px);
+        tiny_resolve(ca, stride, c, ox, cy, bw, bh, jlo, jhi, eo, pa->opaque, pxa);
+        tiny_resolve(cb, stride, c, ox, cy, bw, bh, jlo, jhi, 0, pb->opaque, pxb);
     } else if (pa->opaque && pb->opaque) {
-        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 1, pa->px, 1, pb->px);
+        tiny_resolve4x2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, 1, pxa, 1, pxb);
     } else if (pa->opaque) {
-        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 1, pa->px, 0, pb->px);
+        tiny_resolve4x2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, 1, pxa, 0, pxb);
     } else if (pb->opaque) {
-        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 0, pa->px, 1, pb->px);
+        tiny_resolve4x2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, 0, pxa, 1, pxb);
     } else {
-        tiny_resolve4x2(ca, cb, stride, c, ox, oy, bw, bh, eo, 0, pa->px, 0, pb->px);
+        tiny_resolve4x2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, 0, pxa, 0, pxb);
     }
     return TS_OK;
 }

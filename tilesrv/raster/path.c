@@ -1,11 +1,13 @@
 /* raster/path.c — the rasteriser object, paints, and the fill path: map coordinates to
- * pixel space, clipping in double to the canvas, conversion to 24.8 fixed point.
+ * pixel space, clipping in double to the whole image, conversion to 24.8 fixed point.
  *
- * Clipping follows AGG's scanline clipper: a part of an edge above or below the canvas is
- * dropped (it covers no row we draw), a part left of the canvas is moved onto x = 0 and a
+ * Clipping follows AGG's scanline clipper: a part of an edge above or below the image is
+ * dropped (it covers no row we draw), a part left of the image is moved onto x = 0 and a
  * part right of it onto x = w, keeping its height, so the cover it carries into the
- * canvas rows is exact. It runs in double before anything becomes an integer, so huge
- * coordinates cannot overflow. Paths inside the canvas skip it. */
+ * image rows is exact. It runs in double before anything becomes an integer, so huge
+ * coordinates cannot overflow. Paths inside the image skip it. The clip is always to the
+ * whole image, never to a canvas's window of rows: a clip vertex is rounded to 24.8 and
+ * would bend the rest of its edge, so a band would differ from the whole drawing. */
 #include "raster/raster.h"
 #include "raster/raster_int.h"
 
@@ -142,11 +144,13 @@ ts_raster__fill_px(ts_raster *r, ts_canvas *c, const double *xy, const uint32_t 
                    uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
                    const ts_raster__paint *p)
 {
-    double w = c->w, h = c->h;
-    /* nothing on the canvas (also an empty box, whose x1 < x0) */
-    if (!(bb->x1 > 0 && bb->x0 < w && bb->y1 > 0 && bb->y0 < h))
+    ts_raster__win win = ts_raster__window(c);
+    double w = c->w, h = win.fh;
+    /* nothing in the canvas's rows (also an empty box, whose x1 < x0): a path whose y all
+     * lie at or above the window's top (or at or below its bottom) stays there in 24.8 */
+    if (!(bb->x1 > 0 && bb->x0 < w && bb->y1 > win.y0 && bb->y0 < win.y1))
         return TS_OK;
-    if (ts_raster__tiny_fits(c, bb))
+    if (ts_raster__tiny_fits(c, &win, bb))
         return ts_raster__render_tiny(r, c, xy, counts, nparts, bb, rule, p);
     size_t total = 0;
     for (uint32_t k = 0; k < nparts; k++)

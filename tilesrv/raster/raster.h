@@ -3,9 +3,10 @@
  * A ts_canvas holds premultiplied RGBA8 pixels. A ts_raster is one thread's scratch
  * (the accumulation rows of the exact-area scanline rasteriser); it is reused path after
  * path and must never be shared between threads. Geometry is given in map coordinates
- * with an affine transform to pixels; the core transforms, clips to the canvas in double,
- * converts to 24.8 fixed point, accumulates exact signed area per cell, resolves coverage
- * with the fill rule, and composites source-over with the paint's opacity.
+ * with an affine transform to pixels (of the whole image, see ts_canvas); the core
+ * transforms, clips to the whole image in double, converts to 24.8 fixed point,
+ * accumulates exact signed area per cell for the canvas's rows, resolves coverage with
+ * the fill rule, and composites source-over with the paint's opacity.
  *
  * Pixel (i, j) covers [i, i+1) x [j, j+1) in pixel space; j grows downwards.
  * Nothing here knows about GDAL, styles or HTTP. */
@@ -22,12 +23,21 @@ typedef struct ts_rgba {
 } ts_rgba;
 
 /* Premultiplied RGBA8 pixels, stored as bytes R, G, B, A in memory. A canvas may be a
- * view into another canvas's rows (see ts_canvas_view); then it does not own px. */
+ * view into another canvas's rows (see ts_canvas_view); then it does not own px.
+ *
+ * A canvas is a window of rows [row0, row0 + h) of a whole image of w x full_h pixels.
+ * Every drawing call takes pixel coordinates of the whole image and writes only the rows
+ * of the window; the pixels it writes are exactly (bit for bit) those that drawing into
+ * the whole image would give those rows. So an image drawn band by band through views
+ * equals the image drawn whole. A canvas built by hand with row0 = full_h = 0 is a whole
+ * image of h rows (full_h below row0 + h counts as row0 + h). */
 typedef struct ts_canvas {
     int w, h;
     int stride;          /* pixels (uint32_t) per row */
-    uint32_t *px;        /* row j starts at px + j * stride */
+    uint32_t *px;        /* row j starts at px + j * stride; it is row row0 + j of the image */
     int owns;            /* 1 if ts_canvas_free releases px */
+    int row0;            /* first row of this canvas in the whole image (>= 0) */
+    int full_h;          /* rows of the whole image; 0: row0 + h */
 } ts_canvas;
 
 /* New w x h canvas, fully transparent. NULL with *err set on failure or bad size
@@ -37,7 +47,9 @@ ts_canvas *ts_canvas_new(int w, int h, ts_err *err);
 void ts_canvas_free(ts_canvas *c);
 /* Fill every pixel with the (straight-alpha) colour. */
 void ts_canvas_clear(ts_canvas *c, ts_rgba color);
-/* A view of rows [y0, y0 + h) of c, sharing c's pixels (for band rendering). */
+/* A view of rows [y0, y0 + h) of c (clamped to c), sharing c's pixels (for band
+ * rendering): its row0 is c's row0 + y0 and its whole image is c's, so drawing into the
+ * view with the whole image's coordinates gives the pixels of drawing into c. */
 ts_canvas ts_canvas_view(const ts_canvas *c, int y0, int h);
 /* Pack a straight colour into a premultiplied pixel value as stored in px. */
 uint32_t ts_rgba_premul(ts_rgba c);
@@ -117,12 +129,14 @@ ts_status ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y, ts_ma
                            double size, double rotation_deg, ts_rgba fill, const ts_stroke *stroke,
                            ts_rgba stroke_color, double opacity);
 
-/* Composite an 8-bit coverage mask (w x h, row stride mstride bytes) at pixel (x, y) with
- * colour * opacity; for glyphs and pre-rendered symbols. Clipped to the canvas. */
+/* Composite an 8-bit coverage mask (w x h, row stride mstride bytes) at pixel (x, y) of the
+ * whole image with colour * opacity; for glyphs and pre-rendered symbols. Clipped to the
+ * canvas (its window of rows). */
 void ts_raster_blend_mask(ts_canvas *c, int x, int y, const uint8_t *mask, int w, int h,
                           int mstride, ts_rgba color, double opacity);
 
-/* Composite a premultiplied RGBA8 image (e.g. an ExternalGraphic) at pixel (x, y). */
+/* Composite a premultiplied RGBA8 image (e.g. an ExternalGraphic) at pixel (x, y) of the
+ * whole image, clipped to the canvas. */
 void ts_raster_blend_image(ts_canvas *c, int x, int y, const uint32_t *img, int w, int h,
                            int stride, double opacity);
 

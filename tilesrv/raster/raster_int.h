@@ -3,10 +3,13 @@
  *
  * A path goes through these stages:
  *   map coordinates --affine--> pixel space (double)        path.c / stroke.c / marker.c
- *   [strokes: dash, cull to the canvas + margin, outline]   stroke.c
- *   clip to the canvas in double, convert to 24.8 fixed     path.c   (ts_raster__fill_px)
+ *   [strokes: dash, cull to the image + margin, outline]    stroke.c
+ *   clip to the whole image in double, convert to 24.8      path.c   (ts_raster__fill_px)
  *   accumulate exact signed area per cell, per band of rows cells.c  (ts_raster__render)
  *   resolve with the fill rule, composite source-over       cells.c
+ * Everything up to the accumulation works on the whole image (ts_canvas: a canvas may be
+ * a window of its rows), so no clip point, rounding or kernel choice depends on the
+ * window; the accumulation and the compositing keep to the window's rows.
  *
  * Cells: one uint32 accumulator per pixel of a band row (font-rs / Blend2D style). A line
  * piece inside cell x with signed height dy (subpixels) and entry/exit x fractions fa, fb
@@ -27,7 +30,7 @@
 #define TS_SUB_ONE (1 << TS_SUB_SHIFT) /* subpixels per pixel */
 #define TS_CELL_FULL (2 * TS_SUB_ONE * TS_SUB_ONE) /* accumulated value of a covered pixel */
 
-/* Paths inside the canvas whose box spans less than TS_TINY_SPAN - 1 pixels each way take
+/* Paths inside the whole image whose box spans less than TS_TINY_SPAN - 1 pixels each way take
  * the tiny-path kernel (cells.c), which needs TS_TINY_CELLS cells: TS_TINY_SPAN rows of
  * TS_TINY_SPAN + 2 cells rounded up to a multiple of 4. */
 #define TS_TINY_SPAN 32
@@ -36,6 +39,26 @@
 /* Limit of |coordinate| in pixel space; larger finite values are clamped to it, so the
  * clipper's arithmetic never overflows. NaN points are dropped. */
 #define TS_COORD_LIMIT 1e30
+
+/* The rows a canvas shows: [y0, y1) of a whole image of fh rows (see ts_canvas; a canvas
+ * built by hand with row0 = full_h = 0 is a whole image). Paths are clipped to the whole
+ * image and choose their kernel by it; only the window's rows are accumulated and
+ * resolved, so a window's pixels do not depend on where the window lies. */
+typedef struct ts_raster__win {
+    int32_t y0, y1, fh;
+} ts_raster__win;
+
+static inline ts_raster__win
+ts_raster__window(const ts_canvas *c)
+{
+    /* no clamps (every path computes this): rows are only drawn inside both [0, fh) and
+     * [y0, y1), so a negative row0 or h cannot draw outside the canvas */
+    ts_raster__win v;
+    v.y0 = c->row0;
+    v.y1 = c->row0 + c->h;
+    v.fh = c->full_h > v.y1 ? c->full_h : v.y1;
+    return v;
+}
 
 /* A paint: premultiplied pixel value, and whether it is opaque (then a fully covered pixel
  * is stored, not blended). */
@@ -112,21 +135,30 @@ ts_raster__paint_init(ts_raster__paint *p, ts_rgba color, double opacity)
     return 1;
 }
 
-/* Fill pixel-space rings xy / counts / nparts, whose points all lie in box bb (computed by
- * the caller), with the rule and paint. Clips in double, converts to 24.8 and renders.
- * TS_ENOMEM leaves the canvas unchanged. xy must not be r->fix. */
+/* Fill pixel-space rings xy / counts / nparts (whole-image pixels), whose points all lie
+ * in box bb (computed by the caller), with the rule and paint. Clips to the whole image in
+ * double, converts to 24.8 and renders the canvas's rows. TS_ENOMEM leaves the canvas
+ * unchanged. xy must not be r->fix. */
 ts_status ts_raster__fill_px(ts_raster *r, ts_canvas *c, const double *xy, const uint32_t *counts,
                              uint32_t nparts, const ts_raster__box *bb, ts_fill_rule rule,
                              const ts_raster__paint *p);
 
-/* Render the 24.8 rings r->fix / r->fcnt (nparts), all points inside [0, w] x [0, h] in
- * pixels and with y in [fymin, fymax], onto c. TS_ENOMEM leaves the canvas unchanged. */
+/* Render the 24.8 rings r->fix / r->fcnt (nparts), all points inside the whole image
+ * [0, w] x [0, fh] in pixels and with y in [fymin, fymax], onto c: the rows of its window
+ * only, each row's cells getting the contributions they get in the whole image.
+ * TS_ENOMEM leaves the canvas unchanged. */
 ts_status ts_raster__render(ts_raster *r, ts_canvas *c, uint32_t nparts, int32_t fymin,
                             int32_t fymax, ts_fill_rule rule, const ts_raster__paint *p);
 
-/* 1 when a path with box bb lies inside the canvas and is small enough for the tiny-path
- * kernel. */
-int ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__box *bb);
+/* 1 when a path with box bb lies inside the whole image (win of c) and is small enough
+ * for the tiny-path kernel (which draws the rows of it that lie in the canvas's window).
+ * The whole image, not the window: the kernel must not depend on where a band lies. */
+static inline int
+ts_raster__tiny_fits(const ts_canvas *c, const ts_raster__win *win, const ts_raster__box *bb)
+{
+    return bb->x0 >= 0 && bb->y0 >= 0 && bb->x1 <= c->w && bb->y1 <= win->fh &&
+           bb->x1 - bb->x0 < TS_TINY_SPAN - 1 && bb->y1 - bb->y0 < TS_TINY_SPAN - 1;
+}
 
 /* Fill pixel-space rings (box bb, which ts_raster__tiny_fits accepted) with the tiny-path
  * kernel: 24.8 conversion on the fly, a compact block of cells, no clipping. */

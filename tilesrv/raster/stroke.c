@@ -14,10 +14,11 @@
  * two found by halving the angle (cos(a/2) = sqrt((1 + cos a) / 2)) until the step's
  * sagitta is below ARC_TOL pixels; no trigonometric call per join.
  *
- * Before stroking, parts are culled to the canvas grown by a margin wider than anything a
- * join or cap can reach: segments outside are dropped (the dash phase still advances
- * across them), segments crossing the margin are cut at it. So a street of a million
- * pixels, or with coordinates of 1e20, costs only its visible part. */
+ * Before stroking, parts are culled to the whole image (never to a canvas's window of
+ * rows, see ts_canvas) grown by a margin wider than anything a join or cap can reach:
+ * segments outside are dropped (the dash phase still advances across them), segments
+ * crossing the margin are cut at it. So a street of a million pixels, or with coordinates
+ * of 1e20, costs only its visible part. */
 #include "raster/raster.h"
 #include "raster/raster_int.h"
 
@@ -744,14 +745,17 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
     r->olen = 0;
     r->olclen = 0;
 
-    /* keep box: nothing drawn from outside it can reach the canvas */
+    /* keep box: nothing drawn from outside it can reach the image. It is the whole image's,
+     * not the canvas's window: where a part is cut changes the outline's points, and so
+     * the pixels (a band would differ from the whole drawing) */
     double ext = hw;
     if (st.join == TS_JOIN_MITER && ml > 1)
         ext = hw * ml;
     if (st.cap == TS_CAP_SQUARE && ext < hw * 1.5)
         ext = hw * 1.5;
     ext += 2;
-    const ts_raster__box keep = {-ext, -ext, c->w + ext, c->h + ext};
+    ts_raster__win win = ts_raster__window(c);
+    const ts_raster__box keep = {-ext, -ext, c->w + ext, win.fh + ext};
     if (closed && s->ndash <= 0 && st.join != TS_JOIN_ROUND && bb->x0 >= keep.x0 &&
         bb->x1 <= keep.x1 && bb->y0 >= keep.y0 && bb->y1 <= keep.y1) {
         /* the common polygon outline: solid, every ring near the canvas, one pass each */
@@ -782,7 +786,7 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
     w.rx0 = -ext;
     w.ry0 = -ext;
     w.rx1 = c->w + ext;
-    w.ry1 = c->h + ext;
+    w.ry1 = win.fh + ext;
     w.dashed = dash_setup(&w, s);
     int all_inside = box_inside(bb, &w);
 
@@ -938,7 +942,8 @@ ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_p
     /* the common small polygon: both inside the canvas and tiny, one block for both */
     ts_raster__box u = {bb.x0 < ob.x0 ? bb.x0 : ob.x0, bb.y0 < ob.y0 ? bb.y0 : ob.y0,
                         bb.x1 > ob.x1 ? bb.x1 : ob.x1, bb.y1 > ob.y1 ? bb.y1 : ob.y1};
-    if (r->olclen > 0 && ts_raster__tiny_fits(c, &u))
+    ts_raster__win win = ts_raster__window(c);
+    if (r->olclen > 0 && ts_raster__tiny_fits(c, &win, &u))
         return ts_raster__render_tiny2(r, c, &u, r->pts, r->cnt, n, rule, &pf, r->ol, r->olc,
                                        (uint32_t)r->olclen, &ps);
     st = ts_raster__fill_px(r, c, r->pts, r->cnt, n, &bb, rule, &pf);

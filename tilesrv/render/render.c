@@ -18,12 +18,24 @@ struct ts_render_worker {
 
 /* ---- layers ---------------------------------------------------------------------------- */
 
+/* How far (pixels at scale factor 1) a symbolizer can draw from its geometry: an upper
+ * bound, since band rendering relies on it (a band queries only the features within this
+ * margin of its rows; one it misses would be missing from its pixels). A stroke reaches
+ * half its width times the miter limit at a miter, sqrt(2) at a square cap's corner,
+ * a little over 1 on a round join's polygon. */
 static double
 symbolizer_extent_px(const ts_symbolizer *s)
 {
     double e = 0;
-    if (s->has_stroke)
-        e = s->stroke.width / 2 * (s->stroke.join == TS_JOIN_MITER ? 4 : 1);
+    if (s->has_stroke) {
+        double k = 1.5;
+        if (s->stroke.join == TS_JOIN_MITER) {
+            double ml = s->stroke.miter_limit == 0 ? 4 : s->stroke.miter_limit;
+            if (ml > k)
+                k = ml;
+        }
+        e = s->stroke.width / 2 * k;
+    }
     e += fabs(s->perpendicular_offset);
     if (s->kind == TS_SYM_POINT)
         e += s->size / 2 * 1.5; /* star/rotation head-room */
@@ -150,9 +162,10 @@ feat_get(const void *vctx, int prop)
 /* Everything one draw of one layer needs, fixed for the whole canvas. */
 typedef struct draw_env {
     ts_render_worker *w;
-    ts_canvas *c;
-    ts_affine t;
+    ts_canvas *c;           /* the whole image, or a band of its rows (a view) */
+    ts_affine t;            /* map -> pixels of the whole image, for every band alike */
     double sf;              /* symbol scale factor */
+    ts_bbox shown;          /* the extent of c's rows: queries cover it plus a margin */
 } draw_env;
 
 static ts_stroke
@@ -293,8 +306,8 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
 
     uint64_t t0 = ts_mono_ns();
     double margin = (l->max_symbol_px * e->sf + 1) * res;
-    ts_bbox q = {req->bbox.minx - margin, req->bbox.miny - margin, req->bbox.maxx + margin,
-                 req->bbox.maxy + margin};
+    ts_bbox q = {e->shown.minx - margin, e->shown.miny - margin, e->shown.maxx + margin,
+                 e->shown.maxy + margin};
     if (ts_store_query(l->store, &q, &w->ids) != TS_OK)
         return TS_FAIL(err, TS_ENOMEM, "query layer %s", l->name);
     int level = ts_store_level_for_res(l->store, res);
@@ -372,8 +385,11 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
     return TS_OK;
 }
 
+/* Draw req into c, a view of rows of the whole image req describes (or all of it), which
+ * shows the extent shown. Every band uses the whole image's transform: the rasteriser then
+ * gives each row the pixels the whole drawing gives it (see ts_canvas). */
 static ts_status
-draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, int y0, int full_h,
+draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, const ts_bbox *shown,
           ts_err *err)
 {
     uint64_t t0 = ts_mono_ns();
@@ -385,11 +401,23 @@ draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, int y0, i
     e.sf = req->scale_factor > 0 ? req->scale_factor : 1;
     e.t.sx = req->width / (req->bbox.maxx - req->bbox.minx);
     e.t.tx = -req->bbox.minx * e.t.sx;
-    e.t.sy = -full_h / (req->bbox.maxy - req->bbox.miny);
-    e.t.ty = req->bbox.maxy * -e.t.sy - y0;
+    e.t.sy = -req->height / (req->bbox.maxy - req->bbox.miny);
+    e.t.ty = req->bbox.maxy * -e.t.sy;
+    e.shown = *shown;
     for (int i = 0; i < req->nlayers; i++)
         TS_TRY(draw_layer(&e, req->layers[i], req, err));
     return TS_OK;
+}
+
+/* c as the whole image of req (whatever window of rows the caller's struct says). */
+static ts_canvas
+whole_image(const ts_canvas *c)
+{
+    ts_canvas v = *c;
+    v.owns = 0;
+    v.row0 = 0;
+    v.full_h = c->h;
+    return v;
 }
 
 ts_status
@@ -398,7 +426,8 @@ ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_e
     if (c->w != req->width || c->h != req->height || req->width < 1 || req->height < 1 ||
         !(req->bbox.maxx > req->bbox.minx) || !(req->bbox.maxy > req->bbox.miny))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
-    return draw_into(w, req, c, 0, req->height, err);
+    ts_canvas whole = whole_image(c);
+    return draw_into(w, req, &whole, &req->bbox, err);
 }
 
 /* ---- bands ----------------------------------------------------------------------------- */
@@ -406,7 +435,7 @@ ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_e
 typedef struct band_job {
     ts_render_worker *const *workers;
     const ts_render_req *req;
-    ts_canvas *c;
+    ts_canvas c; /* the whole image */
     int nbands;
     ts_status st[64];
     ts_err err[64];
@@ -416,17 +445,17 @@ static void
 band_run(int i, void *arg)
 {
     band_job *j = arg;
-    int h = j->c->h;
+    int h = j->c.h;
     int y0 = (int)((int64_t)h * i / j->nbands);
     int y1 = (int)((int64_t)h * (i + 1) / j->nbands);
-    ts_canvas band = ts_canvas_view(j->c, y0, y1 - y0);
-    ts_render_req rq = *j->req;
-    /* The band's own extent, so its queries fetch only what it can show. */
-    double res_y = (rq.bbox.maxy - rq.bbox.miny) / h;
-    rq.bbox.maxy = j->req->bbox.maxy - y0 * res_y;
-    rq.bbox.miny = j->req->bbox.maxy - y1 * res_y;
-    rq.height = y1 - y0;
-    j->st[i] = draw_into(j->workers[i], &rq, &band, 0, rq.height, &j->err[i]);
+    /* rows [y0, y1) of the whole image, drawn with the whole image's transform */
+    ts_canvas band = ts_canvas_view(&j->c, y0, y1 - y0);
+    /* The band's own extent, so its queries fetch only what it can show (plus the layers'
+     * symbol margin, which bounds how far a feature outside can draw into it). */
+    const ts_bbox *b = &j->req->bbox;
+    double res_y = (b->maxy - b->miny) / h;
+    ts_bbox shown = {b->minx, b->maxy - y1 * res_y, b->maxx, b->maxy - y0 * res_y};
+    j->st[i] = draw_into(j->workers[i], j->req, &band, &shown, &j->err[i]);
 }
 
 ts_status
@@ -435,14 +464,15 @@ ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *po
 {
     if (nworkers <= 1 || req->height < 64)
         return ts_render_draw(workers[0], req, c, err);
-    if (c->w != req->width || c->h != req->height)
+    if (c->w != req->width || c->h != req->height || !(req->bbox.maxx > req->bbox.minx) ||
+        !(req->bbox.maxy > req->bbox.miny))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
     band_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return TS_FAIL(err, TS_ENOMEM, "band job");
     j->workers = workers;
     j->req = req;
-    j->c = c;
+    j->c = whole_image(c);
     j->nbands = nworkers > 64 ? 64 : nworkers;
     if (j->nbands > req->height / 32)
         j->nbands = req->height / 32;
