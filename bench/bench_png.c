@@ -1,7 +1,8 @@
 /* bench/bench_png.c — PNG encoding speed and size on representative 256 px tiles, per
- * mode and per libdeflate level, plus the png8 quantiser's error.
+ * mode, for the module's fast deflate ("fast", the default) and per libdeflate level,
+ * plus the png8 quantiser's error.
  *
- *   bench_png [--peers DIR] [--rounds N] [--quick]
+ *   bench_png [--peers DIR] [--tiles DIR] [--rounds N] [--quick]
  *
  * Tile sets:
  *   peers   MapServer and Mapnik tiles of the peers' cadastral map (z12..z18, opaque),
@@ -10,20 +11,23 @@
  *   opaque  synthetic base maps: background, parcels with thin AA outlines, buildings,
  *           roads with casings, at three densities;
  *   alpha   synthetic overlays on transparent ground: markers with halos, lines, and
- *           translucent zones.
+ *           translucent zones;
+ *   tiles   every *.png of DIR (e.g. the 300 benchmark tiles saved with
+ *           `bench_tiles --save DIR`), decoded; only with --tiles.
  * Times are the minimum over rounds of the per-tile mean of the thread's CPU time (the
  * machine is shared), one thread. Sizes are PNG bytes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 
 #include "encode/encode.h"
 #include "encode/encode_int.h"
 #include "util/clock.h"
 
 #define TILE 256
-#define MAX_TILES 64
+#define MAX_TILES 320
 
 typedef struct tileset {
     const char *name;
@@ -285,6 +289,55 @@ load_peers(const char *dir, tileset *ts)
     return ts->n;
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.png of dir (in name order), decoded, that is TILE x TILE. */
+static int
+load_dir(const char *dir, tileset *ts)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    char *names[MAX_TILES];
+    int nn = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && nn < MAX_TILES) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".png") == 0)
+            names[nn++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof names[0], cmp_name);
+    for (int i = 0; i < nn; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "rb");
+        uint8_t *data = NULL;
+        long len = 0;
+        if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
+            fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)len)) != NULL &&
+            fread(data, 1, (size_t)len, f) == (size_t)len) {
+            ts_err err;
+            ts_canvas *c = ts_png_decode(data, (size_t)len, &err);
+            if (c != NULL && c->w == TILE && c->h == TILE) {
+                snprintf(ts->label[ts->n], sizeof ts->label[0], "%.31s", names[i]);
+                ts->t[ts->n++] = c;
+            } else {
+                ts_canvas_free(c);
+            }
+        }
+        free(data);
+        if (f != NULL)
+            fclose(f);
+        free(names[i]);
+    }
+    return ts->n;
+}
+
 /* ---- measuring --------------------------------------------------------------------- */
 
 typedef struct result {
@@ -334,26 +387,42 @@ run_all(const tileset *ts, ts_png_mode mode, const ts_encode__tuning *t, int n, 
 static void
 sweep(const tileset *ts, ts_png_mode mode, int quick)
 {
-    static const int levels[] = {0, 1, 2, 3, 4, 6, 9, 12};
+    static const int levels[] = {TS_ENCODE__FAST, 0, 1, 2, 3, 4, 6, 9, 12};
     enum { MAXC = 16 };
     ts_encode__tuning t[MAXC];
     result r[MAXC];
-    int n = 0;
+    int n = 0, l1 = -1;
     t[n++] = (ts_encode__tuning){6};
     t[n++] = ts_encode__default_tuning(mode);
     for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
         if (quick && levels[l] > 6)
             continue;
+        if (levels[l] == 1)
+            l1 = n;
         t[n++] = (ts_encode__tuning){levels[l]};
     }
     run_all(ts, mode, t, n, r);
     printf("\n[%s, %s, %d tiles] reference libdeflate level 6: %.3f ms/tile, %.2f KB/tile\n",
            ts->name, mode == TS_PNG_PALETTE ? "png8" : "png", ts->n, r[0].ms, r[0].kb);
-    printf("  DEFAULT (zlevel=-1: libdeflate level %d): %.3f ms/tile, %.2f KB/tile, size x%.3f\n",
-           t[1].level, r[1].ms, r[1].kb, r[1].kb / r[0].kb);
-    printf("  %-5s %9s %9s %7s\n", "level", "ms/tile", "KB/tile", "size");
-    for (int k = 2; k < n; k++)
-        printf("  %-5d %9.3f %9.2f %7.3f\n", t[k].level, r[k].ms, r[k].kb, r[k].kb / r[0].kb);
+    char dname[16];
+    if (t[1].level == TS_ENCODE__FAST)
+        snprintf(dname, sizeof dname, "fast");
+    else
+        snprintf(dname, sizeof dname, "libdeflate %d", t[1].level);
+    printf("  DEFAULT (zlevel=-1: %s): %.3f ms/tile, %.2f KB/tile, size x%.3f", dname, r[1].ms,
+           r[1].kb, r[1].kb / r[0].kb);
+    if (l1 >= 0)
+        printf("; vs libdeflate 1: %.2fx faster, size x%.3f", r[l1].ms / r[1].ms,
+               r[1].kb / r[l1].kb);
+    printf("\n  %-5s %9s %9s %7s\n", "level", "ms/tile", "KB/tile", "size");
+    for (int k = 2; k < n; k++) {
+        char name[16];
+        if (t[k].level == TS_ENCODE__FAST)
+            snprintf(name, sizeof name, "fast");
+        else
+            snprintf(name, sizeof name, "%d", t[k].level);
+        printf("  %-5s %9.3f %9.2f %7.3f\n", name, r[k].ms, r[k].kb, r[k].kb / r[0].kb);
+    }
 }
 
 /* png8 quality and the quantiser's share of the time. */
@@ -455,17 +524,19 @@ print_header(void)
 int
 main(int argc, char **argv)
 {
-    const char *peers = "/tmp/peers/samples";
+    const char *peers = "/tmp/peers/samples", *tiles = NULL;
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--peers") == 0 && i + 1 < argc)
             peers = argv[++i];
+        else if (strcmp(argv[i], "--tiles") == 0 && i + 1 < argc)
+            tiles = argv[++i];
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else {
-            fprintf(stderr, "usage: bench_png [--peers DIR] [--rounds N] [--quick]\n");
+            fprintf(stderr, "usage: bench_png [--peers DIR] [--tiles DIR] [--rounds N] [--quick]\n");
             return 2;
         }
     }
@@ -473,21 +544,27 @@ main(int argc, char **argv)
         rounds = 1;
     print_header();
 
-    tileset sets[3] = {{.name = "peers"}, {.name = "opaque"}, {.name = "alpha"}};
+    static tileset sets[4] = {
+        {.name = "peers"}, {.name = "opaque"}, {.name = "alpha"}, {.name = "tiles"}};
+    enum { NSETS = 4 };
     load_peers(peers, &sets[0]);
+    if (tiles != NULL && load_dir(tiles, &sets[3]) == 0)
+        fprintf(stderr, "no %d px PNG tiles in %s\n", TILE, tiles);
     static const double pitch[] = {14, 24, 40, 80, 140};
     for (int k = 0; k < 10; k++)
         sets[1].t[sets[1].n++] = synth_base(pitch[k % 5], 1 + k % 4);
     for (int k = 0; k < 8; k++)
         sets[2].t[sets[2].n++] = synth_overlay(5 + 10 * (k % 4), 1 + k % 3);
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < NSETS; s++)
         for (int i = 0; i < sets[s].n; i++)
             if (sets[s].t[i] == NULL)
                 return 1;
 
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < NSETS; s++) {
+        if (s == 3 && tiles == NULL)
+            continue;
         if (sets[s].n == 0) {
-            printf("\n[%s] no tiles (sheets not found under %s)\n", sets[s].name, peers);
+            printf("\n[%s] no tiles (not found under %s)\n", sets[s].name, s == 3 ? tiles : peers);
             continue;
         }
         sweep(&sets[s], TS_PNG_TRUECOLOR, quick);
@@ -521,7 +598,7 @@ main(int argc, char **argv)
            ms_u, ulen, ms_e, b.len);
     ts_buf_fini(&b);
     ts_canvas_free(empty);
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < NSETS; s++)
         for (int i = 0; i < sets[s].n; i++)
             ts_canvas_free(sets[s].t[i]);
     return 0;

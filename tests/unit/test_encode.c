@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "encode/encode.h"
+#include "encode/encode_int.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -1100,5 +1101,382 @@ TS_TEST(encode_uniform_table_full_falls_back)
     TS_CHECK_INT(count_diff(c, 0, 0, d), 0);
     ts_canvas_free(d);
     ts_buf_fini(&b);
+    ts_canvas_free(c);
+}
+
+/* ---- the fast deflate (zlevel -1) ---------------------------------------------------- */
+
+/* Row bytes (filter byte excluded) of a PNG from its IHDR. */
+static size_t
+png_rowbytes(const ts_buf *b)
+{
+    int ctype = png_ctype(b), depth = png_depth(b);
+    size_t w = be32(b->data + 16);
+    int ch = ctype == 2 ? 3 : ctype == 6 ? 4 : 1;
+    return (w * (size_t)ch * (size_t)depth + 7) / 8;
+}
+
+/* The scanlines of a PNG: its IDAT payloads, concatenated and inflated by zlib's
+ * uncompress(). NULL if that fails or the size is not h * (1 + rowbytes). */
+static uint8_t *
+idat_inflate(const ts_buf *b, size_t *len)
+{
+    size_t want = (size_t)be32(b->data + 20) * (1 + png_rowbytes(b));
+    uint8_t *z = malloc(b->len), *raw = malloc(want + 1);
+    size_t zn = 0, p = 8;
+    if (z == NULL || raw == NULL)
+        goto fail;
+    while (p + 12 <= b->len) {
+        uint32_t n = be32(b->data + p);
+        if (n > b->len - p - 12)
+            goto fail;
+        if (memcmp(b->data + p + 4, "IDAT", 4) == 0) {
+            memcpy(z + zn, b->data + p + 8, n);
+            zn += n;
+        }
+        p += 12 + (size_t)n;
+    }
+    uLongf rl = (uLongf)want + 1;
+    if (uncompress(raw, &rl, z, (uLong)zn) != Z_OK || rl != want)
+        goto fail;
+    free(z);
+    *len = want;
+    return raw;
+fail:
+    free(z);
+    free(raw);
+    return NULL;
+}
+
+static int
+encode_level(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode, int colors,
+             int zlevel, ts_buf *out)
+{
+    ts_png_opts o = {mode, zlevel, colors};
+    ts_err err;
+    ts_err_clear(&err);
+    ts_buf_init(out, 256u << 20);
+    ts_status st = ts_png_encode(c, x0, y0, w, h, &o, out, &err);
+    if (st != TS_OK)
+        fprintf(stderr, "  encode (zlevel %d): %s\n", zlevel, err.msg);
+    return st == TS_OK;
+}
+
+/* Encode the region with the fast deflate and with libdeflate (zlevel 6): the chunks
+ * before IDAT must be the same bytes, the IDAT streams must inflate (zlib) to the same
+ * scanlines, and both PNGs must decode (libpng) to the same pixels, which for truecolour
+ * are the region's. Returns the number of failed checks (also reported). */
+static int
+check_fast(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode, int colors,
+           const char *what)
+{
+    ts_buf f, r;
+    int bad = 0;
+    if (!encode_level(c, x0, y0, w, h, mode, colors, -1, &f) ||
+        !encode_level(c, x0, y0, w, h, mode, colors, 6, &r)) {
+        fprintf(stderr, "  %s: encode failed\n", what);
+        return 1;
+    }
+    long fi = find_chunk(f.data, f.len, "IDAT", NULL), ri = find_chunk(r.data, r.len, "IDAT", NULL);
+    if (fi < 0 || fi != ri || memcmp(f.data, r.data, (size_t)fi) != 0) {
+        fprintf(stderr, "  %s: headers differ\n", what);
+        bad++;
+    }
+    size_t fl = 0, rl = 0;
+    uint8_t *fraw = idat_inflate(&f, &fl), *rraw = idat_inflate(&r, &rl);
+    if (fraw == NULL || rraw == NULL || fl != rl || memcmp(fraw, rraw, fl) != 0) {
+        fprintf(stderr, "  %s: scanlines differ (%s)\n", what,
+                fraw == NULL ? "fast IDAT does not inflate" : "inflated bytes");
+        bad++;
+    }
+    free(fraw);
+    free(rraw);
+    ts_canvas *fd = ts_png_decode(f.data, f.len, NULL), *rd = ts_png_decode(r.data, r.len, NULL);
+    if (fd == NULL || rd == NULL || fd->w != w || fd->h != h) {
+        fprintf(stderr, "  %s: decode failed\n", what);
+        bad++;
+    } else {
+        long d = count_diff(rd, 0, 0, fd);
+        if (mode == TS_PNG_TRUECOLOR)
+            d += count_diff(c, x0, y0, fd);
+        if (d) {
+            fprintf(stderr, "  %s: %ld pixels differ\n", what, d);
+            bad++;
+        }
+    }
+    ts_canvas_free(fd);
+    ts_canvas_free(rd);
+    ts_buf_fini(&f);
+    ts_buf_fini(&r);
+    return bad;
+}
+
+/* The stream of ts_encode__deflate for src (with its slack) inflates to src. */
+static int
+deflate_roundtrip(const uint8_t *src, size_t n, size_t bpp, size_t stride, size_t *zlen)
+{
+    uint8_t *in = malloc(n + TS_ENCODE__DEFLATE_SLACK);
+    uint8_t *z = malloc(ts_encode__deflate_bound(n)), *back = malloc(n + 1);
+    int ok = 0;
+    if (in == NULL || z == NULL || back == NULL)
+        goto done;
+    memcpy(in, src, n);
+    memset(in + n, 0xa5, TS_ENCODE__DEFLATE_SLACK); /* never part of the output */
+    size_t m = ts_encode__deflate(in, n, bpp, stride, z);
+    uLongf bl = (uLongf)n + 1;
+    ok = m > 0 && m + 8 <= ts_encode__deflate_bound(n) &&
+         uncompress(back, &bl, z, (uLong)m) == Z_OK && bl == n && memcmp(back, src, n) == 0;
+    if (!ok)
+        fprintf(stderr, "  deflate n=%zu bpp=%zu stride=%zu: %zu bytes, round trip failed\n", n,
+                bpp, stride, m);
+    if (zlen)
+        *zlen = m;
+done:
+    free(in);
+    free(z);
+    free(back);
+    return ok;
+}
+
+TS_TEST(fast_deflate_raw_inputs_round_trip)
+{
+    enum { N = 3 << 20 };
+    uint8_t *buf = malloc(N);
+    TS_REQUIRE(buf != NULL);
+    uint64_t s = 99;
+    size_t zlen;
+
+    /* tiny inputs: every length below the 8-byte fast path, all zero or all distinct */
+    for (size_t n = 0; n <= 20; n++) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)i;
+        TS_CHECK(deflate_roundtrip(buf, n, 3, 4, NULL));
+        memset(buf, 0, n);
+        TS_CHECK(deflate_roundtrip(buf, n, 1, 0, NULL));
+    }
+    /* bpp 1..4 and strides: none, short, equal to bpp (ignored), beyond the window */
+    for (size_t n = 0; n < 5000; n++)
+        buf[n] = (uint8_t)((n % 7 == 0 ? rng_next(&s) : n / 13) & 0xff);
+    static const size_t strides[] = {0, 1, 5, 64, 101, 4097, 32768, 32769, 40000};
+    for (size_t bpp = 1; bpp <= 4; bpp++)
+        for (size_t k = 0; k < sizeof strides / sizeof strides[0]; k++)
+            TS_CHECK(deflate_roundtrip(buf, 5000, bpp, strides[k], NULL));
+
+    /* incompressible: stored blocks (3 MiB: more than one block and one 64 KiB piece),
+     * and the output may exceed the input only by the stored overhead */
+    for (size_t i = 0; i < N; i++)
+        buf[i] = (uint8_t)rng_next(&s);
+    TS_CHECK(deflate_roundtrip(buf, N, 3, 769, &zlen));
+    TS_CHECK(zlen <= N + N / 65535 * 5 + 64);
+
+    /* four symbols at random: short matches everywhere, so many sequences that the
+     * dynamic blocks split (more than 16 Ki sequences) */
+    for (size_t i = 0; i < N / 4; i++)
+        buf[i] = (uint8_t)(rng_next(&s) & 3) * 60;
+    TS_CHECK(deflate_roundtrip(buf, N / 4, 4, 1025, &zlen));
+    TS_CHECK(zlen < N / 4 / 2);
+
+    /* all zero: matches of 258 at the run distance, > 16 Ki of them in 5 MiB is not
+     * needed: 3 MiB of zeros compresses to a few KiB */
+    memset(buf, 0, N);
+    TS_CHECK(deflate_roundtrip(buf, N, 3, 769, &zlen));
+    TS_CHECK(zlen < 16384);
+
+    /* a byte sequence repeated at a distance that is neither bpp nor the row: found by
+     * the hash table, also across the 32 KiB window's edge */
+    for (size_t i = 0; i < 100000; i++)
+        buf[i] = i < 30000 ? (uint8_t)rng_next(&s) : buf[i - 30000];
+    /* bpp 1: every byte is looked up (with bpp 3 the lookups run at one phase per
+     * segment, and random bytes repeated at an arbitrary distance are rarely met in
+     * phase; tiles' edge colours are, see fast_deflate_is_default_and_compresses_map_tiles) */
+    TS_CHECK(deflate_roundtrip(buf, 100000, 1, 769, &zlen));
+    TS_CHECK(zlen < 40000);
+    TS_CHECK(deflate_roundtrip(buf, 100000, 3, 769, NULL));
+    for (size_t i = 0; i < 100000; i++)
+        buf[i] = i < 32769 ? (uint8_t)rng_next(&s) : buf[i - 32769]; /* just out of reach */
+    TS_CHECK(deflate_roundtrip(buf, 100000, 3, 769, NULL));
+
+    /* same input, same bytes (the hash table is cleared per call) */
+    uint8_t *z1 = malloc(ts_encode__deflate_bound(5000)), *z2 = malloc(ts_encode__deflate_bound(5000));
+    TS_REQUIRE(z1 != NULL && z2 != NULL);
+    for (size_t i = 0; i < 5000 + TS_ENCODE__DEFLATE_SLACK; i++)
+        buf[i] = (uint8_t)(i / 50);
+    size_t m1 = ts_encode__deflate(buf, 5000, 3, 100, z1);
+    for (size_t i = 0; i < 5000; i++)
+        buf[N - 5000 - 8 + i] = (uint8_t)rng_next(&s); /* something else in between */
+    TS_CHECK(ts_encode__deflate(buf + N - 5000 - 8, 5000, 3, 100, z2) > 0);
+    size_t m2 = ts_encode__deflate(buf, 5000, 3, 100, z2);
+    TS_CHECK(m1 == m2 && memcmp(z1, z2, m1) == 0);
+    free(z1);
+    free(z2);
+    free(buf);
+}
+
+TS_TEST(fast_deflate_png_shapes_and_modes)
+{
+    /* sizes: 1x1, rows and columns of one pixel, widths that are multiples of nothing,
+     * and one larger image (several blocks); contents: noise, one colour, map-like */
+    static const int sizes[][2] = {{1, 1},   {1, 37},  {37, 1},  {2, 2},   {3, 5},
+                                   {7, 3},   {13, 17}, {31, 9},  {65, 33}, {127, 4},
+                                   {256, 1}, {1, 300}, {257, 63}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        for (int opaque = 0; opaque < 2; opaque++) {
+            ts_canvas *c = random_canvas(w, h, 1000 + k, opaque);
+            TS_REQUIRE(c != NULL);
+            char what[64];
+            snprintf(what, sizeof what, "noise %dx%d %s", w, h, opaque ? "rgb" : "rgba");
+            bad += check_fast(c, 0, 0, w, h, TS_PNG_TRUECOLOR, 0, what);
+            bad += check_fast(c, 0, 0, w, h, TS_PNG_PALETTE, 0, what);
+            /* one colour with one different pixel (not uniform: encoded for real) */
+            ts_canvas_clear(c, opaque ? (ts_rgba){10, 200, 30, 255} : (ts_rgba){10, 200, 30, 77});
+            *pixel(c, w - 1, h - 1) = px_of(1, 2, 3, 255);
+            snprintf(what, sizeof what, "flat %dx%d %s", w, h, opaque ? "rgb" : "rgba");
+            bad += check_fast(c, 0, 0, w, h, TS_PNG_TRUECOLOR, 0, what);
+            bad += check_fast(c, 0, 0, w, h, TS_PNG_PALETTE, 0, what);
+            ts_canvas_free(c);
+        }
+    }
+    /* map-like tiles, opaque and on transparent ground, whole and as sub-regions */
+    ts_canvas *c = ts_canvas_new(256, 256, NULL);
+    uint8_t *flat = malloc(256 * 256);
+    TS_REQUIRE(c != NULL && flat != NULL);
+    for (int variant = 0; variant < 2; variant++) {
+        draw_map_tile(c, 500 + (uint64_t)variant, variant, flat);
+        bad += check_fast(c, 0, 0, 256, 256, TS_PNG_TRUECOLOR, 0, "map tile");
+        bad += check_fast(c, 0, 0, 256, 256, TS_PNG_PALETTE, 0, "map tile png8");
+        bad += check_fast(c, 37, 5, 101, 250, TS_PNG_TRUECOLOR, 0, "map sub-region");
+        bad += check_fast(c, 3, 200, 253, 1, TS_PNG_TRUECOLOR, 0, "map row");
+    }
+    free(flat);
+    ts_canvas_free(c);
+    /* larger than one block: 1100 x 1000 of few colours at random */
+    c = ts_canvas_new(1100, 1000, NULL);
+    TS_REQUIRE(c != NULL);
+    uint64_t s = 4;
+    static const uint32_t few[4] = {0xff102030u, 0xff405060u, 0xff708090u, 0xffa0b0c0u};
+    for (int y = 0; y < 1000; y++)
+        for (int x = 0; x < 1100; x++)
+            *pixel(c, x, y) = few[rng_next(&s) & 3];
+    bad += check_fast(c, 0, 0, 1100, 1000, TS_PNG_TRUECOLOR, 0, "few colours 1100x1000");
+    ts_canvas_free(c);
+    TS_CHECK_INT(bad, 0);
+}
+
+TS_TEST(fast_deflate_palette_every_depth)
+{
+    /* 2, 4, 16 and 256 entries: 1, 2, 4 and 8 bits per index, rows of any width (partial
+     * last bytes); exact when the colours fit, so the decoded image is the original */
+    static const int ncol[] = {2, 3, 4, 5, 16, 17, 200, 256};
+    static const int depth[] = {1, 2, 2, 4, 4, 8, 8, 8};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof ncol / sizeof ncol[0]; k++) {
+        for (int w = 1; w <= 41; w += 8) {
+            int h = 1 + (w * 7) % 23;
+            ts_canvas *c = ts_canvas_new(w, h, NULL);
+            TS_REQUIRE(c != NULL);
+            uint64_t s = 77 + k;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    /* runs of one index, so that matches occur */
+                    int i = (int)((x / 3 + y * 5 + (int)(rng_next(&s) % 2)) % ncol[k]);
+                    if (w * h < ncol[k])
+                        i = (x + y * w) % ncol[k];
+                    *pixel(c, x, y) = px_of(i * 37 % 256, i * 91 % 256, i, i % 3 ? 255 : 128);
+                }
+            char what[64];
+            snprintf(what, sizeof what, "palette %d colours %dx%d", ncol[k], w, h);
+            bad += check_fast(c, 0, 0, w, h, TS_PNG_PALETTE, 0, what);
+            ts_buf b;
+            TS_REQUIRE(encode(c, 0, 0, w, h, TS_PNG_PALETTE, 0, &b));
+            uint32_t seen[256];
+            int nseen = 0;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    int j = 0;
+                    while (j < nseen && seen[j] != *pixel(c, x, y))
+                        j++;
+                    if (j == nseen)
+                        seen[nseen++] = *pixel(c, x, y);
+                }
+            int want = nseen <= 2 ? 1 : nseen <= 4 ? 2 : nseen <= 16 ? 4 : 8;
+            TS_CHECK_INT(png_depth(&b), want);
+            TS_CHECK(want <= depth[k]);
+            ts_canvas *d = decode(&b);
+            TS_REQUIRE(d != NULL);
+            TS_CHECK_INT(count_diff(c, 0, 0, d), 0);
+            ts_canvas_free(d);
+            ts_buf_fini(&b);
+            ts_canvas_free(c);
+        }
+    }
+    TS_CHECK_INT(bad, 0);
+}
+
+TS_TEST(fast_deflate_fuzz_random_images)
+{
+    /* random sizes, contents and regions; each checked as in check_fast */
+    uint64_t s = 20250101;
+    int bad = 0;
+    for (int it = 0; it < 150; it++) {
+        int W = 1 + (int)(rng_next(&s) % 90), H = 1 + (int)(rng_next(&s) % 60);
+        ts_canvas *c = ts_canvas_new(W, H, NULL);
+        TS_REQUIRE(c != NULL);
+        int kind = (int)(rng_next(&s) % 4), ncol = 1 + (int)(rng_next(&s) % 40);
+        uint32_t pal[40];
+        for (int i = 0; i < 40; i++) {
+            uint32_t v = rng_next(&s);
+            int a = kind == 3 ? (int)(v >> 24) : 255;
+            pal[i] = px_of(v & 255, (v >> 8) & 255, (v >> 16) & 255, a);
+        }
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                uint32_t v = rng_next(&s);
+                uint32_t p;
+                if (kind == 0) /* noise */
+                    p = px_of(v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) % 3 ? 255 : (int)(v >> 24));
+                else if (kind == 1 || x == 0) /* few colours, scattered */
+                    p = pal[v % (uint32_t)ncol];
+                else /* runs: mostly the left or the upper pixel */
+                    p = v % 10 < 6 ? *pixel(c, x - 1, y)
+                        : v % 10 < 9 && y > 0 ? *pixel(c, x, y - 1)
+                                              : pal[v % (uint32_t)ncol];
+                *pixel(c, x, y) = p;
+            }
+        int x0 = (int)(rng_next(&s) % (uint32_t)W), y0 = (int)(rng_next(&s) % (uint32_t)H);
+        int w = 1 + (int)(rng_next(&s) % (uint32_t)(W - x0)), h = 1 + (int)(rng_next(&s) % (uint32_t)(H - y0));
+        char what[80];
+        snprintf(what, sizeof what, "fuzz %d: kind %d %dx%d at (%d,%d) of %dx%d", it, kind, w, h,
+                 x0, y0, W, H);
+        bad += check_fast(c, x0, y0, w, h, TS_PNG_TRUECOLOR, 0, what);
+        if (it % 3 == 0)
+            bad += check_fast(c, x0, y0, w, h, TS_PNG_PALETTE, 2 + it % 255, what);
+        ts_canvas_free(c);
+    }
+    TS_CHECK_INT(bad, 0);
+}
+
+TS_TEST(fast_deflate_is_default_and_compresses_map_tiles)
+{
+    /* zlevel -1 uses the fast encoder (zlib header 78 01), explicit levels libdeflate;
+     * on a map-like tile the fast stream is within 1.15x of libdeflate level 1 */
+    ts_canvas *c = ts_canvas_new(256, 256, NULL);
+    uint8_t *flat = malloc(256 * 256);
+    TS_REQUIRE(c != NULL && flat != NULL);
+    draw_map_tile(c, 31, 0, flat);
+    ts_buf f, l1;
+    TS_REQUIRE(encode_level(c, 0, 0, 256, 256, TS_PNG_TRUECOLOR, 0, -1, &f));
+    TS_REQUIRE(encode_level(c, 0, 0, 256, 256, TS_PNG_TRUECOLOR, 0, 1, &l1));
+    long fi = find_chunk(f.data, f.len, "IDAT", NULL);
+    TS_REQUIRE(fi > 0);
+    TS_CHECK_INT(f.data[fi + 8], 0x78);
+    TS_CHECK_INT(f.data[fi + 9], 0x01);
+    fprintf(stderr, "  map tile: fast %zu bytes, libdeflate 1 %zu bytes\n", f.len, l1.len);
+    TS_CHECK(f.len <= l1.len * 115 / 100);
+    TS_CHECK(f.len < 256 * 256 * 3 / 4); /* and it does compress */
+    ts_buf_fini(&f);
+    ts_buf_fini(&l1);
+    free(flat);
     ts_canvas_free(c);
 }

@@ -34,28 +34,11 @@ ts_encode__row_equal(const uint32_t *r, int w, uint32_t v)
     return d == 0;
 }
 
-/* Bitwise AND of the w pixels at r (its top byte is 255 iff every pixel is opaque). */
-static inline uint32_t
-ts_encode__row_and(const uint32_t *r, int w)
-{
-    typedef uint32_t u32x4 __attribute__((vector_size(16)));
-    u32x4 acc = {~0u, ~0u, ~0u, ~0u};
-    int i = 0;
-    for (; i + 8 <= w; i += 8) {
-        u32x4 a, b;
-        memcpy(&a, r + i, sizeof a);
-        memcpy(&b, r + i + 4, sizeof b);
-        acc &= a & b;
-    }
-    uint32_t d = acc[0] & acc[1] & acc[2] & acc[3];
-    for (; i < w; i++)
-        d &= r[i];
-    return d;
-}
-
 typedef struct ts_encode__tuning {
-    int level;    /* libdeflate compression level 0..12 */
+    int level;    /* TS_ENCODE__FAST: this module's encoder (deflate.c); else libdeflate 0..12 */
 } ts_encode__tuning;
+
+#define TS_ENCODE__FAST (-1)
 
 /* The settings used for zlevel = -1, per mode (see the measurements in png_write.c). */
 ts_encode__tuning ts_encode__default_tuning(ts_png_mode mode);
@@ -83,6 +66,9 @@ enum {
     TS_ENCODE__S_POINTS,  /* quantiser: distinct colours with counts */
     TS_ENCODE__S_SUMS,    /* quantiser: colour sums when colours are bucketed */
     TS_ENCODE__S_CUT,     /* quantiser: per-axis histograms for choosing a cut */
+    TS_ENCODE__S_ZHASH,   /* deflate.c: hash table of 4-byte sequences */
+    TS_ENCODE__S_TOKENS,  /* deflate.c: the sequences of one block */
+    TS_ENCODE__S_MATCHER, /* deflate.c: the matcher's state and bit masks */
     TS_ENCODE__S_COUNT
 };
 
@@ -96,6 +82,22 @@ void ts_encode__scratch_trim(void);
  * the thread exits. NULL on out-of-memory or a bad level. */
 struct libdeflate_compressor;
 struct libdeflate_compressor *ts_encode__compressor(int level);
+
+/* Bytes ts_encode__deflate may need for n input bytes (its result is at most this
+ * minus 8: it stores 8 bytes at a time). */
+size_t ts_encode__deflate_bound(size_t n);
+
+/* Bytes that must be readable past the end of ts_encode__deflate's input. */
+#define TS_ENCODE__DEFLATE_SLACK 8
+
+/* Compress src[0..n) into dst as a zlib stream (header, DEFLATE blocks, Adler-32) with
+ * the fast encoder of deflate.c: matches at distance bpp (the pixel to the left, >= 1)
+ * and stride (the row above, filter byte included; 0 = none) come first. src must have
+ * TS_ENCODE__DEFLATE_SLACK initialised bytes past n (read, never used), dst
+ * ts_encode__deflate_bound(n) bytes. Returns the stream's length, 0 on out-of-memory
+ * (this thread's scratch). Same input, same bytes. */
+size_t ts_encode__deflate(const uint8_t *src, size_t n, size_t bpp, size_t stride,
+                          uint8_t *dst);
 
 /* The palette chosen for a region and its index image. */
 typedef struct ts_encode__palette {

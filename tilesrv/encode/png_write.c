@@ -32,7 +32,7 @@ ts_encode__tuning
 ts_encode__default_tuning(ts_png_mode mode)
 {
     (void)mode;
-    ts_encode__tuning t = {1};
+    ts_encode__tuning t = {TS_ENCODE__FAST};
     return t;
 }
 
@@ -44,29 +44,29 @@ zlib_to_libdeflate(int z)
     return z >= 9 ? 12 : z;
 }
 
-/* 1 if every pixel of the region has alpha 255. */
+/* One row as R,G,B bytes, two pixels per 8-byte store (so up to 2 bytes are written past
+ * the row); 1 if every pixel of it is opaque (else the bytes are of no use). */
 static int
-region_opaque(const ts_canvas *c, int x0, int y0, int w, int h)
-{
-    for (int j = 0; j < h; j++)
-        if ((ts_encode__row_and(c->px + (size_t)(y0 + j) * (size_t)c->stride + x0, w) >> 24) != 255)
-            return 0;
-    return 1;
-}
-
-/* One opaque row as R,G,B bytes. */
-static void
 row_rgb(const uint32_t *src, int w, uint8_t *dst)
 {
+    uint64_t all = ~0ull;
     int i = 0;
-    for (; i + 1 < w; i++) { /* one overlapping 4-byte store per pixel */
+    for (; i + 4 <= w; i += 4) {
+        uint64_t a, b;
+        memcpy(&a, src + i, 8);
+        memcpy(&b, src + i + 2, 8);
+        all &= a & b;
+        a = (a & 0xffffffu) | (a >> 8 & 0xffffff000000u);
+        b = (b & 0xffffffu) | (b >> 8 & 0xffffff000000u);
+        memcpy(dst + 3 * i, &a, 8);
+        memcpy(dst + 3 * i + 6, &b, 8);
+    }
+    for (; i < w; i++) {
         uint32_t p = src[i];
+        all &= p | 0xffffffff00000000u;
         memcpy(dst + 3 * i, &p, 4);
     }
-    uint32_t p = src[i];
-    dst[3 * i] = (uint8_t)p;
-    dst[3 * i + 1] = (uint8_t)(p >> 8);
-    dst[3 * i + 2] = (uint8_t)(p >> 16);
+    return (all >> 24 & 255) == 255 && all >> 56 == 255;
 }
 
 /* One row as straight R,G,B,A bytes. */
@@ -131,14 +131,20 @@ chunk(ts_buf *out, const char type[4], const uint8_t *data, size_t len)
     return ts_buf_add(out, c, 4);
 }
 
-/* Compress raw into one IDAT chunk written straight into out. */
+/* Compress raw (rows of stride bytes, pixels of bpp) into one IDAT chunk written
+ * straight into out: with the fast encoder (comp == NULL) or libdeflate. */
 static ts_status
-idat(ts_buf *out, struct libdeflate_compressor *comp, const uint8_t *raw, size_t rawlen)
+idat(ts_buf *out, struct libdeflate_compressor *comp, const uint8_t *raw, size_t rawlen,
+     size_t bpp, size_t stride)
 {
-    size_t bound = libdeflate_zlib_compress_bound(comp, rawlen);
+    size_t bound = comp ? libdeflate_zlib_compress_bound(comp, rawlen)
+                        : ts_encode__deflate_bound(rawlen);
     TS_TRY(ts_buf_reserve(out, 12 + bound));
     uint8_t *p = out->data + out->len;
-    size_t n = libdeflate_zlib_compress(comp, raw, rawlen, p + 8, bound);
+    size_t n = comp ? libdeflate_zlib_compress(comp, raw, rawlen, p + 8, bound)
+                    : ts_encode__deflate(raw, rawlen, bpp, stride, p + 8);
+    if (n == 0 && comp == NULL)
+        return TS_ENOMEM;
     if (n == 0 || n > UINT32_MAX)
         return TS_EINTERNAL;
     be32(p, (uint32_t)n);
@@ -162,28 +168,44 @@ write_png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
         ctype = 3;
         bpr = ((size_t)w * (size_t)depth + 7) / 8;
     } else {
-        opaque = region_opaque(c, x0, y0, w, h);
+        bpr = (size_t)w * 4; /* room for RGBA; RGB (3 bytes) if the region is opaque */
+    }
+    /* + slack: row_rgb's stores past the end and the fast deflate's reads */
+    uint8_t *raw = ts_encode__scratch(TS_ENCODE__S_RAW,
+                                      (bpr + 1) * (size_t)h + TS_ENCODE__DEFLATE_SLACK);
+    struct libdeflate_compressor *comp = NULL;
+    if (level != TS_ENCODE__FAST && (comp = ts_encode__compressor(level)) == NULL)
+        return TS_ENOMEM;
+    if (raw == NULL)
+        return TS_ENOMEM;
+    if (mode == TS_PNG_PALETTE) {
+        for (int j = 0; j < h; j++) {
+            uint8_t *d = raw + (size_t)j * (bpr + 1);
+            d[0] = 0; /* filter type None */
+            row_index(pal->index + (size_t)j * (size_t)w, w, depth, d + 1);
+        }
+    } else {
+        /* RGB rows while every pixel is opaque (one pass finds that out); at the first
+         * one that is not, all rows again as RGBA */
+        opaque = 1;
+        bpr = (size_t)w * 3;
+        for (int j = 0; j < h && opaque; j++) {
+            uint8_t *d = raw + (size_t)j * (bpr + 1);
+            d[0] = 0;
+            opaque = row_rgb(c->px + (size_t)(y0 + j) * (size_t)c->stride + (size_t)x0, w, d + 1);
+        }
+        if (!opaque) {
+            bpr = (size_t)w * 4;
+            for (int j = 0; j < h; j++) {
+                uint8_t *d = raw + (size_t)j * (bpr + 1);
+                d[0] = 0;
+                row_rgba(c->px + (size_t)(y0 + j) * (size_t)c->stride + (size_t)x0, w, d + 1);
+            }
+        }
         ctype = opaque ? 2 : 6;
-        bpr = (size_t)w * (opaque ? 3 : 4);
     }
     size_t rawlen = (bpr + 1) * (size_t)h;
-    uint8_t *raw = ts_encode__scratch(TS_ENCODE__S_RAW, rawlen + 1); /* +1: row_rgb's store */
-    struct libdeflate_compressor *comp = ts_encode__compressor(level);
-    if (raw == NULL || comp == NULL)
-        return TS_ENOMEM;
-    for (int j = 0; j < h; j++) {
-        uint8_t *d = raw + (size_t)j * (bpr + 1);
-        d[0] = 0; /* filter type None */
-        if (mode == TS_PNG_PALETTE) {
-            row_index(pal->index + (size_t)j * (size_t)w, w, depth, d + 1);
-        } else {
-            const uint32_t *src = c->px + (size_t)(y0 + j) * (size_t)c->stride + (size_t)x0;
-            if (opaque)
-                row_rgb(src, w, d + 1);
-            else
-                row_rgba(src, w, d + 1);
-        }
-    }
+    memset(raw + rawlen, 0, TS_ENCODE__DEFLATE_SLACK);
 
     TS_TRY(ts_buf_add(out, png_signature, sizeof png_signature));
     uint8_t ihdr[13];
@@ -209,7 +231,8 @@ write_png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
         if (ntrns > 0)
             TS_TRY(chunk(out, "tRNS", trns, (size_t)ntrns));
     }
-    TS_TRY(idat(out, comp, raw, rawlen));
+    size_t bpp = mode == TS_PNG_PALETTE ? 1 : opaque ? 3 : 4;
+    TS_TRY(idat(out, comp, raw, rawlen, bpp, bpr + 1));
     return chunk(out, "IEND", NULL, 0);
 }
 
