@@ -5,7 +5,8 @@
 #   scripts/deps.sh --bench    also the peers for the benchmark (MapServer, Mapnik)
 set -eu
 pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
-      libpng-dev libdeflate-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev fonts-dejavu-core curl"
+      libpng-dev libdeflate-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev
+      libfreetype-dev libharfbuzz-dev fonts-dejavu-core curl"
 for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal" ;;

@@ -19,18 +19,19 @@ ALLOWED = {
     "grid": {"util"},
     "config": {"util", "grid"},
     "raster": {"util"},
+    "text": {"util", "raster"},
     "encode": {"util", "raster"},
     "style": {"util", "grid", "raster"},
     "source": {"util", "grid"},
     "mvt": {"util", "grid"},
-    "render": {"util", "grid", "style", "source", "raster", "mvt"},
+    "render": {"util", "grid", "style", "source", "raster", "text", "mvt"},
     "cache": {"util", "grid"},
     "pipeline": {"util", "grid", "config", "style", "source", "cache", "render", "encode", "mvt",
-                 "raster"},
+                 "raster", "text"},
     "ows": {"util", "grid", "config", "style"},
     "feed": {"util", "grid", "source"},
     "http": {"util", "ows", "pipeline", "feed", "cache", "grid", "config", "render", "encode",
-             "raster", "style", "source"},
+             "raster", "text", "style", "source"},
     "seed": {"util", "grid", "pipeline", "cache", "config"},
     "main": None,  # anything
 }
@@ -42,6 +43,7 @@ WRAPPED = [  # header regex -> modules allowed to include it
     (r"^microhttpd\.h", {"http"}),
     (r"^yaml\.h", {"config"}),
     (r"^libxml/", {"style"}),
+    (r"^(ft2build\.h|freetype/|hb\.h|hb-)", {"text"}),
     (r"^cairo", set()),
 ]
 BANNED = re.compile(r"(?<![\w.>])(strtok|gmtime|localtime|asctime|ctime|strerror|rand|sprintf|"
