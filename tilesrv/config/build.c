@@ -26,6 +26,8 @@ typedef enum {
     K_SRCPATH,   /* char *: resolved source path or connection string */
     K_STYLEPATH, /* char *: resolved path of an existing regular file */
     K_NAMES,     /* char ** at off, int count at off2: non-empty list of unique names */
+    K_OUTPATH,   /* char *: path resolved against the config's directory, not checked */
+    K_CACHE,     /* ts_cfg_cache: a mapping read through cache_keys */
 } key_type;
 
 #define KEY_REQUIRED 1u
@@ -90,8 +92,23 @@ static const key_spec tileset_keys[] = {
     {"minzoom", K_INT, TSET(minzoom), 0, 0, 31, 0, NULL},
     {"maxzoom", K_INT, TSET(maxzoom), 0, 0, 31, 0, NULL},
     {"max_age", K_INT, TSET(max_age_s), 0, 0, 31536000, 0, NULL},
+    {"cache", K_CACHE, TSET(cache), 0, 0, 0, 0, NULL},
 };
-enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ };
+enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ,
+       T_MAXAGE, T_CACHE };
+
+static const char *const cache_types[] = {"memory", "disk", "mbtiles", NULL};
+static const char *const cache_layouts[] = {"xyz", "tc", "tms", NULL};
+
+#define CCH(f) offsetof(ts_cfg_cache, f)
+static const key_spec cache_keys[] = {
+    {"type", K_CHOICE, CCH(type), 0, 0, 0, KEY_REQUIRED, cache_types},
+    {"path", K_OUTPATH, CCH(path), 0, 0, 0, 0, NULL},
+    {"layout", K_CHOICE, CCH(layout), 0, 0, 0, 0, cache_layouts},
+    {"fsync", K_BOOL, CCH(fsync), 0, 0, 0, 0, NULL},
+    {"expire", K_INT, CCH(expire_s), 0, 0, 2147483647, 0, NULL},
+};
+enum { C_TYPE, C_PATH, C_LAYOUT, C_FSYNC, C_EXPIRE };
 
 /* A grid as written, before ts_grid_init_quad builds it. */
 typedef struct grid_spec {
@@ -125,6 +142,7 @@ enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, NSECTIONS }
 _Static_assert(NKEYS(server_keys) <= MAX_KEYS && NKEYS(layer_keys) <= MAX_KEYS &&
                    NKEYS(tileset_keys) <= MAX_KEYS && NKEYS(grid_keys) <= MAX_KEYS,
                "raise MAX_KEYS");
+_Static_assert(NKEYS(cache_keys) <= MAX_KEYS, "raise MAX_KEYS");
 
 /* ---- generic key reading ------------------------------------------------------------- */
 
@@ -200,6 +218,44 @@ read_pair(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char
             TS_TRY(ts_config__get_int(cx, n->kids[i], what, k->min, k->max, &v));
             ((int *)field)[i] = (int)v;
         }
+    }
+    return TS_OK;
+}
+
+static ts_status read_keys(const ts_cfg_ctx *cx, const ts_cnode *map, const key_spec *specs,
+                           size_t nspecs, const char *label, const ts_cnode *where, void *obj,
+                           const ts_cnode **vals);
+
+/* The `cache` mapping of a tileset: type, and what that type takes. */
+static ts_status
+read_cache(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label, ts_cfg_cache *cc)
+{
+    char what[128];
+    snprintf(what, sizeof what, "cache of %s", label);
+    if (n->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "'cache' in %s must be a mapping like {type: disk, path: DIR}, "
+                           "got %s", label, ts_config__describe(n, got, sizeof got));
+    }
+    cc->line = n->line;
+    cc->col = n->col;
+    const ts_cnode *vals[NKEYS(cache_keys)];
+    TS_TRY(read_keys(cx, n, cache_keys, NKEYS(cache_keys), what, n, cc, vals));
+    int persistent = strcmp(cc->type, "memory") != 0;
+    if (persistent && cc->path == NULL)
+        return TS_CFG_FAIL(cx, vals[C_TYPE], "%s: type %s needs a 'path' (%s)", what, cc->type,
+                           strcmp(cc->type, "disk") == 0 ? "a directory" : "an .mbtiles file");
+    if (!persistent && vals[C_PATH])
+        return TS_CFG_FAIL(cx, vals[C_PATH], "%s: 'path' applies to types disk and mbtiles only",
+                           what);
+    if (strcmp(cc->type, "disk") != 0) {
+        if (vals[C_LAYOUT])
+            return TS_CFG_FAIL(cx, vals[C_LAYOUT], "%s: 'layout' applies to type disk only",
+                               what);
+        if (vals[C_FSYNC])
+            return TS_CFG_FAIL(cx, vals[C_FSYNC], "%s: 'fsync' applies to type disk only", what);
+    } else if (cc->layout == NULL && (cc->layout = strdup("xyz")) == NULL) {
+        return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
     }
     return TS_OK;
 }
@@ -305,6 +361,29 @@ read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const cha
         }
         return st;
     }
+    case K_OUTPATH: {
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        if (s[0] == '\0') {
+            free(s);
+            return TS_CFG_FAIL(cx, n, "%s must not be empty", what);
+        }
+        char *path = s;
+        if (s[0] != '/') {
+            size_t l = strlen(cx->dir) + strlen(s) + 2;
+            path = malloc(l);
+            if (path == NULL) {
+                free(s);
+                return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+            }
+            snprintf(path, l, "%s/%s", cx->dir, s);
+            free(s);
+        }
+        free(*(char **)field);
+        *(char **)field = path;
+        return TS_OK;
+    }
+    case K_CACHE:
+        return read_cache(cx, n, label, (ts_cfg_cache *)field);
     case K_NAMES: {
         char **names = NULL;
         int count = 0;
@@ -711,6 +790,13 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
             return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
         if (t->format == NULL && (t->format = strdup("png")) == NULL)
             return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+        if (t->cache.type == NULL && (t->cache.type = strdup("memory")) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
+        for (size_t j = 0; t->cache.path && j + 1 < (size_t)c->ntilesets; j++)
+            if (c->tilesets[j].cache.path && strcmp(c->tilesets[j].cache.path, t->cache.path) == 0)
+                return TS_CFG_FAIL(cx, vals[T_CACHE],
+                                   "cache of %s: path %s is already the cache of tileset '%s'",
+                                   label, t->cache.path, c->tilesets[j].name);
     }
     return TS_OK;
 }

@@ -52,6 +52,9 @@ config_free(ts_config *c)
         free_strv(t->layers, t->nlayers);
         free_strv(t->grids, t->ngrids);
         free(t->format);
+        free(t->cache.type);
+        free(t->cache.path);
+        free(t->cache.layout);
     }
     free(c->tilesets);
     for (int i = 0; i < c->ngrids; i++)

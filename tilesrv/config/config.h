@@ -55,6 +55,17 @@ typedef struct ts_cfg_grid {
     int line, col;
 } ts_cfg_grid;
 
+/* Where a tileset's tiles are kept besides the memory LRU (the `cache` key of a tileset). */
+typedef struct ts_cfg_cache {
+    char *type;             /* "memory" (default: no persistent level), "disk" or "mbtiles" */
+    char *path;             /* disk: directory, mbtiles: file; resolved, not required to exist;
+                             * NULL for memory */
+    char *layout;           /* disk: "xyz" (default), "tc" or "tms"; NULL otherwise */
+    int fsync;              /* disk: fsync each tile before its rename; default 0 */
+    int expire_s;           /* tiles older than this many seconds are stale; 0 = never */
+    int line, col;          /* position of the 'cache' key; 0 when absent */
+} ts_cfg_cache;
+
 typedef struct ts_cfg_tileset {
     char *name;
     char *title;            /* default = name */
@@ -69,6 +80,7 @@ typedef struct ts_cfg_tileset {
     uint8_t background[4];  /* straight RGBA; default transparent */
     int minzoom, maxzoom;   /* default 0 and the grid's last level */
     int max_age_s;          /* Cache-Control max-age; default 3600 */
+    ts_cfg_cache cache;     /* persistent cache level; type "memory" when not configured */
     int line, col;
 } ts_cfg_tileset;
 
