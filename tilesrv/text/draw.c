@@ -1,0 +1,85 @@
+/* text/draw.c — a run's glyph outlines placed (rotated, translated) into one set of
+ * rings in whole-image pixels, then the halo stroked and the glyphs filled through the
+ * raster module. */
+#include "text/text.h"
+#include "text/text_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static const ts_affine identity = {1, 1, 0, 0};
+
+ts_status
+ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
+             const ts_text_glyph_pos *pos, const ts_text_paint *paint, ts_err *err)
+{
+    if (t == NULL || r == NULL || c == NULL || run == NULL || paint == NULL ||
+        (pos == NULL && run->nglyphs > 0))
+        return TS_FAIL(err, TS_EINVAL, "NULL argument to ts_text_draw");
+    int do_fill = paint->fill.a > 0 && paint->fill_opacity > 0;
+    int do_halo = paint->halo_radius > 0 && paint->halo.a > 0 && paint->halo_opacity > 0;
+    if (run->nglyphs == 0 || (!do_fill && !do_halo))
+        return TS_OK;
+    int32_t size64 = (int32_t)lround(run->size_px * 64);
+
+    size_t npts = 0, nrings = 0;
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (size_t i = 0; i < run->nglyphs; i++) {
+        const ts_text_glyph *g = &run->glyphs[i];
+        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, err);
+        if (o == NULL)
+            return err ? err->code : TS_ENOMEM;
+        if (o->npts == 0)
+            continue;
+        double x = pos[i].x, y = pos[i].y;
+        if (!isfinite(x) || !isfinite(y) || !isfinite(pos[i].angle))
+            continue;
+        if (ts_text__grow((void **)&t->xy, &t->xy_cap, 2 * (npts + o->npts), sizeof *t->xy) ||
+            ts_text__grow((void **)&t->counts, &t->counts_cap, nrings + o->nrings,
+                          sizeof *t->counts))
+            return TS_FAIL(err, TS_ENOMEM, "out of memory drawing text");
+        double *dst = t->xy + 2 * npts;
+        const double *src = o->xy;
+        if (pos[i].angle == 0) {
+            for (uint32_t k = 0; k < o->npts; k++) {
+                dst[2 * k] = x + src[2 * k];
+                dst[2 * k + 1] = y + src[2 * k + 1];
+            }
+        } else {
+            double cs = cos(pos[i].angle), sn = sin(pos[i].angle);
+            for (uint32_t k = 0; k < o->npts; k++) {
+                double u = src[2 * k], v = src[2 * k + 1];
+                dst[2 * k] = x + cs * u - sn * v;
+                dst[2 * k + 1] = y + sn * u + cs * v;
+            }
+        }
+        for (uint32_t k = 0; k < o->npts; k++) {
+            ymin = dst[2 * k + 1] < ymin ? dst[2 * k + 1] : ymin;
+            ymax = dst[2 * k + 1] > ymax ? dst[2 * k + 1] : ymax;
+        }
+        for (uint32_t k = 0; k < o->nrings; k++)
+            t->counts[nrings + k] = o->counts[k];
+        npts += o->npts;
+        nrings += o->nrings;
+    }
+    if (nrings == 0)
+        return TS_OK;
+    /* a label wholly above or below the canvas's rows changes none of them */
+    double reach = (do_halo ? paint->halo_radius : 0) + 2;
+    if (ymax + reach < c->row0 || ymin - reach > (double)c->row0 + c->h)
+        return TS_OK;
+    ts_parts parts = {t->xy, t->counts, (uint32_t)nrings};
+    if (do_halo) {
+        ts_stroke s = {0};
+        s.width = 2 * paint->halo_radius;
+        s.join = TS_JOIN_ROUND;
+        s.cap = TS_CAP_ROUND;
+        if (ts_raster_stroke(r, c, &identity, &parts, 1, &s, paint->halo, paint->halo_opacity) !=
+            TS_OK)
+            return TS_FAIL(err, TS_ENOMEM, "out of memory drawing a text halo");
+    }
+    if (do_fill && ts_raster_fill(r, c, &identity, &parts, TS_FILL_NONZERO, paint->fill,
+                                  paint->fill_opacity) != TS_OK)
+        return TS_FAIL(err, TS_ENOMEM, "out of memory drawing text");
+    return TS_OK;
+}
