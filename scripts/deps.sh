@@ -6,7 +6,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
       libpng-dev libdeflate-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev
-      libfreetype-dev libharfbuzz-dev fonts-dejavu-core curl"
+      libfreetype-dev libharfbuzz-dev libsqlite3-dev sqlite3 fonts-dejavu-core curl"
 for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal" ;;

@@ -123,3 +123,790 @@ TS_TEST(cache_survives_concurrent_readers_and_writers)
     TS_CHECK(st.bytes <= 64 * 1024);
     ts_mem_cache_free(c);
 }
+
+/* ---- back-ends ------------------------------------------------------------------------- */
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static size_t
+add_chunk(uint8_t *out, size_t off, const char *type, const uint8_t *data, uint32_t len)
+{
+    put_be32(out + off, len);
+    memcpy(out + off + 4, type, 4);
+    if (len)
+        memcpy(out + off + 8, data, len);
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), out + off + 4, len + 4);
+    put_be32(out + off + 8 + len, (uint32_t)crc);
+    return off + 12 + len;
+}
+
+/* A w x h RGBA PNG: seed 0 = one flat colour, else pseudo-random pixels (incompressible). */
+static ts_tile *
+make_png(int w, int h, uint32_t seed)
+{
+    size_t raw_len = (size_t)h * (1 + 4 * (size_t)w);
+    uint8_t *raw = malloc(raw_len);
+    uint32_t s = seed;
+    for (size_t i = 0; i < raw_len; i++) {
+        s = s * 1664525u + 1013904223u;
+        raw[i] = seed ? (uint8_t)(s >> 24) : 0x40;
+    }
+    for (int y = 0; y < h; y++)
+        raw[(size_t)y * (1 + 4 * (size_t)w)] = 0; /* filter: none */
+    uLongf zlen = compressBound(raw_len);
+    uint8_t *out = malloc(zlen + 128);
+    uint8_t *z = malloc(zlen);
+    compress2(z, &zlen, raw, raw_len, 1);
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    memcpy(out, sig, 8);
+    uint8_t ihdr[13];
+    put_be32(ihdr, (uint32_t)w);
+    put_be32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 8;
+    ihdr[9] = 6;
+    ihdr[10] = ihdr[11] = ihdr[12] = 0;
+    size_t off = add_chunk(out, 8, "IHDR", ihdr, 13);
+    off = add_chunk(out, off, "IDAT", z, (uint32_t)zlen);
+    off = add_chunk(out, off, "IEND", NULL, 0);
+    ts_tile *t = ts_tile_new(out, off, 1000);
+    free(raw);
+    free(z);
+    free(out);
+    return t;
+}
+
+/* rm -rf */
+static void
+remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+            remove_tree(sub);
+        }
+        closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void
+scratch(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", ts_test_tmpdir(), name);
+    remove_tree(buf);
+}
+
+static int
+file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Files under path whose name contains needle (recursively). */
+static int
+count_files(const char *path, const char *needle)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+        struct stat st;
+        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            n += count_files(sub, needle);
+        else if (needle == NULL || strstr(de->d_name, needle))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static ts_cache_desc
+desc_for(uint64_t version)
+{
+    ts_cache_desc d = {
+        .name = "test",
+        .format = "png",
+        .grid = ts_grid_webmercator_quad(),
+        .scale = 1,
+        .minzoom = 0,
+        .maxzoom = 5,
+        .bounds = {6.7, 51.1, 6.9, 51.3},
+        .version = version,
+    };
+    return d;
+}
+
+TS_TEST(png_check_accepts_whole_pngs_only)
+{
+    ts_tile *t = make_png(16, 16, 7);
+    TS_REQUIRE(t);
+    TS_CHECK(ts_cache_png_ok(t->data, t->len));
+    /* cut anywhere: refused */
+    for (size_t n = 0; n < t->len; n += 7)
+        TS_CHECK(!ts_cache_png_ok(t->data, n));
+    TS_CHECK(!ts_cache_png_ok(t->data, t->len - 1));
+    /* a flipped bit inside the data: the chunk CRC catches it */
+    uint8_t *copy = malloc(t->len + 4);
+    memcpy(copy, t->data, t->len);
+    copy[60] ^= 0x10;
+    TS_CHECK(!ts_cache_png_ok(copy, t->len));
+    /* trailing garbage after IEND */
+    memcpy(copy, t->data, t->len);
+    memcpy(copy + t->len, "junk", 4);
+    TS_CHECK(!ts_cache_png_ok(copy, t->len + 4));
+    TS_CHECK(!ts_cache_png_ok((const uint8_t *)"garbage garbage garbage garbage garbage garbage", 47));
+    free(copy);
+    ts_tile_unref(t);
+}
+
+TS_TEST(disk_layouts_name_files_like_mapproxy)
+{
+    char dir[512], path[1024];
+    ts_tile *t = make_png(8, 8, 0);
+    TS_REQUIRE(t);
+    static const char *const names[] = {"xyz", "tc", "tms"};
+    static const char *const want[] = {"WebMercatorQuad/3/5/1.png",
+                                       "WebMercatorQuad/03/000/000/005/000/000/006.png",
+                                       "WebMercatorQuad/3/5/6.png"};
+    for (int i = 0; i < 3; i++) {
+        scratch(dir, sizeof dir, names[i]);
+        ts_cache_desc d = desc_for(1);
+        ts_err err;
+        ts_err_clear(&err);
+        int layout = ts_cache_layout_parse(names[i]);
+        TS_REQUIRE(layout >= 0);
+        ts_cache *c = ts_cache_disk_open(dir, (ts_cache_layout)layout, 0, &d, &err);
+        TS_REQUIRE(c);
+        TS_CHECK_STR(ts_cache_kind(c), "disk");
+        ts_cache_item it = {5, 1, t};
+        TS_CHECK_INT(ts_cache_put(c, 3, &it, 1, &err), TS_OK);
+        snprintf(path, sizeof path, "%s/%s", dir, want[i]);
+        TS_CHECK(file_exists(path));
+        ts_tile *g = NULL;
+        ts_cache_info info;
+        TS_CHECK_INT(ts_cache_get(c, 3, 5, 1, &g, &info, &err), TS_OK);
+        TS_REQUIRE(g);
+        TS_CHECK(g->len == t->len && memcmp(g->data, t->data, t->len) == 0);
+        TS_CHECK(g->etag == t->etag);
+        TS_CHECK(!info.stale);
+        ts_tile_unref(g);
+        TS_CHECK_INT(ts_cache_get(c, 3, 5, 2, &g, NULL, &err), TS_ENOENT);
+        TS_CHECK_INT(ts_cache_stat(c, 3, 5, 1, &info, &err), TS_OK);
+        TS_CHECK_INT(ts_cache_delete(c, 3, 5, 1, &err), TS_OK);
+        TS_CHECK(!file_exists(path));
+        TS_CHECK_INT(ts_cache_stat(c, 3, 5, 1, &info, &err), TS_ENOENT);
+        /* outside the grid: refused, nothing written */
+        ts_cache_item bad = {8, 0, t};
+        TS_CHECK_INT(ts_cache_put(c, 3, &bad, 1, &err), TS_EINVAL);
+        TS_CHECK_INT(count_files(dir, ".tmp"), 0);
+        ts_cache_unref(c);
+        remove_tree(dir);
+    }
+    ts_tile_unref(t);
+}
+
+typedef struct atomic_ctx {
+    ts_cache *c;
+    char path[1024];
+    ts_tile *a, *b;
+    atomic_int stop;
+    int reads, partial;
+} atomic_ctx;
+
+static void *
+atomic_reader(void *arg)
+{
+    atomic_ctx *x = arg;
+    uint8_t *buf = malloc(x->a->len + x->b->len);
+    while (!atomic_load(&x->stop)) {
+        FILE *f = fopen(x->path, "rb");
+        if (f == NULL)
+            continue;
+        size_t n = fread(buf, 1, x->a->len + x->b->len, f);
+        fclose(f);
+        x->reads++;
+        int whole = (n == x->a->len && memcmp(buf, x->a->data, n) == 0) ||
+                    (n == x->b->len && memcmp(buf, x->b->data, n) == 0);
+        if (!whole)
+            x->partial++;
+    }
+    free(buf);
+    return NULL;
+}
+
+TS_TEST(disk_writers_never_show_a_partial_tile)
+{
+    char dir[512];
+    scratch(dir, sizeof dir, "atomic");
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_err_clear(&err);
+    atomic_ctx x;
+    memset(&x, 0, sizeof x);
+    x.c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(x.c);
+    x.a = make_png(300, 300, 1); /* ~360 KB each, different sizes */
+    x.b = make_png(200, 240, 2);
+    TS_REQUIRE(x.a && x.b);
+    ts_cache_item it = {1, 1, x.a};
+    TS_REQUIRE(ts_cache_put(x.c, 2, &it, 1, &err) == TS_OK);
+    snprintf(x.path, sizeof x.path, "%s/WebMercatorQuad/2/1/1.png", dir);
+    pthread_t th;
+    pthread_create(&th, NULL, atomic_reader, &x);
+    for (int i = 0; i < 200; i++) {
+        it.tile = (i & 1) ? x.a : x.b;
+        TS_CHECK_INT(ts_cache_put(x.c, 2, &it, 1, &err), TS_OK);
+    }
+    atomic_store(&x.stop, 1);
+    pthread_join(th, NULL);
+    TS_CHECK(x.reads > 0);
+    TS_CHECK_INT(x.partial, 0);
+    TS_CHECK_INT(count_files(dir, ".tmp"), 0);
+    ts_cache_unref(x.c);
+    ts_tile_unref(x.a);
+    ts_tile_unref(x.b);
+    remove_tree(dir);
+}
+
+TS_TEST(disk_full_fails_cleanly_and_leaves_no_partial_file)
+{
+    char dir[512], path[1024];
+    scratch(dir, sizeof dir, "full");
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *big = make_png(256, 256, 3); /* ~260 KB */
+    TS_REQUIRE(big);
+    /* A file-size limit makes write(2) fail with EFBIG part way, as a full disk would. */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    TS_REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    ts_cache_item it = {0, 0, big};
+    ts_status st = ts_cache_put(c, 1, &it, 1, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    TS_CHECK_INT(st, TS_EIO);
+    TS_CHECK(strstr(err.msg, "full") != NULL);
+    snprintf(path, sizeof path, "%s/WebMercatorQuad/1/0/0.png", dir);
+    TS_CHECK(!file_exists(path));
+    TS_CHECK_INT(count_files(dir, ".tmp"), 0);
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(c, &s);
+    TS_CHECK_INT(s.put_errors, 1);
+    /* and it works again once there is room */
+    TS_CHECK_INT(ts_cache_put(c, 1, &it, 1, &err), TS_OK);
+    TS_CHECK(file_exists(path));
+    ts_cache_unref(c);
+    ts_tile_unref(big);
+    remove_tree(dir);
+}
+
+TS_TEST(disk_corrupt_tile_is_deleted_not_served)
+{
+    char dir[512], path[1024];
+    scratch(dir, sizeof dir, "corrupt");
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_TC, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *t = make_png(64, 64, 5);
+    ts_cache_item it = {2, 3, t};
+    TS_REQUIRE(ts_cache_put(c, 2, &it, 1, &err) == TS_OK);
+    snprintf(path, sizeof path, "%s/WebMercatorQuad/02/000/000/002/000/000/000.png", dir);
+    TS_REQUIRE(file_exists(path));
+    TS_REQUIRE(truncate(path, (off_t)(t->len / 2)) == 0); /* a tile cut short */
+    ts_tile *g = NULL;
+    TS_CHECK_INT(ts_cache_get(c, 2, 2, 3, &g, NULL, &err), TS_ENOENT);
+    TS_CHECK(g == NULL);
+    TS_CHECK(!file_exists(path));
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(c, &s);
+    TS_CHECK_INT(s.corrupt, 1);
+    /* an empty file (power loss without fsync) likewise */
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f);
+    fclose(f);
+    TS_CHECK_INT(ts_cache_get(c, 2, 2, 3, &g, NULL, &err), TS_ENOENT);
+    TS_CHECK(!file_exists(path));
+    ts_cache_unref(c);
+    ts_tile_unref(t);
+    remove_tree(dir);
+}
+
+TS_TEST(disk_version_change_makes_old_tiles_stale)
+{
+    char dir[512], path[1024];
+    scratch(dir, sizeof dir, "version");
+    ts_cache_desc d = desc_for(0x1111);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *t = make_png(8, 8, 0);
+    ts_cache_item it = {0, 0, t};
+    TS_REQUIRE(ts_cache_put(c, 0, &it, 1, &err) == TS_OK);
+    ts_cache_unref(c);
+    /* same version: fresh */
+    c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_info info;
+    TS_CHECK_INT(ts_cache_stat(c, 0, 0, 0, &info, &err), TS_OK);
+    TS_CHECK(!info.stale);
+    ts_cache_unref(c);
+    /* new version: stale until rewritten */
+    usleep(20000);
+    d.version = 0x2222;
+    c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *g = NULL;
+    TS_CHECK_INT(ts_cache_get(c, 0, 0, 0, &g, &info, &err), TS_OK);
+    TS_CHECK(info.stale);
+    ts_tile_unref(g);
+    usleep(20000);
+    TS_REQUIRE(ts_cache_put(c, 0, &it, 1, &err) == TS_OK);
+    TS_CHECK_INT(ts_cache_stat(c, 0, 0, 0, &info, &err), TS_OK);
+    TS_CHECK(!info.stale);
+    ts_cache_unref(c);
+    /* a tool opening without a version keeps the recorded one */
+    d.version = 0;
+    c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_unref(c);
+    snprintf(path, sizeof path, "%s/WebMercatorQuad/tilesrv-version", dir);
+    FILE *f = fopen(path, "r");
+    TS_REQUIRE(f);
+    char line[256] = "";
+    TS_CHECK(fread(line, 1, sizeof line - 1, f) > 0);
+    fclose(f);
+    TS_CHECK(strstr(line, "0000000000002222") != NULL);
+    ts_tile_unref(t);
+    remove_tree(dir);
+}
+
+TS_TEST(disk_truncate_by_range_and_age)
+{
+    static const ts_cache_layout layouts[] = {TS_CACHE_LAYOUT_XYZ, TS_CACHE_LAYOUT_TC,
+                                              TS_CACHE_LAYOUT_TMS};
+    ts_tile *t = make_png(8, 8, 0);
+    for (int l = 0; l < 3; l++) {
+        char dir[512];
+        scratch(dir, sizeof dir, "trunc");
+        ts_cache_desc d = desc_for(1);
+        ts_err err;
+        ts_err_clear(&err);
+        ts_cache *c = ts_cache_disk_open(dir, layouts[l], 0, &d, &err);
+        TS_REQUIRE(c);
+        ts_cache_item items[64];
+        for (int i = 0; i < 64; i++)
+            items[i] = (ts_cache_item){(uint32_t)(i % 8), (uint32_t)(i / 8), t};
+        TS_REQUIRE(ts_cache_put(c, 3, items, 64, &err) == TS_OK);
+        TS_REQUIRE(ts_cache_put(c, 4, items, 64, &err) == TS_OK);
+        uint64_t removed = 0;
+        /* x 2..5, y 1..2 at level 3: 8 tiles */
+        TS_CHECK_INT(ts_cache_truncate(c, 3, 2, 1, 5, 2, 0, &removed, &err), TS_OK);
+        TS_CHECK_INT(removed, 8);
+        ts_cache_info info;
+        TS_CHECK_INT(ts_cache_stat(c, 3, 2, 1, &info, &err), TS_ENOENT);
+        TS_CHECK_INT(ts_cache_stat(c, 3, 5, 2, &info, &err), TS_ENOENT);
+        TS_CHECK_INT(ts_cache_stat(c, 3, 1, 1, &info, &err), TS_OK);
+        TS_CHECK_INT(ts_cache_stat(c, 3, 2, 3, &info, &err), TS_OK);
+        TS_CHECK_INT(ts_cache_stat(c, 4, 2, 1, &info, &err), TS_OK);
+        /* by age: nothing is older than an hour ago, everything is older than tomorrow */
+        TS_CHECK_INT(ts_cache_truncate(c, 4, 0, 0, UINT32_MAX, UINT32_MAX, time(NULL) - 3600,
+                                       &removed, &err), TS_OK);
+        TS_CHECK_INT(removed, 0);
+        TS_CHECK_INT(ts_cache_truncate(c, 4, 0, 0, UINT32_MAX, UINT32_MAX, time(NULL) + 86400,
+                                       &removed, &err), TS_OK);
+        TS_CHECK_INT(removed, 64);
+        TS_CHECK_INT(ts_cache_truncate(c, 3, 0, 0, UINT32_MAX, UINT32_MAX, 0, &removed, &err),
+                     TS_OK);
+        TS_CHECK_INT(removed, 56);
+        TS_CHECK_INT(count_files(dir, ".png"), 0);
+        ts_cache_unref(c);
+        remove_tree(dir);
+    }
+    ts_tile_unref(t);
+}
+
+static sqlite3 *
+open_raw(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static long long
+query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static void
+query_text(sqlite3 *db, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *s;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+            snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+}
+
+TS_TEST(mbtiles_round_trip_with_tms_rows_metadata_and_dedupe)
+{
+    char path[512];
+    scratch(path, sizeof path, "rt.mbtiles");
+    ts_cache_desc d = desc_for(0xabcdef);
+    d.attribution = "Stadt D";
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    TS_CHECK_STR(ts_cache_kind(c), "mbtiles");
+    ts_tile *blank = make_png(256, 256, 0);
+    ts_tile *busy = make_png(32, 32, 9);
+    ts_cache_item items[64];
+    for (int i = 0; i < 64; i++)
+        items[i] = (ts_cache_item){(uint32_t)(i % 8), (uint32_t)(i / 8), i == 13 ? busy : blank};
+    TS_CHECK_INT(ts_cache_put(c, 3, items, 64, &err), TS_OK);
+    ts_tile *g = NULL;
+    ts_cache_info info;
+    TS_CHECK_INT(ts_cache_get(c, 3, 5, 1, &g, &info, &err), TS_OK); /* item 13 */
+    TS_REQUIRE(g);
+    TS_CHECK(g->len == busy->len && memcmp(g->data, busy->data, busy->len) == 0);
+    TS_CHECK(!info.stale);
+    ts_tile_unref(g);
+    TS_CHECK_INT(ts_cache_get(c, 3, 0, 0, &g, &info, &err), TS_OK);
+    TS_CHECK(g && g->etag == blank->etag);
+    ts_tile_unref(g);
+    TS_CHECK_INT(ts_cache_get(c, 4, 0, 0, &g, &info, &err), TS_ENOENT);
+
+    sqlite3 *db = open_raw(path);
+    TS_REQUIRE(db);
+    /* y 1 at level 3 is TMS row 6 */
+    TS_CHECK_INT(query_int(db, "SELECT length(tile_data) FROM tiles WHERE zoom_level = 3 AND "
+                               "tile_column = 5 AND tile_row = 6"),
+                 (long long)busy->len);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM tiles"), 64);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM images"), 2); /* 63 blanks stored once */
+    char v[128];
+    query_text(db, "SELECT value FROM metadata WHERE name = 'format'", v, sizeof v);
+    TS_CHECK_STR(v, "png");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'name'", v, sizeof v);
+    TS_CHECK_STR(v, "test");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'attribution'", v, sizeof v);
+    TS_CHECK_STR(v, "Stadt D");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'bounds'", v, sizeof v);
+    TS_CHECK(strncmp(v, "6.7000000,51.1000000,6.9000000,51.3000000", 40) == 0);
+    query_text(db, "SELECT value FROM metadata WHERE name = 'maxzoom'", v, sizeof v);
+    TS_CHECK_STR(v, "5");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'center'", v, sizeof v);
+    TS_CHECK(strlen(v) > 0);
+    query_text(db, "SELECT value FROM metadata WHERE name = 'type'", v, sizeof v);
+    TS_CHECK_STR(v, "baselayer");
+
+    /* replacing the busy tile with a blank drops the busy image */
+    items[13].tile = blank;
+    TS_CHECK_INT(ts_cache_put(c, 3, &items[13], 1, &err), TS_OK);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM images"), 1);
+    /* delete, truncate */
+    TS_CHECK_INT(ts_cache_delete(c, 3, 0, 0, &err), TS_OK);
+    TS_CHECK_INT(ts_cache_stat(c, 3, 0, 0, &info, &err), TS_ENOENT);
+    uint64_t removed = 0;
+    TS_CHECK_INT(ts_cache_truncate(c, 3, 2, 1, 5, 2, 0, &removed, &err), TS_OK);
+    TS_CHECK_INT(removed, 8);
+    TS_CHECK_INT(ts_cache_stat(c, 3, 2, 1, &info, &err), TS_ENOENT);
+    TS_CHECK_INT(ts_cache_stat(c, 3, 2, 3, &info, &err), TS_OK);
+    TS_CHECK_INT(ts_cache_truncate(c, 3, 0, 0, UINT32_MAX, UINT32_MAX, time(NULL) - 3600,
+                                   &removed, &err), TS_OK);
+    TS_CHECK_INT(removed, 0);
+    TS_CHECK_INT(ts_cache_truncate(c, 3, 0, 0, UINT32_MAX, UINT32_MAX, 0, &removed, &err), TS_OK);
+    TS_CHECK_INT(removed, 55);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM images"), 0);
+    sqlite3_close(db);
+    ts_cache_unref(c);
+
+    /* a second open widens zooms and bounds to what the file holds */
+    c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_item one = {0, 0, blank};
+    TS_CHECK_INT(ts_cache_put(c, 1, &one, 1, &err), TS_OK);
+    ts_cache_unref(c);
+    d.minzoom = 2;
+    d.maxzoom = 9;
+    d.bounds[0] = 6.0;
+    c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_unref(c);
+    db = open_raw(path);
+    TS_REQUIRE(db);
+    query_text(db, "SELECT value FROM metadata WHERE name = 'minzoom'", v, sizeof v);
+    TS_CHECK_STR(v, "0");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'maxzoom'", v, sizeof v);
+    TS_CHECK_STR(v, "9");
+    query_text(db, "SELECT value FROM metadata WHERE name = 'bounds'", v, sizeof v);
+    TS_CHECK(strncmp(v, "6.0000000,51.1000000,6.9000000", 30) == 0);
+    sqlite3_close(db);
+    ts_tile_unref(blank);
+    ts_tile_unref(busy);
+    remove_tree(path);
+}
+
+TS_TEST(mbtiles_garbage_blob_is_deleted_not_served)
+{
+    char path[512];
+    scratch(path, sizeof path, "garbage.mbtiles");
+    ts_cache_desc d = desc_for(7);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *a = make_png(16, 16, 4), *b = make_png(16, 16, 0);
+    ts_cache_item items[2] = {{0, 0, a}, {1, 0, b}};
+    TS_REQUIRE(ts_cache_put(c, 1, items, 2, &err) == TS_OK);
+    sqlite3 *db = open_raw(path);
+    TS_REQUIRE(db);
+    char sql[256], id[40];
+    ts_tile_content_id(a, id, sizeof id);
+    snprintf(sql, sizeof sql, "UPDATE images SET tile_data = randomblob(300) WHERE tile_id = '%s'",
+             id);
+    TS_REQUIRE(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    ts_tile *g = NULL;
+    TS_CHECK_INT(ts_cache_get(c, 1, 0, 0, &g, NULL, &err), TS_ENOENT);
+    TS_CHECK(g == NULL);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM map"), 1);
+    TS_CHECK_INT(query_int(db, "SELECT count(*) FROM images"), 1);
+    TS_CHECK_INT(ts_cache_get(c, 1, 1, 0, &g, NULL, &err), TS_OK); /* the other is fine */
+    ts_tile_unref(g);
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(c, &s);
+    TS_CHECK_INT(s.corrupt, 1);
+    /* expiry by age: a tile stored an hour ago is stale with expire 60 s */
+    ts_cache_unref(c);
+    d.expire_s = 60;
+    c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_info info;
+    TS_CHECK_INT(ts_cache_stat(c, 1, 1, 0, &info, &err), TS_OK);
+    TS_CHECK(!info.stale);
+    TS_REQUIRE(sqlite3_exec(db, "UPDATE map SET mtime = mtime - 3600000000000", NULL, NULL,
+                            NULL) == SQLITE_OK);
+    TS_CHECK_INT(ts_cache_stat(c, 1, 1, 0, &info, &err), TS_OK);
+    TS_CHECK(info.stale);
+    ts_cache_unref(c);
+    /* another data version: stale */
+    d.expire_s = 0;
+    d.version = 8;
+    c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    TS_CHECK_INT(ts_cache_stat(c, 1, 1, 0, &info, &err), TS_OK);
+    TS_CHECK(info.stale);
+    ts_cache_unref(c);
+    sqlite3_close(db);
+    ts_tile_unref(a);
+    ts_tile_unref(b);
+    remove_tree(path);
+}
+
+typedef struct mt_ctx {
+    ts_cache *c;
+    ts_tile *t;
+    int id, errors;
+} mt_ctx;
+
+static void *
+mbt_hammer(void *arg)
+{
+    mt_ctx *x = arg;
+    ts_err err;
+    for (int i = 0; i < 300; i++) {
+        uint32_t tx = (uint32_t)((i * 7 + x->id) % 16), ty = (uint32_t)(i % 16);
+        ts_err_clear(&err);
+        if (i % 3 == 0) {
+            ts_cache_item it = {tx, ty, x->t};
+            if (ts_cache_put(x->c, 4, &it, 1, &err) != TS_OK)
+                x->errors++;
+        } else {
+            ts_tile *g = NULL;
+            ts_status st = ts_cache_get(x->c, 4, tx, ty, &g, NULL, &err);
+            if (st != TS_OK && st != TS_ENOENT)
+                x->errors++;
+            if (g && !ts_cache_png_ok(g->data, g->len))
+                x->errors++;
+            ts_tile_unref(g);
+        }
+    }
+    return NULL;
+}
+
+TS_TEST(mbtiles_concurrent_readers_and_writers)
+{
+    char path[512];
+    scratch(path, sizeof path, "mt.mbtiles");
+    ts_cache_desc d = desc_for(3);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    mt_ctx ctx[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        ctx[i] = (mt_ctx){c, make_png(24, 24, (uint32_t)i + 1), i, 0};
+        pthread_create(&th[i], NULL, mbt_hammer, &ctx[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        TS_CHECK_INT(ctx[i].errors, 0);
+        ts_tile_unref(ctx[i].t);
+    }
+    TS_CHECK_INT(ts_cache_sync(c, &err), TS_OK);
+    ts_cache_unref(c);
+    remove_tree(path);
+}
+
+TS_TEST(mbtiles_refuses_other_grids_and_foreign_files)
+{
+    char path[512];
+    scratch(path, sizeof path, "bad.mbtiles");
+    ts_grid g;
+    ts_err err;
+    ts_err_clear(&err);
+    TS_REQUIRE(ts_grid_init_quad(&g, "UTM32Quad", "EPSG:25832", -46133.17, 6301219.54,
+                                 4891.96981025128, 256, 1, 1, 18, 0, 1.0, &err) == TS_OK);
+    ts_cache_desc d = desc_for(1);
+    d.grid = &g;
+    TS_CHECK(ts_cache_mbtiles_open(path, &d, &err) == NULL);
+    TS_CHECK(strstr(err.msg, "WebMercatorQuad") != NULL);
+    /* a file with a plain tiles table (another tool): refused, not rewritten */
+    sqlite3 *db = open_raw(path);
+    TS_REQUIRE(db);
+    TS_REQUIRE(sqlite3_exec(db, "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, "
+                                "tile_row INTEGER, tile_data BLOB)",
+                            NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    d = desc_for(1);
+    ts_err_clear(&err);
+    TS_CHECK(ts_cache_mbtiles_open(path, &d, &err) == NULL);
+    TS_CHECK(strstr(err.msg, "another tool") != NULL);
+    remove_tree(path);
+    /* not a database at all */
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f);
+    for (int i = 0; i < 100; i++)
+        fputs("not sqlite ", f);
+    fclose(f);
+    ts_err_clear(&err);
+    TS_CHECK(ts_cache_mbtiles_open(path, &d, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_EIO);
+    remove_tree(path);
+}
+
+TS_TEST(tiered_reads_through_and_promotes_fresh_tiles_only)
+{
+    char dir[512];
+    scratch(dir, sizeof dir, "tiered");
+    ts_mem_cache *m = ts_mem_cache_new(1 << 20);
+    TS_REQUIRE(m);
+    ts_cache *mem = ts_cache_memory_open(m, "t/WebMercatorQuad/", "@1x.png");
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *disk = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(mem && disk);
+    ts_cache *levels[2] = {mem, disk};
+    ts_cache *tc = ts_cache_tiered_open(levels, 2);
+    TS_REQUIRE(tc);
+    TS_CHECK_STR(ts_cache_kind(tc), "tiered");
+    ts_tile *t = make_png(8, 8, 0);
+    ts_cache_item it = {1, 1, t};
+    /* on disk only */
+    TS_REQUIRE(ts_cache_put(disk, 2, &it, 1, &err) == TS_OK);
+    ts_tile *g = ts_mem_cache_get(m, "t/WebMercatorQuad/2/1/1@1x.png");
+    TS_CHECK(g == NULL);
+    ts_cache_info info;
+    TS_CHECK_INT(ts_cache_get(tc, 2, 1, 1, &g, &info, &err), TS_OK);
+    TS_CHECK(g && !info.stale);
+    ts_tile_unref(g);
+    g = ts_mem_cache_get(m, "t/WebMercatorQuad/2/1/1@1x.png"); /* promoted */
+    TS_CHECK(g != NULL);
+    ts_tile_unref(g);
+    /* write-through */
+    it.x = 2;
+    TS_CHECK_INT(ts_cache_put(tc, 2, &it, 1, &err), TS_OK);
+    TS_CHECK_INT(ts_cache_stat(disk, 2, 2, 1, &info, &err), TS_OK);
+    TS_CHECK_INT(ts_cache_stat(mem, 2, 2, 1, &info, &err), TS_OK);
+    ts_cache_unref(tc);
+    ts_cache_unref(disk);
+    /* a new version: the disk tile is stale and is not promoted */
+    ts_mem_cache_drop_prefix(m, "t/");
+    usleep(20000);
+    d.version = 2;
+    disk = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(disk);
+    levels[1] = disk;
+    tc = ts_cache_tiered_open(levels, 2);
+    TS_REQUIRE(tc);
+    TS_CHECK_INT(ts_cache_get(tc, 2, 1, 1, &g, &info, &err), TS_OK);
+    TS_CHECK(g && info.stale);
+    ts_tile_unref(g);
+    g = ts_mem_cache_get(m, "t/WebMercatorQuad/2/1/1@1x.png");
+    TS_CHECK(g == NULL);
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(tc, &s);
+    TS_CHECK(s.stale >= 1);
+    ts_cache_unref(tc);
+    ts_cache_unref(disk);
+    ts_cache_unref(mem);
+    ts_mem_cache_free(m);
+    ts_tile_unref(t);
+    remove_tree(dir);
+}

@@ -1,10 +1,13 @@
-/* cache/memory.c — sharded in-memory LRU of tiles with a byte budget. */
+/* cache/memory.c — sharded in-memory LRU of tiles with a byte budget, and its view as a
+ * cache back-end (one key prefix per tileset). */
 #include "cache/cache.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache_int.h"
 #include "util/hash.h"
 
 #define NSHARDS 16
@@ -243,4 +246,105 @@ ts_mem_cache_stats_get(ts_mem_cache *c, ts_cache_stats *out)
         out->entries += s->count;
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+/* ---- the LRU as a back-end -------------------------------------------------------------- */
+
+typedef struct mem_view {
+    ts_cache base;
+    ts_mem_cache *m;             /* borrowed */
+    char prefix[128], suffix[32];
+} mem_view;
+
+static void
+view_key(const mem_view *v, int z, uint32_t x, uint32_t y, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%d/%u/%u%s", v->prefix, z, x, y, v->suffix);
+}
+
+static ts_status
+view_get(ts_cache *c, int z, uint32_t x, uint32_t y, ts_tile **out, ts_cache_entry *e, ts_err *err)
+{
+    mem_view *v = (mem_view *)c;
+    char key[200];
+    view_key(v, z, x, y, key, sizeof key);
+    ts_tile *t = ts_mem_cache_get(v->m, key);
+    if (t == NULL)
+        return TS_FAIL(err, TS_ENOENT, "not in memory");
+    e->mtime_ns = t->mtime * 1000000000;
+    e->version_ok = 1;
+    *out = t;
+    return TS_OK;
+}
+
+static ts_status
+view_stat(ts_cache *c, int z, uint32_t x, uint32_t y, ts_cache_entry *e, ts_err *err)
+{
+    ts_tile *t = NULL;
+    TS_TRY(view_get(c, z, x, y, &t, e, err));
+    ts_tile_unref(t);
+    return TS_OK;
+}
+
+static ts_status
+view_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
+{
+    mem_view *v = (mem_view *)c;
+    char key[200];
+    for (int i = 0; i < n; i++) {
+        view_key(v, z, items[i].x, items[i].y, key, sizeof key);
+        ts_mem_cache_put(v->m, key, items[i].tile);
+    }
+    return TS_OK;
+}
+
+static ts_status
+view_del(ts_cache *c, int z, uint32_t x, uint32_t y, ts_err *err)
+{
+    mem_view *v = (mem_view *)c;
+    char key[200];
+    view_key(v, z, x, y, key, sizeof key);
+    ts_mem_cache_drop_prefix(v->m, key);
+    return TS_OK;
+}
+
+static ts_status
+view_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1,
+              int64_t older_than, uint64_t *removed, ts_err *err)
+{
+    /* The LRU has no range index: the whole level goes (it is only a cache). */
+    mem_view *v = (mem_view *)c;
+    char key[200];
+    snprintf(key, sizeof key, "%s%d/", v->prefix, z);
+    *removed = ts_mem_cache_drop_prefix(v->m, key);
+    return TS_OK;
+}
+
+static void
+view_close(ts_cache *c)
+{
+    free(c);
+}
+
+static const ts_cache_ops view_ops = {
+    .kind = "memory",
+    .get = view_get,
+    .stat = view_stat,
+    .put = view_put,
+    .del = view_del,
+    .truncate = view_truncate,
+    .close = view_close,
+};
+
+ts_cache *
+ts_cache_memory_open(ts_mem_cache *m, const char *prefix, const char *suffix)
+{
+    mem_view *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return NULL;
+    ts_cache__init(&v->base, &view_ops, NULL);
+    v->m = m;
+    snprintf(v->prefix, sizeof v->prefix, "%s", prefix ? prefix : "");
+    snprintf(v->suffix, sizeof v->suffix, "%s", suffix ? suffix : "");
+    return &v->base;
 }

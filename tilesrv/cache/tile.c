@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache_int.h"
 #include "util/hash.h"
 
 static uint64_t
-content_hash(const uint8_t *p, size_t n)
+content_hash_seeded(const uint8_t *p, size_t n, uint64_t seed)
 {
     /* 8 bytes at a time: fast enough for every tile rendered, and stable across runs. */
-    uint64_t h = TS_HASH_SEED ^ n;
+    uint64_t h = seed ^ n;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
@@ -21,6 +22,12 @@ content_hash(const uint8_t *p, size_t n)
     uint64_t v = 0;
     memcpy(&v, p + i, n - i);
     return ts_hash_mix(h ^ v ^ 0x9e3779b97f4a7c15ull);
+}
+
+static uint64_t
+content_hash(const uint8_t *p, size_t n)
+{
+    return content_hash_seeded(p, n, TS_HASH_SEED);
 }
 
 ts_tile *
@@ -37,6 +44,27 @@ ts_tile_new(const uint8_t *data, size_t len, int64_t mtime)
     t->mtime = mtime;
     t->etag = content_hash(data, len);
     return t;
+}
+
+ts_tile *
+ts_cache__tile_alloc(size_t len, int64_t mtime)
+{
+    ts_tile *t = malloc(sizeof *t + (len ? len : 1));
+    if (t == NULL)
+        return NULL;
+    atomic_init(&t->refs, 1);
+    t->data = t->own;
+    t->len = len;
+    t->shared = 0;
+    t->mtime = mtime;
+    t->etag = 0;
+    return t;
+}
+
+void
+ts_cache__tile_seal(ts_tile *t)
+{
+    t->etag = content_hash(t->data, t->len);
 }
 
 ts_tile *
@@ -72,4 +100,13 @@ void
 ts_tile_etag_str(const ts_tile *t, char *buf, size_t size)
 {
     snprintf(buf, size, "\"%016llx\"", (unsigned long long)t->etag);
+}
+
+void
+ts_tile_content_id(const ts_tile *t, char *id, size_t size)
+{
+    /* A second, independently seeded hash next to the ETag: 128 bits, so distinct tiles
+     * sharing an id (and one being served for the other) is out of reach. */
+    uint64_t h2 = content_hash_seeded(t->data, t->len, 0x6a09e667f3bcc908ull);
+    snprintf(id, size, "%016llx%016llx", (unsigned long long)t->etag, (unsigned long long)h2);
 }

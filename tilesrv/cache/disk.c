@@ -1,0 +1,498 @@
+/* cache/disk.c — one file per tile under a directory, in the xyz, MapProxy `tc` or `tms`
+ * layout.
+ *
+ * Writes go to a hidden temporary file in the tile's own directory (".<name>.<pid>.<n>.tmp")
+ * which is renamed over the final name: rename(2) within a directory is atomic, so a reader
+ * sees the old tile, the new one or none, never a part. fsync before the rename is optional
+ * (config `fsync`): without it a power failure may leave an empty or cut file, which the
+ * PNG check on read finds and deletes. On any write error the temporary file is removed.
+ *
+ * Versions: <root>/tilesrv-version records the tileset's data version; it is rewritten
+ * when the version changes, and its modification time says since when the version holds.
+ * A tile file modified before that time belongs to an older version and is stale. */
+#include "cache/cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache_int.h"
+
+#define MAX_TILE_BYTES ((off_t)64 << 20)
+#define STALE_TMP_S 600 /* temporary files older than this are leftovers of a crash */
+
+typedef struct disk {
+    ts_cache base;
+    char root[PATH_MAX - 96];  /* dir/<grid>[@2x]; room left for the tile's path */
+    ts_cache_layout layout;
+    int do_fsync;
+    int64_t since_ns;          /* files older than this are of an older version; 0 = none */
+    atomic_uint seq;           /* temporary file names */
+} disk;
+
+/* ---- paths ------------------------------------------------------------------------------ */
+
+static void
+level_dir(const disk *d, int z, char *buf, size_t size)
+{
+    if (d->layout == TS_CACHE_LAYOUT_TC)
+        snprintf(buf, size, "%s/%02d", d->root, z);
+    else
+        snprintf(buf, size, "%s/%d", d->root, z);
+}
+
+static int
+tile_path(const disk *d, int z, uint32_t x, uint32_t y, char *buf, size_t size)
+{
+    const char *ext = d->base.format;
+    int n;
+    switch (d->layout) {
+    case TS_CACHE_LAYOUT_TC: {
+        uint32_t fy = ts_cache__flip_y(&d->base, z, y);
+        n = snprintf(buf, size, "%s/%02d/%03u/%03u/%03u/%03u/%03u/%03u.%s", d->root, z,
+                     x / 1000000, x / 1000 % 1000, x % 1000, fy / 1000000, fy / 1000 % 1000,
+                     fy % 1000, ext);
+        break;
+    }
+    case TS_CACHE_LAYOUT_TMS:
+        n = snprintf(buf, size, "%s/%d/%u/%u.%s", d->root, z, x, ts_cache__flip_y(&d->base, z, y),
+                     ext);
+        break;
+    default:
+        n = snprintf(buf, size, "%s/%d/%u/%u.%s", d->root, z, x, y, ext);
+        break;
+    }
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* mkdir -p of path (its every prefix). 0 or -1 with errno. */
+static int
+make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+static int64_t
+mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* ---- versions --------------------------------------------------------------------------- */
+
+/* Write all of n bytes to fd. 0 or -1 with errno. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Write path through a temporary file and rename; fsync'ed (a small file, once per open). */
+static ts_status
+write_file_atomic(const char *path, const char *text, ts_err *err)
+{
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return TS_CACHE_ERRNO(err, errno, "cannot create %s", tmp);
+    if (write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return TS_CACHE_ERRNO(err, e, "cannot write %s", tmp);
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return TS_CACHE_ERRNO(err, e, "cannot write %s", path);
+    }
+    return TS_OK;
+}
+
+static ts_status
+load_version(disk *d, ts_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tilesrv-version", d->root);
+    unsigned long long have = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "tilesrv-version 1 version %llx", &have) != 1)
+            have = 0;
+        fclose(f);
+    }
+    if (d->base.version != 0 && have != d->base.version) {
+        /* A new data version: everything stored before now is stale. */
+        char text[160];
+        snprintf(text, sizeof text, "tilesrv-version 1\nversion %016llx\n",
+                 (unsigned long long)d->base.version);
+        TS_TRY(write_file_atomic(path, text, err));
+    }
+    /* The version holds since the file was written, by the file system's own clock (the
+     * coarse one that stamps tile files too, which can lag the precise wall clock). */
+    struct stat st;
+    d->since_ns = stat(path, &st) == 0 ? mtime_ns(&st) : 0;
+    return TS_OK;
+}
+
+/* ---- ops -------------------------------------------------------------------------------- */
+
+static ts_status
+disk_get(ts_cache *c, int z, uint32_t x, uint32_t y, ts_tile **out, ts_cache_entry *e, ts_err *err)
+{
+    disk *d = (disk *)c;
+    char path[PATH_MAX];
+    if (tile_path(d, z, x, y, path, sizeof path) != 0)
+        return TS_FAIL(err, TS_EINVAL, "tile path too long");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return TS_FAIL(err, TS_ENOENT, "%s: not cached", path);
+        return TS_CACHE_ERRNO(err, errno, "cannot open %s", path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int en = errno;
+        close(fd);
+        return TS_CACHE_ERRNO(err, en, "cannot stat %s", path);
+    }
+    if (st.st_size > MAX_TILE_BYTES) {
+        close(fd);
+        return TS_FAIL(err, TS_EIO, "%s: %lld bytes is too large for a tile", path,
+                       (long long)st.st_size);
+    }
+    ts_tile *t = ts_cache__tile_alloc((size_t)st.st_size, st.st_mtim.tv_sec);
+    if (t == NULL) {
+        close(fd);
+        return TS_FAIL(err, TS_ENOMEM, "tile %s", path);
+    }
+    size_t got = 0;
+    while (got < t->len) {
+        ssize_t r = read(fd, t->own + got, t->len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int en = errno;
+            close(fd);
+            ts_tile_unref(t);
+            return TS_CACHE_ERRNO(err, en, "cannot read %s", path);
+        }
+        if (r == 0)
+            break; /* shorter than when stat'ed: the PNG check will say so */
+        got += (size_t)r;
+    }
+    close(fd);
+    t->len = got;
+    ts_cache__tile_seal(t);
+    e->mtime_ns = mtime_ns(&st);
+    e->version_ok = d->since_ns == 0 || e->mtime_ns >= d->since_ns;
+    *out = t;
+    return TS_OK;
+}
+
+static ts_status
+disk_stat(ts_cache *c, int z, uint32_t x, uint32_t y, ts_cache_entry *e, ts_err *err)
+{
+    disk *d = (disk *)c;
+    char path[PATH_MAX];
+    if (tile_path(d, z, x, y, path, sizeof path) != 0)
+        return TS_FAIL(err, TS_EINVAL, "tile path too long");
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return TS_FAIL(err, TS_ENOENT, "%s: not cached", path);
+        return TS_CACHE_ERRNO(err, errno, "cannot stat %s", path);
+    }
+    e->mtime_ns = mtime_ns(&st);
+    e->version_ok = d->since_ns == 0 || e->mtime_ns >= d->since_ns;
+    return TS_OK;
+}
+
+/* Write one tile through a temporary file in its directory. */
+static ts_status
+put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 64];
+    if (tile_path(d, z, it->x, it->y, path, sizeof path) != 0)
+        return TS_FAIL(err, TS_EINVAL, "tile path too long");
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", path, slash + 1, (long)getpid(),
+             atomic_fetch_add(&d->seq, 1));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+        if (make_dirs(path) != 0)
+            return TS_CACHE_ERRNO(err, errno, "cannot create directory %s", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fd < 0)
+        return TS_CACHE_ERRNO(err, errno, "cannot create %s", tmp);
+    *slash = '/';
+    int bad = write_all(fd, it->tile->data, it->tile->len) != 0 ||
+              (d->do_fsync && fsync(fd) != 0);
+    int e = errno;
+    if (close(fd) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
+    }
+    return TS_OK;
+}
+
+static ts_status
+disk_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
+{
+    disk *d = (disk *)c;
+    for (int i = 0; i < n; i++)
+        TS_TRY(put_one(d, z, &items[i], err));
+    return TS_OK;
+}
+
+static ts_status
+disk_del(ts_cache *c, int z, uint32_t x, uint32_t y, ts_err *err)
+{
+    disk *d = (disk *)c;
+    char path[PATH_MAX];
+    if (tile_path(d, z, x, y, path, sizeof path) != 0)
+        return TS_FAIL(err, TS_EINVAL, "tile path too long");
+    if (unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR)
+        return TS_CACHE_ERRNO(err, errno, "cannot delete %s", path);
+    return TS_OK;
+}
+
+/* ---- truncate: a walk of the level's tree, pruned by the range -------------------------- */
+
+typedef struct comp {
+    int axis;                  /* 0 = x, 1 = y */
+    uint64_t mult;             /* value of one unit of this path component */
+} comp;
+
+static const comp comps_xyz[] = {{0, 1}, {1, 1}};
+static const comp comps_tc[] = {{0, 1000000}, {0, 1000}, {0, 1}, {1, 1000000}, {1, 1000}, {1, 1}};
+
+typedef struct walk {
+    const disk *d;
+    const comp *comps;
+    int ncomps;
+    uint64_t lo[2], hi[2];     /* range in stored coordinates */
+    int64_t older_than;
+    int64_t now_s;
+    uint64_t removed;
+    int err_no;                /* first error, 0 = none */
+    char err_path[PATH_MAX];
+} walk;
+
+/* The leading digits of name as a number; *rest points after them. -1 if none. */
+static int64_t
+parse_num(const char *name, const char **rest)
+{
+    if (*name < '0' || *name > '9')
+        return -1;
+    int64_t v = 0;
+    while (*name >= '0' && *name <= '9' && v < ((int64_t)1 << 40))
+        v = v * 10 + (*name++ - '0');
+    *rest = name;
+    return v;
+}
+
+static void
+walk_dir(walk *w, char *path, size_t plen, int depth, uint64_t acc0, uint64_t acc1)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL) {
+        if (errno != ENOENT && w->err_no == 0) {
+            w->err_no = errno;
+            snprintf(w->err_path, sizeof w->err_path, "%s", path);
+        }
+        return;
+    }
+    const comp *cp = &w->comps[depth];
+    int last = depth == w->ncomps - 1;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        const char *name = de->d_name;
+        if (name[0] == '.') {
+            /* A temporary file left by a killed writer: remove it once it is old. */
+            size_t nl = strlen(name);
+            if (nl > 5 && strcmp(name + nl - 4, ".tmp") == 0) {
+                struct stat st;
+                snprintf(path + plen, PATH_MAX - plen, "/%s", name);
+                if (stat(path, &st) == 0 && w->now_s - st.st_mtim.tv_sec > STALE_TMP_S)
+                    unlink(path);
+                path[plen] = '\0';
+            }
+            continue;
+        }
+        const char *rest;
+        int64_t v = parse_num(name, &rest);
+        if (v < 0)
+            continue;
+        uint64_t acc[2] = {acc0, acc1};
+        acc[cp->axis] += (uint64_t)v * cp->mult;
+        uint64_t lo = acc[cp->axis], hi = lo + cp->mult - 1;
+        if (hi < w->lo[cp->axis] || lo > w->hi[cp->axis])
+            continue;
+        if (snprintf(path + plen, PATH_MAX - plen, "/%s", name) >= (int)(PATH_MAX - plen))
+            continue;
+        size_t nplen = plen + 1 + strlen(name);
+        if (last) {
+            if (rest[0] != '.' || strcmp(rest + 1, w->d->base.format) != 0) {
+                path[plen] = '\0';
+                continue;
+            }
+            struct stat st;
+            int gone = 0;
+            if (w->older_than > 0) {
+                if (stat(path, &st) == 0 && st.st_mtim.tv_sec < w->older_than)
+                    gone = unlink(path) == 0;
+            } else {
+                gone = unlink(path) == 0;
+            }
+            if (gone)
+                w->removed++;
+        } else if (rest[0] == '\0') {
+            walk_dir(w, path, nplen, depth + 1, acc[0], acc[1]);
+            rmdir(path); /* only succeeds when the walk emptied it */
+        }
+        path[plen] = '\0';
+    }
+    closedir(dir);
+}
+
+static ts_status
+disk_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1,
+              int64_t older_than, uint64_t *removed, ts_err *err)
+{
+    disk *d = (disk *)c;
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.d = d;
+    w.older_than = older_than;
+    w.now_s = ts_cache__now_ns() / 1000000000;
+    if (d->layout == TS_CACHE_LAYOUT_TC) {
+        w.comps = comps_tc;
+        w.ncomps = 6;
+    } else {
+        w.comps = comps_xyz;
+        w.ncomps = 2;
+    }
+    w.lo[0] = x0;
+    w.hi[0] = x1;
+    if (d->layout == TS_CACHE_LAYOUT_XYZ) {
+        w.lo[1] = y0;
+        w.hi[1] = y1;
+    } else {
+        w.lo[1] = ts_cache__flip_y(c, z, y1);
+        w.hi[1] = ts_cache__flip_y(c, z, y0);
+    }
+    char path[PATH_MAX];
+    level_dir(d, z, path, sizeof path);
+    walk_dir(&w, path, strlen(path), 0, 0, 0);
+    rmdir(path);
+    *removed = w.removed;
+    if (w.err_no != 0)
+        return TS_CACHE_ERRNO(err, w.err_no, "cannot read directory %s", w.err_path);
+    return TS_OK;
+}
+
+static void
+disk_close(ts_cache *c)
+{
+    free(c);
+}
+
+static const ts_cache_ops disk_ops = {
+    .kind = "disk",
+    .get = disk_get,
+    .stat = disk_stat,
+    .put = disk_put,
+    .del = disk_del,
+    .truncate = disk_truncate,
+    .close = disk_close,
+    .checks_png = 1,
+};
+
+ts_cache *
+ts_cache_disk_open(const char *dir, ts_cache_layout layout, int do_fsync, const ts_cache_desc *desc,
+                   ts_err *err)
+{
+    if (desc == NULL || desc->grid == NULL) {
+        TS_FAIL(err, TS_EINVAL, "disk cache %s: no grid given", dir);
+        return NULL;
+    }
+    disk *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "disk cache");
+        return NULL;
+    }
+    ts_cache__init(&d->base, &disk_ops, desc);
+    d->layout = layout;
+    d->do_fsync = do_fsync;
+    atomic_init(&d->seq, 0);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    int n = snprintf(d->root, sizeof d->root, "%.*s/%s%s", (int)dl, dir, desc->grid->name,
+                     d->base.scale == 2 ? "@2x" : "");
+    if (n < 0 || (size_t)n >= sizeof d->root) {
+        TS_FAIL(err, TS_EINVAL, "disk cache path too long: %s", dir);
+        free(d);
+        return NULL;
+    }
+    if (make_dirs(d->root) != 0) {
+        TS_CACHE_ERRNO(err, errno, "disk cache: cannot create %s", d->root);
+        free(d);
+        return NULL;
+    }
+    if (access(d->root, W_OK) != 0 && desc->version != 0) {
+        TS_CACHE_ERRNO(err, errno, "disk cache: cannot write to %s", d->root);
+        free(d);
+        return NULL;
+    }
+    if (load_version(d, err) != TS_OK) {
+        free(d);
+        return NULL;
+    }
+    return &d->base;
+}
