@@ -3,13 +3,15 @@
  * Every input is parsed as a style; a style that compiles is then checked for internal
  * consistency (property table lookups) and each rule's filter is evaluated against a set
  * of features whose attribute values cover the awkward cases (null, NaN, extreme integers,
- * numeric and non-numeric strings, UTF-8). Seeds: the .sld files in styles/ and
- * tests/data/style/.
+ * numeric and non-numeric strings, UTF-8); labels, rotations and priorities of the
+ * symbolizers are evaluated for the same features. Seeds: the .sld files in styles/,
+ * tests/data/style/ and tests/fuzz/corpus/sld/.
  * Built with -fsanitize=fuzzer, or as a plain program with standalone_main.c. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "style/style.h"
 #include "util/log.h"
@@ -52,6 +54,45 @@ get_value(const void *ctx, int prop)
                                                          : &values[(prop + f->shift) % (NVALUES + 1)];
 }
 
+static void
+check_graphic(const ts_style *s, const ts_graphic *g, const ts_feature_ref *ref)
+{
+    double d;
+    if (g == NULL)
+        return;
+    if (g->image >= s->nimages || (g->image >= 0 && s->images[g->image].path == NULL))
+        abort();
+    if (!(g->size >= 0) || !(g->opacity >= 0 && g->opacity <= 1))
+        abort();
+    (void)ts_expr_eval_number(g->rotation_expr, ref, &d);
+}
+
+/* Labels are written into buffers of several sizes (cut at UTF-8 boundaries, always
+ * terminated); expressions of rotations and priorities evaluated. */
+static void
+check_symbolizer(const ts_style *s, const ts_symbolizer *y, const ts_feature_ref *ref)
+{
+    static const size_t caps[] = {1, 2, 5, 64, 4096};
+    char buf[4096 + 1];
+    double d;
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        buf[caps[c]] = 'Z';
+        size_t n = ts_label_eval(y->label, ref, buf, caps[c]);
+        size_t len = strlen(buf);
+        if (len >= caps[c] || buf[caps[c]] != 'Z' || (n < caps[c] && n != len && n != 0))
+            abort();
+    }
+    if (y->text != NULL) {
+        (void)ts_expr_eval_number(y->text->priority, ref, &d);
+        (void)ts_expr_eval_number(y->text->rotation_expr, ref, &d);
+        if (y->text->nfont_family < 0 || y->text->nfont_family > TS_MAX_FONT_FAMILIES)
+            abort();
+    }
+    check_graphic(s, y->graphic, ref);
+    check_graphic(s, y->fill_graphic, ref);
+    check_graphic(s, y->stroke_graphic, ref);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -80,6 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 feature ft = {k};
                 ts_feature_ref ref = {get_value, &ft, {0, 0, 1, 1}};
                 (void)ts_filter_eval(rule->filter, &ref);
+                for (int y = 0; y < rule->nsyms; y++)
+                    check_symbolizer(s, &rule->syms[y], &ref);
             }
         }
     }

@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Map units = pixels: the canvas shows [0, 100] x [0, 100], y up. */
@@ -317,6 +318,550 @@ TS_TEST(render_bands_equal_the_whole_drawing)
     ts_canvas_clear(banded, (ts_rgba){1, 2, 3, 4});
     TS_CHECK_INT(ts_render_draw_bands(w, 3, pool, &req, &odd, &err), TS_OK);
     TS_CHECK(memcmp(whole->px, banded->px, sizeof *whole->px * BW * BH) == 0);
+    ts_canvas_free(whole);
+    ts_canvas_free(banded);
+    ts_pool_free(pool);
+    for (int i = 0; i < 5; i++)
+        ts_render_worker_free(w[i]);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+/* ---- graphics: GraphicFill, GraphicStroke, offsets, images, shape marks ------------------ */
+
+/* A store of features with fields class (string) and angle (real). */
+typedef struct gfeat {
+    const char *cls;
+    ts_geom_kind kind;
+    double angle;
+    int n;
+    double xy[2 * 12];
+} gfeat;
+
+static ts_store *
+graphics_store(const gfeat *f, int nf)
+{
+    ts_err err;
+    const char *names[] = {"class", "angle"};
+    ts_store_builder *b = ts_store_builder_new("graphics", names, 2, &err);
+    if (b == NULL)
+        return NULL;
+    for (int i = 0; i < nf; i++) {
+        uint32_t counts[] = {(uint32_t)f[i].n};
+        ts_value v[2] = {{.type = TS_VAL_STR, .u.s = f[i].cls},
+                         {.type = TS_VAL_REAL, .u.d = f[i].angle}};
+        if (ts_store_builder_add(b, f[i].kind, f[i].xy, counts, f[i].kind == TS_GEOM_POINT ? (uint32_t)f[i].n : 1,
+                                 v, &err) != TS_OK) {
+            ts_store_builder_free(b);
+            return NULL;
+        }
+    }
+    ts_store *s = NULL;
+    if (ts_store_builder_finish(b, &s, &err) != TS_OK)
+        return NULL;
+    return s;
+}
+
+/* A style parsed as if it were a file in tests/data/style (its ExternalGraphics resolve
+ * there). */
+static ts_style *
+data_style(const char *xml, ts_err *err)
+{
+    char where[600];
+    snprintf(where, sizeof where, "%s/tests/data/style/inline.sld", ts_test_srcdir());
+    ts_style *s = ts_style_parse(xml, strlen(xml), where, err);
+    if (s == NULL) {
+        char buf[800];
+        fprintf(stderr, "    %s\n", ts_err_format(err, buf, sizeof buf));
+    }
+    return s;
+}
+
+/* The 4 x 4 quadrant image of tests/data/style/graphics/quad.png, made by hand (render
+ * reads no files): red, green over blue, yellow; opaque. */
+static ts_canvas *
+quad_image(void)
+{
+    ts_canvas *c = ts_canvas_new(4, 4, NULL);
+    if (c == NULL)
+        return NULL;
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            c->px[y * 4 + x] = y < 2 ? (x < 2 ? 0xff0000ffu : 0xff00ff00u)
+                                     : (x < 2 ? 0xffff0000u : 0xff00ffffu);
+    return c;
+}
+
+#define MARK(wkn, inner) "<Mark><WellKnownName>" wkn "</WellKnownName>" inner "</Mark>"
+#define STROKE(c, w) "<Stroke>" PARAM("stroke", c) PARAM("stroke-width", w) "</Stroke>"
+#define FILL(c) "<Fill>" PARAM("fill", c) "</Fill>"
+#define QUAD_PNG                                                                            \
+    "<ExternalGraphic xmlns:xlink=\"http://www.w3.org/1999/xlink\"><OnlineResource "        \
+    "xlink:href=\"graphics/quad.png\"/><Format>image/png</Format></ExternalGraphic>"
+#define GFILL(graphic) "<PolygonSymbolizer><Fill><GraphicFill><Graphic>" graphic \
+    "</Graphic></GraphicFill></Fill></PolygonSymbolizer>"
+
+static const char *fill_sld =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    " <Rule>" IS_CLASS("h") GFILL(MARK("shape://slash", STROKE("#c00000", "1.5")) "<Size>8</Size>")
+    "</Rule>\n"
+    " <Rule>" IS_CLASS("t") GFILL(MARK("shape://times", STROKE("#006000", "1")) "<Size>10</Size>"
+    "<Rotation>30</Rotation>") "</Rule>\n"
+    " <Rule>" IS_CLASS("p") GFILL(MARK("shape://plus", STROKE("#000080", "1.2")) "<Size>7</Size>"
+    "<Opacity>0.7</Opacity>") "</Rule>\n"
+    " <Rule>" IS_CLASS("r") GFILL(MARK("shape://horline", STROKE("#ff00ff", "2")) "<Size>8</Size>")
+    "</Rule>\n"
+    " <Rule>" IS_CLASS("m") GFILL(MARK("circle", FILL("#2050f0") STROKE("#000000", "0.5"))
+    "<Size>6</Size>") "<PolygonSymbolizer><Stroke>" PARAM("stroke", "#303030")
+    "</Stroke></PolygonSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("i") GFILL(QUAD_PNG "<Size>4</Size>") "</Rule>\n"
+    " <Rule>" IS_CLASS("x") GFILL(MARK("shape://times", STROKE("#404040", "1.7")) "<Size>6</Size>")
+    "</Rule>\n"
+    " <Rule>" IS_CLASS("s") GFILL(MARK("star", FILL("#f0a000")) "<Size>9</Size><Rotation>"
+    "<ogc:PropertyName>angle</ogc:PropertyName></Rotation>") "</Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+/* Polygons with edges at 0, 45 and 90 degrees on integer coordinates (so clipping them
+ * at a tile border is exact), several across x = X0 + 256, a ring with a hole. */
+#define X0 10000.0
+#define Y0 5000.0
+static const gfeat fill_feats[] = {
+    {"h", TS_GEOM_POLYGON, 0, 4, {X0 + 200, Y0 + 20, X0 + 330, Y0 + 20, X0 + 330, Y0 + 120, X0 + 200, Y0 + 120}},
+    {"t", TS_GEOM_POLYGON, 0, 5, {X0 + 220, Y0 + 130, X0 + 300, Y0 + 130, X0 + 350, Y0 + 180, X0 + 300, Y0 + 230, X0 + 220, Y0 + 230}},
+    {"p", TS_GEOM_POLYGON, 0, 3, {X0 + 20, Y0 + 20, X0 + 180, Y0 + 20, X0 + 100, Y0 + 100}},
+    {"r", TS_GEOM_POLYGON, 0, 4, {X0 + 360, Y0 + 10, X0 + 500, Y0 + 10, X0 + 500, Y0 + 90, X0 + 360, Y0 + 90}},
+    {"m", TS_GEOM_POLYGON, 0, 4, {X0 + 30, Y0 + 130, X0 + 250, Y0 + 130, X0 + 250, Y0 + 250, X0 + 30, Y0 + 250}},
+    {"i", TS_GEOM_POLYGON, 0, 4, {X0 + 240, Y0 + 235, X0 + 275, Y0 + 200, X0 + 310, Y0 + 235, X0 + 275, Y0 + 270}},
+    {"s", TS_GEOM_POLYGON, 25, 4, {X0 + 380, Y0 + 120, X0 + 510, Y0 + 120, X0 + 510, Y0 + 250, X0 + 380, Y0 + 250}},
+    {"x", TS_GEOM_POLYGON, 0, 4, {X0 + 150, Y0 + 1, X0 + 350, Y0 + 1, X0 + 350, Y0 + 18, X0 + 150, Y0 + 18}},
+};
+
+static ts_render_layer *
+fill_layer(ts_store **store, ts_style **style)
+{
+    ts_err err;
+    *store = graphics_store(fill_feats, (int)(sizeof fill_feats / sizeof fill_feats[0]));
+    *style = data_style(fill_sld, &err);
+    if (*store == NULL || *style == NULL || (*style)->nimages != 1)
+        return NULL;
+    ts_canvas *quad = quad_image();
+    const ts_canvas *imgs[] = {quad};
+    ts_render_layer *l = ts_render_layer_new_images("fills", *store, *style, imgs, 1, NULL, &err);
+    ts_canvas_free(quad);
+    return l;
+}
+
+static ts_status
+draw_box(ts_render_worker *w, const ts_render_layer *l, ts_canvas *c, ts_bbox b, double sf)
+{
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {
+        .layers = layers,
+        .nlayers = 1,
+        .bbox = b,
+        .width = c->w,
+        .height = c->h,
+        .scale_factor = sf,
+        .scale_denom = 1000,
+        .background = {255, 255, 255, 255},
+    };
+    ts_err err;
+    return ts_render_draw(w, &req, c, &err);
+}
+
+TS_TEST(render_graphic_fill_tiles_join)
+{
+    ts_err err;
+    ts_store *store = NULL;
+    ts_style *style = NULL;
+    ts_render_layer *l = fill_layer(&store, &style);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *whole = ts_canvas_new(512, 256, &err);
+    ts_canvas *half = ts_canvas_new(256, 256, &err);
+    TS_REQUIRE(l != NULL && w != NULL && whole != NULL && half != NULL);
+    TS_CHECK_INT(style->nwarnings, 0);
+    TS_CHECK_INT(draw_box(w, l, whole, (ts_bbox){X0, Y0, X0 + 512, Y0 + 256}, 1), TS_OK);
+    for (int k = 0; k < 2; k++) {
+        ts_canvas_clear(half, (ts_rgba){1, 2, 3, 4});
+        TS_CHECK_INT(draw_box(w, l, half, (ts_bbox){X0 + 256 * k, Y0, X0 + 256 * (k + 1), Y0 + 256}, 1),
+                     TS_OK);
+        long differ = 0;
+        for (int y = 0; y < 256; y++)
+            for (int x = 0; x < 256; x++)
+                differ += half->px[y * 256 + x] != whole->px[y * 512 + 256 * k + x];
+        if (differ)
+            printf("  half %d: %ld pixels differ\n", k, differ);
+        TS_CHECK_INT(differ, 0);
+    }
+    /* the pattern is there: horizontal lines 2 px wide every 8 px through the middle of
+     * each 8 px cell of the world grid (world row Y = image row - 5256 here) */
+    uint32_t magenta = 0xffff00ffu;
+    for (int j = 176; j < 240; j++) { /* rows of map y in (Y0 + 16, Y0 + 80) */
+        int64_t Y = j - (int64_t)(Y0 + 256);
+        int64_t m = ((Y % 8) + 8) % 8;
+        uint32_t want = m == 3 || m == 4 ? magenta : 0xffffffffu;
+        if (whole->px[j * 512 + 430] != want)
+            ts_test_fail(__FILE__, __LINE__, "row %d: %08x, expected %08x", j,
+                         whole->px[j * 512 + 430], want);
+    }
+    /* the image tile: 4 x 4 quadrants repeated on the world grid (world x = i + 10000) */
+    for (int j = 24; j < 40; j++)
+        for (int i = 266; i < 284; i++) {
+            int64_t X = i + (int64_t)X0, Y = j - (int64_t)(Y0 + 256);
+            int qx = (int)(((X % 4) + 4) % 4) >= 2, qy = (int)(((Y % 4) + 4) % 4) >= 2;
+            uint32_t want = qy == 0 ? (qx == 0 ? 0xff0000ffu : 0xff00ff00u)
+                                    : (qx == 0 ? 0xffff0000u : 0xff00ffffu);
+            /* inside the diamond (centre 275, 21 rows from the top), clear of its edges */
+            if (abs(i - 275) + abs(j - 21 - 10) > 30)
+                continue;
+            if (whole->px[j * 512 + i] != want)
+                ts_test_fail(__FILE__, __LINE__, "image fill at %d,%d: %08x, expected %08x", i,
+                             j, whole->px[j * 512 + i], want);
+        }
+    /* hatching stays inside its polygon: nothing red left of the slash rectangle */
+    long red = 0, outside = 0;
+    for (int y = 136; y < 236; y++)
+        for (int x = 0; x < 512; x++) {
+            uint32_t p = whole->px[y * 512 + x];
+            int is_red = (p & 255) > 150 && (p >> 8 & 255) < 80 && (p >> 16 & 255) < 80;
+            red += is_red && x >= 200 && x < 330;
+            outside += is_red && (x < 199 || x > 331);
+        }
+    TS_CHECK(red > 1000);
+    TS_CHECK_INT(outside, 0);
+    ts_canvas_free(whole);
+    ts_canvas_free(half);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+/* Lines: plain, with a perpendicular offset either side, a GraphicStroke of circles. */
+static const char *line_sld =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:se=\"http://www.opengis.net/se\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    " <Rule>" IS_CLASS("o") "<LineSymbolizer><Stroke>" PARAM("stroke", "#ff0000")
+    PARAM("stroke-width", "2") "</Stroke><PerpendicularOffset>6</PerpendicularOffset>"
+    "</LineSymbolizer><LineSymbolizer><Stroke>" PARAM("stroke", "#0000ff") PARAM("stroke-width", "2")
+    "</Stroke><PerpendicularOffset>-6</PerpendicularOffset></LineSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("g") "<LineSymbolizer><Stroke><GraphicStroke><Graphic>"
+    MARK("circle", FILL("#00a000")) "<Size>4</Size></Graphic><se:Gap>6</se:Gap>"
+    "<se:InitialGap>1</se:InitialGap></GraphicStroke></Stroke></LineSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("k") "<LineSymbolizer><Stroke>" PARAM("stroke", "#000000")
+    PARAM("stroke-width", "2") "</Stroke><PerpendicularOffset>5</PerpendicularOffset>"
+    "</LineSymbolizer></Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+TS_TEST(render_offset_and_graphic_stroke)
+{
+    static const gfeat feats[] = {
+        /* eastwards at y = 80: left of it is north, up on the screen */
+        {"o", TS_GEOM_LINE, 0, 2, {10, 80, 90, 80}},
+        /* eastwards at y = 50, circles every 4 + 6 px from x = 10 + 1 + 2 */
+        {"g", TS_GEOM_LINE, 0, 2, {10, 50, 90, 50}},
+        /* a counter-clockwise square ring [20, 40]^2: offset to the left = inwards */
+        {"k", TS_GEOM_POLYGON, 0, 4, {20, 10, 40, 10, 40, 30, 20, 30}},
+    };
+    ts_err err;
+    ts_store *store = graphics_store(feats, 3);
+    ts_style *style = ts_style_parse(line_sld, strlen(line_sld), "lines", &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    TS_CHECK_INT(style->nwarnings, 0);
+    ts_render_layer *l = ts_render_layer_new("lines", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    TS_CHECK(l->max_symbol_px >= 6 + 1); /* the offset enters the query margin */
+    TS_CHECK_INT(draw(w, l, c), TS_OK);
+    TS_CHECK_INT(px_at(c, 50, 86.5), RED);   /* 6 px north: map y 86, pixel row 13 */
+    TS_CHECK_INT(px_at(c, 50, 74.5), BLUE);  /* 6 px south */
+    TS_CHECK_INT(px_at(c, 50, 80.5), WHITE); /* nothing on the line itself */
+    /* circles of diameter 4 centred at x = 13, 23, 33, ...: column 13 green, 18 not */
+    uint32_t green = 0xff00a000u;
+    for (int k = 0; k < 7; k++) {
+        TS_CHECK_INT(px_at(c, 13 + 10 * k, 50.5), green);
+        TS_CHECK_INT(px_at(c, 13 + 10 * k - 1, 49.5), green);
+        TS_CHECK_INT(px_at(c, 18 + 10 * k, 50.5), WHITE);
+    }
+    /* the ring's outline moved 5 px inwards (the store keeps exteriors counter-clockwise):
+     * the rectangle [25, 35] x [15, 25] */
+    TS_CHECK_INT(px_at(c, 30, 25.2), BLACK);
+    TS_CHECK_INT(px_at(c, 25.2, 20), BLACK);
+    TS_CHECK_INT(px_at(c, 30, 30.2), WHITE);
+    TS_CHECK_INT(px_at(c, 30, 20), WHITE);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+static const char *point_sld =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    /* its own size, centred */
+    " <Rule>" IS_CLASS("a") "<PointSymbolizer><Graphic>" QUAD_PNG "</Graphic></PointSymbolizer>"
+    "</Rule>\n"
+    /* twice the size, bottom left on the point, moved 3 right and 2 up */
+    " <Rule>" IS_CLASS("b") "<PointSymbolizer><Graphic>" QUAD_PNG "<Size>8</Size>"
+    "<AnchorPoint><AnchorPointX>0</AnchorPointX><AnchorPointY>0</AnchorPointY></AnchorPoint>"
+    "<Displacement><DisplacementX>3</DisplacementX><DisplacementY>2</DisplacementY>"
+    "</Displacement></Graphic></PointSymbolizer></Rule>\n"
+    /* turned by the feature's angle */
+    " <Rule>" IS_CLASS("c") "<PointSymbolizer><Graphic>" QUAD_PNG "<Size>8</Size><Rotation>"
+    "<ogc:PropertyName>angle</ogc:PropertyName></Rotation></Graphic></PointSymbolizer></Rule>\n"
+    /* shape marks */
+    " <Rule>" IS_CLASS("x") "<PointSymbolizer><Graphic>" MARK("shape://times", STROKE("#000000", "2"))
+    "<Size>12</Size></Graphic></PointSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("y") "<PointSymbolizer><Graphic>" MARK("shape://carrow", FILL("#ff0000"))
+    "<Size>12</Size></Graphic></PointSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("z") "<PointSymbolizer><Graphic>" MARK("square", FILL("#0000ff"))
+    "<Size>4</Size><Displacement><DisplacementX>-10</DisplacementX><DisplacementY>0"
+    "</DisplacementY></Displacement></Graphic></PointSymbolizer></Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+#define Q_RED 0xff0000ffu
+#define Q_GREEN 0xff00ff00u
+#define Q_BLUE 0xffff0000u
+#define Q_YELLOW 0xff00ffffu
+
+TS_TEST(render_external_graphic_placement)
+{
+    static const gfeat feats[] = {
+        {"a", TS_GEOM_POINT, 0, 1, {10, 90}},  /* pixel (10, 10) */
+        {"b", TS_GEOM_POINT, 0, 1, {30, 90}},  /* pixel (30, 10) */
+        {"c", TS_GEOM_POINT, 90, 1, {50, 90}}, /* pixel (50, 10) */
+        {"x", TS_GEOM_POINT, 0, 1, {20, 50}},
+        {"y", TS_GEOM_POINT, 0, 1, {50, 50.5}}, /* pixel (50, 49.5): mid row 49 */
+        {"z", TS_GEOM_POINT, 0, 1, {80, 50}},
+    };
+    ts_err err;
+    ts_store *store = graphics_store(feats, 6);
+    ts_style *style = data_style(point_sld, &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    TS_CHECK_INT(style->nwarnings, 0);
+    TS_REQUIRE(style->nimages == 1);
+    ts_canvas *quad = quad_image();
+    const ts_canvas *imgs[] = {quad};
+    ts_render_layer *l = ts_render_layer_new_images("points", store, style, imgs, 1, NULL, &err);
+    ts_canvas_free(quad); /* the layer keeps its own copy */
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    TS_CHECK(l->max_symbol_px >= hypot(8, 8) + hypot(3, 2)); /* b reaches its far corner */
+    TS_CHECK_INT(draw(w, l, c), TS_OK);
+    const uint32_t *p = c->px;
+    /* a: pixels [8, 12) x [8, 12), copied exactly */
+    TS_CHECK_INT(p[8 * W + 8], Q_RED);
+    TS_CHECK_INT(p[9 * W + 9], Q_RED);
+    TS_CHECK_INT(p[8 * W + 11], Q_GREEN);
+    TS_CHECK_INT(p[11 * W + 8], Q_BLUE);
+    TS_CHECK_INT(p[11 * W + 11], Q_YELLOW);
+    TS_CHECK_INT(p[7 * W + 8], WHITE);
+    TS_CHECK_INT(p[8 * W + 12], WHITE);
+    /* b: 8 x 8, bottom left at (30 + 3, 10 - 2): pixels [33, 41) x [0, 8) */
+    TS_CHECK_INT(p[0 * W + 33], Q_RED);
+    TS_CHECK_INT(p[2 * W + 35], Q_RED);
+    TS_CHECK_INT(p[2 * W + 39], Q_GREEN);
+    TS_CHECK_INT(p[6 * W + 34], Q_BLUE);
+    TS_CHECK_INT(p[7 * W + 40], Q_YELLOW);
+    TS_CHECK_INT(p[8 * W + 36], WHITE);
+    TS_CHECK_INT(p[4 * W + 32], WHITE);
+    TS_CHECK_INT(p[4 * W + 41], WHITE);
+    /* c: 8 x 8 centred at (50, 10), turned a quarter clockwise: red top right, green
+     * bottom right, blue top left, yellow bottom left */
+    TS_CHECK_INT(p[7 * W + 52], Q_RED);
+    TS_CHECK_INT(p[12 * W + 52], Q_GREEN);
+    TS_CHECK_INT(p[7 * W + 47], Q_BLUE);
+    TS_CHECK_INT(p[12 * W + 47], Q_YELLOW);
+    /* x: both diagonals; the centre is black, the middle of the top edge is not */
+    TS_CHECK_INT(px_at(c, 20, 50), BLACK);
+    TS_CHECK_INT(px_at(c, 15.5, 54.5), BLACK);
+    TS_CHECK_INT(px_at(c, 20, 55.5), WHITE);
+    /* y: a closed arrow head pointing east with its tip on the point */
+    TS_CHECK_INT(px_at(c, 46, 50.3), RED);
+    TS_CHECK_INT(px_at(c, 52, 50.3), WHITE);
+    TS_CHECK_INT(px_at(c, 46, 53.3), WHITE);
+    /* z: a 4 px square moved 10 px west: pixels [68, 72) */
+    TS_CHECK_INT(px_at(c, 70, 50), BLUE);
+    TS_CHECK_INT(px_at(c, 80, 50), WHITE);
+
+    /* at scale factor 2 the image doubles: a covers [16, 24) of a 200 px canvas */
+    ts_canvas *c2 = ts_canvas_new(2 * W, 2 * H, &err);
+    TS_REQUIRE(c2 != NULL);
+    TS_CHECK_INT(draw_box(w, l, c2, (ts_bbox){0, 0, 100, 100}, 2), TS_OK);
+    TS_CHECK_INT(c2->px[16 * 2 * W + 16], Q_RED);
+    TS_CHECK_INT(c2->px[23 * 2 * W + 23], Q_YELLOW);
+    TS_CHECK_INT(c2->px[15 * 2 * W + 16], WHITE);
+    ts_canvas_free(c2);
+
+    /* without decoded images the graphics draw nothing (and nothing breaks) */
+    ts_render_layer *bare = ts_render_layer_new("points", store, style, NULL, &err);
+    TS_REQUIRE(bare != NULL);
+    TS_CHECK_INT(draw(w, bare, c), TS_OK);
+    TS_CHECK_INT(p[9 * W + 9], WHITE);
+    ts_render_layer_free(bare);
+
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+TS_TEST(render_text_symbolizers_left_to_the_label_engine)
+{
+    static const char *text_sld =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>\n"
+        "<TextSymbolizer><Label><ogc:PropertyName>class</ogc:PropertyName></Label>"
+        "<Font>" PARAM("font-size", "400") "</Font><Halo><Radius>50</Radius></Halo>"
+        "</TextSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>\n";
+    ts_err err;
+    ts_store *store = three_squares();
+    ts_style *style = ts_style_parse(text_sld, strlen(text_sld), "text", &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    int missing = -1;
+    ts_render_layer *l = ts_render_layer_new("text", store, style, &missing, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    TS_CHECK_INT(missing, 0); /* the label's property is bound to the store's column */
+    TS_CHECK(l->max_symbol_px < 10); /* text does not widen the geometry queries */
+    TS_CHECK_INT(draw(w, l, c), TS_OK);
+    for (int i = 0; i < W * H; i++)
+        if (c->px[i] != WHITE) {
+            ts_test_fail(__FILE__, __LINE__, "pixel %d drawn", i);
+            break;
+        }
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+/* Everything new at once, drawn whole and in bands: GraphicFills, GraphicStrokes, offset
+ * lines, images with rotation from a property, shape marks, displaced marks. */
+static const char *gband_sld =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    " <Rule>" IS_CLASS("a") GFILL(MARK("shape://times", STROKE("#802020", "1.3")) "<Size>9</Size>"
+    "<Rotation>17</Rotation>") "<PolygonSymbolizer><Stroke>" PARAM("stroke", "#202020")
+    "</Stroke></PolygonSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("b") GFILL(MARK("circle", FILL("#2080c0")) "<Size>5</Size>") "</Rule>\n"
+    " <Rule>" IS_CLASS("c") GFILL(QUAD_PNG "<Size>6</Size>") "</Rule>\n"
+    " <Rule>" IS_CLASS("l") "<LineSymbolizer><Stroke>" PARAM("stroke", "#c03020")
+    PARAM("stroke-width", "3") "</Stroke><PerpendicularOffset>7</PerpendicularOffset>"
+    "</LineSymbolizer><LineSymbolizer><Stroke><GraphicStroke><Graphic>"
+    MARK("shape://oarrow", STROKE("#000000", "1")) "<Size>8</Size></Graphic></GraphicStroke>"
+    "<CssParameter name=\"stroke-dasharray\">8 10</CssParameter></Stroke>"
+    "<PerpendicularOffset>-4</PerpendicularOffset></LineSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("p") "<PointSymbolizer><Graphic>" QUAD_PNG "<Size>13</Size><Rotation>"
+    "<ogc:PropertyName>angle</ogc:PropertyName></Rotation><AnchorPoint><AnchorPointX>0"
+    "</AnchorPointX><AnchorPointY>1</AnchorPointY></AnchorPoint></Graphic></PointSymbolizer>"
+    "<PointSymbolizer><Graphic>" MARK("star", FILL("#ffcc00") STROKE("#000000", "1"))
+    "<Size>10</Size><Displacement><DisplacementX>12</DisplacementX><DisplacementY>-9"
+    "</DisplacementY></Displacement></Graphic></PointSymbolizer></Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+TS_TEST(render_bands_equal_with_graphics)
+{
+    enum { BW = 211, BH = 293, N = 300 };
+    static const char *cls[] = {"a", "b", "c", "l", "p"};
+    static const int nbs[3] = {2, 3, 5};
+    gfeat *f = calloc(N, sizeof *f);
+    TS_REQUIRE(f != NULL);
+    for (int k = 0; k < N; k++) {
+        int kind = k % 5;
+        double cx = -20 + band_rnd() * (BW + 40), cy = -20 + band_rnd() * (BH + 40);
+        if (band_rnd() < 0.5) { /* on a band border */
+            int nb = nbs[(int)(band_rnd() * 3)], i = 1 + (int)(band_rnd() * (nb - 1));
+            cy = BH - (double)(int)((int64_t)BH * i / nb) + (band_rnd() - 0.5) * 10;
+        }
+        f[k].cls = cls[kind];
+        f[k].angle = band_rnd() * 360;
+        double size = 4 + band_rnd() * 60;
+        if (kind < 3) {
+            f[k].kind = TS_GEOM_POLYGON;
+            f[k].n = 3 + (int)(band_rnd() * 8);
+            for (int i = 0; i < f[k].n; i++) {
+                double a = 2 * M_PI * (i + band_rnd() * 0.8) / f[k].n;
+                double r = size / 2 * (0.4 + 0.6 * band_rnd());
+                f[k].xy[2 * i] = cx + r * cos(a);
+                f[k].xy[2 * i + 1] = cy + r * sin(a);
+            }
+        } else if (kind == 3) {
+            f[k].kind = TS_GEOM_LINE;
+            f[k].n = 2 + (int)(band_rnd() * 10);
+            for (int i = 0; i < f[k].n; i++) {
+                f[k].xy[2 * i] = cx + (band_rnd() - 0.5) * size * 2;
+                f[k].xy[2 * i + 1] = cy + (band_rnd() - 0.5) * size;
+            }
+        } else {
+            f[k].kind = TS_GEOM_POINT;
+            f[k].n = 1;
+            f[k].xy[0] = cx;
+            f[k].xy[1] = cy;
+        }
+    }
+    ts_err err;
+    ts_store *store = graphics_store(f, N);
+    free(f);
+    ts_style *style = data_style(gband_sld, &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    TS_CHECK_INT(style->nwarnings, 0);
+    ts_canvas *quad = quad_image();
+    const ts_canvas *imgs[] = {quad};
+    ts_render_layer *l = ts_render_layer_new_images("g", store, style, imgs, 1, NULL, &err);
+    ts_canvas_free(quad);
+    ts_render_worker *w[5];
+    for (int i = 0; i < 5; i++)
+        w[i] = ts_render_worker_new(&err);
+    ts_pool *pool = ts_pool_new(2, 16, NULL, &err);
+    ts_canvas *whole = ts_canvas_new(BW, BH, &err);
+    ts_canvas *banded = ts_canvas_new(BW, BH, &err);
+    TS_REQUIRE(l != NULL && w[4] != NULL && pool != NULL && whole != NULL && banded != NULL);
+    const ts_render_layer *layers[] = {l};
+    for (int sf = 1; sf <= 2; sf++) {
+        ts_render_req req = {
+            .layers = layers,
+            .nlayers = 1,
+            .bbox = {0, 0, BW, BH},
+            .width = BW,
+            .height = BH,
+            .scale_factor = sf == 1 ? 1 : 1.5,
+            .scale_denom = 1000,
+            .background = {250, 250, 245, 255},
+        };
+        TS_CHECK_INT(ts_render_draw(w[0], &req, whole, &err), TS_OK);
+        long drawn = 0;
+        for (int i = 0; i < BW * BH; i++)
+            drawn += whole->px[i] != whole->px[0];
+        TS_CHECK(drawn > BW * BH / 5);
+        for (int t = 0; t < 6; t++) {
+            int nb = nbs[t % 3];
+            ts_canvas_clear(banded, (ts_rgba){1, 2, 3, 4});
+            TS_CHECK_INT(ts_render_draw_bands(w, nb, t < 3 ? NULL : pool, &req, banded, &err),
+                         TS_OK);
+            long n = 0;
+            for (int i = 0; i < BW * BH; i++)
+                n += whole->px[i] != banded->px[i];
+            if (n != 0)
+                printf("  scale %g, %d bands%s: %ld pixels differ\n", req.scale_factor, nb,
+                       t < 3 ? "" : " on a pool", n);
+            TS_CHECK_INT(n, 0);
+        }
+    }
     ts_canvas_free(whole);
     ts_canvas_free(banded);
     ts_pool_free(pool);

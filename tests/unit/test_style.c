@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "style/style.h"
@@ -432,7 +433,7 @@ TS_TEST(style_geoserver_sld10)
     TS_REQUIRE(s != NULL);
     TS_CHECK_STR(s->name, "landuse"); /* the IsDefault one, not the first */
     TS_CHECK_STR(s->title, "Land use");
-    TS_CHECK_INT(s->nwarnings, 2);    /* TextSymbolizer, VendorOption */
+    TS_CHECK_INT(s->nwarnings, 1);    /* the FeatureTypeStyle's VendorOption */
     TS_REQUIRE(s->nfts == 2);
     TS_REQUIRE(s->fts[0].nrules == 3);
     TS_CHECK_STR(s->fts[1].name, "outline");
@@ -443,8 +444,12 @@ TS_TEST(style_geoserver_sld10)
     TS_CHECK_STR(r->abstract_text, "Everything green");
     TS_CHECK_NEAR(r->min_scale, 0, 0);
     TS_CHECK_NEAR(r->max_scale, 50000, 0);
-    TS_REQUIRE(r->nsyms == 1); /* TextSymbolizer skipped, the fill kept */
+    TS_REQUIRE(r->nsyms == 2); /* the fill and the label */
     RGB_IS(r->syms[0].fill, 0xa8, 0xd0, 0x8d);
+    TS_CHECK_INT(r->syms[1].kind, TS_SYM_TEXT);
+    TS_REQUIRE(r->syms[1].text != NULL && r->syms[1].label != NULL);
+    TS_CHECK_INT(r->syms[1].text->nfont_family, 1);
+    TS_CHECK_STR(r->syms[1].text->font_family[0], "DejaVu Sans");
     TS_CHECK_NEAR(r->syms[0].fill_opacity, 0.7, 1e-12);
     TS_CHECK(!r->syms[0].has_stroke);
     TS_REQUIRE(r->filter && r->filter->op == TS_FILTER_OR && r->filter->nkids == 2);
@@ -534,30 +539,42 @@ TS_TEST(style_fill_defaults_grey)
 TS_TEST(style_unsupported_elements_warn_and_keep_rule)
 {
     ts_log_level lvl = ts_log_get_level();
-    ts_log_set_level(TS_LOG_ERROR); /* the 8 expected warnings need not clutter the output */
+    ts_log_set_level(TS_LOG_ERROR); /* the 13 expected warnings need not clutter the output */
     ts_err err;
     ts_style *s = load_data("unsupported.sld", &err);
     ts_log_set_level(lvl);
     TS_REQUIRE(s != NULL);
-    TS_CHECK_INT(s->nwarnings, 8);
+    TS_CHECK_INT(s->nwarnings, 13);
     TS_REQUIRE(s->nfts == 1 && s->fts[0].nrules == 3);
     const ts_rule *r = &s->fts[0].rules[0];
     TS_REQUIRE(r->nsyms == 2);
-    TS_CHECK(!r->syms[0].has_fill); /* only a GraphicFill: nothing drawn */
-    TS_CHECK(r->syms[1].has_fill);  /* GraphicFill plus a colour: the colour */
-    RGB_IS(r->syms[1].fill, 0xff, 0, 0);
-    TS_CHECK(r->syms[1].has_stroke);
+    /* a GraphicFill of a font mark cannot be drawn: the colour beside it is */
+    TS_CHECK(r->syms[0].fill_graphic == NULL);
+    TS_CHECK(r->syms[0].has_fill);
+    RGB_IS(r->syms[0].fill, 0xff, 0, 0);
+    TS_CHECK(r->syms[0].has_stroke);
+    /* a pattern-filled outline: no outline at all, not a default black one */
+    TS_CHECK(r->syms[1].has_fill);
+    TS_CHECK(!r->syms[1].has_stroke);
+    TS_CHECK(r->syms[1].stroke_graphic == NULL);
     r = &s->fts[0].rules[1];
     TS_REQUIRE(r->nsyms == 2);
     TS_CHECK(r->syms[0].has_stroke);
     RGB_IS(r->syms[0].stroke_color, 0, 0xff, 0);
-    TS_CHECK(!r->syms[1].has_stroke); /* GraphicStroke only */
+    RGB_IS(r->syms[1].stroke_color, 0x12, 0x34, 0x56);
     r = &s->fts[0].rules[2];
-    TS_REQUIRE(r->nsyms == 1); /* ExternalGraphic-only point, Text and Raster skipped */
+    /* the SVG alternative skipped for the Mark; the inline-only point and the label with
+     * an unknown function skipped; the shield of the other label ignored; no raster */
+    TS_REQUIRE(r->nsyms == 2);
+    TS_CHECK_INT(r->syms[0].kind, TS_SYM_POINT);
     TS_CHECK_INT(r->syms[0].mark, TS_MARK_TRIANGLE);
+    TS_CHECK_INT(r->syms[0].graphic->image, -1);
     TS_CHECK_NEAR(r->syms[0].size, 9, 0);
     TS_CHECK(r->syms[0].has_fill);
     TS_CHECK(!r->syms[0].has_stroke);
+    TS_CHECK_INT(r->syms[1].kind, TS_SYM_TEXT);
+    TS_CHECK(r->syms[1].label != NULL);
+    TS_CHECK_INT(s->nimages, 0); /* pin.svg was never looked for */
     ts_style_unref(s);
 }
 
@@ -984,9 +1001,6 @@ TS_TEST(style_error_bad_values)
     EXPECT_RULE_ERROR("<PointSymbolizer><Graphic><Opacity>-0.1</Opacity></Graphic>"
                       "</PointSymbolizer>",
                       TS_ESTYLE, "Opacity");
-    EXPECT_RULE_ERROR("<PointSymbolizer><Graphic><Mark><WellKnownName>shape://vertline"
-                      "</WellKnownName></Mark></Graphic></PointSymbolizer>",
-                      TS_ESTYLE, "shape://vertline");
     EXPECT_RULE_ERROR("<LineSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\">"
                       "<Stroke/></LineSymbolizer>",
                       TS_ESTYLE, "uom");
@@ -1275,7 +1289,7 @@ TS_TEST(style_warnings_logged_up_to_a_cap)
     char body[8192];
     int n = 0;
     for (int i = 0; i < 60; i++)
-        n += snprintf(body + n, sizeof body - (size_t)n, "<TextSymbolizer/>\n");
+        n += snprintf(body + n, sizeof body - (size_t)n, "<RasterSymbolizer/>\n");
     ts_log_level lvl = ts_log_get_level();
     ts_log_set_level(TS_LOG_WARN);
     capture c;
@@ -1378,4 +1392,674 @@ TS_TEST(style_parse_concurrently)
         pthread_join(th[i], NULL);
         TS_CHECK(args[i].ok);
     }
+}
+
+/* ---- graphics: GraphicFill, GraphicStroke, marks, ExternalGraphic --------------------- */
+
+TS_TEST(style_graphic_fill_and_stroke)
+{
+    ts_err err;
+    ts_style *s = load_data("geoserver_graphics.sld", &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->nfts == 1 && s->fts[0].nrules == 4);
+    /* hatching: shape://times with the mark's stroke, period 16 px; no colour fill */
+    const ts_symbolizer *y = &s->fts[0].rules[0].syms[0];
+    TS_REQUIRE(y->fill_graphic != NULL);
+    TS_CHECK(!y->has_fill);
+    const ts_graphic *g = y->fill_graphic;
+    TS_CHECK_INT(g->shape, TS_SHAPE_TIMES);
+    TS_CHECK_INT(g->image, -1);
+    TS_CHECK_NEAR(g->size, 16, 0);
+    TS_CHECK(g->has_stroke && !g->has_fill);
+    RGB_IS(g->stroke_color, 0x99, 0, 0x99);
+    TS_CHECK_NEAR(g->stroke.width, 1, 0);
+    TS_CHECK(y->has_stroke); /* the polygon's own outline */
+    TS_CHECK_NEAR(y->stroke.width, 0.5, 0);
+    /* an image tile: graphics/hatch.png, next to the style file */
+    y = &s->fts[0].rules[1].syms[0];
+    TS_REQUIRE(y->fill_graphic != NULL && y->fill_graphic->image >= 0);
+    TS_REQUIRE(s->nimages == 2);
+    const ts_style_image *im = &s->images[y->fill_graphic->image];
+    TS_CHECK(contains(im->path, "/tests/data/style/graphics/hatch.png"));
+    TS_CHECK(im->path[0] == '/');
+    TS_CHECK_STR(im->href, "graphics/hatch.png");
+    TS_CHECK_INT(im->line, 61);
+    TS_CHECK_NEAR(y->fill_graphic->size, 6, 0);
+    /* a pin from a file: URL relative to the style; the Mark after it is not needed */
+    y = &s->fts[0].rules[2].syms[0];
+    TS_CHECK_INT(y->kind, TS_SYM_POINT);
+    TS_REQUIRE(y->graphic != NULL);
+    TS_CHECK_INT(y->graphic->image, 1);
+    TS_CHECK(contains(s->images[1].path, "/graphics/pin.png"));
+    TS_CHECK_STR(s->images[1].href, "file:graphics/pin.png");
+    TS_CHECK_NEAR(y->graphic->size, 26, 0);
+    TS_CHECK_NEAR(y->graphic->anchor_x, 0.5, 0); /* defaults */
+    TS_CHECK_NEAR(y->graphic->anchor_y, 0.5, 0);
+    /* a GraphicStroke of vertical ticks spaced by the dash array (GeoServer's way):
+     * 8 px ticks, 8 + 12 px apart, so a gap of 12 */
+    const ts_rule *r = &s->fts[0].rules[3];
+    TS_REQUIRE(r->nsyms == 3);
+    y = &r->syms[1];
+    TS_REQUIRE(y->stroke_graphic != NULL);
+    TS_CHECK(!y->has_stroke);
+    TS_CHECK_INT(y->stroke_graphic->shape, TS_SHAPE_VERTLINE);
+    TS_CHECK_NEAR(y->stroke_graphic->size, 8, 0);
+    TS_CHECK_NEAR(y->stroke_graphic->gap, 12, 0);
+    ts_style_unref(s);
+
+    /* QGIS' forms: the bare "horline" with a rotation, a circle pattern, SE Gap */
+    s = load_data("qgis_hatch.sld", &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->fts[0].nrules == 3);
+    g = s->fts[0].rules[0].syms[1].fill_graphic;
+    TS_REQUIRE(g != NULL);
+    TS_CHECK_INT(g->shape, TS_SHAPE_HORLINE);
+    TS_CHECK_NEAR(g->size, 8, 0);
+    TS_CHECK_NEAR(g->rotation, 45, 0);
+    TS_CHECK(g->rotation_expr == NULL);
+    g = s->fts[0].rules[1].syms[0].fill_graphic;
+    TS_REQUIRE(g != NULL);
+    TS_CHECK_INT(g->shape, TS_SHAPE_NONE);
+    TS_CHECK_INT(g->mark, TS_MARK_CIRCLE);
+    TS_CHECK(g->has_fill && !g->has_stroke);
+    TS_CHECK_NEAR(g->size, 3, 0);
+    TS_CHECK(s->fts[0].rules[1].syms[0].has_stroke);
+    y = &s->fts[0].rules[2].syms[0];
+    TS_REQUIRE(y->stroke_graphic != NULL);
+    TS_CHECK_NEAR(y->stroke_graphic->gap, 6, 0);
+    TS_CHECK_NEAR(y->stroke_graphic->initial_gap, 0, 0);
+    TS_CHECK_NEAR(y->perpendicular_offset, -3, 0);
+    TS_CHECK_INT(s->nimages, 0);
+    ts_style_unref(s);
+}
+
+TS_TEST(style_point_graphic_fields)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body(
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>shape://carrow</WellKnownName>"
+        "<Fill><CssParameter name=\"fill\">#00ff00</CssParameter></Fill></Mark>"
+        "<Opacity>0.5</Opacity><Size>10</Size>"
+        "<Rotation><ogc:Add><ogc:PropertyName>heading</ogc:PropertyName>"
+        "<ogc:Literal>90</ogc:Literal></ogc:Add></Rotation>"
+        "<AnchorPoint><AnchorPointX>0</AnchorPointX><AnchorPointY>1</AnchorPointY></AnchorPoint>"
+        "<Displacement><DisplacementX>3</DisplacementX><DisplacementY>-4</DisplacementY>"
+        "</Displacement></Graphic></PointSymbolizer>"
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>shape://dot</WellKnownName><Stroke/>"
+        "</Mark></Graphic></PointSymbolizer>",
+        &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->fts[0].rules[0].nsyms == 2);
+    const ts_symbolizer *y = &s->fts[0].rules[0].syms[0];
+    const ts_graphic *g = y->graphic;
+    TS_REQUIRE(g != NULL);
+    TS_CHECK_INT(g->shape, TS_SHAPE_CARROW);
+    TS_CHECK(g->has_fill && !g->has_stroke);
+    TS_CHECK_NEAR(g->opacity, 0.5, 0);
+    TS_CHECK_NEAR(y->opacity, 0.5, 0); /* mirrored for readers of the first form */
+    TS_CHECK_NEAR(g->size, 10, 0);
+    TS_CHECK_NEAR(g->anchor_x, 0, 0);
+    TS_CHECK_NEAR(g->anchor_y, 1, 0);
+    TS_CHECK_NEAR(g->disp_x, 3, 0);
+    TS_CHECK_NEAR(g->disp_y, -4, 0);
+    TS_REQUIRE(g->rotation_expr != NULL);
+    TS_CHECK_INT(ts_style_prop_index(s, "heading"), 0); /* the store will load it */
+    kv f[] = {{"heading", VI(45)}};
+    feat ft = {s, f, 1};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    double d = 0;
+    TS_CHECK_INT(ts_expr_eval_number(g->rotation_expr, &ref, &d), 1);
+    TS_CHECK_NEAR(d, 135, 0);
+    feat none = {s, NULL, 0};
+    ref.ctx = &none;
+    TS_CHECK_INT(ts_expr_eval_number(g->rotation_expr, &ref, &d), 0); /* null: not a number */
+    g = s->fts[0].rules[0].syms[1].graphic;
+    TS_CHECK_INT(g->shape, TS_SHAPE_DOT);
+    TS_CHECK(g->has_stroke);
+    TS_CHECK_NEAR(g->size, 6, 0); /* default */
+    ts_style_unref(s);
+
+    /* an unknown mark name is warned about and the next alternative drawn; with none
+     * left, the symbolizer is skipped */
+    ts_log_level lvl = ts_log_get_level();
+    ts_log_set_level(TS_LOG_ERROR);
+    s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>hexagon</WellKnownName>"
+                        "</Mark><Mark><WellKnownName>star</WellKnownName><Fill/></Mark>"
+                        "</Graphic></PointSymbolizer>"
+                        "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://Wingdings#0x46"
+                        "</WellKnownName></Mark></Graphic></PointSymbolizer>",
+                        &err);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 3);
+    TS_REQUIRE(s->fts[0].rules[0].nsyms == 1);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[0].graphic->mark, TS_MARK_STAR);
+    ts_style_unref(s);
+}
+
+/* Parse a one-rule style as if read from the file <dir>/style.sld. */
+static ts_style *
+parse_in_dir(const char *dir, const char *body, ts_err *err)
+{
+    char where[700];
+    snprintf(where, sizeof where, "%s/style.sld", dir);
+    size_t n = strlen(doc_head) + strlen(body) + strlen(doc_tail) + 200;
+    char *xml = malloc(n);
+    if (xml == NULL)
+        return NULL;
+    snprintf(xml, n, "%s%s%s", doc_head, body, doc_tail);
+    ts_style *s = ts_style_parse(xml, strlen(xml), where, err);
+    free(xml);
+    return s;
+}
+
+#define EXT(href, fmt)                                                                          \
+    "<PointSymbolizer><Graphic><ExternalGraphic xmlns:xlink=\"http://www.w3.org/1999/xlink\">" \
+    "<OnlineResource xlink:type=\"simple\" xlink:href=\"" href "\"/><Format>" fmt "</Format>"  \
+    "</ExternalGraphic></Graphic></PointSymbolizer>"
+
+/* A refused href: status st, the OnlineResource's line (4: the rule body starts there). */
+static void
+expect_href_error(const char *dir, const char *body, ts_status st, const char *needle,
+                  const char *file, int line)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    ts_style *s = parse_in_dir(dir, body, &err);
+    if (s != NULL) {
+        ts_test_fail(file, line, "style was accepted");
+        ts_style_unref(s);
+        return;
+    }
+    if (err.code != st)
+        ts_test_fail(file, line, "status %s, expected %s (%s)", ts_status_name(err.code),
+                     ts_status_name(st), fmt_err(&err));
+    if (err.input_line != 4)
+        ts_test_fail(file, line, "line %d, expected 4 (%s)", err.input_line, fmt_err(&err));
+    if (needle && !contains(err.msg, needle))
+        ts_test_fail(file, line, "message '%s' lacks '%s'", err.msg, needle);
+}
+#define EXPECT_HREF_ERROR(dir, body, st, needle)                                                 \
+    expect_href_error((dir), (body), (st), (needle), __FILE__, __LINE__)
+
+TS_TEST(style_external_graphic_paths)
+{
+    char data[600], gdir[700];
+    snprintf(data, sizeof data, "%s/tests/data/style", ts_test_srcdir());
+    snprintf(gdir, sizeof gdir, "%s/graphics", data);
+    ts_err err;
+    /* relative, file: relative, file:/// absolute inside the tree, file://localhost/,
+     * percent-escaped file: URL: all the same file, entered once; an empty Format is
+     * read from the name */
+    char body[4096];
+    char abs[800];
+    snprintf(abs, sizeof abs, "%s/graphics/quad.png", data);
+    snprintf(body, sizeof body,
+             EXT("graphics/quad.png", "image/png") EXT("file:graphics/./quad.png", "image/png")
+                 EXT("file://%s", "image/png") EXT("file://localhost%s", "image/png")
+                     EXT("file:graphics/qu%%61d.png", "IMAGE/PNG") EXT("graphics/pin.png", ""),
+             abs, abs);
+    ts_style *s = parse_in_dir(data, body, &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->nimages == 2);
+    TS_CHECK(contains(s->images[0].path, "graphics/quad.png"));
+    TS_CHECK(contains(s->images[1].path, "graphics/pin.png"));
+    TS_CHECK_INT(s->images[0].line, 4);
+    for (int k = 0; k < 5; k++)
+        TS_CHECK_INT(s->fts[0].rules[0].syms[k].graphic->image, 0);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[5].graphic->image, 1);
+    TS_CHECK_NEAR(s->fts[0].rules[0].syms[0].graphic->size, 0, 0); /* its own size */
+    ts_style_unref(s);
+
+    /* the style's directory tree is the limit: a style in graphics/ may not reach up */
+    EXPECT_HREF_ERROR(gdir, EXT("../qgis_hatch.sld", "image/png"), TS_ESTYLE, "outside");
+    EXPECT_HREF_ERROR(gdir, EXT("file:../graphics/../../style/qgis_hatch.sld", "image/png"),
+                      TS_ESTYLE, "outside");
+    EXPECT_HREF_ERROR(data, EXT("../../CMakeLists.txt", "image/png"), TS_ESTYLE, "outside");
+    EXPECT_HREF_ERROR(data, EXT("/etc/passwd", "image/png"), TS_ESTYLE, "outside");
+    EXPECT_HREF_ERROR(data, EXT("file:///etc/passwd", "image/png"), TS_ESTYLE, "outside");
+    EXPECT_HREF_ERROR(data, EXT("file://otherhost/etc/passwd", "image/png"), TS_ESTYLE, "host");
+    EXPECT_HREF_ERROR(data, EXT("file:graphics/%00x.png", "image/png"), TS_ESTYLE, "malformed");
+    /* no network, whatever the format */
+    EXPECT_HREF_ERROR(data, EXT("http://example.com/pin.png", "image/png"), TS_ESTYLE,
+                      "no network");
+    EXPECT_HREF_ERROR(data, EXT("https://example.com/pin.png", "image/png"), TS_ESTYLE,
+                      "no network");
+    EXPECT_HREF_ERROR(data, EXT("HTTPS://example.com/pin.svg", "image/svg+xml"), TS_ESTYLE,
+                      "no network");
+    EXPECT_HREF_ERROR(data, EXT("ftp://example.com/pin.png", "image/png"), TS_ESTYLE,
+                      "no network");
+    EXPECT_HREF_ERROR(data, EXT("graphics/nothere.png", "image/png"), TS_ENOENT, "not found");
+    EXPECT_HREF_ERROR(data, EXT("graphics", "image/png"), TS_ESTYLE, "not a regular file");
+    EXPECT_HREF_ERROR(data, EXT("", "image/png"), TS_ESTYLE, "empty");
+
+    /* a symlink inside the tree pointing out of it is out of it */
+    char link[900], sub[800];
+    snprintf(sub, sizeof sub, "%s/sld", ts_test_tmpdir());
+    mkdir(sub, 0755);
+    snprintf(link, sizeof link, "%s/escape.png", sub);
+    remove(link);
+    TS_REQUIRE(symlink(abs, link) == 0);
+    EXPECT_HREF_ERROR(sub, EXT("escape.png", "image/png"), TS_ESTYLE, "outside");
+    remove(link);
+
+    /* formats we do not read and inline data: warned, the graphic's next alternative or
+     * nothing; the file of a skipped format is not even looked for */
+    ts_log_level lvl = ts_log_get_level();
+    ts_log_set_level(TS_LOG_ERROR);
+    s = parse_in_dir(data,
+                     EXT("graphics/none.svg", "image/svg+xml") EXT("data:image/png;base64,AAAA",
+                                                                   "image/png")
+                         EXT("graphics/quad.gif", ""),
+                     &err);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 6);
+    TS_CHECK_INT(s->fts[0].rules[0].nsyms, 0);
+    TS_CHECK_INT(s->nimages, 0);
+    ts_style_unref(s);
+}
+
+/* ---- text ----------------------------------------------------------------------------- */
+
+TS_TEST(style_text_symbolizer_defaults)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body("<TextSymbolizer><Label>x</Label></TextSymbolizer>"
+                                  "<TextSymbolizer/>",
+                                  &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->fts[0].rules[0].nsyms == 2);
+    const ts_symbolizer *y = &s->fts[0].rules[0].syms[0];
+    TS_CHECK_INT(y->kind, TS_SYM_TEXT);
+    const ts_text *t = y->text;
+    TS_REQUIRE(t != NULL && y->label != NULL);
+    TS_CHECK_INT(t->nfont_family, 0);
+    TS_CHECK_NEAR(t->font_size, 10, 0);
+    TS_CHECK_INT(t->font_style, TS_FONT_NORMAL);
+    TS_CHECK_INT(t->font_bold, 0);
+    TS_CHECK(y->has_fill);
+    RGB_IS(y->fill, 0, 0, 0);
+    TS_CHECK_NEAR(y->fill_opacity, 1, 0);
+    TS_CHECK(!y->has_stroke);
+    TS_CHECK_INT(t->has_halo, 0);
+    TS_CHECK_NEAR(t->halo_radius, 1, 0);
+    RGB_IS(t->halo_fill, 255, 255, 255);
+    TS_CHECK_INT(t->placement, TS_PLACE_POINT);
+    TS_CHECK_NEAR(t->anchor_x, 0, 0);
+    TS_CHECK_NEAR(t->anchor_y, 0.5, 0);
+    TS_CHECK_NEAR(t->disp_x, 0, 0);
+    TS_CHECK_NEAR(t->rotation, 0, 0);
+    TS_CHECK(t->rotation_expr == NULL && t->priority == NULL);
+    TS_CHECK_INT(t->is_aligned, 1);
+    TS_CHECK_INT(t->is_repeated, 0);
+    TS_CHECK_NEAR(t->repeat, 0, 0);
+    TS_CHECK_NEAR(t->max_angle_delta, 22.5, 0);
+    TS_CHECK_INT(t->follow_line, 0);
+    TS_CHECK_NEAR(t->space_around, 0, 0);
+    TS_CHECK_INT(t->group, 0);
+    TS_CHECK_NEAR(t->max_displacement, 0, 0);
+    TS_CHECK_NEAR(t->auto_wrap, 0, 0);
+    TS_CHECK_INT(t->conflict_resolution, 1);
+    TS_CHECK_INT(t->partials, 0);
+    TS_CHECK_INT(t->fraction, 0);
+    /* no Label: nothing to draw, but a symbolizer all the same */
+    TS_CHECK(s->fts[0].rules[0].syms[1].label == NULL);
+    ts_style_unref(s);
+}
+
+TS_TEST(style_text_symbolizer_qgis)
+{
+    ts_err err;
+    ts_style *s = load_data("qgis_labels.sld", &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->nfts == 1 && s->fts[0].nrules == 3);
+    TS_CHECK_INT(s->fts[0].rules[0].nsyms, 2);
+    const ts_rule *r = &s->fts[0].rules[1];
+    TS_CHECK_NEAR(r->max_scale, 10000, 0);
+    TS_REQUIRE(r->nsyms == 1);
+    const ts_symbolizer *y = &r->syms[0];
+    const ts_text *t = y->text;
+    TS_REQUIRE(t != NULL);
+    TS_CHECK_INT(t->nfont_family, 1);
+    TS_CHECK_STR(t->font_family[0], "DejaVu Sans");
+    TS_CHECK_NEAR(t->font_size, 13, 0);
+    TS_CHECK_INT(t->font_style, TS_FONT_ITALIC);
+    TS_CHECK_INT(t->placement, TS_PLACE_LINE);
+    TS_CHECK_NEAR(y->perpendicular_offset, 2, 0);
+    TS_CHECK_INT(t->generalize_line, 1);
+    TS_CHECK_INT(t->has_halo, 1);
+    TS_CHECK_NEAR(t->halo_radius, 1.5, 0);
+    RGB_IS(t->halo_fill, 0xfa, 0xfa, 0xfa);
+    TS_CHECK_NEAR(t->halo_opacity, 0.8, 1e-12);
+    RGB_IS(y->fill, 0x32, 0x32, 0x32);
+    TS_CHECK_INT(t->follow_line, 1);
+    TS_CHECK_NEAR(t->max_angle_delta, 25, 0);
+    TS_CHECK_NEAR(t->repeat, 250, 0);
+    TS_CHECK_INT(t->group, 1); /* "yes" */
+    double d = 0;
+    TS_REQUIRE(t->priority != NULL);
+    TS_CHECK_INT(ts_expr_eval_number(t->priority, NULL, &d), 1); /* a literal: no feature */
+    TS_CHECK_NEAR(d, 700, 0);
+
+    y = &s->fts[0].rules[2].syms[0];
+    t = y->text;
+    TS_CHECK_INT(t->font_bold, 1);
+    TS_CHECK_INT(t->placement, TS_PLACE_POINT);
+    TS_CHECK_NEAR(t->anchor_x, 0.5, 0);
+    TS_CHECK_NEAR(t->anchor_y, 0.5, 0);
+    TS_CHECK_NEAR(t->disp_y, 4, 0);
+    TS_REQUIRE(t->rotation_expr != NULL);
+    TS_CHECK_NEAR(t->max_displacement, 1, 0);
+    /* every property a label, rotation or filter reads is in the table the store loads */
+    TS_CHECK(ts_style_prop_index(s, "name") >= 0);
+    TS_CHECK(ts_style_prop_index(s, "klasse") >= 0);
+    TS_CHECK(ts_style_prop_index(s, "winkel") >= 0);
+    kv f[] = {{"winkel", VS("-30.5")}};
+    feat ft = {s, f, 1};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    TS_CHECK_INT(ts_expr_eval_number(t->rotation_expr, &ref, &d), 1);
+    TS_CHECK_NEAR(d, -30.5, 0);
+    ts_style_unref(s);
+}
+
+TS_TEST(style_text_symbolizer_geoserver)
+{
+    ts_err err;
+    ts_style *s = load_data("geoserver_graphics.sld", &err);
+    TS_REQUIRE(s != NULL);
+    const ts_symbolizer *y = &s->fts[0].rules[2].syms[1];
+    const ts_text *t = y->text;
+    TS_REQUIRE(y->kind == TS_SYM_TEXT && t != NULL);
+    /* a CSS list of families, quotes removed */
+    TS_REQUIRE(t->nfont_family == 3);
+    TS_CHECK_STR(t->font_family[0], "DejaVu Sans");
+    TS_CHECK_STR(t->font_family[1], "Liberation Sans");
+    TS_CHECK_STR(t->font_family[2], "sans-serif");
+    TS_CHECK_NEAR(t->font_size, 12, 0);
+    TS_CHECK_INT(t->font_bold, 1);
+    TS_CHECK_NEAR(t->anchor_x, 0.5, 0);
+    TS_CHECK_NEAR(t->anchor_y, 0, 0);
+    TS_CHECK_NEAR(t->disp_y, 14, 0);
+    TS_CHECK_NEAR(t->halo_radius, 2, 0);
+    TS_CHECK_NEAR(t->halo_opacity, 0.85, 1e-12);
+    TS_CHECK_NEAR(t->space_around, 4, 0);
+    TS_CHECK_NEAR(t->auto_wrap, 80, 0);
+    TS_CHECK_NEAR(t->max_displacement, 20, 0);
+    TS_CHECK_INT(t->conflict_resolution, 1);
+    /* the label: property, CDATA " (", property, text " m" trimmed to "m", CDATA ")" */
+    kv f[] = {{"poi", VS("Rheinturm")}, {"height", VR(240.5)}, {"rank", VI(3)}};
+    feat ft = {s, f, 3};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    char buf[128];
+    TS_CHECK_INT(ts_label_eval(y->label, &ref, buf, sizeof buf), 18);
+    TS_CHECK_STR(buf, "Rheinturm (240.5m)");
+    double d = 0;
+    TS_REQUIRE(t->priority != NULL);
+    TS_CHECK_INT(ts_expr_eval_number(t->priority, &ref, &d), 1);
+    TS_CHECK_NEAR(d, 3, 0);
+    /* strConcat in the rail label, and a LinePlacement with vendor options */
+    y = &s->fts[0].rules[3].syms[2];
+    t = y->text;
+    kv f2[] = {{"line_no", VI(2400)}};
+    feat ft2 = {s, f2, 1};
+    ref.ctx = &ft2;
+    TS_CHECK_INT(ts_label_eval(y->label, &ref, buf, sizeof buf), 12);
+    TS_CHECK_STR(buf, "Strecke 2400"); /* a Literal keeps its space */
+    TS_CHECK_INT(t->placement, TS_PLACE_LINE);
+    TS_CHECK_NEAR(y->perpendicular_offset, 8, 0);
+    TS_CHECK_INT(t->follow_line, 1);
+    TS_CHECK_NEAR(t->repeat, 300, 0);
+    TS_CHECK_NEAR(t->max_angle_delta, 30, 0);
+    TS_CHECK_INT(t->partials, 1);
+    ts_style_unref(s);
+}
+
+/* The label of a one-TextSymbolizer style whose <Label> content is label_xml. */
+static ts_style *
+label_style(const char *label_xml, ts_err *err)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "<TextSymbolizer><Label>%s</Label></TextSymbolizer>", label_xml);
+    return parse_rule_body(body, err);
+}
+
+static const char *
+label_of(const ts_style *s, const kv *kvs, int n, size_t cap, size_t *len)
+{
+    static char buf[256];
+    feat f = {s, kvs, n};
+    ts_feature_ref ref = {feat_get, &f, {0, 0, 0, 0}};
+    memset(buf, 'Z', sizeof buf);
+    *len = ts_label_eval(s->fts[0].rules[0].syms[0].label, &ref, buf, cap);
+    return buf;
+}
+
+TS_TEST(style_label_evaluation)
+{
+    ts_err err;
+    size_t len;
+    /* text collapses (trimmed, inner runs one space); CDATA and Literal keep theirs */
+    ts_style *s = label_style("\n   Nr.   <ogc:PropertyName>n</ogc:PropertyName>\n  of \t all "
+                              "<![CDATA[  x  ]]><ogc:Literal> lit </ogc:Literal>",
+                              &err);
+    TS_REQUIRE(s != NULL);
+    kv a[] = {{"n", VI(7)}};
+    TS_CHECK_STR(label_of(s, a, 1, 256, &len), "Nr.7of all  x   lit ");
+    TS_CHECK_INT(len, 20);
+    ts_style_unref(s);
+
+    /* numbers: integers plainly, reals shortest, integral reals without a fraction */
+    s = label_style("<ogc:PropertyName>v</ogc:PropertyName>", &err);
+    TS_REQUIRE(s != NULL);
+    static const struct {
+        ts_value v;
+        const char *text;
+    } nums[] = {
+        {VI(12), "12"},          {VI(-3), "-3"},
+        {VR(12.0), "12"},        {VR(-0.0), "0"},
+        {VR(0.1), "0.1"},        {VR(2.5), "2.5"},
+        {VR(1.0 / 3), "0.3333333333333333"},
+        {VR(1e20), "1e+20"},     {VR(123456.789), "123456.789"},
+        {VB(1), "true"},         {VB(0), "false"},
+        {VS("Königsallee"), "Königsallee"},
+        {VS("007"), "007"}, /* strings as they are */
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        kv k[] = {{"v", nums[i].v}};
+        const char *got = label_of(s, k, 1, 256, &len);
+        if (strcmp(got, nums[i].text) != 0)
+            ts_test_fail(__FILE__, __LINE__, "value %zu: \"%s\", expected \"%s\"", i, got,
+                         nums[i].text);
+        TS_CHECK_INT(len, strlen(nums[i].text));
+    }
+    kv inf[] = {{"v", VR(INFINITY)}};
+    TS_CHECK_STR(label_of(s, inf, 1, 256, &len), "Infinity");
+    kv nan[] = {{"v", VR(NAN)}};
+    TS_CHECK_STR(label_of(s, nan, 1, 256, &len), "NaN");
+    /* null, missing, empty, blank: no label (0) */
+    kv nul[] = {{"v", VN}};
+    TS_CHECK_INT(ts_label_eval(NULL, NULL, NULL, 0), 0);
+    TS_CHECK_STR(label_of(s, nul, 1, 256, &len), "");
+    TS_CHECK_INT(len, 0);
+    TS_CHECK_STR(label_of(s, NULL, 0, 256, &len), "");
+    TS_CHECK_INT(len, 0);
+    kv blank[] = {{"v", VS("  \t ")}};
+    TS_CHECK_STR(label_of(s, blank, 1, 256, &len), "");
+    TS_CHECK_INT(len, 0);
+    ts_style_unref(s);
+
+    /* a missing part contributes nothing; the rest stays */
+    s = label_style("<ogc:PropertyName>a</ogc:PropertyName><![CDATA[/]]>"
+                    "<ogc:PropertyName>b</ogc:PropertyName>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    kv ab[] = {{"a", VI(12)}, {"b", VI(3)}};
+    TS_CHECK_STR(label_of(s, ab, 2, 256, &len), "12/3");
+    kv a_only[] = {{"a", VI(12)}};
+    TS_CHECK_STR(label_of(s, a_only, 1, 256, &len), "12/");
+    TS_CHECK_INT(len, 3);
+    /* too small a buffer: cut, NUL-terminated, the full length returned (as snprintf) */
+    TS_CHECK_STR(label_of(s, ab, 2, 3, &len), "12");
+    TS_CHECK_INT(len, 4);
+    TS_CHECK_STR(label_of(s, ab, 2, 1, &len), "");
+    TS_CHECK_INT(len, 4);
+    ts_style_unref(s);
+
+    /* UTF-8 is never cut inside a character */
+    s = label_style("<ogc:Literal>Düsseldorf</ogc:Literal>", &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_STR(label_of(s, NULL, 0, 3, &len), "D"); /* "Dü" would need 4 bytes with NUL */
+    TS_CHECK_INT(len, 11);
+    TS_CHECK_STR(label_of(s, NULL, 0, 4, &len), "D\xc3\xbc");
+    ts_style_unref(s);
+
+    /* arithmetic, strConcat, Concatenate (FE function and SE element), newlines in CDATA */
+    s = label_style("<ogc:Function name=\"Concatenate\"><ogc:PropertyName>z</ogc:PropertyName>"
+                    "<ogc:Literal>-</ogc:Literal><ogc:Mul><ogc:PropertyName>z</ogc:PropertyName>"
+                    "<ogc:Literal>1.5</ogc:Literal></ogc:Mul></ogc:Function>"
+                    "<![CDATA[\n]]>"
+                    "<se:Concatenate xmlns:se=\"http://www.opengis.net/se\"><se:StringValue>"
+                    "<ogc:Function name=\"strConcat\"><ogc:Literal>a</ogc:Literal>"
+                    "<ogc:Literal>b</ogc:Literal></ogc:Function></se:StringValue>"
+                    "<se:StringValue> c </se:StringValue></se:Concatenate>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    kv z[] = {{"z", VI(4)}};
+    TS_CHECK_STR(label_of(s, z, 1, 256, &len), "4-6\nabc");
+    double d;
+    feat ft = {s, z, 1};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    TS_CHECK_INT(ts_expr_eval_number(s->fts[0].rules[0].syms[0].label, &ref, &d), 0);
+    ts_style_unref(s);
+    s = label_style("<ogc:Function name=\"strConcat\"><ogc:Literal>1</ogc:Literal>"
+                    "<ogc:PropertyName>z</ogc:PropertyName></ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    ft.s = s; /* the feature resolves names through the new style's table */
+    TS_CHECK_INT(ts_expr_eval_number(s->fts[0].rules[0].syms[0].label, &ref, &d), 1);
+    TS_CHECK_NEAR(d, 14, 0); /* "1" "4": a number when read as one */
+    ts_style_unref(s);
+
+    /* errors in a label are errors; unknown functions skip the symbolizer */
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label><ogc:Function name=\"strConcat\"><ogc:Literal>a"
+                      "</ogc:Literal></ogc:Function></Label></TextSymbolizer>",
+                      TS_ESTYLE, "two arguments");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label><ogc:PropertyIsEqualTo/></Label></TextSymbolizer>",
+                      TS_ESTYLE, "PropertyIsEqualTo");
+    /* and functions stay errors inside filters (a filter is never approximated) */
+    EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name=\"strConcat\">"
+                      "<ogc:Literal>a</ogc:Literal><ogc:Literal>b</ogc:Literal></ogc:Function>"
+                      "<ogc:Literal>ab</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>",
+                      TS_ESTYLE, "strConcat");
+}
+
+TS_TEST(style_text_bad_values)
+{
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">big"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "font-size");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">-2"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "out of range");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-style\">bold"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "font-style");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-weight\">heavy"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "font-weight");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Halo><Radius>-1</Radius></Halo></TextSymbolizer>",
+                      TS_ESTYLE, "Radius");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Halo><Fill><CssParameter name=\"fill\">white"
+                      "</CssParameter></Fill></Halo></TextSymbolizer>",
+                      TS_ESTYLE, "invalid colour");
+    EXPECT_RULE_ERROR("<TextSymbolizer><LabelPlacement><PointPlacement><AnchorPoint>"
+                      "<AnchorPointX>x</AnchorPointX></AnchorPoint></PointPlacement>"
+                      "</LabelPlacement></TextSymbolizer>",
+                      TS_ESTYLE, "AnchorPointX");
+    EXPECT_RULE_ERROR("<TextSymbolizer><LabelPlacement><PointPlacement><Rotation>right"
+                      "</Rotation></PointPlacement></LabelPlacement></TextSymbolizer>",
+                      TS_ESTYLE, "Rotation");
+    EXPECT_RULE_ERROR("<TextSymbolizer><LabelPlacement><LinePlacement><IsRepeated>often"
+                      "</IsRepeated></LinePlacement></LabelPlacement></TextSymbolizer>",
+                      TS_ESTYLE, "IsRepeated");
+    EXPECT_RULE_ERROR("<TextSymbolizer><LabelPlacement><LinePlacement><Gap>-5</Gap>"
+                      "</LinePlacement></LabelPlacement></TextSymbolizer>",
+                      TS_ESTYLE, "Gap");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Priority>high</Priority></TextSymbolizer>", TS_ESTYLE,
+                      "Priority");
+    EXPECT_RULE_ERROR("<TextSymbolizer><VendorOption name=\"followLine\">maybe</VendorOption>"
+                      "</TextSymbolizer>",
+                      TS_ESTYLE, "followLine");
+    EXPECT_RULE_ERROR("<TextSymbolizer><VendorOption name=\"repeat\">-1</VendorOption>"
+                      "</TextSymbolizer>",
+                      TS_ESTYLE, "repeat");
+    EXPECT_RULE_ERROR("<TextSymbolizer><VendorOption name=\"maxAngleDelta\">x</VendorOption>"
+                      "</TextSymbolizer>",
+                      TS_ESTYLE, "maxAngleDelta");
+    EXPECT_RULE_ERROR("<TextSymbolizer><VendorOption>1</VendorOption></TextSymbolizer>",
+                      TS_ESTYLE, "without a name");
+    EXPECT_RULE_ERROR("<TextSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"/>",
+                      TS_ESTYLE, "uom");
+    EXPECT_RULE_ERROR("<PolygonSymbolizer><Fill><GraphicFill><Graphic><Size>-3</Size>"
+                      "</Graphic></GraphicFill></Fill></PolygonSymbolizer>",
+                      TS_ESTYLE, "Size");
+    EXPECT_RULE_ERROR("<LineSymbolizer><Stroke><GraphicStroke><Graphic/><Gap>wide</Gap>"
+                      "</GraphicStroke></Stroke></LineSymbolizer>",
+                      TS_ESTYLE, "Gap");
+    EXPECT_RULE_ERROR("<PointSymbolizer><Graphic><Displacement><DisplacementX>1e6"
+                      "</DisplacementX></Displacement></Graphic></PointSymbolizer>",
+                      TS_ESTYLE, "DisplacementX");
+    EXPECT_RULE_ERROR("<PointSymbolizer><Graphic><ExternalGraphic><OnlineResource/>"
+                      "</ExternalGraphic></Graphic></PointSymbolizer>",
+                      TS_ESTYLE, "xlink:href");
+}
+
+/* Read what was written to stderr since capture_begin into buf. */
+static void
+capture_text(capture *c, char *buf, size_t cap)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    rewind(c->f);
+    size_t n = fread(buf, 1, cap - 1, c->f);
+    buf[n] = '\0';
+    fclose(c->f);
+    remove(c->path);
+}
+
+TS_TEST(style_unsupported_warns_with_line)
+{
+    ts_log_level lvl = ts_log_get_level();
+    ts_log_set_level(TS_LOG_WARN);
+    capture c;
+    TS_REQUIRE(capture_begin(&c) == 0);
+    ts_err err;
+    /* the rule body starts on line 4 of the document */
+    ts_style *s = parse_rule_body("<TextSymbolizer><Label>a</Label>\n"
+                                  "<VendorOption name=\"underlineText\">true</VendorOption>\n"
+                                  "</TextSymbolizer><PolygonSymbolizer><Fill><GraphicFill>\n"
+                                  "<Graphic><Mark><WellKnownName>ttf://x#0x41</WellKnownName>"
+                                  "</Mark></Graphic></GraphicFill></Fill></PolygonSymbolizer>\n",
+                                  &err);
+    static char text[8192];
+    capture_text(&c, text, sizeof text);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 3);
+    TS_CHECK(contains(text, "inline.sld:5: VendorOption 'underlineText' not supported"));
+    TS_CHECK(contains(text, "inline.sld:7: WellKnownName 'ttf://x#0x41'"));
+    TS_CHECK(contains(text, "inline.sld:7: no Mark or ExternalGraphic"));
+    ts_style_unref(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode/encode.h"
 #include "source/source.h"
 #include "style/style.h"
 #include "util/clock.h"
@@ -78,6 +79,83 @@ find_style(ts_service *s, const char *path)
     return NULL;
 }
 
+#define MAX_GRAPHIC_BYTES (16u * 1024u * 1024u)
+
+/* Read and decode one ExternalGraphic of a style (the style module resolved and checked
+ * its path; render draws the decoded pixels). NULL with *err naming the style file and
+ * the line of the graphic. */
+static ts_canvas *
+load_graphic(const ts_style_image *im, const char *style_path, ts_err *err)
+{
+    FILE *f = fopen(im->path, "rb");
+    if (f == NULL) {
+        TS_FAIL_AT(err, TS_EIO, style_path, im->line, 0, "ExternalGraphic %s: cannot open %s",
+                   im->href, im->path);
+        return NULL;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= MAX_GRAPHIC_BYTES) {
+                fclose(f);
+                free(buf);
+                TS_FAIL_AT(err, TS_ELIMIT, style_path, im->line, 0,
+                           "ExternalGraphic %s: larger than %u bytes", im->href,
+                           MAX_GRAPHIC_BYTES);
+                return NULL;
+            }
+            cap = cap ? 2 * cap : 65536;
+            uint8_t *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                fclose(f);
+                free(buf);
+                TS_FAIL(err, TS_ENOMEM, "ExternalGraphic %s", im->href);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    ts_err derr;
+    ts_err_clear(&derr);
+    ts_canvas *c = bad ? NULL : ts_png_decode(buf, len, &derr);
+    free(buf);
+    if (c == NULL)
+        TS_FAIL_AT(err, bad ? TS_EIO : derr.code, style_path, im->line, 0,
+                   "ExternalGraphic %s: %s", im->href, bad ? "read error" : derr.msg);
+    return c;
+}
+
+/* The render layer of a loaded store and style, with the style's ExternalGraphics decoded. */
+static ts_render_layer *
+bind_layer(const ts_cfg_layer *l, ts_store *store, ts_style *style, int *missing, ts_err *err)
+{
+    ts_canvas **imgs = NULL;
+    int n = style->nimages;
+    if (n > 0 && (imgs = calloc((size_t)n, sizeof *imgs)) == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "layer %s", l->name);
+        return NULL;
+    }
+    ts_render_layer *rl = NULL;
+    int i;
+    for (i = 0; i < n; i++)
+        if ((imgs[i] = load_graphic(&style->images[i], l->style, err)) == NULL)
+            break;
+    if (i == n)
+        rl = ts_render_layer_new_images(l->name, store, style, (const ts_canvas *const *)imgs, n,
+                                        missing, err);
+    for (int k = 0; k < n; k++)
+        ts_canvas_free(imgs[k]);
+    free(imgs);
+    return rl;
+}
+
 static ts_status
 load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_grid *g,
            svc_layer **out, ts_err *err)
@@ -139,11 +217,11 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
             (ts_mono_ns() - t0) / 1e9, (unsigned long long)ss->repaired,
             (unsigned long long)ss->skipped, ss->bytes / 1048576.0);
     int missing = 0;
-    sl->rl = ts_render_layer_new(l->name, sl->store, sl->style, &missing, err);
+    sl->rl = bind_layer(l, sl->store, sl->style, &missing, err);
     if (sl->rl == NULL) {
         ts_store_unref(sl->store);
         ts_style_unref(sl->style);
-        return TS_ENOMEM;
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
     }
     for (int i = 0; i < sl->style->nprops; i++)
         if (sl->rl->prop_field[i] < 0)

@@ -1,12 +1,45 @@
-/* render/render.c — draws features of bound layers with their compiled rules. */
+/* render/render.c — draws features of bound layers with their compiled rules.
+ *
+ * Geometry goes to the rasteriser in map coordinates with the whole image's transform
+ * (so bands equal the whole drawing bit for bit), except where render builds geometry in
+ * pixel space itself: offset curves (PerpendicularOffset), shape:// marks and graphics
+ * along lines; those are computed from the whole image's pixel coordinates, the same in
+ * every band.
+ *
+ * GraphicFill: the pattern is anchored to the map's pixel grid — world pixel (X, Y) =
+ * image pixel + the pixel of map (0, 0) — so a tile, its neighbour and every band compute
+ * the same pattern value for the same world pixel, and adjacent tiles join. The polygon's
+ * coverage is rasterised into a strip of rows (a window of the whole image, so exactly the
+ * coverage a solid fill would have), multiplied by the pattern, and composited: line
+ * hatches (shape://horline, vertline, slash, backslash, plus, times) by their exact
+ * analytic coverage of each pixel, other marks and images by a tile of integer size
+ * repeated over the grid. */
 #include "render/render.h"
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/clock.h"
+
+#define GCACHE 32          /* scaled images and pattern tiles a worker keeps */
+#define STRIP 64           /* rows of a GraphicFill coverage strip */
+#define OFFSET_MITER 2.0   /* offset curves: longest miter, in offsets (longer: bevel) */
+#define MAX_IMAGE_PX (4096 * 4096) /* a scaled graphic larger than this is not drawn */
+#define MAX_ALONG 1000000  /* graphics along one line part */
+
+/* A cached scaled graphic or pattern tile of one layer. */
+typedef struct gcache_entry {
+    uint64_t layer;         /* ts_render_layer.id; 0 = empty */
+    const void *key;        /* the ts_graphic */
+    int kind;               /* GC_IMAGE, GC_TILE */
+    double a, b;            /* image: scale and rotation; tile: scale factor and rotation */
+    ts_canvas *img;
+} gcache_entry;
+
+enum { GC_IMAGE = 1, GC_TILE };
 
 struct ts_render_worker {
     ts_raster *raster;
@@ -14,31 +47,118 @@ struct ts_render_worker {
     ts_render_stats stats;
     const ts_rule **active; /* the rules of one FeatureTypeStyle live at the current scale */
     int nactive;            /* capacity */
+    double *pts;            /* pixel-space points of a geometry (x, y pairs) */
+    size_t npts;            /* capacity in points */
+    double *opts;           /* its offset curve */
+    size_t nopts;
+    uint32_t *ocnt;         /* part sizes of the offset curve */
+    size_t nocnt;
+    uint32_t *strip;        /* GraphicFill: coverage of STRIP rows of the whole width */
+    size_t nstrip;
+    uint32_t *pat;          /* GraphicFill: pattern x coverage of a strip (tiles) */
+    size_t npat;
+    uint8_t *mask;          /* GraphicFill: hatch x coverage of a strip (line hatches) */
+    size_t nmask;
+    double *hat[2];         /* GraphicFill: hatch coverage tables of the two families */
+    size_t nhat[2];
+    gcache_entry cache[GCACHE];
+    int cache_next;
 };
+
+static const ts_affine identity = {1, 1, 0, 0};
+static atomic_ullong layer_ids;
+
+/* Grow *p to hold need elements of size elem; 0 ok, -1 out of memory. */
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
 
 /* ---- layers ---------------------------------------------------------------------------- */
 
+/* How far a stroke reaches from its line: half its width times the miter limit at a
+ * miter, sqrt(2) at a square cap's corner, a little over 1 on a round join's polygon. */
+static double
+stroke_extent(const ts_stroke *s)
+{
+    double k = 1.5;
+    if (s->join == TS_JOIN_MITER) {
+        double ml = s->miter_limit == 0 ? 4 : s->miter_limit;
+        if (ml > k)
+            k = ml;
+    }
+    return s->width / 2 * k;
+}
+
+/* The drawn width and height of a graphic (px at scale 1): marks are size x size, images
+ * size high (or their own pixels when no Size was given); 0 x 0 for a missing image. */
+static void
+graphic_dims(const ts_graphic *g, const ts_render_layer *l, double *w, double *h)
+{
+    if (g->image < 0) {
+        *w = *h = g->size;
+        return;
+    }
+    const ts_canvas *im = g->image < l->nimages ? l->images[g->image] : NULL;
+    if (im == NULL) {
+        *w = *h = 0;
+    } else if (g->size > 0) {
+        *h = g->size;
+        *w = g->size * im->w / im->h;
+    } else {
+        *w = im->w;
+        *h = im->h;
+    }
+}
+
+/* How far a graphic drawn at a point reaches from it (px at scale 1), any rotation: the
+ * farthest corner of its box from the anchor, its outline, its displacement, and 2 px for
+ * the rounding of image positions and the resampler's edge. */
+static double
+graphic_extent(const ts_graphic *g, const ts_render_layer *l)
+{
+    double w, h;
+    graphic_dims(g, l, &w, &h);
+    double e = hypot((fabs(0.5 - g->anchor_x) + 0.5) * w, (fabs(0.5 - g->anchor_y) + 0.5) * h);
+    if (g->image < 0 && g->has_stroke)
+        e += stroke_extent(&g->stroke);
+    return e + hypot(g->disp_x, g->disp_y) + 2;
+}
+
 /* How far (pixels at scale factor 1) a symbolizer can draw from its geometry: an upper
  * bound, since band rendering relies on it (a band queries only the features within this
- * margin of its rows; one it misses would be missing from its pixels). A stroke reaches
- * half its width times the miter limit at a miter, sqrt(2) at a square cap's corner,
- * a little over 1 on a round join's polygon. */
+ * margin of its rows; one it misses would be missing from its pixels). A GraphicFill stays
+ * inside its polygon. An offset curve's vertices lie at most OFFSET_MITER offsets from
+ * the line. Text is drawn by the label engine, which keeps its own margin. */
 static double
-symbolizer_extent_px(const ts_symbolizer *s)
+symbolizer_extent_px(const ts_symbolizer *s, const ts_render_layer *l)
 {
-    double e = 0;
-    if (s->has_stroke) {
-        double k = 1.5;
-        if (s->stroke.join == TS_JOIN_MITER) {
-            double ml = s->stroke.miter_limit == 0 ? 4 : s->stroke.miter_limit;
-            if (ml > k)
-                k = ml;
-        }
-        e = s->stroke.width / 2 * k;
+    if (s->kind == TS_SYM_TEXT)
+        return 0;
+    if (s->kind == TS_SYM_POINT) {
+        if (s->graphic != NULL)
+            return graphic_extent(s->graphic, l);
+        return s->size / 2 * 1.5 + (s->has_stroke ? stroke_extent(&s->stroke) : 0);
     }
-    e += fabs(s->perpendicular_offset);
-    if (s->kind == TS_SYM_POINT)
-        e += s->size / 2 * 1.5; /* star/rotation head-room */
+    double e = s->has_stroke ? stroke_extent(&s->stroke) : 0;
+    if (s->stroke_graphic != NULL) {
+        double ge = graphic_extent(s->stroke_graphic, l);
+        if (ge > e)
+            e = ge;
+    }
+    if (s->kind == TS_SYM_LINE)
+        e += fabs(s->perpendicular_offset) * OFFSET_MITER;
     return e;
 }
 
@@ -56,9 +176,32 @@ filter_uses_bbox(const ts_filter *f)
     return 0;
 }
 
+static ts_canvas *
+copy_canvas(const ts_canvas *src)
+{
+    ts_canvas *c = ts_canvas_new(src->w, src->h, NULL);
+    if (c == NULL)
+        return NULL;
+    for (int j = 0; j < src->h; j++)
+        memcpy(c->px + (size_t)j * (size_t)c->stride, src->px + (size_t)j * (size_t)src->stride,
+               (size_t)src->w * sizeof *c->px);
+    return c;
+}
+
+static void
+layer_free_images(ts_render_layer *l)
+{
+    for (int i = 0; i < l->nimages; i++)
+        ts_canvas_free(l->images[i]);
+    free(l->images);
+    l->images = NULL;
+    l->nimages = 0;
+}
+
 ts_render_layer *
-ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *missing,
-                    ts_err *err)
+ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
+                           const ts_canvas *const *images, int nimages, int *missing,
+                           ts_err *err)
 {
     ts_render_layer *l = calloc(1, sizeof *l);
     if (l == NULL)
@@ -67,6 +210,16 @@ ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *mis
     l->prop_field = calloc((size_t)(style->nprops > 0 ? style->nprops : 1), sizeof(int));
     if (l->name == NULL || l->prop_field == NULL)
         goto oom;
+    if (style->nimages > 0) {
+        l->images = calloc((size_t)style->nimages, sizeof *l->images);
+        if (l->images == NULL)
+            goto oom;
+        l->nimages = style->nimages;
+        for (int i = 0; i < style->nimages && i < nimages; i++)
+            if (images != NULL && images[i] != NULL && images[i]->w > 0 && images[i]->h > 0 &&
+                (l->images[i] = copy_canvas(images[i])) == NULL)
+                goto oom;
+    }
     int nmissing = 0;
     for (int i = 0; i < style->nprops; i++) {
         l->prop_field[i] = ts_store_field_index(store, style->props[i]);
@@ -80,23 +233,32 @@ ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *mis
         for (int r = 0; r < style->fts[f].nrules; r++) {
             l->needs_bbox |= filter_uses_bbox(style->fts[f].rules[r].filter);
             for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
-                double e = symbolizer_extent_px(&style->fts[f].rules[r].syms[k]);
+                double e = symbolizer_extent_px(&style->fts[f].rules[r].syms[k], l);
                 if (e > ext)
                     ext = e;
             }
         }
     l->max_symbol_px = ext;
+    l->id = atomic_fetch_add(&layer_ids, 1) + 1;
     l->store = ts_store_ref(store);
     l->style = ts_style_ref(style);
     return l;
 oom:
     if (l) {
+        layer_free_images(l);
         free(l->name);
         free(l->prop_field);
         free(l);
     }
     TS_FAIL(err, TS_ENOMEM, "render layer %s", name);
     return NULL;
+}
+
+ts_render_layer *
+ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *missing,
+                    ts_err *err)
+{
+    return ts_render_layer_new_images(name, store, style, NULL, 0, missing, err);
 }
 
 void
@@ -106,6 +268,7 @@ ts_render_layer_free(ts_render_layer *l)
         return;
     ts_store_unref(l->store);
     ts_style_unref(l->style);
+    layer_free_images(l);
     free(l->prop_field);
     free(l->name);
     free(l);
@@ -133,6 +296,16 @@ ts_render_worker_free(ts_render_worker *w)
     ts_raster_free(w->raster);
     ts_idvec_fini(&w->ids);
     free(w->active);
+    free(w->pts);
+    free(w->opts);
+    free(w->ocnt);
+    free(w->strip);
+    free(w->pat);
+    free(w->mask);
+    free(w->hat[0]);
+    free(w->hat[1]);
+    for (int i = 0; i < GCACHE; i++)
+        ts_canvas_free(w->cache[i].img);
     free(w);
 }
 
@@ -140,6 +313,125 @@ ts_render_stats *
 ts_render_worker_stats(ts_render_worker *w)
 {
     return &w->stats;
+}
+
+/* The cached canvas for (layer, key, kind, a, b), or NULL. */
+static const ts_canvas *
+cache_get(ts_render_worker *w, uint64_t layer, const void *key, int kind, double a, double b)
+{
+    for (int i = 0; i < GCACHE; i++) {
+        const gcache_entry *c = &w->cache[i];
+        if (c->layer == layer && c->key == key && c->kind == kind && c->a == a && c->b == b)
+            return c->img;
+    }
+    return NULL;
+}
+
+/* Keep img (taking it) in the cache, evicting round robin. Returns img. */
+static const ts_canvas *
+cache_put(ts_render_worker *w, uint64_t layer, const void *key, int kind, double a, double b,
+          ts_canvas *img)
+{
+    gcache_entry *c = &w->cache[w->cache_next];
+    w->cache_next = (w->cache_next + 1) % GCACHE;
+    ts_canvas_free(c->img);
+    *c = (gcache_entry){layer, key, kind, a, b, img};
+    return img;
+}
+
+/* ---- images ---------------------------------------------------------------------------- */
+
+/* Premultiplied pixel of src at integer (x, y) clamped into it, as floats. */
+static void
+texel(const ts_canvas *s, int x, int y, float out[4])
+{
+    x = x < 0 ? 0 : x >= s->w ? s->w - 1 : x;
+    y = y < 0 ? 0 : y >= s->h ? s->h - 1 : y;
+    uint32_t v = s->px[(size_t)y * (size_t)s->stride + (size_t)x];
+    out[0] = (float)(v & 255);
+    out[1] = (float)(v >> 8 & 255);
+    out[2] = (float)(v >> 16 & 255);
+    out[3] = (float)(v >> 24);
+}
+
+/* Bilinear sample of src at continuous pixel coordinates (u, v) (pixel centres at +0.5);
+ * outside the image: edge pixels (clamp) or transparent. Adds into acc. */
+static void
+sample(const ts_canvas *s, double u, double v, int clamp, float acc[4])
+{
+    if (!clamp && (u < 0 || v < 0 || u > s->w || v > s->h))
+        return;
+    double x = u - 0.5, y = v - 0.5;
+    int x0 = (int)floor(x), y0 = (int)floor(y);
+    float fx = (float)(x - x0), fy = (float)(y - y0);
+    float a[4], b[4], c[4], d[4];
+    texel(s, x0, y0, a);
+    texel(s, x0 + 1, y0, b);
+    texel(s, x0, y0 + 1, c);
+    texel(s, x0 + 1, y0 + 1, d);
+    for (int k = 0; k < 4; k++)
+        acc[k] += (a[k] * (1 - fx) + b[k] * fx) * (1 - fy) + (c[k] * (1 - fx) + d[k] * fx) * fy;
+}
+
+/* src scaled by k and rotated clockwise by rot degrees about its centre, in a new canvas
+ * centred on the same point (unrotated: round(w k) x round(h k), filled exactly).
+ * Bilinear, averaged over up to 8 x 8 samples per pixel when shrinking (ceil(1 / k) a
+ * side) and at least 2 x 2 when rotating (anti-aliased edges). NULL on out-of-memory or
+ * when the result would exceed MAX_IMAGE_PX (*too_big set). */
+static ts_canvas *
+resample(const ts_canvas *src, double k, double rot, int *too_big)
+{
+    double w = src->w * k, h = src->h * k;
+    double a = fmod(rot, 360.0) * (M_PI / 180), cs = cos(a), sn = sin(a);
+    int rotated = a != 0;
+    double ow_d = rotated ? ceil(fabs(w * cs) + fabs(h * sn)) : floor(w + 0.5);
+    double oh_d = rotated ? ceil(fabs(w * sn) + fabs(h * cs)) : floor(h + 0.5);
+    if (ow_d < 1)
+        ow_d = 1;
+    if (oh_d < 1)
+        oh_d = 1;
+    *too_big = 0;
+    if (!(ow_d * oh_d <= MAX_IMAGE_PX)) {
+        *too_big = 1;
+        return NULL;
+    }
+    int ow = (int)ow_d, oh = (int)oh_d;
+    ts_canvas *o = ts_canvas_new(ow, oh, NULL);
+    if (o == NULL)
+        return NULL;
+    /* unrotated, the output box maps exactly onto the source box */
+    double kx = rotated ? k : ow / (double)src->w, ky = rotated ? k : oh / (double)src->h;
+    int ss = 1;
+    if (k < 1)
+        ss = (int)ceil(1 / k);
+    if (rotated && ss < 2)
+        ss = 2;
+    if (ss > 8)
+        ss = 8;
+    float norm = 1.0f / (float)(ss * ss);
+    for (int j = 0; j < oh; j++) {
+        for (int i = 0; i < ow; i++) {
+            float acc[4] = {0, 0, 0, 0};
+            for (int sy = 0; sy < ss; sy++) {
+                for (int sx = 0; sx < ss; sx++) {
+                    double qx = i + (sx + 0.5) / ss - ow / 2.0, qy = j + (sy + 0.5) / ss - oh / 2.0;
+                    double ux = qx * cs + qy * sn, uy = -qx * sn + qy * cs; /* rotate back */
+                    sample(src, ux / kx + src->w / 2.0, uy / ky + src->h / 2.0, !rotated, acc);
+                }
+            }
+            uint32_t v = 0;
+            float al = acc[3] * norm;
+            for (int c = 0; c < 4; c++) {
+                float f = acc[c] * norm;
+                if (c < 3 && f > al) /* premultiplied: no channel above alpha */
+                    f = al;
+                uint32_t q = (uint32_t)(f + 0.5f);
+                v |= (q > 255 ? 255 : q) << (8 * c);
+            }
+            o->px[(size_t)j * (size_t)o->stride + (size_t)i] = v;
+        }
+    }
+    return o;
 }
 
 /* ---- drawing --------------------------------------------------------------------------- */
@@ -166,6 +458,11 @@ typedef struct draw_env {
     ts_affine t;            /* map -> pixels of the whole image, for every band alike */
     double sf;              /* symbol scale factor */
     ts_bbox shown;          /* the extent of c's rows: queries cover it plus a margin */
+    int y0, y1, full_h;     /* rows [y0, y1) of the whole image of full_h rows are in c */
+    int64_t ox, oy;         /* world pixel of image pixel (0, 0): the pixel of map (0, 0)
+                             * negated, rounded; patterns are anchored to it */
+    const ts_render_layer *l;   /* the layer being drawn */
+    const ts_feature_ref *fr;   /* the feature being drawn (rotation expressions) */
 } draw_env;
 
 static ts_stroke
@@ -177,6 +474,14 @@ scaled_stroke(const ts_stroke *s, double sf)
         o.dash[i] *= sf;
     o.dash_offset *= sf;
     return o;
+}
+
+/* colour with its alpha multiplied by opacity (0..1). */
+static ts_rgba
+with_alpha(ts_rgba c, double opacity)
+{
+    c.a = (uint8_t)lround(c.a * (opacity < 0 ? 0 : opacity > 1 ? 1 : opacity));
+    return c;
 }
 
 /* A representative point of a geometry, for point symbolizers on lines and polygons:
@@ -205,84 +510,752 @@ anchor_point(const ts_geom *g, double *x, double *y)
     *y = p[2 * (n / 2) + 1];
 }
 
+/* The rotation of a graphic for the current feature, degrees clockwise. */
+static double
+graphic_rotation(const draw_env *e, const ts_graphic *g)
+{
+    double r;
+    if (g->rotation_expr != NULL)
+        return e->fr != NULL && ts_expr_eval_number(g->rotation_expr, e->fr, &r) && isfinite(r)
+                   ? r
+                   : 0;
+    return g->rotation;
+}
+
+/* Where a graphic of w x h px rotated by rot degrees has its centre when its anchor point
+ * goes to (x, y) moved by its displacement (y up); the anchor turns with the graphic. */
+static void
+graphic_centre(const draw_env *e, const ts_graphic *g, double w, double h, double rot, double x,
+               double y, double *cx, double *cy)
+{
+    *cx = x + g->disp_x * e->sf;
+    *cy = y - g->disp_y * e->sf;
+    if (g->anchor_x == 0.5 && g->anchor_y == 0.5)
+        return; /* the usual case: centred, no trigonometry per point */
+    double ax = (g->anchor_x - 0.5) * w, ay = (0.5 - g->anchor_y) * h; /* from the centre */
+    double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
+    *cx -= ax * cs - ay * sn;
+    *cy -= ax * sn + ay * cs;
+}
+
+/* A shape:// mark of size px centred at (cx, cy), rotated, into c. Lines are stroked with
+ * the mark's stroke; dot is a disc as wide as the stroke; carrow is filled and outlined. */
+static ts_status
+draw_shape(draw_env *e, ts_canvas *c, const ts_graphic *g, double cx, double cy, double size,
+           double rot, double opacity)
+{
+    /* unit coordinates, y up as GeoTools defines them: up to two parts of 3 points */
+    static const double unit[][2][6] = {
+        [TS_SHAPE_HORLINE] = {{-0.5, 0, 0.5, 0}},
+        [TS_SHAPE_VERTLINE] = {{0, -0.5, 0, 0.5}},
+        [TS_SHAPE_SLASH] = {{-0.5, -0.5, 0.5, 0.5}},
+        [TS_SHAPE_BACKSLASH] = {{-0.5, 0.5, 0.5, -0.5}},
+        [TS_SHAPE_PLUS] = {{-0.5, 0, 0.5, 0}, {0, -0.5, 0, 0.5}},
+        [TS_SHAPE_TIMES] = {{-0.5, -0.5, 0.5, 0.5}, {-0.5, 0.5, 0.5, -0.5}},
+        [TS_SHAPE_OARROW] = {{-0.5, 0.2, 0, 0, -0.5, -0.2}},
+        [TS_SHAPE_CARROW] = {{-0.5, 0.2, 0, 0, -0.5, -0.2}},
+    };
+    ts_raster *r = e->w->raster;
+    ts_stroke k = scaled_stroke(&g->stroke, e->sf);
+    ts_rgba sc = with_alpha(g->stroke_color, g->stroke_opacity);
+    if (g->shape == TS_SHAPE_DOT) {
+        if (!g->has_stroke)
+            return TS_OK;
+        e->w->stats.paths++;
+        return ts_raster_marker(r, c, cx, cy, TS_MARK_CIRCLE, k.width, 0, sc, NULL, sc, opacity);
+    }
+    if (g->shape <= TS_SHAPE_NONE || g->shape > TS_SHAPE_CARROW)
+        return TS_OK;
+    int nparts = g->shape == TS_SHAPE_PLUS || g->shape == TS_SHAPE_TIMES ? 2 : 1;
+    uint32_t npt = g->shape == TS_SHAPE_OARROW || g->shape == TS_SHAPE_CARROW ? 3 : 2;
+    double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
+    double xy[12];
+    uint32_t counts[2] = {npt, npt};
+    for (int p = 0; p < nparts; p++)
+        for (uint32_t i = 0; i < npt; i++) {
+            double ux = unit[g->shape][p][2 * i] * size, uy = -unit[g->shape][p][2 * i + 1] * size;
+            xy[2 * (p * npt + i)] = cx + ux * cs - uy * sn;
+            xy[2 * (p * npt + i) + 1] = cy + ux * sn + uy * cs;
+        }
+    ts_parts parts = {xy, counts, (uint32_t)nparts};
+    e->w->stats.paths++;
+    if (g->shape == TS_SHAPE_CARROW) {
+        ts_rgba fill = with_alpha(g->fill, (g->has_fill ? g->fill_opacity : 0) * opacity);
+        ts_rgba so = with_alpha(sc, opacity);
+        return ts_raster_fill_stroke(r, c, &identity, &parts, TS_FILL_NONZERO, fill, 1,
+                                     g->has_stroke ? &k : NULL, so, 1);
+    }
+    if (!g->has_stroke)
+        return TS_OK;
+    return ts_raster_stroke(r, c, &identity, &parts, 0, &k, sc, opacity);
+}
+
+/* The image of g scaled to its drawn size (times sf) and rotated, from the worker's cache;
+ * NULL when the layer has no pixels for it or it is too big (*st TS_OK), or on
+ * out-of-memory (*st TS_ENOMEM). */
+static const ts_canvas *
+graphic_image(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
+{
+    *st = TS_OK;
+    const ts_render_layer *l = e->l;
+    const ts_canvas *src = g->image >= 0 && g->image < l->nimages ? l->images[g->image] : NULL;
+    if (src == NULL)
+        return NULL;
+    double h = (g->size > 0 ? g->size : src->h) * e->sf;
+    double k = h / src->h;
+    double r = fmod(rot, 360.0);
+    if (r == 0)
+        r = 0; /* one key for 0 and -0 */
+    if (k == 1 && r == 0)
+        return src;
+    const ts_canvas *img = cache_get(e->w, l->id, g, GC_IMAGE, k, r);
+    if (img != NULL)
+        return img;
+    int too_big = 0;
+    ts_canvas *n = resample(src, k, r, &too_big);
+    if (n == NULL) {
+        *st = too_big ? TS_OK : TS_ENOMEM;
+        return NULL;
+    }
+    return cache_put(e->w, l->id, g, GC_IMAGE, k, r, n);
+}
+
+/* A graphic at pixel (x, y) of the whole image, turned by extra degrees (along lines) on
+ * top of its own rotation, into c with opacity. */
+static ts_status
+draw_graphic(draw_env *e, ts_canvas *c, const ts_graphic *g, double x, double y, double extra,
+             double opacity)
+{
+    double rot = graphic_rotation(e, g) + extra;
+    double op = g->opacity * opacity;
+    if (g->image >= 0) {
+        ts_status st;
+        const ts_canvas *img = graphic_image(e, g, rot, &st);
+        if (img == NULL)
+            return st;
+        const ts_canvas *src = e->l->images[g->image];
+        double h = (g->size > 0 ? g->size : src->h) * e->sf, w = h * src->w / src->h;
+        double cx, cy;
+        graphic_centre(e, g, w, h, rot, x, y, &cx, &cy);
+        /* floor(v + 0.5): the same rounding wherever the image lies, tiles agree */
+        int ix = (int)floor(cx - img->w / 2.0 + 0.5), iy = (int)floor(cy - img->h / 2.0 + 0.5);
+        ts_raster_blend_image(c, ix, iy, img->px, img->w, img->h, img->stride, op);
+        e->w->stats.paths++;
+        return TS_OK;
+    }
+    double size = g->size * e->sf, cx, cy;
+    graphic_centre(e, g, size, size, rot, x, y, &cx, &cy);
+    if (g->shape != TS_SHAPE_NONE)
+        return draw_shape(e, c, g, cx, cy, size, rot, op);
+    ts_stroke k;
+    const ts_stroke *kp = NULL;
+    if (g->has_stroke) {
+        k = scaled_stroke(&g->stroke, e->sf);
+        kp = &k;
+    }
+    ts_rgba fill = with_alpha(g->fill, g->has_fill ? g->fill_opacity : 0);
+    ts_rgba sc = with_alpha(g->stroke_color, g->stroke_opacity);
+    e->w->stats.paths++;
+    return ts_raster_marker(e->w->raster, c, cx, cy, g->mark, size, rot, fill, kp, sc, op);
+}
+
+/* The parts of g in pixel space of the whole image, in the worker's pts. -1 on OOM. */
+static int
+to_pixels(draw_env *e, const ts_geom *g)
+{
+    size_t n = 0;
+    for (uint32_t p = 0; p < g->nparts; p++)
+        n += g->counts[p];
+    if (grow((void **)&e->w->pts, &e->w->npts, n, 2 * sizeof(double)) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        e->w->pts[2 * i] = e->t.sx * g->xy[2 * i] + e->t.tx;
+        e->w->pts[2 * i + 1] = e->t.sy * g->xy[2 * i + 1] + e->t.ty;
+    }
+    return 0;
+}
+
+/* The offset curve of one part (n points at in, a ring when closed) at distance d pixels
+ * to the left of its direction (on screen, y down), into out (room for 3 n points: the
+ * curve takes at most 2 n, the part's distinct points are gathered behind them).
+ * Vertices join the neighbouring segments' offset lines at their intersection unless that
+ * lies more than OFFSET_MITER offsets out (then both ends: a bevel). Repeated points are
+ * skipped. Returns the number of points written (0: nothing to draw). */
+static uint32_t
+offset_part(const double *in, uint32_t n, int closed, double d, double *out)
+{
+    /* the distinct points, by index */
+    uint32_t m = 0, o = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m == 0 || in[2 * i] != in[2 * (i - 1)] || in[2 * i + 1] != in[2 * (i - 1) + 1])
+            m++;
+    if (closed && m > 1 && in[0] == in[2 * (n - 1)] && in[1] == in[2 * (n - 1) + 1])
+        m--; /* a ring that repeats its first point */
+    if (m < 2)
+        return 0;
+    double *pt = out + 4 * (size_t)n; /* behind the 2 n points of output */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n && k < m; i++)
+        if (k == 0 || in[2 * i] != pt[2 * (k - 1)] || in[2 * i + 1] != pt[2 * (k - 1) + 1]) {
+            pt[2 * k] = in[2 * i];
+            pt[2 * k + 1] = in[2 * i + 1];
+            k++;
+        }
+    m = k;
+    for (uint32_t i = 0; i < m; i++) {
+        int has_prev = closed || i > 0, has_next = closed || i + 1 < m;
+        double nx0 = 0, ny0 = 0, nx1 = 0, ny1 = 0;
+        if (has_prev) {
+            uint32_t a = (i + m - 1) % m;
+            double dx = pt[2 * i] - pt[2 * a], dy = pt[2 * i + 1] - pt[2 * a + 1];
+            double len = hypot(dx, dy);
+            nx0 = dy / len;
+            ny0 = -dx / len;
+        }
+        if (has_next) {
+            uint32_t b = (i + 1) % m;
+            double dx = pt[2 * b] - pt[2 * i], dy = pt[2 * b + 1] - pt[2 * i + 1];
+            double len = hypot(dx, dy);
+            nx1 = dy / len;
+            ny1 = -dx / len;
+        }
+        if (!has_prev) {
+            nx0 = nx1;
+            ny0 = ny1;
+        }
+        if (!has_next) {
+            nx1 = nx0;
+            ny1 = ny0;
+        }
+        double dot = nx0 * nx1 + ny0 * ny1;
+        double mx = (nx0 + nx1) / (1 + dot), my = (ny0 + ny1) / (1 + dot);
+        double x = pt[2 * i], y = pt[2 * i + 1];
+        if (1 + dot > 1e-9 && mx * mx + my * my <= OFFSET_MITER * OFFSET_MITER) {
+            out[2 * o] = x + d * mx;
+            out[2 * o + 1] = y + d * my;
+            o++;
+        } else {
+            out[2 * o] = x + d * nx0;
+            out[2 * o + 1] = y + d * ny0;
+            out[2 * o + 2] = x + d * nx1;
+            out[2 * o + 3] = y + d * ny1;
+            o += 2;
+        }
+    }
+    return o;
+}
+
+/* The offset curve of every part of the pixel-space geometry in w->pts (nparts parts of
+ * counts points) into w->opts / w->ocnt. -1 on OOM. */
+static int
+offset_parts(draw_env *e, const uint32_t *counts, uint32_t nparts, int closed, double d,
+             uint32_t *nout)
+{
+    ts_render_worker *w = e->w;
+    size_t total = 0;
+    for (uint32_t p = 0; p < nparts; p++)
+        total += counts[p];
+    if (grow((void **)&w->opts, &w->nopts, 2 * total + 8, 2 * sizeof(double)) != 0 ||
+        grow((void **)&w->ocnt, &w->nocnt, nparts ? nparts : 1, sizeof(uint32_t)) != 0)
+        return -1;
+    size_t at = 0, in = 0;
+    uint32_t np = 0;
+    for (uint32_t p = 0; p < nparts; p++) {
+        /* a part writes at most 2 n points and gathers n more behind them */
+        if (grow((void **)&w->opts, &w->nopts, at + 3 * (size_t)counts[p] + 8,
+                 2 * sizeof(double)) != 0)
+            return -1;
+        uint32_t k = offset_part(w->pts + 2 * in, counts[p], closed, d, w->opts + 2 * at);
+        in += counts[p];
+        if (k > 0) {
+            w->ocnt[np++] = k;
+            at += k;
+        }
+    }
+    *nout = np;
+    return 0;
+}
+
+/* ---- graphics along lines -------------------------------------------------------------- */
+
+/* g repeated along the pixel-space parts (rings when closed): the first centred
+ * initial_gap + half its length from the start, then every length + gap, turned with the
+ * segment it lies on. Positions that cannot reach the canvas are skipped. */
+static ts_status
+stroke_graphics(draw_env *e, const ts_graphic *g, const double *xy, const uint32_t *counts,
+                uint32_t nparts, int closed)
+{
+    double gw, gh;
+    graphic_dims(g, e->l, &gw, &gh);
+    gw *= e->sf;
+    if (!(gw > 0))
+        return TS_OK;
+    double step = gw + g->gap * e->sf;
+    if (step < 1)
+        step = 1;
+    double reach = graphic_extent(g, e->l) * e->sf;
+    const double *p = xy;
+    for (uint32_t part = 0; part < nparts; p += 2 * counts[part], part++) {
+        uint32_t n = counts[part];
+        double next = g->initial_gap * e->sf + gw / 2, acc = 0;
+        long placed = 0;
+        for (uint32_t i = 0; i + 1 < n + (closed && n > 2 ? 1u : 0u); i++) {
+            const double *a = p + 2 * i, *b = p + 2 * ((i + 1) % n);
+            double dx = b[0] - a[0], dy = b[1] - a[1], len = hypot(dx, dy);
+            if (!(len > 0))
+                continue;
+            double angle = atan2(dy, dx) * (180 / M_PI); /* clockwise on screen */
+            while (next <= acc + len) {
+                double t = (next - acc) / len, x = a[0] + t * dx, y = a[1] + t * dy;
+                next += step;
+                if (++placed > MAX_ALONG)
+                    return TS_OK;
+                if (y < e->y0 - reach || y > e->y1 + reach || x < -reach || x > e->c->w + reach)
+                    continue;
+                ts_status st = draw_graphic(e, e->c, g, x, y, angle, 1);
+                if (st != TS_OK)
+                    return st;
+            }
+            acc += len;
+        }
+    }
+    return TS_OK;
+}
+
+/* ---- GraphicFill ----------------------------------------------------------------------- */
+
+/* Distribution function of U(0, a) + U(0, b) (0 <= a <= b, a + b > 0) at t. */
+static double
+sum_cdf(double t, double a, double b)
+{
+    if (t <= 0)
+        return 0;
+    if (t >= a + b)
+        return 1;
+    if (a < 1e-12)
+        return t / b;
+    if (t < a)
+        return t * t / (2 * a * b);
+    if (t < b)
+        return (t - a / 2) / b;
+    double u = a + b - t;
+    return 1 - u * u / (2 * a * b);
+}
+
+/* How the position s = n . p of a world pixel is computed for a family of hatch lines.
+ * Axis-parallel and diagonal families depend on one integer of the pixel (its row, its
+ * column, X + Y or X - Y), so a strip computes them once per distinct value. */
+enum { HATCH_ROW, HATCH_COL, HATCH_SUM, HATCH_DIFF, HATCH_ANY };
+
+/* One family of parallel hatch lines: n . p = phase + k period (n a unit normal, world
+ * pixel coordinates, y down), each half wide on both sides. a <= b are |nx|, |ny| sorted;
+ * (dx, dy) the corner of a pixel where n . p is least. */
+typedef struct hatch_lines {
+    double nx, ny, period, phase;
+    double inv_period, a, b, dx, dy;
+    int mode;
+} hatch_lines;
+
+/* n . p - phase at the least corner of world pixel (X, Y) — a pure function of (X, Y), so
+ * every tile and band computes the same value for a pixel. */
+static double
+hatch_t(const hatch_lines *h, double X, double Y)
+{
+    switch (h->mode) {
+    case HATCH_ROW:
+        return h->ny * (Y + h->dy) - h->phase;
+    case HATCH_COL:
+        return h->nx * (X + h->dx) - h->phase;
+    case HATCH_SUM:
+        return h->nx * ((X + h->dx) + (Y + h->dy)) - h->phase;
+    case HATCH_DIFF:
+        return h->nx * ((X + h->dx) - (Y + h->dy)) - h->phase;
+    default:
+        return h->nx * (X + h->dx) + h->ny * (Y + h->dy) - h->phase;
+    }
+}
+
+/* The exact share of a pixel the lines cover, from its hatch_t: over the pixel, s = n . p
+ * is distributed as the sum of two uniforms (widths a and b). */
+static double
+hatch_cover(const hatch_lines *h, double half, double t)
+{
+    if (2 * half >= h->period)
+        return 1;
+    double u = t - h->period * floor(t * h->inv_period); /* t mod period */
+    if (u < 0)
+        u += h->period;
+    if (u >= h->period)
+        u -= h->period;
+    /* lines at offsets -u + m period from the pixel's least s; the one below cannot reach
+     * further back than half < period / 2 */
+    double span = h->a + h->b, cov = 0;
+    for (double c = -u; c - half < span; c += h->period)
+        if (c + half > 0)
+            cov += sum_cdf(c + half, h->a, h->b) - sum_cdf(c - half, h->a, h->b);
+    return cov > 1 ? 1 : cov < 0 ? 0 : cov;
+}
+
+/* The hatch families of a shape:// line mark of period size px rotated by rot degrees,
+ * the lines passing through the centre of every size x size cell of the world grid (where
+ * GeoServer draws the mark in its pattern tile). Returns how many (0: not a line hatch). */
+static int
+hatch_families(ts_shape_mark shape, double size, double rot, hatch_lines out[2])
+{
+    static const double r2 = 0.70710678118654752440;
+    double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
+    /* unrotated normals: horizontal lines (0, 1), vertical (1, 0), "/" (1, 1), "\" (1, -1) */
+    double n[2][2];
+    int k = 0, diag = 0;
+    switch (shape) {
+    case TS_SHAPE_HORLINE:
+        n[k][0] = 0, n[k++][1] = 1;
+        break;
+    case TS_SHAPE_VERTLINE:
+        n[k][0] = 1, n[k++][1] = 0;
+        break;
+    case TS_SHAPE_PLUS:
+        n[k][0] = 0, n[k++][1] = 1;
+        n[k][0] = 1, n[k++][1] = 0;
+        break;
+    case TS_SHAPE_SLASH:
+        n[k][0] = r2, n[k++][1] = r2, diag = 1;
+        break;
+    case TS_SHAPE_BACKSLASH:
+        n[k][0] = r2, n[k++][1] = -r2, diag = 1;
+        break;
+    case TS_SHAPE_TIMES:
+        n[k][0] = r2, n[k++][1] = r2;
+        n[k][0] = r2, n[k++][1] = -r2, diag = 1;
+        break;
+    default:
+        return 0;
+    }
+    for (int i = 0; i < k; i++) {
+        double nx = n[i][0] * cs - n[i][1] * sn, ny = n[i][0] * sn + n[i][1] * cs;
+        /* snap what rounding left of right angles (cos 90 is 6e-17), so those families
+         * take the one-coordinate forms */
+        if (fabs(nx) < 1e-12)
+            nx = 0;
+        if (fabs(ny) < 1e-12)
+            ny = 0;
+        if (fabs(fabs(nx) - r2) < 1e-12 && fabs(fabs(ny) - r2) < 1e-12) {
+            nx = nx < 0 ? -r2 : r2;
+            ny = ny < 0 ? -r2 : r2;
+        }
+        out[i].mode = nx == 0 ? HATCH_ROW : ny == 0 ? HATCH_COL : nx == ny ? HATCH_SUM
+                      : nx == -ny ? HATCH_DIFF : HATCH_ANY;
+        out[i].nx = nx;
+        out[i].ny = ny;
+        out[i].period = diag ? size * r2 : size;
+        out[i].phase = (nx + ny) * size / 2; /* through the cell centre */
+        out[i].inv_period = 1 / out[i].period;
+        out[i].a = fabs(nx) < fabs(ny) ? fabs(nx) : fabs(ny);
+        out[i].b = fabs(nx) < fabs(ny) ? fabs(ny) : fabs(nx);
+        out[i].dx = nx < 0 ? 1 : 0;
+        out[i].dy = ny < 0 ? 1 : 0;
+    }
+    return k;
+}
+
+/* The pattern tile of a GraphicFill that is not a line hatch: the mark drawn centred in a
+ * round(size) square, or the image at its drawn size; cached per worker. NULL with *st
+ * TS_OK when there is nothing to draw. */
+static const ts_canvas *
+fill_tile(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
+{
+    *st = TS_OK;
+    if (g->image >= 0)
+        return graphic_image(e, g, rot, st);
+    double r = fmod(rot, 360.0);
+    if (r == 0)
+        r = 0;
+    const ts_canvas *t = cache_get(e->w, e->l->id, g, GC_TILE, e->sf, r);
+    if (t != NULL)
+        return t;
+    double side = floor(g->size * e->sf + 0.5);
+    if (side < 1)
+        side = 1;
+    if (side * side > MAX_IMAGE_PX)
+        return NULL;
+    ts_canvas *n = ts_canvas_new((int)side, (int)side, NULL);
+    if (n == NULL) {
+        *st = TS_ENOMEM;
+        return NULL;
+    }
+    /* the mark alone, centred, without its anchor and displacement */
+    ts_graphic centred = *g;
+    centred.anchor_x = centred.anchor_y = 0.5;
+    centred.disp_x = centred.disp_y = 0;
+    centred.rotation_expr = NULL;
+    centred.rotation = r;
+    centred.opacity = 1;
+    *st = draw_graphic(e, n, &centred, side / 2, side / 2, 0, 1);
+    if (*st != TS_OK) {
+        ts_canvas_free(n);
+        return NULL;
+    }
+    return cache_put(e->w, e->l->id, g, GC_TILE, e->sf, r, n);
+}
+
+static int64_t
+mod64(int64_t a, int64_t m)
+{
+    int64_t r = a % m;
+    return r < 0 ? r + m : r;
+}
+
+/* v scaled by f/255 (premultiplied, all four channels). */
+static uint32_t
+px_scale(uint32_t v, uint32_t f)
+{
+    uint32_t rb = (v & 0x00ff00ffu) * f + 0x00800080u;
+    uint32_t ag = ((v >> 8) & 0x00ff00ffu) * f + 0x00800080u;
+    rb = ((rb + ((rb >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+    ag = ((ag + ((ag >> 8) & 0x00ff00ffu)) >> 8) & 0x00ff00ffu;
+    return rb | (ag << 8);
+}
+
+/* The coverage of family f over columns [i0, i0 + bw) of strip row j (world row Y) in
+ * worker scratch: one-coordinate families are tabulated when the strip's first row is
+ * asked for (columns, or X + Y / X - Y over the strip) and read back per row; others are
+ * computed per pixel. */
+static double *
+hatch_row(ts_render_worker *w, int f, const hatch_lines *h, double half, int i0, int bw, int j,
+          int nh, int64_t ox, int64_t Y)
+{
+    double *tab = w->hat[f];
+    double Xd = (double)((int64_t)i0 + ox);
+    switch (h->mode) {
+    case HATCH_ROW: {
+        double v = hatch_cover(h, half, hatch_t(h, 0, (double)Y));
+        for (int i = 0; i < bw; i++)
+            tab[i] = v;
+        return tab;
+    }
+    case HATCH_COL:
+        if (j == 0)
+            for (int i = 0; i < bw; i++)
+                tab[i] = hatch_cover(h, half, hatch_t(h, Xd + i, 0));
+        return tab;
+    case HATCH_SUM: /* index i - i0 + j: X + Y = Xd + (Y0) + index */
+        if (j == 0)
+            for (int k = 0; k < bw + nh; k++)
+                tab[k] = hatch_cover(h, half, hatch_t(h, Xd + k, (double)Y));
+        return tab + j;
+    case HATCH_DIFF: /* index i - i0 - j + nh - 1: X - Y = Xd - Y0 - (nh - 1) + index */
+        if (j == 0)
+            for (int k = 0; k < bw + nh; k++)
+                tab[k] = hatch_cover(h, half, hatch_t(h, Xd + k, (double)(Y + nh - 1)));
+        return tab + (nh - 1 - j);
+    default:
+        for (int i = 0; i < bw; i++)
+            tab[i] = hatch_cover(h, half, hatch_t(h, Xd + i, (double)Y));
+        return tab;
+    }
+}
+
+/* A polygon filled with the pattern of s->fill_graphic (see the top of this file). */
+static ts_status
+draw_graphic_fill(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
+{
+    const ts_graphic *gr = s->fill_graphic;
+    ts_render_worker *w = e->w;
+    double rot = graphic_rotation(e, gr);
+    hatch_lines fam[2];
+    int nfam = gr->image < 0 ? hatch_families(gr->shape, gr->size * e->sf, rot, fam) : 0;
+    if (nfam > 0 && !gr->has_stroke)
+        return TS_OK;
+    ts_status st = TS_OK;
+    const ts_canvas *tile = NULL;
+    if (nfam == 0 && ((tile = fill_tile(e, gr, rot, &st)) == NULL))
+        return st;
+    /* the polygon's pixel box within the canvas */
+    size_t n = 0;
+    for (uint32_t p = 0; p < g->nparts; p++)
+        n += g->counts[p];
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double x = e->t.sx * g->xy[2 * i] + e->t.tx, y = e->t.sy * g->xy[2 * i + 1] + e->t.ty;
+        x0 = x < x0 ? x : x0;
+        x1 = x > x1 ? x : x1;
+        y0 = y < y0 ? y : y0;
+        y1 = y > y1 ? y : y1;
+    }
+    if (!(x0 <= x1) || !(y0 <= y1))
+        return TS_OK;
+    int W = e->c->w;
+    int i0 = x0 - 1 > 0 ? (int)(x0 - 1) : 0, i1 = x1 + 2 < W ? (int)(x1 + 2) : W;
+    int j0 = y0 - 1 > e->y0 ? (int)(y0 - 1) : e->y0, j1 = y1 + 2 < e->y1 ? (int)(y1 + 2) : e->y1;
+    if (i0 >= i1 || j0 >= j1)
+        return TS_OK;
+    size_t bw = (size_t)(i1 - i0);
+    if (grow((void **)&w->strip, &w->nstrip, (size_t)W * STRIP, sizeof *w->strip) != 0 ||
+        (nfam > 0 ? grow((void **)&w->mask, &w->nmask, bw * STRIP, 1) != 0 ||
+                        grow((void **)&w->hat[0], &w->nhat[0], bw + STRIP, sizeof(double)) ||
+                        grow((void **)&w->hat[1], &w->nhat[1], bw + STRIP, sizeof(double))
+                  : grow((void **)&w->pat, &w->npat, bw * STRIP, sizeof *w->pat) != 0))
+        return TS_ENOMEM;
+    ts_parts parts = {g->xy, g->counts, g->nparts};
+    ts_rgba lc = with_alpha(gr->stroke_color, gr->stroke_opacity);
+    double half = gr->stroke.width * e->sf / 2;
+    for (int ys = j0; ys < j1; ys += STRIP) {
+        int nh = j1 - ys < STRIP ? j1 - ys : STRIP;
+        for (int j = 0; j < nh; j++)
+            memset(w->strip + (size_t)j * (size_t)W + i0, 0, bw * sizeof *w->strip);
+        /* the polygon's coverage of these rows, exactly as its solid fill would have it */
+        ts_canvas sc = {.w = W, .h = nh, .stride = W, .px = w->strip, .owns = 0, .row0 = ys,
+                        .full_h = e->full_h};
+        st = ts_raster_fill(w->raster, &sc, &e->t, &parts, TS_FILL_NONZERO,
+                            (ts_rgba){255, 255, 255, 255}, 1.0);
+        w->stats.paths++;
+        if (st != TS_OK)
+            return st;
+        for (int j = 0; j < nh; j++) {
+            const uint32_t *cov = w->strip + (size_t)j * (size_t)W;
+            int64_t Y = (int64_t)ys + j + e->oy;
+            if (nfam > 0) {
+                uint8_t *m = w->mask + (size_t)j * bw;
+                double *hv[2];
+                for (int f = 0; f < nfam; f++)
+                    hv[f] = hatch_row(w, f, &fam[f], half, i0, (int)bw, j, nh, e->ox, Y);
+                for (int i = i0; i < i1; i++) {
+                    uint32_t c = cov[i] >> 24;
+                    if (c == 0) {
+                        m[i - i0] = 0;
+                        continue;
+                    }
+                    double h = hv[0][i - i0];
+                    if (nfam > 1) {
+                        double h2 = hv[1][i - i0];
+                        h = h + h2 - h * h2;
+                    }
+                    uint32_t q = (uint32_t)(h * 255 + 0.5);
+                    m[i - i0] = (uint8_t)((c * q + 127) / 255);
+                }
+            } else {
+                uint32_t *o = w->pat + (size_t)j * bw;
+                const uint32_t *trow =
+                    tile->px + (size_t)mod64(Y, tile->h) * (size_t)tile->stride;
+                int64_t tx = mod64((int64_t)i0 + e->ox, tile->w);
+                for (int i = i0; i < i1; i++) {
+                    uint32_t c = cov[i] >> 24, v = trow[tx];
+                    o[i - i0] = c == 255 ? v : c == 0 ? 0 : px_scale(v, c);
+                    if (++tx == tile->w)
+                        tx = 0;
+                }
+            }
+        }
+        if (nfam > 0)
+            ts_raster_blend_mask(e->c, i0, ys, w->mask, (int)bw, nh, (int)bw, lc, gr->opacity);
+        else
+            ts_raster_blend_image(e->c, i0, ys, w->pat, (int)bw, nh, (int)bw, gr->opacity);
+    }
+    return TS_OK;
+}
+
+/* ---- symbolizers ----------------------------------------------------------------------- */
+
+/* A line (or a ring's outline, closed = 1) with its stroke and graphic stroke, moved by the
+ * perpendicular offset when there is one (drawn then in pixel space). */
+static ts_status
+draw_line(draw_env *e, const ts_symbolizer *s, const ts_geom *g, int closed)
+{
+    ts_raster *r = e->w->raster;
+    double off = s->kind == TS_SYM_LINE ? s->perpendicular_offset * e->sf : 0;
+    ts_status st = TS_OK;
+    if (!s->has_stroke && s->stroke_graphic == NULL)
+        return TS_OK;
+    ts_stroke k;
+    const ts_stroke *kp = &s->stroke;
+    if (e->sf != 1) {
+        k = scaled_stroke(&s->stroke, e->sf);
+        kp = &k;
+    }
+    if (off == 0 && s->stroke_graphic == NULL) {
+        ts_parts parts = {g->xy, g->counts, g->nparts};
+        e->w->stats.paths++;
+        return ts_raster_stroke(r, e->c, &e->t, &parts, closed, kp, s->stroke_color,
+                                s->stroke_opacity);
+    }
+    if (to_pixels(e, g) != 0)
+        return TS_ENOMEM;
+    const double *xy = e->w->pts;
+    const uint32_t *counts = g->counts;
+    uint32_t nparts = g->nparts;
+    if (off != 0) {
+        if (offset_parts(e, g->counts, g->nparts, closed, off, &nparts) != 0)
+            return TS_ENOMEM;
+        xy = e->w->opts;
+        counts = e->w->ocnt;
+    }
+    if (s->has_stroke && nparts > 0) {
+        ts_parts parts = {xy, counts, nparts};
+        e->w->stats.paths++;
+        st = ts_raster_stroke(r, e->c, &identity, &parts, closed, kp, s->stroke_color,
+                              s->stroke_opacity);
+    }
+    if (st == TS_OK && s->stroke_graphic != NULL)
+        st = stroke_graphics(e, s->stroke_graphic, xy, counts, nparts, closed);
+    return st;
+}
+
 static ts_status
 draw_symbolizer(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
 {
     ts_raster *r = e->w->raster;
-    ts_parts parts = {g->xy, g->counts, g->nparts};
     ts_status st = TS_OK;
     switch (s->kind) {
     case TS_SYM_POLYGON:
         if (g->kind != TS_GEOM_POLYGON)
             return TS_OK;
-        if (s->has_fill && s->has_stroke) { /* one call: one transform, one sweep */
+        if (s->fill_graphic != NULL)
+            TS_TRY(draw_graphic_fill(e, s, g));
+        if (s->has_fill && s->has_stroke && s->stroke_graphic == NULL) {
+            /* one call: one transform, one sweep */
             ts_stroke k;
             const ts_stroke *kp = &s->stroke;
             if (e->sf != 1) {
                 k = scaled_stroke(&s->stroke, e->sf);
                 kp = &k;
             }
+            ts_parts parts = {g->xy, g->counts, g->nparts};
             e->w->stats.paths += 2;
             return ts_raster_fill_stroke(r, e->c, &e->t, &parts, TS_FILL_NONZERO, s->fill,
                                          s->fill_opacity, kp, s->stroke_color,
                                          s->stroke_opacity);
         }
         if (s->has_fill) {
+            ts_parts parts = {g->xy, g->counts, g->nparts};
             st = ts_raster_fill(r, e->c, &e->t, &parts, TS_FILL_NONZERO, s->fill, s->fill_opacity);
             e->w->stats.paths++;
         }
-        if (st == TS_OK && s->has_stroke) {
-            ts_stroke k = scaled_stroke(&s->stroke, e->sf);
-            st = ts_raster_stroke(r, e->c, &e->t, &parts, 1, &k, s->stroke_color,
-                                  s->stroke_opacity);
-            e->w->stats.paths++;
-        }
+        if (st == TS_OK && (s->has_stroke || s->stroke_graphic != NULL))
+            st = draw_line(e, s, g, 1);
         return st;
     case TS_SYM_LINE:
-        if (g->kind == TS_GEOM_POINT || !s->has_stroke)
+        if (g->kind == TS_GEOM_POINT)
             return TS_OK;
-        {
-            ts_stroke k;
-            const ts_stroke *kp = &s->stroke;
-            if (e->sf != 1) {
-                k = scaled_stroke(&s->stroke, e->sf);
-                kp = &k;
-            }
-            e->w->stats.paths++;
-            return ts_raster_stroke(r, e->c, &e->t, &parts, g->kind == TS_GEOM_POLYGON, kp,
-                                    s->stroke_color, s->stroke_opacity);
-        }
+        return draw_line(e, s, g, g->kind == TS_GEOM_POLYGON);
     case TS_SYM_POINT: {
-        ts_stroke k;
-        const ts_stroke *kp = NULL;
-        if (s->has_stroke) {
-            k = scaled_stroke(&s->stroke, e->sf);
-            kp = &k;
-        }
-        ts_rgba fill = s->fill;
-        double fill_alpha = s->has_fill ? s->fill_opacity : 0;
-        fill.a = (uint8_t)lround(fill.a * fill_alpha);
-        ts_rgba sc = s->stroke_color;
-        sc.a = (uint8_t)lround(sc.a * s->stroke_opacity);
+        const ts_graphic *gr = s->graphic;
+        if (gr == NULL)
+            return TS_OK;
         if (g->kind == TS_GEOM_POINT) {
             for (uint32_t i = 0; i < g->nparts && st == TS_OK; i++) {
                 double px = e->t.sx * g->xy[2 * i] + e->t.tx;
                 double py = e->t.sy * g->xy[2 * i + 1] + e->t.ty;
-                st = ts_raster_marker(r, e->c, px, py, s->mark, s->size * e->sf, s->rotation,
-                                      fill, kp, sc, s->opacity);
-                e->w->stats.paths++;
+                st = draw_graphic(e, e->c, gr, px, py, 0, 1);
             }
         } else {
             double x, y;
             anchor_point(g, &x, &y);
-            st = ts_raster_marker(r, e->c, e->t.sx * x + e->t.tx, e->t.sy * y + e->t.ty, s->mark,
-                                  s->size * e->sf, s->rotation, fill, kp, sc, s->opacity);
-            e->w->stats.paths++;
+            st = draw_graphic(e, e->c, gr, e->t.sx * x + e->t.tx, e->t.sy * y + e->t.ty, 0, 1);
         }
         return st;
     }
     case TS_SYM_TEXT:
-        return TS_OK; /* labels: drawn by the label engine (styling issue) */
+        return TS_OK; /* never reached: the feature loop hands text to the label hook */
     }
     return TS_OK;
 }
@@ -315,6 +1288,8 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
 
     feat_ctx fc = {l, 0};
     ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
+    e->l = l;
+    e->fr = &fr;
     for (int f = 0; f < style->nfts; f++) {
         const ts_fts *fts = &style->fts[f];
         /* the rules live at this scale, found once for all features */
@@ -370,7 +1345,16 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                 }
                 matched = 1;
                 for (int k = 0; k < rule->nsyms; k++) {
-                    ts_status st = draw_symbolizer(e, &rule->syms[k], &g);
+                    const ts_symbolizer *sym = &rule->syms[k];
+                    if (sym->kind == TS_SYM_TEXT) {
+                        /* LABEL HOOK: TextSymbolizers are not drawn here. The label engine
+                         * gathers (layer, rule, symbolizer, feature) here — the label text
+                         * from ts_label_eval(sym->label, &fr, ...), rotation / priority
+                         * from ts_expr_eval_number — and draws the placed labels after
+                         * all layers. Until it is wired in, labels are skipped. */
+                        continue;
+                    }
+                    ts_status st = draw_symbolizer(e, sym, &g);
                     if (st != TS_OK)
                         return TS_FAIL(err, st, "draw layer %s", l->name);
                 }
@@ -379,6 +1363,7 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                 w->stats.features++;
         }
     }
+    e->fr = NULL;
     /* No clock per feature: the loop (rule selection, filters, drawing) counts as drawing. */
     w->stats.query_ns += t1 - t0;
     w->stats.draw_ns += ts_mono_ns() - t1;
@@ -404,6 +1389,15 @@ draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, const ts_
     e.t.sy = -req->height / (req->bbox.maxy - req->bbox.miny);
     e.t.ty = req->bbox.maxy * -e.t.sy;
     e.shown = *shown;
+    e.y0 = c->row0;
+    e.y1 = c->row0 + c->h;
+    e.full_h = c->full_h > e.y1 ? c->full_h : e.y1;
+    /* the pattern origin: the pixel of map (0, 0), an integer for tiles of a grid whose
+     * origin lies on the pixel grid (then adjacent tiles agree exactly) */
+    e.ox = fabs(e.t.tx) < 1e15 ? (int64_t)floor(-e.t.tx + 0.5) : 0;
+    e.oy = fabs(e.t.ty) < 1e15 ? (int64_t)floor(-e.t.ty + 0.5) : 0;
+    e.l = NULL;
+    e.fr = NULL;
     for (int i = 0; i < req->nlayers; i++)
         TS_TRY(draw_layer(&e, req->layers[i], req, err));
     return TS_OK;

@@ -1,5 +1,11 @@
 /* render/render.h — one render job: layers x rules x features -> draw calls into a canvas.
  *
+ * Drawn here: PolygonSymbolizer (fill, outline, GraphicFill patterns anchored to the map's
+ * pixel grid so tiles and bands join), LineSymbolizer (stroke, PerpendicularOffset,
+ * GraphicStroke), PointSymbolizer (well-known and shape:// marks, ExternalGraphic images
+ * with anchor, displacement, rotation). TextSymbolizers are not drawn here: the label
+ * engine places and draws labels after all layers (see the label hook in render.c).
+ *
  * A ts_render_layer binds a loaded feature store to a compiled style (property indices of
  * the style resolved to store columns once). It is immutable and shared by all workers.
  * A ts_render_worker is one thread's state (rasteriser scratch, query buffers, timers);
@@ -24,13 +30,29 @@ typedef struct ts_render_layer {
     int *prop_field;        /* style property index -> store field index, -1 = absent */
     double max_symbol_px;   /* largest half-extent of any symbolizer (query margin) */
     int needs_bbox;         /* some rule's filter has a BBOX test (reads feature boxes) */
+    ts_canvas **images;     /* the style's ExternalGraphics decoded (index = style->images
+                             * index; premultiplied copies owned by the layer); NULL entry
+                             * or array: that image is not drawn */
+    int nimages;
+    uint64_t id;            /* unique in the process: keys the workers' caches of scaled
+                             * graphics and pattern tiles */
 } ts_render_layer;
 
 /* Bind a style to a store (takes a reference on both). Properties the store lacks are
  * bound to -1 (they evaluate as null) and reported in *missing (a count) if non-NULL.
- * NULL with *err on out-of-memory. */
+ * NULL with *err on out-of-memory. ExternalGraphics of the style are not drawn (see
+ * ts_render_layer_new_images). */
 ts_render_layer *ts_render_layer_new(const char *name, ts_store *store, ts_style *style,
                                      int *missing, ts_err *err);
+
+/* As ts_render_layer_new, with the style's ExternalGraphic images decoded by the caller
+ * (render reads no files): images[i] (premultiplied RGBA, e.g. from ts_png_decode) is
+ * style->images[i]; the layer copies the pixels, so the caller keeps and frees its
+ * canvases. i >= nimages or a NULL entry: graphics using that image draw nothing. The
+ * images' sizes enter max_symbol_px. NULL with *err on out-of-memory. */
+ts_render_layer *ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
+                                            const ts_canvas *const *images, int nimages,
+                                            int *missing, ts_err *err);
 /* NULL is accepted. */
 void ts_render_layer_free(ts_render_layer *l);
 

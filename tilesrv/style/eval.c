@@ -129,7 +129,12 @@ eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o)
         }
         return;
     case TS_EXPR_PROPERTY:
-        from_value(e->prop >= 0 ? f->get(f->ctx, e->prop) : NULL, o);
+        from_value(e->prop >= 0 && f != NULL ? f->get(f->ctx, e->prop) : NULL, o);
+        return;
+    case TS_EXPR_CONCAT:
+        /* text values need storage: only ts_label_eval / ts_expr_eval_number build them;
+         * the filter compiler never lets a concatenation into a filter */
+        o->kind = V_NULL;
         return;
     default:
         eval_arith(e, f, o);
@@ -383,4 +388,134 @@ ts_filter_eval(const ts_filter *f, const ts_feature_ref *feat)
     default:
         return 0;
     }
+}
+
+/* ---- labels ------------------------------------------------------------------------------ */
+
+/* Text of a number, shortest: integers plainly, reals integral below 1e15 without a
+ * fraction, otherwise the fewest significant digits that read back to the same double. */
+static void
+format_number(const opnd *o, char *buf, size_t cap)
+{
+    if (o->is_int) {
+        char tmp[32];
+        str_of(o, tmp);
+        snprintf(buf, cap, "%s", tmp);
+        return;
+    }
+    double d = o->d;
+    if (isnan(d)) {
+        snprintf(buf, cap, "NaN");
+    } else if (isinf(d)) {
+        snprintf(buf, cap, d > 0 ? "Infinity" : "-Infinity");
+    } else if (d == floor(d) && fabs(d) < 1e15) {
+        snprintf(buf, cap, "%.0f", d == 0 ? 0.0 : d); /* no "-0" */
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, cap, "%.*g", prec, d);
+            double back;
+            int64_t i;
+            int is_int;
+            if (ts_style__scan_number(buf, strlen(buf), &back, &i, &is_int) && back == d)
+                return;
+        }
+    }
+}
+
+/* Append s[0..n) to buf at *at, cutting at a UTF-8 character boundary once it no longer
+ * fits; *at counts every byte as if it fit. */
+typedef struct sbuf {
+    char *buf;
+    size_t cap;     /* bytes of buf */
+    size_t at;      /* length of the whole text so far */
+    size_t kept;    /* bytes actually in buf (< cap) */
+    int full;       /* a character was cut: nothing more goes in */
+    int ink;        /* some character of the whole text is not white space */
+} sbuf;
+
+static void
+sb_put(sbuf *b, const char *s, size_t n)
+{
+    b->at += n;
+    for (size_t k = 0; k < n && !b->ink; k++)
+        b->ink = s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r';
+    if (b->full || b->cap == 0)
+        return;
+    size_t room = b->cap - 1 - b->kept;
+    if (n > room) {
+        n = room;
+        /* back off to the start of the character that does not fit */
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        b->full = 1;
+    }
+    memcpy(b->buf + b->kept, s, n);
+    b->kept += n;
+}
+
+static void
+label_part(const ts_expr *e, const ts_feature_ref *f, sbuf *b, int depth)
+{
+    if (e == NULL || depth > 2 * TS_STYLE__MAX_DEPTH)
+        return;
+    if (e->op == TS_EXPR_CONCAT) {
+        label_part(e->a, f, b, depth + 1);
+        label_part(e->b, f, b, depth + 1);
+        return;
+    }
+    if (e->op == TS_EXPR_LITERAL && e->text != NULL) {
+        sb_put(b, e->text, strlen(e->text)); /* as written: "007" stays "007" */
+        return;
+    }
+    opnd o;
+    eval_expr(e, f, &o);
+    if (o.kind == V_NULL)
+        return;
+    if (o.kind == V_STR) {
+        sb_put(b, o.s, strlen(o.s));
+        return;
+    }
+    if (o.s != NULL) { /* booleans */
+        sb_put(b, o.s, strlen(o.s));
+        return;
+    }
+    char num[40];
+    format_number(&o, num, sizeof num);
+    sb_put(b, num, strlen(num));
+}
+
+size_t
+ts_label_eval(const ts_expr *label, const ts_feature_ref *feat, char *buf, size_t cap)
+{
+    sbuf b = {buf, cap, 0, 0, 0, 0};
+    label_part(label, feat, &b, 0);
+    if (cap > 0)
+        buf[b.ink ? b.kept : 0] = '\0';
+    return b.ink ? b.at : 0; /* blank: nothing to draw */
+}
+
+int
+ts_expr_eval_number(const ts_expr *e, const ts_feature_ref *feat, double *out)
+{
+    if (e == NULL)
+        return 0;
+    opnd o;
+    if (e->op == TS_EXPR_CONCAT) {
+        char tmp[64];
+        size_t n = ts_label_eval(e, feat, tmp, sizeof tmp);
+        if (n == 0 || n >= sizeof tmp)
+            return 0;
+        o.kind = V_STR;
+        o.s = tmp;
+        o.numchk = 0;
+        if (!to_num(&o))
+            return 0;
+        *out = o.is_int ? (double)o.i : o.d;
+        return 1;
+    }
+    eval_expr(e, feat, &o);
+    if (!to_num(&o))
+        return 0;
+    *out = o.is_int ? (double)o.i : o.d;
+    return 1;
 }

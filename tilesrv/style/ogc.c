@@ -7,7 +7,10 @@
  * index. Nesting is limited (TS_STYLE__MAX_DEPTH) so neither parsing nor evaluation
  * recursion can be driven deep by a hostile document. Spatial operators, feature ids and
  * functions are errors for now: a filter that cannot be evaluated exactly is refused,
- * never approximated. */
+ * never approximated. The same expression parser serves symbolizer values (labels,
+ * rotations, priorities), where the string functions strConcat and Concatenate are known
+ * too, and an unknown function only makes the symbolizer unsupported (see
+ * ts_style__parse_expr). */
 #include "style/style.h"
 
 #include <math.h>
@@ -88,15 +91,13 @@ new_expr(ts_style__pctx *p, const xmlNode *n, ts_expr_op op)
     return e;
 }
 
-static ts_expr *parse_expr(ts_style__pctx *p, const xmlNode *n, int depth);
+static ts_expr *parse_expr(ts_style__pctx *p, const xmlNode *n, int depth, int labels);
+static ts_expr *mixed(ts_style__pctx *p, const xmlNode *n, int depth);
 
+/* A literal of text[0..len) (NUL-terminated, owned by the style), numbers pre-parsed. */
 static ts_expr *
-parse_literal(ts_style__pctx *p, const xmlNode *n)
+literal_of(ts_style__pctx *p, const xmlNode *n, char *text, size_t len)
 {
-    size_t len;
-    char *text = leaf_text(p, n, &len);
-    if (text == NULL)
-        return NULL;
     ts_expr *e = new_expr(p, n, TS_EXPR_LITERAL);
     if (e == NULL)
         return NULL;
@@ -117,6 +118,76 @@ parse_literal(ts_style__pctx *p, const xmlNode *n)
         e->lit.u.s = text;
     }
     return e;
+}
+
+static ts_expr *
+parse_literal(ts_style__pctx *p, const xmlNode *n)
+{
+    size_t len;
+    char *text = leaf_text(p, n, &len);
+    if (text == NULL)
+        return NULL;
+    return literal_of(p, n, text, len);
+}
+
+ts_expr *
+ts_style__literal(ts_style__pctx *p, const xmlNode *n, const char *text, size_t len)
+{
+    char *copy = ts_style__strndup(p->st, text, len);
+    if (copy == NULL)
+        return ts_style__error(p, n, TS_ENOMEM, "out of memory");
+    return literal_of(p, n, copy, len);
+}
+
+ts_expr *
+ts_style__concat(ts_style__pctx *p, const xmlNode *n, ts_expr *a, ts_expr *b)
+{
+    if (a == NULL)
+        return b;
+    ts_expr *e = new_expr(p, n, TS_EXPR_CONCAT);
+    if (e == NULL)
+        return NULL;
+    e->a = a;
+    e->b = b;
+    return e;
+}
+
+/* Value of the function's name attribute ("" when absent). */
+static const char *
+function_name(const xmlNode *n)
+{
+    for (const xmlAttr *a = n->properties; a != NULL; a = a->next)
+        if (strcmp((const char *)a->name, "name") == 0 && a->children &&
+            a->children->type == XML_TEXT_NODE)
+            return (const char *)a->children->content;
+    return "";
+}
+
+/* strConcat(a, b) and Concatenate(a, ...): string concatenation, in symbolizer values
+ * only. Any other function there marks the value unsupported (p->unsupported). */
+static ts_expr *
+parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
+{
+    const char *fname = function_name(n);
+    if (!labels)
+        return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> not supported yet",
+                               fname);
+    int k = count_kids(n);
+    if (strcasecmp(fname, "strConcat") == 0 || strcasecmp(fname, "Concatenate") == 0) {
+        if (strcasecmp(fname, "strConcat") == 0 ? k != 2 : k < 1)
+            return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> needs %s", fname,
+                                   k < 1 ? "arguments" : "two arguments");
+        ts_expr *acc = NULL;
+        for (const xmlNode *c = ts_style__first_elem(n); c != NULL; c = ts_style__next_elem(c)) {
+            ts_expr *x = parse_expr(p, c, depth + 1, labels);
+            if (x == NULL || (acc = ts_style__concat(p, n, acc, x)) == NULL)
+                return NULL;
+        }
+        return acc;
+    }
+    if (p->unsupported == NULL)
+        p->unsupported = n;
+    return NULL;
 }
 
 static ts_expr *
@@ -143,7 +214,7 @@ parse_property(ts_style__pctx *p, const xmlNode *n)
 }
 
 static ts_expr *
-parse_expr(ts_style__pctx *p, const xmlNode *n, int depth)
+parse_expr(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
 {
     static const struct {
         const char *name;
@@ -166,22 +237,94 @@ parse_expr(ts_style__pctx *p, const xmlNode *n, int depth)
         if (e == NULL)
             return NULL;
         const xmlNode *a = ts_style__first_elem(n);
-        if ((e->a = parse_expr(p, a, depth + 1)) == NULL ||
-            (e->b = parse_expr(p, ts_style__next_elem(a), depth + 1)) == NULL)
+        if ((e->a = parse_expr(p, a, depth + 1, labels)) == NULL ||
+            (e->b = parse_expr(p, ts_style__next_elem(a), depth + 1, labels)) == NULL)
             return NULL;
         return e;
     }
-    if (ts_style__is(n, "Function")) {
-        const xmlAttr *a = n->properties;
-        const char *fname = "";
-        for (; a != NULL; a = a->next)
-            if (strcmp((const char *)a->name, "name") == 0 && a->children &&
-                a->children->type == XML_TEXT_NODE)
-                fname = (const char *)a->children->content;
-        return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> not supported yet",
-                               fname);
+    if (ts_style__is(n, "Function"))
+        return parse_function(p, n, depth, labels);
+    if (labels && ts_style__is(n, "Concatenate")) { /* SE 1.1: StringValue children */
+        ts_expr *acc = NULL;
+        for (const xmlNode *c = ts_style__first_elem(n); c != NULL; c = ts_style__next_elem(c)) {
+            if (!ts_style__is(c, "StringValue"))
+                return ts_style__error(p, c, TS_ESTYLE, "<%s> in <Concatenate>", name_of(c));
+            ts_expr *x = mixed(p, c, depth + 1);
+            if (p->failed || p->unsupported)
+                return NULL;
+            if (x != NULL && (acc = ts_style__concat(p, c, acc, x)) == NULL)
+                return NULL;
+        }
+        if (acc == NULL)
+            return ts_style__literal(p, n, "", 0);
+        return acc;
     }
     return ts_style__error(p, n, TS_ESTYLE, "<%s> is not a supported expression", name_of(n));
+}
+
+ts_expr *
+ts_style__parse_expr(ts_style__pctx *p, const xmlNode *n, int depth)
+{
+    return parse_expr(p, n, depth < 1 ? 1 : depth, 1);
+}
+
+/* Mixed content: text, CDATA and expression elements concatenated. A text node loses its
+ * leading and trailing white space and has inner runs of white space collapsed to one
+ * space (XML "collapse", as GeoServer documents for <Label>); a CDATA section is kept
+ * exactly; a <Literal> keeps its text as written. NULL with neither failed nor unsupported
+ * set in p: the content is empty. */
+static ts_expr *
+mixed(ts_style__pctx *p, const xmlNode *n, int depth)
+{
+    if (depth > TS_STYLE__MAX_DEPTH)
+        return too_deep(p, n);
+    ts_expr *acc = NULL;
+    for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+        ts_expr *x = NULL;
+        if (c->type == XML_TEXT_NODE) {
+            const char *t = (const char *)c->content;
+            size_t len = strlen(t);
+            char *buf = ts_style__alloc(p->st, len + 1);
+            if (buf == NULL)
+                return ts_style__error(p, c, TS_ENOMEM, "out of memory");
+            size_t o = 0;
+            int space = 0;
+            for (size_t i = 0; i < len; i++) {
+                if (is_space(t[i])) {
+                    space = o > 0;
+                    continue;
+                }
+                if (space)
+                    buf[o++] = ' ';
+                space = 0;
+                buf[o++] = t[i];
+            }
+            buf[o] = '\0';
+            if (o == 0)
+                continue;
+            x = literal_of(p, c, buf, o);
+        } else if (c->type == XML_CDATA_SECTION_NODE) {
+            size_t len = strlen((const char *)c->content);
+            if (len == 0)
+                continue;
+            x = ts_style__literal(p, c, (const char *)c->content, len);
+        } else if (c->type == XML_ELEMENT_NODE) {
+            x = parse_expr(p, c, depth + 1, 1);
+        } else if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE) {
+            continue;
+        } else {
+            return ts_style__error(p, c, TS_ESTYLE, "unexpected content in <%s>", name_of(n));
+        }
+        if (x == NULL || (acc = ts_style__concat(p, n, acc, x)) == NULL)
+            return NULL;
+    }
+    return acc;
+}
+
+ts_expr *
+ts_style__parse_mixed(ts_style__pctx *p, const xmlNode *n)
+{
+    return mixed(p, n, 1);
 }
 
 /* ---- operators ---------------------------------------------------------------------------- */
@@ -314,7 +457,7 @@ parse_like(ts_style__pctx *p, const xmlNode *n, int depth)
                                "<PropertyIsLike> needs an expression and a <Literal>");
     if (!ts_style__is(b, "Literal"))
         return ts_style__error(p, b, TS_ESTYLE, "<PropertyIsLike> pattern must be a <Literal>");
-    if ((f->a = parse_expr(p, a, depth + 1)) == NULL || (f->b = parse_literal(p, b)) == NULL)
+    if ((f->a = parse_expr(p, a, depth + 1, 0)) == NULL || (f->b = parse_literal(p, b)) == NULL)
         return NULL;
     f->like_pattern = like_normalise(p, b, f->b->text, wild, single, esc);
     if (f->like_pattern == NULL)
@@ -348,9 +491,9 @@ parse_between(ts_style__pctx *p, const xmlNode *n, int depth)
     if (count_kids(lo) != 1 || count_kids(hi) != 1)
         return ts_style__error(p, count_kids(lo) != 1 ? lo : hi, TS_ESTYLE,
                                "a boundary holds exactly one expression");
-    if ((f->a = parse_expr(p, ex, depth + 1)) == NULL ||
-        (f->b = parse_expr(p, ts_style__first_elem(lo), depth + 2)) == NULL ||
-        (f->c = parse_expr(p, ts_style__first_elem(hi), depth + 2)) == NULL)
+    if ((f->a = parse_expr(p, ex, depth + 1, 0)) == NULL ||
+        (f->b = parse_expr(p, ts_style__first_elem(lo), depth + 2, 0)) == NULL ||
+        (f->c = parse_expr(p, ts_style__first_elem(hi), depth + 2, 0)) == NULL)
         return NULL;
     return f;
 }
@@ -403,8 +546,8 @@ parse_op(ts_style__pctx *p, const xmlNode *n, int depth)
         if (f == NULL || parse_match_case(p, n, f) != 0)
             return NULL;
         const xmlNode *a = ts_style__first_elem(n);
-        if ((f->a = parse_expr(p, a, depth + 1)) == NULL ||
-            (f->b = parse_expr(p, ts_style__next_elem(a), depth + 1)) == NULL)
+        if ((f->a = parse_expr(p, a, depth + 1, 0)) == NULL ||
+            (f->b = parse_expr(p, ts_style__next_elem(a), depth + 1, 0)) == NULL)
             return NULL;
         return f;
     }
@@ -422,7 +565,7 @@ parse_op(ts_style__pctx *p, const xmlNode *n, int depth)
         if (count_kids(n) != 1)
             return ts_style__error(p, n, TS_ESTYLE, "<PropertyIsNull> needs one expression");
         ts_filter *f = new_filter(p, n, TS_FILTER_ISNULL);
-        if (f == NULL || (f->a = parse_expr(p, ts_style__first_elem(n), depth + 1)) == NULL)
+        if (f == NULL || (f->a = parse_expr(p, ts_style__first_elem(n), depth + 1, 0)) == NULL)
             return NULL;
         return f;
     }

@@ -5,7 +5,8 @@
  * being parsed (SAX hooks), so neither external entities (XXE) nor entity expansion
  * (billion laughs) ever happen. libxml2 diagnostics are collected per parser context with
  * their line, never printed. The DOM is then walked once: layer -> UserStyle ->
- * FeatureTypeStyles -> Rules -> Symbolizers, with filters compiled by ogc.c. Element names
+ * FeatureTypeStyles -> Rules -> Symbolizers, with filters and expressions compiled by ogc.c
+ * and symbolizers by sym.c. Element names
  * are matched by local name in the SLD, SE, OGC and FES namespaces or none (QGIS writes
  * se:/ogc: prefixes, GeoServer a default namespace), without case as GeoTools does. */
 #include "style/style.h"
@@ -29,7 +30,6 @@
 #define NS_SE "http://www.opengis.net/se"
 #define NS_OGC "http://www.opengis.net/ogc"
 #define NS_FES "http://www.opengis.net/fes/2.0"
-#define UOM_PIXEL "http://www.opengeospatial.org/se/units/pixel"
 #define MAX_LOGGED_WARNINGS 50 /* per style; a hostile file cannot flood the log */
 
 /* ---- helpers shared with ogc.c ------------------------------------------------------------ */
@@ -102,14 +102,13 @@ ts_style__first_elem(const xmlNode *n)
     return NULL;
 }
 
-#define FOR_ELEMS(c, parent)                                                                       \
-    for (const xmlNode *c = ts_style__first_elem(parent); c != NULL; c = ts_style__next_elem(c))
+#define FOR_ELEMS(c, parent) TS_STYLE__FOR_ELEMS(c, parent)
 
 /* Value of the unqualified attribute name as stored in the DOM (valid while the document
  * lives), or NULL when absent. Attribute values are a single text node here: entity
  * references are refused before the tree exists. */
-static const char *
-attr(const xmlNode *n, const char *name)
+const char *
+ts_style__attr(const xmlNode *n, const char *name)
 {
     for (const xmlAttr *a = n->properties; a != NULL; a = a->next) {
         if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) {
@@ -132,8 +131,8 @@ is_space(char c)
 /* Text of a parameter-like element: its text and that of ogc:Literal children, trimmed.
  * Any other element inside (PropertyName, Function, arithmetic) is a dynamic value, not
  * supported yet: error. NULL on error (recorded in p). */
-static char *
-param_text(ts_style__pctx *p, const xmlNode *n)
+char *
+ts_style__param_text(ts_style__pctx *p, const xmlNode *n)
 {
     size_t len = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -184,11 +183,11 @@ param_text(ts_style__pctx *p, const xmlNode *n)
 }
 
 /* A number in [lo, hi]; 0 with the error recorded otherwise. */
-static int
-param_number(ts_style__pctx *p, const xmlNode *n, const char *what, double lo, double hi,
-             double *out)
+int
+ts_style__param_number(ts_style__pctx *p, const xmlNode *n, const char *what, double lo,
+                       double hi, double *out)
 {
-    const char *s = param_text(p, n);
+    const char *s = ts_style__param_text(p, n);
     if (s == NULL)
         return 0;
     double d;
@@ -242,10 +241,10 @@ parse_colour(const char *s, ts_rgba *out)
     return 1;
 }
 
-static int
-param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out)
+int
+ts_style__param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out)
 {
-    const char *s = param_text(p, n);
+    const char *s = ts_style__param_text(p, n);
     if (s == NULL)
         return 0;
     if (!parse_colour(s, out)) {
@@ -260,345 +259,13 @@ param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out
 static char *
 meta_text(ts_style__pctx *p, const xmlNode *n)
 {
-    return param_text(p, n);
+    return ts_style__param_text(p, n);
 }
 
-static int
-is_param(const xmlNode *c)
+int
+ts_style__is_param(const xmlNode *c)
 {
     return ts_style__is(c, "CssParameter") || ts_style__is(c, "SvgParameter");
-}
-
-/* ---- Fill, Stroke ------------------------------------------------------------------------ */
-
-static int
-parse_fill(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
-{
-    int graphic = 0, colour = 0;
-    s->fill = (ts_rgba){128, 128, 128, 255};
-    s->fill_opacity = 1.0;
-    FOR_ELEMS(c, n) {
-        const char *name = is_param(c) ? attr(c, "name") : NULL;
-        if (is_param(c) && name == NULL) {
-            ts_style__error(p, c, TS_ESTYLE, "<%s> without a name", (const char *)c->name);
-            return -1;
-        } else if (name != NULL && strcmp(name, "fill") == 0) {
-            if (!param_colour(p, c, "fill", &s->fill))
-                return -1;
-            colour = 1;
-        } else if (name != NULL && strcmp(name, "fill-opacity") == 0) {
-            if (!param_number(p, c, "fill-opacity", 0.0, 1.0, &s->fill_opacity))
-                return -1;
-        } else if (name != NULL) {
-            ts_style__warn(p, c, "fill parameter '%s' not supported, ignored", name);
-        } else if (ts_style__is(c, "GraphicFill")) {
-            ts_style__warn(p, c, "GraphicFill not supported yet, skipped");
-            graphic = 1;
-        } else {
-            ts_style__warn(p, c, "<%s> in <Fill> not supported, skipped", (const char *)c->name);
-        }
-    }
-    /* a graphic fill we cannot draw is not replaced by the default grey */
-    s->has_fill = !graphic || colour;
-    return 0;
-}
-
-static int
-parse_dasharray(ts_style__pctx *p, const xmlNode *n, ts_stroke *st)
-{
-    const char *s = param_text(p, n);
-    if (s == NULL)
-        return -1;
-    double v[TS_MAX_DASH];
-    int nv = 0;
-    double sum = 0;
-    const char *q = s;
-    while (*q) {
-        while (*q == ',' || is_space(*q))
-            q++;
-        if (*q == '\0')
-            break;
-        const char *e = q;
-        while (*e && *e != ',' && !is_space(*e))
-            e++;
-        double d;
-        int64_t i;
-        int is_int;
-        if (!ts_style__scan_number(q, (size_t)(e - q), &d, &i, &is_int) || !isfinite(d) ||
-            d < 0 || d > TS_STYLE__MAX_PX) {
-            ts_style__error(p, n, TS_ESTYLE, "stroke-dasharray: invalid length in '%s'", s);
-            return -1;
-        }
-        if (nv == TS_MAX_DASH) {
-            ts_style__error(p, n, TS_ESTYLE, "stroke-dasharray: more than %d lengths in '%s'",
-                            TS_MAX_DASH, s);
-            return -1;
-        }
-        v[nv++] = d;
-        sum += d;
-        q = e;
-    }
-    st->ndash = 0;
-    if (nv == 0 || sum == 0.0) /* SVG: empty or all-zero means solid */
-        return 0;
-    /* SVG: an odd list is repeated to make it even */
-    int total = nv % 2 ? nv * 2 : nv;
-    if (total > TS_MAX_DASH) {
-        ts_style__error(p, n, TS_ESTYLE,
-                        "stroke-dasharray: '%s' (odd count, doubled) exceeds %d lengths", s,
-                        TS_MAX_DASH);
-        return -1;
-    }
-    for (int k = 0; k < total; k++)
-        st->dash[k] = v[k % nv];
-    st->ndash = total;
-    return 0;
-}
-
-static int
-parse_stroke(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
-{
-    int graphic = 0, colour = 0;
-    s->stroke_color = (ts_rgba){0, 0, 0, 255};
-    s->stroke_opacity = 1.0;
-    s->stroke = (ts_stroke){.width = 1.0, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
-    FOR_ELEMS(c, n) {
-        const char *name = is_param(c) ? attr(c, "name") : NULL;
-        if (is_param(c) && name == NULL) {
-            ts_style__error(p, c, TS_ESTYLE, "<%s> without a name", (const char *)c->name);
-            return -1;
-        } else if (name == NULL) {
-            if (ts_style__is(c, "GraphicFill") || ts_style__is(c, "GraphicStroke")) {
-                ts_style__warn(p, c, "%s not supported yet, skipped", (const char *)c->name);
-                graphic = 1;
-            } else {
-                ts_style__warn(p, c, "<%s> in <Stroke> not supported, skipped",
-                               (const char *)c->name);
-            }
-        } else if (strcmp(name, "stroke") == 0) {
-            if (!param_colour(p, c, "stroke", &s->stroke_color))
-                return -1;
-            colour = 1;
-        } else if (strcmp(name, "stroke-width") == 0) {
-            if (!param_number(p, c, "stroke-width", 0.0, TS_STYLE__MAX_PX, &s->stroke.width))
-                return -1;
-        } else if (strcmp(name, "stroke-opacity") == 0) {
-            if (!param_number(p, c, "stroke-opacity", 0.0, 1.0, &s->stroke_opacity))
-                return -1;
-        } else if (strcmp(name, "stroke-linejoin") == 0) {
-            const char *v = param_text(p, c);
-            if (v == NULL)
-                return -1;
-            if (strcasecmp(v, "mitre") == 0 || strcasecmp(v, "miter") == 0)
-                s->stroke.join = TS_JOIN_MITER;
-            else if (strcasecmp(v, "round") == 0)
-                s->stroke.join = TS_JOIN_ROUND;
-            else if (strcasecmp(v, "bevel") == 0)
-                s->stroke.join = TS_JOIN_BEVEL;
-            else {
-                ts_style__error(p, c, TS_ESTYLE,
-                                "stroke-linejoin: '%s' is not mitre, miter, round or bevel", v);
-                return -1;
-            }
-        } else if (strcmp(name, "stroke-linecap") == 0) {
-            const char *v = param_text(p, c);
-            if (v == NULL)
-                return -1;
-            if (strcasecmp(v, "butt") == 0)
-                s->stroke.cap = TS_CAP_BUTT;
-            else if (strcasecmp(v, "round") == 0)
-                s->stroke.cap = TS_CAP_ROUND;
-            else if (strcasecmp(v, "square") == 0)
-                s->stroke.cap = TS_CAP_SQUARE;
-            else {
-                ts_style__error(p, c, TS_ESTYLE,
-                                "stroke-linecap: '%s' is not butt, round or square", v);
-                return -1;
-            }
-        } else if (strcmp(name, "stroke-dasharray") == 0) {
-            if (parse_dasharray(p, c, &s->stroke) != 0)
-                return -1;
-        } else if (strcmp(name, "stroke-dashoffset") == 0) {
-            if (!param_number(p, c, "stroke-dashoffset", -TS_STYLE__MAX_PX, TS_STYLE__MAX_PX,
-                              &s->stroke.dash_offset))
-                return -1;
-        } else if (strcmp(name, "stroke-miterlimit") == 0) {
-            if (!param_number(p, c, "stroke-miterlimit", 1.0, 1000.0, &s->stroke.miter_limit))
-                return -1;
-        } else {
-            ts_style__warn(p, c, "stroke parameter '%s' not supported, ignored", name);
-        }
-    }
-    s->has_stroke = !graphic || colour;
-    return 0;
-}
-
-/* ---- symbolizers ------------------------------------------------------------------------- */
-
-static void
-sym_init(ts_symbolizer *s, ts_sym_kind kind)
-{
-    memset(s, 0, sizeof *s);
-    s->kind = kind;
-    s->fill = (ts_rgba){128, 128, 128, 255};
-    s->fill_opacity = 1.0;
-    s->stroke_color = (ts_rgba){0, 0, 0, 255};
-    s->stroke_opacity = 1.0;
-    s->stroke = (ts_stroke){.width = 1.0, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
-    s->mark = TS_MARK_SQUARE;
-    s->size = 6.0;
-    s->opacity = 1.0;
-}
-
-static int
-check_uom(ts_style__pctx *p, const xmlNode *n)
-{
-    const char *u = attr(n, "uom");
-    if (u == NULL || strcmp(u, UOM_PIXEL) == 0)
-        return 0;
-    ts_style__error(p, n, TS_ESTYLE, "uom '%s' not supported yet (only %s)", u, UOM_PIXEL);
-    return -1;
-}
-
-static int
-parse_mark(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
-{
-    static const struct {
-        const char *name;
-        ts_mark_shape shape;
-    } shapes[] = {{"circle", TS_MARK_CIRCLE}, {"square", TS_MARK_SQUARE},
-                  {"triangle", TS_MARK_TRIANGLE}, {"star", TS_MARK_STAR},
-                  {"cross", TS_MARK_CROSS}, {"x", TS_MARK_X}};
-    s->mark = TS_MARK_SQUARE; /* SLD default */
-    s->has_fill = s->has_stroke = 0;
-    FOR_ELEMS(c, n) {
-        if (ts_style__is(c, "WellKnownName")) {
-            const char *v = param_text(p, c);
-            if (v == NULL)
-                return -1;
-            size_t k;
-            for (k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
-                if (strcasecmp(v, shapes[k].name) == 0)
-                    break;
-            if (k == sizeof shapes / sizeof shapes[0]) {
-                ts_style__error(p, c, TS_ESTYLE,
-                                "WellKnownName '%s' not supported (circle, square, triangle, "
-                                "star, cross, x)",
-                                v);
-                return -1;
-            }
-            s->mark = shapes[k].shape;
-        } else if (ts_style__is(c, "Fill")) {
-            if (parse_fill(p, c, s) != 0)
-                return -1;
-        } else if (ts_style__is(c, "Stroke")) {
-            if (parse_stroke(p, c, s) != 0)
-                return -1;
-        } else {
-            ts_style__warn(p, c, "<%s> in <Mark> not supported, skipped", (const char *)c->name);
-        }
-    }
-    return 0;
-}
-
-/* 1 = drawable, 0 = skipped with a warning, -1 = error. */
-static int
-parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
-{
-    const xmlNode *mark = NULL, *ext = NULL;
-    FOR_ELEMS(c, n) {
-        if (ts_style__is(c, "Mark")) {
-            if (mark == NULL)  /* alternatives: the first one we can draw wins */
-                mark = c;
-        } else if (ts_style__is(c, "ExternalGraphic")) {
-            if (ext == NULL)
-                ext = c;
-        } else if (ts_style__is(c, "Opacity")) {
-            if (!param_number(p, c, "Opacity", 0.0, 1.0, &s->opacity))
-                return -1;
-        } else if (ts_style__is(c, "Size")) {
-            if (!param_number(p, c, "Size", 0.0, TS_STYLE__MAX_PX, &s->size))
-                return -1;
-        } else if (ts_style__is(c, "Rotation")) {
-            if (!param_number(p, c, "Rotation", -1e6, 1e6, &s->rotation))
-                return -1;
-        } else {
-            ts_style__warn(p, c, "<%s> in <Graphic> not supported yet, skipped",
-                           (const char *)c->name);
-        }
-    }
-    if (mark != NULL)
-        return parse_mark(p, mark, s) == 0 ? 1 : -1;
-    if (ext != NULL) {
-        ts_style__warn(p, ext, "ExternalGraphic not supported yet, PointSymbolizer skipped");
-        return 0;
-    }
-    /* SLD: no Mark and no ExternalGraphic: a grey square with a black outline */
-    s->mark = TS_MARK_SQUARE;
-    s->has_fill = s->has_stroke = 1;
-    return 1;
-}
-
-/* 1 = added, 0 = skipped with a warning, -1 = error. */
-static int
-parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
-{
-    if (ts_style__is(n, "PolygonSymbolizer")) {
-        sym_init(s, TS_SYM_POLYGON);
-        if (check_uom(p, n) != 0)
-            return -1;
-        FOR_ELEMS(c, n) {
-            if (ts_style__is(c, "Fill")) {
-                if (parse_fill(p, c, s) != 0)
-                    return -1;
-            } else if (ts_style__is(c, "Stroke")) {
-                if (parse_stroke(p, c, s) != 0)
-                    return -1;
-            } else {
-                ts_style__warn(p, c, "<%s> in <PolygonSymbolizer> not supported yet, skipped",
-                               (const char *)c->name);
-            }
-        }
-        return 1;
-    }
-    if (ts_style__is(n, "LineSymbolizer")) {
-        sym_init(s, TS_SYM_LINE);
-        if (check_uom(p, n) != 0)
-            return -1;
-        FOR_ELEMS(c, n) {
-            if (ts_style__is(c, "Stroke")) {
-                if (parse_stroke(p, c, s) != 0)
-                    return -1;
-            } else if (ts_style__is(c, "PerpendicularOffset")) {
-                if (!param_number(p, c, "PerpendicularOffset", -TS_STYLE__MAX_PX,
-                                  TS_STYLE__MAX_PX, &s->perpendicular_offset))
-                    return -1;
-            } else {
-                ts_style__warn(p, c, "<%s> in <LineSymbolizer> not supported yet, skipped",
-                               (const char *)c->name);
-            }
-        }
-        return 1;
-    }
-    if (ts_style__is(n, "PointSymbolizer")) {
-        sym_init(s, TS_SYM_POINT);
-        if (check_uom(p, n) != 0)
-            return -1;
-        const xmlNode *g = NULL;
-        FOR_ELEMS(c, n) {
-            if (ts_style__is(c, "Graphic") && g == NULL)
-                g = c;
-            else
-                ts_style__warn(p, c, "<%s> in <PointSymbolizer> not supported yet, skipped",
-                               (const char *)c->name);
-        }
-        if (g != NULL)
-            return parse_graphic(p, g, s);
-        s->has_fill = s->has_stroke = 1; /* the SLD default square */
-        return 1;
-    }
-    ts_style__warn(p, n, "%s not supported yet, skipped", (const char *)n->name);
-    return 0;
 }
 
 /* ---- rules, feature type styles ------------------------------------------------------------ */
@@ -665,14 +332,14 @@ parse_rule(ts_style__pctx *p, const xmlNode *n, ts_rule *r)
             r->is_else = 1;
         } else if (ts_style__is(c, "MinScaleDenominator")) {
             min_node = c;
-            if (!param_number(p, c, "MinScaleDenominator", 0.0, INFINITY, &r->min_scale))
+            if (!ts_style__param_number(p, c, "MinScaleDenominator", 0.0, INFINITY, &r->min_scale))
                 return -1;
         } else if (ts_style__is(c, "MaxScaleDenominator")) {
-            if (!param_number(p, c, "MaxScaleDenominator", 0.0, INFINITY, &r->max_scale))
+            if (!ts_style__param_number(p, c, "MaxScaleDenominator", 0.0, INFINITY, &r->max_scale))
                 return -1;
         } else if (ts_style__is(c, "PolygonSymbolizer") || ts_style__is(c, "LineSymbolizer") ||
-                   ts_style__is(c, "PointSymbolizer")) {
-            int rc = parse_symbolizer(p, c, &r->syms[r->nsyms]);
+                   ts_style__is(c, "PointSymbolizer") || ts_style__is(c, "TextSymbolizer")) {
+            int rc = ts_style__parse_symbolizer(p, c, &r->syms[r->nsyms]);
             if (rc < 0)
                 return -1;
             r->nsyms += rc;
@@ -780,7 +447,8 @@ layer_name_is(const xmlNode *layer, const char *want)
         if (!ts_style__is(c, "Name"))
             continue;
         const xmlNode *t = c->children;
-        if (t == NULL || t->next != NULL || t->type != XML_TEXT_NODE)
+        if (t == NULL || t->next != NULL ||
+            (t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE))
             return 0;
         const char *b = (const char *)t->content, *e = b + strlen(b);
         while (b < e && is_space(*b))
@@ -806,7 +474,8 @@ pick_user_style(const xmlNode *layer)
                 continue;
             const xmlNode *t = d->children;
             char v[8] = "";
-            if (t != NULL && t->next == NULL && t->type == XML_TEXT_NODE) {
+            if (t != NULL && t->next == NULL &&
+                (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE)) {
                 const char *b = (const char *)t->content;
                 while (is_space(*b))
                     b++;
@@ -989,7 +658,8 @@ ts_style_parse_layer(const char *xml, size_t len, const char *where, const char 
     ctxt->sax->unparsedEntityDecl = on_unparsed_entity_decl;
     ctxt->sax->externalSubset = NULL;
     /* NONET: no network; no NOENT (no substitution), no DTDLOAD/DTDATTR/XINCLUDE. */
-    int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+    /* CDATA sections stay nodes of their own: <Label> keeps their white space */
+    int options = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
 #if LIBXML_VERSION >= 21300
     options |= XML_PARSE_NO_XXE;
 #endif

@@ -97,6 +97,7 @@ ts_style__free(ts_style__impl *st)
         c = next;
     }
     free(st->pub.props);
+    free(st->pub.images);
     free(st);
 }
 

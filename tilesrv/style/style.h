@@ -6,7 +6,13 @@
  * collected into one table; filters refer to properties by index into it, so a renderer
  * binds each index to a data column once per layer, not once per feature.
  * A ts_style is refcounted and immutable: share it between threads freely.
- * Unsupported elements are reported as warnings with file:line and skipped. */
+ * Unsupported elements are reported as warnings with file:line and skipped; malformed
+ * values (a bad colour, a negative width, a size that is not a number) are errors.
+ * Symbolizers: Polygon (fill, GraphicFill, outline, GraphicStroke), Line (stroke, dashes,
+ * PerpendicularOffset, GraphicStroke), Point (well-known and shape:// marks, local PNG
+ * ExternalGraphics; size, rotation as a literal or an expression, opacity, anchor,
+ * displacement) and Text (label, font, halo, placement, priority, vendor options; drawn
+ * by the label engine, not by render). */
 #ifndef TS_STYLE_STYLE_H
 #define TS_STYLE_STYLE_H
 
@@ -25,7 +31,9 @@ typedef enum {
     TS_EXPR_ADD,
     TS_EXPR_SUB,
     TS_EXPR_MUL,
-    TS_EXPR_DIV
+    TS_EXPR_DIV,
+    TS_EXPR_CONCAT           /* a's text then b's text (labels only: strConcat, Concatenate,
+                              * SE Concatenate and the mixed content of <Label>) */
 } ts_expr_op;
 
 typedef struct ts_expr {
@@ -34,7 +42,7 @@ typedef struct ts_expr {
                               * number is pre-parsed to TS_VAL_INT / TS_VAL_REAL */
     const char *text;        /* LITERAL: the literal as written (for string comparisons) */
     int prop;                /* PROPERTY: index into the style's property table */
-    struct ts_expr *a, *b;   /* arithmetic operands */
+    struct ts_expr *a, *b;   /* arithmetic / CONCAT operands */
 } ts_expr;
 
 typedef enum {
@@ -80,13 +88,147 @@ typedef struct ts_feature_ref {
  * and Between false; only PropertyIsNull is true for it. */
 int ts_filter_eval(const ts_filter *f, const ts_feature_ref *feat);
 
+/* ---- graphics ------------------------------------------------------------------------- */
+
+/* GeoServer's shape:// marks (GeoTools ShapeMarkFactory). All but carrow are lines, drawn
+ * with the Mark's Stroke only (a Fill has no area to paint); carrow is a closed arrow head
+ * painted with Fill and Stroke. In a unit box centred on the point, y up:
+ * horline (-0.5,0)-(0.5,0), vertline (0,-0.5)-(0,0.5), slash "/" (-0.5,-0.5)-(0.5,0.5),
+ * backslash "\\" (-0.5,0.5)-(0.5,-0.5), plus = horline + vertline, times = slash +
+ * backslash, dot = a round dot as wide as the stroke, oarrow = open arrow head pointing
+ * along +x with its tip on the point ((-0.5,0.2)-(0,0)-(-0.5,-0.2)), carrow = oarrow
+ * closed. In a GraphicFill the line marks become continuous hatching (see ts_graphic). */
+typedef enum {
+    TS_SHAPE_NONE = 0,           /* not a shape:// mark */
+    TS_SHAPE_HORLINE,
+    TS_SHAPE_VERTLINE,
+    TS_SHAPE_SLASH,
+    TS_SHAPE_BACKSLASH,
+    TS_SHAPE_DOT,
+    TS_SHAPE_PLUS,
+    TS_SHAPE_TIMES,
+    TS_SHAPE_OARROW,
+    TS_SHAPE_CARROW
+} ts_shape_mark;
+
+/* A Graphic of SLD/SE: what a PointSymbolizer draws, the tile of a GraphicFill, the symbol
+ * a GraphicStroke repeats along a line. It is one of: an image (image >= 0), a shape://
+ * mark (shape != TS_SHAPE_NONE), or a well-known mark (mark). Sizes are pixels at scale
+ * factor 1 (the renderer multiplies them by the request's scale factor). */
+typedef struct ts_graphic {
+    int image;                   /* index into ts_style.images (an ExternalGraphic PNG), or -1 */
+    ts_shape_mark shape;         /* a shape:// mark, or TS_SHAPE_NONE */
+    ts_mark_shape mark;          /* well-known mark when image < 0 and shape == NONE;
+                                  * default square */
+    /* Mark paint. A Mark without <Fill> has no fill, without <Stroke> no outline (as
+     * GeoTools); a Graphic with neither Mark nor ExternalGraphic is the SLD default grey
+     * square with a black outline. */
+    int has_fill;
+    ts_rgba fill;                /* straight colour, alpha 255; default #808080 */
+    double fill_opacity;         /* 0..1, default 1 */
+    int has_stroke;
+    ts_stroke stroke;            /* width (px, default 1), join, cap, dashes */
+    ts_rgba stroke_color;        /* default #000000 */
+    double stroke_opacity;       /* 0..1, default 1 */
+    double size;                 /* <Size>, px: the mark's diameter/side, the image's height
+                                  * (width kept in proportion); default 6 for marks; for an
+                                  * image 0 = not given = its own pixel size */
+    double rotation;             /* <Rotation>, degrees clockwise, default 0 */
+    ts_expr *rotation_expr;      /* <Rotation> as an expression of the feature (degrees;
+                                  * null or non-numeric = 0); NULL = the literal rotation */
+    double opacity;              /* <Opacity> of the whole graphic, 0..1, default 1 */
+    double anchor_x, anchor_y;   /* SE <AnchorPoint>: the graphic's point placed on the
+                                  * feature's point, (0,0) bottom left .. (1,1) top right;
+                                  * default 0.5, 0.5 (centre) */
+    double disp_x, disp_y;       /* SE <Displacement>, px, x right, y up; default 0 */
+    double gap;                  /* GraphicStroke: SE <Gap>, px between the end of one
+                                  * graphic and the start of the next; default 0 */
+    double initial_gap;          /* GraphicStroke: SE <InitialGap>, px before the first;
+                                  * default 0 */
+} ts_graphic;
+
+/* An external graphic file a style refers to. The style module only resolves and checks
+ * the path (it never reads pixels): whoever binds the style to a renderer decodes it. */
+typedef struct ts_style_image {
+    char *path;                  /* resolved, canonical (symlinks followed) path of a
+                                  * regular file inside the style file's directory tree */
+    char *href;                  /* xlink:href as written */
+    int line;                    /* line of its <OnlineResource> in the style file */
+} ts_style_image;
+
+/* ---- text ----------------------------------------------------------------------------- */
+
+/* What a TextSymbolizer asks of the label engine, which places and draws labels after all
+ * layers (render.c draws no text: see its LABEL HOOK). Every field is parsed and kept;
+ * which ones a placement honours is the label engine's to document (see
+ * tilesrv/label/). Lengths are pixels at scale factor 1: multiply them by the request's
+ * scale_factor. */
+#define TS_MAX_FONT_FAMILIES 8
+
+typedef enum { TS_FONT_NORMAL = 0, TS_FONT_ITALIC, TS_FONT_OBLIQUE } ts_font_style;
+typedef enum { TS_PLACE_POINT = 0, TS_PLACE_LINE } ts_placement;
+
+typedef struct ts_text {
+    /* <Font> */
+    const char *font_family[TS_MAX_FONT_FAMILIES]; /* in order of preference, as written
+                                  * (one per font-family parameter, or a CSS list
+                                  * "A, 'B C'" split and unquoted); further ones warned */
+    int nfont_family;            /* 0: none given, the engine's default face */
+    double font_size;            /* px, default 10 (SLD) */
+    ts_font_style font_style;    /* default normal */
+    int font_bold;               /* font-weight bold (or a number >= 600); default 0 */
+    /* text colour: the symbolizer's fill / fill_opacity (default black, has_fill = 1) */
+    /* <Halo> */
+    int has_halo;                /* a <Halo> element was given */
+    double halo_radius;          /* px, default 1 */
+    ts_rgba halo_fill;           /* default white */
+    double halo_opacity;         /* 0..1, default 1 */
+    /* <LabelPlacement> */
+    ts_placement placement;      /* PointPlacement (default) or LinePlacement */
+    double anchor_x, anchor_y;   /* PointPlacement <AnchorPoint>: which point of the label's
+                                  * box sits on the label point, (0,0) bottom left .. (1,1)
+                                  * top right; default (0, 0.5) as SLD 1.0 says */
+    double disp_x, disp_y;       /* PointPlacement <Displacement>, px, x right, y up */
+    double rotation;             /* PointPlacement <Rotation>, degrees clockwise, default 0 */
+    ts_expr *rotation_expr;      /* the rotation as an expression (e.g. a PropertyName),
+                                  * or NULL = the literal above */
+    /* LinePlacement: PerpendicularOffset is the symbolizer's perpendicular_offset (px,
+     * positive = left of the line's direction). */
+    int is_repeated;             /* SE 1.1 <IsRepeated>, default 0 */
+    double initial_gap;          /* SE 1.1 <InitialGap>, px, default 0 */
+    double gap;                  /* SE 1.1 <Gap>, px between repeated labels, default 0 */
+    int is_aligned;              /* SE 1.1 <IsAligned>: text follows the line's direction;
+                                  * default 1 */
+    int generalize_line;         /* SE 1.1 <GeneralizeLine>, default 0 */
+    /* <Priority>: higher wins conflicts; NULL = none given (GeoServer's default 1000) */
+    ts_expr *priority;
+    /* GeoServer VendorOptions (names as in GeoServer; others are warned about). */
+    double repeat;               /* "repeat": px between labels along a line; 0 = once */
+    double max_angle_delta;      /* "maxAngleDelta": degrees between adjacent characters of
+                                  * a curved label; default 22.5 */
+    int follow_line;             /* "followLine": curved along the line; default 0 */
+    double space_around;         /* "spaceAround": px kept free around the label (negative
+                                  * allows overlap); default 0 */
+    int group;                   /* "group": one label per distinct text; default 0 */
+    double max_displacement;     /* "maxDisplacement": px a label may move to find room;
+                                  * default 0 */
+    double auto_wrap;            /* "autoWrap": px width at which text wraps; 0 = never */
+    int conflict_resolution;     /* "conflictResolution": 0 = may overlap; default 1 */
+    int partials;                /* "partials": labels may be cut at the map edge;
+                                  * default 0 */
+    int fraction;                /* "fraction", a tilesrv extension (others ignore it): the
+                                  * label's text up to its first newline is drawn as the
+                                  * numerator over the rest, with a fraction bar (parcel
+                                  * numbers, Zähler/Nenner); default 0 */
+} ts_text;
+
 /* ---- symbolizers ---------------------------------------------------------------------- */
 
 typedef enum { TS_SYM_POLYGON = 0, TS_SYM_LINE, TS_SYM_POINT, TS_SYM_TEXT } ts_sym_kind;
 
 typedef struct ts_symbolizer {
     ts_sym_kind kind;
-    /* Polygon fill; Point mark fill. */
+    /* Polygon fill; Point mark fill; Text colour. */
     int has_fill;
     ts_rgba fill;                /* straight colour, alpha 255 */
     double fill_opacity;         /* 0..1 */
@@ -95,14 +237,25 @@ typedef struct ts_symbolizer {
     ts_stroke stroke;
     ts_rgba stroke_color;
     double stroke_opacity;
-    double perpendicular_offset; /* Line, pixels, positive = left of direction */
-    /* Point */
+    double perpendicular_offset; /* Line and LinePlacement, pixels, positive = left of
+                                  * direction */
+    /* Point: copies of the graphic's fields below, for readers of the first form */
     ts_mark_shape mark;
     double size;                 /* pixels */
     double rotation;             /* degrees clockwise */
     double opacity;              /* whole graphic */
-    /* Text (issue 3): label expression etc. reserved */
+    /* Text: the <Label> (NULL = no Label: nothing to draw); see ts_label_eval */
     ts_expr *label;
+    /* Point: the whole Graphic (never NULL for a Point symbolizer). */
+    const ts_graphic *graphic;
+    /* Polygon: Fill/GraphicFill, a pattern of this graphic repeated over the polygon
+     * (when set, has_fill is 0: the colour of the Fill is not used, as GeoTools). */
+    const ts_graphic *fill_graphic;
+    /* Line (and Polygon outline): Stroke/GraphicStroke, this graphic repeated along the
+     * line, rotated with it (when set, has_stroke is 0). */
+    const ts_graphic *stroke_graphic;
+    /* Text: font, halo, placement, priority, vendor options (kind TS_SYM_TEXT only). */
+    const ts_text *text;
 } ts_symbolizer;
 
 typedef struct ts_rule {
@@ -133,11 +286,19 @@ typedef struct ts_style {
     char **props;                /* property names referenced, index = prop */
     int nprops;
     int nwarnings;               /* unsupported elements skipped */
+    ts_style_image *images;      /* ExternalGraphic files, distinct paths; a ts_graphic's
+                                  * image indexes this */
+    int nimages;
 } ts_style;
 
 /* Parse SLD/SE XML held in memory. where names the source in messages (file path).
  * Errors (malformed XML, bad values, limits) give NULL with *err carrying file:line.
- * Warnings (unsupported elements) go to the log with file:line. Returns refs = 1. */
+ * Warnings (unsupported elements) go to the log with file:line. Returns refs = 1.
+ * ExternalGraphic hrefs (a relative path, or a file: URL) are resolved against the
+ * directory of where ("." when it has no '/'); the file must exist and lie inside that
+ * directory tree after symlinks are followed. http(s) and other URL schemes, and paths
+ * that leave the tree, are errors; formats other than image/png are warned about and the
+ * next alternative of the Graphic (a Mark) is used. */
 ts_style *ts_style_parse(const char *xml, size_t len, const char *where, ts_err *err);
 /* Read and parse a file (at most 16 MiB). */
 ts_style *ts_style_load(const char *path, ts_err *err);
@@ -152,6 +313,25 @@ ts_style *ts_style_load_layer(const char *path, const char *layer, ts_err *err);
 ts_style *ts_style_ref(ts_style *s);
 /* Frees at zero. NULL is accepted. */
 void ts_style_unref(ts_style *s);
+
+/* ---- evaluation of symbolizer expressions --------------------------------------------- */
+
+/* The text of a label (ts_symbolizer.label) for one feature, written into buf (cap bytes,
+ * always NUL-terminated when cap > 0; cut at a UTF-8 character boundary when it does not
+ * fit). Returns the label's length in bytes, as snprintf: a result >= cap means buf holds
+ * a cut copy. Parts are concatenated: literal text as compiled (see the parser), property
+ * values as text: strings as they are, integers plainly, reals shortest ("12" for 12.0,
+ * "0.1", "1.5e+20"; NaN and infinities as "NaN", "Infinity", "-Infinity"), booleans
+ * "true"/"false". A null or missing property contributes nothing. A label that comes out
+ * empty or only white space returns 0 with buf "": there is nothing to draw (GeoServer
+ * draws no label for null or blank text). label == NULL returns 0. Thread-safe;
+ * allocates nothing. */
+size_t ts_label_eval(const ts_expr *label, const ts_feature_ref *feat, char *buf, size_t cap);
+
+/* Evaluate e as a number for one feature (a rotation, a priority): 1 with *out set, or 0
+ * when the value is null, missing or not numeric (strings are read as decimal numbers).
+ * Thread-safe; allocates nothing. */
+int ts_expr_eval_number(const ts_expr *e, const ts_feature_ref *feat, double *out);
 
 /* Index of a property name in s->props, or -1. */
 int ts_style_prop_index(const ts_style *s, const char *name);

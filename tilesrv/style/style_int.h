@@ -16,6 +16,7 @@
 #define TS_STYLE__MAX_BYTES (16u * 1024u * 1024u) /* whole document */
 #define TS_STYLE__MAX_DEPTH 64                    /* nesting of filter / expression nodes */
 #define TS_STYLE__MAX_PX 10000.0                  /* widths, sizes, offsets in pixels */
+#define TS_STYLE__MAX_IMAGES 256                  /* distinct ExternalGraphic files */
 
 /* One block of the arena; allocations are bumped from data. */
 typedef struct ts_style__chunk {
@@ -31,6 +32,7 @@ typedef struct ts_style__impl {
     ts_style pub;
     ts_style__chunk *chunks;
     int props_cap;
+    int images_cap;              /* pub.images grows by realloc too */
 } ts_style__impl;
 
 /* Zeroed memory from the style's arena, or NULL on out-of-memory. */
@@ -54,6 +56,9 @@ typedef struct ts_style__pctx {
     const char *where;      /* file name for messages */
     ts_err *err;
     int failed;             /* an error has been recorded in *err */
+    const xmlNode *unsupported; /* an expression of a symbolizer value used something we
+                             * cannot evaluate (a function): the parser returned NULL
+                             * without an error; the symbolizer is skipped with a warning */
 } ts_style__pctx;
 
 /* Record an error at node n (its line) unless one is already recorded; returns NULL so
@@ -73,8 +78,43 @@ const xmlNode *ts_style__next_elem(const xmlNode *n);
 /* Line of n in the document. */
 long ts_style__line(const xmlNode *n);
 
+/* for (each element child c of parent) */
+#define TS_STYLE__FOR_ELEMS(c, parent)                                                             \
+    for (const xmlNode *c = ts_style__first_elem(parent); c != NULL; c = ts_style__next_elem(c))
+
+/* Value of the unqualified attribute name (valid while the document lives), or NULL. */
+const char *ts_style__attr(const xmlNode *n, const char *name);
+/* 1 if c is a CssParameter (SLD 1.0) or SvgParameter (SE 1.1). */
+int ts_style__is_param(const xmlNode *c);
+/* Text of a parameter-like element (its text, CDATA and <Literal> children, trimmed), in
+ * the style's arena; any other element inside is an error ("dynamic values"). NULL on
+ * error (recorded in p). */
+char *ts_style__param_text(ts_style__pctx *p, const xmlNode *n);
+/* The parameter as a number in [lo, hi]; 0 with the error recorded otherwise. */
+int ts_style__param_number(ts_style__pctx *p, const xmlNode *n, const char *what, double lo,
+                           double hi, double *out);
+/* The parameter as a colour "#rrggbb" or "#rgb"; 0 with the error recorded otherwise. */
+int ts_style__param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out);
+
+/* Compile a Polygon-, Line-, Point- or TextSymbolizer element into *s: 1 = compiled,
+ * 0 = skipped with a warning, -1 = error (recorded in p). */
+int ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s);
+
 /* Compile an ogc:Filter element (its single child operator). NULL with the error
  * recorded in p on failure. */
 ts_filter *ts_style__parse_filter(ts_style__pctx *p, const xmlNode *filter);
+
+/* Compile one expression element of a symbolizer value (PropertyName, Literal, arithmetic,
+ * the functions strConcat / Concatenate, SE Concatenate) at nesting depth. NULL on error
+ * (recorded in p) or, with p->unsupported set, when it uses an unknown function. */
+ts_expr *ts_style__parse_expr(ts_style__pctx *p, const xmlNode *n, int depth);
+/* Compile the mixed content of n (text, CDATA and expression elements, concatenated;
+ * white space as documented in ogc.c). NULL for empty content, on error, or unsupported
+ * (tell them apart by p->failed and p->unsupported). */
+ts_expr *ts_style__parse_mixed(ts_style__pctx *p, const xmlNode *n);
+/* A literal expression of text[0..len) (copied; numbers pre-parsed). NULL on OOM. */
+ts_expr *ts_style__literal(ts_style__pctx *p, const xmlNode *n, const char *text, size_t len);
+/* a followed by b as text; a == NULL returns b. NULL on OOM. */
+ts_expr *ts_style__concat(ts_style__pctx *p, const xmlNode *n, ts_expr *a, ts_expr *b);
 
 #endif

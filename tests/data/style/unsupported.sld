@@ -1,6 +1,6 @@
 <?xml version="1.0" encoding="UTF-8"?>
-<!-- Elements the first form of the style module does not draw: each is one warning and
-     the rest of its rule is kept. Expected: 8 warnings. -->
+<!-- Elements the style module does not draw: each is warned about with its line and
+     skipped, and the rest of its symbolizer or rule is kept. Expected: 13 warnings. -->
 <StyledLayerDescriptor version="1.0.0"
     xmlns="http://www.opengis.net/sld"
     xmlns:ogc="http://www.opengis.net/ogc"
@@ -11,25 +11,15 @@
       <FeatureTypeStyle>
         <Rule>
           <Name>fills</Name>
+          <!-- a font mark cannot be drawn (2 warnings: the mark, the GraphicFill); the
+               colour beside it is kept -->
           <PolygonSymbolizer>
             <Fill>
               <GraphicFill>
                 <Graphic>
                   <Mark>
-                    <WellKnownName>shape://times</WellKnownName>
+                    <WellKnownName>ttf://Webdings#0x64</WellKnownName>
                   </Mark>
-                </Graphic>
-              </GraphicFill>
-            </Fill>
-          </PolygonSymbolizer>
-          <PolygonSymbolizer>
-            <Fill>
-              <GraphicFill>
-                <Graphic>
-                  <ExternalGraphic>
-                    <OnlineResource xlink:type="simple" xlink:href="hatch.png"/>
-                    <Format>image/png</Format>
-                  </ExternalGraphic>
                 </Graphic>
               </GraphicFill>
               <CssParameter name="fill">#ff0000</CssParameter>
@@ -38,9 +28,25 @@
               <CssParameter name="stroke">#0000ff</CssParameter>
             </Stroke>
           </PolygonSymbolizer>
+          <!-- a pattern-filled outline (1 warning): no outline, not a default black one -->
+          <PolygonSymbolizer>
+            <Fill>
+              <CssParameter name="fill">#00ff00</CssParameter>
+            </Fill>
+            <Stroke>
+              <GraphicFill>
+                <Graphic>
+                  <Mark>
+                    <WellKnownName>circle</WellKnownName>
+                  </Mark>
+                </Graphic>
+              </GraphicFill>
+            </Stroke>
+          </PolygonSymbolizer>
         </Rule>
         <Rule>
           <Name>lines</Name>
+          <!-- Geometry and an unknown stroke parameter (2 warnings) -->
           <LineSymbolizer>
             <Geometry>
               <ogc:PropertyName>centreline</ogc:PropertyName>
@@ -50,29 +56,17 @@
               <CssParameter name="stroke-foo">3</CssParameter>
             </Stroke>
           </LineSymbolizer>
+          <!-- a vendor option of a line (1 warning) -->
           <LineSymbolizer>
             <Stroke>
-              <GraphicStroke>
-                <Graphic>
-                  <Mark>
-                    <WellKnownName>circle</WellKnownName>
-                  </Mark>
-                </Graphic>
-              </GraphicStroke>
+              <CssParameter name="stroke">#123456</CssParameter>
             </Stroke>
+            <VendorOption name="inclusion">mapOnly</VendorOption>
           </LineSymbolizer>
         </Rule>
         <Rule>
           <Name>points</Name>
-          <PointSymbolizer>
-            <Graphic>
-              <ExternalGraphic>
-                <OnlineResource xlink:type="simple" xlink:href="pin.png"/>
-                <Format>image/png</Format>
-              </ExternalGraphic>
-              <Size>20</Size>
-            </Graphic>
-          </PointSymbolizer>
+          <!-- SVG is not read (1 warning): the Mark alternative is drawn -->
           <PointSymbolizer>
             <Graphic>
               <ExternalGraphic>
@@ -86,9 +80,34 @@
               <Size>9</Size>
             </Graphic>
           </PointSymbolizer>
+          <!-- inline content only (2 warnings): the symbolizer is skipped -->
+          <PointSymbolizer>
+            <Graphic>
+              <ExternalGraphic>
+                <InlineContent encoding="base64">iVBORw0KGgo=</InlineContent>
+                <Format>image/png</Format>
+              </ExternalGraphic>
+            </Graphic>
+          </PointSymbolizer>
+          <!-- a shield graphic and an unknown vendor option (2 warnings); the label stays -->
           <TextSymbolizer>
             <Label><ogc:PropertyName>name</ogc:PropertyName></Label>
+            <Graphic>
+              <Mark>
+                <WellKnownName>square</WellKnownName>
+              </Mark>
+            </Graphic>
+            <VendorOption name="polygonAlign">mbr</VendorOption>
           </TextSymbolizer>
+          <!-- a function we cannot evaluate (1 warning): the symbolizer is skipped -->
+          <TextSymbolizer>
+            <Label>
+              <ogc:Function name="strToUpperCase">
+                <ogc:PropertyName>name</ogc:PropertyName>
+              </ogc:Function>
+            </Label>
+          </TextSymbolizer>
+          <!-- 1 warning -->
           <RasterSymbolizer>
             <Opacity>1</Opacity>
           </RasterSymbolizer>
