@@ -133,10 +133,40 @@ TS_TEST(config_full_every_field)
     TS_CHECK_STR(s->log_level, "debug");
     TS_CHECK_INT(s->line, 2);
 
+    const ts_cfg_wms *w = &s->wms;
+    TS_CHECK_STR(w->title, "Stadtplan Düsseldorf");
+    TS_CHECK_STR(w->abstract_text, "Liegenschaftskarte & Sensoren <live>");
+    TS_REQUIRE(w->nkeywords == 3);
+    TS_CHECK_STR(w->keywords[1], "Düsseldorf");
+    TS_CHECK_STR(w->online_resource, "https://www.duesseldorf.de/");
+    TS_CHECK_STR(w->fees, "none");
+    TS_CHECK_STR(w->access_constraints, "dl-de/by-2-0");
+    TS_CHECK_STR(w->contact_person, "Erika Mustermann");
+    TS_CHECK_STR(w->contact_organization, "Landeshauptstadt Düsseldorf");
+    TS_CHECK_STR(w->contact_position, "GIS");
+    TS_CHECK_STR(w->contact_email, "gis@duesseldorf.de");
+    TS_CHECK_STR(w->contact_phone, "+49 211 0");
+    TS_CHECK_STR(w->contact_address, "Brinckmannstr. 5");
+    TS_CHECK_STR(w->contact_city, "Düsseldorf");
+    TS_CHECK_STR(w->contact_state, "NRW");
+    TS_CHECK_STR(w->contact_postcode, "40225");
+    TS_CHECK_STR(w->contact_country, "Germany");
+    TS_REQUIRE(w->ncrs == 4);
+    TS_CHECK_STR(w->crs[0], "EPSG:25832"); /* normalised from the URN */
+    TS_CHECK_STR(w->crs[1], "EPSG:3857");
+    TS_CHECK_STR(w->crs[2], "CRS:84");
+    TS_CHECK_STR(w->crs[3], "EPSG:4326");
+    TS_CHECK_INT(w->max_width, 2048);
+    TS_CHECK_INT(w->max_height, 1024);
+    TS_CHECK_INT(w->max_pixels, 1048576);
+    TS_CHECK_INT(w->max_layers, 8);
+    TS_CHECK_INT(w->max_feature_count, 20);
+    TS_CHECK_INT(w->line, 13);
+
     TS_REQUIRE(c->ngrids == 1);
     const ts_cfg_grid *g = &c->grids[0];
     TS_CHECK_STR(g->name, "UTM32Quad");
-    TS_CHECK_INT(g->line, 15);
+    TS_CHECK_INT(g->line, 38);
     TS_CHECK_INT(g->col, 3);
     TS_CHECK_STR(g->grid.name, "UTM32Quad");
     TS_CHECK_STR(g->grid.crs, "EPSG:25832");
@@ -161,7 +191,7 @@ TS_TEST(config_full_every_field)
     snprintf(want, sizeof want, "%s/data/city.gpkg", fixture_dir());
     TS_CHECK_STR(c->sources[0].path, want);
     TS_CHECK_STR(c->sources[0].srs, "EPSG:25832");
-    TS_CHECK_INT(c->sources[0].line, 26);
+    TS_CHECK_INT(c->sources[0].line, 49);
     TS_CHECK_INT(c->sources[0].col, 3);
     TS_CHECK_STR(c->sources[1].name, "shapes");
     snprintf(want, sizeof want, "%s/data/shapes", fixture_dir());
@@ -182,7 +212,7 @@ TS_TEST(config_full_every_field)
     snprintf(want, sizeof want, "%s/styles/parcels.sld", fixture_dir());
     TS_CHECK_STR(l->style, want);
     TS_CHECK_INT(l->queryable, 0);
-    TS_CHECK_INT(l->line, 35);
+    TS_CHECK_INT(l->line, 58);
     TS_CHECK_INT(l->col, 3);
     l = ts_config_layer(c, "roads");
     TS_REQUIRE(l != NULL);
@@ -200,9 +230,11 @@ TS_TEST(config_full_every_field)
     TS_REQUIRE(t->nlayers == 2);
     TS_CHECK_STR(t->layers[0], "roads");
     TS_CHECK_STR(t->layers[1], "parcels");
-    TS_REQUIRE(t->ngrids == 2);
+    TS_REQUIRE(t->ngrids == 3);
     TS_CHECK_STR(t->grids[0], "UTM32Quad");
     TS_CHECK_STR(t->grids[1], "WebMercatorQuad");
+    TS_CHECK_STR(t->grids[2], "DE_EPSG_25832_ADV");
+    TS_CHECK(ts_config_grid(c, "DE_EPSG_25832_ADV") == ts_grid_builtin("DE_EPSG_25832_ADV"));
     TS_CHECK_STR(t->format, "png8");
     TS_CHECK_INT(t->metatile, 4);
     TS_CHECK_INT(t->buffer_px, 32);
@@ -211,9 +243,9 @@ TS_TEST(config_full_every_field)
     TS_CHECK_INT(t->background[2], 0xdd);
     TS_CHECK_INT(t->background[3], 0x80);
     TS_CHECK_INT(t->minzoom, 2);
-    TS_CHECK_INT(t->maxzoom, 15);
+    TS_CHECK_INT(t->maxzoom, 13);
     TS_CHECK_INT(t->max_age_s, 600);
-    TS_CHECK_INT(t->line, 49);
+    TS_CHECK_INT(t->line, 72);
     TS_CHECK_INT(t->col, 3);
     t = ts_config_tileset(c, "basic");
     TS_REQUIRE(t != NULL && t->nlayers == 1);
@@ -242,6 +274,17 @@ TS_TEST(config_defaults_when_keys_are_omitted)
     TS_CHECK_STR(s->cors_origin, "*");
     TS_CHECK(s->public_url == NULL);
     TS_CHECK_STR(s->log_level, "info");
+    TS_CHECK_STR(s->wms.title, "tilesrv");
+    TS_CHECK(s->wms.abstract_text == NULL && s->wms.keywords == NULL && s->wms.fees == NULL);
+    TS_REQUIRE(s->wms.ncrs == ts_grid_crs_count());
+    for (int i = 0; i < s->wms.ncrs; i++)
+        TS_CHECK_STR(s->wms.crs[i], ts_grid_crs_at(i)->id);
+    TS_CHECK_INT(s->wms.max_width, 4096);
+    TS_CHECK_INT(s->wms.max_height, 4096);
+    TS_CHECK_INT(s->wms.max_pixels, 16777216);
+    TS_CHECK_INT(s->wms.max_layers, 32);
+    TS_CHECK_INT(s->wms.max_feature_count, 50);
+    TS_CHECK_INT(s->wms.line, 0);
     TS_CHECK_INT(c->ngrids, 0);
     TS_REQUIRE(c->ntilesets == 1);
     const ts_cfg_tileset *t = &c->tilesets[0];

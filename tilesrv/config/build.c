@@ -28,6 +28,8 @@ typedef enum {
     K_NAMES,     /* char ** at off, int count at off2: non-empty list of unique names */
     K_OUTPATH,   /* char *: path resolved against the config's directory, not checked */
     K_CACHE,     /* ts_cfg_cache: a mapping read through cache_keys */
+    K_STRINGS,   /* char ** at off, int count at off2: non-empty list of unique strings */
+    K_WMS,       /* ts_cfg_wms: a mapping read through wms_keys */
 } key_type;
 
 #define KEY_REQUIRED 1u
@@ -41,7 +43,7 @@ typedef struct key_spec {
     const char *const *choices; /* K_CHOICE: NULL-terminated */
 } key_spec;
 
-#define MAX_KEYS 16
+#define MAX_KEYS 24
 
 static const char *const formats[] = {"png", "png8", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
@@ -57,8 +59,38 @@ static const key_spec server_keys[] = {
     {"cors_origin", K_STR_EMPTY, SRV(cors_origin), 0, 0, 0, 0, NULL},
     {"public_url", K_OSTR, SRV(public_url), 0, 0, 0, 0, NULL},
     {"log_level", K_CHOICE, SRV(log_level), 0, 0, 0, 0, log_levels},
+    {"wms", K_WMS, SRV(wms), 0, 0, 0, 0, NULL},
 };
 enum { S_LISTEN, S_RENDER, S_HTTP, S_QUEUE, S_CACHE, S_MAXCONN, S_CORS, S_PUBURL, S_LOG };
+
+#define WMS(f) offsetof(ts_cfg_wms, f)
+static const key_spec wms_keys[] = {
+    {"title", K_STR, WMS(title), 0, 0, 0, 0, NULL},
+    {"abstract", K_OSTR, WMS(abstract_text), 0, 0, 0, 0, NULL},
+    {"keywords", K_STRINGS, WMS(keywords), WMS(nkeywords), 0, 0, 0, NULL},
+    {"online_resource", K_OSTR, WMS(online_resource), 0, 0, 0, 0, NULL},
+    {"fees", K_OSTR, WMS(fees), 0, 0, 0, 0, NULL},
+    {"access_constraints", K_OSTR, WMS(access_constraints), 0, 0, 0, 0, NULL},
+    {"contact_person", K_OSTR, WMS(contact_person), 0, 0, 0, 0, NULL},
+    {"contact_organization", K_OSTR, WMS(contact_organization), 0, 0, 0, 0, NULL},
+    {"contact_position", K_OSTR, WMS(contact_position), 0, 0, 0, 0, NULL},
+    {"contact_email", K_OSTR, WMS(contact_email), 0, 0, 0, 0, NULL},
+    {"contact_phone", K_OSTR, WMS(contact_phone), 0, 0, 0, 0, NULL},
+    {"contact_address", K_OSTR, WMS(contact_address), 0, 0, 0, 0, NULL},
+    {"contact_city", K_OSTR, WMS(contact_city), 0, 0, 0, 0, NULL},
+    {"contact_state", K_OSTR, WMS(contact_state), 0, 0, 0, 0, NULL},
+    {"contact_postcode", K_OSTR, WMS(contact_postcode), 0, 0, 0, 0, NULL},
+    {"contact_country", K_OSTR, WMS(contact_country), 0, 0, 0, 0, NULL},
+    {"crs", K_STRINGS, WMS(crs), WMS(ncrs), 0, 0, 0, NULL},
+    {"max_width", K_INT, WMS(max_width), 0, 1, 16384, 0, NULL},
+    {"max_height", K_INT, WMS(max_height), 0, 1, 16384, 0, NULL},
+    {"max_pixels", K_INT, WMS(max_pixels), 0, 1, 268435456, 0, NULL},
+    {"max_layers", K_INT, WMS(max_layers), 0, 1, 256, 0, NULL},
+    {"max_feature_count", K_INT, WMS(max_feature_count), 0, 1, 1000, 0, NULL},
+};
+enum { W_TITLE, W_ABSTRACT, W_KEYWORDS, W_ONLINE, W_FEES, W_ACCESS, W_CPERSON, W_CORG,
+       W_CPOS, W_CMAIL, W_CPHONE, W_CADDR, W_CCITY, W_CSTATE, W_CPOST, W_CCOUNTRY, W_CRS,
+       W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC };
 
 #define SRC(f) offsetof(ts_cfg_source, f)
 static const key_spec source_keys[] = {
@@ -142,7 +174,7 @@ enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, NSECTIONS }
 _Static_assert(NKEYS(server_keys) <= MAX_KEYS && NKEYS(layer_keys) <= MAX_KEYS &&
                    NKEYS(tileset_keys) <= MAX_KEYS && NKEYS(grid_keys) <= MAX_KEYS,
                "raise MAX_KEYS");
-_Static_assert(NKEYS(cache_keys) <= MAX_KEYS, "raise MAX_KEYS");
+_Static_assert(NKEYS(cache_keys) <= MAX_KEYS && NKEYS(wms_keys) <= MAX_KEYS, "raise MAX_KEYS");
 
 /* ---- generic key reading ------------------------------------------------------------- */
 
@@ -256,6 +288,97 @@ read_cache(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label, ts_cfg_ca
             return TS_CFG_FAIL(cx, vals[C_FSYNC], "%s: 'fsync' applies to type disk only", what);
     } else if (cc->layout == NULL && (cc->layout = strdup("xyz")) == NULL) {
         return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+    }
+    return TS_OK;
+}
+
+/* A non-empty list of non-empty, distinct strings (keywords, CRS names). */
+static ts_status
+read_strings(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, char ***out, int *count)
+{
+    if (n->kind != TS_CNODE_SEQ) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "%s must be a sequence like [a, b], got %s", what,
+                           ts_config__describe(n, got, sizeof got));
+    }
+    if (n->n == 0)
+        return TS_CFG_FAIL(cx, n, "%s must not be empty", what);
+    if (n->n > TS_CONFIG_MAX_LIST)
+        return TS_CFG_FAIL(cx, n, "%s lists more than %d values", what, TS_CONFIG_MAX_LIST);
+    char **v = calloc(n->n, sizeof *v);
+    if (v == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+    int k = 0;
+    ts_status st = TS_OK;
+    for (size_t i = 0; i < n->n && st == TS_OK; i++) {
+        const ts_cnode *item = n->kids[i];
+        if ((st = ts_config__get_string(cx, item, what, &v[k])) != TS_OK)
+            break;
+        k++;
+        if (v[k - 1][0] == '\0') {
+            st = TS_CFG_FAIL(cx, item, "%s must not contain an empty value", what);
+            break;
+        }
+        for (int j = 0; j < k - 1; j++)
+            if (strcmp(v[j], v[k - 1]) == 0) {
+                st = TS_CFG_FAIL(cx, item, "'%.80s' is listed twice in %s", v[k - 1], what);
+                break;
+            }
+    }
+    if (st != TS_OK) {
+        free_names(v, k);
+        return st;
+    }
+    *out = v;
+    *count = k;
+    return TS_OK;
+}
+
+/* server.wms: service metadata and limits; CRS names are checked against the registry and
+ * stored in their canonical form. Defaults are filled by wms_defaults. */
+static ts_status
+read_wms(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_wms *w)
+{
+    const char *what = "'wms' in server";
+    if (n->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "%s must be a mapping of settings like {title: ...}, got %s",
+                           what, ts_config__describe(n, got, sizeof got));
+    }
+    w->line = n->line;
+    const ts_cnode *vals[NKEYS(wms_keys)];
+    TS_TRY(read_keys(cx, n, wms_keys, NKEYS(wms_keys), "server.wms", n, w, vals));
+    for (int i = 0; i < w->ncrs; i++) {
+        const ts_crs *crs = ts_grid_crs_find(w->crs[i]);
+        if (crs == NULL) {
+            char known[512] = "";
+            ts_cfg_suggest sg;
+            ts_config__suggest_init(&sg, w->crs[i]);
+            for (int j = 0; j < ts_grid_crs_count(); j++) {
+                size_t l = strlen(known);
+                snprintf(known + l, sizeof known - l, "%s%s", l ? ", " : "",
+                         ts_grid_crs_at(j)->id);
+                ts_config__suggest_add(&sg, ts_grid_crs_at(j)->id);
+            }
+            if (sg.best)
+                return TS_CFG_FAIL(cx, vals[W_CRS]->kids[i],
+                                   "unknown CRS '%.80s' in server.wms (did you mean '%s'?)",
+                                   w->crs[i], sg.best);
+            return TS_CFG_FAIL(cx, vals[W_CRS]->kids[i],
+                               "unknown CRS '%.80s' in server.wms (known: %s)", w->crs[i], known);
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(w->crs[j], crs->id) == 0)
+                return TS_CFG_FAIL(cx, vals[W_CRS]->kids[i],
+                                   "CRS '%.80s' in server.wms names %s, which is already listed",
+                                   w->crs[i], crs->id);
+        if (strcmp(w->crs[i], crs->id) != 0) {
+            char *canon = strdup(crs->id);
+            if (canon == NULL)
+                return TS_FAIL(cx->err, TS_ENOMEM, "server.wms: out of memory");
+            free(w->crs[i]);
+            w->crs[i] = canon;
+        }
     }
     return TS_OK;
 }
@@ -384,6 +507,17 @@ read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const cha
     }
     case K_CACHE:
         return read_cache(cx, n, label, (ts_cfg_cache *)field);
+    case K_WMS:
+        return read_wms(cx, n, (ts_cfg_wms *)field);
+    case K_STRINGS: {
+        char **list = NULL;
+        int count = 0;
+        TS_TRY(read_strings(cx, n, what, &list, &count));
+        free_names(*(char ***)field, *(int *)((char *)obj + k->off2));
+        *(char ***)field = list;
+        *(int *)((char *)obj + k->off2) = count;
+        return TS_OK;
+    }
     case K_NAMES: {
         char **names = NULL;
         int count = 0;
@@ -408,7 +542,7 @@ unknown_key(const ts_cfg_ctx *cx, const ts_cnode *key, const char *label, const 
     if (sg.best)
         return TS_CFG_FAIL(cx, key, "unknown key '%.80s' in %s (did you mean '%s'?)", key->str,
                            label, sg.best);
-    char list[256] = "";
+    char list[512] = "";
     for (size_t i = 0; i < nnames; i++) {
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "", names[i]);
@@ -476,6 +610,35 @@ section_entries(const ts_cfg_ctx *cx, const ts_cnode *sec, const char *secname, 
     return TS_OK;
 }
 
+/* Defaults of server.wms for what the file left out. */
+static ts_status
+wms_defaults(const ts_cfg_ctx *cx, ts_cfg_wms *w)
+{
+    if (w->title == NULL && (w->title = strdup("tilesrv")) == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "server.wms: out of memory");
+    if (w->crs == NULL) {
+        int n = ts_grid_crs_count();
+        if ((w->crs = calloc((size_t)n, sizeof *w->crs)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "server.wms: out of memory");
+        for (int i = 0; i < n; i++) {
+            if ((w->crs[i] = strdup(ts_grid_crs_at(i)->id)) == NULL)
+                return TS_FAIL(cx->err, TS_ENOMEM, "server.wms: out of memory");
+            w->ncrs = i + 1;
+        }
+    }
+    if (w->max_width == 0)
+        w->max_width = 4096;
+    if (w->max_height == 0)
+        w->max_height = 4096;
+    if (w->max_pixels == 0)
+        w->max_pixels = 4096 * 4096;
+    if (w->max_layers == 0)
+        w->max_layers = 32;
+    if (w->max_feature_count == 0)
+        w->max_feature_count = 50;
+    return TS_OK;
+}
+
 static ts_status
 build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_cnode *sec)
 {
@@ -514,7 +677,7 @@ build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_c
         s->log_level = strdup("info");
     if (!s->listen_host || !s->cors_origin || !s->log_level)
         return TS_FAIL(cx->err, TS_ENOMEM, "server: out of memory");
-    return TS_OK;
+    return wms_defaults(cx, &s->wms);
 }
 
 static ts_status
@@ -534,7 +697,7 @@ build_grids(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
         g->col = key->col;
         if ((g->name = strdup(key->str)) == NULL)
             return TS_FAIL(cx->err, TS_ENOMEM, "grids: out of memory");
-        if (strcmp(g->name, ts_grid_webmercator_quad()->name) == 0)
+        if (ts_grid_builtin(g->name) != NULL)
             return TS_CFG_FAIL(cx, key,
                                "grid '%s' is built in and cannot be redefined; choose "
                                "another name",
@@ -621,13 +784,14 @@ name_ref_cmp(const void *a, const void *b)
 }
 
 /* Index n records of size stride starting at base: the name is the char * at name_off of a
- * record, the object found is the record plus obj_off. One extra pair may be added. */
+ * record, the object found is the record plus obj_off. With builtin_grids, the built-in
+ * tile matrix sets are added (found as their ts_grid). */
 static ts_status
 index_build(const ts_cfg_ctx *cx, name_index *ix, const void *base, size_t n, size_t stride,
-            size_t name_off, size_t obj_off, const char *extra_name, const void *extra_obj)
+            size_t name_off, size_t obj_off, int builtin_grids)
 {
     ix->n = 0;
-    ix->v = malloc((n + 1) * sizeof *ix->v);
+    ix->v = malloc((n + (size_t)ts_grid_builtin_count() + 1) * sizeof *ix->v);
     if (ix->v == NULL)
         return TS_FAIL(cx->err, TS_ENOMEM, "name index: out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -635,9 +799,12 @@ index_build(const ts_cfg_ctx *cx, name_index *ix, const void *base, size_t n, si
         ix->v[ix->n].name = *(char *const *)(obj + name_off);
         ix->v[ix->n++].obj = obj + obj_off;
     }
-    if (extra_name != NULL) {
-        ix->v[ix->n].name = extra_name;
-        ix->v[ix->n++].obj = extra_obj;
+    for (int i = 0; builtin_grids && i < ts_grid_builtin_count(); i++) {
+        const ts_grid *g = ts_grid_builtin_at(i);
+        if (g == NULL)
+            continue;
+        ix->v[ix->n].name = g->name;
+        ix->v[ix->n++].obj = g;
     }
     qsort(ix->v, ix->n, sizeof *ix->v, name_ref_cmp);
     return TS_OK;
@@ -705,7 +872,7 @@ build_layers(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
         return TS_OK;
     name_index sources;
     TS_TRY(index_build(cx, &sources, c->sources, (size_t)c->nsources, sizeof *c->sources,
-                       offsetof(ts_cfg_source, name), 0, NULL, NULL));
+                       offsetof(ts_cfg_source, name), 0, 0));
     ts_status st = build_layers_with(cx, c, sec, n, &sources);
     free(sources.v);
     return st;
@@ -780,7 +947,9 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
             if (index_find(grids, t->grids[j]) == NULL) {
                 ts_cfg_suggest sg;
                 ts_config__suggest_init(&sg, t->grids[j]);
-                ts_config__suggest_add(&sg, wmq);
+                for (int k = 0; k < ts_grid_builtin_count(); k++)
+                    if (ts_grid_builtin_at(k) != NULL)
+                        ts_config__suggest_add(&sg, ts_grid_builtin_at(k)->name);
                 for (int k = 0; k < c->ngrids; k++)
                     ts_config__suggest_add(&sg, c->grids[k].name);
                 return undefined_ref(cx, vals[T_GRIDS]->kids[j], label, "lists", "grid", &sg);
@@ -810,11 +979,9 @@ build_tilesets(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
         return TS_OK;
     name_index layers, grids;
     TS_TRY(index_build(cx, &layers, c->layers, (size_t)c->nlayers, sizeof *c->layers,
-                       offsetof(ts_cfg_layer, name), 0, NULL, NULL));
-    const ts_grid *wmq = ts_grid_webmercator_quad();
-    ts_status st =
-        index_build(cx, &grids, c->grids, (size_t)c->ngrids, sizeof *c->grids,
-                    offsetof(ts_cfg_grid, name), offsetof(ts_cfg_grid, grid), wmq->name, wmq);
+                       offsetof(ts_cfg_layer, name), 0, 0));
+    ts_status st = index_build(cx, &grids, c->grids, (size_t)c->ngrids, sizeof *c->grids,
+                               offsetof(ts_cfg_grid, name), offsetof(ts_cfg_grid, grid), 1);
     if (st == TS_OK) {
         st = build_tilesets_with(cx, c, sec, n, &layers, &grids);
         free(grids.v);

@@ -26,6 +26,16 @@ config_free(ts_config *c)
     free(c->server.cors_origin);
     free(c->server.public_url);
     free(c->server.log_level);
+    ts_cfg_wms *w = &c->server.wms;
+    char **wstr[] = {&w->title, &w->abstract_text, &w->online_resource, &w->fees,
+                     &w->access_constraints, &w->contact_person, &w->contact_organization,
+                     &w->contact_position, &w->contact_email, &w->contact_phone,
+                     &w->contact_address, &w->contact_city, &w->contact_state,
+                     &w->contact_postcode, &w->contact_country};
+    for (size_t i = 0; i < sizeof wstr / sizeof wstr[0]; i++)
+        free(*wstr[i]);
+    free_strv(w->keywords, w->nkeywords);
+    free_strv(w->crs, w->ncrs);
     for (int i = 0; i < c->nsources; i++) {
         free(c->sources[i].name);
         free(c->sources[i].path);
@@ -239,6 +249,5 @@ ts_config_grid(const ts_config *c, const char *name)
     for (int i = 0; i < c->ngrids; i++)
         if (strcmp(c->grids[i].name, name) == 0)
             return &c->grids[i].grid;
-    const ts_grid *wm = ts_grid_webmercator_quad();
-    return strcmp(wm->name, name) == 0 ? wm : NULL;
+    return ts_grid_builtin(name);
 }

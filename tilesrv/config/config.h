@@ -14,6 +14,30 @@
 #include "grid/grid.h"
 #include "util/status.h"
 
+/* The OGC services (WMS, WMTS, OGC API) of the server: service metadata written into the
+ * capabilities documents, the CRSs offered and the request limits (`server.wms`). */
+typedef struct ts_cfg_wms {
+    char *title;            /* service title; default "tilesrv" */
+    char *abstract_text;    /* may be NULL */
+    char **keywords;        /* may be NULL (nkeywords 0) */
+    int nkeywords;
+    char *online_resource;  /* URL of the provider's web site; NULL = the service URL */
+    char *fees;             /* may be NULL ("none" is written) */
+    char *access_constraints; /* may be NULL ("none" is written) */
+    char *contact_person, *contact_organization, *contact_position; /* each may be NULL */
+    char *contact_email, *contact_phone;                             /* each may be NULL */
+    char *contact_address, *contact_city, *contact_state;            /* each may be NULL */
+    char *contact_postcode, *contact_country;                        /* each may be NULL */
+    char **crs;             /* canonical CRS names offered ("EPSG:25832", "CRS:84"), in order;
+                             * default: every CRS of the registry (ts_grid_crs_at) */
+    int ncrs;
+    int max_width, max_height; /* GetMap/GetLegendGraphic limits, pixels; default 4096 */
+    int max_pixels;         /* width * height limit; default 16777216 (4096 x 4096) */
+    int max_layers;         /* LAYERS per request; default 32 */
+    int max_feature_count;  /* GetFeatureInfo FEATURE_COUNT cap; default 50 */
+    int line;               /* position of the 'wms' key; 0 when absent */
+} ts_cfg_wms;
+
 typedef struct ts_cfg_server {
     char *listen_host;      /* "127.0.0.1" (default); "::1" for "[::1]:p"; "0.0.0.0" for ":p" */
     int port;               /* 8080 (default) */
@@ -26,6 +50,7 @@ typedef struct ts_cfg_server {
     char *public_url;       /* base URL used in documents (TileJSON ...), default derived
                              * from the request's Host header; NULL = derived */
     char *log_level;        /* "info" (default) */
+    ts_cfg_wms wms;         /* OGC service metadata and limits; defaults when absent */
     int line;               /* position of the section, for messages */
 } ts_cfg_server;
 
@@ -113,8 +138,8 @@ void ts_config_unref(ts_config *c);
 const ts_cfg_source *ts_config_source(const ts_config *c, const char *name);
 const ts_cfg_layer *ts_config_layer(const ts_config *c, const char *name);
 const ts_cfg_tileset *ts_config_tileset(const ts_config *c, const char *name);
-/* A grid by TileMatrixSet name: user-defined ones first, then the built-in
- * WebMercatorQuad. */
+/* A grid by TileMatrixSet name: user-defined ones first, then the built-in sets
+ * (WebMercatorQuad, WorldCRS84Quad, DE_EPSG_25832_ADV, DE_EPSG_25833_ADV). */
 const ts_grid *ts_config_grid(const ts_config *c, const char *name);
 
 #endif

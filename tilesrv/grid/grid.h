@@ -27,6 +27,8 @@ typedef struct ts_tile_matrix {
 
 typedef struct ts_grid {
     char name[64];        /* TileMatrixSet identifier, e.g. "WebMercatorQuad" */
+    char title[96];       /* human-readable title, "" when none */
+    char uri[96];         /* OGC registry URI of a standard set, "" otherwise */
     char crs[64];         /* "EPSG:3857" */
     char crs_uri[96];     /* "http://www.opengis.net/def/crs/EPSG/0/3857" */
     int epsg;             /* 0 if the CRS is not an EPSG code */
@@ -85,5 +87,90 @@ void ts_grid_lonlat_to_mercator(double lon, double lat, double *x, double *y);
 
 /* Position of (x, y) along a Hilbert curve of order 2^order per side. */
 uint64_t ts_grid_hilbert(uint32_t order, uint32_t x, uint32_t y);
+
+/* ---- built-in tile matrix sets ------------------------------------------------------
+ * WebMercatorQuad and WorldCRS84Quad as OGC 17-083r4 (TileMatrixSet 2.0) registers them,
+ * and the German AdV sets DE_EPSG_25832_ADV / DE_EPSG_25833_ADV as BKG publishes them
+ * (identifiers "00".."13"). All are static, immutable and shared; never freed. */
+
+/* The OGC WorldCRS84Quad set (OGC:CRS84, longitude/latitude), levels 0..23; level 0 is
+ * 2 x 1 tiles of 0.703125 degrees per pixel. */
+const ts_grid *ts_grid_worldcrs84_quad(void);
+
+/* Number of built-in sets, and the i-th (0 = WebMercatorQuad); NULL past the end. */
+int ts_grid_builtin_count(void);
+const ts_grid *ts_grid_builtin_at(int i);
+/* A built-in set by TileMatrixSet identifier (exact, case-sensitive), or NULL. */
+const ts_grid *ts_grid_builtin(const char *name);
+
+/* Level whose TileMatrix identifier is id ("07" in an AdV set, "7" in WebMercatorQuad), or
+ * -1. Exact match: "7" does not find "07". */
+int ts_grid_level_by_id(const ts_grid *g, const char *id);
+
+/* Level whose scale denominator is nearest to scale_denom (compared in log space, so 1:3000
+ * between 1:2000 and 1:4000 picks by ratio), clamped to the grid. For reusing cached tiles
+ * for a WMS request of a given scale. */
+int ts_grid_level_for_scale(const ts_grid *g, double scale_denom);
+
+/* Tile (col, row) at level z that contains the point (x, y) in the set's CRS (x = easting or
+ * longitude). Returns 1 and the tile when the point is inside the matrix, 0 otherwise.
+ * Points on a shared edge belong to the tile right of / below the edge. */
+int ts_grid_tile_at(const ts_grid *g, int z, double x, double y, uint32_t *col, uint32_t *row);
+
+/* Range of tiles at level z that intersect box b (in the set's CRS, x = easting), clipped to
+ * the matrix: columns [*col0, *col1], rows [*row0, *row1]. Returns 0 (and leaves the outputs
+ * unspecified) when b misses the matrix or is empty. Used for TileMatrixSetLimits. */
+int ts_grid_tile_range(const ts_grid *g, int z, ts_bbox b, uint32_t *col0, uint32_t *row0,
+                       uint32_t *col1, uint32_t *row1);
+
+/* ---- CRS registry -------------------------------------------------------------------
+ * The coordinate reference systems the OWS services know, as plain data (PROJ is the
+ * source module's business). Every entry says whether it is geographic and whether its
+ * authority axis order puts north first: WMS 1.3.0 BBOX, WMTS TopLeftCorner, OGC API
+ * pointOfOrigin and GML follow that order; WMS 1.1.1 and everything internal to tilesrv use
+ * x = easting/longitude, y = northing/latitude.
+ *
+ * Axis order decisions (EPSG database as PROJ 9 reports it; every WMS 1.3.0 client checked
+ * does the same: QGIS QgsCoordinateReferenceSystem::hasAxisInverted, GDAL's WMS driver via
+ * EPSGTreatsAsLatLong/EPSGTreatsAsNorthingEasting, MapServer's msIsAxisInverted table,
+ * OWSLib's axisorder_yx list, which holds 4258, 3044, 31466 and 31467):
+ *   EPSG:4326, EPSG:4258           latitude, longitude           north first
+ *   EPSG:3044 (ETRS89 / UTM 32N (N-E)) northing, easting         north first
+ *   EPSG:31466, 31467 (Gauss-Krüger zones 2 and 3, X = northing)  north first
+ *   EPSG:3857, 25832, 25833        easting, northing
+ *   CRS:84 (OGC:CRS84)             longitude, latitude */
+
+typedef struct ts_crs {
+    const char *id;        /* canonical WMS name: "EPSG:25832", "CRS:84" */
+    int epsg;              /* EPSG code, 0 for CRS:84 */
+    const char *uri;       /* "http://www.opengis.net/def/crs/EPSG/0/25832" */
+    const char *urn;       /* "urn:ogc:def:crs:EPSG::25832" (WMTS SupportedCRS) */
+    const char *title;     /* "ETRS89 / UTM zone 32N" */
+    int geographic;        /* 1: coordinates are degrees */
+    int north_first;       /* 1: authority axis order is (north, east) */
+    double meters_per_unit; /* 1, or 6378137 * 2 pi / 360 for degrees (OGC 17-083r4) */
+    ts_bbox area_lonlat;   /* area of use, longitude/latitude degrees (EPSG) */
+} ts_crs;
+
+/* Metres per degree the OGC TileMatrixSet standard uses for scale denominators. */
+#define TS_METERS_PER_DEGREE (6378137.0 * 2.0 * 3.14159265358979323846 / 360.0)
+
+/* The registry entry for a CRS name, or NULL when unknown. Accepts, case-insensitively for
+ * the prefixes: "EPSG:25832", "urn:ogc:def:crs:EPSG::25832" (also with a version between
+ * the colons, "urn:ogc:def:crs:EPSG:6.3:25832", and "urn:x-ogc:..."),
+ * "http(s)://www.opengis.net/def/crs/EPSG/0/25832",
+ * "http://www.opengis.net/gml/srs/epsg.xml#25832", and for CRS:84 also "OGC:CRS84",
+ * "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84",
+ * "http(s)://www.opengis.net/def/crs/OGC/1.3/CRS84". Thread-safe, no allocation. */
+const ts_crs *ts_grid_crs_find(const char *name);
+/* Number of registry entries, and the i-th in a fixed order; NULL past the end. */
+int ts_grid_crs_count(void);
+const ts_crs *ts_grid_crs_at(int i);
+/* The registry entry of a grid's CRS, or NULL when the grid's CRS is not in the registry. */
+const ts_crs *ts_grid_crs(const ts_grid *g);
+
+/* Swap a box between tilesrv's internal order (x = easting/longitude) and the authority
+ * order of crs (identity unless crs->north_first). The operation is its own inverse. */
+ts_bbox ts_grid_crs_axis_box(const ts_crs *crs, ts_bbox b);
 
 #endif

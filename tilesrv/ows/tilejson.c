@@ -45,11 +45,19 @@ json_str(ts_buf *out, const char *key, const char *val)
     return ts_buf_add(out, "\"", 1);
 }
 
+static int
+is_vector_ext(const char *ext)
+{
+    return ext != NULL && (strcmp(ext, "mvt") == 0 || strcmp(ext, "pbf") == 0);
+}
+
 ts_status
 ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
 {
     TS_TRY(ts_buf_printf(out, "{\"tilejson\":\"3.0.0\","));
     TS_TRY(json_str(out, "name", ti->name));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(json_str(out, "version", ti->version ? ti->version : "1.0.0"));
     TS_TRY(ts_buf_add(out, ",", 1));
     if (ti->title) {
         TS_TRY(json_str(out, "description", ti->title));
@@ -59,16 +67,38 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
         TS_TRY(json_str(out, "attribution", ti->attribution));
         TS_TRY(ts_buf_add(out, ",", 1));
     }
+    if (ti->legend) {
+        TS_TRY(json_str(out, "legend", ti->legend));
+        TS_TRY(ts_buf_add(out, ",", 1));
+    }
     TS_TRY(ts_buf_printf(out, "\"scheme\":\"xyz\",\"tiles\":[\""));
     TS_TRY(ts_ows_json_escape(out, ti->base_url));
     TS_TRY(ts_buf_printf(out, "/tiles/"));
     TS_TRY(ts_ows_json_escape(out, ti->name));
-    TS_TRY(ts_buf_printf(out, "/{z}/{x}/{y}.%s\"],", ti->ext));
+    TS_TRY(ts_buf_printf(out, "/{z}/{x}/{y}."));
+    TS_TRY(ts_ows_json_escape(out, ti->ext));
+    TS_TRY(ts_buf_printf(out, "\"],"));
     TS_TRY(ts_buf_printf(out, "\"minzoom\":%d,\"maxzoom\":%d", ti->minzoom, ti->maxzoom));
+    if (is_vector_ext(ti->ext)) {
+        /* TileJSON 3.0: vector_layers is required for vector tiles */
+        TS_TRY(ts_buf_printf(out, ",\"vector_layers\":["));
+        for (int i = 0; i < ti->nvector_layers; i++) {
+            TS_TRY(ts_buf_printf(out, "%s{", i ? "," : ""));
+            TS_TRY(json_str(out, "id", ti->vector_layers[i]));
+            TS_TRY(ts_buf_printf(out, ",\"fields\":{}}"));
+        }
+        TS_TRY(ts_buf_add(out, "]", 1));
+    }
     if (ti->has_bounds) {
         const ts_bbox *b = &ti->bounds_lonlat;
         TS_TRY(ts_buf_printf(out, ",\"bounds\":[%.6f,%.6f,%.6f,%.6f]", b->minx, b->miny, b->maxx,
                              b->maxy));
+    }
+    if (ti->has_center) {
+        TS_TRY(ts_buf_printf(out, ",\"center\":[%.6f,%.6f,%d]", ti->center[0], ti->center[1],
+                             (int)ti->center[2]));
+    } else if (ti->has_bounds) {
+        const ts_bbox *b = &ti->bounds_lonlat;
         int cz = ti->minzoom + 3 <= ti->maxzoom ? ti->minzoom + 3 : ti->maxzoom;
         if (cz < 14 && ti->maxzoom >= 14)
             cz = 14;

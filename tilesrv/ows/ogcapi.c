@@ -1,0 +1,354 @@
+/* ows/ogcapi.c — OGC API – Tiles Part 1 (OGC 20-057) JSON documents: landing page,
+ * conformance, collections, tileset lists and tileset metadata, and tile matrix sets in the
+ * OGC TMS 2.0 JSON encoding (OGC 17-083r4). Raster tilesets live under .../map/tiles,
+ * vector (MVT) tilesets under .../tiles, as the standard names them. */
+#include "ows/ows.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ows/ows_int.h"
+
+#define REL_OGC "http://www.opengis.net/def/rel/ogc/1.0/"
+#define CONF_TILES "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
+
+static ts_status
+add_link(ts_buf *b, int first, const char *rel, const char *type, const char *title, const char *base,
+     const char *path, int templated)
+{
+    TS_TRY(ts_buf_printf(b, "%s{", first ? "" : ","));
+    TS_TRY(ts_ows__json_str(b, "rel", rel));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(ts_ows__json_str(b, "type", type));
+    if (title) {
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(ts_ows__json_str(b, "title", title));
+    }
+    TS_TRY(ts_buf_printf(b, ",\"href\":\""));
+    TS_TRY(ts_ows_json_escape(b, base));
+    TS_TRY(ts_ows_json_escape(b, path));
+    TS_TRY(ts_buf_add(b, "\"", 1));
+    if (templated)
+        TS_TRY(ts_buf_printf(b, ",\"templated\":true"));
+    return ts_buf_add(b, "}", 1);
+}
+
+ts_status
+ts_ows_write_oat_landing(const char *title, const char *description, const char *base,
+                         ts_buf *out)
+{
+    TS_TRY(ts_buf_add(out, "{", 1));
+    TS_TRY(ts_ows__json_str(out, "title", title ? title : "tilesrv"));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "description", description ? description : ""));
+    TS_TRY(ts_buf_printf(out, ",\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "This document", base, "/", 0));
+    TS_TRY(add_link(out, 0, "conformance", "application/json", "Conformance classes", base,
+                "/conformance", 0));
+    TS_TRY(add_link(out, 0, REL_OGC "conformance", "application/json", "Conformance classes", base,
+                "/conformance", 0));
+    TS_TRY(add_link(out, 0, "data", "application/json", "Collections", base, "/collections", 0));
+    TS_TRY(add_link(out, 0, REL_OGC "data", "application/json", "Collections", base, "/collections",
+                0));
+    TS_TRY(add_link(out, 0, REL_OGC "tiling-schemes", "application/json", "Tile matrix sets", base,
+                "/tileMatrixSets", 0));
+    return ts_buf_printf(out, "]}");
+}
+
+ts_status
+ts_ows_write_oat_conformance(ts_buf *out)
+{
+    static const char *const classes[] = {
+        "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/landing-page",
+        "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/json",
+        "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+        CONF_TILES "core",
+        CONF_TILES "tileset",
+        CONF_TILES "tilesets-list",
+        CONF_TILES "geodata-tilesets",
+        CONF_TILES "dataset-tilesets",
+        CONF_TILES "png",
+        CONF_TILES "mvt",
+        "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+        "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+        "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+        "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata"};
+    TS_TRY(ts_buf_printf(out, "{\"conformsTo\":["));
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+        TS_TRY(ts_buf_printf(out, "%s\"%s\"", i ? "," : "", classes[i]));
+    return ts_buf_printf(out, "]}");
+}
+
+static int
+is_vector(const ts_oat_collection *c)
+{
+    return c->format == TS_IMG_MVT;
+}
+
+/* "/collections/{id}/map/tiles" (or "/map/tiles" for the dataset); "tiles" for vector. */
+static void
+tiles_path(char *dst, size_t cap, const ts_oat_collection *c)
+{
+    const char *kind = is_vector(c) ? "tiles" : "map/tiles";
+    if (c->id)
+        snprintf(dst, cap, "/collections/%s/%s", c->id, kind);
+    else
+        snprintf(dst, cap, "/%s", kind);
+}
+
+static ts_status
+bbox_json(ts_buf *b, ts_bbox x)
+{
+    TS_TRY(ts_buf_add(b, "[", 1));
+    TS_TRY(ts_ows__num(b, x.minx));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(ts_ows__num(b, x.miny));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(ts_ows__num(b, x.maxx));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(ts_ows__num(b, x.maxy));
+    return ts_buf_add(b, "]", 1);
+}
+
+static ts_status
+collection_body(const ts_oat_collection *c, const char *base, ts_buf *out)
+{
+    char path[512], tp[512];
+    snprintf(path, sizeof path, "/collections/%s", c->id);
+    tiles_path(tp, sizeof tp, c);
+    TS_TRY(ts_buf_add(out, "{", 1));
+    TS_TRY(ts_ows__json_str(out, "id", c->id));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "title", c->title ? c->title : c->id));
+    if (c->description) {
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "description", c->description));
+    }
+    if (c->attribution) {
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "attribution", c->attribution));
+    }
+    TS_TRY(ts_buf_printf(out, ",\"dataType\":\"%s\"", is_vector(c) ? "vector" : "map"));
+    if (c->has_lonlat) {
+        TS_TRY(ts_buf_printf(out, ",\"extent\":{\"spatial\":{\"bbox\":["));
+        TS_TRY(bbox_json(out, c->lonlat));
+        TS_TRY(ts_buf_printf(out, "],\"crs\":\"http://www.opengis.net/def/crs/OGC/1.3/CRS84\"}}"));
+    }
+    TS_TRY(ts_buf_printf(out, ",\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "This collection", base, path, 0));
+    TS_TRY(add_link(out, 0, is_vector(c) ? REL_OGC "tilesets-vector" : REL_OGC "tilesets-map",
+                "application/json", "Tilesets of this collection", base, tp, 0));
+    return ts_buf_printf(out, "]}");
+}
+
+ts_status
+ts_ows_write_oat_collections(const ts_oat_collection *cols, int ncols, const char *base,
+                             ts_buf *out)
+{
+    TS_TRY(ts_buf_printf(out, "{\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "Collections", base, "/collections", 0));
+    TS_TRY(ts_buf_printf(out, "],\"collections\":["));
+    for (int i = 0; i < ncols; i++) {
+        if (i)
+            TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(collection_body(&cols[i], base, out));
+    }
+    return ts_buf_printf(out, "]}");
+}
+
+ts_status
+ts_ows_write_oat_collection(const ts_oat_collection *col, const char *base, ts_buf *out)
+{
+    return collection_body(col, base, out);
+}
+
+/* Common part of a tileset entry (list) and the tileset metadata. */
+static ts_status
+tileset_head(const ts_oat_collection *c, const ts_oat_tileset *t, const char *base, ts_buf *out,
+             int full)
+{
+    const ts_grid *g = t->grid;
+    const ts_crs *crs = ts_grid_crs(g);
+    char tp[512], self[640], tms[640];
+    tiles_path(tp, sizeof tp, c);
+    snprintf(self, sizeof self, "%s/%s", tp, g->name);
+    snprintf(tms, sizeof tms, "/tileMatrixSets/%s", g->name);
+    TS_TRY(ts_buf_add(out, "{", 1));
+    char title[256];
+    snprintf(title, sizeof title, "%s in %s", c->title ? c->title : c->id ? c->id : "dataset",
+             g->name);
+    TS_TRY(ts_ows__json_str(out, "title", title));
+    TS_TRY(ts_buf_printf(out, ",\"dataType\":\"%s\",", is_vector(c) ? "vector" : "map"));
+    TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs));
+    if (g->uri[0]) {
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "tileMatrixSetURI", g->uri));
+    }
+    TS_TRY(ts_buf_printf(out, ",\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "This tileset", base, self, 0));
+    TS_TRY(add_link(out, 0, REL_OGC "tiling-scheme", "application/json", "Tile matrix set", base, tms,
+                0));
+    if (full) {
+        char item[768];
+        snprintf(item, sizeof item, "%s/{tileMatrix}/{tileRow}/{tileCol}.%s", self,
+                 is_vector(c) ? "mvt" : c->format == TS_IMG_JPEG ? "jpg" : "png");
+        TS_TRY(add_link(out, 0, "item", is_vector(c) ? "application/vnd.mapbox-vector-tile"
+                                                 : ts_ows_image_mime(c->format == TS_IMG_NONE
+                                                                         ? TS_IMG_PNG
+                                                                         : c->format),
+                    "Tiles", base, item, 1));
+    }
+    return ts_buf_add(out, "]", 1);
+}
+
+ts_status
+ts_ows_write_oat_tilesets(const ts_oat_collection *col, const char *base, ts_buf *out)
+{
+    char tp[512];
+    tiles_path(tp, sizeof tp, col);
+    TS_TRY(ts_buf_printf(out, "{\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "Tilesets", base, tp, 0));
+    TS_TRY(ts_buf_printf(out, "],\"tilesets\":["));
+    for (int i = 0; i < col->ntilesets; i++) {
+        if (i)
+            TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(tileset_head(col, &col->tilesets[i], base, out, 0));
+        TS_TRY(ts_buf_add(out, "}", 1));
+    }
+    return ts_buf_printf(out, "]}");
+}
+
+ts_status
+ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
+                         const char *base, ts_buf *out)
+{
+    const ts_grid *g = ts->grid;
+    TS_TRY(tileset_head(col, ts, base, out, 1));
+    int z0 = ts->minzoom < 0 ? 0 : ts->minzoom;
+    int z1 = ts->maxzoom >= g->nlevels || ts->maxzoom < z0 ? g->nlevels - 1 : ts->maxzoom;
+    TS_TRY(ts_buf_printf(out, ",\"tileMatrixSetLimits\":["));
+    for (int z = z0; z <= z1; z++) {
+        const ts_tile_matrix *m = &g->levels[z];
+        uint32_t c0 = 0, r0 = 0, c1 = m->matrix_w - 1, r1 = m->matrix_h - 1;
+        if (ts->has_bbox && !ts_grid_tile_range(g, z, ts->bbox, &c0, &r0, &c1, &r1))
+            c0 = r0 = c1 = r1 = 0;
+        TS_TRY(ts_buf_printf(out,
+                             "%s{\"tileMatrix\":\"%s\",\"minTileRow\":%u,\"maxTileRow\":%u,"
+                             "\"minTileCol\":%u,\"maxTileCol\":%u}",
+                             z > z0 ? "," : "", m->id, r0, r1, c0, c1));
+    }
+    TS_TRY(ts_buf_add(out, "]", 1));
+    if (ts->has_bbox) {
+        const ts_crs *crs = ts_grid_crs(g);
+        ts_bbox b = ts_grid_crs_axis_box(crs, ts->bbox);
+        TS_TRY(ts_buf_printf(out, ",\"boundingBox\":{\"lowerLeft\":["));
+        TS_TRY(ts_ows__num(out, b.minx));
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__num(out, b.miny));
+        TS_TRY(ts_buf_printf(out, "],\"upperRight\":["));
+        TS_TRY(ts_ows__num(out, b.maxx));
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__num(out, b.maxy));
+        TS_TRY(ts_buf_printf(out, "],\"crs\":\""));
+        TS_TRY(ts_ows_json_escape(out, crs ? crs->uri : g->crs));
+        TS_TRY(ts_buf_printf(out, "\"}"));
+    }
+    return ts_buf_add(out, "}", 1);
+}
+
+ts_status
+ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrids, const char *base,
+                                ts_buf *out)
+{
+    TS_TRY(ts_buf_printf(out, "{\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", "Tile matrix sets", base, "/tileMatrixSets",
+                0));
+    TS_TRY(ts_buf_printf(out, "],\"tileMatrixSets\":["));
+    for (int i = 0; i < ngrids; i++) {
+        const ts_grid *g = grids[i];
+        const ts_crs *crs = ts_grid_crs(g);
+        char path[256];
+        snprintf(path, sizeof path, "/tileMatrixSets/%s", g->name);
+        TS_TRY(ts_buf_printf(out, "%s{", i ? "," : ""));
+        TS_TRY(ts_ows__json_str(out, "id", g->name));
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "title", g->title[0] ? g->title : g->name));
+        if (g->uri[0]) {
+            TS_TRY(ts_buf_add(out, ",", 1));
+            TS_TRY(ts_ows__json_str(out, "uri", g->uri));
+        }
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs));
+        TS_TRY(ts_buf_printf(out, ",\"links\":["));
+        TS_TRY(add_link(out, 1, REL_OGC "tiling-scheme", "application/json", NULL, base, path, 0));
+        TS_TRY(ts_buf_printf(out, "]}"));
+    }
+    return ts_buf_printf(out, "]}");
+}
+
+/* orderedAxes as OGC 17-083r4 writes them for the registry's CRSs. */
+static void
+axes_of(const ts_crs *crs, const char **a, const char **b)
+{
+    if (crs == NULL) {
+        *a = "X";
+        *b = "Y";
+    } else if (crs->geographic) {
+        *a = crs->north_first ? "Lat" : "Lon";
+        *b = crs->north_first ? "Lon" : "Lat";
+    } else if (crs->epsg == 3857) {
+        *a = "X";
+        *b = "Y";
+    } else {
+        *a = crs->north_first ? "N" : "E";
+        *b = crs->north_first ? "E" : "N";
+    }
+}
+
+ts_status
+ts_ows_write_oat_tilematrixset(const ts_grid *g, const char *base, ts_buf *out)
+{
+    const ts_crs *crs = ts_grid_crs(g);
+    const char *a0, *a1;
+    axes_of(crs, &a0, &a1);
+    char path[256];
+    snprintf(path, sizeof path, "/tileMatrixSets/%s", g->name);
+    TS_TRY(ts_buf_add(out, "{", 1));
+    TS_TRY(ts_ows__json_str(out, "id", g->name));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "title", g->title[0] ? g->title : g->name));
+    if (g->uri[0]) {
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__json_str(out, "uri", g->uri));
+    }
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs));
+    TS_TRY(ts_buf_printf(out, ",\"orderedAxes\":[\"%s\",\"%s\"]", a0, a1));
+    if (strcmp(g->name, "WebMercatorQuad") == 0)
+        TS_TRY(ts_buf_printf(out, ",\"wellKnownScaleSet\":"
+                                  "\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible\""));
+    else if (strcmp(g->name, "WorldCRS84Quad") == 0)
+        TS_TRY(ts_buf_printf(out, ",\"wellKnownScaleSet\":"
+                                  "\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleCRS84Quad\""));
+    TS_TRY(ts_buf_printf(out, ",\"links\":["));
+    TS_TRY(add_link(out, 1, "self", "application/json", NULL, base, path, 0));
+    TS_TRY(ts_buf_printf(out, "],\"tileMatrices\":["));
+    int swap = crs != NULL && crs->north_first;
+    for (int z = 0; z < g->nlevels; z++) {
+        const ts_tile_matrix *m = &g->levels[z];
+        TS_TRY(ts_buf_printf(out, "%s{\"id\":\"%s\",\"scaleDenominator\":", z ? "," : "", m->id));
+        TS_TRY(ts_ows__num(out, m->scale_denom));
+        TS_TRY(ts_buf_printf(out, ",\"cellSize\":"));
+        TS_TRY(ts_ows__num(out, m->res));
+        TS_TRY(ts_buf_printf(out, ",\"cornerOfOrigin\":\"topLeft\",\"pointOfOrigin\":["));
+        TS_TRY(ts_ows__num(out, swap ? m->origin_y : m->origin_x));
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__num(out, swap ? m->origin_x : m->origin_y));
+        TS_TRY(ts_buf_printf(out,
+                             "],\"tileWidth\":%u,\"tileHeight\":%u,\"matrixWidth\":%u,"
+                             "\"matrixHeight\":%u}",
+                             m->tile_w, m->tile_h, m->matrix_w, m->matrix_h));
+    }
+    return ts_buf_printf(out, "]}");
+}
