@@ -165,10 +165,10 @@ TS_TEST(grid_level_for_scale_is_nearest_in_ratio)
 {
     const ts_grid *g = ts_grid_builtin("DE_EPSG_25832_ADV");
     TS_CHECK_INT(ts_grid_level_for_scale(g, 2132.72958384978), 13);
-    TS_CHECK_INT(ts_grid_level_for_scale(g, 500), 13);           /* clamped */
-    TS_CHECK_INT(ts_grid_level_for_scale(g, 1e9), 0);            /* clamped */
+    TS_CHECK_INT(ts_grid_level_for_scale(g, 500), 13);            /* clamped */
+    TS_CHECK_INT(ts_grid_level_for_scale(g, 1e9), 0);             /* clamped */
     TS_CHECK_INT(ts_grid_level_for_scale(g, 4265.46 * 0.95), 12); /* just below a level */
-    TS_CHECK_INT(ts_grid_level_for_scale(g, 3100), 12);          /* 4265/3100 < 3100/2133 */
+    TS_CHECK_INT(ts_grid_level_for_scale(g, 3100), 12);           /* 4265/3100 < 3100/2133 */
     TS_CHECK_INT(ts_grid_level_for_scale(g, 2900), 13);
     TS_CHECK_INT(ts_grid_level_for_scale(g, 0), 0);
     TS_CHECK_INT(ts_grid_level_for_res(g, 0.6), 13);
@@ -211,8 +211,11 @@ TS_TEST(grid_tile_range_clips_to_the_matrix)
 
 TS_TEST(grid_crs_registry_names_and_axes)
 {
-    const char *names25832[] = {"EPSG:25832", "epsg:25832", "urn:ogc:def:crs:EPSG::25832",
-                                "urn:ogc:def:crs:EPSG:6.3:25832", "urn:x-ogc:def:crs:EPSG:25832",
+    const char *names25832[] = {"EPSG:25832",
+                                "epsg:25832",
+                                "urn:ogc:def:crs:EPSG::25832",
+                                "urn:ogc:def:crs:EPSG:6.3:25832",
+                                "urn:x-ogc:def:crs:EPSG:25832",
                                 "http://www.opengis.net/def/crs/EPSG/0/25832",
                                 "https://www.opengis.net/def/crs/EPSG/0/25832",
                                 "http://www.opengis.net/gml/srs/epsg.xml#25832"};
@@ -221,8 +224,15 @@ TS_TEST(grid_crs_registry_names_and_axes)
         if (c == NULL || c->epsg != 25832)
             ts_test_fail(__FILE__, __LINE__, "%s not found as EPSG:25832", names25832[i]);
     }
-    const char *bad[] = {"EPSG:", "EPSG:2583x", "EPSG:99999", "EPSG:25832 ", "", "CRS:83",
-                         "urn:ogc:def:crs:EPSG:25832x", "EPSG:-25832", "EPSG:0025832000"};
+    const char *bad[] = {"EPSG:",
+                         "EPSG:2583x",
+                         "EPSG:99999",
+                         "EPSG:25832 ",
+                         "",
+                         "CRS:83",
+                         "urn:ogc:def:crs:EPSG:25832x",
+                         "EPSG:-25832",
+                         "EPSG:0025832000"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (ts_grid_crs_find(bad[i]) != NULL)
             ts_test_fail(__FILE__, __LINE__, "'%s' should not be found", bad[i]);

@@ -25,9 +25,10 @@ TS_TEST(xyz_refuses_malformed_numbers_with_400)
 {
     ts_xyz_req r;
     ts_err e;
-    const char *bad[] = {"c/16/-1/2.png", "c/16/abc/2.png", "c/16/1/2x.png", "c/31/1/2.png",
-                         "c//1/2.png",    "c/16/1/.png",    "c/16/99999999999/2.png",
-                         "c/16/1/2@3x.png", "c/16/ 1/2.png", "c/1e3/1/2.png", "c/16/+1/2.png"};
+    const char *bad[] = {"c/16/-1/2.png",          "c/16/abc/2.png",  "c/16/1/2x.png",
+                         "c/31/1/2.png",           "c//1/2.png",      "c/16/1/.png",
+                         "c/16/99999999999/2.png", "c/16/1/2@3x.png", "c/16/ 1/2.png",
+                         "c/1e3/1/2.png",          "c/16/+1/2.png"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_status st = ts_ows_parse_xyz(bad[i], &r, &e);
         if (st != TS_EINVAL)
@@ -38,8 +39,8 @@ TS_TEST(xyz_refuses_malformed_numbers_with_400)
 TS_TEST(xyz_refuses_wrong_shapes_with_404)
 {
     ts_xyz_req r;
-    const char *bad[] = {"c/16/1.png", "c/16/1/2/3.png", "c/16/1/2.jpg", "c/16/1/2", "",
-                         "/16/1/2.png", "c d/1/1/1.png", "../x/1/1/1.png"};
+    const char *bad[] = {"c/16/1.png", "c/16/1/2/3.png", "c/16/1/2.jpg",  "c/16/1/2",
+                         "",           "/16/1/2.png",    "c d/1/1/1.png", "../x/1/1/1.png"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_status st = ts_ows_parse_xyz(bad[i], &r, NULL);
         if (st != TS_ENOENT)
@@ -197,9 +198,9 @@ cat_grid(void *ud, const char *layer, const char *tms)
 
 static const ts_ows_catalog cat = {NULL, cat_layer, cat_style, cat_grid};
 
-static const char *const offered[] = {"EPSG:3857",  "EPSG:4326",  "CRS:84",    "EPSG:4258",
-                                      "EPSG:25832", "EPSG:25833", "EPSG:3044", "EPSG:31466",
-                                      "EPSG:31467"};
+static const char *const offered[] = {"EPSG:3857", "EPSG:4326",  "CRS:84",
+                                      "EPSG:4258", "EPSG:25832", "EPSG:25833",
+                                      "EPSG:3044", "EPSG:31466", "EPSG:31467"};
 static const ts_wms_options opts = {2048, 2048, 2048L * 1024, 4, 10, offered, 9, "42"};
 
 /* Parse q; on failure check the code and locator. Returns the status. */
@@ -388,10 +389,10 @@ TS_TEST(wms_every_exception_code)
               TS_OWS_STYLE_NOT_DEFINED, "STYLES");
     WMS_FAILS(GETMAP13 "&LAYERS=parcels,buildings&CRS=EPSG:3857&BBOX=0,0,1,1&STYLES=numbers",
               TS_OWS_STYLE_NOT_DEFINED, "STYLES");
-    WMS_FAILS(GETMAP13 "&LAYERS=parcels,roads&CRS=EPSG:3857&BBOX=0,0,1,1",
-              TS_OWS_LAYER_NOT_DEFINED, "LAYERS");
-    WMS_FAILS(GETMAP13 "&LAYERS=parcels,,city&CRS=EPSG:3857&BBOX=0,0,1,1",
-              TS_OWS_LAYER_NOT_DEFINED, "LAYERS");
+    WMS_FAILS(GETMAP13 "&LAYERS=parcels,roads&CRS=EPSG:3857&BBOX=0,0,1,1", TS_OWS_LAYER_NOT_DEFINED,
+              "LAYERS");
+    WMS_FAILS(GETMAP13 "&LAYERS=parcels,,city&CRS=EPSG:3857&BBOX=0,0,1,1", TS_OWS_LAYER_NOT_DEFINED,
+              "LAYERS");
     WMS_FAILS(GETMAP13 "&CRS=EPSG:3857&BBOX=0,0,1,1", TS_OWS_MISSING_PARAMETER_VALUE, "LAYERS");
     WMS_FAILS("SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&FORMAT=image/png&HEIGHT=2&LAYERS=parcels"
               "&CRS=EPSG:3857&BBOX=0,0,1,1",
@@ -409,8 +410,8 @@ TS_TEST(wms_every_exception_code)
               TS_OWS_INVALID_PARAMETER_VALUE, "BBOX");
     WMS_FAILS(GETMAP13 "&LAYERS=parcels&CRS=EPSG:3857&BBOX=0,0,1e999,1",
               TS_OWS_INVALID_PARAMETER_VALUE, "BBOX");
-    WMS_FAILS(GETMAP13 "&LAYERS=parcels&CRS=EPSG:3857&BBOX=1,0,1,1",
-              TS_OWS_INVALID_PARAMETER_VALUE, "BBOX");
+    WMS_FAILS(GETMAP13 "&LAYERS=parcels&CRS=EPSG:3857&BBOX=1,0,1,1", TS_OWS_INVALID_PARAMETER_VALUE,
+              "BBOX");
     WMS_FAILS("SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&FORMAT=image/png&WIDTH=-5&HEIGHT=2",
               TS_OWS_INVALID_PARAMETER_VALUE, "WIDTH");
     WMS_FAILS(GETMAP13 "&LAYERS=parcels&CRS=EPSG:3857&BBOX=0,0,1,1&TRANSPARENT=maybe",
@@ -450,9 +451,9 @@ TS_TEST(wms_limits_are_enforced)
     TS_CHECK_INT(r.width, 0); /* too large for an INIMAGE answer as well */
     ts_ows_wms_req_free(&r);
     /* max_layers 4 */
-    TS_CHECK_INT(wms(GETMAP13 "&CRS=EPSG:3857&BBOX=0,0,1,1&LAYERS=city,city,city,city,city", &r,
-                     &f),
-                 TS_ELIMIT);
+    TS_CHECK_INT(
+        wms(GETMAP13 "&CRS=EPSG:3857&BBOX=0,0,1,1&LAYERS=city,city,city,city,city", &r, &f),
+        TS_ELIMIT);
     TS_CHECK_STR(f.locator, "LAYERS");
     ts_ows_wms_req_free(&r);
     TS_CHECK_INT(wms(GETMAP13 "&CRS=EPSG:3857&BBOX=0,0,1,1&LAYERS=city,city,city,city", &r, &f),
@@ -676,10 +677,8 @@ TS_TEST(wmts_kvp_requests)
     WMTS_FAILS("SERVICE=WMTS&REQUEST=DescribeDomains", TS_OWS_OPERATION_NOT_SUPPORTED, "REQUEST");
     WMTS_FAILS(GETTILE "&TILEMATRIX=7&TILEROW=0&TILECOL=0", TS_OWS_INVALID_PARAMETER_VALUE,
                "TILEMATRIX");
-    WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=128&TILECOL=0", TS_OWS_TILE_OUT_OF_RANGE,
-               "TILEROW");
-    WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=0&TILECOL=128", TS_OWS_TILE_OUT_OF_RANGE,
-               "TILECOL");
+    WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=128&TILECOL=0", TS_OWS_TILE_OUT_OF_RANGE, "TILEROW");
+    WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=0&TILECOL=128", TS_OWS_TILE_OUT_OF_RANGE, "TILECOL");
     WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=-1&TILECOL=0", TS_OWS_INVALID_PARAMETER_VALUE,
                "TILEROW");
     WMTS_FAILS(GETTILE "&TILEMATRIX=07&TILEROW=0", TS_OWS_MISSING_PARAMETER_VALUE, "TILECOL");
@@ -725,8 +724,8 @@ TS_TEST(wmts_rest_paths)
     TS_REQUIRE(ts_ows_parse_wmts_rest("parcels/default/WebMercatorQuad/3/2/5.jpg", &cat, &r, &f) ==
                TS_OK);
     TS_CHECK_INT(r.format, TS_IMG_JPEG);
-    TS_REQUIRE(ts_ows_parse_wmts_rest("parcels/default/WebMercatorQuad/3/2/5/17/200.json", &cat,
-                                      &r, &f) == TS_OK);
+    TS_REQUIRE(ts_ows_parse_wmts_rest("parcels/default/WebMercatorQuad/3/2/5/17/200.json", &cat, &r,
+                                      &f) == TS_OK);
     TS_CHECK_INT(r.op, TS_WMTS_GETFEATUREINFO);
     TS_CHECK_INT(r.j, 17);
     TS_CHECK_INT(r.i, 200);
@@ -822,17 +821,17 @@ xmllint_ok(const char *doc, const char *schema_rel)
     return rc == 0 && shown == 0; /* warnings (e.g. a network entity) count as failure */
 }
 
-static const ts_ows_service svc = {
-    "Stadtplan Düsseldorf & <Umgebung>",
-    "Liegenschaftskarte, Parken und Luftqualität",
-    (const char *const[]){"Kataster", "Parken"},
-    2,
-    "https://www.duesseldorf.de/",
-    NULL,
-    "dl-de/by-2-0",
-    {"Erika Mustermann", "Landeshauptstadt Düsseldorf", "GIS", "Brinckmannstr. 5", "Düsseldorf",
-     "NRW", "40225", "Germany", "+49 211 0", "gis@duesseldorf.de"},
-    "17"};
+static const ts_ows_service svc = {"Stadtplan Düsseldorf & <Umgebung>",
+                                   "Liegenschaftskarte, Parken und Luftqualität",
+                                   (const char *const[]){"Kataster", "Parken"},
+                                   2,
+                                   "https://www.duesseldorf.de/",
+                                   NULL,
+                                   "dl-de/by-2-0",
+                                   {"Erika Mustermann", "Landeshauptstadt Düsseldorf", "GIS",
+                                    "Brinckmannstr. 5", "Düsseldorf", "NRW", "40225", "Germany",
+                                    "+49 211 0", "gis@duesseldorf.de"},
+                                   "17"};
 
 static const ts_ows_style parcel_styles[] = {
     {"default", "Flurstücke", NULL,
@@ -962,8 +961,8 @@ TS_TEST(wmts_capabilities_validate_against_the_ogc_schema)
     const ts_grid *wmq = ts_grid_webmercator_quad();
     const ts_grid *adv = ts_grid_builtin("DE_EPSG_25832_ADV");
     ts_grid g4326;
-    TS_REQUIRE(ts_grid_init_quad(&g4326, "LatLon", "EPSG:4326", -180, 90, 0.703125, 256, 2, 1, 5,
-                                 0, TS_METERS_PER_DEGREE, NULL) == TS_OK);
+    TS_REQUIRE(ts_grid_init_quad(&g4326, "LatLon", "EPSG:4326", -180, 90, 0.703125, 256, 2, 1, 5, 0,
+                                 TS_METERS_PER_DEGREE, NULL) == TS_OK);
     const ts_grid *grids[] = {wmq, adv, ts_grid_worldcrs84_quad(), &g4326};
     ts_wmts_link links[] = {
         {wmq, 0, 18, 1, {743600, 6642000, 772600, 6683000}},
@@ -973,8 +972,18 @@ TS_TEST(wmts_capabilities_validate_against_the_ogc_schema)
     };
     ts_image_format fm[] = {TS_IMG_PNG, TS_IMG_JPEG};
     ts_wmts_layer layers[] = {
-        {"parcels", "Flurstücke", "ALKIS", 1, {6.68, 51.12, 6.94, 51.35}, parcel_styles, 2, fm, 2,
-         1, links, 4},
+        {"parcels",
+         "Flurstücke",
+         "ALKIS",
+         1,
+         {6.68, 51.12, 6.94, 51.35},
+         parcel_styles,
+         2,
+         fm,
+         2,
+         1,
+         links,
+         4},
         {"air", "Luft", NULL, 0, {0, 0, 0, 0}, NULL, 0, NULL, 0, 0, links, 1},
     };
     ts_wmts_capabilities c = {&svc, "http://h:8080/wmts", layers, 2, grids, 4, 1};
@@ -1132,8 +1141,8 @@ json_ok(const ts_buf *b)
 
 TS_TEST(json_checker_rejects_bad_json)
 {
-    const char *bad[] = {"{", "{\"a\":}", "[1,]", "{\"a\" 1}", "\"\\x\"", "01", "1.", "[1 2]",
-                         "{\"a\":1}x"};
+    const char *bad[] = {"{",  "{\"a\":}", "[1,]",  "{\"a\" 1}", "\"\\x\"",
+                         "01", "1.",       "[1 2]", "{\"a\":1}x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_buf b;
         ts_buf_init(&b, 64);
@@ -1150,10 +1159,16 @@ TS_TEST(ogcapi_tiles_documents)
     const ts_grid *adv = ts_grid_builtin("DE_EPSG_25832_ADV");
     ts_oat_tileset sets[] = {{wmq, 0, 18, 1, {743600, 6642000, 772600, 6683000}},
                              {adv, 2, 13, 1, {338000, 5665000, 355000, 5690000}}};
-    ts_oat_collection cols[] = {
-        {"cadastre", "Kataster \"Düsseldorf\"", "Flurstücke", "© Stadt", 1,
-         {6.68, 51.12, 6.94, 51.35}, TS_IMG_PNG, sets, 2},
-        {"air", "Luft", NULL, NULL, 0, {0, 0, 0, 0}, TS_IMG_MVT, sets, 1}};
+    ts_oat_collection cols[] = {{"cadastre",
+                                 "Kataster \"Düsseldorf\"",
+                                 "Flurstücke",
+                                 "© Stadt",
+                                 1,
+                                 {6.68, 51.12, 6.94, 51.35},
+                                 TS_IMG_PNG,
+                                 sets,
+                                 2},
+                                {"air", "Luft", NULL, NULL, 0, {0, 0, 0, 0}, TS_IMG_MVT, sets, 1}};
     const char *base = "http://h:8080";
     ts_buf b;
 
@@ -1235,11 +1250,26 @@ TS_TEST(ogcapi_tiles_documents)
 
 TS_TEST(tms_documents)
 {
-    ts_tms_tilemap maps[] = {
-        {"cadastre", "Kataster & Co", NULL, ts_grid_webmercator_quad(), 0, 3, "png", TS_IMG_PNG,
-         0, {0, 0, 0, 0}},
-        {"utm", "UTM", "AdV", ts_grid_builtin("DE_EPSG_25832_ADV"), 5, 6, "png", TS_IMG_PNG8, 1,
-         {338000, 5665000, 355000, 5690000}}};
+    ts_tms_tilemap maps[] = {{"cadastre",
+                              "Kataster & Co",
+                              NULL,
+                              ts_grid_webmercator_quad(),
+                              0,
+                              3,
+                              "png",
+                              TS_IMG_PNG,
+                              0,
+                              {0, 0, 0, 0}},
+                             {"utm",
+                              "UTM",
+                              "AdV",
+                              ts_grid_builtin("DE_EPSG_25832_ADV"),
+                              5,
+                              6,
+                              "png",
+                              TS_IMG_PNG8,
+                              1,
+                              {338000, 5665000, 355000, 5690000}}};
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
     TS_REQUIRE(ts_ows_write_tms_service(maps, 2, "tilesrv", "http://h:1", &b) == TS_OK);

@@ -43,30 +43,29 @@ static void
 builtin_init(void)
 {
     ts_grid *g = &builtins[B_WMQ].grid;
-    builtins[B_WMQ].ok = ts_grid_init_quad(g, "WebMercatorQuad", "EPSG:3857", -WM_HALF, WM_HALF,
-                                           2 * WM_HALF / 256.0, 256, 1, 1, 25, 0, 1.0,
-                                           NULL) == TS_OK;
+    builtins[B_WMQ].ok =
+        ts_grid_init_quad(g, "WebMercatorQuad", "EPSG:3857", -WM_HALF, WM_HALF, 2 * WM_HALF / 256.0,
+                          256, 1, 1, 25, 0, 1.0, NULL) == TS_OK;
     set_meta(g, "Google Maps Compatible for the World",
              "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad");
 
     /* OGC 17-083r4 Annex D: level 0 is 2 x 1 tiles of 0.703125 degrees per pixel. */
     g = &builtins[B_CRS84].grid;
-    builtins[B_CRS84].ok = ts_grid_init_quad(g, "WorldCRS84Quad", "CRS:84", -180.0, 90.0,
-                                             0.703125, 256, 2, 1, 24, 0, TS_METERS_PER_DEGREE,
-                                             NULL) == TS_OK;
+    builtins[B_CRS84].ok = ts_grid_init_quad(g, "WorldCRS84Quad", "CRS:84", -180.0, 90.0, 0.703125,
+                                             256, 2, 1, 24, 0, TS_METERS_PER_DEGREE, NULL) == TS_OK;
     set_meta(g, "CRS84 for the World",
              "http://www.opengis.net/def/tilematrixset/OGC/1.0/WorldCRS84Quad");
 
     double res0 = ADV_SCALE0 * TS_STD_PIXEL_M; /* metres per pixel, 1 m per unit */
     g = &builtins[B_ADV32].grid;
-    builtins[B_ADV32].ok = ts_grid_init_quad(g, "DE_EPSG_25832_ADV", "EPSG:25832", -46133.17,
-                                             6301219.54, res0, 256, 1, 1, ADV_LEVELS, 2, 1.0,
-                                             NULL) == TS_OK;
+    builtins[B_ADV32].ok =
+        ts_grid_init_quad(g, "DE_EPSG_25832_ADV", "EPSG:25832", -46133.17, 6301219.54, res0, 256, 1,
+                          1, ADV_LEVELS, 2, 1.0, NULL) == TS_OK;
     set_meta(g, "AdV tile matrix set, ETRS89 / UTM zone 32N (Germany)", "");
     g = &builtins[B_ADV33].grid;
-    builtins[B_ADV33].ok = ts_grid_init_quad(g, "DE_EPSG_25833_ADV", "EPSG:25833", -464849.38,
-                                             6310160.14, res0, 256, 1, 1, ADV_LEVELS, 2, 1.0,
-                                             NULL) == TS_OK;
+    builtins[B_ADV33].ok =
+        ts_grid_init_quad(g, "DE_EPSG_25833_ADV", "EPSG:25833", -464849.38, 6310160.14, res0, 256,
+                          1, 1, ADV_LEVELS, 2, 1.0, NULL) == TS_OK;
     set_meta(g, "AdV tile matrix set, ETRS89 / UTM zone 33N (Germany)", "");
 }
 
@@ -113,12 +112,12 @@ ts_grid_builtin(const char *name)
 }
 
 ts_status
-ts_grid_init_quad(ts_grid *g, const char *name, const char *crs, double ox, double oy,
-                  double res0, uint32_t tile_px, uint32_t mw0, uint32_t mh0, int nlevels,
-                  int id_width, double meters_per_unit, ts_err *err)
+ts_grid_init_quad(ts_grid *g, const char *name, const char *crs, double ox, double oy, double res0,
+                  uint32_t tile_px, uint32_t mw0, uint32_t mh0, int nlevels, int id_width,
+                  double meters_per_unit, ts_err *err)
 {
-    if (nlevels < 1 || nlevels > 32 || !(res0 > 0) || tile_px == 0 || tile_px > 4096 ||
-        mw0 == 0 || mh0 == 0 || !(meters_per_unit > 0))
+    if (nlevels < 1 || nlevels > 32 || !(res0 > 0) || tile_px == 0 || tile_px > 4096 || mw0 == 0 ||
+        mh0 == 0 || !(meters_per_unit > 0))
         return TS_FAIL(err, TS_EINVAL, "grid %s: bad parameters", name);
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);

@@ -386,8 +386,8 @@ ts_ows_xml_escape(ts_buf *out, const char *s)
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     while (*p) {
         const unsigned char *run = p;
-        while (*p && *p != '&' && *p != '<' && *p != '>' && *p != '"' && *p != '\'' &&
-               *p >= 0x20 && *p < 0x80)
+        while (*p && *p != '&' && *p != '<' && *p != '>' && *p != '"' && *p != '\'' && *p >= 0x20 &&
+               *p < 0x80)
             p++;
         if (p > run)
             TS_TRY(ts_buf_add(out, run, (size_t)(p - run)));

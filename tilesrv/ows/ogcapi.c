@@ -13,8 +13,8 @@
 #define CONF_TILES "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
 
 static ts_status
-add_link(ts_buf *b, int first, const char *rel, const char *type, const char *title, const char *base,
-     const char *path, int templated)
+add_link(ts_buf *b, int first, const char *rel, const char *type, const char *title,
+         const char *base, const char *path, int templated)
 {
     TS_TRY(ts_buf_printf(b, "%s{", first ? "" : ","));
     TS_TRY(ts_ows__json_str(b, "rel", rel));
@@ -34,8 +34,7 @@ add_link(ts_buf *b, int first, const char *rel, const char *type, const char *ti
 }
 
 ts_status
-ts_ows_write_oat_landing(const char *title, const char *description, const char *base,
-                         ts_buf *out)
+ts_ows_write_oat_landing(const char *title, const char *description, const char *base, ts_buf *out)
 {
     TS_TRY(ts_buf_add(out, "{", 1));
     TS_TRY(ts_ows__json_str(out, "title", title ? title : "tilesrv"));
@@ -44,14 +43,14 @@ ts_ows_write_oat_landing(const char *title, const char *description, const char 
     TS_TRY(ts_buf_printf(out, ",\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "This document", base, "/", 0));
     TS_TRY(add_link(out, 0, "conformance", "application/json", "Conformance classes", base,
-                "/conformance", 0));
+                    "/conformance", 0));
     TS_TRY(add_link(out, 0, REL_OGC "conformance", "application/json", "Conformance classes", base,
-                "/conformance", 0));
+                    "/conformance", 0));
     TS_TRY(add_link(out, 0, "data", "application/json", "Collections", base, "/collections", 0));
     TS_TRY(add_link(out, 0, REL_OGC "data", "application/json", "Collections", base, "/collections",
-                0));
+                    0));
     TS_TRY(add_link(out, 0, REL_OGC "tiling-schemes", "application/json", "Tile matrix sets", base,
-                "/tileMatrixSets", 0));
+                    "/tileMatrixSets", 0));
     return ts_buf_printf(out, "]}");
 }
 
@@ -138,7 +137,7 @@ collection_body(const ts_oat_collection *c, const char *base, ts_buf *out)
     TS_TRY(ts_buf_printf(out, ",\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "This collection", base, path, 0));
     TS_TRY(add_link(out, 0, is_vector(c) ? REL_OGC "tilesets-vector" : REL_OGC "tilesets-map",
-                "application/json", "Tilesets of this collection", base, tp, 0));
+                    "application/json", "Tilesets of this collection", base, tp, 0));
     return ts_buf_printf(out, "]}");
 }
 
@@ -176,7 +175,10 @@ tileset_head(const ts_oat_collection *c, const ts_oat_tileset *t, const char *ba
     snprintf(tms, sizeof tms, "/tileMatrixSets/%s", g->name);
     TS_TRY(ts_buf_add(out, "{", 1));
     char title[256];
-    snprintf(title, sizeof title, "%s in %s", c->title ? c->title : c->id ? c->id : "dataset",
+    snprintf(title, sizeof title, "%s in %s",
+             c->title ? c->title
+             : c->id  ? c->id
+                      : "dataset",
              g->name);
     TS_TRY(ts_ows__json_str(out, "title", title));
     TS_TRY(ts_buf_printf(out, ",\"dataType\":\"%s\",", is_vector(c) ? "vector" : "map"));
@@ -187,17 +189,19 @@ tileset_head(const ts_oat_collection *c, const ts_oat_tileset *t, const char *ba
     }
     TS_TRY(ts_buf_printf(out, ",\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "This tileset", base, self, 0));
-    TS_TRY(add_link(out, 0, REL_OGC "tiling-scheme", "application/json", "Tile matrix set", base, tms,
-                0));
+    TS_TRY(add_link(out, 0, REL_OGC "tiling-scheme", "application/json", "Tile matrix set", base,
+                    tms, 0));
     if (full) {
         char item[768];
         snprintf(item, sizeof item, "%s/{tileMatrix}/{tileRow}/{tileCol}.%s", self,
-                 is_vector(c) ? "mvt" : c->format == TS_IMG_JPEG ? "jpg" : "png");
-        TS_TRY(add_link(out, 0, "item", is_vector(c) ? "application/vnd.mapbox-vector-tile"
-                                                 : ts_ows_image_mime(c->format == TS_IMG_NONE
-                                                                         ? TS_IMG_PNG
-                                                                         : c->format),
-                    "Tiles", base, item, 1));
+                 is_vector(c)               ? "mvt"
+                 : c->format == TS_IMG_JPEG ? "jpg"
+                                            : "png");
+        TS_TRY(add_link(out, 0, "item",
+                        is_vector(c)
+                            ? "application/vnd.mapbox-vector-tile"
+                            : ts_ows_image_mime(c->format == TS_IMG_NONE ? TS_IMG_PNG : c->format),
+                        "Tiles", base, item, 1));
     }
     return ts_buf_add(out, "]", 1);
 }
@@ -220,8 +224,8 @@ ts_ows_write_oat_tilesets(const ts_oat_collection *col, const char *base, ts_buf
 }
 
 ts_status
-ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
-                         const char *base, ts_buf *out)
+ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts, const char *base,
+                         ts_buf *out)
 {
     const ts_grid *g = ts->grid;
     TS_TRY(tileset_head(col, ts, base, out, 1));
@@ -263,7 +267,7 @@ ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrids, const c
 {
     TS_TRY(ts_buf_printf(out, "{\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "Tile matrix sets", base, "/tileMatrixSets",
-                0));
+                    0));
     TS_TRY(ts_buf_printf(out, "],\"tileMatrixSets\":["));
     for (int i = 0; i < ngrids; i++) {
         const ts_grid *g = grids[i];
@@ -326,8 +330,9 @@ ts_ows_write_oat_tilematrixset(const ts_grid *g, const char *base, ts_buf *out)
     TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs));
     TS_TRY(ts_buf_printf(out, ",\"orderedAxes\":[\"%s\",\"%s\"]", a0, a1));
     if (strcmp(g->name, "WebMercatorQuad") == 0)
-        TS_TRY(ts_buf_printf(out, ",\"wellKnownScaleSet\":"
-                                  "\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible\""));
+        TS_TRY(ts_buf_printf(out,
+                             ",\"wellKnownScaleSet\":"
+                             "\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible\""));
     else if (strcmp(g->name, "WorldCRS84Quad") == 0)
         TS_TRY(ts_buf_printf(out, ",\"wellKnownScaleSet\":"
                                   "\"http://www.opengis.net/def/wkss/OGC/1.0/GoogleCRS84Quad\""));

@@ -373,8 +373,11 @@ ts_status ts_ows_parse_wmts_kvp(const char *query, const char *update_sequence,
 /* Parse the part of a RESTful WMTS URL after "/wmts/1.0.0/":
  *   "WMTSCapabilities.xml"
  *   "{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.{png|jpg|jpeg|pbf|mvt}"
- *   "{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}.{txt|html|json|gml|xml}"
- * (the last is FeatureInfo, as the ResourceURL templates the capabilities announce). */
+ *   "{layer}/{style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/{I}.{ext}"
+ * where the last is FeatureInfo with ext txt, html, json, gml or xml, as the ResourceURL
+ * templates of the capabilities announce. Segments are taken as they are (the HTTP server
+ * has already percent-decoded the path). Unknown names come back with code
+ * InvalidParameterValue and err.code TS_ENOENT (answer 404), malformed paths likewise. */
 ts_status ts_ows_parse_wmts_rest(const char *path, const ts_ows_catalog *cat, ts_wmts_req *out,
                                  ts_ows_fault *fault);
 

@@ -34,8 +34,8 @@ num_attr(ts_buf *b, const char *name, double v)
 }
 
 ts_status
-ts_ows_write_tms_service(const ts_tms_tilemap *maps, int nmaps, const char *title,
-                         const char *base, ts_buf *out)
+ts_ows_write_tms_service(const ts_tms_tilemap *maps, int nmaps, const char *title, const char *base,
+                         ts_buf *out)
 {
     char services[1024];
     snprintf(services, sizeof services, "%s/tms/", base);
@@ -68,7 +68,8 @@ ts_ows_write_tms_tilemap(const ts_tms_tilemap *map, const char *base, ts_buf *ou
         return TS_FAIL(NULL, TS_EINVAL, "TMS tile map without grid or name");
     char svc[1024];
     snprintf(svc, sizeof svc, "%s/tms/1.0.0/", base);
-    TS_TRY(ts_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TileMap version=\"1.0.0\""));
+    TS_TRY(ts_buf_printf(out,
+                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TileMap version=\"1.0.0\""));
     TS_TRY(attr(out, "tilemapservice", svc));
     TS_TRY(ts_buf_printf(out, ">\n"));
     TS_TRY(ts_ows__xml_elem(out, "  ", "Title", map->title ? map->title : map->name));
@@ -85,8 +86,8 @@ ts_ows_write_tms_tilemap(const ts_tms_tilemap *map, const char *base, ts_buf *ou
     TS_TRY(num_attr(out, "y", g->extent.miny));
     const ts_tile_matrix *m0 = &g->levels[0];
     ts_image_format f = map->format == TS_IMG_NONE ? TS_IMG_PNG : map->format;
-    TS_TRY(ts_buf_printf(out, "/>\n  <TileFormat width=\"%u\" height=\"%u\"", m0->tile_w,
-                         m0->tile_h));
+    TS_TRY(
+        ts_buf_printf(out, "/>\n  <TileFormat width=\"%u\" height=\"%u\"", m0->tile_w, m0->tile_h));
     TS_TRY(attr(out, "mime-type", ts_ows_image_mime(f)));
     TS_TRY(attr(out, "extension", map->ext ? map->ext : "png"));
     TS_TRY(ts_buf_printf(out, "/>\n  <TileSets"));

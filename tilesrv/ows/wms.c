@@ -294,8 +294,8 @@ parse_styles(wms_parse *p)
     /* "STYLES=," for two layers is two defaults; a lone "," with one layer is not */
     if (n != r->nlayers)
         return OWS_FAIL(p->f, TS_OWS_STYLE_NOT_DEFINED, "STYLES", TS_EINVAL,
-                        "STYLES lists %d styles for %d layers: give one per layer or none", n < 0 ? TS_WMS_MAX_LAYERS : n,
-                        r->nlayers);
+                        "STYLES lists %d styles for %d layers: give one per layer or none",
+                        n < 0 ? TS_WMS_MAX_LAYERS : n, r->nlayers);
     for (int i = 0; i < n; i++) {
         const char *s = items[i];
         if (strcasecmp(s, "default") == 0 && !style_known(p, r->layers[i], s))
@@ -335,9 +335,9 @@ parse_dpi(wms_parse *p)
             double d;
             if (ts_ows__copy(num, sizeof num, fo + 4, n - 4) != 0 ||
                 ts_ows__parse_double(num, &d) != 0 || d < MIN_DPI || d > MAX_DPI)
-                return OWS_FAIL(p->f, TS_OWS_INVALID_PARAMETER_VALUE, "FORMAT_OPTIONS",
-                                TS_EINVAL, "FORMAT_OPTIONS dpi must be a number from %g to %g",
-                                MIN_DPI, MAX_DPI);
+                return OWS_FAIL(p->f, TS_OWS_INVALID_PARAMETER_VALUE, "FORMAT_OPTIONS", TS_EINVAL,
+                                "FORMAT_OPTIONS dpi must be a number from %g to %g", MIN_DPI,
+                                MAX_DPI);
             p->r->dpi = d;
             return TS_OK;
         }
@@ -388,14 +388,12 @@ parse_point(wms_parse *p, const char *n130, const char *n111, int limit, int *ou
         v = get(p, name);
     }
     if (v == NULL || *v == '\0')
-        return OWS_FAIL(p->f, TS_OWS_MISSING_PARAMETER_VALUE,
-                        p->r->version == 130 ? n130 : n111, TS_EINVAL,
-                        "parameter %s is missing", p->r->version == 130 ? n130 : n111);
+        return OWS_FAIL(p->f, TS_OWS_MISSING_PARAMETER_VALUE, p->r->version == 130 ? n130 : n111,
+                        TS_EINVAL, "parameter %s is missing", p->r->version == 130 ? n130 : n111);
     long n;
     if (ts_ows__parse_long(v, 0, limit - 1, &n) != 0)
         return OWS_FAIL(p->f, TS_OWS_INVALID_POINT, name, TS_EINVAL,
-                        "%s must be a pixel index from 0 to %d, got '%.40s'", name, limit - 1,
-                        v);
+                        "%s must be a pixel index from 0 to %d, got '%.40s'", name, limit - 1, v);
     *out = (int)n;
     return TS_OK;
 }
@@ -492,9 +490,8 @@ parse_getcapabilities(wms_parse *p, const char *version)
                 return OWS_FAIL(p->f, TS_OWS_CURRENT_UPDATE_SEQUENCE, "UPDATESEQUENCE", TS_EINVAL,
                                 "UPDATESEQUENCE %.60s is the current one", us);
             if (c > 0)
-                return OWS_FAIL(p->f, TS_OWS_INVALID_UPDATE_SEQUENCE, "UPDATESEQUENCE",
-                                TS_EINVAL, "UPDATESEQUENCE %.60s is newer than the current %.60s",
-                                us, cur);
+                return OWS_FAIL(p->f, TS_OWS_INVALID_UPDATE_SEQUENCE, "UPDATESEQUENCE", TS_EINVAL,
+                                "UPDATESEQUENCE %.60s is newer than the current %.60s", us, cur);
         }
     }
     return TS_OK;

@@ -60,8 +60,9 @@ typedef struct caps_writer {
 static ts_status
 online_resource(ts_buf *b, const char *indent, const char *url)
 {
-    TS_TRY(ts_buf_printf(b, "%s<OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
-                            "xlink:type=\"simple\" xlink:href=\"",
+    TS_TRY(ts_buf_printf(b,
+                         "%s<OnlineResource xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                         "xlink:type=\"simple\" xlink:href=\"",
                          indent));
     TS_TRY(ts_ows_xml_escape(b, url));
     return ts_buf_printf(b, "\"/>\n");
@@ -159,8 +160,9 @@ operation(caps_writer *w, const char *tag, const char *const *formats, int nform
     char url[1024];
     snprintf(url, sizeof url, "%s?", w->c->url);
     TS_TRY(online_resource(b, "              ", url));
-    return ts_buf_printf(b, "            </Get>\n          </HTTP>\n        </DCPType>\n      "
-                            "</%s>\n",
+    return ts_buf_printf(b,
+                         "            </Get>\n          </HTTP>\n        </DCPType>\n      "
+                         "</%s>\n",
                          tag);
 }
 
@@ -266,8 +268,7 @@ layer_elem(caps_writer *w, const ts_ows_layer *l, int depth)
             TS_TRY(ts_ows__num(b, g->miny));
             TS_TRY(ts_buf_printf(b, "</southBoundLatitude>\n%s  <northBoundLatitude>", in2));
             TS_TRY(ts_ows__num(b, g->maxy));
-            TS_TRY(ts_buf_printf(b, "</northBoundLatitude>\n%s</EX_GeographicBoundingBox>\n",
-                                 in2));
+            TS_TRY(ts_buf_printf(b, "</northBoundLatitude>\n%s</EX_GeographicBoundingBox>\n", in2));
         }
     }
     for (int i = 0; i < l->nbboxes; i++) {
@@ -314,26 +315,27 @@ layer_elem(caps_writer *w, const ts_ows_layer *l, int depth)
 ts_status
 ts_ows_write_wms_capabilities(const ts_wms_capabilities *caps, int version, ts_buf *out)
 {
-    if ((version != 111 && version != 130) || caps->service == NULL ||
-        !any(caps->service->title) || caps->url == NULL)
+    if ((version != 111 && version != 130) || caps->service == NULL || !any(caps->service->title) ||
+        caps->url == NULL)
         return TS_FAIL(NULL, TS_EINVAL, "WMS capabilities: bad version or missing title/url");
     caps_writer w = {out, caps, version == 111};
     const char *us = caps->service->update_sequence;
     TS_TRY(ts_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
     if (w.v111) {
-        TS_TRY(ts_buf_printf(out, "<!DOCTYPE WMT_MS_Capabilities SYSTEM "
-                                  "\"http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd\">\n"
-                                  "<WMT_MS_Capabilities version=\"1.1.1\""));
-    } else {
         TS_TRY(ts_buf_printf(out,
-                             "<WMS_Capabilities version=\"1.3.0\" xmlns=\"http://www.opengis.net/wms\" "
-                             "xmlns:sld=\"http://www.opengis.net/sld\" "
-                             "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
-                             "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-                             "xsi:schemaLocation=\"http://www.opengis.net/wms "
-                             "http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd "
-                             "http://www.opengis.net/sld "
-                             "http://schemas.opengis.net/sld/1.1.0/sld_capabilities.xsd\""));
+                             "<!DOCTYPE WMT_MS_Capabilities SYSTEM "
+                             "\"http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd\">\n"
+                             "<WMT_MS_Capabilities version=\"1.1.1\""));
+    } else {
+        TS_TRY(ts_buf_printf(
+            out, "<WMS_Capabilities version=\"1.3.0\" xmlns=\"http://www.opengis.net/wms\" "
+                 "xmlns:sld=\"http://www.opengis.net/sld\" "
+                 "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                 "xsi:schemaLocation=\"http://www.opengis.net/wms "
+                 "http://schemas.opengis.net/wms/1.3.0/capabilities_1_3_0.xsd "
+                 "http://www.opengis.net/sld "
+                 "http://schemas.opengis.net/sld/1.1.0/sld_capabilities.xsd\""));
     }
     if (any(us)) {
         TS_TRY(ts_buf_printf(out, " updateSequence=\""));

@@ -259,8 +259,8 @@ ts_ows_parse_wmts_rest(const char *path, const ts_ows_catalog *cat, ts_wmts_req 
         k++;
     if (k == sizeof exts / sizeof exts[0] || (n == 6) != (exts[k].format != TS_IMG_NONE))
         return OWS_FAIL(fault, TS_OWS_INVALID_PARAMETER_VALUE, "FORMAT", TS_ENOENT,
-                        "unknown extension '.%.*s' for a %s", (int)(elen > 10 ? 10 : elen),
-                        dot + 1, n == 6 ? "tile" : "feature info request");
+                        "unknown extension '.%.*s' for a %s", (int)(elen > 10 ? 10 : elen), dot + 1,
+                        n == 6 ? "tile" : "feature info request");
     len[n - 1] = (size_t)(dot - last);
     out->op = n == 6 ? TS_WMTS_GETTILE : TS_WMTS_GETFEATUREINFO;
     out->format = n == 6 ? exts[k].format : TS_IMG_PNG;
@@ -365,10 +365,9 @@ service_provider(ts_buf *b, const ts_ows_service *s, const char *url)
         }
         if (addr) {
             TS_TRY(ts_buf_printf(b, "        <ows:Address>\n"));
-            const char *tags[] = {"ows:DeliveryPoint", "ows:City", "ows:AdministrativeArea",
-                                  "ows:PostalCode", "ows:Country", "ows:ElectronicMailAddress"};
-            const char *vals[] = {c->address, c->city, c->state, c->postcode, c->country,
-                                  c->email};
+            const char *tags[] = {"ows:DeliveryPoint", "ows:City",    "ows:AdministrativeArea",
+                                  "ows:PostalCode",    "ows:Country", "ows:ElectronicMailAddress"};
+            const char *vals[] = {c->address, c->city, c->state, c->postcode, c->country, c->email};
             for (int i = 0; i < 6; i++)
                 if (any(vals[i]))
                     TS_TRY(ts_ows__xml_elem(b, "          ", tags[i], vals[i]));
@@ -387,8 +386,9 @@ operations(ts_buf *b, const char *url)
     snprintf(kvp, sizeof kvp, "%s?", url);
     TS_TRY(ts_buf_printf(b, "  <ows:OperationsMetadata>\n"));
     for (int i = 0; i < 3; i++) {
-        TS_TRY(ts_buf_printf(b, "    <ows:Operation name=\"%s\">\n      <ows:DCP>\n"
-                                "        <ows:HTTP>\n          <ows:Get",
+        TS_TRY(ts_buf_printf(b,
+                             "    <ows:Operation name=\"%s\">\n      <ows:DCP>\n"
+                             "        <ows:HTTP>\n          <ows:Get",
                              ops[i]));
         TS_TRY(href_attr(b, kvp));
         TS_TRY(ts_buf_printf(b, ">\n            <ows:Constraint name=\"GetEncoding\">\n"
@@ -508,24 +508,28 @@ wmts_layer(ts_buf *b, const ts_wmts_layer *l, const char *url, int limits)
         TS_TRY(ts_buf_printf(b, "      </TileMatrixSetLink>\n"));
     }
     for (int i = 0; i < nfm; i++) {
-        TS_TRY(ts_buf_printf(b, "      <ResourceURL format=\"%s\" resourceType=\"tile\" "
-                                "template=\"",
+        TS_TRY(ts_buf_printf(b,
+                             "      <ResourceURL format=\"%s\" resourceType=\"tile\" "
+                             "template=\"",
                              ts_ows_image_mime(fm[i])));
         TS_TRY(ts_ows_xml_escape(b, url));
         TS_TRY(ts_buf_printf(b, "/1.0.0/"));
         TS_TRY(ts_ows_xml_escape(b, l->name));
-        TS_TRY(ts_buf_printf(b, "/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.%s\"/>\n",
+        TS_TRY(ts_buf_printf(b,
+                             "/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.%s\"/>\n",
                              ext_of(fm[i])));
     }
     for (int i = 0; l->queryable && i < 4; i++) {
-        TS_TRY(ts_buf_printf(b, "      <ResourceURL format=\"%s\" resourceType=\"FeatureInfo\" "
-                                "template=\"",
+        TS_TRY(ts_buf_printf(b,
+                             "      <ResourceURL format=\"%s\" resourceType=\"FeatureInfo\" "
+                             "template=\"",
                              ts_ows_info_mime(infos[i])));
         TS_TRY(ts_ows_xml_escape(b, url));
         TS_TRY(ts_buf_printf(b, "/1.0.0/"));
         TS_TRY(ts_ows_xml_escape(b, l->name));
-        TS_TRY(ts_buf_printf(b, "/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/"
-                                "{I}.%s\"/>\n",
+        TS_TRY(ts_buf_printf(b,
+                             "/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}/{J}/"
+                             "{I}.%s\"/>\n",
                              info_ext[i]));
     }
     return ts_buf_printf(b, "    </Layer>\n");
@@ -540,7 +544,9 @@ tile_matrix_set(ts_buf *b, const ts_grid *g)
         TS_TRY(ts_ows__xml_elem(b, "      ", "ows:Title", g->title));
     TS_TRY(ts_ows__xml_elem(b, "      ", "ows:Identifier", g->name));
     TS_TRY(ts_ows__xml_elem(b, "      ", "ows:SupportedCRS",
-                            crs ? crs->urn : g->crs_uri[0] ? g->crs_uri : g->crs));
+                            crs             ? crs->urn
+                            : g->crs_uri[0] ? g->crs_uri
+                                            : g->crs));
     if (strcmp(g->name, "WebMercatorQuad") == 0)
         TS_TRY(ts_buf_printf(b, "      <WellKnownScaleSet>urn:ogc:def:wkss:OGC:1.0:"
                                 "GoogleMapsCompatible</WellKnownScaleSet>\n"));
@@ -571,15 +577,16 @@ ts_ows_write_wmts_capabilities(const ts_wmts_capabilities *caps, ts_buf *out)
     if (caps->service == NULL || !any(caps->service->title) || caps->url == NULL)
         return TS_FAIL(NULL, TS_EINVAL, "WMTS capabilities: missing title or url");
     const char *us = caps->service->update_sequence;
-    TS_TRY(ts_buf_printf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                              "<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" "
-                              "xmlns:ows=\"http://www.opengis.net/ows/1.1\" "
-                              "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
-                              "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-                              "xmlns:gml=\"http://www.opengis.net/gml\" "
-                              "xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 "
-                              "http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" "
-                              "version=\"1.0.0\""));
+    TS_TRY(ts_buf_printf(out,
+                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                         "<Capabilities xmlns=\"http://www.opengis.net/wmts/1.0\" "
+                         "xmlns:ows=\"http://www.opengis.net/ows/1.1\" "
+                         "xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                         "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+                         "xmlns:gml=\"http://www.opengis.net/gml\" "
+                         "xsi:schemaLocation=\"http://www.opengis.net/wmts/1.0 "
+                         "http://schemas.opengis.net/wmts/1.0/wmtsGetCapabilities_response.xsd\" "
+                         "version=\"1.0.0\""));
     if (any(us)) {
         TS_TRY(ts_buf_printf(out, " updateSequence=\""));
         TS_TRY(ts_ows_xml_escape(out, us));
