@@ -14,6 +14,18 @@ typedef struct ts_cli {
     const char *out;            /* -o FILE */
     const char *tile;           /* Z/X/Y[@2x] */
     int quiet;                  /* -q */
+    /* seed and truncate */
+    const char *zoom;           /* --zoom A-B */
+    const char *bbox;           /* --bbox MINX,MINY,MAXX,MAXY[,EPSG:CODE] */
+    const char *coverage;       /* --coverage FILE (not supported yet) */
+    const char *shard;          /* --shard I/N */
+    const char *to;             /* --to FILE.mbtiles | DIR */
+    const char *layout;         /* --layout xyz|tc|tms (with --to DIR) */
+    const char *older_than;     /* --older-than AGE (truncate) */
+    const char *progress_file;  /* --progress-file FILE */
+    int resume;                 /* --resume */
+    int force;                  /* --force: render fresh tiles too */
+    int hidpi;                  /* --hidpi: 512 px tiles (@2x) */
 } ts_cli;
 
 /* Path of the bundled demo configuration (exists or not). */
@@ -32,5 +44,7 @@ int ts_cli_ncpu(void);
 int ts_cmd_serve(const ts_cli *o);
 int ts_cmd_render(const ts_cli *o);
 int ts_cmd_check(const ts_cli *o);
+int ts_cmd_seed(const ts_cli *o);
+int ts_cmd_truncate(const ts_cli *o);
 
 #endif

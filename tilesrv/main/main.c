@@ -13,11 +13,26 @@ static const char usage[] =
     "  tilesrv serve    [-c FILE] [--listen ADDR:PORT] [--threads N]\n"
     "  tilesrv render   [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png]\n"
     "  tilesrv check    [-c FILE]\n"
+    "  tilesrv seed     [-c FILE] --tileset NAME --zoom A-B [--bbox MINX,MINY,MAXX,MAXY[,EPSG:CODE]]\n"
+    "                   [--threads N] [--resume] [--shard I/N] [--to FILE.mbtiles|DIR [--layout L]]\n"
+    "                   [--progress-file FILE] [--force] [--hidpi]\n"
+    "  tilesrv truncate [-c FILE] --tileset NAME [--zoom A-B] [--bbox ...] [--older-than AGE]\n"
+    "                   [--to FILE.mbtiles|DIR [--layout L]] [--hidpi]\n"
     "  tilesrv --version | --help\n"
     "\n"
     "Without -c the bundled demo configuration is used:\n"
     "  %s\n"
-    "Options: -q (quiet: warnings and errors only), --log-level debug|info|warn|error\n";
+    "Options: -q (quiet: warnings and errors only), --log-level debug|info|warn|error\n"
+    "\n"
+    "seed renders the tiles of a bbox (lon/lat, or the grid's CRS; default: the data extent)\n"
+    "into the tileset's configured cache, or into --to (an .mbtiles file or a directory in\n"
+    "layout xyz, tc or tms). --resume continues from the progress file (default\n"
+    "./.tilesrv-seed-<tileset>.progress); --shard I/N renders the metatiles whose Hilbert\n"
+    "index d has (d / 16) %% N == I. Fresh tiles are skipped unless --force.\n"
+    "truncate removes cached tiles; --older-than takes seconds or 90m, 12h, 7d, 2w.\n"
+    "Exit codes of seed/truncate: 0 done, 1 could not start, 2 usage, 3 some metatiles\n"
+    "failed, 4 cache not writable (disk full: progress saved), 5 interrupted (progress\n"
+    "saved: run again with --resume).\n";
 
 const char *
 ts_cli_demo_config(void)
@@ -136,6 +151,28 @@ main(int argc, char **argv)
             }
             ts_log_set_level(lvl);
             i++;
+        } else if (strcmp(a, "--zoom") == 0 || strcmp(a, "--bbox") == 0 ||
+                   strcmp(a, "--coverage") == 0 || strcmp(a, "--shard") == 0 ||
+                   strcmp(a, "--to") == 0 || strcmp(a, "--layout") == 0 ||
+                   strcmp(a, "--older-than") == 0 || strcmp(a, "--progress-file") == 0) {
+            if (!v)
+                goto missing;
+            const char **slot = strcmp(a, "--zoom") == 0       ? &o.zoom
+                                : strcmp(a, "--bbox") == 0     ? &o.bbox
+                                : strcmp(a, "--coverage") == 0 ? &o.coverage
+                                : strcmp(a, "--shard") == 0    ? &o.shard
+                                : strcmp(a, "--to") == 0       ? &o.to
+                                : strcmp(a, "--layout") == 0   ? &o.layout
+                                : strcmp(a, "--older-than") == 0 ? &o.older_than
+                                                                 : &o.progress_file;
+            *slot = v;
+            i++;
+        } else if (strcmp(a, "--resume") == 0) {
+            o.resume = 1;
+        } else if (strcmp(a, "--force") == 0) {
+            o.force = 1;
+        } else if (strcmp(a, "--hidpi") == 0) {
+            o.hidpi = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             o.quiet = 1;
             ts_log_set_level(TS_LOG_WARN);
@@ -157,11 +194,10 @@ main(int argc, char **argv)
         return ts_cmd_render(&o);
     if (strcmp(cmd, "check") == 0)
         return ts_cmd_check(&o);
-    if (strcmp(cmd, "seed") == 0 || strcmp(cmd, "truncate") == 0) {
-        fprintf(stderr, "tilesrv: '%s' is not implemented yet (tile cache and seeding issue)\n",
-                cmd);
-        return 2;
-    }
+    if (strcmp(cmd, "seed") == 0)
+        return ts_cmd_seed(&o);
+    if (strcmp(cmd, "truncate") == 0)
+        return ts_cmd_truncate(&o);
     fprintf(stderr, "tilesrv: unknown command '%s'\n", cmd);
     fprintf(stderr, usage, ts_cli_demo_config());
     return 2;

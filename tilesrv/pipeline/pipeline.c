@@ -1,5 +1,5 @@
-/* pipeline/pipeline.c — get-or-render with metatiles, in-flight de-duplication and the
- * render pool. */
+/* pipeline/pipeline.c — get-or-render with metatiles, in-flight de-duplication, the
+ * render pool, and the cache levels of each tileset (memory LRU -> disk | MBTiles). */
 #include "pipeline/pipeline.h"
 
 #include <pthread.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/clock.h"
 #include "util/hash.h"
@@ -23,17 +24,41 @@ typedef struct waiter {
     void *ud;
 } waiter;
 
+/* The cache levels of one tileset of a service, per scale (index scale - 1). */
+typedef struct tscache {
+    const ts_tileset *ts;
+    uint64_t version;
+    ts_cache *mem[2];            /* views on the shared LRU */
+    ts_cache *persist[2];        /* disk or MBTiles; NULL = memory only */
+    ts_cache *stack[2];          /* tiered (mem, persist); NULL when memory only */
+    pthread_mutex_t mu;          /* opening the scale 2 level on first use */
+    atomic_int opened2;          /* 1 once the scale 2 level was tried */
+} tscache;
+
+/* The service and its tilesets' cache levels, swapped together on reload. Refcounted:
+ * jobs in flight keep the set they started with. */
+typedef struct cacheset {
+    atomic_int refs;
+    ts_service *svc;             /* reference */
+    int n;
+    tscache *t;
+} cacheset;
+
 /* One metatile being rendered. Lives in the in-flight table until its waiters are told. */
 typedef struct job {
     struct job *hnext;
     uint64_t hash;
     char key[160];
     ts_pipeline *p;
-    ts_service *svc;             /* reference held for the job's lifetime */
+    cacheset *cs;                /* reference held for the job's lifetime */
+    const ts_service *svc;       /* cs->svc */
     const ts_tileset *ts;
+    tscache *tc;
     ts_metatile mt;
     int scale;
     waiter *waiters;
+    ts_meta_done meta_done;      /* batch job (seed): hand the tiles over, cache nothing */
+    void *meta_ud;
 } job;
 
 /* What each render thread owns. */
@@ -44,8 +69,8 @@ typedef struct worker_state {
 } worker_state;
 
 struct ts_pipeline {
-    _Atomic(ts_service *) svc;
-    pthread_mutex_t svc_mu;      /* serialises swaps */
+    cacheset *cs;                /* current service and caches; read and swapped under svc_mu */
+    pthread_mutex_t svc_mu;
     ts_pool *pool;
     int nthreads;
     ts_mem_cache *cache;
@@ -57,6 +82,11 @@ struct ts_pipeline {
     int nspare;
     ts_pool *band_pool;
     atomic_ullong metatiles, encoded, uniform, joined, busy, render_ns, encode_ns, query_ns;
+    atomic_ullong stale_served, revalidations;
+    pthread_mutex_t perr_mu;     /* the last persistent write failure */
+    int persist_failing;
+    char persist_error[256];
+    uint64_t persist_logged_ns;  /* rate limit of the warning */
 };
 
 /* ---- keys ------------------------------------------------------------------------------- */
@@ -112,13 +142,318 @@ worker_fini(void *state, void *ud)
     free(ws);
 }
 
+/* ---- data versions ---------------------------------------------------------------------- */
+
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+    return s ? ts_hash_bytes(h, s, strlen(s) + 1) : ts_hash_bytes(h, "\001", 1);
+}
+
+static uint64_t
+hash_u64(uint64_t h, uint64_t v)
+{
+    return ts_hash_bytes(h, &v, sizeof v);
+}
+
+/* The contents of a file (a style), or a marker when it cannot be read. */
+static uint64_t
+hash_file_contents(uint64_t h, const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (f == NULL)
+        return hash_str(h, "(unreadable)");
+    char buf[16384];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        h = ts_hash_bytes(h, buf, n);
+    fclose(f);
+    return h;
+}
+
+/* The identity of a data file: path, size, modification time (connection strings: the
+ * string alone). */
+static uint64_t
+hash_file_identity(uint64_t h, const char *path)
+{
+    h = hash_str(h, path);
+    struct stat st;
+    if (path && stat(path, &st) == 0) {
+        h = hash_u64(h, (uint64_t)st.st_size);
+        h = hash_u64(h, (uint64_t)st.st_mtim.tv_sec);
+        h = hash_u64(h, (uint64_t)st.st_mtim.tv_nsec);
+    }
+    return h;
+}
+
+/* What the tiles of a tileset are made of; never 0. */
+static uint64_t
+tileset_version(const ts_config *cfg, const ts_cfg_tileset *t)
+{
+    uint64_t h = TS_HASH_SEED;
+    h = hash_str(h, t->name);
+    h = hash_str(h, t->format);
+    h = hash_u64(h, (uint64_t)t->metatile);
+    h = hash_u64(h, (uint64_t)t->buffer_px);
+    h = ts_hash_bytes(h, t->background, sizeof t->background);
+    for (int i = 0; i < t->ngrids; i++) {
+        const ts_grid *g = ts_config_grid(cfg, t->grids[i]);
+        h = hash_str(h, t->grids[i]);
+        if (g) {
+            h = hash_str(h, g->crs);
+            h = hash_u64(h, (uint64_t)g->nlevels);
+            h = ts_hash_bytes(h, &g->levels[0].res, sizeof(double));
+            h = ts_hash_bytes(h, &g->levels[0].origin_x, sizeof(double));
+            h = ts_hash_bytes(h, &g->levels[0].origin_y, sizeof(double));
+        }
+    }
+    for (int i = 0; i < t->nlayers; i++) {
+        const ts_cfg_layer *l = ts_config_layer(cfg, t->layers[i]);
+        h = hash_str(h, t->layers[i]);
+        if (l == NULL)
+            continue;
+        h = hash_str(h, l->source);
+        h = hash_str(h, l->table);
+        h = hash_str(h, l->where);
+        h = hash_str(h, l->srs);
+        h = hash_str(h, l->style);
+        h = hash_file_contents(h, l->style);
+        const ts_cfg_source *src = ts_config_source(cfg, l->source);
+        if (src) {
+            h = hash_str(h, src->srs);
+            h = hash_file_identity(h, src->path);
+        }
+    }
+    h = ts_hash_mix(h);
+    return h ? h : 1;
+}
+
+/* ---- cache levels ----------------------------------------------------------------------- */
+
+/* The description a persistent level is opened with. bounds: degrees, or NULL = from the
+ * extent in the grid CRS (Web Mercator only), or the world. */
+static void
+fill_desc(ts_cache_desc *d, const ts_cfg_tileset *t, const ts_grid *g, int scale, uint64_t version,
+          const ts_bbox *extent)
+{
+    memset(d, 0, sizeof *d);
+    d->name = t->name;
+    d->description = t->title;
+    d->attribution = t->attribution;
+    d->format = "png";
+    d->type = t->background[3] == 255 ? "baselayer" : "overlay";
+    d->grid = g;
+    d->scale = scale;
+    d->minzoom = t->minzoom;
+    d->maxzoom = t->maxzoom > 0 ? t->maxzoom : g->nlevels - 1;
+    d->version = version;
+    d->expire_s = t->cache.expire_s;
+    if (extent && g->epsg == 3857 && extent->maxx > extent->minx && extent->maxy > extent->miny) {
+        ts_grid_mercator_to_lonlat(extent->minx, extent->miny, &d->bounds[0], &d->bounds[1]);
+        ts_grid_mercator_to_lonlat(extent->maxx, extent->maxy, &d->bounds[2], &d->bounds[3]);
+    }
+}
+
+/* The persistent level a `cache` entry describes; NULL without error for type memory. */
+static ts_cache *
+open_level(const ts_cfg_cache *cc, const ts_cache_desc *d, ts_err *err)
+{
+    if (cc->type == NULL || strcmp(cc->type, "memory") == 0 || cc->path == NULL)
+        return NULL;
+    if (strcmp(cc->type, "disk") == 0) {
+        int layout = ts_cache_layout_parse(cc->layout);
+        if (layout < 0) {
+            TS_FAIL(err, TS_ECONFIG, "unknown cache layout '%s'", cc->layout);
+            return NULL;
+        }
+        return ts_cache_disk_open(cc->path, (ts_cache_layout)layout, cc->fsync, d, err);
+    }
+    if (strcmp(cc->type, "mbtiles") == 0)
+        return ts_cache_mbtiles_open(cc->path, d, err);
+    TS_FAIL(err, TS_ECONFIG, "unknown cache type '%s'", cc->type);
+    return NULL;
+}
+
+/* Open the persistent level of tc at scale s (1 or 2) and stack it under memory. */
+static ts_status
+tscache_open(tscache *tc, int s, ts_err *err)
+{
+    const ts_tileset *ts = tc->ts;
+    ts_cache_desc d;
+    fill_desc(&d, ts->cfg, ts->grid, s, tc->version, &ts->bounds);
+    ts_err_clear(err);
+    ts_cache *pc = open_level(&ts->cfg->cache, &d, err);
+    if (pc == NULL)
+        return err->code == TS_OK ? TS_OK : err->code;
+    ts_cache *levels[2] = {tc->mem[s - 1], pc};
+    tc->stack[s - 1] = ts_cache_tiered_open(levels, 2);
+    if (tc->stack[s - 1] == NULL) {
+        ts_cache_unref(pc);
+        return TS_FAIL(err, TS_ENOMEM, "cache levels");
+    }
+    tc->persist[s - 1] = pc;
+    return TS_OK;
+}
+
+static void
+cacheset_free(cacheset *cs)
+{
+    for (int i = 0; i < cs->n; i++) {
+        tscache *tc = &cs->t[i];
+        for (int k = 0; k < 2; k++) {
+            ts_cache_unref(tc->stack[k]);
+            ts_cache_unref(tc->persist[k]);
+            ts_cache_unref(tc->mem[k]);
+        }
+        pthread_mutex_destroy(&tc->mu);
+    }
+    free(cs->t);
+    ts_service_unref(cs->svc);
+    free(cs);
+}
+
+static cacheset *
+cacheset_ref(cacheset *cs)
+{
+    atomic_fetch_add(&cs->refs, 1);
+    return cs;
+}
+
+static void
+cacheset_unref(cacheset *cs)
+{
+    if (cs && atomic_fetch_sub(&cs->refs, 1) == 1)
+        cacheset_free(cs);
+}
+
+/* The cache levels of every tileset of svc. The scale 1 persistent levels are opened now:
+ * with strict a failure fails the whole set (*err), otherwise it is logged and the tileset
+ * keeps its tiles in memory only. */
+static cacheset *
+cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
+{
+    cacheset *cs = calloc(1, sizeof *cs);
+    int n = ts_service_ntilesets(svc);
+    if (cs == NULL || (cs->t = calloc((size_t)(n > 0 ? n : 1), sizeof *cs->t)) == NULL) {
+        free(cs);
+        TS_FAIL(err, TS_ENOMEM, "cache levels");
+        return NULL;
+    }
+    atomic_init(&cs->refs, 1);
+    cs->svc = ts_service_ref(svc);
+    const ts_config *cfg = ts_service_config(svc);
+    for (int i = 0; i < n; i++) {
+        tscache *tc = &cs->t[cs->n++];
+        tc->ts = ts_service_tileset_at(svc, i);
+        pthread_mutex_init(&tc->mu, NULL);
+        atomic_init(&tc->opened2, 0);
+        tc->version = tileset_version(cfg, tc->ts->cfg);
+        for (int s = 1; s <= 2; s++) {
+            char prefix[160], suffix[32];
+            snprintf(prefix, sizeof prefix, "%s/%s/", tc->ts->name, tc->ts->grid->name);
+            snprintf(suffix, sizeof suffix, "@%dx.%s", s,
+                     tc->ts->mode == TS_PNG_PALETTE ? "png8" : "png");
+            tc->mem[s - 1] = ts_cache_memory_open(p->cache, prefix, suffix);
+            if (tc->mem[s - 1] == NULL) {
+                TS_FAIL(err, TS_ENOMEM, "cache levels");
+                cacheset_free(cs);
+                return NULL;
+            }
+        }
+        ts_err oerr;
+        if (tscache_open(tc, 1, &oerr) != TS_OK) {
+            char buf[700];
+            if (strict) {
+                if (err) {
+                    *err = oerr;
+                    snprintf(err->msg, sizeof err->msg, "cache of tileset %s: %.440s",
+                             tc->ts->name, oerr.msg);
+                }
+                cacheset_free(cs);
+                return NULL;
+            }
+            ts_error("cache of tileset %s cannot be opened, tiles stay in memory only: %s",
+                     tc->ts->name, ts_err_format(&oerr, buf, sizeof buf));
+        }
+    }
+    return cs;
+}
+
+static tscache *
+find_tscache(cacheset *cs, const ts_tileset *ts)
+{
+    for (int i = 0; i < cs->n; i++)
+        if (cs->t[i].ts == ts)
+            return &cs->t[i];
+    return NULL;
+}
+
+/* The stacked levels of tc at scale s, opening the scale 2 ones on first use; NULL when
+ * the tileset keeps tiles in memory only. */
+static ts_cache *
+level_stack(tscache *tc, int s)
+{
+    if (s == 2 && !atomic_load(&tc->opened2)) {
+        pthread_mutex_lock(&tc->mu);
+        if (!atomic_load(&tc->opened2)) {
+            ts_err err;
+            if (tscache_open(tc, 2, &err) != TS_OK)
+                ts_error("cache of tileset %s (@2x) cannot be opened, tiles stay in memory "
+                         "only: %s",
+                         tc->ts->name, err.msg);
+            atomic_store(&tc->opened2, 1);
+        }
+        pthread_mutex_unlock(&tc->mu);
+    }
+    return tc->stack[s - 1];
+}
+
+static cacheset *
+current(ts_pipeline *p)
+{
+    pthread_mutex_lock(&p->svc_mu);
+    cacheset *cs = cacheset_ref(p->cs);
+    pthread_mutex_unlock(&p->svc_mu);
+    return cs;
+}
+
+/* Record a failed persistent write; warn at most once a minute. */
+static void
+persist_failed(ts_pipeline *p, const char *tileset, const ts_err *err)
+{
+    uint64_t now = ts_mono_ns();
+    pthread_mutex_lock(&p->perr_mu);
+    int first = !p->persist_failing;
+    p->persist_failing = 1;
+    snprintf(p->persist_error, sizeof p->persist_error, "%.60s: %.180s", tileset, err->msg);
+    int log = first || now - p->persist_logged_ns > 60000000000ull;
+    if (log)
+        p->persist_logged_ns = now;
+    pthread_mutex_unlock(&p->perr_mu);
+    if (log)
+        ts_warn("cache of tileset %s cannot be written, serving tiles uncached: %s", tileset,
+                err->msg);
+}
+
+static void
+persist_ok(ts_pipeline *p)
+{
+    if (p->persist_failing) {
+        pthread_mutex_lock(&p->perr_mu);
+        if (p->persist_failing)
+            ts_info("cache writes work again");
+        p->persist_failing = 0;
+        pthread_mutex_unlock(&p->perr_mu);
+    }
+}
+
 /* ---- service ---------------------------------------------------------------------------- */
 
 ts_service *
 ts_pipeline_service(ts_pipeline *p)
 {
     pthread_mutex_lock(&p->svc_mu);
-    ts_service *s = ts_service_ref(atomic_load(&p->svc));
+    ts_service *s = ts_service_ref(p->cs->svc);
     pthread_mutex_unlock(&p->svc_mu);
     return s;
 }
@@ -126,18 +461,23 @@ ts_pipeline_service(ts_pipeline *p)
 void
 ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
 {
-    ts_service_ref(svc);
+    cacheset *ncs = cacheset_new(p, svc, 0, NULL);
+    if (ncs == NULL) {
+        ts_error("reload: out of memory for the cache levels; the old service stays");
+        return;
+    }
     pthread_mutex_lock(&p->svc_mu);
-    ts_service *old = atomic_exchange(&p->svc, svc);
+    cacheset *old = p->cs;
+    p->cs = ncs;
     pthread_mutex_unlock(&p->svc_mu);
     /* Keys carry no generation: drop what the old service rendered. */
-    const ts_config *c = ts_service_config(old);
+    const ts_config *c = ts_service_config(old->svc);
     for (int i = 0; i < c->ntilesets; i++) {
         char prefix[80];
         snprintf(prefix, sizeof prefix, "%s/", c->tilesets[i].name);
         ts_mem_cache_drop_prefix(p->cache, prefix);
     }
-    ts_service_unref(old);
+    cacheset_unref(old);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -151,11 +491,21 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
         return NULL;
     }
     p->nthreads = o->render_threads > 0 ? o->render_threads : 1;
-    atomic_init(&p->svc, ts_service_ref(svc));
     pthread_mutex_init(&p->svc_mu, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->spare_mu, NULL);
+    pthread_mutex_init(&p->perr_mu, NULL);
     p->cache = ts_mem_cache_new(o->cache_bytes);
+    if (p->cache == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "tile cache");
+        ts_pipeline_free(p);
+        return NULL;
+    }
+    p->cs = cacheset_new(p, svc, 1, err);
+    if (p->cs == NULL) {
+        ts_pipeline_free(p);
+        return NULL;
+    }
     ts_pool_hooks hooks = {worker_init, worker_fini, p};
     p->pool = ts_pool_new(p->nthreads, o->queue_max > 0 ? o->queue_max : 256, &hooks, err);
     if (p->nthreads > 1) {
@@ -186,9 +536,10 @@ ts_pipeline_free(ts_pipeline *p)
     for (int i = 0; i < p->nspare; i++)
         ts_render_worker_free(p->spare[i]);
     free(p->spare);
+    cacheset_unref(p->cs); /* before the LRU its memory views point at */
     ts_mem_cache_free(p->cache);
-    ts_service_unref(atomic_load(&p->svc));
     pthread_mutex_destroy(&p->svc_mu);
+    pthread_mutex_destroy(&p->perr_mu);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->spare_mu);
     free(p);
@@ -263,7 +614,8 @@ return_spares(ts_pipeline *p, ts_render_worker **w, int n)
     pthread_mutex_unlock(&p->spare_mu);
 }
 
-/* Render the job's metatile and encode its tiles; tiles[] gets one per tile (or NULL). */
+/* Render the job's metatile and encode its tiles; tiles[] gets one per tile (or NULL).
+ * Nothing is cached here. */
 static ts_status
 render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
 {
@@ -341,14 +693,30 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
             }
             if (t == NULL)
                 return TS_FAIL(err, TS_ENOMEM, "tile");
-            char key[160];
-            ts_pipeline_tile_key(ts, mt->z, mt->x0 + tx, mt->y0 + ty, s, key, sizeof key);
-            ts_mem_cache_put(p->cache, key, t);
             tiles[ty * mt->nx + tx] = t;
         }
     }
     atomic_fetch_add(&p->encode_ns, ts_mono_ns() - t1);
     return TS_OK;
+}
+
+/* The tiles of a rendered metatile as cache items (tiles[] has mt->nx * mt->ny). */
+static int
+meta_items(const ts_metatile *mt, ts_tile **tiles, ts_cache_item *items)
+{
+    int n = 0;
+    for (uint32_t ty = 0; ty < mt->ny; ty++)
+        for (uint32_t tx = 0; tx < mt->nx; tx++)
+            if (tiles[ty * mt->nx + tx])
+                items[n++] = (ts_cache_item){mt->x0 + tx, mt->y0 + ty, tiles[ty * mt->nx + tx]};
+    return n;
+}
+
+static void
+job_free(job *j)
+{
+    cacheset_unref(j->cs);
+    free(j);
 }
 
 static void
@@ -367,6 +735,23 @@ job_run(void *state, void *arg)
         st = render_metatile(ws, j, tiles, &err);
     if (st != TS_OK)
         ts_warn("render %s failed: %s", j->key, err.msg);
+    uint32_t ntiles = j->mt.nx * j->mt.ny;
+
+    if (j->meta_done) {
+        /* Batch job: the caller stores the tiles where it wants them. */
+        ts_meta_tiles m = {j->mt.z, j->mt.x0, j->mt.y0, j->mt.nx, j->mt.ny, tiles, j->scale};
+        j->meta_done(j->meta_ud, st, st == TS_OK ? &m : NULL, &err);
+        for (uint32_t i = 0; i < ntiles; i++)
+            ts_tile_unref(tiles[i]);
+        job_free(j);
+        return;
+    }
+
+    ts_cache_item items[MAX_META * MAX_META];
+    int nitems = st == TS_OK ? meta_items(&j->mt, tiles, items) : 0;
+    /* Memory first, so that requests arriving once the job has left the table hit it. */
+    if (nitems > 0)
+        ts_cache_put(j->tc->mem[j->scale - 1], j->mt.z, items, nitems, NULL);
 
     /* Leave the in-flight table first: requests arriving from now on hit the cache. */
     pthread_mutex_lock(&p->mu);
@@ -390,92 +775,147 @@ job_run(void *state, void *arg)
         free(w);
         w = next;
     }
-    for (uint32_t i = 0; i < j->mt.nx * j->mt.ny; i++)
+    /* Then the persistent level, off the waiters' path. */
+    ts_cache *pc = j->tc->persist[j->scale - 1];
+    if (nitems > 0 && pc) {
+        ts_err perr;
+        ts_err_clear(&perr);
+        if (ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
+            persist_failed(p, j->ts->name, &perr);
+        else
+            persist_ok(p);
+    }
+    for (uint32_t i = 0; i < ntiles; i++)
         ts_tile_unref(tiles[i]);
-    ts_service_unref(j->svc);
-    free(j);
+    job_free(j);
+}
+
+static job *
+job_new(ts_pipeline *p, cacheset *cs, const ts_tileset *ts, const ts_metatile *mt, int scale,
+        const char *mkey, uint64_t h)
+{
+    job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return NULL;
+    j->hash = h;
+    snprintf(j->key, sizeof j->key, "%s", mkey);
+    j->p = p;
+    j->cs = cacheset_ref(cs);
+    j->svc = cs->svc;
+    j->ts = ts;
+    j->tc = find_tscache(cs, ts);
+    j->mt = *mt;
+    j->scale = scale;
+    return j;
+}
+
+/* Join the render in flight of r's metatile, or queue one. w (NULL: a background render
+ * nobody waits for) is added to its waiters. *hit receives the tile when it turned up in
+ * memory in the meantime (then w is not used). TS_OK, TS_EBUSY or TS_ENOMEM. */
+static ts_status
+join_or_queue(ts_pipeline *p, cacheset *cs, const ts_tileset *ts, const ts_tile_req *r,
+              const char *key, waiter *w, ts_tile **hit, ts_err *err)
+{
+    int buffer = ts->cfg->buffer_px >= 0 ? ts->cfg->buffer_px : 64;
+    ts_metatile mt = ts_grid_metatile(ts->grid, r->z, r->x, r->y, meta_size(ts, r->scale), buffer);
+    char mkey[160];
+    meta_key(ts, &mt, r->scale, mkey, sizeof mkey);
+    uint64_t h = ts_hash_mix(ts_hash_bytes(TS_HASH_SEED, mkey, strlen(mkey)));
+    *hit = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    /* A render in flight for this metatile: wait on it. */
+    for (job *j = p->inflight[h % 1024]; j; j = j->hnext) {
+        if (j->hash == h && strcmp(j->key, mkey) == 0 && j->svc == cs->svc) {
+            if (w) {
+                w->next = j->waiters;
+                j->waiters = w;
+                atomic_fetch_add(&p->joined, 1);
+            }
+            pthread_mutex_unlock(&p->mu);
+            return TS_OK;
+        }
+    }
+    /* The render may have finished between the cache miss and taking the lock. */
+    if (w) {
+        *hit = ts_mem_cache_get(p->cache, key);
+        if (*hit) {
+            pthread_mutex_unlock(&p->mu);
+            return TS_OK;
+        }
+    }
+    job *j = job_new(p, cs, ts, &mt, r->scale, mkey, h);
+    if (j == NULL) {
+        pthread_mutex_unlock(&p->mu);
+        return TS_FAIL(err, TS_ENOMEM, "job");
+    }
+    j->waiters = w;
+    j->hnext = p->inflight[h % 1024];
+    p->inflight[h % 1024] = j;
+    if (ts_pool_submit(p->pool, job_run, j) != TS_OK) {
+        p->inflight[h % 1024] = j->hnext;
+        pthread_mutex_unlock(&p->mu);
+        job_free(j);
+        atomic_fetch_add(&p->busy, 1);
+        return TS_FAIL(err, TS_EBUSY, "render queue full");
+    }
+    pthread_mutex_unlock(&p->mu);
+    return TS_OK;
 }
 
 ts_status
 ts_pipeline_request(ts_pipeline *p, const ts_tile_req *r, ts_tile_done done, void *ud,
                     ts_err *err)
 {
-    ts_service *svc = ts_pipeline_service(p);
+    cacheset *cs = current(p);
     const ts_tileset *ts;
-    ts_status st = check_req(svc, r, &ts, err);
+    ts_status st = check_req(cs->svc, r, &ts, err);
     if (st != TS_OK) {
-        ts_service_unref(svc);
+        cacheset_unref(cs);
         return st;
     }
     char key[160];
     ts_pipeline_tile_key(ts, r->z, r->x, r->y, r->scale, key, sizeof key);
     ts_tile *t = ts_mem_cache_get(p->cache, key);
     if (t) {
-        ts_service_unref(svc);
+        cacheset_unref(cs);
         done(ud, TS_OK, t, NULL);
         return TS_OK;
     }
-    waiter *w = malloc(sizeof *w);
-    if (w == NULL) {
-        ts_service_unref(svc);
-        return TS_FAIL(err, TS_ENOMEM, "waiter");
-    }
-    *w = (waiter){NULL, r->x, r->y, done, ud};
-    int buffer = ts->cfg->buffer_px >= 0 ? ts->cfg->buffer_px : 64;
-    ts_metatile mt = ts_grid_metatile(ts->grid, r->z, r->x, r->y, meta_size(ts, r->scale), buffer);
-    char mkey[160];
-    meta_key(ts, &mt, r->scale, mkey, sizeof mkey);
-    uint64_t h = ts_hash_mix(ts_hash_bytes(TS_HASH_SEED, mkey, strlen(mkey)));
-
-    pthread_mutex_lock(&p->mu);
-    /* A render in flight for this metatile: wait on it. */
-    for (job *j = p->inflight[h % 1024]; j; j = j->hnext) {
-        if (j->hash == h && strcmp(j->key, mkey) == 0 && j->svc == svc) {
-            w->next = j->waiters;
-            j->waiters = w;
-            pthread_mutex_unlock(&p->mu);
-            atomic_fetch_add(&p->joined, 1);
-            ts_service_unref(svc);
+    /* The persistent level (read on this thread: one small file or row). */
+    tscache *tc = find_tscache(cs, ts);
+    ts_cache *stack = tc ? level_stack(tc, r->scale) : NULL;
+    if (stack) {
+        ts_cache_info info;
+        if (ts_cache_get(stack, r->z, r->x, r->y, &t, &info, NULL) == TS_OK) {
+            if (info.stale) {
+                /* Stale-while-revalidate: answer now, re-render in the background (a full
+                 * queue only postpones it to a later request). */
+                atomic_fetch_add(&p->stale_served, 1);
+                ts_tile *ignored = NULL;
+                if (join_or_queue(p, cs, ts, r, key, NULL, &ignored, NULL) == TS_OK)
+                    atomic_fetch_add(&p->revalidations, 1);
+            }
+            cacheset_unref(cs);
+            done(ud, TS_OK, t, NULL);
             return TS_OK;
         }
     }
-    /* The render may have finished between the cache miss and taking the lock. */
-    t = ts_mem_cache_get(p->cache, key);
-    if (t) {
-        pthread_mutex_unlock(&p->mu);
-        free(w);
-        ts_service_unref(svc);
-        done(ud, TS_OK, t, NULL);
-        return TS_OK;
+    waiter *w = malloc(sizeof *w);
+    if (w == NULL) {
+        cacheset_unref(cs);
+        return TS_FAIL(err, TS_ENOMEM, "waiter");
     }
-    job *j = calloc(1, sizeof *j);
-    if (j == NULL) {
-        pthread_mutex_unlock(&p->mu);
+    *w = (waiter){NULL, r->x, r->y, done, ud};
+    ts_tile *hit = NULL;
+    st = join_or_queue(p, cs, ts, r, key, w, &hit, err);
+    cacheset_unref(cs);
+    if (st != TS_OK || hit) {
         free(w);
-        ts_service_unref(svc);
-        return TS_FAIL(err, TS_ENOMEM, "job");
+        if (hit)
+            done(ud, TS_OK, hit, NULL);
+        return st;
     }
-    j->hash = h;
-    snprintf(j->key, sizeof j->key, "%s", mkey);
-    j->p = p;
-    j->svc = svc; /* the reference taken above now belongs to the job */
-    j->ts = ts;
-    j->mt = mt;
-    j->scale = r->scale;
-    j->waiters = w;
-    j->hnext = p->inflight[h % 1024];
-    p->inflight[h % 1024] = j;
-    st = ts_pool_submit(p->pool, job_run, j);
-    if (st != TS_OK) {
-        p->inflight[h % 1024] = j->hnext;
-        pthread_mutex_unlock(&p->mu);
-        free(w);
-        ts_service_unref(svc);
-        free(j);
-        atomic_fetch_add(&p->busy, 1);
-        return TS_FAIL(err, TS_EBUSY, "render queue full");
-    }
-    pthread_mutex_unlock(&p->mu);
     return TS_OK;
 }
 
@@ -547,4 +987,148 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->query_ns = atomic_load(&p->query_ns);
     o->queued = ts_pool_queued(p->pool);
     ts_mem_cache_stats_get(p->cache, &o->cache);
+    o->stale_served = atomic_load(&p->stale_served);
+    o->revalidations = atomic_load(&p->revalidations);
+    cacheset *cs = current(p);
+    for (int i = 0; i < cs->n; i++) {
+        for (int k = 0; k < 2; k++) {
+            if (cs->t[i].persist[k] == NULL)
+                continue;
+            ts_cache_io_stats s;
+            ts_cache_io_stats_get(cs->t[i].persist[k], &s);
+            o->persist.gets += s.gets;
+            o->persist.hits += s.hits;
+            o->persist.misses += s.misses;
+            o->persist.stale += s.stale;
+            o->persist.corrupt += s.corrupt;
+            o->persist.puts += s.puts;
+            o->persist.put_errors += s.put_errors;
+            o->persist.bytes_written += s.bytes_written;
+            o->persist.read_errors += s.read_errors;
+        }
+    }
+    cacheset_unref(cs);
+    pthread_mutex_lock(&p->perr_mu);
+    o->persist_failing = p->persist_failing;
+    snprintf(o->persist_error, sizeof o->persist_error, "%s",
+             p->persist_failing ? p->persist_error : "");
+    pthread_mutex_unlock(&p->perr_mu);
+}
+
+/* ---- persistent caches and batch rendering ---------------------------------------------- */
+
+int
+ts_pipeline_meta_size(const ts_tileset *ts, int scale)
+{
+    return meta_size(ts, scale);
+}
+
+uint64_t
+ts_pipeline_tileset_version(ts_pipeline *p, const char *tileset)
+{
+    cacheset *cs = current(p);
+    uint64_t v = 0;
+    const ts_tileset *ts = ts_service_tileset(cs->svc, tileset);
+    tscache *tc = ts ? find_tscache(cs, ts) : NULL;
+    if (tc)
+        v = tc->version;
+    cacheset_unref(cs);
+    return v;
+}
+
+ts_cache *
+ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, int scale, ts_err *err)
+{
+    cacheset *cs = current(p);
+    ts_cache *c = NULL;
+    const ts_tileset *ts = ts_service_tileset(cs->svc, tileset);
+    tscache *tc = ts ? find_tscache(cs, ts) : NULL;
+    if (tc == NULL) {
+        TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", tileset);
+    } else if (scale != 1 && scale != 2) {
+        TS_FAIL(err, TS_EINVAL, "scale must be 1 or 2");
+    } else {
+        level_stack(tc, scale);
+        if (tc->persist[scale - 1])
+            c = ts_cache_ref(tc->persist[scale - 1]);
+        else
+            TS_FAIL(err, TS_ENOENT, "tileset %s has no persistent cache (cache type %s)",
+                    tileset, ts->cfg->cache.type ? ts->cfg->cache.type : "memory");
+    }
+    cacheset_unref(cs);
+    return c;
+}
+
+ts_cache *
+ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, int scale, const ts_cfg_cache *cc,
+                       int minz, int maxz, const double *bounds, ts_err *err)
+{
+    cacheset *cs = current(p);
+    ts_cache *c = NULL;
+    const ts_tileset *ts = ts_service_tileset(cs->svc, tileset);
+    tscache *tc = ts ? find_tscache(cs, ts) : NULL;
+    if (tc == NULL) {
+        TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", tileset);
+    } else {
+        ts_cache_desc d;
+        fill_desc(&d, ts->cfg, ts->grid, scale, tc->version, &ts->bounds);
+        d.minzoom = minz;
+        d.maxzoom = maxz;
+        if (bounds)
+            memcpy(d.bounds, bounds, sizeof d.bounds);
+        ts_err_clear(err);
+        c = open_level(cc, &d, err);
+        if (c == NULL && err && err->code == TS_OK)
+            TS_FAIL(err, TS_EINVAL, "cache type %s keeps nothing", cc->type ? cc->type : "?");
+    }
+    cacheset_unref(cs);
+    return c;
+}
+
+ts_cache *
+ts_pipeline_open_config_cache(const ts_config *cfg, const ts_cfg_tileset *t, int scale,
+                              ts_err *err)
+{
+    const ts_grid *g = ts_config_grid(cfg, t->ngrids > 0 ? t->grids[0] : "WebMercatorQuad");
+    if (g == NULL) {
+        TS_FAIL(err, TS_ECONFIG, "tileset %s: unknown grid", t->name);
+        return NULL;
+    }
+    if (t->cache.type == NULL || strcmp(t->cache.type, "memory") == 0) {
+        TS_FAIL(err, TS_ENOENT, "tileset %s has no persistent cache (cache type memory)", t->name);
+        return NULL;
+    }
+    ts_cache_desc d;
+    fill_desc(&d, t, g, scale, 0, NULL);
+    ts_err_clear(err);
+    return open_level(&t->cache, &d, err);
+}
+
+ts_status
+ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x, uint32_t y,
+                        int scale, ts_meta_done done, void *ud, ts_err *err)
+{
+    cacheset *cs = current(p);
+    const ts_tileset *ts;
+    ts_tile_req r = {tileset, z, x, y, scale};
+    ts_status st = check_req(cs->svc, &r, &ts, err);
+    if (st != TS_OK) {
+        cacheset_unref(cs);
+        return st;
+    }
+    int buffer = ts->cfg->buffer_px >= 0 ? ts->cfg->buffer_px : 64;
+    ts_metatile mt = ts_grid_metatile(ts->grid, z, x, y, meta_size(ts, scale), buffer);
+    char mkey[160];
+    meta_key(ts, &mt, scale, mkey, sizeof mkey);
+    job *j = job_new(p, cs, ts, &mt, scale, mkey, 0);
+    cacheset_unref(cs);
+    if (j == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "job");
+    j->meta_done = done;
+    j->meta_ud = ud;
+    if (ts_pool_submit(p->pool, job_run, j) != TS_OK) {
+        job_free(j);
+        return TS_FAIL(err, TS_EBUSY, "render queue full");
+    }
+    return TS_OK;
 }

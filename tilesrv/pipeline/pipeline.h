@@ -6,7 +6,18 @@
  *
  * A ts_pipeline owns the render pool (one ts_render_worker per thread), the memory cache
  * and the table of metatiles being rendered: concurrent requests for tiles of the same
- * metatile share one render; the first request queues the job, later ones wait on it. */
+ * metatile share one render; the first request queues the job, later ones wait on it.
+ *
+ * Persistent caches: a tileset whose config has `cache: {type: disk|mbtiles}` gets that
+ * level under the memory LRU. A request that misses memory reads it (on the caller's
+ * thread), promotes a fresh tile to memory, and renders on a miss; a rendered metatile's
+ * tiles go to memory at once and to the persistent level after the waiters are answered.
+ * A tile of another data version or older than `expire` is stale: it is answered at once
+ * and its metatile re-rendered in the background (stale-while-revalidate; skipped, not
+ * failed, when the queue is full). The data version of a tileset hashes its config entry
+ * (with its layers and sources), its style files' contents and its source files' identity
+ * (path, size, mtime). A full disk or another write failure is counted and logged; the
+ * tile is still served (from memory) — see ts_pipeline_stats. */
 #ifndef TS_PIPELINE_PIPELINE_H
 #define TS_PIPELINE_PIPELINE_H
 
@@ -109,11 +120,64 @@ typedef struct ts_pipeline_stats {
     uint64_t render_ns, encode_ns, query_ns;
     int queued;                    /* jobs waiting now */
     ts_cache_stats cache;
+    /* persistent levels (disk, MBTiles), summed over the tilesets */
+    ts_cache_io_stats persist;
+    uint64_t stale_served;         /* stale tiles answered while their metatile re-renders */
+    uint64_t revalidations;        /* background re-renders queued for stale tiles */
+    int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
+    char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;
 void ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *out);
 
 /* The cache key of a tile (for tests and cache tools). */
 void ts_pipeline_tile_key(const ts_tileset *ts, int z, uint32_t x, uint32_t y, int scale,
                           char *buf, size_t size);
+
+/* ---- persistent caches and batch rendering (seed) -------------------------------------- */
+
+/* The data version of a tileset of the current service (never 0). */
+uint64_t ts_pipeline_tileset_version(ts_pipeline *p, const char *tileset);
+
+/* The persistent cache level of a tileset at scale 1 or 2 with a new reference (caller
+ * unrefs), or NULL when the tileset keeps tiles in memory only (or its cache could not be
+ * opened: *err says why). */
+ts_cache *ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, int scale, ts_err *err);
+
+/* Open a persistent cache described by cc for a tileset of the current service (as the
+ * config would, e.g. `tilesrv seed --to out.mbtiles`): its metadata says zooms minz..maxz
+ * and bounds (west, south, east, north in degrees; NULL = the tileset's data extent).
+ * NULL with *err on failure. */
+ts_cache *ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, int scale,
+                                 const ts_cfg_cache *cc, int minz, int maxz,
+                                 const double *bounds, ts_err *err);
+
+/* Open the configured persistent cache of tileset t of cfg without loading the service
+ * and without recording a data version (for `tilesrv truncate`): NULL with *err when the
+ * tileset has none (TS_ENOENT) or it cannot be opened. */
+ts_cache *ts_pipeline_open_config_cache(const ts_config *cfg, const ts_cfg_tileset *t, int scale,
+                                        ts_err *err);
+
+/* The tiles of one rendered metatile, row-major (tiles[(y - y0) * nx + (x - x0)]), borrowed
+ * for the duration of the callback. */
+typedef struct ts_meta_tiles {
+    int z;
+    uint32_t x0, y0, nx, ny;
+    ts_tile *const *tiles;
+    int scale;
+} ts_meta_tiles;
+
+/* Called once per accepted ts_pipeline_render_meta, on a render thread; m is NULL when
+ * st != TS_OK. */
+typedef void (*ts_meta_done)(void *ud, ts_status st, const ts_meta_tiles *m, const ts_err *err);
+
+/* Render the metatile holding tile (z, x, y) of a tileset and hand its tiles to done(),
+ * without storing them in any cache (the caller decides). TS_OK: done() will be called;
+ * TS_EBUSY: the queue is full (try again once a job has finished); TS_ENOENT/TS_EINVAL:
+ * bad request. Used by `tilesrv seed`. */
+ts_status ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x,
+                                  uint32_t y, int scale, ts_meta_done done, void *ud, ts_err *err);
+
+/* Tiles per metatile side for a tileset at a scale (what ts_pipeline_render_meta renders). */
+int ts_pipeline_meta_size(const ts_tileset *ts, int scale);
 
 #endif

@@ -1,0 +1,174 @@
+/* seed/seed.h — `tilesrv seed` and `tilesrv truncate`: fill or empty a tileset's persistent
+ * cache for a bbox and a zoom range.
+ *
+ * Seeding walks each zoom's metatiles in Hilbert order (neighbours on the curve are
+ * neighbours on the map, so feature lookups stay warm), streaming: an iterator over the
+ * curve pruned to the bbox, never a list of tiles. Each metatile whose tiles are all fresh
+ * in the cache is skipped; the others are rendered through the same pipeline as served
+ * tiles, on the pipeline's render threads, and only their missing or stale tiles are
+ * written. Memory stays flat: a bounded number of metatiles is in flight.
+ *
+ * Resume: a progress file, written atomically (temporary file + rename) every few seconds
+ * and at the end, records the zoom and the Hilbert index below which every metatile of the
+ * run is done, plus the counts so far. `--resume` continues from there; metatiles that
+ * were in flight when a run was killed are looked at again (their tiles already written
+ * are then skipped as fresh, not rendered twice).
+ *
+ * Shards: metatile d (its Hilbert index at its zoom) belongs to shard (d / 16) % n: runs of
+ * 16 consecutive indexes are aligned 4 x 4 blocks of metatiles, so each machine renders
+ * compact areas and all machines get a share of every zoom.
+ *
+ * CRS of --bbox: lon/lat (EPSG:4326, the default) for Web Mercator grids, or the grid's own
+ * CRS. Other CRSs would need PROJ, which only the source module may use.
+ *
+ * Exit codes of the commands (ts_seed_exit_code): 0 done; 1 could not start (config,
+ * sources, cache); 2 usage (bad options, unknown tileset, progress file of another seed);
+ * 3 finished but some metatiles failed to render; 4 stopped because the cache cannot be
+ * written (disk full, I/O error): progress saved; 5 interrupted by SIGINT/SIGTERM:
+ * progress saved, continue with --resume. */
+#ifndef TS_SEED_SEED_H
+#define TS_SEED_SEED_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "config/config.h"
+#include "grid/grid.h"
+#include "pipeline/pipeline.h"
+#include "util/status.h"
+
+enum {
+    TS_SEED_EXIT_OK = 0,
+    TS_SEED_EXIT_SETUP = 1,
+    TS_SEED_EXIT_USAGE = 2,
+    TS_SEED_EXIT_FAILED_TILES = 3,
+    TS_SEED_EXIT_STORAGE = 4,
+    TS_SEED_EXIT_INTERRUPTED = 5,
+};
+
+/* ---- areas ------------------------------------------------------------------------------ */
+
+/* A bbox as given on the command line. */
+typedef struct ts_seed_area {
+    int has_bbox;              /* 0: the tileset's data extent (seed) / everything (truncate) */
+    double bbox[4];            /* minx, miny, maxx, maxy in crs */
+    char crs[32];              /* "EPSG:4326" (default), or the grid's CRS */
+} ts_seed_area;
+
+/* Parse "MINX,MINY,MAXX,MAXY[,EPSG:CODE]" into *a. TS_EINVAL with a message otherwise. */
+ts_status ts_seed_parse_bbox(const char *s, ts_seed_area *a, ts_err *err);
+/* Parse "A-B" or "A" into *minz, *maxz (0..31, A <= B). */
+ts_status ts_seed_parse_zooms(const char *s, int *minz, int *maxz, ts_err *err);
+/* Parse "I/N" (0 <= I < N). */
+ts_status ts_seed_parse_shard(const char *s, int *i, int *n, ts_err *err);
+/* Parse an age: seconds, or a number with s, m, h, d or w. */
+ts_status ts_seed_parse_age(const char *s, int64_t *seconds, ts_err *err);
+
+/* The bbox of a in grid g's CRS. TS_EINVAL when its CRS is neither lon/lat (for an
+ * EPSG:3857 grid) nor the grid's. */
+ts_status ts_seed_area_to_grid(const ts_seed_area *a, const ts_grid *g, ts_bbox *out, ts_err *err);
+
+/* The tiles of level z covering b (grid CRS): x0..x1, y0..y1 inclusive, y from the top.
+ * 0 when b misses the matrix. */
+int ts_seed_tile_range(const ts_grid *g, int z, const ts_bbox *b, uint32_t r[4]);
+
+/* ---- Hilbert walk ----------------------------------------------------------------------- */
+
+/* Cells of an order x order square (order a power of two, <= 2^31) inside the rectangle
+ * x0..x1, y0..y1, in the order of ts_grid_hilbert, from index `from` on. Pruned descent:
+ * cost grows with the cells visited and the rectangle's edge, not the square's area. */
+typedef struct ts_seed_iter {
+    uint32_t order;
+    uint32_t x0, y0, x1, y1;
+    uint64_t from;
+    int sp;
+    struct {
+        uint64_t d;            /* first index of the square */
+        uint32_t size;         /* side */
+    } stack[100];
+} ts_seed_iter;
+
+void ts_seed_iter_init(ts_seed_iter *it, uint32_t order, uint32_t x0, uint32_t y0, uint32_t x1,
+                       uint32_t y1, uint64_t from);
+/* The next cell: 1 with *x, *y, *d set, or 0 when done. */
+int ts_seed_iter_next(ts_seed_iter *it, uint32_t *x, uint32_t *y, uint64_t *d);
+/* (x, y) of index d on the curve of side order (inverse of ts_grid_hilbert). */
+void ts_seed_hilbert_xy(uint32_t order, uint64_t d, uint32_t *x, uint32_t *y);
+/* The shard of metatile index d among n. */
+int ts_seed_shard_of(uint64_t d, int n);
+
+/* ---- seed ------------------------------------------------------------------------------- */
+
+typedef struct ts_seed_opts {
+    const char *tileset;
+    int minz, maxz;
+    ts_seed_area area;
+    int scale;                 /* 1, or 2 for 512 px tiles */
+    int inflight;              /* metatiles rendering at once (>= 1); e.g. 2 x threads */
+    int shard_i, shard_n;      /* this run renders shard i of n (n >= 1) */
+    int resume;                /* continue from progress_path */
+    int force;                 /* render tiles even when fresh */
+    const char *progress_path; /* NULL: .tilesrv-seed-<tileset>[@2x][-<i>of<n>].progress */
+    const char *to;            /* NULL: the tileset's configured cache; FILE.mbtiles: that
+                                * MBTiles; anything else: a disk cache directory */
+    const char *to_layout;     /* for a directory given in `to`: xyz (default), tc, tms */
+    int save_every_ms;         /* progress file period; 0 = 2000 */
+    int show_progress;         /* bar / log lines through util/progress */
+    volatile sig_atomic_t *stop; /* set to non-zero (by a signal handler) to stop cleanly */
+} ts_seed_opts;
+
+typedef enum {
+    TS_SEED_DONE,              /* every tile rendered or fresh */
+    TS_SEED_FAILED_TILES,      /* finished, some metatiles failed to render */
+    TS_SEED_STORAGE,           /* stopped: the cache refused a write */
+    TS_SEED_INTERRUPTED,       /* stopped by *stop */
+} ts_seed_result;
+
+typedef struct ts_seed_summary {
+    ts_seed_result result;
+    uint64_t tiles_total;      /* tiles of the area and zooms (divided by n for shards) */
+    uint64_t metatiles;        /* metatiles rendered by this run */
+    uint64_t rendered;         /* tiles written by this run */
+    uint64_t skipped;          /* fresh tiles left alone by this run */
+    uint64_t failed;           /* tiles whose metatile failed to render in this run */
+    uint64_t bytes;            /* bytes written by this run */
+    double seconds;            /* this run */
+    int resumed;               /* 1: continued from a progress file */
+    int resume_z;              /* where it continued */
+    uint64_t resume_d;
+    uint64_t prior_rendered, prior_skipped, prior_failed, prior_bytes; /* earlier runs */
+    char progress_path[512];
+    char error[512];           /* TS_SEED_STORAGE: the write error */
+} ts_seed_summary;
+
+/* Seed the tiles of o through pipeline p into the tileset's persistent cache (or o->to).
+ * TS_OK when the run took place: the outcome is in out->result. Otherwise nothing was
+ * rendered and *err says why: TS_EINVAL / TS_ENOENT for bad options (usage), others for
+ * setup failures. Call from one thread; renders run on p's threads. */
+ts_status ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err *err);
+
+/* The exit code of a seed or truncate command: st from ts_seed_run/ts_seed_truncate, s the
+ * summary (NULL for truncate). */
+int ts_seed_exit_code(ts_status st, const ts_seed_summary *s);
+
+/* ---- truncate --------------------------------------------------------------------------- */
+
+typedef struct ts_truncate_opts {
+    const char *tileset;
+    int minz, maxz;            /* -1: the tileset's zoom range */
+    ts_seed_area area;         /* has_bbox 0: the whole level */
+    int scale;
+    int64_t older_than_s;      /* remove only tiles older than this many seconds; 0 = all */
+    const char *to;            /* as in ts_seed_opts: another cache than the configured one */
+    const char *to_layout;
+} ts_truncate_opts;
+
+/* Remove the tiles of o from the tileset's persistent cache; the service is not loaded
+ * (nor the data version touched). *removed counts them. TS_EINVAL / TS_ENOENT for bad
+ * options; TS_EIO when the cache cannot be changed. */
+ts_status ts_seed_truncate(const ts_config *cfg, const ts_truncate_opts *o, uint64_t *removed,
+                           ts_err *err);
+
+#endif

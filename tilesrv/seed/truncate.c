@@ -1,0 +1,63 @@
+/* seed/truncate.c — `tilesrv truncate`: remove a tileset's cached tiles by zoom range,
+ * bbox and age, without loading the service. */
+#include "seed/seed.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "seed/seed_int.h"
+#include "util/log.h"
+
+ts_status
+ts_seed_truncate(const ts_config *cfg, const ts_truncate_opts *o, uint64_t *removed, ts_err *err)
+{
+    *removed = 0;
+    if (o->tileset == NULL)
+        return TS_FAIL(err, TS_EINVAL, "truncate needs --tileset NAME");
+    const ts_cfg_tileset *t = ts_config_tileset(cfg, o->tileset);
+    if (t == NULL)
+        return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", o->tileset);
+    const ts_grid *g = ts_config_grid(cfg, t->ngrids > 0 ? t->grids[0] : "WebMercatorQuad");
+    if (g == NULL)
+        return TS_FAIL(err, TS_ECONFIG, "tileset %s: unknown grid", o->tileset);
+    int minz = o->minz >= 0 ? o->minz : t->minzoom;
+    int maxz = o->maxz >= 0 ? o->maxz : (t->maxzoom > 0 ? t->maxzoom : g->nlevels - 1);
+    if (minz < 0 || maxz >= g->nlevels || minz > maxz)
+        return TS_FAIL(err, TS_EINVAL, "--zoom %d-%d is outside the levels 0-%d of grid %s", minz,
+                       maxz, g->nlevels - 1, g->name);
+    ts_bbox b;
+    if (o->area.has_bbox)
+        TS_TRY(ts_seed_area_to_grid(&o->area, g, &b, err));
+
+    ts_cache *c;
+    if (o->to) {
+        ts_cfg_tileset copy = *t;
+        TS_TRY(ts_seed__to_cache(o->to, o->to_layout, &copy.cache, err));
+        c = ts_pipeline_open_config_cache(cfg, &copy, o->scale, err);
+    } else {
+        c = ts_pipeline_open_config_cache(cfg, t, o->scale, err);
+        if (c == NULL && err && err->code == TS_ENOENT)
+            return TS_FAIL(err, TS_EINVAL,
+                           "tileset %s has no persistent cache: nothing to truncate (give --to "
+                           "FILE.mbtiles or --to DIR for another cache)",
+                           o->tileset);
+    }
+    if (c == NULL)
+        return err && err->code != TS_OK ? err->code : TS_EIO;
+    int64_t before = o->older_than_s > 0 ? (int64_t)time(NULL) - o->older_than_s : 0;
+    ts_status st = TS_OK;
+    for (int z = minz; z <= maxz && st == TS_OK; z++) {
+        uint32_t r[4] = {0, 0, UINT32_MAX, UINT32_MAX};
+        if (o->area.has_bbox && !ts_seed_tile_range(g, z, &b, r))
+            continue;
+        uint64_t n = 0;
+        st = ts_cache_truncate(c, z, r[0], r[1], r[2], r[3], before, &n, err);
+        *removed += n;
+        if (n > 0)
+            ts_info("truncate %s: level %d: %llu tiles removed", o->tileset, z,
+                    (unsigned long long)n);
+    }
+    ts_cache_unref(c);
+    return st;
+}
