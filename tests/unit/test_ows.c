@@ -138,6 +138,12 @@ TS_TEST(kvp_decodes_and_ignores_case)
         snprintf(many + strlen(many), sizeof many - strlen(many), "p%d=1&", i);
     TS_CHECK_INT(ts_ows_kvp_parse(many, &kv, &e), TS_EINVAL);
     ts_ows_kvp_free(&kv);
+    /* names without '=' gain an empty value: the decoded copy outgrows the query */
+    TS_REQUIRE(ts_ows_kvp_parse("a&b&c&d&e&f&g&h&i&j&k&l&m&n&o&p&q&r&s&t&u&v&w&x&y&z", &kv, &e) ==
+               TS_OK);
+    TS_CHECK_INT(kv.n, 26);
+    TS_CHECK_STR(ts_ows_kvp_get(&kv, "Z"), "");
+    ts_ows_kvp_free(&kv);
     TS_CHECK_INT(ts_ows_kvp_parse(NULL, &kv, &e), TS_OK);
     TS_CHECK_INT(kv.n, 0);
     ts_ows_kvp_free(&kv);

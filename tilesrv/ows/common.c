@@ -294,7 +294,9 @@ ts_ows_kvp_parse(const char *query, ts_kvp *kv, ts_err *err)
     size_t len = strlen(query);
     if (len > TS_KVP_MAX_BYTES)
         return TS_FAIL(err, TS_ELIMIT, "query string longer than %u bytes", TS_KVP_MAX_BYTES);
-    kv->buf = malloc(len + 2);
+    /* each pair adds at most two NULs to its bytes (a name without '=' gains an empty value),
+     * and at most TS_KVP_MAX pairs are stored */
+    kv->buf = malloc(len + 2 * (size_t)TS_KVP_MAX + 2);
     if (kv->buf == NULL)
         return TS_FAIL(err, TS_ENOMEM, "query string: out of memory");
     char *o = kv->buf;
