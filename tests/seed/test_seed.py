@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `tilesrv seed` and `tilesrv truncate` on the demo data.
+
+Usage: test_seed.py --binary build/tilesrv [--srcdir .]
+Standard library only (plus the gdalinfo and sqlite3 programs when present). Each test is a
+function test_*; failures are collected and the script exits non-zero if any failed.
+
+What is shown:
+- a seed into a disk cache and into MBTiles: every tile there, every PNG decodes, blank
+  tiles stored once in MBTiles, GDAL's MBTiles driver opens and reads the file;
+- kill -9 in the middle of a seed, then --resume: no tile missing or cut, and the resumed
+  run renders exactly the tiles that were not yet on disk (work is not redone);
+- SIGINT: a clean stop (exit 5), progress saved, --resume finishes;
+- a full disk (a small tmpfs when we may mount one, else a file-size limit): the seed stops
+  with exit 4 and a clear message, and no partial tile is left;
+- truncate by zoom, bbox and age; a damaged tile in the cache is re-rendered, not served;
+- usage errors give exit 2.
+"""
+import argparse
+import http.client
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import zlib
+
+ARGS = None
+TMP = None
+SMALL_BBOX = "6.765,51.222,6.78,51.232"      # around lon 6.77, lat 51.227
+MID_BBOX = "6.75,51.215,6.80,51.24"          # a few thousand tiles at z12-18
+SUMMARY = re.compile(r"(\d+) tiles rendered, (\d+) fresh tiles skipped, (\d+) failed")
+TOTAL = re.compile(r"seed \S+ z\d+-\d+: (\d+) tiles")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def config(name, cache_yaml):
+    """A config on the demo data with the cadastre tileset cached as cache_yaml says."""
+    demo = os.path.join(ARGS.srcdir, "data", "demo")
+    styles = os.path.join(ARGS.srcdir, "styles")
+    text = f"""
+sources:
+  demo: {{path: "{demo}/duesseldorf_demo.gpkg"}}
+layers:
+  parcels: {{source: demo, table: parcels, style: "{styles}/parcels.sld"}}
+  buildings: {{source: demo, table: buildings, style: "{styles}/buildings.sld"}}
+  streets: {{source: demo, table: streets, style: "{styles}/streets.sld"}}
+tilesets:
+  cadastre:
+    layers: [parcels, buildings, streets]
+    background: "#dedad2"
+    cache: {cache_yaml}
+"""
+    path = os.path.join(TMP, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(args, timeout=300, preexec=None):
+    p = subprocess.run([ARGS.binary] + args, capture_output=True, text=True, timeout=timeout,
+                       preexec_fn=preexec, cwd=TMP)
+    return p.returncode, p.stdout, p.stderr
+
+
+def summary(out):
+    m = SUMMARY.search(out)
+    assert m, "no summary in output:\n" + out
+    return tuple(int(v) for v in m.groups())
+
+
+def png_problem(data):
+    """None if data is a whole PNG that inflates to the size its header says, else why not."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return "no PNG signature"
+    pos, idat, ihdr = 8, [], None
+    while True:
+        if pos + 12 > len(data):
+            return "cut inside a chunk header"
+        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) != length or pos + 12 + length > len(data):
+            return "cut inside chunk %r" % ctype
+        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        if zlib.crc32(ctype + body) & 0xffffffff != crc:
+            return "bad CRC in chunk %r" % ctype
+        pos += 12 + length
+        if ctype == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif ctype == b"IDAT":
+            idat.append(body)
+        elif ctype == b"IEND":
+            break
+    if pos != len(data):
+        return "bytes after IEND"
+    if ihdr is None:
+        return "no IHDR"
+    w, h, depth, colour, _, _, interlace = ihdr
+    if interlace:
+        return None  # not produced by tilesrv; structure checked above
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels is None:
+        return "bad colour type"
+    stride = (w * depth * channels + 7) // 8
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error as e:
+        return "IDAT does not inflate: %s" % e
+    if len(raw) != h * (stride + 1):
+        return "inflates to %d bytes, %dx%d needs %d" % (len(raw), w, h, h * (stride + 1))
+    if any(raw[y * (stride + 1)] > 4 for y in range(h)):
+        return "bad row filter"
+    return None
+
+
+def tree_files(root):
+    tiles, temps = [], []
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if f.endswith(".tmp"):
+                temps.append(p)
+            elif f.endswith(".png"):
+                tiles.append(p)
+    return tiles, temps
+
+
+def check_pngs(paths):
+    bad = []
+    for p in paths:
+        with open(p, "rb") as f:
+            why = png_problem(f.read())
+        if why:
+            bad.append("%s: %s" % (p, why))
+    assert not bad, "%d damaged tiles, e.g. %s" % (len(bad), bad[:3])
+
+
+# ---- tests -----------------------------------------------------------------------------------
+
+def test_seed_disk_cache_every_tile_decodes():
+    cache = os.path.join(TMP, "disk1")
+    cfg = config("disk1", '{type: disk, path: "%s", layout: tc}' % cache)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-16",
+                        "--bbox", SMALL_BBOX, "--threads", "2", "--progress-file", "p1"])
+    assert rc == 0, "exit %d\n%s%s" % (rc, out, err)
+    total = int(TOTAL.search(err).group(1))
+    rendered, skipped, failed = summary(out)
+    assert (rendered, skipped, failed) == (total, 0, 0), out
+    tiles, temps = tree_files(cache)
+    assert len(tiles) == total and not temps, (len(tiles), total, temps)
+    check_pngs(tiles)
+    # MapProxy tc layout: zz/xxx/xxx/xxx/yyy/yyy/yyy.png
+    rel = os.path.relpath(tiles[0], os.path.join(cache, "WebMercatorQuad"))
+    assert re.fullmatch(r"\d\d/\d{3}/\d{3}/\d{3}/\d{3}/\d{3}/\d{3}\.png", rel), rel
+    # a second run finds everything fresh
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-16",
+                        "--bbox", SMALL_BBOX, "--progress-file", "p1"])
+    assert rc == 0 and summary(out) == (0, total, 0), out + err
+
+
+def test_seed_mbtiles_standalone_gdal_reads_it():
+    mb = os.path.join(TMP, "demo.mbtiles")
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-16", "--bbox", SMALL_BBOX,
+                        "--to", mb, "--threads", "2", "--progress-file", "p2"])
+    assert rc == 0, "exit %d\n%s%s" % (rc, out, err)
+    total = int(TOTAL.search(err).group(1))
+    assert summary(out) == (total, 0, 0), out
+    import sqlite3
+    db = sqlite3.connect(mb)
+    rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    assert len(rows) == total, (len(rows), total)
+    for z, x, y, data in rows:
+        why = png_problem(bytes(data))
+        assert why is None, "tile %d/%d/%d: %s" % (z, x, y, why)
+    nimages = db.execute("SELECT count(*) FROM images").fetchone()[0]
+    meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
+    db.close()
+    assert nimages <= total, (nimages, total)
+    for k in ("name", "format", "bounds", "center", "minzoom", "maxzoom", "type"):
+        assert k in meta, "metadata %s missing: %r" % (k, meta)
+    assert meta["format"] == "png" and meta["minzoom"] == "12" and meta["maxzoom"] == "16", meta
+    west, south, east, north = (float(v) for v in meta["bounds"].split(","))
+    assert abs(west - 6.765) < 1e-6 and abs(north - 51.232) < 1e-6, meta["bounds"]
+    if shutil.which("gdalinfo") is None:
+        print("    (gdalinfo not installed: GDAL check skipped)")
+        return
+    p = subprocess.run(["gdalinfo", "-checksum", mb], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Driver: MBTiles/MBTiles" in p.stdout, p.stdout
+    assert "Checksum=" in p.stdout and "ERROR" not in p.stderr, p.stdout + p.stderr
+
+
+def test_kill_9_then_resume_redoes_nothing():
+    cache = os.path.join(TMP, "disk_kill")
+    cfg = config("kill", '{type: disk, path: "%s"}' % cache)
+    args = ["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-18", "--bbox", MID_BBOX,
+            "--threads", "2", "--progress-file", "pk"]
+    errlog = open(os.path.join(TMP, "kill.log"), "w+")
+    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE, stderr=errlog,
+                            text=True, cwd=TMP)
+    deadline = time.time() + 300
+    killed_at = None
+    while time.time() < deadline and proc.poll() is None:
+        tiles, _ = tree_files(cache)
+        if len(tiles) >= 250:
+            proc.send_signal(signal.SIGKILL)
+            killed_at = len(tiles)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    errlog.seek(0)
+    log = errlog.read()
+    assert killed_at is not None, "the seed ended before it could be killed:\n" + log
+    assert proc.returncode == -signal.SIGKILL
+    total = int(TOTAL.search(log).group(1))
+    tiles, temps = tree_files(cache)
+    present = len(tiles)
+    assert 0 < present < total, (present, total)
+    check_pngs(tiles)          # nothing cut, even though the writer was killed mid-tile
+    rc, out, err = run(args + ["--resume"])
+    assert rc == 0, "exit %d\n%s%s" % (rc, out, err)
+    assert "resumed at level" in out, out
+    rendered, skipped, failed = summary(out)
+    tiles, temps_after = tree_files(cache)
+    assert len(tiles) == total, "missing tiles: %d of %d" % (len(tiles), total)
+    check_pngs(tiles)
+    # exactly the tiles that were missing were rendered again; none twice
+    assert rendered == total - present, (rendered, total, present)
+    assert failed == 0
+    print("    killed with %d of %d tiles on disk; the resumed run rendered %d, skipped %d "
+          "(%d leftover temporary file(s) of the killed writer)"
+          % (present, total, rendered, skipped, len(temps_after)))
+
+
+def test_sigint_stops_cleanly_and_resume_finishes():
+    cache = os.path.join(TMP, "disk_int")
+    cfg = config("int", '{type: disk, path: "%s"}' % cache)
+    args = ["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-18", "--bbox", MID_BBOX,
+            "--threads", "2", "--progress-file", "pi"]
+    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=TMP)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if len(tree_files(cache)[0]) >= 200:
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 5, "exit %s\n%s%s" % (proc.returncode, out, err)
+    assert "interrupted" in err and "--resume" in err, err
+    with open(os.path.join(TMP, "pi")) as f:
+        progress = f.read()
+    assert "status interrupted" in progress, progress
+    total = int(TOTAL.search(err).group(1))
+    r1 = summary(out)[0]
+    tiles, temps = tree_files(cache)
+    assert len(tiles) == r1 and not temps, (len(tiles), r1, temps)
+    rc, out, err = run(args + ["--resume"])
+    assert rc == 0, out + err
+    r2 = summary(out)[0]
+    assert r1 + r2 == total, (r1, r2, total)
+    assert len(tree_files(cache)[0]) == total
+
+
+def mount_tmpfs(path, size):
+    if os.geteuid() != 0 or shutil.which("mount") is None or os.environ.get("TS_TEST_NO_TMPFS"):
+        return False
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", path],
+                       capture_output=True)
+    return p.returncode == 0
+
+
+def test_disk_full_stops_with_a_clear_error_and_no_partial_tile():
+    cache = os.path.join(TMP, "full")
+    os.makedirs(cache)
+    mounted = mount_tmpfs(cache, "1m")
+    preexec = None
+    if mounted:
+        how = "a 1 MiB tmpfs"
+    else:
+        # Not root (or no mount): a file-size limit gives EFBIG at the same place in write().
+        how = "RLIMIT_FSIZE (no tmpfs: not root or mount refused)"
+
+        def preexec():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (20000, resource.RLIM_INFINITY))
+    print("    disk full by " + how)
+    try:
+        cfg = config("full", '{type: disk, path: "%s"}' % cache)
+        rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-18",
+                            "--bbox", MID_BBOX, "--threads", "2",
+                            "--progress-file", os.path.join(TMP, "pf")], preexec=preexec)
+        assert rc == 4, "exit %d\n%s%s" % (rc, out, err)
+        assert "cache cannot be written" in err and "full" in err, err
+        assert ("No space left on device" in err) or ("File too large" in err), err
+        tiles, temps = tree_files(cache)
+        assert not temps, "partial temporary files left: %s" % temps[:3]
+        check_pngs(tiles)
+        with open(os.path.join(TMP, "pf")) as f:
+            assert "status storage" in f.read()
+    finally:
+        if mounted:
+            subprocess.run(["umount", cache])
+
+
+def test_truncate_by_zoom_bbox_and_age():
+    cache = os.path.join(TMP, "disk_trunc")
+    cfg = config("trunc", '{type: disk, path: "%s", layout: tms}' % cache)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-16",
+                        "--bbox", SMALL_BBOX, "--progress-file", "pt"])
+    assert rc == 0, out + err
+    total = summary(out)[0]
+    z16 = len(os.listdir(os.path.join(cache, "WebMercatorQuad", "16")))
+    assert z16 > 0
+    rc, out, err = run(["truncate", "-c", cfg, "--tileset", "cadastre", "--older-than", "1h"])
+    assert rc == 0 and "0 tiles removed" in out, out + err
+    rc, out, err = run(["truncate", "-c", cfg, "--tileset", "cadastre", "--zoom", "16",
+                        "--bbox", "6.765,51.222,6.77,51.226"])
+    assert rc == 0, out + err
+    n1 = int(re.search(r"(\d+) tiles removed", out).group(1))
+    assert n1 > 0
+    rc, out, err = run(["truncate", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-16"])
+    assert rc == 0, out + err
+    n2 = int(re.search(r"(\d+) tiles removed", out).group(1))
+    assert n1 + n2 == total, (n1, n2, total)
+    assert tree_files(cache)[0] == []
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_damaged_cached_tile_is_rerendered_not_served():
+    cache = os.path.join(TMP, "disk_serve")
+    cfg = config("serve", '{type: disk, path: "%s"}' % cache)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16",
+                        "--bbox", "6.770,51.226,6.771,51.227", "--progress-file", "ps"])
+    assert rc == 0, out + err
+    tiles, _ = tree_files(cache)
+    assert tiles
+    path = tiles[0]
+    z, x, y = (int(v) for v in os.path.relpath(path, os.path.join(cache, "WebMercatorQuad"))
+               [:-4].split("/"))
+    with open(path, "rb") as f:
+        good = f.read()
+    with open(path, "wb") as f:
+        f.write(good[:len(good) // 2])          # a tile cut in half
+    port = free_port()
+    log = open(os.path.join(TMP, "serve.log"), "w")
+    proc = subprocess.Popen([ARGS.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % port,
+                             "--threads", "2"], stdout=log, stderr=log, cwd=TMP)
+    try:
+        body = None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                c.request("GET", "/tiles/cadastre/%d/%d/%d.png" % (z, x, y))
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+                assert r.status == 200, r.status
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body is not None, "server did not answer"
+        assert png_problem(body) is None, png_problem(body)
+        assert body == good, "the re-rendered tile differs from the seeded one"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    with open(path, "rb") as f:
+        assert f.read() == good, "the damaged file was not replaced"
+    with open(os.path.join(TMP, "serve.log")) as f:
+        assert "damaged" in f.read()
+
+
+def test_usage_errors_exit_2():
+    rc, _, err = run(["seed", "--tileset", "cadastre"])
+    assert rc == 2, err
+    rc, _, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-16", "--bbox", "1,2,3"])
+    assert rc == 2 and "--bbox" in err, err
+    rc, _, err = run(["seed", "--tileset", "nope", "--zoom", "12", "--to", "x.mbtiles"])
+    assert rc == 2, err
+    rc, _, err = run(["seed", "--tileset", "cadastre", "--zoom", "12"])   # no cache anywhere
+    assert rc == 2 and "no persistent cache" in err, err
+    rc, _, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--shard", "3/3",
+                      "--to", "x.mbtiles"])
+    assert rc == 2, err
+    rc, _, err = run(["truncate", "--tileset", "cadastre", "--older-than", "soon"])
+    assert rc == 2, err
+    # a resume with other options than the progress file's
+    mb = os.path.join(TMP, "u.mbtiles")
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox", SMALL_BBOX,
+                        "--to", mb, "--progress-file", "pu"])
+    assert rc == 0, out + err
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-13", "--bbox", SMALL_BBOX,
+                        "--to", mb, "--progress-file", "pu", "--resume"])
+    assert rc == 2 and "another seed" in err, out + err
+
+
+def main():
+    global ARGS, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap.add_argument("filter", nargs="?")
+    ARGS = ap.parse_args()
+    ARGS.binary = os.path.abspath(ARGS.binary)
+    ARGS.srcdir = os.path.abspath(ARGS.srcdir)
+    TMP = tempfile.mkdtemp(prefix="tilesrv-seed-")
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
+    failed = ran = 0
+    t0 = time.time()
+    try:
+        for name, fn in tests:
+            if ARGS.filter and ARGS.filter not in name:
+                continue
+            t = time.time()
+            ran += 1
+            try:
+                fn()
+                print("ok   %s (%.1f s)" % (name, time.time() - t))
+            except Exception:
+                failed += 1
+                print("FAIL %s" % name)
+                traceback.print_exc()
+            sys.stdout.flush()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("%d tests, %d failed, %.1f s" % (ran, failed, time.time() - t0))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
