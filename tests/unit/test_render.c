@@ -871,3 +871,209 @@ TS_TEST(render_bands_equal_with_graphics)
     ts_style_unref(style);
     ts_store_unref(store);
 }
+
+/* ---- labels ------------------------------------------------------------------------------ */
+
+/* A street grid of named lines and numbered blocks over a 512 x 512 map (units = pixels,
+ * y up), reaching beyond it; one street runs centred across x = 256 (a tile seam). */
+static ts_store *
+label_store(void)
+{
+    ts_err err;
+    const char *names[] = {"name", "z", "n"};
+    ts_store_builder *b = ts_store_builder_new("labels", names, 3, &err);
+    if (b == NULL)
+        return NULL;
+    static const char *streets[] = {"Königsallee", "Kaiserswerther Straße", "Bilker Allee",
+                                    "Graf-Adolf-Straße", "Schadowstraße", "Rheinuferpromenade"};
+    int k = 0;
+    for (double y = -60; y < 600; y += 75, k++) { /* gently curved east-west streets */
+        if (k == 4)
+            continue; /* y = 240: the seam street's place */
+        double xy[2 * 12];
+        for (int i = 0; i < 12; i++) {
+            xy[2 * i] = -80 + i * 60;
+            xy[2 * i + 1] = y + 9 * sin(i * 0.7 + k);
+        }
+        uint32_t cnt[] = {12};
+        ts_value v[3] = {{.type = TS_VAL_STR, .u.s = streets[k % 6]}, {.type = TS_VAL_NULL},
+                         {.type = TS_VAL_NULL}};
+        if (ts_store_builder_add(b, TS_GEOM_LINE, xy, cnt, 1, v, &err) != TS_OK)
+            goto fail;
+    }
+    { /* centred on the seam: its label (followLine, no repeat) crosses x = 256 */
+        double xy[] = {176, 240, 336, 240};
+        uint32_t cnt[] = {2};
+        ts_value v[3] = {{.type = TS_VAL_STR, .u.s = "Seamstraße"}, {.type = TS_VAL_NULL},
+                         {.type = TS_VAL_NULL}};
+        if (ts_store_builder_add(b, TS_GEOM_LINE, xy, cnt, 1, v, &err) != TS_OK)
+            goto fail;
+    }
+    for (int i = 0; i < 14; i++) /* parcels between the streets, numbers (some fractions) */
+        for (int j = 0; j < 9; j++) {
+            double x0 = -40 + i * 44, y0 = -60 + j * 75 + 22;
+            double xy[] = {x0, y0, x0 + 36, y0, x0 + 36, y0 + 30, x0, y0 + 30};
+            uint32_t cnt[] = {4};
+            ts_value v[3] = {{.type = TS_VAL_NULL},
+                             {.type = TS_VAL_INT, .u.i = 100 + i * 14 + j},
+                             {.type = (i + j) % 3 ? TS_VAL_INT : TS_VAL_NULL, .u.i = 1 + j % 9}};
+            if (ts_store_builder_add(b, TS_GEOM_POLYGON, xy, cnt, 1, v, &err) != TS_OK)
+                goto fail;
+        }
+    ts_store *s = NULL;
+    if (ts_store_builder_finish(b, &s, &err) != TS_OK)
+        return NULL;
+    return s;
+fail:
+    ts_store_builder_free(b);
+    return NULL;
+}
+
+static const char *label_sld =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    "<Rule><ogc:Filter><ogc:Not><ogc:PropertyIsNull><ogc:PropertyName>name</ogc:PropertyName>"
+    "</ogc:PropertyIsNull></ogc:Not></ogc:Filter>"
+    "<LineSymbolizer><Stroke>" PARAM("stroke", "#c0c0c0") PARAM("stroke-width", "7")
+    "</Stroke></LineSymbolizer>"
+    "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+    "<Font>" PARAM("font-family", "DejaVu Sans") PARAM("font-size", "12") "</Font>"
+    "<LabelPlacement><LinePlacement/></LabelPlacement>"
+    "<Halo><Radius>1.5</Radius><Fill>" PARAM("fill", "#ffffff") "</Fill></Halo>"
+    "<Fill>" PARAM("fill", "#0000ff") "</Fill>"
+    "<VendorOption name=\"followLine\">true</VendorOption>"
+    "<VendorOption name=\"maxAngleDelta\">30</VendorOption>"
+    "</TextSymbolizer></Rule>\n"
+    "<Rule><ogc:Filter><ogc:PropertyIsNull><ogc:PropertyName>name</ogc:PropertyName>"
+    "</ogc:PropertyIsNull></ogc:Filter>"
+    "<PolygonSymbolizer><Stroke>" PARAM("stroke", "#000000") PARAM("stroke-width", "0.5")
+    "</Stroke></PolygonSymbolizer>"
+    "<TextSymbolizer><Label><ogc:PropertyName>z</ogc:PropertyName><![CDATA[\n]]>"
+    "<ogc:PropertyName>n</ogc:PropertyName></Label>"
+    "<Font>" PARAM("font-size", "10") "</Font>"
+    "<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0.5</AnchorPointX>"
+    "<AnchorPointY>0.5</AnchorPointY></AnchorPoint></PointPlacement></LabelPlacement>"
+    "<Fill>" PARAM("fill", "#ff0000") "</Fill>"
+    "<VendorOption name=\"fraction\">true</VendorOption>"
+    "</TextSymbolizer></Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+/* Pixels of c whose colour is mostly the channel given (0 = red, 2 = blue), in columns
+ * [x0, x1): drawn text. */
+static long
+text_pixels(const ts_canvas *c, int x0, int x1, int channel)
+{
+    long n = 0;
+    for (int y = 0; y < c->h; y++)
+        for (int x = x0; x < x1; x++) {
+            const uint8_t *p = (const uint8_t *)&c->px[(size_t)y * c->stride + x];
+            int o1 = (channel + 1) % 3, o2 = (channel + 2) % 3;
+            n += p[channel] > 150 && p[o1] < 90 && p[o2] < 90;
+        }
+    return n;
+}
+
+TS_TEST(render_labels_agree_across_tiles_and_bands)
+{
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL); /* fonts-dejavu-core is a build dependency */
+    ts_store *store = label_store();
+    ts_style *style = ts_style_parse(label_sld, strlen(label_sld), "labels", &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    ts_render_layer *l = ts_render_layer_new("labels", store, style, NULL, &err);
+    ts_render_worker *w[3];
+    for (int i = 0; i < 3; i++)
+        w[i] = ts_render_worker_new(&err);
+    ts_pool *pool = ts_pool_new(2, 16, NULL, &err);
+    ts_canvas *whole = ts_canvas_new(512, 512, &err);
+    ts_canvas *half = ts_canvas_new(256, 512, &err);
+    ts_canvas *banded = ts_canvas_new(512, 512, &err);
+    TS_REQUIRE(l != NULL && w[2] != NULL && pool != NULL && whole && half && banded);
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {
+        .layers = layers,
+        .nlayers = 1,
+        .bbox = {0, 0, 512, 512},
+        .width = 512,
+        .height = 512,
+        .scale_factor = 1,
+        .scale_denom = 1000,
+        .background = {255, 255, 255, 255},
+        .fonts = fonts,
+    };
+    ts_render_stats *st = ts_render_worker_stats(w[0]);
+    memset(st, 0, sizeof *st);
+    TS_CHECK_INT(ts_render_draw(w[0], &req, whole, &err), TS_OK);
+    /* street names (blue) and parcel numbers (red) are drawn, fewer than proposed */
+    TS_CHECK(st->labels > 20);
+    TS_CHECK(st->label_candidates > st->labels);
+    TS_CHECK(text_pixels(whole, 0, 512, 2) > 500);
+    TS_CHECK(text_pixels(whole, 0, 512, 0) > 500);
+    /* the seam street's label is drawn across x = 256 */
+    TS_CHECK(text_pixels(whole, 240, 256, 2) > 5 && text_pixels(whole, 256, 272, 2) > 5);
+
+    /* the two halves as tiles of their own: the same pixels as the whole image */
+    for (int side = 0; side < 2; side++) {
+        ts_render_req rq = req;
+        rq.bbox = (ts_bbox){256.0 * side, 0, 256.0 * side + 256, 512};
+        rq.width = 256;
+        TS_CHECK_INT(ts_render_draw(w[1], &rq, half, &err), TS_OK);
+        long bad = 0;
+        for (int y = 0; y < 512; y++)
+            for (int x = 0; x < 256; x++) {
+                const uint8_t *a = (const uint8_t *)&half->px[(size_t)y * 256 + x];
+                const uint8_t *b = (const uint8_t *)&whole->px[(size_t)y * 512 + 256 * side + x];
+                for (int ch = 0; ch < 4; ch++)
+                    bad += abs(a[ch] - b[ch]) > 1;
+            }
+        if (bad)
+            printf("  half %d: %ld channel values differ by more than 1\n", side, bad);
+        TS_CHECK_INT(bad, 0);
+    }
+    /* bands, on the caller and on a pool: bit for bit the whole drawing */
+    for (int t = 0; t < 2; t++) {
+        ts_canvas_clear(banded, (ts_rgba){1, 2, 3, 4});
+        TS_CHECK_INT(ts_render_draw_bands(w, 3, t ? pool : NULL, &req, banded, &err), TS_OK);
+        TS_CHECK(memcmp(whole->px, banded->px, sizeof *whole->px * 512 * 512) == 0);
+    }
+    /* a WMS image (labels must stay inside): in the left half no label touches the right
+     * edge (the seam labels move to a position inside or are dropped); as a tile, the
+     * seam label runs over that edge */
+    ts_render_req rq = req;
+    rq.bbox = (ts_bbox){0, 0, 256, 512};
+    rq.width = 256;
+    TS_CHECK_INT(ts_render_draw(w[1], &rq, half, &err), TS_OK);
+    TS_CHECK(text_pixels(half, 254, 256, 2) > 0);
+    rq.labels_inside = 1;
+    TS_CHECK_INT(ts_render_draw(w[1], &rq, half, &err), TS_OK);
+    TS_CHECK_INT(text_pixels(half, 254, 256, 2), 0);
+    TS_CHECK_INT(text_pixels(half, 254, 256, 0), 0);
+    TS_CHECK(text_pixels(half, 0, 256, 0) > 100 && text_pixels(half, 0, 256, 2) > 100);
+    /* without fonts, no labels */
+    rq = req;
+    rq.fonts = NULL;
+    TS_CHECK_INT(ts_render_draw(w[2], &rq, banded, &err), TS_OK);
+    TS_CHECK_INT(text_pixels(banded, 0, 512, 2), 0);
+
+    if (getenv("TS_LABEL_PNG")) { /* a look at it: TS_LABEL_PNG=/tmp/l.ppm */
+        FILE *f = fopen(getenv("TS_LABEL_PNG"), "wb");
+        if (f) {
+            fprintf(f, "P6\n512 512\n255\n");
+            for (int i = 0; i < 512 * 512; i++)
+                fwrite(&whole->px[i], 1, 3, f);
+            fclose(f);
+        }
+    }
+    ts_canvas_free(whole);
+    ts_canvas_free(half);
+    ts_canvas_free(banded);
+    ts_pool_free(pool);
+    for (int i = 0; i < 3; i++)
+        ts_render_worker_free(w[i]);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}

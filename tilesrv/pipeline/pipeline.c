@@ -640,6 +640,7 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
         .scale_factor = s,
         .scale_denom = ts_render_scale_denom(mt->res, g->meters_per_unit),
         .background = ts->background,
+        .fonts = ts->fonts,
     };
     ts_render_stats *rs = ts_render_worker_stats(ws->rw);
     uint64_t q0 = rs->query_ns;

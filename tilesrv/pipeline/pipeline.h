@@ -42,6 +42,7 @@ typedef struct ts_tileset {
     ts_png_mode mode;
     ts_rgba background;
     ts_bbox bounds;                /* union of the layers' extents in the grid CRS */
+    const ts_font_catalog *fonts;  /* the service's fonts for labels, or NULL */
 } ts_tileset;
 
 typedef struct ts_service ts_service;

@@ -29,6 +29,7 @@ struct ts_service {
     int nlayers;
     ts_tileset *tilesets;
     int ntilesets;
+    ts_font_catalog *fonts; /* for labels; NULL when no font was found (no labels) */
 };
 
 static atomic_ullong generation_counter;
@@ -57,6 +58,7 @@ service_free(ts_service *s)
     for (int i = 0; i < s->ntilesets; i++)
         free(s->tilesets[i].layers);
     free(s->tilesets);
+    ts_font_catalog_free(s->fonts);
     ts_config_unref(s->cfg);
     free(s);
 }
@@ -273,10 +275,17 @@ ts_service_load(ts_config *cfg, ts_err *err)
         TS_FAIL(err, TS_ENOMEM, "service");
         goto fail;
     }
+    /* The fonts of labels (the default directories: Debian's DejaVu and data/fonts). A
+     * machine without fonts serves maps without labels, and says so. */
+    ts_err ferr;
+    s->fonts = ts_font_catalog_new(NULL, 0, &ferr);
+    if (s->fonts == NULL)
+        ts_log(TS_LOG_WARN, "no fonts for labels (%s): labels are not drawn", ferr.msg);
     for (int i = 0; i < cfg->ntilesets; i++) {
         const ts_cfg_tileset *tc = &cfg->tilesets[i];
         ts_tileset *ts = &s->tilesets[s->ntilesets];
         ts->cfg = tc;
+        ts->fonts = s->fonts;
         ts->name = tc->name;
         ts->grid = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[0] : "WebMercatorQuad");
         if (ts->grid == NULL) {

@@ -16,6 +16,8 @@
  * repeated over the grid. */
 #include "render/render.h"
 
+#include "render/render_int.h"
+
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,6 +45,7 @@ enum { GC_IMAGE = 1, GC_TILE };
 
 struct ts_render_worker {
     ts_raster *raster;
+    ts_render__labeler *labels; /* the label engine's state (labels.c) */
     ts_idvec ids;
     ts_render_stats stats;
     const ts_rule **active; /* the rules of one FeatureTypeStyle live at the current scale */
@@ -280,7 +283,10 @@ ts_render_worker *
 ts_render_worker_new(ts_err *err)
 {
     ts_render_worker *w = calloc(1, sizeof *w);
-    if (w == NULL || (w->raster = ts_raster_new()) == NULL) {
+    if (w == NULL || (w->raster = ts_raster_new()) == NULL ||
+        (w->labels = ts_render__labeler_new()) == NULL) {
+        if (w != NULL)
+            ts_raster_free(w->raster);
         free(w);
         TS_FAIL(err, TS_ENOMEM, "render worker");
         return NULL;
@@ -294,6 +300,7 @@ ts_render_worker_free(ts_render_worker *w)
     if (w == NULL)
         return;
     ts_raster_free(w->raster);
+    ts_render__labeler_free(w->labels);
     ts_idvec_fini(&w->ids);
     free(w->active);
     free(w->pts);
@@ -1400,7 +1407,8 @@ draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, const ts_
     e.fr = NULL;
     for (int i = 0; i < req->nlayers; i++)
         TS_TRY(draw_layer(&e, req->layers[i], req, err));
-    return TS_OK;
+    /* labels on top of every layer */
+    return ts_render__labels(w->labels, w->raster, req, c, &e.t, shown, &w->stats, err);
 }
 
 /* c as the whole image of req (whatever window of rows the caller's struct says). */

@@ -20,6 +20,7 @@
 #include "raster/raster.h"
 #include "source/source.h"
 #include "style/style.h"
+#include "text/text.h"
 #include "util/pool.h"
 #include "util/status.h"
 
@@ -65,6 +66,12 @@ typedef struct ts_render_req {
     double scale_factor;    /* 1, or 2 for @2x: symbol sizes are multiplied by it */
     double scale_denom;     /* for rule Min/MaxScaleDenominator (at scale factor 1) */
     ts_rgba background;     /* straight colour; a == 0: transparent */
+    /* Labels (TextSymbolizers): the fonts, shared by all workers; NULL = no labels. */
+    const ts_font_catalog *fonts;
+    /* 1: a label must lie wholly inside the image unless its symbolizer allows partials
+     * (a WMS GetMap: nothing continues it outside); 0: labels may cross the image's
+     * edges (tiles and metatiles, whose neighbours draw the rest of them). */
+    int labels_inside;
 } ts_render_req;
 
 typedef struct ts_render_stats {
@@ -72,6 +79,9 @@ typedef struct ts_render_stats {
     uint64_t draw_ns;       /* per feature: rule selection, filters, rasterisation */
     uint64_t features;      /* features drawn */
     uint64_t paths;         /* raster calls */
+    uint64_t label_ns;      /* label placement and drawing (included in no other figure) */
+    uint64_t label_candidates; /* label positions proposed */
+    uint64_t labels;        /* labels drawn */
 } ts_render_stats;
 
 typedef struct ts_render_worker ts_render_worker;

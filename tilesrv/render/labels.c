@@ -1,0 +1,891 @@
+/* render/labels.c — the label engine: TextSymbolizers → candidates → placed labels → pixels.
+ *
+ * After all layers of an image (or a band of it) are drawn, every layer with a
+ * TextSymbolizer live at this scale is queried over what the image shows plus the label
+ * module's margin (label/label.h); each matching feature proposes candidates in
+ * whole-image pixels:
+ *   - PointPlacement: at a point (each point of a multipoint; the interior point of a
+ *     polygon; the middle of a line's longest part), anchor, displacement and rotation as
+ *     SLD says; a polygon's label must fit the polygon's box (a cheap form of GeoServer's
+ *     goodnessOfFit). "fraction" draws the text before the first newline over the rest
+ *     with a bar between (ALKIS parcel numbers, Zähler over Nenner).
+ *   - LinePlacement: along each part of a line (or ring of a polygon) at the middle, or
+ *     every `repeat` px; curved glyph by glyph with followLine (refused where the line
+ *     bends more than maxAngleDelta between glyphs: then a nearby position is tried),
+ *     otherwise straight along the chord under the label; never upside down.
+ * Candidates are ranked by Priority (default 1000, as GeoServer), then by the feature's
+ * size (line length, polygon box area), then by a stable id (layer, feature, symbolizer,
+ * position), resolved by label/ (same text within `repeat` of itself counts as a
+ * conflict when "group" is set), and the placed ones are drawn: halo, then glyphs.
+ *
+ * Honoured: Label, Font (family list, size, style, weight), Fill, Halo, PointPlacement
+ * (AnchorPoint, Displacement, Rotation incl. expressions), LinePlacement
+ * (PerpendicularOffset), Priority, and the vendor options followLine, maxAngleDelta,
+ * repeat, group, spaceAround, conflictResolution, partials, fraction. Not honoured
+ * (parsed only): autoWrap, maxDisplacement, the SE 1.1 gaps, IsAligned = false,
+ * GeneralizeLine.
+ *
+ * Everything is computed from the whole geometry of each feature at this zoom's detail
+ * level and in whole-image pixels, so a label crossing a tile or metatile border gets the
+ * same position and the same fate in every render that draws part of it. */
+#include "render/render_int.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "label/label.h"
+#include "text/text.h"
+#include "util/clock.h"
+#include "util/hash.h"
+
+#define LABEL_EXTENT_MAX 256.0 /* px at scale 1: the longest label (box diagonal) proposed */
+#define LABEL_ROUNDS 3         /* label/label.h: rounds of the resolution */
+#define LABEL_TEXT_MAX 1024    /* bytes of one label's text */
+#define DEFAULT_PRIORITY 1000.0
+#define FACE_CACHE 64
+#define LINE_TRIES 5           /* positions tried around each place along a line */
+
+typedef struct item {
+    const ts_text_run *run;  /* reference held; the numerator of a fraction */
+    const ts_text_run *run2; /* reference held: the denominator, or NULL */
+    size_t pos, pos2;        /* first glyph position in lb->pos of run / run2 */
+    ts_text_paint paint;
+    double bar[4];           /* fraction bar: x0 y0 x1 y1 (pixels) */
+    double bar_w;            /* its width, px */
+    double b[4];             /* bounds of the label: x0 y0 x1 y1 */
+    int always;              /* conflictResolution false: drawn whatever else is there */
+    int placed;
+} item;
+
+typedef struct face_entry {
+    uint64_t layer;
+    const ts_text *key;
+    int face;
+} face_entry;
+
+struct ts_render__labeler {
+    const ts_font_catalog *cat; /* the catalogue text was made for */
+    ts_text_ctx *text;
+    ts_label_set *set;
+    item *items;
+    size_t nitems, citems;
+    ts_text_glyph_pos *pos;
+    size_t npos, cpos;
+    ts_rbox *rb;
+    size_t crb;
+    ts_label_box *lbox;
+    size_t clbox;
+    double *pts; /* a part in pixels */
+    size_t cpts;
+    double *cum; /* its cumulative lengths */
+    size_t ccum;
+    ts_idvec ids;
+    face_entry faces[FACE_CACHE];
+    int nfaces;
+    uint32_t next_group;
+    char buf[LABEL_TEXT_MAX];
+};
+
+/* Everything a proposal needs, fixed for one render. */
+typedef struct lab_env {
+    ts_render__labeler *lb;
+    const ts_render_req *req;
+    const ts_affine *t;
+    double sf;
+    double lmax;             /* px: longest label proposed */
+    double gx0, gy0, gx1, gy1; /* pixels: candidates centred outside are not proposed */
+    double ix1, iy1;         /* the whole image's size, for labels_inside */
+    ts_render_stats *stats;
+    ts_err *err;
+} lab_env;
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+ts_render__labeler *
+ts_render__labeler_new(void)
+{
+    ts_render__labeler *lb = calloc(1, sizeof *lb);
+    if (lb == NULL)
+        return NULL;
+    lb->set = ts_label_set_new();
+    if (lb->set == NULL) {
+        free(lb);
+        return NULL;
+    }
+    return lb;
+}
+
+static void
+release_items(ts_render__labeler *lb)
+{
+    for (size_t i = 0; i < lb->nitems; i++) {
+        ts_text_run_release(lb->items[i].run);
+        if (lb->items[i].run2 != NULL)
+            ts_text_run_release(lb->items[i].run2);
+    }
+    lb->nitems = 0;
+    lb->npos = 0;
+}
+
+void
+ts_render__labeler_free(ts_render__labeler *lb)
+{
+    if (lb == NULL)
+        return;
+    release_items(lb);
+    ts_text_ctx_free(lb->text);
+    ts_label_set_free(lb->set);
+    free(lb->items);
+    free(lb->pos);
+    free(lb->rb);
+    free(lb->lbox);
+    free(lb->pts);
+    free(lb->cum);
+    ts_idvec_fini(&lb->ids);
+    free(lb);
+}
+
+/* ---- fonts ------------------------------------------------------------------------------ */
+
+/* The catalogue face for a TextSymbolizer's font: the first family of its list that the
+ * catalogue has (or knows an alias of), else the catalogue's fallback. */
+static int
+face_for(ts_render__labeler *lb, uint64_t layer, const ts_text *tx)
+{
+    for (int i = 0; i < lb->nfaces; i++)
+        if (lb->faces[i].key == tx && lb->faces[i].layer == layer)
+            return lb->faces[i].face;
+    int bold = tx->font_bold, italic = tx->font_style != TS_FONT_NORMAL;
+    int face = -1;
+    ts_font_match m;
+    for (int k = 0; k < tx->nfont_family && face < 0; k++) {
+        int f = ts_font_catalog_find(lb->cat, tx->font_family[k], bold, italic, &m);
+        if (f >= 0 && m != TS_FONT_FALLBACK)
+            face = f;
+    }
+    if (face < 0)
+        face = ts_font_catalog_find(lb->cat, "sans-serif", bold, italic, &m);
+    if (lb->nfaces == FACE_CACHE)
+        lb->nfaces = 0; /* more fonts than slots: start over (lookups are cheap) */
+    lb->faces[lb->nfaces++] = (face_entry){layer, tx, face};
+    return face;
+}
+
+/* ---- geometry helpers ------------------------------------------------------------------ */
+
+/* Part k of g (first point index into g->xy) in pixels into lb->pts with cumulative
+ * lengths in lb->cum; closed rings get their first point again. Returns the number of
+ * points, 0 on out-of-memory. */
+static size_t
+part_px(ts_render__labeler *lb, const ts_affine *t, const ts_geom *g, size_t first, uint32_t n,
+        int closed)
+{
+    size_t m = n + (closed ? 1 : 0);
+    if (grow((void **)&lb->pts, &lb->cpts, 2 * m, sizeof *lb->pts) != 0 ||
+        grow((void **)&lb->cum, &lb->ccum, m, sizeof *lb->cum) != 0)
+        return 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t j = first + (i < n ? i : 0);
+        lb->pts[2 * i] = t->sx * g->xy[2 * j] + t->tx;
+        lb->pts[2 * i + 1] = t->sy * g->xy[2 * j + 1] + t->ty;
+        lb->cum[i] = i == 0 ? 0
+                            : lb->cum[i - 1] + hypot(lb->pts[2 * i] - lb->pts[2 * i - 2],
+                                                     lb->pts[2 * i + 1] - lb->pts[2 * i - 1]);
+    }
+    return m;
+}
+
+/* The point at arc length s of the part in lb->pts (m points). */
+static void
+point_at(const ts_render__labeler *lb, size_t m, double s, double *x, double *y)
+{
+    size_t i = 1;
+    while (i < m - 1 && lb->cum[i] < s)
+        i++;
+    double seg = lb->cum[i] - lb->cum[i - 1];
+    double f = seg > 0 ? (s - lb->cum[i - 1]) / seg : 0;
+    f = f < 0 ? 0 : f > 1 ? 1 : f;
+    *x = lb->pts[2 * i - 2] + f * (lb->pts[2 * i] - lb->pts[2 * i - 2]);
+    *y = lb->pts[2 * i - 1] + f * (lb->pts[2 * i + 1] - lb->pts[2 * i - 1]);
+}
+
+/* A point inside polygon g (map units): its area centroid when that is inside (even-odd
+ * over all rings), else the middle of the widest inside stretch of the horizontal line
+ * through the centroid. Returns 0 when the polygon has no area. */
+static int
+interior_point(const ts_geom *g, double *ox, double *oy)
+{
+    double a = 0, cx = 0, cy = 0;
+    const double *p = g->xy;
+    uint32_t n0 = g->counts[0];
+    for (uint32_t i = 0; i < n0; i++) {
+        const double *q = p + 2 * ((i + 1) % n0);
+        double c = p[2 * i] * q[1] - q[0] * p[2 * i + 1];
+        a += c;
+        cx += (p[2 * i] + q[0]) * c;
+        cy += (p[2 * i + 1] + q[1]) * c;
+    }
+    if (!(fabs(a) > 0))
+        return 0;
+    cx /= 3 * a;
+    cy /= 3 * a;
+    /* crossings of y = cy with every ring; inside = between odd and even crossings */
+    double xs[64];
+    int nx = 0, overflow = 0;
+    const double *r = g->xy;
+    for (uint32_t k = 0; k < g->nparts; k++) {
+        uint32_t n = g->counts[k];
+        for (uint32_t i = 0; i < n; i++) {
+            const double *u = r + 2 * i, *v = r + 2 * ((i + 1) % n);
+            if ((u[1] > cy) != (v[1] > cy)) {
+                if (nx == 64) {
+                    overflow = 1;
+                    continue;
+                }
+                xs[nx++] = u[0] + (cy - u[1]) * (v[0] - u[0]) / (v[1] - u[1]);
+            }
+        }
+        r += 2 * (size_t)n;
+    }
+    /* sort (few crossings: insertion sort) */
+    for (int i = 1; i < nx; i++)
+        for (int j = i; j > 0 && xs[j] < xs[j - 1]; j--) {
+            double tmp = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = tmp;
+        }
+    if (!overflow)
+        for (int i = 0; i + 1 < nx; i += 2)
+            if (cx >= xs[i] && cx <= xs[i + 1]) {
+                *ox = cx;
+                *oy = cy;
+                return 1;
+            }
+    double best = -1;
+    for (int i = 0; i + 1 < nx; i += 2)
+        if (xs[i + 1] - xs[i] > best) {
+            best = xs[i + 1] - xs[i];
+            *ox = (xs[i] + xs[i + 1]) / 2;
+        }
+    *oy = cy;
+    if (best < 0)
+        *ox = cx; /* a degenerate ring: the centroid all the same */
+    return 1;
+}
+
+/* ---- candidates ------------------------------------------------------------------------- */
+
+typedef struct proposal {
+    const ts_symbolizer *sym;
+    const ts_render_layer *layer;
+    int layer_index;
+    uint32_t fid;
+    int sym_index;
+    double priority;
+    double weight;
+    ts_text_paint paint;
+    double pad;
+    uint64_t dup_key;
+    double dup_dist;
+} proposal;
+
+/* Axis-aligned bounds of the oriented boxes. */
+static void
+rboxes_bounds(const ts_rbox *bx, size_t n, double b[4])
+{
+    b[0] = b[1] = INFINITY;
+    b[2] = b[3] = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double x0, y0, x1, y1;
+        ts_rbox_bounds(&bx[i], &x0, &y0, &x1, &y1);
+        b[0] = fmin(b[0], x0);
+        b[1] = fmin(b[1], y0);
+        b[2] = fmax(b[2], x1);
+        b[3] = fmax(b[3], y1);
+    }
+}
+
+/* Add a laid-out label (glyph positions already appended at lb->pos[pos..]) as a
+ * candidate with its boxes. The runs' references pass to the item (released even when
+ * the label is not proposed). Returns TS_OK also when it is not proposed (too large, too
+ * far, or outside the image when labels must stay inside). */
+static ts_status
+add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos,
+              const ts_text_run *run2, size_t pos2, const double bar[4], double bar_w,
+              const ts_rbox *boxes, size_t nbox, uint32_t group, uint32_t pos_index)
+{
+    ts_render__labeler *lb = e->lb;
+    double b[4];
+    rboxes_bounds(boxes, nbox, b);
+    double cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2;
+    int keep = hypot(b[2] - b[0], b[3] - b[1]) <= e->lmax && cx >= e->gx0 && cx <= e->gx1 &&
+               cy >= e->gy0 && cy <= e->gy1;
+    if (keep && e->req->labels_inside && !pr->sym->text->partials)
+        keep = b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1;
+    if (!keep || grow((void **)&lb->items, &lb->citems, lb->nitems + 1, sizeof *lb->items) != 0 ||
+        grow((void **)&lb->lbox, &lb->clbox, nbox, sizeof *lb->lbox) != 0) {
+        ts_text_run_release(run);
+        if (run2 != NULL)
+            ts_text_run_release(run2);
+        lb->npos = pos; /* drop its glyph positions */
+        return keep ? TS_FAIL(e->err, TS_ENOMEM, "labels") : TS_OK;
+    }
+    item *it = &lb->items[lb->nitems++];
+    memset(it, 0, sizeof *it);
+    it->run = run;
+    it->run2 = run2;
+    it->pos = pos;
+    it->pos2 = pos2;
+    it->paint = pr->paint;
+    if (run2 != NULL) {
+        memcpy(it->bar, bar, sizeof it->bar);
+        it->bar_w = bar_w;
+    }
+    memcpy(it->b, b, sizeof b);
+    it->always = pr->sym->text->conflict_resolution == 0;
+    if (it->always) /* drawn whatever else is there, and blocks nothing */
+        return TS_OK;
+    for (size_t i = 0; i < nbox; i++)
+        lb->lbox[i] = (ts_label_box){boxes[i].cx, boxes[i].cy, boxes[i].hw, boxes[i].hh,
+                                     boxes[i].angle};
+    ts_label_cand c = {
+        .priority = pr->priority,
+        .weight = pr->weight,
+        .id = (uint64_t)pr->layer_index << 58 ^ (uint64_t)pr->fid << 18 ^
+              (uint64_t)(pr->sym_index & 0xff) << 10 ^ (pos_index & 0x3ff),
+        .group = group,
+        .pad = 0, /* the boxes include the pad already (layout functions grow them) */
+        .dup_key = pr->dup_key,
+        .dup_dist = pr->dup_dist,
+        .ax = cx,
+        .ay = cy,
+        .user = (uint32_t)(lb->nitems - 1),
+    };
+    ts_err lerr;
+    ts_status st = ts_label_add(lb->set, &c, lb->lbox, (uint32_t)nbox, &lerr);
+    if (st != TS_OK) { /* TS_EINVAL: a box from degenerate geometry; skipped */
+        lb->nitems--;
+        ts_text_run_release(run);
+        if (run2 != NULL)
+            ts_text_run_release(run2);
+        return st == TS_ENOMEM ? TS_FAIL(e->err, TS_ENOMEM, "labels") : TS_OK;
+    }
+    e->stats->label_candidates++;
+    return TS_OK;
+}
+
+/* Room for n more glyph positions and boxes; the index of the first, or SIZE_MAX. */
+static size_t
+pos_room(ts_render__labeler *lb, size_t n)
+{
+    if (grow((void **)&lb->pos, &lb->cpos, lb->npos + n, sizeof *lb->pos) != 0 ||
+        grow((void **)&lb->rb, &lb->crb, n + 1, sizeof *lb->rb) != 0)
+        return SIZE_MAX;
+    return lb->npos;
+}
+
+static ts_status
+shape(lab_env *e, int face, double size, const char *s, size_t n, const ts_text_run **out)
+{
+    ts_font_spec spec = {.face = face, .size_px = size, .align = TS_TEXT_ALIGN_CENTER};
+    return ts_text_shape(e->lb->text, s, n, &spec, out, e->err);
+}
+
+/* A point label (plain or fraction) at pixel (x, y). fit_w, fit_h > 0: the label's box
+ * must fit them (polygons). */
+static ts_status
+propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n, double x,
+              double y, double fit_w, double fit_h, uint32_t pos_index)
+{
+    ts_render__labeler *lb = e->lb;
+    const ts_text *tx = pr->sym->text;
+    double size = tx->font_size * e->sf;
+    double rot = tx->rotation; /* the caller resolved a rotation expression into it */
+    const char *nl = tx->fraction ? memchr(s, '\n', n) : NULL;
+    if (nl != NULL) { /* nothing below the line (a null denominator): a plain number */
+        const char *q = nl + 1;
+        while (q < s + n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            q++;
+        if (q == s + n) {
+            n = (size_t)(nl - s);
+            nl = NULL;
+        }
+    }
+    if (nl == NULL) {
+        const ts_text_run *run;
+        TS_TRY(shape(e, face, size, s, n, &run));
+        if (run->nglyphs == 0 || (fit_w > 0 && (run->width > fit_w ||
+                                                run->ascent + run->descent > fit_h))) {
+            ts_text_run_release(run);
+            return TS_OK;
+        }
+        size_t p0 = pos_room(lb, run->nglyphs);
+        if (p0 == SIZE_MAX) {
+            ts_text_run_release(run);
+            return TS_FAIL(e->err, TS_ENOMEM, "labels");
+        }
+        ts_text_point pt = {x, y, tx->anchor_x, tx->anchor_y, tx->disp_x * e->sf,
+                            tx->disp_y * e->sf, rot};
+        ts_text_layout_point(run, &pt, pr->pad, lb->pos + p0, &lb->rb[0]);
+        lb->npos += run->nglyphs;
+        return add_candidate(e, pr, run, p0, NULL, 0, NULL, 0, lb->rb, 1, TS_LABEL_NO_GROUP,
+                             pos_index);
+    }
+    /* a fraction: numerator over denominator, centred, a bar between */
+    const ts_text_run *r1, *r2;
+    TS_TRY(shape(e, face, size, s, (size_t)(nl - s), &r1));
+    ts_status st = shape(e, face, size, nl + 1, n - (size_t)(nl - s) - 1, &r2);
+    if (st != TS_OK) {
+        ts_text_run_release(r1);
+        return st;
+    }
+    double w = fmax(r1->width, r2->width);
+    double h1 = r1->ascent + r1->descent, h2 = r2->ascent + r2->descent;
+    double bw = fmax(0.8 * e->sf, size / 14), gap = 0.5 * e->sf;
+    /* digits have no descenders: tighten the lines towards the bar by part of it */
+    double tight = 0.6 * r1->descent;
+    double H = h1 + h2 + 2 * gap + bw - 2 * tight;
+    if (r1->nglyphs == 0 || r2->nglyphs == 0 || (fit_w > 0 && (w > fit_w || H > fit_h))) {
+        ts_text_run_release(r1);
+        ts_text_run_release(r2);
+        return TS_OK;
+    }
+    size_t p1 = pos_room(lb, r1->nglyphs + r2->nglyphs);
+    if (p1 == SIZE_MAX) {
+        ts_text_run_release(r1);
+        ts_text_run_release(r2);
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    }
+    /* local frame: the box [0, w] x [0, H], y down; its anchor goes to the point moved by
+     * the displacement; the whole turns about the point */
+    double ax = tx->anchor_x * w, ay = (1 - tx->anchor_y) * H;
+    double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
+    double dx = tx->disp_x * e->sf, dy = -tx->disp_y * e->sf;
+#define TO_PX(lx, ly, ox, oy)                                                                      \
+    do {                                                                                           \
+        double u_ = (lx) - ax + dx, v_ = (ly) - ay + dy;                                           \
+        *(ox) = x + u_ * cs - v_ * sn;                                                             \
+        *(oy) = y + u_ * sn + v_ * cs;                                                             \
+    } while (0)
+    double o1x, o1y, o2x, o2y;
+    double yb = h1 - tight + gap + bw / 2; /* the bar's middle */
+    TO_PX((w - r1->width) / 2, r1->ascent, &o1x, &o1y);
+    TO_PX((w - r2->width) / 2, yb + bw / 2 + gap - tight + r2->ascent, &o2x, &o2y);
+    ts_text_layout_straight(r1, o1x, o1y, a, lb->pos + p1);
+    size_t p2 = p1 + r1->nglyphs;
+    ts_text_layout_straight(r2, o2x, o2y, a, lb->pos + p2);
+    lb->npos += r1->nglyphs + r2->nglyphs;
+    double bar[4];
+    TO_PX(0, yb, &bar[0], &bar[1]);
+    TO_PX(w, yb, &bar[2], &bar[3]);
+    double bcx, bcy;
+    TO_PX(w / 2, H / 2, &bcx, &bcy);
+#undef TO_PX
+    lb->rb[0] = (ts_rbox){bcx, bcy, w / 2 + pr->pad, H / 2 + pr->pad, a};
+    return add_candidate(e, pr, r1, p1, r2, p2, bar, bw, lb->rb, 1, TS_LABEL_NO_GROUP, pos_index);
+}
+
+/* Labels along one part (m points in lb->pts / lb->cum). */
+static ts_status
+propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
+              uint32_t *pos_index)
+{
+    ts_render__labeler *lb = e->lb;
+    const ts_text *tx = pr->sym->text;
+    double L = lb->cum[m - 1], W = run->width;
+    if (W + 2 * pr->pad > L)
+        return TS_OK;
+    double spacing = tx->repeat * e->sf;
+    size_t nplaces = spacing > 0 && L > spacing ? (size_t)(L / spacing) : 1;
+    if (nplaces > 4096)
+        nplaces = 4096;
+    double off = pr->sym->perpendicular_offset * e->sf;
+    for (size_t k = 0; k < nplaces; k++) {
+        double s0 = (k + 0.5) * L / nplaces;
+        uint32_t group = lb->next_group++;
+        static const double shift[LINE_TRIES] = {0, -0.25, 0.25, -0.5, 0.5};
+        for (int tr = 0; tr < LINE_TRIES; tr++) {
+            double s = s0 + shift[tr] * W;
+            if (s - W / 2 < 0 || s + W / 2 > L)
+                continue;
+            size_t p0 = pos_room(lb, run->nglyphs);
+            if (p0 == SIZE_MAX)
+                return TS_FAIL(e->err, TS_ENOMEM, "labels");
+            size_t nb;
+            if (tx->follow_line) {
+                nb = ts_text_layout_on_line(run, lb->pts, m, s, off, tx->max_angle_delta,
+                                            pr->pad, lb->pos + p0, lb->rb);
+                if (nb == 0)
+                    continue;
+            } else {
+                /* straight along the chord under the label, upright */
+                double x0, y0, x1, y1, cx, cy;
+                point_at(lb, m, s - W / 2, &x0, &y0);
+                point_at(lb, m, s + W / 2, &x1, &y1);
+                point_at(lb, m, s, &cx, &cy);
+                double a = atan2(y1 - y0, x1 - x0);
+                if (cos(a) < -1e-9 || (fabs(cos(a)) <= 1e-9 && sin(a) > 0))
+                    a += M_PI;
+                double cs = cos(a), sn = sin(a);
+                double mid = (run->descent - run->ascent) / 2; /* run space: middle of box */
+                double u = -W / 2, v = -mid - off;
+                ts_text_layout_straight(run, cx + u * cs - v * sn, cy + u * sn + v * cs, a,
+                                        lb->pos + p0);
+                lb->rb[0] = (ts_rbox){cx + off * sn, cy - off * cs, W / 2 + pr->pad,
+                                      (run->ascent + run->descent) / 2 + pr->pad, a};
+                nb = 1;
+            }
+            lb->npos += run->nglyphs;
+            ts_text_run_ref(run);
+            TS_TRY(add_candidate(e, pr, run, p0, NULL, 0, NULL, 0, lb->rb, nb, group,
+                                 (*pos_index)++));
+        }
+    }
+    return TS_OK;
+}
+
+/* Every candidate of one feature for one TextSymbolizer. */
+static ts_status
+propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
+{
+    ts_render__labeler *lb = e->lb;
+    const ts_symbolizer *sym = pr->sym;
+    const ts_text *tx = sym->text;
+    size_t n = ts_label_eval(sym->label, fr, lb->buf, sizeof lb->buf);
+    if (n == 0)
+        return TS_OK;
+    if (n >= sizeof lb->buf)
+        n = strlen(lb->buf); /* cut at a character boundary by ts_label_eval */
+    pr->priority = DEFAULT_PRIORITY;
+    double v;
+    if (tx->priority != NULL && ts_expr_eval_number(tx->priority, fr, &v) && isfinite(v))
+        pr->priority = v;
+    pr->dup_key = 0;
+    pr->dup_dist = 0;
+    if (tx->group) {
+        pr->dup_key = ts_hash_bytes(0x9e3779b97f4a7c15ULL ^ (uint64_t)pr->layer_index, lb->buf, n) | 1;
+        double d = tx->repeat > 0 ? tx->repeat * e->sf * 0.75 : e->lmax / 2;
+        pr->dup_dist = fmin(d, e->lmax);
+    }
+    int face = face_for(lb, pr->layer->id, tx);
+    if (face < 0)
+        return TS_OK; /* an empty catalogue: no labels */
+    uint32_t pos_index = 0;
+
+    if (tx->placement == TS_PLACE_LINE && g->kind != TS_GEOM_POINT) {
+        const ts_text_run *run;
+        TS_TRY(shape(e, face, tx->font_size * e->sf, lb->buf, n, &run));
+        ts_status st = TS_OK;
+        size_t first = 0;
+        for (uint32_t k = 0; k < g->nparts && st == TS_OK; k++) {
+            uint32_t cnt = g->counts[k];
+            size_t m = cnt >= 2 ? part_px(lb, e->t, g, first, cnt, g->kind == TS_GEOM_POLYGON)
+                                : 0;
+            first += cnt;
+            if (cnt >= 2 && m == 0) {
+                st = TS_FAIL(e->err, TS_ENOMEM, "labels");
+                break;
+            }
+            if (m < 2 || run->nglyphs == 0)
+                continue;
+            pr->weight = lb->cum[m - 1];
+            st = propose_along(e, pr, run, m, &pos_index);
+        }
+        ts_text_run_release(run);
+        return st;
+    }
+
+    /* point placement: the rotation may come from the feature */
+    double rot = tx->rotation;
+    if (tx->rotation_expr != NULL)
+        rot = ts_expr_eval_number(tx->rotation_expr, fr, &v) && isfinite(v) ? v : 0;
+    ts_text rtx = *tx;
+    rtx.rotation = rot;
+    rtx.rotation_expr = NULL;
+    ts_symbolizer rsym = *sym;
+    rsym.text = &rtx;
+    proposal rp = *pr;
+    rp.sym = &rsym;
+    const ts_affine *t = e->t;
+    if (g->kind == TS_GEOM_POINT) {
+        rp.weight = 0;
+        for (uint32_t k = 0; k < g->nparts; k++)
+            TS_TRY(propose_point(e, &rp, face, lb->buf, n, t->sx * g->xy[2 * k] + t->tx,
+                                 t->sy * g->xy[2 * k + 1] + t->ty, 0, 0, pos_index++));
+        return TS_OK;
+    }
+    if (g->kind == TS_GEOM_POLYGON) {
+        double x = 0, y = 0;
+        if (!interior_point(g, &x, &y))
+            return TS_OK;
+        double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+        for (uint32_t i = 0; i < g->counts[0]; i++) {
+            bx0 = fmin(bx0, g->xy[2 * i]);
+            bx1 = fmax(bx1, g->xy[2 * i]);
+            by0 = fmin(by0, g->xy[2 * i + 1]);
+            by1 = fmax(by1, g->xy[2 * i + 1]);
+        }
+        double fw = (bx1 - bx0) * fabs(t->sx), fh = (by1 - by0) * fabs(t->sy);
+        rp.weight = fw * fh;
+        return propose_point(e, &rp, face, lb->buf, n, t->sx * x + t->tx, t->sy * y + t->ty,
+                             fmax(fw, 1e-9), fmax(fh, 1e-9), 0);
+    }
+    /* a line: the middle of its longest part */
+    size_t first = 0, best_first = 0;
+    uint32_t best_n = 0;
+    double best_len = -1;
+    for (uint32_t k = 0; k < g->nparts; k++) {
+        uint32_t cnt = g->counts[k];
+        double len = 0;
+        for (uint32_t i = 1; i < cnt; i++)
+            len += hypot(g->xy[2 * (first + i)] - g->xy[2 * (first + i - 1)],
+                         g->xy[2 * (first + i) + 1] - g->xy[2 * (first + i - 1) + 1]);
+        if (cnt >= 2 && len > best_len) {
+            best_len = len;
+            best_first = first;
+            best_n = cnt;
+        }
+        first += cnt;
+    }
+    if (best_n < 2)
+        return TS_OK;
+    size_t m = part_px(lb, t, g, best_first, best_n, 0);
+    if (m == 0)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    double x = 0, y = 0;
+    point_at(lb, m, lb->cum[m - 1] / 2, &x, &y);
+    rp.weight = lb->cum[m - 1];
+    return propose_point(e, &rp, face, lb->buf, n, x, y, 0, 0, 0);
+}
+
+/* ---- the pass --------------------------------------------------------------------------- */
+
+/* 1 if the style has a TextSymbolizer in a rule live at this scale. */
+static int
+has_live_text(const ts_style *s, double scale_denom)
+{
+    for (int f = 0; f < s->nfts; f++)
+        for (int r = 0; r < s->fts[f].nrules; r++) {
+            const ts_rule *rule = &s->fts[f].rules[r];
+            if (!ts_rule_in_scale(rule, scale_denom))
+                continue;
+            for (int k = 0; k < rule->nsyms; k++)
+                if (rule->syms[k].kind == TS_SYM_TEXT && rule->syms[k].text != NULL)
+                    return 1;
+        }
+    return 0;
+}
+
+/* The pad (halo + spaceAround) and dup distance of a TextSymbolizer, px. */
+static double
+text_pad(const ts_text *tx, double sf)
+{
+    double pad = (tx->has_halo ? tx->halo_radius : 0) + (tx->space_around > 0 ? tx->space_around : 0);
+    return pad * sf;
+}
+
+static ts_status
+gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_bbox *q)
+{
+    ts_render__labeler *lb = e->lb;
+    const ts_style *style = l->style;
+    if (ts_store_query(l->store, q, &lb->ids) != TS_OK)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels: query layer %s", l->name);
+    int level = ts_store_level_for_res(l->store, res);
+    ts_render__feat fc = {l, 0};
+    ts_feature_ref fr = {ts_render__feat_get, &fc, {0, 0, 0, 0}};
+    double sd = e->req->scale_denom;
+    for (int f = 0; f < style->nfts; f++) {
+        const ts_fts *fts = &style->fts[f];
+        int live_text = 0;
+        for (int r = 0; r < fts->nrules && !live_text; r++)
+            if (ts_rule_in_scale(&fts->rules[r], sd))
+                for (int k = 0; k < fts->rules[r].nsyms; k++)
+                    live_text |= fts->rules[r].syms[k].kind == TS_SYM_TEXT;
+        if (!live_text)
+            continue;
+        for (size_t i = 0; i < lb->ids.n; i++) {
+            uint32_t fid = lb->ids.ids[i];
+            ts_geom g;
+            ts_store_geom(l->store, level, fid, &g);
+            if (g.kind == TS_GEOM_NONE || g.nparts == 0)
+                continue;
+            fc.fid = fid;
+            fr.bbox = ts_store_feature_bbox(l->store, fid);
+            int matched = 0;
+            for (int r = 0; r < fts->nrules; r++) {
+                const ts_rule *rule = &fts->rules[r];
+                if (!ts_rule_in_scale(rule, sd))
+                    continue;
+                if (rule->is_else) {
+                    if (matched)
+                        continue;
+                } else if (rule->filter != NULL && !ts_filter_eval(rule->filter, &fr)) {
+                    continue;
+                }
+                matched = 1;
+                for (int k = 0; k < rule->nsyms; k++) {
+                    const ts_symbolizer *sym = &rule->syms[k];
+                    if (sym->kind != TS_SYM_TEXT || sym->text == NULL || sym->label == NULL)
+                        continue;
+                    const ts_text *tx = sym->text;
+                    proposal pr = {
+                        .sym = sym,
+                        .layer = l,
+                        .layer_index = li,
+                        .fid = fid,
+                        .sym_index = (f * 31 + r) * 7 + k,
+                        .pad = text_pad(tx, e->sf),
+                    };
+                    pr.paint.fill = sym->has_fill ? sym->fill : (ts_rgba){0, 0, 0, 0};
+                    pr.paint.fill_opacity = sym->fill_opacity;
+                    pr.paint.halo_radius = tx->has_halo ? tx->halo_radius * e->sf : 0;
+                    pr.paint.halo = tx->halo_fill;
+                    pr.paint.halo_opacity = tx->halo_opacity;
+                    TS_TRY(propose(e, &pr, &g, &fr));
+                }
+            }
+        }
+    }
+    return TS_OK;
+}
+
+static ts_status
+draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it, ts_err *err)
+{
+    if (it->run2 != NULL) {
+        double xy[4] = {it->bar[0], it->bar[1], it->bar[2], it->bar[3]};
+        uint32_t cnt = 2;
+        ts_parts bar = {xy, &cnt, 1};
+        static const ts_affine id = {1, 1, 0, 0};
+        ts_stroke s = {.width = it->bar_w, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
+        if (it->paint.halo_radius > 0) {
+            ts_stroke h = s;
+            h.width += 2 * it->paint.halo_radius;
+            h.cap = TS_CAP_ROUND;
+            ts_status st = ts_raster_stroke(r, c, &id, &bar, 0, &h, it->paint.halo,
+                                            it->paint.halo_opacity);
+            if (st != TS_OK)
+                return TS_FAIL(err, st, "labels: fraction bar");
+        }
+        TS_TRY(ts_text_draw(lb->text, r, c, it->run, lb->pos + it->pos, &it->paint, err));
+        TS_TRY(ts_text_draw(lb->text, r, c, it->run2, lb->pos + it->pos2, &it->paint, err));
+        if (it->paint.fill.a > 0) {
+            ts_status st = ts_raster_stroke(r, c, &id, &bar, 0, &s, it->paint.fill,
+                                            it->paint.fill_opacity);
+            if (st != TS_OK)
+                return TS_FAIL(err, st, "labels: fraction bar");
+        }
+        return TS_OK;
+    }
+    return ts_text_draw(lb->text, r, c, it->run, lb->pos + it->pos, &it->paint, err);
+}
+
+ts_status
+ts_render__labels(ts_render__labeler *lb, ts_raster *r, const ts_render_req *req, ts_canvas *c,
+                  const ts_affine *t, const ts_bbox *shown, ts_render_stats *stats, ts_err *err)
+{
+    if (req->fonts == NULL)
+        return TS_OK;
+    int any = 0;
+    for (int i = 0; i < req->nlayers && !any; i++)
+        any = has_live_text(req->layers[i]->style, req->scale_denom);
+    if (!any)
+        return TS_OK;
+    uint64_t t0 = ts_mono_ns();
+    if (lb->text == NULL || lb->cat != req->fonts) {
+        ts_text_ctx_free(lb->text);
+        lb->text = ts_text_ctx_new(req->fonts, err);
+        lb->cat = lb->text ? req->fonts : NULL;
+        lb->nfaces = 0;
+        if (lb->text == NULL)
+            return TS_FAIL(err, TS_ENOMEM, "labels: text context");
+    }
+    release_items(lb);
+    ts_label_set_clear(lb->set);
+    lb->next_group = 0;
+
+    lab_env e = {.lb = lb, .req = req, .t = t, .stats = stats, .err = err};
+    e.sf = req->scale_factor > 0 ? req->scale_factor : 1;
+    e.lmax = LABEL_EXTENT_MAX * e.sf;
+    double pad = 0, dup = 0, disp = 0;
+    for (int i = 0; i < req->nlayers; i++) {
+        const ts_style *s = req->layers[i]->style;
+        for (int f = 0; f < s->nfts; f++)
+            for (int rr = 0; rr < s->fts[f].nrules; rr++)
+                for (int k = 0; k < s->fts[f].rules[rr].nsyms; k++) {
+                    const ts_symbolizer *sym = &s->fts[f].rules[rr].syms[k];
+                    if (sym->kind != TS_SYM_TEXT || sym->text == NULL)
+                        continue;
+                    pad = fmax(pad, text_pad(sym->text, e.sf));
+                    if (sym->text->group)
+                        dup = fmax(dup, fmin(sym->text->repeat > 0
+                                                 ? sym->text->repeat * e.sf * 0.75
+                                                 : e.lmax / 2,
+                                             e.lmax));
+                    disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
+                                       fabs(sym->perpendicular_offset)) *
+                                          e.sf);
+                }
+    }
+    double margin = ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS);
+    /* what this canvas shows, in whole-image pixels */
+    double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
+    double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
+    e.gx0 = fmin(ax0, ax1) - margin;
+    e.gx1 = fmax(ax0, ax1) + margin;
+    e.gy0 = fmin(ay0, ay1) - margin;
+    e.gy1 = fmax(ay0, ay1) + margin;
+    e.ix1 = req->width;
+    e.iy1 = req->height;
+    /* features whose label centre can lie in the gathered area: a label's centre is within
+     * lmax / 2 + displacement of its anchor, which lies on (or in) the feature */
+    double res = (req->bbox.maxx - req->bbox.minx) / req->width;
+    double reach = (margin + e.lmax / 2 + disp + 1) * res;
+    ts_bbox q = {shown->minx - reach, shown->miny - reach, shown->maxx + reach,
+                 shown->maxy + reach};
+    ts_status st = TS_OK;
+    for (int i = 0; i < req->nlayers && st == TS_OK; i++)
+        if (has_live_text(req->layers[i]->style, req->scale_denom))
+            st = gather_layer(&e, i, req->layers[i], res, &q);
+    if (st == TS_OK)
+        st = ts_label_resolve(lb->set, LABEL_ROUNDS, err);
+    if (st == TS_OK) {
+        size_t n = ts_label_count(lb->set);
+        for (size_t i = 0; i < n; i++)
+            if (ts_label_placed(lb->set, i))
+                lb->items[ts_label_get(lb->set, i)->user].placed = 1;
+        /* draw in the order proposed (layer order, then features), rows of c only */
+        double r0 = c->row0, r1 = (double)c->row0 + c->h;
+        for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
+            const item *it = &lb->items[i];
+            if (!it->placed && !it->always)
+                continue;
+            double grow_px = it->paint.halo_radius + 2;
+            if (it->b[3] + grow_px < r0 || it->b[1] - grow_px > r1 ||
+                it->b[2] + grow_px < 0 || it->b[0] - grow_px > c->w)
+                continue;
+            stats->labels++;
+            st = draw_item(lb, r, c, it, err);
+        }
+    }
+    release_items(lb);
+    stats->label_ns += ts_mono_ns() - t0;
+    return st;
+}

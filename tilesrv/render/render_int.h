@@ -1,0 +1,40 @@
+/* render/render_int.h — what render.c and labels.c share inside the module. */
+#ifndef TS_RENDER_RENDER_INT_H
+#define TS_RENDER_RENDER_INT_H
+
+#include "render/render.h"
+
+/* A feature of a layer, as filters and labels read its attributes. */
+typedef struct ts_render__feat {
+    const ts_render_layer *layer;
+    uint32_t fid;
+} ts_render__feat;
+
+/* ts_feature_ref.get for a ts_render__feat context. */
+static inline const ts_value *
+ts_render__feat_get(const void *vctx, int prop)
+{
+    const ts_render__feat *fc = vctx;
+    int field = fc->layer->prop_field[prop];
+    return field < 0 ? NULL : ts_store_value(fc->layer->store, fc->fid, field);
+}
+
+/* One worker's label engine: text context (for req->fonts), candidate set, scratch. */
+typedef struct ts_render__labeler ts_render__labeler;
+
+/* NULL on out-of-memory. */
+ts_render__labeler *ts_render__labeler_new(void);
+/* NULL is accepted. */
+void ts_render__labeler_free(ts_render__labeler *lb);
+
+/* Place and draw the labels (TextSymbolizers) of req's layers onto c, a window of rows of
+ * the whole image req describes, with t the map -> whole-image pixel transform and shown
+ * the extent of c's rows. Every window (band, metatile) gathers the candidates within the
+ * label module's margin of what it shows, so all agree on which labels are drawn (see
+ * label/label.h). Does nothing when req->fonts is NULL. Statistics go to *stats.
+ * TS_ENOMEM / TS_EIO with *err set (the canvas may then hold part of the labels). */
+ts_status ts_render__labels(ts_render__labeler *lb, ts_raster *r, const ts_render_req *req,
+                            ts_canvas *c, const ts_affine *t, const ts_bbox *shown,
+                            ts_render_stats *stats, ts_err *err);
+
+#endif
