@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -258,6 +260,29 @@ ts_cache_io_stats_get(ts_cache *c, ts_cache_io_stats *o)
     o->put_errors = atomic_load(&c->put_errors);
     o->bytes_written = atomic_load(&c->bytes_written);
     o->read_errors = atomic_load(&c->read_errors);
+}
+
+/* mkdir -p of path (its every prefix). 0 or -1 with errno. */
+int
+ts_cache__make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
 }
 
 /* ---- PNG check -------------------------------------------------------------------------- */

@@ -67,6 +67,9 @@ ts_cache__flip_y(const ts_cache *c, int z, uint32_t y)
 ts_tile *ts_cache__tile_alloc(size_t len, int64_t mtime);
 void ts_cache__tile_seal(ts_tile *t);
 
+/* mkdir -p: path and every directory above it. 0, or -1 with errno. */
+int ts_cache__make_dirs(const char *path);
+
 /* Wall-clock nanoseconds. */
 int64_t ts_cache__now_ns(void);
 

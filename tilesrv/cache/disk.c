@@ -71,29 +71,6 @@ tile_path(const disk *d, int z, uint32_t x, uint32_t y, char *buf, size_t size)
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
-/* mkdir -p of path (its every prefix). 0 or -1 with errno. */
-static int
-make_dirs(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = c;
-    }
-    return 0;
-}
-
 static int64_t
 mtime_ns(const struct stat *st)
 {
@@ -255,7 +232,7 @@ put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
              atomic_fetch_add(&d->seq, 1));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
-        if (make_dirs(path) != 0)
+        if (ts_cache__make_dirs(path) != 0)
             return TS_CACHE_ERRNO(err, errno, "cannot create directory %s", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     }
@@ -480,7 +457,7 @@ ts_cache_disk_open(const char *dir, ts_cache_layout layout, int do_fsync, const 
         free(d);
         return NULL;
     }
-    if (make_dirs(d->root) != 0) {
+    if (ts_cache__make_dirs(d->root) != 0) {
         TS_CACHE_ERRNO(err, errno, "disk cache: cannot create %s", d->root);
         free(d);
         return NULL;

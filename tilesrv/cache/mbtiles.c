@@ -11,6 +11,7 @@
  * failure at most the last transactions, and the file stays consistent either way. */
 #include "cache/cache.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -590,6 +591,16 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     else
         snprintf(m->path, sizeof m->path, "%s", path);
     snprintf(m->version_hex, sizeof m->version_hex, "%016llx", (unsigned long long)d->version);
+    char dir[sizeof m->path];
+    snprintf(dir, sizeof dir, "%s", m->path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (ts_cache__make_dirs(dir) != 0) {
+            TS_CACHE_ERRNO(err, errno, "MBTiles %s: cannot create directory %s", m->path, dir);
+            goto fail;
+        }
+    }
     if (open_db(m->path, 1, &m->w, err) != TS_OK)
         goto fail;
     char *emsg = NULL;

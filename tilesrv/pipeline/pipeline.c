@@ -877,16 +877,19 @@ ts_pipeline_request(ts_pipeline *p, const ts_tile_req *r, ts_tile_done done, voi
     }
     char key[160];
     ts_pipeline_tile_key(ts, r->z, r->x, r->y, r->scale, key, sizeof key);
-    ts_tile *t = ts_mem_cache_get(p->cache, key);
-    if (t) {
-        cacheset_unref(cs);
-        done(ud, TS_OK, t, NULL);
-        return TS_OK;
-    }
-    /* The persistent level (read on this thread: one small file or row). */
+    /* Memory, then the persistent level if the tileset has one (read on this thread: one
+     * small file or row); a fresh tile found there is promoted to memory. */
     tscache *tc = find_tscache(cs, ts);
     ts_cache *stack = tc ? level_stack(tc, r->scale) : NULL;
-    if (stack) {
+    ts_tile *t = NULL;
+    if (stack == NULL) {
+        t = ts_mem_cache_get(p->cache, key);
+        if (t) {
+            cacheset_unref(cs);
+            done(ud, TS_OK, t, NULL);
+            return TS_OK;
+        }
+    } else {
         ts_cache_info info;
         if (ts_cache_get(stack, r->z, r->x, r->y, &t, &info, NULL) == TS_OK) {
             if (info.stale) {

@@ -124,7 +124,7 @@ typedef struct ts_pipeline_stats {
     /* persistent levels (disk, MBTiles), summed over the tilesets */
     ts_cache_io_stats persist;
     uint64_t stale_served;         /* stale tiles answered while their metatile re-renders */
-    uint64_t revalidations;        /* background re-renders queued for stale tiles */
+    uint64_t revalidations;        /* stale tiles whose re-render was queued or already running */
     int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
     char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;
