@@ -245,6 +245,52 @@ def test_broken_config_on_reload_keeps_serving():
         shutil.rmtree(d)
 
 
+def test_style_reload_on_sighup_and_broken_style_refused():
+    """A changed style is picked up on SIGHUP; a broken one is refused with file:line and
+    the running service keeps the last good one."""
+    d = tempfile.mkdtemp()
+    try:
+        sdir = os.path.join(d, "styles")
+        shutil.copytree(os.path.join(ARGS.srcdir, "styles"), sdir)
+        cfg = os.path.join(d, "t.yaml")
+        demo = open(os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")).read()
+        demo = demo.replace("path: duesseldorf_demo.gpkg",
+                            "path: %s" % os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+        demo = demo.replace("../../styles/", sdir + "/")
+        with open(cfg, "w") as f:
+            f.write(demo)
+        bstyle = os.path.join(sdir, "alkis_buildings.sld")
+        orig = open(bstyle, encoding="utf-8").read()
+        assert "#f4cfc3" in orig
+        srv = start_server(cfg)
+        try:
+            path = "/tiles/cadastre/17/68003/43746.png"
+            st, _, a = get(srv[1], path)
+            assert st == 200
+            with open(bstyle, "w", encoding="utf-8") as f:
+                f.write(orig.replace("#f4cfc3", "#3050ff"))  # residential buildings blue
+            srv[0].send_signal(signal.SIGHUP)
+            b = a
+            for _ in range(40):  # the reload loads in the background
+                time.sleep(0.25)
+                st, _, b = get(srv[1], path)
+                if b != a:
+                    break
+            assert st == 200 and b != a, "the changed style was not picked up"
+            with open(bstyle, "w", encoding="utf-8") as f:
+                f.write(orig.replace("</Rule>", "</Rul>", 1))  # malformed XML
+            srv[0].send_signal(signal.SIGHUP)
+            time.sleep(1.5)
+            st, _, c = get(srv[1], path)
+            assert st == 200 and c == b, "a broken style must not replace the good one"
+        finally:
+            rc, log = stop_server(srv)
+        assert rc == 0, rc
+        assert "alkis_buildings.sld:" in log, log  # file:line of the broken style
+    finally:
+        shutil.rmtree(d)
+
+
 def main():
     global ARGS, SERVER
     ap = argparse.ArgumentParser()
@@ -253,6 +299,7 @@ def main():
     ap.add_argument("filter", nargs="?")
     ARGS = ap.parse_args()
     ARGS.binary = os.path.abspath(ARGS.binary)
+    ARGS.srcdir = os.path.abspath(ARGS.srcdir)
     SERVER = start_server()
     failed = 0
     ran = 0

@@ -1077,3 +1077,67 @@ TS_TEST(render_labels_agree_across_tiles_and_bands)
     ts_store_unref(store);
     ts_font_catalog_free(fonts);
 }
+
+TS_TEST(render_point_labels_fall_back_to_free_sides)
+{
+    /* two stations 40 px apart, labels styled 8 px to the right: the second one's right
+     * side is taken by the first's label, so it moves (left is taken too: above) */
+    static const char *sld_pts =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+        "<Font>" PARAM("font-size", "12") "</Font>"
+        "<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0</AnchorPointX>"
+        "<AnchorPointY>0.5</AnchorPointY></AnchorPoint><Displacement><DisplacementX>8"
+        "</DisplacementX><DisplacementY>0</DisplacementY></Displacement></PointPlacement>"
+        "</LabelPlacement><Fill>" PARAM("fill", "#ff0000") "</Fill></TextSymbolizer>"
+        "</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    const char *names[] = {"name"};
+    ts_store_builder *b = ts_store_builder_new("pts", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    double pa[] = {100, 100}, pb[] = {140, 100};
+    uint32_t one[] = {1};
+    ts_value v = {.type = TS_VAL_STR, .u.s = "Corneliusstraße"};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, pa, one, 1, &v, &err), TS_OK);
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, pb, one, 1, &v, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(sld_pts, strlen(sld_pts), "pts", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("pts", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(300, 200, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 300, 200}, .width = 300,
+                         .height = 200, .scale_factor = 1, .scale_denom = 1000,
+                         .background = {255, 255, 255, 255}, .fonts = fonts};
+    ts_render_stats *st = ts_render_worker_stats(w);
+    memset(st, 0, sizeof *st);
+    TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+    TS_CHECK_INT(st->labels, 2);
+    TS_CHECK_INT(st->label_candidates, 8); /* four sides each */
+    /* the first label right of its point on the point's row (pixel row 100); the second
+     * above its point: red pixels in rows well above 100 around x = 140 */
+    long right = 0, above = 0;
+    for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 300; x++) {
+            const uint8_t *p = (const uint8_t *)&c->px[y * 300 + x];
+            if (!(p[0] > 150 && p[1] < 90))
+                continue;
+            right += y > 92 && y < 108 && x > 108;
+            above += y < 92 && x > 80 && x < 200;
+        }
+    TS_CHECK(right > 50);
+    TS_CHECK(above > 50);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}

@@ -1,6 +1,7 @@
 /* pipeline/service.c — turns a ts_config into loaded stores, styles and tilesets. */
 #include "pipeline/pipeline.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,33 @@ struct ts_service {
     int nlayers;
     ts_tileset *tilesets;
     int ntilesets;
-    ts_font_catalog *fonts; /* for labels; NULL when no font was found (no labels) */
+    const ts_font_catalog *fonts; /* for labels (process_fonts); NULL: no labels */
 };
 
 static atomic_ullong generation_counter;
+
+/* The fonts of labels, scanned once per process (the default directories: Debian's DejaVu
+ * and data/fonts) and kept for its whole life: render workers keep text contexts made from
+ * it across reloads, so it must outlive every service. A machine without fonts serves
+ * maps without labels, and says so once. */
+static const ts_font_catalog *fonts_catalog;
+static pthread_once_t fonts_once = PTHREAD_ONCE_INIT;
+
+static void
+fonts_load(void)
+{
+    ts_err err;
+    fonts_catalog = ts_font_catalog_new(NULL, 0, &err);
+    if (fonts_catalog == NULL)
+        ts_log(TS_LOG_WARN, "no fonts for labels (%s): labels are not drawn", err.msg);
+}
+
+static const ts_font_catalog *
+process_fonts(void)
+{
+    pthread_once(&fonts_once, fonts_load);
+    return fonts_catalog;
+}
 
 /* Generalisation tolerances for a grid: half a pixel at a few coarse levels, ascending. */
 static int
@@ -58,7 +82,6 @@ service_free(ts_service *s)
     for (int i = 0; i < s->ntilesets; i++)
         free(s->tilesets[i].layers);
     free(s->tilesets);
-    ts_font_catalog_free(s->fonts);
     ts_config_unref(s->cfg);
     free(s);
 }
@@ -275,12 +298,7 @@ ts_service_load(ts_config *cfg, ts_err *err)
         TS_FAIL(err, TS_ENOMEM, "service");
         goto fail;
     }
-    /* The fonts of labels (the default directories: Debian's DejaVu and data/fonts). A
-     * machine without fonts serves maps without labels, and says so. */
-    ts_err ferr;
-    s->fonts = ts_font_catalog_new(NULL, 0, &ferr);
-    if (s->fonts == NULL)
-        ts_log(TS_LOG_WARN, "no fonts for labels (%s): labels are not drawn", ferr.msg);
+    s->fonts = process_fonts();
     for (int i = 0; i < cfg->ntilesets; i++) {
         const ts_cfg_tileset *tc = &cfg->tilesets[i];
         ts_tileset *ts = &s->tilesets[s->ntilesets];

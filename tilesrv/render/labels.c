@@ -6,7 +6,8 @@
  * whole-image pixels:
  *   - PointPlacement: at a point (each point of a multipoint; the interior point of a
  *     polygon; the middle of a line's longest part), anchor, displacement and rotation as
- *     SLD says; a polygon's label must fit the polygon's box (a cheap form of GeoServer's
+ *     SLD says; a label displaced beside a point falls back to the other side, above or
+ *     below when its side is taken; a polygon's label must fit the polygon's box (a cheap form of GeoServer's
  *     goodnessOfFit). "fraction" draws the text before the first newline over the rest
  *     with a bar between (ALKIS parcel numbers, Zähler over Nenner).
  *   - LinePlacement: along each part of a line (or ring of a polygon) at the middle, or
@@ -411,7 +412,7 @@ shape(lab_env *e, int face, double size, const char *s, size_t n, const ts_text_
  * must fit them (polygons). */
 static ts_status
 propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n, double x,
-              double y, double fit_w, double fit_h, uint32_t pos_index)
+              double y, double fit_w, double fit_h, uint32_t group, uint32_t pos_index)
 {
     ts_render__labeler *lb = e->lb;
     const ts_text *tx = pr->sym->text;
@@ -444,8 +445,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
                             tx->disp_y * e->sf, rot};
         ts_text_layout_point(run, &pt, pr->pad, lb->pos + p0, &lb->rb[0]);
         lb->npos += run->nglyphs;
-        return add_candidate(e, pr, run, p0, NULL, 0, NULL, 0, lb->rb, 1, TS_LABEL_NO_GROUP,
-                             pos_index);
+        return add_candidate(e, pr, run, p0, NULL, 0, NULL, 0, lb->rb, 1, group, pos_index);
     }
     /* a fraction: numerator over denominator, centred, a bar between */
     const ts_text_run *r1, *r2;
@@ -498,7 +498,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
     TO_PX(w / 2, H / 2, &bcx, &bcy);
 #undef TO_PX
     lb->rb[0] = (ts_rbox){bcx, bcy, w / 2 + pr->pad, H / 2 + pr->pad, a};
-    return add_candidate(e, pr, r1, p1, r2, p2, bar, bw, lb->rb, 1, TS_LABEL_NO_GROUP, pos_index);
+    return add_candidate(e, pr, r1, p1, r2, p2, bar, bw, lb->rb, 1, group, pos_index);
 }
 
 /* Labels along one part (m points in lb->pts / lb->cum). */
@@ -624,10 +624,35 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     rp.sym = &rsym;
     const ts_affine *t = e->t;
     if (g->kind == TS_GEOM_POINT) {
+        /* A label beside its point (displaced) falls back to the other sides when the
+         * styled one is taken: mirrored left-right, then above, then below (one group:
+         * at most one of them is placed, the styled side first). */
+        double d = fmax(fabs(rtx.disp_x), fabs(rtx.disp_y));
+        int nalt = d > 0 && rtx.rotation == 0 ? 4 : 1;
         rp.weight = 0;
-        for (uint32_t k = 0; k < g->nparts; k++)
-            TS_TRY(propose_point(e, &rp, face, lb->buf, n, t->sx * g->xy[2 * k] + t->tx,
-                                 t->sy * g->xy[2 * k + 1] + t->ty, 0, 0, pos_index++));
+        for (uint32_t k = 0; k < g->nparts; k++) {
+            uint32_t group = nalt > 1 ? lb->next_group++ : TS_LABEL_NO_GROUP;
+            double px = t->sx * g->xy[2 * k] + t->tx, py = t->sy * g->xy[2 * k + 1] + t->ty;
+            for (int a = 0; a < nalt; a++) {
+                ts_text alt = rtx;
+                if (a == 1) {
+                    alt.anchor_x = 1 - rtx.anchor_x;
+                    alt.disp_x = -rtx.disp_x;
+                } else if (a == 2 || a == 3) {
+                    alt.anchor_x = 0.5;
+                    alt.anchor_y = a == 2 ? 0 : 1;
+                    alt.disp_x = 0;
+                    alt.disp_y = a == 2 ? d : -d;
+                }
+                ts_symbolizer asym = rsym;
+                asym.text = &alt;
+                proposal ap = rp;
+                ap.sym = &asym;
+                ap.priority = rp.priority - a * 1e-6; /* the styled side ranks first */
+                TS_TRY(propose_point(e, &ap, face, lb->buf, n, px, py, 0, 0, group,
+                                     pos_index++));
+            }
+        }
         return TS_OK;
     }
     if (g->kind == TS_GEOM_POLYGON) {
@@ -644,7 +669,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
         double fw = (bx1 - bx0) * fabs(t->sx), fh = (by1 - by0) * fabs(t->sy);
         rp.weight = fw * fh;
         return propose_point(e, &rp, face, lb->buf, n, t->sx * x + t->tx, t->sy * y + t->ty,
-                             fmax(fw, 1e-9), fmax(fh, 1e-9), 0);
+                             fmax(fw, 1e-9), fmax(fh, 1e-9), TS_LABEL_NO_GROUP, 0);
     }
     /* a line: the middle of its longest part */
     size_t first = 0, best_first = 0;
@@ -671,7 +696,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     double x = 0, y = 0;
     point_at(lb, m, lb->cum[m - 1] / 2, &x, &y);
     rp.weight = lb->cum[m - 1];
-    return propose_point(e, &rp, face, lb->buf, n, x, y, 0, 0, 0);
+    return propose_point(e, &rp, face, lb->buf, n, x, y, 0, 0, TS_LABEL_NO_GROUP, 0);
 }
 
 /* ---- the pass --------------------------------------------------------------------------- */
