@@ -897,6 +897,97 @@ out:
     return fail;
 }
 
+/* A 3x3 block of z18 tiles of the labelled demo map, fetched one by one through the
+ * serving pipeline (from four different 8x8 metatiles: the block straddles a metatile
+ * corner), stitched, and compared with the block drawn as one 768x768 image: labels
+ * crossing tile and metatile borders must come out whole and once, so the two agree. */
+static int
+check_labels_stitched(const char *cfgpath)
+{
+    enum { Z = 18, X0 = 136007, Y0 = 87495, N = 3, T = 256 };
+    printf("check labels_stitched\n");
+    ts_service *svc = load_service(cfgpath);
+    ts_pipeline *p = svc ? new_pipeline(svc, 2) : NULL;
+    const ts_tileset *ts = svc ? ts_service_tileset(svc, "cadastre") : NULL;
+    ts_err err;
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *one = ts_canvas_new(N * T, N * T, &err), *sewn = ts_canvas_new(N * T, N * T, &err);
+    int fail = 0;
+    if (p == NULL || ts == NULL || w == NULL || one == NULL || sewn == NULL || ts->fonts == NULL) {
+        printf("  cannot set up the check (fonts: %s)\n", ts && ts->fonts ? "yes" : "no");
+        fail = 1;
+        goto out;
+    }
+    for (int j = 0; j < N && !fail; j++)
+        for (int i = 0; i < N && !fail; i++) {
+            ts_canvas *t = get_tile(p, "cadastre", Z, X0 + i, Y0 + j, 1, NULL);
+            if (t == NULL || t->w != T || t->h != T) {
+                printf("  tile %d/%d/%d missing\n", Z, X0 + i, Y0 + j);
+                fail = 1;
+            } else {
+                for (int y = 0; y < T; y++)
+                    memcpy(sewn->px + (size_t)(j * T + y) * sewn->stride + i * T,
+                           t->px + (size_t)y * t->stride, T * sizeof *t->px);
+            }
+            ts_canvas_free(t);
+        }
+    if (!fail) {
+        ts_bbox a = ts_grid_tile_bbox(ts->grid, Z, X0, Y0);
+        ts_bbox b = ts_grid_tile_bbox(ts->grid, Z, X0 + N - 1, Y0 + N - 1);
+        ts_render_req rq = {
+            .layers = ts->layers,
+            .nlayers = ts->nlayers,
+            .bbox = {a.minx, b.miny, b.maxx, a.maxy},
+            .width = N * T,
+            .height = N * T,
+            .scale_factor = 1,
+            .scale_denom = ts_render_scale_denom(ts->grid->levels[Z].res,
+                                                 ts->grid->meters_per_unit),
+            .background = ts->background,
+            .fonts = ts->fonts,
+        };
+        ts_render_stats *st = ts_render_worker_stats(w);
+        memset(st, 0, sizeof *st);
+        if (ts_render_draw(w, &rq, one, &err) != TS_OK) {
+            say_err("the block as one image", &err);
+            fail = 1;
+        } else {
+            /* per channel 2 as the cases (the image and the metatiles place the same glyphs
+             * at positions that differ by rounding only) */
+            long bad = 0;
+            int maxd = 0;
+            for (int k = 0; k < N * T * N * T; k++) {
+                const uint8_t *u = (const uint8_t *)&one->px[k], *v = (const uint8_t *)&sewn->px[k];
+                int d = 0;
+                for (int ch = 0; ch < 4; ch++)
+                    d = abs(u[ch] - v[ch]) > d ? abs(u[ch] - v[ch]) : d;
+                bad += d > 2;
+                maxd = d > maxd ? d : maxd;
+            }
+            printf("  %d labels in the block; stitched tiles vs one image: max diff %d, %ld px "
+                   "over 2\n",
+                   (int)st->labels, maxd, bad);
+            fail = bad > 0 || st->labels < 20;
+            if (fail || g_keep) {
+                char path[PATH_MAX];
+                const char *dir = g_keep ? g_keep : tmp_dir();
+                if (dir && path_fmt(path, sizeof path, "%s/labels_one.png", dir) == 0)
+                    write_canvas(path, one);
+                if (dir && path_fmt(path, sizeof path, "%s/labels_stitched.png", dir) == 0)
+                    write_canvas(path, sewn);
+            }
+        }
+    }
+out:
+    printf("  %s\n", fail ? "FAILED" : "stitched tiles equal the single image");
+    ts_canvas_free(one);
+    ts_canvas_free(sewn);
+    ts_render_worker_free(w);
+    ts_pipeline_free(p);
+    ts_service_unref(svc);
+    return fail;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static int
@@ -993,6 +1084,10 @@ main(int argc, char **argv)
         if (matches("deterministic_bands")) {
             ran++;
             failed += check_bands(cfgpath);
+        }
+        if (matches("labels_stitched")) {
+            ran++;
+            failed += check_labels_stitched(cfgpath);
         }
     }
     if (ran == 0) {
