@@ -317,7 +317,7 @@ TS_TEST(config_defaults_when_keys_are_omitted)
     }
 }
 
-TS_TEST(config_maxzoom_defaults_to_the_smallest_grid)
+TS_TEST(config_maxzoom_defaults_to_the_first_grid)
 {
     const char *y = "grids:\n"
                     "  G:\n"
@@ -332,7 +332,7 @@ TS_TEST(config_maxzoom_defaults_to_the_smallest_grid)
     ts_config *c = parse_str(y, &err);
     TS_REQUIRE(c != NULL);
     TS_CHECK_INT(c->tilesets[0].minzoom, 3);
-    TS_CHECK_INT(c->tilesets[0].maxzoom, 9);
+    TS_CHECK_INT(c->tilesets[0].maxzoom, 24); /* WebMercatorQuad's; G serves 3..9 */
     TS_CHECK_INT(c->grids[0].grid.levels[0].tile_w, 256); /* tile_size default */
     TS_CHECK_INT(c->grids[0].grid.levels[0].matrix_w, 1); /* matrix_size0 default */
     TS_CHECK_STR(c->grids[0].grid.levels[9].id, "9");     /* id_width 0: no padding */

@@ -878,14 +878,17 @@ build_layers(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
     return st;
 }
 
-/* Check each listed zoom against every grid of the tileset, then min <= max. */
+/* Check each listed zoom against the tileset's first grid, then min <= max. Level numbers
+ * of different grids mean different scales (level 13 of DE_EPSG_25832_ADV is about level 18
+ * of WebMercatorQuad), so the zoom range is the first grid's; the other grids serve the
+ * part of it they have (the pipeline clamps it to their levels). */
 static ts_status
 check_zooms(const ts_cfg_ctx *cx, const name_index *grids, ts_cfg_tileset *t, const char *label,
             const ts_cnode **vals)
 {
     int last = 31;
     const char *last_grid = NULL;
-    for (int g = 0; g < t->ngrids; g++) {
+    for (int g = 0; g < t->ngrids && g < 1; g++) {
         const ts_grid *gr = index_find(grids, t->grids[g]);
         if (gr->nlevels - 1 < last) {
             last = gr->nlevels - 1;

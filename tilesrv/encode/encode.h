@@ -54,4 +54,11 @@ const uint8_t *ts_png_uniform(uint32_t px, int w, int h, ts_png_mode mode, size_
  * with ts_canvas_free. */
 ts_canvas *ts_png_decode(const uint8_t *data, size_t len, ts_err *err);
 
+/* Encode the w x h region at (x0, y0) of c as a baseline JPEG of quality 1..100 (other
+ * values: 85) and append it to out. JPEG has no alpha: pixels are composited over the
+ * opaque colour bg (its alpha is ignored). TS_OK; TS_EINVAL for a region outside c;
+ * TS_ELIMIT when out's limit is reached (out keeps what it held before); TS_ENOMEM. */
+ts_status ts_jpeg_encode(const ts_canvas *c, int x0, int y0, int w, int h, int quality, ts_rgba bg,
+                         ts_buf *out, ts_err *err);
+
 #endif

@@ -1,6 +1,8 @@
 /* http/http.c — libmicrohttpd daemon: routes, suspend/resume, caching headers. */
 #include "http/http.h"
 
+#include "http/http_int.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,50 +22,26 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-struct ts_http {
-    struct MHD_Daemon *d;
-    ts_pipeline *p;
-    ts_http_opts o;
-    char *cors;
-    char *public_url;
-    char *web_root;
-    int port;
-    atomic_int suspended;       /* connections waiting for a render */
-    int64_t started;
-};
-
-/* Per-request state, kept in MHD's con_cls between handler calls. */
-typedef struct req_state {
-    ts_http *h;
-    struct MHD_Connection *conn;
-    int waiting;                /* suspended, render queued */
-    int done;                   /* the render callback has run */
-    ts_status st;
-    ts_tile *tile;
-    ts_err err;
-    int max_age;
-} req_state;
-
 /* ---- responses -------------------------------------------------------------------------- */
 
-static void
-add_common_headers(ts_http *h, struct MHD_Response *r)
+void
+ts_http__common_headers(ts_http *h, struct MHD_Response *r)
 {
     if (h->cors && h->cors[0])
         MHD_add_response_header(r, "Access-Control-Allow-Origin", h->cors);
     MHD_add_response_header(r, "Server", "tilesrv/" TS_VERSION);
 }
 
-static enum MHD_Result
-send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
-         const void *data, size_t len)
+enum MHD_Result
+ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
+                  const void *data, size_t len)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", ctype);
-    add_common_headers(h, r);
+    ts_http__common_headers(h, r);
     if (status >= 400)
         MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
@@ -71,8 +49,8 @@ send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctyp
     return ret;
 }
 
-static enum MHD_Result
-send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+enum MHD_Result
+ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
 {
     char buf[700];
     int n = snprintf(buf, sizeof buf, "%s\n", msg);
@@ -80,14 +58,14 @@ send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg
         n = 0;
     if ((size_t)n >= sizeof buf)
         n = sizeof buf - 1;
-    return send_buf(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n);
+    return ts_http__send_buf(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n);
 }
 
-static enum MHD_Result
-send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const ts_err *err)
+enum MHD_Result
+ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const ts_err *err)
 {
     const char *msg = err && err->msg[0] ? err->msg : ts_status_text(st);
-    return send_text(h, c, (unsigned)ts_status_http(st), msg);
+    return ts_http__send_text(h, c, (unsigned)ts_status_http(st), msg);
 }
 
 static void
@@ -131,9 +109,9 @@ etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-/* Send a tile (consumes the caller's reference). */
-static enum MHD_Result
-send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, int max_age, int head)
+enum MHD_Result
+ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char *ctype, int max_age,
+                   int head)
 {
     char etag[32], lm[64], cc[64];
     ts_tile_etag_str(t, etag, sizeof etag);
@@ -158,11 +136,11 @@ send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, int max_age, int hea
     if (r == NULL)
         return MHD_NO;
     if (status == MHD_HTTP_OK)
-        MHD_add_response_header(r, "Content-Type", "image/png");
+        MHD_add_response_header(r, "Content-Type", ctype ? ctype : "image/png");
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Last-Modified", lm);
-    MHD_add_response_header(r, "Cache-Control", cc);
-    add_common_headers(h, r);
+    MHD_add_response_header(r, "Cache-Control", max_age > 0 ? cc : "no-cache");
+    ts_http__common_headers(h, r);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -170,8 +148,8 @@ send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, int max_age, int hea
 
 /* ---- tiles ------------------------------------------------------------------------------ */
 
-static void
-tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
+void
+ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
 {
     req_state *rs = ud;
     rs->st = st;
@@ -192,25 +170,25 @@ static enum MHD_Result
 handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x, int head)
 {
     if (x->format != TS_FMT_PNG)
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles are not served yet");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles are not served yet");
     ts_tile_req tr = {x->tileset, x->z, x->x, x->y, x->scale};
     ts_err err;
     ts_err_clear(&err);
     ts_status st = ts_pipeline_check(h->p, &tr, &err);
     if (st != TS_OK)
-        return send_status(h, c, st, &err);
+        return ts_http__send_status(h, c, st, &err);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;
     ts_service_unref(svc);
     ts_tile *t = ts_pipeline_lookup(h->p, &tr);
     if (t)
-        return send_tile(h, c, t, rs->max_age, head);
+        return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     /* Suspend before queueing: the render may finish before this function returns. */
     rs->waiting = 1;
     atomic_fetch_add(&h->suspended, 1);
     MHD_suspend_connection(c);
-    st = ts_pipeline_request(h->p, &tr, tile_done, rs, &err);
+    st = ts_pipeline_request(h->p, &tr, ts_http__tile_done, rs, &err);
     if (st != TS_OK) {
         rs->done = 1;
         rs->st = st;
@@ -223,8 +201,8 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
 
 /* ---- documents -------------------------------------------------------------------------- */
 
-static void
-base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size)
+void
+ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size)
 {
     if (h->public_url) {
         snprintf(buf, size, "%s", h->public_url);
@@ -249,10 +227,10 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
     const ts_tileset *ts = ts_service_tileset(svc, name);
     if (ts == NULL) {
         ts_service_unref(svc);
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
     }
     char base[256];
-    base_url(h, c, base, sizeof base);
+    ts_http__base_url(h, c, base, sizeof base);
     ts_tilejson_info ti = {
         .name = ts->name,
         .title = ts->cfg->title,
@@ -273,8 +251,9 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
     ts_buf_init(&b, 1 << 20);
     ts_status st = ts_ows_write_tilejson(&ti, &b);
     ts_service_unref(svc);
-    enum MHD_Result r = st == TS_OK ? send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                                    : send_status(h, c, st, NULL);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
     return r;
 }
@@ -299,8 +278,9 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     }
     ts_status st = ts_buf_add(&b, "]}\n", 3);
     ts_service_unref(svc);
-    enum MHD_Result r = st == TS_OK ? send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                                    : send_status(h, c, st, NULL);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
     return r;
 }
@@ -354,8 +334,8 @@ handle_metrics(ts_http *h, struct MHD_Connection *c)
                   (unsigned long long)ps.busy, ps.render_ns / 1e9, ps.encode_ns / 1e9, ps.queued,
                   (unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.misses,
                   (unsigned long long)ps.cache.bytes, atomic_load(&h->suspended));
-    enum MHD_Result r =
-        send_buf(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    enum MHD_Result r = ts_http__send_buf(
+        h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     ts_buf_fini(&b);
     return r;
 }
@@ -386,23 +366,23 @@ static enum MHD_Result
 handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
 {
     if (h->web_root == NULL)
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
     if (strstr(rel, "..") || strlen(rel) > 200)
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     for (const char *p = rel; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '.' || *p == '/' || *p == '-'))
-            return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     char path[512];
     snprintf(path, sizeof path, "%s%s", h->web_root, rel);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        return send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     }
     struct MHD_Response *r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
     if (r == NULL) {
@@ -411,7 +391,7 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
     }
     MHD_add_response_header(r, "Content-Type", mime_of(path));
     MHD_add_response_header(r, "Cache-Control", "no-cache");
-    add_common_headers(h, r);
+    ts_http__common_headers(h, r);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -430,7 +410,7 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         if (n > 5 && strcmp(rest + n - 5, ".json") == 0 && strchr(rest, '/') == NULL) {
             char name[TS_NAME_MAX];
             if (n - 5 >= sizeof name)
-                return send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
+                return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
             memcpy(name, rest, n - 5);
             name[n - 5] = '\0';
             return handle_tilejson(h, c, name);
@@ -438,14 +418,17 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         ts_xyz_req x;
         ts_status st = ts_ows_parse_xyz(rest, &x, &err);
         if (st != TS_OK)
-            return send_status(h, c, st, &err);
+            return ts_http__send_status(h, c, st, &err);
         return handle_tile(h, c, rs, &x, head);
     }
+    enum MHD_Result r;
+    if (ts_http__route_ogc(h, c, rs, url, head, &r))
+        return r;
     if (strncmp(url, "/tms/1.0.0/", 11) == 0) {
         ts_xyz_req x;
         ts_status st = ts_ows_parse_tms(url + 11, &x, &err);
         if (st != TS_OK)
-            return send_status(h, c, st, &err);
+            return ts_http__send_status(h, c, st, &err);
         return handle_tile(h, c, rs, &x, head);
     }
     if (strcmp(url, "/health") == 0)
@@ -474,7 +457,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         if (strcmp(method, "GET") != 0 && !head) {
             if (*upload_size)
                 *upload_size = 0; /* drain a body we will not read */
-            return send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+            return ts_http__send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
         }
         return route(h, c, rs, url, head);
     }
@@ -487,9 +470,12 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         if (rs->st == TS_OK && rs->tile) {
             ts_tile *t = rs->tile;
             rs->tile = NULL;
-            return send_tile(h, c, t, rs->max_age, strcmp(method, "HEAD") == 0);
+            return ts_http__send_tile(h, c, t, rs->ctype[0] ? rs->ctype : "image/png", rs->max_age,
+                                      strcmp(method, "HEAD") == 0);
         }
-        return send_status(h, c, rs->st, &rs->err);
+        if (rs->kind != TS_HTTP_REQ_TILE)
+            return ts_http__ogc_failed(h, c, rs);
+        return ts_http__send_status(h, c, rs->st, &rs->err);
     }
     return MHD_YES;
 }

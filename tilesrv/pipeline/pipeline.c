@@ -2,6 +2,8 @@
  * render pool, and the cache levels of each tileset (memory LRU -> disk | MBTiles). */
 #include "pipeline/pipeline.h"
 
+#include "pipeline/pipeline_int.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +90,9 @@ struct ts_pipeline {
     char persist_error[256];
     uint64_t persist_logged_ns;  /* rate limit of the warning */
 };
+
+static int borrow_spares(ts_pipeline *p, ts_render_worker **out, int max);
+static void return_spares(ts_pipeline *p, ts_render_worker **w, int n);
 
 /* ---- keys ------------------------------------------------------------------------------- */
 
@@ -282,6 +287,10 @@ tscache_open(tscache *tc, int s, ts_err *err)
     ts_cache_desc d;
     fill_desc(&d, ts->cfg, ts->grid, s, tc->version, &ts->bounds);
     ts_err_clear(err);
+    /* MBTiles hold WebMercatorQuad tiles only: a tileset's other grids stay in memory */
+    if (ts->cfg->cache.type && strcmp(ts->cfg->cache.type, "mbtiles") == 0 &&
+        ts->grid->epsg != 3857)
+        return TS_OK;
     ts_cache *pc = open_level(&ts->cfg->cache, &d, err);
     if (pc == NULL)
         return err->code == TS_OK ? TS_OK : err->code;
@@ -333,7 +342,7 @@ static cacheset *
 cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
 {
     cacheset *cs = calloc(1, sizeof *cs);
-    int n = ts_service_ntilesets(svc);
+    int n = ts_service_ntileset_grids(svc);
     if (cs == NULL || (cs->t = calloc((size_t)(n > 0 ? n : 1), sizeof *cs->t)) == NULL) {
         free(cs);
         TS_FAIL(err, TS_ENOMEM, "cache levels");
@@ -344,7 +353,7 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
     const ts_config *cfg = ts_service_config(svc);
     for (int i = 0; i < n; i++) {
         tscache *tc = &cs->t[cs->n++];
-        tc->ts = ts_service_tileset_at(svc, i);
+        tc->ts = ts_service_tileset_grid_at(svc, i);
         pthread_mutex_init(&tc->mu, NULL);
         atomic_init(&tc->opened2, 0);
         tc->version = tileset_version(cfg, tc->ts->cfg);
@@ -548,9 +557,12 @@ ts_pipeline_free(ts_pipeline *p)
 /* ---- requests --------------------------------------------------------------------------- */
 
 static ts_status
-check_req(const ts_service *svc, const ts_tile_req *r, const ts_tileset **out, ts_err *err)
+check_req(const ts_service *svc, const ts_tile_req *r, const char *grid, const ts_tileset **out,
+          ts_err *err)
 {
-    const ts_tileset *ts = ts_service_tileset(svc, r->tileset);
+    const ts_tileset *ts = ts_service_tileset_grid(svc, r->tileset, grid);
+    if (ts == NULL && grid != NULL && ts_service_tileset(svc, r->tileset) != NULL)
+        return TS_FAIL(err, TS_ENOENT, "tileset '%s' is not offered in %s", r->tileset, grid);
     if (ts == NULL)
         return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", r->tileset);
     if (r->scale != 1 && r->scale != 2)
@@ -571,9 +583,15 @@ check_req(const ts_service *svc, const ts_tile_req *r, const ts_tileset **out, t
 ts_status
 ts_pipeline_check(ts_pipeline *p, const ts_tile_req *r, ts_err *err)
 {
+    return ts_pipeline_check_grid(p, r, NULL, err);
+}
+
+ts_status
+ts_pipeline_check_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_err *err)
+{
     ts_service *svc = ts_pipeline_service(p);
     const ts_tileset *ts;
-    ts_status st = check_req(svc, r, &ts, err);
+    ts_status st = check_req(svc, r, grid, &ts, err);
     ts_service_unref(svc);
     return st;
 }
@@ -581,16 +599,59 @@ ts_pipeline_check(ts_pipeline *p, const ts_tile_req *r, ts_err *err)
 ts_tile *
 ts_pipeline_lookup(ts_pipeline *p, const ts_tile_req *r)
 {
+    return ts_pipeline_lookup_grid(p, r, NULL);
+}
+
+ts_tile *
+ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid)
+{
     ts_service *svc = ts_pipeline_service(p);
     const ts_tileset *ts;
     ts_tile *t = NULL;
-    if (check_req(svc, r, &ts, NULL) == TS_OK) {
+    if (check_req(svc, r, grid, &ts, NULL) == TS_OK) {
         char key[160];
         ts_pipeline_tile_key(ts, r->z, r->x, r->y, r->scale, key, sizeof key);
         t = ts_mem_cache_get(p->cache, key);
     }
     ts_service_unref(svc);
     return t;
+}
+
+ts_pool *
+ts_pipeline__pool(ts_pipeline *p)
+{
+    return p->pool;
+}
+
+ts_pool *
+ts_pipeline__band_pool(ts_pipeline *p)
+{
+    return p->band_pool;
+}
+
+int
+ts_pipeline__nthreads(ts_pipeline *p)
+{
+    return p->nthreads;
+}
+
+ts_render_worker *
+ts_pipeline__job_worker(void *state)
+{
+    worker_state *ws = state;
+    return ws ? ws->rw : NULL;
+}
+
+int
+ts_pipeline__borrow_spares(ts_pipeline *p, ts_render_worker **out, int max)
+{
+    return borrow_spares(p, out, max);
+}
+
+void
+ts_pipeline__return_spares(ts_pipeline *p, ts_render_worker **w, int n)
+{
+    return_spares(p, w, n);
 }
 
 /* Borrow up to max spare render workers for band rendering. */
@@ -868,9 +929,16 @@ ts_status
 ts_pipeline_request(ts_pipeline *p, const ts_tile_req *r, ts_tile_done done, void *ud,
                     ts_err *err)
 {
+    return ts_pipeline_request_grid(p, r, NULL, done, ud, err);
+}
+
+ts_status
+ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile_done done,
+                         void *ud, ts_err *err)
+{
     cacheset *cs = current(p);
     const ts_tileset *ts;
-    ts_status st = check_req(cs->svc, r, &ts, err);
+    ts_status st = check_req(cs->svc, r, grid, &ts, err);
     if (st != TS_OK) {
         cacheset_unref(cs);
         return st;
@@ -1115,7 +1183,7 @@ ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x, 
     cacheset *cs = current(p);
     const ts_tileset *ts;
     ts_tile_req r = {tileset, z, x, y, scale};
-    ts_status st = check_req(cs->svc, &r, &ts, err);
+    ts_status st = check_req(cs->svc, &r, NULL, &ts, err);
     if (st != TS_OK) {
         cacheset_unref(cs);
         return st;

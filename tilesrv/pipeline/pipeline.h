@@ -29,6 +29,7 @@
 #include "encode/encode.h"
 #include "grid/grid.h"
 #include "render/render.h"
+#include "util/buf.h"
 #include "util/status.h"
 
 /* ---- service ---------------------------------------------------------------------------- */
@@ -36,7 +37,8 @@
 typedef struct ts_tileset {
     const ts_cfg_tileset *cfg;     /* borrowed from the service's config */
     const char *name;
-    const ts_grid *grid;           /* the first grid (WebMercatorQuad for now) */
+    const ts_grid *grid; /* the grid of this entry: a tileset with several grids has
+                          * one entry per grid (ts_service_tileset_grid) */
     const ts_render_layer **layers;
     int nlayers;
     ts_png_mode mode;
@@ -62,6 +64,52 @@ const ts_tileset *ts_service_tileset_at(const ts_service *s, int i);
 const ts_tileset *ts_service_tileset(const ts_service *s, const char *name);
 /* Monotonic generation number of this service (reloads count up). */
 uint64_t ts_service_generation(const ts_service *s);
+
+/* A tileset on one of its grids (grid NULL = its first grid, as ts_service_tileset), or
+ * NULL when there is no such tileset or it is not offered on that grid. Each (tileset,
+ * grid) has its own stores (in the grid's CRS), render layers and cache levels. */
+const ts_tileset *ts_service_tileset_grid(const ts_service *s, const char *name, const char *grid);
+/* Every (tileset, grid) pair: the tilesets on their first grids (the ts_service_tileset_at
+ * order) come first, then the other grids. */
+int ts_service_ntileset_grids(const ts_service *s);
+const ts_tileset *ts_service_tileset_grid_at(const ts_service *s, int i);
+
+/* ---- WMS layer tree --------------------------------------------------------------------
+ * What WMS offers, built once when the service loads: a root group (named "city" unless a
+ * tileset or layer has that name) holding one group per tileset (named as the tileset),
+ * each holding the configured layers it draws (a layer drawn by several tilesets is listed
+ * under the first). Requesting a group draws its layers in order. Bounding boxes are
+ * computed with PROJ from the stores' extents (edges densified) for every CRS of
+ * server.wms.crs. Immutable, lives as the service. */
+
+typedef struct ts_wms_entry {
+    const char *name; /* requestable name, NULL = not requestable */
+    const char *title;
+    const char *abstract_text;   /* may be NULL */
+    int depth;                   /* 0 root, 1 tileset group, 2 layer */
+    int queryable;               /* GetFeatureInfo answers for it (any layer queryable) */
+    const ts_cfg_layer *cfg;     /* a layer: its configuration; groups NULL */
+    const ts_style *style;       /* a layer: its style; groups NULL */
+    double min_scale, max_scale; /* scale denominators where some rule draws; 0 = unbounded */
+    int has_extent;
+    ts_bbox lonlat;              /* extent in longitude/latitude */
+    const ts_bbox *crs_boxes;    /* extent per CRS of ts_service_wms_crs (same order),
+                                  * tilesrv axis order */
+    const unsigned char *crs_ok; /* 1 where that box could be computed */
+    const int *kids;             /* indices of the entries inside */
+    int nkids;
+    const ts_cfg_layer *const *draws; /* configured layers drawn, bottom first */
+    int ndraws;
+} ts_wms_entry;
+
+/* Number of entries (0 = the root), and entry i; NULL past the end. */
+int ts_service_wms_count(const ts_service *s);
+const ts_wms_entry *ts_service_wms_at(const ts_service *s, int i);
+/* The entry named name (case-sensitive), or NULL. */
+const ts_wms_entry *ts_service_wms_find(const ts_service *s, const char *name);
+/* The CRSs WMS offers (server.wms.crs, else every registry CRS), in order. */
+int ts_service_wms_ncrs(const ts_service *s);
+const ts_crs *ts_service_wms_crs_at(const ts_service *s, int i);
 
 /* ---- pipeline --------------------------------------------------------------------------- */
 
@@ -108,6 +156,16 @@ typedef void (*ts_tile_done)(void *ud, ts_status st, ts_tile *tile, const ts_err
  * queue full; TS_ENOENT/TS_EINVAL: bad request) and *err says why. */
 ts_status ts_pipeline_request(ts_pipeline *p, const ts_tile_req *r, ts_tile_done done, void *ud,
                               ts_err *err);
+
+/* The same on a given grid of the tileset (TileMatrixSet name; NULL = its first grid):
+ * WMTS and OGC API tiles in any of a tileset's grids share the render path and the cache
+ * with XYZ tiles of that grid. ts_pipeline_check_grid also gives TS_ENOENT when the tileset
+ * is not offered on grid. */
+ts_status ts_pipeline_check_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
+                                 ts_err *err);
+ts_tile *ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid);
+ts_status ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
+                                   ts_tile_done done, void *ud, ts_err *err);
 
 /* Blocking form of ts_pipeline_request: *out receives a new reference. */
 ts_status ts_pipeline_get(ts_pipeline *p, const ts_tile_req *r, ts_tile **out, ts_err *err);
@@ -180,5 +238,101 @@ ts_status ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, ui
 
 /* Tiles per metatile side for a tileset at a scale (what ts_pipeline_render_meta renders). */
 int ts_pipeline_meta_size(const ts_tileset *ts, int scale);
+
+/* ---- WMS maps, feature info and legends (map.c) --------------------------------------- */
+
+typedef enum { TS_MAP_PNG = 0, TS_MAP_PNG8, TS_MAP_JPEG } ts_map_format;
+
+/* One GetMap. Names are WMS entries (groups expand to their layers). */
+typedef struct ts_map_req {
+    const char *const *layers;
+    int nlayers;
+    const ts_style *const *styles; /* per layer: a style to use instead of the layer's own
+                                    * (SLD_BODY), or NULL; the array may be NULL */
+    const ts_crs *crs;             /* a CRS of ts_service_wms_crs */
+    ts_bbox bbox;                  /* in crs, tilesrv axis order (x = easting/longitude) */
+    int width, height;
+    double dpi;         /* 0 = the OGC 0.28 mm pixel (90.714 dpi) */
+    ts_rgba background; /* straight; a == 0: transparent */
+    ts_map_format format;
+    int jpeg_quality; /* 1..100, 0 = 85 */
+} ts_map_req;
+
+/* Render a map on the render pool, its bands spread over idle workers, labels kept inside
+ * the image, and encode it; done() is called once from a render thread with the encoded
+ * image (a ts_tile: bytes, ETag) or an error. Layers in crs use their stores as they are;
+ * other layers are drawn from the nearest store with geometries reprojected on the fly.
+ * TS_OK: done() will be called; TS_EBUSY: queue full; TS_ENOENT: unknown layer; TS_EINVAL
+ * (no done()). The request is copied: the caller may free it after the call. */
+ts_status ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud,
+                          ts_err *err);
+/* Blocking form (tests, benchmarks): *out receives a new reference. */
+ts_status ts_pipeline_map_get(ts_pipeline *p, const ts_map_req *r, ts_tile **out, ts_err *err);
+
+/* Encode an RGBA canvas as format (png, png8 or jpeg; JPEG drops alpha over background)
+ * into out. */
+ts_status ts_pipeline_encode(const ts_canvas *c, ts_map_format format, int jpeg_quality,
+                             ts_rgba background, ts_buf *out, ts_err *err);
+
+/* One GetFeatureInfo: the map it is asked about, the pixel, and the layers to query. */
+typedef struct ts_info_req {
+    const char *const *layers; /* QUERY_LAYERS (groups expand) */
+    int nlayers;
+    const ts_crs *crs;
+    ts_bbox bbox;
+    int width, height;
+    int i, j; /* pixel column and row */
+    double dpi;
+    int feature_count;   /* per layer, >= 1 */
+    double tolerance_px; /* search radius around the pixel; 0 = 4 */
+} ts_info_req;
+
+typedef struct ts_info_feature {
+    const char *layer; /* configured layer name */
+    const char *layer_title;
+    int64_t id; /* id in the data source (OGR FID), -1 = unknown */
+    ts_geom_kind kind;
+    ts_bbox bbox; /* in the request's CRS */
+    int nattrs;
+    char **names;     /* all attributes, read back from the source */
+    ts_value *values; /* strings owned by the result */
+} ts_info_feature;
+
+typedef struct ts_info_result {
+    ts_info_feature *features; /* topmost layer first; within a layer topmost first */
+    int n;
+    const ts_crs *crs;
+} ts_info_result;
+
+/* Hit-test the query layers at the pixel: points within the tolerance (plus their symbol's
+ * size), lines within it (plus half their stroke), polygons containing the point; only
+ * features a rule draws at the map's scale count. All attributes of each hit are read back
+ * through OGR by feature id. Runs on the calling thread. TS_ENOENT (unknown layer),
+ * TS_ESOURCE, TS_ENOMEM. Free with ts_info_result_free (also after a failure). */
+ts_status ts_pipeline_feature_info(ts_pipeline *p, const ts_info_req *r, ts_info_result *out,
+                                   ts_err *err);
+void ts_info_result_free(ts_info_result *r);
+
+/* One GetLegendGraphic: a sample of every rule's symbolizers (polygon square, line, point
+ * mark) with the rule's title beside it, or of one rule only. */
+typedef struct ts_legend_req {
+    const char *layer;     /* WMS entry; a group draws the legends of its layers */
+    const ts_style *style; /* instead of the layer's own style (SLD_BODY), or NULL */
+    const char *rule;      /* rule name, NULL = every rule */
+    double scale;          /* only rules live at this scale denominator; 0 = all */
+    int icon_w, icon_h;    /* sample size, px; 0 = 20 */
+    double dpi;            /* scales sizes; 0 = 90.714 */
+    ts_rgba background;
+    ts_map_format format;
+} ts_legend_req;
+
+/* Draw and encode a legend on the calling thread; *out receives a new reference.
+ * TS_ENOENT: unknown layer or rule. */
+ts_status ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err *err);
+
+/* Draw msg into an image of w x h (an OGC EXCEPTIONS=INIMAGE answer) and encode it. */
+ts_status ts_pipeline_message_image(ts_pipeline *p, const char *msg, int w, int h,
+                                    ts_rgba background, ts_map_format format, ts_tile **out,
+                                    ts_err *err);
 
 #endif

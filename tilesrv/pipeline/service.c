@@ -1,6 +1,8 @@
 /* pipeline/service.c — turns a ts_config into loaded stores, styles and tilesets. */
 #include "pipeline/pipeline.h"
 
+#include "pipeline/pipeline_int.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,9 +30,11 @@ struct ts_service {
     ts_config *cfg;
     svc_layer *layers;
     int nlayers;
-    ts_tileset *tilesets;
-    int ntilesets;
+    ts_tileset *tilesets; /* each tileset on its first grid [0, ntilesets), then on
+                           * its other grids [ntilesets, nall) */
+    int ntilesets, nall;
     const ts_font_catalog *fonts; /* for labels (process_fonts); NULL: no labels */
+    ts_service_wms *wms;          /* the WMS layer tree (wms_catalog.c) */
 };
 
 static atomic_ullong generation_counter;
@@ -78,8 +82,9 @@ service_free(ts_service *s)
         ts_store_unref(s->layers[i].store);
         ts_style_unref(s->layers[i].style);
     }
+    ts_pipeline__wms_free(s->wms);
     free(s->layers);
-    for (int i = 0; i < s->ntilesets; i++)
+    for (int i = 0; i < s->nall; i++)
         free(s->tilesets[i].layers);
     free(s->tilesets);
     ts_config_unref(s->cfg);
@@ -290,7 +295,10 @@ ts_service_load(ts_config *cfg, ts_err *err)
         maxlayers += cfg->tilesets[i].nlayers * (cfg->tilesets[i].ngrids > 0
                                                      ? cfg->tilesets[i].ngrids : 1);
     s->layers = calloc((size_t)(maxlayers > 0 ? maxlayers : 1), sizeof *s->layers);
-    s->tilesets = calloc((size_t)(cfg->ntilesets > 0 ? cfg->ntilesets : 1), sizeof *s->tilesets);
+    int ntsg = 0;
+    for (int i = 0; i < cfg->ntilesets; i++)
+        ntsg += cfg->tilesets[i].ngrids > 0 ? cfg->tilesets[i].ngrids : 1;
+    s->tilesets = calloc((size_t)(ntsg > 0 ? ntsg : 1), sizeof *s->tilesets);
     ts_source_ctx *sc = ts_source_ctx_new(err);
     if (s->layers == NULL || s->tilesets == NULL || sc == NULL) {
         if (sc == NULL && err && err->code != TS_OK)
@@ -299,44 +307,54 @@ ts_service_load(ts_config *cfg, ts_err *err)
         goto fail;
     }
     s->fonts = process_fonts();
-    for (int i = 0; i < cfg->ntilesets; i++) {
-        const ts_cfg_tileset *tc = &cfg->tilesets[i];
-        ts_tileset *ts = &s->tilesets[s->ntilesets];
-        ts->cfg = tc;
-        ts->fonts = s->fonts;
-        ts->name = tc->name;
-        ts->grid = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[0] : "WebMercatorQuad");
-        if (ts->grid == NULL) {
-            TS_FAIL_AT(err, TS_ECONFIG, cfg->path, tc->line, tc->col,
-                       "tileset %s: unknown grid", tc->name);
-            goto fail;
-        }
-        ts->mode = (tc->format && strcmp(tc->format, "png8") == 0) ? TS_PNG_PALETTE
-                                                                   : TS_PNG_TRUECOLOR;
-        ts->background = (ts_rgba){tc->background[0], tc->background[1], tc->background[2],
-                                   tc->background[3]};
-        ts->layers = calloc((size_t)(tc->nlayers > 0 ? tc->nlayers : 1), sizeof *ts->layers);
-        if (ts->layers == NULL) {
-            TS_FAIL(err, TS_ENOMEM, "tileset %s", tc->name);
-            goto fail;
-        }
-        s->ntilesets++;
-        for (int k = 0; k < tc->nlayers; k++) {
-            const ts_cfg_layer *lc = ts_config_layer(cfg, tc->layers[k]);
-            if (lc == NULL) {
+    /* every tileset on its first grid, then on its others (one pass per grid index) */
+    for (int gi = 0; gi < 32; gi++) {
+        for (int i = 0; i < cfg->ntilesets; i++) {
+            const ts_cfg_tileset *tc = &cfg->tilesets[i];
+            int ng = tc->ngrids > 0 ? tc->ngrids : 1;
+            if (gi >= ng)
+                continue;
+            ts_tileset *ts = &s->tilesets[s->nall];
+            ts->cfg = tc;
+            ts->fonts = s->fonts;
+            ts->name = tc->name;
+            ts->grid = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[gi] : "WebMercatorQuad");
+            if (ts->grid == NULL) {
                 TS_FAIL_AT(err, TS_ECONFIG, cfg->path, tc->line, tc->col,
-                           "tileset %s: unknown layer %s", tc->name, tc->layers[k]);
+                           "tileset %s: unknown grid", tc->name);
                 goto fail;
             }
-            svc_layer *sl = NULL;
-            if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
+            ts->mode =
+                (tc->format && strcmp(tc->format, "png8") == 0) ? TS_PNG_PALETTE : TS_PNG_TRUECOLOR;
+            ts->background = (ts_rgba){tc->background[0], tc->background[1], tc->background[2],
+                                       tc->background[3]};
+            ts->layers = calloc((size_t)(tc->nlayers > 0 ? tc->nlayers : 1), sizeof *ts->layers);
+            if (ts->layers == NULL) {
+                TS_FAIL(err, TS_ENOMEM, "tileset %s", tc->name);
                 goto fail;
-            ts->layers[ts->nlayers++] = sl->rl;
-            ts_bbox e = ts_store_extent(sl->store);
-            if (ts_store_count(sl->store) > 0)
-                bbox_union(&ts->bounds, &e, k == 0);
+            }
+            s->nall++;
+            if (gi == 0)
+                s->ntilesets++;
+            for (int k = 0; k < tc->nlayers; k++) {
+                const ts_cfg_layer *lc = ts_config_layer(cfg, tc->layers[k]);
+                if (lc == NULL) {
+                    TS_FAIL_AT(err, TS_ECONFIG, cfg->path, tc->line, tc->col,
+                               "tileset %s: unknown layer %s", tc->name, tc->layers[k]);
+                    goto fail;
+                }
+                svc_layer *sl = NULL;
+                if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
+                    goto fail;
+                ts->layers[ts->nlayers++] = sl->rl;
+                ts_bbox e = ts_store_extent(sl->store);
+                if (ts_store_count(sl->store) > 0)
+                    bbox_union(&ts->bounds, &e, k == 0);
+            }
         }
     }
+    if (ts_pipeline__wms_build(s, &s->wms, err) != TS_OK)
+        goto fail;
     ts_source_ctx_free(sc);
     return s;
 fail:
@@ -384,6 +402,52 @@ ts_service_tileset(const ts_service *s, const char *name)
         if (strcmp(s->tilesets[i].name, name) == 0)
             return &s->tilesets[i];
     return NULL;
+}
+
+const ts_tileset *
+ts_service_tileset_grid(const ts_service *s, const char *name, const char *grid)
+{
+    if (grid == NULL)
+        return ts_service_tileset(s, name);
+    for (int i = 0; i < s->nall; i++)
+        if (strcmp(s->tilesets[i].name, name) == 0 && strcmp(s->tilesets[i].grid->name, grid) == 0)
+            return &s->tilesets[i];
+    return NULL;
+}
+
+int
+ts_service_ntileset_grids(const ts_service *s)
+{
+    return s->nall;
+}
+
+const ts_tileset *
+ts_service_tileset_grid_at(const ts_service *s, int i)
+{
+    return i >= 0 && i < s->nall ? &s->tilesets[i] : NULL;
+}
+
+const ts_service_wms *
+ts_pipeline__service_wms(const ts_service *s)
+{
+    return s->wms;
+}
+
+const ts_font_catalog *
+ts_pipeline__service_fonts(const ts_service *s)
+{
+    return s->fonts;
+}
+
+int
+ts_pipeline__service_layers(const ts_service *s, const ts_cfg_layer *l, ts_pipeline__loaded *out,
+                            int max)
+{
+    int n = 0;
+    for (int i = 0; i < s->nlayers && n < max; i++)
+        if (s->layers[i].cfg == l)
+            out[n++] = (ts_pipeline__loaded){s->layers[i].crs, s->layers[i].rl};
+    return n;
 }
 
 uint64_t

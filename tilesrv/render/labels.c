@@ -92,6 +92,7 @@ struct ts_render__labeler {
 /* Everything a proposal needs, fixed for one render. */
 typedef struct lab_env {
     ts_render__labeler *lb;
+    ts_render_worker *w; /* for reprojection (ts_render__layer_xform) */
     const ts_render_req *req;
     const ts_affine *t;
     double sf;
@@ -730,9 +731,15 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
 {
     ts_render__labeler *lb = e->lb;
     const ts_style *style = l->style;
-    if (ts_store_query(l->store, q, &lb->ids) != TS_OK)
+    ts_status xst;
+    ts_source_xform *xf = ts_render__layer_xform(e->w, e->req, li, &xst, e->err);
+    if (xst != TS_OK)
+        return xst;
+    double store_res;
+    ts_bbox sq = ts_render__store_box(xf, q, res, &store_res);
+    if (ts_store_query(l->store, &sq, &lb->ids) != TS_OK)
         return TS_FAIL(e->err, TS_ENOMEM, "labels: query layer %s", l->name);
-    int level = ts_store_level_for_res(l->store, res);
+    int level = ts_store_level_for_res(l->store, store_res);
     ts_render__feat fc = {l, 0};
     ts_feature_ref fr = {ts_render__feat_get, &fc, {0, 0, 0, 0}};
     double sd = e->req->scale_denom;
@@ -750,6 +757,8 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
             ts_geom g;
             ts_store_geom(l->store, level, fid, &g);
             if (g.kind == TS_GEOM_NONE || g.nparts == 0)
+                continue;
+            if (xf != NULL && ts_render__xform_geom(e->w, xf, &g) != 0)
                 continue;
             fc.fid = fid;
             fr.bbox = ts_store_feature_bbox(l->store, fid);
@@ -823,8 +832,9 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it, ts
 }
 
 ts_status
-ts_render__labels(ts_render__labeler *lb, ts_raster *r, const ts_render_req *req, ts_canvas *c,
-                  const ts_affine *t, const ts_bbox *shown, ts_render_stats *stats, ts_err *err)
+ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
+                  const ts_render_req *req, ts_canvas *c, const ts_affine *t, const ts_bbox *shown,
+                  ts_render_stats *stats, ts_err *err)
 {
     if (req->fonts == NULL)
         return TS_OK;
@@ -846,7 +856,7 @@ ts_render__labels(ts_render__labeler *lb, ts_raster *r, const ts_render_req *req
     ts_label_set_clear(lb->set);
     lb->next_group = 0;
 
-    lab_env e = {.lb = lb, .req = req, .t = t, .stats = stats, .err = err};
+    lab_env e = {.lb = lb, .w = w, .req = req, .t = t, .stats = stats, .err = err};
     e.sf = req->scale_factor > 0 ? req->scale_factor : 1;
     e.lmax = LABEL_EXTENT_MAX * e.sf;
     double pad = 0, dup = 0, disp = 0;

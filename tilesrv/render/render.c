@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@
 #define OFFSET_MITER 2.0   /* offset curves: longest miter, in offsets (longer: bevel) */
 #define MAX_IMAGE_PX (4096 * 4096) /* a scaled graphic larger than this is not drawn */
 #define MAX_ALONG 1000000  /* graphics along one line part */
+#define XF_CACHE 4         /* CRS transformations a worker keeps */
 
 /* A cached scaled graphic or pattern tile of one layer. */
 typedef struct gcache_entry {
@@ -66,6 +68,14 @@ struct ts_render_worker {
     size_t nhat[2];
     gcache_entry cache[GCACHE];
     int cache_next;
+    /* reprojection on the fly (ts_render_req.image_crs) */
+    struct {
+        char src[96], dst[96];
+        ts_source_xform *x;
+    } xf[XF_CACHE];
+    int xf_next;
+    double *xpts; /* a feature's points in the image's CRS */
+    size_t nxpts;
 };
 
 static const ts_affine identity = {1, 1, 0, 0};
@@ -313,7 +323,73 @@ ts_render_worker_free(ts_render_worker *w)
     free(w->hat[1]);
     for (int i = 0; i < GCACHE; i++)
         ts_canvas_free(w->cache[i].img);
+    for (int i = 0; i < XF_CACHE; i++)
+        ts_source_xform_free(w->xf[i].x);
+    free(w->xpts);
     free(w);
+}
+
+/* ---- reprojection ---------------------------------------------------------------------- */
+
+ts_source_xform *
+ts_render__layer_xform(ts_render_worker *w, const ts_render_req *req, int li, ts_status *st,
+                       ts_err *err)
+{
+    *st = TS_OK;
+    if (req->image_crs == NULL || req->layer_crs == NULL || req->layer_crs[li] == NULL ||
+        strcmp(req->layer_crs[li], req->image_crs) == 0)
+        return NULL;
+    const char *src = req->layer_crs[li], *dst = req->image_crs;
+    for (int i = 0; i < XF_CACHE; i++)
+        if (w->xf[i].x != NULL && strcmp(w->xf[i].src, src) == 0 && strcmp(w->xf[i].dst, dst) == 0)
+            return ts_source_xform_identity(w->xf[i].x) ? NULL : w->xf[i].x;
+    if (strlen(src) >= sizeof w->xf[0].src || strlen(dst) >= sizeof w->xf[0].dst) {
+        *st = TS_FAIL(err, TS_EINVAL, "CRS name too long");
+        return NULL;
+    }
+    ts_source_xform *x = ts_source_xform_new(src, dst, err);
+    if (x == NULL) {
+        *st = err && err->code != TS_OK ? err->code : TS_EINVAL;
+        return NULL;
+    }
+    int k = w->xf_next;
+    w->xf_next = (k + 1) % XF_CACHE;
+    ts_source_xform_free(w->xf[k].x);
+    w->xf[k].x = x;
+    snprintf(w->xf[k].src, sizeof w->xf[k].src, "%s", src);
+    snprintf(w->xf[k].dst, sizeof w->xf[k].dst, "%s", dst);
+    return ts_source_xform_identity(x) ? NULL : x;
+}
+
+ts_bbox
+ts_render__store_box(ts_source_xform *xf, const ts_bbox *q, double res, double *store_res)
+{
+    *store_res = res;
+    if (xf == NULL)
+        return *q;
+    ts_bbox b;
+    if (!ts_source_xform_box(xf, 1, q, &b))
+        return (ts_bbox){0, 0, 0, 0};
+    double qw = q->maxx - q->minx, qh = q->maxy - q->miny;
+    double bw = b.maxx - b.minx, bh = b.maxy - b.miny;
+    if (qw > 0 && qh > 0)
+        *store_res = res * sqrt((bw / qw) * (bh / qh));
+    return b;
+}
+
+int
+ts_render__xform_geom(ts_render_worker *w, ts_source_xform *xf, ts_geom *g)
+{
+    size_t n = 0;
+    for (uint32_t p = 0; p < g->nparts; p++)
+        n += g->counts[p];
+    if (grow((void **)&w->xpts, &w->nxpts, n, 2 * sizeof(double)) != 0)
+        return -1;
+    memcpy(w->xpts, g->xy, n * 2 * sizeof(double));
+    if (ts_source_xform_points(xf, 0, w->xpts, n) > 0)
+        return -1;
+    g->xy = w->xpts;
+    return 0;
 }
 
 ts_render_stats *
@@ -469,6 +545,7 @@ typedef struct draw_env {
     int64_t ox, oy;         /* world pixel of image pixel (0, 0): the pixel of map (0, 0)
                              * negated, rounded; patterns are anchored to it */
     const ts_render_layer *l;   /* the layer being drawn */
+    ts_source_xform *xf;        /* its store's CRS -> the image's, or NULL */
     const ts_feature_ref *fr;   /* the feature being drawn (rotation expressions) */
 } draw_env;
 
@@ -1288,9 +1365,12 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
     double margin = (l->max_symbol_px * e->sf + 1) * res;
     ts_bbox q = {e->shown.minx - margin, e->shown.miny - margin, e->shown.maxx + margin,
                  e->shown.maxy + margin};
+    double store_res = res;
+    if (e->xf != NULL)
+        q = ts_render__store_box(e->xf, &q, res, &store_res);
     if (ts_store_query(l->store, &q, &w->ids) != TS_OK)
         return TS_FAIL(err, TS_ENOMEM, "query layer %s", l->name);
-    int level = ts_store_level_for_res(l->store, res);
+    int level = ts_store_level_for_res(l->store, store_res);
     uint64_t t1 = ts_mono_ns();
 
     feat_ctx fc = {l, 0};
@@ -1338,6 +1418,8 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
             }
             if (g.kind == TS_GEOM_NONE || g.nparts == 0)
                 continue;
+            if (e->xf != NULL && ts_render__xform_geom(w, e->xf, &g) != 0)
+                continue; /* outside the image CRS's domain (or out of memory) */
             fc.fid = fid;
             if (l->needs_bbox) /* only BBOX filters read it */
                 fr.bbox = ts_store_feature_bbox(l->store, fid);
@@ -1405,10 +1487,15 @@ draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, const ts_
     e.oy = fabs(e.t.ty) < 1e15 ? (int64_t)floor(-e.t.ty + 0.5) : 0;
     e.l = NULL;
     e.fr = NULL;
-    for (int i = 0; i < req->nlayers; i++)
+    for (int i = 0; i < req->nlayers; i++) {
+        ts_status st;
+        e.xf = ts_render__layer_xform(w, req, i, &st, err);
+        if (st != TS_OK)
+            return st;
         TS_TRY(draw_layer(&e, req->layers[i], req, err));
+    }
     /* labels on top of every layer */
-    return ts_render__labels(w->labels, w->raster, req, c, &e.t, shown, &w->stats, err);
+    return ts_render__labels(w->labels, w, w->raster, req, c, &e.t, shown, &w->stats, err);
 }
 
 /* c as the whole image of req (whatever window of rows the caller's struct says). */

@@ -72,6 +72,14 @@ typedef struct ts_render_req {
      * (a WMS GetMap: nothing continues it outside); 0: labels may cross the image's
      * edges (tiles and metatiles, whose neighbours draw the rest of them). */
     int labels_inside;
+    /* Reprojection on the fly (a WMS map in a CRS no store is kept in). NULL: every store
+     * holds coordinates in the CRS of bbox. Otherwise bbox is in image_crs, and layer i's
+     * store in layer_crs[i] (a NULL array or entry: already in image_crs). Each worker
+     * transforms query boxes (edges densified) and the points of every feature it draws or
+     * labels with its own PROJ context (ts_source_xform); BBOX filters still see feature
+     * boxes in the store's CRS. A CRS PROJ cannot transform fails the draw (TS_EINVAL). */
+    const char *image_crs;
+    const char *const *layer_crs;
 } ts_render_req;
 
 typedef struct ts_render_stats {

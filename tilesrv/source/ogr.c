@@ -432,11 +432,13 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
             return TS_FAIL(err, TS_ENOMEM, "layer %s: feature %llu", L->name,
                            (unsigned long long)L->st.read);
         }
+        GIntBig ofid = OGR_F_GetFID(feat);
         OGR_F_Destroy(feat);
         if (g == 0) {
             L->st.skipped++;
             continue;
         }
+        ts_source__builder_set_origin(b, ofid == OGRNullFID ? -1 : (int64_t)ofid);
         TS_TRY(ts_source__builder_add_flat(b, &L->f, L->vals, err));
     }
     ts_progress_end(&prog);
@@ -502,6 +504,77 @@ done:
     ts_store_builder_free(b);
     ts_store_unref(s);
     load_fini(&L); /* closes the dataset: still under our error handler */
+    ts_source__gdal_capture_end(sc);
+    return rc;
+}
+
+/* ---- one feature's attributes (GetFeatureInfo) ---- */
+
+ts_status
+ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, int64_t id,
+                        ts_source_attr_fn fn, void *ud, ts_err *err)
+{
+    if (sc == NULL || path == NULL || fn == NULL)
+        return TS_FAIL(err, TS_EINVAL, "ts_source_feature_attrs: missing argument");
+    if (id < 0)
+        return TS_FAIL(err, TS_ENOENT, "feature has no id in its source");
+    ts_status rc = TS_OK;
+    ts_source__gdal_capture_begin(sc);
+    CPLErrorReset();
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                                 NULL, NULL, NULL);
+    OGRFeatureH feat = NULL;
+    if (ds == NULL) {
+        rc = TS_FAIL(err, TS_ESOURCE, "cannot open '%s'%s%s", path, sc->gdal_msg[0] ? ": " : "",
+                     sc->gdal_msg);
+        goto done;
+    }
+    OGRLayerH ly = layer != NULL                      ? GDALDatasetGetLayerByName(ds, layer)
+                   : GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0)
+                                                      : NULL;
+    if (ly == NULL) {
+        rc = TS_FAIL(err, TS_ESOURCE, "no layer '%s' in '%s'", layer ? layer : "(first)", path);
+        goto done;
+    }
+    feat = OGR_L_GetFeature(ly, (GIntBig)id);
+    if (feat == NULL) {
+        rc = TS_FAIL(err, TS_ENOENT, "no feature %lld in '%s' of '%s'", (long long)id,
+                     OGR_L_GetName(ly), path);
+        goto done;
+    }
+    OGRFeatureDefnH fd = OGR_F_GetDefnRef(feat);
+    int n = OGR_FD_GetFieldCount(fd);
+    for (int i = 0; i < n; i++) {
+        OGRFieldDefnH d = OGR_FD_GetFieldDefn(fd, i);
+        ts_value v = {.type = TS_VAL_NULL};
+        if (OGR_F_IsFieldSetAndNotNull(feat, i)) {
+            switch (OGR_Fld_GetType(d)) {
+            case OFTInteger:
+                if (OGR_Fld_GetSubType(d) == OFSTBoolean)
+                    v = (ts_value){.type = TS_VAL_BOOL,
+                                   .u.i = OGR_F_GetFieldAsInteger(feat, i) != 0};
+                else
+                    v = (ts_value){.type = TS_VAL_INT, .u.i = OGR_F_GetFieldAsInteger(feat, i)};
+                break;
+            case OFTInteger64:
+                v = (ts_value){.type = TS_VAL_INT, .u.i = OGR_F_GetFieldAsInteger64(feat, i)};
+                break;
+            case OFTReal:
+                v = (ts_value){.type = TS_VAL_REAL, .u.d = OGR_F_GetFieldAsDouble(feat, i)};
+                break;
+            default:
+                v = (ts_value){.type = TS_VAL_STR, .u.s = OGR_F_GetFieldAsString(feat, i)};
+                break;
+            }
+        }
+        if (fn(ud, OGR_Fld_GetNameRef(d), &v) != 0)
+            break;
+    }
+done:
+    if (feat != NULL)
+        OGR_F_Destroy(feat);
+    if (ds != NULL)
+        GDALClose(ds);
     ts_source__gdal_capture_end(sc);
     return rc;
 }

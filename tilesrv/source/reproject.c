@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Shorten a (possibly multi-line WKT) definition for messages. */
 static const char *
@@ -37,6 +38,8 @@ crs_create(ts_source_ctx *sc, const char *def)
 {
     PJ *crs = NULL;
     sc->proj_msg[0] = '\0';
+    if (strcasecmp(def, "CRS:84") == 0)
+        def = "OGC:CRS84"; /* the WMS name of longitude/latitude WGS 84 */
     if (strstr(def, "+proj=") != NULL && strstr(def, "+type=crs") == NULL) {
         size_t len = strlen(def);
         char *s = malloc(len + sizeof " +type=crs");
@@ -205,4 +208,114 @@ ts_source_transform(ts_source_ctx *sc, const char *src_crs, const char *dst_crs,
                        crs_label(dst_crs, l2, sizeof l2));
     }
     return TS_OK;
+}
+
+/* ---- stand-alone transformations (render workers, WMS) ---- */
+
+struct ts_source_xform {
+    ts_source_ctx *sc; /* its own PROJ context: the transformation belongs to one thread */
+    PJ *op;            /* normalised for visualisation; NULL = identity */
+};
+
+ts_source_xform *
+ts_source_xform_new(const char *src_crs, const char *dst_crs, ts_err *err)
+{
+    if (src_crs == NULL || dst_crs == NULL) {
+        TS_FAIL(err, TS_EINVAL, "ts_source_xform_new: missing CRS");
+        return NULL;
+    }
+    ts_source_xform *x = calloc(1, sizeof *x);
+    if (x == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "transformation");
+        return NULL;
+    }
+    x->sc = ts_source_ctx_new(err);
+    if (x->sc == NULL || op_create(x->sc, src_crs, dst_crs, &x->op, err) != TS_OK) {
+        ts_source_xform_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void
+ts_source_xform_free(ts_source_xform *x)
+{
+    if (x == NULL)
+        return;
+    if (x->op != NULL)
+        proj_destroy(x->op);
+    ts_source_ctx_free(x->sc);
+    free(x);
+}
+
+int
+ts_source_xform_identity(const ts_source_xform *x)
+{
+    return x->op == NULL;
+}
+
+size_t
+ts_source_xform_points(ts_source_xform *x, int inverse, double *xy, size_t n)
+{
+    if (x->op == NULL || n == 0)
+        return 0;
+    proj_trans_generic(x->op, inverse ? PJ_INV : PJ_FWD, xy, 2 * sizeof(double), n, xy + 1,
+                       2 * sizeof(double), n, NULL, 0, 0, NULL, 0, 0);
+    proj_errno_reset(x->op);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1]) ||
+            fabs(xy[2 * i]) > TS_SOURCE_COORD_LIMIT ||
+            fabs(xy[2 * i + 1]) > TS_SOURCE_COORD_LIMIT) {
+            xy[2 * i] = xy[2 * i + 1] = HUGE_VAL;
+            bad++;
+        }
+    return bad;
+}
+
+#define BOX_STEPS 32 /* points per edge of a transformed box */
+
+int
+ts_source_xform_box(ts_source_xform *x, int inverse, const ts_bbox *in, ts_bbox *out)
+{
+    if (x->op == NULL) {
+        *out = *in;
+        return 1;
+    }
+    /* the edges, densified, plus a grid inside (a projection may bulge between edges) */
+    double xy[2 * (4 * BOX_STEPS + 49)];
+    size_t n = 0;
+    double w = in->maxx - in->minx, h = in->maxy - in->miny;
+    for (int i = 0; i < BOX_STEPS; i++) {
+        double t = (double)i / BOX_STEPS;
+        double pts[8] = {in->minx + t * w, in->miny, in->maxx, in->miny + t * h,
+                         in->maxx - t * w, in->maxy, in->minx, in->maxy - t * h};
+        memcpy(xy + 2 * n, pts, sizeof pts);
+        n += 4;
+    }
+    for (int i = 1; i <= 7; i++)
+        for (int j = 1; j <= 7; j++) {
+            xy[2 * n] = in->minx + w * i / 8;
+            xy[2 * n + 1] = in->miny + h * j / 8;
+            n++;
+        }
+    ts_source_xform_points(x, inverse, xy, n);
+    int any = 0;
+    ts_bbox b = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double px = xy[2 * i], py = xy[2 * i + 1];
+        if (px == HUGE_VAL)
+            continue;
+        if (!any) {
+            b = (ts_bbox){px, py, px, py};
+            any = 1;
+            continue;
+        }
+        b.minx = px < b.minx ? px : b.minx;
+        b.maxx = px > b.maxx ? px : b.maxx;
+        b.miny = py < b.miny ? py : b.miny;
+        b.maxy = py > b.maxy ? py : b.maxy;
+    }
+    *out = b;
+    return any;
 }

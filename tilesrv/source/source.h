@@ -121,6 +121,11 @@ void ts_idvec_fini(ts_idvec *v);
  * (= source) order. TS_OK or TS_ENOMEM. Thread-safe (v is the caller's). */
 ts_status ts_store_query(const ts_store *s, const ts_bbox *q, ts_idvec *v);
 
+/* The id the data source gave feature fid (its OGR FID), or -1 when unknown (stores built
+ * in memory, drivers without stable ids). Used to read all of a feature's attributes back
+ * (ts_source_feature_attrs). */
+int64_t ts_store_origin_id(const ts_store *s, uint32_t fid);
+
 /* Build a store from features given in memory (the loader uses this; so do feeds and
  * tests). Coordinates are already in the target CRS. */
 typedef struct ts_store_builder ts_store_builder;
@@ -148,5 +153,40 @@ void ts_store_builder_free(ts_store_builder *b);
  * Operations are cached in sc. */
 ts_status ts_source_transform(ts_source_ctx *sc, const char *src_crs, const char *dst_crs,
                               double *xy, size_t n, ts_err *err);
+
+/* ---- stand-alone transformations -----------------------------------------------------
+ * A ts_source_xform transforms points between two CRSs (x = easting/longitude on both
+ * sides, whatever the CRSs' axis order), with its own PROJ context: one thread uses it at a
+ * time (a render worker keeps its own). */
+typedef struct ts_source_xform ts_source_xform;
+
+/* New transformation from src_crs to dst_crs ("EPSG:n", WKT, PROJ strings; "CRS:84" via
+ * "OGC:CRS84"). NULL with *err (TS_EINVAL naming the CRS) when either is unknown or PROJ has
+ * no operation between them. Equivalent CRSs give an identity. */
+ts_source_xform *ts_source_xform_new(const char *src_crs, const char *dst_crs, ts_err *err);
+/* NULL is accepted. */
+void ts_source_xform_free(ts_source_xform *x);
+/* 1 if the transformation changes nothing (equivalent CRSs). */
+int ts_source_xform_identity(const ts_source_xform *x);
+/* Transform n interleaved points in place, src -> dst, or dst -> src when inverse. Points
+ * that cannot be transformed become HUGE_VAL; returns their number. */
+size_t ts_source_xform_points(ts_source_xform *x, int inverse, double *xy, size_t n);
+/* The box covering box in after transformation: its edges densified (32 points each) and a
+ * grid of points inside, so curved edges are covered. 0 when no point could be transformed
+ * (*out then all zero), else 1. */
+int ts_source_xform_box(ts_source_xform *x, int inverse, const ts_bbox *in, ts_bbox *out);
+
+/* ---- all attributes of one feature (GetFeatureInfo) ---- */
+
+/* Called once per attribute of the feature, in the layer's field order; strings are
+ * borrowed for the call only. A non-zero return stops the walk. */
+typedef int (*ts_source_attr_fn)(void *ud, const char *name, const ts_value *v);
+
+/* Read feature id (see ts_store_origin_id) of OGR layer layer (NULL = the first) of the data
+ * source path, and hand every attribute to fn. Opens the data source for the call (slow
+ * path: a few features per request). TS_ENOENT when the feature does not exist, TS_ESOURCE
+ * when the source cannot be opened. Runs on the calling thread with sc. */
+ts_status ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer,
+                                  int64_t id, ts_source_attr_fn fn, void *ud, ts_err *err);
 
 #endif

@@ -181,12 +181,17 @@ struct ts_store {
     ts_index index;
     ts_bbox extent;
     ts_store_stats stats;
+    int64_t *origin;     /* per feature: its id in the data source (OGR FID), -1 = unknown;
+                          * NULL when no feature has one (stores built in memory) */
+    uint32_t origin_cap; /* slots in origin */
 };
 
 /* Append a cleaned flat (see ts_source__flat_clean; kind NONE allowed with no parts) and
  * its values (strings are interned) as the next feature. */
 ts_status ts_source__builder_add_flat(ts_store_builder *b, const ts_flat *f, const ts_value *values,
                                       ts_err *err);
+/* The data source's id (OGR FID) of the next feature added, -1 = unknown. */
+void ts_source__builder_set_origin(ts_store_builder *b, int64_t id);
 /* The store being built (for the loader's stats). */
 ts_store *ts_source__builder_store(ts_store_builder *b);
 

@@ -21,6 +21,7 @@ struct ts_store_builder {
     size_t tab_cap, tab_n;
     ts_flat tmp;
     uint64_t added;
+    int64_t next_origin; /* origin id of the next feature, -1 = none */
 };
 
 /* ---- allocation helpers ---- */
@@ -157,6 +158,7 @@ store_free(ts_store *s)
         level_free(&s->levels[i]);
     free(s->levels);
     ts_source__index_free(&s->index);
+    free(s->origin);
     free(s);
 }
 
@@ -194,6 +196,7 @@ ts_store_builder_new(const char *name, const char *const *field_names, int nfiel
     if (b == NULL || s == NULL)
         goto nomem;
     b->s = s;
+    b->next_origin = -1;
     atomic_init(&s->refs, 1);
     s->name = strdup(name ? name : "");
     s->fields = calloc((size_t)nfields + 1, sizeof *s->fields);
@@ -228,6 +231,36 @@ ts_store_builder_free(ts_store_builder *b)
     free(b->hashes);
     ts_source__flat_fini(&b->tmp);
     free(b);
+}
+
+void
+ts_source__builder_set_origin(ts_store_builder *b, int64_t id)
+{
+    b->next_origin = id;
+}
+
+/* Record the origin id of feature fid (and -1 for earlier features without one). */
+static int
+set_origin(ts_store *s, uint32_t fid, int64_t id)
+{
+    if (s->origin == NULL && id < 0)
+        return 0;
+    if (fid >= s->origin_cap) {
+        uint64_t cap = s->origin_cap ? (uint64_t)s->origin_cap * 2 : 1024;
+        while (cap <= fid)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        int64_t *o = realloc(s->origin, (size_t)cap * sizeof *o);
+        if (o == NULL)
+            return -1;
+        for (uint64_t i = s->origin_cap; i < cap; i++)
+            o[i] = -1;
+        s->origin = o;
+        s->origin_cap = (uint32_t)cap;
+    }
+    s->origin[fid] = id;
+    return 0;
 }
 
 ts_store *
@@ -398,6 +431,9 @@ ts_source__builder_add_flat(ts_store_builder *b, const ts_flat *f, const ts_valu
             v.u.i = 0;
         row[i] = v;
     }
+    if (set_origin(s, fid, b->next_origin) != 0)
+        return TS_FAIL(err, TS_ENOMEM, "store %s: origin ids", s->name);
+    b->next_origin = -1;
     s->n = fid + 1;
     b->added++;
     return TS_OK;
@@ -627,6 +663,14 @@ ts_store_feature_bbox(const ts_store *s, uint32_t fid)
     if (fid >= s->n)
         return (ts_bbox){0, 0, 0, 0};
     return s->bbox[fid];
+}
+
+int64_t
+ts_store_origin_id(const ts_store *s, uint32_t fid)
+{
+    if (s->origin == NULL || fid >= s->n || fid >= s->origin_cap)
+        return -1;
+    return s->origin[fid];
 }
 
 void

@@ -1,0 +1,209 @@
+/* http/info.c — GetFeatureInfo answers: the features a hit test found, with all their
+ * attributes, as text/plain (MapServer's layout), text/html (a table per layer),
+ * application/json (a GeoJSON FeatureCollection without geometries, bbox in the request's
+ * CRS) and application/vnd.ogc.gml (GML 2 msGMLOutput layout: <layer>_layer/<layer>_feature,
+ * as MapServer writes and QGIS and OWSLib read). */
+#include "http/http.h"
+
+#include "http/http_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static ts_status
+value_text(ts_buf *b, const ts_value *v, int json)
+{
+    switch (v->type) {
+    case TS_VAL_NULL:
+        return json ? ts_buf_printf(b, "null") : TS_OK;
+    case TS_VAL_INT:
+        return ts_buf_printf(b, "%lld", (long long)v->u.i);
+    case TS_VAL_BOOL:
+        return ts_buf_printf(b, "%s", v->u.i ? "true" : "false");
+    case TS_VAL_REAL:
+        if (!isfinite(v->u.d))
+            return json ? ts_buf_printf(b, "null") : ts_buf_printf(b, "%g", v->u.d);
+        return ts_buf_printf(b, "%.15g", v->u.d);
+    case TS_VAL_STR:
+        if (json) {
+            TS_TRY(ts_buf_add(b, "\"", 1));
+            TS_TRY(ts_ows_json_escape(b, v->u.s));
+            return ts_buf_add(b, "\"", 1);
+        }
+        return ts_buf_add(b, v->u.s, strlen(v->u.s));
+    }
+    return TS_OK;
+}
+
+/* An XML name from a layer or attribute name: letters, digits, '_', '-', '.'; others '_'. */
+static void
+xml_name(char *dst, size_t cap, const char *s)
+{
+    size_t j = 0;
+    if (cap == 0)
+        return;
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_') && j + 1 < cap)
+        dst[j++] = '_';
+    for (; *s && j + 1 < cap; s++) {
+        char ch = *s;
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '-' || ch == '.';
+        dst[j++] = ok ? ch : '_';
+    }
+    dst[j] = '\0';
+}
+
+static ts_status
+write_text(const ts_info_result *r, ts_buf *b)
+{
+    TS_TRY(ts_buf_printf(b, "GetFeatureInfo results:\n"));
+    if (r->n == 0)
+        return ts_buf_printf(b, "\nno features found\n");
+    const char *layer = NULL;
+    for (int i = 0; i < r->n; i++) {
+        const ts_info_feature *f = &r->features[i];
+        if (layer == NULL || strcmp(layer, f->layer) != 0) {
+            TS_TRY(ts_buf_printf(b, "\nLayer '%s'\n", f->layer));
+            layer = f->layer;
+        }
+        TS_TRY(ts_buf_printf(b, "  Feature %lld:\n", (long long)f->id));
+        for (int k = 0; k < f->nattrs; k++) {
+            TS_TRY(ts_buf_printf(b, "    %s = '", f->names[k]));
+            TS_TRY(value_text(b, &f->values[k], 0));
+            TS_TRY(ts_buf_printf(b, "'\n"));
+        }
+    }
+    return TS_OK;
+}
+
+static ts_status
+write_html(const ts_info_result *r, ts_buf *b)
+{
+    TS_TRY(ts_buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                            "<title>GetFeatureInfo</title></head><body>\n"));
+    if (r->n == 0)
+        TS_TRY(ts_buf_printf(b, "<p>No features found.</p>\n"));
+    const char *layer = NULL;
+    for (int i = 0; i < r->n; i++) {
+        const ts_info_feature *f = &r->features[i];
+        if (layer == NULL || strcmp(layer, f->layer) != 0) {
+            if (layer != NULL)
+                TS_TRY(ts_buf_printf(b, "</table>\n"));
+            TS_TRY(ts_buf_printf(b, "<h2>"));
+            TS_TRY(ts_ows_xml_escape(b, f->layer_title));
+            TS_TRY(ts_buf_printf(b, "</h2>\n<table border=\"1\">\n"));
+            layer = f->layer;
+        }
+        TS_TRY(
+            ts_buf_printf(b, "<tr><th colspan=\"2\">Feature %lld</th></tr>\n", (long long)f->id));
+        for (int k = 0; k < f->nattrs; k++) {
+            ts_buf v;
+            ts_buf_init(&v, 1 << 20);
+            value_text(&v, &f->values[k], 0);
+            TS_TRY(ts_buf_printf(b, "<tr><td>"));
+            TS_TRY(ts_ows_xml_escape(b, f->names[k]));
+            TS_TRY(ts_buf_printf(b, "</td><td>"));
+            ts_buf_add(&v, "", 1);
+            ts_status st = ts_ows_xml_escape(b, v.data ? (const char *)v.data : "");
+            ts_buf_fini(&v);
+            TS_TRY(st);
+            TS_TRY(ts_buf_printf(b, "</td></tr>\n"));
+        }
+    }
+    if (layer != NULL)
+        TS_TRY(ts_buf_printf(b, "</table>\n"));
+    return ts_buf_printf(b, "</body></html>\n");
+}
+
+static ts_status
+write_json(const ts_info_result *r, ts_buf *b)
+{
+    TS_TRY(ts_buf_printf(b, "{\"type\":\"FeatureCollection\",\"features\":["));
+    for (int i = 0; i < r->n; i++) {
+        const ts_info_feature *f = &r->features[i];
+        TS_TRY(ts_buf_printf(b, "%s{\"type\":\"Feature\",\"id\":\"", i ? "," : ""));
+        TS_TRY(ts_ows_json_escape(b, f->layer));
+        TS_TRY(ts_buf_printf(b, ".%lld\",\"layer\":\"", (long long)f->id));
+        TS_TRY(ts_ows_json_escape(b, f->layer));
+        TS_TRY(ts_buf_printf(b,
+                             "\",\"geometry\":null,\"bbox\":[%.10g,%.10g,%.10g,%.10g],"
+                             "\"properties\":{",
+                             f->bbox.minx, f->bbox.miny, f->bbox.maxx, f->bbox.maxy));
+        for (int k = 0; k < f->nattrs; k++) {
+            TS_TRY(ts_buf_printf(b, "%s\"", k ? "," : ""));
+            TS_TRY(ts_ows_json_escape(b, f->names[k]));
+            TS_TRY(ts_buf_printf(b, "\":"));
+            TS_TRY(value_text(b, &f->values[k], 1));
+        }
+        TS_TRY(ts_buf_printf(b, "}}"));
+    }
+    TS_TRY(ts_buf_printf(b, "]"));
+    if (r->crs != NULL) {
+        TS_TRY(ts_buf_printf(b, ",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\""));
+        TS_TRY(ts_ows_json_escape(b, r->crs->urn));
+        TS_TRY(ts_buf_printf(b, "\"}}"));
+    }
+    return ts_buf_printf(b, "}\n");
+}
+
+static ts_status
+write_gml(const ts_info_result *r, ts_buf *b)
+{
+    TS_TRY(ts_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                            "<msGMLOutput xmlns:gml=\"http://www.opengis.net/gml\" "
+                            "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"));
+    const char *layer = NULL;
+    char ln[128], an[128];
+    for (int i = 0; i < r->n; i++) {
+        const ts_info_feature *f = &r->features[i];
+        if (layer == NULL || strcmp(layer, f->layer) != 0) {
+            if (layer != NULL) {
+                xml_name(ln, sizeof ln, layer);
+                TS_TRY(ts_buf_printf(b, "  </%s_layer>\n", ln));
+            }
+            layer = f->layer;
+            xml_name(ln, sizeof ln, layer);
+            TS_TRY(ts_buf_printf(b, "  <%s_layer>\n    <gml:name>", ln));
+            TS_TRY(ts_ows_xml_escape(b, f->layer_title));
+            TS_TRY(ts_buf_printf(b, "</gml:name>\n"));
+        }
+        TS_TRY(ts_buf_printf(b, "    <%s_feature fid=\"%s.%lld\">\n", ln, ln, (long long)f->id));
+        TS_TRY(ts_buf_printf(b,
+                             "      <gml:boundedBy>\n        <gml:Box srsName=\"%s\">\n"
+                             "          <gml:coordinates>%.10g,%.10g %.10g,%.10g"
+                             "</gml:coordinates>\n        </gml:Box>\n      </gml:boundedBy>\n",
+                             r->crs ? r->crs->id : "", f->bbox.minx, f->bbox.miny, f->bbox.maxx,
+                             f->bbox.maxy));
+        for (int k = 0; k < f->nattrs; k++) {
+            xml_name(an, sizeof an, f->names[k]);
+            TS_TRY(ts_buf_printf(b, "      <%s>", an));
+            if (f->values[k].type == TS_VAL_STR)
+                TS_TRY(ts_ows_xml_escape(b, f->values[k].u.s));
+            else
+                TS_TRY(value_text(b, &f->values[k], 0));
+            TS_TRY(ts_buf_printf(b, "</%s>\n", an));
+        }
+        TS_TRY(ts_buf_printf(b, "    </%s_feature>\n", ln));
+    }
+    if (layer != NULL) {
+        xml_name(ln, sizeof ln, layer);
+        TS_TRY(ts_buf_printf(b, "  </%s_layer>\n", ln));
+    }
+    return ts_buf_printf(b, "</msGMLOutput>\n");
+}
+
+ts_status
+ts_http__info_write(const ts_info_result *r, ts_info_format fmt, ts_buf *out)
+{
+    switch (fmt) {
+    case TS_INFO_HTML:
+        return write_html(r, out);
+    case TS_INFO_JSON:
+        return write_json(r, out);
+    case TS_INFO_GML:
+        return write_gml(r, out);
+    default:
+        return write_text(r, out);
+    }
+}

@@ -1,0 +1,860 @@
+/* pipeline/map.c — WMS requests on the loaded service: GetMap (rendered on the render pool,
+ * bands spread over idle workers, reprojected on the fly where no store is kept in the
+ * request's CRS), GetFeatureInfo (hit tests on the stores' geometries, all attributes read
+ * back through OGR), GetLegendGraphic (each rule's symbolizers drawn as a sample with the
+ * rule's title), and the image encoders they share (PNG, paletted PNG, JPEG). */
+#include "pipeline/pipeline.h"
+
+#include "pipeline/pipeline_int.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/source.h"
+#include "text/text.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define OGC_DPI (0.0254 / TS_STD_PIXEL_M) /* 90.714: the OGC 0.28 mm pixel */
+#define MAX_MAP_LAYERS 512
+#define MAX_IMAGE_BYTES (256u << 20)
+
+static double
+scale_factor_of(double dpi)
+{
+    return dpi > 0 ? dpi / OGC_DPI : 1.0;
+}
+
+/* ---- encoding --------------------------------------------------------------------------- */
+
+ts_status
+ts_pipeline_encode(const ts_canvas *c, ts_map_format format, int jpeg_quality, ts_rgba background,
+                   ts_buf *out, ts_err *err)
+{
+    if (format == TS_MAP_JPEG) {
+        ts_rgba bg = background;
+        if (bg.a == 0)
+            bg = (ts_rgba){255, 255, 255, 255};
+        return ts_jpeg_encode(c, 0, 0, c->w, c->h, jpeg_quality, bg, out, err);
+    }
+    ts_png_opts po = {format == TS_MAP_PNG8 ? TS_PNG_PALETTE : TS_PNG_TRUECOLOR, -1, 0};
+    return ts_png_encode(c, 0, 0, c->w, c->h, &po, out, err);
+}
+
+static ts_tile *
+encode_tile(const ts_canvas *c, ts_map_format format, int quality, ts_rgba bg, ts_err *err)
+{
+    ts_buf b;
+    ts_buf_init(&b, MAX_IMAGE_BYTES);
+    ts_tile *t = NULL;
+    if (ts_pipeline_encode(c, format, quality, bg, &b, err) == TS_OK) {
+        t = ts_tile_new(b.data, b.len, ts_wall_s());
+        if (t == NULL)
+            TS_FAIL(err, TS_ENOMEM, "image");
+    }
+    ts_buf_fini(&b);
+    return t;
+}
+
+/* ---- layers of a request ---------------------------------------------------------------- */
+
+/* The configured layers a list of WMS names draws, bottom first (at most max). */
+static ts_status
+expand_layers(const ts_service *svc, const char *const *names, int n, const ts_cfg_layer **out,
+              int *owner, int max, int *count, ts_err *err)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const ts_wms_entry *e = ts_service_wms_find(svc, names[i]);
+        if (e == NULL)
+            return TS_FAIL(err, TS_ENOENT, "layer '%.100s' is not defined", names[i]);
+        for (int d = 0; d < e->ndraws; d++) {
+            if (k >= max)
+                return TS_FAIL(err, TS_ELIMIT, "more than %d layers", max);
+            out[k] = e->draws[d];
+            if (owner)
+                owner[k] = i;
+            k++;
+        }
+    }
+    *count = k;
+    return TS_OK;
+}
+
+/* ---- GetMap ----------------------------------------------------------------------------- */
+
+typedef struct map_job {
+    ts_pipeline *p;
+    ts_service *svc; /* reference */
+    ts_map_req r;
+    const ts_render_layer **rls; /* per drawn layer */
+    const char **layer_crs;      /* per drawn layer: its store's CRS, NULL = the request's */
+    ts_render_layer **owned;     /* layers bound to SLD_BODY styles, freed with the job */
+    int n;
+    ts_tile_done done;
+    void *ud;
+} map_job;
+
+static void
+map_job_free(map_job *j)
+{
+    if (j == NULL)
+        return;
+    for (int i = 0; i < j->n; i++)
+        ts_render_layer_free(j->owned ? j->owned[i] : NULL);
+    free(j->owned);
+    free(j->rls);
+    free(j->layer_crs);
+    ts_service_unref(j->svc);
+    free(j);
+}
+
+static ts_status
+map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
+{
+    const ts_map_req *r = &j->r;
+    ts_canvas *c = ts_canvas_new(r->width, r->height, err);
+    if (c == NULL)
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    double sf = scale_factor_of(r->dpi);
+    double res = (r->bbox.maxx - r->bbox.minx) / r->width;
+    ts_render_req rq = {
+        .layers = j->rls,
+        .nlayers = j->n,
+        .bbox = r->bbox,
+        .width = r->width,
+        .height = r->height,
+        .scale_factor = sf,
+        .scale_denom = ts_render_scale_denom(res, r->crs->meters_per_unit) * sf,
+        .background = r->background,
+        .fonts = ts_pipeline__service_fonts(j->svc),
+        .labels_inside = 1,
+        .image_crs = ts_pipeline__proj_name(r->crs),
+        .layer_crs = j->layer_crs,
+    };
+    ts_pipeline *p = j->p;
+    ts_render_worker *band[64];
+    int nb = 0;
+    ts_pool *bp = ts_pipeline__band_pool(p);
+    if (bp != NULL && r->height >= 256 && ts_pool_queued(ts_pipeline__pool(p)) == 0) {
+        int want = ts_pipeline__nthreads(p) - 1;
+        nb = ts_pipeline__borrow_spares(p, band + 1, want < 63 ? want : 63);
+    }
+    ts_status st;
+    if (nb > 0) {
+        band[0] = rw;
+        st = ts_render_draw_bands(band, nb + 1, bp, &rq, c, err);
+        ts_pipeline__return_spares(p, band + 1, nb);
+    } else {
+        st = ts_render_draw(rw, &rq, c, err);
+    }
+    if (st == TS_OK) {
+        *out = encode_tile(c, r->format, r->jpeg_quality, r->background, err);
+        if (*out == NULL)
+            st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    ts_canvas_free(c);
+    return st;
+}
+
+static void
+map_job_run(void *state, void *arg)
+{
+    map_job *j = arg;
+    ts_err err;
+    ts_err_clear(&err);
+    ts_tile *t = NULL;
+    ts_render_worker *rw = ts_pipeline__job_worker(state);
+    ts_status st =
+        rw == NULL ? TS_FAIL(&err, TS_ENOMEM, "render worker") : map_render(rw, j, &t, &err);
+    if (st != TS_OK)
+        ts_warn("WMS map failed: %s", err.msg);
+    j->done(j->ud, st, t, &err);
+    map_job_free(j);
+}
+
+ts_status
+ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud, ts_err *err)
+{
+    if (r->width < 1 || r->height < 1 || r->crs == NULL || !(r->bbox.maxx > r->bbox.minx) ||
+        !(r->bbox.maxy > r->bbox.miny))
+        return TS_FAIL(err, TS_EINVAL, "bad map request");
+    map_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "map job");
+    j->p = p;
+    j->svc = ts_pipeline_service(p);
+    j->r = *r;
+    j->r.layers = NULL;
+    j->r.styles = NULL;
+    j->done = done;
+    j->ud = ud;
+    const ts_cfg_layer *ls[MAX_MAP_LAYERS];
+    int owner[MAX_MAP_LAYERS];
+    int n = 0;
+    ts_status st = expand_layers(j->svc, r->layers, r->nlayers, ls, owner, MAX_MAP_LAYERS, &n, err);
+    if (st != TS_OK)
+        goto fail;
+    j->rls = calloc((size_t)(n > 0 ? n : 1), sizeof *j->rls);
+    j->layer_crs = calloc((size_t)(n > 0 ? n : 1), sizeof *j->layer_crs);
+    j->owned = calloc((size_t)(n > 0 ? n : 1), sizeof *j->owned);
+    if (j->rls == NULL || j->layer_crs == NULL || j->owned == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "map job");
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *scrs;
+        const ts_render_layer *rl = ts_pipeline__layer_for_crs(j->svc, ls[i], r->crs, &scrs);
+        if (rl == NULL)
+            continue; /* not loaded: draws nothing */
+        const ts_style *sld = r->styles ? r->styles[owner[i]] : NULL;
+        if (sld != NULL) {
+            j->owned[j->n] = ts_render_layer_new(rl->name, rl->store, (ts_style *)sld, NULL, err);
+            if (j->owned[j->n] == NULL) {
+                st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+                goto fail;
+            }
+            rl = j->owned[j->n];
+        }
+        j->rls[j->n] = rl;
+        const ts_crs *sc = scrs ? ts_grid_crs_find(scrs) : NULL;
+        j->layer_crs[j->n] = scrs == NULL ? NULL : sc ? ts_pipeline__proj_name(sc) : scrs;
+        j->n++;
+    }
+    st = ts_pool_submit(ts_pipeline__pool(p), map_job_run, j);
+    if (st != TS_OK) {
+        st = TS_FAIL(err, TS_EBUSY, "render queue full");
+        goto fail;
+    }
+    return TS_OK;
+fail:
+    map_job_free(j);
+    return st;
+}
+
+typedef struct map_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    ts_status st;
+    ts_tile *t;
+    ts_err err;
+} map_wait;
+
+static void
+map_wait_done(void *ud, ts_status st, ts_tile *t, const ts_err *err)
+{
+    map_wait *w = ud;
+    pthread_mutex_lock(&w->mu);
+    w->st = st;
+    w->t = t;
+    if (err)
+        w->err = *err;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+ts_status
+ts_pipeline_map_get(ts_pipeline *p, const ts_map_req *r, ts_tile **out, ts_err *err)
+{
+    map_wait w;
+    memset(&w, 0, sizeof w);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    *out = NULL;
+    ts_status st;
+    for (;;) {
+        st = ts_pipeline_map(p, r, map_wait_done, &w, err);
+        if (st != TS_EBUSY)
+            break;
+        ts_pool_wait_idle(ts_pipeline__pool(p));
+    }
+    if (st == TS_OK) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        st = w.st;
+        *out = w.t;
+        if (st != TS_OK && err)
+            *err = w.err;
+    }
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    return st;
+}
+
+/* ---- GetFeatureInfo --------------------------------------------------------------------- */
+
+typedef struct feat_get_ctx {
+    const ts_render_layer *rl;
+    uint32_t fid;
+} feat_get_ctx;
+
+static const ts_value *
+feat_get(const void *vctx, int prop)
+{
+    const feat_get_ctx *fc = vctx;
+    int field = fc->rl->prop_field[prop];
+    return field < 0 ? NULL : ts_store_value(fc->rl->store, fc->fid, field);
+}
+
+/* Is the feature drawn at scale sd, and how far (px at scale 1) does its symbol reach? */
+static int
+drawn(const ts_render_layer *rl, uint32_t fid, double sd, double *reach_px)
+{
+    const ts_style *st = rl->style;
+    feat_get_ctx fc = {rl, fid};
+    ts_feature_ref fr = {feat_get, &fc, ts_store_feature_bbox(rl->store, fid)};
+    int hit = 0;
+    *reach_px = 0;
+    for (int f = 0; f < st->nfts; f++) {
+        int matched = 0;
+        for (int r = 0; r < st->fts[f].nrules; r++) {
+            const ts_rule *ru = &st->fts[f].rules[r];
+            if (!ts_rule_in_scale(ru, sd))
+                continue;
+            if (ru->is_else ? matched : (ru->filter != NULL && !ts_filter_eval(ru->filter, &fr)))
+                continue;
+            matched = 1;
+            for (int k = 0; k < ru->nsyms; k++) {
+                const ts_symbolizer *s = &ru->syms[k];
+                if (s->kind == TS_SYM_TEXT)
+                    continue;
+                hit = 1;
+                double r1 = s->has_stroke ? s->stroke.width / 2 : 0;
+                if (s->kind == TS_SYM_POINT && s->graphic)
+                    r1 = fmax(r1, s->graphic->size / 2);
+                *reach_px = fmax(*reach_px, r1);
+            }
+        }
+    }
+    return hit;
+}
+
+static double
+seg_dist2(double px, double py, double ax, double ay, double bx, double by)
+{
+    double dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+    double t = l2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / l2 : 0;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double qx = ax + t * dx - px, qy = ay + t * dy - py;
+    return qx * qx + qy * qy;
+}
+
+/* 1 if geometry g is hit at (x, y) with tolerance tol (store units). */
+static int
+geom_hit(const ts_geom *g, double x, double y, double tol)
+{
+    const double *p = g->xy;
+    double t2 = tol * tol;
+    if (g->kind == TS_GEOM_POINT) {
+        for (uint32_t i = 0; i < g->nparts; i++) {
+            double dx = p[2 * i] - x, dy = p[2 * i + 1] - y;
+            if (dx * dx + dy * dy <= t2)
+                return 1;
+        }
+        return 0;
+    }
+    int inside = 0;
+    size_t off = 0;
+    for (uint32_t k = 0; k < g->nparts; k++) {
+        uint32_t n = g->counts[k];
+        const double *q = p + 2 * off;
+        int closed = g->kind == TS_GEOM_POLYGON;
+        for (uint32_t i = 0; i + (closed ? 0 : 1) < n; i++) {
+            uint32_t i2 = (i + 1) % n;
+            double ax = q[2 * i], ay = q[2 * i + 1], bx = q[2 * i2], by = q[2 * i2 + 1];
+            if (seg_dist2(x, y, ax, ay, bx, by) <= t2)
+                return 1;
+            if (closed && ((ay > y) != (by > y)) && x < (bx - ax) * (y - ay) / (by - ay) + ax)
+                inside = !inside;
+        }
+        off += n;
+    }
+    return inside;
+}
+
+typedef struct attr_acc {
+    ts_info_feature *f;
+    int cap;
+    int failed;
+} attr_acc;
+
+static int
+attr_add(void *ud, const char *name, const ts_value *v)
+{
+    attr_acc *a = ud;
+    ts_info_feature *f = a->f;
+    if (f->nattrs == a->cap) {
+        int cap = a->cap ? 2 * a->cap : 16;
+        char **nn = realloc(f->names, (size_t)cap * sizeof *nn);
+        if (nn != NULL)
+            f->names = nn;
+        ts_value *nv = nn ? realloc(f->values, (size_t)cap * sizeof *nv) : NULL;
+        if (nv == NULL) {
+            a->failed = 1;
+            return 1;
+        }
+        f->values = nv;
+        a->cap = cap;
+    }
+    char *nm = strdup(name ? name : "");
+    ts_value val = *v;
+    if (val.type == TS_VAL_STR && (val.u.s = strdup(v->u.s ? v->u.s : "")) == NULL) {
+        free(nm);
+        a->failed = 1;
+        return 1;
+    }
+    if (nm == NULL) {
+        if (val.type == TS_VAL_STR)
+            free((char *)val.u.s);
+        a->failed = 1;
+        return 1;
+    }
+    f->names[f->nattrs] = nm;
+    f->values[f->nattrs] = val;
+    f->nattrs++;
+    return 0;
+}
+
+void
+ts_info_result_free(ts_info_result *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < r->n; i++) {
+        ts_info_feature *f = &r->features[i];
+        for (int k = 0; k < f->nattrs; k++) {
+            free(f->names[k]);
+            if (f->values[k].type == TS_VAL_STR)
+                free((char *)f->values[k].u.s);
+        }
+        free(f->names);
+        free(f->values);
+    }
+    free(r->features);
+    memset(r, 0, sizeof *r);
+}
+
+/* Hits of one layer, topmost (last drawn) first, appended to out. */
+static ts_status
+info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, const ts_info_req *r,
+           ts_info_result *out, int *cap, ts_err *err)
+{
+    const char *scrs;
+    const ts_render_layer *rl = ts_pipeline__layer_for_crs(svc, l, r->crs, &scrs);
+    if (rl == NULL)
+        return TS_OK;
+    double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
+    double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
+    double sf = scale_factor_of(r->dpi);
+    double sd = ts_render_scale_denom(resx, r->crs->meters_per_unit) * sf;
+    double x = r->bbox.minx + (r->i + 0.5) * resx, y = r->bbox.maxy - (r->j + 0.5) * resy;
+    double tol_px = r->tolerance_px > 0 ? r->tolerance_px : 4;
+    double res = fmax(resx, resy);
+    ts_source_xform *xf = NULL;
+    double sres = res; /* store units per pixel */
+    if (scrs != NULL) {
+        const ts_crs *sc2 = ts_grid_crs_find(scrs);
+        xf = ts_source_xform_new(ts_pipeline__proj_name(r->crs),
+                                 sc2 ? ts_pipeline__proj_name(sc2) : scrs, err);
+        if (xf == NULL)
+            return err && err->code != TS_OK ? err->code : TS_EINVAL;
+        ts_bbox pb = {x - res, y - res, x + res, y + res}, sb;
+        if (!ts_source_xform_box(xf, 0, &pb, &sb)) {
+            ts_source_xform_free(xf);
+            return TS_OK; /* the point is outside the store CRS's domain */
+        }
+        sres = fmax(sb.maxx - sb.minx, sb.maxy - sb.miny) / 2;
+        double pt[2] = {x, y};
+        ts_source_xform_points(xf, 0, pt, 1);
+        x = pt[0];
+        y = pt[1];
+    }
+    double reach = (rl->max_symbol_px * sf + tol_px) * sres;
+    ts_bbox q = {x - reach, y - reach, x + reach, y + reach};
+    ts_idvec ids = {0};
+    ts_status st = ts_store_query(rl->store, &q, &ids);
+    if (st != TS_OK) {
+        ts_source_xform_free(xf);
+        return TS_FAIL(err, TS_ENOMEM, "feature info query");
+    }
+    int found = 0;
+    const ts_cfg_source *src = ts_config_source(ts_service_config(svc), l->source);
+    for (size_t k = ids.n; k-- > 0 && found < r->feature_count && st == TS_OK;) {
+        uint32_t fid = ids.ids[k];
+        double reach_px;
+        if (!drawn(rl, fid, sd, &reach_px))
+            continue;
+        ts_geom g;
+        ts_store_geom(rl->store, 0, fid, &g);
+        if (g.kind == TS_GEOM_NONE || !geom_hit(&g, x, y, (tol_px + reach_px * sf) * sres))
+            continue;
+        if (out->n == *cap) {
+            int nc = *cap ? 2 * *cap : 8;
+            ts_info_feature *nf = realloc(out->features, (size_t)nc * sizeof *nf);
+            if (nf == NULL) {
+                st = TS_FAIL(err, TS_ENOMEM, "feature info");
+                break;
+            }
+            out->features = nf;
+            *cap = nc;
+        }
+        ts_info_feature *f = &out->features[out->n++];
+        memset(f, 0, sizeof *f);
+        f->layer = l->name;
+        f->layer_title = l->title ? l->title : l->name;
+        f->id = ts_store_origin_id(rl->store, fid);
+        f->kind = g.kind;
+        f->bbox = ts_store_feature_bbox(rl->store, fid);
+        if (xf != NULL)
+            ts_source_xform_box(xf, 1, &f->bbox, &f->bbox);
+        found++;
+        attr_acc acc = {f, 0, 0};
+        if (src != NULL && f->id >= 0) {
+            ts_err aerr;
+            ts_err_clear(&aerr);
+            ts_status ast = ts_source_feature_attrs(sc, src->path, l->table ? l->table : l->name,
+                                                    f->id, attr_add, &acc, &aerr);
+            if (ast != TS_OK)
+                ts_warn("feature info: %s", aerr.msg);
+        } else {
+            /* no source id: the attributes the store keeps */
+            for (int fi = 0; fi < ts_store_nfields(rl->store) && !acc.failed; fi++)
+                attr_add(&acc, ts_store_field_name(rl->store, fi),
+                         ts_store_value(rl->store, fid, fi));
+        }
+        if (acc.failed)
+            st = TS_FAIL(err, TS_ENOMEM, "feature attributes");
+    }
+    ts_idvec_fini(&ids);
+    ts_source_xform_free(xf);
+    return st;
+}
+
+ts_status
+ts_pipeline_feature_info(ts_pipeline *p, const ts_info_req *r, ts_info_result *out, ts_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->crs = r->crs;
+    if (r->width < 1 || r->height < 1 || r->crs == NULL || r->i < 0 || r->j < 0 ||
+        r->i >= r->width || r->j >= r->height || !(r->bbox.maxx > r->bbox.minx) ||
+        !(r->bbox.maxy > r->bbox.miny))
+        return TS_FAIL(err, TS_EINVAL, "bad feature info request");
+    ts_service *svc = ts_pipeline_service(p);
+    const ts_cfg_layer *ls[MAX_MAP_LAYERS];
+    int n = 0;
+    ts_status st = expand_layers(svc, r->layers, r->nlayers, ls, NULL, MAX_MAP_LAYERS, &n, err);
+    ts_source_ctx *sc = st == TS_OK ? ts_source_ctx_new(err) : NULL;
+    if (st == TS_OK && sc == NULL)
+        st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    int cap = 0;
+    ts_info_req rr = *r;
+    if (rr.feature_count < 1)
+        rr.feature_count = 1;
+    /* topmost layer first; a layer named twice is asked once */
+    for (int i = n; i-- > 0 && st == TS_OK;) {
+        int dup = 0;
+        for (int k = i + 1; k < n && !dup; k++)
+            dup = ls[k] == ls[i];
+        if (!dup && ls[i]->queryable)
+            st = info_layer(sc, svc, ls[i], &rr, out, &cap, err);
+    }
+    ts_source_ctx_free(sc);
+    ts_service_unref(svc);
+    return st;
+}
+
+/* ---- GetLegendGraphic ------------------------------------------------------------------- */
+
+#define LEGEND_FONT_PX 12.0
+#define LEGEND_PAD 4
+
+typedef struct legend_row {
+    const ts_rule *rule;
+    const char *title;
+} legend_row;
+
+/* Draw one rule's sample in the box (x, y, w, h) of c. */
+static ts_status
+draw_sample(ts_raster *ra, ts_canvas *c, const ts_rule *ru, double x, double y, double w, double h,
+            double sf)
+{
+    static const ts_affine id = {1, 1, 0, 0};
+    ts_status st = TS_OK;
+    for (int k = 0; k < ru->nsyms && st == TS_OK; k++) {
+        const ts_symbolizer *s = &ru->syms[k];
+        ts_stroke sk = s->stroke;
+        sk.width *= sf;
+        for (int d = 0; d < sk.ndash; d++)
+            sk.dash[d] *= sf;
+        if (sk.width > h / 2)
+            sk.width = h / 2;
+        switch (s->kind) {
+        case TS_SYM_POLYGON: {
+            double m = 1 + (s->has_stroke ? sk.width / 2 : 0);
+            double xy[8] = {x + m, y + h - m, x + w - m, y + h - m, x + w - m, y + m, x + m, y + m};
+            uint32_t cnt = 4;
+            ts_parts parts = {xy, &cnt, 1};
+            ts_rgba fill = s->fill;
+            double fo = s->fill_opacity;
+            if (s->fill_graphic != NULL) {
+                const ts_graphic *g = s->fill_graphic;
+                fill = g->has_stroke ? g->stroke_color : g->fill;
+                fo = 0.5;
+            } else if (!s->has_fill) {
+                fo = 0;
+            }
+            if (fo > 0)
+                st = ts_raster_fill(ra, c, &id, &parts, TS_FILL_NONZERO, fill, fo);
+            if (st == TS_OK && s->has_stroke)
+                st = ts_raster_stroke(ra, c, &id, &parts, 1, &sk, s->stroke_color,
+                                      s->stroke_opacity);
+            break;
+        }
+        case TS_SYM_LINE: {
+            double xy[4] = {x + 2, y + h / 2, x + w - 2, y + h / 2};
+            uint32_t cnt = 2;
+            ts_parts parts = {xy, &cnt, 1};
+            if (s->has_stroke)
+                st = ts_raster_stroke(ra, c, &id, &parts, 0, &sk, s->stroke_color,
+                                      s->stroke_opacity);
+            else if (s->stroke_graphic != NULL) {
+                ts_stroke thin = {.width = 2 * sf};
+                st = ts_raster_stroke(ra, c, &id, &parts, 0, &thin, s->stroke_graphic->fill, 1);
+            }
+            break;
+        }
+        case TS_SYM_POINT: {
+            const ts_graphic *g = s->graphic;
+            if (g == NULL)
+                break;
+            double size = (g->size > 0 ? g->size : 6) * sf;
+            size = fmin(size, fmin(w, h) - 2);
+            ts_stroke gs = g->stroke;
+            gs.width *= sf;
+            ts_rgba fill = g->has_fill ? g->fill : (ts_rgba){0, 0, 0, 0};
+            fill.a = (uint8_t)lround(fill.a * (g->has_fill ? g->fill_opacity : 0));
+            st = ts_raster_marker(
+                ra, c, x + w / 2, y + h / 2,
+                g->image >= 0 || g->shape != TS_SHAPE_NONE ? TS_MARK_CIRCLE : g->mark, size,
+                g->rotation, fill, g->has_stroke ? &gs : NULL, g->stroke_color, g->opacity);
+            break;
+        }
+        case TS_SYM_TEXT: {
+            /* a sample of the text colour: a short bar */
+            double xy[4] = {x + w * 0.25, y + h / 2, x + w * 0.75, y + h / 2};
+            uint32_t cnt = 2;
+            ts_parts parts = {xy, &cnt, 1};
+            ts_stroke t = {.width = 3 * sf, .cap = TS_CAP_ROUND};
+            st = ts_raster_stroke(ra, c, &id, &parts, 0, &t, s->fill, s->fill_opacity);
+            break;
+        }
+        }
+    }
+    return st;
+}
+
+/* Draw a line of text with its baseline's left end at (x, y). */
+static ts_status
+draw_label(ts_text_ctx *tx, const ts_font_catalog *cat, ts_raster *ra, ts_canvas *c,
+           const char *text, double x, double y, double px, double *width, ts_err *err)
+{
+    *width = 0;
+    if (tx == NULL || text == NULL || *text == '\0')
+        return TS_OK;
+    ts_font_spec spec = {0};
+    spec.face = ts_font_catalog_find(cat, "DejaVu Sans", 0, 0, NULL);
+    spec.size_px = px;
+    const ts_text_run *run = NULL;
+    TS_TRY(ts_text_shape(tx, text, strlen(text), &spec, &run, err));
+    double x0, y0, x1, y1;
+    ts_text_run_box(run, &x0, &y0, &x1, &y1);
+    *width = x1 - x0;
+    ts_status st = TS_OK;
+    if (c != NULL) {
+        ts_text_glyph_pos *pos = calloc(run->nglyphs > 0 ? run->nglyphs : 1, sizeof *pos);
+        if (pos == NULL) {
+            ts_text_run_release(run);
+            return TS_FAIL(err, TS_ENOMEM, "legend text");
+        }
+        ts_text_layout_straight(run, x, y, 0, pos);
+        ts_text_paint paint = {{0, 0, 0, 255}, 1, 0, {255, 255, 255, 255}, 0};
+        st = ts_text_draw(tx, ra, c, run, pos, &paint, err);
+        free(pos);
+    }
+    ts_text_run_release(run);
+    return st;
+}
+
+ts_status
+ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err *err)
+{
+    *out = NULL;
+    ts_service *svc = ts_pipeline_service(p);
+    const ts_wms_entry *e = ts_service_wms_find(svc, r->layer);
+    ts_status st = TS_OK;
+    legend_row *rows = NULL;
+    int nrows = 0, cap = 0;
+    ts_raster *ra = NULL;
+    ts_text_ctx *tx = NULL;
+    ts_canvas *c = NULL;
+    if (e == NULL) {
+        st = TS_FAIL(err, TS_ENOENT, "layer '%.100s' is not defined", r->layer);
+        goto done;
+    }
+    /* the rules to show: every layer the entry draws, or the given style */
+    for (int d = 0; d < e->ndraws && st == TS_OK; d++) {
+        const ts_style *style = r->style;
+        if (style == NULL) {
+            ts_pipeline__loaded ld[4];
+            if (ts_pipeline__service_layers(svc, e->draws[d], ld, 4) == 0)
+                continue;
+            style = ld[0].rl->style;
+        }
+        for (int f = 0; f < style->nfts; f++)
+            for (int k = 0; k < style->fts[f].nrules; k++) {
+                const ts_rule *ru = &style->fts[f].rules[k];
+                if (r->rule && (ru->name == NULL || strcmp(ru->name, r->rule) != 0))
+                    continue;
+                if (r->scale > 0 && !ts_rule_in_scale(ru, r->scale))
+                    continue;
+                int visible = 0;
+                for (int s = 0; s < ru->nsyms; s++)
+                    visible |= ru->syms[s].kind != TS_SYM_TEXT || ru->nsyms == 1;
+                if (!visible)
+                    continue;
+                if (nrows == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
+                    if (nr == NULL) {
+                        st = TS_FAIL(err, TS_ENOMEM, "legend");
+                        goto done;
+                    }
+                    rows = nr;
+                }
+                rows[nrows].rule = ru;
+                rows[nrows].title = ru->title       ? ru->title
+                                    : ru->name      ? ru->name
+                                    : e->ndraws > 1 ? e->draws[d]->name
+                                                    : "";
+                nrows++;
+            }
+        if (r->style != NULL)
+            break;
+    }
+    if (r->rule && nrows == 0) {
+        st = TS_FAIL(err, TS_ENOENT, "rule '%.100s' is not defined", r->rule);
+        goto done;
+    }
+    double sf = scale_factor_of(r->dpi);
+    int iw = r->icon_w > 0 ? r->icon_w : (int)lround(20 * sf);
+    int ih = r->icon_h > 0 ? r->icon_h : (int)lround(20 * sf);
+    const ts_font_catalog *cat = ts_pipeline__service_fonts(svc);
+    ra = ts_raster_new();
+    if (ra == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "legend");
+        goto done;
+    }
+    if (cat != NULL && r->rule == NULL)
+        tx = ts_text_ctx_new(cat, NULL);
+    double fpx = LEGEND_FONT_PX * sf;
+    int width = iw, height = 0;
+    for (int i = 0; i < nrows && tx != NULL; i++) {
+        double tw;
+        if (draw_label(tx, cat, ra, NULL, rows[i].title, 0, 0, fpx, &tw, err) == TS_OK)
+            width = (int)fmax(width, iw + LEGEND_PAD + ceil(tw) + LEGEND_PAD);
+    }
+    int rowh = (int)fmax(ih, ceil(fpx * 1.4));
+    height = nrows > 0 ? nrows * rowh + (nrows - 1) * 2 : ih;
+    if (width > 4096)
+        width = 4096;
+    if (height > 8192)
+        height = 8192;
+    c = ts_canvas_new(width, height, err);
+    if (c == NULL) {
+        st = TS_ENOMEM;
+        goto done;
+    }
+    ts_canvas_clear(c, r->background);
+    for (int i = 0; i < nrows && st == TS_OK; i++) {
+        double y = i * (rowh + 2);
+        if (y >= height)
+            break;
+        st = draw_sample(ra, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf);
+        double tw;
+        if (st == TS_OK && tx != NULL)
+            st = draw_label(tx, cat, ra, c, rows[i].title, iw + LEGEND_PAD,
+                            y + rowh / 2.0 + fpx * 0.35, fpx, &tw, err);
+    }
+    if (st == TS_OK) {
+        *out = encode_tile(c, r->format, 0, r->background, err);
+        if (*out == NULL)
+            st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+done:
+    ts_canvas_free(c);
+    ts_text_ctx_free(tx);
+    ts_raster_free(ra);
+    free(rows);
+    ts_service_unref(svc);
+    return st;
+}
+
+/* ---- messages drawn into images (EXCEPTIONS=INIMAGE) ------------------------------------ */
+
+ts_status
+ts_pipeline_message_image(ts_pipeline *p, const char *msg, int w, int h, ts_rgba background,
+                          ts_map_format format, ts_tile **out, ts_err *err)
+{
+    *out = NULL;
+    ts_canvas *c = ts_canvas_new(w, h, err);
+    if (c == NULL)
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    ts_canvas_clear(c, background);
+    ts_service *svc = ts_pipeline_service(p);
+    const ts_font_catalog *cat = ts_pipeline__service_fonts(svc);
+    ts_raster *ra = ts_raster_new();
+    ts_text_ctx *tx = cat && ra ? ts_text_ctx_new(cat, NULL) : NULL;
+    ts_status st = TS_OK;
+    if (tx != NULL) {
+        /* wrap at ~ (w / 7) characters per line, at spaces where possible */
+        double fpx = 12;
+        int per = w / 7 > 8 ? w / 7 : 8;
+        const char *s = msg;
+        double y = 16;
+        while (*s && y < h && st == TS_OK) {
+            size_t n = strlen(s);
+            if (n > (size_t)per) {
+                n = (size_t)per;
+                while (n > (size_t)per / 2 && s[n] != ' ')
+                    n--;
+                if (s[n] != ' ')
+                    n = (size_t)per;
+            }
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), s);
+            double tw;
+            st = draw_label(tx, cat, ra, c, line, 4, y, fpx, &tw, err);
+            s += n;
+            while (*s == ' ')
+                s++;
+            y += fpx * 1.4;
+        }
+    }
+    if (st == TS_OK) {
+        *out = encode_tile(c, format, 0, background, err);
+        if (*out == NULL)
+            st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    ts_text_ctx_free(tx);
+    ts_raster_free(ra);
+    ts_service_unref(svc);
+    ts_canvas_free(c);
+    return st;
+}

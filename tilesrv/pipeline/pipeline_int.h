@@ -1,0 +1,52 @@
+/* pipeline/pipeline_int.h — what the files of the pipeline module share:
+ *   service.c       the loaded service: stores per (layer, grid CRS), tilesets per grid
+ *   pipeline.c      get-or-render of tiles with metatiles, caches, the render pool
+ *   wms_catalog.c   the WMS layer tree and per-CRS extents, store choice per request CRS
+ *   map.c           WMS GetMap / GetFeatureInfo / GetLegendGraphic, encoders */
+#ifndef TS_PIPELINE_PIPELINE_INT_H
+#define TS_PIPELINE_PIPELINE_INT_H
+
+#include "pipeline/pipeline.h"
+
+#include "util/pool.h"
+
+/* The WMS layer tree of a service (opaque outside wms_catalog.c). */
+typedef struct ts_service_wms ts_service_wms;
+
+/* One loaded store of a configured layer: its CRS (a grid CRS, "EPSG:3857") and the render
+ * layer binding it to the layer's style. */
+typedef struct ts_pipeline__loaded {
+    const char *crs;
+    const ts_render_layer *rl;
+} ts_pipeline__loaded;
+
+/* The loaded stores of layer l (at most max), in load order. */
+int ts_pipeline__service_layers(const ts_service *s, const ts_cfg_layer *l,
+                                ts_pipeline__loaded *out, int max);
+const ts_service_wms *ts_pipeline__service_wms(const ts_service *s);
+/* The service's fonts for labels, or NULL. */
+const ts_font_catalog *ts_pipeline__service_fonts(const ts_service *s);
+
+/* Build the WMS tree of a service whose tilesets are loaded. */
+ts_status ts_pipeline__wms_build(ts_service *s, ts_service_wms **out, ts_err *err);
+void ts_pipeline__wms_free(ts_service_wms *w);
+
+/* The render layer to draw configured layer l in crs: a store in crs itself (*store_crs =
+ * NULL), or the nearest other store (*store_crs = its CRS: reproject on the fly). NULL when
+ * the layer has no store. */
+const ts_render_layer *ts_pipeline__layer_for_crs(const ts_service *s, const ts_cfg_layer *l,
+                                                  const ts_crs *crs, const char **store_crs);
+/* The PROJ name of a registry CRS ("EPSG:25832"; "OGC:CRS84" for CRS:84). */
+const char *ts_pipeline__proj_name(const ts_crs *crs);
+
+/* Render resources lent to WMS maps by the pipeline (pipeline.c). */
+ts_pool *ts_pipeline__pool(ts_pipeline *p);
+ts_pool *ts_pipeline__band_pool(ts_pipeline *p);
+int ts_pipeline__nthreads(ts_pipeline *p);
+/* Borrow up to max spare render workers / give them back. */
+int ts_pipeline__borrow_spares(ts_pipeline *p, ts_render_worker **out, int max);
+void ts_pipeline__return_spares(ts_pipeline *p, ts_render_worker **w, int n);
+/* The render worker of the pool thread running the current job (state of a pool job). */
+ts_render_worker *ts_pipeline__job_worker(void *state);
+
+#endif
