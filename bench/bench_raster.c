@@ -9,7 +9,176 @@
  * the best run's thread CPU time is reported (the machine is shared).
  *
  * usage: bench_raster [commit|-] [scale] [cases]   scale multiplies the path counts (default
- * 1); cases is a subset of "123" (default all); "-" reads the commit with git. */
+ * 1); cases is a subset of "123" (default all); "-" reads the commit with git.
+ *
+ * Replay: bench_raster --replay CALLS [--tiles LIST] [--runs N] [--hashes OUT]
+ * draws a recording of the raster calls a renderer made (format below: the calls of
+ * bench_tiles over bench/tiles.txt, say), tile by tile on one canvas, and prints the best
+ * run's CPU ms per tile by zoom (zooms from LIST, the tile list the recording was made
+ * from, one tile per canvas clear) and a hash of every tile's pixels (all of them to OUT
+ * with --hashes): the real workload without loading the data, and a bit-exact check of a
+ * rasteriser change in seconds. To make a recording, compile this file with
+ * -DBENCH_RASTER_RECORDER (it then holds only the recording wrappers, no main) and link
+ * it into bench_tiles with the five functions wrapped, e.g. from a build directory:
+ *   cc -O2 -DBENCH_RASTER_RECORDER -I../tilesrv -c ../bench/bench_raster.c -o rec.o
+ *   cc -O2 -Wl,--wrap=ts_canvas_clear,--wrap=ts_raster_fill,--wrap=ts_raster_stroke \
+ *      -Wl,--wrap=ts_raster_fill_stroke,--wrap=ts_raster_marker \
+ *      bench/CMakeFiles/bench_tiles.dir/bench_tiles.c.o rec.o -o bench_record <the libraries
+ *      of bench/CMakeFiles/bench_tiles.dir/link.txt>
+ *   TS_RECORD=calls.bin ./bench_record -c ../bench/cadastre.yaml --tileset bench \
+ *      --tiles ../bench/tiles.txt */
+#ifdef BENCH_RASTER_RECORDER
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "raster/raster.h"
+
+static FILE *rec_out;
+
+static void
+rec_write(const void *p, size_t n)
+{
+    if (rec_out == NULL) {
+        const char *path = getenv("TS_RECORD");
+        rec_out = fopen(path != NULL ? path : "calls.bin", "wb");
+        if (rec_out == NULL) {
+            perror("TS_RECORD");
+            exit(1);
+        }
+    }
+    fwrite(p, 1, n, rec_out);
+}
+
+static void
+rec_parts(const ts_parts *p)
+{
+    size_t tot = 0;
+    for (uint32_t k = 0; k < p->nparts; k++)
+        tot += p->counts[k];
+    rec_write(&p->nparts, 4);
+    rec_write(p->counts, 4 * (size_t)p->nparts);
+    rec_write(p->xy, 16 * tot);
+}
+
+static void
+rec_stroke(const ts_stroke *s)
+{
+    int32_t has = s != NULL;
+    rec_write(&has, 4);
+    if (s != NULL)
+        rec_write(s, sizeof *s);
+}
+
+void __real_ts_canvas_clear(ts_canvas *c, ts_rgba color);
+ts_status __real_ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                const ts_parts *rings, ts_fill_rule rule, ts_rgba color,
+                                double opacity);
+ts_status __real_ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                  const ts_parts *lines, int closed, const ts_stroke *s,
+                                  ts_rgba color, double opacity);
+ts_status __real_ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                       const ts_parts *rings, ts_fill_rule rule, ts_rgba fill,
+                                       double fill_opacity, const ts_stroke *s,
+                                       ts_rgba stroke_color, double stroke_opacity);
+ts_status __real_ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y,
+                                  ts_mark_shape shape, double size, double rotation_deg,
+                                  ts_rgba fill, const ts_stroke *stroke, ts_rgba stroke_color,
+                                  double opacity);
+void __wrap_ts_canvas_clear(ts_canvas *c, ts_rgba color);
+ts_status __wrap_ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                const ts_parts *rings, ts_fill_rule rule, ts_rgba color,
+                                double opacity);
+ts_status __wrap_ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                  const ts_parts *lines, int closed, const ts_stroke *s,
+                                  ts_rgba color, double opacity);
+ts_status __wrap_ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                                       const ts_parts *rings, ts_fill_rule rule, ts_rgba fill,
+                                       double fill_opacity, const ts_stroke *s,
+                                       ts_rgba stroke_color, double stroke_opacity);
+ts_status __wrap_ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y,
+                                  ts_mark_shape shape, double size, double rotation_deg,
+                                  ts_rgba fill, const ts_stroke *stroke, ts_rgba stroke_color,
+                                  double opacity);
+
+void
+__wrap_ts_canvas_clear(ts_canvas *c, ts_rgba color)
+{
+    int32_t v[4] = {c->w, c->h, c->row0, c->full_h};
+    rec_write("C", 1);
+    rec_write(v, sizeof v);
+    rec_write(&color, 4);
+    __real_ts_canvas_clear(c, color);
+}
+
+ts_status
+__wrap_ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *rings,
+                      ts_fill_rule rule, ts_rgba color, double opacity)
+{
+    int32_t ru = (int32_t)rule;
+    rec_write("F", 1);
+    rec_write(t, sizeof *t);
+    rec_parts(rings);
+    rec_write(&ru, 4);
+    rec_write(&color, 4);
+    rec_write(&opacity, 8);
+    return __real_ts_raster_fill(r, c, t, rings, rule, color, opacity);
+}
+
+ts_status
+__wrap_ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *lines,
+                        int closed, const ts_stroke *s, ts_rgba color, double opacity)
+{
+    int32_t cl = closed;
+    rec_write("S", 1);
+    rec_write(t, sizeof *t);
+    rec_parts(lines);
+    rec_write(&cl, 4);
+    rec_write(s, sizeof *s);
+    rec_write(&color, 4);
+    rec_write(&opacity, 8);
+    return __real_ts_raster_stroke(r, c, t, lines, closed, s, color, opacity);
+}
+
+ts_status
+__wrap_ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t,
+                             const ts_parts *rings, ts_fill_rule rule, ts_rgba fill,
+                             double fill_opacity, const ts_stroke *s, ts_rgba stroke_color,
+                             double stroke_opacity)
+{
+    int32_t ru = (int32_t)rule;
+    rec_write("B", 1);
+    rec_write(t, sizeof *t);
+    rec_parts(rings);
+    rec_write(&ru, 4);
+    rec_write(&fill, 4);
+    rec_write(&fill_opacity, 8);
+    rec_stroke(s);
+    rec_write(&stroke_color, 4);
+    rec_write(&stroke_opacity, 8);
+    return __real_ts_raster_fill_stroke(r, c, t, rings, rule, fill, fill_opacity, s, stroke_color,
+                                        stroke_opacity);
+}
+
+ts_status
+__wrap_ts_raster_marker(ts_raster *r, ts_canvas *c, double x, double y, ts_mark_shape shape,
+                        double size, double rotation_deg, ts_rgba fill, const ts_stroke *stroke,
+                        ts_rgba stroke_color, double opacity)
+{
+    int32_t sh = (int32_t)shape;
+    rec_write("M", 1);
+    rec_write(&x, 8);
+    rec_write(&y, 8);
+    rec_write(&sh, 4);
+    rec_write(&size, 8);
+    rec_write(&rotation_deg, 8);
+    rec_write(&fill, 4);
+    rec_stroke(stroke);
+    rec_write(&stroke_color, 4);
+    rec_write(&opacity, 8);
+    return __real_ts_raster_marker(r, c, x, y, shape, size, rotation_deg, fill, stroke,
+                                   stroke_color, opacity);
+}
+#else /* the benchmark */
 #include "raster/raster.h"
 
 #include <math.h>
@@ -215,9 +384,311 @@ print_env(const char *commit_arg)
            3e8 / dt / 1e9 + (double)(acc & 0) * 0);
 }
 
+/* --- replay of recorded calls ---------------------------------------------------------
+ * A recording is a sequence of records, native byte order, each one byte of kind then:
+ *   'C' int32 w, h, row0, full_h; ts_rgba background       ts_canvas_clear: the next tile
+ *   'F' ts_affine; parts; int32 rule; ts_rgba; double opacity       ts_raster_fill
+ *   'S' ts_affine; parts; int32 closed; ts_stroke; ts_rgba; double  ts_raster_stroke
+ *   'B' ts_affine; parts; int32 rule; ts_rgba fill; double fill opacity; int32 has_stroke;
+ *       [ts_stroke]; ts_rgba stroke colour; double stroke opacity  ts_raster_fill_stroke
+ *   'M' double x, y; int32 shape; double size, rotation; ts_rgba fill; int32 has_stroke;
+ *       [ts_stroke]; ts_rgba stroke colour; double opacity          ts_raster_marker
+ * parts: uint32 nparts, uint32 counts[nparts], double xy[2 * sum of counts]. It is made
+ * by linking a renderer with -Wl,--wrap for these five functions and writing each call's
+ * arguments before passing it on. */
+
+typedef struct rdr {
+    const unsigned char *p, *end;
+} rdr;
+
+static const void *
+take(rdr *d, size_t n)
+{
+    if ((size_t)(d->end - d->p) < n) {
+        fprintf(stderr, "replay: truncated recording\n");
+        exit(1);
+    }
+    const void *v = d->p;
+    d->p += n;
+    return v;
+}
+
+#define TAKE(d, T) (*(const T *)memcpy(&(T){0}, take(d, sizeof(T)), sizeof(T)))
+
+/* The parts of a record, copied to aligned scratch (the recording packs them unaligned). */
+static ts_parts
+take_parts(rdr *d)
+{
+    static uint32_t *cnt;
+    static double *xy;
+    static size_t ncnt, nxy;
+    ts_parts p;
+    p.nparts = TAKE(d, uint32_t);
+    if (p.nparts > ncnt) {
+        ncnt = 2 * (size_t)p.nparts;
+        cnt = realloc(cnt, ncnt * sizeof *cnt);
+    }
+    if (cnt == NULL) {
+        fprintf(stderr, "replay: out of memory\n");
+        exit(1);
+    }
+    memcpy(cnt, take(d, 4 * (size_t)p.nparts), 4 * (size_t)p.nparts);
+    size_t tot = 0;
+    for (uint32_t k = 0; k < p.nparts; k++)
+        tot += cnt[k];
+    if (2 * tot > nxy) {
+        nxy = 4 * tot;
+        xy = realloc(xy, nxy * sizeof *xy);
+    }
+    if (xy == NULL && tot > 0) {
+        fprintf(stderr, "replay: out of memory\n");
+        exit(1);
+    }
+    if (tot > 0)
+        memcpy(xy, take(d, 16 * tot), 16 * tot);
+    p.counts = cnt;
+    p.xy = xy;
+    return p;
+}
+
+static uint64_t
+canvas_hash(const ts_canvas *c)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int j = 0; j < c->h; j++) {
+        const uint32_t *row = c->px + (size_t)j * (size_t)c->stride;
+        for (int i = 0; i < c->w; i++) {
+            h ^= row[i];
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+/* Draw one tile's records from d (up to the next 'C' or the end) onto c. Not inlined:
+ * profilers can count the drawing alone (valgrind --toggle-collect=replay_tile). */
+static __attribute__((noinline)) void
+replay_tile(rdr *d, ts_raster *r, ts_canvas *c)
+{
+    while (d->p < d->end && *d->p != 'C') {
+        int kind = *(const unsigned char *)take(d, 1);
+        ts_status st = TS_OK;
+        if (kind == 'F') {
+            ts_affine t = TAKE(d, ts_affine);
+            ts_parts p = take_parts(d);
+            int32_t rule = TAKE(d, int32_t);
+            ts_rgba col = TAKE(d, ts_rgba);
+            double o = TAKE(d, double);
+            st = ts_raster_fill(r, c, &t, &p, (ts_fill_rule)rule, col, o);
+        } else if (kind == 'S') {
+            ts_affine t = TAKE(d, ts_affine);
+            ts_parts p = take_parts(d);
+            int32_t closed = TAKE(d, int32_t);
+            ts_stroke s = TAKE(d, ts_stroke);
+            ts_rgba col = TAKE(d, ts_rgba);
+            double o = TAKE(d, double);
+            st = ts_raster_stroke(r, c, &t, &p, closed, &s, col, o);
+        } else if (kind == 'B') {
+            ts_affine t = TAKE(d, ts_affine);
+            ts_parts p = take_parts(d);
+            int32_t rule = TAKE(d, int32_t);
+            ts_rgba fill = TAKE(d, ts_rgba);
+            double fo = TAKE(d, double);
+            int32_t has = TAKE(d, int32_t);
+            ts_stroke s = has ? TAKE(d, ts_stroke) : (ts_stroke){0};
+            ts_rgba sc = TAKE(d, ts_rgba);
+            double so = TAKE(d, double);
+            st = ts_raster_fill_stroke(r, c, &t, &p, (ts_fill_rule)rule, fill, fo,
+                                       has ? &s : NULL, sc, so);
+        } else if (kind == 'M') {
+            double x = TAKE(d, double), y = TAKE(d, double);
+            int32_t shape = TAKE(d, int32_t);
+            double size = TAKE(d, double), rot = TAKE(d, double);
+            ts_rgba fill = TAKE(d, ts_rgba);
+            int32_t has = TAKE(d, int32_t);
+            ts_stroke s = has ? TAKE(d, ts_stroke) : (ts_stroke){0};
+            ts_rgba sc = TAKE(d, ts_rgba);
+            double o = TAKE(d, double);
+            st = ts_raster_marker(r, c, x, y, (ts_mark_shape)shape, size, rot, fill,
+                                  has ? &s : NULL, sc, o);
+        } else {
+            fprintf(stderr, "replay: unknown record '%c'\n", kind);
+            exit(1);
+        }
+        if (st != TS_OK) {
+            fprintf(stderr, "replay: draw failed: %d\n", (int)st);
+            exit(1);
+        }
+    }
+}
+
+static int
+replay_main(int argc, char **argv)
+{
+    const char *calls = NULL, *list = NULL, *hashes = NULL;
+    int runs = 5;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--replay") == 0)
+            calls = argv[i + 1];
+        else if (strcmp(argv[i], "--tiles") == 0)
+            list = argv[i + 1];
+        else if (strcmp(argv[i], "--runs") == 0)
+            runs = (int)strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--hashes") == 0)
+            hashes = argv[i + 1];
+    }
+    FILE *f = calls ? fopen(calls, "rb") : NULL;
+    if (f == NULL) {
+        fprintf(stderr, "replay: cannot open %s\n", calls ? calls : "(none)");
+        return 1;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(len > 0 ? (size_t)len : 1);
+    if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        fprintf(stderr, "replay: cannot read %s\n", calls);
+        return 1;
+    }
+    fclose(f);
+    /* tile starts and zooms */
+    size_t ntiles = 0, cap = 0;
+    size_t *start = NULL;
+    int *zoom = NULL;
+    rdr d = {buf, buf + len};
+    while (d.p < d.end) {
+        if (*d.p != 'C') {
+            fprintf(stderr, "replay: a recording starts with a canvas clear\n");
+            return 1;
+        }
+        if (ntiles == cap) {
+            cap = cap ? 2 * cap : 512;
+            start = realloc(start, cap * sizeof *start);
+            zoom = realloc(zoom, cap * sizeof *zoom);
+            if (start == NULL || zoom == NULL)
+                return 1;
+        }
+        start[ntiles] = (size_t)(d.p - buf);
+        zoom[ntiles] = 0;
+        ntiles++;
+        take(&d, 1 + 16 + 4);
+        /* skip to the next clear by parsing (records carry no length) */
+        while (d.p < d.end && *d.p != 'C') {
+            int kind = *(const unsigned char *)take(&d, 1);
+            if (kind == 'F') {
+                take(&d, sizeof(ts_affine));
+                take_parts(&d);
+                take(&d, 4 + 4 + 8);
+            } else if (kind == 'S') {
+                take(&d, sizeof(ts_affine));
+                take_parts(&d);
+                take(&d, 4 + sizeof(ts_stroke) + 4 + 8);
+            } else if (kind == 'B') {
+                take(&d, sizeof(ts_affine));
+                take_parts(&d);
+                take(&d, 4 + 4 + 8);
+                if (TAKE(&d, int32_t))
+                    take(&d, sizeof(ts_stroke));
+                take(&d, 4 + 8);
+            } else if (kind == 'M') {
+                take(&d, 8 + 8 + 4 + 8 + 8 + 4);
+                if (TAKE(&d, int32_t))
+                    take(&d, sizeof(ts_stroke));
+                take(&d, 4 + 8);
+            } else {
+                fprintf(stderr, "replay: unknown record '%c'\n", kind);
+                return 1;
+            }
+        }
+    }
+    if (list != NULL) {
+        FILE *lf = fopen(list, "r");
+        char line[128];
+        size_t k = 0;
+        while (lf != NULL && k < ntiles && fgets(line, sizeof line, lf) != NULL) {
+            int z;
+            unsigned x, y;
+            if (line[0] != '#' && sscanf(line, "%d/%u/%u", &z, &x, &y) == 3)
+                zoom[k++] = z >= 0 && z < 32 ? z : 0;
+        }
+        if (lf != NULL)
+            fclose(lf);
+    }
+    double *best = malloc(ntiles * sizeof *best);
+    uint64_t *hash = malloc(ntiles * sizeof *hash);
+    if (best == NULL || hash == NULL)
+        return 1;
+    for (size_t k = 0; k < ntiles; k++)
+        best[k] = 1e30;
+    ts_raster *r = ts_raster_new();
+    ts_canvas *c = NULL;
+    for (int run_i = 0; run_i < runs; run_i++) {
+        for (size_t k = 0; k < ntiles; k++) {
+            rdr t = {buf + start[k], buf + len};
+            take(&t, 1);
+            int32_t dim[4];
+            memcpy(dim, take(&t, 16), 16);
+            ts_rgba bg = TAKE(&t, ts_rgba);
+            if (c == NULL || c->w != dim[0] || c->h != dim[1]) {
+                ts_canvas_free(c);
+                ts_err err;
+                c = ts_canvas_new(dim[0], dim[1], &err);
+                if (c == NULL)
+                    return 1;
+            }
+            c->row0 = dim[2];
+            c->full_h = dim[3];
+            double t0 = now_s();
+            ts_canvas_clear(c, bg);
+            replay_tile(&t, r, c);
+            double dt = now_s() - t0;
+            if (dt < best[k])
+                best[k] = dt;
+            uint64_t h = canvas_hash(c);
+            if (run_i > 0 && h != hash[k]) {
+                fprintf(stderr, "replay: tile %zu drew differently in run %d\n", k, run_i);
+                return 1;
+            }
+            hash[k] = h;
+        }
+    }
+    double zsum[32] = {0}, total = 0;
+    int zn[32] = {0};
+    uint64_t all = 1469598103934665603ull;
+    for (size_t k = 0; k < ntiles; k++) {
+        zsum[zoom[k]] += best[k];
+        zn[zoom[k]]++;
+        total += best[k];
+        all = (all ^ hash[k]) * 1099511628211ull;
+    }
+    printf("replay %s: %zu tiles, best of %d runs per tile, total %.2f ms\n", calls, ntiles, runs,
+           total * 1e3);
+    for (int z = 0; z < 32; z++)
+        if (zn[z])
+            printf("z%d_ms=%.3f ", z, zsum[z] / zn[z] * 1e3);
+    printf("\nhash %016llx\n", (unsigned long long)all);
+    if (hashes != NULL) {
+        FILE *hf = fopen(hashes, "w");
+        for (size_t k = 0; hf != NULL && k < ntiles; k++)
+            fprintf(hf, "%zu z%d %016llx\n", k, zoom[k], (unsigned long long)hash[k]);
+        if (hf != NULL)
+            fclose(hf);
+    }
+    ts_canvas_free(c);
+    ts_raster_free(r);
+    free(best);
+    free(hash);
+    free(start);
+    free(zoom);
+    free(buf);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--replay") == 0)
+        return replay_main(argc, argv);
     print_env(argc > 1 && strcmp(argv[1], "-") != 0 ? argv[1] : NULL);
     const char *cases = argc > 3 ? argv[3] : "123";
     double scale = argc > 2 ? strtod(argv[2], NULL) : 1.0;
@@ -350,3 +821,4 @@ main(int argc, char **argv)
     }
     return 0;
 }
+#endif /* BENCH_RASTER_RECORDER */

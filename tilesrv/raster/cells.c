@@ -718,6 +718,38 @@ tiny_line(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1, int32_t dir, i
         line_cells(A, x1, y1, x0, y0, 0);
 }
 
+/* A tiny-kernel line within one column ex, down (y0 < y1) across two or more row
+ * boundaries (the long sides of tall shapes); row points at its first row. tiny_line's
+ * column case with its arithmetic: x at y = Y is xbase + Y * dxdy (>= 0, so +0.5 and
+ * truncation round), clamped to the column. Whole rows have the cover 256 * dir, so
+ * cell_add's two products share a constant, and (double)Y is stepped (exactly: integers).
+ * Measured: 160 -> 148 M instructions over the z12-z14 tiles, -1.5 % CPU time. */
+static __attribute__((noinline)) void
+tiny_column(uint32_t *row, size_t stride, int32_t ex, int32_t x0, int32_t y0, int32_t x1,
+            int32_t y1, int32_t dir)
+{
+    double dxdy = (double)(x1 - x0) / (double)(y1 - y0);
+    double xbase = (double)x0 - (double)y0 * dxdy + 0.5;
+    int32_t base = ex << TS_SUB_SHIFT, base2 = 2 * base;
+    /* the first piece, down to the first row boundary Y */
+    int32_t Y = ((y0 >> TS_SUB_SHIFT) + 1) << TS_SUB_SHIFT;
+    double Yd = (double)Y; /* (double)Y, stepped exactly */
+    int32_t x = clampi((int32_t)(xbase + Yd * dxdy), base, base + TS_SUB_ONE);
+    cell_add(row, ex, (Y - y0) * dir, x0 + x - base2);
+    /* whole rows: cover 256 * dir, so cell_add's products share a constant */
+    const int32_t c = TS_SUB_ONE * dir;
+    const uint32_t k = (uint32_t)(c * (2 * TS_SUB_ONE));
+    for (Y += TS_SUB_ONE, Yd += TS_SUB_ONE, row += stride; Y < y1;
+         Y += TS_SUB_ONE, Yd += TS_SUB_ONE, row += stride) {
+        int32_t xn = clampi((int32_t)(xbase + Yd * dxdy), base, base + TS_SUB_ONE);
+        uint32_t a = (uint32_t)(c * (x + xn - base2));
+        row[ex] += k - a;
+        row[ex + 1] += a;
+        x = xn;
+    }
+    cell_add(row, ex, (y1 - (Y - TS_SUB_ONE)) * dir, x + x1 - base2);
+}
+
 /* The common tiny line: at most one row boundary and one column boundary crossed, so at
  * most three cell pieces, in straight-line code (the crossings are ordered by their y,
  * which grows along the line). Others go to tiny_line. */
@@ -742,6 +774,10 @@ tiny_line_short(acc *A, int32_t x0, int32_t y0, int32_t x1, int32_t y1)
     int32_t exb = dx > 0 ? (x1 - 1) >> TS_SUB_SHIFT : dx < 0 ? x1 >> TS_SUB_SHIFT : exa;
     int32_t ncol = dx >= 0 ? exb - exa : exa - exb;
     if ((nrow | ncol) > 1) {
+        if (ncol == 0) {
+            tiny_column(A->cells + (size_t)ey0 * A->stride, A->stride, exa, x0, y0, x1, y1, dir);
+            return;
+        }
         tiny_line(A, x0, y0, x1, y1, dir, exa, exb, nrow, ncol);
         return;
     }
@@ -941,6 +977,222 @@ tiny_resolve4x2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TS_RASTER_AVX2 1
+#include <immintrin.h>
+
+/* --- the tiny blocks' resolve with AVX2 ---------------------------------------------------
+ * The arithmetic of prefix4 / coverage4 / blend4, eight lanes at a time, chosen at run time
+ * (ts_raster_new) on CPUs with AVX2. Most tiny blocks are at most 4 pixels wide (one
+ * quad per row): then two rows share a 256-bit register, one per 128-bit half, whose
+ * in-lane byte shifts make each half's running sum its own row's; wider blocks take 8
+ * pixels of a row at a time. abs and min of 32-bit lanes are single instructions here
+ * (pabsd, pminud), where SSE2 needs five for coverage's clamp. Integer arithmetic lane by
+ * lane as coverage() and blend1(): the same pixels bit for bit (TS_RASTER_NO_AVX2 in the
+ * environment selects the SSE2 code, to compare). Measured over the 69 z12-z14 tiles of
+ * bench/tiles.txt (bench_raster --replay): 2409 -> 2267 M instructions in all, -4.5 %
+ * CPU time. */
+
+#define AVX2_FN static inline __attribute__((always_inline, target("avx2")))
+
+/* Two 4-cell rows as one register (a low, b high). */
+AVX2_FN __m256i
+ld4x2(const uint32_t *a, const uint32_t *b)
+{
+    __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)a);
+    __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)b);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+AVX2_FN void
+st4x2(uint32_t *a, uint32_t *b, __m256i v)
+{
+    _mm_storeu_si128((__m128i *)(void *)a, _mm256_castsi256_si128(v));
+    _mm_storeu_si128((__m128i *)(void *)b, _mm256_extracti128_si256(v, 1));
+}
+
+/* Running sum within each 128-bit half (each half one row's 4 cells). */
+AVX2_FN __m256i
+prefix_halves(__m256i v)
+{
+    v = _mm256_add_epi32(v, _mm256_slli_si256(v, 4));
+    return _mm256_add_epi32(v, _mm256_slli_si256(v, 8));
+}
+
+/* Running sum along 8 cells continuing *carry (all lanes = the sum so far). */
+AVX2_FN __m256i
+prefix8(__m256i v, __m256i *carry)
+{
+    v = prefix_halves(v);
+    /* the low half's total into every lane of the high half */
+    __m256i t = _mm256_shuffle_epi32(v, 0xff);
+    v = _mm256_add_epi32(v, _mm256_permute2x128_si256(t, t, 0x08));
+    v = _mm256_add_epi32(v, *carry);
+    *carry = _mm256_permutevar8x32_epi32(v, _mm256_set1_epi32(7));
+    return v;
+}
+
+/* coverage() of 8 accumulated values. */
+AVX2_FN __m256i
+coverage8(__m256i a, int evenodd)
+{
+    const __m256i full = _mm256_set1_epi32(TS_CELL_FULL);
+    if (evenodd) {
+        a = _mm256_and_si256(a, _mm256_set1_epi32(2 * TS_CELL_FULL - 1));
+        a = _mm256_min_epu32(a, _mm256_sub_epi32(_mm256_add_epi32(full, full), a));
+    } else {
+        a = _mm256_min_epu32(_mm256_abs_epi32(a), full);
+    }
+    a = _mm256_sub_epi32(_mm256_slli_epi32(a, 8), a);
+    return _mm256_srli_epi32(_mm256_add_epi32(a, _mm256_set1_epi32(TS_CELL_FULL / 2)), 17);
+}
+
+/* div255() per 16-bit lane. */
+AVX2_FN __m256i
+div255x16(__m256i r)
+{
+    r = _mm256_add_epi16(r, _mm256_set1_epi16(0x80));
+    return _mm256_srli_epi16(_mm256_add_epi16(r, _mm256_srli_epi16(r, 8)), 8);
+}
+
+/* blend1() of 8 pixels d at coverages cov (0..255), paint split into rb and ag lanes. */
+AVX2_FN __m256i
+blend8(__m256i d, __m256i cov, __m256i prb, __m256i pag, const int opaque)
+{
+    const __m256i m = _mm256_set1_epi32(0x00ff00ff);
+    __m256i c = _mm256_or_si256(cov, _mm256_slli_epi32(cov, 16));
+    __m256i drb = _mm256_and_si256(d, m), dag = _mm256_and_si256(_mm256_srli_epi32(d, 8), m);
+    if (opaque) {
+        __m256i ic = _mm256_sub_epi16(_mm256_set1_epi16(255), c);
+        __m256i rb = div255x16(_mm256_add_epi16(_mm256_mullo_epi16(prb, c),
+                                                _mm256_mullo_epi16(drb, ic)));
+        __m256i ag = div255x16(_mm256_add_epi16(_mm256_mullo_epi16(pag, c),
+                                                _mm256_mullo_epi16(dag, ic)));
+        return _mm256_or_si256(rb, _mm256_slli_epi32(ag, 8));
+    }
+    __m256i sv = _mm256_or_si256(div255x16(_mm256_mullo_epi16(prb, c)),
+                                 _mm256_slli_epi32(div255x16(_mm256_mullo_epi16(pag, c)), 8));
+    __m256i ia = _mm256_sub_epi32(_mm256_set1_epi32(255), _mm256_srli_epi32(sv, 24));
+    __m256i ia16 = _mm256_or_si256(ia, _mm256_slli_epi32(ia, 16));
+    __m256i rb = div255x16(_mm256_mullo_epi16(drb, ia16));
+    __m256i ag = div255x16(_mm256_mullo_epi16(dag, ia16));
+    return _mm256_add_epi32(sv, _mm256_or_si256(rb, _mm256_slli_epi32(ag, 8)));
+}
+
+/* tiny_resolve4 (cb NULL) or tiny_resolve4x2 (a then b per pixel; b nonzero) of the block
+ * rows [jlo, jhi), the rows outside already cleared. */
+AVX2_FN void
+avx2_blocks(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t ox, int32_t cy,
+            int32_t bw, int32_t jlo, int32_t jhi, int evenodd_a, const int opaque_a, uint32_t pxa,
+            const int opaque_b, uint32_t pxb)
+{
+    const __m256i m = _mm256_set1_epi32(0x00ff00ff), z = _mm256_setzero_si256();
+    __m256i va = _mm256_set1_epi32((int)pxa), vb = _mm256_set1_epi32((int)pxb);
+    __m256i arb = _mm256_and_si256(va, m), aag = _mm256_and_si256(_mm256_srli_epi32(va, 8), m);
+    __m256i brb = _mm256_and_si256(vb, m), bag = _mm256_and_si256(_mm256_srli_epi32(vb, 8), m);
+    int32_t n = up4(bw);
+    size_t cs = (size_t)c->stride;
+    const __m128i z4 = _mm_setzero_si128();
+    int32_t j = jlo;
+    if (n == 4) { /* two rows at a time */
+        for (; j + 1 < jhi; j += 2) {
+            uint32_t *da = ca + (size_t)j * stride, *db = cb ? cb + (size_t)j * stride : NULL;
+            uint32_t *d0 = c->px + (size_t)(cy + j) * cs + ox, *d1 = d0 + cs;
+            __m256i a = prefix_halves(ld4x2(da, da + stride));
+            st4x2(da, da + stride, z);
+            __m256i d = blend8(ld4x2(d0, d1), coverage8(a, evenodd_a), arb, aag, opaque_a);
+            if (cb) {
+                __m256i b = prefix_halves(ld4x2(db, db + stride));
+                st4x2(db, db + stride, z);
+                d = blend8(d, coverage8(b, 0), brb, bag, opaque_b);
+            }
+            st4x2(d0, d1, d);
+            if (stride > 4) { /* the cells past the box */
+                _mm_storeu_si128((__m128i *)(void *)(da + 4), z4);
+                _mm_storeu_si128((__m128i *)(void *)(da + stride + 4), z4);
+                if (cb) {
+                    _mm_storeu_si128((__m128i *)(void *)(db + 4), z4);
+                    _mm_storeu_si128((__m128i *)(void *)(db + stride + 4), z4);
+                }
+            }
+        }
+        if (j < jhi) { /* the last row: both halves the same row, the low one stored */
+            uint32_t *da = ca + (size_t)j * stride, *db = cb ? cb + (size_t)j * stride : NULL;
+            uint32_t *d0 = c->px + (size_t)(cy + j) * cs + ox;
+            __m256i a = prefix_halves(ld4x2(da, da));
+            _mm_storeu_si128((__m128i *)(void *)da, z4);
+            __m256i d = blend8(ld4x2(d0, d0), coverage8(a, evenodd_a), arb, aag, opaque_a);
+            if (cb) {
+                __m256i b = prefix_halves(ld4x2(db, db));
+                _mm_storeu_si128((__m128i *)(void *)db, z4);
+                d = blend8(d, coverage8(b, 0), brb, bag, opaque_b);
+            }
+            _mm_storeu_si128((__m128i *)(void *)d0, _mm256_castsi256_si128(d));
+            if (stride > 4) {
+                _mm_storeu_si128((__m128i *)(void *)(da + 4), z4);
+                if (cb)
+                    _mm_storeu_si128((__m128i *)(void *)(db + 4), z4);
+            }
+        }
+        return;
+    }
+    for (; j < jhi; j++) {
+        uint32_t *da = ca + (size_t)j * stride, *db = cb ? cb + (size_t)j * stride : NULL;
+        uint32_t *dst = c->px + (size_t)(cy + j) * cs + ox;
+        __m256i ka = z, kb = z;
+        int32_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256i a = prefix8(_mm256_loadu_si256((const __m256i *)(const void *)(da + i)), &ka);
+            _mm256_storeu_si256((__m256i *)(void *)(da + i), z);
+            __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(dst + i));
+            d = blend8(d, coverage8(a, evenodd_a), arb, aag, opaque_a);
+            if (cb) {
+                __m256i b =
+                    prefix8(_mm256_loadu_si256((const __m256i *)(const void *)(db + i)), &kb);
+                _mm256_storeu_si256((__m256i *)(void *)(db + i), z);
+                d = blend8(d, coverage8(b, 0), brb, bag, opaque_b);
+            }
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i), d);
+        }
+        if (i < n) { /* four more: the high half of a pair is a copy, not stored */
+            __m256i a = _mm256_add_epi32(prefix_halves(ld4x2(da + i, da + i)), ka);
+            _mm_storeu_si128((__m128i *)(void *)(da + i), z4);
+            __m256i d = blend8(ld4x2(dst + i, dst + i), coverage8(a, evenodd_a), arb, aag, opaque_a);
+            if (cb) {
+                __m256i b = _mm256_add_epi32(prefix_halves(ld4x2(db + i, db + i)), kb);
+                _mm_storeu_si128((__m128i *)(void *)(db + i), z4);
+                d = blend8(d, coverage8(b, 0), brb, bag, opaque_b);
+            }
+            _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm256_castsi256_si128(d));
+        }
+        if (n < bw + 2) { /* the cells past the box */
+            _mm_storeu_si128((__m128i *)(void *)(da + n), z4);
+            if (cb)
+                _mm_storeu_si128((__m128i *)(void *)(db + n), z4);
+        }
+    }
+}
+
+/* The resolve of one block (cb NULL) or two, by paint opacities. */
+static __attribute__((noinline, target("avx2"))) void
+tiny_resolve_avx2(uint32_t *ca, uint32_t *cb, size_t stride, ts_canvas *c, int32_t ox,
+                  int32_t cy, int32_t bw, int32_t bh, int32_t jlo, int32_t jhi, int evenodd_a,
+                  int opaque_a, uint32_t pxa, int opaque_b, uint32_t pxb)
+{
+    tiny_clear_outside(ca, stride, jlo, jhi, bh);
+    if (cb)
+        tiny_clear_outside(cb, stride, jlo, jhi, bh);
+    if (opaque_a && (cb == NULL || opaque_b))
+        avx2_blocks(ca, cb, stride, c, ox, cy, bw, jlo, jhi, evenodd_a, 1, pxa, 1, pxb);
+    else if (opaque_a)
+        avx2_blocks(ca, cb, stride, c, ox, cy, bw, jlo, jhi, evenodd_a, 1, pxa, 0, pxb);
+    else if (cb == NULL || opaque_b)
+        avx2_blocks(ca, cb, stride, c, ox, cy, bw, jlo, jhi, evenodd_a, 0, pxa, 1, pxb);
+    else
+        avx2_blocks(ca, cb, stride, c, ox, cy, bw, jlo, jhi, evenodd_a, 0, pxa, 0, pxb);
+}
+#endif
+
 /* The points of the parts into *total; make r->fix hold them. 0, or -1 when out of
  * memory. */
 static inline int
@@ -1011,6 +1263,11 @@ ts_raster__render_tiny(ts_raster *r, ts_canvas *c, const double *xy, const uint3
     uint32_t *cl = r->cells;
     if (ox + up4(bw) > c->w)
         tiny_resolve(cl, stride, c, ox, cy, bw, bh, jlo, jhi, eo, p->opaque, p->px);
+#ifdef TS_RASTER_AVX2
+    else if (r->avx2)
+        tiny_resolve_avx2(cl, NULL, stride, c, ox, cy, bw, bh, jlo, jhi, eo, p->opaque, p->px, 1,
+                          0);
+#endif
     else if (eo)
         tiny_resolve4(cl, stride, c, ox, cy, bw, bh, jlo, jhi, 1, p->opaque, p->px);
     else if (p->opaque)
@@ -1046,6 +1303,11 @@ ts_raster__render_tiny2(ts_raster *r, ts_canvas *c, const ts_raster__box *bb,
     if (ox + up4(bw) > c->w) { /* one block after the other: the same pixels */
         tiny_resolve(ca, stride, c, ox, cy, bw, bh, jlo, jhi, eo, pa->opaque, pxa);
         tiny_resolve(cb, stride, c, ox, cy, bw, bh, jlo, jhi, 0, pb->opaque, pxb);
+#ifdef TS_RASTER_AVX2
+    } else if (r->avx2) {
+        tiny_resolve_avx2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, pa->opaque, pxa,
+                          pb->opaque, pxb);
+#endif
     } else if (pa->opaque && pb->opaque) {
         tiny_resolve4x2(ca, cb, stride, c, ox, cy, bw, bh, jlo, jhi, eo, 1, pxa, 1, pxb);
     } else if (pa->opaque) {

@@ -36,7 +36,15 @@ ts_raster__grow(void **p, size_t *cap, size_t need, size_t elem)
 ts_raster *
 ts_raster_new(void)
 {
-    return calloc(1, sizeof(ts_raster));
+    ts_raster *r = calloc(1, sizeof(ts_raster));
+    if (r == NULL)
+        return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* TS_RASTER_NO_AVX2 (any value) keeps the SSE2 code, e.g. to test it on a CPU with
+     * AVX2; both give the same pixels */
+    r->avx2 = __builtin_cpu_supports("avx2") && getenv("TS_RASTER_NO_AVX2") == NULL;
+#endif
+    return r;
 }
 
 void
@@ -283,7 +291,7 @@ ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *r
         (rings->nparts > 0 && (rings->counts == NULL || rings->xy == NULL)))
         return TS_EINVAL;
     ts_raster__paint p;
-    if (!ts_raster__paint_init(&p, color, opacity) || rings->nparts == 0)
+    if (!ts_raster__paint_cached(r, 0, &p, color, opacity) || rings->nparts == 0)
         return TS_OK;
     ts_raster__box bb;
     const uint32_t *counts;
