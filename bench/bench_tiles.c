@@ -2,11 +2,18 @@
  * 256 px tile at a time, no cache, no metatiles), single- or multi-threaded, and print
  * tiles/s, peak RSS and the time split query / rasterise / encode. With --meta N the same
  * list goes through the serving pipeline instead (N x N metatiles, memory cache on).
+ * Labels (TextSymbolizers) are drawn with the service's fonts (the catalogue of the
+ * default font directories, made once per process), as the server draws them; --no-labels
+ * renders the same styles without them (the unlabelled baseline of bench/run_labels.sh;
+ * the --meta path always draws them, as the server does).
  *
  *   bench_tiles -c bench/cadastre.yaml --tileset bench --tiles bench/tiles.txt
  *               [--threads N] [--runs R] [--save DIR] [--meta N] [--format png|png8]
+ *               [--no-labels]
  *
- * Output lines match ../shared/peers (name tiles= wall_s= tiles_per_s= ...). */
+ * Output lines match ../shared/peers (name tiles= wall_s= tiles_per_s= ...); label_s is
+ * the label engine's share (placement and drawing), labels the labels drawn, label_cands
+ * the candidates it weighed. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,9 +39,10 @@ typedef struct bench {
     atomic_int next;
     const char *save;
     ts_png_mode mode;
+    const ts_font_catalog *fonts; /* NULL: no labels */
     /* totals */
     pthread_mutex_t mu;
-    uint64_t query_ns, draw_ns, encode_ns, bytes;
+    uint64_t query_ns, draw_ns, encode_ns, bytes, label_ns, labels, label_cands;
     double zoom_ms[32];
     double zoom_enc_ms[32];
     int zoom_n[32];
@@ -98,6 +106,7 @@ bench_thread(void *arg)
             .scale_factor = 1,
             .scale_denom = ts_render_scale_denom(g->levels[t.z].res, g->meters_per_unit),
             .background = ts->background,
+            .fonts = b->fonts,
         };
         ts_err err;
         if (ts_render_draw(w, &rq, c, &err) != TS_OK) {
@@ -139,6 +148,9 @@ bench_thread(void *arg)
     pthread_mutex_lock(&b->mu);
     b->query_ns += rs->query_ns;
     b->draw_ns += rs->draw_ns;
+    b->label_ns += rs->label_ns;
+    b->labels += rs->labels;
+    b->label_cands += rs->label_candidates;
     b->encode_ns += enc;
     b->bytes += bytes;
     for (int z = 0; z < 32; z++) {
@@ -209,7 +221,7 @@ main(int argc, char **argv)
 {
     const char *cfgpath = "bench/cadastre.yaml", *tset = "bench", *tiles_path = "bench/tiles.txt";
     const char *save = NULL, *name = "tilesrv", *format = NULL;
-    int threads = 1, runs = 1, meta = 0;
+    int threads = 1, runs = 1, meta = 0, labels = 1;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "-c") == 0)
@@ -230,6 +242,8 @@ main(int argc, char **argv)
             meta = (int)strtol(v, NULL, 10), i++;
         else if (strcmp(argv[i], "--format") == 0)
             format = v, i++;
+        else if (strcmp(argv[i], "--no-labels") == 0)
+            labels = 0;
         else {
             fprintf(stderr, "bench_tiles: unknown option %s\n", argv[i]);
             return 2;
@@ -271,6 +285,7 @@ main(int argc, char **argv)
         b.tiles = tiles;
         b.ntiles = n;
         b.save = save;
+        b.fonts = labels ? ts->fonts : NULL;
         b.mode = format ? (strcmp(format, "png8") == 0 ? TS_PNG_PALETTE : TS_PNG_TRUECOLOR)
                         : ts->mode;
         pthread_mutex_init(&b.mu, NULL);
@@ -295,10 +310,11 @@ main(int argc, char **argv)
         fprintf(stderr, "%s\n", zl);
         printf("%s tiles=%d wall_s=%.3f tiles_per_s=%.2f cpu_s=%.2f peak_rss_mb=%.1f "
                "load_s=%.3f encode_s=%.3f query_s=%.3f raster_s=%.3f avg_png_kb=%.1f png=%s "
-               "threads=%d failed=%d\n",
+               "threads=%d failed=%d label_s=%.3f labels=%llu label_cands=%llu\n",
                name, n, wall, n / wall, cpu, peak_rss_mb(), load_s, b.encode_ns / 1e9 / nt,
                b.query_ns / 1e9 / nt, b.draw_ns / 1e9 / nt, b.bytes / (double)n / 1024, kind, nt,
-               b.failed);
+               b.failed, b.label_ns / 1e9 / nt, (unsigned long long)b.labels,
+               (unsigned long long)b.label_cands);
         fflush(stdout);
         pthread_mutex_destroy(&b.mu);
     }
