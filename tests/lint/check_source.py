@@ -45,6 +45,7 @@ WRAPPED = [  # header regex -> modules allowed to include it
     (r"^yaml\.h", {"config"}),
     (r"^libxml/", {"style"}),
     (r"^(ft2build\.h|freetype/|hb\.h|hb-)", {"text"}),
+    (r"^(curl/|mosquitto\.h|jansson\.h)", {"feed"}),
     (r"^cairo", set()),
 ]
 BANNED = re.compile(r"(?<![\w.>])(strtok|gmtime|localtime|asctime|ctime|strerror|rand|sprintf|"
