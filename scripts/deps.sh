@@ -11,7 +11,7 @@ pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin
 for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal python3-owslib
-              mosquitto mosquitto-clients libxml2-utils" ;;
+              python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils" ;;
     --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine" ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac

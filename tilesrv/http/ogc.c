@@ -123,6 +123,15 @@ cat_wmts_grid(void *ud, const char *layer, const char *tms)
     return ts ? ts->grid : NULL;
 }
 
+/* The capabilities' update sequence: the server's start time and the service's generation,
+ * so it grows with every reload and every restart. */
+static void
+update_sequence(const ts_http *h, const ts_service *svc, char *buf, size_t size)
+{
+    snprintf(buf, size, "%lld",
+             (long long)h->started * 1000 + (long long)(ts_service_generation(svc) % 1000));
+}
+
 /* Service metadata from server.wms. */
 static ts_ows_service
 service_meta(const ts_config *cfg)
@@ -331,6 +340,9 @@ wms_capabilities(ts_http *h, struct MHD_Connection *c, const ts_service *svc, in
     snprintf(url, sizeof url, "%s/wms", base);
     const ts_config *cfg = ts_service_config(svc);
     ts_ows_service meta = service_meta(cfg);
+    char seq[32];
+    update_sequence(h, svc, seq, sizeof seq);
+    meta.update_sequence = seq;
     caps_build cb = {0};
     ts_status st = caps_tree(h, svc, url, &cb);
     int n = cb.n;
@@ -519,7 +531,10 @@ handle_wms(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *quer
     int ncrs = 0;
     for (int i = 0; i < ts_service_wms_ncrs(svc) && ncrs < 64; i++)
         crs[ncrs++] = ts_service_wms_crs_at(svc, i)->id;
+    char seq[32];
+    update_sequence(h, svc, seq, sizeof seq);
     ts_wms_options opt = {
+        .update_sequence = seq,
         .max_width = cfg->server.wms.max_width,
         .max_height = cfg->server.wms.max_height,
         .max_pixels = cfg->server.wms.max_pixels,
@@ -558,13 +573,13 @@ handle_wms(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *quer
 /* ---- WMTS ------------------------------------------------------------------------------- */
 
 static enum MHD_Result
-ows_exception(ts_http *h, struct MHD_Connection *c, const ts_ows_fault *f)
+ows_exception(ts_http *h, struct MHD_Connection *c, const ts_ows_fault *f, int rest)
 {
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
     ts_status st = ts_ows_write_ows_exception(f, &b);
     unsigned status = (unsigned)ts_ows_code_http(f->code);
-    if (f->err.code == TS_ENOENT && status == 400)
+    if (rest && f->err.code == TS_ENOENT && status == 400)
         status = 404; /* RESTful: an unknown layer / style / set is "not found" */
     enum MHD_Result r = st == TS_OK ? ts_http__send_buf(h, c, status, "text/xml", b.data, b.len)
                                     : ts_http__send_status(h, c, st, NULL);
@@ -582,7 +597,7 @@ ows_fail(ts_http *h, struct MHD_Connection *c, ts_ows_code code, const char *loc
     snprintf(f.locator, sizeof f.locator, "%s", locator ? locator : "");
     f.err.code = st;
     snprintf(f.err.msg, sizeof f.err.msg, "%s", msg);
-    return ows_exception(h, c, &f);
+    return ows_exception(h, c, &f, 0);
 }
 
 /* The WMTS layers (tilesets, each on all its grids) and the grids they use. */
@@ -597,6 +612,9 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
     ts_wmts_link *links = calloc((size_t)(nall > 0 ? nall : 1), sizeof *links);
     const ts_grid **grids = calloc((size_t)(nall > 0 ? nall : 1), sizeof *grids);
     ts_ows_service meta = service_meta(ts_service_config(svc));
+    char seq[32];
+    update_sequence(h, svc, seq, sizeof seq);
+    meta.update_sequence = seq;
     ts_status st = TS_OK;
     if (layers == NULL || links == NULL || grids == NULL) {
         st = TS_ENOMEM;
@@ -726,11 +744,13 @@ handle_wmts(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *que
     ts_ows_catalog cat = {svc, cat_wmts_layer, cat_wmts_style, cat_wmts_grid};
     ts_wmts_req r;
     ts_ows_fault f;
+    char seq[32];
+    update_sequence(h, svc, seq, sizeof seq);
     ts_status st = rest ? ts_ows_parse_wmts_rest(rest, &cat, &r, &f)
-                        : ts_ows_parse_wmts_kvp(query, NULL, &cat, &r, &f);
+                        : ts_ows_parse_wmts_kvp(query, seq, &cat, &r, &f);
     enum MHD_Result ret;
     if (st != TS_OK) {
-        ret = ows_exception(h, c, &f);
+        ret = ows_exception(h, c, &f, rest != NULL);
     } else if (r.op == TS_WMTS_GETCAPABILITIES) {
         ts_buf b;
         ts_buf_init(&b, DOC_MAX);
@@ -1085,5 +1105,5 @@ ts_http__ogc_failed(ts_http *h, struct MHD_Connection *c, req_state *rs)
     if (rs->st == TS_EBUSY)
         return ts_http__send_status(h, c, TS_EBUSY, &rs->err);
     f.code = rs->st == TS_EINVAL ? TS_OWS_TILE_OUT_OF_RANGE : TS_OWS_NO_APPLICABLE_CODE;
-    return ows_exception(h, c, &f);
+    return ows_exception(h, c, &f, 0);
 }

@@ -1,0 +1,574 @@
+#!/usr/bin/env python3
+"""OGC services over HTTP: WMS 1.1.1/1.3.0, WMTS (KVP and RESTful), TMS documents and OGC API
+- Tiles, against `tilesrv serve` on the demo data.
+
+Checks content types, CORS and caching headers, validates every capabilities and exception
+document with xmllint against the OGC schemas in tests/data/ows/schemas (no network), and
+provokes every OGC exception code the services report.
+
+Usage: test_ogc_http.py --binary build/tilesrv --srcdir .
+Standard library (and xmllint) only; each test is a function test_*.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+import zlib
+
+ARGS = None
+SERVER = None        # demo server: (proc, port, log)
+SERVER2 = None       # custom config (limits, a layer that is not queryable)
+TMP = None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(port, path, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hdrs, body
+
+
+def start_server(config=None):
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="tilesrv-ogc-", suffix=".log", delete=False)
+    cmd = [ARGS.binary, "serve", "--listen", "127.0.0.1:%d" % port, "--threads", "2"]
+    if config:
+        cmd += ["-c", config]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("server exited:\n" + open(log.name).read())
+        try:
+            if get(port, "/health")[0] == 200:
+                return proc, port, log.name
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def stop_server(srv):
+    proc = srv[0]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def q(**kw):
+    return urllib.parse.urlencode({k: v for k, v in kw.items() if v is not None})
+
+
+def wms(port, **kw):
+    return get(port, "/wms?" + q(**kw))
+
+
+def png_info(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG: %r" % data[:80]
+    w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
+    return w, h, ctype
+
+
+def png_pixels(data):
+    """Decode an 8-bit RGB/RGBA/paletted PNG without filters beyond the standard five."""
+    w, h, ctype = png_info(data)
+    pos, idat, plte, trns = 8, b"", None, None
+    while pos < len(data):
+        n, t = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if t == b"IDAT":
+            idat += body
+        elif t == b"PLTE":
+            plte = body
+        elif t == b"tRNS":
+            trns = body
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    bpp = {2: 3, 6: 4, 3: 1, 0: 1}[ctype]
+    stride = w * bpp
+    out, prev = [], bytearray(stride)
+    i = 0
+    for _ in range(h):
+        f = raw[i]
+        row = bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = row[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                row[x] = (row[x] + a) & 255
+            elif f == 2:
+                row[x] = (row[x] + b) & 255
+            elif f == 3:
+                row[x] = (row[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        prev = row
+        for x in range(w):
+            if ctype == 3:
+                k = row[x]
+                r, g, bb = plte[3 * k:3 * k + 3]
+                al = trns[k] if trns and k < len(trns) else 255
+                out.append((r, g, bb, al))
+            elif ctype == 2:
+                out.append((row[3 * x], row[3 * x + 1], row[3 * x + 2], 255))
+            else:
+                out.append(tuple(row[4 * x:4 * x + 4]))
+    return w, h, out
+
+
+def xmllint(doc, schema):
+    """Validate doc (bytes) against a schema or DTD under tests/data/ows/schemas."""
+    sdir = os.path.join(ARGS.srcdir, "tests", "data", "ows", "schemas")
+    path = os.path.join(TMP, "doc.xml")
+    with open(path, "wb") as f:
+        f.write(doc)
+    cat = os.path.join(TMP, "catalog.xml")
+    with open(cat, "w") as f:
+        f.write('<?xml version="1.0"?>\n<catalog xmlns="urn:oasis:names:tc:entity:xmlns:xml:catalog">\n'
+                '<system systemId="http://schemas.opengis.net/wms/1.1.1/WMS_MS_Capabilities.dtd" '
+                'uri="file://%s/wms/1.1.1/capabilities_1_1_1.dtd"/>\n'
+                '<system systemId="http://schemas.opengis.net/wms/1.1.1/exception_1_1_1.dtd" '
+                'uri="file://%s/wms/1.1.1/exception_1_1_1.dtd"/>\n</catalog>\n' % (sdir, sdir))
+    flag = "--dtdvalid" if schema.endswith(".dtd") else "--schema"
+    env = dict(os.environ, XML_CATALOG_FILES=cat)
+    r = subprocess.run(["xmllint", "--noout", "--nonet", flag, os.path.join(sdir, schema), path],
+                       capture_output=True, text=True, env=env)
+    msgs = [l for l in (r.stdout + r.stderr).splitlines() if "validates" not in l]
+    assert r.returncode == 0 and not msgs, "xmllint %s:\n%s" % (schema, "\n".join(msgs[:10]))
+
+
+def exception_code(body):
+    m = re.search(rb'(?:ServiceException|Exception) [^>]*exceptionCode="([A-Za-z]+)"', body) or \
+        re.search(rb'ServiceException code="([A-Za-z]+)"', body)
+    assert m, "no exception code in %r" % body[:300]
+    return m.group(1).decode()
+
+
+def wms_exc(port, version, expect, **kw):
+    st, h, body = wms(port, **kw)
+    assert st == 200, st
+    ct = h["content-type"]
+    assert ct.startswith("text/xml" if version == "1.3.0" else "application/vnd.ogc.se_xml"), ct
+    code = exception_code(body)
+    assert code == expect, "expected %s, got %s: %s" % (expect, code, body[:300])
+    xmllint(body, "wms/1.3.0/exceptions_1_3_0.xsd" if version == "1.3.0"
+            else "wms/1.1.1/exception_1_1_1.dtd")
+    return body
+
+
+MAP = dict(SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="cadastre", STYLES="",
+           CRS="EPSG:25832", BBOX="344000,5677000,345000,5678000", WIDTH="256", HEIGHT="256",
+           FORMAT="image/png")
+
+
+def getmap(port, **kw):
+    p = dict(MAP)
+    p.update(kw)
+    return wms(port, **p)
+
+
+# ---- WMS -----------------------------------------------------------------------------------
+
+def test_wms_capabilities_130_valid_with_tree_boxes_and_legends():
+    st, h, body = wms(SERVER[1], SERVICE="WMS", REQUEST="GetCapabilities")
+    assert st == 200 and h["content-type"].startswith("text/xml"), (st, h)
+    assert h.get("access-control-allow-origin") == "*"
+    xmllint(body, "sld/1.1.0/sld_capabilities.xsd")
+    t = body.decode()
+    for name in ("city", "cadastre", "parcels", "buildings", "streets", "parking",
+                 "parking_bays", "air", "air_stations"):
+        assert "<Name>%s</Name>" % name in t, name
+    for crs in ("EPSG:3857", "EPSG:4326", "CRS:84", "EPSG:4258", "EPSG:25832", "EPSG:25833",
+                "EPSG:3044", "EPSG:31466", "EPSG:31467"):
+        assert '<BoundingBox CRS="%s"' % crs in t, crs
+    # 1.3.0 EPSG:4326 box is lat,lon: minx is a latitude near 51
+    m = re.search(r'<BoundingBox CRS="EPSG:4326" minx="([0-9.]+)" miny="([0-9.]+)"', t)
+    assert 50 < float(m.group(1)) < 52 and 6 < float(m.group(2)) < 8, m.group(0)
+    assert "REQUEST=GetLegendGraphic" in t and "<MaxScaleDenominator>" in t
+    assert re.search(r'<Layer queryable="1"', t)
+    assert "updateSequence=" in t
+
+
+def test_wms_capabilities_111_valid_and_lonlat():
+    st, h, body = wms(SERVER[1], SERVICE="WMS", REQUEST="GetCapabilities", VERSION="1.1.1")
+    assert st == 200 and h["content-type"].startswith("application/vnd.ogc.wms_xml")
+    xmllint(body, "wms/1.1.1/capabilities_1_1_1.dtd")
+    t = body.decode()
+    m = re.search(r'<BoundingBox SRS="EPSG:4326" minx="([0-9.]+)"', t)
+    assert 6 < float(m.group(1)) < 8, m.group(0)   # 1.1.1: lon first
+    assert "<SRS>EPSG:25832</SRS>" in t
+
+
+def test_ows_endpoint_dispatches_by_service():
+    st, _, body = get(SERVER[1], "/ows?SERVICE=WMS&REQUEST=GetCapabilities")
+    assert st == 200 and b"WMS_Capabilities" in body
+    st, _, body = get(SERVER[1], "/ows?service=WMTS&request=GetCapabilities")
+    assert st == 200 and b"<Capabilities" in body
+
+
+def test_getmap_formats_sizes_and_headers():
+    p = SERVER[1]
+    st, h, body = getmap(p)
+    assert st == 200 and h["content-type"] == "image/png", (st, h, body[:200])
+    assert png_info(body)[:2] == (256, 256)
+    assert "etag" in h and h.get("access-control-allow-origin") == "*"
+    assert "no-cache" in h["cache-control"]
+    st, h, body = getmap(p, FORMAT="image/png; mode=8bit", WIDTH="300", HEIGHT="200")
+    assert st == 200 and png_info(body) == (300, 200, 3), png_info(body)
+    st, h, body = getmap(p, FORMAT="image/jpeg")
+    assert st == 200 and h["content-type"] == "image/jpeg" and body[:3] == b"\xff\xd8\xff"
+    # transparent: the corner outside the data is alpha 0; opaque: BGCOLOR
+    far = "300000,5600000,300500,5600500"
+    st, h, body = getmap(p, TRANSPARENT="TRUE", BBOX=far, WIDTH="64", HEIGHT="64")
+    w, hh, px = png_pixels(body)
+    assert px[0][3] == 0, px[0]
+    st, h, body = getmap(p, BGCOLOR="0x336699", BBOX=far, WIDTH="64", HEIGHT="64")
+    w, hh, px = png_pixels(body)
+    assert px[0][:3] == (0x33, 0x66, 0x99), px[0]
+
+
+def test_getmap_draws_the_same_map_in_every_crs():
+    """Every offered CRS draws the city (reprojected on the fly where no store is kept)."""
+    p = SERVER[1]
+    boxes = {
+        "EPSG:3857": "754000,6661000,755000,6662000",
+        "EPSG:4326": "51.2245,6.7700,51.2335,6.7844",          # lat,lon in 1.3.0
+        "CRS:84": "6.7700,51.2245,6.7844,51.2335",
+        "EPSG:4258": "51.2245,6.7700,51.2335,6.7844",
+        "EPSG:25832": "344000,5677000,345000,5678000",
+        "EPSG:25833": "-74500,5706500,-73500,5707500",
+        "EPSG:3044": "5677000,344000,5678000,345000",          # northing,easting
+        "EPSG:31466": "5677000,2553500,5678000,2554500",
+        "EPSG:31467": "5679000,3344000,5680000,3345000",
+    }
+    for crs, bbox in boxes.items():
+        st, h, body = getmap(p, CRS=crs, BBOX=bbox, WIDTH="128", HEIGHT="128")
+        assert st == 200 and h["content-type"] == "image/png", (crs, body[:300])
+        w, hh, px = png_pixels(body)
+        colours = set(px)
+        assert len(colours) > 20, (crs, len(colours))
+
+
+def test_getmap_111_axis_order_is_lonlat():
+    p = SERVER[1]
+    a = getmap(p, VERSION="1.1.1", CRS=None, SRS="EPSG:4326", BBOX="6.7700,51.2245,6.7844,51.2335")
+    b = getmap(p, CRS="EPSG:4326", BBOX="51.2245,6.7700,51.2335,6.7844")
+    assert a[0] == 200 and b[0] == 200 and a[1]["content-type"] == "image/png", a[2][:300]
+    assert png_pixels(a[2])[2] == png_pixels(b[2])[2]
+
+
+def test_getmap_dpi_scales_symbols():
+    p = SERVER[1]
+    a = getmap(p, WIDTH="256", HEIGHT="256")
+    b = getmap(p, WIDTH="512", HEIGHT="512", DPI="181.4")
+    c = getmap(p, WIDTH="512", HEIGHT="512", FORMAT_OPTIONS="dpi:181.4")
+    d = getmap(p, WIDTH="512", HEIGHT="512", MAP_RESOLUTION="181.4")
+    assert a[0] == b[0] == 200
+    assert png_info(b[2])[:2] == (512, 512)
+    assert b[2] == c[2] == d[2]
+    # at twice the dpi, lines are twice as wide: more dark pixels than a plain 512 px map
+    e = getmap(p, WIDTH="512", HEIGHT="512")
+    dark = lambda img: sum(1 for q in png_pixels(img)[2] if sum(q[:3]) < 300)
+    assert dark(b[2]) > 1.3 * dark(e[2]), (dark(b[2]), dark(e[2]))
+
+
+def test_getmap_exceptions_inimage_and_blank():
+    p = SERVER[1]
+    st, h, body = getmap(p, LAYERS="nope", EXCEPTIONS="INIMAGE")
+    assert st == 200 and h["content-type"] == "image/png"
+    w, hh, px = png_pixels(body)
+    assert (w, hh) == (256, 256) and len(set(px)) > 2   # text was drawn
+    st, h, body = getmap(p, LAYERS="nope", EXCEPTIONS="BLANK", BGCOLOR="0x102030")
+    w, hh, px = png_pixels(body)
+    assert set(px) == {(0x10, 0x20, 0x30, 255)}, set(px)
+    st, h, body = getmap(p, VERSION="1.1.1", CRS=None, SRS="EPSG:25832", LAYERS="nope",
+                         EXCEPTIONS="application/vnd.ogc.se_blank", TRANSPARENT="TRUE")
+    w, hh, px = png_pixels(body)
+    assert all(q[3] == 0 for q in px)
+
+
+def test_wms_exception_codes():
+    p, p2 = SERVER[1], SERVER2[1]
+    wms_exc(p, "1.3.0", "InvalidFormat", **dict(MAP, FORMAT="image/gif"))
+    wms_exc(p, "1.3.0", "InvalidCRS", **dict(MAP, CRS="EPSG:2154"))
+    wms_exc(p, "1.1.1", "InvalidSRS", **dict(MAP, VERSION="1.1.1", CRS=None, SRS="EPSG:2154"))
+    wms_exc(p, "1.3.0", "LayerNotDefined", **dict(MAP, LAYERS="nope"))
+    wms_exc(p, "1.3.0", "StyleNotDefined", **dict(MAP, STYLES="fancy"))
+    m = dict(MAP)
+    del m["BBOX"]
+    wms_exc(p, "1.3.0", "MissingParameterValue", **m)
+    wms_exc(p, "1.3.0", "InvalidParameterValue", **dict(MAP, BBOX="1,2,3"))
+    wms_exc(p, "1.3.0", "OperationNotSupported", **dict(MAP, REQUEST="GetStyles"))
+    wms_exc(p, "1.3.0", "VersionNegotiationFailed", **dict(MAP, VERSION="2.0.0"))
+    gfi = dict(MAP, REQUEST="GetFeatureInfo", QUERY_LAYERS="parcels", I="300", J="10",
+               INFO_FORMAT="text/plain")
+    wms_exc(p, "1.3.0", "InvalidPoint", **gfi)
+    wms_exc(p, "1.3.0", "InvalidFormat", **dict(gfi, I="10", INFO_FORMAT="image/png"))
+    # limits of server.wms in the second server: max_width 1000, max_layers 2
+    wms_exc(p2, "1.3.0", "InvalidParameterValue", **dict(MAP, WIDTH="1001"))
+    wms_exc(p2, "1.3.0", "InvalidParameterValue", **dict(MAP, LAYERS="parcels,buildings,streets"))
+    wms_exc(p2, "1.3.0", "LayerNotQueryable",
+            **dict(gfi, I="10", LAYERS="buildings", QUERY_LAYERS="buildings"))
+    # update sequences
+    st, _, caps = wms(p, SERVICE="WMS", REQUEST="GetCapabilities")
+    seq = re.search(rb'updateSequence="([0-9]+)"', caps).group(1).decode()
+    wms_exc(p, "1.3.0", "CurrentUpdateSequence", SERVICE="WMS", REQUEST="GetCapabilities",
+            UPDATESEQUENCE=seq)
+    wms_exc(p, "1.3.0", "InvalidUpdateSequence", SERVICE="WMS", REQUEST="GetCapabilities",
+            UPDATESEQUENCE=str(int(seq) + 1))
+    st, _, body = wms(p, SERVICE="WMS", REQUEST="GetCapabilities", UPDATESEQUENCE="1")
+    assert b"WMS_Capabilities" in body     # an older sequence gets the document
+
+
+def test_parameter_names_are_case_insensitive():
+    st, h, body = get(SERVER[1], "/wms?service=wms&version=1.3.0&request=getmap&layers=cadastre"
+                      "&styles=&crs=EPSG:25832&bbox=344000,5677000,345000,5678000&width=64"
+                      "&height=64&format=image/png")
+    assert st == 200 and h["content-type"] == "image/png", body[:300]
+
+
+def test_getfeatureinfo_formats_have_all_attributes():
+    p = SERVER[1]
+    gfi = dict(MAP, REQUEST="GetFeatureInfo", LAYERS="parcels", QUERY_LAYERS="parcels",
+               I="128", J="128", FEATURE_COUNT="5")
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/json"))
+    assert st == 200 and h["content-type"].startswith("application/json"), body[:300]
+    doc = json.loads(body)
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) >= 1, doc
+    props = doc["features"][0]["properties"]
+    # the demo parcels carry more attributes than the style reads (only the store drops them)
+    assert len(props) >= 3, props
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="text/plain"))
+    assert st == 200 and h["content-type"].startswith("text/plain") and b"Layer 'parcels'" in body
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="text/html"))
+    assert st == 200 and h["content-type"].startswith("text/html") and b"<table" in body
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/vnd.ogc.gml"))
+    assert st == 200 and b"<parcels_layer>" in body and b"<parcels_feature" in body
+    # far away: nothing
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/json",
+                                BBOX="300000,5600000,300500,5600500"))
+    assert json.loads(body)["features"] == []
+    # FEATURE_COUNT caps the hits per layer
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/json", QUERY_LAYERS="cadastre",
+                                FEATURE_COUNT="1"))
+    feats = json.loads(body)["features"]
+    layers = [f["layer"] for f in feats]
+    assert len(layers) == len(set(layers)) >= 1, layers
+
+
+def test_getfeatureinfo_reprojected_crs_hits_the_same_feature():
+    p = SERVER[1]
+    base = dict(REQUEST="GetFeatureInfo", SERVICE="WMS", VERSION="1.3.0", LAYERS="parcels",
+                QUERY_LAYERS="parcels", STYLES="", FORMAT="image/png", WIDTH="101",
+                HEIGHT="101", I="50", J="50", INFO_FORMAT="application/json")
+    # the same point: 344500, 5677500 in EPSG:25832 is at the centre of both boxes
+    a = json.loads(wms(p, **dict(base, CRS="EPSG:25832",
+                                 BBOX="344450,5677450,344550,5677550"))[2])
+    b = json.loads(wms(p, **dict(base, CRS="EPSG:3044",
+                                 BBOX="5677450,344450,5677550,344550"))[2])
+    assert a["features"] and a["features"][0]["id"] == b["features"][0]["id"], (a, b)
+
+
+def test_getlegendgraphic():
+    p = SERVER[1]
+    st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                      LAYER="buildings", FORMAT="image/png")
+    assert st == 200 and h["content-type"] == "image/png"
+    w, hh, _ = png_info(body)
+    assert w > 40 and hh > 40, (w, hh)
+    st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                      LAYER="cadastre", FORMAT="image/png")
+    assert png_info(body)[1] > hh          # a group shows all its layers' rules
+    wms_exc(p, "1.3.0", "LayerNotDefined", SERVICE="WMS", VERSION="1.3.0",
+            REQUEST="GetLegendGraphic", LAYER="nope", FORMAT="image/png")
+    wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",
+            REQUEST="GetLegendGraphic", LAYER="buildings", RULE="nope", FORMAT="image/png")
+
+
+# ---- WMTS ----------------------------------------------------------------------------------
+
+def test_wmts_capabilities_kvp_and_rest_valid_with_adv_sets():
+    p = SERVER[1]
+    for path in ("/wmts?SERVICE=WMTS&REQUEST=GetCapabilities",
+                 "/wmts/1.0.0/WMTSCapabilities.xml"):
+        st, h, body = get(p, path)
+        assert st == 200 and "xml" in h["content-type"], (st, h)
+        xmllint(body, "wmts/1.0/wmtsGetCapabilities_response.xsd")
+        t = body.decode()
+        for tms in ("WebMercatorQuad", "DE_EPSG_25832_ADV"):
+            assert "<ows:Identifier>%s</ows:Identifier>" % tms in t, tms
+        assert "urn:ogc:def:crs:EPSG::25832" in t
+        assert "<ows:Identifier>00</ows:Identifier>" in t and "<ows:Identifier>13</ows:Identifier>" in t
+
+
+def test_wmts_gettile_kvp_rest_and_xyz_share_the_cache():
+    p = SERVER[1]
+    kvp = ("/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cadastre&STYLE=default"
+           "&TILEMATRIXSET=WebMercatorQuad&TILEMATRIX=16&TILEROW=21873&TILECOL=34001"
+           "&FORMAT=image/png")
+    a = get(p, kvp)
+    b = get(p, "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/21873/34001.png")
+    c = get(p, "/tiles/cadastre/16/34001/21873.png")
+    assert a[0] == b[0] == c[0] == 200
+    assert a[2] == b[2] == c[2] and a[1]["etag"] == c[1]["etag"]
+    assert a[1]["content-type"] == "image/png" and "max-age" in a[1]["cache-control"]
+    st, h, body = get(p, "/wmts/1.0.0/cadastre/default/DE_EPSG_25832_ADV/11/850/1027.png")
+    assert st == 200 and png_info(body)[:2] == (256, 256)
+    st, h, _ = get(p, "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/21873/34001.png",
+                   {"If-None-Match": a[1]["etag"]})
+    assert st == 304
+
+
+def test_wmts_exception_codes():
+    p = SERVER[1]
+    base = dict(SERVICE="WMTS", REQUEST="GetTile", VERSION="1.0.0", LAYER="cadastre",
+                STYLE="default", TILEMATRIXSET="WebMercatorQuad", TILEMATRIX="16",
+                TILEROW="21873", TILECOL="34001", FORMAT="image/png")
+
+    def exc(expect, status, path):
+        st, h, body = get(p, path)
+        assert st == status, (st, body[:300])
+        assert exception_code(body) == expect, body[:300]
+        xmllint(body, "ows/1.1.0/owsExceptionReport.xsd")
+
+    exc("TileOutOfRange", 400, "/wmts?" + q(**dict(base, TILEROW="70000")))
+    exc("InvalidParameterValue", 400, "/wmts?" + q(**dict(base, LAYER="nope")))
+    exc("InvalidParameterValue", 400, "/wmts?" + q(**dict(base, TILEMATRIXSET="nope")))
+    m = dict(base)
+    del m["TILECOL"]
+    exc("MissingParameterValue", 400, "/wmts?" + q(**m))
+    exc("OperationNotSupported", 501, "/wmts?" + q(**dict(base, REQUEST="GetLegend")))
+    exc("PointIJOutOfRange", 400, "/wmts?" + q(**dict(base, REQUEST="GetFeatureInfo", I="300",
+                                                        J="3", INFOFORMAT="text/plain")))
+    exc("InvalidParameterValue", 404, "/wmts/1.0.0/nope/default/WebMercatorQuad/16/1/1.png")
+
+
+def test_wmts_featureinfo_rest():
+    st, h, body = get(SERVER[1],
+                      "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/21873/34001/128/128.json")
+    assert st == 200 and json.loads(body)["type"] == "FeatureCollection", body[:300]
+
+
+# ---- TMS, OGC API --------------------------------------------------------------------------
+
+def test_tms_documents():
+    p = SERVER[1]
+    st, h, body = get(p, "/tms/1.0.0")
+    assert st == 200 and b"<TileMapService" in body and b"cadastre" in body
+    st, h, body = get(p, "/tms/1.0.0/cadastre")
+    assert st == 200 and b"<TileMap" in body and b"<TileSets" in body
+    assert get(p, "/tms/1.0.0/nope")[0] == 404
+
+
+def test_ogc_api_tiles():
+    p = SERVER[1]
+    st, h, body = get(p, "/ogcapi/")
+    assert st == 200 and h["content-type"].startswith("application/json")
+    assert any(l["rel"] == "conformance" for l in json.loads(body)["links"])
+    conf = json.loads(get(p, "/ogcapi/conformance")[2])["conformsTo"]
+    assert any("ogcapi-tiles-1" in c for c in conf)
+    cols = json.loads(get(p, "/ogcapi/collections")[2])["collections"]
+    assert {c["id"] for c in cols} >= {"cadastre", "parking", "air"}
+    ts = json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles")[2])["tilesets"]
+    assert len(ts) == 2, ts
+    one = json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles/DE_EPSG_25832_ADV")[2])
+    assert one["tileMatrixSetLimits"] and one["crs"].endswith("25832")
+    st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png")
+    assert st == 200 and body == get(p, "/tiles/cadastre/16/34001/21873.png")[2]
+    tms = json.loads(get(p, "/ogcapi/tileMatrixSets/DE_EPSG_25832_ADV")[2])
+    assert tms["id"] == "DE_EPSG_25832_ADV" and tms["tileMatrices"][0]["id"] == "00"
+    assert get(p, "/ogcapi/collections/nope")[0] == 404
+
+
+# ---- driver --------------------------------------------------------------------------------
+
+def write_config2():
+    demo = os.path.join(ARGS.srcdir, "data", "demo")
+    styles = os.path.join(ARGS.srcdir, "styles")
+    path = os.path.join(TMP, "ogc.yaml")
+    with open(path, "w") as f:
+        f.write("""server:
+  wms:
+    title: "OGC test"
+    max_width: 1000
+    max_layers: 2
+sources:
+  demo: {path: %s/duesseldorf_demo.gpkg}
+layers:
+  parcels: {source: demo, table: parcels, style: %s/alkis_parcels.sld}
+  buildings: {source: demo, table: buildings, style: %s/alkis_buildings.sld, queryable: false}
+  streets: {source: demo, table: streets, style: %s/alkis_streets.sld}
+tilesets:
+  cadastre: {layers: [parcels, buildings, streets], grids: [DE_EPSG_25832_ADV]}
+""" % (demo, styles, styles, styles))
+    return path
+
+
+def main():
+    global ARGS, SERVER, SERVER2, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap.add_argument("tests", nargs="*")
+    ARGS = ap.parse_args()
+    ARGS.srcdir = os.path.abspath(ARGS.srcdir)
+    if shutil.which("xmllint") is None:
+        print("xmllint missing (apt-get install libxml2-utils)")
+        return 1
+    TMP = tempfile.mkdtemp(prefix="tilesrv-ogc-")
+    SERVER = start_server()
+    SERVER2 = start_server(write_config2())
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
+    if ARGS.tests:
+        tests = [t for t in tests if any(a in t[0] for a in ARGS.tests)]
+    failed = 0
+    for name, fn in tests:
+        t0 = time.time()
+        try:
+            fn()
+            print("ok   %s (%.1f s)" % (name, time.time() - t0))
+        except Exception:
+            failed += 1
+            print("FAIL %s" % name)
+            traceback.print_exc()
+    stop_server(SERVER)
+    stop_server(SERVER2)
+    if failed:
+        print("--- server log ---")
+        print(open(SERVER[2]).read()[-3000:])
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("%d tests, %d failed" % (len(tests), failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
