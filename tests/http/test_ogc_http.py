@@ -301,6 +301,29 @@ def test_getmap_dpi_scales_symbols():
     assert dark(b[2]) > 1.3 * dark(e[2]), (dark(b[2]), dark(e[2]))
 
 
+SLD_RED = """<?xml version="1.0" encoding="UTF-8"?>
+<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+    xmlns:ogc="http://www.opengis.net/ogc">
+  <NamedLayer><Name>parcels</Name><UserStyle><Name>red</Name><FeatureTypeStyle><Rule>
+    <PolygonSymbolizer><Fill><CssParameter name="fill">#ff0000</CssParameter></Fill>
+    </PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>
+</StyledLayerDescriptor>"""
+
+
+def test_getmap_sld_body_restyles():
+    p = SERVER[1]
+    st, h, body = getmap(p, LAYERS="parcels", SLD_BODY=SLD_RED)
+    assert st == 200 and h["content-type"] == "image/png", body[:300]
+    px = png_pixels(body)[2]
+    red = sum(1 for q in px if q[0] > 240 and q[1] < 20 and q[2] < 20)
+    assert red > len(px) // 2, red
+    st, h, body = getmap(p, LAYERS="parcels")
+    px = png_pixels(body)[2]
+    assert sum(1 for q in px if q[0] > 240 and q[1] < 20 and q[2] < 20) == 0
+    wms_exc(p, "1.3.0", "InvalidParameterValue", **dict(MAP, LAYERS="parcels",
+                                                         SLD_BODY="<not-sld/>"))
+
+
 def test_getmap_exceptions_inimage_and_blank():
     p = SERVER[1]
     st, h, body = getmap(p, LAYERS="nope", EXCEPTIONS="INIMAGE")

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline/pipeline.h"
 #include "util/log.h"
@@ -131,5 +132,147 @@ TS_TEST(pipeline_hidpi_tiles_are_512_px)
     TS_CHECK_INT(c->h, 512);
     ts_canvas_free(c);
     ts_tile_unref(t);
+    ts_pipeline_free(p);
+}
+
+/* ---- grids of a tileset, WMS catalog, maps, feature info, legends ---- */
+
+static int
+png_w(const ts_tile *t)
+{
+    const uint8_t *d = t->data;
+    return t->len > 24 ? (int)((uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
+                               (uint32_t)d[18] << 8 | d[19])
+                       : -1;
+}
+
+TS_TEST(pipeline_tileset_on_two_grids_and_wms_tree)
+{
+    ts_service *svc = demo_service();
+    TS_REQUIRE(svc);
+    const ts_tileset *a = ts_service_tileset_grid(svc, "cadastre", NULL);
+    const ts_tileset *b = ts_service_tileset_grid(svc, "cadastre", "DE_EPSG_25832_ADV");
+    TS_REQUIRE(a && b && a != b);
+    TS_CHECK_STR(a->grid->name, "WebMercatorQuad");
+    TS_CHECK(ts_service_tileset_grid(svc, "parking", "DE_EPSG_25832_ADV") == NULL);
+    TS_CHECK_INT(ts_service_ntileset_grids(svc), ts_service_ntilesets(svc) + 1);
+    /* the stores of the AdV entry are in metres of UTM 32N */
+    TS_CHECK(b->bounds.minx > 300000 && b->bounds.maxx < 400000);
+    const ts_wms_entry *root = ts_service_wms_at(svc, 0);
+    TS_REQUIRE(root != NULL);
+    TS_CHECK_STR(root->name, "city");
+    TS_CHECK_INT(root->nkids, 3);
+    const ts_wms_entry *pe = ts_service_wms_find(svc, "parcels");
+    TS_REQUIRE(pe != NULL);
+    TS_CHECK_INT(pe->depth, 2);
+    TS_CHECK(pe->has_extent && pe->lonlat.minx > 6.7 && pe->lonlat.maxy < 51.3);
+    int k25832 = -1;
+    for (int i = 0; i < ts_service_wms_ncrs(svc); i++)
+        if (strcmp(ts_service_wms_crs_at(svc, i)->id, "EPSG:25832") == 0)
+            k25832 = i;
+    TS_REQUIRE(k25832 >= 0);
+    TS_CHECK(pe->crs_ok[k25832] && pe->crs_boxes[k25832].minx > 340000);
+    const ts_wms_entry *ce = ts_service_wms_find(svc, "cadastre");
+    TS_REQUIRE(ce != NULL);
+    TS_CHECK_INT(ce->ndraws, 3);
+    ts_service_unref(svc);
+}
+
+static ts_tile *
+map_of(ts_pipeline *p, const char *layer, const char *crs, ts_bbox b, int w)
+{
+    const char *names[1] = {layer};
+    ts_map_req r = {.layers = names,
+                    .nlayers = 1,
+                    .crs = ts_grid_crs_find(crs),
+                    .bbox = b,
+                    .width = w,
+                    .height = w,
+                    .background = {255, 255, 255, 255},
+                    .format = TS_MAP_PNG};
+    ts_tile *t = NULL;
+    ts_err err;
+    if (ts_pipeline_map_get(p, &r, &t, &err) != TS_OK)
+        fprintf(stderr, "map %s: %s\n", crs, err.msg);
+    return t;
+}
+
+TS_TEST(pipeline_maps_in_served_and_reprojected_crs)
+{
+    ts_service *svc = demo_service();
+    TS_REQUIRE(svc);
+    ts_pipeline_opts po = {2, 16, 8u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+    ts_bbox utm = {344000, 5677000, 345000, 5678000};
+    ts_tile *a = map_of(p, "cadastre", "EPSG:25832", utm, 300);
+    ts_tile *b = map_of(p, "cadastre", "EPSG:3044", utm, 300); /* same coordinates, same store */
+    ts_tile *c = map_of(p, "cadastre", "EPSG:31467", (ts_bbox){3344000, 5679000, 3345000, 5680000},
+                        300); /* reprojected on the fly */
+    ts_tile *d = map_of(p, "nope", "EPSG:25832", utm, 300);
+    TS_REQUIRE(a && b && c);
+    TS_CHECK(d == NULL);
+    TS_CHECK_INT(png_w(a), 300);
+    TS_CHECK(a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+    TS_CHECK(c->len > 20000); /* a drawn city, not a blank image */
+    /* JPEG and paletted PNG */
+    const char *names[1] = {"parcels"};
+    ts_map_req r = {.layers = names, .nlayers = 1, .crs = ts_grid_crs_find("EPSG:25832"),
+                    .bbox = utm, .width = 64, .height = 48, .format = TS_MAP_JPEG};
+    ts_tile *j = NULL;
+    ts_err err;
+    TS_CHECK(ts_pipeline_map_get(p, &r, &j, &err) == TS_OK);
+    TS_CHECK(j && j->len > 3 && j->data[0] == 0xff && j->data[1] == 0xd8);
+    ts_tile_unref(j);
+    ts_tile_unref(a);
+    ts_tile_unref(b);
+    ts_tile_unref(c);
+    ts_pipeline_free(p);
+}
+
+TS_TEST(pipeline_feature_info_and_legend)
+{
+    ts_service *svc = demo_service();
+    TS_REQUIRE(svc);
+    ts_pipeline_opts po = {1, 16, 8u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+    const char *names[1] = {"cadastre"};
+    ts_info_req r = {.layers = names,
+                     .nlayers = 1,
+                     .crs = ts_grid_crs_find("EPSG:25832"),
+                     .bbox = {344000, 5677000, 345000, 5678000},
+                     .width = 256,
+                     .height = 256,
+                     .i = 128,
+                     .j = 128,
+                     .feature_count = 3};
+    ts_info_result res;
+    ts_err err;
+    TS_REQUIRE(ts_pipeline_feature_info(p, &r, &res, &err) == TS_OK);
+    TS_CHECK(res.n >= 1);
+    if (res.n >= 1) {
+        TS_CHECK(res.features[0].id >= 0);
+        TS_CHECK(res.features[0].nattrs >= 2);
+        /* the hit lies within the tolerance (4 px of 3.9 m, plus half a stroke) of the point */
+        ts_bbox fb = res.features[0].bbox;
+        TS_CHECK(fb.minx <= 344502 + 30 && fb.maxx >= 344502 - 30 && fb.miny <= 5677498 + 30 &&
+                 fb.maxy >= 5677498 - 30);
+    }
+    ts_info_result_free(&res);
+    /* a point far outside: nothing */
+    r.bbox = (ts_bbox){300000, 5600000, 301000, 5601000};
+    TS_REQUIRE(ts_pipeline_feature_info(p, &r, &res, &err) == TS_OK);
+    TS_CHECK_INT(res.n, 0);
+    ts_info_result_free(&res);
+    ts_legend_req lr = {.layer = "buildings", .background = {255, 255, 255, 255}};
+    ts_tile *t = NULL;
+    TS_CHECK(ts_pipeline_legend(p, &lr, &t, &err) == TS_OK);
+    TS_CHECK(t != NULL && png_w(t) > 20);
+    ts_tile_unref(t);
+    lr.rule = "no such rule";
+    TS_CHECK(ts_pipeline_legend(p, &lr, &t, &err) == TS_ENOENT);
     ts_pipeline_free(p);
 }

@@ -1226,3 +1226,90 @@ TS_TEST(source_threads_have_their_own_context)
         TS_CHECK(jobs[i].x0 == jobs[0].x0 && jobs[i].x0 != 0);
     }
 }
+
+/* ---- stand-alone transformations and origin ids ---- */
+
+TS_TEST(source_xform_round_trip_and_boxes)
+{
+    ts_err err;
+    ts_source_xform *x = ts_source_xform_new("EPSG:25832", "EPSG:3857", &err);
+    TS_REQUIRE(x != NULL);
+    TS_CHECK(!ts_source_xform_identity(x));
+    double xy[4] = {344500, 5677500, 345500, 5678500};
+    TS_CHECK_INT((int)ts_source_xform_points(x, 0, xy, 2), 0);
+    /* Düsseldorf: about 6.78 E, 51.23 N in Web Mercator metres */
+    TS_CHECK(xy[0] > 750000 && xy[0] < 760000 && xy[1] > 6650000 && xy[1] < 6670000);
+    TS_CHECK_INT((int)ts_source_xform_points(x, 1, xy, 2), 0);
+    TS_CHECK_NEAR(xy[0], 344500, 1e-6);
+    TS_CHECK_NEAR(xy[3], 5678500, 1e-6);
+    /* a box: the transformed box covers every transformed point of the edges */
+    ts_bbox in = {344000, 5677000, 346000, 5679000}, out;
+    TS_REQUIRE(ts_source_xform_box(x, 0, &in, &out));
+    double c[8] = {in.minx, in.miny, in.maxx, in.miny, in.maxx, in.maxy, in.minx, in.maxy};
+    ts_source_xform_points(x, 0, c, 4);
+    for (int i = 0; i < 4; i++)
+        TS_CHECK(c[2 * i] >= out.minx - 1e-6 && c[2 * i] <= out.maxx + 1e-6 &&
+                 c[2 * i + 1] >= out.miny - 1e-6 && c[2 * i + 1] <= out.maxy + 1e-6);
+    ts_source_xform_free(x);
+    /* CRS:84 is understood; it and EPSG:4326 differ in axis order only: x stays longitude */
+    x = ts_source_xform_new("CRS:84", "EPSG:4326", &err);
+    TS_REQUIRE(x != NULL);
+    double ll[2] = {6.78, 51.23};
+    TS_CHECK_INT((int)ts_source_xform_points(x, 0, ll, 1), 0);
+    TS_CHECK_NEAR(ll[0], 6.78, 1e-9);
+    TS_CHECK_NEAR(ll[1], 51.23, 1e-9);
+    ts_source_xform_free(x);
+    x = ts_source_xform_new("EPSG:25832", "EPSG:25832", &err);
+    TS_REQUIRE(x != NULL);
+    TS_CHECK(ts_source_xform_identity(x));
+    ts_source_xform_free(x);
+    TS_CHECK(ts_source_xform_new("EPSG:99999999", "EPSG:3857", &err) == NULL);
+    TS_CHECK_INT(err.code, TS_EINVAL);
+    /* outside the domain: HUGE_VAL and counted */
+    x = ts_source_xform_new("EPSG:4326", "EPSG:3857", &err);
+    TS_REQUIRE(x != NULL);
+    double pole[2] = {0, 95};
+    TS_CHECK_INT((int)ts_source_xform_points(x, 0, pole, 1), 1);
+    ts_source_xform_free(x);
+}
+
+static int
+count_attr(void *ud, const char *name, const ts_value *v)
+{
+    (void)name;
+    (void)v;
+    (*(int *)ud)++;
+    return 0;
+}
+
+TS_TEST(source_origin_ids_read_back_all_attributes)
+{
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/demo/duesseldorf_demo.gpkg", ts_test_srcdir());
+    const char *none[] = {NULL};
+    ts_store_def def = {.name = "parcels", .path = path, .layer = "parcels", .fields = none};
+    ts_store *s = NULL;
+    ts_err err;
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    TS_CHECK_INT(ts_store_nfields(s), 0); /* the store keeps none ... */
+    int64_t id = ts_store_origin_id(s, 0);
+    TS_CHECK(id >= 0);
+    int n = 0;
+    TS_CHECK(ts_source_feature_attrs(sc, path, "parcels", id, count_attr, &n, &err) == TS_OK);
+    TS_CHECK(n >= 2); /* ... but the source has them all */
+    TS_CHECK(ts_source_feature_attrs(sc, path, "parcels", 999999999, count_attr, &n, &err) ==
+             TS_ENOENT);
+    /* stores built in memory have no origin ids */
+    ts_store_builder *b = ts_store_builder_new("mem", NULL, 0, &err);
+    double pt[2] = {1, 2};
+    uint32_t one = 1;
+    TS_REQUIRE(ts_store_builder_add(b, TS_GEOM_POINT, pt, &one, 1, NULL, &err) == TS_OK);
+    ts_store *m = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &m, &err) == TS_OK);
+    TS_CHECK(ts_store_origin_id(m, 0) == -1);
+    ts_store_unref(m);
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}
