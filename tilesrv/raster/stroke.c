@@ -802,6 +802,37 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
     if (!(hw > 0) || !isfinite(hw))
         return TS_OK;
     stroker st;
+    ts_raster__win win = ts_raster__window(c);
+    if (closed && nparts == 1 && s->ndash <= 0 && s->join != TS_JOIN_ROUND && bb->x0 >= 0 &&
+        bb->y0 >= 0 && bb->x1 <= c->w && bb->y1 <= win.fh) {
+        /* one solid ring with miter or bevel joins inside the image: the outline of a
+         * parcel or a building, drawn tens of thousands of times per tile at z12-z14.
+         * stroke_ring as the general path below calls it (inside the image is inside the
+         * keep box), with only the setup stroke_ring and join() read: no arcs (no round
+         * joins), no caps, no dots (two points or more). Measured: -29 M of 2212 M
+         * instructions over the z12-z14 tiles of bench/tiles.txt. */
+        uint32_t n = r->cnt[0];
+        const double *p = r->pts;
+        while (n > 1 && p[2 * (n - 1)] == p[0] && p[2 * (n - 1) + 1] == p[1])
+            n--;
+        if (n >= 2) {
+            double ml = s->miter_limit == 0 ? 4 : s->miter_limit;
+            if (!(ml >= 0))
+                ml = 4;
+            st.r = r;
+            st.hw = hw;
+            st.join = s->join <= TS_JOIN_BEVEL ? s->join : TS_JOIN_MITER;
+            st.ml2 = ml * ml;
+            st.bb.x0 = st.bb.y0 = INFINITY;
+            st.bb.x1 = st.bb.y1 = -INFINITY;
+            st.err = 0;
+            stroke_ring(&st, p, n);
+            if (st.err)
+                return TS_ENOMEM;
+            *ob = st.bb;
+            return TS_OK;
+        }
+    }
     st.r = r;
     st.hw = hw;
     st.join = s->join <= TS_JOIN_BEVEL ? s->join : TS_JOIN_MITER;
@@ -849,7 +880,6 @@ ts_raster__outline(ts_raster *r, const ts_canvas *c, uint32_t nparts, const ts_r
     if (st.cap == TS_CAP_SQUARE && ext < hw * 1.5)
         ext = hw * 1.5;
     ext += 2;
-    ts_raster__win win = ts_raster__window(c);
     const ts_raster__box keep = {-ext, -ext, c->w + ext, win.fh + ext};
     if (closed && s->ndash <= 0 && st.join != TS_JOIN_ROUND && bb->x0 >= keep.x0 &&
         bb->x1 <= keep.x1 && bb->y0 >= keep.y0 && bb->y1 <= keep.y1) {
