@@ -116,10 +116,22 @@ put_utf8(mvt_mem *m, uint8_t **buf, size_t *len, size_t *cap, const uint8_t *s, 
 
 /* ---- interning tables ---- */
 
+/* A word-at-a-time hash (the tables hold short strings and encoded values). */
 static uint64_t
 hash_bytes(const uint8_t *p, size_t n)
 {
-    return ts_hash_mix(ts_hash_bytes(TS_HASH_SEED, p, n));
+    uint64_t h = TS_HASH_SEED ^ (n * 0x9e3779b97f4a7c15ull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ ts_hash_mix(w)) * 0x100000001b3ull;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)p[i] << (8 * i);
+    return ts_hash_mix(h ^ w);
 }
 
 static const uint8_t *
@@ -129,6 +141,11 @@ table_entry(const mvt_table *t, uint32_t i, size_t *n)
     return t->bytes + t->off[i];
 }
 
+/* A slot holds the entry's hash in its high 32 bits and index + 1 in the low 32 (0 =
+ * empty), so probes past other entries rarely touch their bytes. */
+#define SLOT_INDEX(v) ((uint32_t)(v))
+#define SLOT_TAG(h) ((h) >> 32)
+
 static void
 table_rehash(mvt_table *t)
 {
@@ -137,31 +154,34 @@ table_rehash(mvt_table *t)
     for (uint32_t i = 0; i < t->n; i++) {
         size_t n;
         const uint8_t *e = table_entry(t, i, &n);
-        size_t h = (size_t)hash_bytes(e, n) & mask;
+        uint64_t hv = hash_bytes(e, n);
+        size_t h = (size_t)hv & mask;
         while (t->slots[h])
             h = (h + 1) & mask;
-        t->slots[h] = i + 1;
+        t->slots[h] = (SLOT_TAG(hv) << 32) | (i + 1);
     }
 }
 
-/* Slot of p[0..n) in t: its index + 1 when present (*slot where it is), else 0 (*slot the
- * empty slot it would take). */
+/* Slot of p[0..n) (hash hv) in t: its index + 1 when present (*slot where it is), else 0
+ * (*slot the empty slot it would take). */
 static uint32_t
-table_find(const mvt_table *t, const uint8_t *p, size_t n, size_t *slot)
+table_find(const mvt_table *t, const uint8_t *p, size_t n, uint64_t hv, size_t *slot)
 {
     size_t mask = t->nslots - 1;
-    size_t h = (size_t)hash_bytes(p, n) & mask;
+    size_t h = (size_t)hv & mask;
     for (;; h = (h + 1) & mask) {
-        uint32_t v = t->slots[h];
+        uint64_t v = t->slots[h];
         if (v == 0)
             break;
+        if ((v >> 32) != SLOT_TAG(hv))
+            continue;
         size_t en;
-        const uint8_t *e = table_entry(t, v - 1, &en);
+        const uint8_t *e = table_entry(t, SLOT_INDEX(v) - 1, &en);
         if (en == n && memcmp(e, p, n) == 0)
             break;
     }
     *slot = h;
-    return t->slots[h];
+    return SLOT_INDEX(t->slots[h]);
 }
 
 /* Index of p[0..n) in t, added when missing. */
@@ -176,7 +196,7 @@ table_intern(mvt_mem *m, mvt_table *t, const uint8_t *p, size_t n, uint32_t *idx
     }
     if ((size_t)(t->n + 1) * 2 > t->nslots) {
         size_t ns = t->nslots ? t->nslots * 2 : 64, cap = t->nslots;
-        uint32_t *slots = t->slots;
+        uint64_t *slots = t->slots;
         if ((st = ts_mvt__grow(m, (void **)&slots, &cap, ns, sizeof *slots)) != TS_OK)
             return st;
         t->slots = slots;
@@ -184,7 +204,8 @@ table_intern(mvt_mem *m, mvt_table *t, const uint8_t *p, size_t n, uint32_t *idx
         table_rehash(t);
     }
     size_t slot;
-    uint32_t v = table_find(t, p, n, &slot);
+    uint64_t hv = hash_bytes(p, n);
+    uint32_t v = table_find(t, p, n, hv, &slot);
     if (v) {
         *idx = v - 1;
         return TS_OK;
@@ -197,7 +218,7 @@ table_intern(mvt_mem *m, mvt_table *t, const uint8_t *p, size_t n, uint32_t *idx
     memcpy(t->bytes + t->nbytes, p, n);
     t->nbytes += n;
     t->off[t->n + 1] = t->nbytes;
-    t->slots[slot] = t->n + 1;
+    t->slots[slot] = (SLOT_TAG(hv) << 32) | (t->n + 1);
     *idx = t->n++;
     return TS_OK;
 }
@@ -210,7 +231,7 @@ table_truncate(mvt_table *t, uint32_t mark)
     while (t->n > mark) {
         size_t n, slot;
         const uint8_t *e = table_entry(t, t->n - 1, &n);
-        if (table_find(t, e, n, &slot) == t->n)
+        if (table_find(t, e, n, hash_bytes(e, n), &slot) == t->n)
             t->slots[slot] = 0;
         t->n--;
         t->nbytes = t->off[t->n];
@@ -887,8 +908,37 @@ ts_mvt_finish(ts_mvt_builder *b, ts_buf *out, ts_mvt_report *rep, ts_err *err)
                 b->order[n++] = (mvt_rank){ft->footprint, ft->seq, (uint32_t)i, (uint32_t)j};
             }
         qsort(b->order, n, sizeof *b->order, cmp_rank);
-        /* the fewest drops that fit: size is monotone in k, so bisect (k = n always fits) */
-        size_t lo = 1, hi = n;
+        /* Dropping a feature shrinks the tile by at least its message (keys, values and
+         * tag bytes may go too): the first k_hi whose messages cover the excess fits. */
+        size_t hi = n, acc = 0;
+        for (size_t i = 0; i < n; i++) {
+            const mvt_layer *l = &b->layers[b->order[i].layer];
+            const mvt_feat *ft = &l->feats[b->order[i].idx];
+            size_t tl = 0; /* tags as numbered in the full tile (remaps of tile_size) */
+            for (uint32_t j = 0; j < ft->ntags; j += 2)
+                tl += ts_mvt__varint_len(l->keys.remap[l->tags[ft->tag_off + j]] - 1) +
+                      ts_mvt__varint_len(l->values.remap[l->tags[ft->tag_off + j + 1]] - 1);
+            acc += ts_mvt__len_field(feature_size(ft, tl));
+            if (full - acc <= b->o.max_bytes) {
+                hi = i + 1;
+                break;
+            }
+        }
+        /* the fewest drops that fit: size is monotone in k; gallop down from hi (the answer
+         * is usually close), then bisect */
+        size_t lo = 1, step = 1;
+        while (step < hi) {
+            size_t mid = hi - step;
+            drop_first(b, n, mid);
+            if ((st = tile_size(b, &size)) != TS_OK)
+                return TS_FAIL(err, st, "sizing the tile");
+            if (size > b->o.max_bytes) {
+                lo = mid + 1;
+                break;
+            }
+            hi = mid;
+            step *= 2;
+        }
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             drop_first(b, n, mid);

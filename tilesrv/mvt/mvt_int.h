@@ -93,14 +93,14 @@ typedef struct mvt_feat {
 } mvt_feat;
 
 /* An interning table: entries are byte strings in one arena, found through an
- * open-addressing hash of entry index + 1 (0 = empty slot). */
+ * open-addressing (linear probing) hash table. */
 typedef struct mvt_table {
     uint8_t *bytes;
     size_t nbytes, bytes_cap;
     size_t *off; /* entry i is bytes[off[i] .. off[i+1]) (off has n + 1 used) */
     size_t off_cap;
     uint32_t n;
-    uint32_t *slots;
+    uint64_t *slots; /* hash << 32 | (index + 1), 0 = empty */
     size_t nslots;   /* power of two, or 0 */
     uint32_t *remap; /* finish: new index + 1 per entry, 0 = unused */
     size_t remap_cap;
