@@ -585,6 +585,11 @@ def main():
             traceback.print_exc()
     stop_server(SERVER)
     stop_server(SERVER2)
+    for srv in (SERVER, SERVER2):
+        log = open(srv[2], errors="replace").read()
+        if any(m in log for m in ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:")):
+            failed += 1
+            print("FAIL sanitizer report in the server log:\n" + log[-4000:])
     if failed:
         print("--- server log ---")
         print(open(SERVER[2]).read()[-3000:])

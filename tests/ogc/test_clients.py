@@ -393,6 +393,10 @@ def main():
         SERVER[0].wait(timeout=60)
     except subprocess.TimeoutExpired:
         SERVER[0].kill()
+    log = open(SERVER[2], errors="replace").read()
+    if any(m in log for m in ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:")):
+        failed += 1
+        print("FAIL sanitizer report in the server log:\n" + log[-4000:])
     if failed:
         print("--- server log ---")
         print(open(SERVER[2]).read()[-3000:])

@@ -412,8 +412,11 @@ wms_getmap(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wms_req
     ts_err err;
     ts_err_clear(&err);
     if (r->sld_body != NULL &&
-        sld_styles(r->sld_body, r, r->layers, r->nlayers, styles, &err) != TS_OK)
+        sld_styles(r->sld_body, r, r->layers, r->nlayers, styles, &err) != TS_OK) {
+        for (int i = 0; i < r->nlayers; i++)
+            ts_style_unref(styles[i]);
         return wms_fail(h, c, r, TS_OWS_INVALID_PARAMETER_VALUE, "SLD_BODY", &err);
+    }
     ts_rgba bg = {r->bgcolor[0], r->bgcolor[1], r->bgcolor[2], r->transparent ? 0 : 255};
     ts_map_req mr = {
         .layers = r->layers,
@@ -916,7 +919,6 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
     ts_buf_init(&b, DOC_MAX);
     ts_status st = TS_ENOENT;
     const char *ctype = "application/json";
-    enum MHD_Result ret;
     if (n == 0) {
         st = ts_ows_write_oat_landing(cfg->server.wms.title ? cfg->server.wms.title : "tilesrv",
                                       cfg->server.wms.abstract_text, api, &b);
@@ -1016,10 +1018,8 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
     ts_service_unref(svc);
     if (st == TS_ENOENT) {
         ts_buf_fini(&b);
-        ret =
-            ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json",
-                              "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n", 55);
-        return ret;
+        static const char nf[] = "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n";
+        return ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json", nf, sizeof nf - 1);
     }
     return send_doc(h, c, st, ctype, &b);
 }
