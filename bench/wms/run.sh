@@ -34,19 +34,20 @@ done
 echo "# end loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$RES/run.log"
 
-# median of ms_per_map for one CRS in one file
+# median of a field for one CRS in one file
 med() {
-    grep "crs=$2 " "$RES/$1.lines" | tr ' ' '\n' | sed -n 's/^ms_per_map=//p' | sort -n |
+    grep "crs=$2 " "$RES/$1.lines" | tr ' ' '\n' | sed -n "s/^$3=//p" | sort -n |
         awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'
 }
+ratio() { echo "$1 $2" | awk '{printf "%.1f", $1 / $2}'; }
 {
-echo "# medians of $ROUNDS rounds, ms per 1024 x 1024 map (render + PNG)"
+echo "# medians of $ROUNDS rounds, ms per 1024 x 1024 map (render + PNG); cpu_s per 24 maps"
 for crs in EPSG:25832 EPSG:3857; do
-    ms=$(med mapserver "$crs")
-    t1=$(med tilesrv "$crs")
-    tm=$(med tilesrv_mt "$crs")
+    ms=$(med mapserver "$crs" ms_per_map)
+    t1=$(med tilesrv "$crs" ms_per_map)
+    tm=$(med tilesrv_mt "$crs" ms_per_map)
     echo "$crs mapserver=$ms tilesrv_1thread=$t1 tilesrv_${NCPU}threads=$tm" \
-         "ratio_1thread=$(echo "$ms $t1" | awk '{printf "%.1f", $1 / $2}')x" \
-         "ratio_${NCPU}threads=$(echo "$ms $tm" | awk '{printf "%.1f", $1 / $2}')x"
+         "ratio_1thread=$(ratio "$ms" "$t1")x ratio_${NCPU}threads=$(ratio "$ms" "$tm")x" \
+         "cpu_ratio=$(ratio "$(med mapserver "$crs" cpu_s)" "$(med tilesrv "$crs" cpu_s)")x"
 done
 } | tee "$RES/summary.txt"
