@@ -21,7 +21,8 @@ struct ts_label_set {
     double *bounds;         /* 4 per candidate: x0 y0 x1 y1 of its boxes (no pad) */
     size_t n, cap;
     ts_label_box *boxes;
-    size_t nbox, boxcap;
+    double *trig;           /* cos, sin of each box's angle (2 per box) */
+    size_t nbox, boxcap, trigcap;
     uint8_t *state;         /* per candidate, after resolve */
     int rounds_used;
     size_t undecided;
@@ -50,6 +51,7 @@ ts_label_set_free(ts_label_set *s)
     free(s->box0);
     free(s->bounds);
     free(s->boxes);
+    free(s->trig);
     free(s->state);
     free(s->order);
     free(s->rank);
@@ -139,7 +141,13 @@ ts_label_add(ts_label_set *s, const ts_label_cand *c, const ts_label_box *boxes,
     if (s->nbox + nbox > UINT32_MAX ||
         grow((void **)&s->boxes, &s->boxcap, s->nbox + nbox, sizeof *s->boxes) != 0)
         return TS_FAIL(err, TS_ENOMEM, "label boxes");
+    if (grow((void **)&s->trig, &s->trigcap, 2 * (s->nbox + nbox), sizeof *s->trig) != 0)
+        return TS_FAIL(err, TS_ENOMEM, "label boxes");
     memcpy(s->boxes + s->nbox, boxes, nbox * sizeof *boxes);
+    for (uint32_t k = 0; k < nbox; k++) {
+        s->trig[2 * (s->nbox + k)] = cos(boxes[k].angle);
+        s->trig[2 * (s->nbox + k) + 1] = sin(boxes[k].angle);
+    }
     s->c[s->n] = *c;
     s->box0[s->n] = (uint32_t)s->nbox;
     double *bd = s->bounds + 4 * s->n;
@@ -217,9 +225,10 @@ rank_sort(uint32_t *idx, uint32_t *tmp, size_t n, const ts_label_cand *c)
 /* 1 if the oriented boxes a and b, each grown by its pad, overlap (separating axes: the
  * two axes of each box). Touching edges do not overlap. */
 static int
-boxes_overlap(const ts_label_box *a, double pa, const ts_label_box *b, double pb)
+boxes_overlap(const ts_label_box *a, const double *ta, double pa, const ts_label_box *b,
+              const double *tb, double pb)
 {
-    double ca = cos(a->angle), sa = sin(a->angle), cb = cos(b->angle), sb = sin(b->angle);
+    double ca = ta[0], sa = ta[1], cb = tb[0], sb = tb[1];
     double ahw = a->hw + pa, ahh = a->hh + pa, bhw = b->hw + pb, bhh = b->hh + pb;
     double dx = b->cx - a->cx, dy = b->cy - a->cy;
     const double ax[4][2] = {{ca, sa}, {-sa, ca}, {cb, sb}, {-sb, cb}};
@@ -253,7 +262,8 @@ conflict(const ts_label_set *s, uint32_t i, uint32_t j)
         return 0;
     for (uint32_t p = s->box0[i]; p < s->box0[i + 1]; p++)
         for (uint32_t q = s->box0[j]; q < s->box0[j + 1]; q++)
-            if (boxes_overlap(&s->boxes[p], a->pad, &s->boxes[q], b->pad))
+            if (boxes_overlap(&s->boxes[p], s->trig + 2 * (size_t)p, a->pad, &s->boxes[q],
+                              s->trig + 2 * (size_t)q, b->pad))
                 return 1;
     return 0;
 }
@@ -348,13 +358,25 @@ build_neighbours(ts_label_set *s)
     for (size_t k = ncell; k > 0; k--) /* undo the shift of the fill */
         s->cell_start[k] = s->cell_start[k - 1];
     s->cell_start[0] = 0;
-    /* pairs per cell; a pair sharing several cells is found several times: dedupe */
+    /* pairs per cell; a pair whose reaches share several cells is tested only in the
+     * cell of the lower corner of the intersection of the reaches */
     s->npairs = 0;
     for (size_t k = 0; k < ncell; k++) {
         uint32_t a0 = s->cell_start[k], a1 = s->cell_start[k + 1];
-        for (uint32_t p = a0; p < a1; p++)
+        size_t kx = k % nx, ky = k / nx;
+        for (uint32_t p = a0; p < a1; p++) {
+            double ra_[4];
+            reach(s, s->order[s->cell_items[p]], ra_);
             for (uint32_t q = p + 1; q < a1; q++) {
                 uint32_t ra = s->cell_items[p], rb = s->cell_items[q];
+                double rb_[4];
+                reach(s, s->order[rb], rb_);
+                size_t ix = (size_t)((fmax(ra_[0], rb_[0]) - gx0) / cell);
+                size_t iy = (size_t)((fmax(ra_[1], rb_[1]) - gy0) / cell);
+                ix = ix < nx ? ix : nx - 1;
+                iy = iy < ny ? iy : ny - 1;
+                if (ix != kx || iy != ky)
+                    continue; /* tested in another cell (or the reaches do not meet) */
                 if (conflict(s, s->order[ra], s->order[rb])) {
                     if (grow((void **)&s->pairs, &s->paircap, s->npairs + 1, sizeof *s->pairs) !=
                         0)
@@ -362,6 +384,7 @@ build_neighbours(ts_label_set *s)
                     s->pairs[s->npairs++] = (uint64_t)ra << 32 | rb; /* ra < rb: rank order */
                 }
             }
+        }
     }
     /* members of a group conflict wherever they are (the grid finds only near ones):
      * sort the grouped candidates by group << 32 | rank, pair each group's members */
@@ -388,12 +411,8 @@ build_neighbours(ts_label_set *s)
             }
         free(keys);
     }
-    qsort(s->pairs, s->npairs, sizeof *s->pairs, cmp_u64);
-    size_t m = 0;
-    for (size_t k = 0; k < s->npairs; k++)
-        if (m == 0 || s->pairs[k] != s->pairs[m - 1])
-            s->pairs[m++] = s->pairs[k];
-    s->npairs = m;
+    /* a group pair may also be a grid pair: listed twice, which the rounds do not mind */
+    size_t m = s->npairs;
     /* adjacency by rank, both directions */
     if (grow((void **)&s->adj, &s->adjcap, 2 * m + 1, sizeof *s->adj) != 0)
         return -1;

@@ -32,6 +32,7 @@
 #include "render/render_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,8 @@
 #include "util/hash.h"
 
 #define LABEL_EXTENT_MAX 256.0 /* px at scale 1: the longest label (box diagonal) proposed */
-#define LABEL_ROUNDS 3         /* label/label.h: rounds of the resolution */
+#define LABEL_ROUNDS 2         /* label/label.h: rounds of the resolution (each round
+                                * widens the margin every render gathers by 2 hops) */
 #define LABEL_TEXT_MAX 1024    /* bytes of one label's text */
 #define DEFAULT_PRIORITY 1000.0
 #define FACE_CACHE 64
@@ -86,6 +88,8 @@ struct ts_render__labeler {
     face_entry faces[FACE_CACHE];
     int nfaces;
     uint32_t next_group;
+    ts_text_glyph_pos *moved; /* glyph positions moved to a canvas */
+    size_t cmoved;
     char buf[LABEL_TEXT_MAX];
 };
 
@@ -99,6 +103,7 @@ typedef struct lab_env {
     double lmax;             /* px: longest label proposed */
     double gx0, gy0, gx1, gy1; /* pixels: candidates centred outside are not proposed */
     double ix1, iy1;         /* the whole image's size, for labels_inside */
+    double reach;            /* px: features are queried this far beyond the window */
     ts_render_stats *stats;
     ts_err *err;
 } lab_env;
@@ -159,6 +164,7 @@ ts_render__labeler_free(ts_render__labeler *lb)
     free(lb->lbox);
     free(lb->pts);
     free(lb->cum);
+    free(lb->moved);
     ts_idvec_fini(&lb->ids);
     free(lb);
 }
@@ -561,6 +567,14 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
     return TS_OK;
 }
 
+/* How close (px) two labels of one text may be with "group": three quarters of the
+ * repeat distance, at most half the longest label (it widens every render's margin). */
+static double
+group_dist(const ts_text *tx, double sf, double lmax)
+{
+    return fmin(tx->repeat > 0 ? tx->repeat * sf * 0.75 : lmax / 2, lmax / 2);
+}
+
 /* Every candidate of one feature for one TextSymbolizer. */
 static ts_status
 propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
@@ -581,8 +595,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     pr->dup_dist = 0;
     if (tx->group) {
         pr->dup_key = ts_hash_bytes(0x9e3779b97f4a7c15ULL ^ (uint64_t)pr->layer_index, lb->buf, n) | 1;
-        double d = tx->repeat > 0 ? tx->repeat * e->sf * 0.75 : e->lmax / 2;
-        pr->dup_dist = fmin(d, e->lmax);
+        pr->dup_dist = group_dist(tx, e->sf, e->lmax);
     }
     int face = face_for(lb, pr->layer->id, tx);
     if (face < 0)
@@ -800,11 +813,32 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
     return TS_OK;
 }
 
-static ts_status
-draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it, ts_err *err)
+/* 1 if a label with bounds b (pixels of its transform), moved by (dx, dy), may touch rows
+ * [r0, r1) and columns [0, w) of a canvas. */
+static int
+item_meets(const double b[4], double halo, double dx, double dy, double r0, double r1, int w)
 {
+    double g = halo + 2;
+    return !(b[3] + dy + g < r0 || b[1] + dy - g > r1 || b[2] + dx + g < 0 ||
+             b[0] + dx - g > w);
+}
+
+/* Draw a label: runs with glyph positions pos (and pos2), moved by (dx, dy). */
+static ts_status
+draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it,
+          const ts_text_glyph_pos *pos, const ts_text_glyph_pos *pos2, double dx, double dy,
+          ts_err *err)
+{
+    size_t n = it->run->nglyphs + (it->run2 ? it->run2->nglyphs : 0);
+    if (grow((void **)&lb->moved, &lb->cmoved, n + 1, sizeof *lb->moved) != 0)
+        return TS_FAIL(err, TS_ENOMEM, "labels");
+    ts_text_glyph_pos *m1 = lb->moved, *m2 = lb->moved + it->run->nglyphs;
+    for (size_t i = 0; i < it->run->nglyphs; i++)
+        m1[i] = (ts_text_glyph_pos){pos[i].x + dx, pos[i].y + dy, pos[i].angle};
+    for (size_t i = 0; it->run2 && i < it->run2->nglyphs; i++)
+        m2[i] = (ts_text_glyph_pos){pos2[i].x + dx, pos2[i].y + dy, pos2[i].angle};
     if (it->run2 != NULL) {
-        double xy[4] = {it->bar[0], it->bar[1], it->bar[2], it->bar[3]};
+        double xy[4] = {it->bar[0] + dx, it->bar[1] + dy, it->bar[2] + dx, it->bar[3] + dy};
         uint32_t cnt = 2;
         ts_parts bar = {xy, &cnt, 1};
         static const ts_affine id = {1, 1, 0, 0};
@@ -818,8 +852,8 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it, ts
             if (st != TS_OK)
                 return TS_FAIL(err, st, "labels: fraction bar");
         }
-        TS_TRY(ts_text_draw(lb->text, r, c, it->run, lb->pos + it->pos, &it->paint, err));
-        TS_TRY(ts_text_draw(lb->text, r, c, it->run2, lb->pos + it->pos2, &it->paint, err));
+        TS_TRY(ts_text_draw(lb->text, r, c, it->run, m1, &it->paint, err));
+        TS_TRY(ts_text_draw(lb->text, r, c, it->run2, m2, &it->paint, err));
         if (it->paint.fill.a > 0) {
             ts_status st = ts_raster_stroke(r, c, &id, &bar, 0, &s, it->paint.fill,
                                             it->paint.fill_opacity);
@@ -828,7 +862,311 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it, ts
         }
         return TS_OK;
     }
-    return ts_text_draw(lb->text, r, c, it->run, lb->pos + it->pos, &it->paint, err);
+    return ts_text_draw(lb->text, r, c, it->run, m1, &it->paint, err);
+}
+
+/* Gather the candidates centred in e's window (pixels of e->t) from every layer with live
+ * text, and resolve them: lb->items with their placed flags. */
+static ts_status
+place_window(lab_env *e)
+{
+    ts_render__labeler *lb = e->lb;
+    const ts_render_req *req = e->req;
+    release_items(lb);
+    ts_label_set_clear(lb->set);
+    lb->next_group = 0;
+    const ts_affine *t = e->t;
+    double x0 = (e->gx0 - e->reach - t->tx) / t->sx, x1 = (e->gx1 + e->reach - t->tx) / t->sx;
+    double y0 = (e->gy0 - e->reach - t->ty) / t->sy, y1 = (e->gy1 + e->reach - t->ty) / t->sy;
+    ts_bbox q = {fmin(x0, x1), fmin(y0, y1), fmax(x0, x1), fmax(y0, y1)};
+    double res = 1 / fabs(t->sx);
+    ts_status st = TS_OK;
+    for (int i = 0; i < req->nlayers && st == TS_OK; i++)
+        if (has_live_text(req->layers[i]->style, req->scale_denom))
+            st = gather_layer(e, i, req->layers[i], res, &q);
+    if (st == TS_OK)
+        st = ts_label_resolve(lb->set, LABEL_ROUNDS, e->err);
+    if (st == TS_OK) {
+        size_t n = ts_label_count(lb->set);
+        for (size_t i = 0; i < n; i++)
+            if (ts_label_placed(lb->set, i))
+                lb->items[ts_label_get(lb->set, i)->user].placed = 1;
+    }
+    return st;
+}
+
+/* ---- placements per block, shared by all workers ---------------------------------------- */
+
+/* Tiles and metatiles draw their labels from placements computed per block of
+ * LABEL_BLOCK x LABEL_BLOCK pixels of the map's pixel grid at that resolution ("world
+ * pixels": map (0, 0) is world pixel (0, 0)). A block's placement gathers the candidates
+ * within the label module's margin of the block and keeps the placed labels whose centre
+ * lies in the block, so every label belongs to exactly one block and every block agrees
+ * with its neighbours (label/label.h). The blocks are cached for all workers (LRU by
+ * bytes): the many tiles of a block pay for its placement once. */
+#define LABEL_BLOCK 2048.0 /* = an 8x8 metatile of a quad grid whose origin is on it */
+#define BLOCK_CACHE_BYTES ((size_t)48 << 20)
+
+typedef struct block_label {
+    item it;                   /* runs (references held), paint, bar, bounds: world px */
+    ts_text_glyph_pos *pos;    /* it.run's then it.run2's glyph positions, world px */
+} block_label;
+
+typedef struct block {
+    uint64_t key;              /* layers, resolution, scale, fonts, block position */
+    uint64_t layers;
+    double res, sf, sd;
+    const void *fonts;
+    int64_t bx, by;
+    block_label *labels;
+    size_t n;
+    size_t bytes;
+    int users;                 /* drawing from it now: not freed */
+    struct block *prev, *next; /* LRU list, most recent first */
+    struct block *hnext;       /* hash chain */
+} block;
+
+static struct {
+    pthread_mutex_t mu;
+    block **tab;               /* hash table of 4096 chains */
+    block *head, *tail;
+    size_t bytes;
+} g_blocks = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, 0};
+
+enum { BLOCK_TAB = 4096 };
+
+static void
+block_free(block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ts_text_run_release(b->labels[i].it.run);
+        if (b->labels[i].it.run2 != NULL)
+            ts_text_run_release(b->labels[i].it.run2);
+        free(b->labels[i].pos);
+    }
+    free(b->labels);
+    free(b);
+}
+
+static void
+lru_unlink(block *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        g_blocks.head = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    else
+        g_blocks.tail = b->prev;
+    b->prev = b->next = NULL;
+}
+
+static void
+lru_front(block *b)
+{
+    b->next = g_blocks.head;
+    b->prev = NULL;
+    if (g_blocks.head)
+        g_blocks.head->prev = b;
+    g_blocks.head = b;
+    if (g_blocks.tail == NULL)
+        g_blocks.tail = b;
+}
+
+static int
+block_same(const block *a, const block *b)
+{
+    return a->key == b->key && a->layers == b->layers && a->res == b->res && a->sf == b->sf &&
+           a->sd == b->sd && a->fonts == b->fonts && a->bx == b->bx && a->by == b->by;
+}
+
+/* The cached block like probe, with one user more; or NULL. Caller holds the lock. */
+static block *
+block_find(const block *probe)
+{
+    if (g_blocks.tab == NULL)
+        return NULL;
+    for (block *b = g_blocks.tab[probe->key % BLOCK_TAB]; b != NULL; b = b->hnext)
+        if (block_same(b, probe)) {
+            lru_unlink(b);
+            lru_front(b);
+            b->users++;
+            return b;
+        }
+    return NULL;
+}
+
+/* Insert nb (one user: the caller), unless an equal block arrived meanwhile: then nb is
+ * freed and that one returned (with one user more). Evicts unused blocks over budget. */
+static block *
+block_insert(block *nb)
+{
+    pthread_mutex_lock(&g_blocks.mu);
+    block *old = block_find(nb);
+    if (old != NULL) {
+        pthread_mutex_unlock(&g_blocks.mu);
+        block_free(nb);
+        return old;
+    }
+    if (g_blocks.tab == NULL)
+        g_blocks.tab = calloc(BLOCK_TAB, sizeof *g_blocks.tab);
+    if (g_blocks.tab == NULL) { /* no cache: the caller still draws from it, then frees */
+        pthread_mutex_unlock(&g_blocks.mu);
+        nb->users = -1000000;
+        return nb;
+    }
+    nb->users = 1;
+    nb->hnext = g_blocks.tab[nb->key % BLOCK_TAB];
+    g_blocks.tab[nb->key % BLOCK_TAB] = nb;
+    lru_front(nb);
+    g_blocks.bytes += nb->bytes;
+    for (block *b = g_blocks.tail; b != NULL && g_blocks.bytes > BLOCK_CACHE_BYTES;) {
+        block *prev = b->prev;
+        if (b->users == 0) {
+            block **pp = &g_blocks.tab[b->key % BLOCK_TAB];
+            while (*pp != b)
+                pp = &(*pp)->hnext;
+            *pp = b->hnext;
+            lru_unlink(b);
+            g_blocks.bytes -= b->bytes;
+            block_free(b);
+        }
+        b = prev;
+    }
+    pthread_mutex_unlock(&g_blocks.mu);
+    return nb;
+}
+
+static void
+block_done(block *b)
+{
+    if (b->users < 0) { /* not in the cache */
+        block_free(b);
+        return;
+    }
+    pthread_mutex_lock(&g_blocks.mu);
+    b->users--;
+    pthread_mutex_unlock(&g_blocks.mu);
+}
+
+/* Compute block (bx, by): placement over the block plus margin in world pixels (e->t is
+ * the world transform), the placed labels centred in the block moved into a new block. */
+static block *
+block_compute(lab_env *e, const block *probe, double margin)
+{
+    ts_render__labeler *lb = e->lb;
+    double bx0 = probe->bx * LABEL_BLOCK, by0 = probe->by * LABEL_BLOCK;
+    e->gx0 = bx0 - margin;
+    e->gy0 = by0 - margin;
+    e->gx1 = bx0 + LABEL_BLOCK + margin;
+    e->gy1 = by0 + LABEL_BLOCK + margin;
+    if (place_window(e) != TS_OK)
+        return NULL;
+    block *nb = calloc(1, sizeof *nb);
+    if (nb == NULL) {
+        TS_FAIL(e->err, TS_ENOMEM, "labels");
+        return NULL;
+    }
+    *nb = *probe;
+    nb->prev = nb->next = nb->hnext = NULL;
+    nb->labels = NULL;
+    nb->n = 0;
+    nb->bytes = sizeof *nb;
+    size_t cap = 0;
+    for (size_t i = 0; i < lb->nitems; i++) {
+        item *it = &lb->items[i];
+        double cx = (it->b[0] + it->b[2]) / 2, cy = (it->b[1] + it->b[3]) / 2;
+        if (!(it->placed || it->always) || cx < bx0 || cx >= bx0 + LABEL_BLOCK || cy < by0 ||
+            cy >= by0 + LABEL_BLOCK)
+            continue;
+        size_t ng = it->run->nglyphs + (it->run2 ? it->run2->nglyphs : 0);
+        block_label bl = {*it, malloc((ng + 1) * sizeof(ts_text_glyph_pos))};
+        if (bl.pos == NULL || grow((void **)&nb->labels, &cap, nb->n + 1, sizeof *nb->labels)) {
+            free(bl.pos);
+            block_free(nb);
+            TS_FAIL(e->err, TS_ENOMEM, "labels");
+            return NULL;
+        }
+        memcpy(bl.pos, lb->pos + it->pos, it->run->nglyphs * sizeof *bl.pos);
+        if (it->run2 != NULL)
+            memcpy(bl.pos + it->run->nglyphs, lb->pos + it->pos2,
+                   it->run2->nglyphs * sizeof *bl.pos);
+        ts_text_run_ref(bl.it.run);
+        if (bl.it.run2 != NULL)
+            ts_text_run_ref(bl.it.run2);
+        nb->labels[nb->n++] = bl;
+        nb->bytes += sizeof bl + (ng + 1) * sizeof(ts_text_glyph_pos) + 64 * ng;
+    }
+    release_items(lb);
+    return nb;
+}
+
+/* Draw the labels of every block whose labels can reach canvas c (which shows `shown`). */
+static ts_status
+draw_blocks(lab_env *e, ts_raster *r, ts_canvas *c, const ts_bbox *shown, double margin)
+{
+    const ts_render_req *req = e->req;
+    const ts_affine *ct = e->t; /* map -> canvas pixels */
+    /* world pixels: map / res, y down; res snapped to 40 bits so that every metatile of a
+     * zoom (whose bboxes give the resolution with different roundings) uses the same */
+    double res = 1 / fabs(ct->sx);
+    int ex;
+    double m = frexp(res, &ex);
+    res = ldexp(nearbyint(ldexp(m, 40)), ex - 40);
+    ts_affine world = {1 / res, -1 / res, 0, 0};
+    /* canvas pixel = world pixel + (dx, dy) */
+    double dx = ct->tx, dy = ct->ty;
+    uint64_t lk = 0x6c62272e07bb0142ULL;
+    for (int i = 0; i < req->nlayers; i++)
+        lk = ts_hash_mix(lk ^ req->layers[i]->id);
+    block probe = {0};
+    probe.layers = lk;
+    probe.res = res;
+    probe.sf = e->sf;
+    probe.sd = req->scale_denom;
+    probe.fonts = req->fonts;
+    /* the world pixels the canvas shows, grown by half a label and its halo */
+    double wx0 = shown->minx / res, wx1 = shown->maxx / res;
+    double wy0 = -shown->maxy / res, wy1 = -shown->miny / res;
+    double grow_px = e->lmax / 2 + 8 * e->sf;
+    int64_t bx0 = (int64_t)floor((wx0 - grow_px) / LABEL_BLOCK);
+    int64_t bx1 = (int64_t)floor((wx1 + grow_px) / LABEL_BLOCK);
+    int64_t by0 = (int64_t)floor((wy0 - grow_px) / LABEL_BLOCK);
+    int64_t by1 = (int64_t)floor((wy1 + grow_px) / LABEL_BLOCK);
+    if (bx1 - bx0 > 64 || by1 - by0 > 64) /* a huge image: no block cache, one placement */
+        return TS_FAIL(e->err, TS_ELIMIT, "labels: image too large for label blocks");
+    double r0 = c->row0, r1 = (double)c->row0 + c->h;
+    ts_status st = TS_OK;
+    for (int64_t by = by0; by <= by1 && st == TS_OK; by++)
+        for (int64_t bx = bx0; bx <= bx1 && st == TS_OK; bx++) {
+            probe.bx = bx;
+            probe.by = by;
+            uint64_t k = ts_hash_mix(lk ^ ts_hash_mix((uint64_t)bx * 0x9e3779b97f4a7c15ULL ^
+                                                      (uint64_t)by));
+            probe.key = ts_hash_mix(k ^ (uint64_t)(res * 1e6) ^ (uint64_t)(e->sf * 1000));
+            pthread_mutex_lock(&g_blocks.mu);
+            block *b = block_find(&probe);
+            pthread_mutex_unlock(&g_blocks.mu);
+            if (b == NULL) {
+                lab_env we = *e;
+                we.t = &world;
+                block *nb = block_compute(&we, &probe, margin);
+                if (nb == NULL)
+                    return e->err && e->err->code != TS_OK ? e->err->code : TS_ENOMEM;
+                b = block_insert(nb);
+            }
+            for (size_t i = 0; i < b->n && st == TS_OK; i++) {
+                const block_label *bl = &b->labels[i];
+                if (!item_meets(bl->it.b, bl->it.paint.halo_radius, dx, dy, r0, r1, c->w))
+                    continue;
+                e->stats->labels++;
+                st = draw_item(e->lb, r, c, &bl->it, bl->pos,
+                               bl->pos + bl->it.run->nglyphs, dx, dy, e->err);
+            }
+            block_done(b);
+        }
+    return st;
 }
 
 ts_status
@@ -852,10 +1190,6 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         if (lb->text == NULL)
             return TS_FAIL(err, TS_ENOMEM, "labels: text context");
     }
-    release_items(lb);
-    ts_label_set_clear(lb->set);
-    lb->next_group = 0;
-
     lab_env e = {.lb = lb, .w = w, .req = req, .t = t, .stats = stats, .err = err};
     e.sf = req->scale_factor > 0 ? req->scale_factor : 1;
     e.lmax = LABEL_EXTENT_MAX * e.sf;
@@ -870,57 +1204,61 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
                         continue;
                     pad = fmax(pad, text_pad(sym->text, e.sf));
                     if (sym->text->group)
-                        dup = fmax(dup, fmin(sym->text->repeat > 0
-                                                 ? sym->text->repeat * e.sf * 0.75
-                                                 : e.lmax / 2,
-                                             e.lmax));
+                        dup = fmax(dup, group_dist(sym->text, e.sf, e.lmax));
                     disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
                                        fabs(sym->perpendicular_offset)) *
                                           e.sf);
                 }
     }
-    double margin = ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS);
-    /* what this canvas shows, in whole-image pixels */
-    double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
-    double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
-    e.gx0 = fmin(ax0, ax1) - margin;
-    e.gx1 = fmax(ax0, ax1) + margin;
-    e.gy0 = fmin(ay0, ay1) - margin;
-    e.gy1 = fmax(ay0, ay1) + margin;
+    /* a label's centre is within lmax / 2 + displacement of its anchor, which lies on (or
+     * in) its feature: how far beyond the gathered window features are queried */
+    e.reach = e.lmax / 2 + disp + 1;
     e.ix1 = req->width;
     e.iy1 = req->height;
-    /* features whose label centre can lie in the gathered area: a label's centre is within
-     * lmax / 2 + displacement of its anchor, which lies on (or in) the feature */
-    double res = (req->bbox.maxx - req->bbox.minx) / req->width;
-    double reach = (margin + e.lmax / 2 + disp + 1) * res;
-    ts_bbox q = {shown->minx - reach, shown->miny - reach, shown->maxx + reach,
-                 shown->maxy + reach};
-    ts_status st = TS_OK;
-    for (int i = 0; i < req->nlayers && st == TS_OK; i++)
-        if (has_live_text(req->layers[i]->style, req->scale_denom))
-            st = gather_layer(&e, i, req->layers[i], res, &q);
-    if (st == TS_OK)
-        st = ts_label_resolve(lb->set, LABEL_ROUNDS, err);
-    if (st == TS_OK) {
-        size_t n = ts_label_count(lb->set);
-        for (size_t i = 0; i < n; i++)
-            if (ts_label_placed(lb->set, i))
-                lb->items[ts_label_get(lb->set, i)->user].placed = 1;
-        /* draw in the order proposed (layer order, then features), rows of c only */
+    ts_status st;
+    if (req->labels_inside) {
+        /* one image (WMS): every label inside it, so the candidates are those of the image;
+         * each band computes the same placement */
+        e.gx0 = 0;
+        e.gy0 = 0;
+        e.gx1 = req->width;
+        e.gy1 = req->height;
+        st = place_window(&e);
         double r0 = c->row0, r1 = (double)c->row0 + c->h;
         for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
             const item *it = &lb->items[i];
-            if (!it->placed && !it->always)
-                continue;
-            double grow_px = it->paint.halo_radius + 2;
-            if (it->b[3] + grow_px < r0 || it->b[1] - grow_px > r1 ||
-                it->b[2] + grow_px < 0 || it->b[0] - grow_px > c->w)
-                continue;
-            stats->labels++;
-            st = draw_item(lb, r, c, it, err);
+            if ((it->placed || it->always) && item_meets(it->b, it->paint.halo_radius, 0, 0, r0,
+                                                         r1, c->w)) {
+                stats->labels++;
+                st = draw_item(lb, r, c, it, lb->pos + it->pos, lb->pos + it->pos2, 0, 0, err);
+            }
         }
+        release_items(lb);
+    } else if (c->w <= 1024 && (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
+        /* a tile or a few: its own window plus the margin (no cache: scattered tiles would
+         * each pay for a whole block) */
+        double margin = ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS);
+        double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
+        double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
+        e.gx0 = fmin(ax0, ax1) - margin;
+        e.gx1 = fmax(ax0, ax1) + margin;
+        e.gy0 = fmin(ay0, ay1) - margin;
+        e.gy1 = fmax(ay0, ay1) + margin;
+        st = place_window(&e);
+        double r0 = c->row0, r1 = (double)c->row0 + c->h;
+        for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
+            const item *it = &lb->items[i];
+            if ((it->placed || it->always) && item_meets(it->b, it->paint.halo_radius, 0, 0, r0,
+                                                         r1, c->w)) {
+                stats->labels++;
+                st = draw_item(lb, r, c, it, lb->pos + it->pos, lb->pos + it->pos2, 0, 0, err);
+            }
+        }
+        release_items(lb);
+    } else {
+        /* metatiles and bands of them: placements per block, shared (see draw_blocks) */
+        st = draw_blocks(&e, r, c, shown, ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS));
     }
-    release_items(lb);
     stats->label_ns += ts_mono_ns() - t0;
     return st;
 }
