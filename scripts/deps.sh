@@ -16,6 +16,11 @@ for a in "$@"; do
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
+# Node.js with npm for the JavaScript test packages (package.json): Debian's, unless a node
+# with npm is already installed (e.g. from NodeSource, whose nodejs conflicts with npm)
+for a in "$@"; do
+  if [ "$a" = "--test" ] && ! command -v npm >/dev/null 2>&1; then pkgs="$pkgs nodejs npm"; fi
+done
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -4,6 +4,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
+# the npm packages of package.json (a second MVT decoder for the tests)
+if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
+  npm install --no-audit --no-fund --loglevel=error >/dev/null || echo "test.sh: npm install failed; the npm test will be skipped" >&2
+fi
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=address,undefined \
       -DTS_WERROR=ON -DTS_BENCH=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
