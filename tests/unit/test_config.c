@@ -764,3 +764,143 @@ TS_TEST(config_edit_distance_and_suggestions)
     TS_CHECK(!ts_config__name_ok("ä"));
     TS_CHECK(!ts_config__name_ok("a/b"));
 }
+
+/* ---- feeds ----------------------------------------------------------------------------- */
+
+static const char feed_yaml[] =
+    "feeds:\n"
+    "  air:\n"
+    "    kind: sensorthings\n"
+    "    url: https://iot.example.de/FROST-Server/v1.1\n"
+    "    filter: \"Datastreams/ObservedProperty/name eq 'NO2'\"\n"
+    "    values: {\"Stickstoffdioxid (NO2)\": no2, \"Feinstaub (PM10)\": pm10}\n"
+    "    fields: [no2, pm10]\n"
+    "    poll: 0\n"
+    "    stale_after: 7200\n"
+    "    mqtt: {host: localhost, port: 1884, qos: 0, keepalive: 10}\n"
+    "  park:\n"
+    "    kind: lorawan\n"
+    "    mqtt: {host: lns, topics: [\"v3/+/devices/+/up\"]}\n"
+    "    lorawan: {format: tts, decoder: bosch_pls}\n"
+    "    devices: {path: data/city.gpkg, layer: bays, id_field: dev_eui}\n"
+    "    states: {\"true\": occupied, \"false\": free}\n"
+    "  sim:\n"
+    "    kind: demo\n"
+    "    simulate: parking\n"
+    "    bays: {path: data/city.gpkg}\n"
+    "    seed: 42\n"
+    "layers:\n"
+    "  bays:\n"
+    "    feed: park\n"
+    "    style: styles/roads.sld\n"
+    "tilesets:\n"
+    "  parking: {layers: [bays], metatile: 1}\n";
+
+TS_TEST(config_feeds_parsed_with_defaults_left_to_the_feed)
+{
+    ts_err err;
+    ts_config *c = parse_str(feed_yaml, &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK_INT(c->nfeeds, 3);
+    const ts_cfg_feed *a = ts_config_feed(c, "air");
+    TS_REQUIRE(a != NULL);
+    TS_CHECK_STR(a->kind, "sensorthings");
+    TS_CHECK_STR(a->url, "https://iot.example.de/FROST-Server/v1.1");
+    TS_CHECK_INT(a->nvalues, 2);
+    TS_CHECK_STR(a->values[1].match, "Feinstaub (PM10)");
+    TS_CHECK_STR(a->values[1].to, "pm10");
+    TS_CHECK_INT(a->nfields, 2);
+    TS_CHECK_STR(a->fields[0], "no2");
+    TS_CHECK((a->set & TS_CFG_FEED_POLL) != 0);
+    TS_CHECK_NEAR(a->poll_s, 0, 0);
+    TS_CHECK_NEAR(a->stale_after_s, 7200, 0);
+    TS_CHECK((a->set & TS_CFG_FEED_TIMEOUT) == 0);
+    TS_CHECK_STR(a->mqtt.host, "localhost");
+    TS_CHECK_INT(a->mqtt.port, 1884);
+    TS_CHECK((a->set & TS_CFG_FEED_MQTT_QOS) != 0);
+    TS_CHECK_INT(a->mqtt.qos, 0);
+    const ts_cfg_feed *p = ts_config_feed(c, "park");
+    TS_REQUIRE(p != NULL);
+    TS_CHECK_STR(p->lorawan_format, "tts");
+    TS_CHECK_STR(p->lorawan_decoder, "bosch_pls");
+    TS_CHECK(p->lorawan_key == NULL);
+    TS_CHECK(strstr(p->devices.path, "/cfg/data/city.gpkg") != NULL);
+    TS_CHECK_STR(p->devices.id_field, "dev_eui");
+    TS_CHECK_INT(p->nstates, 2);
+    TS_CHECK_STR(p->states[0].match, "true");
+    const ts_cfg_feed *s = ts_config_feed(c, "sim");
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_STR(s->simulate, "parking");
+    TS_CHECK(s->seed == 42);
+    TS_CHECK(s->bays.layer == NULL);
+    const ts_cfg_layer *l = ts_config_layer(c, "bays");
+    TS_REQUIRE(l != NULL);
+    TS_CHECK_STR(l->feed, "park");
+    TS_CHECK(l->source == NULL && l->table == NULL);
+    TS_CHECK(ts_config_feed(c, "nope") == NULL);
+    /* the same entry parses to the same hash; a changed one does not */
+    ts_config *c2 = parse_str(feed_yaml, &err);
+    TS_REQUIRE(c2 != NULL);
+    TS_CHECK(ts_config_feed(c2, "air")->hash == a->hash);
+    TS_CHECK(ts_config_feed(c2, "park")->hash != a->hash);
+    ts_config_unref(c2);
+    ts_config_unref(c);
+}
+
+/* Each bad feed file is refused at the line and column of the offending node. */
+TS_TEST(config_feeds_bad_values_report_position)
+{
+    static const struct {
+        const char *yaml;
+        int line, col;
+        const char *msg;
+    } bad[] = {
+        {"feeds:\n  f: {kind: mqtt}\n", 2, 13, "unknown kind 'mqtt'"},
+        {"feeds:\n  f: {url: http://x}\n", 2, 3, "missing required key 'kind'"},
+        {"feeds:\n  f: {kind: geojson}\n", 2, 3, "missing required key 'url'"},
+        {"feeds:\n  f: {kind: geojson, url: ftp://x}\n", 2, 27, "must start with http://"},
+        {"feeds:\n  f:\n    kind: geojson\n    url: http://x\n    poll: -1\n", 5, 11,
+         "'poll' in feed 'f' must be in"},
+        {"feeds:\n  f:\n    kind: geojson\n    url: http://x\n    pol: 1\n", 5, 5,
+         "did you mean 'poll'"},
+        {"feeds:\n  f:\n    kind: geojson\n    url: http://x\n    simulate: air\n", 5, 5,
+         "does not apply to feed 'f' (kind geojson)"},
+        {"feeds:\n  f:\n    kind: sensorthings\n    url: http://x\n    mqtt: {host: h, qos: 3}\n",
+         5, 26, "'mqtt.qos' in feed 'f'"},
+        {"feeds:\n  f:\n    kind: sensorthings\n    url: http://x\n    mqtt: {port: 1}\n", 5, 11,
+         "needs a 'host'"},
+        {"feeds:\n  f:\n    kind: lorawan\n    mqtt: {host: h}\n", 2, 3,
+         "needs mqtt.host, mqtt.topics and devices.path"},
+        {"feeds:\n  f: {kind: demo, simulate: parking, bays: {path: nothere.gpkg}}\n", 2, 51,
+         "not found"},
+        {"feeds:\n  f: {kind: demo, simulate: air}\n", 2, 3, "needs air_csv"},
+        {"feeds:\n  f:\n    kind: sensorthings\n    url: http://x\n    states: [a]\n", 5, 13,
+         "must be a mapping"},
+        {"feeds:\n  f:\n    kind: sensorthings\n    url: http://x\n"
+         "    lorawan: {format: tts}\n",
+         5, 5, "does not apply"},
+        {"feeds:\n  \"b d\": {kind: demo}\n", 2, 3, "bad feed name"},
+        {"feeds:\n  f: {kind: demo, simulate: parking, bays: {path: data/city.gpkg}}\n"
+         "layers:\n  l: {feed: g, style: styles/roads.sld}\n",
+         4, 13, "undefined feed 'g' (did you mean 'f'?)"},
+        {"feeds:\n  f: {kind: demo, simulate: parking, bays: {path: data/city.gpkg}}\n"
+         "sources:\n  s: {path: data/city.gpkg}\n"
+         "layers:\n  l: {feed: f, source: s, style: styles/roads.sld}\n",
+         6, 24, "both a source and a feed"},
+        {"feeds:\n  f: {kind: demo, simulate: parking, bays: {path: data/city.gpkg}}\n"
+         "layers:\n  l: {feed: f, table: t, style: styles/roads.sld}\n",
+         4, 23, "'table' in layer 'l' applies to source layers"},
+        {"layers:\n  l: {style: styles/roads.sld}\n", 2, 3, "missing required key 'source'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ts_err err;
+        ts_config *c = parse_str(bad[i].yaml, &err);
+        TS_CHECK(c == NULL);
+        ts_config_unref(c);
+        TS_CHECK_INT(err.code, TS_ECONFIG);
+        TS_CHECK_INT(err.input_line, bad[i].line);
+        TS_CHECK_INT(err.input_col, bad[i].col);
+        if (strstr(err.msg, bad[i].msg) == NULL)
+            TS_CHECK_STR(err.msg, bad[i].msg);
+    }
+}

@@ -2,7 +2,7 @@
  * field offset, range, required) drives reading; what a table cannot say (defaults derived
  * from the name, references between sections, zoom ranges against grids) follows it in
  * the section's function. Sections are read in dependency order — server, grids, sources,
- * layers, tilesets — whatever their order in the file. */
+ * feeds, layers, tilesets — whatever their order in the file. */
 #include "config/config_int.h"
 
 #include <stddef.h>
@@ -102,14 +102,15 @@ static const key_spec source_keys[] = {
 static const key_spec layer_keys[] = {
     {"title", K_STR, LYR(title), 0, 0, 0, 0, NULL},
     {"abstract", K_OSTR, LYR(abstract_text), 0, 0, 0, 0, NULL},
-    {"source", K_STR, LYR(source), 0, 0, 0, KEY_REQUIRED, NULL},
+    {"source", K_STR, LYR(source), 0, 0, 0, 0, NULL},
     {"table", K_STR, LYR(table), 0, 0, 0, 0, NULL},
     {"where", K_OSTR, LYR(where), 0, 0, 0, 0, NULL},
     {"srs", K_OSTR, LYR(srs), 0, 0, 0, 0, NULL},
     {"style", K_STYLEPATH, LYR(style), 0, 0, 0, KEY_REQUIRED, NULL},
     {"queryable", K_BOOL, LYR(queryable), 0, 0, 0, 0, NULL},
+    {"feed", K_STR, LYR(feed), 0, 0, 0, 0, NULL},
 };
-enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE };
+enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED };
 
 #define TSET(f) offsetof(ts_cfg_tileset, f)
 static const key_spec tileset_keys[] = {
@@ -167,8 +168,9 @@ static const key_spec grid_keys[] = {
 };
 enum { G_CRS, G_ORIGIN, G_RES0, G_TILE, G_MSIZE, G_LEVELS, G_IDW, G_MPU };
 
-static const char *const sections[] = {"server", "sources", "layers", "tilesets", "grids"};
-enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, NSECTIONS };
+static const char *const sections[] = {"server", "sources", "layers", "tilesets", "grids",
+                                       "feeds"};
+enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, SEC_FEEDS, NSECTIONS };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 _Static_assert(NKEYS(server_keys) <= MAX_KEYS && NKEYS(layer_keys) <= MAX_KEYS &&
@@ -848,6 +850,29 @@ build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_
         snprintf(label, sizeof label, "layer '%s'", l->name);
         const ts_cnode *vals[NKEYS(layer_keys)];
         TS_TRY(read_keys(cx, map, layer_keys, NKEYS(layer_keys), label, key, l, vals));
+        if (l->feed != NULL) {
+            if (l->source != NULL)
+                return TS_CFG_FAIL(cx, vals[L_SOURCE], "%s names both a source and a feed; "
+                                   "a layer draws one or the other", label);
+            static const int only_src[] = {L_TABLE, L_WHERE, L_SRS};
+            for (size_t j = 0; j < sizeof only_src / sizeof only_src[0]; j++)
+                if (vals[only_src[j]] != NULL)
+                    return TS_CFG_FAIL(cx, vals[only_src[j]],
+                                       "'%s' in %s applies to source layers, not to a feed",
+                                       layer_keys[only_src[j]].name, label);
+            if (ts_config_feed(c, l->feed) == NULL) {
+                ts_cfg_suggest sg;
+                ts_config__suggest_init(&sg, l->feed);
+                for (int j = 0; j < c->nfeeds; j++)
+                    ts_config__suggest_add(&sg, c->feeds[j].name);
+                return undefined_ref(cx, vals[L_FEED], label, "uses", "feed", &sg);
+            }
+            if (l->title == NULL && (l->title = strdup(l->name)) == NULL)
+                return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+            continue;
+        }
+        if (l->source == NULL)
+            return TS_CFG_FAIL(cx, key, "missing required key 'source' (or 'feed') in %s", label);
         if (index_find(sources, l->source) == NULL) {
             ts_cfg_suggest sg;
             ts_config__suggest_init(&sg, l->source);
@@ -1001,7 +1026,7 @@ ts_config__build(ts_config *c, const ts_cnode *root, ts_err *err)
         char got[96];
         return TS_CFG_FAIL(&cx, root,
                            "the configuration must be a mapping with the sections server, "
-                           "sources, layers, tilesets, grids; got %s",
+                           "sources, feeds, layers, tilesets, grids; got %s",
                            ts_config__describe(root, got, sizeof got));
     }
     const ts_cnode *sec[NSECTIONS] = {NULL}, *seckey[NSECTIONS] = {NULL};
@@ -1018,6 +1043,7 @@ ts_config__build(ts_config *c, const ts_cnode *root, ts_err *err)
     TS_TRY(build_server(&cx, c, seckey[SEC_SERVER], sec[SEC_SERVER]));
     TS_TRY(build_grids(&cx, c, sec[SEC_GRIDS]));
     TS_TRY(build_sources(&cx, c, sec[SEC_SOURCES]));
+    TS_TRY(ts_config__build_feeds(&cx, c, sec[SEC_FEEDS]));
     TS_TRY(build_layers(&cx, c, sec[SEC_LAYERS]));
     TS_TRY(build_tilesets(&cx, c, sec[SEC_TILESETS]));
     return TS_OK;

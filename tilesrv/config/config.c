@@ -52,7 +52,11 @@ config_free(ts_config *c)
         free(l->where);
         free(l->srs);
         free(l->style);
+        free(l->feed);
     }
+    for (int i = 0; i < c->nfeeds; i++)
+        ts_config__feed_free(&c->feeds[i]);
+    free(c->feeds);
     free(c->layers);
     for (int i = 0; i < c->ntilesets; i++) {
         ts_cfg_tileset *t = &c->tilesets[i];
@@ -238,6 +242,15 @@ ts_config_tileset(const ts_config *c, const char *name)
     for (int i = 0; name && i < c->ntilesets; i++)
         if (strcmp(c->tilesets[i].name, name) == 0)
             return &c->tilesets[i];
+    return NULL;
+}
+
+const ts_cfg_feed *
+ts_config_feed(const ts_config *c, const char *name)
+{
+    for (int i = 0; name && i < c->nfeeds; i++)
+        if (strcmp(c->feeds[i].name, name) == 0)
+            return &c->feeds[i];
     return NULL;
 }
 

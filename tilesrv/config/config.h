@@ -1,6 +1,6 @@
 /* config/config.h — the YAML configuration (libyaml) as an immutable, refcounted value.
  *
- * Top-level sections: server, sources, layers, tilesets, grids. Every key is known:
+ * Top-level sections: server, sources, feeds, layers, tilesets, grids. Every key is known:
  * an unknown key, a value of the wrong type or out of range, a reference to an undefined
  * source/layer/grid, or a missing file is refused with file:line:column (ts_err's input
  * fields). Relative paths are resolved against the directory of the config file.
@@ -65,7 +65,9 @@ typedef struct ts_cfg_layer {
     char *name;
     char *title;            /* default = name */
     char *abstract_text;    /* may be NULL */
-    char *source;           /* name of a ts_cfg_source */
+    char *source;           /* name of a ts_cfg_source, or NULL for a feed layer */
+    char *feed;             /* name of a ts_cfg_feed (a live overlay), or NULL; exactly one
+                             * of source and feed is set */
     char *table;            /* OGR layer name in the source; default = layer name */
     char *where;            /* OGR attribute filter, or NULL */
     char *srs;              /* CRS override, or NULL (falls back to the source's) */
@@ -73,6 +75,84 @@ typedef struct ts_cfg_layer {
     int queryable;          /* GetFeatureInfo allowed; default 1 */
     int line, col;
 } ts_cfg_layer;
+
+/* One mapping entry of a feed's `values` / `states`. */
+typedef struct ts_cfg_feed_map {
+    const char *match, *to;
+} ts_cfg_feed_map;
+
+/* A device / bay table of a feed (`devices`, `bays`). Unset members are NULL. */
+typedef struct ts_cfg_feed_table {
+    const char *path;        /* resolved (connection strings unchanged) */
+    const char *layer, *id_field, *sensor_field, *label_field;
+} ts_cfg_feed_table;
+
+/* Bits of ts_cfg_feed.set: which keys the file gave (the rest take the feed module's
+ * defaults for the kind, ts_feed_config_init). Strings and lists are set when non-NULL. */
+enum {
+    TS_CFG_FEED_PAGE_SIZE = 1u << 0, TS_CFG_FEED_MAX_PAGES = 1u << 1, TS_CFG_FEED_POLL = 1u << 2,
+    TS_CFG_FEED_TIMEOUT = 1u << 3, TS_CFG_FEED_BACKOFF_MIN = 1u << 4,
+    TS_CFG_FEED_BACKOFF_MAX = 1u << 5, TS_CFG_FEED_MAX_DOC = 1u << 6,
+    TS_CFG_FEED_MAX_MSG = 1u << 7, TS_CFG_FEED_STALE_AFTER = 1u << 8,
+    TS_CFG_FEED_PUBLISH = 1u << 9, TS_CFG_FEED_MQTT_PORT = 1u << 10,
+    TS_CFG_FEED_MQTT_QOS = 1u << 11, TS_CFG_FEED_MQTT_TLS = 1u << 12,
+    TS_CFG_FEED_MQTT_KEEPALIVE = 1u << 13, TS_CFG_FEED_AIR_SPEED = 1u << 14,
+    TS_CFG_FEED_PARKING_SPEED = 1u << 15, TS_CFG_FEED_SEED = 1u << 16,
+    TS_CFG_FEED_DEAD_SHARE = 1u << 17
+};
+
+/* One live sensor feed (the `feeds` section, docs/feeds.md "Configuration"): the keys as
+ * written, checked for type and range here (file:line:col); the feed module fills the
+ * defaults of the kind and checks the whole (ts_feed_config_check) when the server
+ * creates the feed. Enumerated keys keep their (validated) text. All strings and arrays
+ * live as the config. */
+typedef struct ts_cfg_feed {
+    char *name;
+    const char *kind;        /* "sensorthings", "lorawan", "geojson", "demo" */
+    unsigned set;            /* TS_CFG_FEED_* bits of the numeric keys given */
+    const char *url, *filter, *query;
+    const char *const *http_headers;
+    int nhttp_headers;
+    int page_size, max_pages;
+    double poll_s, timeout_s, backoff_min_s, backoff_max_s;
+    size_t max_document_bytes, max_message_bytes;
+    double stale_after_s;
+    const char *stale_state; /* "" = keep the last state */
+    const char *stale_basis; /* "observed" / "received" or NULL */
+    int publish_interval_ms;
+    struct {
+        const char *host;    /* NULL = no MQTT */
+        int port;
+        const char *const *topics;
+        int ntopics;
+        int qos;
+        const char *username, *password;
+        int tls;
+        const char *ca_file; /* resolved */
+        const char *client_id;
+        int keepalive_s;
+    } mqtt;
+    const char *sensor;      /* "thing" / "datastream" or NULL */
+    const char *id, *label, *value_name, *state, *time; /* JSON paths, NULL = default */
+    const ts_cfg_feed_map *values, *states;
+    int nvalues, nstates;
+    const char *const *fields;
+    int nfields;
+    const char *const *value_paths;
+    int nvalue_paths;
+    const char *lorawan_format, *lorawan_key, *lorawan_decoder; /* NULL = default */
+    ts_cfg_feed_table devices; /* lorawan */
+    const char *simulate;    /* demo: "air" / "parking" or NULL */
+    const char *air_csv;     /* demo: resolved path */
+    ts_cfg_feed_table bays;  /* demo parking */
+    double air_speed, parking_speed, dead_share;
+    uint64_t seed;
+    uint64_t hash;           /* of the entry as written (and the config's directory): equal
+                              * hashes = same settings, so a reload may keep the feed */
+    void **owned;            /* allocations the members above point into */
+    int nowned, capowned;
+    int line, col;
+} ts_cfg_feed;
 
 typedef struct ts_cfg_grid {
     char *name;
@@ -122,6 +202,8 @@ typedef struct ts_config {
     int ntilesets;
     ts_cfg_grid *grids;     /* user-defined grids (built-in ones are not listed) */
     int ngrids;
+    ts_cfg_feed *feeds;     /* live sensor feeds, in file order */
+    int nfeeds;
 } ts_config;
 
 /* Read and validate a config file. NULL with *err (file:line:col) on any problem. */
@@ -138,6 +220,7 @@ void ts_config_unref(ts_config *c);
 const ts_cfg_source *ts_config_source(const ts_config *c, const char *name);
 const ts_cfg_layer *ts_config_layer(const ts_config *c, const char *name);
 const ts_cfg_tileset *ts_config_tileset(const ts_config *c, const char *name);
+const ts_cfg_feed *ts_config_feed(const ts_config *c, const char *name);
 /* A grid by TileMatrixSet name: user-defined ones first, then the built-in sets
  * (WebMercatorQuad, WorldCRS84Quad, DE_EPSG_25832_ADV, DE_EPSG_25833_ADV). */
 const ts_grid *ts_config_grid(const ts_config *c, const char *name);

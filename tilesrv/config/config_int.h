@@ -95,6 +95,11 @@ typedef struct ts_cfg_suggest {
 void ts_config__suggest_init(ts_cfg_suggest *s, const char *word);
 void ts_config__suggest_add(ts_cfg_suggest *s, const char *candidate);
 
+/* The `feeds` section (feeds.c): one ts_cfg_feed per entry. */
+ts_status ts_config__build_feeds(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec);
+/* Free what a ts_cfg_feed owns (not the struct itself). */
+void ts_config__feed_free(ts_cfg_feed *f);
+
 /* Fill c (already holding path and dir, everything else zero) from the root node. On error
  * c holds whatever was built so far; the caller frees it. */
 ts_status ts_config__build(ts_config *c, const ts_cnode *root, ts_err *err);

@@ -195,6 +195,9 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         *out = have;
         return TS_OK;
     }
+    if (l->feed != NULL)
+        return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
+                          "layer %s: feed layers (feed %s) are not served yet", l->name, l->feed);
     const ts_cfg_source *src = ts_config_source(s->cfg, l->source);
     if (src == NULL)
         return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
