@@ -3,6 +3,7 @@
 #define TS_MAIN_CLI_H
 
 #include "config/config.h"
+#include "feed/feed.h"
 #include "pipeline/pipeline.h"
 
 /* Options common to every command. */
@@ -40,6 +41,19 @@ void ts_cli_print_err(const char *what, const ts_err *err);
 
 /* Number of CPUs online (>= 1). */
 int ts_cli_ncpu(void);
+
+/* A configured feed as the feed module takes it (main/feeds.c): cfg with the kind's
+ * defaults and what the file gave; its strings are borrowed from the ts_cfg_feed, the
+ * mapping arrays owned here. Free with ts_cli_feed_config_free (also after a failure). */
+typedef struct ts_cli_feed_cfg {
+    struct ts_feed_config cfg;
+    struct ts_feed_map *values, *states;
+} ts_cli_feed_cfg;
+ts_status ts_cli_feed_config(const ts_cfg_feed *c, ts_cli_feed_cfg *out, ts_err *err);
+void ts_cli_feed_config_free(ts_cli_feed_cfg *c);
+/* Check every feed of cfg as the feed module would create it; the first fault is
+ * reported at the feed's file:line:col. */
+ts_status ts_cli_feeds_check(const ts_config *cfg, ts_err *err);
 
 int ts_cmd_serve(const ts_cli *o);
 int ts_cmd_render(const ts_cli *o);

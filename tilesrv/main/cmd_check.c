@@ -11,14 +11,19 @@ ts_cmd_check(const ts_cli *o)
         return 1;
     ts_err err;
     ts_err_clear(&err);
+    if (ts_cli_feeds_check(cfg, &err) != TS_OK) {
+        ts_cli_print_err("check failed", &err);
+        ts_config_unref(cfg);
+        return 1;
+    }
     ts_service *svc = ts_service_load(cfg, &err);
     if (svc == NULL) {
         ts_cli_print_err("check failed", &err);
         ts_config_unref(cfg);
         return 1;
     }
-    printf("%s: ok: %d sources, %d layers, %d tilesets\n", cfg->path, cfg->nsources,
-           cfg->nlayers, cfg->ntilesets);
+    printf("%s: ok: %d sources, %d feeds, %d layers, %d tilesets\n", cfg->path, cfg->nsources,
+           cfg->nfeeds, cfg->nlayers, cfg->ntilesets);
     ts_service_unref(svc);
     ts_config_unref(cfg);
     return 0;
