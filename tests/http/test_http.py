@@ -224,6 +224,9 @@ def test_broken_config_on_reload_keeps_serving():
         demo = open(os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")).read()
         demo = demo.replace("path: duesseldorf_demo.gpkg",
                             "path: %s" % os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+        demo = demo.replace("air_csv: air_uba_duesseldorf.csv",
+                            "air_csv: %s" % os.path.join(ARGS.srcdir, "data", "demo",
+                                                         "air_uba_duesseldorf.csv"))
         demo = demo.replace("../../styles/", os.path.join(ARGS.srcdir, "styles") + "/")
         with open(cfg, "w") as f:
             f.write(demo)
@@ -256,6 +259,9 @@ def test_style_reload_on_sighup_and_broken_style_refused():
         demo = open(os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")).read()
         demo = demo.replace("path: duesseldorf_demo.gpkg",
                             "path: %s" % os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+        demo = demo.replace("air_csv: air_uba_duesseldorf.csv",
+                            "air_csv: %s" % os.path.join(ARGS.srcdir, "data", "demo",
+                                                         "air_uba_duesseldorf.csv"))
         demo = demo.replace("../../styles/", sdir + "/")
         with open(cfg, "w") as f:
             f.write(demo)

@@ -276,3 +276,161 @@ TS_TEST(pipeline_feature_info_and_legend)
     TS_CHECK(ts_pipeline_legend(p, &lr, &t, &err) == TS_ENOENT);
     ts_pipeline_free(p);
 }
+
+/* ---- live (feed) layers ------------------------------------------------------------------ */
+
+#include "encode/encode.h"
+#include "grid/grid.h"
+#include "source/source.h"
+
+static const char live_yaml[] =
+    "feeds:\n"
+    "  bays_live:\n"
+    "    kind: geojson\n"
+    "    url: http://127.0.0.1:9/bays.geojson\n"
+    "layers:\n"
+    "  bays:\n"
+    "    feed: bays_live\n"
+    "    style: %s/styles/parking_state.sld\n"
+    "tilesets:\n"
+    "  parking:\n"
+    "    layers: [bays]\n"
+    "    metatile: 2\n";
+
+/* A store of points (lon/lat in degrees, to EPSG:3857) with a state each. */
+static ts_store *
+bays_store(const double *lonlat, const char *const *states, int n)
+{
+    const char *fields[] = {"state"};
+    ts_err err;
+    ts_store_builder *b = ts_store_builder_new("bays", fields, 1, &err);
+    if (b == NULL)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        double xy[2];
+        ts_grid_lonlat_to_mercator(lonlat[2 * i], lonlat[2 * i + 1], &xy[0], &xy[1]);
+        uint32_t one = 1;
+        ts_value v = {.type = TS_VAL_STR, .u.s = states[i]};
+        if (ts_store_builder_add(b, TS_GEOM_POINT, xy, &one, 1, &v, &err) != TS_OK) {
+            ts_store_builder_free(b);
+            return NULL;
+        }
+    }
+    ts_store *s = NULL;
+    return ts_store_builder_finish(b, &s, &err) == TS_OK ? s : NULL;
+}
+
+/* Pixels of a PNG tile close to colour (r, g, b) and mostly opaque. */
+static int
+count_colour(const ts_tile *t, int r, int g, int b)
+{
+    ts_err err;
+    ts_canvas *c = ts_png_decode(t->data, t->len, &err);
+    if (c == NULL)
+        return -1;
+    int n = 0;
+    for (int y = 0; y < c->h; y++)
+        for (int x = 0; x < c->w; x++) {
+            const uint8_t *px = (const uint8_t *)&c->px[(size_t)y * c->stride + x];
+            if (px[3] > 200 && abs(px[0] - r) < 40 && abs(px[1] - g) < 40 && abs(px[2] - b) < 40)
+                n++;
+        }
+    ts_canvas_free(c);
+    return n;
+}
+
+TS_TEST(pipeline_live_layer_store_swap_and_exact_invalidation)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, live_yaml, ts_test_srcdir());
+    ts_err err;
+    ts_err_clear(&err);
+    ts_log_set_level(TS_LOG_WARN);
+    ts_config *cfg = ts_config_parse(yaml, strlen(yaml), "live.yaml", ts_test_srcdir(), &err);
+    TS_REQUIRE(cfg);
+    ts_service *svc = ts_service_load(cfg, &err);
+    ts_config_unref(cfg);
+    TS_REQUIRE(svc);
+    TS_CHECK(ts_service_tileset_live(svc, ts_service_tileset(svc, "parking")));
+    ts_pipeline_opts po = {2, 16, 8u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+
+    /* two bays far apart (about 2 km) */
+    double pts[4] = {6.7800, 51.2200, 6.8100, 51.2350};
+    const char *free2[] = {"free", "free"};
+    const char *changed[] = {"occupied", "free"};
+    int z = 16;
+    double mx, my, fx, fy;
+    ts_grid_lonlat_to_mercator(pts[0], pts[1], &mx, &my);
+    ts_grid_lonlat_to_mercator(pts[2], pts[3], &fx, &fy);
+    const ts_grid *g = ts_grid_webmercator_quad();
+    uint32_t ax, ay, bx, by;
+    TS_REQUIRE(ts_grid_tile_at(g, z, mx, my, &ax, &ay));
+    TS_REQUIRE(ts_grid_tile_at(g, z, fx, fy, &bx, &by));
+    ts_tile_req ra = {"parking", z, ax, ay, 1}, rb = {"parking", z, bx, by, 1};
+
+    /* empty at first: the tile is blank */
+    ts_tile *t0 = NULL;
+    TS_REQUIRE(ts_pipeline_get(p, &ra, &t0, &err) == TS_OK);
+    TS_CHECK_INT(count_colour(t0, 0x2c, 0xa0, 0x2c), 0);
+
+    /* a store set now is drawn once the stale tile is invalidated */
+    ts_store *s1 = bays_store(pts, free2, 2);
+    TS_REQUIRE(s1);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "bays", "EPSG:3857", s1, &err), TS_OK);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "nope", "EPSG:3857", s1, &err), TS_ENOENT);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "bays", "EPSG:25832", s1, &err), TS_ENOENT);
+    ts_store_unref(s1);
+    ts_bbox all = {6.7, 51.1, 6.9, 51.3};
+    TS_CHECK(ts_pipeline_invalidate(p, "parking", NULL, all, 8) >= 1);
+    ts_tile *a1 = NULL, *b1 = NULL;
+    TS_REQUIRE(ts_pipeline_get(p, &ra, &a1, &err) == TS_OK);
+    TS_REQUIRE(ts_pipeline_get(p, &rb, &b1, &err) == TS_OK);
+    TS_CHECK(a1->etag != t0->etag);
+    TS_CHECK(count_colour(a1, 0x2c, 0xa0, 0x2c) > 10); /* green: free */
+    TS_CHECK_INT(count_colour(a1, 0xd6, 0x27, 0x28), 0);
+
+    /* one bay becomes occupied: a new store, then its box invalidated */
+    ts_store *s2 = bays_store(pts, changed, 2);
+    TS_REQUIRE(s2);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "bays", "EPSG:3857", s2, &err), TS_OK);
+    ts_store_unref(s2);
+    /* before the invalidation the cache still answers the old tile */
+    ts_tile *still = ts_pipeline_lookup(p, &ra);
+    TS_CHECK(still == a1);
+    ts_tile_unref(still);
+    ts_bbox one = {pts[0], pts[1], pts[0], pts[1]};
+    long dropped = ts_pipeline_invalidate(p, "parking", NULL, one, 8);
+    TS_CHECK(dropped >= 1);
+    TS_CHECK(ts_pipeline_lookup(p, &ra) == NULL);
+    ts_tile *b2 = ts_pipeline_lookup(p, &rb); /* the far tile stays cached */
+    TS_CHECK(b2 == b1);
+    ts_tile_unref(b2);
+    ts_tile *a2 = NULL;
+    TS_REQUIRE(ts_pipeline_get(p, &ra, &a2, &err) == TS_OK);
+    TS_CHECK(a2->etag != a1->etag);
+    TS_CHECK(count_colour(a2, 0xd6, 0x27, 0x28) > 10); /* red: occupied */
+    TS_CHECK_INT(count_colour(a2, 0x2c, 0xa0, 0x2c), 0);
+    /* lower zooms where both bays share a tile were dropped too */
+    uint32_t lx, ly;
+    TS_REQUIRE(ts_grid_tile_at(g, 10, mx, my, &lx, &ly));
+    ts_tile_req rl = {"parking", 10, lx, ly, 1};
+    ts_tile *l1 = NULL;
+    TS_REQUIRE(ts_pipeline_get(p, &rl, &l1, &err) == TS_OK);
+    TS_CHECK(ts_pipeline_invalidate(p, "parking", NULL, one, 8) >= 1);
+    ts_tile *l2 = ts_pipeline_lookup(p, &rl);
+    TS_CHECK(l2 == NULL);
+    ts_tile_unref(l2);
+    /* unknown tileset, empty box */
+    TS_CHECK_INT(ts_pipeline_invalidate(p, "nope", NULL, one, 8), -1);
+    ts_bbox bad = {1, 1, 0, 0};
+    TS_CHECK_INT(ts_pipeline_invalidate(p, "parking", NULL, bad, 8), -1);
+    ts_tile_unref(t0);
+    ts_tile_unref(a1);
+    ts_tile_unref(b1);
+    ts_tile_unref(a2);
+    ts_tile_unref(l1);
+    ts_pipeline_free(p);
+}

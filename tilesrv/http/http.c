@@ -180,6 +180,8 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;
+    if (ts && ts_service_tileset_live(svc, ts))
+        rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
     ts_tile *t = ts_pipeline_lookup(h->p, &tr);
     if (t)
@@ -334,6 +336,8 @@ handle_metrics(ts_http *h, struct MHD_Connection *c)
                   (unsigned long long)ps.busy, ps.render_ns / 1e9, ps.encode_ns / 1e9, ps.queued,
                   (unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.misses,
                   (unsigned long long)ps.cache.bytes, atomic_load(&h->suspended));
+    if (h->o.live)
+        ts_live_metrics(h->o.live, &b);
     enum MHD_Result r = ts_http__send_buf(
         h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     ts_buf_fini(&b);
@@ -397,6 +401,58 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
     return ret;
 }
 
+/* ---- live feeds ------------------------------------------------------------------------- */
+
+/* /sensors/{feed}.geojson: the latest value of every sensor of a running feed. */
+static enum MHD_Result
+handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
+{
+    size_t n = strlen(rest);
+    char name[64];
+    if (n <= 8 || strcmp(rest + n - 8, ".geojson") != 0 || n - 8 >= sizeof name ||
+        memchr(rest, '/', n) != NULL)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such feed");
+    memcpy(name, rest, n - 8);
+    name[n - 8] = '\0';
+    uint64_t gen = 0;
+    ts_feed_snapshot *s = h->o.live ? ts_live_snapshot(h->o.live, name, &gen) : NULL;
+    if (s == NULL)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such feed");
+    char etag[64];
+    snprintf(etag, sizeof etag, "\"f%llu-%llu\"", (unsigned long long)gen,
+             (unsigned long long)ts_feed_snapshot_version(s));
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *r = NULL;
+    unsigned status = MHD_HTTP_OK;
+    ts_buf b;
+    ts_buf_init(&b, 256u << 20);
+    if (etag_matches(inm, etag)) {
+        status = MHD_HTTP_NOT_MODIFIED;
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    } else if (ts_feed_snapshot_geojson(s, &b) != TS_OK) {
+        ts_feed_snapshot_unref(s);
+        ts_buf_fini(&b);
+        return ts_http__send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                  "cannot write the feed's GeoJSON");
+    } else if (head) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    } else {
+        r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    }
+    ts_feed_snapshot_unref(s);
+    ts_buf_fini(&b);
+    if (r == NULL)
+        return MHD_NO;
+    ts_http__common_headers(h, r);
+    if (status == MHD_HTTP_OK)
+        MHD_add_response_header(r, "Content-Type", "application/geo+json");
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 static enum MHD_Result
@@ -435,6 +491,8 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         return handle_health(h, c);
     if (strcmp(url, "/metrics") == 0)
         return handle_metrics(h, c);
+    if (strncmp(url, "/sensors/", 9) == 0)
+        return handle_sensors(h, c, url + 9, head);
     return handle_static(h, c, url);
 }
 

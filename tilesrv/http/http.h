@@ -7,8 +7,35 @@
 #ifndef TS_HTTP_HTTP_H
 #define TS_HTTP_HTTP_H
 
+#include "feed/feed.h"
 #include "pipeline/pipeline.h"
+#include "util/buf.h"
 #include "util/status.h"
+
+/* ---- live feeds (live.c) ----------------------------------------------------------------
+ * The sensor feeds a server runs. Each published change of a feed is queued (the feed
+ * thread only notes it) to one worker thread that builds the snapshot's store in every
+ * grid CRS its layers (`feed: NAME`) are drawn in, swaps them into the pipeline
+ * (ts_pipeline_layer_set_store) and invalidates the tiles around the old and new position
+ * of every visibly changed sensor, grown by the layer's symbol size
+ * (ts_pipeline_invalidate); changes arriving meanwhile are coalesced into one rebuild. */
+typedef struct ts_live ts_live;
+
+/* Start the worker for pipeline p (which must outlive it); no feeds yet. NULL with *err. */
+ts_live *ts_live_new(ts_pipeline *p, ts_err *err);
+/* Replace the running feeds by new ones made from cfgs (deep-copied: the caller may free
+ * them afterwards): all are created and started first (a feed that cannot be created or
+ * started is logged as an error and left out: the server serves on, that feed's layers
+ * stay as they are); then the old feeds are stopped and freed. TS_OK, or TS_ENOMEM with
+ * nothing changed. */
+ts_status ts_live_set_feeds(ts_live *l, const ts_feed_config *const *cfgs, int n, ts_err *err);
+/* Stop every feed and the worker; free. NULL is accepted. */
+void ts_live_free(ts_live *l);
+/* The current snapshot of feed (a new reference), or NULL when no such feed runs; *gen
+ * (may be NULL) receives the number of the feed set (changes with each ts_live_set_feeds). */
+ts_feed_snapshot *ts_live_snapshot(ts_live *l, const char *feed, uint64_t *gen);
+/* Append the feeds' counters in the Prometheus text format. */
+void ts_live_metrics(ts_live *l, ts_buf *b);
 
 typedef struct ts_http_opts {
     const char *host;          /* address to bind, e.g. "127.0.0.1", "0.0.0.0", "::1" */
@@ -18,6 +45,8 @@ typedef struct ts_http_opts {
     const char *cors_origin;   /* Access-Control-Allow-Origin, NULL/"" = none */
     const char *public_url;    /* base URL for documents, NULL = from the Host header */
     const char *web_root;      /* directory served at "/" (index.html ...), or NULL */
+    ts_live *live;             /* running feeds (/sensors, /metrics), or NULL; must outlive
+                                * the server */
 } ts_http_opts;
 
 typedef struct ts_http ts_http;

@@ -682,6 +682,8 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, r->layer);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;
+    if (ts && ts_service_tileset_live(svc, ts))
+        rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
     rs->kind = TS_HTTP_REQ_WMTS;
     snprintf(rs->ctype, sizeof rs->ctype, "image/png");

@@ -63,6 +63,38 @@ split_listen(const char *s, char *host, size_t hsize, int *port)
     return 0;
 }
 
+/* (Re)start the feeds of cfg in live. 0 on success (errors printed). */
+static int
+start_feeds(ts_live *live, const ts_config *cfg)
+{
+    int n = cfg->nfeeds;
+    ts_cli_feed_cfg *fc = calloc((size_t)(n > 0 ? n : 1), sizeof *fc);
+    const ts_feed_config **v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_status st = fc && v ? TS_OK : TS_FAIL(&err, TS_ENOMEM, "feeds");
+    int made = 0;
+    for (; st == TS_OK && made < n; made++) {
+        st = ts_cli_feed_config(&cfg->feeds[made], &fc[made], &err);
+        if (st != TS_OK) {
+            ts_cli_feed_config_free(&fc[made]);
+            break;
+        }
+        v[made] = &fc[made].cfg;
+    }
+    if (st == TS_OK)
+        st = ts_live_set_feeds(live, v, n, &err);
+    for (int i = 0; i < made; i++)
+        ts_cli_feed_config_free(&fc[i]);
+    free(fc);
+    free(v);
+    if (st != TS_OK) {
+        ts_cli_print_err("cannot start the feeds", &err);
+        return -1;
+    }
+    return 0;
+}
+
 static ts_service *
 load_service(const ts_cli *o, ts_config **cfg_out)
 {
@@ -119,12 +151,22 @@ ts_cmd_serve(const ts_cli *o)
         ts_config_unref(cfg);
         return 1;
     }
+    ts_live *live = ts_live_new(p, &err);
+    if (live == NULL || start_feeds(live, cfg) != 0) {
+        if (live == NULL)
+            ts_cli_print_err("cannot start the live feeds", &err);
+        ts_live_free(live);
+        ts_pipeline_free(p);
+        ts_config_unref(cfg);
+        return 1;
+    }
     char host[128];
     int port = cfg->server.port;
     snprintf(host, sizeof host, "%s", cfg->server.listen_host ? cfg->server.listen_host
                                                                : "127.0.0.1");
     if (o->listen && split_listen(o->listen, host, sizeof host, &port) != 0) {
         fprintf(stderr, "tilesrv: --listen wants ADDR:PORT, e.g. 127.0.0.1:8080\n");
+        ts_live_free(live);
         ts_pipeline_free(p);
         ts_config_unref(cfg);
         return 2;
@@ -137,10 +179,12 @@ ts_cmd_serve(const ts_cli *o)
         .cors_origin = cfg->server.cors_origin,
         .public_url = cfg->server.public_url,
         .web_root = web_root(),
+        .live = live,
     };
     ts_http *h = ts_http_start(p, &ho, &err);
     if (h == NULL) {
         ts_cli_print_err("cannot start the HTTP server", &err);
+        ts_live_free(live);
         ts_pipeline_free(p);
         ts_config_unref(cfg);
         return 1;
@@ -162,6 +206,11 @@ ts_cmd_serve(const ts_cli *o)
             }
             ts_pipeline_set_service(p, nsvc);
             ts_service_unref(nsvc);
+            /* the new service's feed layers start empty: restart the feeds of the new
+             * configuration (their first snapshots fill them) */
+            if (start_feeds(live, ncfg) != 0)
+                ts_error("reload: the feeds of the new configuration did not start; the old "
+                         "feeds keep running");
             ts_config_unref(cfg);
             cfg = ncfg;
             ts_info("reload done");
@@ -171,6 +220,7 @@ ts_cmd_serve(const ts_cli *o)
         break;
     }
     ts_http_stop(h);
+    ts_live_free(live);
     ts_pipeline_free(p);
     ts_config_unref(cfg);
     return 0;

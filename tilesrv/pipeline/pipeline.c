@@ -61,6 +61,8 @@ typedef struct job {
     waiter *waiters;
     ts_meta_done meta_done;      /* batch job (seed): hand the tiles over, cache nothing */
     void *meta_ud;
+    int detached;                /* invalidated while in flight: out of the table, its tiles
+                                  * not cached (under p->mu) */
 } job;
 
 /* What each render thread owns. */
@@ -89,6 +91,12 @@ struct ts_pipeline {
     int persist_failing;
     char persist_error[256];
     uint64_t persist_logged_ns;  /* rate limit of the warning */
+    pthread_mutex_t xf_mu;       /* lon/lat -> grid CRS transformations of invalidations */
+    struct {
+        char crs[64];
+        ts_source_xform *xf;
+    } xf[8];
+    int nxf;
 };
 
 static int borrow_spares(ts_pipeline *p, ts_render_worker **out, int max);
@@ -504,6 +512,7 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->spare_mu, NULL);
     pthread_mutex_init(&p->perr_mu, NULL);
+    pthread_mutex_init(&p->xf_mu, NULL);
     p->cache = ts_mem_cache_new(o->cache_bytes);
     if (p->cache == NULL) {
         TS_FAIL(err, TS_ENOMEM, "tile cache");
@@ -547,6 +556,9 @@ ts_pipeline_free(ts_pipeline *p)
     free(p->spare);
     cacheset_unref(p->cs); /* before the LRU its memory views point at */
     ts_mem_cache_free(p->cache);
+    for (int i = 0; i < p->nxf; i++)
+        ts_source_xform_free(p->xf[i].xf);
+    pthread_mutex_destroy(&p->xf_mu);
     pthread_mutex_destroy(&p->svc_mu);
     pthread_mutex_destroy(&p->perr_mu);
     pthread_mutex_destroy(&p->mu);
@@ -692,8 +704,9 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
             return TS_ENOMEM;
     }
     const ts_grid *g = ts->grid;
+    ts_pipeline__hold *hold = NULL;
     ts_render_req rq = {
-        .layers = ts->layers,
+        .layers = ts_pipeline__tileset_layers(j->svc, ts, &hold),
         .nlayers = ts->nlayers,
         .bbox = mt->bbox,
         .width = w,
@@ -724,6 +737,7 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     } else {
         st = ts_render_draw(ws->rw, &rq, ws->canvas, err);
     }
+    ts_pipeline__hold_release(hold);
     uint64_t t1 = ts_mono_ns();
     atomic_fetch_add(&p->render_ns, t1 - t0);
     atomic_fetch_add(&p->query_ns, rs->query_ns - q0);
@@ -811,12 +825,14 @@ job_run(void *state, void *arg)
 
     ts_cache_item items[MAX_META * MAX_META];
     int nitems = st == TS_OK ? meta_items(&j->mt, tiles, items) : 0;
-    /* Memory first, so that requests arriving once the job has left the table hit it. */
-    if (nitems > 0)
-        ts_cache_put(j->tc->mem[j->scale - 1], j->mt.z, items, nitems, NULL);
 
-    /* Leave the in-flight table first: requests arriving from now on hit the cache. */
+    /* Memory first, so that requests arriving once the job has left the table hit it; under
+     * the table's lock, so an invalidation either sees the job in flight (and detaches it)
+     * or finds its tiles in memory. */
     pthread_mutex_lock(&p->mu);
+    int detached = j->detached;
+    if (nitems > 0 && !detached)
+        ts_cache_put(j->tc->mem[j->scale - 1], j->mt.z, items, nitems, NULL);
     job **pp = &p->inflight[j->hash % 1024];
     while (*pp && *pp != j)
         pp = &(*pp)->hnext;
@@ -824,6 +840,8 @@ job_run(void *state, void *arg)
         *pp = j->hnext;
     waiter *w = j->waiters;
     pthread_mutex_unlock(&p->mu);
+    if (detached)
+        nitems = 0; /* nor the persistent level */
 
     while (w) {
         waiter *next = w->next;
@@ -1203,4 +1221,135 @@ ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x, 
         return TS_FAIL(err, TS_EBUSY, "render queue full");
     }
     return TS_OK;
+}
+
+/* ---- live layers: store swaps and exact invalidation ------------------------------------ */
+
+ts_status
+ts_pipeline_layer_set_store(ts_pipeline *p, const char *layer, const char *crs, ts_store *store,
+                            ts_err *err)
+{
+    ts_service *svc = ts_pipeline_service(p);
+    ts_status st = ts_service_layer_set_store(svc, layer, crs, store, err);
+    ts_service_unref(svc);
+    return st;
+}
+
+/* lonlat (degrees) as a box in crs. 0 on success. */
+static int
+lonlat_to_crs(ts_pipeline *p, const char *crs, ts_bbox lonlat, ts_bbox *out)
+{
+    if (strcmp(crs, "EPSG:3857") == 0) {
+        double lat0 = lonlat.miny < -85.06 ? -85.06 : lonlat.miny;
+        double lat1 = lonlat.maxy > 85.06 ? 85.06 : lonlat.maxy;
+        ts_grid_lonlat_to_mercator(lonlat.minx, lat0, &out->minx, &out->miny);
+        ts_grid_lonlat_to_mercator(lonlat.maxx, lat1, &out->maxx, &out->maxy);
+        return 0;
+    }
+    if (strcmp(crs, "CRS:84") == 0 || strcmp(crs, "OGC:CRS84") == 0 ||
+        strcmp(crs, "EPSG:4326") == 0) {
+        *out = lonlat;
+        return 0;
+    }
+    int ok = 0;
+    pthread_mutex_lock(&p->xf_mu);
+    ts_source_xform *xf = NULL;
+    for (int i = 0; i < p->nxf && xf == NULL; i++)
+        if (strcmp(p->xf[i].crs, crs) == 0)
+            xf = p->xf[i].xf;
+    if (xf == NULL && p->nxf < (int)(sizeof p->xf / sizeof p->xf[0])) {
+        ts_err err;
+        ts_err_clear(&err);
+        xf = ts_source_xform_new("OGC:CRS84", crs, &err);
+        if (xf) {
+            snprintf(p->xf[p->nxf].crs, sizeof p->xf[p->nxf].crs, "%s", crs);
+            p->xf[p->nxf++].xf = xf;
+        } else {
+            ts_warn("invalidation: no transformation to %s: %s", crs, err.msg);
+        }
+    }
+    if (xf)
+        ok = ts_source_xform_box(xf, 0, &lonlat, out);
+    pthread_mutex_unlock(&p->xf_mu);
+    return ok ? 0 : -1;
+}
+
+static int
+box_meets(const ts_bbox *a, const ts_bbox *b)
+{
+    return a->minx <= b->maxx && b->minx <= a->maxx && a->miny <= b->maxy && b->miny <= a->maxy;
+}
+
+/* Tiles of one zoom beyond which the level is dropped as a whole (one cache scan each). */
+#define INVALIDATE_MAX_TILES 1024
+
+long
+ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid, ts_bbox lonlat,
+                       double buffer_px)
+{
+    ts_service *svc = ts_pipeline_service(p);
+    const ts_tileset *ts = ts_service_tileset_grid(svc, tileset, grid);
+    ts_bbox box;
+    if (ts == NULL || !(lonlat.minx <= lonlat.maxx && lonlat.miny <= lonlat.maxy) ||
+        lonlat_to_crs(p, ts->grid->crs, lonlat, &box) != 0) {
+        ts_service_unref(svc);
+        return -1;
+    }
+    const ts_grid *g = ts->grid;
+    int minz = ts->cfg->minzoom, maxz = ts->cfg->maxzoom;
+    if (maxz <= 0 || maxz >= g->nlevels)
+        maxz = g->nlevels - 1;
+    if (minz < 0)
+        minz = 0;
+    /* one pixel more for anti-aliasing at the symbol's edge */
+    double grow_px = (buffer_px > 0 ? buffer_px : 0) + 1;
+
+    /* In flight first: a job detached now caches nothing; one that already left the table
+     * put its tiles in memory, and they are dropped below. */
+    pthread_mutex_lock(&p->mu);
+    for (int b = 0; b < 1024; b++) {
+        for (job **pp = &p->inflight[b]; *pp;) {
+            job *j = *pp;
+            int z = j->mt.z;
+            int hit = !j->meta_done && strcmp(j->ts->grid->name, g->name) == 0 &&
+                      strcmp(j->ts->name, ts->name) == 0 &&
+                      z >= minz && z <= maxz;
+            if (hit) {
+                double m = grow_px * g->levels[z].res;
+                ts_bbox gb = {box.minx - m, box.miny - m, box.maxx + m, box.maxy + m};
+                hit = box_meets(&gb, &j->mt.bbox);
+            }
+            if (hit) {
+                j->detached = 1;
+                *pp = j->hnext;
+                j->hnext = NULL;
+            } else {
+                pp = &j->hnext;
+            }
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+
+    long dropped = 0;
+    char key[200];
+    for (int z = minz; z <= maxz; z++) {
+        double m = grow_px * g->levels[z].res;
+        ts_bbox gb = {box.minx - m, box.miny - m, box.maxx + m, box.maxy + m};
+        uint32_t c0, r0, c1, r1;
+        if (!ts_grid_tile_range(g, z, gb, &c0, &r0, &c1, &r1))
+            continue;
+        if ((uint64_t)(c1 - c0 + 1) * (r1 - r0 + 1) > INVALIDATE_MAX_TILES) {
+            snprintf(key, sizeof key, "%s/%s/%d/", ts->name, g->name, z);
+            dropped += (long)ts_mem_cache_drop_prefix(p->cache, key);
+            continue;
+        }
+        for (uint32_t y = r0; y <= r1; y++)
+            for (uint32_t x = c0; x <= c1; x++) {
+                /* both scales, both formats: "name/grid/z/x/y@" */
+                snprintf(key, sizeof key, "%s/%s/%d/%u/%u@", ts->name, g->name, z, x, y);
+                dropped += (long)ts_mem_cache_drop_prefix(p->cache, key);
+            }
+    }
+    ts_service_unref(svc);
+    return dropped;
 }

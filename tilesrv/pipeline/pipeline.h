@@ -74,6 +74,21 @@ const ts_tileset *ts_service_tileset_grid(const ts_service *s, const char *name,
 int ts_service_ntileset_grids(const ts_service *s);
 const ts_tileset *ts_service_tileset_grid_at(const ts_service *s, int i);
 
+/* ---- live (feed) layers -----------------------------------------------------------------
+ * A layer with `feed: NAME` starts with an empty store (fields = the style's properties)
+ * in every grid CRS it is drawn in; whoever runs the feed sets new stores as the sensors
+ * change. Tile renders take the stores current when they start; WMS maps and feature info
+ * draw the initial (empty) store for now. */
+
+/* Swap store (a new reference is taken) into feed layer `layer` in crs (a grid CRS as the
+ * service loaded it, "EPSG:3857"): a new render layer binds it to the layer's style;
+ * renders in flight keep the old one. Any thread. TS_ENOENT (no such layer in crs),
+ * TS_EINVAL (not a feed layer), TS_ENOMEM. */
+ts_status ts_service_layer_set_store(ts_service *s, const char *layer, const char *crs,
+                                     ts_store *store, ts_err *err);
+/* 1 if the tileset entry draws a feed layer. */
+int ts_service_tileset_live(const ts_service *s, const ts_tileset *ts);
+
 /* ---- WMS layer tree --------------------------------------------------------------------
  * What WMS offers, built once when the service loads: a root group (named "city" unless a
  * tileset or layer has that name) holding one group per tileset (named as the tileset),
@@ -166,6 +181,19 @@ ts_status ts_pipeline_check_grid(ts_pipeline *p, const ts_tile_req *r, const cha
 ts_tile *ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid);
 ts_status ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
                                    ts_tile_done done, void *ud, ts_err *err);
+
+/* ts_service_layer_set_store on the current service. */
+ts_status ts_pipeline_layer_set_store(ts_pipeline *p, const char *layer, const char *crs,
+                                      ts_store *store, ts_err *err);
+
+/* Drop exactly the memory-cache tiles (both scales) of tileset on grid (NULL = its first
+ * grid) that intersect lonlat (west, south, east, north in degrees) grown by buffer_px
+ * pixels of each zoom, at every zoom of the tileset; metatile renders in flight over that
+ * area are detached (their waiters are still answered, their tiles not cached, and the
+ * next request renders afresh). Persistent cache levels are not touched. Returns the
+ * number of tiles dropped, or -1 (unknown tileset/grid, untransformable box). */
+long ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid,
+                            ts_bbox lonlat, double buffer_px);
 
 /* Blocking form of ts_pipeline_request: *out receives a new reference. */
 ts_status ts_pipeline_get(ts_pipeline *p, const ts_tile_req *r, ts_tile **out, ts_err *err);

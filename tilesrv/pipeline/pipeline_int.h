@@ -39,6 +39,16 @@ const ts_render_layer *ts_pipeline__layer_for_crs(const ts_service *s, const ts_
 /* The PROJ name of a registry CRS ("EPSG:25832"; "OGC:CRS84" for CRS:84). */
 const char *ts_pipeline__proj_name(const ts_crs *crs);
 
+/* The render layers of tileset ts as of now, for one render: ts->layers itself (*hold =
+ * NULL) unless the tileset draws a feed layer, then a copy holding references on the
+ * feed layers' current stores (release with ts_pipeline__hold_release; NULL accepted).
+ * Cheap: a mutex and one allocation for live tilesets, nothing for the others. */
+typedef struct ts_pipeline__hold ts_pipeline__hold;
+const ts_render_layer *const *ts_pipeline__tileset_layers(const ts_service *s,
+                                                         const ts_tileset *ts,
+                                                         ts_pipeline__hold **hold);
+void ts_pipeline__hold_release(ts_pipeline__hold *h);
+
 /* Render resources lent to WMS maps by the pipeline (pipeline.c). */
 ts_pool *ts_pipeline__pool(ts_pipeline *p);
 ts_pool *ts_pipeline__band_pool(ts_pipeline *p);

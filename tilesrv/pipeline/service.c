@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,30 @@
 #include "util/clock.h"
 #include "util/log.h"
 
+/* A render layer swapped into a live (feed) layer; refcounted so renders in flight keep
+ * the one they started with. */
+typedef struct live_rl {
+    atomic_int refs;
+    ts_render_layer *rl; /* holds its store and style */
+} live_rl;
+
 /* One loaded (layer, CRS) pair. */
 typedef struct svc_layer {
     const ts_cfg_layer *cfg;
     char crs[64];
     ts_store *store;
     ts_style *style;
-    ts_render_layer *rl;
+    ts_render_layer *rl; /* the loaded store; for a feed layer the initial empty one, kept
+                          * for the service's life (WMS and the catalog read it) */
+    live_rl *live;       /* feed layer: the store set last, NULL = rl; under live_mu */
 } svc_layer;
+
+/* Render layers of a tileset taken for one render (ts_pipeline__tileset_layers). */
+struct ts_pipeline__hold {
+    int n;
+    live_rl **refs;
+    const ts_render_layer **layers;
+};
 
 struct ts_service {
     atomic_int refs;
@@ -35,7 +52,19 @@ struct ts_service {
     int ntilesets, nall;
     const ts_font_catalog *fonts; /* for labels (process_fonts); NULL: no labels */
     ts_service_wms *wms;          /* the WMS layer tree (wms_catalog.c) */
+    svc_layer ***tsl;             /* per tileset entry: its layers' svc_layer */
+    unsigned char *ts_live;       /* per tileset entry: 1 = draws a feed layer */
+    pthread_mutex_t live_mu;      /* the live pointers of feed layers */
 };
+
+static void
+live_unref(live_rl *l)
+{
+    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        ts_render_layer_free(l->rl);
+        free(l);
+    }
+}
 
 static atomic_ullong generation_counter;
 
@@ -81,11 +110,18 @@ service_free(ts_service *s)
         ts_render_layer_free(s->layers[i].rl);
         ts_store_unref(s->layers[i].store);
         ts_style_unref(s->layers[i].style);
+        live_unref(s->layers[i].live);
     }
     ts_pipeline__wms_free(s->wms);
     free(s->layers);
-    for (int i = 0; i < s->nall; i++)
+    for (int i = 0; i < s->nall; i++) {
         free(s->tilesets[i].layers);
+        if (s->tsl)
+            free(s->tsl[i]);
+    }
+    free(s->tsl);
+    free(s->ts_live);
+    pthread_mutex_destroy(&s->live_mu);
     free(s->tilesets);
     ts_config_unref(s->cfg);
     free(s);
@@ -186,6 +222,49 @@ bind_layer(const ts_cfg_layer *l, ts_store *store, ts_style *style, int *missing
     return rl;
 }
 
+/* The style of layer l, shared with other layers using the same file. */
+static ts_style *
+layer_style(ts_service *s, const ts_cfg_layer *l, ts_err *err)
+{
+    ts_style *st = find_style(s, l->style);
+    return st ? st : ts_style_load(l->style, err);
+}
+
+/* A feed layer: an empty store with the style's properties as fields until the feed sets
+ * one (ts_service_layer_set_store). */
+static ts_status
+load_feed_layer(ts_service *s, const ts_cfg_layer *l, const ts_grid *g, svc_layer **out,
+                ts_err *err)
+{
+    if (ts_config_feed(s->cfg, l->feed) == NULL)
+        return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
+                          "layer %s: unknown feed %s", l->name, l->feed);
+    svc_layer *sl = &s->layers[s->nlayers];
+    memset(sl, 0, sizeof *sl);
+    sl->cfg = l;
+    snprintf(sl->crs, sizeof sl->crs, "%s", g->crs);
+    if ((sl->style = layer_style(s, l, err)) == NULL)
+        return err ? err->code : TS_ESTYLE;
+    ts_store_builder *b = ts_store_builder_new(l->name, (const char *const *)sl->style->props,
+                                               sl->style->nprops, err);
+    if (b == NULL || ts_store_builder_finish(b, &sl->store, err) != TS_OK) {
+        ts_style_unref(sl->style);
+        sl->style = NULL;
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    int missing = 0;
+    sl->rl = bind_layer(l, sl->store, sl->style, &missing, err);
+    if (sl->rl == NULL) {
+        ts_store_unref(sl->store);
+        ts_style_unref(sl->style);
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    ts_info("layer %s: live overlay of feed %s in %s", l->name, l->feed, g->crs);
+    s->nlayers++;
+    *out = sl;
+    return TS_OK;
+}
+
 static ts_status
 load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_grid *g,
            svc_layer **out, ts_err *err)
@@ -196,8 +275,7 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         return TS_OK;
     }
     if (l->feed != NULL)
-        return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
-                          "layer %s: feed layers (feed %s) are not served yet", l->name, l->feed);
+        return load_feed_layer(s, l, g, out, err);
     const ts_cfg_source *src = ts_config_source(s->cfg, l->source);
     if (src == NULL)
         return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
@@ -291,6 +369,7 @@ ts_service_load(ts_config *cfg, ts_err *err)
         return NULL;
     }
     atomic_init(&s->refs, 1);
+    pthread_mutex_init(&s->live_mu, NULL);
     s->generation = atomic_fetch_add(&generation_counter, 1) + 1;
     s->cfg = ts_config_ref(cfg);
     int maxlayers = 0;
@@ -302,8 +381,11 @@ ts_service_load(ts_config *cfg, ts_err *err)
     for (int i = 0; i < cfg->ntilesets; i++)
         ntsg += cfg->tilesets[i].ngrids > 0 ? cfg->tilesets[i].ngrids : 1;
     s->tilesets = calloc((size_t)(ntsg > 0 ? ntsg : 1), sizeof *s->tilesets);
+    s->tsl = calloc((size_t)(ntsg > 0 ? ntsg : 1), sizeof *s->tsl);
+    s->ts_live = calloc((size_t)(ntsg > 0 ? ntsg : 1), 1);
     ts_source_ctx *sc = ts_source_ctx_new(err);
-    if (s->layers == NULL || s->tilesets == NULL || sc == NULL) {
+    if (s->layers == NULL || s->tilesets == NULL || s->tsl == NULL || s->ts_live == NULL ||
+        sc == NULL) {
         if (sc == NULL && err && err->code != TS_OK)
             goto fail;
         TS_FAIL(err, TS_ENOMEM, "service");
@@ -332,7 +414,11 @@ ts_service_load(ts_config *cfg, ts_err *err)
             ts->background = (ts_rgba){tc->background[0], tc->background[1], tc->background[2],
                                        tc->background[3]};
             ts->layers = calloc((size_t)(tc->nlayers > 0 ? tc->nlayers : 1), sizeof *ts->layers);
-            if (ts->layers == NULL) {
+            s->tsl[s->nall] =
+                calloc((size_t)(tc->nlayers > 0 ? tc->nlayers : 1), sizeof *s->tsl[s->nall]);
+            if (ts->layers == NULL || s->tsl[s->nall] == NULL) {
+                free(s->tsl[s->nall]);
+                s->tsl[s->nall] = NULL;
                 TS_FAIL(err, TS_ENOMEM, "tileset %s", tc->name);
                 goto fail;
             }
@@ -349,6 +435,9 @@ ts_service_load(ts_config *cfg, ts_err *err)
                 svc_layer *sl = NULL;
                 if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
                     goto fail;
+                if (lc->feed != NULL)
+                    s->ts_live[ts - s->tilesets] = 1;
+                s->tsl[ts - s->tilesets][ts->nlayers] = sl;
                 ts->layers[ts->nlayers++] = sl->rl;
                 ts_bbox e = ts_store_extent(sl->store);
                 if (ts_store_count(sl->store) > 0)
@@ -457,4 +546,85 @@ uint64_t
 ts_service_generation(const ts_service *s)
 {
     return s->generation;
+}
+
+/* ---- live (feed) layers ------------------------------------------------------------------ */
+
+ts_status
+ts_service_layer_set_store(ts_service *s, const char *layer, const char *crs, ts_store *store,
+                           ts_err *err)
+{
+    svc_layer *sl = NULL;
+    for (int i = 0; i < s->nlayers && sl == NULL; i++)
+        if (strcmp(s->layers[i].cfg->name, layer) == 0 && strcmp(s->layers[i].crs, crs) == 0)
+            sl = &s->layers[i];
+    if (sl == NULL)
+        return TS_FAIL(err, TS_ENOENT, "layer %s is not served in %s", layer, crs);
+    if (sl->cfg->feed == NULL)
+        return TS_FAIL(err, TS_EINVAL, "layer %s is not a feed layer", layer);
+    live_rl *nl = calloc(1, sizeof *nl);
+    if (nl == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "layer %s", layer);
+    int missing = 0;
+    nl->rl = bind_layer(sl->cfg, store, sl->style, &missing, err);
+    if (nl->rl == NULL) {
+        free(nl);
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    atomic_init(&nl->refs, 1);
+    pthread_mutex_lock(&s->live_mu);
+    live_rl *old = sl->live;
+    sl->live = nl;
+    pthread_mutex_unlock(&s->live_mu);
+    live_unref(old);
+    return TS_OK;
+}
+
+const ts_render_layer *const *
+ts_pipeline__tileset_layers(const ts_service *cs, const ts_tileset *ts, ts_pipeline__hold **hold)
+{
+    ts_service *s = (ts_service *)cs;
+    *hold = NULL;
+    ptrdiff_t ti = ts - s->tilesets;
+    if (ti < 0 || ti >= s->nall || !s->ts_live[ti])
+        return ts->layers;
+    int n = ts->nlayers;
+    ts_pipeline__hold *h = calloc(1, sizeof *h + (size_t)n * (sizeof *h->refs + sizeof
+                                                                 *h->layers));
+    if (h == NULL)
+        return ts->layers; /* out of memory: draw the initial (empty) overlays */
+    h->n = n;
+    h->refs = (live_rl **)(h + 1);
+    h->layers = (const ts_render_layer **)(h->refs + n);
+    pthread_mutex_lock(&s->live_mu);
+    for (int k = 0; k < n; k++) {
+        live_rl *l = s->tsl[ti][k]->live;
+        if (l) {
+            atomic_fetch_add(&l->refs, 1);
+            h->refs[k] = l;
+            h->layers[k] = l->rl;
+        } else {
+            h->layers[k] = ts->layers[k];
+        }
+    }
+    pthread_mutex_unlock(&s->live_mu);
+    *hold = h;
+    return h->layers;
+}
+
+void
+ts_pipeline__hold_release(ts_pipeline__hold *h)
+{
+    if (h == NULL)
+        return;
+    for (int k = 0; k < h->n; k++)
+        live_unref(h->refs[k]);
+    free(h);
+}
+
+int
+ts_service_tileset_live(const ts_service *s, const ts_tileset *ts)
+{
+    ptrdiff_t ti = ts - s->tilesets;
+    return ti >= 0 && ti < s->nall && s->ts_live[ti];
 }
