@@ -2,10 +2,14 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "style/style.h"
@@ -2062,4 +2066,596 @@ TS_TEST(style_unsupported_warns_with_line)
     TS_CHECK(contains(text, "inline.sld:7: WellKnownName 'ttf://x#0x41'"));
     TS_CHECK(contains(text, "inline.sld:7: no Mark or ExternalGraphic"));
     ts_style_unref(s);
+}
+
+/* ---- hostile documents: refused with a clear error, memory bounded ------------------------- */
+
+/* The parser's limits (tilesrv/style/style_int.h). */
+#define LIMIT_BYTES (16u * 1024u * 1024u)
+#define LIMIT_RULES 100000
+#define LIMIT_XML_DEPTH 128
+#define LIMIT_ATTRS 256
+#define LIMIT_PROPS 4096
+
+/* How a hostile parse went, measured in a child process. */
+typedef struct hostile {
+    long grown_kib;   /* growth of the peak RSS over the parse */
+    int refused;      /* ts_style_parse/load returned NULL */
+    int code;         /* ts_err code */
+    int line;         /* ts_err input_line */
+    char msg[256];    /* ts_err msg */
+} hostile;
+
+typedef struct hostile_in {
+    const char *xml;  /* parse these bytes ... */
+    size_t len;
+    const char *path; /* ... or load this file */
+} hostile_in;
+
+/* Parse (or load) in a forked child and report the result and how much the child's peak
+ * RSS grew during the call: the parent's memory is not disturbed, and the figure holds
+ * however much memory earlier tests left behind. 0, or -1 when the child died (a crash,
+ * a stack overflow) or could not report. */
+static int
+run_hostile(const hostile_in *in, hostile *out)
+{
+    memset(out, 0, sizeof *out);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        ts_log_set_level(TS_LOG_ERROR);
+        hostile h;
+        memset(&h, 0, sizeof h);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        long before = ru.ru_maxrss;
+        ts_err err;
+        ts_err_clear(&err);
+        ts_style *st = in->path ? ts_style_load(in->path, &err)
+                                : ts_style_parse(in->xml, in->len, "hostile.sld", &err);
+        getrusage(RUSAGE_SELF, &ru);
+        h.grown_kib = ru.ru_maxrss - before;
+        h.refused = st == NULL;
+        h.code = err.code;
+        h.line = err.input_line;
+        snprintf(h.msg, sizeof h.msg, "%.200s", st == NULL ? err.msg : "");
+        ts_style_unref(st);
+        ssize_t w = write(fds[1], &h, sizeof h);
+        _exit(w == (ssize_t)sizeof h ? 0 : 1);
+    }
+    close(fds[1]);
+    ssize_t r = read(fds[0], out, sizeof *out);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return r == (ssize_t)sizeof *out && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Expect in to be refused with code, a message containing needle, at line ln (0: any),
+ * the child's peak RSS growing by at most max_kib. */
+static void
+expect_hostile(const hostile_in *in, ts_status code, const char *needle, int ln, long max_kib,
+               const char *file, int line)
+{
+    hostile h;
+    if (run_hostile(in, &h) != 0) {
+        ts_test_fail(file, line, "the parsing child died");
+        return;
+    }
+    if (!h.refused) {
+        ts_test_fail(file, line, "accepted");
+        return;
+    }
+    if (h.code != (int)code)
+        ts_test_fail(file, line, "status %s, expected %s (%s)", ts_status_name(h.code),
+                     ts_status_name(code), h.msg);
+    if (needle != NULL && !contains(h.msg, needle))
+        ts_test_fail(file, line, "message '%s' lacks '%s'", h.msg, needle);
+    if (ln > 0 && h.line != ln)
+        ts_test_fail(file, line, "line %d, expected %d (%s)", h.line, ln, h.msg);
+    if (h.grown_kib > max_kib)
+        ts_test_fail(file, line, "peak RSS grew by %ld KiB (at most %ld): %s", h.grown_kib,
+                     max_kib, h.msg);
+    if (getenv("TS_HOSTILE_VERBOSE") != NULL) /* the figures, for reports */
+        fprintf(stderr, "    %s:%d: refused (%s, line %d) with %ld KiB peak RSS growth: %s\n",
+                file, line, ts_status_name(h.code), h.line, h.grown_kib, h.msg);
+}
+#define EXPECT_HOSTILE(in, code, needle, ln, max_kib)                                              \
+    expect_hostile((in), (code), (needle), (ln), (max_kib), __FILE__, __LINE__)
+
+/* A growable text buffer for building big documents. */
+typedef struct gbuf {
+    char *p;
+    size_t n, cap;
+} gbuf;
+
+static void
+gput(gbuf *b, const char *s)
+{
+    size_t l = strlen(s);
+    if (b->n + l + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + l + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (np == NULL)
+            abort();
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, l + 1);
+    b->n += l;
+}
+
+/* n copies of s, by doubling. */
+static void
+grepeat(gbuf *b, const char *s, long n)
+{
+    size_t l = strlen(s), total = l * (size_t)n;
+    if (n <= 0)
+        return;
+    if (b->n + total + 1 > b->cap) {
+        size_t cap = b->n + total + 1;
+        char *np = realloc(b->p, cap);
+        if (np == NULL)
+            abort();
+        b->p = np;
+        b->cap = cap;
+    }
+    char *start = b->p + b->n;
+    memcpy(start, s, l);
+    for (size_t done = l; done < total;) {
+        size_t k = done < total - done ? done : total - done;
+        memcpy(start + done, start, k);
+        done += k;
+    }
+    b->n += total;
+    b->p[b->n] = '\0';
+}
+
+/* Document head: the first rule-level content starts on line 4. */
+static const char *hostile_head =
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+    "<NamedLayer><Name>h</Name><UserStyle><FeatureTypeStyle>\n";
+static const char *hostile_tail = "</FeatureTypeStyle></UserStyle></NamedLayer>"
+                                  "</StyledLayerDescriptor>\n";
+
+/* 128 MiB: without the node limits each of these documents takes 0.2 - 1.7 GB (more under
+ * ASan); with them the parse stops after at most 200000 nodes (~45 MB, ~80 MB under
+ * ASan). */
+#define HOSTILE_MAX_KIB (128L * 1024)
+
+TS_TEST(style_hostile_billion_laughs_bounded)
+{
+    /* ten levels of ten: 10^9 "lol"s if expanded; and the quadratic variant: one 64 KiB
+     * entity referenced 10^4 times (640 MB) */
+    gbuf b = {0};
+    gput(&b, "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol0 \"lol\">\n");
+    char decl[256];
+    for (int i = 1; i < 10; i++) {
+        snprintf(decl, sizeof decl, " <!ENTITY lol%d \"", i);
+        gput(&b, decl);
+        for (int k = 0; k < 10; k++) {
+            snprintf(decl, sizeof decl, "&lol%d;", i - 1);
+            gput(&b, decl);
+        }
+        gput(&b, "\">\n");
+    }
+    gput(&b, "]>\n");
+    gput(&b, hostile_head);
+    gput(&b, "<Rule><Name>&lol9;</Name><Title>&lol9;</Title></Rule>\n");
+    gput(&b, hostile_tail);
+    hostile_in in = {b.p, b.n, NULL};
+    EXPECT_HOSTILE(&in, TS_ESTYLE, "entity 'lol0'", 3, 4096);
+    free(b.p);
+
+    gbuf q = {0};
+    gput(&q, "<!DOCTYPE q [<!ENTITY a \"");
+    grepeat(&q, "aaaaaaaaaaaaaaaa", 4096);
+    gput(&q, "\">]>\n");
+    gput(&q, hostile_head);
+    gput(&q, "<Rule><Name>");
+    grepeat(&q, "&a;", 10000);
+    gput(&q, "</Name></Rule>\n");
+    gput(&q, hostile_tail);
+    hostile_in qi = {q.p, q.n, NULL};
+    EXPECT_HOSTILE(&qi, TS_ESTYLE, "documents declaring entities are refused", 1, 4096);
+    free(q.p);
+
+    /* parameter entities nesting the same way */
+    gbuf pe = {0};
+    gput(&pe, "<!DOCTYPE p [\n<!ENTITY % p0 \"<!ENTITY x 'y'>\">\n<!ENTITY % p1 \"%p0;%p0;\">\n"
+              "%p1;]>\n<StyledLayerDescriptor/>\n");
+    hostile_in pi = {pe.p, pe.n, NULL};
+    EXPECT_HOSTILE(&pi, TS_ESTYLE, "entity", 2, 4096);
+    free(pe.p);
+}
+
+/* Every route by which libxml2 could read a local file into the document: the file's
+ * content must appear nowhere, neither in the style, nor in the error, nor in the log. */
+TS_TEST(style_hostile_external_entities_never_read)
+{
+    static const char marker[] = "TS-SECRET-d41d8cd98f00";
+    char secret[600], dtd[600];
+    snprintf(secret, sizeof secret, "%s/secret.txt", ts_test_tmpdir());
+    snprintf(dtd, sizeof dtd, "%s/secret.dtd", ts_test_tmpdir());
+    FILE *f = fopen(secret, "w");
+    TS_REQUIRE(f != NULL);
+    fprintf(f, "%s\n", marker);
+    fclose(f);
+    f = fopen(dtd, "w");
+    TS_REQUIRE(f != NULL);
+    fprintf(f, "<!ENTITY leak \"%s\">\n", marker);
+    fclose(f);
+
+    char docs[8][2048];
+    int nd = 0;
+    /* an external general entity in content, and in an attribute value */
+    snprintf(docs[nd++], sizeof docs[0],
+             "<!DOCTYPE x [<!ENTITY e SYSTEM \"file://%s\">]>\n%s<Rule><Name>&e;</Name>"
+             "<Title>&e;</Title></Rule>%s",
+             secret, hostile_head, hostile_tail);
+    snprintf(docs[nd++], sizeof docs[0],
+             "<!DOCTYPE x [<!ENTITY e SYSTEM \"%s\">]>\n%s<Rule><TextSymbolizer><Label>&e;"
+             "</Label><VendorOption name=\"&e;\">1</VendorOption></TextSymbolizer></Rule>%s",
+             secret, hostile_head, hostile_tail);
+    /* a parameter entity pulling in a DTD that declares an entity */
+    snprintf(docs[nd++], sizeof docs[0],
+             "<!DOCTYPE x [<!ENTITY %% d SYSTEM \"file://%s\"> %%d;]>\n%s<Rule><Name>&leak;"
+             "</Name></Rule>%s",
+             dtd, hostile_head, hostile_tail);
+    /* an external DTD subset (not loaded: &leak; stays undefined) */
+    snprintf(docs[nd++], sizeof docs[0],
+             "<!DOCTYPE StyledLayerDescriptor SYSTEM \"file://%s\">\n%s<Rule><Name>&leak;"
+             "</Name></Rule>%s",
+             dtd, hostile_head, hostile_tail);
+    /* XInclude (not processed) of the file as text, in a name and as a rule */
+    snprintf(docs[nd++], sizeof docs[0],
+             "%s<Rule><Name><xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" "
+             "href=\"file://%s\" parse=\"text\"/></Name></Rule>%s",
+             hostile_head, secret, hostile_tail);
+    snprintf(docs[nd++], sizeof docs[0],
+             "%s<xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"%s\" "
+             "parse=\"text\"/><Rule><Name>r</Name></Rule>%s",
+             hostile_head, secret, hostile_tail);
+    /* an unparsed entity and a notation */
+    snprintf(docs[nd++], sizeof docs[0],
+             "<!DOCTYPE x [<!NOTATION t SYSTEM \"text/plain\"><!ENTITY u SYSTEM \"file://%s\" "
+             "NDATA t>]>\n%s<Rule><Name>r</Name></Rule>%s",
+             secret, hostile_head, hostile_tail);
+    /* the secret as an ExternalGraphic outside the style's directory: refused, not read */
+    snprintf(docs[nd++], sizeof docs[0],
+             "%s<Rule><PointSymbolizer><Graphic><ExternalGraphic><OnlineResource "
+             "xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:href=\"file://%s\"/>"
+             "<Format>image/png</Format></ExternalGraphic></Graphic></PointSymbolizer>"
+             "</Rule>%s",
+             hostile_head, secret, hostile_tail);
+
+    for (int d = 0; d < nd; d++) {
+        ts_log_level lvl = ts_log_get_level();
+        ts_log_set_level(TS_LOG_DEBUG); /* everything the parser could say */
+        capture c;
+        TS_REQUIRE(capture_begin(&c) == 0);
+        ts_err err;
+        ts_err_clear(&err);
+        ts_style *st = ts_style_parse(docs[d], strlen(docs[d]), "inline.sld", &err);
+        static char text[16384];
+        capture_text(&c, text, sizeof text);
+        ts_log_set_level(lvl);
+        if (contains(err.msg, marker) || contains(text, marker))
+            ts_test_fail(__FILE__, __LINE__, "document %d: the secret leaked: %s | %s", d,
+                         err.msg, text);
+        if (st != NULL) { /* accepted is fine only if nothing was read */
+            TS_CHECK(!contains(st->name, marker) && !contains(st->title, marker));
+            for (int fi = 0; fi < st->nfts; fi++)
+                for (int r = 0; r < st->fts[fi].nrules; r++) {
+                    const ts_rule *rule = &st->fts[fi].rules[r];
+                    TS_CHECK(!contains(rule->name, marker) && !contains(rule->title, marker) &&
+                             !contains(rule->abstract_text, marker));
+                    for (int y = 0; y < rule->nsyms; y++) {
+                        char lab[256];
+                        ts_label_eval(rule->syms[y].label, NULL, lab, sizeof lab);
+                        TS_CHECK(!contains(lab, marker));
+                    }
+                }
+            ts_style_unref(st);
+        }
+        /* the entity declarations are refused outright */
+        if (d <= 2 || d == 6)
+            TS_CHECK(st == NULL && contains(err.msg, "entity"));
+    }
+    remove(secret);
+    remove(dtd);
+}
+
+TS_TEST(style_hostile_100mb_refused_without_reading)
+{
+    /* 100 MiB in memory: refused by its length before a byte is read. The pages are
+     * mapped but never touched, so reading them would show in the RSS. */
+    size_t big = 100u * 1024u * 1024u;
+    char *m = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    TS_REQUIRE(m != MAP_FAILED);
+    memcpy(m, "<StyledLayerDescriptor><!--", 27);
+    hostile_in in = {m, big, NULL};
+    EXPECT_HOSTILE(&in, TS_ELIMIT, "exceeds the 16777216-byte limit", 0, 2048);
+    /* one byte over the limit is over it; at the limit the bytes are parsed */
+    in.len = LIMIT_BYTES + 1;
+    EXPECT_HOSTILE(&in, TS_ELIMIT, "byte limit", 0, 2048);
+    munmap(m, big);
+
+    /* a 100 MiB file (sparse: no disk used): refused by its size, not read */
+    char path[600];
+    snprintf(path, sizeof path, "%s/big.sld", ts_test_tmpdir());
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    TS_REQUIRE(fd >= 0);
+    TS_REQUIRE(write(fd, "<StyledLayerDescriptor><!--", 27) == 27);
+    TS_REQUIRE(ftruncate(fd, (off_t)big) == 0);
+    close(fd);
+    hostile_in fin = {NULL, 0, path};
+    EXPECT_HOSTILE(&fin, TS_ELIMIT, "exceeds the 16777216-byte limit", 0, 2048);
+    remove(path);
+
+    /* a file that never ends is not a regular file */
+    hostile_in zin = {NULL, 0, "/dev/zero"};
+    EXPECT_HOSTILE(&zin, TS_EIO, "not a regular file", 0, 2048);
+
+    /* an 8 MiB comment is read, and costs about its bytes; libxml2 itself refuses text
+     * and comment nodes over 10 MB (XML_MAX_TEXT_LENGTH without XML_PARSE_HUGE) */
+    gbuf b = {0};
+    gput(&b, hostile_head);
+    gput(&b, "<!--");
+    grepeat(&b, "0123456789abcdef", 512L * 1024);
+    gput(&b, "-->\n<Rule><Name>after</Name></Rule>\n");
+    gput(&b, hostile_tail);
+    hostile h;
+    hostile_in cin = {b.p, b.n, NULL};
+    TS_REQUIRE(run_hostile(&cin, &h) == 0);
+    TS_CHECK(!h.refused);
+    TS_CHECK(h.grown_kib < HOSTILE_MAX_KIB);
+    b.n = 0;
+    gput(&b, hostile_head);
+    gput(&b, "<!--");
+    grepeat(&b, "0123456789abcdef", (long)(LIMIT_BYTES / 16 - 64));
+    gput(&b, "-->\n");
+    gput(&b, hostile_tail);
+    TS_REQUIRE(b.n <= LIMIT_BYTES);
+    cin.xml = b.p;
+    cin.len = b.n;
+    EXPECT_HOSTILE(&cin, TS_ESTYLE, "Comment", 0, HOSTILE_MAX_KIB);
+    free(b.p);
+}
+
+TS_TEST(style_hostile_million_rules)
+{
+    /* 10^6 minimal rules are 7 MB, inside the byte limit: the rule limit stops the parser
+     * at rule 100001, on its line */
+    gbuf b = {0};
+    gput(&b, hostile_head);
+    grepeat(&b, "<Rule/>\n", 1000000);
+    gput(&b, hostile_tail);
+    hostile_in in = {b.p, b.n, NULL};
+    EXPECT_HOSTILE(&in, TS_ELIMIT, "more than 100000 rules", 3 + LIMIT_RULES + 1,
+                   HOSTILE_MAX_KIB);
+    /* exactly at the limit: accepted, every rule compiled */
+    b.n = strlen(hostile_head) + 8 * (size_t)LIMIT_RULES;
+    b.p[b.n] = '\0';
+    gput(&b, hostile_tail);
+    ts_err err;
+    ts_style *s = ts_style_parse(b.p, b.n, "inline.sld", &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->fts[0].nrules, LIMIT_RULES);
+    ts_style_unref(s);
+    free(b.p);
+
+    /* rules spread over many FeatureTypeStyles and layers count together */
+    gbuf m = {0};
+    gput(&m, "<StyledLayerDescriptor>\n");
+    for (int l = 0; l < 4; l++) {
+        gput(&m, "<NamedLayer><Name>l</Name><UserStyle><FeatureTypeStyle>");
+        grepeat(&m, "<Rule/>", LIMIT_RULES / 4);
+        gput(&m, "</FeatureTypeStyle></UserStyle></NamedLayer>\n");
+    }
+    gput(&m, "<NamedLayer><UserStyle><FeatureTypeStyle><Rule/></FeatureTypeStyle></UserStyle>"
+             "</NamedLayer></StyledLayerDescriptor>\n");
+    hostile_in mi = {m.p, m.n, NULL};
+    EXPECT_HOSTILE(&mi, TS_ELIMIT, "rules", 6, HOSTILE_MAX_KIB);
+    free(m.p);
+}
+
+TS_TEST(style_hostile_node_floods)
+{
+    /* 500000 empty elements in 2 MB (16 MiB would hold 4 million): libxml2 alone would
+     * build a 200 MB DOM of them (1.7 GB for the 4 million) */
+    gbuf b = {0};
+    gput(&b, hostile_head);
+    gput(&b, "<Rule>\n");
+    grepeat(&b, "<a/>", 500000);
+    gput(&b, "</Rule>");
+    gput(&b, hostile_tail);
+    hostile_in in = {b.p, b.n, NULL};
+    EXPECT_HOSTILE(&in, TS_ELIMIT, "more than 200000 XML nodes", 5, HOSTILE_MAX_KIB);
+    free(b.p);
+
+    /* comments, processing instructions, CDATA sections and attributes are nodes too */
+    const char *kinds[] = {"<!---->", "<?p?>", "<![CDATA[]]>", "<x a=\"\" b=\"\" c=\"\"/>"};
+    for (int k = 0; k < 4; k++) {
+        gbuf c = {0};
+        gput(&c, hostile_head);
+        gput(&c, "<Rule>\n");
+        grepeat(&c, kinds[k], k < 3 ? 250000 : 60000);
+        gput(&c, "</Rule>");
+        gput(&c, hostile_tail);
+        hostile_in ci = {c.p, c.n, NULL};
+        EXPECT_HOSTILE(&ci, TS_ELIMIT, "more than 200000 XML nodes", 5, HOSTILE_MAX_KIB);
+        free(c.p);
+    }
+}
+
+TS_TEST(style_hostile_attribute_floods)
+{
+    char at[32];
+
+    /* one tag with 300000 attributes: libxml2 (< 2.12) compares each with all before it,
+     * minutes of CPU; refused by a scan before libxml2 sees it, with the tag's line */
+    gbuf a = {0};
+    gput(&a, hostile_head);
+    gput(&a, "<Rule>\n<Name");
+    for (int i = 0; i < 300000; i++) {
+        snprintf(at, sizeof at, " a%d=\"\"", i);
+        gput(&a, at);
+    }
+    gput(&a, ">x</Name></Rule>");
+    gput(&a, hostile_tail);
+    hostile_in ai = {a.p, a.n, NULL};
+    EXPECT_HOSTILE(&ai, TS_ELIMIT, "more than 256 attributes", 5, HOSTILE_MAX_KIB);
+    free(a.p);
+    /* tags that never close, quotes that never end: the scan stays linear (a quadratic
+     * one would take hours on these 4 MiB); then libxml2 refuses the document at its
+     * first byte, so the time is the scan's */
+    const char *opens[] = {"<", "<a b=\"", "<a b='=<", "<!--<", "<?<"};
+    for (int k = 0; k < 5; k++) {
+        gbuf o = {0};
+        gput(&o, "x");
+        grepeat(&o, opens[k], (long)(LIMIT_BYTES / 4 / strlen(opens[k])));
+        hostile_in oi = {o.p, o.n, NULL};
+        EXPECT_HOSTILE(&oi, TS_ESTYLE, "Start tag expected", 1, HOSTILE_MAX_KIB);
+        free(o.p);
+    }
+    /* namespace declarations count as attributes; '=' in values, comments, CDATA and
+     * quoted '>' do not confuse the count */
+    gbuf n = {0};
+    gput(&n, "<StyledLayerDescriptor");
+    for (int i = 0; i < LIMIT_ATTRS + 1; i++) {
+        snprintf(at, sizeof at, " xmlns:p%d=\"u%d\"", i, i);
+        gput(&n, at);
+    }
+    gput(&n, "/>");
+    hostile_in ni = {n.p, n.n, NULL};
+    EXPECT_HOSTILE(&ni, TS_ELIMIT, "attributes", 1, HOSTILE_MAX_KIB);
+    n.n = 0;
+    gput(&n, "<StyledLayerDescriptor xmlns=\"http://www.opengis.net/sld\" note=\"a>b\">\n");
+    gput(&n, "<!-- ");
+    grepeat(&n, "x=1 ", 1000);
+    gput(&n, "--><NamedLayer><Name>");
+    gput(&n, "<![CDATA[");
+    grepeat(&n, "<y=", 1000);
+    gput(&n, "]]></Name><UserStyle><FeatureTypeStyle><Rule");
+    for (int i = 0; i < LIMIT_ATTRS; i++) {
+        snprintf(at, sizeof at, " a%d=\"=\"", i);
+        gput(&n, at);
+    }
+    gput(&n, "/></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n");
+    ts_err err;
+    ts_style *s = ts_style_parse(n.p, n.n, "inline.sld", &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_CHECK(s != NULL);
+    ts_style_unref(s);
+    free(n.p);
+}
+
+TS_TEST(style_hostile_many_properties)
+{
+    /* distinct property names: each is looked up among the others */
+    ts_err err;
+    ts_style *s;
+    gbuf pr = {0};
+    gput(&pr, hostile_head);
+    char rule[256];
+    for (int i = 0; i <= LIMIT_PROPS; i++) {
+        snprintf(rule, sizeof rule,
+                 "<Rule><ogc:Filter><ogc:PropertyIsNull><ogc:PropertyName>p%d"
+                 "</ogc:PropertyName></ogc:PropertyIsNull></ogc:Filter></Rule>\n",
+                 i);
+        gput(&pr, rule);
+        if (i == LIMIT_PROPS - 1) { /* at the limit: fine */
+            size_t keep = pr.n;
+            gput(&pr, hostile_tail);
+            s = ts_style_parse(pr.p, pr.n, "inline.sld", &err);
+            TS_REQUIRE(s != NULL);
+            TS_CHECK_INT(s->nprops, LIMIT_PROPS);
+            ts_style_unref(s);
+            pr.n = keep;
+            pr.p[keep] = '\0';
+        }
+    }
+    gput(&pr, hostile_tail);
+    hostile_in pi = {pr.p, pr.n, NULL};
+    EXPECT_HOSTILE(&pi, TS_ELIMIT, "more than 4096 distinct property names", 4 + LIMIT_PROPS,
+                   HOSTILE_MAX_KIB);
+    free(pr.p);
+}
+
+TS_TEST(style_hostile_deep_nesting)
+{
+    /* 10^5 nested operators: refused at nesting level 129, on the line of that element,
+     * without recursion deep enough to matter (ASan watches the stack) */
+    const char *ops[][2] = {
+        {"<ogc:And>", "</ogc:And>"},
+        {"<ogc:Not>", "</ogc:Not>"},
+        {"<ogc:Or>\n", "</ogc:Or>"},
+        {"<ogc:Add><ogc:Literal>1</ogc:Literal>", "</ogc:Add>"},
+    };
+    for (int k = 0; k < 4; k++) {
+        gbuf b = {0};
+        gput(&b, hostile_head);
+        gput(&b, "<Rule><ogc:Filter>\n");
+        grepeat(&b, ops[k][0], 100000);
+        grepeat(&b, ops[k][1], 100000);
+        gput(&b, "</ogc:Filter></Rule>");
+        gput(&b, hostile_tail);
+        hostile_in in = {b.p, b.n, NULL};
+        /* SLD, NamedLayer, UserStyle, FTS, Rule, Filter: the operators start at level 7,
+         * the 123rd is level 129; they start on line 5, with a newline after each the
+         * 123rd is on line 5 + 122 */
+        EXPECT_HOSTILE(&in, TS_ELIMIT, "nested deeper than 128 levels", k == 2 ? 5 + 122 : 5,
+                       HOSTILE_MAX_KIB);
+        free(b.p);
+    }
+    /* nesting outside filters counts the same */
+    gbuf r = {0};
+    grepeat(&r, "<Rule>", 100000);
+    grepeat(&r, "</Rule>", 100000);
+    hostile_in ri = {r.p, r.n, NULL};
+    EXPECT_HOSTILE(&ri, TS_ELIMIT, "nested deeper than 128 levels", 1, HOSTILE_MAX_KIB);
+    free(r.p);
+
+    /* exactly 128 levels are read (the unknown element is skipped with a warning);
+     * 129 are not */
+    for (int depth = LIMIT_XML_DEPTH; depth <= LIMIT_XML_DEPTH + 1; depth++) {
+        gbuf d = {0};
+        gput(&d, hostile_head);
+        gput(&d, "<Rule>");
+        grepeat(&d, "<x>", depth - 5);
+        grepeat(&d, "</x>", depth - 5);
+        gput(&d, "</Rule>");
+        gput(&d, hostile_tail);
+        ts_err err;
+        ts_log_level lvl = ts_log_get_level();
+        ts_log_set_level(TS_LOG_ERROR);
+        ts_style *s = ts_style_parse(d.p, d.n, "inline.sld", &err);
+        ts_log_set_level(lvl);
+        if (depth == LIMIT_XML_DEPTH) {
+            TS_CHECK(s != NULL);
+            if (s != NULL)
+                TS_CHECK_INT(s->nwarnings, 1);
+        } else {
+            TS_CHECK(s == NULL);
+            TS_CHECK_INT(err.code, TS_ELIMIT);
+        }
+        ts_style_unref(s);
+        free(d.p);
+    }
 }

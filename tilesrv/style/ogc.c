@@ -208,6 +208,9 @@ parse_property(ts_style__pctx *p, const xmlNode *n)
     if (x == NULL)
         return NULL;
     x->prop = ts_style__prop_add(p->st, b);
+    if (x->prop == -2)
+        return ts_style__error(p, n, TS_ELIMIT, "more than %d distinct property names",
+                               TS_STYLE__MAX_PROPS);
     if (x->prop < 0)
         return ts_style__error(p, n, TS_ENOMEM, "out of memory");
     return x;

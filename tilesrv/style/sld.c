@@ -3,7 +3,11 @@
  * The bytes are parsed by libxml2 into a DOM with network access, DTD loading and entity
  * substitution off; a document whose DOCTYPE declares any entity is refused while it is
  * being parsed (SAX hooks), so neither external entities (XXE) nor entity expansion
- * (billion laughs) ever happen. libxml2 diagnostics are collected per parser context with
+ * (billion laughs) ever happen. The same hooks count what the DOM would hold and stop
+ * the parser past the limits of style_int.h (nodes, rules, nesting), so memory stays
+ * bounded whatever the 16 MiB allowed hold; a lexical pass before libxml2 refuses start
+ * tags with hundreds of attributes, which libxml2 < 2.12 checks for duplicates in
+ * quadratic time. libxml2 diagnostics are collected per parser context with
  * their line, never printed. The DOM is then walked once: layer -> UserStyle ->
  * FeatureTypeStyles -> Rules -> Symbolizers, with filters and expressions compiled by ogc.c
  * and symbolizers by sym.c. Element names
@@ -564,6 +568,15 @@ typedef struct xml_diag {
     int refused;           /* the DOCTYPE declared an entity */
     int refused_line;
     char entity[64];
+    int limited;           /* a limit of style_int.h was passed: the parser was stopped */
+    int limited_line;
+    char limit_msg[128];
+    long nodes, rules;     /* counted so far */
+    /* libxml2's DOM builders, called by the counting hooks */
+    startElementNsSAX2Func start_element;
+    commentSAXFunc comment;
+    processingInstructionSAXFunc pi;
+    cdataBlockSAXFunc cdata;
 } xml_diag;
 
 /* Errors raised without a parser context (encoding conversion, I/O) go to the thread's
@@ -628,6 +641,159 @@ on_unparsed_entity_decl(void *ctx, const xmlChar *name, const xmlChar *public_id
     refuse_entity(ctx, name);
 }
 
+/* Stop the parser for a limit: TS_ELIMIT with the message at the current line. */
+static void refuse_limit(xmlParserCtxtPtr ctxt, xml_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+refuse_limit(xmlParserCtxtPtr ctxt, xml_diag *d, const char *fmt, ...)
+{
+    if (!d->limited) {
+        d->limited = 1;
+        d->limited_line = ctxt->input ? ctxt->input->line : 0;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->limit_msg, sizeof d->limit_msg, fmt, ap);
+        va_end(ap);
+    }
+    xmlStopParser(ctxt);
+}
+
+/* Count n nodes; 0 (parser stopped) past TS_STYLE__MAX_NODES. */
+static int
+count_nodes(xmlParserCtxtPtr ctxt, xml_diag *d, long n)
+{
+    if (d->limited)
+        return 0;
+    d->nodes += n;
+    if (d->nodes > TS_STYLE__MAX_NODES) {
+        refuse_limit(ctxt, d, "more than %d XML nodes (elements, attributes, comments)",
+                     TS_STYLE__MAX_NODES);
+        return 0;
+    }
+    return 1;
+}
+
+static void
+on_start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                 int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                 int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    xml_diag *d = ctxt->_private;
+    if (d->limited)
+        return;
+    /* nameNr counts the open ancestors of this element */
+    if (ctxt->nameNr >= TS_STYLE__MAX_XML_DEPTH) {
+        refuse_limit(ctxt, d, "elements nested deeper than %d levels", TS_STYLE__MAX_XML_DEPTH);
+        return;
+    }
+    if (!count_nodes(ctxt, d, 1 + (long)nb_namespaces + (long)nb_attributes))
+        return;
+    if (localname != NULL && strcasecmp((const char *)localname, "Rule") == 0 &&
+        ++d->rules > TS_STYLE__MAX_RULES) {
+        refuse_limit(ctxt, d, "more than %d rules", TS_STYLE__MAX_RULES);
+        return;
+    }
+    d->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                     nb_defaulted, attributes);
+}
+
+static void
+on_comment(void *ctx, const xmlChar *value)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    xml_diag *d = ctxt->_private;
+    if (count_nodes(ctxt, d, 1))
+        d->comment(ctx, value);
+}
+
+static void
+on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    xml_diag *d = ctxt->_private;
+    if (count_nodes(ctxt, d, 1))
+        d->pi(ctx, target, data);
+}
+
+static void
+on_cdata(void *ctx, const xmlChar *value, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    xml_diag *d = ctxt->_private;
+    if (count_nodes(ctxt, d, 1))
+        d->cdata(ctx, value, len);
+}
+
+/* Offset of the end of the first occurrence of term in s[from, len), or len. */
+static size_t
+skip_past(const char *s, size_t len, size_t from, const char *term)
+{
+    size_t tl = strlen(term);
+    while (from < len) {
+        const char *c = memchr(s + from, term[0], len - from);
+        if (c == NULL)
+            return len;
+        size_t at = (size_t)(c - s);
+        if (len - at >= tl && memcmp(c, term, tl) == 0)
+            return at + tl;
+        from = at + 1;
+    }
+    return len;
+}
+
+/* A lexical pass over the bytes: the offset of the first tag with more than
+ * TS_STYLE__MAX_ATTRS '=' outside quoted values (skipping comments, CDATA sections and
+ * processing instructions), or len when there is none. Well-formedness is libxml2's to
+ * judge; this only has to count no fewer attributes than a tag has. A tag ends at '>' or
+ * before the next '<' (never part of a tag, not even of a quoted value), so every byte
+ * is looked at a bounded number of times. */
+static size_t
+crowded_tag(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        const char *lt = memchr(s + i, '<', len - i);
+        if (lt == NULL)
+            return len;
+        size_t t = (size_t)(lt - s);
+        if (len - t >= 4 && memcmp(lt, "<!--", 4) == 0) {
+            i = skip_past(s, len, t + 4, "-->");
+            continue;
+        }
+        if (len - t >= 9 && memcmp(lt, "<![CDATA[", 9) == 0) {
+            i = skip_past(s, len, t + 9, "]]>");
+            continue;
+        }
+        if (len - t >= 2 && lt[1] == '?') {
+            i = skip_past(s, len, t + 2, "?>");
+            continue;
+        }
+        int n = 0;
+        char q = 0;
+        size_t k = t + 1;
+        for (; k < len; k++) {
+            char c = s[k];
+            if (c == '<')
+                break;
+            if (q != 0) {
+                if (c == q)
+                    q = 0;
+            } else if (c == '"' || c == '\'') {
+                q = c;
+            } else if (c == '=') {
+                if (++n > TS_STYLE__MAX_ATTRS)
+                    return t;
+            } else if (c == '>') {
+                break;
+            }
+        }
+        i = k < len && s[k] == '<' ? k : k + 1;
+    }
+    return len;
+}
+
 ts_style *
 ts_style_parse_layer(const char *xml, size_t len, const char *where, const char *layer,
                      ts_err *err)
@@ -641,6 +807,15 @@ ts_style_parse_layer(const char *xml, size_t len, const char *where, const char 
     if (len > TS_STYLE__MAX_BYTES) {
         TS_FAIL_AT(err, TS_ELIMIT, where, 0, 0, "style of %zu bytes exceeds the %u-byte limit",
                    len, TS_STYLE__MAX_BYTES);
+        return NULL;
+    }
+    size_t crowded = crowded_tag(xml, len);
+    if (crowded < len) {
+        int line = 1;
+        for (size_t k = 0; k < crowded; k++)
+            line += xml[k] == '\n';
+        TS_FAIL_AT(err, TS_ELIMIT, where, line, 0, "a tag with more than %d attributes",
+                   TS_STYLE__MAX_ATTRS);
         return NULL;
     }
     pthread_once(&xml_once, xml_init);
@@ -657,6 +832,20 @@ ts_style_parse_layer(const char *xml, size_t len, const char *where, const char 
     ctxt->sax->entityDecl = on_entity_decl;
     ctxt->sax->unparsedEntityDecl = on_unparsed_entity_decl;
     ctxt->sax->externalSubset = NULL;
+    diag.start_element = ctxt->sax->startElementNs;
+    diag.comment = ctxt->sax->comment;
+    diag.pi = ctxt->sax->processingInstruction;
+    diag.cdata = ctxt->sax->cdataBlock;
+    if (diag.start_element == NULL || diag.comment == NULL || diag.pi == NULL ||
+        diag.cdata == NULL) {
+        xmlFreeParserCtxt(ctxt);
+        TS_FAIL_AT(err, TS_EINTERNAL, where, 0, 0, "libxml2 SAX2 handlers missing");
+        return NULL;
+    }
+    ctxt->sax->startElementNs = on_start_element;
+    ctxt->sax->comment = on_comment;
+    ctxt->sax->processingInstruction = on_pi;
+    ctxt->sax->cdataBlock = on_cdata;
     /* NONET: no network; no NOENT (no substitution), no DTDLOAD/DTDATTR/XINCLUDE. */
     /* CDATA sections stay nodes of their own: <Label> keeps their white space */
     int options = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
@@ -678,6 +867,10 @@ ts_style_parse_layer(const char *xml, size_t len, const char *where, const char 
         TS_FAIL_AT(err, TS_ESTYLE, where, diag.refused_line, 0,
                    "DOCTYPE declares entity '%s': documents declaring entities are refused",
                    diag.entity);
+        goto done;
+    }
+    if (diag.limited) {
+        TS_FAIL_AT(err, TS_ELIMIT, where, diag.limited_line, 0, "%s", diag.limit_msg);
         goto done;
     }
     if (doc == NULL || diag.have) {

@@ -70,6 +70,8 @@ ts_style__prop_add(ts_style__impl *st, const char *name)
     for (int i = 0; i < s->nprops; i++)
         if (strcmp(s->props[i], name) == 0)
             return i;
+    if (s->nprops >= TS_STYLE__MAX_PROPS) /* the lookup above is linear */
+        return -2;
     if (s->nprops == st->props_cap) {
         int cap = st->props_cap ? st->props_cap * 2 : 8;
         char **np = realloc(s->props, (size_t)cap * sizeof *np);

@@ -293,6 +293,11 @@ typedef struct ts_style {
 
 /* Parse SLD/SE XML held in memory. where names the source in messages (file path).
  * Errors (malformed XML, bad values, limits) give NULL with *err carrying file:line.
+ * Limits (TS_ELIMIT): 16 MiB of bytes, checked before anything is read; while libxml2
+ * reads, 200000 nodes (elements, attributes, namespace declarations, comments, processing
+ * instructions, CDATA sections), 100000 Rules, 128 levels of element nesting; 256
+ * attributes on one tag; 4096 distinct property names; filter and expression nesting 64.
+ * A DOCTYPE declaring any entity is refused (TS_ESTYLE): nothing is expanded or fetched.
  * Warnings (unsupported elements) go to the log with file:line. Returns refs = 1.
  * ExternalGraphic hrefs (a relative path, or a file: URL) are resolved against the
  * directory of where ("." when it has no '/'); the file must exist and lie inside that

@@ -17,6 +17,14 @@
 #define TS_STYLE__MAX_DEPTH 64                    /* nesting of filter / expression nodes */
 #define TS_STYLE__MAX_PX 10000.0                  /* widths, sizes, offsets in pixels */
 #define TS_STYLE__MAX_IMAGES 256                  /* distinct ExternalGraphic files */
+/* Checked while libxml2 reads, so a hostile document is stopped before its DOM exists
+ * (libxml2 spends ~400 bytes per node: 16 MiB of "<a/>" would take 1.7 GB). */
+#define TS_STYLE__MAX_NODES 200000     /* elements + attributes + namespace declarations +
+                                        * comments + processing instructions + CDATA */
+#define TS_STYLE__MAX_RULES 100000     /* <Rule> elements in the document */
+#define TS_STYLE__MAX_XML_DEPTH 128    /* element nesting (libxml2's own limit is 256) */
+#define TS_STYLE__MAX_ATTRS 256        /* attributes + namespace declarations of one tag */
+#define TS_STYLE__MAX_PROPS 4096       /* distinct property names */
 
 /* One block of the arena; allocations are bumped from data. */
 typedef struct ts_style__chunk {
@@ -39,7 +47,8 @@ typedef struct ts_style__impl {
 void *ts_style__alloc(ts_style__impl *st, size_t size);
 /* Copy of s[0..n) plus a NUL from the arena, or NULL on out-of-memory. */
 char *ts_style__strndup(ts_style__impl *st, const char *s, size_t n);
-/* Index of name in the property table, adding it if new; -1 on out-of-memory. */
+/* Index of name in the property table, adding it if new; -1 on out-of-memory, -2 when
+ * the table already holds TS_STYLE__MAX_PROPS names. */
 int ts_style__prop_add(ts_style__impl *st, const char *name);
 /* Free everything of a style regardless of its reference count. NULL is accepted. */
 void ts_style__free(ts_style__impl *st);
