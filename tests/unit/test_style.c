@@ -2659,3 +2659,33 @@ TS_TEST(style_hostile_deep_nesting)
         free(d.p);
     }
 }
+
+TS_TEST(style_colour_forms)
+{
+    /* #rrggbb, #rgb and GeoTools' 0xrrggbb (GeoServer's pophatch.sld writes 0xAAAAAA) */
+#define COLOUR_SLD                                                                                 \
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\">"           \
+    "<NamedLayer><Name>c</Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer>"         \
+    "<Fill><CssParameter name=\"fill\">%s</CssParameter></Fill></PolygonSymbolizer>"         \
+    "</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"
+    static const struct {
+        const char *in;
+        int ok, r, g, b;
+    } cases[] = {{"#a0B1c2", 1, 0xa0, 0xb1, 0xc2}, {"#abc", 1, 0xaa, 0xbb, 0xcc},
+                 {"0xAAAAAA", 1, 0xaa, 0xaa, 0xaa}, {"0X10203f", 1, 0x10, 0x20, 0x3f},
+                 {"0xAAAAA", 0, 0, 0, 0},           {"0xAAAAAG", 0, 0, 0, 0},
+                 {"AAAAAA", 0, 0, 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char xml[1024];
+        snprintf(xml, sizeof xml, COLOUR_SLD, cases[i].in);
+        ts_err err;
+        ts_style *s = parse_str(xml, &err);
+        TS_CHECK_INT(s != NULL, cases[i].ok);
+        if (s != NULL) {
+            RGB_IS(s->fts[0].rules[0].syms[0].fill, cases[i].r, cases[i].g, cases[i].b);
+            ts_style_unref(s);
+        } else {
+            TS_CHECK(contains(err.msg, "invalid colour"));
+        }
+    }
+}

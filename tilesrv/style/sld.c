@@ -221,11 +221,19 @@ hexval(char c)
     return -1;
 }
 
-/* "#rrggbb" or "#rgb", any case. */
+/* "#rrggbb" or "#rgb", any case; also "0xrrggbb", which GeoTools accepts and GeoServer's
+ * own styles use (pophatch.sld). */
 static int
 parse_colour(const char *s, ts_rgba *out)
 {
+    char buf[8];
     size_t n = strlen(s);
+    if (n == 8 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        buf[0] = '#';
+        memcpy(buf + 1, s + 2, 7);
+        s = buf;
+        n = 7;
+    }
     if (s[0] != '#' || (n != 7 && n != 4))
         return 0;
     int v[6];
@@ -252,7 +260,7 @@ ts_style__param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts
     if (s == NULL)
         return 0;
     if (!parse_colour(s, out)) {
-        ts_style__error(p, n, TS_ESTYLE, "%s: invalid colour '%s' (expected #rrggbb or #rgb)",
+        ts_style__error(p, n, TS_ESTYLE, "%s: invalid colour '%s' (expected #rrggbb, #rgb or 0xrrggbb)",
                         what, s);
         return 0;
     }
