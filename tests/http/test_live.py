@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -249,6 +250,22 @@ tilesets:
         check(count_colour(t1, RED) == 0 and count_colour(t1, GREEN) == 0,
               "no state yet: nothing drawn")
 
+        # /events: the hello names the latest event; a reconnect with it waits for the next
+        st, h, body = get(hport, "/events")
+        check(st == 200 and h["content-type"] == "text/event-stream" and
+              b"event: hello" in body, "/events: hello")
+        last = [l for l in body.decode().splitlines() if l.startswith("id: ")][0][4:]
+        got = {}
+
+        def listen():
+            got["t0"] = time.time()
+            got["resp"] = get(hport, "/events", {"Last-Event-ID": last})
+            got["t1"] = time.time()
+        th = threading.Thread(target=listen)
+        th.start()
+        time.sleep(0.5)
+        check(th.is_alive(), "/events with Last-Event-ID waits for the next event")
+
         # occupied (TTS v3, port 2 status frame)
         t_pub = time.time()
         publish(bport, "v3/application-tts-name@ttn/devices/eui-1000000000000001/up",
@@ -259,6 +276,15 @@ tilesets:
               "occupied: the bay is drawn red")
         st, _, _ = get(hport, far, {"If-None-Match": hf["etag"]})
         check(st == 304, "the far tile kept its ETag (304)")
+        th.join(15)
+        check(not th.is_alive() and got["resp"][0] == 200, "/events answered after the change")
+        ev = [l[6:] for l in got["resp"][2].decode().splitlines() if l.startswith("data: ")]
+        check(ev, "an event arrived: %s" % ev)
+        e = json.loads(ev[-1])
+        check(e["feed"] == "bays" and e["tilesets"] == ["parking"], "event names feed and tileset")
+        bb = e["bbox"]
+        check(bb[0] - 1e-6 <= BAY1[0] <= bb[2] + 1e-6 and bb[1] - 1e-6 <= BAY1[1] <= bb[3] + 1e-6,
+              "event bbox holds the changed bay")
         st, _, _ = get(hport, near, {"If-None-Match": e2})
         check(st == 304, "the changed tile revalidates with its new ETag")
         st, h, body = get(hport, "/sensors/bays.geojson", {"If-None-Match": etag})

@@ -453,6 +453,78 @@ handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
     return ret;
 }
 
+/* /events answer: the events after rs->ev_after (or a keep-alive comment), then the end of
+ * the stream; EventSource clients reconnect after `retry` ms with Last-Event-ID, which
+ * waits (suspended, no thread held) for the next event. */
+static enum MHD_Result
+send_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int hello)
+{
+    ts_buf b;
+    ts_buf_init(&b, 64u << 20);
+    ts_buf_printf(&b, "retry: 250\n");
+    if (hello) {
+        ts_buf tmp;
+        ts_buf_init(&tmp, 4096);
+        uint64_t last = ts_live_events(h->o.live, UINT64_MAX, &tmp);
+        ts_buf_fini(&tmp);
+        ts_buf_printf(&b, "id: %llu\nevent: hello\ndata: {\"last_event\":%llu}\n\n",
+                      (unsigned long long)last, (unsigned long long)last);
+    } else {
+        size_t before = b.len;
+        ts_live_events(h->o.live, rs->ev_after, &b);
+        if (b.len == before)
+            ts_buf_printf(&b, ": keep-alive\n\n");
+    }
+    struct MHD_Response *r = b.data ? MHD_create_response_from_buffer(b.len, b.data,
+                                                                      MHD_RESPMEM_MUST_COPY)
+                                    : NULL;
+    ts_buf_fini(&b);
+    if (r == NULL)
+        return MHD_NO;
+    ts_http__common_headers(h, r);
+    MHD_add_response_header(r, "Content-Type", "text/event-stream");
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void
+events_wake(void *ud)
+{
+    req_state *rs = ud;
+    ts_http *h = rs->h;
+    rs->done = 1;
+    MHD_resume_connection(rs->conn);
+    atomic_fetch_sub(&h->suspended, 1);
+}
+
+static enum MHD_Result
+handle_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int head)
+{
+    if (h->o.live == NULL)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no live feeds");
+    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    if (id == NULL)
+        id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+    char *end = NULL;
+    unsigned long long after = id ? strtoull(id, &end, 10) : 0;
+    if (head || id == NULL || end == id || *end != '\0')
+        return send_events(h, c, rs, 1);
+    rs->ev_after = after;
+    rs->kind = TS_HTTP_REQ_EVENTS;
+    /* Suspend before registering: the wake may come at once. */
+    rs->waiting = 1;
+    atomic_fetch_add(&h->suspended, 1);
+    MHD_suspend_connection(c);
+    if (!ts_live_events_wait(h->o.live, after, events_wake, rs)) {
+        rs->done = 1;
+        MHD_resume_connection(c);
+        atomic_fetch_sub(&h->suspended, 1);
+    }
+    return MHD_YES;
+}
+
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 static enum MHD_Result
@@ -493,6 +565,8 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         return handle_metrics(h, c);
     if (strncmp(url, "/sensors/", 9) == 0)
         return handle_sensors(h, c, url + 9, head);
+    if (strcmp(url, "/events") == 0)
+        return handle_events(h, c, rs, head);
     return handle_static(h, c, url);
 }
 
@@ -522,6 +596,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (*upload_size) {
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (rs->waiting && rs->done && rs->kind == TS_HTTP_REQ_EVENTS) {
+        rs->waiting = 0;
+        return send_events(h, c, rs, 0);
     }
     if (rs->waiting && rs->done) {
         rs->waiting = 0;
@@ -642,6 +720,8 @@ ts_http_stop(ts_http *h)
     if (h == NULL)
         return;
     MHD_quiesce_daemon(h->d);
+    if (h->o.live)
+        ts_live_events_stop(h->o.live); /* resumes the /events clients waiting */
     /* Renders in flight resume their connections from render threads: the daemon must
      * outlive every one of them (a render always finishes, with a tile or an error). */
     for (int i = 1; atomic_load(&h->suspended) > 0; i++) {

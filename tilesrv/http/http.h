@@ -34,6 +34,18 @@ void ts_live_free(ts_live *l);
 /* The current snapshot of feed (a new reference), or NULL when no such feed runs; *gen
  * (may be NULL) receives the number of the feed set (changes with each ts_live_set_feeds). */
 ts_feed_snapshot *ts_live_snapshot(ts_live *l, const char *feed, uint64_t *gen);
+/* /events (Server-Sent Events): every rebuild that changed something visible becomes one
+ * event {"feed", "version" (the snapshot's), "tilesets" (names whose tiles were dropped),
+ * "bbox" (lon/lat of the changed sensors, old and new positions)}, numbered from 1; the
+ * latest 256 are kept. Append the events after id `after` to out as SSE text (a "reset"
+ * event when some were lost or the id is unknown); returns the latest id. */
+uint64_t ts_live_events(ts_live *l, uint64_t after, ts_buf *out);
+/* Wait for an event after `after`: 1 = registered, wake(ud) will be called exactly once
+ * (on the next event, after about 20 s as a keep-alive, or at ts_live_events_stop), from
+ * the worker or the stopping thread; 0 = do not wait (newer events exist, or stopping). */
+int ts_live_events_wait(ts_live *l, uint64_t after, void (*wake)(void *ud), void *ud);
+/* Wake every waiting client and refuse new waits (server shutdown). */
+void ts_live_events_stop(ts_live *l);
 /* Append the feeds' counters in the Prometheus text format. */
 void ts_live_metrics(ts_live *l, ts_buf *b);
 

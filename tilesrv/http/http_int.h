@@ -30,6 +30,7 @@ typedef enum {
     TS_HTTP_REQ_TILE = 0, /* XYZ / TMS tile: errors as plain text */
     TS_HTTP_REQ_WMS,      /* WMS GetMap: errors as ServiceExceptionReport or image */
     TS_HTTP_REQ_WMTS,     /* WMTS / OGC API tile: errors as OWS ExceptionReport */
+    TS_HTTP_REQ_EVENTS,   /* /events: waiting for the next live event */
 } ts_http_req_kind;
 
 /* Per-request state, kept in MHD's con_cls between handler calls. */
@@ -50,6 +51,7 @@ typedef struct req_state {
     int width, height;
     ts_map_format format;
     ts_rgba bg;
+    uint64_t ev_after;    /* /events: the client's Last-Event-ID */
 } req_state;
 
 void ts_http__common_headers(ts_http *h, struct MHD_Response *r);

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "source/source.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* Changed positions kept per feed between two rebuilds; more invalidate their union box. */
@@ -30,8 +32,24 @@ typedef struct live_feed {
     int dirty;
 } live_feed;
 
+/* One /events client waiting for the next event (a suspended connection). */
+typedef struct ev_waiter {
+    struct ev_waiter *next;
+    void (*wake)(void *ud);
+    void *ud;
+    uint64_t deadline_ns;        /* ts_mono_ns() when it is woken anyway (keep-alive) */
+} ev_waiter;
+
+#define EV_RING 256
+#define EV_KEEPALIVE_NS 20000000000ull
+
 struct ts_live {
     ts_pipeline *p;
+    /* events (under mu): the latest EV_RING as SSE "data" JSON, ids from 1 */
+    char *ev[EV_RING];
+    uint64_t ev_last;            /* id of the latest event, 0 = none yet */
+    ev_waiter *waiters;
+    int ev_stopping;
     pthread_mutex_t mu;          /* feeds, pending work, stop */
     pthread_cond_t cv;
     pthread_mutex_t set_mu;      /* serialises ts_live_set_feeds */
@@ -128,6 +146,53 @@ store_for(crs_store *cs, int *ncs, int max, const ts_feed_snapshot *snap, ts_sou
     return c->store;
 }
 
+/* Take the waiters to wake (all, or those past their deadline) off the list; under l->mu.
+ * The caller runs them with run_wakes once it has left the lock. */
+static ev_waiter *
+take_waiters(struct ts_live *l, int all)
+{
+    uint64_t now = all ? 0 : ts_mono_ns();
+    ev_waiter *out = NULL;
+    for (ev_waiter **pp = &l->waiters; *pp;) {
+        ev_waiter *w = *pp;
+        if (all || w->deadline_ns <= now) {
+            *pp = w->next;
+            w->next = out;
+            out = w;
+        } else {
+            pp = &w->next;
+        }
+    }
+    return out;
+}
+
+static void
+run_wakes(ev_waiter *w)
+{
+    while (w) {
+        ev_waiter *next = w->next;
+        w->wake(w->ud);
+        free(w);
+        w = next;
+    }
+}
+
+/* Record an event (json is copied) and wake every waiting client. */
+static void
+push_event(struct ts_live *l, const char *json)
+{
+    char *copy = strdup(json);
+    if (copy == NULL)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->ev_last++;
+    free(l->ev[l->ev_last % EV_RING]);
+    l->ev[l->ev_last % EV_RING] = copy;
+    ev_waiter *w = take_waiters(l, 1);
+    pthread_mutex_unlock(&l->mu);
+    run_wakes(w);
+}
+
 /* Swap the new stores of feed into its layers and drop the tiles around the changes. */
 static void
 rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_snapshot *snap,
@@ -139,6 +204,9 @@ rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_sn
     int ncs = 0;
     done_pair done[64];
     int ndone = 0;
+    ts_buf names;
+    ts_buf_init(&names, 1u << 20);
+    int nnames = 0;
     int nts = ts_service_ntileset_grids(svc);
     for (int i = 0; i < nts; i++) {
         const ts_tileset *ts = ts_service_tileset_grid_at(svc, i);
@@ -167,6 +235,12 @@ rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_sn
         }
         if (buffer < 0 || !has_box)
             continue;
+        char needle[160];
+        snprintf(needle, sizeof needle, "\"%s\"", ts->name);
+        if (names.data == NULL || strstr((const char *)names.data, needle) == NULL) {
+            ts_buf_printf(&names, "%s%s", nnames ? "," : "", needle);
+            nnames++;
+        }
         long n = 0;
         if (overflow) {
             n = ts_pipeline_invalidate(l->p, ts->name, ts->grid->name, *box, buffer);
@@ -185,6 +259,19 @@ rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_sn
         ts_store_unref(cs[i].store);
     ts_service_unref(svc);
     atomic_fetch_add(&l->rebuilds, 1);
+    if (has_box) {
+        ts_buf ev;
+        ts_buf_init(&ev, 1u << 20);
+        ts_buf_printf(&ev,
+                      "{\"feed\":\"%s\",\"version\":%llu,\"tilesets\":[%s],"
+                      "\"bbox\":[%.7f,%.7f,%.7f,%.7f]}",
+                      feed, (unsigned long long)ts_feed_snapshot_version(snap),
+                      names.data ? (const char *)names.data : "", box->minx, box->miny, box->maxx, box->maxy);
+        if (ev.data)
+            push_event(l, (const char *)ev.data);
+        ts_buf_fini(&ev);
+    }
+    ts_buf_fini(&names);
 }
 
 static void *
@@ -203,7 +290,22 @@ worker(void *arg)
             if (l->feeds[i]->dirty)
                 lf = l->feeds[i];
         if (lf == NULL) {
-            pthread_cond_wait(&l->cv, &l->mu);
+            if (l->waiters) {
+                /* wake clients due for a keep-alive about once a second */
+                ev_waiter *w = take_waiters(l, 0);
+                if (w) {
+                    pthread_mutex_unlock(&l->mu);
+                    run_wakes(w);
+                    pthread_mutex_lock(&l->mu);
+                    continue;
+                }
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+            } else {
+                pthread_cond_wait(&l->cv, &l->mu);
+            }
             continue;
         }
         /* take the work, leave the lock to the feeds while rebuilding */
@@ -332,6 +434,9 @@ ts_live_free(ts_live *l)
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->th, NULL);
     pthread_mutex_unlock(&l->set_mu);
+    run_wakes(take_waiters(l, 1));
+    for (int i = 0; i < EV_RING; i++)
+        free(l->ev[i]);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->set_mu);
     pthread_cond_destroy(&l->cv);
@@ -442,4 +547,55 @@ ts_live_metrics(ts_live *l, ts_buf *b)
     }
     free(st);
     free(names);
+}
+
+/* ---- /events ------------------------------------------------------------------------------ */
+
+uint64_t
+ts_live_events(ts_live *l, uint64_t after, ts_buf *out)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t last = l->ev_last;
+    uint64_t first = last >= EV_RING ? last - EV_RING + 1 : 1;
+    if (after > last || (after + 1 < first && last > 0)) {
+        /* an id from another run, or events lost: the client reloads everything */
+        ts_buf_printf(out, "id: %llu\nevent: reset\ndata: {\"version\":%llu}\n\n",
+                      (unsigned long long)last, (unsigned long long)last);
+    } else {
+        for (uint64_t id = after + 1; id <= last; id++)
+            ts_buf_printf(out, "id: %llu\nevent: change\ndata: %s\n\n", (unsigned long long)id,
+                          l->ev[id % EV_RING]);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return last;
+}
+
+int
+ts_live_events_wait(ts_live *l, uint64_t after, void (*wake)(void *ud), void *ud)
+{
+    ev_waiter *w = calloc(1, sizeof *w);
+    pthread_mutex_lock(&l->mu);
+    int wait = w != NULL && !l->ev_stopping && !l->stop && after == l->ev_last;
+    if (wait) {
+        w->wake = wake;
+        w->ud = ud;
+        w->deadline_ns = ts_mono_ns() + EV_KEEPALIVE_NS;
+        w->next = l->waiters;
+        l->waiters = w;
+        pthread_cond_signal(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (!wait)
+        free(w);
+    return wait;
+}
+
+void
+ts_live_events_stop(ts_live *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->ev_stopping = 1;
+    ev_waiter *w = take_waiters(l, 1);
+    pthread_mutex_unlock(&l->mu);
+    run_wakes(w);
 }
