@@ -434,3 +434,91 @@ TS_TEST(pipeline_live_layer_store_swap_and_exact_invalidation)
     ts_tile_unref(l1);
     ts_pipeline_free(p);
 }
+
+typedef struct async_got {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    ts_status st;
+    ts_tile *tile;
+} async_got;
+
+static void
+async_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
+{
+    (void)err;
+    async_got *g = ud;
+    pthread_mutex_lock(&g->mu);
+    g->st = st;
+    g->tile = tile;
+    g->done = 1;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void
+async_wait(async_got *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (!g->done)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+TS_TEST(pipeline_invalidate_detaches_renders_in_flight)
+{
+    /* One render thread busy with a cadastre metatile; the parking tile's render waits in
+     * the queue with the old store. Invalidating its box must keep that render's tiles out
+     * of the cache: its waiter is answered, the next request renders the new store. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/demo/tilesrv.yaml", ts_test_srcdir());
+    ts_err err;
+    ts_err_clear(&err);
+    ts_log_set_level(TS_LOG_ERROR);
+    ts_config *cfg = ts_config_load(path, &err);
+    TS_REQUIRE(cfg);
+    ts_service *svc = ts_service_load(cfg, &err);
+    ts_config_unref(cfg);
+    TS_REQUIRE(svc);
+    ts_pipeline_opts po = {1, 16, 32u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+    double pt[2] = {6.7800, 51.2200};
+    const char *st_free[] = {"free"}, *st_occ[] = {"occupied"};
+    ts_store *s1 = bays_store(pt, st_free, 1);
+    TS_REQUIRE(s1);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "parking_bays", "EPSG:3857", s1, &err), TS_OK);
+    ts_store_unref(s1);
+    double mx, my;
+    ts_grid_lonlat_to_mercator(pt[0], pt[1], &mx, &my);
+    uint32_t ax, ay;
+    TS_REQUIRE(ts_grid_tile_at(ts_grid_webmercator_quad(), 16, mx, my, &ax, &ay));
+    ts_tile_req busy = {"cadastre", 16, 34001, 21873, 1};
+    ts_tile_req ra = {"parking", 16, ax, ay, 1};
+    async_got g1 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, TS_OK, NULL};
+    async_got g2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, TS_OK, NULL};
+    TS_REQUIRE(ts_pipeline_request(p, &busy, async_done, &g1, &err) == TS_OK);
+    TS_REQUIRE(ts_pipeline_request(p, &ra, async_done, &g2, &err) == TS_OK);
+    ts_store *s2 = bays_store(pt, st_occ, 1);
+    TS_REQUIRE(s2);
+    TS_CHECK_INT(ts_pipeline_layer_set_store(p, "parking_bays", "EPSG:3857", s2, &err), TS_OK);
+    ts_store_unref(s2);
+    ts_bbox one = {pt[0], pt[1], pt[0], pt[1]};
+    TS_CHECK(ts_pipeline_invalidate(p, "parking", NULL, one, 8) >= 0);
+    async_wait(&g1);
+    async_wait(&g2);
+    TS_CHECK_INT(g1.st, TS_OK);
+    TS_CHECK_INT(g2.st, TS_OK); /* the waiter was answered */
+    ts_tile *cached = ts_pipeline_lookup(p, &ra);
+    TS_CHECK(cached == NULL); /* ... but nothing of the detached render was cached */
+    ts_tile_unref(cached);
+    ts_tile *fresh = NULL;
+    TS_REQUIRE(ts_pipeline_get(p, &ra, &fresh, &err) == TS_OK);
+    TS_CHECK(count_colour(fresh, 0xd6, 0x27, 0x28) > 10); /* the new store: occupied */
+    TS_CHECK_INT(count_colour(fresh, 0x2c, 0xa0, 0x2c), 0);
+    ts_tile_unref(fresh);
+    ts_tile_unref(g1.tile);
+    ts_tile_unref(g2.tile);
+    ts_pipeline_free(p);
+}
