@@ -423,6 +423,42 @@ TS_TEST(pipeline_live_layer_store_swap_and_exact_invalidation)
     ts_tile *l2 = ts_pipeline_lookup(p, &rl);
     TS_CHECK(l2 == NULL);
     ts_tile_unref(l2);
+    /* WMS draws and queries the current store too */
+    const char *wl[] = {"bays"};
+    ts_map_req mr = {
+        .layers = wl,
+        .nlayers = 1,
+        .crs = ts_grid_crs_find("EPSG:3857"),
+        .bbox = {mx - 300, my - 300, mx + 300, my + 300},
+        .width = 256,
+        .height = 256,
+        .format = TS_MAP_PNG,
+    };
+    ts_tile *map = NULL;
+    TS_REQUIRE(ts_pipeline_map_get(p, &mr, &map, &err) == TS_OK);
+    TS_CHECK(count_colour(map, 0xd6, 0x27, 0x28) > 10);
+    ts_tile_unref(map);
+    ts_info_req ir = {
+        .layers = wl,
+        .nlayers = 1,
+        .crs = mr.crs,
+        .bbox = mr.bbox,
+        .width = 256,
+        .height = 256,
+        .i = 128,
+        .j = 128,
+        .feature_count = 1,
+    };
+    ts_info_result res;
+    TS_CHECK_INT(ts_pipeline_feature_info(p, &ir, &res, &err), TS_OK);
+    TS_CHECK_INT(res.n, 1);
+    int seen_state = 0;
+    for (int k = 0; res.n == 1 && k < res.features[0].nattrs; k++)
+        if (strcmp(res.features[0].names[k], "state") == 0 &&
+            res.features[0].values[k].type == TS_VAL_STR)
+            seen_state = strcmp(res.features[0].values[k].u.s, "occupied") == 0;
+    TS_CHECK(seen_state);
+    ts_info_result_free(&res);
     /* unknown tileset, empty box */
     TS_CHECK_INT(ts_pipeline_invalidate(p, "nope", NULL, one, 8), -1);
     ts_bbox bad = {1, 1, 0, 0};

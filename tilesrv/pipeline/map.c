@@ -93,7 +93,8 @@ typedef struct map_job {
     const ts_render_layer **rls; /* per drawn layer */
     const char **layer_crs;      /* per drawn layer: its store's CRS, NULL = the request's */
     ts_render_layer **owned;     /* layers bound to SLD_BODY styles, freed with the job */
-    int n;
+    void **live;                 /* per expanded layer: the feed layer's store taken */
+    int n, nlive;
     ts_tile_done done;
     void *ud;
 } map_job;
@@ -105,6 +106,9 @@ map_job_free(map_job *j)
         return;
     for (int i = 0; i < j->n; i++)
         ts_render_layer_free(j->owned ? j->owned[i] : NULL);
+    for (int i = 0; j->live && i < j->nlive; i++)
+        ts_pipeline__live_release(j->live[i]);
+    free(j->live);
     free(j->owned);
     free(j->rls);
     free(j->layer_crs);
@@ -201,7 +205,9 @@ ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud
     j->rls = calloc((size_t)(n > 0 ? n : 1), sizeof *j->rls);
     j->layer_crs = calloc((size_t)(n > 0 ? n : 1), sizeof *j->layer_crs);
     j->owned = calloc((size_t)(n > 0 ? n : 1), sizeof *j->owned);
-    if (j->rls == NULL || j->layer_crs == NULL || j->owned == NULL) {
+    j->live = calloc((size_t)(n > 0 ? n : 1), sizeof *j->live);
+    j->nlive = n;
+    if (j->rls == NULL || j->layer_crs == NULL || j->owned == NULL || j->live == NULL) {
         st = TS_FAIL(err, TS_ENOMEM, "map job");
         goto fail;
     }
@@ -210,6 +216,7 @@ ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud
         const ts_render_layer *rl = ts_pipeline__layer_for_crs(j->svc, ls[i], r->crs, &scrs);
         if (rl == NULL)
             continue; /* not loaded: draws nothing */
+        rl = ts_pipeline__live_layer(j->svc, rl, &j->live[i]);
         const ts_style *sld = r->styles ? r->styles[owner[i]] : NULL;
         if (sld != NULL) {
             j->owned[j->n] = ts_render_layer_new(rl->name, rl->store, (ts_style *)sld, NULL, err);
@@ -441,6 +448,10 @@ ts_info_result_free(ts_info_result *r)
     memset(r, 0, sizeof *r);
 }
 
+static ts_status info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
+                           const ts_render_layer *rl, const char *scrs, const ts_info_req *r,
+                           ts_info_result *out, int *cap, ts_err *err);
+
 /* Hits of one layer, topmost (last drawn) first, appended to out. */
 static ts_status
 info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, const ts_info_req *r,
@@ -450,6 +461,19 @@ info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, cons
     const ts_render_layer *rl = ts_pipeline__layer_for_crs(svc, l, r->crs, &scrs);
     if (rl == NULL)
         return TS_OK;
+    void *live = NULL;
+    rl = ts_pipeline__live_layer(svc, rl, &live);
+    ts_status st = info_hits(sc, svc, l, rl, scrs, r, out, cap, err);
+    ts_pipeline__live_release(live);
+    return st;
+}
+
+/* info_layer on render layer rl (store in scrs, NULL = the request's CRS). */
+static ts_status
+info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
+          const ts_render_layer *rl, const char *scrs, const ts_info_req *r, ts_info_result *out,
+          int *cap, ts_err *err)
+{
     double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
     double sf = scale_factor_of(r->dpi);

@@ -77,8 +77,8 @@ const ts_tileset *ts_service_tileset_grid_at(const ts_service *s, int i);
 /* ---- live (feed) layers -----------------------------------------------------------------
  * A layer with `feed: NAME` starts with an empty store (fields = the style's properties)
  * in every grid CRS it is drawn in; whoever runs the feed sets new stores as the sensors
- * change. Tile renders take the stores current when they start; WMS maps and feature info
- * draw the initial (empty) store for now. */
+ * change. Tile renders, WMS maps and feature info take the stores current when they start
+ * (feature info answers with the attributes the store keeps). */
 
 /* Swap store (a new reference is taken) into feed layer `layer` in crs (a grid CRS as the
  * service loaded it, "EPSG:3857"): a new render layer binds it to the layer's style;

@@ -49,6 +49,13 @@ const ts_render_layer *const *ts_pipeline__tileset_layers(const ts_service *s,
                                                          ts_pipeline__hold **hold);
 void ts_pipeline__hold_release(ts_pipeline__hold *h);
 
+/* For WMS: the current render layer of the feed layer whose loaded (initial) render layer
+ * is rl, with a reference in *ref (release with ts_pipeline__live_release, NULL accepted);
+ * rl itself with *ref = NULL for other layers. */
+const ts_render_layer *ts_pipeline__live_layer(const ts_service *s, const ts_render_layer *rl,
+                                               void **ref);
+void ts_pipeline__live_release(void *ref);
+
 /* Render resources lent to WMS maps by the pipeline (pipeline.c). */
 ts_pool *ts_pipeline__pool(ts_pipeline *p);
 ts_pool *ts_pipeline__band_pool(ts_pipeline *p);

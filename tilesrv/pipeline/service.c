@@ -628,3 +628,29 @@ ts_service_tileset_live(const ts_service *s, const ts_tileset *ts)
     ptrdiff_t ti = ts - s->tilesets;
     return ti >= 0 && ti < s->nall && s->ts_live[ti];
 }
+
+const ts_render_layer *
+ts_pipeline__live_layer(const ts_service *cs, const ts_render_layer *rl, void **ref)
+{
+    ts_service *s = (ts_service *)cs;
+    *ref = NULL;
+    for (int i = 0; i < s->nlayers; i++) {
+        svc_layer *sl = &s->layers[i];
+        if (sl->rl != rl || sl->cfg->feed == NULL)
+            continue;
+        pthread_mutex_lock(&s->live_mu);
+        live_rl *l = sl->live;
+        if (l)
+            atomic_fetch_add(&l->refs, 1);
+        pthread_mutex_unlock(&s->live_mu);
+        *ref = l;
+        return l ? l->rl : rl;
+    }
+    return rl;
+}
+
+void
+ts_pipeline__live_release(void *ref)
+{
+    live_unref(ref);
+}
