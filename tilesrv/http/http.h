@@ -29,6 +29,11 @@ ts_live *ts_live_new(ts_pipeline *p, ts_err *err);
  * stay as they are); then the old feeds are stopped and freed. TS_OK, or TS_ENOMEM with
  * nothing changed. */
 ts_status ts_live_set_feeds(ts_live *l, const ts_feed_config *const *cfgs, int n, ts_err *err);
+/* The same, keeping a running feed whose name and key (keys[i], the config entry's hash;
+ * 0 = never kept) are unchanged: it goes on with its state, and the layers of the current
+ * service are rebuilt from its snapshot at once (every tile of its tilesets dropped). */
+ts_status ts_live_set_feeds_keyed(ts_live *l, const ts_feed_config *const *cfgs,
+                                  const uint64_t *keys, int n, ts_err *err);
 /* Stop every feed and the worker; free. NULL is accepted. */
 void ts_live_free(ts_live *l);
 /* The current snapshot of feed (a new reference), or NULL when no such feed runs; *gen

@@ -22,6 +22,7 @@ typedef struct live_feed {
     struct ts_live *l;
     ts_feed *f;
     char name[64];
+    uint64_t key;                /* configuration hash (0 = never kept across a reload) */
     /* pending work, under l->mu */
     ts_feed_snapshot *snap;      /* the latest published snapshot not yet rebuilt */
     double pts[2 * MAX_POINTS];  /* lon, lat of changed sensors (old and new positions) */
@@ -287,7 +288,7 @@ worker(void *arg)
     while (!l->stop) {
         live_feed *lf = NULL;
         for (int i = 0; i < l->n && lf == NULL; i++)
-            if (l->feeds[i]->dirty)
+            if (l->feeds[i] && l->feeds[i]->dirty)
                 lf = l->feeds[i];
         if (lf == NULL) {
             if (l->waiters) {
@@ -371,14 +372,54 @@ feeds_free(live_feed **v, int n)
 ts_status
 ts_live_set_feeds(ts_live *l, const ts_feed_config *const *cfgs, int n, ts_err *err)
 {
+    return ts_live_set_feeds_keyed(l, cfgs, NULL, n, err);
+}
+
+/* A running feed of the same name and key, taken out of l->feeds (under set_mu; the slot
+ * is left NULL until the new set is swapped in), or NULL. */
+static live_feed *
+take_same(struct ts_live *l, const char *name, uint64_t key)
+{
+    live_feed *found = NULL;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < l->n && found == NULL; i++) {
+        live_feed *lf = l->feeds[i];
+        if (lf && key != 0 && lf->key == key && strcmp(lf->name, name) == 0) {
+            found = lf;
+            l->feeds[i] = NULL;
+            /* the new service's layers start empty: rebuild them from the current
+             * snapshot and drop whatever was drawn without it */
+            ts_feed_snapshot_unref(lf->snap);
+            lf->snap = ts_feed_snapshot_get(lf->f);
+            lf->box = (ts_bbox){-180, -85.06, 180, 85.06};
+            lf->has_box = 1;
+            lf->overflow = 1;
+            lf->dirty = 1;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return found;
+}
+
+ts_status
+ts_live_set_feeds_keyed(ts_live *l, const ts_feed_config *const *cfgs, const uint64_t *keys,
+                        int n, ts_err *err)
+{
     pthread_mutex_lock(&l->set_mu);
     live_feed **v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
     if (v == NULL) {
         pthread_mutex_unlock(&l->set_mu);
         return TS_FAIL(err, TS_ENOMEM, "live feeds");
     }
-    int m = 0;
+    int m = 0, kept = 0;
     for (int i = 0; i < n; i++) {
+        live_feed *same = keys ? take_same(l, cfgs[i]->name ? cfgs[i]->name : "", keys[i]) : NULL;
+        if (same) {
+            ts_info("feed %s unchanged: kept running", same->name);
+            v[m++] = same;
+            kept++;
+            continue;
+        }
         live_feed *lf = calloc(1, sizeof *lf);
         if (lf == NULL) {
             feeds_free(v, m);
@@ -386,6 +427,7 @@ ts_live_set_feeds(ts_live *l, const ts_feed_config *const *cfgs, int n, ts_err *
             return TS_FAIL(err, TS_ENOMEM, "feed %s", cfgs[i]->name);
         }
         lf->l = l;
+        lf->key = keys ? keys[i] : 0;
         snprintf(lf->name, sizeof lf->name, "%s", cfgs[i]->name ? cfgs[i]->name : "");
         ts_feed_hooks hooks = {on_change, lf, NULL, NULL};
         ts_err ferr;
@@ -407,7 +449,8 @@ ts_live_set_feeds(ts_live *l, const ts_feed_config *const *cfgs, int n, ts_err *
     int nold = l->n;
     l->feeds = v;
     l->n = m;
-    l->gen++;
+    if (kept < m || nold - kept > 0)
+        l->gen++; /* ETags of /sensors: versions restart with new feeds */
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
     feeds_free(old, nold);
@@ -449,7 +492,7 @@ ts_live_snapshot(ts_live *l, const char *feed, uint64_t *gen)
     ts_feed_snapshot *s = NULL;
     pthread_mutex_lock(&l->mu);
     for (int i = 0; i < l->n && s == NULL; i++)
-        if (strcmp(l->feeds[i]->name, feed) == 0)
+        if (l->feeds[i] && strcmp(l->feeds[i]->name, feed) == 0)
             s = ts_feed_snapshot_get(l->feeds[i]->f);
     if (gen)
         *gen = l->gen;
@@ -472,10 +515,15 @@ ts_live_metrics(ts_live *l, ts_buf *b)
     int n = l->n;
     ts_feed_stats *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
     char(*names)[64] = calloc((size_t)(n > 0 ? n : 1), sizeof *names);
+    int got = 0;
     for (int i = 0; st && names && i < n; i++) {
-        ts_feed_stats_get(l->feeds[i]->f, &st[i]);
-        memcpy(names[i], l->feeds[i]->name, sizeof names[i]);
+        if (l->feeds[i] == NULL)
+            continue; /* taken over by a reload in progress */
+        ts_feed_stats_get(l->feeds[i]->f, &st[got]);
+        memcpy(names[got], l->feeds[i]->name, sizeof names[got]);
+        got++;
     }
+    n = got;
     pthread_mutex_unlock(&l->mu);
     if (st == NULL || names == NULL)
         n = 0;

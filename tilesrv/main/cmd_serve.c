@@ -70,9 +70,10 @@ start_feeds(ts_live *live, const ts_config *cfg)
     int n = cfg->nfeeds;
     ts_cli_feed_cfg *fc = calloc((size_t)(n > 0 ? n : 1), sizeof *fc);
     const ts_feed_config **v = calloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    uint64_t *keys = calloc((size_t)(n > 0 ? n : 1), sizeof *keys);
     ts_err err;
     ts_err_clear(&err);
-    ts_status st = fc && v ? TS_OK : TS_FAIL(&err, TS_ENOMEM, "feeds");
+    ts_status st = fc && v && keys ? TS_OK : TS_FAIL(&err, TS_ENOMEM, "feeds");
     int made = 0;
     for (; st == TS_OK && made < n; made++) {
         st = ts_cli_feed_config(&cfg->feeds[made], &fc[made], &err);
@@ -81,13 +82,15 @@ start_feeds(ts_live *live, const ts_config *cfg)
             break;
         }
         v[made] = &fc[made].cfg;
+        keys[made] = cfg->feeds[made].hash;
     }
     if (st == TS_OK)
-        st = ts_live_set_feeds(live, v, n, &err);
+        st = ts_live_set_feeds_keyed(live, v, keys, n, &err);
     for (int i = 0; i < made; i++)
         ts_cli_feed_config_free(&fc[i]);
     free(fc);
     free(v);
+    free(keys);
     if (st != TS_OK) {
         ts_cli_print_err("cannot start the feeds", &err);
         return -1;
@@ -206,8 +209,8 @@ ts_cmd_serve(const ts_cli *o)
             }
             ts_pipeline_set_service(p, nsvc);
             ts_service_unref(nsvc);
-            /* the new service's feed layers start empty: restart the feeds of the new
-             * configuration (their first snapshots fill them) */
+            /* the new service's feed layers start empty: feeds whose settings did not
+             * change keep running and refill them at once; the others are restarted */
             if (start_feeds(live, ncfg) != 0)
                 ts_error("reload: the feeds of the new configuration did not start; the old "
                          "feeds keep running");
