@@ -280,12 +280,7 @@ reach(const ts_label_set *s, uint32_t i, double r[4])
     r[1] = b[1] - p;
     r[2] = b[2] + p;
     r[3] = b[3] + p;
-    if (c->dup_key != 0) {
-        r[0] = fmin(r[0], c->ax - c->dup_dist);
-        r[1] = fmin(r[1], c->ay - c->dup_dist);
-        r[2] = fmax(r[2], c->ax + c->dup_dist);
-        r[3] = fmax(r[3], c->ay + c->dup_dist);
-    }
+    /* dup distances are not in the reach: same-text pairs are found by key (dup_pairs) */
 }
 
 static int
@@ -293,6 +288,57 @@ cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Pairs (as ranks) of candidates with the same dup key whose anchors are closer than the
+ * larger dup distance, appended to s->pairs. 0, or -1 on ENOMEM. */
+static int
+dup_pairs(ts_label_set *s)
+{
+    size_t n = s->n, nd = 0;
+    for (size_t k = 0; k < n; k++)
+        nd += s->c[s->order[k]].dup_key != 0;
+    if (nd < 2)
+        return 0;
+    uint64_t *keys = malloc(nd * sizeof *keys);
+    uint32_t *idx = malloc(nd * sizeof *idx);
+    if (keys == NULL || idx == NULL) {
+        free(keys);
+        free(idx);
+        return -1;
+    }
+    /* sort ranks by key: keys hold (key hash folded to 32 bits) << 32 | rank, then equal
+     * folded keys are compared in full below */
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (s->c[s->order[k]].dup_key != 0)
+            keys[m++] = (uint64_t)(uint32_t)(s->c[s->order[k]].dup_key ^
+                                             s->c[s->order[k]].dup_key >> 32)
+                            << 32 |
+                        k;
+    qsort(keys, m, sizeof *keys, cmp_u64);
+    for (size_t k = 0; k < m; k++)
+        idx[k] = (uint32_t)(keys[k] & 0xffffffffu);
+    int rc = 0;
+    for (size_t a = 0; a < m && rc == 0; a++)
+        for (size_t b = a + 1; b < m && keys[b] >> 32 == keys[a] >> 32; b++) {
+            const ts_label_cand *ca = &s->c[s->order[idx[a]]], *cb = &s->c[s->order[idx[b]]];
+            if (ca->dup_key != cb->dup_key)
+                continue;
+            double d = fmax(ca->dup_dist, cb->dup_dist), dx = ca->ax - cb->ax,
+                   dy = ca->ay - cb->ay;
+            if (dx * dx + dy * dy >= d * d)
+                continue;
+            if (grow((void **)&s->pairs, &s->paircap, s->npairs + 1, sizeof *s->pairs) != 0) {
+                rc = -1;
+                break;
+            }
+            uint32_t lo = idx[a] < idx[b] ? idx[a] : idx[b], hi = idx[a] ^ idx[b] ^ lo;
+            s->pairs[s->npairs++] = (uint64_t)lo << 32 | hi;
+        }
+    free(keys);
+    free(idx);
+    return rc;
 }
 
 /* Edges between candidates (as ranks) into s->adj_off / s->adj. 0, or -1 on ENOMEM. */
@@ -386,6 +432,9 @@ build_neighbours(ts_label_set *s)
             }
         }
     }
+    /* candidates of one dup key closer than their dup distance: by key, then distance */
+    if (dup_pairs(s) != 0)
+        return -1;
     /* members of a group conflict wherever they are (the grid finds only near ones):
      * sort the grouped candidates by group << 32 | rank, pair each group's members */
     size_t ng = 0;
