@@ -1345,7 +1345,18 @@ ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid, ts
         }
         for (uint32_t y = r0; y <= r1; y++)
             for (uint32_t x = c0; x <= c1; x++) {
-                /* both scales, both formats: "name/grid/z/x/y@" */
+                /* The LRU drops by prefix with a scan of every entry: probe the two scales'
+                 * keys first (a hash lookup each) and scan only when one is cached. */
+                int cached = 0;
+                for (int sc = 1; sc <= 2 && !cached; sc++) {
+                    ts_pipeline_tile_key(ts, z, x, y, sc, key, sizeof key);
+                    ts_tile *t = ts_mem_cache_get(p->cache, key);
+                    cached = t != NULL;
+                    ts_tile_unref(t);
+                }
+                if (!cached)
+                    continue;
+                /* both scales: "name/grid/z/x/y@" */
                 snprintf(key, sizeof key, "%s/%s/%d/%u/%u@", ts->name, g->name, z, x, y);
                 dropped += (long)ts_mem_cache_drop_prefix(p->cache, key);
             }
