@@ -531,6 +531,15 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
             double s = s0 + shift[tr] * W;
             if (s - W / 2 < 0 || s + W / 2 > L)
                 continue;
+            { /* a label centred far outside the gathered window would be dropped by
+               * add_candidate: skip its layout (its centre is within half its length plus
+               * the offset and pad of the line point under its middle) */
+                double px, py, slack = W / 2 + fabs(off) + pr->pad + 1;
+                point_at(lb, m, s, &px, &py);
+                if (px < e->gx0 - slack || px > e->gx1 + slack || py < e->gy0 - slack ||
+                    py > e->gy1 + slack)
+                    continue;
+            }
             size_t p0 = pos_room(lb, run->nglyphs);
             if (p0 == SIZE_MAX)
                 return TS_FAIL(e->err, TS_ENOMEM, "labels");
