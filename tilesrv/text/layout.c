@@ -257,13 +257,19 @@ ts_text_layout_on_line(const ts_text_run *run, const double *xy, size_t npts, do
         double adv = g->advance > 0 ? g->advance : 0;
         if (adv > 0 || !have_frame || frame_line != g->line) {
             double sa = s0 + g->x, sb = sa + adv, sc = sa + adv / 2;
-            double pax, pay, pbx, pby, cx, cy, th;
+            double pax, pay, pbx, pby, cx, cy, th, cs, sn;
             at(&c, sa, &pax, &pay);
             at(&c, sb, &pbx, &pby);
-            if (hypot(pbx - pax, pby - pay) > 1e-9)
+            double chord = hypot(pbx - pax, pby - pay);
+            if (chord > 1e-9) { /* cos and sin straight from the chord: no sincos per glyph */
                 th = atan2(pby - pay, pbx - pax);
-            else
+                cs = (pbx - pax) / chord;
+                sn = (pby - pay) / chord;
+            } else {
                 th = tangent(&c, sc);
+                cs = cos(th);
+                sn = sin(th);
+            }
             if (adv > 0) {
                 if (have_frame && frame_line == g->line && fabs(wrap(th - prev_th)) > maxd)
                     return 0;
@@ -273,8 +279,8 @@ ts_text_layout_on_line(const ts_text_run *run, const double *xy, size_t npts, do
             at(&c, sc, &cx, &cy);
             double up = offset_px + ym - g->y;
             f.th = th;
-            f.cs = cos(th);
-            f.sn = sin(th);
+            f.cs = cs;
+            f.sn = sn;
             f.bx = cx + up * f.sn;
             f.by = cy - up * f.cs;
             f.u0 = g->x + adv / 2;
