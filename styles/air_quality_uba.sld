@@ -1,5 +1,5 @@
 <?xml version="1.0" encoding="UTF-8"?>
-<!-- Air-quality stations by the Umweltbundesamt air-quality index (LQI): the worst of NO2 (1 h mean), PM10 and PM2.5 (24 h running means) and O3 (1 h mean), in µg/m³, with the class bounds of the UBA index (sehr gut / gut / mäßig / schlecht / sehr schlecht: NO2 10/30/60/100, PM10 9/27/54/90, PM2.5 5/15/30/50, O3 24/72/144/240; source: umweltbundesamt.de, Der Luftqualitätsindex (LQI)). Missing pollutants are ignored; a station without any value is drawn as "keine Daten". Colours: the European index palette. -->
+<!-- The station label is name (a GeoPackage layer) or label (a live feed layer): a missing property adds nothing to the Label. Air-quality stations by the Umweltbundesamt air-quality index (LQI): the worst of NO2 (1 h mean), PM10 and PM2.5 (24 h running means) and O3 (1 h mean), in µg/m³, with the class bounds of the UBA index (sehr gut / gut / mäßig / schlecht / sehr schlecht: NO2 10/30/60/100, PM10 9/27/54/90, PM2.5 5/15/30/50, O3 24/72/144/240; source: umweltbundesamt.de, Der Luftqualitätsindex (LQI)). Missing pollutants are ignored; a station without any value is drawn as "keine Daten". Colours: the European index palette. -->
 <StyledLayerDescriptor version="1.0.0"
     xmlns="http://www.opengis.net/sld"
     xmlns:ogc="http://www.opengis.net/ogc"
@@ -139,7 +139,7 @@
           <Title>Stationsname</Title>
           <MaxScaleDenominator>20000</MaxScaleDenominator>
           <TextSymbolizer>
-            <Label><ogc:PropertyName>name</ogc:PropertyName></Label>
+            <Label><ogc:PropertyName>name</ogc:PropertyName><ogc:PropertyName>label</ogc:PropertyName></Label>
             <Font>
               <CssParameter name="font-family">DejaVu Sans</CssParameter>
               <CssParameter name="font-size">10</CssParameter>
