@@ -10,6 +10,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -294,6 +295,59 @@ def test_style_reload_on_sighup_and_broken_style_refused():
         assert rc == 0, rc
         assert "alkis_buildings.sld:" in log, log  # file:line of the broken style
     finally:
+        shutil.rmtree(d)
+
+
+def test_disk_full_cache_keeps_serving_and_says_so():
+    """A disk cache on a full file system: tiles are still served (rendered, not stored),
+    /health says "degraded" with the reason, /metrics counts the failed writes."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        print("  skipped: needs root to mount a small tmpfs")
+        return
+    d = tempfile.mkdtemp()
+    cache = os.path.join(d, "cache")
+    os.mkdir(cache)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", cache],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        shutil.rmtree(d)
+        print("  skipped: cannot mount a tmpfs here (%s)" % r.stderr.strip())
+        return
+    try:
+        cfg = os.path.join(d, "t.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s:\n    path: %s\n"
+                    "layers:\n  l:\n    source: s\n    table: parcels\n    style: %s\n"
+                    "tilesets:\n  t:\n    layers: [l]\n    metatile: 1\n"
+                    "    cache: {type: disk, path: %s}\n"
+                    % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                       os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache))
+        srv = start_server(cfg)
+        try:
+            for x in range(34000, 34004):
+                for y in range(21872, 21876):
+                    st, _, body = get(srv[1], "/tiles/t/16/%d/%d.png" % (x, y))
+                    assert st == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", st
+            time.sleep(0.5)  # writes happen after the waiters are answered
+            st, _, health = get(srv[1], "/health")
+            h = json.loads(health)
+            assert st == 200 and h["status"] == "degraded", health
+            assert not h["cache"]["persist_ok"] and h["cache"]["persist_error"], health
+            st, _, metrics = get(srv[1], "/metrics")
+            errs = re.search(rb"^tilesrv_persist_put_errors_total (\d+)", metrics, re.M)
+            assert errs and int(errs.group(1)) > 0, metrics
+            assert re.search(rb"^tilesrv_persist_failing 1", metrics, re.M), metrics
+            # no partial tile left behind: every stored file is a whole PNG
+            for root, _, files in os.walk(cache):
+                for fn in files:
+                    with open(os.path.join(root, fn), "rb") as f:
+                        data = f.read()
+                    assert not fn.endswith(".png") or data.endswith(b"IEND\xaeB`\x82"), fn
+        finally:
+            rc, log = stop_server(srv)
+        assert rc == 0, rc
+    finally:
+        subprocess.run(["umount", cache], capture_output=True)
         shutil.rmtree(d)
 
 

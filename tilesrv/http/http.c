@@ -268,10 +268,15 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     ts_pipeline_stats_get(h->p, &ps);
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
-    ts_buf_printf(&b, "{\"status\":\"ok\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
-                      "\"render_queue\":%d,\"tilesets\":[",
-                  (long long)(ts_wall_s() - h->started),
-                  (unsigned long long)ts_service_generation(svc), ps.queued);
+    /* a failing persistent cache (disk full, unwritable): still serving, tiles rendered
+     * but not stored — "degraded", with the reason */
+    ts_buf_printf(&b, "{\"status\":\"%s\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
+                      "\"render_queue\":%d,\"cache\":{\"persist_ok\":%s,\"persist_error\":\"",
+                  ps.persist_failing ? "degraded" : "ok", (long long)(ts_wall_s() - h->started),
+                  (unsigned long long)ts_service_generation(svc), ps.queued,
+                  ps.persist_failing ? "false" : "true");
+    ts_ows_json_escape(&b, ps.persist_failing ? ps.persist_error : "");
+    ts_buf_printf(&b, "\"},\"tilesets\":[");
     for (int i = 0; i < ts_service_ntilesets(svc); i++) {
         const ts_tileset *ts = ts_service_tileset_at(svc, i);
         ts_buf_printf(&b, "%s{\"name\":\"", i ? "," : "");
@@ -336,6 +341,26 @@ handle_metrics(ts_http *h, struct MHD_Connection *c)
                   (unsigned long long)ps.busy, ps.render_ns / 1e9, ps.encode_ns / 1e9, ps.queued,
                   (unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.misses,
                   (unsigned long long)ps.cache.bytes, atomic_load(&h->suspended));
+    /* the persistent cache levels (disk, MBTiles), summed over the tilesets */
+    ts_buf_printf(&b,
+                  "# HELP tilesrv_persist_puts_total Tiles written to a persistent cache.\n"
+                  "# TYPE tilesrv_persist_puts_total counter\n"
+                  "tilesrv_persist_puts_total %llu\n"
+                  "# HELP tilesrv_persist_put_errors_total Failed writes to a persistent cache.\n"
+                  "# TYPE tilesrv_persist_put_errors_total counter\n"
+                  "tilesrv_persist_put_errors_total %llu\n"
+                  "# HELP tilesrv_persist_hits_total Tiles read from a persistent cache.\n"
+                  "# TYPE tilesrv_persist_hits_total counter\n"
+                  "tilesrv_persist_hits_total %llu\n"
+                  "# HELP tilesrv_persist_corrupt_total Damaged entries found (deleted, re-rendered).\n"
+                  "# TYPE tilesrv_persist_corrupt_total counter\n"
+                  "tilesrv_persist_corrupt_total %llu\n"
+                  "# HELP tilesrv_persist_failing 1 while the last persistent write failed (e.g. disk full).\n"
+                  "# TYPE tilesrv_persist_failing gauge\n"
+                  "tilesrv_persist_failing %d\n",
+                  (unsigned long long)ps.persist.puts, (unsigned long long)ps.persist.put_errors,
+                  (unsigned long long)ps.persist.hits, (unsigned long long)ps.persist.corrupt,
+                  ps.persist_failing ? 1 : 0);
     if (h->o.live)
         ts_live_metrics(h->o.live, &b);
     enum MHD_Result r = ts_http__send_buf(
