@@ -169,11 +169,25 @@ ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
 static enum MHD_Result
 handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x, int head)
 {
-    if (x->format != TS_FMT_PNG)
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles are not served yet");
     ts_tile_req tr = {x->tileset, x->z, x->x, x->y, x->scale};
     ts_err err;
     ts_err_clear(&err);
+    if (x->format != TS_FMT_PNG) { /* .mvt / .pbf: built here, no raster render to wait for */
+        if (x->scale != 1)
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles have no @2x");
+        ts_tile *vt = NULL;
+        ts_status vst = ts_pipeline_mvt(h->p, &tr, NULL, &vt, &err);
+        if (vst != TS_OK)
+            return ts_http__send_status(h, c, vst, &err);
+        ts_service *vsvc = ts_pipeline_service(h->p);
+        const ts_tileset *vts = ts_service_tileset(vsvc, x->tileset);
+        int max_age = vts ? vts->cfg->max_age_s : 3600;
+        if (vts && ts_service_tileset_live(vsvc, vts))
+            max_age = 0;
+        ts_service_unref(vsvc);
+        return ts_http__send_tile(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
+                                  head); /* consumes vt */
+    }
     ts_status st = ts_pipeline_check(h->p, &tr, &err);
     if (st != TS_OK)
         return ts_http__send_status(h, c, st, &err);

@@ -629,6 +629,12 @@ ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid)
     return t;
 }
 
+ts_mem_cache *
+ts_pipeline__mem_cache(ts_pipeline *p)
+{
+    return p->cache;
+}
+
 ts_pool *
 ts_pipeline__pool(ts_pipeline *p)
 {

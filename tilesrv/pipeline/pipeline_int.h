@@ -56,6 +56,9 @@ const ts_render_layer *ts_pipeline__live_layer(const ts_service *s, const ts_ren
                                                void **ref);
 void ts_pipeline__live_release(void *ref);
 
+/* The pipeline's memory cache of encoded tiles (pipeline.c). */
+ts_mem_cache *ts_pipeline__mem_cache(ts_pipeline *p);
+
 /* Render resources lent to WMS maps by the pipeline (pipeline.c). */
 ts_pool *ts_pipeline__pool(ts_pipeline *p);
 ts_pool *ts_pipeline__band_pool(ts_pipeline *p);
