@@ -7,6 +7,7 @@ script exits non-zero if any failed.
 """
 import argparse
 import concurrent.futures
+import gzip
 import http.client
 import json
 import os
@@ -362,6 +363,13 @@ def test_vector_tiles_decode_with_gdal():
     st, _, _ = get(SERVER[1], "/tiles/cadastre/16/34001/21873.mvt",
                    {"If-None-Match": hdr["etag"]})
     assert st == 304
+    assert "accept-encoding" in hdr.get("vary", "").lower() and "content-encoding" not in hdr
+    # gzip when the client accepts it: the same tile compressed, its own ETag
+    st, zh, zbody = get(SERVER[1], "/tiles/cadastre/16/34001/21873.mvt",
+                        {"Accept-Encoding": "gzip, deflate"})
+    assert st == 200 and zh.get("content-encoding") == "gzip", zh
+    assert gzip.decompress(zbody) == body and len(zbody) < len(body)
+    assert zh["etag"] != hdr["etag"]
     assert get(SERVER[1], "/tiles/cadastre/16/34001/21873@2x.mvt")[0] == 404
     assert get(SERVER[1], "/tiles/nope/16/34001/21873.mvt")[0] == 404
     try:

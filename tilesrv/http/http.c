@@ -113,6 +113,13 @@ enum MHD_Result
 ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char *ctype, int max_age,
                    int head)
 {
+    return ts_http__send_tile_enc(h, c, t, ctype, max_age, head, NULL, 0);
+}
+
+enum MHD_Result
+ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char *ctype,
+                       int max_age, int head, const char *encoding, int vary_encoding)
+{
     char etag[32], lm[64], cc[64];
     ts_tile_etag_str(t, etag, sizeof etag);
     http_date(t->mtime, lm, sizeof lm);
@@ -137,6 +144,10 @@ ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char 
         return MHD_NO;
     if (status == MHD_HTTP_OK)
         MHD_add_response_header(r, "Content-Type", ctype ? ctype : "image/png");
+    if (status == MHD_HTTP_OK && encoding)
+        MHD_add_response_header(r, "Content-Encoding", encoding);
+    if (vary_encoding)
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
     MHD_add_response_header(r, "ETag", etag);
     MHD_add_response_header(r, "Last-Modified", lm);
     MHD_add_response_header(r, "Cache-Control", max_age > 0 ? cc : "no-cache");
@@ -176,7 +187,9 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         if (x->scale != 1)
             return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles have no @2x");
         ts_tile *vt = NULL;
-        ts_status vst = ts_pipeline_mvt(h->p, &tr, NULL, &vt, &err);
+        const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+        int gz = ae != NULL && strstr(ae, "gzip") != NULL;
+        ts_status vst = ts_pipeline_mvt(h->p, &tr, NULL, gz, &vt, &err);
         if (vst != TS_OK)
             return ts_http__send_status(h, c, vst, &err);
         ts_service *vsvc = ts_pipeline_service(h->p);
@@ -185,8 +198,9 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         if (vts && ts_service_tileset_live(vsvc, vts))
             max_age = 0;
         ts_service_unref(vsvc);
-        return ts_http__send_tile(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
-                                  head); /* consumes vt */
+        return ts_http__send_tile_enc(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
+                                      head, gz && vt->len > 0 ? "gzip" : NULL,
+                                      1); /* consumes vt */
     }
     ts_status st = ts_pipeline_check(h->p, &tr, &err);
     if (st != TS_OK)

@@ -65,6 +65,11 @@ enum MHD_Result ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_st
  * consumes the caller's reference; 304 on a matching If-None-Match. */
 enum MHD_Result ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t,
                                    const char *ctype, int max_age, int head);
+/* As ts_http__send_tile, with a Content-Encoding (NULL = none) and, when vary_encoding,
+ * "Vary: Accept-Encoding" (the bytes depend on the client's Accept-Encoding). */
+enum MHD_Result ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t,
+                                       const char *ctype, int max_age, int head,
+                                       const char *encoding, int vary_encoding);
 /* The ts_tile_done callback that resumes a suspended connection (ud = its req_state). */
 void ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err);
 /* The server's base URL for documents ("http://host:port", no trailing '/'). */

@@ -220,10 +220,11 @@ void ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *out);
 /* The tile as a Mapbox Vector Tile 2.1 (pipeline/vector.c): one layer per tileset layer,
  * named as it, with the attributes its store holds and the source's feature ids; built on
  * the calling thread, kept in the memory cache (not for live tilesets). grid NULL = the
- * tileset's first grid. *out holds one reference (release with ts_tile_unref); an empty
- * tile has no bytes. Errors as ts_pipeline_check_grid, TS_ENOMEM. */
-ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
-                          ts_err *err);
+ * tileset's first grid. gzip = 1: the gzip-compressed bytes (Content-Encoding: gzip; an
+ * empty tile stays empty). *out holds one reference (release with ts_tile_unref); an
+ * empty tile has no bytes. Errors as ts_pipeline_check_grid, TS_ENOMEM. */
+ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip,
+                          ts_tile **out, ts_err *err);
 
 void ts_pipeline_tile_key(const ts_tileset *ts, int z, uint32_t x, uint32_t y, int scale,
                           char *buf, size_t size);

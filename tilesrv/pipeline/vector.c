@@ -5,7 +5,8 @@
  * the geometry at the detail level of the zoom, clipped to the tile plus a buffer and
  * quantised to the extent (4096) by the mvt module. A tile is built on the calling thread
  * (encoding is a few milliseconds, no rasterising) and kept in the memory cache under the
- * PNG tile's key + ".mvt"; tiles of live tilesets are not kept (their stores change). */
+ * PNG tile's key + ".mvt" (its gzip form under + ".mvt.gz", for clients that accept it);
+ * tiles of live tilesets are not kept (their stores change). */
 #include "pipeline/pipeline_int.h"
 
 #include <stdio.h>
@@ -54,9 +55,54 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_bbox *tb, doubl
     return TS_OK;
 }
 
+/* The gzip form of a plain tile, cached under key + ".gz" (unless live). */
+static ts_status
+gzipped(ts_mem_cache *mc, const char *key, int live, ts_tile *plain, ts_tile **out, ts_err *err)
+{
+    char gkey[200];
+    snprintf(gkey, sizeof gkey, "%s.gz", key);
+    if (!live && (*out = ts_mem_cache_get(mc, gkey)) != NULL)
+        return TS_OK;
+    ts_buf z;
+    ts_buf_init(&z, (size_t)64 << 20);
+    ts_status st = ts_mvt_gzip(plain->data, plain->len, 6, &z, err);
+    if (st == TS_OK) {
+        *out = ts_tile_new(z.data, z.len, plain->mtime);
+        if (*out == NULL)
+            st = TS_FAIL(err, TS_ENOMEM, "vector tile");
+        else if (!live)
+            ts_mem_cache_put(mc, gkey, *out);
+    }
+    ts_buf_fini(&z);
+    return st;
+}
+
+static ts_status
+plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out, int *live_out,
+          char *key_out, ts_err *err);
+
 ts_status
-ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
+ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip, ts_tile **out,
                 ts_err *err)
+{
+    char key[192];
+    int live = 0;
+    ts_tile *plain = NULL;
+    *out = NULL;
+    TS_TRY(plain_mvt(p, r, grid, &plain, &live, key, err));
+    if (!gzip || plain->len == 0) {
+        *out = plain;
+        return TS_OK;
+    }
+    ts_status st = gzipped(ts_pipeline__mem_cache(p), key, live, plain, out, err);
+    ts_tile_unref(plain);
+    return st;
+}
+
+/* The plain (uncompressed) tile, and its cache key (192 bytes) and liveness. */
+static ts_status
+plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out, int *live_out,
+          char *key_out, ts_err *err)
 {
     *out = NULL;
     TS_TRY(ts_pipeline_check_grid(p, r, grid, err));
@@ -67,8 +113,9 @@ ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile 
         return TS_FAIL(err, TS_ENOENT, "unknown tileset '%s'", r->tileset);
     }
     int live = ts_service_tileset_live(svc, ts);
-    char key[192];
-    ts_pipeline_tile_key(ts, r->z, r->x, r->y, 1, key, sizeof key - 8); /* room for ".mvt" */
+    *live_out = live;
+    char *key = key_out;
+    ts_pipeline_tile_key(ts, r->z, r->x, r->y, 1, key, 192 - 8); /* room for ".mvt" */
     size_t kl = strlen(key);
     memcpy(key + kl, ".mvt", 5);
     ts_mem_cache *mc = ts_pipeline__mem_cache(p);
