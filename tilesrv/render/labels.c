@@ -108,21 +108,6 @@ typedef struct lab_env {
     ts_err *err;
 } lab_env;
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 ts_render__labeler *
 ts_render__labeler_new(void)
@@ -205,8 +190,8 @@ part_px(ts_render__labeler *lb, const ts_affine *t, const ts_geom *g, size_t fir
         int closed)
 {
     size_t m = n + (closed ? 1 : 0);
-    if (grow((void **)&lb->pts, &lb->cpts, 2 * m, sizeof *lb->pts) != 0 ||
-        grow((void **)&lb->cum, &lb->ccum, m, sizeof *lb->cum) != 0)
+    if (ts_render__grow((void **)&lb->pts, &lb->cpts, 2 * m, sizeof *lb->pts) != 0 ||
+        ts_render__grow((void **)&lb->cum, &lb->ccum, m, sizeof *lb->cum) != 0)
         return 0;
     for (size_t i = 0; i < m; i++) {
         size_t j = first + (i < n ? i : 0);
@@ -346,8 +331,8 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
                cy >= e->gy0 && cy <= e->gy1;
     if (keep && e->req->labels_inside && !pr->sym->text->partials)
         keep = b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1;
-    if (!keep || grow((void **)&lb->items, &lb->citems, lb->nitems + 1, sizeof *lb->items) != 0 ||
-        grow((void **)&lb->lbox, &lb->clbox, nbox, sizeof *lb->lbox) != 0) {
+    if (!keep || ts_render__grow((void **)&lb->items, &lb->citems, lb->nitems + 1, sizeof *lb->items) != 0 ||
+        ts_render__grow((void **)&lb->lbox, &lb->clbox, nbox, sizeof *lb->lbox) != 0) {
         ts_text_run_release(run);
         if (run2 != NULL)
             ts_text_run_release(run2);
@@ -402,8 +387,8 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
 static size_t
 pos_room(ts_render__labeler *lb, size_t n)
 {
-    if (grow((void **)&lb->pos, &lb->cpos, lb->npos + n, sizeof *lb->pos) != 0 ||
-        grow((void **)&lb->rb, &lb->crb, n + 1, sizeof *lb->rb) != 0)
+    if (ts_render__grow((void **)&lb->pos, &lb->cpos, lb->npos + n, sizeof *lb->pos) != 0 ||
+        ts_render__grow((void **)&lb->rb, &lb->crb, n + 1, sizeof *lb->rb) != 0)
         return SIZE_MAX;
     return lb->npos;
 }
@@ -839,7 +824,7 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it,
           ts_err *err)
 {
     size_t n = it->run->nglyphs + (it->run2 ? it->run2->nglyphs : 0);
-    if (grow((void **)&lb->moved, &lb->cmoved, n + 1, sizeof *lb->moved) != 0)
+    if (ts_render__grow((void **)&lb->moved, &lb->cmoved, n + 1, sizeof *lb->moved) != 0)
         return TS_FAIL(err, TS_ENOMEM, "labels");
     ts_text_glyph_pos *m1 = lb->moved, *m2 = lb->moved + it->run->nglyphs;
     for (size_t i = 0; i < it->run->nglyphs; i++)
@@ -901,6 +886,26 @@ place_window(lab_env *e)
             if (ts_label_placed(lb->set, i))
                 lb->items[ts_label_get(lb->set, i)->user].placed = 1;
     }
+    return st;
+}
+
+/* Place the candidates of e's window (pixels of the canvas) and draw the placed ones that
+ * reach c's rows. */
+static ts_status
+place_and_draw(lab_env *e, ts_raster *r, ts_canvas *c)
+{
+    ts_render__labeler *lb = e->lb;
+    ts_status st = place_window(e);
+    double r0 = c->row0, r1 = (double)c->row0 + c->h;
+    for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
+        const item *it = &lb->items[i];
+        if ((it->placed || it->always) &&
+            item_meets(it->b, it->paint.halo_radius, 0, 0, r0, r1, c->w)) {
+            e->stats->labels++;
+            st = draw_item(lb, r, c, it, lb->pos + it->pos, lb->pos + it->pos2, 0, 0, e->err);
+        }
+    }
+    release_items(lb);
     return st;
 }
 
@@ -1091,7 +1096,7 @@ block_compute(lab_env *e, const block *probe, double margin)
             continue;
         size_t ng = it->run->nglyphs + (it->run2 ? it->run2->nglyphs : 0);
         block_label bl = {*it, malloc((ng + 1) * sizeof(ts_text_glyph_pos))};
-        if (bl.pos == NULL || grow((void **)&nb->labels, &cap, nb->n + 1, sizeof *nb->labels)) {
+        if (bl.pos == NULL || ts_render__grow((void **)&nb->labels, &cap, nb->n + 1, sizeof *nb->labels)) {
             free(bl.pos);
             block_free(nb);
             TS_FAIL(e->err, TS_ENOMEM, "labels");
@@ -1232,17 +1237,7 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         e.gy0 = 0;
         e.gx1 = req->width;
         e.gy1 = req->height;
-        st = place_window(&e);
-        double r0 = c->row0, r1 = (double)c->row0 + c->h;
-        for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
-            const item *it = &lb->items[i];
-            if ((it->placed || it->always) && item_meets(it->b, it->paint.halo_radius, 0, 0, r0,
-                                                         r1, c->w)) {
-                stats->labels++;
-                st = draw_item(lb, r, c, it, lb->pos + it->pos, lb->pos + it->pos2, 0, 0, err);
-            }
-        }
-        release_items(lb);
+        st = place_and_draw(&e, r, c);
     } else if (c->w <= 1024 && (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
         /* a tile or a few: its own window plus the margin (no cache: scattered tiles would
          * each pay for a whole block) */
@@ -1253,17 +1248,7 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         e.gx1 = fmax(ax0, ax1) + margin;
         e.gy0 = fmin(ay0, ay1) - margin;
         e.gy1 = fmax(ay0, ay1) + margin;
-        st = place_window(&e);
-        double r0 = c->row0, r1 = (double)c->row0 + c->h;
-        for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
-            const item *it = &lb->items[i];
-            if ((it->placed || it->always) && item_meets(it->b, it->paint.halo_radius, 0, 0, r0,
-                                                         r1, c->w)) {
-                stats->labels++;
-                st = draw_item(lb, r, c, it, lb->pos + it->pos, lb->pos + it->pos2, 0, 0, err);
-            }
-        }
-        release_items(lb);
+        st = place_and_draw(&e, r, c);
     } else {
         /* metatiles and bands of them: placements per block, shared (see draw_blocks) */
         st = draw_blocks(&e, r, c, shown, ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS));

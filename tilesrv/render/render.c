@@ -81,22 +81,6 @@ struct ts_render_worker {
 static const ts_affine identity = {1, 1, 0, 0};
 static atomic_ullong layer_ids;
 
-/* Grow *p to hold need elements of size elem; 0 ok, -1 out of memory. */
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
 
 /* ---- layers ---------------------------------------------------------------------------- */
 
@@ -383,7 +367,7 @@ ts_render__xform_geom(ts_render_worker *w, ts_source_xform *xf, ts_geom *g)
     size_t n = 0;
     for (uint32_t p = 0; p < g->nparts; p++)
         n += g->counts[p];
-    if (grow((void **)&w->xpts, &w->nxpts, n, 2 * sizeof(double)) != 0)
+    if (ts_render__grow((void **)&w->xpts, &w->nxpts, n, 2 * sizeof(double)) != 0)
         return -1;
     memcpy(w->xpts, g->xy, n * 2 * sizeof(double));
     if (ts_source_xform_points(xf, 0, w->xpts, n) > 0)
@@ -750,7 +734,7 @@ to_pixels(draw_env *e, const ts_geom *g)
     size_t n = 0;
     for (uint32_t p = 0; p < g->nparts; p++)
         n += g->counts[p];
-    if (grow((void **)&e->w->pts, &e->w->npts, n, 2 * sizeof(double)) != 0)
+    if (ts_render__grow((void **)&e->w->pts, &e->w->npts, n, 2 * sizeof(double)) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         e->w->pts[2 * i] = e->t.sx * g->xy[2 * i] + e->t.tx;
@@ -839,14 +823,14 @@ offset_parts(draw_env *e, const uint32_t *counts, uint32_t nparts, int closed, d
     size_t total = 0;
     for (uint32_t p = 0; p < nparts; p++)
         total += counts[p];
-    if (grow((void **)&w->opts, &w->nopts, 2 * total + 8, 2 * sizeof(double)) != 0 ||
-        grow((void **)&w->ocnt, &w->nocnt, nparts ? nparts : 1, sizeof(uint32_t)) != 0)
+    if (ts_render__grow((void **)&w->opts, &w->nopts, 2 * total + 8, 2 * sizeof(double)) != 0 ||
+        ts_render__grow((void **)&w->ocnt, &w->nocnt, nparts ? nparts : 1, sizeof(uint32_t)) != 0)
         return -1;
     size_t at = 0, in = 0;
     uint32_t np = 0;
     for (uint32_t p = 0; p < nparts; p++) {
         /* a part writes at most 2 n points and gathers n more behind them */
-        if (grow((void **)&w->opts, &w->nopts, at + 3 * (size_t)counts[p] + 8,
+        if (ts_render__grow((void **)&w->opts, &w->nopts, at + 3 * (size_t)counts[p] + 8,
                  2 * sizeof(double)) != 0)
             return -1;
         uint32_t k = offset_part(w->pts + 2 * in, counts[p], closed, d, w->opts + 2 * at);
@@ -1174,11 +1158,11 @@ draw_graphic_fill(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
     if (i0 >= i1 || j0 >= j1)
         return TS_OK;
     size_t bw = (size_t)(i1 - i0);
-    if (grow((void **)&w->strip, &w->nstrip, (size_t)W * STRIP, sizeof *w->strip) != 0 ||
-        (nfam > 0 ? grow((void **)&w->mask, &w->nmask, bw * STRIP, 1) != 0 ||
-                        grow((void **)&w->hat[0], &w->nhat[0], bw + STRIP, sizeof(double)) ||
-                        grow((void **)&w->hat[1], &w->nhat[1], bw + STRIP, sizeof(double))
-                  : grow((void **)&w->pat, &w->npat, bw * STRIP, sizeof *w->pat) != 0))
+    if (ts_render__grow((void **)&w->strip, &w->nstrip, (size_t)W * STRIP, sizeof *w->strip) != 0 ||
+        (nfam > 0 ? ts_render__grow((void **)&w->mask, &w->nmask, bw * STRIP, 1) != 0 ||
+                        ts_render__grow((void **)&w->hat[0], &w->nhat[0], bw + STRIP, sizeof(double)) ||
+                        ts_render__grow((void **)&w->hat[1], &w->nhat[1], bw + STRIP, sizeof(double))
+                  : ts_render__grow((void **)&w->pat, &w->npat, bw * STRIP, sizeof *w->pat) != 0))
         return TS_ENOMEM;
     ts_parts parts = {g->xy, g->counts, g->nparts};
     ts_rgba lc = with_alpha(gr->stroke_color, gr->stroke_opacity);

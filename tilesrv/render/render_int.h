@@ -4,6 +4,26 @@
 
 #include "render/render.h"
 
+#include <stdlib.h>
+
+/* Grow *p to hold need elements of size elem (capacity in *cap, doubling from 64); 0 ok,
+ * -1 out of memory (*p unchanged). */
+static inline int
+ts_render__grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
 /* A feature of a layer, as filters and labels read its attributes. */
 typedef struct ts_render__feat {
     const ts_render_layer *layer;

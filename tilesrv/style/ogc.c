@@ -57,12 +57,6 @@ leaf_text(ts_style__pctx *p, const xmlNode *n, size_t *len_out)
 }
 
 static int
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int
 count_kids(const xmlNode *n)
 {
     int k = 0;
@@ -197,9 +191,9 @@ parse_property(ts_style__pctx *p, const xmlNode *n)
     if (text == NULL)
         return NULL;
     char *b = text, *e = text + strlen(text);
-    while (b < e && is_space(*b))
+    while (b < e && ts_style__is_space(*b))
         b++;
-    while (e > b && is_space(e[-1]))
+    while (e > b && ts_style__is_space(e[-1]))
         e--;
     *e = '\0';
     if (*b == '\0')
@@ -293,7 +287,7 @@ mixed(ts_style__pctx *p, const xmlNode *n, int depth)
             size_t o = 0;
             int space = 0;
             for (size_t i = 0; i < len; i++) {
-                if (is_space(t[i])) {
+                if (ts_style__is_space(t[i])) {
                     space = o > 0;
                     continue;
                 }

@@ -126,12 +126,6 @@ ts_style__attr(const xmlNode *n, const char *name)
     return NULL;
 }
 
-static int
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* Text of a parameter-like element: its text and that of ogc:Literal children, trimmed.
  * Any other element inside (PropertyName, Function, arithmetic) is a dynamic value, not
  * supported yet: error. NULL on error (recorded in p). */
@@ -176,9 +170,9 @@ ts_style__param_text(ts_style__pctx *p, const xmlNode *n)
         }
         out[at] = '\0';
         char *b = out, *e = out + at;
-        while (b < e && is_space(*b))
+        while (b < e && ts_style__is_space(*b))
             b++;
-        while (e > b && is_space(e[-1]))
+        while (e > b && ts_style__is_space(e[-1]))
             e--;
         *e = '\0';
         return b;
@@ -209,18 +203,6 @@ ts_style__param_number(ts_style__pctx *p, const xmlNode *n, const char *what, do
     return 1;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "#rrggbb" or "#rgb", any case; also "0xrrggbb", which GeoTools accepts and GeoServer's
  * own styles use (pophatch.sld). */
 static int
@@ -238,7 +220,7 @@ parse_colour(const char *s, ts_rgba *out)
         return 0;
     int v[6];
     for (size_t k = 1; k < n; k++)
-        if ((v[k - 1] = hexval(s[k])) < 0)
+        if ((v[k - 1] = ts_style__hexval(s[k])) < 0)
             return 0;
     if (n == 7) {
         out->r = (uint8_t)(v[0] * 16 + v[1]);
@@ -463,9 +445,9 @@ layer_name_is(const xmlNode *layer, const char *want)
             (t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE))
             return 0;
         const char *b = (const char *)t->content, *e = b + strlen(b);
-        while (b < e && is_space(*b))
+        while (b < e && ts_style__is_space(*b))
             b++;
-        while (e > b && is_space(e[-1]))
+        while (e > b && ts_style__is_space(e[-1]))
             e--;
         return strlen(want) == (size_t)(e - b) && memcmp(b, want, (size_t)(e - b)) == 0;
     }
@@ -489,10 +471,10 @@ pick_user_style(const xmlNode *layer)
             if (t != NULL && t->next == NULL &&
                 (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE)) {
                 const char *b = (const char *)t->content;
-                while (is_space(*b))
+                while (ts_style__is_space(*b))
                     b++;
                 size_t k = 0;
-                while (k + 1 < sizeof v && b[k] && !is_space(b[k])) {
+                while (k + 1 < sizeof v && b[k] && !ts_style__is_space(b[k])) {
                     v[k] = b[k];
                     k++;
                 }
@@ -600,7 +582,7 @@ on_global_error(void *data, xmlErrorPtr e)
     d->col = e->int2;
     snprintf(d->msg, sizeof d->msg, "%s", e->message ? e->message : "parse error");
     size_t l = strlen(d->msg);
-    while (l > 0 && is_space(d->msg[l - 1]))
+    while (l > 0 && ts_style__is_space(d->msg[l - 1]))
         d->msg[--l] = '\0';
     for (size_t k = 0; k < l; k++) /* one line in logs */
         if (d->msg[k] == '\n' || d->msg[k] == '\r')

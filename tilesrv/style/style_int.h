@@ -126,4 +126,24 @@ ts_expr *ts_style__literal(ts_style__pctx *p, const xmlNode *n, const char *text
 /* a followed by b as text; a == NULL returns b. NULL on OOM. */
 ts_expr *ts_style__concat(ts_style__pctx *p, const xmlNode *n, ts_expr *a, ts_expr *b);
 
+/* XML white space (the characters SLD text is trimmed of). */
+static inline int
+ts_style__is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Value of a hexadecimal digit, or -1. */
+static inline int
+ts_style__hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

@@ -23,24 +23,6 @@
 #define UOM_PIXEL "http://www.opengeospatial.org/se/units/pixel"
 #define FOR_ELEMS(c, parent) TS_STYLE__FOR_ELEMS(c, parent)
 
-static int
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* ---- values ------------------------------------------------------------------------------ */
 
 /* A value that may be a number or an expression of the feature (a PropertyName, arithmetic,
@@ -59,7 +41,7 @@ param_number_or_expr(ts_style__pctx *p, const xmlNode *n, const char *what, doub
             el = c;
         } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
             for (const char *t = (const char *)c->content; *t; t++)
-                text |= !is_space(*t);
+                text |= !ts_style__is_space(*t);
         }
     }
     if (nel != 1 || text || ts_style__is(el, "Literal"))
@@ -187,12 +169,12 @@ parse_dasharray(ts_style__pctx *p, const xmlNode *n, ts_stroke *st)
     double sum = 0;
     const char *q = s;
     while (*q) {
-        while (*q == ',' || is_space(*q))
+        while (*q == ',' || ts_style__is_space(*q))
             q++;
         if (*q == '\0')
             break;
         const char *e = q;
-        while (*e && *e != ',' && !is_space(*e))
+        while (*e && *e != ',' && !ts_style__is_space(*e))
             e++;
         double d;
         int64_t i;
@@ -468,7 +450,7 @@ percent_decode(char *s)
             *o++ = *s;
             continue;
         }
-        int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+        int hi = ts_style__hexval(s[1]), lo = hi < 0 ? -1 : ts_style__hexval(s[2]);
         if (lo < 0 || (hi == 0 && lo == 0))
             return 0;
         *o++ = (char)(hi * 16 + lo);
@@ -802,7 +784,7 @@ add_font_families(ts_style__pctx *p, const xmlNode *n, ts_text *t, const char *v
 {
     const char *q = v;
     while (*q) {
-        while (*q == ',' || is_space(*q))
+        while (*q == ',' || ts_style__is_space(*q))
             q++;
         if (*q == '\0')
             break;
@@ -819,7 +801,7 @@ add_font_families(ts_style__pctx *p, const xmlNode *n, ts_text *t, const char *v
             while (*q && *q != ',')
                 q++;
             e = q;
-            while (e > b && is_space(e[-1]))
+            while (e > b && ts_style__is_space(e[-1]))
                 e--;
         }
         if (e == b)
