@@ -125,7 +125,10 @@ is_stale(const ts_cache *c, const ts_cache_entry *e)
         return e->stale;
     if (!e->version_ok)
         return 1;
-    return c->expire_s > 0 && ts_cache__now_ns() - e->mtime_ns > c->expire_s * 1000000000;
+    if (c->expire_s <= 0 || c->expire_s > INT64_MAX / 1000000000)
+        return 0;
+    /* compared this way round: a stored mtime (from a file, any value) cannot overflow */
+    return e->mtime_ns < ts_cache__now_ns() - c->expire_s * 1000000000;
 }
 
 static void

@@ -74,6 +74,11 @@ tile_path(const disk *d, int z, uint32_t x, uint32_t y, char *buf, size_t size)
 static int64_t
 mtime_ns(const struct stat *st)
 {
+    /* saturated: a file can carry any time stamp (year 3000, or before 1678) */
+    if (st->st_mtim.tv_sec >= INT64_MAX / 1000000000)
+        return INT64_MAX;
+    if (st->st_mtim.tv_sec <= INT64_MIN / 1000000000)
+        return INT64_MIN;
     return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
@@ -172,7 +177,7 @@ disk_get(ts_cache *c, int z, uint32_t x, uint32_t y, ts_tile **out, ts_cache_ent
         return TS_FAIL(err, TS_EIO, "%s: %lld bytes is too large for a tile", path,
                        (long long)st.st_size);
     }
-    ts_tile *t = ts_cache__tile_alloc((size_t)st.st_size, st.st_mtim.tv_sec);
+    ts_tile *t = ts_cache__tile_alloc((size_t)st.st_size, mtime_ns(&st) / 1000000000);
     if (t == NULL) {
         close(fd);
         return TS_FAIL(err, TS_ENOMEM, "tile %s", path);

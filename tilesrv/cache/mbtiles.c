@@ -458,6 +458,9 @@ meta_bounds(sqlite3 *db, double b[4])
     if (sqlite3_step(s) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(s, 0);
         ok = t && sscanf(t, "%lf,%lf,%lf,%lf", &b[0], &b[1], &b[2], &b[3]) == 4;
+        /* another tool's (or a damaged) value: only a real box in degrees counts */
+        ok = ok && b[0] >= -180 && b[2] <= 180 && b[0] <= b[2] && b[1] >= -90 && b[3] <= 90 &&
+             b[1] <= b[3];
     }
     sqlite3_finalize(s);
     return ok;
@@ -511,8 +514,14 @@ write_metadata(mbt *m, const ts_cache_desc *d)
             b[2] = fmax(b[2], o[2]);
             b[3] = fmax(b[3], o[3]);
         }
-        minz = (int)fmin(minz, meta_num(db, "minzoom", minz));
-        maxz = (int)fmax(maxz, meta_num(db, "maxzoom", maxz));
+        /* stored zooms widen the range only when they are levels of the grid (a file
+         * written elsewhere may hold anything, NaN or 1e300 included) */
+        double top = m->base.grid.nlevels > 0 ? m->base.grid.nlevels - 1 : 30;
+        double omin = meta_num(db, "minzoom", minz), omax = meta_num(db, "maxzoom", maxz);
+        if (omin >= 0 && omin <= top && omin < minz)
+            minz = (int)omin;
+        if (omax >= 0 && omax <= top && omax > maxz)
+            maxz = (int)omax;
     }
     char bounds[128], center[128], mz[16], xz[16];
     snprintf(bounds, sizeof bounds, "%.7f,%.7f,%.7f,%.7f", b[0], b[1], b[2], b[3]);
