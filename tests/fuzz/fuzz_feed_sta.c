@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_feed_sta.c — libFuzzer target for the SensorThings parsers: any bytes as
  * a Things document (both sensor modes) and as a pushed Observation (against a small
  * Datastream index, with the Datastream in the topic and in the message) must give TS_OK
- * with well-formed observations, or an error with a message and a counted kind. */
+ * with well-formed observations, or an error with a message and a counted kind. The input's
+ * first line is also tried as an MQTT topic (the broker's topic string is outside input). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,6 +74,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ts_err_clear(&err);
             ts_obs_batch_reset(&b);
             ts_status rc = ts_sta_parse_observation(&c, ix, topics[i], data, size, &b, &err);
+            check(rc, &err, &b);
+            if (rc == TS_OK && b.n > 1)
+                abort();
+        }
+        /* MQTT delivers the topic too (mq_message -> ingest): the input's first line as the
+         * topic of a well-formed Observation */
+        const uint8_t *nl = memchr(data, '\n', size < 512 ? size : 512);
+        if (nl != NULL) {
+            static const char obs[] = "{\"result\": 1.5, \"phenomenonTime\": "
+                                      "\"2024-05-01T10:00:00Z\"}";
+            char topic[512];
+            memcpy(topic, data, (size_t)(nl - data));
+            topic[nl - data] = '\0';
+            char ds[TS_FEED_ID_MAX];
+            if (ts_sta_topic_datastream(topic, ds, sizeof ds) == 0 &&
+                (ds[0] == '\0' || strlen(ds) >= TS_FEED_ID_MAX))
+                abort();
+            ts_err_clear(&err);
+            ts_obs_batch_reset(&b);
+            ts_status rc = ts_sta_parse_observation(&c, ix, topic, obs, sizeof obs - 1, &b, &err);
             check(rc, &err, &b);
             if (rc == TS_OK && b.n > 1)
                 abort();
