@@ -218,56 +218,85 @@ TS_TEST(label_rounds_to_the_end_equal_the_greedy_placement)
     }
 }
 
+/* Cut the 2000 x 2000 field cs (resolved whole in `all` with `rounds`) into 500 px windows;
+ * each resolves only the candidates centred within margin m of it. Returns how many of the
+ * candidates a window draws (touching it) get another state than the whole field gives
+ * them; *checked counts those compared. */
+static int
+window_disagreements(const cand *cs, int n, const ts_label_set *all, int rounds, double m,
+                     int *checked)
+{
+    ts_err err;
+    uint8_t *take = malloc((size_t)n);
+    int *idx = malloc((size_t)n * sizeof *idx);
+    int bad = 0;
+    *checked = 0;
+    for (double wy = 0; wy < 2000; wy += 500)
+        for (double wx = 0; wx < 2000; wx += 500) {
+            int k = 0;
+            for (int i = 0; i < n; i++) {
+                double b[4];
+                ts_label_bounds(all, (size_t)i, b);
+                double cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2;
+                take[i] = cx > wx - m && cx < wx + 500 + m && cy > wy - m && cy < wy + 500 + m;
+                if (take[i])
+                    idx[k++] = i;
+            }
+            ts_label_set *win = set_of(cs, n, take);
+            if (win == NULL || ts_label_resolve(win, rounds, &err) != TS_OK) {
+                ts_label_set_free(win);
+                bad = n;
+                continue;
+            }
+            for (int j = 0; j < k; j++) {
+                double b[4];
+                ts_label_bounds(all, (size_t)idx[j], b);
+                if (b[2] < wx || b[0] > wx + 500 || b[3] < wy || b[1] > wy + 500)
+                    continue; /* not drawn by this window */
+                (*checked)++;
+                bad += ts_label_placed(win, (size_t)j) != ts_label_placed(all, (size_t)idx[j]);
+            }
+            ts_label_set_free(win);
+        }
+    free(idx);
+    free(take);
+    return bad;
+}
+
+/* The largest diagonal of the candidates' bounds. */
+static double
+field_extent(const ts_label_set *all, int n)
+{
+    double extent = 0;
+    for (int i = 0; i < n; i++) {
+        double b[4];
+        ts_label_bounds(all, (size_t)i, b);
+        extent = fmax(extent, hypot(b[2] - b[0], b[3] - b[1]));
+    }
+    return extent;
+}
+
 TS_TEST(label_every_window_agrees_on_what_it_draws)
 {
     /* a 2000 x 2000 field cut into 500 px windows: each window resolves only the
      * candidates within ts_label_margin of it; every candidate touching the window must
      * get the state the whole field gives it (with the same number of rounds) */
     int n = 6000;
-    double extent = 0, pad = 2, dup = 60;
+    double pad = 2, dup = 60;
     cand *cs = field(n, 2000, 2000, 77);
     ts_label_set *all = set_of(cs, n, NULL);
     TS_REQUIRE(all != NULL);
-    for (int i = 0; i < n; i++) {
-        double b[4];
-        ts_label_bounds(all, (size_t)i, b);
-        extent = fmax(extent, hypot(b[2] - b[0], b[3] - b[1]));
-    }
+    double extent = field_extent(all, n);
     ts_err err;
     for (int rounds = 1; rounds <= 3; rounds++) {
         TS_CHECK_INT(ts_label_resolve(all, rounds, &err), TS_OK);
-        double m = ts_label_margin(extent, pad, dup, rounds);
-        uint8_t *take = malloc((size_t)n);
-        int checked = 0, bad = 0;
-        for (double wy = 0; wy < 2000; wy += 500)
-            for (double wx = 0; wx < 2000; wx += 500) {
-                int idx[6000], k = 0;
-                for (int i = 0; i < n; i++) {
-                    double b[4];
-                    ts_label_bounds(all, (size_t)i, b);
-                    double cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2;
-                    take[i] = cx > wx - m && cx < wx + 500 + m && cy > wy - m && cy < wy + 500 + m;
-                    if (take[i])
-                        idx[k++] = i;
-                }
-                ts_label_set *win = set_of(cs, n, take);
-                TS_REQUIRE(win != NULL);
-                TS_CHECK_INT(ts_label_resolve(win, rounds, &err), TS_OK);
-                for (int j = 0; j < k; j++) {
-                    double b[4];
-                    ts_label_bounds(all, (size_t)idx[j], b);
-                    if (b[2] < wx || b[0] > wx + 500 || b[3] < wy || b[1] > wy + 500)
-                        continue; /* not drawn by this window */
-                    checked++;
-                    bad += ts_label_placed(win, (size_t)j) != ts_label_placed(all, (size_t)idx[j]);
-                }
-                ts_label_set_free(win);
-            }
+        int checked;
+        int bad = window_disagreements(cs, n, all, rounds,
+                                       ts_label_margin(extent, pad, dup, rounds), &checked);
         TS_CHECK(checked >= n);
         if (bad)
             printf("  %d rounds: %d of %d candidates differ\n", rounds, bad, checked);
         TS_CHECK_INT(bad, 0);
-        free(take);
     }
     /* and a window with too small a margin does differ somewhere (the test can fail) */
     TS_CHECK_INT(ts_label_resolve(all, 3, &err), TS_OK);
@@ -292,6 +321,51 @@ TS_TEST(label_every_window_agrees_on_what_it_draws)
         }
     TS_CHECK(bad > 0);
     free(take);
+    ts_label_set_free(all);
+    free(cs);
+}
+
+TS_TEST(label_centred_anchors_need_only_the_smaller_margin)
+{
+    /* the field again, normalised as the renderer proposes: pads folded into the boxes,
+     * anchors at the centre of the bounds; ts_label_margin_centred is then enough, and a
+     * window a third narrower than it differs (the margin is not loose by much) */
+    int n = 6000;
+    cand *cs = field(n, 2000, 2000, 78);
+    for (int i = 0; i < n; i++) {
+        double pad = cs[i].c.pad;
+        for (int k = 0; k < cs[i].nb; k++) {
+            cs[i].b[k].hw += pad;
+            cs[i].b[k].hh += pad;
+        }
+        cs[i].c.pad = 0;
+    }
+    ts_label_set *all = set_of(cs, n, NULL);
+    TS_REQUIRE(all != NULL);
+    for (int i = 0; i < n; i++) {
+        double b[4];
+        ts_label_bounds(all, (size_t)i, b);
+        cs[i].c.ax = (b[0] + b[2]) / 2;
+        cs[i].c.ay = (b[1] + b[3]) / 2;
+    }
+    ts_label_set_free(all);
+    all = set_of(cs, n, NULL);
+    TS_REQUIRE(all != NULL);
+    double extent = field_extent(all, n), dup = 60;
+    /* groups: members within one extent of each other (the field's alternatives are) */
+    ts_err err;
+    int loose = 0;
+    for (int rounds = 1; rounds <= 3; rounds++) {
+        TS_CHECK_INT(ts_label_resolve(all, rounds, &err), TS_OK);
+        double m = ts_label_margin_centred(extent, dup, rounds);
+        TS_CHECK(m < ts_label_margin(extent, 0, dup, rounds));
+        int checked;
+        int bad = window_disagreements(cs, n, all, rounds, m, &checked);
+        TS_CHECK(checked >= n);
+        TS_CHECK_INT(bad, 0);
+        loose += window_disagreements(cs, n, all, rounds, m * 2 / 3 - extent, &checked);
+    }
+    TS_CHECK(loose > 0);
     ts_label_set_free(all);
     free(cs);
 }

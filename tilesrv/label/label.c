@@ -591,3 +591,11 @@ ts_label_margin(double extent, double pad, double dup, int rounds)
     double hop = fmax(extent + 2 * M_SQRT2 * pad, dup + extent);
     return extent / 2 + 2.0 * rounds * hop;
 }
+
+double
+ts_label_margin_centred(double extent, double dup, int rounds)
+{
+    /* boxes that overlap have bounds that meet: their centres are within half of each
+     * diagonal, extent together; anchors (the centres) of a dup conflict within dup */
+    return extent / 2 + 2.0 * rounds * fmax(extent, dup);
+}

@@ -98,5 +98,10 @@ void ts_label_resolve_info(const ts_label_set *s, int *rounds_used, size_t *unde
  * extent (labels larger than that must not be proposed), pad the largest pad, dup the
  * largest dup distance, rounds as given to ts_label_resolve. */
 double ts_label_margin(double extent, double pad, double dup, int rounds);
+/* As ts_label_margin, when every candidate's anchor (ax, ay) is the centre of the bounds
+ * of its boxes and its pad is 0 (the boxes are grown by the caller): one conflict hop then
+ * moves a centre by at most max(extent, dup), and the margin is smaller. extent must also
+ * bound the distance between the centres of two members of one group. */
+double ts_label_margin_centred(double extent, double dup, int rounds);
 
 #endif

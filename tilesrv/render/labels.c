@@ -589,7 +589,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     pr->dup_dist = 0;
     if (tx->group) {
         pr->dup_key = ts_hash_bytes(0x9e3779b97f4a7c15ULL ^ (uint64_t)pr->layer_index, lb->buf, n) | 1;
-        pr->dup_dist = group_dist(tx, e->sf, e->lmax);
+        pr->dup_dist = group_dist(tx, e->sf, LABEL_EXTENT_MAX * e->sf);
     }
     int face = face_for(lb, pr->layer->id, tx);
     if (face < 0)
@@ -707,6 +707,168 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     return propose_point(e, &rp, face, lb->buf, n, x, y, 0, 0, TS_LABEL_NO_GROUP, 0);
 }
 
+/* The pad (halo + spaceAround) of a TextSymbolizer, px. */
+static double
+text_pad(const ts_text *tx, double sf)
+{
+    double pad = (tx->has_halo ? tx->halo_radius : 0) + (tx->space_around > 0 ? tx->space_around : 0);
+    return pad * sf;
+}
+
+/* ---- extent bounds per symbolizer, shared by all workers -------------------------------- */
+
+/* Every render of a zoom must gather candidates within the same margin, which grows with
+ * the longest label proposed (ts_label_margin_centred). Instead of one fixed longest label
+ * for all styles, each TextSymbolizer gets the bound its data allows: every distinct text
+ * of its layer shaped once, the largest label box it can make (curved along a line,
+ * fraction, halo and spacing included). The bound depends only on the style, the layer's
+ * data, the fonts and the scale factor, never on the area drawn, so renders agree. A
+ * candidate larger than it (a curve bending the boxes further apart than the bound
+ * allows) is dropped by add_candidate in every render alike. Computed once per process
+ * and kept in a small table. */
+#define EXTENT_CACHE 256
+
+typedef struct extent_entry {
+    uint64_t layer;
+    const ts_store *store;
+    uint32_t count;
+    const ts_symbolizer *sym;
+    const void *fonts;
+    double sf;
+    double px;
+} extent_entry;
+
+static struct {
+    pthread_mutex_t mu;
+    extent_entry e[EXTENT_CACHE];
+    int n, next;
+} g_extents = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int
+extent_same(const extent_entry *a, const extent_entry *b)
+{
+    return a->layer == b->layer && a->store == b->store && a->count == b->count &&
+           a->sym == b->sym && a->fonts == b->fonts && a->sf == b->sf;
+}
+
+/* The largest box diagonal (px, pad included) one text of sym can make, capped at cap. */
+static ts_status
+text_extent(lab_env *e, const ts_symbolizer *sym, int face, const char *s, size_t n, double cap,
+            double *out)
+{
+    const ts_text *tx = sym->text;
+    double size = tx->font_size * e->sf, pad = text_pad(tx, e->sf);
+    double w, h;
+    const char *nl = tx->fraction ? memchr(s, '\n', n) : NULL;
+    if (nl != NULL) { /* as propose_point: a fraction when something is below the line */
+        const char *q = nl + 1;
+        while (q < s + n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+            q++;
+        if (q == s + n) {
+            n = (size_t)(nl - s);
+            nl = NULL;
+        }
+    }
+    if (nl != NULL) {
+        const ts_text_run *r1, *r2;
+        TS_TRY(shape(e, face, size, s, (size_t)(nl - s), &r1));
+        ts_status st = shape(e, face, size, nl + 1, n - (size_t)(nl - s) - 1, &r2);
+        if (st != TS_OK) {
+            ts_text_run_release(r1);
+            return st;
+        }
+        w = fmax(r1->width, r2->width);
+        h = r1->ascent + r1->descent + r2->ascent + r2->descent + e->sf +
+            fmax(0.8 * e->sf, size / 14);
+        ts_text_run_release(r1);
+        ts_text_run_release(r2);
+    } else {
+        const ts_text_run *run;
+        TS_TRY(shape(e, face, size, s, n, &run));
+        double x0, y0, x1, y1;
+        ts_text_run_box(run, &x0, &y0, &x1, &y1);
+        w = x1 - x0;
+        h = y1 - y0;
+        ts_text_run_release(run);
+    }
+    double d = hypot(w + 2 * pad, h + 2 * pad);
+    if (tx->placement == TS_PLACE_LINE) /* glyph boxes along a curve, offset from it */
+        d = w + 2 * h + 4 * pad + 2 * fabs(sym->perpendicular_offset * e->sf);
+    *out = fmin(cap, d + 1);
+    return TS_OK;
+}
+
+/* The bound for sym of layer l (see above), at most cap. */
+static ts_status
+sym_extent(lab_env *e, const ts_render_layer *l, const ts_symbolizer *sym, double cap,
+           double *out)
+{
+    ts_render__labeler *lb = e->lb;
+    extent_entry key = {l->id, l->store, ts_store_count(l->store), sym, e->req->fonts, e->sf, 0};
+    pthread_mutex_lock(&g_extents.mu);
+    for (int i = 0; i < g_extents.n; i++)
+        if (extent_same(&g_extents.e[i], &key)) {
+            *out = fmin(cap, g_extents.e[i].px);
+            pthread_mutex_unlock(&g_extents.mu);
+            return TS_OK;
+        }
+    pthread_mutex_unlock(&g_extents.mu);
+
+    int face = face_for(lb, l->id, sym->text);
+    double best = 0;
+    uint32_t count = key.count;
+    size_t cap_set = 16;
+    while (cap_set < 2 * (size_t)count)
+        cap_set *= 2;
+    uint64_t *seen = calloc(cap_set, sizeof *seen); /* open addressing, 0 = empty */
+    if (seen == NULL)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels: extent bound");
+    ts_render__feat fc = {l, 0};
+    ts_feature_ref fr = {ts_render__feat_get, &fc, {0, 0, 0, 0}};
+    ts_status st = TS_OK;
+    for (uint32_t fid = 0; fid < count && st == TS_OK && face >= 0 && best < cap; fid++) {
+        fc.fid = fid;
+        fr.bbox = ts_store_feature_bbox(l->store, fid);
+        size_t n = ts_label_eval(sym->label, &fr, lb->buf, sizeof lb->buf);
+        if (n == 0)
+            continue;
+        if (n >= sizeof lb->buf)
+            n = strlen(lb->buf);
+        uint64_t h = ts_hash_bytes(0x51afd7ed558ccd6dULL, lb->buf, n) | 1;
+        size_t k = (size_t)h & (cap_set - 1);
+        while (seen[k] != 0 && seen[k] != h)
+            k = (k + 1) & (cap_set - 1);
+        if (seen[k] == h)
+            continue;
+        seen[k] = h;
+        double d;
+        st = text_extent(e, sym, face, lb->buf, n, cap, &d);
+        if (st == TS_OK)
+            best = fmax(best, d);
+    }
+    free(seen);
+    if (st != TS_OK)
+        return st;
+    if (best >= cap || face < 0)
+        best = cap;
+    key.px = best;
+    pthread_mutex_lock(&g_extents.mu);
+    int found = 0;
+    for (int i = 0; i < g_extents.n && !found; i++)
+        found = extent_same(&g_extents.e[i], &key);
+    if (!found) {
+        if (g_extents.n < EXTENT_CACHE) {
+            g_extents.e[g_extents.n++] = key;
+        } else {
+            g_extents.e[g_extents.next] = key;
+            g_extents.next = (g_extents.next + 1) % EXTENT_CACHE;
+        }
+    }
+    pthread_mutex_unlock(&g_extents.mu);
+    *out = best;
+    return TS_OK;
+}
+
 /* ---- the pass --------------------------------------------------------------------------- */
 
 /* 1 if the style has a TextSymbolizer in a rule live at this scale. */
@@ -723,14 +885,6 @@ has_live_text(const ts_style *s, double scale_denom)
                     return 1;
         }
     return 0;
-}
-
-/* The pad (halo + spaceAround) and dup distance of a TextSymbolizer, px. */
-static double
-text_pad(const ts_text *tx, double sf)
-{
-    double pad = (tx->has_halo ? tx->halo_radius : 0) + (tx->space_around > 0 ? tx->space_around : 0);
-    return pad * sf;
 }
 
 static ts_status
@@ -1206,27 +1360,38 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
     }
     lab_env e = {.lb = lb, .w = w, .req = req, .t = t, .stats = stats, .err = err};
     e.sf = req->scale_factor > 0 ? req->scale_factor : 1;
-    e.lmax = LABEL_EXTENT_MAX * e.sf;
-    double pad = 0, dup = 0, disp = 0;
+    double cap = LABEL_EXTENT_MAX * e.sf;
+    double lmax = 0, dup = 0, disp = 0;
     for (int i = 0; i < req->nlayers; i++) {
         const ts_style *s = req->layers[i]->style;
         for (int f = 0; f < s->nfts; f++)
-            for (int rr = 0; rr < s->fts[f].nrules; rr++)
+            for (int rr = 0; rr < s->fts[f].nrules; rr++) {
+                if (!ts_rule_in_scale(&s->fts[f].rules[rr], req->scale_denom))
+                    continue;
                 for (int k = 0; k < s->fts[f].rules[rr].nsyms; k++) {
                     const ts_symbolizer *sym = &s->fts[f].rules[rr].syms[k];
-                    if (sym->kind != TS_SYM_TEXT || sym->text == NULL)
+                    if (sym->kind != TS_SYM_TEXT || sym->text == NULL || sym->label == NULL)
                         continue;
-                    pad = fmax(pad, text_pad(sym->text, e.sf));
+                    double ext = cap;
+                    ts_status xs = sym_extent(&e, req->layers[i], sym, cap, &ext);
+                    if (xs != TS_OK)
+                        return xs;
+                    lmax = fmax(lmax, ext);
                     if (sym->text->group)
-                        dup = fmax(dup, group_dist(sym->text, e.sf, e.lmax));
+                        dup = fmax(dup, group_dist(sym->text, e.sf, cap));
                     disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
                                        fabs(sym->perpendicular_offset)) *
                                           e.sf);
                 }
+            }
     }
+    e.lmax = lmax > 0 ? lmax : 1;
     /* a label's centre is within lmax / 2 + displacement of its anchor, which lies on (or
      * in) its feature: how far beyond the gathered window features are queried */
     e.reach = e.lmax / 2 + disp + 1;
+    /* a conflict moves a centre by at most lmax (anchors are centres, pads are in the
+     * boxes); alternatives of one label (the sides of a point) lie within lmax + 2 disp */
+    double margin = ts_label_margin_centred(e.lmax + 2 * disp, dup, LABEL_ROUNDS);
     e.ix1 = req->width;
     e.iy1 = req->height;
     ts_status st;
@@ -1241,7 +1406,6 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
     } else if (c->w <= 1024 && (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
         /* a tile or a few: its own window plus the margin (no cache: scattered tiles would
          * each pay for a whole block) */
-        double margin = ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS);
         double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
         double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
         e.gx0 = fmin(ax0, ax1) - margin;
@@ -1251,7 +1415,7 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         st = place_and_draw(&e, r, c);
     } else {
         /* metatiles and bands of them: placements per block, shared (see draw_blocks) */
-        st = draw_blocks(&e, r, c, shown, ts_label_margin(e.lmax, pad, dup, LABEL_ROUNDS));
+        st = draw_blocks(&e, r, c, shown, margin);
     }
     stats->label_ns += ts_mono_ns() - t0;
     return st;
