@@ -1209,13 +1209,15 @@ block_insert(block *nb)
 static void
 block_done(block *b)
 {
-    if (b->users < 0) { /* not in the cache */
-        block_free(b);
-        return;
-    }
+    /* users of a cached block change under the lock in other threads (block_find, this
+     * function): it is read under the lock too (ThreadSanitizer found the unlocked read) */
     pthread_mutex_lock(&g_blocks.mu);
-    b->users--;
+    int cached = b->users >= 0;
+    if (cached)
+        b->users--;
     pthread_mutex_unlock(&g_blocks.mu);
+    if (!cached) /* not in the cache: only this thread has it */
+        block_free(b);
 }
 
 /* Compute block (bx, by): placement over the block plus margin in world pixels (e->t is
