@@ -11,16 +11,15 @@ pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin
 for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal python3-owslib
-              python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils" ;;
+              python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils chromium" ;;
     --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine" ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
-# Node.js with npm for the JavaScript test packages (package.json): Debian's, unless a node
-# with npm is already installed (e.g. from NodeSource, whose nodejs conflicts with npm)
-for a in "$@"; do
-  if [ "$a" = "--test" ] && ! command -v npm >/dev/null 2>&1; then pkgs="$pkgs nodejs npm"; fi
-done
+# Node.js with npm: the web map is bundled from npm packages (package.json: OpenLayers,
+# esbuild) and the tests use some. Debian's, unless a node with npm is already installed
+# (e.g. from NodeSource, whose nodejs conflicts with npm)
+if ! command -v npm >/dev/null 2>&1; then pkgs="$pkgs nodejs npm"; fi
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -4,9 +4,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
-# the npm packages of package.json (a second MVT decoder for the tests)
+# the npm packages of package.json (the web map's OpenLayers and esbuild, a second MVT
+# decoder, Playwright for the browser test) and the web map's bundle (web/dist)
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
-  npm install --no-audit --no-fund --loglevel=error >/dev/null || echo "test.sh: npm install failed; the npm test will be skipped" >&2
+  if npm install --no-audit --no-fund --loglevel=error >/dev/null; then
+    npm run build --silent || echo "test.sh: npm run build failed (web map)" >&2
+  else
+    echo "test.sh: npm install failed; the npm tests will be skipped" >&2
+  fi
 fi
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=address,undefined \
       -DTS_WERROR=ON -DTS_BENCH=ON >/dev/null

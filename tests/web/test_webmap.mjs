@@ -1,0 +1,400 @@
+#!/usr/bin/env node
+// The web map at "/" in headless Chromium (Debian's /usr/bin/chromium driven by the npm
+// package playwright-core), against a REAL mosquitto broker and `tilesrv serve` started here:
+//
+//  (a) the map renders: the screenshot of the map area is not blank (many colours, mostly
+//      not the background), and no request failed or answered >= 400;
+//  (b) an uplink published over MQTT (bay PB-000001 occupied) turns the bay's pixel in a
+//      later screenshot red (the style's "occupied" colour) without reloading the page, and
+//      only parking tiles are fetched again (no cadastre tile);
+//  (c) a click on the bay opens a popup with its name, state, observation time and stale
+//      flag; a click on an air-quality station shows its measured values.
+//
+// The bundle is built from web/src into a temporary web root (node web/build.mjs DIR), so
+// the test checks the current sources, not an old web/dist.
+//
+// Usage: node test_webmap.mjs --binary build/tilesrv [--srcdir .] [--keep DIR]
+// Exit 0 = pass, 1 = fail, 77 = skipped (mosquitto or the npm packages not installed).
+// Chromium missing is a failure: scripts/deps.sh --test installs it.
+import {spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
+
+const CHROMIUM = '/usr/bin/chromium';
+const MOSQUITTO = '/usr/sbin/mosquitto';
+const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub';
+// bays of tests/data/feed/lorawan_devices.csv, and a station of data/demo/air_uba_duesseldorf.csv
+const BAY1 = [6.77600982000319, 51.2165985594095]; // PB-000001 "Postring"
+const STATION = [6.7825, 51.2132]; // DENW082 Düsseldorf Corneliusstraße
+const RED = [0xd6, 0x27, 0x28]; // styles/parking_state.sld: occupied
+const BACKGROUND = [0xde, 0xda, 0xd2]; // the cadastre's background
+const VIEW = {width: 1000, height: 700};
+
+class Fail extends Error {}
+function check(cond, what) {
+  if (!cond) throw new Fail(what);
+  console.log(`  ok: ${what}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function args() {
+  const a = {srcdir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')};
+  const v = process.argv.slice(2);
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === '--binary') a.binary = path.resolve(v[++i]);
+    else if (v[i] === '--srcdir') a.srcdir = path.resolve(v[++i]);
+    else if (v[i] === '--keep') a.keep = path.resolve(v[++i]);
+    else throw new Error(`unknown argument ${v[i]}`);
+  }
+  if (!a.binary) throw new Error('--binary is required');
+  return a;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port, proc, what, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Fail(`${what} exited with ${proc.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Fail(`${what} did not come up on port ${port}`);
+}
+
+async function get(port, p) {
+  const r = await fetch(`http://127.0.0.1:${port}${p}`);
+  return {status: r.status, text: await r.text()};
+}
+
+// ---- PNG (the screenshots: 8-bit RGB or RGBA, not interlaced) -----------------------------
+function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Fail('screenshot is not a PNG');
+  let pos = 8, w = 0, h = 0, ctype = 0, depth = 0, interlace = 0;
+  const idat = [];
+  while (pos < buf.length) {
+    const n = buf.readUInt32BE(pos);
+    const kind = buf.toString('latin1', pos + 4, pos + 8);
+    const body = buf.subarray(pos + 8, pos + 8 + n);
+    if (kind === 'IHDR') {
+      w = body.readUInt32BE(0); h = body.readUInt32BE(4);
+      depth = body[8]; ctype = body[9]; interlace = body[12];
+    } else if (kind === 'IDAT') idat.push(body);
+    pos += 12 + n;
+  }
+  if (depth !== 8 || (ctype !== 2 && ctype !== 6) || interlace)
+    throw new Fail(`unexpected PNG: depth ${depth} colour type ${ctype} interlace ${interlace}`);
+  const bpp = ctype === 6 ? 4 : 3, stride = w * bpp;
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const out = Buffer.alloc(w * h * 3);
+  let prev = Buffer.alloc(stride), p = 0;
+  for (let y = 0; y < h; y++) {
+    const f = raw[p];
+    const line = Buffer.from(raw.subarray(p + 1, p + 1 + stride));
+    p += 1 + stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
+      let pr = 0;
+      if (f === 1) pr = a;
+      else if (f === 2) pr = b;
+      else if (f === 3) pr = (a + b) >> 1;
+      else if (f === 4) {
+        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        pr = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      line[i] = (line[i] + pr) & 255;
+    }
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = line[x * bpp + k];
+    prev = line;
+  }
+  return {w, h, px: (x, y) => [...out.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)]};
+}
+
+const near = (c, ref, tol) => Math.abs(c[0] - ref[0]) <= tol && Math.abs(c[1] - ref[1]) <= tol &&
+  Math.abs(c[2] - ref[2]) <= tol;
+
+// The pixels of a (2r+1)^2 square around (x, y).
+function around(img, x, y, r) {
+  const v = [];
+  for (let dy = -r; dy <= r; dy++)
+    for (let dx = -r; dx <= r; dx++) v.push(img.px(Math.round(x) + dx, Math.round(y) + dy));
+  return v;
+}
+
+// ---- the run ------------------------------------------------------------------------------
+async function run(a, tmp, chromium) {
+  const data = path.join(a.srcdir, 'tests', 'data', 'feed');
+  const demo = path.join(a.srcdir, 'data', 'demo');
+  const styles = path.join(a.srcdir, 'styles');
+
+  // the web root: index.html and a bundle built from the current sources
+  const web = path.join(tmp, 'web');
+  fs.mkdirSync(web);
+  fs.copyFileSync(path.join(a.srcdir, 'web', 'index.html'), path.join(web, 'index.html'));
+  const b = spawnSync(process.execPath, [path.join(a.srcdir, 'web', 'build.mjs'),
+    path.join(web, 'dist')], {cwd: a.srcdir, encoding: 'utf8'});
+  check(b.status === 0 && fs.existsSync(path.join(web, 'dist', 'main.js')) &&
+        fs.existsSync(path.join(web, 'dist', 'main.css')),
+        `bundle built from web/src ${b.status === 0 ? '' : b.stderr}`);
+
+  const bport = await freePort(), hport = await freePort();
+  const procs = [];
+  const broker = spawn(MOSQUITTO, ['-p', String(bport)], {stdio: 'ignore'});
+  procs.push(broker);
+  let srv = null, browser = null;
+  const log = path.join(tmp, 'tilesrv.log');
+  try {
+    await waitPort(bport, broker, 'mosquitto', 20000);
+    const cfg = path.join(tmp, 'webmap.yaml');
+    fs.writeFileSync(cfg, `server:
+  cache_mb: 64
+sources:
+  demo:
+    path: ${path.join(demo, 'duesseldorf_demo.gpkg')}
+feeds:
+  bays:
+    kind: lorawan
+    mqtt:
+      host: 127.0.0.1
+      port: ${bport}
+      topics: ["v3/+/devices/+/up"]
+    lorawan: {decoder: bosch_pls}
+    devices: {path: ${path.join(data, 'lorawan_devices.csv')}}
+    stale_after: 0
+    backoff_min: 0.1
+    backoff_max: 0.5
+  demo_air:
+    kind: demo
+    simulate: air
+    air_csv: ${path.join(demo, 'air_uba_duesseldorf.csv')}
+    fields: [no2, pm10, pm25, o3]
+layers:
+  parcels: {source: demo, table: parcels, style: ${path.join(styles, 'alkis_parcels.sld')}}
+  buildings: {source: demo, table: buildings, style: ${path.join(styles, 'alkis_buildings.sld')}}
+  streets: {source: demo, table: streets, style: ${path.join(styles, 'alkis_streets.sld')}}
+  bays: {feed: bays, style: ${path.join(styles, 'parking_state.sld')}}
+  stations: {feed: demo_air, style: ${path.join(styles, 'air_quality_uba.sld')}}
+tilesets:
+  cadastre:
+    title: "Cadastre (test)"
+    attribution: "Synthetic cadastre by tilesrv; districts © OpenStreetMap contributors"
+    layers: [parcels, buildings, streets]
+    background: "#dedad2"
+    metatile: 4
+  parking:
+    title: "Parking bays (test feed)"
+    layers: [bays]
+    metatile: 2
+  air:
+    title: "Air quality (demo replay)"
+    layers: [stations]
+    metatile: 2
+`);
+    const logf = fs.openSync(log, 'w');
+    srv = spawn(a.binary, ['serve', '-c', cfg, '--listen', `127.0.0.1:${hport}`, '--threads', '2'],
+      {stdio: ['ignore', logf, logf], env: {...process.env, TILESRV_WEB_ROOT: web}});
+    procs.push(srv);
+    await waitPort(hport, srv, 'tilesrv', 60000);
+
+    // the feed is connected and its first snapshot is out as an event (the page learns the
+    // parking tileset's feed, "bays", from the events the server still holds)
+    let end = Date.now() + 20000;
+    for (;;) {
+      const m = await get(hport, '/metrics');
+      const ev = await get(hport, '/events?since=0');
+      if (m.text.includes('tilesrv_feed_mqtt_connected{feed="bays"} 1') &&
+          ev.text.includes('"feed":"bays"') && ev.text.includes('"feed":"demo_air"')) break;
+      if (Date.now() > end) throw new Fail('feeds not up or no first events');
+      await sleep(100);
+    }
+
+    browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none']});
+    const page = await browser.newPage({viewport: VIEW, deviceScaleFactor: 1});
+    const bad = [], requests = [];
+    page.on('requestfailed', (r) => bad.push(`${r.url()} failed: ${r.failure()?.errorText}`));
+    page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.url()}: ${r.status()}`); });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('pageerror', (e) => bad.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') bad.push(`console: ${m.text()}`); });
+
+    // both the bay and the station in view, clear of the panel on the right
+    const c = [(BAY1[0] + STATION[0]) / 2, (BAY1[1] + STATION[1]) / 2];
+    await page.goto(`http://127.0.0.1:${hport}/#z=16&c=${c[0]},${c[1]}`);
+    await page.waitForFunction(() => window.tilesrvMap, null, {timeout: 20000});
+    await page.evaluate(() => window.tilesrvMap.ready);
+    // the panel learned the feed of "parking" from the events
+    await page.waitForFunction(() => window.tilesrvMap.overlays.find((o) => o.name ===
+      'parking')?.feeds.has('bays'), null, {timeout: 10000});
+
+    // (a) the map renders
+    const panel = await page.locator('.panel').boundingBox();
+    const shot1 = decodePng(await page.screenshot());
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_1.png'), await page.screenshot());
+    const colours = new Set();
+    let drawn = 0, total = 0;
+    for (let y = 0; y < shot1.h; y += 2) {
+      for (let x = 0; x < Math.min(shot1.w, panel.x - 4); x += 2) {
+        const p = shot1.px(x, y);
+        colours.add((p[0] >> 3) << 10 | (p[1] >> 3) << 5 | p[2] >> 3);
+        total++;
+        if (!near(p, BACKGROUND, 6) && !near(p, [255, 255, 255], 2)) drawn++;
+      }
+    }
+    console.log(`  map area: ${colours.size} colours, ${(100 * drawn / total).toFixed(0)}% drawn`);
+    check(colours.size >= 40 && drawn > 0.5 * total, 'the map renders (screenshot not blank)');
+    const tilesAsked = requests.filter((u) => /\/tiles\/(cadastre|parking|air)\/16\//.test(u));
+    check(['cadastre', 'parking', 'air'].every((t) => tilesAsked.some((u) =>
+      u.includes(`/tiles/${t}/`))), 'tiles of the base and both overlays requested');
+    check(bad.length === 0, `no failed requests, no errors: ${bad.join('; ') || 'none'}`);
+    const attribution = await page.locator('.ol-attribution').innerText();
+    check(attribution.includes('OpenStreetMap'), `attribution shown: "${attribution.trim()}"`);
+    check(await page.locator('.ol-scale-line').count() === 1, 'scale line shown');
+    check(await page.locator('#layers input[type=checkbox]').count() === 2,
+      'layer switcher: parking and air');
+
+    // (b) a sensor change over MQTT shows without a reload
+    const bay = await page.evaluate(([lon, lat]) => window.tilesrvMap.pixelOf(lon, lat), BAY1);
+    check(bay[0] > 20 && bay[0] < panel.x - 20 && bay[1] > 20 && bay[1] < VIEW.height - 20,
+      `the bay is in view at ${bay.map(Math.round)}`);
+    const before = around(shot1, bay[0], bay[1], 2);
+    check(!before.some((p) => near(p, RED, 40)), 'before: the bay is not drawn red (no state)');
+    await page.evaluate(() => { window.__sameDocument = 1; });
+    const eventsBefore = await page.evaluate(() => window.tilesrvMap.stats.events);
+    const nreq = requests.length;
+    const t0 = Date.now();
+    const pub = spawnSync(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(bport), '-q', '1', '-t',
+      'v3/application-tts-name@ttn/devices/eui-1000000000000001/up', '-f',
+      path.join(data, 'lorawan_tts_community_v3_uplink_1.json')], {timeout: 10000});
+    check(pub.status === 0, 'uplink published (PB-000001 occupied)');
+    let after = null, shot2 = null;
+    end = Date.now() + 15000;
+    while (Date.now() < end) {
+      shot2 = decodePng(await page.screenshot());
+      after = around(shot2, bay[0], bay[1], 2);
+      if (after.some((p) => near(p, RED, 40))) break;
+      await sleep(100);
+    }
+    const ms = Date.now() - t0;
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_2.png'), await page.screenshot());
+    check(after.some((p) => near(p, RED, 40)),
+      `after: the bay's pixel turned red in a later screenshot (${ms} ms; centre ${
+        shot2.px(Math.round(bay[0]), Math.round(bay[1]))})`);
+    check(JSON.stringify(before) !== JSON.stringify(after), 'the screenshot differs at the bay');
+    check(await page.evaluate(() => window.__sameDocument === 1),
+      'no page reload');
+    const st = await page.evaluate(() => window.tilesrvMap.stats);
+    check(st.events > eventsBefore && st.lastEvent.feed === 'bays',
+      `the change came through /events (${st.events - eventsBefore} new)`);
+    const fetched = requests.slice(nreq).filter((u) => u.includes('/tiles/'));
+    check(fetched.length > 0 && fetched.every((u) => u.includes('/tiles/parking/')) &&
+          fetched.length <= 8,
+      `only the affected parking tiles fetched again: ${fetched.map((u) =>
+        u.replace(/^.*\/tiles\//, '')).join(', ')}`);
+
+    // (c) clicking the bay opens its popup
+    await page.mouse.click(bay[0], bay[1]);
+    const popup = page.locator('#popup');
+    await popup.waitFor({state: 'visible', timeout: 10000});
+    await page.waitForFunction(() => document.querySelector('#popup-title')?.textContent, null,
+      {timeout: 5000});
+    const text = await popup.innerText();
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_3.png'), await page.screenshot());
+    console.log(`  popup: ${text.replace(/\s+/g, ' ')}`);
+    check(text.includes('Postring') && text.includes('occupied'), 'popup: name and state');
+    check(/\b20\d\d\b/.test(text) && /Observed/.test(text), 'popup: observation time');
+    check(/current|stale/.test(text), 'popup: stale flag');
+
+    // ... and clicking an air-quality station shows its measured values
+    const stn = await page.evaluate(([lon, lat]) => window.tilesrvMap.pixelOf(lon, lat), STATION);
+    check(stn[0] > 20 && stn[0] < panel.x - 20 && stn[1] > 20 && stn[1] < VIEW.height - 20,
+      `the station is in view at ${stn.map(Math.round)}`);
+    await page.mouse.click(stn[0], stn[1]);
+    await page.waitForFunction(() => /Corneliusstra/.test(document.querySelector('#popup-title')
+      ?.textContent || ''), null, {timeout: 10000});
+    const text2 = await popup.innerText();
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_4.png'), await page.screenshot());
+    console.log(`  popup: ${text2.replace(/\s+/g, ' ')}`);
+    check(/NO₂\s+[\d.,]+ µg\/m³/.test(text2), 'popup: the station\'s NO₂ value');
+    await page.keyboard.press('Escape');
+    await popup.waitFor({state: 'hidden', timeout: 5000});
+    check(true, 'Escape closes the popup');
+
+    check(bad.length === 0, `still no failed requests or errors: ${bad.join('; ') || 'none'}`);
+    await browser.close();
+    browser = null;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv && srv.exitCode === null) {
+      srv.kill('SIGTERM');
+      let timer;
+      const rc = await Promise.race([new Promise((r) => srv.once('exit', (code) => r(code))),
+        new Promise((r) => { timer = setTimeout(() => { srv.kill('SIGKILL'); r(-1); }, 30000); })]);
+      clearTimeout(timer);
+      const text = fs.readFileSync(log, 'utf8');
+      if (rc !== 0) console.log(text);
+      check(rc === 0, 'server stopped cleanly');
+      check(!text.includes('runtime error') && !text.includes('AddressSanitizer'),
+        'no sanitizer reports in the server log');
+    }
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  }
+}
+
+async function main() {
+  const a = args();
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`FAIL: ${CHROMIUM} not installed (scripts/deps.sh --test installs chromium)`);
+    process.exit(1);
+  }
+  for (const p of [MOSQUITTO, MOSQUITTO_PUB]) {
+    if (!fs.existsSync(p)) {
+      console.log(`${p} not installed (scripts/deps.sh --test): skipped`);
+      process.exit(77);
+    }
+  }
+  const req = createRequire(path.join(a.srcdir, 'package.json'));
+  let chromium;
+  try {
+    req.resolve('esbuild');
+    req.resolve('ol/Map.js');
+    ({chromium} = req('playwright-core'));
+  } catch (e) {
+    console.log(`npm packages missing (npm install in ${a.srcdir}): skipped (${e.message})`);
+    process.exit(77);
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tilesrv-webmap-'));
+  const t0 = Date.now();
+  try {
+    await run(a, tmp, chromium);
+  } catch (e) {
+    console.log(`FAIL: ${e instanceof Fail ? e.message : e.stack}`);
+    process.exitCode = 1;
+    return;
+  } finally {
+    fs.rmSync(tmp, {recursive: true, force: true});
+  }
+  console.log(`webmap: all passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+main();

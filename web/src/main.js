@@ -1,0 +1,442 @@
+// The web map served at "/": OpenLayers over this server's XYZ PNG tiles. The cadastral base
+// and the live overlays (parking, air) are tile layers; /events (Server-Sent Events) says
+// which tilesets changed where, and only the overlay tiles inside that box are fetched again
+// (the base is never reloaded). A click shows the values of the nearest sensor from
+// /sensors/{feed}.geojson. Built by web/build.mjs (npm run build) into web/dist/.
+import 'ol/ol.css';
+import './style.css';
+import Map from 'ol/Map.js';
+import View from 'ol/View.js';
+import Overlay from 'ol/Overlay.js';
+import TileLayer from 'ol/layer/Tile.js';
+import XYZ from 'ol/source/XYZ.js';
+import TileState from 'ol/TileState.js';
+import {Attribution, ScaleLine, Zoom} from 'ol/control.js';
+import {fromLonLat, toLonLat, transformExtent} from 'ol/proj.js';
+import {buffer as growExtent, getIntersection, intersects, isEmpty} from 'ol/extent.js';
+
+// Tilesets this page shows when the server has them (TileJSON answers), and the feed each
+// overlay is drawn from. The feed names are defaults (those of data/demo/tilesrv.yaml): the
+// events name the feed of every tileset they touch, and what they say wins.
+const BASE = 'cadastre';
+const OVERLAYS = [
+  {name: 'parking', feed: 'demo_parking'},
+  {name: 'air', feed: 'demo_air'},
+];
+const HOME = {lon: 6.7735, lat: 51.2277, zoom: 15}; // Düsseldorf, Altstadt / Königsallee
+const SYMBOL_PAD_PX = 24; // symbol radius + halo of the overlay styles, in pixels
+const HIT_PX = 12; // how near a click must be to a sensor
+const HIDPI = window.devicePixelRatio > 1;
+
+const $ = (id) => document.getElementById(id);
+
+async function tilejson(name) {
+  try {
+    const r = await fetch(`tiles/${encodeURIComponent(name)}.json`);
+    return r.ok ? await r.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- tile layers --------------------------------------------------------------------------
+
+// One XYZ layer. Tiles refreshed after an event get the event's version in their URL, so
+// neither the browser nor a proxy hands back the picture from before the change.
+function makeLayer(tj, overlay) {
+  const versions = new globalThis.Map(); // "z/x/y" -> version of the last change there
+  const url = (z, x, y) => {
+    const v = versions.get(`${z}/${x}/${y}`);
+    return `tiles/${tj.name}/${z}/${x}/${y}${HIDPI ? '@2x' : ''}.png${v ? `?v=${v}` : ''}`;
+  };
+  const source = new XYZ({
+    tileUrlFunction: (c) => url(c[0], c[1], c[2]),
+    tilePixelRatio: HIDPI ? 2 : 1,
+    attributions: tj.attribution ? [tj.attribution] : undefined, // TileJSON: HTML from the config
+    attributionsCollapsible: false,
+    minZoom: tj.minzoom ?? 0,
+    maxZoom: tj.maxzoom ?? 22,
+    transition: overlay ? 0 : 250,
+  });
+  const layer = new TileLayer({
+    source,
+    preload: overlay ? 0 : 1,
+    properties: {name: tj.name, title: tj.description || tj.name},
+  });
+  return {name: tj.name, tj, layer, source, versions, url, feeds: new Set(), dead: new Set()};
+}
+
+// Fetch again the tiles of ov that lie within bbox (lon/lat) grown by the symbol size. Tiles
+// on screen are loaded in the background and swapped in when they arrive (no flicker);
+// cached tiles off screen are dropped and come back fresh when needed.
+function refreshTiles(ov, bbox, version) {
+  const renderer = ov.layer.getRenderer();
+  const cache = renderer && renderer.getTileCache ? renderer.getTileCache() : null;
+  const grid = ov.source.getTileGrid();
+  const box = transformExtent(bbox, 'EPSG:4326', 'EPSG:3857');
+  const size = map.getSize();
+  const viewExtent = size ? map.getView().calculateExtent(size) : null;
+  const zoom = map.getView().getZoom();
+  let n = 0;
+  // tiles on screen not loaded yet come with the new version when they are asked for
+  const seen = viewExtent ? getIntersection(viewExtent, growExtent(box,
+    SYMBOL_PAD_PX * map.getView().getResolution())) : null;
+  if (seen && !isEmpty(seen)) {
+    for (let z = Math.max(grid.getMinZoom(), Math.floor(zoom) - 1);
+      z <= Math.min(grid.getMaxZoom(), Math.ceil(zoom) + 1); z++) {
+      grid.forEachTileCoord(seen, z, (c) => ov.versions.set(`${c[0]}/${c[1]}/${c[2]}`, version));
+    }
+  }
+  if (!cache) return 0;
+  const drop = [];
+  cache.forEach((tile, key) => {
+    if (!tile) return;
+    const c = tile.getTileCoord();
+    const te = grid.getTileCoordExtent(c);
+    const pad = SYMBOL_PAD_PX * grid.getResolution(c[0]) / (HIDPI ? 2 : 1);
+    if (!intersects(growExtent(box, pad), te)) return;
+    const k = `${c[0]}/${c[1]}/${c[2]}`;
+    ov.versions.set(k, version);
+    const onScreen = viewExtent && intersects(te, viewExtent) &&
+      Math.abs(c[0] - zoom) < 1.5 && ov.layer.getVisible();
+    if (onScreen && tile.getState() === TileState.LOADED) {
+      const img = new Image();
+      img.onload = () => {
+        if (cache.containsKey(key) && cache.peek(key) === tile &&
+            ov.versions.get(k) === version) {
+          tile.setImage(img);
+          ov.layer.changed();
+        }
+      };
+      img.src = ov.url(c[0], c[1], c[2]);
+      n++;
+    } else {
+      drop.push(key); // loading (maybe the old picture), off screen or hidden
+    }
+  });
+  for (const key of drop) cache.remove(key);
+  if (drop.length) ov.layer.changed();
+  stats.tilesRefreshed += n;
+  return n;
+}
+
+// ---- sensors ------------------------------------------------------------------------------
+
+const sensors = new globalThis.Map(); // feed -> {features, version, dirty}
+const inflight = new globalThis.Map(); // feed -> promise of the load under way
+
+// Fetch /sensors/{feed}.geojson (one request per feed at a time).
+function loadSensors(feed) {
+  if (inflight.has(feed)) return inflight.get(feed);
+  const p = (async () => {
+    try {
+      const r = await fetch(`sensors/${encodeURIComponent(feed)}.geojson`);
+      if (!r.ok) throw new Error(`${r.status}`);
+      const fc = await r.json();
+      for (const f of fc.features) f.xy = fromLonLat(f.geometry.coordinates);
+      sensors.set(feed, {features: fc.features, version: fc.version, dirty: false});
+      return fc;
+    } finally {
+      inflight.delete(feed);
+    }
+  })();
+  inflight.set(feed, p);
+  return p;
+}
+
+// The feeds of an overlay: the ones the events named, else the default (once it answered).
+function feedsOf(ov) {
+  if (ov.feeds.size) return [...ov.feeds];
+  return ov.feed && !ov.dead.has(ov.feed) ? [ov.feed] : [];
+}
+
+// Load the sensors of an overlay's feeds that are missing or changed since. The default feed
+// is asked only when probe is set (on a click), so a page whose events name other feeds
+// never asks for it.
+async function ensureSensors(ov, probe) {
+  const feeds = ov.feeds.size ? [...ov.feeds] : probe ? feedsOf(ov) : [];
+  await Promise.all(feeds.map(async (feed) => {
+    const s = sensors.get(feed);
+    if (s && !s.dirty) return;
+    try {
+      await loadSensors(feed);
+    } catch {
+      if (!ov.feeds.has(feed)) ov.dead.add(feed);
+    }
+  }));
+}
+
+// The sensor of a visible overlay nearest to pixel px, within HIT_PX.
+function sensorAt(px) {
+  let best = null;
+  for (const ov of overlays) {
+    if (!ov.layer.getVisible()) continue;
+    for (const feed of feedsOf(ov)) {
+      const s = sensors.get(feed);
+      if (!s) continue;
+      for (const f of s.features) {
+        const p = map.getPixelFromCoordinate(f.xy);
+        if (!p) continue;
+        const d = Math.hypot(p[0] - px[0], p[1] - px[1]);
+        if (d <= HIT_PX && (!best || d < best.d)) best = {d, f, feed, ov};
+      }
+    }
+  }
+  return best;
+}
+
+// ---- popup --------------------------------------------------------------------------------
+
+const UNITS = {no2: 'NO₂', no: 'NO', o3: 'O₃', pm10: 'PM10', pm25: 'PM2.5', pm2_5: 'PM2.5',
+  so2: 'SO₂', co: 'CO'};
+const SKIP = new Set(['id', 'label', 'state', 'last_state', 'stale', 'time', 'seen', 'name']);
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;',
+    '"': '&quot;', "'": '&#39;'})[c]);
+}
+
+function fmtTime(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(undefined, {dateStyle: 'medium',
+    timeStyle: 'medium'});
+}
+
+function row(th, td, cls) {
+  const tr = document.createElement('tr');
+  if (cls) tr.className = cls;
+  const h = document.createElement('th');
+  h.textContent = th;
+  const d = document.createElement('td');
+  if (td instanceof Node) d.append(td); else d.textContent = td;
+  tr.append(h, d);
+  return tr;
+}
+
+function fillPopup(hit) {
+  const p = hit.f.properties || {};
+  $('popup-title').textContent = p.label || p.name || p.id || hit.f.id;
+  $('popup-sub').textContent = `${hit.ov.layer.get('title')} · ${hit.feed}`;
+  const tb = $('popup-rows');
+  tb.replaceChildren();
+  if (p.state !== null && p.state !== undefined) {
+    const s = document.createElement('span');
+    s.className = `state state-${String(p.state).replace(/[^a-z0-9_-]/gi, '')}`;
+    s.textContent = p.state;
+    tb.append(row('State', s, 'r-state'));
+  }
+  for (const [k, v] of Object.entries(p)) {
+    if (SKIP.has(k) || k.endsWith('_time') || v === null || typeof v === 'object') continue;
+    const unit = UNITS[k] ? ' µg/m³' : '';
+    tb.append(row(UNITS[k] || k, `${typeof v === 'number' ? v.toLocaleString() : v}${unit}`,
+      `r-value r-${k}`));
+  }
+  tb.append(row('Observed', fmtTime(p.time), 'r-time'));
+  const st = document.createElement('span');
+  st.className = p.stale ? 'badge stale' : 'badge current';
+  st.textContent = p.stale ? 'stale: no recent update' : 'current';
+  tb.append(row('Status', st, 'r-stale'));
+  popupHit = hit;
+}
+
+let popupHit = null;
+
+function closePopup() {
+  popup.setPosition(undefined);
+  popupHit = null;
+}
+
+// ---- events -------------------------------------------------------------------------------
+
+const stats = {events: 0, lastEventId: 0, tilesRefreshed: 0, lastEvent: null};
+
+function setLive(state, text) {
+  const el = $('live');
+  el.className = `live ${state}`;
+  $('live-text').textContent = text;
+}
+
+function connectEvents() {
+  // since=0: the events the server still holds come first (they name the feed of each
+  // overlay); after that EventSource reconnects with Last-Event-ID and waits for new ones.
+  const es = new EventSource('events?since=0');
+  let down = null;
+  es.addEventListener('open', () => {
+    clearTimeout(down);
+    if (!stats.lastEvent) setLive('on', 'live');
+  });
+  es.addEventListener('error', () => {
+    // every answer ends the stream and the browser reconnects at once: only a longer
+    // silence is worth showing
+    clearTimeout(down);
+    down = setTimeout(() => setLive('off', 'reconnecting…'), 3000);
+  });
+  es.addEventListener('change', (e) => {
+    let ev;
+    try {
+      ev = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    stats.events++;
+    stats.lastEventId = Number(e.lastEventId) || stats.lastEventId;
+    stats.lastEvent = ev;
+    const touched = [];
+    for (const name of ev.tilesets || []) {
+      const ov = overlays.find((o) => o.name === name);
+      if (!ov) continue;
+      if (ev.feed) ov.feeds.add(ev.feed);
+      if (Array.isArray(ev.bbox) && ev.bbox.length === 4) refreshTiles(ov, ev.bbox, ev.version);
+      touched.push(ov);
+    }
+    if (touched.length && ev.feed) {
+      // positions and values are fetched when needed: at once for an open popup
+      if (popupHit && popupHit.feed === ev.feed) {
+        reloadSensors(ev.feed);
+      } else {
+        const s = sensors.get(ev.feed);
+        if (s) s.dirty = true;
+      }
+    }
+    setLive('on', `live · updated ${new Date().toLocaleTimeString()}`);
+  });
+  es.addEventListener('reset', () => {
+    // events were lost: everything live is fetched again
+    for (const ov of overlays) ov.source.refresh();
+    for (const s of sensors.values()) s.dirty = true;
+  });
+  return es;
+}
+
+// Reload a feed's sensors and show the new values in the open popup.
+function reloadSensors(feed) {
+  const s = sensors.get(feed);
+  if (s) s.dirty = true;
+  const p = inflight.get(feed);
+  // a load under way may have started before the change: wait for it, then load again
+  (p ? p.catch(() => {}).then(() => loadSensors(feed)) : loadSensors(feed)).then(() => {
+    if (!popupHit || popupHit.feed !== feed) return;
+    const f = sensors.get(feed).features.find((x) => x.id === popupHit.f.id);
+    if (f) {
+      fillPopup({...popupHit, f});
+      popup.setPosition(f.xy);
+    }
+  }, () => {});
+}
+
+// ---- page ---------------------------------------------------------------------------------
+
+let map, popup, overlays = [];
+
+function viewFromHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const z = Number(p.get('z'));
+  const c = (p.get('c') || '').split(',').map(Number);
+  return {
+    zoom: Number.isFinite(z) && z > 0 ? z : HOME.zoom,
+    center: c.length === 2 && c.every(Number.isFinite) ? c : [HOME.lon, HOME.lat],
+  };
+}
+
+function layerList(base) {
+  const list = $('layers');
+  for (const ov of overlays) {
+    const li = document.createElement('li');
+    const label = document.createElement('label');
+    const cb = document.createElement('input');
+    cb.type = 'checkbox';
+    cb.checked = true;
+    cb.id = `layer-${ov.name}`;
+    cb.addEventListener('change', () => {
+      ov.layer.setVisible(cb.checked);
+      legend.hidden = !cb.checked;
+      if (popupHit && popupHit.ov === ov && !cb.checked) closePopup();
+    });
+    const title = document.createElement('span');
+    title.textContent = ov.layer.get('title');
+    label.append(cb, title);
+    const legend = document.createElement('img');
+    legend.className = 'legend';
+    legend.alt = `Legend of ${ov.layer.get('title')}`;
+    legend.src = `wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image/png&LAYER=${
+      encodeURIComponent(ov.name)}`;
+    legend.addEventListener('error', () => legend.remove());
+    li.append(label, legend);
+    list.append(li);
+  }
+  $('base-title').textContent = base ? base.layer.get('title') : '';
+}
+
+async function main() {
+  $('app').hidden = false;
+  $('nobundle').remove();
+  const [baseTj, ...overTj] = await Promise.all([BASE, ...OVERLAYS.map((o) => o.name)]
+    .map(tilejson));
+  const base = baseTj ? makeLayer(baseTj, false) : null;
+  overlays = OVERLAYS.map((o, i) => overTj[i] && Object.assign(makeLayer(overTj[i], true),
+    {feed: o.feed})).filter(Boolean);
+
+  const v = viewFromHash();
+  const zoom = new Zoom({zoomInTipLabel: 'Zoom in', zoomOutTipLabel: 'Zoom out'});
+  map = new Map({
+    target: 'map',
+    layers: [...(base ? [base.layer] : []), ...overlays.map((o) => o.layer)],
+    view: new View({center: fromLonLat(v.center), zoom: v.zoom, minZoom: 10, maxZoom: 20,
+      constrainResolution: true}),
+    controls: [zoom, new ScaleLine({units: 'metric'}),
+      new Attribution({collapsible: false})],
+  });
+  if (!base && !overlays.length) {
+    $('status').textContent = 'The server offers none of the tilesets this map shows.';
+  }
+
+  popup = new Overlay({element: $('popup'), positioning: 'bottom-center', offset: [0, -14],
+    autoPan: {animation: {duration: 200}, margin: 20}, stopEvent: true});
+  map.addOverlay(popup);
+  $('popup-close').addEventListener('click', (e) => {
+    e.preventDefault();
+    closePopup();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') closePopup();
+  });
+
+  map.on('singleclick', async (e) => {
+    await Promise.all(overlays.filter((o) => o.layer.getVisible())
+      .map((o) => ensureSensors(o, true)));
+    const hit = sensorAt(e.pixel);
+    if (!hit) {
+      closePopup();
+      return;
+    }
+    fillPopup(hit);
+    popup.setPosition(hit.f.xy);
+  });
+  map.on('pointermove', (e) => {
+    if (e.dragging) return;
+    map.getTargetElement().style.cursor = sensorAt(e.pixel) ? 'pointer' : '';
+    for (const ov of overlays) if (ov.layer.getVisible()) ensureSensors(ov, false);
+  });
+  map.on('moveend', () => {
+    const [lon, lat] = toLonLat(map.getView().getCenter());
+    history.replaceState(null, '', `#z=${map.getView().getZoom()}&c=${lon.toFixed(5)},${
+      lat.toFixed(5)}`);
+  });
+
+  layerList(base);
+  connectEvents();
+
+  // for the browser test (tests/web/test_webmap.mjs) and the curious
+  window.tilesrvMap = {
+    map, overlays, stats, sensors,
+    pixelOf: (lon, lat) => map.getPixelFromCoordinate(fromLonLat([lon, lat])),
+    ready: new Promise((resolve) => map.once('rendercomplete', () => resolve(true))),
+  };
+}
+
+main().catch((err) => {
+  const el = $('status');
+  if (el) el.textContent = `The map could not start: ${err.message}`;
+  console.error(err);
+});
