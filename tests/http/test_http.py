@@ -24,6 +24,9 @@ import traceback
 
 ARGS = None
 SERVER = None      # (proc, port, logpath)
+# Waits for background work (a reload) are stretched by this factor under slow builds
+# (ThreadSanitizer: tests/CMakeLists.txt sets it for the tsan_http_* tests).
+SLOW = float(os.environ.get("TS_TEST_TIME_SCALE", "1"))
 
 
 def free_port():
@@ -239,7 +242,7 @@ def test_broken_config_on_reload_keeps_serving():
             with open(cfg, "w") as f:
                 f.write(demo + "\nbogus_key: 1\n")
             srv[0].send_signal(signal.SIGHUP)
-            time.sleep(1.0)
+            time.sleep(1.0 * SLOW)
             st, _, b = get(srv[1], "/tiles/cadastre/16/34001/21873.png")
             assert st == 200 and a == b
         finally:
@@ -279,7 +282,7 @@ def test_style_reload_on_sighup_and_broken_style_refused():
                 f.write(orig.replace("#f4cfc3", "#3050ff"))  # residential buildings blue
             srv[0].send_signal(signal.SIGHUP)
             b = a
-            for _ in range(40):  # the reload loads in the background
+            for _ in range(int(40 * SLOW)):  # the reload loads in the background
                 time.sleep(0.25)
                 st, _, b = get(srv[1], path)
                 if b != a:
@@ -288,7 +291,7 @@ def test_style_reload_on_sighup_and_broken_style_refused():
             with open(bstyle, "w", encoding="utf-8") as f:
                 f.write(orig.replace("</Rule>", "</Rul>", 1))  # malformed XML
             srv[0].send_signal(signal.SIGHUP)
-            time.sleep(1.5)
+            time.sleep(1.5 * SLOW)
             st, _, c = get(srv[1], path)
             assert st == 200 and c == b, "a broken style must not replace the good one"
         finally:

@@ -7,6 +7,7 @@
 #include "util/hash.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +44,27 @@ free_run(void *v)
     ts_text_run_release(v);
 }
 
+/* HarfBuzz initialises process-wide defaults lazily on first use (the default language
+ * from the locale, the Unicode functions, the shaper list), published with its own atomics.
+ * Done once here, before any context exists, so render threads only ever read them (and
+ * ThreadSanitizer, which cannot see HarfBuzz's atomics, sees the ordering too). */
+static void
+hb_defaults_init(void)
+{
+    (void)hb_language_get_default();
+    (void)hb_unicode_funcs_get_default();
+    (void)hb_shape_list_shapers();
+}
+
 ts_text_ctx *
 ts_text_ctx_new(const ts_font_catalog *cat, ts_err *err)
 {
+    static pthread_once_t hb_once = PTHREAD_ONCE_INIT;
     if (cat == NULL || cat->nfaces <= 0) {
         TS_FAIL(err, TS_EINVAL, "text context without a font catalogue");
         return NULL;
     }
+    pthread_once(&hb_once, hb_defaults_init);
     ts_text_ctx *t = calloc(1, sizeof *t);
     if (t == NULL)
         goto nomem;
