@@ -46,7 +46,7 @@ async function tilejson(name) {
 function makeLayer(tj, overlay) {
   const versions = new globalThis.Map(); // "z/x/y" -> version of the last change there
   const url = (z, x, y) => {
-    const v = versions.get(`${z}/${x}/${y}`);
+    const v = versions.get(`${z}/${x}/${y}`) ?? versions.floor;
     return `tiles/${tj.name}/${z}/${x}/${y}${HIDPI ? '@2x' : ''}.png${v ? `?v=${v}` : ''}`;
   };
   const source = new XYZ({
@@ -86,6 +86,11 @@ function refreshTiles(ov, bbox, version) {
       z <= Math.min(grid.getMaxZoom(), Math.ceil(zoom) + 1); z++) {
       grid.forEachTileCoord(seen, z, (c) => ov.versions.set(`${c[0]}/${c[1]}/${c[2]}`, version));
     }
+  }
+  // a long session: forget the per-tile versions, every tile gets the latest one instead
+  if (ov.versions.size > 20000) {
+    ov.versions.clear();
+    ov.versions.floor = version;
   }
   if (!cache) return 0;
   const drop = [];
@@ -249,7 +254,7 @@ function closePopup() {
 
 // ---- events -------------------------------------------------------------------------------
 
-const stats = {events: 0, lastEventId: 0, tilesRefreshed: 0, lastEvent: null};
+const stats = {events: 0, lastEventId: 0, tilesRefreshed: 0, lastEvent: null, byFeed: {}};
 
 function setLive(state, text) {
   const el = $('live');
@@ -267,9 +272,15 @@ function connectEvents() {
     if (!stats.lastEvent) setLive('on', 'live');
   });
   es.addEventListener('error', () => {
+    clearTimeout(down);
+    if (es.readyState === EventSource.CLOSED) {
+      // refused (e.g. a server without feeds answers 404): try again now and then
+      setLive('off', 'no live updates');
+      setTimeout(connectEvents, 15000);
+      return;
+    }
     // every answer ends the stream and the browser reconnects at once: only a longer
     // silence is worth showing
-    clearTimeout(down);
     down = setTimeout(() => setLive('off', 'reconnecting…'), 3000);
   });
   es.addEventListener('change', (e) => {
@@ -282,6 +293,7 @@ function connectEvents() {
     stats.events++;
     stats.lastEventId = Number(e.lastEventId) || stats.lastEventId;
     stats.lastEvent = ev;
+    stats.byFeed[ev.feed] = (stats.byFeed[ev.feed] || 0) + 1;
     const touched = [];
     for (const name of ev.tilesets || []) {
       const ov = overlays.find((o) => o.name === name);
@@ -366,6 +378,8 @@ function layerList(base) {
     list.append(li);
   }
   $('base-title').textContent = base ? base.layer.get('title') : '';
+  // small screens start with the layer list folded
+  if (window.matchMedia('(max-width: 600px)').matches) list.closest('details').open = false;
 }
 
 async function main() {
