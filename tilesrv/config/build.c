@@ -5,6 +5,8 @@
  * feeds, layers, tilesets — whatever their order in the file. */
 #include "config/config_int.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ typedef enum {
     K_CACHE,     /* ts_cfg_cache: a mapping read through cache_keys */
     K_STRINGS,   /* char ** at off, int count at off2: non-empty list of unique strings */
     K_WMS,       /* ts_cfg_wms: a mapping read through wms_keys */
+    K_ADMIN,     /* ts_cfg_admin: a mapping read through admin_keys */
+    K_LOGPATH,   /* char *: "-" (stderr) or a path resolved against the config's directory;
+                  * "" and null leave NULL (off) */
 } key_type;
 
 #define KEY_REQUIRED 1u
@@ -60,8 +65,33 @@ static const key_spec server_keys[] = {
     {"public_url", K_OSTR, SRV(public_url), 0, 0, 0, 0, NULL},
     {"log_level", K_CHOICE, SRV(log_level), 0, 0, 0, 0, log_levels},
     {"wms", K_WMS, SRV(wms), 0, 0, 0, 0, NULL},
+    {"max_connections_per_ip", K_INT, SRV(max_connections_per_ip), 0, 1, 1048576, 0, NULL},
+    {"connection_timeout", K_INT, SRV(connection_timeout_s), 0, 1, 3600, 0, NULL},
+    {"max_url_bytes", K_INT, SRV(max_url_bytes), 0, 256, 1048576, 0, NULL},
+    {"max_header_bytes", K_INT, SRV(max_header_bytes), 0, 1024, 1048576, 0, NULL},
+    {"shutdown_timeout", K_INT, SRV(shutdown_timeout_s), 0, 0, 3600, 0, NULL},
+    {"access_log", K_LOGPATH, SRV(access_log), 0, 0, 0, 0, NULL},
+    {"admin", K_ADMIN, SRV(admin), 0, 0, 0, 0, NULL},
 };
 enum { S_LISTEN, S_RENDER, S_HTTP, S_QUEUE, S_CACHE, S_MAXCONN, S_CORS, S_PUBURL, S_LOG };
+
+/* server.admin, read into this before it becomes a ts_cfg_admin */
+typedef struct admin_spec {
+    char *token;
+    char *token_file;
+    char **allow;
+    int nallow;
+} admin_spec;
+
+#define ADM(f) offsetof(admin_spec, f)
+static const key_spec admin_keys[] = {
+    {"token", K_STR, ADM(token), 0, 0, 0, 0, NULL},
+    {"token_file", K_OUTPATH, ADM(token_file), 0, 0, 0, 0, NULL},
+    {"allow", K_STRINGS, ADM(allow), ADM(nallow), 0, 0, 0, NULL},
+};
+enum { A_TOKEN, A_TOKEN_FILE, A_ALLOW };
+
+#define ADMIN_TOKEN_MIN 16 /* shortest bearer token accepted */
 
 #define WMS(f) offsetof(ts_cfg_wms, f)
 static const key_spec wms_keys[] = {
@@ -87,6 +117,7 @@ static const key_spec wms_keys[] = {
     {"max_pixels", K_INT, WMS(max_pixels), 0, 1, 268435456, 0, NULL},
     {"max_layers", K_INT, WMS(max_layers), 0, 1, 256, 0, NULL},
     {"max_feature_count", K_INT, WMS(max_feature_count), 0, 1, 1000, 0, NULL},
+    {"max_render_ms", K_INT, WMS(max_render_ms), 0, 1, 3600000, 0, NULL},
 };
 enum { W_TITLE, W_ABSTRACT, W_KEYWORDS, W_ONLINE, W_FEES, W_ACCESS, W_CPERSON, W_CORG,
        W_CPOS, W_CMAIL, W_CPHONE, W_CADDR, W_CCITY, W_CSTATE, W_CPOST, W_CCOUNTRY, W_CRS,
@@ -176,7 +207,9 @@ enum { SEC_SERVER, SEC_SOURCES, SEC_LAYERS, SEC_TILESETS, SEC_GRIDS, SEC_FEEDS, 
 _Static_assert(NKEYS(server_keys) <= MAX_KEYS && NKEYS(layer_keys) <= MAX_KEYS &&
                    NKEYS(tileset_keys) <= MAX_KEYS && NKEYS(grid_keys) <= MAX_KEYS,
                "raise MAX_KEYS");
-_Static_assert(NKEYS(cache_keys) <= MAX_KEYS && NKEYS(wms_keys) <= MAX_KEYS, "raise MAX_KEYS");
+_Static_assert(NKEYS(cache_keys) <= MAX_KEYS && NKEYS(wms_keys) <= MAX_KEYS &&
+                   NKEYS(admin_keys) <= MAX_KEYS,
+               "raise MAX_KEYS");
 
 /* ---- generic key reading ------------------------------------------------------------- */
 
@@ -385,6 +418,146 @@ read_wms(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_wms *w)
     return TS_OK;
 }
 
+/* "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6) into *c; bits past the prefix must be zero so
+ * that what is written is what is matched. 0 on success, -1 (with msg) otherwise. */
+static int
+parse_cidr(const char *s, ts_cfg_cidr *c, char *msg, size_t msize)
+{
+    char addr[64];
+    const char *slash = strchr(s, '/');
+    size_t al = slash ? (size_t)(slash - s) : strlen(s);
+    if (al == 0 || al >= sizeof addr) {
+        snprintf(msg, msize, "not an address");
+        return -1;
+    }
+    memcpy(addr, s, al);
+    addr[al] = '\0';
+    memset(c, 0, sizeof *c);
+    int maxp;
+    if (inet_pton(AF_INET, addr, c->addr) == 1) {
+        c->family = AF_INET;
+        maxp = 32;
+    } else if (inet_pton(AF_INET6, addr, c->addr) == 1) {
+        c->family = AF_INET6;
+        maxp = 128;
+    } else {
+        snprintf(msg, msize, "'%.60s' is not an IPv4 or IPv6 address", addr);
+        return -1;
+    }
+    c->prefix = maxp;
+    if (slash) {
+        char *end;
+        long p = strtol(slash + 1, &end, 10);
+        if (end == slash + 1 || *end != '\0' || p < 0 || p > maxp) {
+            snprintf(msg, msize, "prefix length must be 0..%d", maxp);
+            return -1;
+        }
+        c->prefix = (int)p;
+    }
+    for (int bit = c->prefix; bit < maxp; bit++)
+        if (c->addr[bit / 8] & (0x80u >> (bit % 8))) {
+            snprintf(msg, msize, "host bits set past /%d (write the network address)", c->prefix);
+            return -1;
+        }
+    return 0;
+}
+
+/* The first line of a token file, trailing blanks removed. */
+static ts_status
+read_token_file(const ts_cfg_ctx *cx, const ts_cnode *n, const char *path, char **out)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        int e = errno;
+        char eb[128];
+        if (strerror_r(e, eb, sizeof eb) != 0)
+            snprintf(eb, sizeof eb, "error %d", e);
+        return TS_CFG_FAIL(cx, n, "cannot read 'token_file' %s: %s", path, eb);
+    }
+    char line[1024];
+    if (fgets(line, sizeof line, f) == NULL)
+        line[0] = '\0';
+    fclose(f);
+    size_t l = strlen(line);
+    while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r' || line[l - 1] == ' ' ||
+                     line[l - 1] == '\t'))
+        line[--l] = '\0';
+    *out = strdup(line);
+    explicit_bzero(line, sizeof line);
+    if (*out == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "server.admin: out of memory");
+    return TS_OK;
+}
+
+/* server.admin: {token | token_file, allow: [CIDR ...]}; at least one of them. */
+static ts_status
+read_admin(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_admin *a)
+{
+    if (n->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n,
+                           "'admin' in server must be a mapping like {token_file: ..., allow: "
+                           "[127.0.0.1/32]}, got %s",
+                           ts_config__describe(n, got, sizeof got));
+    }
+    admin_spec sp;
+    memset(&sp, 0, sizeof sp);
+    const ts_cnode *vals[NKEYS(admin_keys)];
+    ts_status st = read_keys(cx, n, admin_keys, NKEYS(admin_keys), "server.admin", n, &sp, vals);
+    char *token = NULL;
+    if (st == TS_OK && sp.token && sp.token_file)
+        st = TS_CFG_FAIL(cx, vals[A_TOKEN_FILE], "server.admin takes 'token' or 'token_file', "
+                                                 "not both");
+    if (st == TS_OK && sp.token_file)
+        st = read_token_file(cx, vals[A_TOKEN_FILE], sp.token_file, &token);
+    else if (st == TS_OK && sp.token) {
+        token = sp.token;
+        sp.token = NULL;
+    }
+    const ts_cnode *tnode = vals[A_TOKEN_FILE] ? vals[A_TOKEN_FILE] : vals[A_TOKEN];
+    if (st == TS_OK && token && strlen(token) < ADMIN_TOKEN_MIN)
+        st = TS_CFG_FAIL(cx, tnode,
+                         "the admin token is %zu characters long; use at least %d (e.g. "
+                         "`openssl rand -hex 32`)",
+                         strlen(token), ADMIN_TOKEN_MIN);
+    for (const char *p = token; st == TS_OK && p && *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127)
+            st = TS_CFG_FAIL(cx, tnode, "the admin token must be printable ASCII without spaces");
+    if (st == TS_OK && token == NULL && sp.nallow == 0)
+        st = TS_CFG_FAIL(cx, n, "server.admin needs a 'token' (or 'token_file') or an 'allow' "
+                                "list: without either the admin endpoints would be open to all");
+    ts_cfg_cidr *allow = NULL;
+    if (st == TS_OK && sp.nallow > 0 && (allow = calloc((size_t)sp.nallow, sizeof *allow)) == NULL)
+        st = TS_FAIL(cx->err, TS_ENOMEM, "server.admin: out of memory");
+    for (int i = 0; st == TS_OK && i < sp.nallow; i++) {
+        char msg[160];
+        if (parse_cidr(sp.allow[i], &allow[i], msg, sizeof msg) != 0)
+            st = TS_CFG_FAIL(cx, vals[A_ALLOW]->kids[i], "'%.80s' in server.admin.allow: %s",
+                             sp.allow[i], msg);
+    }
+    if (st == TS_OK) {
+        a->enabled = 1;
+        a->line = n->line;
+        a->token = token;
+        a->allow = allow;
+        a->nallow = sp.nallow;
+        token = NULL;
+        allow = NULL;
+    }
+    if (token) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+    if (sp.token) {
+        explicit_bzero(sp.token, strlen(sp.token));
+        free(sp.token);
+    }
+    free(allow);
+    free(sp.token_file);
+    free_names(sp.allow, sp.nallow);
+    return st;
+}
+
 static ts_status
 read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char *label, void *obj)
 {
@@ -511,6 +684,31 @@ read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const cha
         return read_cache(cx, n, label, (ts_cfg_cache *)field);
     case K_WMS:
         return read_wms(cx, n, (ts_cfg_wms *)field);
+    case K_ADMIN:
+        return read_admin(cx, n, (ts_cfg_admin *)field);
+    case K_LOGPATH: {
+        if (ts_config__is_null(n))
+            return TS_OK;
+        TS_TRY(ts_config__get_string(cx, n, what, &s));
+        char *path = s;
+        if (s[0] == '\0') {
+            free(s);
+            return TS_OK;
+        }
+        if (strcmp(s, "-") != 0 && s[0] != '/') {
+            size_t l = strlen(cx->dir) + strlen(s) + 2;
+            path = malloc(l);
+            if (path == NULL) {
+                free(s);
+                return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+            }
+            snprintf(path, l, "%s/%s", cx->dir, s);
+            free(s);
+        }
+        free(*(char **)field);
+        *(char **)field = path;
+        return TS_OK;
+    }
     case K_STRINGS: {
         char **list = NULL;
         int count = 0;
@@ -638,6 +836,8 @@ wms_defaults(const ts_cfg_ctx *cx, ts_cfg_wms *w)
         w->max_layers = 32;
     if (w->max_feature_count == 0)
         w->max_feature_count = 50;
+    if (w->max_render_ms == 0)
+        w->max_render_ms = 60000;
     return TS_OK;
 }
 
@@ -649,6 +849,11 @@ build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_c
     s->queue_max = 256;
     s->cache_mb = 256;
     s->max_connections = 1024;
+    s->max_connections_per_ip = 64;
+    s->connection_timeout_s = 30;
+    s->max_url_bytes = 8192;
+    s->max_header_bytes = 16384;
+    s->shutdown_timeout_s = 10;
     if (key != NULL)
         s->line = key->line;
     if (sec != NULL && !ts_config__is_null(sec)) {

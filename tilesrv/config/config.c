@@ -26,6 +26,12 @@ config_free(ts_config *c)
     free(c->server.cors_origin);
     free(c->server.public_url);
     free(c->server.log_level);
+    free(c->server.access_log);
+    if (c->server.admin.token) {
+        explicit_bzero(c->server.admin.token, strlen(c->server.admin.token));
+        free(c->server.admin.token);
+    }
+    free(c->server.admin.allow);
     ts_cfg_wms *w = &c->server.wms;
     char **wstr[] = {&w->title, &w->abstract_text, &w->online_resource, &w->fees,
                      &w->access_constraints, &w->contact_person, &w->contact_organization,

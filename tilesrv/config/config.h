@@ -35,8 +35,30 @@ typedef struct ts_cfg_wms {
     int max_pixels;         /* width * height limit; default 16777216 (4096 x 4096) */
     int max_layers;         /* LAYERS per request; default 32 */
     int max_feature_count;  /* GetFeatureInfo FEATURE_COUNT cap; default 50 */
+    int max_render_ms;      /* GetMap render time limit: past it the client gets an OGC
+                             * exception (the render finishes unseen); default 60000 */
     int line;               /* position of the 'wms' key; 0 when absent */
 } ts_cfg_wms;
+
+/* One entry of an IP allow-list: an address and a prefix length ("10.0.0.0/8",
+ * "::1/128", "192.0.2.7" = /32). IPv4 addresses are kept as 4 bytes. */
+typedef struct ts_cfg_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    uint8_t addr[16];       /* network order; the bits past prefix are zero */
+    int prefix;             /* 0..32 (IPv4) or 0..128 (IPv6) */
+} ts_cfg_cidr;
+
+/* server.admin: the HTTP admin endpoints (POST /admin/reload, /admin/truncate). Absent =
+ * disabled (404). When present, at least one of a bearer token and an allow-list is set;
+ * both, when both are set. */
+typedef struct ts_cfg_admin {
+    int enabled;            /* the section is present */
+    char *token;            /* bearer token (from `token`, ${ENV} expanded, or the first line
+                             * of `token_file`); NULL = no token required */
+    ts_cfg_cidr *allow;     /* client addresses admitted; NULL (nallow 0) = any address */
+    int nallow;
+    int line;
+} ts_cfg_admin;
 
 typedef struct ts_cfg_server {
     char *listen_host;      /* "127.0.0.1" (default); "::1" for "[::1]:p"; "0.0.0.0" for ":p" */
@@ -46,6 +68,16 @@ typedef struct ts_cfg_server {
     int queue_max;          /* render jobs waiting before 503; default 256 */
     size_t cache_mb;        /* in-memory tile cache; default 256 */
     int max_connections;    /* default 1024 */
+    int max_connections_per_ip; /* simultaneous connections from one address; default 64 */
+    int connection_timeout_s; /* idle connection, and a request head not complete this long
+                             * after the connection opened (or its previous request ended),
+                             * are cut off (slowloris); default 30 */
+    int max_url_bytes;      /* request target (path and query as sent) longer: 414; 8192 */
+    int max_header_bytes;   /* request line and header fields larger: 431; default 16384 */
+    int shutdown_timeout_s; /* SIGTERM: longest wait for requests in flight; default 10 */
+    char *access_log;       /* one JSON line per request: NULL = off (default), "-" = stderr,
+                             * else a file path (resolved, appended to) */
+    ts_cfg_admin admin;     /* admin endpoints; disabled by default */
     char *cors_origin;      /* Access-Control-Allow-Origin value, default "*"; "" = none */
     char *public_url;       /* base URL used in documents (TileJSON ...), default derived
                              * from the request's Host header; NULL = derived */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -30,6 +31,8 @@ ts_http__common_headers(ts_http *h, struct MHD_Response *r)
     if (h->cors && h->cors[0])
         MHD_add_response_header(r, "Access-Control-Allow-Origin", h->cors);
     MHD_add_response_header(r, "Server", "tilesrv/" TS_VERSION);
+    if (atomic_load(&h->stopping))
+        MHD_add_response_header(r, "Connection", "close"); /* shutting down: no keep-alive */
 }
 
 enum MHD_Result
@@ -44,6 +47,9 @@ ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const c
     ts_http__common_headers(h, r);
     if (status >= 400)
         MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
+    ts_http__note_bytes(c, len);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -127,6 +133,7 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *r;
     unsigned status = MHD_HTTP_OK;
+    size_t body_len = t->len;
     if (etag_matches(inm, etag)) {
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_MODIFIED;
@@ -152,6 +159,7 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
     MHD_add_response_header(r, "Last-Modified", lm);
     MHD_add_response_header(r, "Cache-Control", max_age > 0 ? cc : "no-cache");
     ts_http__common_headers(h, r);
+    ts_http__note_bytes(c, status == MHD_HTTP_OK && !head ? body_len : 0);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -212,6 +220,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
     ts_tile *t = ts_pipeline_lookup(h->p, &tr);
+    rs->cache = t ? "memory" : "pipeline";
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     /* Suspend before queueing: the render may finish before this function returns. */
@@ -418,11 +427,13 @@ mime_of(const char *path)
     return "application/octet-stream";
 }
 
-/* Serve a file below web_root. Paths are restricted to [A-Za-z0-9_./-] without "..". */
+/* Serve a file below web_root. Paths are restricted to [A-Za-z0-9_./-] without ".."; the
+ * file must resolve (symbolic links followed) to a regular file below the real web root,
+ * and is opened by that resolved name with O_NOFOLLOW. */
 static enum MHD_Result
 handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
 {
-    if (h->web_root == NULL)
+    if (h->web_root == NULL || h->web_root_real == NULL)
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     const char *rel = strcmp(url, "/") == 0 ? "/index.html" : url;
     if (strstr(rel, "..") || strlen(rel) > 200)
@@ -432,8 +443,13 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
               *p == '_' || *p == '.' || *p == '/' || *p == '-'))
             return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     char path[512];
-    snprintf(path, sizeof path, "%s%s", h->web_root, rel);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "%s%s", h->web_root_real, rel);
+    char real[PATH_MAX];
+    size_t rl = strlen(h->web_root_real);
+    if (realpath(path, real) == NULL || strncmp(real, h->web_root_real, rl) != 0 ||
+        real[rl] != '/')
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+    int fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     struct stat sb;
@@ -449,6 +465,7 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
     MHD_add_response_header(r, "Content-Type", mime_of(path));
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     ts_http__common_headers(h, r);
+    ts_http__note_bytes(c, (size_t)sb.st_size);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -491,6 +508,7 @@ handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     } else {
         r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+        ts_http__note_bytes(c, b.len);
     }
     ts_feed_snapshot_unref(s);
     ts_buf_fini(&b);
@@ -531,6 +549,7 @@ send_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int hello)
     struct MHD_Response *r = b.data ? MHD_create_response_from_buffer(b.len, b.data,
                                                                       MHD_RESPMEM_MUST_COPY)
                                     : NULL;
+    ts_http__note_bytes(c, b.data ? b.len : 0);
     ts_buf_fini(&b);
     if (r == NULL)
         return MHD_NO;
@@ -623,6 +642,87 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
     return handle_static(h, c, url);
 }
 
+/* 1 if the request target as sent holds what no route takes: an encoded NUL (it would
+ * cut the decoded path short), control characters or bytes outside ASCII. */
+static int
+target_bad(const char *uri)
+{
+    for (const unsigned char *p = (const unsigned char *)uri; *p; p++) {
+        if (*p < 0x21 || *p >= 0x7f)
+            return 1;
+        if (p[0] == '%' && p[1] == '0' && p[2] == '0')
+            return 1;
+    }
+    return 0;
+}
+
+/* A GET or HEAD with a body: every route here reads none, and a body a proxy and this
+ * server would frame differently is how requests are smuggled. */
+static int
+has_body(struct MHD_Connection *c)
+{
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
+}
+
+/* The first call for a request: its head is complete. Limits first, then the routes. */
+static enum MHD_Result
+first_call(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
+           const char *method)
+{
+    if (rs->uri_len > h->max_url) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request target longer than %zu bytes", h->max_url);
+        return ts_http__send_text(h, c, MHD_HTTP_URI_TOO_LONG, msg);
+    }
+    if (rs->uri && target_bad(rs->uri))
+        return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                  "bad request target (encoded NUL, control or non-ASCII bytes)");
+    const union MHD_ConnectionInfo *hs =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    if (hs && hs->header_size > h->max_header) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request head larger than %zu bytes", h->max_header);
+        return ts_http__send_text(h, c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, msg);
+    }
+    if (strncmp(url, "/admin/", 7) == 0)
+        return ts_http__handle_admin(h, c, url, method);
+    if (strcmp(method, "OPTIONS") == 0)
+        return ts_http__preflight(h, c);
+    int head = strcmp(method, "HEAD") == 0;
+    if (strcmp(method, "GET") != 0 && !head)
+        return ts_http__send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+    if (has_body(c))
+        return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, "a GET request carries no body");
+    return route(h, c, rs, url, head);
+}
+
+static req_state *
+req_new(ts_http *h, struct MHD_Connection *c, const char *uri)
+{
+    req_state *rs = calloc(1, sizeof *rs);
+    if (rs == NULL)
+        return NULL;
+    rs->h = h;
+    rs->conn = c;
+    rs->t0_ns = ts_mono_ns();
+    if (uri) {
+        rs->uri_len = strlen(uri);
+        rs->uri = strndup(uri, 2048);
+    }
+    atomic_fetch_add(&h->inflight, 1);
+    return rs;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line has arrived; its target as sent (before
+ * any decoding) starts the request's state. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    return req_new(cls, c, uri);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -632,22 +732,18 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     ts_http *h = cls;
     req_state *rs = *con_cls;
     if (rs == NULL) {
-        rs = calloc(1, sizeof *rs);
-        if (rs == NULL)
+        if ((rs = req_new(h, c, NULL)) == NULL)
             return MHD_NO;
-        rs->h = h;
-        rs->conn = c;
         *con_cls = rs;
-        int head = strcmp(method, "HEAD") == 0;
-        if (strcmp(method, "GET") != 0 && !head) {
-            if (*upload_size)
-                *upload_size = 0; /* drain a body we will not read */
-            return ts_http__send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
-        }
-        return route(h, c, rs, url, head);
+    }
+    if (!rs->begun) {
+        rs->begun = 1;
+        snprintf(rs->method, sizeof rs->method, "%s", method);
+        ts_http__conn_begin(h, c);
+        return first_call(h, c, rs, url, method);
     }
     if (*upload_size) {
-        *upload_size = 0;
+        *upload_size = 0; /* drain a body we will not read */
         return MHD_YES;
     }
     if (rs->waiting && rs->done && rs->kind == TS_HTTP_REQ_EVENTS) {
@@ -673,15 +769,17 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
-    (void)toe;
+    ts_http *h = cls;
     req_state *rs = *con_cls;
     if (rs == NULL)
         return;
+    size_t bytes = ts_http__conn_end(h, c);
+    ts_http__access_log(h, c, rs, bytes, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     ts_tile_unref(rs->tile);
+    free(rs->uri);
     free(rs);
     *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
 }
 
 static void
@@ -696,6 +794,25 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
     ts_debug("http: %s", buf);
 }
 
+static void
+http_free(ts_http *h)
+{
+    ts_http__log_close(h);
+    pthread_mutex_destroy(&h->log_mu);
+    pthread_mutex_destroy(&h->mu);
+    free((char *)h->o.host);
+    free(h->cors);
+    free(h->public_url);
+    free(h->web_root);
+    free(h->web_root_real);
+    if (h->admin_token) {
+        explicit_bzero(h->admin_token, strlen(h->admin_token));
+        free(h->admin_token);
+    }
+    free(h->allow);
+    free(h);
+}
+
 ts_http *
 ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
 {
@@ -706,12 +823,42 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     }
     h->p = p;
     h->o = *o;
+    h->o.admin = NULL; /* copied below */
+    h->o.access_log = NULL;
     h->o.host = o->host ? strdup(o->host) : strdup("127.0.0.1");
     h->cors = o->cors_origin ? strdup(o->cors_origin) : NULL;
     h->public_url = o->public_url && o->public_url[0] ? strdup(o->public_url) : NULL;
     h->web_root = o->web_root ? strdup(o->web_root) : NULL;
+    h->web_root_real = o->web_root ? realpath(o->web_root, NULL) : NULL;
     h->started = ts_wall_s();
+    h->max_url = (size_t)(o->max_url_bytes > 0 ? o->max_url_bytes : 8192);
+    h->max_header = (size_t)(o->max_header_bytes > 0 ? o->max_header_bytes : 16384);
+    h->conn_timeout_s = o->connection_timeout_s > 0 ? o->connection_timeout_s : 30;
+    h->max_render_ms = o->max_render_ms > 0 ? o->max_render_ms : 0;
     atomic_init(&h->suspended, 0);
+    atomic_init(&h->inflight, 0);
+    atomic_init(&h->tickets, 0);
+    atomic_init(&h->stopping, 0);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_mutex_init(&h->log_mu, NULL);
+    if (o->admin && o->admin->enabled) {
+        h->admin_on = 1;
+        if (o->admin->token && (h->admin_token = strdup(o->admin->token)) == NULL) {
+            TS_FAIL(err, TS_ENOMEM, "http");
+            goto fail;
+        }
+        if (o->admin->nallow > 0) {
+            h->allow = calloc((size_t)o->admin->nallow, sizeof *h->allow);
+            if (h->allow == NULL) {
+                TS_FAIL(err, TS_ENOMEM, "http");
+                goto fail;
+            }
+            memcpy(h->allow, o->admin->allow, (size_t)o->admin->nallow * sizeof *h->allow);
+            h->nallow = o->admin->nallow;
+        }
+    }
+    if (ts_http__log_open(h, o->access_log, err) != TS_OK)
+        goto fail;
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -736,28 +883,35 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
             goto fail;
         }
     }
-    h->d = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, h,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 0 ? o->threads : 2),
-                            MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)(o->max_connections > 0 ? o->max_connections : 1024),
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+    if (ts_http__guard_start(h, err) != TS_OK)
+        goto fail;
+    /* Per-connection memory: the request head (URL and header fields up to their limits)
+     * and the response's header fields; a head that does not fit is refused by MHD. */
+    size_t mem = h->max_url + h->max_header + 16384;
+    if (mem < 32768)
+        mem = 32768;
+    h->d = MHD_start_daemon(
+        flags, (uint16_t)o->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(o->threads > 0 ? o->threads : 2), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(o->max_connections > 0 ? o->max_connections : 1024),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(o->max_connections_per_ip > 0 ? o->max_connections_per_ip : 64),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)h->conn_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+        MHD_OPTION_NOTIFY_CONNECTION, ts_http__on_connection, h, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     if (h->d == NULL) {
         TS_FAIL(err, TS_EIO, "cannot listen on %s:%d (address in use or not permitted)",
                 h->o.host, o->port);
+        ts_http__guard_stop(h);
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : o->port;
     return h;
 fail:
-    free((char *)h->o.host);
-    free(h->cors);
-    free(h->public_url);
-    free(h->web_root);
-    free(h);
+    http_free(h);
     return NULL;
 }
 
@@ -767,25 +921,57 @@ ts_http_port(const ts_http *h)
     return h->port;
 }
 
+/* Stop listening: new connections are refused from now on. */
+static void
+stop_listening(ts_http *h)
+{
+    MHD_socket fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    if (h->o.live)
+        ts_live_events_stop(h->o.live); /* resumes the /events clients waiting */
+}
+
+static void
+finish(ts_http *h)
+{
+    /* Renders in flight resume their connections from render threads, and renders past
+     * their deadline still call back: the daemon and h must outlive every one of them (a
+     * render always finishes, with a tile or an error). */
+    for (int i = 1; atomic_load(&h->suspended) > 0 || atomic_load(&h->tickets) > 0; i++) {
+        usleep(10000);
+        if (i % 500 == 0)
+            ts_info("stopping: waiting for %d renders in flight",
+                    atomic_load(&h->suspended) + atomic_load(&h->tickets));
+    }
+    MHD_stop_daemon(h->d);
+    ts_http__guard_stop(h);
+    http_free(h);
+}
+
 void
 ts_http_stop(ts_http *h)
 {
     if (h == NULL)
         return;
-    MHD_quiesce_daemon(h->d);
-    if (h->o.live)
-        ts_live_events_stop(h->o.live); /* resumes the /events clients waiting */
-    /* Renders in flight resume their connections from render threads: the daemon must
-     * outlive every one of them (a render always finishes, with a tile or an error). */
-    for (int i = 1; atomic_load(&h->suspended) > 0; i++) {
-        usleep(10000);
-        if (i % 500 == 0)
-            ts_info("stopping: waiting for %d renders in flight", atomic_load(&h->suspended));
-    }
-    MHD_stop_daemon(h->d);
-    free((char *)h->o.host);
-    free(h->cors);
-    free(h->public_url);
-    free(h->web_root);
-    free(h);
+    stop_listening(h);
+    finish(h);
+}
+
+int
+ts_http_shutdown(ts_http *h, int timeout_ms)
+{
+    if (h == NULL)
+        return 0;
+    atomic_store(&h->stopping, 1);
+    stop_listening(h);
+    /* every request begun is answered and its response sent (or the client went away) */
+    uint64_t deadline = ts_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000u;
+    while (atomic_load(&h->inflight) > 0 && ts_mono_ns() < deadline)
+        usleep(5000);
+    int left = atomic_load(&h->inflight);
+    if (left > 0)
+        ts_warn("stopping: %d requests still in flight after %d ms: cut off", left, timeout_ms);
+    finish(h);
+    return left;
 }

@@ -7,6 +7,7 @@
 #ifndef TS_HTTP_HTTP_H
 #define TS_HTTP_HTTP_H
 
+#include "config/config.h"
 #include "feed/feed.h"
 #include "pipeline/pipeline.h"
 #include "util/buf.h"
@@ -54,6 +55,21 @@ void ts_live_events_stop(ts_live *l);
 /* Append the feeds' counters in the Prometheus text format. */
 void ts_live_metrics(ts_live *l, ts_buf *b);
 
+/* What POST /admin/reload and /admin/truncate do: supplied by the program that runs the
+ * server (the http module knows no configuration files nor caches on disk). Each is called
+ * on an HTTP thread, possibly while the other runs; NULL = answered 501. */
+typedef struct ts_http_admin_ops {
+    /* Reload the configuration as SIGHUP does. TS_OK, or why not (the running one stays). */
+    ts_status (*reload)(void *ud, ts_err *err);
+    /* Remove tileset's tiles from its persistent cache and from memory: zoom "A-B" or "A"
+     * (NULL = every level), bbox "MINX,MINY,MAXX,MAXY[,EPSG:CODE]" (NULL = everywhere).
+     * *removed counts the persistent tiles removed. TS_EINVAL / TS_ENOENT for bad values
+     * (answered 400 / 404). */
+    ts_status (*truncate)(void *ud, const char *tileset, const char *zoom, const char *bbox,
+                          uint64_t *removed, ts_err *err);
+    void *ud;
+} ts_http_admin_ops;
+
 typedef struct ts_http_opts {
     const char *host;          /* address to bind, e.g. "127.0.0.1", "0.0.0.0", "::1" */
     int port;                  /* 0 = any free port (see ts_http_port) */
@@ -64,6 +80,17 @@ typedef struct ts_http_opts {
     const char *web_root;      /* directory served at "/" (index.html ...), or NULL */
     ts_live *live;             /* running feeds (/sensors, /metrics), or NULL; must outlive
                                 * the server */
+    /* Request limits (0 = the default in parentheses). */
+    int max_connections_per_ip;  /* connections from one address (64) */
+    int connection_timeout_s;    /* idle connections and request heads slower than this are
+                                  * cut off (30) */
+    int max_url_bytes;           /* longer request targets: 414 (8192) */
+    int max_header_bytes;        /* larger request heads: 431 (16384) */
+    int max_render_ms;           /* WMS GetMap answered with an OGC exception past this;
+                                  * 0 = no limit */
+    const char *access_log;      /* NULL/"" = off, "-" = stderr, else a file appended to */
+    const ts_cfg_admin *admin;   /* NULL or not enabled: no admin endpoints (404); copied */
+    ts_http_admin_ops admin_ops;
 } ts_http_opts;
 
 typedef struct ts_http ts_http;
@@ -75,5 +102,11 @@ ts_http *ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err);
 int ts_http_port(const ts_http *h);
 /* Stop accepting, let suspended requests finish, stop the threads, free. NULL is accepted. */
 void ts_http_stop(ts_http *h);
+/* Graceful stop: close the listening socket (new connections are refused), let every request
+ * already begun finish and its response be sent, waiting at most timeout_ms, then as
+ * ts_http_stop. Returns the number of requests cut off at the deadline (0 = none). */
+int ts_http_shutdown(ts_http *h, int timeout_ms);
+/* Reopen the access log file (after log rotation); no-op when it logs to stderr or is off. */
+void ts_http_reopen_log(ts_http *h);
 
 #endif

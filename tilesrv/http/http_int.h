@@ -8,11 +8,16 @@
 #include "http/http.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "ows/ows.h"
 #include "pipeline/pipeline.h"
 #include "util/buf.h"
+
+typedef struct conn_state conn_state;
+typedef struct ts_http_ticket ts_http_ticket;
 
 struct ts_http {
     struct MHD_Daemon *d;
@@ -21,9 +26,32 @@ struct ts_http {
     char *cors;
     char *public_url;
     char *web_root;
+    char *web_root_real;  /* realpath of web_root: files served must resolve below it */
     int port;
     atomic_int suspended; /* connections waiting for a render */
+    atomic_int inflight;  /* requests from their head to their completion */
+    atomic_int tickets;   /* renders with a deadline whose callback has not run */
+    atomic_int stopping;  /* graceful shutdown under way: "Connection: close" */
     int64_t started;
+    /* limits */
+    size_t max_url, max_header;
+    int conn_timeout_s, max_render_ms;
+    /* connections and deadlines, watched by one thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t watchdog;
+    int watchdog_on, quit;
+    conn_state *conns;        /* open connections */
+    ts_http_ticket *timed;    /* renders waiting with a deadline */
+    /* access log */
+    pthread_mutex_t log_mu;
+    FILE *log;                /* NULL = off */
+    char *log_path;           /* NULL = stderr or off */
+    /* admin endpoints */
+    int admin_on;
+    char *admin_token;
+    ts_cfg_cidr *allow;
+    int nallow;
 };
 
 typedef enum {
@@ -52,6 +80,15 @@ typedef struct req_state {
     ts_map_format format;
     ts_rgba bg;
     uint64_t ev_after;    /* /events: the client's Last-Event-ID */
+    /* for limits and the access log */
+    uint64_t t0_ns;       /* monotonic, when the request line arrived */
+    char *uri;            /* request target as sent (path and query), cut at 2 KiB */
+    size_t uri_len;       /* its full length */
+    char method[12];
+    const char *cache;    /* tiles: "memory" (memory cache hit), "pipeline" (persistent
+                           * cache or render), NULL = not a tile */
+    int begun;            /* the handler has seen the request head */
+    int timed_out;        /* answered at its render deadline */
 } req_state;
 
 void ts_http__common_headers(ts_http *h, struct MHD_Response *r);
@@ -72,8 +109,45 @@ enum MHD_Result ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_
                                        const char *encoding, int vary_encoding);
 /* The ts_tile_done callback that resumes a suspended connection (ud = its req_state). */
 void ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err);
+/* A render with a deadline (WMS GetMap, server limit max_render_ms): the render's callback
+ * gets the ticket, not rs, so that rs can be answered at the deadline (st TS_ELIMIT) and go
+ * while the render runs on; its result is then dropped. Call after suspending the
+ * connection (rs->waiting set, h->suspended counted). NULL when no limit is set or out of
+ * memory: use ts_http__tile_done with rs then. */
+ts_http_ticket *ts_http__ticket_new(ts_http *h, req_state *rs);
+/* The ts_tile_done for a ticket (ud). */
+void ts_http__ticket_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err);
+/* The render was refused (its callback will never run): forget the ticket. 1 when rs is
+ * still the caller's to answer, 0 when the deadline has already answered it. */
+int ts_http__ticket_drop(ts_http_ticket *t);
 /* The server's base URL for documents ("http://host:port", no trailing '/'). */
 void ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size);
+
+/* ---- guard.c: connections, deadlines, access log, preflight, admin ---- */
+/* MHD_OPTION_NOTIFY_CONNECTION: track each connection for the watchdog (cls = h). */
+void ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe);
+/* The head of a request on c is complete / the request has completed (returns the body
+ * bytes noted for its response). */
+void ts_http__conn_begin(ts_http *h, struct MHD_Connection *c);
+size_t ts_http__conn_end(ts_http *h, struct MHD_Connection *c);
+/* Note the body size of the response being queued on c (for the access log). */
+void ts_http__note_bytes(struct MHD_Connection *c, size_t n);
+/* Start / stop the watchdog thread: connections without a complete request head for
+ * conn_timeout_s are shut down; renders past their deadline are answered. */
+ts_status ts_http__guard_start(ts_http *h, ts_err *err);
+void ts_http__guard_stop(ts_http *h);
+/* Open the access log ("-" = stderr, NULL/"" = off) / close it. */
+ts_status ts_http__log_open(ts_http *h, const char *spec, ts_err *err);
+void ts_http__log_close(ts_http *h);
+/* One JSON line for a completed (complete = 1) or aborted request. */
+void ts_http__access_log(ts_http *h, struct MHD_Connection *c, const req_state *rs, size_t bytes,
+                         int complete);
+/* OPTIONS: 204 with Allow, and the CORS preflight headers when CORS is on. */
+enum MHD_Result ts_http__preflight(ts_http *h, struct MHD_Connection *c);
+/* /admin/...: allow-list, bearer token, then the action. */
+enum MHD_Result ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url,
+                                      const char *method);
 
 /* OGC routes (ogc.c): 1 with *ret set when url is one of them, else 0. */
 int ts_http__route_ogc(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,

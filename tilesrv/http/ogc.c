@@ -442,10 +442,13 @@ wms_getmap(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wms_req
     rs->waiting = 1;
     atomic_fetch_add(&h->suspended, 1);
     MHD_suspend_connection(c);
-    ts_status st = ts_pipeline_map(h->p, &mr, ts_http__tile_done, rs, &err);
+    /* with a render time limit the callback goes through a ticket (answered at the deadline) */
+    ts_http_ticket *tk = ts_http__ticket_new(h, rs);
+    ts_status st = tk ? ts_pipeline_map(h->p, &mr, ts_http__ticket_done, tk, &err)
+                      : ts_pipeline_map(h->p, &mr, ts_http__tile_done, rs, &err);
     for (int i = 0; i < r->nlayers; i++)
         ts_style_unref(styles[i]);
-    if (st != TS_OK) {
+    if (st != TS_OK && (tk == NULL || ts_http__ticket_drop(tk))) {
         rs->done = 1;
         rs->st = st;
         rs->err = err;

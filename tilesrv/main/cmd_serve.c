@@ -1,4 +1,5 @@
-/* main/cmd_serve.c — `tilesrv serve`: load, serve, reload on SIGHUP, stop on SIGINT/TERM. */
+/* main/cmd_serve.c — `tilesrv serve`: load, serve, reload on SIGHUP (or POST /admin/reload),
+ * truncate caches on POST /admin/truncate, stop gracefully on SIGINT/TERM. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "http/http.h"
 #include "main/cli.h"
+#include "seed/seed.h"
 #include "util/log.h"
 
 /* Directory of the web map served at "/". */
@@ -116,6 +118,93 @@ load_service(const ts_cli *o, ts_config **cfg_out)
     return svc;
 }
 
+/* What a reload (SIGHUP or POST /admin/reload) and a truncate share: one runs at a time. */
+typedef struct serve_state {
+    pthread_mutex_t mu;
+    const ts_cli *o;
+    ts_config *cfg;        /* the configuration in service */
+    ts_pipeline *p;
+    ts_live *live;
+    ts_http *h;            /* set once serving */
+} serve_state;
+
+/* Load the configuration again and swap the new service in; the running one stays when the
+ * new one is refused. Requests in flight keep the service they started with. */
+static ts_status
+reload(serve_state *ss, ts_err *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    ts_info("reloading %s", ss->cfg->path);
+    ts_config *ncfg = NULL;
+    ts_service *nsvc = load_service(ss->o, &ncfg);
+    if (nsvc == NULL) {
+        pthread_mutex_unlock(&ss->mu);
+        ts_error("reload refused; the running configuration stays in service");
+        return TS_FAIL(err, TS_ECONFIG,
+                       "reload refused (see the server log); the running configuration stays");
+    }
+    ts_pipeline_set_service(ss->p, nsvc);
+    ts_service_unref(nsvc);
+    /* the new service's feed layers start empty: feeds whose settings did not change keep
+     * running and refill them at once; the others are restarted */
+    if (start_feeds(ss->live, ncfg) != 0)
+        ts_error("reload: the feeds of the new configuration did not start; the old feeds keep "
+                 "running");
+    ts_config_unref(ss->cfg);
+    ss->cfg = ncfg;
+    if (ss->h)
+        ts_http_reopen_log(ss->h); /* after log rotation */
+    pthread_mutex_unlock(&ss->mu);
+    ts_info("reload done");
+    return TS_OK;
+}
+
+static ts_status
+admin_reload(void *ud, ts_err *err)
+{
+    return reload(ud, err);
+}
+
+/* POST /admin/truncate: as `tilesrv truncate` on the configuration in service, then the
+ * memory cache of the tileset over the same area (every zoom: the memory level is cheap to
+ * refill). */
+static ts_status
+admin_truncate(void *ud, const char *tileset, const char *zoom, const char *bbox,
+               uint64_t *removed, ts_err *err)
+{
+    serve_state *ss = ud;
+    ts_truncate_opts to;
+    memset(&to, 0, sizeof to);
+    to.tileset = tileset;
+    to.minz = to.maxz = -1;
+    to.scale = 1;
+    if (zoom)
+        TS_TRY(ts_seed_parse_zooms(zoom, &to.minz, &to.maxz, err));
+    if (bbox)
+        TS_TRY(ts_seed_parse_bbox(bbox, &to.area, err));
+    pthread_mutex_lock(&ss->mu);
+    ts_status st = TS_OK;
+    *removed = 0;
+    for (int scale = 1; scale <= 2 && st == TS_OK; scale++) {
+        uint64_t n = 0;
+        to.scale = scale;
+        st = ts_seed_truncate(ss->cfg, &to, &n, err);
+        *removed += n;
+    }
+    pthread_mutex_unlock(&ss->mu);
+    if (st != TS_OK)
+        return st;
+    /* lon/lat boxes drop exactly their tiles; a box in another CRS drops the whole tileset */
+    ts_bbox world = {-180, -85.06, 180, 85.06};
+    ts_bbox ll = world;
+    if (to.area.has_bbox && strcmp(to.area.crs, "EPSG:4326") == 0)
+        ll = (ts_bbox){to.area.bbox[0], to.area.bbox[1], to.area.bbox[2], to.area.bbox[3]};
+    long dropped = ts_pipeline_invalidate(ss->p, tileset, NULL, ll, 0);
+    ts_info("admin truncate %s: %llu tiles removed from the persistent cache, %ld from memory",
+            tileset, (unsigned long long)*removed, dropped);
+    return TS_OK;
+}
+
 int
 ts_cmd_serve(const ts_cli *o)
 {
@@ -174,6 +263,8 @@ ts_cmd_serve(const ts_cli *o)
         ts_config_unref(cfg);
         return 2;
     }
+    serve_state ss = {.o = o, .cfg = cfg, .p = p, .live = live};
+    pthread_mutex_init(&ss.mu, NULL);
     ts_http_opts ho = {
         .host = host,
         .port = port,
@@ -183,15 +274,27 @@ ts_cmd_serve(const ts_cli *o)
         .public_url = cfg->server.public_url,
         .web_root = web_root(),
         .live = live,
+        .max_connections_per_ip = cfg->server.max_connections_per_ip,
+        .connection_timeout_s = cfg->server.connection_timeout_s,
+        .max_url_bytes = cfg->server.max_url_bytes,
+        .max_header_bytes = cfg->server.max_header_bytes,
+        .max_render_ms = cfg->server.wms.max_render_ms,
+        .access_log = cfg->server.access_log,
+        .admin = &cfg->server.admin,
+        .admin_ops = {admin_reload, admin_truncate, &ss},
     };
     ts_http *h = ts_http_start(p, &ho, &err);
     if (h == NULL) {
         ts_cli_print_err("cannot start the HTTP server", &err);
+        pthread_mutex_destroy(&ss.mu);
         ts_live_free(live);
         ts_pipeline_free(p);
         ts_config_unref(cfg);
         return 1;
     }
+    pthread_mutex_lock(&ss.mu);
+    ss.h = h;
+    pthread_mutex_unlock(&ss.mu);
     ts_info("serving on http://%s%s%s:%d/ with %d render threads", strchr(host, ':') ? "[" : "",
             host, strchr(host, ':') ? "]" : "", ts_http_port(h), threads);
 
@@ -200,31 +303,25 @@ ts_cmd_serve(const ts_cli *o)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            ts_info("SIGHUP: reloading %s", cfg->path);
-            ts_config *ncfg = NULL;
-            ts_service *nsvc = load_service(o, &ncfg);
-            if (nsvc == NULL) {
-                ts_error("reload refused; the running configuration stays in service");
-                continue;
-            }
-            ts_pipeline_set_service(p, nsvc);
-            ts_service_unref(nsvc);
-            /* the new service's feed layers start empty: feeds whose settings did not
-             * change keep running and refill them at once; the others are restarted */
-            if (start_feeds(live, ncfg) != 0)
-                ts_error("reload: the feeds of the new configuration did not start; the old "
-                         "feeds keep running");
-            ts_config_unref(cfg);
-            cfg = ncfg;
-            ts_info("reload done");
+            ts_info("SIGHUP: reloading");
+            ts_err rerr;
+            ts_err_clear(&rerr);
+            reload(&ss, &rerr);
             continue;
         }
-        ts_info("signal %d: stopping", sig);
         break;
     }
-    ts_http_stop(h);
+    /* stop accepting, let requests in flight finish (bounded), then close the caches (the
+     * last reference to an MBTiles cache checkpoints its WAL into the file) */
+    pthread_mutex_lock(&ss.mu);
+    int grace_s = ss.cfg->server.shutdown_timeout_s;
+    pthread_mutex_unlock(&ss.mu);
+    ts_info("stopping: requests in flight get up to %d s", grace_s);
+    int cut = ts_http_shutdown(h, grace_s * 1000);
     ts_live_free(live);
     ts_pipeline_free(p);
-    ts_config_unref(cfg);
+    ts_config_unref(ss.cfg);
+    pthread_mutex_destroy(&ss.mu);
+    ts_info("stopped%s", cut ? " (some requests were cut off)" : "");
     return 0;
 }
