@@ -14,27 +14,19 @@
  *            from just before mosquitto_publish to the on_change callback that reports
  *            that bay (it includes the publish interval batching, default 25 ms).
  * Not measured here: ingest while tiles are served (needs the pipeline wiring). */
-#include <fcntl.h>
 #include <jansson.h>
 #include <mosquitto.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "feed/feed.h"
+#include "live_rig.h"
 #include "util/clock.h"
-
-extern char **environ;
 
 static int nbays = 2000;
 static uint64_t *pub_ns; /* per bay: when its latest flip was published */
@@ -42,32 +34,6 @@ static double *lat_ms;   /* latencies measured */
 static atomic_size_t nlat;
 static size_t lat_cap;
 static atomic_int measuring;
-
-static int
-free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &l) != 0)
-        return -1;
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static int
-port_open(int port)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    if (s >= 0)
-        close(s);
-    return ok;
-}
 
 /* "B01234" -> 1234, or -1. */
 static int
@@ -98,71 +64,6 @@ on_change(void *user, ts_feed *f, const ts_feed_snapshot *snap, const ts_feed_ch
             lat_ms[k] = (double)(now - pub_ns[bay]) / 1e6;
         pub_ns[bay] = 0;
     }
-}
-
-/* The recorded ChirpStack uplink as a template. */
-static json_t *
-load_template(void)
-{
-    json_error_t je;
-    json_t *t = json_load_file(TS_SOURCE_DIR "/tests/data/feed/lorawan_chirpstack_v4_uplink_1.json",
-                               0, &je);
-    if (t == NULL)
-        fprintf(stderr, "bench_feed: template: %s\n", je.text);
-    return t;
-}
-
-/* Uplink for bay b with the flag at time ms. malloc'ed text. */
-static char *
-uplink(json_t *tpl, int b, int occupied, int64_t ms)
-{
-    char eui[32], t[40];
-    snprintf(eui, sizeof eui, "70b3d5%010d", b);
-    ts_feed_time_format(ms, t, sizeof t);
-    json_object_set_new(json_object_get(tpl, "deviceInfo"), "devEui", json_string(eui));
-    json_object_set_new(tpl, "time", json_string(t));
-    json_object_set_new(tpl, "object", json_pack("{s:b}", "occupied", occupied));
-    return json_dumps(tpl, JSON_COMPACT);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void
-print_header(void)
-{
-    char commit[64] = "unknown", cpu[600] = "unknown";
-    FILE *g = popen("git -C " TS_SOURCE_DIR " rev-parse --short HEAD 2>/dev/null", "r");
-    if (g != NULL) {
-        if (fgets(commit, sizeof commit, g) != NULL)
-            commit[strcspn(commit, "\n")] = '\0';
-        pclose(g);
-    }
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f != NULL) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "model name", 10) == 0) {
-                const char *p = strchr(line, ':');
-                snprintf(cpu, sizeof cpu, "%s", p ? p + 2 : line);
-                cpu[strcspn(cpu, "\n")] = '\0';
-                break;
-            }
-        }
-        fclose(f);
-    }
-    struct utsname u;
-    uname(&u);
-    int major, minor, rev;
-    mosquitto_lib_version(&major, &minor, &rev);
-    printf("bench_feed: commit %s, compiler %s, %s %s, CPU %s, %ld cores online, "
-           "libmosquitto %d.%d.%d, broker /usr/sbin/mosquitto on loopback\n",
-           commit, __VERSION__, u.sysname, u.machine, cpu, sysconf(_SC_NPROCESSORS_ONLN), major,
-           minor, rev);
 }
 
 static ts_feed *
@@ -228,53 +129,23 @@ main(int argc, char **argv)
                         "[--qos 0|1]\n");
         return 2;
     }
-    print_header();
-    int port = free_port();
-    /* queues large enough for a flood: the default 1000 queued messages per client would
-     * drop most of it (the broker's choice, not the feed's) */
-    char conf[] = "/tmp/bench_feed_mosquitto_XXXXXX.conf";
-    int cfd = mkstemps(conf, 5);
-    FILE *cf = cfd >= 0 ? fdopen(cfd, "w") : NULL;
-    if (cf == NULL)
+    rig_print_header("bench_feed");
+    int port = rig_free_port();
+    char conf[256], devices[64];
+    pid_t broker = rig_start_broker(port, conf, sizeof conf);
+    if (broker < 0)
         return 1;
-    fprintf(cf,
-            "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
-            "max_queued_bytes 0\nmax_inflight_messages 0\n",
-            port);
-    fclose(cf);
-    char *bargv[] = {"/usr/sbin/mosquitto", "-c", conf, NULL};
-    pid_t broker;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&broker, bargv[0], &fa, NULL, bargv, environ) != 0) {
-        fprintf(stderr, "bench_feed: cannot start %s (scripts/deps.sh --test)\n", bargv[0]);
-        return 1;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    for (int i = 0; i < 200 && !port_open(port); i++)
-        usleep(25000);
-
     /* the device table: one bay per device, on a grid over the demo area */
-    char devices[] = "/tmp/bench_feed_devices_XXXXXX.csv";
-    int fd = mkstemps(devices, 4);
-    FILE *df = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (df == NULL) {
-        kill(broker, SIGTERM);
+    if (rig_write_devices(nbays, devices) != 0) {
+        rig_stop(broker);
         return 1;
     }
-    fprintf(df, "dev_eui,sensor,lon,lat\n");
-    for (int b = 0; b < nbays; b++)
-        fprintf(df, "70b3d5%010d,B%05d,%.6f,%.6f\n", b, b, 6.76 + (b % 50) * 0.0008,
-                51.21 + (b / 50) * 0.0005);
-    fclose(df);
     pub_ns = calloc((size_t)nbays, sizeof *pub_ns);
     lat_cap = (size_t)(rate * seconds) + 16;
     lat_ms = calloc(lat_cap, sizeof *lat_ms);
-    json_t *tpl = load_template();
+    json_t *tpl = rig_uplink_template();
     if (pub_ns == NULL || lat_ms == NULL || tpl == NULL) {
-        kill(broker, SIGTERM);
+        rig_stop(broker);
         return 1;
     }
 
@@ -285,13 +156,13 @@ main(int argc, char **argv)
     if (f == NULL || pub == NULL || mosquitto_connect(pub, "127.0.0.1", port, 30) != 0 ||
         mosquitto_loop_start(pub) != 0) {
         fprintf(stderr, "bench_feed: %s\n", f == NULL ? err.msg : "publisher cannot connect");
-        kill(broker, SIGTERM);
+        rig_stop(broker);
         return 1;
     }
     mosquitto_max_inflight_messages_set(pub, 1000);
     int64_t t0 = 1800000000000LL; /* message times: strictly increasing per bay */
     int64_t tick = 0;
-    char *sample = uplink(tpl, 0, 1, t0);
+    char *sample = rig_uplink(tpl, 0, 1, t0);
     printf("bays %d, uplink %zu bytes (recorded ChirpStack v4 uplink)\n", nbays, strlen(sample));
     free(sample);
 
@@ -301,7 +172,7 @@ main(int argc, char **argv)
         char **msg = calloc((size_t)nd, sizeof *msg);
         for (int i = 0; i < nd; i++) {
             tick++;
-            msg[i] = uplink(tpl, i % nbays, (i / nbays) & 1, t0 + tick);
+            msg[i] = rig_uplink(tpl, i % nbays, (i / nbays) & 1, t0 + tick);
         }
         uint64_t base = accepted(f);
         uint64_t c0 = ts_thread_cpu_ns(), w0 = ts_mono_ns();
@@ -326,12 +197,12 @@ main(int argc, char **argv)
         char topic[96];
         for (int i = 0; i < messages; i++) {
             tick++;
-            msg[i] = uplink(tpl, i % nbays, (i / nbays) & 1, t0 + tick);
+            msg[i] = rig_uplink(tpl, i % nbays, (i / nbays) & 1, t0 + tick);
         }
         uint64_t base = accepted(f);
         uint64_t s = ts_mono_ns();
         for (int i = 0; i < messages; i++) {
-            snprintf(topic, sizeof topic, "application/bench/device/%010d/event/up", i % nbays);
+            rig_uplink_topic(i % nbays, topic, sizeof topic);
             while (mosquitto_publish(pub, NULL, topic, (int)strlen(msg[i]), msg[i], qos, false) ==
                    MOSQ_ERR_OVERSIZE_PACKET)
                 ;
@@ -362,9 +233,9 @@ main(int argc, char **argv)
         if (due > now)
             usleep((useconds_t)((due - now) / 1000));
         int b = i % nbays;
-        char *m = uplink(tpl, b, (flag = !flag), t0 + ++tick + 100000000);
+        char *m = rig_uplink(tpl, b, (flag = !flag), t0 + ++tick + 100000000);
         char topic[96];
-        snprintf(topic, sizeof topic, "application/bench/device/%010d/event/up", b);
+        rig_uplink_topic(b, topic, sizeof topic);
         pub_ns[b] = ts_mono_ns();
         mosquitto_publish(pub, NULL, topic, (int)strlen(m), m, 1, false);
         free(m);
@@ -374,7 +245,7 @@ main(int argc, char **argv)
     size_t k = atomic_load(&nlat);
     if (k > lat_cap)
         k = lat_cap;
-    qsort(lat_ms, k, sizeof *lat_ms, cmp_double);
+    qsort(lat_ms, k, sizeof *lat_ms, rig_cmp_double);
     if (k > 0)
         printf("latency publish -> snapshot at %.0f uplinks/s for %.0f s (QoS 1): %zu measured, "
                "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
@@ -386,8 +257,7 @@ main(int argc, char **argv)
     mosquitto_destroy(pub);
     ts_feed_free(f);
     json_decref(tpl);
-    kill(broker, SIGTERM);
-    waitpid(broker, NULL, 0);
+    rig_stop(broker);
     unlink(devices);
     unlink(conf);
     free(pub_ns);
