@@ -8,7 +8,8 @@
 //      later screenshot red (the style's "occupied" colour) without reloading the page, and
 //      only parking tiles are fetched again (no cadastre tile);
 //  (c) a click on the bay opens a popup with its name, state, observation time and stale
-//      flag; a click on an air-quality station shows its measured values.
+//      flag, and the open popup follows the next change (free: the bay turns green); a click
+//      on an air-quality station shows its measured values.
 //
 // The bundle is built from web/src into a temporary web root (node web/build.mjs DIR), so
 // the test checks the current sources, not an old web/dist.
@@ -32,6 +33,7 @@ const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub';
 const BAY1 = [6.77600982000319, 51.2165985594095]; // PB-000001 "Postring"
 const STATION = [6.7825, 51.2132]; // DENW082 Düsseldorf Corneliusstraße
 const RED = [0xd6, 0x27, 0x28]; // styles/parking_state.sld: occupied
+const GREEN = [0x2c, 0xa0, 0x2c]; // free
 const BACKGROUND = [0xde, 0xda, 0xd2]; // the cadastre's background
 const VIEW = {width: 1000, height: 700};
 
@@ -179,7 +181,7 @@ feeds:
     mqtt:
       host: 127.0.0.1
       port: ${bport}
-      topics: ["v3/+/devices/+/up"]
+      topics: ["v3/+/devices/+/up", "application/+/device/+/event/up"]
     lorawan: {decoder: bosch_pls}
     devices: {path: ${path.join(data, 'lorawan_devices.csv')}}
     stale_after: 0
@@ -332,6 +334,26 @@ tilesets:
     check(text.includes('Postring') && text.includes('occupied'), 'popup: name and state');
     check(/\b20\d\d\b/.test(text) && /Observed/.test(text), 'popup: observation time');
     check(/current|stale/.test(text), 'popup: stale flag');
+
+    // the open popup follows the next change (ChirpStack v4 frame: the bay is free)
+    const pub2 = spawnSync(MOSQUITTO_PUB, ['-h', '127.0.0.1', '-p', String(bport), '-q', '1',
+      '-t', 'application/x/device/1000000000000001/event/up', '-f',
+      path.join(data, 'lorawan_chirpstack_v4_uplink_2.json')], {timeout: 10000});
+    check(pub2.status === 0, 'uplink published (PB-000001 free)');
+    const updated = await page.waitForFunction(() => document.querySelector(
+      '#popup-rows .r-state td')?.textContent === 'free', null, {timeout: 10000})
+      .then(() => true, () => false);
+    check(updated, updated ? 'the open popup shows the new state (free)' : `the open popup ${
+      'did not follow the change'}: ${(await popup.innerText()).replace(/\s+/g, ' ')} ${
+      JSON.stringify(await page.evaluate(() => window.tilesrvMap.stats))}`);
+    end = Date.now() + 10000;
+    let green = false;
+    while (Date.now() < end && !green) {
+      green = around(decodePng(await page.screenshot()), bay[0], bay[1], 2)
+        .some((p) => near(p, GREEN, 40));
+      if (!green) await sleep(100);
+    }
+    check(green, 'and the bay turned green');
 
     // ... and clicking an air-quality station shows its measured values
     const stn = await page.evaluate(([lon, lat]) => window.tilesrvMap.pixelOf(lon, lat), STATION);

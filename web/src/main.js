@@ -98,7 +98,7 @@ function refreshTiles(ov, bbox, version) {
     if (!tile) return;
     const c = tile.getTileCoord();
     const te = grid.getTileCoordExtent(c);
-    const pad = SYMBOL_PAD_PX * grid.getResolution(c[0]) / (HIDPI ? 2 : 1);
+    const pad = SYMBOL_PAD_PX * grid.getResolution(c[0]); // CSS pixels, also on HiDPI
     if (!intersects(growExtent(box, pad), te)) return;
     const k = `${c[0]}/${c[1]}/${c[2]}`;
     ov.versions.set(k, version);
@@ -106,10 +106,17 @@ function refreshTiles(ov, bbox, version) {
       Math.abs(c[0] - zoom) < 1.5 && ov.layer.getVisible();
     if (onScreen && tile.getState() === TileState.LOADED) {
       const img = new Image();
+      const current = () => cache.containsKey(key) && cache.peek(key) === tile &&
+        ov.versions.get(k) === version;
       img.onload = () => {
-        if (cache.containsKey(key) && cache.peek(key) === tile &&
-            ov.versions.get(k) === version) {
+        if (current()) {
           tile.setImage(img);
+          ov.layer.changed();
+        }
+      };
+      img.onerror = () => {
+        if (current()) { // asked again by the next render
+          cache.remove(key);
           ov.layer.changed();
         }
       };
@@ -127,19 +134,21 @@ function refreshTiles(ov, bbox, version) {
 
 // ---- sensors ------------------------------------------------------------------------------
 
-const sensors = new globalThis.Map(); // feed -> {features, version, dirty}
+const sensors = new globalThis.Map(); // feed -> {features, version, at}
+const changes = new globalThis.Map(); // feed -> number of events seen for it
 const inflight = new globalThis.Map(); // feed -> promise of the load under way
 
 // Fetch /sensors/{feed}.geojson (one request per feed at a time).
 function loadSensors(feed) {
   if (inflight.has(feed)) return inflight.get(feed);
+  const at = changes.get(feed) || 0;
   const p = (async () => {
     try {
       const r = await fetch(`sensors/${encodeURIComponent(feed)}.geojson`);
       if (!r.ok) throw new Error(`${r.status}`);
       const fc = await r.json();
       for (const f of fc.features) f.xy = fromLonLat(f.geometry.coordinates);
-      sensors.set(feed, {features: fc.features, version: fc.version, dirty: false});
+      sensors.set(feed, {features: fc.features, version: fc.version, at});
       return fc;
     } finally {
       inflight.delete(feed);
@@ -147,6 +156,16 @@ function loadSensors(feed) {
   })();
   inflight.set(feed, p);
   return p;
+}
+
+// Load a feed's sensors unless the copy here is newer than its last event (a load that was
+// under way when an event came is followed by another).
+async function freshSensors(feed) {
+  for (let i = 0; i < 3; i++) {
+    const s = sensors.get(feed);
+    if (s && s.at === (changes.get(feed) || 0)) return;
+    await loadSensors(feed);
+  }
 }
 
 // The feeds of an overlay: the ones the events named, else the default (once it answered).
@@ -161,10 +180,8 @@ function feedsOf(ov) {
 async function ensureSensors(ov, probe) {
   const feeds = ov.feeds.size ? [...ov.feeds] : probe ? feedsOf(ov) : [];
   await Promise.all(feeds.map(async (feed) => {
-    const s = sensors.get(feed);
-    if (s && !s.dirty) return;
     try {
-      await loadSensors(feed);
+      await freshSensors(feed);
     } catch {
       if (!ov.feeds.has(feed)) ov.dead.add(feed);
     }
@@ -304,30 +321,22 @@ function connectEvents() {
     }
     if (touched.length && ev.feed) {
       // positions and values are fetched when needed: at once for an open popup
-      if (popupHit && popupHit.feed === ev.feed) {
-        reloadSensors(ev.feed);
-      } else {
-        const s = sensors.get(ev.feed);
-        if (s) s.dirty = true;
-      }
+      changes.set(ev.feed, (changes.get(ev.feed) || 0) + 1);
+      if (popupHit && popupHit.feed === ev.feed) reloadSensors(ev.feed);
     }
     setLive('on', `live · updated ${new Date().toLocaleTimeString()}`);
   });
   es.addEventListener('reset', () => {
     // events were lost: everything live is fetched again
     for (const ov of overlays) ov.source.refresh();
-    for (const s of sensors.values()) s.dirty = true;
+    for (const feed of sensors.keys()) changes.set(feed, (changes.get(feed) || 0) + 1);
   });
   return es;
 }
 
 // Reload a feed's sensors and show the new values in the open popup.
 function reloadSensors(feed) {
-  const s = sensors.get(feed);
-  if (s) s.dirty = true;
-  const p = inflight.get(feed);
-  // a load under way may have started before the change: wait for it, then load again
-  (p ? p.catch(() => {}).then(() => loadSensors(feed)) : loadSensors(feed)).then(() => {
+  freshSensors(feed).then(() => {
     if (!popupHit || popupHit.feed !== feed) return;
     const f = sensors.get(feed).features.find((x) => x.id === popupHit.f.id);
     if (f) {
