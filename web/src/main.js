@@ -23,7 +23,8 @@ const OVERLAYS = [
   {name: 'parking', feed: 'demo_parking'},
   {name: 'air', feed: 'demo_air'},
 ];
-const HOME = {lon: 6.7735, lat: 51.2277, zoom: 15}; // Düsseldorf, Altstadt / Königsallee
+// Düsseldorf city centre, when the base tileset gives no bounds (else those are fitted)
+const HOME = {lon: 6.7735, lat: 51.2277, zoom: 14};
 const SYMBOL_PAD_PX = 24; // symbol radius + halo of the overlay styles, in pixels
 const HIT_PX = 12; // how near a click must be to a sensor
 const HIDPI = window.devicePixelRatio > 1;
@@ -350,14 +351,13 @@ function reloadSensors(feed) {
 
 let map, popup, overlays = [];
 
+// The view in the address (#z=16&c=6.77,51.22: kept up to date, so it can be shared), or null.
 function viewFromHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const z = Number(p.get('z'));
   const c = (p.get('c') || '').split(',').map(Number);
-  return {
-    zoom: Number.isFinite(z) && z > 0 ? z : HOME.zoom,
-    center: c.length === 2 && c.every(Number.isFinite) ? c : [HOME.lon, HOME.lat],
-  };
+  if (!(Number.isFinite(z) && z > 0 && c.length === 2 && c.every(Number.isFinite))) return null;
+  return {zoom: z, center: c};
 }
 
 function layerList(base) {
@@ -400,7 +400,7 @@ async function main() {
   overlays = OVERLAYS.map((o, i) => overTj[i] && Object.assign(makeLayer(overTj[i], true),
     {feed: o.feed})).filter(Boolean);
 
-  const v = viewFromHash();
+  const v = viewFromHash() || {zoom: HOME.zoom, center: [HOME.lon, HOME.lat]};
   const zoom = new Zoom({zoomInTipLabel: 'Zoom in', zoomOutTipLabel: 'Zoom out'});
   map = new Map({
     target: 'map',
@@ -410,6 +410,13 @@ async function main() {
     controls: [zoom, new ScaleLine({units: 'metric'}),
       new Attribution({collapsible: false})],
   });
+  // no view asked for: the base tileset's data, clear of the panel
+  const bounds = baseTj && baseTj.bounds;
+  if (!viewFromHash() && Array.isArray(bounds) && bounds.length === 4) {
+    const wide = map.getSize() && map.getSize()[0] > 700;
+    map.getView().fit(transformExtent(bounds, 'EPSG:4326', 'EPSG:3857'), {
+      padding: [16, wide ? 300 : 16, 16, 16], maxZoom: 16, nearest: true});
+  }
   if (!base && !overlays.length) {
     $('status').textContent = 'The server offers none of the tilesets this map shows.';
   }
