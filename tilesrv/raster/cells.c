@@ -322,10 +322,11 @@ static inline __attribute__((always_inline)) u32x4
 prefix4(u32x4 v, u32x4 *carry)
 {
     const u32x4 z = {0, 0, 0, 0};
-    v += __builtin_shuffle(v, z, (u32x4){4, 0, 1, 2});
-    v += __builtin_shuffle(v, z, (u32x4){4, 5, 0, 1});
+    /* __builtin_shufflevector: GCC (12+) and clang alike (the fuzz builds are clang) */
+    v += __builtin_shufflevector(v, z, 4, 0, 1, 2);
+    v += __builtin_shufflevector(v, z, 4, 5, 0, 1);
     v += *carry;
-    *carry = __builtin_shuffle(v, (u32x4){3, 3, 3, 3});
+    *carry = __builtin_shufflevector(v, v, 3, 3, 3, 3);
     return v;
 }
 
