@@ -210,14 +210,11 @@ function sensorAt(px) {
 
 // ---- popup --------------------------------------------------------------------------------
 
-const UNITS = {no2: 'NO₂', no: 'NO', o3: 'O₃', pm10: 'PM10', pm25: 'PM2.5', pm2_5: 'PM2.5',
-  so2: 'SO₂', co: 'CO'};
+// Air-quality fields by their usual names: label and the unit the UBA publishes them in.
+const POLLUTANTS = {no2: ['NO₂', 'µg/m³'], no: ['NO', 'µg/m³'], o3: ['O₃', 'µg/m³'],
+  pm10: ['PM10', 'µg/m³'], pm25: ['PM2.5', 'µg/m³'], pm2_5: ['PM2.5', 'µg/m³'],
+  so2: ['SO₂', 'µg/m³'], co: ['CO', 'mg/m³']};
 const SKIP = new Set(['id', 'label', 'state', 'last_state', 'stale', 'time', 'seen', 'name']);
-
-function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;',
-    '"': '&quot;', "'": '&#39;'})[c]);
-}
 
 function fmtTime(iso) {
   if (!iso) return '–';
@@ -251,8 +248,8 @@ function fillPopup(hit) {
   }
   for (const [k, v] of Object.entries(p)) {
     if (SKIP.has(k) || k.endsWith('_time') || v === null || typeof v === 'object') continue;
-    const unit = UNITS[k] ? ' µg/m³' : '';
-    tb.append(row(UNITS[k] || k, `${typeof v === 'number' ? v.toLocaleString() : v}${unit}`,
+    const [name, unit] = POLLUTANTS[k] || [k, ''];
+    tb.append(row(name, `${typeof v === 'number' ? v.toLocaleString() : v}${unit ? ` ${unit}` : ''}`,
       `r-value r-${k}`));
   }
   tb.append(row('Observed', fmtTime(p.time), 'r-time'));
