@@ -9,7 +9,7 @@ scripts/deps.sh --test
 # decoder, Playwright for the browser test) and the web map's bundle (web/dist)
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   if npm install --no-audit --no-fund --loglevel=error >/dev/null; then
-    npm run build --silent || echo "test.sh: npm run build failed (web map)" >&2
+    npm run build --silent >/dev/null || echo "test.sh: npm run build failed (web map)" >&2
   else
     echo "test.sh: npm install failed; the npm tests will be skipped" >&2
   fi
