@@ -42,8 +42,8 @@ async function tilejson(name) {
 
 // ---- tile layers --------------------------------------------------------------------------
 
-// One XYZ layer. Tiles refreshed after an event get the event's version in their URL, so
-// neither the browser nor a proxy hands back the picture from before the change.
+// One XYZ layer. Tiles refreshed after an event get a new version in their URL, so neither
+// the browser nor a proxy hands back the picture from before the change.
 function makeLayer(tj, overlay) {
   const versions = new globalThis.Map(); // "z/x/y" -> version of the last change there
   const url = (z, x, y) => {
@@ -269,6 +269,9 @@ function closePopup() {
 
 // ---- events -------------------------------------------------------------------------------
 
+// the ?v= of refreshed tiles: counted here, so that no two changes share a URL (snapshot
+// versions are per feed, event ids start again with the server)
+let refreshSeq = 0;
 const stats = {events: 0, lastEventId: 0, tilesRefreshed: 0, lastEvent: null, byFeed: {}};
 
 function setLive(state, text) {
@@ -314,7 +317,7 @@ function connectEvents() {
       const ov = overlays.find((o) => o.name === name);
       if (!ov) continue;
       if (ev.feed) ov.feeds.add(ev.feed);
-      if (Array.isArray(ev.bbox) && ev.bbox.length === 4) refreshTiles(ov, ev.bbox, ev.version);
+      if (Array.isArray(ev.bbox) && ev.bbox.length === 4) refreshTiles(ov, ev.bbox, ++refreshSeq);
       touched.push(ov);
     }
     if (touched.length && ev.feed) {
