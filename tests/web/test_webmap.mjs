@@ -9,7 +9,8 @@
 //      only parking tiles are fetched again (no cadastre tile);
 //  (c) a click on the bay opens a popup with its name, state, observation time and stale
 //      flag, and the open popup follows the next change (free: the bay turns green); a click
-//      on an air-quality station shows its measured values.
+//      on an air-quality station shows its measured values, a click elsewhere the cadastre's
+//      features there (WMS GetFeatureInfo).
 //
 // The bundle is built from web/src into a temporary web root (node web/build.mjs DIR), so
 // the test checks the current sources, not an old web/dist.
@@ -368,6 +369,17 @@ tilesets:
     if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_4.png'), await page.screenshot());
     console.log(`  popup: ${text2.replace(/\s+/g, ' ')}`);
     check(/(NO₂|PM10|O₃)\s+[\d.,]+ µg\/m³/.test(text2), 'popup: the station\'s measured values');
+
+    // ... and clicking the base map elsewhere shows what is there (WMS GetFeatureInfo)
+    await page.mouse.click(150, 600);
+    await page.waitForFunction(() => document.querySelector('#popup-rows tr.r-layer'), null,
+      {timeout: 10000});
+    const text3 = await popup.innerText();
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_5.png'), await page.screenshot());
+    console.log(`  popup: ${text3.replace(/\s+/g, ' ').slice(0, 200)}`);
+    const infoLayers = await page.locator('#popup-rows tr.r-layer').allInnerTexts();
+    check(infoLayers.length > 0 && infoLayers.every((t) => /^(parcels|buildings|streets)$/.test(
+      t.trim())), `popup: the cadastre's features at a click off the sensors (${infoLayers})`);
     await page.keyboard.press('Escape');
     await popup.waitFor({state: 'hidden', timeout: 5000});
     check(true, 'Escape closes the popup');

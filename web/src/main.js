@@ -223,6 +223,10 @@ function fmtTime(iso) {
     timeStyle: 'medium'});
 }
 
+// Numbers as they are (ids, codes), fractions with at most two decimals.
+const num = (v) => (Number.isInteger(v) ? String(v) :
+  v.toLocaleString(undefined, {maximumFractionDigits: 2}));
+
 function row(th, td, cls) {
   const tr = document.createElement('tr');
   if (cls) tr.className = cls;
@@ -249,7 +253,7 @@ function fillPopup(hit) {
   for (const [k, v] of Object.entries(p)) {
     if (SKIP.has(k) || k.endsWith('_time') || v === null || typeof v === 'object') continue;
     const [name, unit] = POLLUTANTS[k] || [k, ''];
-    tb.append(row(name, `${typeof v === 'number' ? v.toLocaleString() : v}${unit ? ` ${unit}` : ''}`,
+    tb.append(row(name, `${typeof v === 'number' ? num(v) : v}${unit ? ` ${unit}` : ''}`,
       `r-value r-${k}`));
   }
   tb.append(row('Observed', fmtTime(p.time), 'r-time'));
@@ -261,6 +265,44 @@ function fillPopup(hit) {
 }
 
 let popupHit = null;
+
+// GetFeatureInfo (JSON) of tileset ly at a pixel of the map, or null.
+async function featureInfo(ly, px) {
+  const size = map.getSize();
+  const q = new URLSearchParams({SERVICE: 'WMS', VERSION: '1.3.0', REQUEST: 'GetFeatureInfo',
+    LAYERS: ly.name, QUERY_LAYERS: ly.name, STYLES: '', CRS: 'EPSG:3857',
+    BBOX: map.getView().calculateExtent(size).join(','), WIDTH: String(size[0]),
+    HEIGHT: String(size[1]), I: String(Math.round(px[0])), J: String(Math.round(px[1])),
+    INFO_FORMAT: 'application/json', FEATURE_COUNT: '5'});
+  try {
+    const r = await fetch(`wms?${q}`);
+    return r.ok ? await r.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+// The popup for features of the base map: one block of attributes per feature.
+function fillInfoPopup(ly, features) {
+  $('popup-title').textContent = ly.layer.get('title');
+  $('popup-sub').textContent = `${features.length} feature${features.length > 1 ? 's' : ''} here`;
+  const tb = $('popup-rows');
+  tb.replaceChildren();
+  for (const f of features) {
+    const tr = document.createElement('tr');
+    tr.className = 'r-layer';
+    const th = document.createElement('th');
+    th.colSpan = 2;
+    th.textContent = f.layer || String(f.id || '').split('.')[0];
+    tr.append(th);
+    tb.append(tr);
+    for (const [k, v] of Object.entries(f.properties || {})) {
+      if (v === null || typeof v === 'object') continue;
+      tb.append(row(k, typeof v === 'number' ? num(v) : String(v), `r-${k}`));
+    }
+  }
+  popupHit = {info: true};
+}
 
 function closePopup() {
   popup.setPosition(undefined);
@@ -436,12 +478,19 @@ async function main() {
     await Promise.all(overlays.filter((o) => o.layer.getVisible())
       .map((o) => ensureSensors(o, true)));
     const hit = sensorAt(e.pixel);
-    if (!hit) {
-      closePopup();
+    if (hit) {
+      fillPopup(hit);
+      popup.setPosition(hit.f.xy);
       return;
     }
-    fillPopup(hit);
-    popup.setPosition(hit.f.xy);
+    // no sensor there: what the base map has at that point (WMS GetFeatureInfo)
+    const info = base && base.layer.getVisible() ? await featureInfo(base, e.pixel) : null;
+    if (info && info.features && info.features.length) {
+      fillInfoPopup(base, info.features);
+      popup.setPosition(e.coordinate);
+    } else {
+      closePopup();
+    }
   });
   map.on('pointermove', (e) => {
     if (e.dragging) return;
