@@ -1,6 +1,8 @@
-/* mvt/gzip.c — gzip wrapping of finished tiles (Content-Encoding: gzip, MBTiles), with zlib. */
+/* mvt/gzip.c — gzip wrapping of finished tiles (Content-Encoding: gzip, MBTiles): written
+ * with libdeflate, read with zlib (streams of unknown length). */
 #include "mvt/mvt.h"
 
+#include <libdeflate.h>
 #include <limits.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,27 +20,22 @@ ts_mvt_gzip(const uint8_t *data, size_t len, int level, ts_buf *out, ts_err *err
         return TS_FAIL(err, TS_EINVAL, "gzip level %d", level);
     if (len > UINT_MAX / 2)
         return TS_FAIL(err, TS_ELIMIT, "gzip input of %zu bytes", len);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    /* windowBits 15 + 16: a gzip header and trailer instead of zlib's */
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return TS_FAIL(err, TS_ENOMEM, "deflateInit2");
-    size_t bound = deflateBound(&zs, (uLong)len);
+    /* libdeflate: the same format as zlib's deflate, two to three times faster at equal
+     * levels (zlib's default -1 is level 6) */
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level < 0 ? 6 : level);
+    if (c == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "gzip compressor");
+    size_t bound = libdeflate_gzip_compress_bound(c, len);
     ts_status st = ts_buf_reserve(out, bound);
     if (st != TS_OK) {
-        deflateEnd(&zs);
+        libdeflate_free_compressor(c);
         return TS_FAIL(err, st, "gzip output of up to %zu bytes", bound);
     }
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t n = bound - zs.avail_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
+    size_t n = libdeflate_gzip_compress(c, data, len, out->data + out->len, bound);
+    libdeflate_free_compressor(c);
+    if (n == 0) {
         ts_buf_fini(out);
-        return TS_FAIL(err, TS_EINTERNAL, "deflate: %d", rc);
+        return TS_FAIL(err, TS_EINTERNAL, "gzip: output larger than its bound");
     }
     out->len += n;
     out->data[out->len] = 0;

@@ -242,7 +242,7 @@ typedef struct ts_mvt_info {
 ts_status ts_mvt_validate(const uint8_t *data, size_t len, int64_t buffer, ts_mvt_info *info,
                           ts_err *err);
 
-/* gzip (RFC 1952: zlib deflate with a gzip header) data[0..len) at level (-1 = zlib's
+/* gzip (RFC 1952: deflate with a gzip header, by libdeflate) data[0..len) at level (-1 = zlib's
  * default, 0..9), appended to out, for Content-Encoding: gzip and MBTiles tiles. TS_OK;
  * TS_ENOMEM / TS_ELIMIT (out freed, as ts_buf does); TS_EINVAL for a bad level. */
 ts_status ts_mvt_gzip(const uint8_t *data, size_t len, int level, ts_buf *out, ts_err *err);
