@@ -45,6 +45,10 @@ function check(cond, what) {
   console.log(`  ok [${((Date.now() - T0) / 1000).toFixed(1)} s]: ${what}`);
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// the broker and the server die with this process, however it ends
+const children = new Set();
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
 const note = (what) => console.log(`  .. [${((Date.now() - T0) / 1000).toFixed(1)} s]: ${what}`);
 
 function args() {
@@ -163,9 +167,8 @@ async function run(a, tmp, chromium) {
         `bundle built from web/src ${b.status === 0 ? '' : b.stderr}`);
 
   const bport = await freePort(), hport = await freePort();
-  const procs = [];
   const broker = spawn(MOSQUITTO, ['-p', String(bport)], {stdio: 'ignore'});
-  procs.push(broker);
+  children.add(broker);
   let srv = null, browser = null;
   const log = path.join(tmp, 'tilesrv.log');
   try {
@@ -218,7 +221,7 @@ tilesets:
     const logf = fs.openSync(log, 'w');
     srv = spawn(a.binary, ['serve', '-c', cfg, '--listen', `127.0.0.1:${hport}`, '--threads', '2'],
       {stdio: ['ignore', logf, logf], env: {...process.env, TILESRV_WEB_ROOT: web}});
-    procs.push(srv);
+    children.add(srv);
     await waitPort(hport, srv, 'tilesrv', 60000);
 
     // the feed is connected and its first snapshot is out as an event (the page learns the
@@ -401,7 +404,7 @@ tilesets:
       check(!text.includes('runtime error') && !text.includes('AddressSanitizer'),
         'no sanitizer reports in the server log');
     }
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    if (broker.exitCode === null) broker.kill('SIGKILL');
   }
 }
 
