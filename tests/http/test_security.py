@@ -151,13 +151,37 @@ def test_slowloris_is_cut_off():
     assert 2.5 <= cut <= 6.5, cut
 
 
+def hold(p, n):
+    """n open connections, each known to be accepted: one keep-alive request answered."""
+    held = []
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", p), timeout=10)
+            held.append(s)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)
+                assert chunk, "connection %d of %d closed" % (len(held), n)
+                got += chunk
+            head, _, body = got.partition(b"\r\n\r\n")
+            assert status_of(head) == 200, head[:100]
+            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            while len(body) < length:
+                body += s.recv(65536)
+    except BaseException:
+        for s in held:
+            s.close()
+        raise
+    return held
+
+
 def test_connections_per_ip_are_limited():
     """max_connections_per_ip: 6 — a seventh connection from the same address is closed
     without an answer; once one of the six goes, a new one is served."""
     p = port()
-    held = [socket.create_connection(("127.0.0.1", p), timeout=3) for _ in range(6)]
+    held = hold(p, 6)
     try:
-        time.sleep(0.3)
         r = b""
         try:
             r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2)
@@ -176,9 +200,8 @@ def test_connections_per_ip_are_limited():
 def test_total_connections_are_limited():
     """Server B: max_connections 3 (per address 100): a fourth connection gets no answer."""
     p = SERVER_B[1]
-    held = [socket.create_connection(("127.0.0.1", p), timeout=3) for _ in range(3)]
+    held = hold(p, 3)
     try:
-        time.sleep(0.3)
         r = b""
         try:
             r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2)
@@ -309,8 +332,9 @@ def test_no_sql_is_built_from_request_text():
             for bad in ("sqlite3_mprintf", "sqlite3_vmprintf", "sqlite3_snprintf",
                         "sqlite3_str_appendf", "OGR_DS_ExecuteSQL", "GDALDatasetExecuteSQL"):
                 assert bad not in text, (fn, bad)
-            for m in sql_kw.finditer(text):
-                assert "%" not in m.group(0), (fn, m.group(0))
+            if "sqlite3" in text:  # files that speak SQL (not e.g. Redis's SELECT <db>)
+                for m in sql_kw.finditer(text):
+                    assert "%" not in m.group(0), (fn, m.group(0))
             for m in re.finditer(r"OGR_L_SetAttributeFilter\(([^;]*)\)", text):
                 assert "def->where" in m.group(1), (fn, m.group(0))
     p = SERVER_B[1]
@@ -492,16 +516,23 @@ def test_sighup_reload_under_load_drops_no_request():
     count = [0]
 
     def loop(i):
+        # one keep-alive connection per client (three, well under max_connections_per_ip)
+        c = http.client.HTTPConnection("127.0.0.1", p, timeout=120)
         n = 0
         while time.time() < stop:
             path = "/tiles/cadastre/15/%d/%d.png" % (17000 + (n % 4), 10936 + i)
             try:
-                st, _, body = H.get(p, path)
-                if st != 200 or body[:4] != b"\x89PNG":
-                    errors.append((path, st))
+                c.request("GET", path)
+                r = c.getresponse()
+                body = r.read()
+                if r.status != 200 or body[:4] != b"\x89PNG":
+                    errors.append((path, r.status))
             except Exception as e:  # noqa: BLE001
                 errors.append((path, repr(e)))
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", p, timeout=120)
             n += 1
+        c.close()
         count[0] += n
 
     with concurrent.futures.ThreadPoolExecutor(3) as ex:

@@ -398,6 +398,17 @@ handle_metrics(ts_http *h, struct MHD_Connection *c)
                   (unsigned long long)ps.persist.puts, (unsigned long long)ps.persist.put_errors,
                   (unsigned long long)ps.persist.hits, (unsigned long long)ps.persist.corrupt,
                   ps.persist_failing ? 1 : 0);
+    /* the render lock of a cache shared by several nodes (Redis) */
+    ts_buf_printf(&b,
+                  "# HELP tilesrv_shared_render_waits_total Metatiles whose render lock another "
+                  "node held.\n"
+                  "# TYPE tilesrv_shared_render_waits_total counter\n"
+                  "tilesrv_shared_render_waits_total %llu\n"
+                  "# HELP tilesrv_shared_render_hits_total Metatiles taken from the shared cache "
+                  "after another node rendered them.\n"
+                  "# TYPE tilesrv_shared_render_hits_total counter\n"
+                  "tilesrv_shared_render_hits_total %llu\n",
+                  (unsigned long long)ps.shared_waits, (unsigned long long)ps.shared_hits);
     if (h->o.live)
         ts_live_metrics(h->o.live, &b);
     enum MHD_Result r = ts_http__send_buf(
@@ -656,8 +667,9 @@ target_bad(const char *uri)
     return 0;
 }
 
-/* A GET or HEAD with a body: every route here reads none, and a body a proxy and this
- * server would frame differently is how requests are smuggled. */
+/* A request with a body: no route here reads one (admin POSTs take their arguments in the
+ * query), and a body a proxy and this server would frame differently is how requests are
+ * smuggled. */
 static int
 has_body(struct MHD_Connection *c)
 {
@@ -666,26 +678,42 @@ has_body(struct MHD_Connection *c)
     return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
-/* The first call for a request: its head is complete. Limits first, then the routes. */
-static enum MHD_Result
-first_call(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
-           const char *method)
+/* The first call for a request (its head is complete): the limits. 1 with *ret set when
+ * the request is refused (answered at once: libmicrohttpd then closes the connection,
+ * which is what a refused request deserves), 0 when it may go on. */
+static int
+head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, enum MHD_Result *ret)
 {
-    if (rs->uri_len > h->max_url) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "request target longer than %zu bytes", h->max_url);
-        return ts_http__send_text(h, c, MHD_HTTP_URI_TOO_LONG, msg);
-    }
-    if (rs->uri && target_bad(rs->uri))
-        return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
-                                  "bad request target (encoded NUL, control or non-ASCII bytes)");
+    char msg[96];
     const union MHD_ConnectionInfo *hs =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-    if (hs && hs->header_size > h->max_header) {
-        char msg[96];
+    if (rs->uri_len > h->max_url) {
+        snprintf(msg, sizeof msg, "request target longer than %zu bytes", h->max_url);
+        *ret = ts_http__send_text(h, c, MHD_HTTP_URI_TOO_LONG, msg);
+    } else if (rs->uri && target_bad(rs->uri)) {
+        *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                  "bad request target (encoded NUL, control or non-ASCII bytes)");
+    } else if (hs && hs->header_size > h->max_header) {
         snprintf(msg, sizeof msg, "request head larger than %zu bytes", h->max_header);
-        return ts_http__send_text(h, c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, msg);
+        *ret = ts_http__send_text(h, c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, msg);
+    } else if (has_body(c)) {
+        *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                  strcmp(rs->method, "GET") == 0 || strcmp(rs->method, "HEAD") == 0
+                                      ? "a GET request carries no body"
+                                      : "request bodies are not accepted");
+    } else {
+        return 0;
     }
+    return 1;
+}
+
+/* The second call (the whole request is in): the routes. Answering here, not in the first
+ * call, keeps the connection open for the next request (libmicrohttpd closes a connection
+ * whose answer was queued before the request was complete). */
+static enum MHD_Result
+dispatch(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
+         const char *method)
+{
     if (strncmp(url, "/admin/", 7) == 0)
         return ts_http__handle_admin(h, c, url, method);
     if (strcmp(method, "OPTIONS") == 0)
@@ -693,8 +721,6 @@ first_call(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
     int head = strcmp(method, "HEAD") == 0;
     if (strcmp(method, "GET") != 0 && !head)
         return ts_http__send_text(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
-    if (has_body(c))
-        return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, "a GET request carries no body");
     return route(h, c, rs, url, head);
 }
 
@@ -740,11 +766,17 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         rs->begun = 1;
         snprintf(rs->method, sizeof rs->method, "%s", method);
         ts_http__conn_begin(h, c);
-        return first_call(h, c, rs, url, method);
+        enum MHD_Result ret = MHD_YES;
+        head_refused(h, c, rs, &ret);
+        return ret;
     }
     if (*upload_size) {
         *upload_size = 0; /* drain a body we will not read */
         return MHD_YES;
+    }
+    if (!rs->routed) {
+        rs->routed = 1;
+        return dispatch(h, c, rs, url, method);
     }
     if (rs->waiting && rs->done && rs->kind == TS_HTTP_REQ_EVENTS) {
         rs->waiting = 0;

@@ -87,7 +87,8 @@ typedef struct req_state {
     char method[12];
     const char *cache;    /* tiles: "memory" (memory cache hit), "pipeline" (persistent
                            * cache or render), NULL = not a tile */
-    int begun;            /* the handler has seen the request head */
+    int begun;            /* the handler has seen the request head (limits checked) */
+    int routed;           /* the request has been routed (second call) */
     int timed_out;        /* answered at its render deadline */
 } req_state;
 

@@ -691,6 +691,7 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
     rs->kind = TS_HTTP_REQ_WMTS;
     snprintf(rs->ctype, sizeof rs->ctype, "image/png");
     ts_tile *t = ts_pipeline_lookup_grid(h->p, &tr, r->tms);
+    rs->cache = t ? "memory" : "pipeline";
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     rs->waiting = 1;
