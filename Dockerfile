@@ -8,7 +8,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       build-essential cmake pkg-config libgdal-dev libproj-dev libgeos-dev libpng-dev \
       libdeflate-dev libjpeg62-turbo-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev \
       libfreetype-dev libharfbuzz-dev libsqlite3-dev libcurl4-openssl-dev libmosquitto-dev \
-      libjansson-dev \
+      libjansson-dev libhiredis-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -26,7 +26,7 @@ FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgdal32 libproj25 proj-data libgeos-c1v5 libpng16-16 libdeflate0 libmicrohttpd12 \
       libyaml-0-2 libxml2 libjpeg62-turbo libfreetype6 libharfbuzz0b libsqlite3-0 libcurl4 \
-      libmosquitto1 libjansson4 fonts-dejavu-core ca-certificates \
+      libmosquitto1 libjansson4 libhiredis0.14 fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /nonexistent --shell /usr/sbin/nologin tilesrv
 COPY --from=build /opt/tilesrv /opt/tilesrv

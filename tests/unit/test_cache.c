@@ -910,3 +910,148 @@ TS_TEST(tiered_reads_through_and_promotes_fresh_tiles_only)
     ts_tile_unref(t);
     remove_tree(dir);
 }
+
+/* ---- Redis: value format, URL, behaviour with no server --------------------------------- */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "cache/cache_int.h"
+#include "util/clock.h"
+
+TS_TEST(redis_value_header_round_trip_and_damage_detected)
+{
+    ts_tile *t = make_png(16, 16, 3);
+    TS_REQUIRE(t);
+    size_t n = TS_CACHE_REDIS_HDR + t->len;
+    uint8_t *v = malloc(n);
+    TS_REQUIRE(v);
+    ts_cache__redis_value_encode(v, t->data, t->len, 1234567890123456789ll, 0xfeedfacecafebeefull);
+    memcpy(v + TS_CACHE_REDIS_HDR, t->data, t->len);
+    int64_t mt = 0;
+    uint64_t ver = 0;
+    TS_CHECK_INT(ts_cache__redis_value_decode(v, n, 1, &mt, &ver), 0);
+    TS_CHECK(mt == 1234567890123456789ll);
+    TS_CHECK(ver == 0xfeedfacecafebeefull);
+    /* the header alone (GETRANGE) is enough without the data check */
+    TS_CHECK_INT(ts_cache__redis_value_decode(v, TS_CACHE_REDIS_HDR, 0, &mt, &ver), 0);
+    TS_CHECK_INT(ts_cache__redis_value_decode(v, TS_CACHE_REDIS_HDR, 1, &mt, &ver), -1);
+    /* cut anywhere, one byte flipped anywhere, bad magic: refused */
+    for (size_t cut = 0; cut < n; cut += 7)
+        TS_CHECK_INT(ts_cache__redis_value_decode(v, cut, 1, &mt, &ver), -1);
+    for (size_t i = 0; i < n; i++) {
+        if (i >= 8 && i < 24)
+            continue; /* mtime and version: any value is valid */
+        v[i] ^= 0x20;
+        TS_CHECK_INT(ts_cache__redis_value_decode(v, n, 1, &mt, &ver), -1);
+        v[i] ^= 0x20;
+    }
+    /* longer than announced (garbage appended): refused */
+    uint8_t *w = malloc(n + 3);
+    TS_REQUIRE(w);
+    memcpy(w, v, n);
+    memcpy(w + n, "xyz", 3);
+    TS_CHECK_INT(ts_cache__redis_value_decode(w, n + 3, 1, &mt, &ver), -1);
+    free(w);
+    free(v);
+    ts_tile_unref(t);
+}
+
+TS_TEST(redis_url_parse)
+{
+    char host[64], user[32], pw[32];
+    int port, db;
+    TS_CHECK_INT(ts_cache_redis_url_parse("redis://127.0.0.1:6380/3", host, sizeof host, &port,
+                                          &db, user, sizeof user, pw, sizeof pw), 0);
+    TS_CHECK_STR(host, "127.0.0.1");
+    TS_CHECK_INT(port, 6380);
+    TS_CHECK_INT(db, 3);
+    TS_CHECK_STR(pw, "");
+    TS_CHECK_INT(ts_cache_redis_url_parse("redis://cache.example", host, sizeof host, &port, &db,
+                                          user, sizeof user, pw, sizeof pw), 0);
+    TS_CHECK_STR(host, "cache.example");
+    TS_CHECK_INT(port, 6379);
+    TS_CHECK_INT(db, 0);
+    TS_CHECK_INT(ts_cache_redis_url_parse("redis://:p%40ss%3Aw@h:1/0", host, sizeof host, &port,
+                                          &db, user, sizeof user, pw, sizeof pw), 0);
+    TS_CHECK_STR(user, "");
+    TS_CHECK_STR(pw, "p@ss:w");
+    TS_CHECK_STR(host, "h");
+    TS_CHECK_INT(ts_cache_redis_url_parse("redis://tiles:pw@h/2", host, sizeof host, &port, &db,
+                                          user, sizeof user, pw, sizeof pw), 0);
+    TS_CHECK_STR(user, "tiles");
+    TS_CHECK_STR(pw, "pw");
+    TS_CHECK_INT(db, 2);
+    static const char *const bad[] = {"http://h", "redis://", "redis://:6379", "redis://h:0",
+                                      "redis://h:99999", "redis://h:12x", "redis://h/x",
+                                      "redis://user@h", "redis://:pw%4@h", "redis://:p%zz@h"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        TS_CHECK_INT(ts_cache_redis_url_parse(bad[i], host, sizeof host, &port, &db, user,
+                                              sizeof user, pw, sizeof pw), -1);
+}
+
+/* A loopback port nobody listens on. */
+static int
+closed_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+TS_TEST(redis_down_reports_errors_at_once_and_never_blocks)
+{
+    int port = closed_port();
+    TS_REQUIRE(port > 0);
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    ts_cache_redis_opts o = {url, "unit:", 0, 5, 500};
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_cache *c = ts_cache_redis_open(&o, &d, &err);
+    TS_REQUIRE(c); /* opening does not need the server */
+    TS_CHECK_STR(ts_cache_kind(c), "redis");
+    TS_CHECK_INT(ts_cache_lock_ms(c), 5000);
+    ts_tile *t = make_png(8, 8, 1), *g = NULL;
+    TS_REQUIRE(t);
+    ts_cache_item it = {1, 1, t};
+    uint64_t t0 = ts_mono_ns();
+    for (int i = 0; i < 20; i++) {
+        TS_CHECK_INT(ts_cache_get(c, 2, 1, 1, &g, NULL, &err), TS_EIO);
+        TS_CHECK(g == NULL);
+        TS_CHECK_INT(ts_cache_put(c, 2, &it, 1, &err), TS_EIO);
+        char token[128];
+        TS_CHECK_INT(ts_cache_lock(c, "m", token, sizeof token, &err), TS_EIO);
+    }
+    TS_CHECK(strstr(err.msg, "Redis 127.0.0.1:") != NULL);
+    /* 60 calls: one connect attempt, the others fail at once */
+    TS_CHECK((ts_mono_ns() - t0) < 2000000000ull);
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(c, &s);
+    TS_CHECK_INT(s.read_errors, 20);
+    TS_CHECK_INT(s.put_errors, 20);
+    /* a back-end without a lock says so */
+    ts_mem_cache *m = ts_mem_cache_new(1 << 20);
+    ts_cache *mem = ts_cache_memory_open(m, "t/", ".png");
+    TS_REQUIRE(mem);
+    char token[128];
+    TS_CHECK_INT(ts_cache_lock_ms(mem), 0);
+    TS_CHECK_INT(ts_cache_lock(mem, "m", token, sizeof token, &err), TS_EINVAL);
+    ts_cache_unref(mem);
+    ts_mem_cache_free(m);
+    /* a malformed URL is refused at open */
+    o.url = "redis://h:notaport";
+    TS_CHECK(ts_cache_redis_open(&o, &d, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ECONFIG);
+    ts_cache_unref(c);
+    ts_tile_unref(t);
+}

@@ -904,3 +904,54 @@ TS_TEST(config_feeds_bad_values_report_position)
             TS_CHECK_STR(err.msg, bad[i].msg);
     }
 }
+
+TS_TEST(config_cache_type_redis)
+{
+    static const char head[] = "sources:\n  city: {path: data/city.gpkg}\n"
+                               "layers:\n  roads: {source: city, style: styles/roads.sld}\n"
+                               "tilesets:\n  base:\n    layers: [roads]\n";
+    char y[1024];
+    ts_err err;
+    setenv("TS_TEST_REDIS_PW", "s3cret", 1);
+    snprintf(y, sizeof y, "%s    cache: {type: redis, url: \"redis://:${TS_TEST_REDIS_PW}@10.0.0.5:6380/2\","
+             " prefix: \"dus:\", ttl: 86400, lock_timeout: 10}\n", head);
+    ts_config *c = parse_str(y, &err);
+    TS_REQUIRE(c != NULL);
+    const ts_cfg_cache *cc = &ts_config_tileset(c, "base")->cache;
+    TS_CHECK_STR(cc->type, "redis");
+    TS_CHECK_STR(cc->url, "redis://:s3cret@10.0.0.5:6380/2");
+    TS_CHECK_STR(cc->prefix, "dus:");
+    TS_CHECK_INT(cc->ttl_s, 86400);
+    TS_CHECK_INT(cc->lock_timeout_s, 10);
+    TS_CHECK(cc->path == NULL);
+    ts_config_unref(c);
+    /* defaults */
+    snprintf(y, sizeof y, "%s    cache: {type: redis}\n", head);
+    c = parse_str(y, &err);
+    TS_REQUIRE(c != NULL);
+    cc = &ts_config_tileset(c, "base")->cache;
+    TS_CHECK_STR(cc->url, "redis://127.0.0.1:6379/0");
+    TS_CHECK_STR(cc->prefix, "tilesrv:");
+    TS_CHECK_INT(cc->ttl_s, 0);
+    TS_CHECK_INT(cc->lock_timeout_s, 30);
+    ts_config_unref(c);
+    /* refusals */
+    static const struct {
+        const char *cache, *msg;
+    } bad[] = {
+        {"{type: redis, path: x}", "takes a 'url', not a 'path'"},
+        {"{type: redis, url: \"http://h\"}", "must look like redis://"},
+        {"{type: disk, path: d, url: \"redis://h\"}", "'url' applies to type redis only"},
+        {"{type: mbtiles, path: m.mbtiles, ttl: 5}", "'ttl' applies to type redis only"},
+        {"{type: memory, prefix: p}", "'prefix' applies to type redis only"},
+        {"{type: redis, lock_timeout: 0}", "lock_timeout"},
+        {"{type: redis, layout: tc}", "'layout' applies to type disk only"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(y, sizeof y, "%s    cache: %s\n", head, bad[i].cache);
+        TS_CHECK(parse_str(y, &err) == NULL);
+        if (strstr(err.msg, bad[i].msg) == NULL)
+            fprintf(stderr, "case %zu: %s\n", i, err.msg);
+        TS_CHECK(strstr(err.msg, bad[i].msg) != NULL);
+    }
+}

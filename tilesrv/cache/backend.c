@@ -32,6 +32,7 @@ ts_cache__init(ts_cache *c, const ts_cache_ops *ops, const ts_cache_desc *d)
     atomic_init(&c->put_errors, 0);
     atomic_init(&c->bytes_written, 0);
     atomic_init(&c->read_errors, 0);
+    c->lock_ms = 0;
     c->scale = 1;
     snprintf(c->format, sizeof c->format, "png");
     if (d == NULL)
@@ -244,6 +245,28 @@ ts_status
 ts_cache_sync(ts_cache *c, ts_err *err)
 {
     return c->ops->sync ? c->ops->sync(c, err) : TS_OK;
+}
+
+int
+ts_cache_lock_ms(const ts_cache *c)
+{
+    return c->ops->lock ? c->lock_ms : 0;
+}
+
+ts_status
+ts_cache_lock(ts_cache *c, const char *name, char *token, size_t size, ts_err *err)
+{
+    if (c->ops->lock == NULL)
+        return TS_FAIL(err, TS_EINVAL, "cache %s (%s) has no render lock", c->name, c->ops->kind);
+    return c->ops->lock(c, name, token, size, err);
+}
+
+ts_status
+ts_cache_unlock(ts_cache *c, const char *name, const char *token, ts_err *err)
+{
+    if (c->ops->unlock == NULL)
+        return TS_FAIL(err, TS_EINVAL, "cache %s (%s) has no render lock", c->name, c->ops->kind);
+    return c->ops->unlock(c, name, token, err);
 }
 
 void

@@ -135,6 +135,30 @@ ts_cache *ts_cache_disk_open(const char *dir, ts_cache_layout layout, int do_fsy
  * WebMercatorQuad-like grids (EPSG:3857). NULL with *err on failure. */
 ts_cache *ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err);
 
+/* A Redis server shared by several tilesrv nodes. Tile (z, x, y) is the key
+ * <prefix><name>/<grid>@<scale>x/<z>/<x>/<y>; its value a 32-byte header (mtime, data
+ * version, length, CRC-32) and the tile's bytes, so a damaged value is found on read. The
+ * tiles of one put are one MULTI/EXEC transaction. It has the cross-node render lock
+ * (ts_cache_lock). Connections come from a pool; while Redis cannot be reached every call
+ * fails with TS_EIO within the timeout (a new connect is tried at most once a second), and
+ * it works again by itself once Redis answers. Opening does not need Redis to be up. */
+typedef struct ts_cache_redis_opts {
+    const char *url;           /* redis://[[user]:password@]host[:port][/db]; NULL =
+                                * redis://127.0.0.1:6379/0 */
+    const char *prefix;        /* start of every key; NULL = "tilesrv:" */
+    int ttl_s;                 /* keys expire after this many seconds (SET EX); 0 = never */
+    int lock_timeout_s;        /* render lock expiry and the longest wait for it; 0 = 30 */
+    int timeout_ms;            /* connect and command timeout; 0 = 2000 */
+} ts_cache_redis_opts;
+
+/* NULL with *err (TS_ECONFIG) when the URL is malformed. */
+ts_cache *ts_cache_redis_open(const ts_cache_redis_opts *o, const ts_cache_desc *d, ts_err *err);
+
+/* Split a redis:// URL (user and password percent-decoded; port 6379 and db 0 when absent).
+ * 0, or -1 when it is malformed or a part does not fit its buffer. */
+int ts_cache_redis_url_parse(const char *url, char *host, size_t hsize, int *port, int *db,
+                             char *user, size_t usize, char *password, size_t psize);
+
 /* Levels stacked, fastest first: a get tries each level in turn and copies a fresh hit
  * into the levels above it; a put writes every level. Takes a reference on each level.
  * NULL on out-of-memory. */
@@ -143,7 +167,7 @@ ts_cache *ts_cache_tiered_open(ts_cache *const *levels, int n);
 ts_cache *ts_cache_ref(ts_cache *c);
 /* Drop a reference; the last one closes the back-end. NULL is accepted. */
 void ts_cache_unref(ts_cache *c);
-/* "memory", "disk", "mbtiles" or "tiered". */
+/* "memory", "disk", "mbtiles", "redis" or "tiered". */
 const char *ts_cache_kind(const ts_cache *c);
 
 /* The tile at (z, x, y) with a new reference (caller unrefs) in *out, and its info (info
@@ -166,6 +190,20 @@ ts_status ts_cache_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32
 /* Make what was written durable (MBTiles: checkpoint the WAL). */
 ts_status ts_cache_sync(ts_cache *c, ts_err *err);
 void ts_cache_io_stats_get(ts_cache *c, ts_cache_io_stats *out);
+
+/* ---- cross-node render lock ----------------------------------------------------------------
+ * For back-ends shared by several servers (Redis): before rendering a metatile whose tiles
+ * miss, a node takes the lock named after the metatile; the others wait for its tiles. */
+
+/* How long a lock holds before it expires by itself (ms); 0 = the back-end has no lock. */
+int ts_cache_lock_ms(const ts_cache *c);
+/* Try to take the lock name: TS_OK (taken; token, at least 128 bytes, says by whom, for
+ * ts_cache_unlock), TS_EBUSY (held by another), TS_EIO (the back-end cannot be reached),
+ * TS_EINVAL (no lock in this back-end). Never waits for the lock. */
+ts_status ts_cache_lock(ts_cache *c, const char *name, char *token, size_t size, ts_err *err);
+/* Release the lock name if it is still held with token (an expired one taken by another
+ * node meanwhile is left alone). */
+ts_status ts_cache_unlock(ts_cache *c, const char *name, const char *token, ts_err *err);
 
 /* 1 if the n bytes are a whole PNG: signature, IHDR first, chunk lengths that add up, every
  * chunk's CRC, IEND last and at the very end. 0 otherwise. */

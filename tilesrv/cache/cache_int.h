@@ -31,6 +31,9 @@ typedef struct ts_cache_ops {
     ts_status (*sync)(ts_cache *c, ts_err *err);  /* NULL: nothing to do */
     void (*close)(ts_cache *c);                  /* frees the back-end's own part */
     void (*stats)(ts_cache *c, ts_cache_io_stats *out); /* NULL: the common counters */
+    /* Cross-node render lock (shared back-ends: Redis); NULL elsewhere. */
+    ts_status (*lock)(ts_cache *c, const char *name, char *token, size_t size, ts_err *err);
+    ts_status (*unlock)(ts_cache *c, const char *name, const char *token, ts_err *err);
     int checks_png;            /* 1: bytes come from storage and are checked on read */
     int judges_freshness;      /* 1: get/stat set ts_cache_entry.stale themselves (tiered) */
 } ts_cache_ops;
@@ -47,10 +50,24 @@ struct ts_cache {
     double bounds[4];
     uint64_t version;
     int64_t expire_s;
+    int lock_ms;               /* expiry of the render lock; 0 = the back-end has none */
     /* counters, updated with relaxed atomics */
     atomic_ullong gets, hits, misses, stale, corrupt, puts, put_errors, bytes_written,
         read_errors;
 };
+
+/* The header of a Redis value: "TSR1", 4 reserved zero bytes, mtime (ns), data version,
+ * length and CRC-32 of the tile bytes that follow, little-endian. */
+#define TS_CACHE_REDIS_HDR 32
+
+/* Write the header of a value holding the len bytes at data into hdr[TS_CACHE_REDIS_HDR]. */
+void ts_cache__redis_value_encode(uint8_t *hdr, const uint8_t *data, size_t len,
+                                  int64_t mtime_ns, uint64_t version);
+/* Check the value v of n bytes: magic, and with check_data the length and CRC of the bytes
+ * after the header (without it, v may be the header alone). 0 with *mtime_ns and *version,
+ * or -1 when it is damaged. */
+int ts_cache__redis_value_decode(const uint8_t *v, size_t n, int check_data, int64_t *mtime_ns,
+                                 uint64_t *version);
 
 /* Fill the common part from d (d may be NULL for views and stacks). */
 void ts_cache__init(ts_cache *c, const ts_cache_ops *ops, const ts_cache_desc *d);

@@ -161,7 +161,7 @@ static const key_spec tileset_keys[] = {
 enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ,
        T_MAXAGE, T_CACHE };
 
-static const char *const cache_types[] = {"memory", "disk", "mbtiles", NULL};
+static const char *const cache_types[] = {"memory", "disk", "mbtiles", "redis", NULL};
 static const char *const cache_layouts[] = {"xyz", "tc", "tms", NULL};
 
 #define CCH(f) offsetof(ts_cfg_cache, f)
@@ -171,8 +171,12 @@ static const key_spec cache_keys[] = {
     {"layout", K_CHOICE, CCH(layout), 0, 0, 0, 0, cache_layouts},
     {"fsync", K_BOOL, CCH(fsync), 0, 0, 0, 0, NULL},
     {"expire", K_INT, CCH(expire_s), 0, 0, 2147483647, 0, NULL},
+    {"url", K_STR, CCH(url), 0, 0, 0, 0, NULL},
+    {"prefix", K_STR, CCH(prefix), 0, 0, 0, 0, NULL},
+    {"ttl", K_INT, CCH(ttl_s), 0, 0, 2147483647, 0, NULL},
+    {"lock_timeout", K_INT, CCH(lock_timeout_s), 0, 1, 3600, 0, NULL},
 };
-enum { C_TYPE, C_PATH, C_LAYOUT, C_FSYNC, C_EXPIRE };
+enum { C_TYPE, C_PATH, C_LAYOUT, C_FSYNC, C_EXPIRE, C_URL, C_PREFIX, C_TTL, C_LOCK };
 
 /* A grid as written, before ts_grid_init_quad builds it. */
 typedef struct grid_spec {
@@ -308,11 +312,31 @@ read_cache(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label, ts_cfg_ca
     cc->col = n->col;
     const ts_cnode *vals[NKEYS(cache_keys)];
     TS_TRY(read_keys(cx, n, cache_keys, NKEYS(cache_keys), what, n, cc, vals));
-    int persistent = strcmp(cc->type, "memory") != 0;
+    int redis = strcmp(cc->type, "redis") == 0;
+    static const int redis_only[] = {C_URL, C_PREFIX, C_TTL, C_LOCK};
+    for (size_t i = 0; i < NKEYS(redis_only); i++)
+        if (!redis && vals[redis_only[i]])
+            return TS_CFG_FAIL(cx, vals[redis_only[i]], "%s: '%s' applies to type redis only",
+                               what, cache_keys[redis_only[i]].name);
+    if (redis) {
+        if (vals[C_PATH])
+            return TS_CFG_FAIL(cx, vals[C_PATH], "%s: type redis takes a 'url', not a 'path'",
+                               what);
+        if (cc->url && strncmp(cc->url, "redis://", 8) != 0)
+            return TS_CFG_FAIL(cx, vals[C_URL],
+                               "%s: 'url' must look like redis://[[user]:password@]host[:port][/db]",
+                               what);
+        if ((cc->url == NULL && (cc->url = strdup("redis://127.0.0.1:6379/0")) == NULL) ||
+            (cc->prefix == NULL && (cc->prefix = strdup("tilesrv:")) == NULL))
+            return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", what);
+        if (cc->lock_timeout_s == 0)
+            cc->lock_timeout_s = 30;
+    }
+    int persistent = strcmp(cc->type, "memory") != 0 && !redis;
     if (persistent && cc->path == NULL)
         return TS_CFG_FAIL(cx, vals[C_TYPE], "%s: type %s needs a 'path' (%s)", what, cc->type,
                            strcmp(cc->type, "disk") == 0 ? "a directory" : "an .mbtiles file");
-    if (!persistent && vals[C_PATH])
+    if (!persistent && !redis && vals[C_PATH])
         return TS_CFG_FAIL(cx, vals[C_PATH], "%s: 'path' applies to types disk and mbtiles only",
                            what);
     if (strcmp(cc->type, "disk") != 0) {

@@ -75,6 +75,8 @@ config_free(ts_config *c)
         free(t->cache.type);
         free(t->cache.path);
         free(t->cache.layout);
+        free(t->cache.url);
+        free(t->cache.prefix);
     }
     free(c->tilesets);
     for (int i = 0; i < c->ngrids; i++)

@@ -194,12 +194,18 @@ typedef struct ts_cfg_grid {
 
 /* Where a tileset's tiles are kept besides the memory LRU (the `cache` key of a tileset). */
 typedef struct ts_cfg_cache {
-    char *type;             /* "memory" (default: no persistent level), "disk" or "mbtiles" */
+    char *type;             /* "memory" (default: no persistent level), "disk", "mbtiles" or
+                             * "redis" */
     char *path;             /* disk: directory, mbtiles: file; resolved, not required to exist;
                              * NULL for memory */
     char *layout;           /* disk: "xyz" (default), "tc" or "tms"; NULL otherwise */
     int fsync;              /* disk: fsync each tile before its rename; default 0 */
     int expire_s;           /* tiles older than this many seconds are stale; 0 = never */
+    char *url;              /* redis: redis://[[user]:password@]host[:port][/db] (${ENV}
+                             * expanded); default redis://127.0.0.1:6379/0; NULL otherwise */
+    char *prefix;           /* redis: start of every key; default "tilesrv:"; NULL otherwise */
+    int ttl_s;              /* redis: keys expire after this many seconds; 0 = never */
+    int lock_timeout_s;     /* redis: render lock expiry (and longest wait); default 30 */
     int line, col;          /* position of the 'cache' key; 0 when absent */
 } ts_cfg_cache;
 

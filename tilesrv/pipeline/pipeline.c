@@ -1,5 +1,5 @@
 /* pipeline/pipeline.c — get-or-render with metatiles, in-flight de-duplication, the
- * render pool, and the cache levels of each tileset (memory LRU -> disk | MBTiles). */
+ * render pool, and the cache levels of each tileset (memory LRU -> disk | MBTiles | Redis). */
 #include "pipeline/pipeline.h"
 
 #include "pipeline/pipeline_int.h"
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/clock.h"
 #include "util/hash.h"
@@ -87,6 +88,7 @@ struct ts_pipeline {
     ts_pool *band_pool;
     atomic_ullong metatiles, encoded, uniform, joined, busy, render_ns, encode_ns, query_ns;
     atomic_ullong stale_served, revalidations;
+    atomic_ullong shared_waits, shared_hits; /* render lock of a shared level (Redis) */
     pthread_mutex_t perr_mu;     /* the last persistent write failure */
     int persist_failing;
     char persist_error[256];
@@ -271,6 +273,10 @@ fill_desc(ts_cache_desc *d, const ts_cfg_tileset *t, const ts_grid *g, int scale
 static ts_cache *
 open_level(const ts_cfg_cache *cc, const ts_cache_desc *d, ts_err *err)
 {
+    if (cc->type && strcmp(cc->type, "redis") == 0) {
+        ts_cache_redis_opts ro = {cc->url, cc->prefix, cc->ttl_s, cc->lock_timeout_s, 0};
+        return ts_cache_redis_open(&ro, d, err);
+    }
     if (cc->type == NULL || strcmp(cc->type, "memory") == 0 || cc->path == NULL)
         return NULL;
     if (strcmp(cc->type, "disk") == 0) {
@@ -794,6 +800,80 @@ meta_items(const ts_metatile *mt, ts_tile **tiles, ts_cache_item *items)
     return n;
 }
 
+/* The tiles of j's metatile from the shared level pc, all of them fresh, into tiles[]; 1 when
+ * they all came, 0 otherwise (nothing left in tiles[]). The last tile is looked at first:
+ * the tiles of a metatile are written in one transaction. */
+static int
+shared_tiles(job *j, ts_cache *pc, ts_tile **tiles)
+{
+    const ts_metatile *mt = &j->mt;
+    ts_cache_info info;
+    if (ts_cache_stat(pc, mt->z, mt->x0 + mt->nx - 1, mt->y0 + mt->ny - 1, &info, NULL) != TS_OK ||
+        info.stale)
+        return 0;
+    for (uint32_t i = 0; i < mt->nx * mt->ny; i++) {
+        ts_tile *t = NULL;
+        if (ts_cache_get(pc, mt->z, mt->x0 + i % mt->nx, mt->y0 + i / mt->nx, &t, &info, NULL) !=
+                TS_OK ||
+            info.stale) {
+            ts_tile_unref(t);
+            for (uint32_t k = 0; k < i; k++) {
+                ts_tile_unref(tiles[k]);
+                tiles[k] = NULL;
+            }
+            return 0;
+        }
+        tiles[i] = t;
+    }
+    return 1;
+}
+
+/* Several servers sharing the persistent level (Redis): render j's metatile on one of them.
+ * Takes the level's lock for the metatile (token set: this node renders, and unlocks once
+ * its tiles are written), or waits for the holder's tiles, polling, at most the lock's
+ * expiry. 1 when tiles[] was filled from the shared level (nothing to render), 0 when this
+ * node renders: it holds the lock, or the level cannot be reached, or the wait timed out. */
+static int
+shared_render_or_wait(ts_pipeline *p, job *j, ts_cache *pc, ts_tile **tiles, char *token,
+                      size_t size)
+{
+    token[0] = '\0';
+    uint64_t deadline = ts_mono_ns() + (uint64_t)ts_cache_lock_ms(pc) * 1000000;
+    useconds_t pause = 5000;
+    for (int first = 1;; first = 0) {
+        ts_status st = ts_cache_lock(pc, j->key, token, size, NULL);
+        if (st == TS_OK || st == TS_EBUSY)
+            persist_ok(p); /* the level answers again (after an outage) */
+        if (st == TS_OK) {
+            /* Another node may have finished between our miss and the lock. */
+            if (shared_tiles(j, pc, tiles)) {
+                ts_cache_unlock(pc, j->key, token, NULL);
+                token[0] = '\0';
+                atomic_fetch_add(&p->shared_hits, 1);
+                return 1;
+            }
+            return 0;
+        }
+        token[0] = '\0';
+        if (st != TS_EBUSY)
+            return 0; /* unreachable: render uncached */
+        if (first)
+            atomic_fetch_add(&p->shared_waits, 1);
+        if (ts_mono_ns() >= deadline) {
+            ts_warn("render %s: the node holding its lock did not deliver in %d ms; rendering "
+                    "here", j->key, ts_cache_lock_ms(pc));
+            return 0;
+        }
+        usleep(pause);
+        if (pause < 50000)
+            pause *= 2;
+        if (shared_tiles(j, pc, tiles)) {
+            atomic_fetch_add(&p->shared_hits, 1);
+            return 1;
+        }
+    }
+}
+
 static void
 job_free(job *j)
 {
@@ -811,7 +891,17 @@ job_run(void *state, void *arg)
     ts_err err;
     ts_err_clear(&err);
     ts_status st;
-    if (ws == NULL || ws->rw == NULL)
+    /* A shared level (several nodes): one node renders, the others take its tiles. */
+    ts_cache *shared = j->meta_done ? NULL : j->tc->persist[j->scale - 1];
+    char token[128] = "";
+    int from_shared = 0;
+    if (shared && ts_cache_lock_ms(shared) > 0)
+        from_shared = shared_render_or_wait(p, j, shared, tiles, token, sizeof token);
+    else
+        shared = NULL;
+    if (from_shared)
+        st = TS_OK;
+    else if (ws == NULL || ws->rw == NULL)
         st = TS_FAIL(&err, TS_ENOMEM, "render worker");
     else
         st = render_metatile(ws, j, tiles, &err);
@@ -846,8 +936,8 @@ job_run(void *state, void *arg)
         *pp = j->hnext;
     waiter *w = j->waiters;
     pthread_mutex_unlock(&p->mu);
-    if (detached)
-        nitems = 0; /* nor the persistent level */
+    if (detached || from_shared)
+        nitems = 0; /* nor the persistent level (from_shared: the tiles are there) */
 
     while (w) {
         waiter *next = w->next;
@@ -871,6 +961,8 @@ job_run(void *state, void *arg)
         else
             persist_ok(p);
     }
+    if (shared && token[0])
+        ts_cache_unlock(shared, j->key, token, NULL);
     for (uint32_t i = 0; i < ntiles; i++)
         ts_tile_unref(tiles[i]);
     job_free(j);
@@ -1085,6 +1177,8 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     ts_mem_cache_stats_get(p->cache, &o->cache);
     o->stale_served = atomic_load(&p->stale_served);
     o->revalidations = atomic_load(&p->revalidations);
+    o->shared_waits = atomic_load(&p->shared_waits);
+    o->shared_hits = atomic_load(&p->shared_hits);
     cacheset *cs = current(p);
     for (int i = 0; i < cs->n; i++) {
         for (int k = 0; k < 2; k++) {

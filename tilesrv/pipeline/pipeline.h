@@ -211,6 +211,8 @@ typedef struct ts_pipeline_stats {
     ts_cache_io_stats persist;
     uint64_t stale_served;         /* stale tiles answered while their metatile re-renders */
     uint64_t revalidations;        /* stale tiles whose re-render was queued or already running */
+    uint64_t shared_waits;         /* metatiles whose render lock another node held (Redis) */
+    uint64_t shared_hits;          /* metatiles taken from the shared level instead of rendered */
     int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
     char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;
