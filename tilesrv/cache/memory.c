@@ -41,6 +41,15 @@ key_hash(const char *k)
     return ts_hash_mix(ts_hash_bytes(TS_HASH_SEED, k, strlen(k)));
 }
 
+/* The shard of a key hash: from its top bits, as the buckets inside a shard take the low
+ * bits (the same bits for both would leave all but 1 / NSHARDS of each shard's buckets
+ * empty and its chains NSHARDS times longer). */
+static shard *
+shard_of(ts_mem_cache *c, uint64_t h)
+{
+    return &c->shards[(h >> 58) % NSHARDS];
+}
+
 static size_t
 entry_cost(const entry *e)
 {
@@ -158,7 +167,7 @@ ts_tile *
 ts_mem_cache_get(ts_mem_cache *c, const char *key)
 {
     uint64_t h = key_hash(key);
-    shard *s = &c->shards[h % NSHARDS];
+    shard *s = shard_of(c, h);
     pthread_mutex_lock(&s->mu);
     entry *e = *find_slot(s, h, key);
     ts_tile *t = NULL;
@@ -178,7 +187,7 @@ void
 ts_mem_cache_put(ts_mem_cache *c, const char *key, ts_tile *t)
 {
     uint64_t h = key_hash(key);
-    shard *s = &c->shards[h % NSHARDS];
+    shard *s = shard_of(c, h);
     size_t klen = strlen(key);
     entry *n = malloc(sizeof *n + klen + 1);
     if (n == NULL)

@@ -917,11 +917,13 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     }
     if (ts_http__guard_start(h, err) != TS_OK)
         goto fail;
-    /* Per-connection memory: the request head (URL and header fields up to their limits)
-     * and the response's header fields; a head that does not fit is refused by MHD. */
-    size_t mem = h->max_url + h->max_header + 16384;
-    if (mem < 32768)
-        mem = 32768;
+    /* Per-connection memory: the request head (the URL is part of it, up to max_header
+     * bytes) and the response's header fields; a head that does not fit is refused by MHD.
+     * No more than that: MHD clears the whole pool before each request of a keep-alive
+     * connection, so its size is paid on every cached tile served. */
+    size_t mem = h->max_header + 8192;
+    if (mem < 16384)
+        mem = 16384;
     h->d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
