@@ -1,0 +1,55 @@
+#!/bin/sh
+# Run one libFuzzer target (ASan+UBSan, clang) and merge what it found into its committed
+# corpus, tests/fuzz/corpus/<name>/ (docs/fuzzing.md).
+#
+#   scripts/fuzz.sh <name> [seconds]     e.g. scripts/fuzz.sh sld 600
+#
+# Builds fuzz_<name> in $BUILD (default /tmp/b-fuzz) with -j1, fuzzes for [seconds] (600)
+# at nice 19 in $WORK/<name> (default /tmp/fz), writes crashes to $WORK/<name>/art/, then
+# minimises (-merge=1) the old corpus plus the new inputs into the corpus directory. One
+# fuzzer at a time: the machine is shared.
+set -eu
+name=${1:?usage: scripts/fuzz.sh <name> [seconds]}
+secs=${2:-600}
+src=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-/tmp/b-fuzz}
+WORK=${WORK:-/tmp/fz}
+t=$src/tests
+# max_len and the seed directories of each target (the committed corpus comes first)
+case $name in
+  config)       len=16384; seeds="$t/data/config" ;;
+  sld)          len=16384; seeds="$src/styles $t/data/style" ;;
+  url)          len=1024;  seeds="" ;;
+  wms|wmts)     len=4096;  seeds="" ;;
+  png)          len=65536; seeds="" ;;
+  mvt)          len=8192;  seeds="" ;;
+  cache)        len=65536; seeds="" ;;
+  feed_sta|feed_lorawan|feed_geojson|feed_csv)
+                len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
+  *) echo "fuzz.sh: unknown target $name" >&2; exit 2 ;;
+esac
+corpus=$t/fuzz/corpus/$name
+w=$WORK/$name
+mkdir -p "$corpus" "$w/work" "$w/art"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  CC=clang cmake -S "$src" -B "$BUILD" -DTS_FUZZ=ON -DTS_SANITIZE=address,undefined \
+        -DTS_BENCH=OFF >/dev/null
+fi
+nice -n 19 cmake --build "$BUILD" --target "fuzz_$name" -j1 >/dev/null
+cp "$corpus"/* "$w/work/" 2>/dev/null || true
+rc=0
+# shellcheck disable=SC2086 # seeds is a list of directories
+nice -n 19 "$BUILD/tests/fuzz_$name" -max_total_time="$secs" -rss_limit_mb=1024 \
+  -max_len=$len -timeout=10 -print_final_stats=1 -close_fd_mask=1 \
+  -artifact_prefix="$w/art/" "$w/work" $seeds > "$w/fuzz.log" 2>&1 || rc=$?
+tail -n 6 "$w/fuzz.log"
+if [ "$rc" != 0 ]; then
+  echo "fuzz.sh: fuzz_$name stopped with $rc: see $w/fuzz.log and $w/art/" >&2
+fi
+rm -rf "$w/min" && mkdir -p "$w/min"
+# shellcheck disable=SC2086
+nice -n 19 "$BUILD/tests/fuzz_$name" -merge=1 -rss_limit_mb=1024 -max_len=$len \
+  -close_fd_mask=1 "$w/min" "$corpus" "$w/work" $seeds > "$w/merge.log" 2>&1
+cp "$w/min"/* "$corpus/"
+echo "fuzz.sh: $corpus now $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
+exit "$rc"
