@@ -408,9 +408,18 @@ def run(a, tmp):
             time.sleep(0.1)
         check(health(pa)["status"] == "ok" and health(pb)["status"] == "ok",
               "both nodes report /health ok again")
+
+        # a clean stop (exit 0; under sanitizers: no report, no leak)
+        for name, (p, _) in zip(("A", "B"), nodes):
+            p.send_signal(signal.SIGTERM)
+            rc_ = p.wait(60)
+            log = open(os.path.join(tmp, name.lower() + ".log")).read()
+            check(rc_ == 0 and "Sanitizer" not in log and "runtime error" not in log,
+                  "node %s stops cleanly (exit %d)" % (name, rc_))
     finally:
         for p, _ in nodes:
-            p.send_signal(signal.SIGTERM)
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
         for p, _ in nodes:
             try:
                 p.wait(30)
