@@ -12,7 +12,8 @@ the persistent cache of the demo cadastre (cache: {type: redis}):
   - POST /admin/truncate on A deletes the keys (SCAN + UNLINK): B renders afresh; so does
     `tilesrv truncate`;
   - redis-server killed: both nodes keep serving (200, rendered) and /health says degraded;
-    redis-server restarted: back to shared (A renders, B takes A's tile).
+    redis-server restarted: back to shared (A renders, B takes A's tile);
+  - `tilesrv seed` writes into Redis and both nodes serve the seeded tiles unrendered.
 
 Usage: test_redis.py --binary build/tilesrv [--srcdir .]
 Exit 0 = pass, 1 = fail. A missing redis-server is a failure, not a skip (scripts/deps.sh
@@ -408,6 +409,21 @@ def run(a, tmp):
             time.sleep(0.1)
         check(health(pa)["status"] == "ok" and health(pb)["status"] == "ok",
               "both nodes report /health ok again")
+
+        # `tilesrv seed` fills the shared cache: the nodes serve it without rendering
+        out = subprocess.run([a.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom",
+                              "12-13", "-q", "--progress-file", os.path.join(tmp, "seed.progress")],
+                             capture_output=True, text=True, timeout=120)
+        seeded = rc.keys(prefix + "cadastre/WebMercatorQuad@1x/13/*")
+        check(out.returncode == 0 and seeded, "`tilesrv seed` z12-13 wrote %d z13 tiles to Redis"
+              % len(seeded))
+        z13 = [tuple(int(v) for v in k.rsplit("/", 2)[1:]) for k in seeded]
+        ra, rb = renders(pa), renders(pb)
+        for i, (x, y) in enumerate(z13[:4]):
+            st, _, body = get((pa, pb)[i % 2], tile_path(x, y, 13))
+            if st != 200 or not png_whole(body):
+                raise Fail("seeded tile 13/%d/%d: %d" % (x, y, st))
+        check(renders(pa) == ra and renders(pb) == rb, "both nodes serve seeded tiles unrendered")
 
         # a clean stop (exit 0; under sanitizers: no report, no leak)
         for name, (p, _) in zip(("A", "B"), nodes):
