@@ -54,6 +54,22 @@ TS_TEST(cache_get_put_replace)
     ts_mem_cache_free(c);
 }
 
+TS_TEST(cache_contains_is_not_counted)
+{
+    ts_mem_cache *c = ts_mem_cache_new(1 << 20);
+    TS_REQUIRE(c);
+    ts_tile *t = ts_tile_new((const uint8_t *)"png1", 4, 0);
+    ts_mem_cache_put(c, "a/1/2/3", t);
+    ts_tile_unref(t);
+    TS_CHECK_INT(ts_mem_cache_contains(c, "a/1/2/3"), 1);
+    TS_CHECK_INT(ts_mem_cache_contains(c, "a/1/2/4"), 0);
+    ts_cache_stats st;
+    ts_mem_cache_stats_get(c, &st);
+    TS_CHECK_INT(st.hits, 0);
+    TS_CHECK_INT(st.misses, 0);
+    ts_mem_cache_free(c);
+}
+
 TS_TEST(cache_evicts_least_recent_within_budget)
 {
     /* 16 shards x 64 KiB; 4 KiB tiles: each shard keeps ~15 */

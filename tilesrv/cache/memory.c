@@ -183,6 +183,17 @@ ts_mem_cache_get(ts_mem_cache *c, const char *key)
     return t;
 }
 
+int
+ts_mem_cache_contains(ts_mem_cache *c, const char *key)
+{
+    uint64_t h = key_hash(key);
+    shard *s = shard_of(c, h);
+    pthread_mutex_lock(&s->mu);
+    int found = *find_slot(s, h, key) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}
+
 void
 ts_mem_cache_put(ts_mem_cache *c, const char *key, ts_tile *t)
 {

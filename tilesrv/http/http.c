@@ -332,87 +332,13 @@ handle_health(ts_http *h, struct MHD_Connection *c)
 static enum MHD_Result
 handle_metrics(ts_http *h, struct MHD_Connection *c)
 {
-    ts_pipeline_stats ps;
-    ts_pipeline_stats_get(h->p, &ps);
     ts_buf b;
-    ts_buf_init(&b, 1 << 20);
-    ts_buf_printf(&b,
-                  "# HELP tilesrv_metatiles_rendered_total Metatiles rendered.\n"
-                  "# TYPE tilesrv_metatiles_rendered_total counter\n"
-                  "tilesrv_metatiles_rendered_total %llu\n"
-                  "# HELP tilesrv_tiles_encoded_total Tiles PNG-encoded.\n"
-                  "# TYPE tilesrv_tiles_encoded_total counter\n"
-                  "tilesrv_tiles_encoded_total %llu\n"
-                  "# HELP tilesrv_tiles_uniform_total Tiles answered by a shared uniform PNG.\n"
-                  "# TYPE tilesrv_tiles_uniform_total counter\n"
-                  "tilesrv_tiles_uniform_total %llu\n"
-                  "# HELP tilesrv_render_joined_total Requests that joined a render in flight.\n"
-                  "# TYPE tilesrv_render_joined_total counter\n"
-                  "tilesrv_render_joined_total %llu\n"
-                  "# HELP tilesrv_render_busy_total Requests refused because the queue was full.\n"
-                  "# TYPE tilesrv_render_busy_total counter\n"
-                  "tilesrv_render_busy_total %llu\n"
-                  "# HELP tilesrv_render_seconds_total Time spent drawing metatiles.\n"
-                  "# TYPE tilesrv_render_seconds_total counter\n"
-                  "tilesrv_render_seconds_total %.6f\n"
-                  "# HELP tilesrv_encode_seconds_total Time spent encoding tiles.\n"
-                  "# TYPE tilesrv_encode_seconds_total counter\n"
-                  "tilesrv_encode_seconds_total %.6f\n"
-                  "# HELP tilesrv_render_queue_length Metatile jobs waiting.\n"
-                  "# TYPE tilesrv_render_queue_length gauge\n"
-                  "tilesrv_render_queue_length %d\n"
-                  "# HELP tilesrv_cache_hits_total Memory cache hits.\n"
-                  "# TYPE tilesrv_cache_hits_total counter\n"
-                  "tilesrv_cache_hits_total %llu\n"
-                  "# HELP tilesrv_cache_misses_total Memory cache misses.\n"
-                  "# TYPE tilesrv_cache_misses_total counter\n"
-                  "tilesrv_cache_misses_total %llu\n"
-                  "# HELP tilesrv_cache_bytes Bytes of tiles in the memory cache.\n"
-                  "# TYPE tilesrv_cache_bytes gauge\n"
-                  "tilesrv_cache_bytes %llu\n"
-                  "# HELP tilesrv_http_suspended Connections waiting for a render.\n"
-                  "# TYPE tilesrv_http_suspended gauge\n"
-                  "tilesrv_http_suspended %d\n",
-                  (unsigned long long)ps.metatiles_rendered, (unsigned long long)ps.tiles_encoded,
-                  (unsigned long long)ps.tiles_uniform, (unsigned long long)ps.joined,
-                  (unsigned long long)ps.busy, ps.render_ns / 1e9, ps.encode_ns / 1e9, ps.queued,
-                  (unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.misses,
-                  (unsigned long long)ps.cache.bytes, atomic_load(&h->suspended));
-    /* the persistent cache levels (disk, MBTiles), summed over the tilesets */
-    ts_buf_printf(&b,
-                  "# HELP tilesrv_persist_puts_total Tiles written to a persistent cache.\n"
-                  "# TYPE tilesrv_persist_puts_total counter\n"
-                  "tilesrv_persist_puts_total %llu\n"
-                  "# HELP tilesrv_persist_put_errors_total Failed writes to a persistent cache.\n"
-                  "# TYPE tilesrv_persist_put_errors_total counter\n"
-                  "tilesrv_persist_put_errors_total %llu\n"
-                  "# HELP tilesrv_persist_hits_total Tiles read from a persistent cache.\n"
-                  "# TYPE tilesrv_persist_hits_total counter\n"
-                  "tilesrv_persist_hits_total %llu\n"
-                  "# HELP tilesrv_persist_corrupt_total Damaged entries found (deleted, re-rendered).\n"
-                  "# TYPE tilesrv_persist_corrupt_total counter\n"
-                  "tilesrv_persist_corrupt_total %llu\n"
-                  "# HELP tilesrv_persist_failing 1 while the last persistent write failed (e.g. disk full).\n"
-                  "# TYPE tilesrv_persist_failing gauge\n"
-                  "tilesrv_persist_failing %d\n",
-                  (unsigned long long)ps.persist.puts, (unsigned long long)ps.persist.put_errors,
-                  (unsigned long long)ps.persist.hits, (unsigned long long)ps.persist.corrupt,
-                  ps.persist_failing ? 1 : 0);
-    /* the render lock of a cache shared by several nodes (Redis) */
-    ts_buf_printf(&b,
-                  "# HELP tilesrv_shared_render_waits_total Metatiles whose render lock another "
-                  "node held.\n"
-                  "# TYPE tilesrv_shared_render_waits_total counter\n"
-                  "tilesrv_shared_render_waits_total %llu\n"
-                  "# HELP tilesrv_shared_render_hits_total Metatiles taken from the shared cache "
-                  "after another node rendered them.\n"
-                  "# TYPE tilesrv_shared_render_hits_total counter\n"
-                  "tilesrv_shared_render_hits_total %llu\n",
-                  (unsigned long long)ps.shared_waits, (unsigned long long)ps.shared_hits);
-    if (h->o.live)
-        ts_live_metrics(h->o.live, &b);
-    enum MHD_Result r = ts_http__send_buf(
-        h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    ts_buf_init(&b, 64u << 20);
+    ts_status st = ts_http__metrics_write(h, &b);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK,
+                                        "text/plain; version=0.0.4; charset=utf-8", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
     return r;
 }
@@ -765,6 +691,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (!rs->begun) {
         rs->begun = 1;
         snprintf(rs->method, sizeof rs->method, "%s", method);
+        rs->route = ts_http__route_class(c, url);
         ts_http__conn_begin(h, c);
         enum MHD_Result ret = MHD_YES;
         head_refused(h, c, rs, &ret);
@@ -806,7 +733,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (rs == NULL)
         return;
     size_t bytes = ts_http__conn_end(h, c);
-    ts_http__access_log(h, c, rs, bytes, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    int complete = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    ts_http__access_log(h, c, rs, bytes, complete);
+    const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    ts_http__metrics_request(h->metrics, rs->route, si ? si->http_status : 0,
+                             ts_mono_ns() - rs->t0_ns, complete);
     ts_tile_unref(rs->tile);
     free(rs->uri);
     free(rs);
@@ -842,6 +773,7 @@ http_free(ts_http *h)
         free(h->admin_token);
     }
     free(h->allow);
+    ts_http__metrics_free(h->metrics);
     free(h);
 }
 
@@ -891,6 +823,10 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     }
     if (ts_http__log_open(h, o->access_log, err) != TS_OK)
         goto fail;
+    if ((h->metrics = ts_http__metrics_new()) == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "http");
+        goto fail;
+    }
 
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);

@@ -1,7 +1,9 @@
 /* http/http_int.h — shared by the files of the http module:
  *   http.c   the daemon, XYZ/TMS tiles, TileJSON, /health, /metrics, static files
  *   ogc.c    WMS, WMTS (KVP and RESTful), TMS documents, OGC API – Tiles
- *   info.c   GetFeatureInfo answers (text, HTML, JSON, GML) */
+ *   info.c   GetFeatureInfo answers (text, HTML, JSON, GML)
+ *   guard.c  connections, deadlines, access log, preflight, admin
+ *   metrics.c /metrics (Prometheus text format), request counters by route class */
 #ifndef TS_HTTP_HTTP_INT_H
 #define TS_HTTP_HTTP_INT_H
 
@@ -18,6 +20,24 @@
 
 typedef struct conn_state conn_state;
 typedef struct ts_http_ticket ts_http_ticket;
+typedef struct ts_http_metrics ts_http_metrics;
+
+/* Route classes of /metrics (bounded label values, never paths). */
+typedef enum {
+    TS_HTTP_ROUTE_OTHER = 0,
+    TS_HTTP_ROUTE_TILES,   /* /tiles/... (XYZ, MVT, TileJSON) */
+    TS_HTTP_ROUTE_WMS,     /* /wms, /ows (not SERVICE=WMTS) */
+    TS_HTTP_ROUTE_WMTS,    /* /wmts..., /ows?SERVICE=WMTS */
+    TS_HTTP_ROUTE_TMS,     /* /tms/... */
+    TS_HTTP_ROUTE_OGCAPI,  /* /ogcapi... */
+    TS_HTTP_ROUTE_SENSORS, /* /sensors/... */
+    TS_HTTP_ROUTE_EVENTS,  /* /events */
+    TS_HTTP_ROUTE_STATIC,  /* "/" and web-root files by extension */
+    TS_HTTP_ROUTE_HEALTH,
+    TS_HTTP_ROUTE_METRICS,
+    TS_HTTP_ROUTE_ADMIN,   /* /admin/... */
+    TS_HTTP_ROUTE__COUNT
+} ts_http_route;
 
 struct ts_http {
     struct MHD_Daemon *d;
@@ -52,6 +72,8 @@ struct ts_http {
     char *admin_token;
     ts_cfg_cidr *allow;
     int nallow;
+    /* request counters and durations by route class (metrics.c) */
+    ts_http_metrics *metrics;
 };
 
 typedef enum {
@@ -90,6 +112,7 @@ typedef struct req_state {
     int begun;            /* the handler has seen the request head (limits checked) */
     int routed;           /* the request has been routed (second call) */
     int timed_out;        /* answered at its render deadline */
+    ts_http_route route;  /* for /metrics, from the decoded path at the first call */
 } req_state;
 
 void ts_http__common_headers(ts_http *h, struct MHD_Response *r);
@@ -149,6 +172,20 @@ enum MHD_Result ts_http__preflight(ts_http *h, struct MHD_Connection *c);
 /* /admin/...: allow-list, bearer token, then the action. */
 enum MHD_Result ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url,
                                       const char *method);
+
+/* ---- metrics.c: /metrics ---- */
+/* Counters for a server (zeroed), or NULL out of memory. */
+ts_http_metrics *ts_http__metrics_new(void);
+void ts_http__metrics_free(ts_http_metrics *m);
+/* The route class of the decoded path url (the query is read from c for /ows). */
+ts_http_route ts_http__route_class(struct MHD_Connection *c, const char *url);
+/* Count a request that ended: answered with status after ns (complete = 1), or aborted
+ * (complete = 0, or no status: counted apart, not in the duration histogram). Any thread,
+ * lock-free. m NULL is accepted (nothing counted). */
+void ts_http__metrics_request(ts_http_metrics *m, ts_http_route route, unsigned status,
+                              uint64_t ns, int complete);
+/* Append the whole /metrics document to b. TS_OK or TS_ENOMEM. */
+ts_status ts_http__metrics_write(ts_http *h, ts_buf *b);
 
 /* OGC routes (ogc.c): 1 with *ret set when url is one of them, else 0. */
 int ts_http__route_ogc(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,

@@ -593,6 +593,17 @@ ts_live_metrics(ts_live *l, ts_buf *b)
             }
         }
     }
+    /* lag: how long ago the latest accepted observation arrived (feed clock = wall clock
+     * in the server); no sample for a feed that has accepted none */
+    ts_buf_printf(b, "# HELP tilesrv_feed_lag_seconds Seconds since the latest accepted "
+                     "observation arrived.\n# TYPE tilesrv_feed_lag_seconds gauge\n");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    for (int i = 0; i < n; i++)
+        if (st[i].last_update_ms > 0)
+            ts_buf_printf(b, "tilesrv_feed_lag_seconds{feed=\"%s\"} %.3f\n", names[i],
+                          (double)(now_ms - st[i].last_update_ms) / 1000.0);
     free(st);
     free(names);
 }

@@ -66,6 +66,14 @@ typedef struct job {
                                   * not cached (under p->mu) */
 } job;
 
+/* Render times of one tileset name, by zoom level (0..RH_ZOOMS-1). */
+#define RH_MAX 64
+#define RH_ZOOMS 31
+typedef struct render_hist {
+    char *name;
+    ts_hist z[RH_ZOOMS];
+} render_hist;
+
 /* What each render thread owns. */
 typedef struct worker_state {
     ts_render_worker *rw;
@@ -89,6 +97,11 @@ struct ts_pipeline {
     atomic_ullong metatiles, encoded, uniform, joined, busy, render_ns, encode_ns, query_ns;
     atomic_ullong stale_served, revalidations;
     atomic_ullong shared_waits, shared_hits; /* render lock of a shared level (Redis) */
+    /* render time histograms by tileset name (added once, never removed: names are bounded
+     * by the configurations loaded) and zoom */
+    _Atomic(render_hist *) rh[RH_MAX];
+    atomic_int nrh;
+    pthread_mutex_t rh_mu;       /* adding a name */
     pthread_mutex_t perr_mu;     /* the last persistent write failure */
     int persist_failing;
     char persist_error[256];
@@ -102,6 +115,7 @@ struct ts_pipeline {
 };
 
 static int borrow_spares(ts_pipeline *p, ts_render_worker **out, int max);
+static void render_hist_add(ts_pipeline *p, const char *tileset, int z, uint64_t ns);
 static void return_spares(ts_pipeline *p, ts_render_worker **w, int n);
 
 /* ---- keys ------------------------------------------------------------------------------- */
@@ -519,6 +533,7 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
     pthread_mutex_init(&p->spare_mu, NULL);
     pthread_mutex_init(&p->perr_mu, NULL);
     pthread_mutex_init(&p->xf_mu, NULL);
+    pthread_mutex_init(&p->rh_mu, NULL);
     p->cache = ts_mem_cache_new(o->cache_bytes);
     if (p->cache == NULL) {
         TS_FAIL(err, TS_ENOMEM, "tile cache");
@@ -564,6 +579,12 @@ ts_pipeline_free(ts_pipeline *p)
     ts_mem_cache_free(p->cache);
     for (int i = 0; i < p->nxf; i++)
         ts_source_xform_free(p->xf[i].xf);
+    for (int i = 0; i < atomic_load(&p->nrh); i++) {
+        render_hist *r = atomic_load(&p->rh[i]);
+        free(r->name);
+        free(r);
+    }
+    pthread_mutex_destroy(&p->rh_mu);
     pthread_mutex_destroy(&p->xf_mu);
     pthread_mutex_destroy(&p->svc_mu);
     pthread_mutex_destroy(&p->perr_mu);
@@ -752,6 +773,7 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     ts_pipeline__hold_release(hold);
     uint64_t t1 = ts_mono_ns();
     atomic_fetch_add(&p->render_ns, t1 - t0);
+    render_hist_add(p, ts->name, mt->z, t1 - t0);
     atomic_fetch_add(&p->query_ns, rs->query_ns - q0);
     atomic_fetch_add(&p->metatiles, 1);
     if (st != TS_OK)
@@ -1205,6 +1227,67 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     pthread_mutex_unlock(&p->perr_mu);
 }
 
+/* ---- render time histograms ------------------------------------------------------------- */
+
+/* The histograms of tileset, or NULL (not yet added). Lock-free: entries are published
+ * after they are filled (release store of nrh) and never move. */
+static render_hist *
+render_hist_find(ts_pipeline *p, const char *tileset)
+{
+    int n = atomic_load_explicit(&p->nrh, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        render_hist *r = atomic_load_explicit(&p->rh[i], memory_order_relaxed);
+        if (strcmp(r->name, tileset) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* Count one metatile draw of ns on tileset at zoom z. Dropped beyond RH_MAX names, above
+ * zoom RH_ZOOMS-1, or out of memory (then only the totals count it). */
+static void
+render_hist_add(ts_pipeline *p, const char *tileset, int z, uint64_t ns)
+{
+    if (z < 0 || z >= RH_ZOOMS)
+        return;
+    render_hist *r = render_hist_find(p, tileset);
+    if (r == NULL) {
+        pthread_mutex_lock(&p->rh_mu);
+        int n = atomic_load(&p->nrh);
+        if ((r = render_hist_find(p, tileset)) == NULL && n < RH_MAX &&
+            (r = calloc(1, sizeof *r)) != NULL) {
+            if ((r->name = strdup(tileset)) != NULL) {
+                for (int k = 0; k < RH_ZOOMS; k++)
+                    ts_hist_init(&r->z[k]);
+                atomic_store_explicit(&p->rh[n], r, memory_order_relaxed);
+                atomic_store_explicit(&p->nrh, n + 1, memory_order_release);
+            } else {
+                free(r);
+                r = NULL;
+            }
+        }
+        pthread_mutex_unlock(&p->rh_mu);
+        if (r == NULL)
+            return;
+    }
+    ts_hist_add(&r->z[z], ns);
+}
+
+void
+ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud)
+{
+    int n = atomic_load_explicit(&p->nrh, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        const render_hist *r = atomic_load_explicit(&p->rh[i], memory_order_relaxed);
+        for (int z = 0; z < RH_ZOOMS; z++) {
+            ts_hist_snap s;
+            ts_hist_read(&r->z[z], &s);
+            if (s.count > 0)
+                fn(ud, r->name, z, &s);
+        }
+    }
+}
+
 /* ---- persistent caches and batch rendering ---------------------------------------------- */
 
 int
@@ -1450,9 +1533,7 @@ ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid, ts
                 int cached = 0;
                 for (int sc = 1; sc <= 2 && !cached; sc++) {
                     ts_pipeline_tile_key(ts, z, x, y, sc, key, sizeof key);
-                    ts_tile *t = ts_mem_cache_get(p->cache, key);
-                    cached = t != NULL;
-                    ts_tile_unref(t);
+                    cached = ts_mem_cache_contains(p->cache, key); /* not a client miss */
                 }
                 if (!cached)
                     continue;

@@ -30,6 +30,7 @@
 #include "grid/grid.h"
 #include "render/render.h"
 #include "util/buf.h"
+#include "util/hist.h"
 #include "util/status.h"
 
 /* ---- service ---------------------------------------------------------------------------- */
@@ -217,6 +218,15 @@ typedef struct ts_pipeline_stats {
     char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;
 void ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *out);
+
+/* Time spent drawing metatiles (the render, not the PNG encoding nor the wait in the
+ * queue), by tileset name and zoom level: fn(ud, tileset, z, snapshot) once for every
+ * (tileset, z) with at least one metatile drawn since the pipeline started, tilesets in
+ * the order of their first render, zooms ascending. Names outlive reloads (a histogram is
+ * never dropped); at most 64 names and zooms 0..30 are kept (others count only in
+ * render_ns). Any thread; lock-free. */
+typedef void (*ts_pipeline_hist_fn)(void *ud, const char *tileset, int z, const ts_hist_snap *s);
+void ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud);
 
 /* The cache key of a tile (for tests and cache tools). */
 /* The tile as a Mapbox Vector Tile 2.1 (pipeline/vector.c): one layer per tileset layer,
