@@ -339,6 +339,77 @@ TS_TEST(config_maxzoom_defaults_to_the_first_grid)
     ts_config_unref(c);
 }
 
+TS_TEST(config_mvt_attributes_and_options)
+{
+    const char *y = "sources: {s: {path: data/city.gpkg}}\n"
+                    "layers:\n"
+                    "  a:\n"
+                    "    source: s\n"
+                    "    style: styles/roads.sld\n"
+                    "    mvt: {attributes: {flstnr: string, area_m2: double, storeys: int,\n"
+                    "                       bridge: bool, kind: auto}}\n"
+                    "  b: {source: s, style: styles/roads.sld, mvt: {attributes: [x, y]}}\n"
+                    "  c: {source: s, style: styles/roads.sld}\n"
+                    "tilesets:\n"
+                    "  t: {layers: [a, b, c], mvt: {extent: 8192, buffer: 0, max_bytes: 200000}}\n"
+                    "  u: {layers: [c]}\n";
+    ts_err err;
+    ts_config *c = parse_str(y, &err);
+    TS_REQUIRE(c != NULL);
+    const ts_cfg_layer *a = ts_config_layer(c, "a");
+    TS_REQUIRE(a->has_mvt_attrs && a->nmvt_attrs == 5);
+    TS_CHECK_STR(a->mvt_attrs[0].name, "flstnr");
+    TS_CHECK_INT(a->mvt_attrs[0].type, TS_CFG_ATTR_STRING);
+    TS_CHECK_INT(a->mvt_attrs[1].type, TS_CFG_ATTR_DOUBLE);
+    TS_CHECK_INT(a->mvt_attrs[2].type, TS_CFG_ATTR_INT);
+    TS_CHECK_INT(a->mvt_attrs[3].type, TS_CFG_ATTR_BOOL);
+    TS_CHECK_INT(a->mvt_attrs[4].type, TS_CFG_ATTR_KEEP);
+    TS_CHECK_INT(a->mvt_attrs[0].line, 6);
+    const ts_cfg_layer *b = ts_config_layer(c, "b");
+    TS_REQUIRE(b->has_mvt_attrs && b->nmvt_attrs == 2);
+    TS_CHECK_STR(b->mvt_attrs[1].name, "y");
+    TS_CHECK_INT(b->mvt_attrs[1].type, TS_CFG_ATTR_KEEP);
+    TS_CHECK(!ts_config_layer(c, "c")->has_mvt_attrs);
+    const ts_cfg_tileset *t = ts_config_tileset(c, "t");
+    TS_CHECK_INT(t->mvt_extent, 8192);
+    TS_CHECK_INT(t->mvt_buffer, 0);
+    TS_CHECK_INT((long)t->mvt_max_bytes, 200000);
+    const ts_cfg_tileset *u = ts_config_tileset(c, "u");
+    TS_CHECK_INT(u->mvt_extent, 0);
+    TS_CHECK_INT(u->mvt_buffer, -1);
+    TS_CHECK_INT((long)u->mvt_max_bytes, 0);
+    ts_config_unref(c);
+
+    static const struct {
+        const char *layer_mvt, *set_mvt, *want;
+    } bad[] = {
+        {"{attributes: {a: float}}", "{}", "test.yaml:1:"},
+        {"{attributes: {a: string, a: int}}", "{}", "test.yaml:1:"},
+        {"{attributes: [a, a]}", "{}", "listed twice"},
+        {"{attributes: a}", "{}", "mapping like"},
+        {"{atributes: [a]}", "{}", "did you mean 'attributes'"},
+        {"[a]", "{}", "must be a mapping"},
+        {"{}", "{extent: 100}", "extent"},
+        {"{}", "{buffer: 40000}", "8 x the extent"},
+        {"{}", "{max: 1}", "unknown key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char yb[600];
+        snprintf(yb, sizeof yb,
+                 "layers: {a: {source: s, style: styles/roads.sld, mvt: %s}}\n"
+                 "sources: {s: {path: data/city.gpkg}}\n"
+                 "tilesets: {t: {layers: [a], mvt: %s}}\n",
+                 bad[i].layer_mvt, bad[i].set_mvt);
+        c = parse_str(yb, &err);
+        TS_CHECK(c == NULL);
+        ts_config_unref(c);
+        char msg[600];
+        ts_err_format(&err, msg, sizeof msg);
+        if (strstr(msg, bad[i].want) == NULL)
+            ts_test_fail(__FILE__, __LINE__, "case %zu: '%s' lacks '%s'", i, msg, bad[i].want);
+    }
+}
+
 TS_TEST(config_listen_forms)
 {
     static const struct {
@@ -891,6 +962,10 @@ TS_TEST(config_feeds_bad_values_report_position)
          "layers:\n  l: {feed: f, table: t, style: styles/roads.sld}\n",
          4, 23, "'table' in layer 'l' applies to source layers"},
         {"layers:\n  l: {style: styles/roads.sld}\n", 2, 3, "missing required key 'source'"},
+        {"feeds:\n  f: {kind: demo, simulate: parking, bays: {path: data/city.gpkg}}\n"
+         "layers:\n  l: {feed: f, style: styles/roads.sld}\n"
+         "tilesets:\n  t: {layers: [l], cache: {type: disk, path: tiles}}\n",
+         6, 27, "draws the live layer 'l' (feed 'f')"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_err err;

@@ -48,6 +48,28 @@ TS_TEST(xyz_refuses_wrong_shapes_with_404)
     }
 }
 
+TS_TEST(xyz_grid_qualified_route)
+{
+    ts_xyz_req r;
+    TS_CHECK_INT(ts_ows_parse_xyz("cadastre/DE_EPSG_25832_ADV/11/638/1019.pbf", &r, NULL), TS_OK);
+    TS_CHECK_STR(r.tileset, "cadastre");
+    TS_CHECK_STR(r.grid, "DE_EPSG_25832_ADV");
+    TS_CHECK_INT(r.z, 11);
+    TS_CHECK_INT(r.x, 638);
+    TS_CHECK_INT(r.y, 1019);
+    TS_CHECK_INT(r.format, TS_FMT_MVT);
+    TS_CHECK_INT(ts_ows_parse_xyz("cadastre/16/34001/21873.png", &r, NULL), TS_OK);
+    TS_CHECK_STR(r.grid, "");
+    /* a number is no grid name; dotted names and six segments are refused */
+    TS_CHECK_INT(ts_ows_parse_xyz("c/16/1/2/3.png", &r, NULL), TS_ENOENT);
+    TS_CHECK_INT(ts_ows_parse_xyz("c/../1/2/3.png", &r, NULL), TS_ENOENT);
+    TS_CHECK_INT(ts_ows_parse_xyz("c/G/1/2/3/4.png", &r, NULL), TS_ENOENT);
+    TS_CHECK_INT(ts_ows_parse_xyz("c/G g/1/2/3.png", &r, NULL), TS_ENOENT);
+    TS_CHECK_INT(ts_ows_parse_xyz("c/G/x/2/3.png", &r, NULL), TS_EINVAL);
+    /* TMS has no grid form */
+    TS_CHECK_INT(ts_ows_parse_tms("c/G/1/1/1.png", &r, NULL), TS_ENOENT);
+}
+
 TS_TEST(tms_counts_rows_from_the_south)
 {
     ts_xyz_req r;
@@ -103,6 +125,27 @@ TS_TEST(tilejson_vector_layers_and_center)
     TS_CHECK(strstr(s, "/{z}/{x}/{y}.mvt\"") != NULL);
     TS_CHECK(strstr(s, "\"legend\":\"<b>legend</b>\"") != NULL);
     TS_CHECK(strstr(s, "\"bounds\"") == NULL);
+    ts_buf_fini(&b);
+}
+
+TS_TEST(tilejson_vector_layers_with_fields_and_zooms)
+{
+    ts_buf b;
+    ts_buf_init(&b, 1 << 16);
+    const char *const f[] = {"flstnr", "area \"m2\"", "bridge"};
+    const char *const t[] = {"String", "Number", "Boolean"};
+    ts_tilejson_vlayer vl[2] = {
+        {.id = "parcels", .fields = f, .types = t, .nfields = 3, .minzoom = 12, .maxzoom = 20},
+        {.id = "streets", .description = "Stra\xc3\x9f" "en", .minzoom = 0, .maxzoom = 20}};
+    ts_tilejson_info ti = {.name = "cadastre", .base_url = "http://h:1", .ext = "pbf",
+                           .maxzoom = 20, .vlayers = vl, .nvlayers = 2};
+    TS_REQUIRE(ts_ows_write_tilejson(&ti, &b) == TS_OK);
+    const char *s = (const char *)b.data;
+    TS_CHECK(strstr(s, "\"vector_layers\":[{\"id\":\"parcels\",\"minzoom\":12,\"maxzoom\":20,"
+                       "\"fields\":{\"flstnr\":\"String\",\"area \\\"m2\\\"\":\"Number\","
+                       "\"bridge\":\"Boolean\"}},{\"id\":\"streets\",\"description\":"
+                       "\"Stra\xc3\x9f" "en\",\"minzoom\":0,\"maxzoom\":20,\"fields\":{}}]") != NULL);
+    TS_CHECK(strstr(s, "/{z}/{x}/{y}.pbf\"") != NULL);
     ts_buf_fini(&b);
 }
 

@@ -35,6 +35,8 @@ typedef enum {
     K_ADMIN,     /* ts_cfg_admin: a mapping read through admin_keys */
     K_LOGPATH,   /* char *: "-" (stderr) or a path resolved against the config's directory;
                   * "" and null leave NULL (off) */
+    K_MVTLAYER,  /* ts_cfg_layer's mvt_attrs: a mapping read through mvt_layer_keys */
+    K_MVTSET,    /* ts_cfg_tileset's mvt_*: a mapping read through mvt_set_keys */
 } key_type;
 
 #define KEY_REQUIRED 1u
@@ -140,8 +142,24 @@ static const key_spec layer_keys[] = {
     {"style", K_STYLEPATH, LYR(style), 0, 0, 0, KEY_REQUIRED, NULL},
     {"queryable", K_BOOL, LYR(queryable), 0, 0, 0, 0, NULL},
     {"feed", K_STR, LYR(feed), 0, 0, 0, 0, NULL},
+    {"mvt", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
 };
-enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED };
+enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED,
+       L_MVT };
+
+/* `mvt` of a layer: only `attributes`, read by read_mvt_layer */
+static const key_spec mvt_layer_keys[] = {
+    {"attributes", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
+};
+
+/* `mvt` of a tileset (the mvt module's options) */
+#define MVTS(f) offsetof(ts_cfg_tileset, f)
+static const key_spec mvt_set_keys[] = {
+    {"extent", K_INT, MVTS(mvt_extent), 0, 256, 65536, 0, NULL},
+    {"buffer", K_INT, MVTS(mvt_buffer), 0, 0, 65536 * 8, 0, NULL},
+    {"max_bytes", K_SIZE, MVTS(mvt_max_bytes), 0, 1024, 64L << 20, 0, NULL},
+};
+enum { M_EXTENT, M_BUFFER, M_MAXBYTES };
 
 #define TSET(f) offsetof(ts_cfg_tileset, f)
 static const key_spec tileset_keys[] = {
@@ -157,9 +175,10 @@ static const key_spec tileset_keys[] = {
     {"maxzoom", K_INT, TSET(maxzoom), 0, 0, 31, 0, NULL},
     {"max_age", K_INT, TSET(max_age_s), 0, 0, 31536000, 0, NULL},
     {"cache", K_CACHE, TSET(cache), 0, 0, 0, 0, NULL},
+    {"mvt", K_MVTSET, 0, 0, 0, 0, 0, NULL},
 };
 enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ,
-       T_MAXAGE, T_CACHE };
+       T_MAXAGE, T_CACHE, T_MVT };
 
 static const char *const cache_types[] = {"memory", "disk", "mbtiles", "redis", NULL};
 static const char *const cache_layouts[] = {"xyz", "tc", "tms", NULL};
@@ -296,6 +315,41 @@ read_pair(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char
 static ts_status read_keys(const ts_cfg_ctx *cx, const ts_cnode *map, const key_spec *specs,
                            size_t nspecs, const char *label, const ts_cnode *where, void *obj,
                            const ts_cnode **vals);
+
+static ts_status read_mvt_attrs(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label,
+                                ts_cfg_layer *l);
+
+/* `mvt` of a layer ({attributes: ...}; also the attributes value itself, k = the entry of
+ * mvt_layer_keys) or of a tileset ({extent, buffer, max_bytes}). */
+static ts_status
+read_mvt(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char *label, void *obj)
+{
+    if (k == &mvt_layer_keys[0])
+        return read_mvt_attrs(cx, n, label, obj);
+    if (n->kind != TS_CNODE_MAP) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "'mvt' in %s must be a mapping like %s, got %s", label,
+                           k->type == K_MVTLAYER ? "{attributes: {name: string}}"
+                                                 : "{extent: 4096, buffer: 256}",
+                           ts_config__describe(n, got, sizeof got));
+    }
+    char what[128];
+    snprintf(what, sizeof what, "mvt of %s", label);
+    if (k->type == K_MVTLAYER) {
+        const ts_cnode *vals[NKEYS(mvt_layer_keys)];
+        return read_keys(cx, n, mvt_layer_keys, NKEYS(mvt_layer_keys), what, n, obj, vals);
+    }
+    ts_cfg_tileset *t = obj;
+    const ts_cnode *vals[NKEYS(mvt_set_keys)];
+    TS_TRY(read_keys(cx, n, mvt_set_keys, NKEYS(mvt_set_keys), what, n, obj, vals));
+    int extent = t->mvt_extent > 0 ? t->mvt_extent : 4096;
+    if (vals[M_BUFFER] != NULL && t->mvt_buffer > extent * 8)
+        return TS_CFG_FAIL(cx, vals[M_BUFFER], "'buffer' %d in %s is more than 8 x the extent %d",
+                           t->mvt_buffer, what, extent);
+    if (vals[M_BUFFER] == NULL)
+        t->mvt_buffer = -1;
+    return TS_OK;
+}
 
 /* The `cache` mapping of a tileset: type, and what that type takes. */
 static ts_status
@@ -582,6 +636,76 @@ read_admin(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_admin *a)
     return st;
 }
 
+/* The declared type of an MVT attribute. */
+static ts_status
+attr_type(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, ts_cfg_attr_type *out)
+{
+    static const struct {
+        const char *name;
+        ts_cfg_attr_type type;
+    } types[] = {{"string", TS_CFG_ATTR_STRING}, {"int", TS_CFG_ATTR_INT},
+                 {"integer", TS_CFG_ATTR_INT},   {"double", TS_CFG_ATTR_DOUBLE},
+                 {"number", TS_CFG_ATTR_DOUBLE}, {"bool", TS_CFG_ATTR_BOOL},
+                 {"boolean", TS_CFG_ATTR_BOOL},  {"auto", TS_CFG_ATTR_KEEP}};
+    if (n->kind == TS_CNODE_SCALAR && !ts_config__is_null(n))
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcmp(n->str, types[i].name) == 0) {
+                *out = types[i].type;
+                return TS_OK;
+            }
+    char got[96];
+    return TS_CFG_FAIL(cx, n, "%s must be one of string, int, double, bool (or auto), got %s",
+                       what, ts_config__describe(n, got, sizeof got));
+}
+
+/* `attributes` of a layer's `mvt`: a mapping name: type, or a list of names (the store's
+ * types kept). */
+static ts_status
+read_mvt_attrs(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label, ts_cfg_layer *l)
+{
+    int map = n->kind == TS_CNODE_MAP;
+    if (!map && n->kind != TS_CNODE_SEQ) {
+        char got[96];
+        return TS_CFG_FAIL(cx, n, "'attributes' in %s must be a mapping like {name: "
+                           "string, area: double} or a list of names, got %s",
+                           label, ts_config__describe(n, got, sizeof got));
+    }
+    size_t cnt = map ? n->n / 2 : n->n;
+    if (cnt > TS_CONFIG_MAX_LIST)
+        return TS_CFG_FAIL(cx, n, "'attributes' in %s lists more than %d names", label,
+                           TS_CONFIG_MAX_LIST);
+    for (int k = 0; k < l->nmvt_attrs; k++)
+        free(l->mvt_attrs[k].name);
+    free(l->mvt_attrs);
+    l->mvt_attrs = calloc(cnt ? cnt : 1, sizeof *l->mvt_attrs);
+    l->nmvt_attrs = 0;
+    l->has_mvt_attrs = 1;
+    if (l->mvt_attrs == NULL)
+        return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", label);
+    for (size_t i = 0; i < cnt; i++) {
+        const ts_cnode *name = map ? n->kids[2 * i] : n->kids[i];
+        if (name->kind != TS_CNODE_SCALAR || ts_config__is_null(name) || name->len > 255)
+            return TS_CFG_FAIL(cx, name, "'attributes' in %s: an attribute name must "
+                               "be a string of 1 to 255 characters", label);
+        for (int k = 0; k < l->nmvt_attrs; k++)
+            if (strcmp(l->mvt_attrs[k].name, name->str) == 0)
+                return TS_CFG_FAIL(cx, name, "'attributes' in %s: '%.80s' is listed twice",
+                                   label, name->str);
+        ts_cfg_mvt_attr *a = &l->mvt_attrs[l->nmvt_attrs];
+        a->line = name->line;
+        a->col = name->col;
+        if (map) {
+            char what[200];
+            snprintf(what, sizeof what, "the type of attribute '%.80s' in %s", name->str, label);
+            TS_TRY(attr_type(cx, n->kids[2 * i + 1], what, &a->type));
+        }
+        if ((a->name = strdup(name->str)) == NULL)
+            return TS_FAIL(cx->err, TS_ENOMEM, "%s: out of memory", label);
+        l->nmvt_attrs++;
+    }
+    return TS_OK;
+}
+
 static ts_status
 read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char *label, void *obj)
 {
@@ -706,6 +830,9 @@ read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const cha
     }
     case K_CACHE:
         return read_cache(cx, n, label, (ts_cfg_cache *)field);
+    case K_MVTLAYER:
+    case K_MVTSET:
+        return read_mvt(cx, n, k, label, obj);
     case K_WMS:
         return read_wms(cx, n, (ts_cfg_wms *)field);
     case K_ADMIN:
@@ -1180,6 +1307,7 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
         t->metatile = 8;
         t->buffer_px = 64;
         t->max_age_s = 3600;
+        t->mvt_buffer = -1;
         if ((t->name = strdup(key->str)) == NULL)
             return TS_FAIL(cx->err, TS_ENOMEM, "tilesets: out of memory");
         char label[96];
@@ -1223,6 +1351,19 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
                 return TS_CFG_FAIL(cx, vals[T_CACHE],
                                    "cache of %s: path %s is already the cache of tileset '%s'",
                                    label, t->cache.path, c->tilesets[j].name);
+        /* a tileset drawing a live feed changes with every sensor update: its tiles are
+         * invalidated exactly, in memory; a persistent level (disk, MBTiles, Redis) would
+         * go on serving the tiles from before a change */
+        for (int j = 0; strcmp(t->cache.type, "memory") != 0 && j < t->nlayers; j++) {
+            const ts_cfg_layer *l = index_find(layers, t->layers[j]);
+            if (l != NULL && l->feed != NULL)
+                return TS_CFG_FAIL(cx, vals[T_CACHE],
+                                   "cache of %s: it draws the live layer '%s' (feed '%s'), whose "
+                                   "tiles change with every sensor update and are kept in memory "
+                                   "only; remove its cache (type %s) or move the layer to a "
+                                   "tileset of its own",
+                                   label, l->name, l->feed, t->cache.type);
+        }
     }
     return TS_OK;
 }

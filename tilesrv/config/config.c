@@ -59,6 +59,9 @@ config_free(ts_config *c)
         free(l->srs);
         free(l->style);
         free(l->feed);
+        for (int k = 0; k < l->nmvt_attrs; k++)
+            free(l->mvt_attrs[k].name);
+        free(l->mvt_attrs);
     }
     for (int i = 0; i < c->nfeeds; i++)
         ts_config__feed_free(&c->feeds[i]);

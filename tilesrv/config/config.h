@@ -93,6 +93,22 @@ typedef struct ts_cfg_source {
     int line, col;
 } ts_cfg_source;
 
+/* Declared type of a vector-tile attribute (`mvt: {attributes: {name: type}}` of a layer).
+ * KEEP: as the store holds it (a list of names, or the type `auto`). */
+typedef enum {
+    TS_CFG_ATTR_KEEP = 0,
+    TS_CFG_ATTR_STRING,
+    TS_CFG_ATTR_INT,
+    TS_CFG_ATTR_DOUBLE,
+    TS_CFG_ATTR_BOOL,
+} ts_cfg_attr_type;
+
+typedef struct ts_cfg_mvt_attr {
+    char *name;             /* attribute (field) name */
+    ts_cfg_attr_type type;
+    int line, col;          /* position of the name, for messages */
+} ts_cfg_mvt_attr;
+
 typedef struct ts_cfg_layer {
     char *name;
     char *title;            /* default = name */
@@ -105,6 +121,11 @@ typedef struct ts_cfg_layer {
     char *srs;              /* CRS override, or NULL (falls back to the source's) */
     char *style;            /* resolved path of the SLD file */
     int queryable;          /* GetFeatureInfo allowed; default 1 */
+    ts_cfg_mvt_attr *mvt_attrs; /* `mvt: {attributes: ...}`: the attributes written into
+                             * vector tiles, in this order; NULL (and has_mvt_attrs 0) =
+                             * every attribute of the layer's store */
+    int nmvt_attrs;
+    int has_mvt_attrs;      /* 1 when `attributes` was given (an empty mapping keeps none) */
     int line, col;
 } ts_cfg_layer;
 
@@ -224,6 +245,11 @@ typedef struct ts_cfg_tileset {
     int minzoom, maxzoom;   /* default 0 and the grid's last level */
     int max_age_s;          /* Cache-Control max-age; default 3600 */
     ts_cfg_cache cache;     /* persistent cache level; type "memory" when not configured */
+    /* `mvt: {extent, buffer, max_bytes}`: vector tile options; 0 / -1 = the mvt module's
+     * defaults (extent 4096, buffer extent / 16, 500 000 bytes) */
+    int mvt_extent;         /* 256..65536, 0 = default */
+    int mvt_buffer;         /* tile units, 0..extent * 8; -1 = default */
+    size_t mvt_max_bytes;   /* 0 = default */
     int line, col;
 } ts_cfg_tileset;
 

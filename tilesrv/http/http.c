@@ -189,6 +189,7 @@ static enum MHD_Result
 handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x, int head)
 {
     ts_tile_req tr = {x->tileset, x->z, x->x, x->y, x->scale};
+    const char *grid = x->grid[0] ? x->grid : NULL; /* /tiles/{tileset}/{grid}/{z}/{x}/{y} */
     ts_err err;
     ts_err_clear(&err);
     if (x->format != TS_FMT_PNG) { /* .mvt / .pbf: built here, no raster render to wait for */
@@ -197,7 +198,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         ts_tile *vt = NULL;
         const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
         int gz = ae != NULL && strstr(ae, "gzip") != NULL;
-        ts_status vst = ts_pipeline_mvt(h->p, &tr, NULL, gz, &vt, &err);
+        ts_status vst = ts_pipeline_mvt(h->p, &tr, grid, gz, &vt, &err);
         if (vst != TS_OK)
             return ts_http__send_status(h, c, vst, &err);
         ts_service *vsvc = ts_pipeline_service(h->p);
@@ -210,7 +211,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
                                       head, gz && vt->len > 0 ? "gzip" : NULL,
                                       1); /* consumes vt */
     }
-    ts_status st = ts_pipeline_check(h->p, &tr, &err);
+    ts_status st = ts_pipeline_check_grid(h->p, &tr, grid, &err);
     if (st != TS_OK)
         return ts_http__send_status(h, c, st, &err);
     ts_service *svc = ts_pipeline_service(h->p);
@@ -219,7 +220,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
-    ts_tile *t = ts_pipeline_lookup(h->p, &tr);
+    ts_tile *t = ts_pipeline_lookup_grid(h->p, &tr, grid);
     rs->cache = t ? "memory" : "pipeline";
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
@@ -227,7 +228,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     rs->waiting = 1;
     atomic_fetch_add(&h->suspended, 1);
     MHD_suspend_connection(c);
-    st = ts_pipeline_request(h->p, &tr, ts_http__tile_done, rs, &err);
+    st = ts_pipeline_request_grid(h->p, &tr, grid, ts_http__tile_done, rs, &err);
     if (st != TS_OK) {
         rs->done = 1;
         rs->st = st;
@@ -286,9 +287,61 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
                                    &ti.bounds_lonlat.maxy);
         ti.has_bounds = 1;
     }
+    /* ?format=pbf (or mvt): the vector tiles' TileJSON, with vector_layers */
+    const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    int vector = fmt != NULL && (strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0);
+    ts_tilejson_vlayer *vl = NULL;
+    char (*fnames)[TS_MVT_FIELD_MAX] = NULL;
+    ts_cfg_attr_type *ftypes = NULL;
+    const char **fptr = NULL, **tptr = NULL;
+    ts_status st = TS_OK;
+    if (vector) {
+        enum { PER = 256 };
+        int nl = ts->nlayers;
+        size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
+        vl = calloc((size_t)(nl > 0 ? nl : 1), sizeof *vl);
+        fnames = malloc(cap * sizeof *fnames);
+        ftypes = malloc(cap * sizeof *ftypes);
+        fptr = malloc(cap * sizeof *fptr);
+        tptr = malloc(cap * sizeof *tptr);
+        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL)
+            st = TS_ENOMEM;
+        for (int i = 0; st == TS_OK && i < nl; i++) {
+            size_t o = (size_t)i * PER;
+            int n = ts_service_mvt_fields(svc, ts, i, fnames + o, ftypes + o, PER);
+            for (int k = 0; k < n; k++) {
+                fptr[o + k] = fnames[o + k];
+                ts_cfg_attr_type t = ftypes[o + k];
+                tptr[o + k] = t == TS_CFG_ATTR_BOOL     ? "Boolean"
+                              : t == TS_CFG_ATTR_INT ||
+                                        t == TS_CFG_ATTR_DOUBLE ? "Number"
+                                                                : "String";
+            }
+            const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
+            vl[i] = (ts_tilejson_vlayer){
+                .id = ts->cfg->layers[i],
+                .description = cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title
+                                                                                   : NULL,
+                .fields = fptr + o,
+                .types = tptr + o,
+                .nfields = n,
+                .minzoom = ti.minzoom,
+                .maxzoom = ti.maxzoom,
+            };
+        }
+        ti.ext = "pbf";
+        ti.vlayers = vl;
+        ti.nvlayers = nl;
+    }
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
-    ts_status st = ts_ows_write_tilejson(&ti, &b);
+    if (st == TS_OK)
+        st = ts_ows_write_tilejson(&ti, &b);
+    free(vl);
+    free(fnames);
+    free(ftypes);
+    free(fptr);
+    free(tptr);
     ts_service_unref(svc);
     enum MHD_Result r =
         st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)

@@ -633,6 +633,9 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
         l->name = ts->name;
         l->title = ts->cfg->title ? ts->cfg->title : ts->name;
         l->queryable = 1;
+        static const ts_image_format tile_formats[] = {TS_IMG_PNG, TS_IMG_MVT};
+        l->formats = tile_formats; /* every grid serves both */
+        l->nformats = 2;
         l->links = links + nl;
         const ts_wms_entry *e = ts_service_wms_find(svc, ts->name);
         if (e && e->has_extent) {
@@ -671,9 +674,9 @@ done:
 static enum MHD_Result
 wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req *r, int head)
 {
-    if (r->format != TS_IMG_PNG && r->format != TS_IMG_PNG8)
+    if (r->format != TS_IMG_PNG && r->format != TS_IMG_PNG8 && r->format != TS_IMG_MVT)
         return ows_fail(h, c, TS_OWS_INVALID_PARAMETER_VALUE, "Format", TS_EINVAL,
-                        "tiles are served as image/png");
+                        "tiles are served as image/png and application/vnd.mapbox-vector-tile");
     ts_tile_req tr = {r->layer, r->z, r->col, r->row, 1};
     ts_err err;
     ts_err_clear(&err);
@@ -682,6 +685,23 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
         return ows_fail(h, c,
                         st == TS_EINVAL ? TS_OWS_TILE_OUT_OF_RANGE : TS_OWS_INVALID_PARAMETER_VALUE,
                         st == TS_EINVAL ? "TileMatrix" : "Layer", st, err.msg);
+    if (r->format == TS_IMG_MVT) { /* vector tile of this grid: built here, as for XYZ */
+        ts_tile *vt = NULL;
+        const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+        int gz = ae != NULL && strstr(ae, "gzip") != NULL;
+        st = ts_pipeline_mvt(h->p, &tr, r->tms, gz, &vt, &err);
+        if (st != TS_OK)
+            return ows_fail(h, c, code_of(st), "", st, err.msg);
+        ts_service *vsvc = ts_pipeline_service(h->p);
+        const ts_tileset *vts = ts_service_tileset(vsvc, r->layer);
+        int max_age = vts ? vts->cfg->max_age_s : 3600;
+        if (vts && ts_service_tileset_live(vsvc, vts))
+            max_age = 0;
+        ts_service_unref(vsvc);
+        rs->kind = TS_HTTP_REQ_WMTS;
+        return ts_http__send_tile_enc(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
+                                      head, gz && vt->len > 0 ? "gzip" : NULL, 1);
+    }
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, r->layer);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;

@@ -24,9 +24,12 @@ typedef struct ts_xyz_req {
     uint32_t x, y;              /* XYZ numbering: y = 0 at the north */
     int scale;                  /* 1, or 2 for "@2x" */
     ts_tile_format format;
+    char grid[TS_NAME_MAX];     /* TileMatrixSet of a grid-qualified URL, "" = the first */
 } ts_xyz_req;
 
-/* Parse the part of an XYZ URL after "/tiles/": "{tileset}/{z}/{x}/{y}[@2x].{png|mvt|pbf}".
+/* Parse the part of an XYZ URL after "/tiles/": "{tileset}/{z}/{x}/{y}[@2x].{png|mvt|pbf}",
+ * or "{tileset}/{grid}/{z}/{x}/{y}[@2x].{png|mvt|pbf}" for a tile of the tileset's grid
+ * (TileMatrixSet) of that name: x = column, y = row from the grid's top-left corner.
  * Numbers must be plain decimal digits (no sign, no spaces, at most 10 digits) with z in
  * 0..30; the tileset name [A-Za-z0-9_.,-]+. TS_EINVAL for malformed numbers or scale,
  * TS_ENOENT for a path of the wrong shape or an unknown extension. Grid range checks are
@@ -36,6 +39,17 @@ ts_status ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err);
 /* Parse the part of a TMS URL after "/tms/1.0.0/": same as XYZ but y counted from the
  * south; *out gets y converted to XYZ numbering for a grid of matrix height 2^z. */
 ts_status ts_ows_parse_tms(const char *path, ts_xyz_req *out, ts_err *err);
+
+/* One entry of TileJSON's vector_layers: the layer's id, its fields and their types as
+ * TileJSON writes them ("String", "Number", "Boolean"), and its zoom range. */
+typedef struct ts_tilejson_vlayer {
+    const char *id;
+    const char *description;    /* may be NULL */
+    const char *const *fields;
+    const char *const *types;   /* per field */
+    int nfields;
+    int minzoom, maxzoom;
+} ts_tilejson_vlayer;
 
 /* What TileJSON needs to know about a tileset. */
 typedef struct ts_tilejson_info {
@@ -51,6 +65,9 @@ typedef struct ts_tilejson_info {
     const char *version;        /* tileset version, "1.0.0" when NULL */
     const char *const *vector_layers; /* MVT layer ids; required by TileJSON 3.0 for "mvt" */
     int nvector_layers;
+    const ts_tilejson_vlayer *vlayers; /* with fields and zooms; used instead of
+                                        * vector_layers when non-NULL */
+    int nvlayers;
     const char *legend;         /* HTML legend, or NULL */
     int has_center;             /* center given explicitly (else derived from bounds) */
     double center[3];           /* longitude, latitude, zoom */

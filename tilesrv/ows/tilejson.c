@@ -82,7 +82,26 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
     if (is_vector_ext(ti->ext)) {
         /* TileJSON 3.0: vector_layers is required for vector tiles */
         TS_TRY(ts_buf_printf(out, ",\"vector_layers\":["));
-        for (int i = 0; i < ti->nvector_layers; i++) {
+        for (int i = 0; ti->vlayers && i < ti->nvlayers; i++) {
+            const ts_tilejson_vlayer *v = &ti->vlayers[i];
+            TS_TRY(ts_buf_printf(out, "%s{", i ? "," : ""));
+            TS_TRY(json_str(out, "id", v->id));
+            if (v->description) {
+                TS_TRY(ts_buf_add(out, ",", 1));
+                TS_TRY(json_str(out, "description", v->description));
+            }
+            TS_TRY(ts_buf_printf(out, ",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", v->minzoom,
+                                 v->maxzoom));
+            for (int k = 0; k < v->nfields; k++) {
+                TS_TRY(ts_buf_printf(out, "%s\"", k ? "," : ""));
+                TS_TRY(ts_ows_json_escape(out, v->fields[k])); /* field names come from data */
+                TS_TRY(ts_buf_printf(out, "\":\""));
+                TS_TRY(ts_ows_json_escape(out, v->types[k]));
+                TS_TRY(ts_buf_add(out, "\"", 1));
+            }
+            TS_TRY(ts_buf_printf(out, "}}"));
+        }
+        for (int i = 0; ti->vlayers == NULL && i < ti->nvector_layers; i++) {
             TS_TRY(ts_buf_printf(out, "%s{", i ? "," : ""));
             TS_TRY(json_str(out, "id", ti->vector_layers[i]));
             TS_TRY(ts_buf_printf(out, ",\"fields\":{}}"));

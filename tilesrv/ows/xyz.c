@@ -33,19 +33,23 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
 {
     memset(out, 0, sizeof *out);
     out->scale = 1;
-    const char *seg[4];
-    size_t len[4];
+    const char *seg[5];
+    size_t len[5];
     const char *p = path;
-    for (int i = 0; i < 4; i++) {
+    int nseg = 0;
+    for (;;) {
         const char *slash = strchr(p, '/');
-        if (i < 3 && slash == NULL)
+        if (nseg == 5)
             return TS_FAIL(err, TS_ENOENT, "tile URLs look like /tiles/{tileset}/{z}/{x}/{y}.png");
-        if (i == 3 && slash != NULL)
-            return TS_FAIL(err, TS_ENOENT, "tile URLs look like /tiles/{tileset}/{z}/{x}/{y}.png");
-        seg[i] = p;
-        len[i] = slash ? (size_t)(slash - p) : strlen(p);
-        p = slash ? slash + 1 : p + len[i];
+        seg[nseg] = p;
+        len[nseg] = slash ? (size_t)(slash - p) : strlen(p);
+        nseg++;
+        if (slash == NULL)
+            break;
+        p = slash + 1;
     }
+    if (nseg < 4)
+        return TS_FAIL(err, TS_ENOENT, "tile URLs look like /tiles/{tileset}/{z}/{x}/{y}.png");
     if (len[0] == 0 || len[0] >= TS_NAME_MAX)
         return TS_FAIL(err, TS_ENOENT, "bad tileset name");
     for (size_t i = 0; i < len[0]; i++)
@@ -53,6 +57,25 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
             return TS_FAIL(err, TS_ENOENT, "bad tileset name");
     memcpy(out->tileset, seg[0], len[0]);
     out->tileset[len[0]] = '\0';
+    if (nseg == 5) { /* {tileset}/{grid}/{z}/{x}/{y}.ext: a TileMatrixSet by name */
+        /* a grid name is not a number (that would be one segment too many of the plain
+         * form) and neither name starts with a dot */
+        size_t digits = 0;
+        while (digits < len[1] && seg[1][digits] >= '0' && seg[1][digits] <= '9')
+            digits++;
+        if (len[1] == 0 || len[1] >= TS_NAME_MAX || digits == len[1] || seg[1][0] == '.' ||
+            seg[0][0] == '.')
+            return TS_FAIL(err, TS_ENOENT, "bad grid name");
+        for (size_t i = 0; i < len[1]; i++)
+            if (!valid_name_char(seg[1][i]))
+                return TS_FAIL(err, TS_ENOENT, "bad grid name");
+        memcpy(out->grid, seg[1], len[1]);
+        out->grid[len[1]] = '\0';
+        for (int i = 1; i < 4; i++) {
+            seg[i] = seg[i + 1];
+            len[i] = len[i + 1];
+        }
+    }
 
     /* last segment: {y}[@2x].ext */
     const char *dot = memchr(seg[3], '.', len[3]);
@@ -93,6 +116,8 @@ ts_status
 ts_ows_parse_tms(const char *path, ts_xyz_req *out, ts_err *err)
 {
     TS_TRY(ts_ows_parse_xyz(path, out, err));
+    if (out->grid[0] != '\0')
+        return TS_FAIL(err, TS_ENOENT, "TMS URLs look like /tms/1.0.0/{tileset}/{z}/{x}/{y}.png");
     uint64_t n = (uint64_t)1 << out->z;
     if (out->y >= n)
         return TS_FAIL(err, TS_EINVAL, "y outside 0..%llu", (unsigned long long)(n - 1));

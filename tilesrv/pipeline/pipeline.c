@@ -97,6 +97,7 @@ struct ts_pipeline {
     atomic_ullong metatiles, encoded, uniform, joined, busy, render_ns, encode_ns, query_ns;
     atomic_ullong stale_served, revalidations;
     atomic_ullong shared_waits, shared_hits; /* render lock of a shared level (Redis) */
+    atomic_ullong mvt_unconverted; /* vector tile attribute values not convertible */
     /* render time histograms by tileset name (added once, never removed: names are bounded
      * by the configurations loaded) and zoom */
     _Atomic(render_hist *) rh[RH_MAX];
@@ -1184,6 +1185,12 @@ ts_pipeline_get(ts_pipeline *p, const ts_tile_req *r, ts_tile **out, ts_err *err
 }
 
 void
+ts_pipeline__count_unconverted(ts_pipeline *p, uint64_t n)
+{
+    atomic_fetch_add(&p->mvt_unconverted, n);
+}
+
+void
 ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
 {
     memset(o, 0, sizeof *o);
@@ -1199,6 +1206,7 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     ts_mem_cache_stats_get(p->cache, &o->cache);
     o->stale_served = atomic_load(&p->stale_served);
     o->revalidations = atomic_load(&p->revalidations);
+    o->mvt_unconverted = atomic_load(&p->mvt_unconverted);
     o->shared_waits = atomic_load(&p->shared_waits);
     o->shared_hits = atomic_load(&p->shared_hits);
     cacheset *cs = current(p);

@@ -214,6 +214,8 @@ typedef struct ts_pipeline_stats {
     uint64_t revalidations;        /* stale tiles whose re-render was queued or already running */
     uint64_t shared_waits;         /* metatiles whose render lock another node held (Redis) */
     uint64_t shared_hits;          /* metatiles taken from the shared level instead of rendered */
+    uint64_t mvt_unconverted;      /* vector tile attribute values left out: not convertible
+                                    * to the type the config declares */
     int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
     char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;
@@ -230,13 +232,25 @@ void ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud);
 
 /* The cache key of a tile (for tests and cache tools). */
 /* The tile as a Mapbox Vector Tile 2.1 (pipeline/vector.c): one layer per tileset layer,
- * named as it, with the attributes its store holds and the source's feature ids; built on
+ * named as it, with the attributes of `mvt: {attributes}` of the layer (converted to the
+ * declared types; a value that does not convert is left out of its feature and counted in
+ * ts_pipeline_stats.mvt_unconverted) or else every attribute its store holds, the
+ * source's feature ids, and the tileset's `mvt` options (extent, buffer, max_bytes); built on
  * the calling thread, kept in the memory cache (not for live tilesets). grid NULL = the
  * tileset's first grid. gzip = 1: the gzip-compressed bytes (Content-Encoding: gzip; an
  * empty tile stays empty). *out holds one reference (release with ts_tile_unref); an
  * empty tile has no bytes. Errors as ts_pipeline_check_grid, TS_ENOMEM. */
 ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip,
                           ts_tile **out, ts_err *err);
+
+/* The attributes vector tiles of the tileset carry in its layer-th layer (0-based, in the
+ * tileset's order): the configured `mvt: {attributes}` of the layer, or every field of its
+ * store. Names are copied into names[i] (truncated to TS_MVT_FIELD_MAX - 1 bytes), types[i]
+ * is the declared type or, for a kept type, the type of the store's values (KEEP when it
+ * holds none). Returns the count written (at most max). Any thread. */
+#define TS_MVT_FIELD_MAX 128
+int ts_service_mvt_fields(const ts_service *svc, const ts_tileset *ts, int layer,
+                          char (*names)[TS_MVT_FIELD_MAX], ts_cfg_attr_type *types, int max);
 
 void ts_pipeline_tile_key(const ts_tileset *ts, int z, uint32_t x, uint32_t y, int scale,
                           char *buf, size_t size);

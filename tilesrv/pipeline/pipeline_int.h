@@ -69,4 +69,14 @@ void ts_pipeline__return_spares(ts_pipeline *p, ts_render_worker **w, int n);
 /* The render worker of the pool thread running the current job (state of a pool job). */
 ts_render_worker *ts_pipeline__job_worker(void *state);
 
+/* ---- vector tiles (vector.c) ---- */
+struct ts_mvt_opts;
+/* The mvt builder options of a tileset's `mvt` settings. */
+void ts_pipeline__mvt_opts(const ts_cfg_tileset *c, struct ts_mvt_opts *o);
+/* v converted to the declared type t into *out (buf: 40 bytes for strings made from
+ * numbers, referenced by *out). 0 when it does not convert (then *out is meaningless). */
+int ts_pipeline__mvt_convert(const ts_value *v, ts_cfg_attr_type t, char *buf, ts_value *out);
+/* Add n to the count of unconvertible attribute values (stats). */
+void ts_pipeline__count_unconverted(ts_pipeline *p, uint64_t n);
+
 #endif

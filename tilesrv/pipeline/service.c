@@ -291,8 +291,10 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         if (sl->style == NULL)
             return err ? err->code : TS_ESTYLE;
     }
-    /* Keep only the attributes the style reads (an empty list keeps none). */
-    const char **fields = calloc((size_t)sl->style->nprops + 1, sizeof *fields);
+    /* Keep only the attributes the style reads (an empty list keeps none) and those vector
+     * tiles carry (`mvt: {attributes}`). */
+    const char **fields =
+        calloc((size_t)sl->style->nprops + (size_t)l->nmvt_attrs + 1, sizeof *fields);
     if (fields == NULL) {
         ts_style_unref(sl->style);
         sl->style = NULL;
@@ -300,6 +302,8 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     }
     for (int i = 0; i < sl->style->nprops; i++)
         fields[i] = sl->style->props[i];
+    for (int i = 0; i < l->nmvt_attrs; i++)
+        fields[sl->style->nprops + i] = l->mvt_attrs[i].name;
     double tol[8];
     ts_store_def def = {
         .name = l->name,
@@ -321,6 +325,17 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         sl->style = NULL;
         return st;
     }
+    for (int i = 0; i < l->nmvt_attrs; i++)
+        if (ts_store_field_index(sl->store, l->mvt_attrs[i].name) < 0) {
+            ts_style_unref(sl->style);
+            sl->style = NULL;
+            ts_store_unref(sl->store);
+            sl->store = NULL;
+            return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->mvt_attrs[i].line,
+                              l->mvt_attrs[i].col,
+                              "layer %s: mvt attribute '%s' is not a field of %s in %s",
+                              l->name, l->mvt_attrs[i].name, def.layer, src->path);
+        }
     const ts_store_stats *ss = ts_store_stats_get(sl->store);
     ts_info("layer %s: %llu features from %s (%s) in %.2f s, %llu repaired, %llu skipped, "
             "%.1f MB",

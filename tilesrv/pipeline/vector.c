@@ -9,50 +9,200 @@
  * tiles of live tilesets are not kept (their stores change). */
 #include "pipeline/pipeline_int.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mvt/mvt.h"
 #include "util/clock.h"
 
+#define MAX_ATTRS 256 /* TS_CONFIG_MAX_LIST */
+
+/* The attributes of a layer's vector tiles: the configured ones (`mvt: {attributes}`) or
+ * every field of the store. field -1: the store lacks it (a feed that has not sent it). */
+typedef struct attr_plan {
+    int n;
+    const char *names[MAX_ATTRS];
+    int field[MAX_ATTRS];
+    ts_cfg_attr_type type[MAX_ATTRS];
+} attr_plan;
+
+static void
+plan_attrs(const ts_cfg_layer *l, const ts_store *st, attr_plan *ap)
+{
+    ap->n = 0;
+    if (l != NULL && l->has_mvt_attrs) {
+        for (int i = 0; i < l->nmvt_attrs && ap->n < MAX_ATTRS; i++) {
+            ap->names[ap->n] = l->mvt_attrs[i].name;
+            ap->field[ap->n] = ts_store_field_index(st, l->mvt_attrs[i].name);
+            ap->type[ap->n++] = l->mvt_attrs[i].type;
+        }
+        return;
+    }
+    int nf = ts_store_nfields(st);
+    for (int i = 0; i < nf && ap->n < MAX_ATTRS; i++) {
+        ap->names[ap->n] = ts_store_field_name(st, i);
+        ap->field[ap->n] = i;
+        ap->type[ap->n++] = TS_CFG_ATTR_KEEP;
+    }
+}
+
+/* A whole string (after optional blanks) as an integer / a finite number / a boolean. */
+static int
+parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int
+parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    while (*end == ' ')
+        end++;
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int
+parse_bool(const char *s, int64_t *out)
+{
+    static const char *const yes[] = {"true", "yes", "t", "y", "1", "on"};
+    static const char *const no[] = {"false", "no", "f", "n", "0", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 1;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* v converted to type t into *out (strings written into buf of 40 bytes when made from a
+ * number). Returns 0 when v does not convert (a string that does not parse as the type, a
+ * real out of the integer range): the attribute is left out of the feature. NULL stays
+ * NULL (no attribute, not counted). */
+int
+ts_pipeline__mvt_convert(const ts_value *v, ts_cfg_attr_type t, char *buf, ts_value *out)
+{
+    *out = *v;
+    if (v->type == TS_VAL_NULL || t == TS_CFG_ATTR_KEEP)
+        return 1;
+    switch (t) {
+    case TS_CFG_ATTR_STRING:
+        out->type = TS_VAL_STR;
+        if (v->type == TS_VAL_INT)
+            snprintf(buf, 40, "%lld", (long long)v->u.i);
+        else if (v->type == TS_VAL_REAL)
+            snprintf(buf, 40, "%.17g", v->u.d);
+        else if (v->type == TS_VAL_BOOL)
+            snprintf(buf, 40, "%s", v->u.i ? "true" : "false");
+        else
+            return 1;
+        out->u.s = buf;
+        return 1;
+    case TS_CFG_ATTR_INT:
+        out->type = TS_VAL_INT;
+        if (v->type == TS_VAL_REAL) {
+            if (!isfinite(v->u.d) || v->u.d < -9.2e18 || v->u.d > 9.2e18)
+                return 0;
+            out->u.i = llround(v->u.d);
+            return 1;
+        }
+        if (v->type == TS_VAL_STR)
+            return parse_int(v->u.s, &out->u.i);
+        out->u.i = v->u.i; /* INT, BOOL */
+        return 1;
+    case TS_CFG_ATTR_DOUBLE:
+        out->type = TS_VAL_REAL;
+        if (v->type == TS_VAL_STR)
+            return parse_double(v->u.s, &out->u.d);
+        if (v->type != TS_VAL_REAL)
+            out->u.d = (double)v->u.i;
+        return 1;
+    case TS_CFG_ATTR_BOOL:
+        out->type = TS_VAL_BOOL;
+        if (v->type == TS_VAL_STR)
+            return parse_bool(v->u.s, &out->u.i);
+        out->u.i = v->type == TS_VAL_REAL ? v->u.d != 0 : v->u.i != 0;
+        return 1;
+    case TS_CFG_ATTR_KEEP:
+        break;
+    }
+    return 1;
+}
+
 static ts_status
-add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_bbox *tb, double res,
-          ts_idvec *ids, ts_err *err)
+add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, const ts_bbox *tb,
+          double res, ts_idvec *ids, uint64_t *unconverted, ts_err *err)
 {
     const ts_store *st = rl->store;
-    int nf = ts_store_nfields(st);
-    if (nf > 64)
-        nf = 64;
-    const char *names[64];
-    ts_value vals[64];
-    for (int i = 0; i < nf; i++)
-        names[i] = ts_store_field_name(st, i);
+    attr_plan *ap = malloc(sizeof *ap);
+    ts_value *vals = malloc(MAX_ATTRS * sizeof *vals);
+    char(*bufs)[40] = malloc(MAX_ATTRS * sizeof *bufs);
+    ts_status rc = TS_OK;
+    if (ap == NULL || vals == NULL || bufs == NULL) {
+        rc = TS_FAIL(err, TS_ENOMEM, "vector tile: layer %s", rl->name);
+        goto done;
+    }
+    plan_attrs(cl, st, ap);
     int layer = ts_mvt_layer_add(b, rl->name, err);
-    if (layer < 0)
-        return err ? err->code : TS_EINVAL;
+    if (layer < 0) {
+        rc = err ? err->code : TS_EINVAL;
+        goto done;
+    }
     const ts_mvt_opts *o = ts_mvt_builder_opts(b);
     ts_mvt_transform t = ts_mvt_transform_for(tb, o->extent);
     ts_bbox q = ts_mvt_query_bbox(tb, o->extent, o->no_buffer ? 0 : o->buffer);
-    if (ts_store_query(st, &q, ids) != TS_OK)
-        return TS_FAIL(err, TS_ENOMEM, "vector tile: query layer %s", rl->name);
+    if (ts_store_query(st, &q, ids) != TS_OK) {
+        rc = TS_FAIL(err, TS_ENOMEM, "vector tile: query layer %s", rl->name);
+        goto done;
+    }
     int level = ts_store_level_for_res(st, res);
-    for (size_t k = 0; k < ids->n; k++) {
+    for (size_t k = 0; k < ids->n && rc == TS_OK; k++) {
         uint32_t fid = ids->ids[k];
         ts_geom g;
         ts_store_geom(st, level, fid, &g);
         if (g.kind == TS_GEOM_NONE || g.nparts == 0)
             continue;
-        for (int i = 0; i < nf; i++) {
-            const ts_value *v = ts_store_value(st, fid, i);
-            vals[i] = v ? *v : (ts_value){.type = TS_VAL_NULL};
+        for (int i = 0; i < ap->n; i++) {
+            const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
+            vals[i] = (ts_value){.type = TS_VAL_NULL};
+            if (v != NULL && !ts_pipeline__mvt_convert(v, ap->type[i], bufs[i], &vals[i])) {
+                vals[i] = (ts_value){.type = TS_VAL_NULL};
+                (*unconverted)++;
+            }
         }
         int64_t oid = ts_store_origin_id(st, fid);
         int kept;
-        TS_TRY(ts_mvt_add_feature(b, layer, (ts_mvt_geom_type)g.kind, g.xy, g.counts, g.nparts,
-                                  &t, 1, oid >= 0 ? (uint64_t)oid : (uint64_t)fid, names, vals,
-                                  nf, &kept, err));
+        rc = ts_mvt_add_feature(b, layer, (ts_mvt_geom_type)g.kind, g.xy, g.counts, g.nparts, &t, 1,
+                                oid >= 0 ? (uint64_t)oid : (uint64_t)fid, ap->names, vals, ap->n,
+                                &kept, err);
     }
-    return TS_OK;
+done:
+    free(ap);
+    free(vals);
+    free(bufs);
+    return rc;
 }
 
 /* The gzip form of a plain tile, cached under key + ".gz" (unless live). */
@@ -126,7 +276,11 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     ts_bbox tb = ts_grid_tile_bbox(ts->grid, r->z, r->x, r->y);
     double res = ts->grid->levels[r->z].res;
     ts_status st = TS_OK;
-    ts_mvt_builder *b = ts_mvt_builder_new(NULL, err);
+    ts_mvt_opts mo = {0};
+    ts_pipeline__mvt_opts(ts->cfg, &mo);
+    ts_mvt_builder *b = ts_mvt_builder_new(&mo, err);
+    const ts_config *cfg = ts_service_config(svc);
+    uint64_t unconverted = 0;
     ts_pipeline__hold *hold = NULL;
     const ts_render_layer *const *layers = ts_pipeline__tileset_layers(svc, ts, &hold);
     ts_idvec ids = {0};
@@ -135,7 +289,10 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     if (b == NULL || layers == NULL)
         st = b == NULL && err ? err->code : TS_ENOMEM;
     for (int i = 0; i < ts->nlayers && st == TS_OK; i++)
-        st = add_layer(b, layers[i], &tb, res, &ids, err);
+        st = add_layer(b, layers[i], ts_config_layer(cfg, layers[i]->name), &tb, res, &ids,
+                       &unconverted, err);
+    if (unconverted > 0)
+        ts_pipeline__count_unconverted(p, unconverted);
     ts_mvt_report rep;
     if (st == TS_OK)
         st = ts_mvt_finish(b, &buf, &rep, err);
@@ -152,4 +309,71 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     ts_mvt_builder_free(b);
     ts_service_unref(svc);
     return st;
+}
+
+void
+ts_pipeline__mvt_opts(const ts_cfg_tileset *c, ts_mvt_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->extent = c->mvt_extent > 0 ? (uint32_t)c->mvt_extent : 0;
+    if (c->mvt_buffer == 0)
+        o->no_buffer = 1;
+    else if (c->mvt_buffer > 0)
+        o->buffer = (uint32_t)c->mvt_buffer;
+    o->max_bytes = c->mvt_max_bytes;
+}
+
+/* The type a field's values have in the store: that of the first non-null value among the
+ * first 1000 features (KEEP when all are null). */
+static ts_cfg_attr_type
+store_field_type(const ts_store *st, int field)
+{
+    uint32_t n = ts_store_count(st);
+    for (uint32_t f = 0; f < n && f < 1000; f++) {
+        const ts_value *v = ts_store_value(st, f, field);
+        if (v == NULL)
+            continue;
+        switch (v->type) {
+        case TS_VAL_INT:
+            return TS_CFG_ATTR_INT;
+        case TS_VAL_REAL:
+            return TS_CFG_ATTR_DOUBLE;
+        case TS_VAL_STR:
+            return TS_CFG_ATTR_STRING;
+        case TS_VAL_BOOL:
+            return TS_CFG_ATTR_BOOL;
+        case TS_VAL_NULL:
+            break;
+        }
+    }
+    return TS_CFG_ATTR_KEEP;
+}
+
+int
+ts_service_mvt_fields(const ts_service *svc, const ts_tileset *ts, int layer,
+                      char (*names)[TS_MVT_FIELD_MAX], ts_cfg_attr_type *types, int max)
+{
+    if (layer < 0 || layer >= ts->nlayers)
+        return 0;
+    ts_pipeline__hold *hold = NULL;
+    const ts_render_layer *const *layers = ts_pipeline__tileset_layers(svc, ts, &hold);
+    if (layers == NULL)
+        return 0;
+    const ts_render_layer *rl = layers[layer];
+    const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), rl->name);
+    attr_plan *ap = malloc(sizeof *ap);
+    int n = 0;
+    if (ap != NULL) {
+        plan_attrs(cl, rl->store, ap);
+        for (int i = 0; i < ap->n && n < max; i++) {
+            ts_cfg_attr_type t = ap->type[i];
+            if (t == TS_CFG_ATTR_KEEP && ap->field[i] >= 0)
+                t = store_field_type(rl->store, ap->field[i]);
+            snprintf(names[n], TS_MVT_FIELD_MAX, "%s", ap->names[i]);
+            types[n++] = t;
+        }
+        free(ap);
+    }
+    ts_pipeline__hold_release(hold);
+    return n;
 }

@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Vector tiles over HTTP in every grid, with typed attributes chosen in the config.
+
+Starts `tilesrv serve` on the demo GeoPackage with `mvt: {attributes: ...}` on the cadastre
+layers and `mvt: {extent, buffer, max_bytes}` on the tilesets, then reads the tiles with
+GDAL's MVT driver and checks them against the source read separately through OGR:
+
+  - attributes: exactly the configured ones, converted to the declared types (a string that
+    does not parse as the type is left out of the feature);
+  - TileJSON ?format=pbf: vector_layers with exactly those fields and their TileJSON types;
+  - the tileset's extent and buffer are those of the config;
+  - WMTS GetTile (KVP and REST) and /tiles/{tileset}/{grid}/{z}/{x}/{y}.pbf give the same
+    tile in WebMercatorQuad and in DE_EPSG_25832_ADV; the 25832 tile's coordinates, mapped
+    from tile units to UTM with the tile's box, match the source features reprojected to
+    EPSG:25832 (centroids and areas of the parcels inside the tile);
+  - the WMTS capabilities list application/vnd.mapbox-vector-tile (read by OWSLib's WMTS
+    client, whose GetTile in that format returns the tile);
+  - an attribute name the layer lacks is refused at start with file:line.
+
+Usage: test_mvt_http.py --binary build/tilesrv --srcdir .
+"""
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_http as H  # noqa: E402  (server start/stop and GET helpers)
+
+from osgeo import gdal, ogr, osr  # noqa: E402
+
+gdal.UseExceptions()
+ogr.UseExceptions()
+
+ARGS = None
+SRV = None
+TMP = None
+ADV_RES = 4891.96981025128 / 2 ** 11   # level 11 of DE_EPSG_25832_ADV, m per pixel
+ADV_ORIGIN = (-46133.17, 6301219.54)
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def config_text(gpkg, styles):
+    return """server: {listen: "127.0.0.1:1"}
+sources:
+  demo: {path: %(g)s}
+layers:
+  parcels:
+    source: demo
+    table: parcels
+    style: %(s)s/alkis_parcels.sld
+    mvt: {attributes: {flstnr: string, flur: double, zaehler: int, gemarkung: int, nutzung: auto}}
+  buildings:
+    source: demo
+    table: buildings
+    style: %(s)s/alkis_buildings.sld
+    mvt: {attributes: [funktion, storeys, height_m]}
+  streets:
+    source: demo
+    table: streets
+    style: %(s)s/alkis_streets.sld
+    mvt: {attributes: {name: string, bridge: bool, class: string}}
+tilesets:
+  cadastre:
+    layers: [parcels, buildings, streets]
+    grids: [WebMercatorQuad, DE_EPSG_25832_ADV]
+    mvt: {buffer: 128, max_bytes: 400000}
+  wide:
+    layers: [parcels]
+    mvt: {extent: 8192, buffer: 0}
+""" % {"g": gpkg, "s": styles}
+
+
+def get(path, headers=None):
+    return H.get(SRV[1], path, headers)
+
+
+def read_tile(data, name):
+    """GDAL's MVT driver on the tile (integer tile coordinates: the file name is no z/x/y)."""
+    p = os.path.join(TMP, name)
+    with open(p, "wb") as f:
+        f.write(data)
+    return gdal.OpenEx(p, gdal.OF_VECTOR, open_options=["CLIP=NO"])
+
+
+def fields_of(lyr):
+    d = lyr.GetLayerDefn()
+    out = {}
+    for i in range(d.GetFieldCount()):
+        fd = d.GetFieldDefn(i)
+        out[fd.GetName()] = (fd.GetTypeName(), fd.GetSubType())
+    return out
+
+
+def source_layer(name):
+    ds = ogr.Open(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"))
+    return ds, ds.GetLayerByName(name)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_attributes_are_the_configured_ones_typed():
+    st, hdr, body = get("/tiles/cadastre/16/34001/21873.pbf")
+    assert st == 200 and hdr["content-type"] == MVT, (st, hdr)
+    ds = read_tile(body, "wm.pbf")
+    names = sorted(ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount()))
+    assert names == ["buildings", "parcels", "streets"], names
+    par = ds.GetLayerByName("parcels")
+    f = fields_of(par)
+    # gemarkung is a name: it never parses as int, so no feature carries it
+    assert set(f) == {"mvt_id", "flstnr", "flur", "zaehler", "nutzung"}, f
+    assert f["flstnr"][0] == "String" and f["flur"][0] == "Real", f
+    assert f["zaehler"][0] in ("Integer", "Integer64") and f["nutzung"][0] == "String", f
+    sds, src = source_layer("parcels")
+    n = 0
+    for feat in par:
+        s = src.GetFeature(feat["mvt_id"])
+        assert s is not None, feat["mvt_id"]
+        assert feat["flstnr"] == s["flstnr"], (feat["flstnr"], s["flstnr"])
+        assert feat["flur"] == float(s["flur"]) and feat["zaehler"] == s["zaehler"]
+        assert feat["nutzung"] == s["nutzung"]
+        n += 1
+    assert n > 10, n
+    b = fields_of(ds.GetLayerByName("buildings"))
+    assert set(b) == {"mvt_id", "funktion", "storeys", "height_m"}, b
+    assert b["storeys"][0] in ("Integer", "Integer64") and b["height_m"][0] == "Real", b
+    s = fields_of(ds.GetLayerByName("streets"))
+    assert set(s) - {"mvt_id"} <= {"name", "bridge", "class"} and "class" in s, s
+    if "bridge" in s:  # MVT bool values: GDAL reads them as Integer of subtype Boolean
+        assert s["bridge"][1] == ogr.OFSTBoolean, s
+
+
+def test_unconvertible_values_are_dropped_not_faked():
+    """gemarkung: int on a text field: every value fails to parse and is left out."""
+    st, _, body = get("/tiles/cadastre/15/17000/10936.pbf")
+    assert st == 200 and len(body) > 0
+    ds = read_tile(body, "z15.pbf")
+    assert "gemarkung" not in fields_of(ds.GetLayerByName("parcels"))
+
+
+def test_tilejson_vector_layers_list_exactly_the_fields():
+    st, _, body = get("/tiles/cadastre.json?format=pbf")
+    assert st == 200, st
+    tj = json.loads(body)
+    assert tj["tiles"][0].endswith("/tiles/cadastre/{z}/{x}/{y}.pbf"), tj["tiles"]
+    vl = {v["id"]: v for v in tj["vector_layers"]}
+    assert list(vl) == ["parcels", "buildings", "streets"], list(vl)
+    assert vl["parcels"]["fields"] == {"flstnr": "String", "flur": "Number", "zaehler": "Number",
+                                       "gemarkung": "Number", "nutzung": "String"}, vl["parcels"]
+    assert vl["buildings"]["fields"] == {"funktion": "String", "storeys": "Number",
+                                         "height_m": "Number"}, vl["buildings"]
+    assert vl["streets"]["fields"] == {"name": "String", "bridge": "Boolean",
+                                       "class": "String"}, vl["streets"]
+    for v in vl.values():
+        assert v["minzoom"] == tj["minzoom"] and v["maxzoom"] == tj["maxzoom"], v
+    # the PNG TileJSON stays as it was
+    st, _, body = get("/tiles/cadastre.json")
+    tj = json.loads(body)
+    assert tj["tiles"][0].endswith(".png") and "vector_layers" not in tj, tj
+
+
+def test_tileset_extent_and_buffer_from_the_config():
+    st, _, body = get("/tiles/wide/16/34001/21873.pbf")
+    assert st == 200 and body
+    ds = read_tile(body, "wide.pbf")
+    lyr = ds.GetLayerByName("parcels")
+    xs, ys = [], []
+    for f in lyr:
+        e = f.GetGeometryRef().GetEnvelope()
+        xs += [e[0], e[1]]
+        ys += [e[2], e[3]]
+    # GDAL reports integer tile coordinates: 0..extent
+    assert min(xs) >= 0 and max(xs) <= 8192 and max(xs) > 4096, (min(xs), max(xs))
+    assert min(ys) >= 0 and max(ys) <= 8192 and max(ys) > 4096, (min(ys), max(ys))
+    # cadastre: buffer 128 of 4096, so coordinates pass the edge by at most 128
+    st, _, body = get("/tiles/cadastre/16/34001/21873.pbf")
+    ds = read_tile(body, "buf.pbf")
+    xs = []
+    for f in ds.GetLayerByName("parcels"):
+        e = f.GetGeometryRef().GetEnvelope()
+        xs += [e[0], e[1]]
+    assert min(xs) >= -128 and max(xs) <= 4096 + 128 and (min(xs) < 0 or max(xs) > 4096), xs
+
+
+def adv_tile_of(x, y):
+    col = int((x - ADV_ORIGIN[0]) // (256 * ADV_RES))
+    row = int((ADV_ORIGIN[1] - y) // (256 * ADV_RES))
+    return row, col
+
+
+def test_wmts_and_grid_route_serve_the_same_tile_in_every_grid():
+    row, col = adv_tile_of(344500, 5677500)
+    kvp = ("/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cadastre&STYLE=default"
+           "&TILEMATRIXSET=%s&TILEMATRIX=%s&TILEROW=%d&TILECOL=%d&FORMAT=") + MVT.replace("/", "%%2F")
+    for tms, z, r, c in (("DE_EPSG_25832_ADV", "11", row, col),
+                         ("WebMercatorQuad", "16", 21873, 34001)):
+        st1, h1, b1 = get(kvp % (tms, z, r, c))
+        st2, h2, b2 = get("/wmts/1.0.0/cadastre/default/%s/%s/%d/%d.pbf" % (tms, z, r, c))
+        st3, h3, b3 = get("/tiles/cadastre/%s/%s/%d/%d.pbf" % (tms, z, c, r))
+        assert (st1, st2, st3) == (200, 200, 200), (tms, st1, st2, st3, b1[:300])
+        assert h1["content-type"] == MVT and h2["content-type"] == MVT, (h1, h2)
+        assert b1 == b2 == b3 and len(b1) > 1000, (tms, len(b1), len(b2), len(b3))
+        assert h1["etag"] == h2["etag"] == h3["etag"]
+        # gzip when accepted
+        st, hz, bz = get("/wmts/1.0.0/cadastre/default/%s/%s/%d/%d.pbf" % (tms, z, r, c),
+                         {"Accept-Encoding": "gzip"})
+        assert st == 200 and hz.get("content-encoding") == "gzip" and gzip.decompress(bz) == b1
+    assert get("/tiles/cadastre/16/34001/21873.pbf")[2] == b1  # WebMercatorQuad = plain XYZ
+    # the 25832 tile is not the Web Mercator one, and a grid the tileset lacks is 404
+    assert get("/tiles/cadastre/WorldCRS84Quad/5/1/1.pbf")[0] == 404
+    st, _, body = get((kvp % ("DE_EPSG_25832_ADV", "11", row, col)).replace(
+        MVT.replace("/", "%2F"), "image%2Fgif"))
+    assert st == 400 and b"InvalidParameterValue" in body, (st, body[:200])
+
+
+def test_utm_tile_coordinates_match_the_source():
+    row, col = adv_tile_of(344500, 5677500)
+    st, _, body = get("/tiles/cadastre/DE_EPSG_25832_ADV/11/%d/%d.pbf" % (col, row))
+    assert st == 200
+    ds = read_tile(body, "adv.pbf")
+    size = 256 * ADV_RES
+    minx = ADV_ORIGIN[0] + col * size
+    maxy = ADV_ORIGIN[1] - row * size
+    unit = size / 4096.0   # metres per tile unit
+
+    sds, src = source_layer("parcels")
+    ssrs = src.GetSpatialRef().Clone()
+    ssrs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    to_utm = osr.CoordinateTransformation(ssrs, _srs(25832))
+    lyr = ds.GetLayerByName("parcels")
+    checked = 0
+    for f in lyr:
+        g = f.GetGeometryRef().Clone()
+        # GDAL's tile units without georeferencing: x right, y up from the bottom-left corner
+        # (it flips the tile's y-down rows) -> UTM
+        _map_coords(g, lambda x, y: (minx + x * unit, maxy - size + y * unit))
+        sf = src.GetFeature(f["mvt_id"])  # held: the geometry lives as the feature
+        s = sf.GetGeometryRef().Clone()
+        s.Transform(to_utm)
+        e = s.GetEnvelope()
+        inside = e[0] > minx and e[1] < minx + size and e[2] > maxy - size and e[3] < maxy
+        if not inside:
+            continue
+        c1, c2 = g.Centroid(), s.Centroid()
+        d = ((c1.GetX() - c2.GetX()) ** 2 + (c1.GetY() - c2.GetY()) ** 2) ** 0.5
+        assert d < 2 * unit, (f["mvt_id"], d, unit, c1.GetX(), c1.GetY(), c2.GetX(), c2.GetY())
+        assert abs(g.GetArea() - s.GetArea()) <= 0.02 * s.GetArea() + 4 * unit * unit * 50, (
+            f["mvt_id"], g.GetArea(), s.GetArea())
+        checked += 1
+    assert checked >= 20, checked
+
+
+def _srs(epsg):
+    s = osr.SpatialReference()
+    s.ImportFromEPSG(epsg)
+    s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return s
+
+
+def _map_coords(g, fn):
+    if g.GetGeometryCount() > 0:
+        for i in range(g.GetGeometryCount()):
+            _map_coords(g.GetGeometryRef(i), fn)
+        return
+    for i in range(g.GetPointCount()):
+        x, y = g.GetPoint_2D(i)
+        g.SetPoint_2D(i, *fn(x, y))
+
+
+def test_owslib_lists_the_vector_format_and_gets_the_tile():
+    try:
+        from owslib.wmts import WebMapTileService
+    except ImportError:
+        print("     (OWSLib missing: scripts/deps.sh --test installs python3-owslib)")
+        raise
+    w = WebMapTileService("http://127.0.0.1:%d/wmts" % SRV[1])
+    lyr = w.contents["cadastre"]
+    assert MVT in lyr.formats and "image/png" in lyr.formats, lyr.formats
+    urls = [u for u in lyr.resourceURLs if u["format"] == MVT]
+    assert urls and urls[0]["template"].endswith(
+        "/wmts/1.0.0/cadastre/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.pbf"), urls
+    row, col = adv_tile_of(344500, 5677500)
+    t = w.gettile(layer="cadastre", tilematrixset="DE_EPSG_25832_ADV", tilematrix="11",
+                  row=row, column=col, format=MVT)
+    data = t.read()
+    ds = read_tile(data, "owslib.pbf")
+    assert ds.GetLayerByName("parcels").GetFeatureCount() > 10
+
+
+def test_unknown_attribute_refused_at_start_with_file_line():
+    cfg = os.path.join(TMP, "bad.yaml")
+    text = config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                       os.path.join(ARGS.srcdir, "styles"))
+    text = text.replace("mvt: {attributes: [funktion, storeys, height_m]}",
+                        "mvt: {attributes: [funktion, stories]}")
+    with open(cfg, "w") as f:
+        f.write(text)
+    line = [i + 1 for i, l in enumerate(text.split("\n")) if "stories" in l][0]
+    r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True,
+                       timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert "bad.yaml:%d:" % line in out and "'stories'" in out, out
+
+
+def main():
+    global ARGS, SRV, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    ap.add_argument("filter", nargs="?")
+    ARGS = ap.parse_args()
+    ARGS.binary = os.path.abspath(ARGS.binary)
+    ARGS.srcdir = os.path.abspath(ARGS.srcdir)
+    H.ARGS = ARGS
+    TMP = tempfile.mkdtemp(prefix="tilesrv-mvt-")
+    cfg = os.path.join(TMP, "mvt.yaml")
+    with open(cfg, "w") as f:
+        f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                            os.path.join(ARGS.srcdir, "styles")))
+    SRV = H.start_server(cfg)
+    failed = ran = 0
+    try:
+        for name, fn in sorted(globals().items()):
+            if not name.startswith("test_") or (ARGS.filter and ARGS.filter not in name):
+                continue
+            ran += 1
+            try:
+                fn()
+                print("ok   %s" % name, flush=True)
+            except Exception:
+                failed += 1
+                print("FAIL %s\n%s" % (name, traceback.format_exc()), flush=True)
+    finally:
+        rc, log = H.stop_server(SRV)
+        if rc != 0:
+            failed += 1
+            print("FAIL server exit code %d\n%s" % (rc, log))
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("%d tests, %d failed" % (ran, failed))
+    sys.exit(1 if failed or not ran else 0)
+
+
+if __name__ == "__main__":
+    main()
