@@ -24,8 +24,11 @@ case $name in
   png)          len=65536; seeds="" ;;
   mvt)          len=8192;  seeds="" ;;
   cache)        len=65536; seeds="" ;;
-  feed_sta|feed_lorawan|feed_geojson|feed_csv)
+  feed_sta|feed_lorawan|feed_geojson)
                 len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
+  feed_csv)     len=65536; mkdir -p "$WORK/seed_csv"
+                cp "$src/data/demo/air_uba_duesseldorf.csv" "$WORK/seed_csv/"
+                seeds="$t/data/feed $t/data/feed/bad $WORK/seed_csv" ;;
   *) echo "fuzz.sh: unknown target $name" >&2; exit 2 ;;
 esac
 corpus=$t/fuzz/corpus/$name
