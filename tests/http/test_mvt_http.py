@@ -308,6 +308,58 @@ def test_unknown_attribute_refused_at_start_with_file_line():
     assert "bad.yaml:%d:" % line in out and "'stories'" in out, out
 
 
+def test_seed_pbf_into_mbtiles_reads_with_gdal():
+    """tilesrv seed --format pbf --to out.mbtiles: gzip'd MVT tiles equal to the served ones,
+    metadata format=pbf and json vector_layers as TileJSON's; ogrinfo (GDAL's MBTiles
+    driver) lists the layers."""
+    import sqlite3
+    out = os.path.join(TMP, "out.mbtiles")
+    cfg = os.path.join(TMP, "mvt.yaml")
+    r = subprocess.run([ARGS.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "14-15",
+                        "--format", "pbf", "--to", out, "-q"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "tiles written" in r.stdout, r.stdout
+    db = sqlite3.connect(out)
+    meta = dict(db.execute("SELECT name, value FROM metadata"))
+    assert meta["format"] == "pbf" and meta["minzoom"] == "14" and meta["maxzoom"] == "15", meta
+    vl = {v["id"]: v for v in json.loads(meta["json"])["vector_layers"]}
+    tj = {v["id"]: v for v in json.loads(get("/tiles/cadastre.json?format=pbf")[2])["vector_layers"]}
+    assert list(vl) == list(tj) and all(vl[k]["fields"] == tj[k]["fields"] for k in vl), (vl, tj)
+    rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    assert len(rows) > 10, len(rows)
+    compared = 0
+    for z, x, tms_y, blob in rows[:8]:
+        assert blob[:2] == b"\x1f\x8b", "tile not gzip'd"
+        y = (1 << z) - 1 - tms_y
+        st, _, served = get("/tiles/cadastre/%d/%d/%d.pbf" % (z, x, y))
+        assert st == 200 and gzip.decompress(blob) == served, (z, x, y)
+        compared += 1
+    assert compared == 8
+    db.close()
+    r = subprocess.run(["ogrinfo", "-ro", "-so", out], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "MBTiles" in r.stdout, r.stdout + r.stderr
+    for name in ("parcels", "buildings", "streets"):
+        assert ("%s" % name) in r.stdout, r.stdout
+    assert "format=pbf" in r.stdout, r.stdout
+    ds = gdal.OpenEx(out, gdal.OF_VECTOR)
+    assert ds.GetLayerByName("parcels").GetFeatureCount() > 100
+    f = fields_of(ds.GetLayerByName("parcels"))
+    assert {"flstnr", "flur", "nutzung"} <= set(f) and f["flur"][0] == "Real", f
+    # a directory of .pbf files; MBTiles refused for a grid other than Web Mercator
+    d = os.path.join(TMP, "pbfdir")
+    r = subprocess.run([ARGS.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "15",
+                        "--format", "pbf", "--to", d, "-q"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = [os.path.join(dp, fn) for dp, _, fns in os.walk(d) for fn in fns if fn.endswith(".pbf")]
+    assert len(files) > 5, files[:5]
+    r = subprocess.run([ARGS.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "15",
+                        "--format", "pbf", "--resume", "--to", out], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "--resume" in r.stderr, r.stdout + r.stderr
+
+
 def main():
     global ARGS, SRV, TMP
     ap = argparse.ArgumentParser()

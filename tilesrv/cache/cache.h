@@ -87,6 +87,8 @@ typedef struct ts_cache_desc {
     uint64_t version;          /* data version of the tiles written now; 0 = do not record
                                 * a version (truncate and tools: the stored one is kept) */
     int64_t expire_s;          /* tiles older than this are stale; 0 = never */
+    const char *json;          /* MBTiles `json` (vector tiles: {"vector_layers": [...]});
+                                * NULL = none */
 } ts_cache_desc;
 
 /* What a lookup learns about an entry besides its bytes. */

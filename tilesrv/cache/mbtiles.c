@@ -546,6 +546,8 @@ write_metadata(mbt *m, const ts_cache_desc *d)
         rc = set_meta(db, kv[i][0], kv[i][1]);
     if (rc == SQLITE_OK && d->attribution)
         rc = set_meta(db, "attribution", d->attribution);
+    if (rc == SQLITE_OK && d->json)
+        rc = set_meta(db, "json", d->json);
     if (rc == SQLITE_OK)
         rc = exec(db, "COMMIT");
     else

@@ -46,6 +46,19 @@ usage_error(const ts_err *err)
 static void
 print_summary(const ts_seed_opts *so, const ts_seed_summary *s)
 {
+    if (so->format && strcmp(so->format, "png") != 0) {
+        printf("seed %s z%d-%d (%s) %s in %.1f s: %llu tiles written, %llu without features, "
+               "%llu failed; %.1f MB\n",
+               so->tileset, so->minz, so->maxz, so->format,
+               s->result == TS_SEED_DONE ? "done" : "stopped", s->seconds,
+               (unsigned long long)s->rendered, (unsigned long long)s->skipped,
+               (unsigned long long)s->failed, s->bytes / 1048576.0);
+        fflush(stdout);
+        if (s->result == TS_SEED_STORAGE)
+            fprintf(stderr, "tilesrv: seed stopped: the output cannot be written: %s\n",
+                    s->error);
+        return;
+    }
     const char *how = s->result == TS_SEED_DONE           ? "done"
                       : s->result == TS_SEED_FAILED_TILES ? "finished with failures"
                       : s->result == TS_SEED_STORAGE      ? "stopped"
@@ -101,6 +114,7 @@ ts_cmd_seed(const ts_cli *o)
     so.progress_path = o->progress_file;
     so.to = o->to;
     so.to_layout = o->layout;
+    so.format = o->format;
     so.show_progress = !o->quiet;
     so.stop = &stop_requested;
     if (o->tileset == NULL || o->zoom == NULL) {

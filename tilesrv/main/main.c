@@ -15,7 +15,7 @@ static const char usage[] =
     "  tilesrv check    [-c FILE]\n"
     "  tilesrv seed     [-c FILE] --tileset NAME --zoom A-B [--bbox MINX,MINY,MAXX,MAXY[,EPSG:CODE]]\n"
     "                   [--threads N] [--resume] [--shard I/N] [--to FILE.mbtiles|DIR [--layout L]]\n"
-    "                   [--progress-file FILE] [--force] [--hidpi]\n"
+    "                   [--progress-file FILE] [--force] [--hidpi] [--format png|pbf]\n"
     "  tilesrv truncate [-c FILE] --tileset NAME [--zoom A-B] [--bbox ...] [--older-than AGE]\n"
     "                   [--to FILE.mbtiles|DIR [--layout L]] [--hidpi]\n"
     "  tilesrv --version | --help\n"
@@ -29,6 +29,7 @@ static const char usage[] =
     "layout xyz, tc or tms). --resume continues from the progress file (default\n"
     "./.tilesrv-seed-<tileset>.progress); --shard I/N renders the metatiles whose Hilbert\n"
     "index d has (d / 16) %% N == I. Fresh tiles are skipped unless --force.\n"
+    "--format pbf writes the tileset's vector tiles (gzip'd MVT) into --to instead.\n"
     "truncate removes cached tiles; --older-than takes seconds or 90m, 12h, 7d, 2w.\n"
     "Exit codes of seed/truncate: 0 done, 1 could not start, 2 usage, 3 some metatiles\n"
     "failed, 4 cache not writable (disk full: progress saved), 5 interrupted (progress\n"
@@ -154,6 +155,7 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--zoom") == 0 || strcmp(a, "--bbox") == 0 ||
                    strcmp(a, "--coverage") == 0 || strcmp(a, "--shard") == 0 ||
                    strcmp(a, "--to") == 0 || strcmp(a, "--layout") == 0 ||
+                   strcmp(a, "--format") == 0 ||
                    strcmp(a, "--older-than") == 0 || strcmp(a, "--progress-file") == 0) {
             if (!v)
                 goto missing;
@@ -163,6 +165,7 @@ main(int argc, char **argv)
                                 : strcmp(a, "--shard") == 0    ? &o.shard
                                 : strcmp(a, "--to") == 0       ? &o.to
                                 : strcmp(a, "--layout") == 0   ? &o.layout
+                                : strcmp(a, "--format") == 0   ? &o.format
                                 : strcmp(a, "--older-than") == 0 ? &o.older_than
                                                                  : &o.progress_file;
             *slot = v;

@@ -434,6 +434,14 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
             total += (uint64_t)(rg[2] - rg[0] + 1) * (rg[3] - rg[1] + 1);
     }
     out->tiles_total = total / (uint64_t)o->shard_n;
+    if (o->format && (strcmp(o->format, "pbf") == 0 || strcmp(o->format, "mvt") == 0)) {
+        st = ts_seed__run_mvt(p, o, ts, &b, out, err);
+        goto out;
+    }
+    if (o->format && strcmp(o->format, "png") != 0) {
+        st = TS_FAIL(err, TS_EINVAL, "--format is png or pbf, not '%s'", o->format);
+        goto out;
+    }
 
     ts_seed_state prior;
     memset(&prior, 0, sizeof prior);

@@ -117,6 +117,11 @@ typedef struct ts_seed_opts {
     int save_every_ms;         /* progress file period; 0 = 2000 */
     int show_progress;         /* bar / log lines through util/progress */
     volatile sig_atomic_t *stop; /* set to non-zero (by a signal handler) to stop cleanly */
+    const char *format;        /* NULL or "png": the tileset's raster tiles; "pbf" (or "mvt"):
+                                * its vector tiles, gzip'd, into `to` (required: MBTiles with
+                                * metadata format=pbf and json={"vector_layers": [...]}, or a
+                                * directory of .pbf files); tiles without features are not
+                                * stored and count as skipped; no resume, shards or scale 2 */
 } ts_seed_opts;
 
 typedef enum {

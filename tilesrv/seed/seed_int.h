@@ -28,4 +28,9 @@ ts_status ts_seed__state_load(const char *path, ts_seed_state *st, ts_err *err);
  * layout (NULL = xyz). Strings in *cc point into the arguments. */
 ts_status ts_seed__to_cache(const char *to, const char *layout, ts_cfg_cache *cc, ts_err *err);
 
+/* The vector-tile seed (vector.c), called by ts_seed_run with the run's bbox in the grid's
+ * CRS and out->tiles_total set. Fills *out; errors before any tile as ts_seed_run's. */
+ts_status ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts,
+                           const ts_bbox *b, ts_seed_summary *out, ts_err *err);
+
 #endif
