@@ -7,12 +7,12 @@ set -eu
 pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
       libpng-dev libdeflate-dev libjpeg62-turbo-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev
       libfreetype-dev libharfbuzz-dev libsqlite3-dev sqlite3 fonts-dejavu-core curl
-      libcurl4-openssl-dev libmosquitto-dev libjansson-dev libhiredis-dev"
+      libcurl4-openssl-dev libmosquitto-dev libjansson-dev libhiredis-dev libpq-dev"
 for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal python3-owslib
               python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils chromium
-              redis-server" ;;
+              redis-server postgresql-15 postgresql-15-postgis-3" ;;
     --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine" ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac

@@ -1030,3 +1030,23 @@ TS_TEST(config_cache_type_redis)
         TS_CHECK(strstr(err.msg, bad[i].msg) != NULL);
     }
 }
+
+TS_TEST(config_source_mode_per_request)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    ts_config *c = parse_str("sources:\n"
+                             "  live: {path: \"PG:dbname=gis\", mode: per_request, "
+                             "query_timeout: 3}\n"
+                             "  db: {path: \"PG:dbname=gis\"}\n",
+                             &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK_STR(c->sources[0].mode, "per_request");
+    TS_CHECK_INT(c->sources[0].query_timeout_s, 3);
+    TS_CHECK(c->sources[1].mode == NULL); /* load */
+    TS_CHECK_INT(c->sources[1].query_timeout_s, 10);
+    ts_config_unref(c);
+    c = parse_str("sources:\n  live: {path: \"PG:dbname=gis\", query_timeout: 0}\n", &err);
+    TS_CHECK(c == NULL);
+    ts_config_unref(c);
+}

@@ -119,6 +119,12 @@ check_coords(const ts_cache *c, int z, uint32_t x, uint32_t y, ts_err *err)
     return TS_OK;
 }
 
+void
+ts_cache_set_expire(ts_cache *c, int64_t expire_s)
+{
+    c->expire_s = expire_s > 0 ? expire_s : 0;
+}
+
 static int
 is_stale(const ts_cache *c, const ts_cache_entry *e)
 {

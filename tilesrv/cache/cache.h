@@ -122,6 +122,11 @@ int ts_cache_layout_parse(const char *s);
 /* A view on the shared memory LRU m (borrowed: it must outlive the view): tile (z, x, y)
  * is kept under the key prefix + "z/x/y" + suffix. Never stale. NULL on out-of-memory. */
 ts_cache *ts_cache_memory_open(ts_mem_cache *m, const char *prefix, const char *suffix);
+/* From now on, tiles of c older than expire_s seconds are stale (0 = never): for a level
+ * opened without a description, e.g. the memory view in front of a persistent level with
+ * `expire`, so that a tile kept in memory expires as it does on disk. Call before c is
+ * shared with other threads. */
+void ts_cache_set_expire(ts_cache *c, int64_t expire_s);
 
 /* A directory of tile files: dir/<grid>[@2x]/<layout path>, created when missing. Each tile
  * is written to a temporary file in its final directory and renamed into place, so no

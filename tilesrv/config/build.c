@@ -125,11 +125,16 @@ enum { W_TITLE, W_ABSTRACT, W_KEYWORDS, W_ONLINE, W_FEES, W_ACCESS, W_CPERSON, W
        W_CPOS, W_CMAIL, W_CPHONE, W_CADDR, W_CCITY, W_CSTATE, W_CPOST, W_CCOUNTRY, W_CRS,
        W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC };
 
+static const char *const source_modes[] = {"load", "per_request", NULL};
+
 #define SRC(f) offsetof(ts_cfg_source, f)
 static const key_spec source_keys[] = {
     {"path", K_SRCPATH, SRC(path), 0, 0, 0, KEY_REQUIRED, NULL},
     {"srs", K_OSTR, SRC(srs), 0, 0, 0, 0, NULL},
+    {"mode", K_CHOICE, SRC(mode), 0, 0, 0, 0, source_modes},
+    {"query_timeout", K_INT, SRC(query_timeout_s), 0, 1, 3600, 0, NULL},
 };
+enum { S_PATH, S_SRS, S_MODE, S_TIMEOUT };
 
 #define LYR(f) offsetof(ts_cfg_layer, f)
 static const key_spec layer_keys[] = {
@@ -1117,7 +1122,13 @@ build_sources(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec)
         char label[96];
         snprintf(label, sizeof label, "source '%s'", s->name);
         const ts_cnode *vals[NKEYS(source_keys)];
+        s->query_timeout_s = 10;
         TS_TRY(read_keys(cx, map, source_keys, NKEYS(source_keys), label, key, s, vals));
+        if (s->mode != NULL && strcmp(s->mode, "per_request") == 0 &&
+            strncmp(s->path, "PG:", 3) != 0)
+            return TS_CFG_FAIL(cx, vals[S_MODE],
+                               "mode per_request in %s needs a PostGIS source (a path "
+                               "\"PG:...\"), got '%.60s'", label, s->path);
     }
     return TS_OK;
 }

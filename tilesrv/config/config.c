@@ -46,6 +46,7 @@ config_free(ts_config *c)
         free(c->sources[i].name);
         free(c->sources[i].path);
         free(c->sources[i].srs);
+        free(c->sources[i].mode);
     }
     free(c->sources);
     for (int i = 0; i < c->nlayers; i++) {

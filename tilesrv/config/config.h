@@ -90,6 +90,9 @@ typedef struct ts_cfg_source {
     char *name;
     char *path;             /* resolved file path, or an OGR connection string ("PG:...") */
     char *srs;              /* CRS override for every layer of the source, or NULL */
+    char *mode;             /* "load" (also when NULL): read whole at start; "per_request":
+                             * a PostGIS table queried for every render (path "PG:...") */
+    int query_timeout_s;    /* per_request: statement and connect timeout, s; default 10 */
     int line, col;
 } ts_cfg_source;
 

@@ -362,11 +362,21 @@ handle_health(ts_http *h, struct MHD_Connection *c)
      * but not stored — "degraded", with the reason */
     ts_buf_printf(&b, "{\"status\":\"%s\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
                       "\"render_queue\":%d,\"cache\":{\"persist_ok\":%s,\"persist_error\":\"",
-                  ps.persist_failing ? "degraded" : "ok", (long long)(ts_wall_s() - h->started),
+                  ps.persist_failing || ps.pg_failing ? "degraded" : "ok",
+                  (long long)(ts_wall_s() - h->started),
                   (unsigned long long)ts_service_generation(svc), ps.queued,
                   ps.persist_failing ? "false" : "true");
     ts_ows_json_escape(&b, ps.persist_failing ? ps.persist_error : "");
-    ts_buf_printf(&b, "\"},\"tilesets\":[");
+    ts_buf_printf(&b, "\"}");
+    /* per-request PostGIS layers whose latest query failed: "degraded" too */
+    if (ps.pg_queries + ps.pg_errors > 0) {
+        ts_buf_printf(&b, ",\"postgis\":{\"ok\":%s,\"queries\":%llu,\"errors\":%llu,\"error\":\"",
+                      ps.pg_failing ? "false" : "true", (unsigned long long)ps.pg_queries,
+                      (unsigned long long)ps.pg_errors);
+        ts_ows_json_escape(&b, ps.pg_error);
+        ts_buf_printf(&b, "\"}");
+    }
+    ts_buf_printf(&b, ",\"tilesets\":[");
     for (int i = 0; i < ts_service_ntilesets(svc); i++) {
         const ts_tileset *ts = ts_service_tileset_at(svc, i);
         ts_buf_printf(&b, "%s{\"name\":\"", i ? "," : "");

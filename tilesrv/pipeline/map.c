@@ -139,6 +139,14 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         .image_crs = ts_pipeline__proj_name(r->crs),
         .layer_crs = j->layer_crs,
     };
+    /* per-request (PostGIS) layers: their features of this map, on this worker */
+    ts_pipeline__fetched *fetched = NULL;
+    ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, rq.width, sf,
+                                             rq.image_crs, rq.layer_crs, &rq.layers, &fetched, err);
+    if (st != TS_OK) {
+        ts_canvas_free(c);
+        return st;
+    }
     ts_pipeline *p = j->p;
     ts_render_worker *band[64];
     int nb = 0;
@@ -147,7 +155,6 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         int want = ts_pipeline__nthreads(p) - 1;
         nb = ts_pipeline__borrow_spares(p, band + 1, want < 63 ? want : 63);
     }
-    ts_status st;
     if (nb > 0) {
         band[0] = rw;
         st = ts_render_draw_bands(band, nb + 1, bp, &rq, c, err);
@@ -155,6 +162,7 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
     } else {
         st = ts_render_draw(rw, &rq, c, err);
     }
+    ts_pipeline__fetched_release(fetched);
     if (st == TS_OK) {
         *out = encode_tile(c, r->format, r->jpeg_quality, r->background, err);
         if (*out == NULL)

@@ -323,6 +323,8 @@ tscache_open(tscache *tc, int s, ts_err *err)
     ts_cache *pc = open_level(&ts->cfg->cache, &d, err);
     if (pc == NULL)
         return err->code == TS_OK ? TS_OK : err->code;
+    /* tiles kept in memory expire as the persistent level's do */
+    ts_cache_set_expire(tc->mem[s - 1], d.expire_s);
     ts_cache *levels[2] = {tc->mem[s - 1], pc};
     tc->stack[s - 1] = ts_cache_tiered_open(levels, 2);
     if (tc->stack[s - 1] == NULL) {
@@ -652,6 +654,13 @@ ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid)
         char key[160];
         ts_pipeline_tile_key(ts, r->z, r->x, r->y, r->scale, key, sizeof key);
         t = ts_mem_cache_get(p->cache, key);
+        /* past the tileset's `expire`: not answered here but by ts_pipeline_request (stale
+         * while its metatile is re-rendered) */
+        int64_t exp = ts->cfg->cache.expire_s;
+        if (t != NULL && exp > 0 && t->mtime < ts_wall_s() - exp) {
+            ts_tile_unref(t);
+            t = NULL;
+        }
     }
     ts_service_unref(svc);
     return t;
@@ -753,7 +762,14 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     ts_render_stats *rs = ts_render_worker_stats(ws->rw);
     uint64_t q0 = rs->query_ns;
     uint64_t t0 = ts_mono_ns();
-    ts_status st;
+    /* per-request (PostGIS) layers: their features of this metatile, on this worker */
+    ts_pipeline__fetched *fetched = NULL;
+    ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, w, s, NULL,
+                                             NULL, &rq.layers, &fetched, err);
+    if (st != TS_OK) {
+        ts_pipeline__hold_release(hold);
+        return st;
+    }
     ts_render_worker *band[64];
     int nb = 0;
     /* Idle pool: lend the other cores to this metatile, band by band. */
@@ -771,6 +787,7 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     } else {
         st = ts_render_draw(ws->rw, &rq, ws->canvas, err);
     }
+    ts_pipeline__fetched_release(fetched);
     ts_pipeline__hold_release(hold);
     uint64_t t1 = ts_mono_ns();
     atomic_fetch_add(&p->render_ns, t1 - t0);
@@ -1209,6 +1226,11 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->mvt_unconverted = atomic_load(&p->mvt_unconverted);
     o->shared_waits = atomic_load(&p->shared_waits);
     o->shared_hits = atomic_load(&p->shared_hits);
+    ts_pg_stats pgs;
+    ts_pg_stats_get(&pgs);
+    o->pg_queries = pgs.queries;
+    o->pg_errors = pgs.errors;
+    o->pg_failing = ts_pg_failing(o->pg_error, sizeof o->pg_error);
     cacheset *cs = current(p);
     for (int i = 0; i < cs->n; i++) {
         for (int k = 0; k < 2; k++) {

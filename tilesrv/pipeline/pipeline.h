@@ -216,6 +216,9 @@ typedef struct ts_pipeline_stats {
     uint64_t shared_hits;          /* metatiles taken from the shared level instead of rendered */
     uint64_t mvt_unconverted;      /* vector tile attribute values left out: not convertible
                                     * to the type the config declares */
+    uint64_t pg_queries, pg_errors; /* per-request (PostGIS) fetches that worked / failed */
+    int pg_failing;                /* 1: the latest PostGIS fetch failed (message below) */
+    char pg_error[256];
     int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
     char persist_error[256];       /* message of the last persistent write failure, or "" */
 } ts_pipeline_stats;

@@ -32,7 +32,17 @@ typedef struct svc_layer {
     ts_render_layer *rl; /* the loaded store; for a feed layer the initial empty one, kept
                           * for the service's life (WMS and the catalog read it) */
     live_rl *live;       /* feed layer: the store set last, NULL = rl; under live_mu */
+    ts_pg_table *pg;     /* per-request (PostGIS) layer: its table; store and rl are then
+                          * the table's empty store and the style bound to it */
 } svc_layer;
+
+/* The stores fetched for one render (ts_pipeline__fetch_layers). */
+struct ts_pipeline__fetched {
+    int n;
+    const ts_render_layer **layers;
+    ts_render_layer *views;  /* n: views of the fetched stores */
+    ts_store **stores;       /* n: fetched stores (NULL: layer not fetched) */
+};
 
 /* Render layers of a tileset taken for one render (ts_pipeline__tileset_layers). */
 struct ts_pipeline__hold {
@@ -55,6 +65,7 @@ struct ts_service {
     svc_layer ***tsl;             /* per tileset entry: its layers' svc_layer */
     unsigned char *ts_live;       /* per tileset entry: 1 = draws a feed layer */
     pthread_mutex_t live_mu;      /* the live pointers of feed layers */
+    int npg;                      /* per-request layers loaded */
 };
 
 static void
@@ -111,6 +122,7 @@ service_free(ts_service *s)
         ts_store_unref(s->layers[i].store);
         ts_style_unref(s->layers[i].style);
         live_unref(s->layers[i].live);
+        ts_pg_table_free(s->layers[i].pg);
     }
     ts_pipeline__wms_free(s->wms);
     free(s->layers);
@@ -265,6 +277,70 @@ load_feed_layer(ts_service *s, const ts_cfg_layer *l, const ts_grid *g, svc_laye
     return TS_OK;
 }
 
+/* A per-request layer: the PostGIS table is only described here (columns, SRID, extent);
+ * an empty store with the fields the style reads binds the style once, and every render
+ * fetches the features of its area (ts_pipeline__fetch_layers). */
+static ts_status
+load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, const ts_grid *g,
+              svc_layer **out, ts_err *err)
+{
+    svc_layer *sl = &s->layers[s->nlayers];
+    memset(sl, 0, sizeof *sl);
+    sl->cfg = l;
+    snprintf(sl->crs, sizeof sl->crs, "%s", g->crs);
+    if ((sl->style = layer_style(s, l, err)) == NULL)
+        return err ? err->code : TS_ESTYLE;
+    /* the attributes the style reads (vector tiles do not query per-request layers) */
+    const char **fields = calloc((size_t)sl->style->nprops + 1, sizeof *fields);
+    if (fields == NULL) {
+        ts_style_unref(sl->style);
+        sl->style = NULL;
+        return TS_FAIL(err, TS_ENOMEM, "layer %s", l->name);
+    }
+    for (int i = 0; i < sl->style->nprops; i++)
+        fields[i] = sl->style->props[i];
+    ts_pg_def def = {
+        .name = l->name,
+        .conninfo = src->path,
+        .table = l->table ? l->table : l->name,
+        .where = l->where,
+        .src_crs = l->srs ? l->srs : src->srs,
+        .dst_crs = g->crs,
+        .fields = fields,
+        .timeout_ms = src->query_timeout_s * 1000,
+    };
+    uint64_t t0 = ts_mono_ns();
+    sl->pg = ts_pg_table_open(&def, err);
+    free(fields);
+    if (sl->pg == NULL) {
+        ts_style_unref(sl->style);
+        sl->style = NULL;
+        return err && err->code != TS_OK ? err->code : TS_ESOURCE;
+    }
+    sl->store = ts_store_ref(ts_pg_table_empty(sl->pg));
+    int missing = 0;
+    sl->rl = bind_layer(l, sl->store, sl->style, &missing, err);
+    if (sl->rl == NULL) {
+        ts_store_unref(sl->store);
+        ts_style_unref(sl->style);
+        ts_pg_table_free(sl->pg);
+        sl->pg = NULL;
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    }
+    for (int i = 0; i < sl->style->nprops; i++)
+        if (sl->rl->prop_field[i] < 0)
+            ts_warn("layer %s: style %s uses property '%s' that %s does not have", l->name,
+                    l->style, sl->style->props[i], def.table);
+    ts_info("layer %s: %s queried per render from PostGIS (%llu features now, %.2f s to "
+            "describe)",
+            l->name, def.table, (unsigned long long)ts_pg_table_count(sl->pg),
+            (ts_mono_ns() - t0) / 1e9);
+    s->nlayers++;
+    s->npg++;
+    *out = sl;
+    return TS_OK;
+}
+
 static ts_status
 load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_grid *g,
            svc_layer **out, ts_err *err)
@@ -280,6 +356,8 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     if (src == NULL)
         return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->line, l->col,
                           "layer %s: unknown source %s", l->name, l->source);
+    if (src->mode != NULL && strcmp(src->mode, "per_request") == 0)
+        return load_pg_layer(s, l, src, g, out, err);
     svc_layer *sl = &s->layers[s->nlayers];
     memset(sl, 0, sizeof *sl);
     sl->cfg = l;
@@ -454,8 +532,8 @@ ts_service_load(ts_config *cfg, ts_err *err)
                     s->ts_live[ts - s->tilesets] = 1;
                 s->tsl[ts - s->tilesets][ts->nlayers] = sl;
                 ts->layers[ts->nlayers++] = sl->rl;
-                ts_bbox e = ts_store_extent(sl->store);
-                if (ts_store_count(sl->store) > 0)
+                ts_bbox e = sl->pg ? ts_pg_table_extent(sl->pg) : ts_store_extent(sl->store);
+                if ((sl->pg ? ts_pg_table_count(sl->pg) : ts_store_count(sl->store)) > 0)
                     bbox_union(&ts->bounds, &e, k == 0);
             }
         }
@@ -668,4 +746,88 @@ void
 ts_pipeline__live_release(void *ref)
 {
     live_unref(ref);
+}
+
+/* ---- per-request (PostGIS) layers ------------------------------------------------------- */
+
+static const svc_layer *
+pg_layer_of(const ts_service *s, const ts_render_layer *rl)
+{
+    for (int i = 0; i < s->nlayers; i++)
+        if (s->layers[i].pg != NULL && s->layers[i].store == rl->store)
+            return &s->layers[i];
+    return NULL;
+}
+
+void
+ts_pipeline__fetched_release(ts_pipeline__fetched *f)
+{
+    if (f == NULL)
+        return;
+    for (int i = 0; i < f->n; i++)
+        ts_store_unref(f->stores[i]);
+    free(f);
+}
+
+ts_status
+ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *layers, int n,
+                          const ts_bbox *bbox, int width, double sf, const char *image_crs,
+                          const char *const *layer_crs, const ts_render_layer *const **out,
+                          ts_pipeline__fetched **held, ts_err *err)
+{
+    *out = layers;
+    *held = NULL;
+    if (s->npg == 0 || n <= 0)
+        return TS_OK;
+    int any = 0;
+    for (int i = 0; i < n && !any; i++)
+        any = pg_layer_of(s, layers[i]) != NULL;
+    if (!any)
+        return TS_OK;
+    ts_pipeline__fetched *f = calloc(1, sizeof *f + (size_t)n * (sizeof *f->layers +
+                                                                 sizeof *f->views +
+                                                                 sizeof *f->stores));
+    if (f == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "fetch");
+    f->n = n;
+    f->views = (ts_render_layer *)(f + 1);
+    f->stores = (ts_store **)(f->views + n);
+    f->layers = (const ts_render_layer **)(f->stores + n);
+    double res = (bbox->maxx - bbox->minx) / (width > 0 ? width : 1);
+    ts_status st = TS_OK;
+    for (int i = 0; i < n && st == TS_OK; i++) {
+        const svc_layer *sl = pg_layer_of(s, layers[i]);
+        f->layers[i] = layers[i];
+        if (sl == NULL)
+            continue;
+        /* the canvas grown by the layer's largest symbol, in the layer's CRS */
+        double m = (layers[i]->max_symbol_px * sf + 2) * res;
+        ts_bbox q = {bbox->minx - m, bbox->miny - m, bbox->maxx + m, bbox->maxy + m};
+        const char *lcrs = layer_crs ? layer_crs[i] : NULL;
+        if (lcrs != NULL && image_crs != NULL) {
+            ts_source_xform *x = ts_source_xform_new(image_crs, lcrs, err);
+            if (x == NULL) {
+                st = err && err->code != TS_OK ? err->code : TS_EINVAL;
+                break;
+            }
+            ts_bbox lq;
+            int ok = ts_source_xform_box(x, 0, &q, &lq);
+            ts_source_xform_free(x);
+            if (!ok)
+                continue; /* nothing of the map exists in the layer's CRS: draw the empty store */
+            q = lq;
+        }
+        st = ts_pg_table_fetch(sl->pg, &q, &f->stores[i], err);
+        if (st == TS_OK) {
+            ts_render_layer_view(layers[i], f->stores[i], &f->views[i]);
+            f->layers[i] = &f->views[i];
+        }
+    }
+    if (st != TS_OK) {
+        ts_pipeline__fetched_release(f);
+        return st;
+    }
+    *out = f->layers;
+    *held = f;
+    return TS_OK;
 }

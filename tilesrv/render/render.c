@@ -259,6 +259,14 @@ ts_render_layer_new(const char *name, ts_store *store, ts_style *style, int *mis
 }
 
 void
+ts_render_layer_view(const ts_render_layer *l, ts_store *store, ts_render_layer *out)
+{
+    *out = *l;
+    out->store = store;
+    out->id = atomic_fetch_add(&layer_ids, 1) + 1;
+}
+
+void
 ts_render_layer_free(ts_render_layer *l)
 {
     if (l == NULL)

@@ -57,6 +57,13 @@ ts_render_layer *ts_render_layer_new_images(const char *name, ts_store *store, t
 /* NULL is accepted. */
 void ts_render_layer_free(ts_render_layer *l);
 
+/* A view of l drawing store instead of l's store (a store with the same fields in the same
+ * order, e.g. the features of one area fetched for one render): *out is a shallow copy
+ * sharing l's name, style, property binding and images (l must outlive it), holding no
+ * reference on store, with an id of its own (labels placed from one store are never reused
+ * for another). Never pass out to ts_render_layer_free: drop it with the store. */
+void ts_render_layer_view(const ts_render_layer *l, ts_store *store, ts_render_layer *out);
+
 /* What to draw. bbox is the canvas extent (outer pixel edges) in the stores' CRS. */
 typedef struct ts_render_req {
     const ts_render_layer *const *layers;  /* drawn in order, first at the bottom */

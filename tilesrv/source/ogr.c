@@ -155,12 +155,9 @@ collect(OGRGeometryH g, ts_flat *f)
     }
 }
 
-/* Read, reproject and normalise the geometry of one feature into L->f. 1 = usable,
- * 0 = skip the feature, -1 = out of memory. Counts repairs. */
-static int
-read_geometry(load *L, OGRFeatureH feat)
+int
+ts_source__ogr_flat(OGRGeometryH g, ts_flat *f)
 {
-    OGRGeometryH g = OGR_F_GetGeometryRef(feat);
     if (g == NULL || OGR_G_IsEmpty(g))
         return 0;
     OGRGeometryH lin = NULL;
@@ -170,29 +167,48 @@ read_geometry(load *L, OGRFeatureH feat)
             return 0;
         g = lin;
     }
-    ts_source__flat_reset(&L->f, geom_kind(g));
-    int rc = L->f.kind == TS_GEOM_NONE ? 0 : collect(g, &L->f);
+    ts_source__flat_reset(f, geom_kind(g));
+    int rc = f->kind == TS_GEOM_NONE ? 0 : collect(g, f);
     if (lin != NULL)
         OGR_G_DestroyGeometry(lin);
     if (rc != 0)
         return -1;
-    if (L->f.nparts == 0)
-        return 0;
-    ts_source__op_apply(L->op, L->f.xy, L->f.npts);
-    if (!ts_source__flat_sane(&L->f))
+    return f->nparts > 0;
+}
+
+int
+ts_source__flat_finish(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp, int *repaired)
+{
+    *repaired = 0;
+    if (!ts_source__flat_sane(f))
         return 0;
     int dropped;
-    if (ts_source__flat_clean(&L->f, &dropped) == 0)
+    if (ts_source__flat_clean(f, &dropped) == 0)
         return 0;
     int fixed = 0;
-    if (L->f.kind == TS_GEOM_POLYGON) {
-        fixed = ts_source__polygon_fix(L->sc, &L->f, &L->tmp);
+    if (f->kind == TS_GEOM_POLYGON) {
+        fixed = ts_source__polygon_fix(sc, f, tmp);
         if (fixed < 0)
             return 0;
     }
-    if (fixed || dropped)
-        L->st.repaired++;
+    *repaired = fixed || dropped;
     return 1;
+}
+
+/* Read, reproject and normalise the geometry of one feature into L->f. 1 = usable,
+ * 0 = skip the feature, -1 = out of memory. Counts repairs. */
+static int
+read_geometry(load *L, OGRFeatureH feat)
+{
+    int rc = ts_source__ogr_flat(OGR_F_GetGeometryRef(feat), &L->f);
+    if (rc <= 0)
+        return rc;
+    ts_source__op_apply(L->op, L->f.xy, L->f.npts);
+    int repaired;
+    rc = ts_source__flat_finish(L->sc, &L->f, &L->tmp, &repaired);
+    if (rc > 0 && repaired)
+        L->st.repaired++;
+    return rc;
 }
 
 /* ---- attributes ---- */

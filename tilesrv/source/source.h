@@ -189,4 +189,66 @@ typedef int (*ts_source_attr_fn)(void *ud, const char *name, const ts_value *v);
 ts_status ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer,
                                   int64_t id, ts_source_attr_fn fn, void *ud, ts_err *err);
 
+/* ---- live PostGIS tables (queried per render) -----------------------------------------
+ * A ts_pg_table is a PostGIS table read afresh for every render instead of loaded at
+ * start: each call of ts_pg_table_fetch selects the features whose geometry's bbox meets a
+ * box (`geom && ST_MakeEnvelope(...)`, a statement PREPAREd once per connection with the
+ * box as its only parameters; table and column names come from the configuration and are
+ * quoted as identifiers), and builds a store of them in the target CRS, repaired as
+ * ts_store_load repairs. Each thread that fetches keeps one libpq connection per
+ * connection string (opened at its first fetch, closed when the thread ends), with its own
+ * PROJ and GEOS handles; a connection that failed is dropped and opened again by the next
+ * fetch (at most once a second per thread; a reused connection whose server went away is
+ * reopened and the query retried once at once). A ts_pg_table itself is immutable after
+ * ts_pg_table_open and shared by all threads. */
+typedef struct ts_pg_table ts_pg_table;
+
+/* What to open. Strings are borrowed for the call only. */
+typedef struct ts_pg_def {
+    const char *name;        /* tilesrv layer name, for messages */
+    const char *conninfo;    /* "PG:host=... dbname=..." (OGR's form) or a libpq conninfo
+                              * string (keyword=value, or a postgresql:// URI) */
+    const char *table;       /* "schema.table" or "table" (the first in geometry_columns
+                              * of that name, public preferred) */
+    const char *where;       /* extra SQL condition (from the configuration only), or NULL */
+    const char *src_crs;     /* CRS override, or NULL = "EPSG:<the column's SRID>" */
+    const char *dst_crs;     /* target CRS of the stores fetched */
+    const char *const *fields; /* columns to keep, NULL-terminated (NULL = none); matched
+                              * without regard to case and kept under the names given here;
+                              * names the table lacks are left out */
+    int timeout_ms;          /* statement_timeout and connect timeout; <= 0: 10000 */
+} ts_pg_def;
+
+/* Connect once, read the table's geometry column, SRID, columns and extent, check the
+ * query by preparing it, and disconnect. NULL with *err: TS_ESOURCE naming the table
+ * (server unreachable, table or geometry column missing, unknown CRS, bad where). */
+ts_pg_table *ts_pg_table_open(const ts_pg_def *def, ts_err *err);
+/* NULL is accepted. Connections kept by threads are not affected. */
+void ts_pg_table_free(ts_pg_table *t);
+/* An empty store with the kept fields, in the order every fetched store has them (for
+ * binding styles once). Borrowed, lives as t. */
+ts_store *ts_pg_table_empty(const ts_pg_table *t);
+/* Extent of the table at open, in the target CRS (all zero when empty or unknown). */
+ts_bbox ts_pg_table_extent(const ts_pg_table *t);
+/* Features counted at open. */
+uint64_t ts_pg_table_count(const ts_pg_table *t);
+
+/* The features whose bbox intersects box (target CRS) as a new store (refs = 1, fields as
+ * ts_pg_table_empty), on the calling thread's connection. TS_ESOURCE with a message naming
+ * the layer on any database error (unreachable, timeout, query failure); TS_ENOMEM. */
+ts_status ts_pg_table_fetch(ts_pg_table *t, const ts_bbox *box, ts_store **out, ts_err *err);
+
+/* Process-wide counts of fetches. */
+typedef struct ts_pg_stats {
+    uint64_t queries;        /* fetches that succeeded */
+    uint64_t errors;         /* fetches that failed */
+    uint64_t connects;       /* connections opened by fetches */
+    uint64_t rows;           /* rows read */
+    uint64_t query_ns;       /* time in fetches that succeeded */
+} ts_pg_stats;
+void ts_pg_stats_get(ts_pg_stats *out);
+/* 1 when the latest fetch (of any table, by any thread) failed, with its message in buf
+ * (len > 0); else 0 and buf "". */
+int ts_pg_failing(char *buf, size_t len);
+
 #endif

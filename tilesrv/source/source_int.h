@@ -10,6 +10,7 @@
  *   index.c       packed Hilbert R-tree over feature bboxes, ts_store_query
  *   generalise.c  simplified levels (GEOSTopologyPreserveSimplify)
  *   ogr.c         ts_store_load: reads an OGR layer and feeds the builder
+ *   pg.c          live PostGIS tables: per-request queries over libpq (ts_pg_table)
  * store.c, index.c and geom.c use no library; they also serve stores built in memory. */
 #ifndef TS_SOURCE_SOURCE_INT_H
 #define TS_SOURCE_SOURCE_INT_H
@@ -24,6 +25,7 @@
 #define GEOS_USE_ONLY_R_API
 #endif
 #include <geos_c.h>
+#include <ogr_api.h>
 #include <proj.h>
 
 /* Coordinates whose magnitude exceeds this (after reprojection) are garbage: no real CRS
@@ -111,6 +113,17 @@ double ts_source__ring_area2(const double *xy, uint32_t n);
 /* 1 if a cleaned polygon flat is certainly valid (simple small rings, no holes,
  * disjoint parts) without asking GEOS; 0 = unknown, ask GEOS. */
 int ts_source__flat_cheap_valid(const ts_flat *f);
+
+/* ---- OGR geometries (ogr.c; also used by pg.c) ---- */
+
+/* The parts of OGR geometry g into f, unprojected: curves linearised, Z/M dropped, a
+ * collection reduced to the members of its highest dimension. 1 = f has parts, 0 = nothing
+ * usable (NULL, empty, no supported kind), -1 = out of memory. */
+int ts_source__ogr_flat(OGRGeometryH g, ts_flat *f);
+/* After reprojection: check coordinates (ts_source__flat_sane), clean, make polygons valid
+ * (tmp: scratch). 1 = usable (*repaired = 1 when a part was dropped or a polygon repaired),
+ * 0 = skip the feature. */
+int ts_source__flat_finish(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp, int *repaired);
 
 /* ---- GEOS bridge (repair.c) ---- */
 

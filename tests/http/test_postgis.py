@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""PostGIS as a per-request source (sources: {pg: {path: "PG:...", mode: per_request}}),
+against a REAL PostgreSQL 15 + PostGIS started here in a temporary directory on a free port
+(as user postgres when run as root: initdb refuses root). The demo tables (parcels,
+buildings, streets) are loaded with ogr2ogr; `tilesrv serve` then draws the same layers
+from the GeoPackage (loaded at start) and from PostGIS (queried per metatile):
+
+  - a PostGIS tile equals the GeoPackage tile (decoded pixels, small tolerance), at two
+    zooms, and a WMS GetMap of the PostGIS layers equals the GeoPackage one, in the grid's
+    CRS and in EPSG:25832 (reprojected on the fly);
+  - a parcel INSERTed and another UPDATEd in PostGIS: the cached tile stays as it was
+    until POST /admin/truncate, then the tile shows both edits (the GeoPackage tile does
+    not change);
+  - PostgreSQL stopped: an uncached PostGIS tile answers 502 within the test's timeout
+    (no hang), a WMS GetMap answers an OGC exception, the error is logged, GeoPackage tiles
+    and /health still answer;
+  - PostgreSQL started again: PostGIS tiles render again (the worker's connection is
+    reopened);
+  - a clean stop (exit 0, no sanitizer report).
+
+Usage: test_postgis.py --binary build/tilesrv [--srcdir .]
+Exit 0 = pass, 1 = fail. A missing PostgreSQL or PostGIS is a failure, not a skip
+(scripts/deps.sh --test installs postgresql-15 and postgresql-15-postgis-3). Standard
+library only (PNG decoding below), plus the PostgreSQL client programs and ogr2ogr.
+"""
+import argparse
+import glob
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+TOKEN = "postgis-test-admin-token-0123456789"
+Z = 16
+TX, TY = 34001, 21873          # lies in the demo data
+# a WebMercator box inside the data (the tile above), for GetMap
+WMS_BOX_3857 = (755600.0, 6665600.0, 756200.0, 6666200.0)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+    print("  ok: " + what, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(port, path, method="GET", headers=None, timeout=30):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hdrs, body
+
+
+# ---- PNG decoding (8-bit grey, RGB, RGBA, palette) -----------------------------------------
+
+def png_pixels(data):
+    """(width, height, [(r, g, b, a)] row-major)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise Fail("not a PNG: %r" % data[:40])
+    pos, idat, plte, trns = 8, b"", None, None
+    w = h = depth = ctype = None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or interlace != 0:
+                raise Fail("PNG depth %d interlace %d not handled" % (depth, interlace))
+        elif kind == b"PLTE":
+            plte = body
+        elif kind == b"tRNS":
+            trns = body
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    out = bytearray(h * stride)
+    prev = bytearray(stride)
+    p = 0
+    for y in range(h):
+        f = raw[p]
+        line = bytearray(raw[p + 1:p + 1 + stride])
+        p += 1 + stride
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 255
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pr = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pr) & 255
+        out[y * stride:(y + 1) * stride] = line
+        prev = line
+    px = []
+    for i in range(w * h):
+        v = out[i * bpp:(i + 1) * bpp]
+        if ctype == 6:
+            px.append(tuple(v))
+        elif ctype == 2:
+            px.append((v[0], v[1], v[2], 255))
+        elif ctype == 0:
+            px.append((v[0], v[0], v[0], 255))
+        elif ctype == 4:
+            px.append((v[0], v[0], v[0], v[1]))
+        else:
+            k = v[0]
+            al = trns[k] if trns is not None and k < len(trns) else 255
+            px.append((plte[3 * k], plte[3 * k + 1], plte[3 * k + 2], al))
+    return w, h, px
+
+
+def differing(a, b, tol=8, region=None):
+    """Pixels of PNGs a and b differing by more than tol in some channel (in region
+    (x0, y0, x1, y1) if given), and the number of pixels looked at."""
+    wa, ha, pa = png_pixels(a)
+    wb, hb, pb = png_pixels(b)
+    if (wa, ha) != (wb, hb):
+        raise Fail("image sizes differ: %dx%d vs %dx%d" % (wa, ha, wb, hb))
+    x0, y0, x1, y1 = region or (0, 0, wa, ha)
+    n = tot = 0
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            u, v = pa[y * wa + x], pb[y * wa + x]
+            tot += 1
+            if max(abs(u[k] - v[k]) for k in range(4)) > tol:
+                n += 1
+    return n, tot
+
+
+def distinct_colours(data):
+    return len(set(png_pixels(data)[2]))
+
+
+# ---- PostgreSQL ------------------------------------------------------------------------------
+
+def pg_bindir():
+    for d in ["/usr/lib/postgresql/15/bin"] + sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                                                      reverse=True):
+        if os.access(os.path.join(d, "initdb"), os.X_OK):
+            return d
+    raise Fail("PostgreSQL is not installed (scripts/deps.sh --test installs postgresql-15)")
+
+
+class Postgres:
+    def __init__(self, root, port):
+        self.bin = pg_bindir()
+        self.root, self.port = root, port
+        self.data = os.path.join(root, "data")
+        self.log = os.path.join(root, "postgres.log")
+        self.as_root = os.getuid() == 0
+        if self.as_root:   # initdb refuses root: the cluster belongs to postgres
+            shutil.chown(root, "postgres", "postgres")
+            os.chmod(root, 0o700)
+
+    def run(self, args, check_rc=True, timeout=120):
+        cmd = [os.path.join(self.bin, args[0])] + args[1:]
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                           cwd=self.root)
+        if check_rc and r.returncode != 0:
+            raise Fail("%s failed (%d): %s" % (" ".join(args[:2]), r.returncode,
+                                              r.stdout.decode(errors="replace")[-2000:]))
+        return r
+
+    def init(self):
+        self.run(["initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-sync", "--locale=C"])
+
+    def start(self):
+        self.run(["pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o",
+                  "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
+                  "-c full_page_writes=off" % (self.port, self.root), "start"])
+
+    def stop(self):
+        self.run(["pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"], check_rc=False)
+
+    def sql(self, q, db="demo"):
+        r = self.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                      "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", q])
+        return r.stdout.decode().strip()
+
+    def conninfo(self):
+        return "host=127.0.0.1 port=%d user=postgres dbname=demo" % self.port
+
+
+def load_demo(pg, src):
+    pg.sql("CREATE DATABASE demo", db="postgres")
+    try:
+        pg.sql("CREATE EXTENSION postgis")
+    except Fail as e:
+        raise Fail("PostGIS is missing (scripts/deps.sh --test installs "
+                   "postgresql-15-postgis-3): %s" % e)
+    gpkg = os.path.join(src, "data", "demo", "duesseldorf_demo.gpkg")
+    r = subprocess.run(["ogr2ogr", "-f", "PostgreSQL", "PG:" + pg.conninfo(), gpkg,
+                        "parcels", "buildings", "streets", "-lco", "GEOMETRY_NAME=geom",
+                        "-lco", "FID=fid"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    if r.returncode != 0:
+        raise Fail("ogr2ogr into PostGIS failed: %s" % r.stdout.decode(errors="replace")[-2000:])
+
+
+# ---- tilesrv ---------------------------------------------------------------------------------
+
+def write_config(src, path, pg):
+    styles = os.path.join(src, "styles")
+    gpkg = os.path.join(src, "data", "demo", "duesseldorf_demo.gpkg")
+    cfg = """server:
+  listen: "127.0.0.1:8080"
+  cache_mb: 64
+  admin:
+    token: "%(token)s"
+    allow: [127.0.0.0/8]
+sources:
+  demo:
+    path: %(gpkg)s
+  pg:
+    path: "PG:%(conninfo)s"
+    mode: per_request
+    query_timeout: 2
+layers:
+  parcels: {source: demo, table: parcels, style: %(styles)s/alkis_parcels.sld}
+  buildings: {source: demo, table: buildings, style: %(styles)s/alkis_buildings.sld}
+  streets: {source: demo, table: streets, style: %(styles)s/alkis_streets.sld}
+  pg_parcels: {source: pg, table: parcels, style: %(styles)s/alkis_parcels.sld}
+  pg_buildings: {source: pg, table: public.buildings, style: %(styles)s/alkis_buildings.sld}
+  pg_streets: {source: pg, table: streets, style: %(styles)s/alkis_streets.sld}
+tilesets:
+  gpkg:
+    layers: [parcels, buildings, streets]
+    background: "#dedad2"
+    metatile: 4
+    buffer: 64
+  live:
+    layers: [pg_parcels, pg_buildings, pg_streets]
+    background: "#dedad2"
+    metatile: 4
+    buffer: 64
+    cache: {type: disk, path: %(cache)s}
+  expiring:
+    layers: [pg_parcels]
+    metatile: 2
+    cache: {type: disk, path: %(cache)s-exp, expire: 1}
+""" % {"token": TOKEN, "gpkg": gpkg, "conninfo": pg.conninfo(), "styles": styles,
+       "cache": os.path.join(os.path.dirname(path), "cache-live")}
+    with open(path, "w") as f:
+        f.write(cfg)
+    return path
+
+
+def start_server(binary, cfg, log):
+    port = free_port()
+    logf = open(log, "w")
+    p = subprocess.Popen([binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % port,
+                          "--threads", "2"], stdout=logf, stderr=logf)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise Fail("tilesrv exited with %d:\n%s" % (p.returncode, open(log).read()[-3000:]))
+        try:
+            if get(port, "/health", timeout=5)[0] == 200:
+                return p, port
+        except OSError:
+            pass
+        time.sleep(0.1)
+    p.kill()
+    raise Fail("tilesrv did not come up")
+
+
+def tile(port, ts, z, x, y):
+    return get(port, "/tiles/%s/%d/%d/%d.png" % (ts, z, x, y))
+
+
+def getmap(port, layers, crs, box, size=256):
+    q = ("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=%s&STYLES=&CRS=%s"
+         "&BBOX=%s&WIDTH=%d&HEIGHT=%d&FORMAT=image/png" %
+         (layers, crs, ",".join("%.3f" % v for v in box), size, size))
+    return get(port, q)
+
+
+def truncate(port, ts):
+    st, _, body = get(port, "/admin/truncate?tileset=%s" % ts, method="POST",
+                      headers={"Authorization": "Bearer " + TOKEN})
+    if st != 200:
+        raise Fail("POST /admin/truncate?tileset=%s: %d %s" % (ts, st, body[:200]))
+
+
+def same_image(a, b, what, max_share=0.01):
+    n, tot = differing(a, b)
+    check(n <= tot * max_share, "%s: %d of %d pixels differ by more than 8" % (what, n, tot))
+
+
+def run(a, tmp, pgroot):
+    pg = Postgres(pgroot, free_port())
+    pg.init()
+    pg.start()
+    server = None
+    try:
+        load_demo(pg, a.srcdir)
+        n = int(pg.sql("SELECT count(*) FROM parcels"))
+        check(n > 100, "demo parcels loaded into PostGIS (%d rows)" % n)
+        cfg = write_config(a.srcdir, os.path.join(tmp, "postgis.yaml"), pg)
+        log = os.path.join(tmp, "tilesrv.log")
+        server, port = start_server(a.binary, cfg, log)
+        text = open(log).read()
+        check("queried per render from PostGIS" in text, "the PostGIS layers are not loaded "
+              "at start but described")
+
+        # 1. the same tiles from PostGIS and from the GeoPackage
+        for (z, x, y) in ((Z, TX, TY), (14, TX >> 2, TY >> 2)):
+            sg, _, g = tile(port, "gpkg", z, x, y)
+            sl, _, l = tile(port, "live", z, x, y)
+            check(sg == 200 and sl == 200, "tile %d/%d/%d from both sources: %d, %d"
+                  % (z, x, y, sg, sl))
+            check(distinct_colours(l) > 4, "the PostGIS tile %d/%d/%d has content" % (z, x, y))
+            same_image(g, l, "PostGIS tile %d/%d/%d equals the GeoPackage one" % (z, x, y))
+
+        # WMS GetMap over the same layers, in the grid's CRS and reprojected to EPSG:25832
+        sg, hg, g = getmap(port, "parcels,buildings,streets", "EPSG:3857", WMS_BOX_3857)
+        sl, hl, l = getmap(port, "pg_parcels,pg_buildings,pg_streets", "EPSG:3857", WMS_BOX_3857)
+        check(sg == 200 and sl == 200 and hl.get("content-type") == "image/png",
+              "WMS GetMap of the PostGIS layers (EPSG:3857): %d %s" % (sl, l[:100]))
+        check(distinct_colours(l) > 4, "the PostGIS map has content")
+        same_image(g, l, "WMS GetMap PostGIS == GeoPackage (EPSG:3857)")
+        box25832 = tuple(float(v) for v in pg.sql(
+            "SELECT concat_ws(',', ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)) FROM "
+            "(SELECT ST_Transform(ST_MakeEnvelope(%f, %f, %f, %f, 3857), 25832)::box2d AS b) q"
+            % WMS_BOX_3857).split(","))
+        sg, _, g = getmap(port, "parcels,buildings,streets", "EPSG:25832", box25832)
+        sl, _, l = getmap(port, "pg_parcels,pg_buildings,pg_streets", "EPSG:25832", box25832)
+        check(sg == 200 and sl == 200, "WMS GetMap in EPSG:25832: %d, %d %s" % (sg, sl, l[:100]))
+        check(distinct_colours(l) > 4, "the reprojected PostGIS map has content")
+        same_image(g, l, "WMS GetMap PostGIS == GeoPackage (EPSG:25832, reprojected)")
+
+        # 2. edits: INSERT a parcel in the middle of the tile, UPDATE the parcel at its
+        # centre; both show after the cache is truncated
+        _, _, before = tile(port, "live", Z, TX, TY)
+        env = "ST_Transform(ST_TileEnvelope(%d, %d, %d), 25832)" % (Z, TX, TY)
+        pg.sql("INSERT INTO parcels (geom, nutzung, zaehler, nenner, flstnr, gemarkung, flur) "
+               "SELECT ST_SetSRID(ST_Expand(ST_Centroid(%s), 70), 25832), 'public', 9999, 1, "
+               "'9999/1', 'Test', 1" % env)
+        # the UPDATE moves a parcel of the tile (away from the new one) 10 km away: its
+        # area shows the background afterwards. Its bbox in the tile's pixels:
+        row = pg.sql("SELECT p.fid, concat_ws(',', (ST_XMin(b) - ST_XMin(t)) / r, "
+                     "(ST_YMax(t) - ST_YMax(b)) / r, (ST_XMax(b) - ST_XMin(t)) / r, "
+                     "(ST_YMax(t) - ST_YMin(b)) / r) FROM parcels p, "
+                     "LATERAL (SELECT ST_Transform(p.geom, 3857)::box2d AS b) pb, "
+                     "LATERAL (SELECT ST_TileEnvelope(%d, %d, %d) AS t) tt, "
+                     "LATERAL (SELECT (ST_XMax(t) - ST_XMin(t)) / 256 AS r) rr "
+                     "WHERE p.zaehler <> 9999 AND ST_Within(ST_Transform(p.geom, 3857), "
+                     "ST_Buffer(t, -20 * r)) AND NOT ST_Intersects(p.geom, "
+                     "ST_Expand(ST_Centroid(%s), 90)) AND ST_Area(p.geom) > 800 "
+                     "ORDER BY ST_Area(p.geom) DESC LIMIT 1" % (Z, TX, TY, env))
+        check(row != "", "a parcel inside the tile to move: %s" % row)
+        fid, pbox = row.split("|")
+        pbox = [int(round(float(v))) for v in pbox.split(",")]
+        pg.sql("UPDATE parcels SET geom = ST_Translate(geom, 10000, 0) WHERE fid = %s" % fid)
+        _, _, cached = tile(port, "live", Z, TX, TY)
+        check(cached == before, "before the truncate the cached tile is served (edits show "
+              "after expiry or truncate)")
+        truncate(port, "live")
+        st, _, after = tile(port, "live", Z, TX, TY)
+        check(st == 200, "tile after truncate: %d" % st)
+        centre = (128 - 20, 128 - 20, 128 + 20, 128 + 20)
+        nc, totc = differing(before, after, region=centre)
+        check(nc > totc // 2, "the inserted parcel shows at the tile's centre (%d of %d pixels "
+              "changed)" % (nc, totc))
+        nm, totm = differing(before, after, region=tuple(pbox))
+        check(nm > totm // 5, "the moved parcel %s is gone from the tile (%d of %d pixels of "
+              "its box changed)" % (fid, nm, totm))
+        _, _, g = tile(port, "gpkg", Z, TX, TY)
+        same_image(g, before, "the GeoPackage tile still equals the PostGIS tile before the edit")
+
+        # with `expire`, an edit shows without a truncate: the first request after expiry
+        # gets the stale tile and re-renders it in the background
+        _, _, e0 = tile(port, "expiring", Z, TX, TY)
+        pg.sql("DELETE FROM parcels WHERE zaehler = 9999")
+        deadline = time.time() + 20
+        while True:
+            time.sleep(0.3)
+            _, _, e1 = tile(port, "expiring", Z, TX, TY)
+            if e1 != e0 or time.time() > deadline:
+                break
+        nc, totc = differing(e0, e1, region=centre)
+        check(nc > totc // 2, "cache expire 1 s: the deleted parcel disappears without a "
+              "truncate (%d of %d centre pixels changed)" % (nc, totc))
+
+        # a query that waits on a lock is cancelled by the statement timeout (2 s here)
+        locker = subprocess.Popen(
+            (["runuser", "-u", "postgres", "--"] if pg.as_root else []) +
+            [os.path.join(pg.bin, "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U",
+             "postgres", "-d", "demo", "-qAt", "-c",
+             "BEGIN; LOCK TABLE parcels IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 10
+            while pg.sql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                         "WHERE c.relname = 'parcels' AND l.mode = 'AccessExclusiveLock' "
+                         "AND l.granted") != "1":
+                if time.time() > deadline:
+                    raise Fail("the table lock was not taken")
+                time.sleep(0.1)
+            truncate(port, "live")
+            t0 = time.time()
+            st, _, body = tile(port, "live", Z, TX, TY)
+            took = time.time() - t0
+            check(st == 502 and b"statement timeout" in body and took < 7,
+                  "a query blocked by a lock is cancelled by query_timeout: %d after %.1f s (%s)"
+                  % (st, took, body[:160].decode(errors="replace")))
+        finally:
+            locker.wait(30)
+
+        # 3. the database stopped: 5xx at once, the server keeps serving what it can
+        truncate(port, "live")
+        st, _, cur = tile(port, "live", Z, TX, TY)
+        check(st == 200, "the tile of the current data (%d)" % st)
+        pg.stop()
+        truncate(port, "live")
+        t0 = time.time()
+        st, _, body = tile(port, "live", Z, TX, TY)
+        took = time.time() - t0
+        check(500 <= st < 600, "database down: the PostGIS tile answers %d (%s) after %.1f s"
+              % (st, body[:160].decode(errors="replace"), took))
+        st, h, body = getmap(port, "pg_parcels", "EPSG:3857", WMS_BOX_3857)
+        check(b"ServiceException" in body and h.get("content-type", "").find("xml") >= 0,
+              "database down: WMS GetMap answers an OGC exception (%d)" % st)
+        st, _, g2 = tile(port, "gpkg", 15, TX >> 1, TY >> 1)
+        check(st == 200, "database down: GeoPackage tiles still render (%d)" % st)
+        st, _, hb = get(port, "/health")
+        hj = json.loads(hb)
+        check(st == 200 and hj["status"] == "degraded" and not hj["postgis"]["ok"] and
+              hj["postgis"]["errors"] > 0 and "pg_parcels" in hj["postgis"]["error"],
+              "database down: /health says degraded, with the error counted (%s)"
+              % hj.get("postgis"))
+        text = open(log).read()
+        check("PostGIS" in text and ("unreachable" in text or "query failed" in text),
+              "the database error is logged")
+        check(server.poll() is None, "the server survives")
+
+        # 4. the database back: tiles render again (connections reopened)
+        pg.start()
+        deadline = time.time() + 20
+        while True:
+            st, _, again = tile(port, "live", Z, TX, TY)
+            if st == 200 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        check(st == 200, "database restarted: the PostGIS tile renders again (%d)" % st)
+        nc, _ = differing(cur, again, tol=0)
+        check(nc == 0, "and shows the current data (%d pixels differ)" % nc)
+        hj = json.loads(get(port, "/health")[2])
+        check(hj["status"] == "ok" and hj["postgis"]["ok"] and hj["postgis"]["queries"] > 0,
+              "/health is ok again (%s)" % hj.get("postgis"))
+        st, _, l = getmap(port, "pg_parcels,pg_buildings,pg_streets", "EPSG:3857", WMS_BOX_3857)
+        check(st == 200 and l[:4] == b"\x89PNG", "database restarted: WMS GetMap renders (%d)"
+              % st)
+
+        # 5. a clean stop
+        server.send_signal(signal.SIGTERM)
+        rc = server.wait(60)
+        text = open(log).read()
+        check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+              "tilesrv stops cleanly (exit %d)" % rc)
+    finally:
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        pg.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--srcdir", default=os.path.join(os.path.dirname(__file__), "..", ".."))
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="tilesrv-postgis-")
+    pgroot = tempfile.mkdtemp(prefix="tilesrv-pg-")
+    try:
+        run(a, tmp, pgroot)
+    except Fail as e:
+        print("FAIL: %s" % e, flush=True)
+        for p in (os.path.join(tmp, "tilesrv.log"), os.path.join(pgroot, "postgres.log")):
+            if os.path.exists(p):
+                print("---- %s (end) ----\n%s" % (p, open(p, errors="replace").read()[-4000:]))
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(pgroot, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,933 @@
+/* source/pg.c — live PostGIS tables: the features of one box per render, over libpq.
+ *
+ * ts_pg_table_open reads what a render needs to know once (geometry column, SRID, the
+ * columns kept, extent) and builds the query text from quoted identifiers:
+ *
+ *   SELECT ST_AsBinary("geom"), "col1", ... FROM "schema"."table"
+ *   WHERE "geom" && ST_MakeEnvelope($1, $2, $3, $4, <srid>) [AND (<where>)]
+ *
+ * The box is the only thing that varies, and it travels as bound float8 parameters of a
+ * statement PREPAREd once per connection (named after a hash of its text, so tables, and
+ * the same table in a reloaded configuration, share it). Nothing of a request's text ever
+ * reaches the SQL.
+ *
+ * Each fetching thread keeps its state in thread-specific data freed when the thread ends:
+ * one connection per (connection string, timeout), a ts_source_ctx for GEOS repairs, the
+ * transformations it used, and scratch buffers. Results are read in text format; the
+ * geometry arrives as hex bytea (bytea_output is set to hex on every connection), is parsed
+ * by OGR (OGR_G_CreateFromWkb), reprojected and repaired as ts_store_load does (ogr.c). */
+#include "source/source.h"
+#include "source/source_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libpq-fe.h>
+
+#include "util/clock.h"
+#include "util/log.h"
+
+#define PG_DEFAULT_TIMEOUT_MS 10000
+#define PG_RETRY_NS 1000000000ull /* a failed connect is not tried again sooner */
+
+/* Built-in type OIDs (pg_type.dat; fixed across PostgreSQL versions). */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_FLOAT4 = 700,
+       OID_FLOAT8 = 701, OID_NUMERIC = 1700, OID_TEXT = 25 };
+
+struct ts_pg_table {
+    char *name;       /* layer name */
+    char *conninfo;   /* libpq form ("PG:" stripped) */
+    int timeout_ms;
+    char *sql;        /* the prepared query */
+    char stmt[32];    /* its statement name */
+    char *src_crs, *dst_crs;
+    int nfields;
+    char **fields;    /* kept fields, as the store names them */
+    ts_store *empty;
+    ts_bbox extent;
+    uint64_t count;
+};
+
+/* ---- process-wide counters ---- */
+
+static atomic_ullong n_queries, n_errors, n_connects, n_rows, n_query_ns;
+static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_msg[512];
+static atomic_int last_failed; /* the latest fetch failed */
+static int64_t last_log_s;
+
+void
+ts_pg_stats_get(ts_pg_stats *o)
+{
+    o->queries = atomic_load(&n_queries);
+    o->errors = atomic_load(&n_errors);
+    o->connects = atomic_load(&n_connects);
+    o->rows = atomic_load(&n_rows);
+    o->query_ns = atomic_load(&n_query_ns);
+}
+
+int
+ts_pg_failing(char *buf, size_t len)
+{
+    pthread_mutex_lock(&last_mu);
+    int f = atomic_load(&last_failed);
+    if (buf != NULL && len > 0)
+        snprintf(buf, len, "%s", f ? last_msg : "");
+    pthread_mutex_unlock(&last_mu);
+    return f;
+}
+
+/* Count a failed fetch; log it unless the same message was logged in the last 10 s. */
+static void
+note_failure(const char *msg)
+{
+    atomic_fetch_add(&n_errors, 1);
+    int64_t now = ts_wall_s();
+    pthread_mutex_lock(&last_mu);
+    int log = strcmp(last_msg, msg) != 0 || now - last_log_s >= 10;
+    snprintf(last_msg, sizeof last_msg, "%s", msg);
+    atomic_store(&last_failed, 1);
+    if (log)
+        last_log_s = now;
+    pthread_mutex_unlock(&last_mu);
+    if (log)
+        ts_warn("%s", msg);
+}
+
+static void
+note_success(uint64_t ns, uint64_t rows)
+{
+    atomic_fetch_add(&n_queries, 1);
+    atomic_fetch_add(&n_rows, rows);
+    atomic_fetch_add(&n_query_ns, ns);
+    if (atomic_load(&last_failed)) {
+        pthread_mutex_lock(&last_mu);
+        if (atomic_exchange(&last_failed, 0))
+            ts_info("PostGIS queries work again");
+        pthread_mutex_unlock(&last_mu);
+    }
+}
+
+/* ---- per-thread state ---- */
+
+typedef struct pg_conn {
+    char *conninfo;
+    int timeout_ms;
+    PGconn *pc;          /* NULL: closed */
+    char **stmts;        /* statements prepared on pc */
+    int nstmts, capstmts;
+    uint64_t failed_ns;  /* last failed connect (monotonic), 0 = none */
+    char failmsg[200];
+    struct pg_conn *next;
+} pg_conn;
+
+typedef struct pg_xf {
+    char *src, *dst;
+    ts_source_xform *x;
+    struct pg_xf *next;
+} pg_xf;
+
+typedef struct pg_thread {
+    ts_source_ctx *sc;
+    pg_conn *conns;
+    pg_xf *xfs;
+    ts_flat f, tmp;
+    unsigned char *wkb;
+    size_t wkb_cap;
+    ts_value *vals;
+    int vals_cap;
+} pg_thread;
+
+static pthread_key_t thread_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void
+conn_close(pg_conn *c)
+{
+    if (c->pc != NULL)
+        PQfinish(c->pc);
+    c->pc = NULL;
+    for (int i = 0; i < c->nstmts; i++)
+        free(c->stmts[i]);
+    c->nstmts = 0;
+}
+
+static void
+thread_free(void *p)
+{
+    pg_thread *th = p;
+    if (th == NULL)
+        return;
+    for (pg_conn *c = th->conns, *n; c; c = n) {
+        n = c->next;
+        conn_close(c);
+        free(c->stmts);
+        free(c->conninfo);
+        free(c);
+    }
+    for (pg_xf *x = th->xfs, *n; x; x = n) {
+        n = x->next;
+        ts_source_xform_free(x->x);
+        free(x->src);
+        free(x->dst);
+        free(x);
+    }
+    ts_source__flat_fini(&th->f);
+    ts_source__flat_fini(&th->tmp);
+    free(th->wkb);
+    free(th->vals);
+    ts_source_ctx_free(th->sc);
+    free(th);
+}
+
+static void
+key_create(void)
+{
+    pthread_key_create(&thread_key, thread_free);
+}
+
+static pg_thread *
+thread_state(ts_err *err)
+{
+    pthread_once(&key_once, key_create);
+    pg_thread *th = pthread_getspecific(thread_key);
+    if (th != NULL)
+        return th;
+    th = calloc(1, sizeof *th);
+    if (th == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "PostGIS thread state");
+        return NULL;
+    }
+    if ((th->sc = ts_source_ctx_new(err)) == NULL) {
+        free(th);
+        return NULL;
+    }
+    if (pthread_setspecific(thread_key, th) != 0) {
+        thread_free(th);
+        TS_FAIL(err, TS_ENOMEM, "PostGIS thread state");
+        return NULL;
+    }
+    return th;
+}
+
+/* The thread's transformation src -> dst (NULL with *err for an unknown CRS). */
+static ts_source_xform *
+thread_xform(pg_thread *th, const char *src, const char *dst, ts_err *err)
+{
+    for (pg_xf *x = th->xfs; x; x = x->next)
+        if (strcmp(x->src, src) == 0 && strcmp(x->dst, dst) == 0)
+            return x->x;
+    pg_xf *x = calloc(1, sizeof *x);
+    if (x == NULL || (x->src = strdup(src)) == NULL || (x->dst = strdup(dst)) == NULL) {
+        if (x)
+            free(x->src);
+        free(x);
+        TS_FAIL(err, TS_ENOMEM, "PostGIS transformation");
+        return NULL;
+    }
+    if ((x->x = ts_source_xform_new(src, dst, err)) == NULL) {
+        free(x->src);
+        free(x->dst);
+        free(x);
+        return NULL;
+    }
+    x->next = th->xfs;
+    th->xfs = x;
+    return x->x;
+}
+
+/* ---- connections ---- */
+
+/* A new connection with the session settings tilesrv relies on; NULL with msg set. */
+static PGconn *
+connect_db(const char *conninfo, int timeout_ms, char *msg, size_t len)
+{
+    char ct[16];
+    snprintf(ct, sizeof ct, "%d", timeout_ms < 2000 ? 2 : (timeout_ms + 999) / 1000);
+    /* dbname is expanded as a connection string; the later keywords override it */
+    const char *kw[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {conninfo, ct, "tilesrv", NULL};
+    PGconn *pc = PQconnectdbParams(kw, vals, 1);
+    if (pc == NULL) {
+        snprintf(msg, len, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(pc) != CONNECTION_OK) {
+        snprintf(msg, len, "%s", PQerrorMessage(pc));
+        PQfinish(pc);
+        return NULL;
+    }
+    char set[128];
+    snprintf(set, sizeof set, "SET statement_timeout = %d; SET bytea_output = 'hex'", timeout_ms);
+    PGresult *r = PQexec(pc, set);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(msg, len, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok) {
+        PQfinish(pc);
+        return NULL;
+    }
+    return pc;
+}
+
+/* libpq messages end in a newline (sometimes several lines): keep the first line. */
+static void
+trim_msg(char *s)
+{
+    char *nl = strchr(s, '\n');
+    if (nl != NULL)
+        *nl = 0;
+}
+
+/* The thread's open connection for t (*fresh = 1 when opened now). NULL with *err. */
+static pg_conn *
+thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
+{
+    pg_conn *c = th->conns;
+    while (c && (c->timeout_ms != t->timeout_ms || strcmp(c->conninfo, t->conninfo) != 0))
+        c = c->next;
+    if (c == NULL) {
+        c = calloc(1, sizeof *c);
+        if (c == NULL || (c->conninfo = strdup(t->conninfo)) == NULL) {
+            free(c);
+            TS_FAIL(err, TS_ENOMEM, "PostGIS connection");
+            return NULL;
+        }
+        c->timeout_ms = t->timeout_ms;
+        c->next = th->conns;
+        th->conns = c;
+    }
+    *fresh = 0;
+    if (c->pc != NULL)
+        return c;
+    uint64_t now = ts_mono_ns();
+    if (c->failed_ns != 0 && now - c->failed_ns < PG_RETRY_NS) {
+        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, c->failmsg);
+        return NULL;
+    }
+    c->pc = connect_db(c->conninfo, c->timeout_ms, c->failmsg, sizeof c->failmsg);
+    if (c->pc == NULL) {
+        trim_msg(c->failmsg);
+        c->failed_ns = now ? now : 1;
+        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, c->failmsg);
+        return NULL;
+    }
+    c->failed_ns = 0;
+    atomic_fetch_add(&n_connects, 1);
+    *fresh = 1;
+    return c;
+}
+
+static int
+conn_has_stmt(const pg_conn *c, const char *name)
+{
+    for (int i = 0; i < c->nstmts; i++)
+        if (strcmp(c->stmts[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+conn_add_stmt(pg_conn *c, const char *name)
+{
+    if (c->nstmts == c->capstmts) {
+        int cap = c->capstmts ? 2 * c->capstmts : 8;
+        char **n = realloc(c->stmts, (size_t)cap * sizeof *n);
+        if (n == NULL)
+            return -1;
+        c->stmts = n;
+        c->capstmts = cap;
+    }
+    if ((c->stmts[c->nstmts] = strdup(name)) == NULL)
+        return -1;
+    c->nstmts++;
+    return 0;
+}
+
+static const Oid box_types[4] = {OID_FLOAT8, OID_FLOAT8, OID_FLOAT8, OID_FLOAT8};
+
+/* Run t's query for the source box on the thread's connection, preparing it first on a
+ * connection that has not seen it. A reused connection found broken is reopened and the
+ * query retried once. NULL with *err (TS_ESOURCE) on failure. */
+static PGresult *
+run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
+{
+    char p[4][32];
+    snprintf(p[0], sizeof p[0], "%.17g", sb->minx);
+    snprintf(p[1], sizeof p[1], "%.17g", sb->miny);
+    snprintf(p[2], sizeof p[2], "%.17g", sb->maxx);
+    snprintf(p[3], sizeof p[3], "%.17g", sb->maxy);
+    const char *params[4] = {p[0], p[1], p[2], p[3]};
+    for (int attempt = 0;; attempt++) {
+        int fresh;
+        pg_conn *c = thread_conn(th, t, &fresh, err);
+        if (c == NULL)
+            return NULL;
+        char msg[200] = "";
+        PGresult *r = NULL;
+        if (!conn_has_stmt(c, t->stmt)) {
+            r = PQprepare(c->pc, t->stmt, t->sql, 4, box_types);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                PQclear(r);
+                r = NULL;
+                if (conn_add_stmt(c, t->stmt) != 0) {
+                    TS_FAIL(err, TS_ENOMEM, "layer %s: prepared statements", t->name);
+                    conn_close(c); /* it has a statement it does not know of */
+                    return NULL;
+                }
+            } else {
+                snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "out of memory");
+            }
+        }
+        if (msg[0] == 0) {
+            PQclear(r);
+            r = PQexecPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0);
+            if (PQresultStatus(r) == PGRES_TUPLES_OK)
+                return r;
+            snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "out of memory");
+        }
+        PQclear(r);
+        if (msg[0] == 0)
+            snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pc));
+        trim_msg(msg);
+        int broken = PQstatus(c->pc) != CONNECTION_OK;
+        if (broken)
+            conn_close(c);
+        if (!broken || fresh || attempt > 0) {
+            TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, msg);
+            return NULL;
+        }
+        /* the server went away under a connection opened earlier (restart): once more */
+    }
+}
+
+/* ---- reading rows ---- */
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode a bytea in hex output format ("\x0102...") into th->wkb. Its length, or 0. */
+static size_t
+decode_bytea(pg_thread *th, const char *s, size_t len)
+{
+    if (len < 2 || s[0] != '\\' || s[1] != 'x' || (len - 2) % 2 != 0)
+        return 0;
+    size_t n = (len - 2) / 2;
+    if (n > th->wkb_cap) {
+        size_t cap = th->wkb_cap ? th->wkb_cap : 4096;
+        while (cap < n)
+            cap *= 2;
+        unsigned char *b = realloc(th->wkb, cap);
+        if (b == NULL)
+            return 0;
+        th->wkb = b;
+        th->wkb_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval((unsigned char)s[2 + 2 * i]), lo = hexval((unsigned char)s[3 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        th->wkb[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return n;
+}
+
+/* The value of a text-format cell of type oid (strings borrowed from the result). */
+static ts_value
+cell_value(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return (ts_value){.type = TS_VAL_NULL};
+    const char *s = PQgetvalue(r, row, col);
+    char *end;
+    switch (PQftype(r, col)) {
+    case OID_BOOL:
+        return (ts_value){.type = TS_VAL_BOOL, .u.i = s[0] == 't'};
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8: {
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == 0 && end != s && *end == 0)
+            return (ts_value){.type = TS_VAL_INT, .u.i = v};
+        break;
+    }
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC: {
+        double d = strtod(s, &end);
+        if (end != s && *end == 0)
+            return (ts_value){.type = TS_VAL_REAL, .u.d = d};
+        break;
+    }
+    default:
+        break;
+    }
+    return (ts_value){.type = TS_VAL_STR, .u.s = s};
+}
+
+/* Build the store of result r (geometry in column 0, fields after it). */
+static ts_status
+build_store(pg_thread *th, const ts_pg_table *t, ts_source_xform *xf, const PGresult *r,
+            ts_store **out, ts_err *err)
+{
+    if (PQnfields(r) != t->nfields + 1)
+        return TS_FAIL(err, TS_ESOURCE, "layer %s: query returned %d columns, expected %d",
+                       t->name, PQnfields(r), t->nfields + 1);
+    if (t->nfields > th->vals_cap) {
+        ts_value *v = realloc(th->vals, (size_t)t->nfields * sizeof *v);
+        if (v == NULL)
+            return TS_FAIL(err, TS_ENOMEM, "layer %s: values", t->name);
+        th->vals = v;
+        th->vals_cap = t->nfields;
+    }
+    ts_store_builder *b =
+        ts_store_builder_new(t->name, (const char *const *)t->fields, t->nfields, err);
+    if (b == NULL)
+        return err && err->code != TS_OK ? err->code : TS_ENOMEM;
+    ts_store *s = ts_source__builder_store(b);
+    int identity = ts_source_xform_identity(xf);
+    int rows = PQntuples(r);
+    ts_source__gdal_capture_begin(th->sc);
+    ts_status st = TS_OK;
+    for (int i = 0; i < rows && st == TS_OK; i++) {
+        s->stats.read++;
+        size_t n = PQgetisnull(r, i, 0)
+                       ? 0
+                       : decode_bytea(th, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+        OGRGeometryH g = NULL;
+        if (n == 0 || n > (size_t)INT32_MAX ||
+            OGR_G_CreateFromWkb(th->wkb, NULL, &g, (int)n) != OGRERR_NONE) {
+            s->stats.skipped++;
+            continue;
+        }
+        int rc = ts_source__ogr_flat(g, &th->f);
+        OGR_G_DestroyGeometry(g);
+        if (rc < 0) {
+            st = TS_FAIL(err, TS_ENOMEM, "layer %s: geometry", t->name);
+            break;
+        }
+        int repaired = 0;
+        if (rc > 0 && !identity)
+            ts_source_xform_points(xf, 0, th->f.xy, th->f.npts);
+        if (rc == 0 || ts_source__flat_finish(th->sc, &th->f, &th->tmp, &repaired) == 0) {
+            s->stats.skipped++;
+            continue;
+        }
+        if (repaired)
+            s->stats.repaired++;
+        for (int k = 0; k < t->nfields; k++)
+            th->vals[k] = cell_value(r, i, k + 1);
+        st = ts_source__builder_add_flat(b, &th->f, th->vals, err);
+    }
+    ts_source__gdal_capture_end(th->sc);
+    if (st != TS_OK) {
+        ts_store_builder_free(b);
+        return st;
+    }
+    return ts_store_builder_finish(b, out, err);
+}
+
+ts_status
+ts_pg_table_fetch(ts_pg_table *t, const ts_bbox *box, ts_store **out, ts_err *err)
+{
+    *out = NULL;
+    uint64_t t0 = ts_mono_ns();
+    ts_err e2;
+    ts_err_clear(&e2);
+    pg_thread *th = thread_state(&e2);
+    ts_source_xform *xf = th ? thread_xform(th, t->src_crs, t->dst_crs, &e2) : NULL;
+    if (xf == NULL) {
+        if (err)
+            *err = e2;
+        return e2.code != TS_OK ? e2.code : TS_ENOMEM;
+    }
+    ts_bbox sb = *box;
+    if (!ts_source_xform_identity(xf) && !ts_source_xform_box(xf, 1, box, &sb)) {
+        /* nothing of the box exists in the source CRS: no features */
+        ts_store_builder *b =
+            ts_store_builder_new(t->name, (const char *const *)t->fields, t->nfields, err);
+        return b ? ts_store_builder_finish(b, out, err) : TS_ENOMEM;
+    }
+    PGresult *r = run_query(th, t, &sb, &e2);
+    ts_status st = r ? build_store(th, t, xf, r, out, &e2) : e2.code;
+    uint64_t rows = r ? (uint64_t)PQntuples(r) : 0;
+    PQclear(r);
+    if (st != TS_OK) {
+        if (st == TS_ESOURCE)
+            note_failure(e2.msg);
+        else
+            atomic_fetch_add(&n_errors, 1);
+        if (err)
+            *err = e2;
+        return st;
+    }
+    note_success(ts_mono_ns() - t0, rows);
+    return TS_OK;
+}
+
+/* ---- opening ---- */
+
+static void
+table_free(ts_pg_table *t)
+{
+    free(t->name);
+    free(t->conninfo);
+    free(t->sql);
+    free(t->src_crs);
+    free(t->dst_crs);
+    for (int i = 0; i < t->nfields; i++)
+        free(t->fields[i]);
+    free(t->fields);
+    ts_store_unref(t->empty);
+    free(t);
+}
+
+void
+ts_pg_table_free(ts_pg_table *t)
+{
+    if (t != NULL)
+        table_free(t);
+}
+
+ts_store *
+ts_pg_table_empty(const ts_pg_table *t)
+{
+    return t->empty;
+}
+
+ts_bbox
+ts_pg_table_extent(const ts_pg_table *t)
+{
+    return t->extent;
+}
+
+uint64_t
+ts_pg_table_count(const ts_pg_table *t)
+{
+    return t->count;
+}
+
+/* A growable string for the query text. */
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void
+sb_add(sbuf *b, const char *s)
+{
+    size_t l = strlen(s);
+    if (b->oom)
+        return;
+    if (b->n + l + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + l + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (p == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, l + 1);
+    b->n += l;
+}
+
+/* An identifier quoted for SQL, or NULL (out of memory: *oom). PQfreemem the result. */
+static char *
+quote_ident(PGconn *pc, const char *s, int *oom)
+{
+    char *q = PQescapeIdentifier(pc, s, strlen(s));
+    if (q == NULL)
+        *oom = 1;
+    return q;
+}
+
+/* The open step that failed: TS_ESOURCE naming the layer and table. */
+#define OPEN_FAIL(...) (st = TS_FAIL(err, TS_ESOURCE, __VA_ARGS__))
+
+static unsigned long long
+fnv1a(const char *s)
+{
+    unsigned long long h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+ts_pg_table *
+ts_pg_table_open(const ts_pg_def *def, ts_err *err)
+{
+    if (def == NULL || def->conninfo == NULL || def->table == NULL || def->dst_crs == NULL) {
+        TS_FAIL(err, TS_EINVAL, "ts_pg_table_open: missing argument");
+        return NULL;
+    }
+    const char *name = def->name ? def->name : def->table;
+    const char *ci = def->conninfo;
+    if (strncasecmp(ci, "PG:", 3) == 0)
+        ci += 3;
+    ts_pg_table *t = calloc(1, sizeof *t);
+    if (t == NULL || (t->name = strdup(name)) == NULL || (t->conninfo = strdup(ci)) == NULL ||
+        (t->dst_crs = strdup(def->dst_crs)) == NULL) {
+        if (t)
+            table_free(t);
+        TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        return NULL;
+    }
+    t->timeout_ms = def->timeout_ms > 0 ? def->timeout_ms : PG_DEFAULT_TIMEOUT_MS;
+    ts_status st = TS_OK;
+    char msg[200];
+    PGconn *pc = connect_db(t->conninfo, t->timeout_ms, msg, sizeof msg);
+    PGresult *r = NULL;
+    char *qs = NULL, *qt = NULL, *qg = NULL;
+    char *schema = NULL, *tname = NULL, *gcol = NULL;
+    char **cols = NULL;
+    int ncols = 0, srid = 0, oom = 0;
+    sbuf sql = {0}, rel = {0};
+    if (pc == NULL) {
+        trim_msg(msg);
+        OPEN_FAIL("layer %s: cannot connect to PostgreSQL: %s", name, msg);
+        goto done;
+    }
+    /* the table and its geometry column */
+    const char *dot = strchr(def->table, '.');
+    schema = dot ? strndup(def->table, (size_t)(dot - def->table)) : NULL;
+    tname = strdup(dot ? dot + 1 : def->table);
+    if ((dot && schema == NULL) || tname == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    const char *gparams[2] = {tname, schema};
+    r = PQexecParams(pc,
+                     "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
+                     "WHERE f_table_name = $1 AND ($2::text IS NULL OR f_table_schema = $2) "
+                     "ORDER BY f_table_schema <> 'public', f_table_schema, f_geometry_column "
+                     "LIMIT 1",
+                     2, NULL, gparams, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        trim_msg(msg);
+        OPEN_FAIL("layer %s: reading geometry_columns (is PostGIS installed?): %s", name, msg);
+        goto done;
+    }
+    if (PQntuples(r) != 1) {
+        OPEN_FAIL("layer %s: no table '%s' with a geometry column in the database", name,
+                  def->table);
+        goto done;
+    }
+    free(schema);
+    schema = strdup(PQgetvalue(r, 0, 0));
+    gcol = strdup(PQgetvalue(r, 0, 1));
+    srid = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    r = NULL;
+    if (schema == NULL || gcol == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    qs = quote_ident(pc, schema, &oom);
+    qt = quote_ident(pc, tname, &oom);
+    qg = quote_ident(pc, gcol, &oom);
+    if (oom) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    sb_add(&rel, qs);
+    sb_add(&rel, ".");
+    sb_add(&rel, qt);
+    if (rel.oom) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    /* its columns */
+    const char *cparams[1] = {rel.s};
+    r = PQexecParams(pc,
+                     "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+                     "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                     1, NULL, cparams, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        trim_msg(msg);
+        OPEN_FAIL("layer %s: reading the columns of %s: %s", name, def->table, msg);
+        goto done;
+    }
+    ncols = PQntuples(r);
+    int nwant = 0;
+    while (def->fields && def->fields[nwant])
+        nwant++;
+    cols = calloc((size_t)(nwant > 0 ? nwant : 1), sizeof *cols);
+    t->fields = calloc((size_t)(nwant > 0 ? nwant : 1), sizeof *t->fields);
+    if (cols == NULL || t->fields == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    for (int i = 0; i < nwant; i++) {
+        const char *want = def->fields[i];
+        int dup = 0;
+        for (int k = 0; k < t->nfields; k++)
+            dup |= strcmp(t->fields[k], want) == 0;
+        if (dup)
+            continue;
+        int found = -1;
+        for (int c = 0; c < ncols && found < 0; c++) /* exact first, then any case */
+            if (strcmp(PQgetvalue(r, c, 0), want) == 0)
+                found = c;
+        for (int c = 0; c < ncols && found < 0; c++)
+            if (strcasecmp(PQgetvalue(r, c, 0), want) == 0)
+                found = c;
+        if (found < 0)
+            continue;
+        cols[t->nfields] = quote_ident(pc, PQgetvalue(r, found, 0), &oom);
+        t->fields[t->nfields] = strdup(want);
+        if (oom || t->fields[t->nfields] == NULL) {
+            PQfreemem(cols[t->nfields]);
+            cols[t->nfields] = NULL;
+            st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+            goto done;
+        }
+        t->nfields++;
+    }
+    PQclear(r);
+    r = NULL;
+    /* the CRS */
+    char auth[32];
+    if (def->src_crs != NULL) {
+        t->src_crs = strdup(def->src_crs);
+    } else if (srid > 0) {
+        snprintf(auth, sizeof auth, "EPSG:%d", srid);
+        t->src_crs = strdup(auth);
+    } else {
+        OPEN_FAIL("layer %s: column %s of %s declares no SRID (set srs)", name, gcol, def->table);
+        goto done;
+    }
+    if (t->src_crs == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    /* the query: identifiers quoted, the box bound as parameters */
+    char tail[96];
+    snprintf(tail, sizeof tail, " && ST_MakeEnvelope($1, $2, $3, $4, %d)", srid);
+    sb_add(&sql, "SELECT ST_AsBinary(");
+    sb_add(&sql, qg);
+    sb_add(&sql, ")");
+    for (int i = 0; i < t->nfields; i++) {
+        sb_add(&sql, ", ");
+        sb_add(&sql, cols[i]);
+    }
+    sb_add(&sql, " FROM ");
+    sb_add(&sql, rel.s);
+    sb_add(&sql, " WHERE ");
+    sb_add(&sql, qg);
+    sb_add(&sql, tail);
+    if (def->where != NULL && def->where[0] != 0) {
+        sb_add(&sql, " AND (");
+        sb_add(&sql, def->where);
+        sb_add(&sql, ")");
+    }
+    if (sql.oom) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    t->sql = sql.s;
+    sql.s = NULL;
+    snprintf(t->stmt, sizeof t->stmt, "tilesrv_%016llx", fnv1a(t->sql));
+    /* check it now (a bad `where` fails the start, not every render) */
+    r = PQprepare(pc, t->stmt, t->sql, 4, box_types);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        trim_msg(msg);
+        OPEN_FAIL("layer %s: the query on %s fails: %s", name, def->table, msg);
+        goto done;
+    }
+    PQclear(r);
+    /* count and extent */
+    sbuf ext = {0};
+    sb_add(&ext, "SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                 "(SELECT count(*) AS n, ST_Extent(");
+    sb_add(&ext, qg);
+    sb_add(&ext, ") AS e FROM ");
+    sb_add(&ext, rel.s);
+    if (def->where != NULL && def->where[0] != 0) {
+        sb_add(&ext, " WHERE (");
+        sb_add(&ext, def->where);
+        sb_add(&ext, ")");
+    }
+    sb_add(&ext, ") q");
+    if (ext.oom) {
+        free(ext.s);
+        r = NULL;
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    r = PQexec(pc, ext.s);
+    free(ext.s);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        trim_msg(msg);
+        OPEN_FAIL("layer %s: extent of %s: %s", name, def->table, msg);
+        goto done;
+    }
+    ts_err e2;
+    ts_err_clear(&e2);
+    ts_source_xform *xf = ts_source_xform_new(t->src_crs, t->dst_crs, &e2);
+    if (xf == NULL) {
+        OPEN_FAIL("layer %s: %s", name, e2.msg);
+        goto done;
+    }
+    t->count = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    if (!PQgetisnull(r, 0, 1)) {
+        ts_bbox e = {strtod(PQgetvalue(r, 0, 1), NULL), strtod(PQgetvalue(r, 0, 2), NULL),
+                     strtod(PQgetvalue(r, 0, 3), NULL), strtod(PQgetvalue(r, 0, 4), NULL)};
+        if (ts_source_xform_identity(xf))
+            t->extent = e;
+        else
+            ts_source_xform_box(xf, 0, &e, &t->extent);
+    }
+    ts_source_xform_free(xf);
+    PQclear(r);
+    r = NULL;
+    ts_store_builder *b =
+        ts_store_builder_new(t->name, (const char *const *)t->fields, t->nfields, err);
+    if (b == NULL || ts_store_builder_finish(b, &t->empty, err) != TS_OK)
+        st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
+done:
+    PQclear(r);
+    if (cols != NULL)
+        for (int i = 0; i < t->nfields; i++)
+            PQfreemem(cols[i]);
+    free(cols);
+    PQfreemem(qs);
+    PQfreemem(qt);
+    PQfreemem(qg);
+    free(schema);
+    free(tname);
+    free(gcol);
+    free(sql.s);
+    free(rel.s);
+    if (pc != NULL)
+        PQfinish(pc);
+    if (st != TS_OK) {
+        table_free(t);
+        return NULL;
+    }
+    return t;
+}
