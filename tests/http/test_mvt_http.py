@@ -360,6 +360,104 @@ def test_seed_pbf_into_mbtiles_reads_with_gdal():
     assert r.returncode == 2 and "--resume" in r.stderr, r.stdout + r.stderr
 
 
+def sld_fills(path):
+    """{rule title: [fill colour of each symbolizer, None without one]} of an SLD file (the
+    colours the PNG tiles use)."""
+    import xml.etree.ElementTree as ET
+    out = {}
+    for rule in ET.parse(path).getroot().iter():
+        if not rule.tag.endswith("}Rule"):
+            continue
+        title = [c.text for c in rule if c.tag.endswith("}Title")]
+        syms = [c for c in rule if c.tag.endswith("Symbolizer")]
+        fills = []
+        for sym in syms:
+            f = [c for c in sym.iter() if c.tag.endswith("}Fill")]
+            p = [c.text.strip().lower() for c in (f[0].iter() if f else [])
+                 if c.get("name") == "fill" and c.text]
+            fills.append(p[0] if p else None)
+        if title and title[0] not in out:
+            out[title[0]] = fills
+    return out
+
+
+def test_maplibre_style_of_the_demo():
+    """/styles/cadastre,parking,air.json on the demo configuration: sources at this server's
+    TileJSON (absolute URLs from the Host), fill/line/circle layers for every layer with the
+    SLD colours, no text layers (no glyphs served); valid by @maplibre/maplibre-gl-style-spec
+    (which finds the faults of a broken copy)."""
+    srv = H.start_server()  # the bundled demo: cadastre, parking and air (simulated feeds)
+    try:
+        port = srv[1]
+        st, hdr, body = H.get(port, "/styles/cadastre,parking,air.json", {"Host": "maps.example:81"})
+        assert st == 200 and hdr["content-type"].startswith("application/json"), (st, hdr)
+        style = json.loads(body)
+        assert style["version"] == 8 and "glyphs" not in style and "sprite" not in style
+        assert style["sources"] == {
+            n: {"type": "vector", "url": "http://maps.example:81/tiles/%s.json?format=pbf" % n}
+            for n in ("cadastre", "parking", "air")}, style["sources"]
+        layers = style["layers"]
+        assert layers[0]["type"] == "background", layers[0]
+        assert all(l["type"] in ("background", "fill", "line", "circle") for l in layers)
+        by_src = {}
+        for l in layers[1:]:
+            by_src.setdefault(l["source-layer"], set()).add(l["type"])
+        assert by_src == {"parcels": {"fill", "line"}, "buildings": {"fill", "line"},
+                          "streets": {"line"}, "parking_bays": {"circle"},
+                          "air_stations": {"circle"}}, by_src
+        skipped = style["metadata"]["tilesrv:skipped"]
+        assert any("parcels" in s and "text" in s for s in skipped), skipped
+        # the SLD colours, rule by rule
+        checked = 0
+        for sld, layer, prop in (("alkis_parcels.sld", "parcels", "fill-color"),
+                                 ("parking_state.sld", "parking_bays", "circle-color"),
+                                 ("air_quality_uba.sld", "air_stations", "circle-color")):
+            fills = sld_fills(os.path.join(ARGS.srcdir, "styles", sld))
+            for l in layers[1:]:
+                t = l.get("metadata", {}).get("tilesrv:rule")
+                if l["source-layer"] == layer and t in fills and prop in l["paint"]:
+                    si = int(l["id"].split("/")[4])  # tileset/layer/fts/rule/symbolizer
+                    want = fills[t][si]
+                    assert want is not None and l["paint"][prop] == want, (sld, t, l, want)
+                    checked += 1
+        assert checked >= 10, checked
+        occ = [l for l in layers if l.get("source-layer") == "parking_bays" and
+               l.get("filter") == ["==", ["get", "state"], "occupied"]]
+        assert occ and occ[0]["paint"]["circle-color"] == "#d62728", occ
+        # one tileset alone; unknown names are 404
+        st, _, one = H.get(port, "/styles/cadastre.json")
+        assert st == 200 and list(json.loads(one)["sources"]) == ["cadastre"]
+        assert H.get(port, "/styles/nope.json")[0] == 404
+        assert H.get(port, "/styles/cadastre")[0] == 404
+        # the TileJSON the sources point at is there and lists the source layers
+        tj = json.loads(H.get(port, "/tiles/parking.json?format=pbf")[2])
+        assert [v["id"] for v in tj["vector_layers"]] == ["parking_bays"], tj
+        # the style specification's validator
+        node = shutil.which("node")
+        if node is None:
+            print("     (node missing: style-spec validation skipped)")
+            return
+        path = os.path.join(TMP, "style.json")
+        with open(path, "wb") as f:
+            f.write(body)
+        v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")
+        r = subprocess.run([node, v, path], capture_output=True, text=True, timeout=120)
+        if r.returncode == 77:
+            print("     (%s: style-spec validation skipped)" % r.stdout.strip())
+            return
+        assert r.returncode == 0, r.stdout + r.stderr
+        broken = json.loads(body)
+        broken["layers"][1]["paint"]["fill-color"] = 12
+        broken["layers"][2]["filter"] = ["==", ["get"], 1, 2, 3]
+        with open(path, "w") as f:
+            json.dump(broken, f)
+        r = subprocess.run([node, v, path], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and r.stdout.count("error:") >= 2, r.stdout + r.stderr
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
 def main():
     global ARGS, SRV, TMP
     ap = argparse.ArgumentParser()

@@ -631,6 +631,16 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
             return ts_http__send_status(h, c, st, &err);
         return handle_tile(h, c, rs, &x, head);
     }
+    if (strncmp(url, "/styles/", 8) == 0) { /* MapLibre style of tilesets: {name}.json */
+        size_t n = strlen(url + 8);
+        char name[2048];
+        if (n <= 5 || n - 5 >= sizeof name || strcmp(url + 8 + n - 5, ".json") != 0 ||
+            strchr(url + 8, '/') != NULL)
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "styles are /styles/{name}.json");
+        memcpy(name, url + 8, n - 5);
+        name[n - 5] = '\0';
+        return ts_http__handle_style(h, c, name);
+    }
     if (strcmp(url, "/health") == 0)
         return handle_health(h, c);
     if (strcmp(url, "/metrics") == 0)

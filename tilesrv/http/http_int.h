@@ -146,6 +146,9 @@ void ts_http__ticket_done(void *ud, ts_status st, ts_tile *tile, const ts_err *e
 int ts_http__ticket_drop(ts_http_ticket *t);
 /* The server's base URL for documents ("http://host:port", no trailing '/'). */
 void ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size);
+/* /styles/{name}.json (style_json.c): a MapLibre style for the tilesets named (one, or
+ * several comma-separated) from their SLD styles; 404 for an unknown tileset. */
+enum MHD_Result ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name);
 
 /* ---- guard.c: connections, deadlines, access log, preflight, admin ---- */
 /* MHD_OPTION_NOTIFY_CONNECTION: track each connection for the watchdog (cls = h). */

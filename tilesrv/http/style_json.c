@@ -1,0 +1,498 @@
+/* http/style_json.c — /styles/{name}.json: a MapLibre GL style (spec version 8) for the vector
+ * tiles of one or more tilesets, derived from the SLD styles the PNG tiles are drawn with, so
+ * client-side maps show the same colours.
+ *
+ * {name} is a tileset, or several joined by commas (drawn in that order, the first at the
+ * bottom): /styles/cadastre.json, /styles/cadastre,parking,air.json. Each tileset is one
+ * vector source whose url is this server's TileJSON (?format=pbf; absolute, from
+ * server.public_url or the request's Host). The first tileset's background colour, when not
+ * transparent, becomes a background layer. Every SLD rule becomes one MapLibre layer per
+ * symbolizer, in the SLD's drawing order (FeatureTypeStyles, then rules, then symbolizers):
+ *
+ *   PolygonSymbolizer  -> fill (fill colour, opacity) + line for its stroke
+ *   LineSymbolizer     -> line (colour, width, opacity, dashes, join, cap, offset)
+ *   PointSymbolizer    -> circle (the mark's fill, size / 2 as radius, stroke); every mark
+ *                         shape is drawn as a circle and ExternalGraphics as their mark
+ *                         fallback colour when the Graphic has one (no sprites are served)
+ *   TextSymbolizer     -> left out: this server serves no glyphs (no text layers)
+ *
+ * Filters become MapLibre expressions (comparisons, BETWEEN, IS NULL, AND/OR/NOT,
+ * arithmetic); an ElseFilter becomes "none of the sibling rules' filters"; scale
+ * denominators become minzoom/maxzoom (MapLibre zoom z shows scale 559082264.03 / 2^(z+1):
+ * 512-pixel tiles). Rules whose filter cannot be written (PropertyIsLike, BBOX) are left
+ * out and listed in metadata["tilesrv:skipped"], as are the text symbolizers. */
+#include "http/http_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "style/style.h"
+
+#define STYLE_MAX_TILESETS 16
+#define SCALE_Z0_512 559082264.028718 /* scale denominator of MapLibre zoom -1 (256-px z0) */
+
+typedef struct sctx {
+    ts_buf *b;
+    const ts_style *style;
+    int nlayers;  /* MapLibre layers written so far */
+    ts_buf *skipped; /* JSON strings of what was left out, comma-separated */
+} sctx;
+
+static ts_status
+jstr(ts_buf *b, const char *s)
+{
+    TS_TRY(ts_buf_add(b, "\"", 1));
+    TS_TRY(ts_ows_json_escape(b, s ? s : ""));
+    return ts_buf_add(b, "\"", 1);
+}
+
+static ts_status
+colour(ts_buf *b, ts_rgba c)
+{
+    return ts_buf_printf(b, "\"#%02x%02x%02x\"", c.r, c.g, c.b);
+}
+
+static ts_status
+number(ts_buf *b, double v)
+{
+    if (!isfinite(v))
+        v = 0;
+    if (v == floor(v) && fabs(v) < 1e15)
+        return ts_buf_printf(b, "%.0f", v);
+    return ts_buf_printf(b, "%.10g", v);
+}
+
+/* 1 if e can be written as an expression. */
+static int
+expr_ok(const ts_expr *e)
+{
+    if (e == NULL)
+        return 0;
+    switch (e->op) {
+    case TS_EXPR_LITERAL:
+    case TS_EXPR_PROPERTY:
+        return 1;
+    default:
+        return expr_ok(e->a) && expr_ok(e->b);
+    }
+}
+
+static int
+is_numeric_literal(const ts_expr *e)
+{
+    return e && e->op == TS_EXPR_LITERAL &&
+           (e->lit.type == TS_VAL_INT || e->lit.type == TS_VAL_REAL);
+}
+
+/* as_number: a property read where a number is compared (["to-number", ["get", p]]) */
+static ts_status
+expr(sctx *x, const ts_expr *e, int as_number)
+{
+    ts_buf *b = x->b;
+    switch (e->op) {
+    case TS_EXPR_LITERAL:
+        if (e->lit.type == TS_VAL_INT)
+            return ts_buf_printf(b, "%lld", (long long)e->lit.u.i);
+        if (e->lit.type == TS_VAL_REAL)
+            return number(b, e->lit.u.d);
+        if (e->lit.type == TS_VAL_BOOL)
+            return ts_buf_printf(b, "%s", e->lit.u.i ? "true" : "false");
+        if (e->lit.type == TS_VAL_NULL)
+            return ts_buf_printf(b, "null");
+        return jstr(b, e->text ? e->text : e->lit.u.s);
+    case TS_EXPR_PROPERTY:
+        if (as_number)
+            TS_TRY(ts_buf_printf(b, "[\"to-number\","));
+        TS_TRY(ts_buf_printf(b, "[\"get\","));
+        TS_TRY(jstr(b, x->style->props[e->prop]));
+        return ts_buf_printf(b, as_number ? "]]" : "]");
+    default: {
+        const char *op = e->op == TS_EXPR_ADD   ? "+"
+                         : e->op == TS_EXPR_SUB ? "-"
+                         : e->op == TS_EXPR_MUL ? "*"
+                         : e->op == TS_EXPR_DIV ? "/"
+                                                : "concat";
+        int num = e->op != TS_EXPR_CONCAT;
+        TS_TRY(ts_buf_printf(b, "[\"%s\",", op));
+        if (!num)
+            TS_TRY(ts_buf_printf(b, "[\"to-string\","));
+        TS_TRY(expr(x, e->a, num));
+        TS_TRY(ts_buf_printf(b, num ? "," : "],[\"to-string\","));
+        TS_TRY(expr(x, e->b, num));
+        return ts_buf_printf(b, num ? "]" : "]]");
+    }
+    }
+}
+
+/* 1 if f can be written as a MapLibre filter expression. */
+static int
+filter_ok(const ts_filter *f)
+{
+    switch (f->op) {
+    case TS_FILTER_LIKE:
+    case TS_FILTER_BBOX:
+        return 0;
+    case TS_FILTER_AND:
+    case TS_FILTER_OR:
+    case TS_FILTER_NOT:
+        for (int i = 0; i < f->nkids; i++)
+            if (!filter_ok(f->kids[i]))
+                return 0;
+        return f->nkids > 0;
+    case TS_FILTER_ISNULL:
+        return expr_ok(f->a);
+    case TS_FILTER_BETWEEN:
+        return expr_ok(f->a) && expr_ok(f->b) && expr_ok(f->c);
+    default:
+        return expr_ok(f->a) && expr_ok(f->b);
+    }
+}
+
+static ts_status
+filter(sctx *x, const ts_filter *f)
+{
+    ts_buf *b = x->b;
+    static const char *const cmp[] = {"==", "!=", "<", "<=", ">", ">="};
+    switch (f->op) {
+    case TS_FILTER_EQ:
+    case TS_FILTER_NE:
+    case TS_FILTER_LT:
+    case TS_FILTER_LE:
+    case TS_FILTER_GT:
+    case TS_FILTER_GE: {
+        /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
+        int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
+        int ci = !f->match_case && !num;
+        TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[f->op]));
+        if (ci)
+            TS_TRY(ts_buf_printf(b, "[\"downcase\",[\"to-string\","));
+        TS_TRY(expr(x, f->a, num));
+        TS_TRY(ts_buf_printf(b, ci ? "]],[\"downcase\",[\"to-string\"," : ","));
+        TS_TRY(expr(x, f->b, num));
+        return ts_buf_printf(b, ci ? "]]]" : "]");
+    }
+    case TS_FILTER_ISNULL:
+        TS_TRY(ts_buf_printf(b, "[\"==\","));
+        TS_TRY(expr(x, f->a, 0));
+        return ts_buf_printf(b, ",null]");
+    case TS_FILTER_BETWEEN:
+        TS_TRY(ts_buf_printf(b, "[\"all\",[\">=\","));
+        TS_TRY(expr(x, f->a, 1));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(expr(x, f->b, 1));
+        TS_TRY(ts_buf_printf(b, "],[\"<=\","));
+        TS_TRY(expr(x, f->a, 1));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(expr(x, f->c, 1));
+        return ts_buf_printf(b, "]]");
+    case TS_FILTER_AND:
+    case TS_FILTER_OR:
+    case TS_FILTER_NOT:
+        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND  ? "all"
+                                           : f->op == TS_FILTER_OR ? "any"
+                                                                   : "!"));
+        if (f->op == TS_FILTER_NOT && f->nkids > 1)
+            TS_TRY(ts_buf_printf(b, ",[\"all\""));
+        for (int i = 0; i < f->nkids; i++) {
+            TS_TRY(ts_buf_add(b, ",", 1));
+            TS_TRY(filter(x, f->kids[i]));
+        }
+        if (f->op == TS_FILTER_NOT && f->nkids > 1)
+            TS_TRY(ts_buf_add(b, "]", 1));
+        return ts_buf_add(b, "]", 1);
+    case TS_FILTER_LIKE:
+    case TS_FILTER_BBOX:
+        break;
+    }
+    return ts_buf_printf(b, "true");
+}
+
+/* The rule's filter as written into a layer (",\"filter\":..." or nothing). */
+static ts_status
+rule_filter(sctx *x, const ts_fts *fts, const ts_rule *r)
+{
+    if (!r->is_else) {
+        if (r->filter == NULL)
+            return TS_OK;
+        TS_TRY(ts_buf_printf(x->b, ",\"filter\":"));
+        return filter(x, r->filter);
+    }
+    /* ElseFilter: none of the other rules' filters (a sibling without a filter matches
+     * every feature: the else rule then draws nothing) */
+    TS_TRY(ts_buf_printf(x->b, ",\"filter\":[\"!\",[\"any\""));
+    for (int i = 0; i < fts->nrules; i++) {
+        const ts_rule *o = &fts->rules[i];
+        if (o->is_else)
+            continue;
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+        if (o->filter == NULL)
+            TS_TRY(ts_buf_printf(x->b, "true"));
+        else
+            TS_TRY(filter(x, o->filter));
+    }
+    return ts_buf_printf(x->b, "]]");
+}
+
+static int
+rule_writable(const ts_fts *fts, const ts_rule *r)
+{
+    if (!r->is_else)
+        return r->filter == NULL || filter_ok(r->filter);
+    for (int i = 0; i < fts->nrules; i++)
+        if (!fts->rules[i].is_else && fts->rules[i].filter && !filter_ok(fts->rules[i].filter))
+            return 0;
+    return 1;
+}
+
+static ts_status
+skip_note(sctx *x, const char *what, const char *layer, const ts_rule *r)
+{
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s: rule '%s': %s", layer, r->name ? r->name : "", what);
+    if (x->skipped->len > 0)
+        TS_TRY(ts_buf_add(x->skipped, ",", 1));
+    return jstr(x->skipped, msg);
+}
+
+/* minzoom/maxzoom of a rule's scale range (MapLibre zooms, 512-px tiles). */
+static ts_status
+rule_zooms(ts_buf *b, const ts_rule *r)
+{
+    if (isfinite(r->max_scale) && r->max_scale > 0) {
+        double z = log2(SCALE_Z0_512 / r->max_scale) - 1;
+        TS_TRY(ts_buf_printf(b, ",\"minzoom\":"));
+        TS_TRY(number(b, z < 0 ? 0 : z > 24 ? 24 : round(z * 1000) / 1000));
+    }
+    if (r->min_scale > 0) {
+        double z = log2(SCALE_Z0_512 / r->min_scale) - 1;
+        TS_TRY(ts_buf_printf(b, ",\"maxzoom\":"));
+        TS_TRY(number(b, z < 0 ? 0 : z > 24 ? 24 : round(z * 1000) / 1000));
+    }
+    return TS_OK;
+}
+
+static ts_status
+dasharray(ts_buf *b, const ts_stroke *s)
+{
+    if (s->ndash < 2)
+        return TS_OK;
+    double w = s->width > 0 ? s->width : 1;
+    TS_TRY(ts_buf_printf(b, ",\"line-dasharray\":["));
+    for (int i = 0; i < s->ndash; i++) {
+        TS_TRY(ts_buf_printf(b, "%s", i ? "," : ""));
+        TS_TRY(number(b, round(s->dash[i] / w * 1000) / 1000)); /* in line widths */
+    }
+    return ts_buf_add(b, "]", 1);
+}
+
+/* The head of one MapLibre layer up to "paint":{ */
+static ts_status
+layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_i, int sym_i,
+           const char *part, const char *type, const ts_fts *fts, const ts_rule *r)
+{
+    ts_buf *b = x->b;
+    char id[300];
+    snprintf(id, sizeof id, "%s/%s/%d/%d/%d%s", tileset, layer, fts_i, rule_i, sym_i, part);
+    TS_TRY(ts_buf_printf(b, "%s{\"id\":", x->nlayers++ ? "," : ""));
+    TS_TRY(jstr(b, id));
+    TS_TRY(ts_buf_printf(b, ",\"type\":\"%s\",\"source\":", type));
+    TS_TRY(jstr(b, tileset));
+    TS_TRY(ts_buf_printf(b, ",\"source-layer\":"));
+    TS_TRY(jstr(b, layer));
+    if (r->title || r->name) {
+        TS_TRY(ts_buf_printf(b, ",\"metadata\":{\"tilesrv:rule\":"));
+        TS_TRY(jstr(b, r->title ? r->title : r->name));
+        TS_TRY(ts_buf_add(b, "}", 1));
+    }
+    TS_TRY(rule_zooms(b, r));
+    TS_TRY(rule_filter(x, fts, r));
+    return ts_buf_printf(b, ",\"paint\":{");
+}
+
+static ts_status
+line_paint(ts_buf *b, const ts_stroke *s, ts_rgba c, double opacity, double offset)
+{
+    TS_TRY(ts_buf_printf(b, "\"line-color\":"));
+    TS_TRY(colour(b, c));
+    TS_TRY(ts_buf_printf(b, ",\"line-width\":"));
+    TS_TRY(number(b, s->width > 0 ? s->width : 1));
+    TS_TRY(ts_buf_printf(b, ",\"line-opacity\":"));
+    TS_TRY(number(b, opacity));
+    if (offset != 0) {
+        TS_TRY(ts_buf_printf(b, ",\"line-offset\":"));
+        TS_TRY(number(b, -offset)); /* SLD: positive = left; MapLibre: positive = right */
+    }
+    TS_TRY(dasharray(b, s));
+    static const char *const joins[] = {"miter", "round", "bevel"};
+    static const char *const caps[] = {"butt", "round", "square"};
+    return ts_buf_printf(b, "},\"layout\":{\"line-join\":\"%s\",\"line-cap\":\"%s\"}}",
+                         joins[s->join <= TS_JOIN_BEVEL ? s->join : 0],
+                         caps[s->cap <= TS_CAP_SQUARE ? s->cap : 0]);
+}
+
+static ts_status
+symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
+           const ts_fts *fts, const ts_rule *r, const ts_symbolizer *s)
+{
+    ts_buf *b = x->b;
+    switch (s->kind) {
+    case TS_SYM_POLYGON:
+        if (s->has_fill) {
+            TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "fill", fts, r));
+            TS_TRY(ts_buf_printf(b, "\"fill-color\":"));
+            TS_TRY(colour(b, s->fill));
+            TS_TRY(ts_buf_printf(b, ",\"fill-opacity\":"));
+            TS_TRY(number(b, s->fill_opacity));
+            TS_TRY(ts_buf_printf(b, ",\"fill-antialias\":true}}"));
+        } else if (s->fill_graphic) {
+            TS_TRY(skip_note(x, "GraphicFill pattern (no sprites served)", layer, r));
+        }
+        if (s->has_stroke) {
+            TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "/outline", "line", fts, r));
+            TS_TRY(line_paint(b, &s->stroke, s->stroke_color, s->stroke_opacity, 0));
+        }
+        return TS_OK;
+    case TS_SYM_LINE:
+        if (!s->has_stroke)
+            return skip_note(x, "GraphicStroke (no sprites served)", layer, r);
+        TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "line", fts, r));
+        return line_paint(b, &s->stroke, s->stroke_color, s->stroke_opacity,
+                          s->perpendicular_offset);
+    case TS_SYM_POINT: {
+        const ts_graphic *g = s->graphic;
+        if (g == NULL || (!g->has_fill && !g->has_stroke))
+            return skip_note(x, "point graphic without a mark colour (no sprites served)",
+                             layer, r);
+        TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
+        TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
+        TS_TRY(number(b, (g->size > 0 ? g->size : 6) / 2));
+        TS_TRY(ts_buf_printf(b, ",\"circle-color\":"));
+        TS_TRY(colour(b, g->fill));
+        TS_TRY(ts_buf_printf(b, ",\"circle-opacity\":"));
+        TS_TRY(number(b, g->has_fill ? g->fill_opacity * g->opacity : 0));
+        if (g->has_stroke) {
+            TS_TRY(ts_buf_printf(b, ",\"circle-stroke-color\":"));
+            TS_TRY(colour(b, g->stroke_color));
+            TS_TRY(ts_buf_printf(b, ",\"circle-stroke-width\":"));
+            TS_TRY(number(b, g->stroke.width > 0 ? g->stroke.width : 1));
+            TS_TRY(ts_buf_printf(b, ",\"circle-stroke-opacity\":"));
+            TS_TRY(number(b, g->stroke_opacity * g->opacity));
+        }
+        return ts_buf_printf(b, "}}");
+    }
+    case TS_SYM_TEXT:
+        return skip_note(x, "text (no glyphs served)", layer, r);
+    }
+    return TS_OK;
+}
+
+static ts_status
+tileset_layers(sctx *x, const ts_tileset *ts)
+{
+    for (int li = 0; li < ts->nlayers; li++) {
+        const ts_render_layer *rl = ts->layers[li];
+        const ts_style *st = rl->style;
+        x->style = st;
+        for (int fi = 0; fi < st->nfts; fi++) {
+            const ts_fts *fts = &st->fts[fi];
+            for (int ri = 0; ri < fts->nrules; ri++) {
+                const ts_rule *r = &fts->rules[ri];
+                if (!rule_writable(fts, r)) {
+                    TS_TRY(skip_note(x, "filter with PropertyIsLike or BBOX", rl->name, r));
+                    continue;
+                }
+                for (int si = 0; si < r->nsyms; si++)
+                    TS_TRY(symbolizer(x, ts->name, rl->name, fi, ri, si, fts, r, &r->syms[si]));
+            }
+        }
+    }
+    return TS_OK;
+}
+
+enum MHD_Result
+ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
+{
+    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
+    int n = 0;
+    for (const char *p = name; *p && n < STYLE_MAX_TILESETS;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= TS_NAME_MAX)
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+        memcpy(names[n], p, len);
+        names[n++][len] = '\0';
+        p = comma ? comma + 1 : p + len;
+    }
+    if (n == 0 || strlen(name) > (size_t)STYLE_MAX_TILESETS * TS_NAME_MAX)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+    ts_service *svc = ts_pipeline_service(h->p);
+    const ts_tileset *sets[STYLE_MAX_TILESETS];
+    for (int i = 0; i < n; i++) {
+        sets[i] = ts_service_tileset(svc, names[i]);
+        for (int k = 0; sets[i] && k < i; k++)
+            if (sets[k] == sets[i])
+                sets[i] = NULL;
+        if (sets[i] == NULL) {
+            ts_service_unref(svc);
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND,
+                                      "no such style: give tileset names, comma-separated");
+        }
+    }
+    char base[256];
+    ts_http__base_url(h, c, base, sizeof base);
+    ts_buf b, skipped;
+    ts_buf_init(&b, 8u << 20);
+    ts_buf_init(&skipped, 1u << 20);
+    sctx x = {.b = &b, .skipped = &skipped};
+    ts_status st = ts_buf_printf(&b, "{\"version\":8,\"name\":");
+    if (st == TS_OK)
+        st = jstr(&b, n == 1 ? (sets[0]->cfg->title ? sets[0]->cfg->title : sets[0]->name)
+                             : name);
+    if (st == TS_OK)
+        st = ts_buf_printf(&b, ",\"sources\":{");
+    for (int i = 0; st == TS_OK && i < n; i++) {
+        st = ts_buf_printf(&b, "%s", i ? "," : "");
+        if (st == TS_OK)
+            st = jstr(&b, sets[i]->name);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, ":{\"type\":\"vector\",\"url\":\"");
+        if (st == TS_OK)
+            st = ts_ows_json_escape(&b, base);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, "/tiles/");
+        if (st == TS_OK)
+            st = ts_ows_json_escape(&b, sets[i]->name);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, ".json?format=pbf\"}");
+    }
+    if (st == TS_OK)
+        st = ts_buf_printf(&b, "},\"layers\":[");
+    const uint8_t *bg = sets[0]->cfg->background;
+    if (st == TS_OK && bg[3] > 0) {
+        st = ts_buf_printf(&b, "{\"id\":\"background\",\"type\":\"background\",\"paint\":{"
+                               "\"background-color\":\"#%02x%02x%02x\",\"background-opacity\":",
+                           bg[0], bg[1], bg[2]);
+        if (st == TS_OK)
+            st = number(&b, bg[3] / 255.0);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, "}}");
+        x.nlayers = 1;
+    }
+    for (int i = 0; st == TS_OK && i < n; i++)
+        st = tileset_layers(&x, sets[i]);
+    if (st == TS_OK)
+        st = ts_buf_printf(&b, "],\"metadata\":{\"tilesrv:generated-from\":\"SLD\","
+                               "\"tilesrv:skipped\":[");
+    if (st == TS_OK && skipped.len > 0)
+        st = ts_buf_add(&b, skipped.data, skipped.len);
+    if (st == TS_OK)
+        st = ts_buf_printf(&b, "]}}");
+    ts_service_unref(svc);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
+    ts_buf_fini(&b);
+    ts_buf_fini(&skipped);
+    return r;
+}
