@@ -26,11 +26,13 @@ case $name in
   cache)        len=65536; seeds="" ;;
   feed_sta|feed_lorawan|feed_geojson)
                 len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
-  feed_csv)     len=65536; mkdir -p "$WORK/seed_csv"
+  feed_csv)     len=65536; mlen=4096; mkdir -p "$WORK/seed_csv"
                 cp "$src/data/demo/air_uba_duesseldorf.csv" "$WORK/seed_csv/"
                 seeds="$t/data/feed $t/data/feed/bad $WORK/seed_csv" ;;
   *) echo "fuzz.sh: unknown target $name" >&2; exit 2 ;;
 esac
+# the merge may truncate inputs (mlen) to keep the committed corpus small
+mlen=${mlen:-$len}
 corpus=$t/fuzz/corpus/$name
 w=$WORK/$name
 mkdir -p "$corpus" "$w/work" "$w/art"
@@ -51,7 +53,7 @@ if [ "$rc" != 0 ]; then
 fi
 rm -rf "$w/min" && mkdir -p "$w/min"
 # shellcheck disable=SC2086
-nice -n 19 "$BUILD/tests/fuzz_$name" -merge=1 -rss_limit_mb=1024 -max_len=$len \
+nice -n 19 "$BUILD/tests/fuzz_$name" -merge=1 -rss_limit_mb=1024 -max_len=$mlen \
   -close_fd_mask=1 "$w/min" "$corpus" "$w/work" $seeds > "$w/merge.log" 2>&1
 cp "$w/min"/* "$corpus/"
 echo "fuzz.sh: $corpus now $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
