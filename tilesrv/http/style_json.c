@@ -35,7 +35,7 @@
 typedef struct sctx {
     ts_buf *b;
     const ts_style *style;
-    int nlayers;  /* MapLibre layers written so far */
+    int nlayers;     /* MapLibre layers written so far */
     ts_buf *skipped; /* JSON strings of what was left out, comma-separated */
 } sctx;
 
@@ -189,9 +189,10 @@ filter(sctx *x, const ts_filter *f)
     case TS_FILTER_AND:
     case TS_FILTER_OR:
     case TS_FILTER_NOT:
-        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND  ? "all"
-                                           : f->op == TS_FILTER_OR ? "any"
-                                                                   : "!"));
+        TS_TRY(ts_buf_printf(b, "[\"%s\"",
+                             f->op == TS_FILTER_AND  ? "all"
+                             : f->op == TS_FILTER_OR ? "any"
+                                                     : "!"));
         if (f->op == TS_FILTER_NOT && f->nkids > 1)
             TS_TRY(ts_buf_printf(b, ",[\"all\""));
         for (int i = 0; i < f->nkids; i++) {
@@ -362,8 +363,8 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     case TS_SYM_POINT: {
         const ts_graphic *g = s->graphic;
         if (g == NULL || (!g->has_fill && !g->has_stroke))
-            return skip_note(x, "point graphic without a mark colour (no sprites served)",
-                             layer, r);
+            return skip_note(x, "point graphic without a mark colour (no sprites served)", layer,
+                             r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
         TS_TRY(number(b, (g->size > 0 ? g->size : 6) / 2));
@@ -447,8 +448,7 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
     sctx x = {.b = &b, .skipped = &skipped};
     ts_status st = ts_buf_printf(&b, "{\"version\":8,\"name\":");
     if (st == TS_OK)
-        st = jstr(&b, n == 1 ? (sets[0]->cfg->title ? sets[0]->cfg->title : sets[0]->name)
-                             : name);
+        st = jstr(&b, n == 1 ? (sets[0]->cfg->title ? sets[0]->cfg->title : sets[0]->name) : name);
     if (st == TS_OK)
         st = ts_buf_printf(&b, ",\"sources\":{");
     for (int i = 0; st == TS_OK && i < n; i++) {
@@ -470,8 +470,9 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
         st = ts_buf_printf(&b, "},\"layers\":[");
     const uint8_t *bg = sets[0]->cfg->background;
     if (st == TS_OK && bg[3] > 0) {
-        st = ts_buf_printf(&b, "{\"id\":\"background\",\"type\":\"background\",\"paint\":{"
-                               "\"background-color\":\"#%02x%02x%02x\",\"background-opacity\":",
+        st = ts_buf_printf(&b,
+                           "{\"id\":\"background\",\"type\":\"background\",\"paint\":{"
+                           "\"background-color\":\"#%02x%02x%02x\",\"background-opacity\":",
                            bg[0], bg[1], bg[2]);
         if (st == TS_OK)
             st = number(&b, bg[3] / 255.0);

@@ -185,8 +185,7 @@ ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, co
                 out->bytes += t->len;
                 items[n++] = (ts_cache_item){x, y, t};
                 if (n == BATCH)
-                    put_batch(dest, z, items, &n, &storage_failed, out->error,
-                              sizeof out->error);
+                    put_batch(dest, z, items, &n, &storage_failed, out->error, sizeof out->error);
             }
             if (o->stop && *o->stop)
                 stopped = 1;
