@@ -12,8 +12,9 @@ for a in "$@"; do
   case "$a" in
     --test) pkgs="$pkgs libcairo2-dev clang libclang-rt-14-dev python3 python3-gdal python3-owslib
               python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils chromium
-              redis-server postgresql-15 postgresql-15-postgis-3" ;;
-    --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine" ;;
+              redis-server postgresql-15 postgresql-15-postgis-3 nginx-light" ;;
+    --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine
+              nginx-light wrk" ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
