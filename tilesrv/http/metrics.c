@@ -443,6 +443,12 @@ ts_http__metrics_write(ts_http *h, ts_buf *b)
                   "# TYPE tilesrv_shared_render_hits_total counter\n"
                   "tilesrv_shared_render_hits_total %llu\n",
                   (unsigned long long)ps.shared_waits, (unsigned long long)ps.shared_hits);
+    ts_buf_printf(b,
+                  "# HELP tilesrv_mvt_attribute_unconverted_total Vector tile attribute values "
+                  "left out: not convertible to the type the config declares.\n"
+                  "# TYPE tilesrv_mvt_attribute_unconverted_total counter\n"
+                  "tilesrv_mvt_attribute_unconverted_total %llu\n",
+                  (unsigned long long)ps.mvt_unconverted);
     if (h->o.live)
         ts_live_metrics(h->o.live, b);
     write_process(b);
