@@ -10,6 +10,7 @@ against /proc.
 Usage: test_metrics.py --binary build/tilesrv [--srcdir .]
 """
 import argparse
+import concurrent.futures
 import http.client
 import math
 import os
@@ -294,6 +295,38 @@ def test_request_counters_move_by_exactly_the_requests_made():
     aborted = {k: v for k, v in
                diff(requests_by_aborted(a), requests_by_aborted(b)).items()}
     assert aborted == {}, aborted
+
+
+def test_counters_exact_under_concurrent_clients():
+    # 8 clients on their own connections (spread over the server's threads and counter
+    # shards), 40 requests each; a request is counted when its answer has been sent, which
+    # may be just after the client read it: wait until the count arrives, then it must be
+    # exact
+    a = requests_by(parse(scrape()))
+    n_threads, per = 8, 40
+
+    def client(_):
+        c = http.client.HTTPConnection("127.0.0.1", H.port(), timeout=60)
+        got = []
+        for _i in range(per):
+            c.request("GET", "/health")
+            r = c.getresponse()
+            r.read()
+            got.append(r.status)
+        c.close()
+        return got
+
+    with concurrent.futures.ThreadPoolExecutor(n_threads) as ex:
+        res = [st for got in ex.map(client, range(n_threads)) for st in got]
+    assert res == [200] * (n_threads * per), res
+    deadline = time.time() + 10 * H.SLOW
+    while True:
+        d = diff(a, requests_by(parse(scrape())))
+        if d.get(("health", "200"), 0) >= n_threads * per or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    d.pop(("metrics", "200"), None)   # the scrapes themselves
+    assert d == {("health", "200"): n_threads * per}, d
 
 
 def requests_by_aborted(fams):
