@@ -521,7 +521,9 @@ def test_sighup_reload_under_load_drops_no_request():
         # one keep-alive connection per client (three, well under max_connections_per_ip)
         c = http.client.HTTPConnection("127.0.0.1", p, timeout=120)
         n = 0
-        while time.time() < stop:
+        # at least 4 s of reloads, and at least 5 requests per client whatever the speed
+        # of the machine (each reload drops the memory cache: tiles are rendered again)
+        while time.time() < stop or n < 5:
             path = "/tiles/cadastre/15/%d/%d.png" % (17000 + (n % 4), 10936 + i)
             try:
                 c.request("GET", path)
@@ -539,13 +541,13 @@ def test_sighup_reload_under_load_drops_no_request():
 
     with concurrent.futures.ThreadPoolExecutor(3) as ex:
         futs = [ex.submit(loop, i) for i in range(3)]
-        while time.time() < stop:
+        while time.time() < stop or not all(f.done() for f in futs):
             MAIN[0].send_signal(signal.SIGHUP)
             time.sleep(0.4)
         for f in futs:
             f.result()
     assert not errors, errors[:5]
-    assert count[0] > 10, count
+    assert count[0] >= 15, count
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0():
