@@ -364,6 +364,23 @@ def run(a, tmp, pgroot):
         check(distinct_colours(l) > 4, "the reprojected PostGIS map has content")
         same_image(g, l, "WMS GetMap PostGIS == GeoPackage (EPSG:25832, reprojected)")
 
+        # GetFeatureInfo: the same parcel with all its attributes (read back through OGR by
+        # the table's primary key)
+        def info(layer):
+            q = ("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=%s&QUERY_LAYERS=%s"
+                 "&STYLES=&CRS=EPSG:3857&BBOX=%s&WIDTH=256&HEIGHT=256&I=100&J=140"
+                 "&INFO_FORMAT=application/json&FEATURE_COUNT=1" %
+                 (layer, layer, ",".join("%.3f" % v for v in WMS_BOX_3857)))
+            st, _, body = get(port, q)
+            if st != 200:
+                raise Fail("GetFeatureInfo %s: %d %s" % (layer, st, body[:200]))
+            return json.loads(body)["features"]
+        fg, fl = info("parcels"), info("pg_parcels")
+        check(len(fg) == 1 and len(fl) == 1 and fl[0]["properties"] == fg[0]["properties"] and
+              "flstnr" in fl[0]["properties"],
+              "GetFeatureInfo on the PostGIS layer: the same parcel, all attributes (%s)"
+              % (fl[0]["properties"] if fl else fl))
+
         # 2. edits: INSERT a parcel in the middle of the tile, UPDATE the parcel at its
         # centre; both show after the cache is truncated
         _, _, before = tile(port, "live", Z, TX, TY)

@@ -471,7 +471,25 @@ info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, cons
         return TS_OK;
     void *live = NULL;
     rl = ts_pipeline__live_layer(svc, rl, &live);
-    ts_status st = info_hits(sc, svc, l, rl, scrs, r, out, cap, err);
+    /* a per-request (PostGIS) layer: its features around the pixel, fetched on this thread
+     * (the fetch grows the box by the layer's largest symbol) */
+    double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
+    double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
+    double x = r->bbox.minx + (r->i + 0.5) * resx, y = r->bbox.maxy - (r->j + 0.5) * resy;
+    double res = fmax(resx, resy), tol_px = r->tolerance_px > 0 ? r->tolerance_px : 4;
+    ts_bbox pb = {x - (tol_px + 1) * res, y - (tol_px + 1) * res, x + (tol_px + 1) * res,
+                  y + (tol_px + 1) * res};
+    const ts_crs *lc = scrs ? ts_grid_crs_find(scrs) : NULL;
+    const char *lcrs[1] = {scrs == NULL ? NULL : lc ? ts_pipeline__proj_name(lc) : scrs};
+    const ts_render_layer *const *fl = NULL;
+    ts_pipeline__fetched *fetched = NULL;
+    ts_status st = ts_pipeline__fetch_layers(svc, &rl, 1, &pb, (int)(2 * (tol_px + 1)),
+                                             scale_factor_of(r->dpi),
+                                             ts_pipeline__proj_name(r->crs), lcrs, &fl, &fetched,
+                                             err);
+    if (st == TS_OK)
+        st = info_hits(sc, svc, l, fl[0], scrs, r, out, cap, err);
+    ts_pipeline__fetched_release(fetched);
     ts_pipeline__live_release(live);
     return st;
 }

@@ -48,6 +48,7 @@ struct ts_pg_table {
     char *src_crs, *dst_crs;
     int nfields;
     char **fields;    /* kept fields, as the store names them */
+    int has_pk;       /* an integer primary key is selected last: the features' origin ids */
     ts_store *empty;
     ts_bbox extent;
     uint64_t count;
@@ -486,9 +487,10 @@ static ts_status
 build_store(pg_thread *th, const ts_pg_table *t, ts_source_xform *xf, const PGresult *r,
             ts_store **out, ts_err *err)
 {
-    if (PQnfields(r) != t->nfields + 1)
+    int ncols = t->nfields + 1 + t->has_pk;
+    if (PQnfields(r) != ncols)
         return TS_FAIL(err, TS_ESOURCE, "layer %s: query returned %d columns, expected %d",
-                       t->name, PQnfields(r), t->nfields + 1);
+                       t->name, PQnfields(r), ncols);
     if (t->nfields > th->vals_cap) {
         ts_value *v = realloc(th->vals, (size_t)t->nfields * sizeof *v);
         if (v == NULL)
@@ -533,6 +535,10 @@ build_store(pg_thread *th, const ts_pg_table *t, ts_source_xform *xf, const PGre
             s->stats.repaired++;
         for (int k = 0; k < t->nfields; k++)
             th->vals[k] = cell_value(r, i, k + 1);
+        if (t->has_pk) {
+            ts_value id = cell_value(r, i, t->nfields + 1);
+            ts_source__builder_set_origin(b, id.type == TS_VAL_INT ? id.u.i : -1);
+        }
         st = ts_source__builder_add_flat(b, &th->f, th->vals, err);
     }
     ts_source__gdal_capture_end(th->sc);
@@ -698,7 +704,7 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     char msg[200];
     PGconn *pc = connect_db(t->conninfo, t->timeout_ms, msg, sizeof msg);
     PGresult *r = NULL;
-    char *qs = NULL, *qt = NULL, *qg = NULL;
+    char *qs = NULL, *qt = NULL, *qg = NULL, *qk = NULL;
     char *schema = NULL, *tname = NULL, *gcol = NULL;
     char **cols = NULL;
     int ncols = 0, srid = 0, oom = 0;
@@ -807,6 +813,19 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         t->nfields++;
     }
     PQclear(r);
+    /* an integer primary key of one column: the features' ids (GetFeatureInfo reads all
+     * attributes back by it, as OGR's PostgreSQL driver numbers features by it) */
+    r = PQexecParams(pc,
+                     "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                     "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass "
+                     "AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)",
+                     1, NULL, cparams, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+        (qk = quote_ident(pc, PQgetvalue(r, 0, 0), &oom)) == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    PQclear(r);
     r = NULL;
     /* the CRS */
     char auth[32];
@@ -832,6 +851,11 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     for (int i = 0; i < t->nfields; i++) {
         sb_add(&sql, ", ");
         sb_add(&sql, cols[i]);
+    }
+    if (qk != NULL) {
+        sb_add(&sql, ", ");
+        sb_add(&sql, qk);
+        t->has_pk = 1;
     }
     sb_add(&sql, " FROM ");
     sb_add(&sql, rel.s);
@@ -918,6 +942,7 @@ done:
     PQfreemem(qs);
     PQfreemem(qt);
     PQfreemem(qg);
+    PQfreemem(qk);
     free(schema);
     free(tname);
     free(gcol);

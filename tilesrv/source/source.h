@@ -234,7 +234,9 @@ ts_bbox ts_pg_table_extent(const ts_pg_table *t);
 uint64_t ts_pg_table_count(const ts_pg_table *t);
 
 /* The features whose bbox intersects box (target CRS) as a new store (refs = 1, fields as
- * ts_pg_table_empty), on the calling thread's connection. TS_ESOURCE with a message naming
+ * ts_pg_table_empty; ts_store_origin_id = the table's integer primary key when it has a
+ * one-column one, as OGR's PostgreSQL driver numbers features), on the calling thread's
+ * connection. TS_ESOURCE with a message naming
  * the layer on any database error (unreachable, timeout, query failure); TS_ENOMEM. */
 ts_status ts_pg_table_fetch(ts_pg_table *t, const ts_bbox *box, ts_store **out, ts_err *err);
 
