@@ -1141,3 +1141,38 @@ TS_TEST(render_point_labels_fall_back_to_free_sides)
     ts_store_unref(store);
     ts_font_catalog_free(fonts);
 }
+
+/* A view of a layer bound to an empty store with the same fields draws another store with the
+ * layer's style and binding (per-request sources), under an id of its own. */
+TS_TEST(render_layer_view_draws_another_store)
+{
+    ts_err err;
+    const char *names[] = {"class"};
+    ts_store_builder *b = ts_store_builder_new("empty", names, 1, &err);
+    ts_store *empty = NULL;
+    TS_REQUIRE(b != NULL && ts_store_builder_finish(b, &empty, &err) == TS_OK);
+    ts_store *full = three_squares();
+    ts_style *style = ts_style_parse(sld, strlen(sld), "test", &err);
+    TS_REQUIRE(full != NULL && style != NULL);
+    ts_render_layer *l = ts_render_layer_new("squares", empty, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    TS_CHECK_INT(draw(w, l, c), TS_OK);
+    TS_CHECK_INT(px_at(c, 20, 20), WHITE); /* the bound store is empty */
+    ts_render_layer v;
+    ts_render_layer_view(l, full, &v);
+    TS_CHECK(v.store == full && v.style == l->style && v.prop_field == l->prop_field);
+    TS_CHECK(v.id != l->id);
+    TS_CHECK_INT(draw(w, &v, c), TS_OK);
+    TS_CHECK_INT(px_at(c, 20, 20), RED); /* a: filtered through the binding */
+    TS_CHECK_INT(px_at(c, 50, 20), BLUE);
+    TS_CHECK_INT(px_at(c, 70, 20), YELLOW);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l); /* the view took nothing: full is still ours */
+    TS_CHECK_INT((int)ts_store_count(full), 3);
+    ts_store_unref(full);
+    ts_store_unref(empty);
+    ts_style_unref(style);
+}

@@ -1313,3 +1313,38 @@ TS_TEST(source_origin_ids_read_back_all_attributes)
     ts_store_unref(s);
     ts_source_ctx_free(sc);
 }
+
+/* ts_pg_table_open without a server: a clear TS_ESOURCE naming the layer, at once (a closed
+ * port on loopback refuses), and no table. The rest of pg.c runs against a real PostgreSQL in
+ * tests/http/test_postgis.py. */
+TS_TEST(source_pg_open_errors)
+{
+    static const char *const fields[] = {"nutzung", NULL};
+    ts_pg_def def = {.name = "parcels_live",
+                     .conninfo = "PG:host=127.0.0.1 port=1 dbname=x user=x",
+                     .table = "parcels",
+                     .dst_crs = "EPSG:3857",
+                     .fields = fields,
+                     .timeout_ms = 2000};
+    ts_err err;
+    ts_err_clear(&err);
+    TS_CHECK(ts_pg_table_open(&def, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ESOURCE);
+    TS_CHECK(strstr(err.msg, "layer parcels_live: cannot connect to PostgreSQL") != NULL);
+    /* OGR-only keywords are not libpq's: said so, not ignored */
+    def.conninfo = "PG:dbname=x schemas=public";
+    ts_err_clear(&err);
+    TS_CHECK(ts_pg_table_open(&def, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ESOURCE);
+    TS_CHECK(strstr(err.msg, "schemas") != NULL);
+    /* missing arguments */
+    def.table = NULL;
+    ts_err_clear(&err);
+    TS_CHECK(ts_pg_table_open(&def, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_EINVAL);
+    ts_pg_stats s;
+    ts_pg_stats_get(&s);
+    TS_CHECK(s.queries == 0 && s.errors == 0); /* opening is not fetching */
+    char buf[64];
+    TS_CHECK(ts_pg_failing(buf, sizeof buf) == 0 && buf[0] == 0);
+}
