@@ -504,6 +504,18 @@ def run(a, tmp, pgroot):
         check(st == 200 and l[:4] == b"\x89PNG", "database restarted: WMS GetMap renders (%d)"
               % st)
 
+        # a reload (SIGHUP) describes the tables again; renders go on over the connections
+        # the workers keep
+        server.send_signal(signal.SIGHUP)
+        deadline = time.time() + 60
+        while open(log).read().count("reload done") < 1 and time.time() < deadline:
+            time.sleep(0.1)
+        check("reload done" in open(log).read(), "SIGHUP reload with per-request layers")
+        truncate(port, "live")
+        st, _, rel = tile(port, "live", Z, TX, TY)
+        check(st == 200 and differing(cur, rel, tol=0)[0] == 0,
+              "after the reload the tile renders the same (%d)" % st)
+
         # 5. a clean stop
         server.send_signal(signal.SIGTERM)
         rc = server.wait(60)
