@@ -38,7 +38,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libgdal32 libproj25 proj-data libgeos-c1v5 libpng16-16 libdeflate0 libmicrohttpd12 \
       libyaml-0-2 libxml2 libjpeg62-turbo libfreetype6 libharfbuzz0b libsqlite3-0 libcurl4 \
-      libmosquitto1 libjansson4 libhiredis0.14 zlib1g fonts-dejavu-core ca-certificates \
+      libmosquitto1 libjansson4 libhiredis0.14 libpq5 zlib1g fonts-dejavu-core ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tilesrv \
     && useradd --system --uid 10001 --gid tilesrv --home-dir /var/lib/tilesrv \
