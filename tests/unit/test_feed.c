@@ -127,6 +127,10 @@ TS_TEST(feed_time_format_round_trips)
     TS_CHECK_STR(ts_feed_time_format(1709251199000LL, buf, sizeof buf), "2024-02-29T23:59:59Z");
     TS_CHECK_STR(ts_feed_time_format(-500, buf, sizeof buf), "1969-12-31T23:59:59.500Z");
     TS_CHECK_STR(ts_feed_time_format(TS_FEED_TIME_NONE, buf, sizeof buf), "");
+    TS_CHECK_STR(ts_feed_time_format(253402300799999LL, buf, sizeof buf), "9999-12-31T23:59:59.999Z");
+    TS_CHECK_STR(ts_feed_time_format(253402300800000LL, buf, sizeof buf), "10000-01-01T00:00:00Z");
+    char small[8]; /* cut like snprintf */
+    TS_CHECK_STR(ts_feed_time_format(1652808395610LL, small, sizeof small), "2022-05");
     for (int64_t t = -86400000LL * 800; t < 86400000LL * 20000; t += 86400000LL * 37 + 12345) {
         int64_t back;
         TS_REQUIRE(ts_feed_time_parse(ts_feed_time_format(t, buf, sizeof buf), &back) == 0);

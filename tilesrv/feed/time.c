@@ -142,6 +142,17 @@ ts_feed_time_parse(const char *s, int64_t *out)
     return parse_one(s, s + len, out);
 }
 
+/* n decimal digits of v (zero-padded) at p; returns the end. */
+static char *
+put_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 const char *
 ts_feed_time_format(int64_t ms, char *buf, size_t size)
 {
@@ -158,6 +169,32 @@ ts_feed_time_format(int64_t ms, char *buf, size_t size)
     int m, d;
     civil_from_days(days, &y, &m, &d);
     int h = (int)(rem / 3600), mi = (int)(rem / 60 % 60), se = (int)(rem % 60);
+    if (y >= 0 && y <= 9999) { /* the usual case, without printf: snapshots format a time
+                                * per sensor every time they are turned into a store */
+        char t[32], *p = t;
+        p = put_digits(p, (unsigned)y, 4);
+        *p++ = '-';
+        p = put_digits(p, (unsigned)m, 2);
+        *p++ = '-';
+        p = put_digits(p, (unsigned)d, 2);
+        *p++ = 'T';
+        p = put_digits(p, (unsigned)h, 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned)mi, 2);
+        *p++ = ':';
+        p = put_digits(p, (unsigned)se, 2);
+        if (frac != 0) {
+            *p++ = '.';
+            p = put_digits(p, (unsigned)frac, 3);
+        }
+        *p++ = 'Z';
+        size_t n = (size_t)(p - t);
+        if (n >= size)
+            n = size - 1; /* cut as snprintf would */
+        memcpy(buf, t, n);
+        buf[n] = '\0';
+        return buf;
+    }
     if (frac != 0)
         snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, h, mi, se,
                  frac);
