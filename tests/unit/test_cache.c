@@ -18,6 +18,11 @@ TS_TEST(tile_etag_follows_content)
     ts_tile_etag_str(a, s, sizeof s);
     TS_CHECK_INT(strlen(s), 18);
     TS_CHECK(s[0] == '"' && s[17] == '"');
+    char want[32], cut[8];
+    snprintf(want, sizeof want, "\"%016llx\"", (unsigned long long)a->etag);
+    TS_CHECK_STR(s, want); /* the hex form of the hash, as printf writes it */
+    ts_tile_etag_str(a, cut, sizeof cut);
+    TS_CHECK(strncmp(cut, want, 7) == 0 && cut[7] == '\0');
     ts_tile_unref(a);
     ts_tile_unref(b);
     ts_tile_unref(c);

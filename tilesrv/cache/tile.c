@@ -99,7 +99,21 @@ ts_tile_unref(ts_tile *t)
 void
 ts_tile_etag_str(const ts_tile *t, char *buf, size_t size)
 {
-    snprintf(buf, size, "\"%016llx\"", (unsigned long long)t->etag);
+    if (size < 19) { /* too small: cut as snprintf would */
+        char full[19];
+        ts_tile_etag_str(t, full, sizeof full);
+        if (size > 0) {
+            memcpy(buf, full, size - 1);
+            buf[size - 1] = '\0';
+        }
+        return;
+    }
+    static const char hex[] = "0123456789abcdef"; /* without printf: one per response */
+    buf[0] = '"';
+    for (int i = 0; i < 16; i++)
+        buf[1 + i] = hex[(t->etag >> (60 - 4 * i)) & 15];
+    buf[17] = '"';
+    buf[18] = '\0';
 }
 
 void

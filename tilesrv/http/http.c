@@ -74,17 +74,50 @@ ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const t
     return ts_http__send_text(h, c, (unsigned)ts_status_http(st), msg);
 }
 
+/* n decimal digits of v (zero-padded) at p; returns the end. */
+static char *
+put_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* An IMF-fixdate (RFC 9110) into buf (at least 30 bytes), without printf: every tile
+ * response carries one. */
 static void
 http_date(int64_t t, char *buf, size_t size)
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    static const char *days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (size < 30 || gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 < 0 ||
+        tm.tm_year + 1900 > 9999) {
+        if (size > 0)
+            buf[0] = '\0';
+        return;
+    }
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char *p = buf;
+    memcpy(p, days + 3 * tm.tm_wday, 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    *p++ = ' ';
+    memcpy(p, months + 3 * tm.tm_mon, 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = ' ';
+    p = put_digits(p, (unsigned)tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)tm.tm_sec, 2);
+    memcpy(p, " GMT", 5);
 }
 
 static void
@@ -129,7 +162,17 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
     char etag[32], lm[64], cc[64];
     ts_tile_etag_str(t, etag, sizeof etag);
     http_date(t->mtime, lm, sizeof lm);
-    snprintf(cc, sizeof cc, "public, max-age=%d", max_age);
+    if (max_age > 0) { /* "public, max-age=N" without printf */
+        char digits[16], *d = digits + sizeof digits;
+        unsigned v = (unsigned)max_age;
+        do
+            *--d = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        size_t nd = (size_t)(digits + sizeof digits - d);
+        memcpy(cc, "public, max-age=", 16);
+        memcpy(cc + 16, d, nd);
+        cc[16 + nd] = '\0';
+    }
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *r;
     unsigned status = MHD_HTTP_OK;
