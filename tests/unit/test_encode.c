@@ -962,6 +962,22 @@ fix_crc(uint8_t *d, long chunk)
     put_be32(d + chunk + 8 + len, crc);
 }
 
+/* fuzz_png found it: a 46-byte PNG whose sPLT chunk claims 0x23000300 bytes made libpng
+ * allocate 587 MB before reading the (missing) data. Refused by the allocator now. */
+TS_TEST(decode_refuses_huge_chunk_allocation)
+{
+    static const uint8_t png[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x09, 0x08, 0x03, 0x00, 0x00,
+        0x00, 0xe3, 0x36, 0x37, 0x3e, 0x23, 0x00, 0x03, 0x00, 0x73, 0x50, 0x4c, 0x54, 0x45,
+        0x01, 0x00, 0x02, 0x82};
+    ts_err err;
+    ts_err_clear(&err);
+    TS_CHECK(ts_png_decode(png, sizeof png, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ELIMIT);
+    TS_CHECK(strstr(err.msg, "libpng asked for") != NULL);
+}
+
 TS_TEST(decode_rejects_malformed_png)
 {
     ts_canvas *c = random_canvas(20, 10, 11, 0);
