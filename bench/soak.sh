@@ -14,7 +14,8 @@
 #             parking overlay's tiles (z16-18), which the demo feeds invalidate as they
 #             change their sensors (the feeds run inside the server all along)
 # After a warm-up (WARMUP s, default 60, the same mix, and on in 15 s rounds until the memory
-# cache is 95 % full, at most WARMUP_MAX s, default 600) the server's RSS (VmRSS of
+# cache is 95 % full, then in 60 s rounds until the peak RSS stops growing, at most
+# WARMUP_MAX s, default 900) the server's RSS (median of VmRSS over a minute; VmRSS of
 # /proc/PID/status) is the baseline; it is sampled every 10 s into rss.csv. At the end:
 # HTTP errors (non-2xx/3xx) and socket errors from every wrk, whether the server is alive
 # and answers /health, and the verdict
@@ -177,14 +178,33 @@ cache_bytes() {
     curl -sf -m 10 "http://127.0.0.1:$PORT/metrics" | awk '/^tilesrv_cache_bytes / {print $2}'
 }
 W=$WARMUP
-while [ "$(cache_bytes)" -lt $(( CACHE_MB * 1048576 / 100 * 95 )) ] && [ "$W" -lt "${WARMUP_MAX:-600}" ]; do
+while [ "$(cache_bytes)" -lt $(( CACHE_MB * 1048576 / 100 * 95 )) ] && [ "$W" -lt "${WARMUP_MAX:-900}" ]; do
     run_mix 15 warmup
     for p in $WRKS; do wait "$p" || true; done
     WRKS=""
     W=$((W + 15))
 done
-echo "soak: warm-up took ${W}s, memory cache $(cache_bytes) bytes"
-RSS0=$(rss_kb)
+# ... and on in 60 s rounds until the peak RSS (VmHWM) grows by less than 2 % in a round:
+# the other bounded caches (label blocks, glyph outlines, shaped runs per render thread)
+# fill more slowly than the tile cache. RSS0 is the median of VmRSS sampled every 5 s in
+# that last round (a single sample lands anywhere in the ±5 % the transient buffers of
+# renders in flight make)
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+while :; do
+    h0=$(hwm_kb)
+    run_mix 60 warmup
+    : > "$TMP/rss0"
+    for i in $(seq 1 12); do sleep 5; rss_kb >> "$TMP/rss0"; done
+    for p in $WRKS; do wait "$p" || true; done
+    WRKS=""
+    W=$((W + 60))
+    h1=$(hwm_kb)
+    [ "$(awk -v a="$h0" -v b="$h1" 'BEGIN {print (b <= a * 1.02) ? 1 : 0}')" = 1 ] && break
+    [ "$W" -lt "${WARMUP_MAX:-900}" ] || break
+done
+echo "soak: warm-up took ${W}s, memory cache $(cache_bytes) bytes, peak RSS $(hwm_kb) kB"
+RSS0=$(median < "$TMP/rss0")
 echo "t_s,rss_kb" > "$RES/rss.csv"
 echo "0,$RSS0" >> "$RES/rss.csv"
 echo "soak: ${DURATION}s, RSS after warm-up ${RSS0} kB"
@@ -204,7 +224,9 @@ done
 for p in $WRKS; do wait "$p" || true; done
 WRKS=""
 if kill -0 "$PID" 2>/dev/null && curl -sf -m 10 "http://127.0.0.1:$PORT/health" >/dev/null; then
-    RSS1=$(rss_kb)
+    # the median of the samples of the run's last 60 s, as RSS0
+    RSS1=$(awk -F, -v d="$DURATION" 'NR > 1 && $1 > d - 60 {print $2}' "$RES/rss.csv" | median)
+    [ -n "$RSS1" ] && [ "$RSS1" != 0 ] || RSS1=$(rss_kb)
 else
     CRASH=1
     RSS1=0
