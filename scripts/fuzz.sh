@@ -23,7 +23,7 @@ case $name in
   wms)          len=4096;  seeds=""; mflags=-use_counters=0 ;;
   wmts)         len=4096;  seeds="" ;;
   png)          len=65536; seeds="" ;;
-  mvt)          len=8192;  seeds="" ;;
+  mvt)          len=8192;  seeds=""; mflags=-use_counters=0 ;;
   cache)        len=65536; seeds="" ;;
   feed_sta|feed_lorawan|feed_geojson)
                 len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
