@@ -18,7 +18,7 @@ t=$src/tests
 # max_len and the seed directories of each target (the committed corpus comes first)
 case $name in
   config)       len=16384; seeds="$t/data/config" ;;
-  sld)          len=16384; seeds="$src/styles $t/data/style" ;;
+  sld)          len=16384; seeds="$src/styles $t/data/style"; mflags=-use_counters=0 ;;
   url)          len=1024;  seeds="" ;;
   wms)          len=4096;  seeds=""; mflags=-use_counters=0 ;;
   wmts)         len=4096;  seeds="" ;;
