@@ -347,6 +347,30 @@ def run(a, tmp, pgroot):
             check(distinct_colours(l) > 4, "the PostGIS tile %d/%d/%d has content" % (z, x, y))
             same_image(g, l, "PostGIS tile %d/%d/%d equals the GeoPackage one" % (z, x, y))
 
+        # vector tiles: the per-request layers carry the same features as the loaded ones
+        # (decoded by GDAL's MVT driver: /usr/bin/ogrinfo, features per layer)
+        counts = {}
+        for ts, names in (("gpkg", ("parcels", "buildings", "streets")),
+                          ("live", ("pg_parcels", "pg_buildings", "pg_streets"))):
+            st, _, body = get(port, "/tiles/%s/%d/%d/%d.mvt" % (ts, Z, TX, TY))
+            check(st == 200 and len(body) > 100, "MVT tile of %s: %d, %d bytes"
+                  % (ts, st, len(body)))
+            path = os.path.join(tmp, "%s-%d-%d-%d.pbf" % (ts, Z, TX, TY))
+            with open(path, "wb") as f:
+                f.write(body)
+            out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", path], capture_output=True,
+                                 text=True, timeout=60).stdout
+            layer, got = None, {}
+            for line in out.splitlines():
+                if line.startswith("Layer name: "):
+                    layer = line[12:].strip()
+                elif line.startswith("Feature Count: ") and layer:
+                    got[layer] = int(line[15:])
+            counts[ts] = [got.get(n, 0) for n in names]
+        check(all(c > 0 for c in counts["live"]) and counts["live"] == counts["gpkg"],
+              "MVT: the PostGIS layers hold the GeoPackage's features per layer %s == %s"
+              % (counts["live"], counts["gpkg"]))
+
         # WMS GetMap over the same layers, in the grid's CRS and reprojected to EPSG:25832
         sg, hg, g = getmap(port, "parcels,buildings,streets", "EPSG:3857", WMS_BOX_3857)
         sl, hl, l = getmap(port, "pg_parcels,pg_buildings,pg_streets", "EPSG:3857", WMS_BOX_3857)

@@ -288,6 +288,16 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     ts_buf_init(&buf, (size_t)64 << 20);
     if (b == NULL || layers == NULL)
         st = b == NULL && err ? err->code : TS_ENOMEM;
+    /* per-request (PostGIS) layers: their features of the tile and its buffer, fetched on
+     * this thread (its connection); the other layers pass through */
+    ts_pipeline__fetched *fetched = NULL;
+    if (st == TS_OK) {
+        const ts_mvt_opts *bo = ts_mvt_builder_opts(b);
+        ts_bbox qb = ts_mvt_query_bbox(&tb, bo->extent, bo->no_buffer ? 0 : bo->buffer);
+        int qw = (int)lround(256.0 * (qb.maxx - qb.minx) / (tb.maxx - tb.minx));
+        st = ts_pipeline__fetch_layers(svc, layers, ts->nlayers, &qb, qw > 0 ? qw : 256, 1,
+                                       NULL, NULL, &layers, &fetched, err);
+    }
     for (int i = 0; i < ts->nlayers && st == TS_OK; i++)
         st = add_layer(b, layers[i], ts_config_layer(cfg, layers[i]->name), &tb, res, &ids,
                        &unconverted, err);
@@ -305,6 +315,7 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     }
     ts_buf_fini(&buf);
     ts_idvec_fini(&ids);
+    ts_pipeline__fetched_release(fetched);
     ts_pipeline__hold_release(hold);
     ts_mvt_builder_free(b);
     ts_service_unref(svc);
