@@ -31,12 +31,13 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_live import png_rgba  # noqa: E402
 
 TOKEN = "postgis-test-admin-token-0123456789"
 Z = 16
@@ -76,69 +77,9 @@ def get(port, path, method="GET", headers=None, timeout=30):
 # ---- PNG decoding (8-bit grey, RGB, RGBA, palette) -----------------------------------------
 
 def png_pixels(data):
-    """(width, height, [(r, g, b, a)] row-major)."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise Fail("not a PNG: %r" % data[:40])
-    pos, idat, plte, trns = 8, b"", None, None
-    w = h = depth = ctype = None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        pos += 12 + n
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            if depth != 8 or interlace != 0:
-                raise Fail("PNG depth %d interlace %d not handled" % (depth, interlace))
-        elif kind == b"PLTE":
-            plte = body
-        elif kind == b"tRNS":
-            trns = body
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-    bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
-    raw = zlib.decompress(idat)
-    stride = w * bpp
-    out = bytearray(h * stride)
-    prev = bytearray(stride)
-    p = 0
-    for y in range(h):
-        f = raw[p]
-        line = bytearray(raw[p + 1:p + 1 + stride])
-        p += 1 + stride
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + ((a + b) >> 1)) & 255
-            elif f == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                pr = a if pa <= pb and pa <= pc else b if pb <= pc else c
-                line[i] = (line[i] + pr) & 255
-        out[y * stride:(y + 1) * stride] = line
-        prev = line
-    px = []
-    for i in range(w * h):
-        v = out[i * bpp:(i + 1) * bpp]
-        if ctype == 6:
-            px.append(tuple(v))
-        elif ctype == 2:
-            px.append((v[0], v[1], v[2], 255))
-        elif ctype == 0:
-            px.append((v[0], v[0], v[0], 255))
-        elif ctype == 4:
-            px.append((v[0], v[0], v[0], v[1]))
-        else:
-            k = v[0]
-            al = trns[k] if trns is not None and k < len(trns) else 255
-            px.append((plte[3 * k], plte[3 * k + 1], plte[3 * k + 2], al))
-    return w, h, px
+    """(width, height, [(r, g, b, a)] row-major), by test_live's decoder."""
+    rows = png_rgba(data)
+    return (len(rows[0]) if rows else 0), len(rows), [p for row in rows for p in row]
 
 
 def differing(a, b, tol=8, region=None):

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/fmt.h"
+
 /* Days from 1970-01-01 to y-m-d (m 1..12). */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -142,17 +144,6 @@ ts_feed_time_parse(const char *s, int64_t *out)
     return parse_one(s, s + len, out);
 }
 
-/* n decimal digits of v (zero-padded) at p; returns the end. */
-static char *
-put_digits(char *p, unsigned v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + n;
-}
-
 const char *
 ts_feed_time_format(int64_t ms, char *buf, size_t size)
 {
@@ -172,20 +163,20 @@ ts_feed_time_format(int64_t ms, char *buf, size_t size)
     if (y >= 0 && y <= 9999) { /* the usual case, without printf: snapshots format a time
                                 * per sensor every time they are turned into a store */
         char t[32], *p = t;
-        p = put_digits(p, (unsigned)y, 4);
+        p = ts_fmt_digits(p, (unsigned)y, 4);
         *p++ = '-';
-        p = put_digits(p, (unsigned)m, 2);
+        p = ts_fmt_digits(p, (unsigned)m, 2);
         *p++ = '-';
-        p = put_digits(p, (unsigned)d, 2);
+        p = ts_fmt_digits(p, (unsigned)d, 2);
         *p++ = 'T';
-        p = put_digits(p, (unsigned)h, 2);
+        p = ts_fmt_digits(p, (unsigned)h, 2);
         *p++ = ':';
-        p = put_digits(p, (unsigned)mi, 2);
+        p = ts_fmt_digits(p, (unsigned)mi, 2);
         *p++ = ':';
-        p = put_digits(p, (unsigned)se, 2);
+        p = ts_fmt_digits(p, (unsigned)se, 2);
         if (frac != 0) {
             *p++ = '.';
-            p = put_digits(p, (unsigned)frac, 3);
+            p = ts_fmt_digits(p, (unsigned)frac, 3);
         }
         *p++ = 'Z';
         size_t n = (size_t)(p - t);

@@ -21,6 +21,7 @@
 
 #include "ows/ows.h"
 #include "util/clock.h"
+#include "util/fmt.h"
 #include "util/log.h"
 
 /* ---- responses -------------------------------------------------------------------------- */
@@ -74,17 +75,6 @@ ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const t
     return ts_http__send_text(h, c, (unsigned)ts_status_http(st), msg);
 }
 
-/* n decimal digits of v (zero-padded) at p; returns the end. */
-static char *
-put_digits(char *p, unsigned v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + n;
-}
-
 /* An IMF-fixdate (RFC 9110) into buf (at least 30 bytes), without printf: every tile
  * response carries one. */
 static void
@@ -105,18 +95,18 @@ http_date(int64_t t, char *buf, size_t size)
     p += 3;
     *p++ = ',';
     *p++ = ' ';
-    p = put_digits(p, (unsigned)tm.tm_mday, 2);
+    p = ts_fmt_digits(p, (unsigned)tm.tm_mday, 2);
     *p++ = ' ';
     memcpy(p, months + 3 * tm.tm_mon, 3);
     p += 3;
     *p++ = ' ';
-    p = put_digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    p = ts_fmt_digits(p, (unsigned)(tm.tm_year + 1900), 4);
     *p++ = ' ';
-    p = put_digits(p, (unsigned)tm.tm_hour, 2);
+    p = ts_fmt_digits(p, (unsigned)tm.tm_hour, 2);
     *p++ = ':';
-    p = put_digits(p, (unsigned)tm.tm_min, 2);
+    p = ts_fmt_digits(p, (unsigned)tm.tm_min, 2);
     *p++ = ':';
-    p = put_digits(p, (unsigned)tm.tm_sec, 2);
+    p = ts_fmt_digits(p, (unsigned)tm.tm_sec, 2);
     memcpy(p, " GMT", 5);
 }
 
@@ -163,15 +153,8 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
     ts_tile_etag_str(t, etag, sizeof etag);
     http_date(t->mtime, lm, sizeof lm);
     if (max_age > 0) { /* "public, max-age=N" without printf */
-        char digits[16], *d = digits + sizeof digits;
-        unsigned v = (unsigned)max_age;
-        do
-            *--d = (char)('0' + v % 10);
-        while ((v /= 10) != 0);
-        size_t nd = (size_t)(digits + sizeof digits - d);
         memcpy(cc, "public, max-age=", 16);
-        memcpy(cc + 16, d, nd);
-        cc[16 + nd] = '\0';
+        *ts_fmt_uint(cc + 16, (unsigned)max_age) = '\0';
     }
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *r;

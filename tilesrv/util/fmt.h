@@ -1,0 +1,31 @@
+/* util/fmt.h — decimal digits without printf, for strings written on hot paths (HTTP
+ * dates and headers of every tile response, times of every sensor of every snapshot). */
+#ifndef TS_UTIL_FMT_H
+#define TS_UTIL_FMT_H
+
+#include <stddef.h>
+
+/* Exactly n decimal digits of v at p, zero-padded (higher digits are dropped); returns
+ * the end. Writes no NUL. */
+static inline char *
+ts_fmt_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* The decimal form of v at p (no padding, at most 10 digits); returns the end. Writes
+ * no NUL. */
+static inline char *
+ts_fmt_uint(char *p, unsigned v)
+{
+    int n = 1;
+    for (unsigned t = v; t >= 10; t /= 10)
+        n++;
+    return ts_fmt_digits(p, v, n);
+}
+
+#endif
