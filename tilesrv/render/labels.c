@@ -400,6 +400,24 @@ shape(lab_env *e, int face, double size, const char *s, size_t n, const ts_text_
     return ts_text_shape(e->lb->text, s, n, &spec, out, e->err);
 }
 
+/* For a "fraction" label: the newline between numerator and denominator, or NULL for a
+ * plain label; nothing but white space below the line (a null denominator) makes it a
+ * plain number, cut at the line (*n shortened). */
+static const char *
+fraction_line(const ts_text *tx, const char *s, size_t *n)
+{
+    const char *nl = tx->fraction ? memchr(s, '\n', *n) : NULL;
+    if (nl == NULL)
+        return NULL;
+    const char *q = nl + 1;
+    while (q < s + *n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+        q++;
+    if (q < s + *n)
+        return nl;
+    *n = (size_t)(nl - s);
+    return NULL;
+}
+
 /* A point label (plain or fraction) at pixel (x, y). fit_w, fit_h > 0: the label's box
  * must fit them (polygons). */
 static ts_status
@@ -410,16 +428,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
     const ts_text *tx = pr->sym->text;
     double size = tx->font_size * e->sf;
     double rot = tx->rotation; /* the caller resolved a rotation expression into it */
-    const char *nl = tx->fraction ? memchr(s, '\n', n) : NULL;
-    if (nl != NULL) { /* nothing below the line (a null denominator): a plain number */
-        const char *q = nl + 1;
-        while (q < s + n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-            q++;
-        if (q == s + n) {
-            n = (size_t)(nl - s);
-            nl = NULL;
-        }
-    }
+    const char *nl = fraction_line(tx, s, &n);
     if (nl == NULL) {
         const ts_text_run *run;
         TS_TRY(shape(e, face, size, s, n, &run));
@@ -759,16 +768,7 @@ text_extent(lab_env *e, const ts_symbolizer *sym, int face, const char *s, size_
     const ts_text *tx = sym->text;
     double size = tx->font_size * e->sf, pad = text_pad(tx, e->sf);
     double w, h;
-    const char *nl = tx->fraction ? memchr(s, '\n', n) : NULL;
-    if (nl != NULL) { /* as propose_point: a fraction when something is below the line */
-        const char *q = nl + 1;
-        while (q < s + n && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-            q++;
-        if (q == s + n) {
-            n = (size_t)(nl - s);
-            nl = NULL;
-        }
-    }
+    const char *nl = fraction_line(tx, s, &n);
     if (nl != NULL) {
         const ts_text_run *r1, *r2;
         TS_TRY(shape(e, face, size, s, (size_t)(nl - s), &r1));
