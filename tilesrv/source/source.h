@@ -176,6 +176,34 @@ size_t ts_source_xform_points(ts_source_xform *x, int inverse, double *xy, size_
  * (*out then all zero), else 1. */
 int ts_source_xform_box(ts_source_xform *x, int inverse, const ts_bbox *in, ts_bbox *out);
 
+/* ---- coverage polygons (seed and truncate --coverage) ---- */
+
+/* The polygons of a vector layer as flat rings. Ring r has counts[r] points (>= 3, the
+ * closing point not repeated), stored back to back in xy (x = easting/longitude), and
+ * belongs to polygon poly[r]: an exterior ring and its holes share one number, each
+ * polygon (each part of a multipolygon) has its own. Orientation and validity are as the
+ * data have them (nothing is repaired). */
+typedef struct ts_source_rings {
+    double *xy;
+    uint32_t *counts;
+    uint32_t *poly;
+    uint32_t nrings;
+    uint32_t npolys;
+    size_t npoints;
+    uint64_t features;       /* features with a polygon read */
+} ts_source_rings;
+
+/* Read every polygon and multipolygon feature (curves linearised, other kinds ignored) of
+ * layer `layer` (NULL = the first) of the OGR data source path, transformed from the
+ * layer's CRS (EPSG:4326 when it declares none) into dst_crs. On failure *out is empty and
+ * *err names path: TS_ENOENT when it cannot be opened or has no such layer; TS_EINVAL for
+ * an unknown CRS, points that cannot be transformed, or a layer without polygons;
+ * TS_ESOURCE when reading fails; TS_ENOMEM. Runs on the calling thread with sc. */
+ts_status ts_source_read_rings(ts_source_ctx *sc, const char *path, const char *layer,
+                               const char *dst_crs, ts_source_rings *out, ts_err *err);
+/* Free the arrays; *r is left empty. NULL is accepted. */
+void ts_source_rings_fini(ts_source_rings *r);
+
 /* ---- all attributes of one feature (GetFeatureInfo) ---- */
 
 /* Called once per attribute of the feature, in the layer's field order; strings are
