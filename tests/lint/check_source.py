@@ -33,7 +33,7 @@ ALLOWED = {
     "feed": {"util", "grid", "source"},
     "http": {"util", "ows", "pipeline", "feed", "cache", "grid", "config", "render", "encode",
              "raster", "text", "label", "style", "source"},
-    "seed": {"util", "grid", "pipeline", "cache", "config"},
+    "seed": {"util", "grid", "pipeline", "cache", "config", "source"},
     "main": None,  # anything
 }
 WRAPPED = [  # header regex -> modules allowed to include it

@@ -1,12 +1,16 @@
 /* Unit tests for seed: the Hilbert walk (inverse, pruning, resume, shards), option parsing,
- * bbox -> tile ranges, the progress file, and whole runs on the demo data through the
- * pipeline into disk and MBTiles caches (skip fresh, interrupt and resume, shards,
- * truncate); plus the pipeline's persistent levels: read-through, a damaged tile
- * re-rendered, a stale tile served while it re-renders. */
+ * bbox -> tile ranges (also from other CRSs), coverages (rectangle tests with holes,
+ * overlaps, a diagonal strip, a bow-tie; tile counts and blocks; files), the progress file,
+ * and whole runs on the demo data through the pipeline into disk and MBTiles caches (skip
+ * fresh, interrupt and resume, shards, truncate); plus the pipeline's persistent levels:
+ * read-through, a damaged tile re-rendered, a stale tile served while it re-renders. */
 #include "test.h"
 
 #include <dirent.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,6 +119,8 @@ TS_TEST(seed_options_parse_and_refuse)
     TS_CHECK_INT(ts_seed_parse_bbox("6.9,51.1,6.7,51.3", &a, &err), TS_EINVAL);
     TS_CHECK_INT(ts_seed_parse_bbox("6.7,51.1,6.9", &a, &err), TS_EINVAL);
     TS_CHECK_INT(ts_seed_parse_bbox("6.7,51.1,6.9,51.3,", &a, &err), TS_EINVAL);
+    TS_CHECK_INT(ts_seed_parse_bbox("6.7,51.1,6.9,51.3,FOO", &a, &err), TS_EINVAL);
+    TS_CHECK_INT(ts_seed_parse_bbox("6.7,51.1,6.9,51.3,OGC:CRS84", &a, &err), TS_OK);
     TS_CHECK_INT(ts_seed_parse_bbox("a,b,c,d", &a, &err), TS_EINVAL);
     int z0, z1;
     TS_CHECK_INT(ts_seed_parse_zooms("12-16", &z0, &z1, &err), TS_OK);
@@ -165,15 +171,386 @@ TS_TEST(bbox_to_tile_ranges)
     TS_CHECK(ts_seed_tile_range(g, 16, &b, r));
     TS_CHECK(r[0] <= 34001 && r[2] >= 34000 && r[0] >= 33990 && r[2] <= 34010);
     TS_CHECK(r[1] >= 21860 && r[3] <= 21890);
-    /* grid CRS accepted, other CRSs refused (no reprojection here) */
+    /* the grid's CRS as it is */
     TS_REQUIRE(ts_seed_parse_bbox("753000,6652000,754000,6653000,EPSG:3857", &a, &err) == TS_OK);
     TS_CHECK_INT(ts_seed_area_to_grid(&a, g, &b, &err), TS_OK);
     TS_CHECK(b.minx == 753000);
-    TS_REQUIRE(ts_seed_parse_bbox("340000,5670000,350000,5680000,EPSG:25832", &a, &err) == TS_OK);
-    TS_CHECK_INT(ts_seed_area_to_grid(&a, g, &b, &err), TS_EINVAL);
     /* outside the matrix */
     ts_bbox off = {-3e7, -3e7, -2.5e7, -2.5e7};
     TS_CHECK(!ts_seed_tile_range(g, 3, &off, r));
+}
+
+TS_TEST(bbox_in_another_crs_becomes_the_envelope_of_its_outline)
+{
+    const ts_grid *g = ts_grid_webmercator_quad();
+    ts_err err;
+    ts_seed_area a;
+    ts_bbox b;
+    /* UTM 32N -> Web Mercator: the envelope of the four corners (from GDAL's osr), which are
+     * the extremes here (the outline's edges bend by less than a metre) */
+    TS_REQUIRE(ts_seed_parse_bbox("340000,5670000,350000,5680000,EPSG:25832", &a, &err) == TS_OK);
+    TS_REQUIRE(ts_seed_area_to_grid(&a, g, &b, &err) == TS_OK);
+    TS_CHECK_NEAR(b.minx, 746663.43, 1.0);
+    TS_CHECK_NEAR(b.maxx, 763067.11, 1.0);
+    TS_CHECK_NEAR(b.miny, 6649474.39, 1.0);
+    TS_CHECK_NEAR(b.maxy, 6665921.45, 1.0);
+    /* lon/lat on a UTM grid */
+    ts_grid utm;
+    TS_REQUIRE(ts_grid_init_quad(&utm, "UTM", "EPSG:25832", -46133.17, 6301219.54, 4891.97, 256,
+                                 1, 1, 16, 2, 1.0, &err) == TS_OK);
+    TS_REQUIRE(ts_seed_parse_bbox("6.7,51.1,6.9,51.3", &a, &err) == TS_OK);
+    TS_REQUIRE(ts_seed_area_to_grid(&a, &utm, &b, &err) == TS_OK);
+    TS_CHECK_NEAR(b.minx, 338966.20, 1.0);
+    TS_CHECK_NEAR(b.maxx, 353603.26, 1.0);
+    TS_CHECK_NEAR(b.miny, 5663042.76, 1.0);
+    TS_CHECK_NEAR(b.maxy, 5685699.05, 1.0);
+    /* a CRS PROJ does not know */
+    TS_REQUIRE(ts_seed_parse_bbox("1,2,3,4,EPSG:999999", &a, &err) == TS_OK);
+    ts_err_clear(&err);
+    TS_CHECK_INT(ts_seed_area_to_grid(&a, g, &b, &err), TS_EINVAL);
+    TS_CHECK(strstr(err.msg, "EPSG:999999") != NULL);
+}
+
+/* ---- coverages -------------------------------------------------------------------------- */
+
+/* A 100 x 100 square grid with origin (0, 100) top-left: level z has 2^z x 2^z tiles. */
+static void
+square_grid(ts_grid *g)
+{
+    ts_err err;
+    TS_REQUIRE(ts_grid_init_quad(g, "SQ", "EPSG:3857", 0, 100, 100.0 / 256, 256, 1, 1, 10, 0, 1.0,
+                                 &err) == TS_OK);
+}
+
+/* Independent oracle: even-odd over the rings of each polygon, polygons united, sampled on
+ * a fine lattice inside tile (x, y) of level z (the shapes below leave no sliver thinner
+ * than the lattice step in any tile). */
+static int
+sampled_hit(const double *xy, const uint32_t *counts, const uint32_t *poly, uint32_t nrings,
+            double x0, double y0, double x1, double y1)
+{
+    for (int j = 0; j <= 48; j++)
+        for (int i = 0; i <= 48; i++) {
+            double px = x0 + (x1 - x0) * (i + 0.5) / 49.5, py = y0 + (y1 - y0) * (j + 0.5) / 49.5;
+            const double *v = xy;
+            int in = 0;
+            uint32_t cur = UINT32_MAX;
+            for (uint32_t r = 0; r < nrings; v += 2 * counts[r], r++) {
+                uint32_t pn = poly ? poly[r] : r;
+                if (pn != cur) {
+                    if (in)
+                        return 1;
+                    in = 0;
+                    cur = pn;
+                }
+                for (uint32_t k = 0; k < counts[r]; k++) {
+                    uint32_t l = (k + 1) % counts[r];
+                    double ax = v[2 * k], ay = v[2 * k + 1], bx = v[2 * l], by = v[2 * l + 1];
+                    if ((ay > py) != (by > py) && px < ax + (py - ay) * (bx - ax) / (by - ay))
+                        in = !in;
+                }
+            }
+            if (in)
+                return 1;
+        }
+    return 0;
+}
+
+/* Every tile of level z: ts_seed_coverage_tiles against the oracle; the count too. */
+static void
+check_tiles_against_oracle(const ts_grid *g, int z, const double *xy, const uint32_t *counts,
+                           const uint32_t *poly, uint32_t nrings, uint64_t *hits)
+{
+    ts_err err;
+    ts_seed_coverage *c = ts_seed_coverage_new(xy, counts, poly, nrings, &err);
+    TS_REQUIRE(c != NULL);
+    uint32_t n = 1u << z, all[4] = {0, 0, n - 1, n - 1};
+    uint64_t want = 0;
+    for (uint32_t y = 0; y < n; y++)
+        for (uint32_t x = 0; x < n; x++) {
+            ts_bbox t = ts_grid_tile_bbox(g, z, x, y);
+            int exp = sampled_hit(xy, counts, poly, nrings, t.minx, t.miny, t.maxx, t.maxy);
+            uint32_t r[4] = {x, y, x, y};
+            int got = ts_seed_coverage_tiles(c, g, z, r, NULL) != TS_SEED_OUT;
+            if (got != exp)
+                fprintf(stderr, "  tile %d/%u/%u: coverage says %d, oracle %d\n", z, x, y, got,
+                        exp);
+            TS_CHECK_INT(got, exp);
+            want += (uint64_t)exp;
+        }
+    TS_CHECK_INT(ts_seed_count_tiles(c, g, z, all, NULL), want);
+    *hits = want;
+    ts_seed_coverage_free(c);
+}
+
+TS_TEST(coverage_diagonal_strip_leaves_the_corners_of_its_bbox)
+{
+    ts_grid g;
+    square_grid(&g);
+    /* a strip 5 wide along the diagonal from bottom-left to top-right */
+    const double xy[] = {0, 0, 5, 0, 100, 95, 100, 100, 95, 100, 0, 5};
+    const uint32_t counts[] = {6};
+    ts_err err;
+    ts_seed_coverage *c = ts_seed_coverage_new(xy, counts, NULL, 1, &err);
+    TS_REQUIRE(c != NULL);
+    ts_bbox cb = ts_seed_coverage_bbox(c);
+    TS_CHECK(cb.minx == 0 && cb.maxx == 100 && cb.miny == 0 && cb.maxy == 100);
+    /* level 3: 8 x 8 tiles of 12.5; top-left and bottom-right corners are off the strip */
+    uint32_t tl[4] = {0, 0, 0, 0}, br[4] = {7, 7, 7, 7}, diag[4] = {3, 4, 3, 4};
+    uint32_t tl_block[4] = {0, 0, 2, 2};
+    TS_CHECK_INT(ts_seed_coverage_tiles(c, &g, 3, tl, NULL), TS_SEED_OUT);
+    TS_CHECK_INT(ts_seed_coverage_tiles(c, &g, 3, br, NULL), TS_SEED_OUT);
+    TS_CHECK_INT(ts_seed_coverage_tiles(c, &g, 3, tl_block, NULL), TS_SEED_OUT);
+    TS_CHECK(ts_seed_coverage_tiles(c, &g, 3, diag, NULL) != TS_SEED_OUT);
+    /* bottom-left and top-right corner tiles hold the strip's ends */
+    uint32_t bl[4] = {0, 7, 0, 7}, tr[4] = {7, 0, 7, 0};
+    TS_CHECK(ts_seed_coverage_tiles(c, &g, 3, bl, NULL) != TS_SEED_OUT);
+    TS_CHECK(ts_seed_coverage_tiles(c, &g, 3, tr, NULL) != TS_SEED_OUT);
+    /* every tile on levels 2..6 as the oracle says; far fewer than the bbox's tiles */
+    for (int z = 2; z <= 6; z++) {
+        uint64_t hits;
+        check_tiles_against_oracle(&g, z, xy, counts, NULL, 1, &hits);
+        if (z >= 3)
+            TS_CHECK(hits < ((uint64_t)1 << (2 * z)) / 2);
+        TS_CHECK(hits >= ((uint64_t)1 << z));
+    }
+    /* cut to a bbox: only the part of the strip inside it */
+    ts_bbox clip = {0, 0, 50, 50};
+    uint32_t all[4] = {0, 0, 7, 7};
+    uint64_t cut = ts_seed_count_tiles(c, &g, 3, all, &clip);
+    uint64_t whole = ts_seed_count_tiles(c, &g, 3, all, NULL);
+    TS_CHECK(cut > 0 && cut < whole);
+    uint32_t outside_clip[4] = {6, 1, 6, 1}; /* on the strip, outside the clip */
+    TS_CHECK(ts_seed_coverage_tiles(c, &g, 3, outside_clip, NULL) != TS_SEED_OUT);
+    TS_CHECK_INT(ts_seed_coverage_tiles(c, &g, 3, outside_clip, &clip), TS_SEED_OUT);
+    ts_seed_coverage_free(c);
+}
+
+TS_TEST(coverage_holes_overlaps_and_edges)
+{
+    ts_grid g;
+    square_grid(&g);
+    ts_err err;
+    /* a square 10..90 with a hole 35..65 (one polygon), closing points repeated */
+    const double xy[] = {10, 10, 90, 10, 90, 90, 10, 90, 10, 10,
+                         35, 35, 35, 65, 65, 65, 65, 35, 35, 35};
+    const uint32_t counts[] = {5, 5}, poly[] = {0, 0};
+    ts_seed_coverage *c = ts_seed_coverage_new(xy, counts, poly, 2, &err);
+    TS_REQUIRE(c != NULL);
+    uint32_t nr, np;
+    size_t npts;
+    ts_seed_coverage_size(c, &nr, &npts, &np);
+    TS_CHECK(nr == 2 && npts == 8 && np == 1);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){40, 40, 60, 60}), TS_SEED_OUT); /* hole */
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){30, 40, 40, 60}), TS_SEED_PART);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){15, 15, 30, 30}), TS_SEED_IN);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){91, 0, 99, 99}), TS_SEED_OUT);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){0, 0, 100, 100}), TS_SEED_PART);
+    /* a rectangle touching the outline is met by it; a tile touching it only along its edge
+     * is not taken in: level 3 tiles are 12.5 wide, 10..90 is not on tile edges but 37.5..62.5
+     * are; the hole 35..65 then holds tiles 3..4 x 3..4 wholly */
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){90, 40, 95, 50}), TS_SEED_PART);
+    uint32_t in_hole[4] = {3, 3, 4, 4};
+    TS_CHECK_INT(ts_seed_coverage_tiles(c, &g, 3, in_hole, NULL), TS_SEED_OUT);
+    uint64_t hits;
+    check_tiles_against_oracle(&g, 3, xy, counts, poly, 2, &hits);
+    TS_CHECK_INT(hits, 64 - 4 - 0); /* every tile but the four in the hole meets the ring */
+    check_tiles_against_oracle(&g, 5, xy, counts, poly, 2, &hits);
+    ts_seed_coverage_free(c);
+
+    /* the same hole as a polygon of its own would not be a hole: polygons unite */
+    const uint32_t two[] = {0, 1};
+    c = ts_seed_coverage_new(xy, counts, two, 2, &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){40, 40, 60, 60}), TS_SEED_IN);
+    ts_seed_coverage_free(c);
+
+    /* two overlapping squares: their overlap is inside (no even-odd cancelling across
+     * features) */
+    const double ov[] = {0, 0, 50, 0, 50, 50, 0, 50, 25, 25, 75, 25, 75, 75, 25, 75};
+    const uint32_t ovc[] = {4, 4};
+    c = ts_seed_coverage_new(ov, ovc, NULL, 2, &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){30, 30, 45, 45}), TS_SEED_IN);
+    ts_seed_coverage_free(c);
+
+    /* degenerate input */
+    const double line[] = {0, 0, 10, 10, 0, 0};
+    const uint32_t lc[] = {3};
+    TS_CHECK(ts_seed_coverage_new(line, lc, NULL, 1, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_EINVAL);
+    const double nan_xy[] = {0, 0, 10, 0, NAN, 10};
+    TS_CHECK(ts_seed_coverage_new(nan_xy, lc, NULL, 1, &err) == NULL);
+}
+
+TS_TEST(coverage_self_intersecting_bow_tie)
+{
+    ts_grid g;
+    square_grid(&g);
+    ts_err err;
+    /* (10,10) -> (90,90) -> (90,10) -> (10,90): two triangles meeting at (50,50) */
+    const double xy[] = {10, 10, 90, 90, 90, 10, 10, 90};
+    const uint32_t counts[] = {4};
+    ts_seed_coverage *c = ts_seed_coverage_new(xy, counts, NULL, 1, &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){45, 45, 55, 55}), TS_SEED_PART);
+    /* the right and the left lobe */
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){70, 45, 80, 55}), TS_SEED_IN);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){20, 45, 30, 55}), TS_SEED_IN);
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){45, 12, 55, 20}), TS_SEED_OUT); /* below */
+    TS_CHECK_INT(ts_seed_coverage_test(c, &(ts_bbox){45, 80, 55, 88}), TS_SEED_OUT); /* above */
+    for (int z = 2; z <= 5; z++) {
+        uint64_t hits;
+        check_tiles_against_oracle(&g, z, xy, counts, NULL, 1, &hits);
+        TS_CHECK(hits > 0);
+    }
+    ts_seed_coverage_free(c);
+}
+
+typedef struct blk_acc {
+    uint8_t seen[64 * 64];
+    int dup;
+} blk_acc;
+
+static int
+blk_collect(void *ud, const uint32_t b[4])
+{
+    blk_acc *a = ud;
+    for (uint32_t y = b[1]; y <= b[3]; y++)
+        for (uint32_t x = b[0]; x <= b[2]; x++)
+            a->dup += a->seen[y * 64 + x]++ > 0;
+    return 0;
+}
+
+static int
+keep_all_met(void *ud, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+    const ts_seed_coverage *c = ud;
+    ts_grid g;
+    square_grid(&g);
+    uint32_t r[4] = {x0, y0, x1, y1};
+    return ts_seed_coverage_tiles(c, &g, 6, r, NULL) != TS_SEED_OUT;
+}
+
+TS_TEST(coverage_blocks_and_pruned_walk_give_exactly_the_tiles_met)
+{
+    ts_grid g;
+    square_grid(&g);
+    ts_err err;
+    /* a disc of radius 30 (64 points) around (50, 50) */
+    double xy[128];
+    for (int i = 0; i < 64; i++) {
+        xy[2 * i] = 50 + 30 * cos(i * 2 * M_PI / 64);
+        xy[2 * i + 1] = 50 + 30 * sin(i * 2 * M_PI / 64);
+    }
+    const uint32_t counts[] = {64};
+    ts_seed_coverage *c = ts_seed_coverage_new(xy, counts, NULL, 1, &err);
+    TS_REQUIRE(c != NULL);
+    uint32_t all[4] = {0, 0, 63, 63};
+    blk_acc acc;
+    memset(&acc, 0, sizeof acc);
+    ts_seed_cover_blocks(c, &g, 6, all, NULL, blk_collect, &acc);
+    TS_CHECK_INT(acc.dup, 0);
+    uint64_t n = 0;
+    for (uint32_t y = 0; y < 64; y++)
+        for (uint32_t x = 0; x < 64; x++) {
+            uint32_t r[4] = {x, y, x, y};
+            int met = ts_seed_coverage_tiles(c, &g, 6, r, NULL) != TS_SEED_OUT;
+            TS_CHECK_INT(acc.seen[y * 64 + x], met);
+            n += (uint64_t)met;
+        }
+    TS_CHECK_INT(ts_seed_count_tiles(c, &g, 6, all, NULL), n);
+    /* about the disc's area in tiles (pi 30^2 / 1.5625^2 = 1158), plus the boundary */
+    TS_CHECK(n > 1100 && n < 1400);
+    /* the Hilbert walk pruned by the coverage visits exactly those cells */
+    ts_seed_iter it;
+    ts_seed_iter_init(&it, 64, 0, 0, 63, 63, 0);
+    ts_seed_iter_filter(&it, keep_all_met, c);
+    uint32_t x, y;
+    uint64_t d, walked = 0, last = 0;
+    int ordered = 1;
+    while (ts_seed_iter_next(&it, &x, &y, &d)) {
+        TS_CHECK_INT(acc.seen[y * 64 + x], 1);
+        ordered &= walked == 0 || d > last;
+        last = d;
+        walked++;
+    }
+    TS_CHECK_INT(walked, n);
+    TS_CHECK(ordered);
+    ts_seed_coverage_free(c);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+TS_TEST(coverage_from_a_vector_file_in_another_crs)
+{
+    char dir[] = "/tmp/ts-seed-cov-XXXXXX";
+    TS_REQUIRE(mkdtemp(dir) != NULL);
+    char path[256], spec[300];
+    snprintf(path, sizeof path, "%s/area.geojson", dir);
+    /* a triangle in UTM 32N and, as a second feature, a square with a hole; a point is
+     * ignored */
+    write_file(path,
+               "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":"
+               "{\"name\":\"urn:ogc:def:crs:EPSG::25832\"}},\"features\":["
+               "{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\","
+               "\"coordinates\":[[[344000,5676500],[346000,5676700],[344800,5678200],"
+               "[344000,5676500]]]}},"
+               "{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Point\","
+               "\"coordinates\":[345000,5677000]}},"
+               "{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":"
+               "\"MultiPolygon\",\"coordinates\":[[[[340000,5670000],[341000,5670000],"
+               "[341000,5671000],[340000,5671000],[340000,5670000]],[[340400,5670400],"
+               "[340400,5670600],[340600,5670600],[340600,5670400],[340400,5670400]]]]}}]}");
+    const ts_grid *g = ts_grid_webmercator_quad();
+    ts_err err;
+    ts_seed_coverage *c = ts_seed_coverage_load(path, g, &err);
+    TS_REQUIRE(c != NULL);
+    uint32_t nr, np;
+    size_t npts;
+    ts_seed_coverage_size(c, &nr, &npts, &np);
+    TS_CHECK(nr == 3 && np == 2 && npts == 3 + 4 + 4);
+    ts_bbox b = ts_seed_coverage_bbox(c);
+    /* (344000, 5676500) is about (6.77, 51.21): x ~ 753000 in Web Mercator */
+    TS_CHECK(b.minx > 740000 && b.maxx < 770000 && b.miny > 6640000 && b.maxy < 6670000);
+    uint64_t id = ts_seed_coverage_id(c);
+    ts_seed_coverage_free(c);
+    /* FILE:LAYER (GeoJSON's layer is named after the file) gives the same rings */
+    snprintf(spec, sizeof spec, "%s:area", path);
+    c = ts_seed_coverage_load(spec, g, &err);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK(ts_seed_coverage_id(c) == id);
+    ts_seed_coverage_free(c);
+    /* errors name the file */
+    snprintf(spec, sizeof spec, "%s:nosuchlayer", path);
+    ts_err_clear(&err);
+    TS_CHECK(ts_seed_coverage_load(spec, g, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ENOENT);
+    TS_CHECK(strstr(err.msg, "nosuchlayer") != NULL && strstr(err.msg, path) != NULL);
+    snprintf(spec, sizeof spec, "%s/missing.geojson", dir);
+    ts_err_clear(&err);
+    TS_CHECK(ts_seed_coverage_load(spec, g, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ENOENT);
+    TS_CHECK(strstr(err.msg, "missing.geojson") != NULL);
+    char pts[256];
+    snprintf(pts, sizeof pts, "%s/points.geojson", dir);
+    write_file(pts, "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+                    "\"properties\":{},\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+                    "[6.77,51.22]}}]}");
+    ts_err_clear(&err);
+    TS_CHECK(ts_seed_coverage_load(pts, g, &err) == NULL);
+    TS_CHECK_INT(err.code, TS_EINVAL);
+    TS_CHECK(strstr(err.msg, "no polygon") != NULL && strstr(err.msg, "points.geojson") != NULL);
+    unlink(path);
+    unlink(pts);
+    rmdir(dir);
 }
 
 TS_TEST(progress_file_round_trip)

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "seed/seed_int.h"
+#include "source/source.h"
+#include "util/log.h"
+
 #define MERC_MAX_LAT 85.0511287798066
 
 /* ---- options ---------------------------------------------------------------------------- */
@@ -32,6 +36,14 @@ ts_seed_parse_bbox(const char *s, ts_seed_area *a, ts_err *err)
         if (i == 3 && *end == ',') {
             if (strlen(p) == 0 || strlen(p) >= sizeof a->crs)
                 return TS_FAIL(err, TS_EINVAL, "--bbox: bad CRS '%.40s'", p);
+            /* AUTH:CODE, a URN or a PROJ string: PROJ would take a bare word as the name of
+             * whatever CRS it resembles ("FOO" is Amersfoort) */
+            if (strchr(p, ':') == NULL && strncmp(p, "+proj=", 6) != 0 &&
+                strcasecmp(p, "WGS84") != 0)
+                return TS_FAIL(err, TS_EINVAL,
+                               "--bbox: CRS '%.40s' is not AUTH:CODE (e.g. EPSG:25832), a URN or "
+                               "a +proj= string",
+                               p);
             snprintf(a->crs, sizeof a->crs, "%s", p);
         }
     }
@@ -140,12 +152,8 @@ epsg_code(const char *crs)
 ts_status
 ts_seed_area_to_grid(const ts_seed_area *a, const ts_grid *g, ts_bbox *out, ts_err *err)
 {
-    if (is_lonlat(a->crs)) {
-        if (g->epsg != 3857)
-            return TS_FAIL(err, TS_EINVAL,
-                           "--bbox in lon/lat needs a Web Mercator grid; grid %s is %s: give "
-                           "the bbox in %s (the seeder does not reproject)",
-                           g->name, g->crs, g->crs);
+    if (is_lonlat(a->crs) && g->epsg == 3857) {
+        /* exact and clipped to the Web Mercator world (PROJ would give no point at +-90) */
         double lat0 = fmax(a->bbox[1], -MERC_MAX_LAT), lat1 = fmin(a->bbox[3], MERC_MAX_LAT);
         double lon0 = fmax(a->bbox[0], -180.0), lon1 = fmin(a->bbox[2], 180.0);
         if (!(lat0 < lat1) || !(lon0 < lon1))
@@ -155,17 +163,83 @@ ts_seed_area_to_grid(const ts_seed_area *a, const ts_grid *g, ts_bbox *out, ts_e
         return TS_OK;
     }
     int code = epsg_code(a->crs);
+    ts_bbox in = {a->bbox[0], a->bbox[1], a->bbox[2], a->bbox[3]};
     if (strcasecmp(a->crs, g->crs) == 0 || (code != 0 && code == g->epsg)) {
-        out->minx = a->bbox[0];
-        out->miny = a->bbox[1];
-        out->maxx = a->bbox[2];
-        out->maxy = a->bbox[3];
+        *out = in;
         return TS_OK;
     }
-    return TS_FAIL(err, TS_EINVAL,
-                   "--bbox CRS %s: give it in lon/lat (EPSG:4326, Web Mercator grids) or in the "
-                   "grid's CRS %s; the seeder does not reproject",
-                   a->crs, g->crs);
+    ts_err e2;
+    ts_err_clear(&e2);
+    const char *src = is_lonlat(a->crs) ? "OGC:CRS84" : a->crs;
+    ts_source_xform *x = ts_source_xform_new(src, g->crs, &e2);
+    if (x == NULL)
+        return TS_FAIL(err, TS_EINVAL, "--bbox CRS %s: %s", a->crs, e2.msg);
+    int ok = ts_source_xform_box(x, 0, &in, out);
+    ts_source_xform_free(x);
+    if (!ok || !(out->minx < out->maxx) || !(out->miny < out->maxy))
+        return TS_FAIL(err, TS_EINVAL,
+                       "--bbox cannot be transformed from %s into the grid's CRS %s", a->crs,
+                       g->crs);
+    return TS_OK;
+}
+
+ts_status
+ts_seed__region_open(const ts_seed_area *a, const ts_grid *g, ts_seed__region *r, ts_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (a->has_bbox) {
+        TS_TRY(ts_seed_area_to_grid(a, g, &r->b, err));
+        r->has_b = 1;
+    }
+    if (a->coverage == NULL)
+        return TS_OK;
+    r->cov = ts_seed_coverage_load(a->coverage, g, err);
+    if (r->cov == NULL)
+        return err && err->code != TS_OK ? err->code : TS_EINVAL;
+    uint32_t nrings, npolys;
+    size_t npoints;
+    ts_seed_coverage_size(r->cov, &nrings, &npoints, &npolys);
+    ts_info("coverage %s: %u polygons, %u rings, %zu points", a->coverage, npolys, nrings,
+            npoints);
+    ts_bbox cb = ts_seed_coverage_bbox(r->cov);
+    if (r->has_b) {
+        r->clip = r->b;
+        r->has_clip = 1;
+        r->b.minx = fmax(r->b.minx, cb.minx);
+        r->b.miny = fmax(r->b.miny, cb.miny);
+        r->b.maxx = fmin(r->b.maxx, cb.maxx);
+        r->b.maxy = fmin(r->b.maxy, cb.maxy);
+        if (!(r->b.minx <= r->b.maxx && r->b.miny <= r->b.maxy)) {
+            ts_seed__region_close(r);
+            return TS_FAIL(err, TS_EINVAL, "--bbox and --coverage %s do not overlap", a->coverage);
+        }
+    } else {
+        r->b = cb;
+        r->has_b = 1;
+    }
+    /* A coverage of no width (all rings on one line) still has tiles: widen by a hair so
+     * ts_seed_tile_range sees a box. */
+    if (r->b.maxx - r->b.minx < 1e-9)
+        r->b.maxx = r->b.minx + 1e-9;
+    if (r->b.maxy - r->b.miny < 1e-9)
+        r->b.maxy = r->b.miny + 1e-9;
+    return TS_OK;
+}
+
+void
+ts_seed__region_close(ts_seed__region *r)
+{
+    ts_seed_coverage_free(r->cov);
+    r->cov = NULL;
+}
+
+uint64_t
+ts_seed__region_count(const ts_seed__region *r, const ts_grid *g, int z)
+{
+    uint32_t rg[4];
+    if (!ts_seed_tile_range(g, z, &r->b, rg))
+        return 0;
+    return ts_seed_count_tiles(r->cov, g, z, rg, r->has_clip ? &r->clip : NULL);
 }
 
 int
@@ -249,6 +323,15 @@ ts_seed_iter_init(ts_seed_iter *it, uint32_t order, uint32_t x0, uint32_t y0, ui
         push(it, 0, order);
 }
 
+void
+ts_seed_iter_filter(ts_seed_iter *it,
+                    int (*keep)(void *ud, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1),
+                    void *ud)
+{
+    it->keep = keep;
+    it->keep_ud = ud;
+}
+
 int
 ts_seed_iter_next(ts_seed_iter *it, uint32_t *x, uint32_t *y, uint64_t *d)
 {
@@ -265,6 +348,12 @@ ts_seed_iter_next(ts_seed_iter *it, uint32_t *x, uint32_t *y, uint64_t *d)
         cy &= ~(size - 1);
         if (cx > it->x1 || cx + (size - 1) < it->x0 || cy > it->y1 || cy + (size - 1) < it->y0)
             continue; /* outside the rectangle */
+        if (it->keep != NULL) {
+            uint32_t kx1 = cx + (size - 1), ky1 = cy + (size - 1);
+            if (!it->keep(it->keep_ud, cx > it->x0 ? cx : it->x0, cy > it->y0 ? cy : it->y0,
+                          kx1 < it->x1 ? kx1 : it->x1, ky1 < it->y1 ? ky1 : it->y1))
+                continue; /* pruned */
+        }
         if (size == 1) {
             *x = cx;
             *y = cy;

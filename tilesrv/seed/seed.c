@@ -208,10 +208,12 @@ open_dest(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, const ts_
     return ts_pipeline_open_cache(p, o->tileset, o->scale, &cc, o->minz, o->maxz, bp, err);
 }
 
-/* The run's identity for --resume: tileset, zooms, tile ranges, shard, scale, target. */
+/* The run's identity for --resume: tileset, zooms, tile ranges, coverage (its rings and the
+ * bbox cutting it), shard, scale, target. */
 static uint64_t
-fingerprint(const ts_seed_opts *o, const ts_tileset *ts, const ts_bbox *b, int meta)
+fingerprint(const ts_seed_opts *o, const ts_tileset *ts, const ts_seed__region *rgn, int meta)
 {
+    const ts_bbox *b = &rgn->b;
     uint64_t h = TS_HASH_SEED;
     h = ts_hash_bytes(h, o->tileset, strlen(o->tileset) + 1);
     int v[6] = {o->minz, o->maxz, o->shard_i, o->shard_n, o->scale, meta};
@@ -220,6 +222,13 @@ fingerprint(const ts_seed_opts *o, const ts_tileset *ts, const ts_bbox *b, int m
         uint32_t r[4] = {0, 0, 0, 0};
         ts_seed_tile_range(ts->grid, z, b, r);
         h = ts_hash_bytes(h, r, sizeof r);
+    }
+    if (rgn->cov != NULL) {
+        uint64_t id = ts_seed_coverage_id(rgn->cov);
+        h = ts_hash_bytes(h, "coverage", 9);
+        h = ts_hash_bytes(h, &id, sizeof id);
+        if (rgn->has_clip)
+            h = ts_hash_bytes(h, &rgn->clip, sizeof rgn->clip);
     }
     const char *to = o->to ? o->to : "(configured cache)";
     h = ts_hash_bytes(h, to, strlen(to) + 1);
@@ -258,6 +267,9 @@ typedef struct walkctx {
     run *r;
     const ts_tileset *ts;
     int meta;
+    const ts_seed__region *rgn;
+    int z;                      /* the level being walked */
+    uint32_t rg[4];             /* its tile range */
     ts_progress prog;
     uint64_t prior_done, last_shown;
     uint64_t next_save_ns;
@@ -315,8 +327,19 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
     mj->x0 = tx0;
     mj->y0 = ty0;
     uint32_t fresh = 0;
+    const ts_bbox *clip = w->rgn->has_clip ? &w->rgn->clip : NULL;
+    int cover = TS_SEED_IN;
+    if (w->rgn->cov != NULL) {
+        uint32_t blk[4] = {ax0, ay0, ax1, ay1};
+        cover = ts_seed_coverage_tiles(w->rgn->cov, w->ts->grid, z, blk, clip);
+    }
     for (uint32_t y = ay0; y <= ay1; y++)
         for (uint32_t x = ax0; x <= ax1; x++) {
+            if (cover != TS_SEED_IN) { /* the coverage's boundary crosses the metatile */
+                uint32_t t[4] = {x, y, x, y};
+                if (ts_seed_coverage_tiles(w->rgn->cov, w->ts->grid, z, t, clip) == TS_SEED_OUT)
+                    continue;
+            }
             ts_cache_info info;
             if (!o->force && ts_cache_stat(r->dest, z, x, y, &info, NULL) == TS_OK && !info.stale) {
                 fresh++;
@@ -364,19 +387,37 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
     }
 }
 
+/* The Hilbert walk's pruning: does the coverage meet the tiles of metatiles x0..x1, y0..y1? */
+static int
+keep_metatiles(void *ud, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+    walkctx *w = ud;
+    uint32_t m = (uint32_t)w->meta;
+    uint32_t blk[4] = {x0 * m, y0 * m, x1 * m + m - 1, y1 * m + m - 1};
+    for (int i = 0; i < 2; i++) {
+        blk[i] = blk[i] > w->rg[i] ? blk[i] : w->rg[i];
+        blk[i + 2] = blk[i + 2] < w->rg[i + 2] ? blk[i + 2] : w->rg[i + 2];
+    }
+    return ts_seed_coverage_tiles(w->rgn->cov, w->ts->grid, w->z, blk,
+                                  w->rgn->has_clip ? &w->rgn->clip : NULL) != TS_SEED_OUT;
+}
+
 /* Walk level z from Hilbert index `from`. */
 static void
-walk_level(walkctx *w, int z, const ts_bbox *b, uint64_t from)
+walk_level(walkctx *w, int z, uint64_t from)
 {
     run *r = w->r;
     const ts_seed_opts *o = r->o;
-    uint32_t rg[4];
-    if (!ts_seed_tile_range(w->ts->grid, z, b, rg))
+    uint32_t *rg = w->rg;
+    w->z = z;
+    if (!ts_seed_tile_range(w->ts->grid, z, &w->rgn->b, rg))
         return;
     uint32_t m = (uint32_t)w->meta;
     ts_seed_iter it;
     ts_seed_iter_init(&it, curve_order(w->ts->grid, z, w->meta), rg[0] / m, rg[1] / m, rg[2] / m,
                       rg[3] / m, from);
+    if (w->rgn->cov != NULL)
+        ts_seed_iter_filter(&it, keep_metatiles, w);
     uint32_t mx, my;
     uint64_t d;
     while (!should_stop(w) && ts_seed_iter_next(&it, &mx, &my, &d)) {
@@ -402,6 +443,8 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     ts_status st = TS_OK;
     ts_cache *dest = NULL;
     run *r = NULL;
+    ts_seed__region rgn;
+    memset(&rgn, 0, sizeof rgn);
     if (ts == NULL) {
         st = TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", o->tileset);
         goto out;
@@ -414,28 +457,25 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
                      o->minz, o->maxz, tminz, tmaxz, o->tileset);
         goto out;
     }
-    ts_bbox b;
-    if (o->area.has_bbox) {
-        if ((st = ts_seed_area_to_grid(&o->area, ts->grid, &b, err)) != TS_OK)
-            goto out;
-    } else {
-        b = ts->bounds;
-        if (!(b.maxx > b.minx && b.maxy > b.miny)) {
+    if ((st = ts_seed__region_open(&o->area, ts->grid, &rgn, err)) != TS_OK)
+        goto out;
+    if (!rgn.has_b) {
+        rgn.b = ts->bounds;
+        rgn.has_b = 1;
+        if (!(rgn.b.maxx > rgn.b.minx && rgn.b.maxy > rgn.b.miny)) {
             st = TS_FAIL(err, TS_EINVAL, "tileset %s has no data extent: give --bbox",
                          o->tileset);
             goto out;
         }
     }
+    const ts_bbox b = rgn.b;
     int meta = ts_pipeline_meta_size(ts, o->scale);
     uint64_t total = 0;
-    for (int z = o->minz; z <= o->maxz; z++) {
-        uint32_t rg[4];
-        if (ts_seed_tile_range(ts->grid, z, &b, rg))
-            total += (uint64_t)(rg[2] - rg[0] + 1) * (rg[3] - rg[1] + 1);
-    }
+    for (int z = o->minz; z <= o->maxz; z++)
+        total += ts_seed__region_count(&rgn, ts->grid, z);
     out->tiles_total = total / (uint64_t)o->shard_n;
     if (o->format && (strcmp(o->format, "pbf") == 0 || strcmp(o->format, "mvt") == 0)) {
-        st = ts_seed__run_mvt(p, o, ts, &b, out, err);
+        st = ts_seed__run_mvt(p, o, ts, &rgn, out, err);
         goto out;
     }
     if (o->format && strcmp(o->format, "png") != 0) {
@@ -445,7 +485,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
 
     ts_seed_state prior;
     memset(&prior, 0, sizeof prior);
-    prior.fingerprint = fingerprint(o, ts, &b, meta);
+    prior.fingerprint = fingerprint(o, ts, &rgn, meta);
     prior.z = o->minz;
     const char *ppath = out->progress_path;
     if (o->progress_path) {
@@ -468,7 +508,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         } else if (saved.fingerprint != prior.fingerprint) {
             st = TS_FAIL(err, TS_EINVAL,
                          "progress file %s belongs to another seed (tileset, zooms, bbox, "
-                         "shard or target differ): remove it or run without --resume",
+                         "coverage, shard or target differ): remove it or run without --resume",
                          ppath);
             goto out;
         } else {
@@ -512,6 +552,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     w.r = r;
     w.ts = ts;
     w.meta = meta;
+    w.rgn = &rgn;
     w.prior_done = prior.rendered + prior.skipped + prior.failed;
     w.last_shown = w.prior_done;
     w.next_save_ns = ts_mono_ns() + 1000000000ull;
@@ -528,7 +569,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     uint64_t t0 = ts_mono_ns();
     save(r, "running");
     for (int z = prior.z; z <= o->maxz && !should_stop(&w); z++) {
-        walk_level(&w, z, &b, z == prior.z ? prior.d : 0);
+        walk_level(&w, z, z == prior.z ? prior.d : 0);
         if (!should_stop(&w)) {
             pthread_mutex_lock(&r->mu);
             r->pz = z + 1;
@@ -575,6 +616,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
 out:
+    ts_seed__region_close(&rgn);
     free(r);
     ts_cache_unref(dest);
     ts_service_unref(svc);

@@ -18,8 +18,21 @@
  * 16 consecutive indexes are aligned 4 x 4 blocks of metatiles, so each machine renders
  * compact areas and all machines get a share of every zoom.
  *
- * CRS of --bbox: lon/lat (EPSG:4326, the default) for Web Mercator grids, or the grid's own
- * CRS. Other CRSs would need PROJ, which only the source module may use.
+ * Areas: --bbox MINX,MINY,MAXX,MAXY[,CRS] in lon/lat (EPSG:4326, the default) or any CRS
+ * PROJ knows; a bbox in another CRS than the grid's becomes the envelope of its outline in
+ * the grid's CRS, the outline densified to 32 points per edge (as MapProxy does: a bbox
+ * seeds a rectangle of the grid, not a rotated shape). Lon/lat on a Web Mercator grid is
+ * clipped to +-85.0511 degrees first. --coverage FILE[:LAYER] is the polygons of an OGR
+ * layer (read by the source module, the only one that sees GDAL/PROJ), transformed into
+ * the grid's CRS; only the tiles that meet them are seeded, counted or removed. A tile
+ * meets a coverage when a ring edge crosses or touches the tile's rectangle (a vertex
+ * inside counts), or when the tile's centre lies inside a polygon (even-odd over the
+ * polygon's rings, polygons united); touching only along an edge or at a corner (within
+ * 1e-9 of a tile) does not count. Invalid rings (self-intersections, bow-ties) are tested
+ * as they are, never repaired. Both given: the tiles meeting the coverage cut to the bbox.
+ * The walk prunes the Hilbert descent by the coverage (whole squares of metatiles outside
+ * it are never visited) and tests single tiles only inside metatiles the coverage's
+ * boundary crosses. The coverage's rings enter the --resume fingerprint.
  *
  * Exit codes of the commands (ts_seed_exit_code): 0 done; 1 could not start (config,
  * sources, cache); 2 usage (bad options, unknown tileset, progress file of another seed);
@@ -50,11 +63,13 @@ enum {
 
 /* ---- areas ------------------------------------------------------------------------------ */
 
-/* A bbox as given on the command line. */
+/* A bbox and a coverage as given on the command line. */
 typedef struct ts_seed_area {
-    int has_bbox;              /* 0: the tileset's data extent (seed) / everything (truncate) */
+    int has_bbox;              /* 0: the tileset's data extent (seed) / everything (truncate),
+                                * or the coverage's extent when there is one */
     double bbox[4];            /* minx, miny, maxx, maxy in crs */
-    char crs[32];              /* "EPSG:4326" (default), or the grid's CRS */
+    char crs[32];              /* "EPSG:4326" (default), or any CRS PROJ knows */
+    const char *coverage;      /* FILE[:LAYER] of polygons (ts_seed_coverage_load), or NULL */
 } ts_seed_area;
 
 /* Parse "MINX,MINY,MAXX,MAXY[,EPSG:CODE]" into *a. TS_EINVAL with a message otherwise. */
@@ -66,13 +81,68 @@ ts_status ts_seed_parse_shard(const char *s, int *i, int *n, ts_err *err);
 /* Parse an age: seconds, or a number with s, m, h, d or w. */
 ts_status ts_seed_parse_age(const char *s, int64_t *seconds, ts_err *err);
 
-/* The bbox of a in grid g's CRS. TS_EINVAL when its CRS is neither lon/lat (for an
- * EPSG:3857 grid) nor the grid's. */
+/* The bbox of a in grid g's CRS: as it is in the grid's CRS; lon/lat on an EPSG:3857 grid
+ * clipped to the Web Mercator world; else transformed by PROJ (envelope of the densified
+ * outline). TS_EINVAL naming the CRS when PROJ does not know it or cannot transform it. */
 ts_status ts_seed_area_to_grid(const ts_seed_area *a, const ts_grid *g, ts_bbox *out, ts_err *err);
 
 /* The tiles of level z covering b (grid CRS): x0..x1, y0..y1 inclusive, y from the top.
  * 0 when b misses the matrix. */
 int ts_seed_tile_range(const ts_grid *g, int z, const ts_bbox *b, uint32_t r[4]);
+
+/* ---- coverages -------------------------------------------------------------------------- */
+
+/* Polygons in a grid's CRS, kept as flat rings with a bbox per ring, per polygon and per run
+ * of 32 edges, for testing rectangles against them. Immutable once built; any number of
+ * threads may test at once. */
+typedef struct ts_seed_coverage ts_seed_coverage;
+
+/* How a rectangle meets a coverage. */
+enum { TS_SEED_OUT = 0, TS_SEED_PART = 1, TS_SEED_IN = 2 };
+
+/* Read "FILE[:LAYER]" (the layer's polygons and multipolygons; default: the first layer)
+ * into grid g's CRS (see ts_source_read_rings). FILE:LAYER is split at the last ':' only
+ * when FILE exists and the whole argument does not. NULL with *err naming the file:
+ * TS_ENOENT (no such file, cannot be opened, no such layer), TS_EINVAL (no polygon in the
+ * layer, unknown CRS, points that cannot be transformed). */
+ts_seed_coverage *ts_seed_coverage_load(const char *spec, const ts_grid *g, ts_err *err);
+/* A coverage from nrings rings already in the grid's CRS: ring r has counts[r] points in
+ * xy (interleaved, back to back; a closing point may be repeated) and belongs to polygon
+ * poly[r] (rings of one polygon consecutive; poly NULL: every ring a polygon of its own).
+ * The arrays are copied. Rings of fewer than 3 distinct points are left out. NULL with
+ * *err: TS_EINVAL for no usable ring or non-finite coordinates, TS_ENOMEM. */
+ts_seed_coverage *ts_seed_coverage_new(const double *xy, const uint32_t *counts,
+                                       const uint32_t *poly, uint32_t nrings, ts_err *err);
+/* NULL is accepted. */
+void ts_seed_coverage_free(ts_seed_coverage *c);
+/* The bbox of all rings. */
+ts_bbox ts_seed_coverage_bbox(const ts_seed_coverage *c);
+/* A hash of the rings (for the --resume fingerprint). */
+uint64_t ts_seed_coverage_id(const ts_seed_coverage *c);
+/* Rings, points and polygons kept. */
+void ts_seed_coverage_size(const ts_seed_coverage *c, uint32_t *nrings, size_t *npoints,
+                           uint32_t *npolys);
+
+/* How the closed rectangle r meets c: TS_SEED_OUT (no common point), TS_SEED_PART (an edge
+ * of a ring meets r), TS_SEED_IN (r lies inside, no edge meets it). */
+int ts_seed_coverage_test(const ts_seed_coverage *c, const ts_bbox *r);
+/* How the block of tiles x0..x1, y0..y1 (r, y from the top) of level z of grid g meets c,
+ * every tile first cut to clip (NULL: not cut) and shrunk by 1e-9 of a tile, so that a
+ * coverage touching a tile only along its edge does not take it in: TS_SEED_OUT: no tile
+ * of the block meets c; TS_SEED_IN: every tile does; TS_SEED_PART: look at smaller blocks.
+ * On a single tile, PART and IN both mean the tile meets c. */
+int ts_seed_coverage_tiles(const ts_seed_coverage *c, const ts_grid *g, int z,
+                           const uint32_t r[4], const ts_bbox *clip);
+/* The tiles of block r of level z that meet c cut to clip (c NULL: all of r). Quad-tree
+ * descent: cost grows with the tiles along the coverage's boundary, not the block's area. */
+uint64_t ts_seed_count_tiles(const ts_seed_coverage *c, const ts_grid *g, int z,
+                             const uint32_t r[4], const ts_bbox *clip);
+/* Call fn(ud, r) for blocks of tiles of r that all meet c cut to clip, together the tiles
+ * of r meeting it, each once (large blocks where the coverage holds them wholly, single
+ * tiles along its boundary). fn returns non-zero to stop; the walk then returns that. */
+int ts_seed_cover_blocks(const ts_seed_coverage *c, const ts_grid *g, int z, const uint32_t r[4],
+                         const ts_bbox *clip, int (*fn)(void *ud, const uint32_t blk[4]),
+                         void *ud);
 
 /* ---- Hilbert walk ----------------------------------------------------------------------- */
 
@@ -88,10 +158,20 @@ typedef struct ts_seed_iter {
         uint64_t d;            /* first index of the square */
         uint32_t size;         /* side */
     } stack[100];
+    /* optional pruning (ts_seed_iter_filter): 0 = no cell of the square x0..x1, y0..y1 is
+     * wanted, skip it */
+    int (*keep)(void *ud, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1);
+    void *keep_ud;
 } ts_seed_iter;
 
 void ts_seed_iter_init(ts_seed_iter *it, uint32_t order, uint32_t x0, uint32_t y0, uint32_t x1,
                        uint32_t y1, uint64_t from);
+/* Prune the walk: keep(ud, ...) is asked about each square (cut to the rectangle) before
+ * it is entered, and about each cell; squares and cells it answers 0 for are skipped. Call
+ * after ts_seed_iter_init. */
+void ts_seed_iter_filter(ts_seed_iter *it,
+                         int (*keep)(void *ud, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1),
+                         void *ud);
 /* The next cell: 1 with *x, *y, *d set, or 0 when done. */
 int ts_seed_iter_next(ts_seed_iter *it, uint32_t *x, uint32_t *y, uint64_t *d);
 /* (x, y) of index d on the curve of side order (inverse of ts_grid_hilbert). */

@@ -124,9 +124,11 @@ put_batch(ts_cache *dest, int z, ts_cache_item *items, int *n, int *storage_fail
 }
 
 ts_status
-ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, const ts_bbox *b,
-                 ts_seed_summary *out, ts_err *err)
+ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts,
+                 const ts_seed__region *rgn, ts_seed_summary *out, ts_err *err)
 {
+    const ts_bbox *b = &rgn->b;
+    const ts_bbox *clip = rgn->has_clip ? &rgn->clip : NULL;
     if (o->to == NULL)
         return TS_FAIL(err, TS_EINVAL,
                        "--format pbf writes vector tiles into --to FILE.mbtiles or --to DIR "
@@ -166,7 +168,19 @@ ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, co
         if (!ts_seed_tile_range(ts->grid, z, b, rg))
             continue;
         for (uint32_t y = rg[1]; y <= rg[3] && !storage_failed && !stopped; y++) {
+            int row = TS_SEED_IN;
+            if (rgn->cov != NULL) {
+                uint32_t blk[4] = {rg[0], y, rg[2], y};
+                row = ts_seed_coverage_tiles(rgn->cov, ts->grid, z, blk, clip);
+                if (row == TS_SEED_OUT)
+                    continue;
+            }
             for (uint32_t x = rg[0]; x <= rg[2]; x++) {
+                if (row != TS_SEED_IN) {
+                    uint32_t t[4] = {x, y, x, y};
+                    if (ts_seed_coverage_tiles(rgn->cov, ts->grid, z, t, clip) == TS_SEED_OUT)
+                        continue;
+                }
                 ts_tile_req tr = {o->tileset, z, x, y, 1};
                 ts_tile *t = NULL;
                 ts_err terr;
