@@ -14,7 +14,11 @@ What is shown:
 - a full disk (a small tmpfs when we may mount one, else a file-size limit): the seed stops
   with exit 4 and a clear message, and no partial tile is left;
 - truncate by zoom, bbox and age; a damaged tile in the cache is re-rendered, not served;
-- usage errors give exit 2.
+- a coverage (a GeoJSON triangle in EPSG:25832): seed and truncate touch exactly the tiles
+  that meet it (expected tiles from GDAL's ogr Intersects; needs osgeo, as /usr/bin/python3
+  has), also cut by a bbox and for vector tiles; --resume with another coverage is refused;
+- a bbox in EPSG:25832 seeds the tiles of its densified lon/lat envelope;
+- usage errors (also a missing file, layer or polygon in --coverage) give exit 2.
 """
 import argparse
 import http.client
@@ -332,6 +336,210 @@ def test_truncate_by_zoom_bbox_and_age():
     n2 = int(re.search(r"(\d+) tiles removed", out).group(1))
     assert n1 + n2 == total, (n1, n2, total)
     assert tree_files(cache)[0] == []
+
+
+# ---- coverages and bboxes in other CRSs ---------------------------------------------------
+
+MERC = 20037508.342789244
+# A triangle over the demo data in UTM 32N (EPSG:25832), around Düsseldorf's centre.
+TRIANGLE_UTM = [(344000, 5676500), (346000, 5676700), (344800, 5678200)]
+COVERAGE_ZOOMS = (12, 17)
+
+
+def write_coverage(name, ring_utm, kind="Polygon"):
+    """A GeoJSON file with one polygon (or point) in EPSG:25832."""
+    if kind == "Polygon":
+        geom = '{"type":"Polygon","coordinates":[[%s]]}' % ",".join(
+            "[%r,%r]" % p for p in ring_utm + [ring_utm[0]])
+    else:
+        geom = '{"type":"Point","coordinates":[%r,%r]}' % ring_utm[0]
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write('{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":'
+                '"urn:ogc:def:crs:EPSG::25832"}},"features":[{"type":"Feature","properties":{},'
+                '"geometry":%s}]}' % geom)
+    return path
+
+
+def osgeo_or_skip():
+    try:
+        from osgeo import ogr, osr   # noqa: F401
+        return True
+    except ImportError:
+        print("skip: this Python has no osgeo (GDAL bindings); ctest runs /usr/bin/python3")
+        return False
+
+
+def utm_to_merc():
+    from osgeo import osr
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(25832)
+    dst.ImportFromEPSG(3857)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return osr.CoordinateTransformation(src, dst)
+
+
+def expected_tiles(ring_utm, zooms):
+    """Web Mercator tiles meeting the polygon (its vertices transformed, edges straight in
+    Web Mercator as tilesrv takes them), by GEOS's Intersects on each tile shrunk by 1e-6 of
+    its side; the same with tiles grown by 1e-6 must agree (no tile merely touches)."""
+    from osgeo import ogr
+    ct = utm_to_merc()
+    pts = [ct.TransformPoint(x, y)[:2] for x, y in ring_utm]
+    g = ogr.CreateGeometryFromWkt("POLYGON((%s))" % ",".join(
+        "%r %r" % p for p in pts + [pts[0]]))
+    minx, maxx, miny, maxy = g.GetEnvelope()
+    out = set()
+    for z in range(zooms[0], zooms[1] + 1):
+        side = 2 * MERC / (1 << z)
+        for x in range(int((minx + MERC) // side), int((maxx + MERC) // side) + 1):
+            for y in range(int((MERC - maxy) // side), int((MERC - miny) // side) + 1):
+                hits = []
+                for eps in (1e-6, -1e-6):
+                    x0, x1 = -MERC + (x + eps) * side, -MERC + (x + 1 - eps) * side
+                    y1, y0 = MERC - (y + eps) * side, MERC - (y + 1 - eps) * side
+                    t = ogr.CreateGeometryFromWkt(
+                        "POLYGON((%r %r,%r %r,%r %r,%r %r,%r %r))"
+                        % (x0, y0, x1, y0, x1, y1, x0, y1, x0, y0))
+                    hits.append(t.Intersects(g))
+                assert hits[0] == hits[1], "tile %d/%d/%d touches the polygon" % (z, x, y)
+                if hits[0]:
+                    out.add((z, x, y))
+    return out
+
+
+def xyz_tiles(root, ext=".png"):
+    """(z, x, y) of the tiles in an xyz directory cache."""
+    out = set()
+    base = os.path.join(root, "WebMercatorQuad")
+    for d, _, files in os.walk(base):
+        for f in files:
+            if f.endswith(ext):
+                z, x = os.path.relpath(d, base).split(os.sep)
+                out.add((int(z), int(x), int(f[:-len(ext)])))
+    return out
+
+
+def test_coverage_seeds_and_truncates_exactly_the_tiles_it_meets():
+    if not osgeo_or_skip():
+        return
+    cov = write_coverage("triangle.geojson", TRIANGLE_UTM)
+    expect = expected_tiles(TRIANGLE_UTM, COVERAGE_ZOOMS)
+    zooms = "%d-%d" % COVERAGE_ZOOMS
+    out_dir = os.path.join(TMP, "cov_disk")
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", zooms, "--coverage", cov,
+                        "--to", out_dir, "--progress-file", "pc", "--threads", "2"])
+    assert rc == 0, out + err
+    assert int(TOTAL.search(err).group(1)) == len(expect), err
+    assert summary(out) == (len(expect), 0, 0), out
+    got = xyz_tiles(out_dir)
+    assert got == expect, ("missing", sorted(expect - got)[:5], "extra", sorted(got - expect)[:5])
+    # the triangle's bbox would hold many more tiles: the corners are left out
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", zooms,
+                        "--bbox", "344000,5676500,346000,5678200,EPSG:25832",
+                        "--to", out_dir, "--progress-file", "pc2"])
+    assert rc == 0, out + err
+    boxed = xyz_tiles(out_dir)
+    assert boxed > expect and len(boxed) > len(expect) * 1.3, (len(boxed), len(expect))
+    assert summary(out)[1] == len(expect), out      # the coverage's tiles were fresh
+    # --resume with another coverage is refused
+    other = write_coverage("other.geojson", [(344100, 5676500), (346000, 5676700),
+                                             (344800, 5678200)])
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", zooms, "--coverage", other,
+                        "--to", out_dir, "--progress-file", "pc", "--resume"])
+    assert rc == 2 and "another seed" in err, out + err
+    # truncate by the same coverage removes exactly its tiles
+    rc, out, err = run(["truncate", "--tileset", "cadastre", "--zoom", zooms, "--coverage", cov,
+                        "--to", out_dir])
+    assert rc == 0, out + err
+    assert "%d tiles removed" % len(expect) in out, out
+    assert xyz_tiles(out_dir) == boxed - expect
+    # a coverage cut by a bbox: the tiles meeting both
+    rc, out, err = run(["truncate", "--tileset", "cadastre", "--zoom", zooms, "--to", out_dir])
+    assert rc == 0, out + err
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", zooms, "--coverage", cov,
+                        "--bbox", "6.76,51.2,6.775,51.25", "--to", out_dir,
+                        "--progress-file", "pc3"])
+    assert rc == 0, out + err
+    cut = xyz_tiles(out_dir)
+    assert cut and cut < expect, (len(cut), len(expect))
+
+
+def test_coverage_vector_tiles_stay_inside_it():
+    if not osgeo_or_skip():
+        return
+    cov = write_coverage("triangle_pbf.geojson", TRIANGLE_UTM)
+    expect = expected_tiles(TRIANGLE_UTM, (12, 16))
+    out_dir = os.path.join(TMP, "cov_pbf")
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-16", "--coverage", cov,
+                        "--format", "pbf", "--to", out_dir])
+    assert rc == 0, out + err
+    m = re.search(r"(\d+) tiles written, (\d+) without features, (\d+) failed", out)
+    assert m, out
+    written, empty, failed = (int(v) for v in m.groups())
+    assert written + empty == len(expect) and failed == 0, (m.groups(), len(expect))
+    got = xyz_tiles(out_dir, ".pbf")
+    assert len(got) == written and got <= expect, (len(got), written, sorted(got - expect)[:5])
+
+
+def densified_lonlat_envelope(minx, miny, maxx, maxy):
+    """The lon/lat envelope of a UTM 32N bbox's outline, 32 points per edge."""
+    from osgeo import osr
+    src, dst = osr.SpatialReference(), osr.SpatialReference()
+    src.ImportFromEPSG(25832)
+    dst.ImportFromEPSG(4326)
+    for s in (src, dst):
+        s.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ct = osr.CoordinateTransformation(src, dst)
+    pts = []
+    for i in range(32):
+        t = i / 32
+        w, h = maxx - minx, maxy - miny
+        pts += [(minx + t * w, miny), (maxx, miny + t * h), (maxx - t * w, maxy),
+                (minx, maxy - t * h)]
+    ll = [ct.TransformPoint(x, y)[:2] for x, y in pts]
+    return (min(p[0] for p in ll), min(p[1] for p in ll), max(p[0] for p in ll),
+            max(p[1] for p in ll))
+
+
+def test_bbox_in_utm_seeds_the_tiles_of_its_lonlat_envelope():
+    if not osgeo_or_skip():
+        return
+    utm = (343500, 5676000, 346500, 5678500)
+    ll = densified_lonlat_envelope(*utm)
+    a, b = os.path.join(TMP, "bbox_utm"), os.path.join(TMP, "bbox_ll")
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-16", "--bbox",
+                        "%r,%r,%r,%r,EPSG:25832" % utm, "--to", a, "--progress-file", "pb1"])
+    assert rc == 0, out + err
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-16", "--bbox",
+                        "%.12f,%.12f,%.12f,%.12f" % ll, "--to", b, "--progress-file", "pb2"])
+    assert rc == 0, out + err
+    ta, tb = xyz_tiles(a), xyz_tiles(b)
+    assert ta and ta == tb, (len(ta), len(tb), sorted(ta ^ tb)[:5])
+    # an unknown CRS is a usage error naming it
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox",
+                        "1,2,3,4,EPSG:999999", "--to", a])
+    assert rc == 2 and "EPSG:999999" in err, out + err
+
+
+def test_bad_coverage_exits_2_naming_the_file():
+    missing = os.path.join(TMP, "no-such-area.geojson")
+    points = write_coverage("only-points.geojson", [(344000, 5676500)], kind="Point")
+    tri = write_coverage("tri_bad.geojson", TRIANGLE_UTM)
+    out_dir = os.path.join(TMP, "cov_bad")
+    for cmd in ("seed", "truncate"):
+        for spec, needle in ((missing, "no-such-area.geojson"),
+                             (points, "only-points.geojson"),
+                             (tri + ":nolayer", "nolayer")):
+            args = [cmd, "--tileset", "cadastre", "--zoom", "12", "--coverage", spec,
+                    "--to", out_dir]
+            rc, out, err = run(args)
+            assert rc == 2 and needle in err, (args, rc, out, err)
+    # bbox and coverage that do not overlap
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--coverage", tri,
+                        "--bbox", "7.5,51.5,7.6,51.6", "--to", out_dir])
+    assert rc == 2 and "do not overlap" in err, out + err
 
 
 def free_port():

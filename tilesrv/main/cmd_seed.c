@@ -119,12 +119,8 @@ ts_cmd_seed(const ts_cli *o)
     so.stop = &stop_requested;
     if (o->tileset == NULL || o->zoom == NULL) {
         fprintf(stderr, "usage: tilesrv seed [-c FILE] --tileset NAME --zoom A-B "
-                        "[--bbox MINX,MINY,MAXX,MAXY[,EPSG:CODE]] [--threads N] [--resume] "
-                        "[--shard I/N] [--to FILE.mbtiles|DIR]\n");
-        return TS_SEED_EXIT_USAGE;
-    }
-    if (o->coverage) {
-        fprintf(stderr, "tilesrv: --coverage is not supported yet; give --bbox\n");
+                        "[--bbox MINX,MINY,MAXX,MAXY[,CRS]] [--coverage FILE[:LAYER]] "
+                        "[--threads N] [--resume] [--shard I/N] [--to FILE.mbtiles|DIR]\n");
         return TS_SEED_EXIT_USAGE;
     }
     if (o->layout && o->to == NULL) {
@@ -135,6 +131,7 @@ ts_cmd_seed(const ts_cli *o)
         return usage_error(&err);
     if (o->bbox && ts_seed_parse_bbox(o->bbox, &so.area, &err) != TS_OK)
         return usage_error(&err);
+    so.area.coverage = o->coverage;
     if (o->shard && ts_seed_parse_shard(o->shard, &so.shard_i, &so.shard_n, &err) != TS_OK)
         return usage_error(&err);
 
@@ -192,17 +189,15 @@ ts_cmd_truncate(const ts_cli *o)
     to.to_layout = o->layout;
     if (o->tileset == NULL) {
         fprintf(stderr, "usage: tilesrv truncate [-c FILE] --tileset NAME [--zoom A-B] "
-                        "[--bbox ...] [--older-than AGE] [--to FILE.mbtiles|DIR]\n");
-        return TS_SEED_EXIT_USAGE;
-    }
-    if (o->coverage) {
-        fprintf(stderr, "tilesrv: --coverage is not supported yet; give --bbox\n");
+                        "[--bbox ...] [--coverage FILE[:LAYER]] [--older-than AGE] "
+                        "[--to FILE.mbtiles|DIR]\n");
         return TS_SEED_EXIT_USAGE;
     }
     if (o->zoom && ts_seed_parse_zooms(o->zoom, &to.minz, &to.maxz, &err) != TS_OK)
         return usage_error(&err);
     if (o->bbox && ts_seed_parse_bbox(o->bbox, &to.area, &err) != TS_OK)
         return usage_error(&err);
+    to.area.coverage = o->coverage;
     if (o->older_than && ts_seed_parse_age(o->older_than, &to.older_than_s, &err) != TS_OK)
         return usage_error(&err);
     ts_config *cfg = ts_cli_load_config(o);
