@@ -22,6 +22,7 @@ case $name in
   url)          len=1024;  seeds="" ;;
   wms)          len=4096;  seeds=""; mflags=-use_counters=0 ;;
   wmts)         len=4096;  seeds="" ;;
+  oat)          len=1024;  seeds="" ;;
   png)          len=65536; seeds="" ;;
   mvt)          len=8192;  seeds=""; mflags=-use_counters=0 ;;
   cache)        len=65536; seeds="" ;;

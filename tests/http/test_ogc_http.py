@@ -530,6 +530,19 @@ def test_ogc_api_tiles():
     tms = json.loads(get(p, "/ogcapi/tileMatrixSets/DE_EPSG_25832_ADV")[2])
     assert tms["id"] == "DE_EPSG_25832_ADV" and tms["tileMatrices"][0]["id"] == "00"
     assert get(p, "/ogcapi/collections/nope")[0] == 404
+    # paths that name no resource: 404 with the OGC API's JSON exception, never a tile
+    for bad in ("/ogcapi//collections", "/ogcapi/collections/cadastre/map",
+                "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.jpg",
+                "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/-1/34001.png",
+                "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/4294967296.png",
+                "/ogcapi/collections/cadastre/map/tiles/Nope/16/21873/34001.png",
+                "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/99/0/0.png",
+                "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png/x"):
+        st, h, body = get(p, bad)
+        assert st == 404 and json.loads(body)["code"] == "NotFound", (bad, st, body[:200])
+    # a tile outside the matrix: the WMTS rule (400 TileOutOfRange), as for /wmts
+    st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/9/0.png")
+    assert st == 400, (st, body[:200])
 
 
 # ---- driver --------------------------------------------------------------------------------

@@ -1348,3 +1348,62 @@ TS_TEST(tms_documents)
     TS_CHECK(strstr(s, "order=\"5\"") != NULL && strstr(s, "order=\"4\"") == NULL);
     ts_buf_fini(&b);
 }
+
+TS_TEST(oat_paths)
+{
+    ts_oat_req q;
+    ts_err err;
+    TS_CHECK(ts_ows_parse_oat_path("", &q, &err) == TS_OK && q.route == TS_OAT_LANDING);
+    TS_CHECK(ts_ows_parse_oat_path("/", &q, &err) == TS_OK && q.route == TS_OAT_LANDING);
+    TS_CHECK(ts_ows_parse_oat_path("/conformance", &q, &err) == TS_OK &&
+             q.route == TS_OAT_CONFORMANCE);
+    TS_CHECK(ts_ows_parse_oat_path("/tileMatrixSets/", &q, &err) == TS_OK &&
+             q.route == TS_OAT_TMS_LIST);
+    TS_REQUIRE(ts_ows_parse_oat_path("/tileMatrixSets/DE_EPSG_25832_ADV", &q, &err) == TS_OK);
+    TS_CHECK(q.route == TS_OAT_TMS);
+    TS_CHECK_STR(q.tms, "DE_EPSG_25832_ADV");
+    TS_CHECK(ts_ows_parse_oat_path("/collections", &q, &err) == TS_OK &&
+             q.route == TS_OAT_COLLECTIONS);
+    TS_REQUIRE(ts_ows_parse_oat_path("/collections/cadastre/", &q, &err) == TS_OK);
+    TS_CHECK(q.route == TS_OAT_COLLECTION);
+    TS_CHECK_STR(q.collection, "cadastre");
+    TS_CHECK(ts_ows_parse_oat_path("/collections/cadastre/map/tiles", &q, &err) == TS_OK &&
+             q.route == TS_OAT_TILESETS);
+    TS_REQUIRE(ts_ows_parse_oat_path("/collections/cadastre/map/tiles/WebMercatorQuad", &q,
+                                     &err) == TS_OK);
+    TS_CHECK(q.route == TS_OAT_TILESET);
+    TS_CHECK_STR(q.tms, "WebMercatorQuad");
+    TS_REQUIRE(ts_ows_parse_oat_path(
+                   "/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png", &q,
+                   &err) == TS_OK);
+    TS_CHECK(q.route == TS_OAT_TILE);
+    TS_CHECK_STR(q.matrix, "16");
+    TS_CHECK_INT(q.row, 21873);
+    TS_CHECK_INT(q.col, 34001);
+    TS_CHECK(q.format == TS_IMG_PNG);
+    TS_REQUIRE(ts_ows_parse_oat_path("/collections/c/map/tiles/g/1/4294967295/0.png", &q,
+                                     &err) == TS_OK);
+    TS_CHECK(q.row == 4294967295u);
+    /* not resources: each gets TS_ENOENT with a message */
+    static const char *const bad[] = {
+        "/conformance/x", "/tileMatrixSets/a/b", "/collections//map/tiles", "//collections",
+        "/collections/c/map", "/collections/c/maps/tiles", "/collections/c/map/tiles/g/1/2",
+        "/collections/c/map/tiles/g/1/2/3", "/collections/c/map/tiles/g/1/2/3.jpg",
+        "/collections/c/map/tiles/g/1/-2/3.png", "/collections/c/map/tiles/g/1/+2/3.png",
+        "/collections/c/map/tiles/g/1/4294967296/3.png", "/collections/c/map/tiles/g/1/2/.png",
+        "/collections/c/map/tiles/g/1/2/3.png/x",
+        "/collections/c\x01/map/tiles", "/collections/c/map/tiles/g/1/12345678901/3.png",
+        "/other", "/collections/c/map/tiles/g/1/2/3.png.png"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ts_err_clear(&err);
+        TS_CHECK(ts_ows_parse_oat_path(bad[i], &q, &err) == TS_ENOENT);
+        TS_CHECK(err.msg[0] != '\0');
+        TS_CHECK(q.collection[0] == '\0');
+    }
+    char longname[200];
+    memset(longname, 'a', sizeof longname);
+    longname[sizeof longname - 1] = '\0';
+    char path[300];
+    snprintf(path, sizeof path, "/collections/%s", longname);
+    TS_CHECK(ts_ows_parse_oat_path(path, &q, &err) == TS_ENOENT);
+}

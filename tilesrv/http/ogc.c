@@ -889,68 +889,34 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
     }
 }
 
-/* Split path into at most max segments (in place in buf). */
-static int
-split_path(char *buf, char **seg, int max)
-{
-    int n = 0;
-    char *p = buf;
-    while (*p == '/')
-        p++;
-    while (*p && n < max) {
-        seg[n++] = p;
-        char *s = strchr(p, '/');
-        if (s == NULL)
-            break;
-        *s = '\0';
-        p = s + 1;
-    }
-    if (n > 0 && seg[n - 1][0] == '\0')
-        n--;
-    return n;
-}
-
-static int
-digits(const char *s, long max, long *out)
-{
-    if (*s == '\0' || strlen(s) > 10)
-        return 0;
-    long v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        v = v * 10 + (*s - '0');
-    }
-    if (v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
-
 static enum MHD_Result
 handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *path, int head)
 {
+    ts_oat_req q;
+    ts_err perr;
+    ts_err_clear(&perr);
+    if (ts_ows_parse_oat_path(path, &q, &perr) != TS_OK) {
+        static const char nf[] = "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n";
+        return ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json", nf, sizeof nf - 1);
+    }
     char base[256], api[300];
     ts_http__base_url(h, c, base, sizeof base);
     snprintf(api, sizeof api, "%s/ogcapi", base);
-    char buf[512];
-    if (strlen(path) >= sizeof buf)
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
-    snprintf(buf, sizeof buf, "%s", path);
-    char *seg[10];
-    int n = split_path(buf, seg, 10);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_config *cfg = ts_service_config(svc);
     ts_buf b;
     ts_buf_init(&b, DOC_MAX);
     ts_status st = TS_ENOENT;
-    const char *ctype = "application/json";
-    if (n == 0) {
+    switch (q.route) {
+    case TS_OAT_LANDING:
         st = ts_ows_write_oat_landing(cfg->server.wms.title ? cfg->server.wms.title : "tilesrv",
                                       cfg->server.wms.abstract_text, api, &b);
-    } else if (n == 1 && strcmp(seg[0], "conformance") == 0) {
+        break;
+    case TS_OAT_CONFORMANCE:
         st = ts_ows_write_oat_conformance(&b);
-    } else if (strcmp(seg[0], "tileMatrixSets") == 0 && n <= 2) {
+        break;
+    case TS_OAT_TMS_LIST:
+    case TS_OAT_TMS: {
         const ts_grid *grids[MAX_OAT_GRIDS];
         int ng = 0;
         for (int k = 0; k < ts_service_ntileset_grids(svc) && ng < MAX_OAT_GRIDS; k++) {
@@ -970,76 +936,76 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
             if (!seen && g)
                 grids[ng++] = g;
         }
-        if (n == 1) {
+        if (q.route == TS_OAT_TMS_LIST) {
             st = ts_ows_write_oat_tilematrixsets(grids, ng, api, &b);
         } else {
             for (int i = 0; i < ng && st == TS_ENOENT; i++)
-                if (strcmp(grids[i]->name, seg[1]) == 0)
+                if (strcmp(grids[i]->name, q.tms) == 0)
                     st = ts_ows_write_oat_tilematrixset(grids[i], api, &b);
         }
-    } else if (strcmp(seg[0], "collections") == 0) {
+        break;
+    }
+    case TS_OAT_COLLECTIONS: {
         int nts = ts_service_ntilesets(svc);
-        if (n == 1) {
-            oat_col *cols = calloc((size_t)(nts > 0 ? nts : 1), sizeof *cols);
-            ts_oat_collection *list = calloc((size_t)(nts > 0 ? nts : 1), sizeof *list);
-            if (cols && list) {
-                for (int i = 0; i < nts; i++) {
-                    oat_collection(svc, ts_service_tileset_at(svc, i), &cols[i]);
-                    list[i] = cols[i].col;
-                }
-                st = ts_ows_write_oat_collections(list, nts, api, &b);
-            } else {
-                st = TS_ENOMEM;
+        oat_col *cols = calloc((size_t)(nts > 0 ? nts : 1), sizeof *cols);
+        ts_oat_collection *list = calloc((size_t)(nts > 0 ? nts : 1), sizeof *list);
+        if (cols && list) {
+            for (int i = 0; i < nts; i++) {
+                oat_collection(svc, ts_service_tileset_at(svc, i), &cols[i]);
+                list[i] = cols[i].col;
             }
-            free(cols);
-            free(list);
+            st = ts_ows_write_oat_collections(list, nts, api, &b);
         } else {
-            const ts_tileset *ts = ts_service_tileset(svc, seg[1]);
-            oat_col *oc = ts ? calloc(1, sizeof *oc) : NULL;
-            if (oc != NULL) {
-                oat_collection(svc, ts, oc);
-                if (n == 2) {
-                    st = ts_ows_write_oat_collection(&oc->col, api, &b);
-                } else if (n >= 4 && strcmp(seg[2], "map") == 0 && strcmp(seg[3], "tiles") == 0) {
-                    if (n == 4) {
-                        st = ts_ows_write_oat_tilesets(&oc->col, api, &b);
-                    } else {
-                        const ts_oat_tileset *t = NULL;
-                        for (int i = 0; i < oc->col.ntilesets && t == NULL; i++)
-                            if (strcmp(oc->sets[i].grid->name, seg[4]) == 0)
-                                t = &oc->sets[i];
-                        if (t != NULL && n == 5) {
-                            st = ts_ows_write_oat_tileset(&oc->col, t, api, &b);
-                        } else if (t != NULL && n == 8) {
-                            /* .../{tileMatrix}/{tileRow}/{tileCol}.png */
-                            char *dot = strrchr(seg[7], '.');
-                            int z = ts_grid_level_by_id(t->grid, seg[5]);
-                            long row, col;
-                            if (dot && strcmp(dot, ".png") == 0) {
-                                *dot = '\0';
-                                if (z >= 0 && digits(seg[6], 0xffffffffL, &row) &&
-                                    digits(seg[7], 0xffffffffL, &col)) {
-                                    ts_wmts_req wr;
-                                    memset(&wr, 0, sizeof wr);
-                                    snprintf(wr.layer, sizeof wr.layer, "%s", ts->name);
-                                    snprintf(wr.tms, sizeof wr.tms, "%s", t->grid->name);
-                                    wr.grid = t->grid;
-                                    wr.z = z;
-                                    wr.row = (uint32_t)row;
-                                    wr.col = (uint32_t)col;
-                                    wr.format = TS_IMG_PNG;
-                                    free(oc);
-                                    ts_buf_fini(&b);
-                                    ts_service_unref(svc);
-                                    return wmts_tile(h, c, rs, &wr, head);
-                                }
-                            }
-                        }
-                    }
-                }
+            st = TS_ENOMEM;
+        }
+        free(cols);
+        free(list);
+        break;
+    }
+    case TS_OAT_COLLECTION:
+    case TS_OAT_TILESETS:
+    case TS_OAT_TILESET:
+    case TS_OAT_TILE: {
+        const ts_tileset *ts = ts_service_tileset(svc, q.collection);
+        oat_col *oc = ts ? calloc(1, sizeof *oc) : NULL;
+        if (ts != NULL && oc == NULL) {
+            st = TS_ENOMEM;
+            break;
+        }
+        if (oc == NULL)
+            break;
+        oat_collection(svc, ts, oc);
+        const ts_oat_tileset *t = NULL;
+        for (int i = 0; i < oc->col.ntilesets && t == NULL && q.tms[0]; i++)
+            if (strcmp(oc->sets[i].grid->name, q.tms) == 0)
+                t = &oc->sets[i];
+        if (q.route == TS_OAT_COLLECTION) {
+            st = ts_ows_write_oat_collection(&oc->col, api, &b);
+        } else if (q.route == TS_OAT_TILESETS) {
+            st = ts_ows_write_oat_tilesets(&oc->col, api, &b);
+        } else if (t != NULL && q.route == TS_OAT_TILESET) {
+            st = ts_ows_write_oat_tileset(&oc->col, t, api, &b);
+        } else if (t != NULL) {
+            int z = ts_grid_level_by_id(t->grid, q.matrix);
+            if (z >= 0) {
+                ts_wmts_req wr;
+                memset(&wr, 0, sizeof wr);
+                snprintf(wr.layer, sizeof wr.layer, "%s", ts->name);
+                snprintf(wr.tms, sizeof wr.tms, "%s", t->grid->name);
+                wr.grid = t->grid;
+                wr.z = z;
+                wr.row = q.row;
+                wr.col = q.col;
+                wr.format = q.format;
                 free(oc);
+                ts_buf_fini(&b);
+                ts_service_unref(svc);
+                return wmts_tile(h, c, rs, &wr, head);
             }
         }
+        free(oc);
+        break;
+    }
     }
     ts_service_unref(svc);
     if (st == TS_ENOENT) {
@@ -1047,7 +1013,7 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
         static const char nf[] = "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n";
         return ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json", nf, sizeof nf - 1);
     }
-    return send_doc(h, c, st, ctype, &b);
+    return send_doc(h, c, st, "application/json", &b);
 }
 
 /* ---- dispatch --------------------------------------------------------------------------- */

@@ -17,8 +17,8 @@ typedef struct ts_cli {
     int quiet;                  /* -q */
     /* seed and truncate */
     const char *zoom;           /* --zoom A-B */
-    const char *bbox;           /* --bbox MINX,MINY,MAXX,MAXY[,EPSG:CODE] */
-    const char *coverage;       /* --coverage FILE (not supported yet) */
+    const char *bbox;           /* --bbox MINX,MINY,MAXX,MAXY[,CRS] */
+    const char *coverage;       /* --coverage FILE[:LAYER]: polygons (any OGR file) */
     const char *shard;          /* --shard I/N */
     const char *to;             /* --to FILE.mbtiles | DIR */
     const char *layout;         /* --layout xyz|tc|tms (with --to DIR) */

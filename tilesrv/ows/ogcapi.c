@@ -357,3 +357,134 @@ ts_ows_write_oat_tilematrixset(const ts_grid *g, const char *base, ts_buf *out)
     }
     return ts_buf_printf(out, "]}");
 }
+
+/* ---- request paths ---------------------------------------------------------------------- */
+
+#define OAT_MAX_SEGS 8
+
+/* Split path at '/' into at most OAT_MAX_SEGS segments of buf (NUL-terminated in place);
+ * leading and one trailing '/' ignored. -1 for more segments or an empty one. */
+static int
+oat_split(char *buf, char **seg)
+{
+    char *p = buf;
+    if (*p == '/')
+        p++;
+    size_t n = strlen(p);
+    if (n > 0 && p[n - 1] == '/')
+        p[--n] = '\0';
+    if (n == 0)
+        return 0;
+    int k = 0;
+    for (;;) {
+        if (k == OAT_MAX_SEGS)
+            return -1;
+        seg[k++] = p;
+        char *slash = strchr(p, '/');
+        if (slash == NULL)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    for (int i = 0; i < k; i++)
+        if (seg[i][0] == '\0')
+            return -1;
+    return k;
+}
+
+/* Copy an identifier segment: 1..TS_NAME_MAX-1 bytes, no control characters. */
+static int
+oat_ident(char *dst, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= TS_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    memcpy(dst, s, n + 1);
+    return 1;
+}
+
+/* Plain decimal digits, at most 10, below 2^32. */
+static int
+oat_u32(const char *s, size_t n, uint32_t *out)
+{
+    if (n == 0 || n > 10)
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return 0;
+    *out = (uint32_t)v;
+    return 1;
+}
+
+ts_status
+ts_ows_parse_oat_path(const char *path, ts_oat_req *out, ts_err *err)
+{
+    memset(out, 0, sizeof *out);
+    char buf[1024];
+    size_t len = strlen(path);
+    if (len >= sizeof buf)
+        return TS_FAIL(err, TS_ENOENT, "OGC API path too long (%zu bytes)", len);
+    memcpy(buf, path, len + 1);
+    char *seg[OAT_MAX_SEGS];
+    int n = oat_split(buf, seg);
+    if (n < 0)
+        goto none;
+    if (n == 0) {
+        out->route = TS_OAT_LANDING;
+        return TS_OK;
+    }
+    if (strcmp(seg[0], "conformance") == 0 && n == 1) {
+        out->route = TS_OAT_CONFORMANCE;
+        return TS_OK;
+    }
+    if (strcmp(seg[0], "tileMatrixSets") == 0 && n <= 2) {
+        out->route = n == 1 ? TS_OAT_TMS_LIST : TS_OAT_TMS;
+        if (n == 2 && !oat_ident(out->tms, seg[1]))
+            goto none;
+        return TS_OK;
+    }
+    if (strcmp(seg[0], "collections") != 0)
+        goto none;
+    if (n == 1) {
+        out->route = TS_OAT_COLLECTIONS;
+        return TS_OK;
+    }
+    if (!oat_ident(out->collection, seg[1]))
+        goto none;
+    if (n == 2) {
+        out->route = TS_OAT_COLLECTION;
+        return TS_OK;
+    }
+    if (n < 4 || strcmp(seg[2], "map") != 0 || strcmp(seg[3], "tiles") != 0)
+        goto none;
+    if (n == 4) {
+        out->route = TS_OAT_TILESETS;
+        return TS_OK;
+    }
+    if (!oat_ident(out->tms, seg[4]))
+        goto none;
+    if (n == 5) {
+        out->route = TS_OAT_TILESET;
+        return TS_OK;
+    }
+    if (n != 8 || !oat_ident(out->matrix, seg[5]))
+        goto none;
+    const char *dot = strrchr(seg[7], '.');
+    if (dot == NULL || strcmp(dot, ".png") != 0 || !oat_u32(seg[6], strlen(seg[6]), &out->row) ||
+        !oat_u32(seg[7], (size_t)(dot - seg[7]), &out->col))
+        goto none;
+    out->route = TS_OAT_TILE;
+    out->format = TS_IMG_PNG;
+    return TS_OK;
+none:
+    memset(out, 0, sizeof *out);
+    return TS_FAIL(err, TS_ENOENT, "no OGC API - Tiles resource at '%.80s'", path);
+}

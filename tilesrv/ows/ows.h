@@ -513,4 +513,35 @@ ts_status ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrid
  * tileMatrices with pointOfOrigin in the CRS's axis order. */
 ts_status ts_ows_write_oat_tilematrixset(const ts_grid *grid, const char *base, ts_buf *out);
 
+/* The resources of OGC API – Tiles as tilesrv serves them under /ogcapi. */
+typedef enum {
+    TS_OAT_LANDING,             /* "" or "/" */
+    TS_OAT_CONFORMANCE,         /* /conformance */
+    TS_OAT_TMS_LIST,            /* /tileMatrixSets */
+    TS_OAT_TMS,                 /* /tileMatrixSets/{tms} */
+    TS_OAT_COLLECTIONS,         /* /collections */
+    TS_OAT_COLLECTION,          /* /collections/{collection} */
+    TS_OAT_TILESETS,            /* /collections/{collection}/map/tiles */
+    TS_OAT_TILESET,             /* /collections/{collection}/map/tiles/{tms} */
+    TS_OAT_TILE,                /* .../map/tiles/{tms}/{matrix}/{row}/{col}.png */
+} ts_oat_route;
+
+/* A parsed OGC API – Tiles path. Strings are empty where the route has none. */
+typedef struct ts_oat_req {
+    ts_oat_route route;
+    char collection[TS_NAME_MAX];
+    char tms[TS_NAME_MAX];
+    char matrix[TS_NAME_MAX];   /* the tileMatrix id as written (the grid resolves it) */
+    uint32_t row, col;          /* TS_OAT_TILE: from the matrix's top-left corner */
+    ts_image_format format;     /* TS_OAT_TILE: TS_IMG_PNG */
+} ts_oat_req;
+
+/* Parse the part of an OGC API – Tiles URL after "/ogcapi" (the query string excluded):
+ * segments separated by '/', one trailing '/' allowed, no empty segment, identifiers of
+ * 1..TS_NAME_MAX-1 bytes without control characters, row and column plain decimal digits
+ * (at most 10, below 2^32). TS_ENOENT, with a message, for any path that is not one of
+ * the routes above (the caller answers 404 Not Found); range checks against a grid are
+ * the caller's. */
+ts_status ts_ows_parse_oat_path(const char *path, ts_oat_req *out, ts_err *err);
+
 #endif
