@@ -43,6 +43,8 @@ mkdir -p "$corpus" "$w/work" "$w/art"
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   CC=clang cmake -S "$src" -B "$BUILD" -DTS_FUZZ=ON -DTS_SANITIZE=address,undefined \
         -DTS_BENCH=OFF >/dev/null
+else
+  cmake "$BUILD" >/dev/null   # a target added since the last run needs the new Makefiles
 fi
 nice -n 19 cmake --build "$BUILD" --target "fuzz_$name" -j1 >/dev/null
 cp "$corpus"/* "$w/work/" 2>/dev/null || true
