@@ -28,6 +28,7 @@ case $name in
   cache)        len=65536; seeds="" ;;
   feed_sta|feed_lorawan|feed_geojson)
                 len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
+  jscan)        len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
   feed_csv)     len=65536; mlen=4096; mkdir -p "$WORK/seed_csv"
                 cp "$src/data/demo/air_uba_duesseldorf.csv" "$WORK/seed_csv/"
                 seeds="$t/data/feed $t/data/feed/bad $WORK/seed_csv" ;;

@@ -89,6 +89,88 @@ const char *ts_feed_state_name(const ts_feed_map_config *map, const char *in);
 /* Parse JSON text of len bytes (no NUL needed). NULL with a message in err. */
 json_t *ts_feed_json_load(const void *doc, size_t len, char *err, size_t errsize);
 
+/* ---- JSON scanner (jscan.c) ---------------------------------------------------------------
+ * A strict reader for hot paths: one validating pass over the bytes into a flat array of
+ * tokens, then lookups that read values from the text. It accepts exactly what
+ * ts_feed_json_load (json_loadb, JSON_REJECT_DUPLICATES) accepts — an object or array at
+ * the top, RFC 8259 grammar, well-formed UTF-8, valid escapes and surrogate pairs, no
+ * \u0000, integers within int64, reals that do not overflow a double, no duplicate keys,
+ * nothing after the value — except that it refuses nesting deeper than TS_JSCAN_DEPTH,
+ * more than TS_JSCAN_MAX_TOKENS tokens and documents over TS_JSCAN_MAX_LEN bytes.
+ * Tokens are in document order: a container is followed by its children; an object's
+ * children are key (a string token) and value, alternately; tok[i].next is the index just
+ * past i's subtree, so the first child of container i is i + 1 (when count > 0) and the
+ * next sibling of child c is tok[c].next. */
+
+#define TS_JSCAN_DEPTH 64                 /* deepest nesting of objects and arrays */
+#define TS_JSCAN_MAX_TOKENS (1u << 22)    /* most tokens in one document */
+#define TS_JSCAN_MAX_LEN (1u << 30)       /* longest document (bytes) */
+#define TS_JSCAN_NONE UINT32_MAX          /* "no such token" from lookups */
+
+typedef enum {
+    TS_J_NONE = 0,  /* TS_JSCAN_NONE or out of range */
+    TS_J_OBJECT,
+    TS_J_ARRAY,
+    TS_J_STRING,
+    TS_J_NUMBER,
+    TS_J_TRUE,
+    TS_J_FALSE,
+    TS_J_NULL
+} ts_jtype;
+
+#define TS_JTOK_ESC 1   /* STRING: has escapes (the span is not the text) */
+#define TS_JTOK_INT 2   /* NUMBER: no fraction or exponent (an integer, as for jansson) */
+
+typedef struct ts_jtok {
+    uint32_t start, len; /* bytes in the text: strings without their quotes; containers
+                          * from bracket to bracket */
+    uint32_t next;       /* index of the token after this one's subtree */
+    uint32_t count;      /* OBJECT: members; ARRAY: elements; else 0 */
+    uint8_t type;        /* ts_jtype */
+    uint8_t flags;       /* TS_JTOK_* */
+} ts_jtok;
+
+typedef struct ts_jscan {
+    const char *text;    /* the document (borrowed: must outlive the lookups) */
+    size_t len;
+    ts_jtok *tok;        /* tokens, tok[0] the root once parsed */
+    uint32_t n, cap;
+    int heap;            /* tok was grown onto the heap (freed by ts_jscan_fini) */
+} ts_jscan;
+
+/* Prepare a scanner whose tokens go to buf (cap entries, may be NULL / 0); documents with
+ * more tokens move them to a heap array that doubles as needed. */
+void ts_jscan_init(ts_jscan *js, ts_jtok *buf, size_t cap);
+/* Free what the scanner allocated (not buf). The scanner can be initialised again. */
+void ts_jscan_fini(ts_jscan *js);
+/* Scan len bytes of text (no NUL needed; text kept by reference). 0 with js->tok[0] the
+ * root; -1 not accepted JSON; -2 beyond the limits above or out of memory. On error js->n
+ * is 0 and err (may be NULL) gets "line L column C: reason" (C in bytes). A scanner can
+ * parse one document after another, reusing its tokens. */
+int ts_jscan_parse(ts_jscan *js, const void *text, size_t len, char *err, size_t errsize);
+/* Type of token i; TS_J_NONE for TS_JSCAN_NONE. */
+ts_jtype ts_jscan_type(const ts_jscan *js, uint32_t i);
+/* Value of the member of object obj whose key unescapes to the n bytes at key, or
+ * TS_JSCAN_NONE (obj not an object, or no such key). */
+uint32_t ts_jscan_member(const ts_jscan *js, uint32_t obj, const char *key, size_t n);
+/* Value at a '/'-separated path of member names below obj (as ts_feed_json_path: every
+ * step must be an object; "" or NULL finds nothing), or TS_JSCAN_NONE. */
+uint32_t ts_jscan_path(const ts_jscan *js, uint32_t obj, const char *path);
+/* String token i unescaped: returns its length in bytes n, and when n < size buf holds it
+ * with a NUL (never has NULs inside); -1 when i is not a string. */
+long ts_jscan_string(const ts_jscan *js, uint32_t i, char *buf, size_t size);
+/* An integer token (TS_JTOK_INT) as int64: 0, or -1 for anything else (1.0 and 1e2 are
+ * reals, as for jansson). */
+int ts_jscan_int(const ts_jscan *js, uint32_t i, int64_t *out);
+/* A number token as a double (integers converted, reals read in the C locale; always
+ * finite): 0, or -1 for other types or out of memory. */
+int ts_jscan_number(const ts_jscan *js, uint32_t i, double *out);
+/* true / false as 1 / 0: 0, or -1 for other types. */
+int ts_jscan_bool(const ts_jscan *js, uint32_t i, int *out);
+/* ts_feed_json_idtext for token i: strings unescaped (non-empty, under size and
+ * TS_FEED_ID_MAX bytes), integers in decimal, reals with %.17g. 0, or -1. */
+int ts_jscan_idtext(const ts_jscan *js, uint32_t i, char *buf, size_t size);
+
 /* ---- SensorThings (sta.c) -------------------------------------------------------------- */
 
 typedef struct ts_sta_index ts_sta_index;  /* Datastream id -> binding, owned copies */
