@@ -133,6 +133,13 @@ utf8_seq(cptr p, cptr end)
     return n;
 }
 
+/* 1 for the bytes a string may hold as they are: printable ASCII other than '"' and '\\' */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
 /* The string whose opening quote is at *pp: validated, *pp past the closing quote,
  * *esc set when it has escapes. 0 or the error code. */
 static int
@@ -141,7 +148,7 @@ scan_string(scan *st, cptr *pp, int *esc)
     cptr p = *pp + 1, end = st->end;
     *esc = 0;
     for (;;) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && plain[*p])
             p++;
         if (p == end)
             return fail(st, p, "premature end of input in a string", -1);
