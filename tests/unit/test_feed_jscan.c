@@ -172,6 +172,15 @@ TS_TEST(feed_jscan_grammar_as_jansson)
     REFUSE("[\0]");
     REFUSE("\0[]");
     REFUSE("[\"a\0b\"]");
+    /* stricter than jansson 2.14, which skips one NUL byte right after a number or a
+     * literal (its stream reads a NUL pushed back as "nothing buffered") */
+    static const char nul_after[][10] = {"[1\0]", "[true\0]", "{\"k\":13\0}", "[1.5\0]"};
+    static const size_t nul_len[] = {4, 7, 9, 6};
+    ts_jscan js;
+    ts_jscan_init(&js, NULL, 0);
+    for (int i = 0; i < 4; i++)
+        TS_CHECK_INT(ts_jscan_parse(&js, nul_after[i], nul_len[i], NULL, 0), -1);
+    ts_jscan_fini(&js);
     REFUSE("[1]/* c */");
 }
 
