@@ -1501,6 +1501,13 @@ whole_image(const ts_canvas *c)
     return v;
 }
 
+/* Bytes of canvas rows drawn together when a canvas is drawn in bands for cache locality
+ * (ts_render_draw). Measured over the 177 8 x 8 metatiles of bench/tiles.txt, one thread,
+ * CPU s (medians of 4): 1 MiB 9.4, 2 MiB 10.0, 4 MiB 9.9, whole canvas 11.2. */
+#ifndef TS_RENDER_BAND_BYTES
+#define TS_RENDER_BAND_BYTES (1 << 20)
+#endif
+
 ts_status
 ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_err *err)
 {
@@ -1508,7 +1515,26 @@ ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_e
         !(req->bbox.maxx > req->bbox.minx) || !(req->bbox.maxy > req->bbox.miny))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
     ts_canvas whole = whole_image(c);
-    return draw_into(w, req, &whole, &req->bbox, err);
+    int rows = TS_RENDER_BAND_BYTES / (c->w * 4);
+    if (rows < 64 || rows * 2 > c->h)
+        return draw_into(w, req, &whole, &req->bbox, err);
+    /* A canvas larger than a core's cache (a metatile: 2176 x 2176 px is 19 MB) is drawn
+     * in bands of rows, one after another: every layer and symbolizer then composites
+     * into rows that are still in the cache, instead of sweeping the whole canvas from
+     * memory once each. The bands are windows as ts_render_draw_bands draws them in
+     * parallel, so the pixels are the same as one pass's (labels included: they are placed
+     * per block of the whole image). */
+    int nb = (c->h + rows - 1) / rows;
+    const ts_bbox *b = &req->bbox;
+    double res_y = (b->maxy - b->miny) / c->h;
+    for (int i = 0; i < nb; i++) {
+        int y0 = (int)((int64_t)c->h * i / nb);
+        int y1 = (int)((int64_t)c->h * (i + 1) / nb);
+        ts_canvas band = ts_canvas_view(&whole, y0, y1 - y0);
+        ts_bbox shown = {b->minx, b->maxy - y1 * res_y, b->maxx, b->maxy - y0 * res_y};
+        TS_TRY(draw_into(w, req, &band, &shown, err));
+    }
+    return TS_OK;
 }
 
 /* ---- bands ----------------------------------------------------------------------------- */

@@ -109,7 +109,9 @@ void ts_render_worker_free(ts_render_worker *w);
 ts_render_stats *ts_render_worker_stats(ts_render_worker *w);
 
 /* Draw req into c (c->w == req->width, c->h == req->height), after clearing it to the
- * background. TS_OK, or TS_ENOMEM with *err set (the canvas content is then undefined). */
+ * background. A canvas of more than 2 MiB (a metatile) is drawn in bands of about 1 MiB
+ * of rows one after another, for the cache; the pixels are the same. TS_OK, or TS_ENOMEM
+ * with *err set (the canvas content is then undefined). */
 ts_status ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c,
                          ts_err *err);
 
