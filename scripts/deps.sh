@@ -2,7 +2,7 @@
 # Install the Debian 12 packages tilesrv needs, when missing.
 #   scripts/deps.sh            build + run
 #   scripts/deps.sh --test     also what the test suite needs
-#   scripts/deps.sh --bench    also the peers for the benchmark (MapServer, Mapnik)
+#   scripts/deps.sh --bench    also the peers for the benchmark (MapServer, Mapnik, MapProxy)
 set -eu
 pkgs="build-essential cmake pkg-config libgdal-dev gdal-bin libproj-dev proj-bin libgeos-dev
       libpng-dev libdeflate-dev libjpeg62-turbo-dev zlib1g-dev libmicrohttpd-dev libyaml-dev libxml2-dev
@@ -14,6 +14,7 @@ for a in "$@"; do
               python3-qgis qgis-providers mosquitto mosquitto-clients libxml2-utils chromium
               redis-server postgresql-15 postgresql-15-postgis-3 nginx-light" ;;
     --bench) pkgs="$pkgs python3-gdal python3-mapnik python3-mapscript python3-pil hyperfine
+              mapproxy mapserver-bin lighttpd
               nginx-light wrk" ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
   esac
