@@ -541,6 +541,85 @@ TS_TEST(disk_version_change_makes_old_tiles_stale)
     remove_tree(dir);
 }
 
+static ino_t
+inode_of(const char *dir, uint32_t x, uint32_t y, nlink_t *links)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/WebMercatorQuad/2/%u/%u.png", dir, x, y);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    if (links)
+        *links = st.st_nlink;
+    return st.st_ino;
+}
+
+TS_TEST(disk_uniform_tiles_are_links_to_one_file_of_their_content)
+{
+    char dir[512];
+    scratch(dir, sizeof dir, "uniform");
+    ts_cache_desc d = desc_for(1);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile *png = make_png(8, 8, 0);
+    ts_tile *other = make_png(8, 8, 9);
+    TS_REQUIRE(png && other);
+    /* the encoder's uniform tiles are shared bytes */
+    ts_tile *u = ts_tile_new_shared(png->data, png->len, 0);
+    TS_REQUIRE(u);
+    for (uint32_t x = 0; x < 3; x++) {
+        ts_cache_item it = {x, 0, u};
+        TS_REQUIRE(ts_cache_put(c, 2, &it, 1, &err) == TS_OK);
+    }
+    nlink_t links = 0;
+    ino_t first = inode_of(dir, 0, 0, &links);
+    TS_CHECK(first != 0);
+    TS_CHECK(inode_of(dir, 1, 0, NULL) == first && inode_of(dir, 2, 0, NULL) == first);
+    TS_CHECK_INT(links, 3);
+    ts_tile *g = NULL;
+    TS_REQUIRE(ts_cache_get(c, 2, 2, 0, &g, NULL, &err) == TS_OK);
+    TS_CHECK(g->len == png->len && memcmp(g->data, png->data, png->len) == 0);
+    ts_tile_unref(g);
+    /* the remembered file replaced by other content: the next uniform tile is written,
+     * not linked to what the name now holds */
+    ts_cache_item it0 = {0, 0, other};
+    TS_REQUIRE(ts_cache_put(c, 2, &it0, 1, &err) == TS_OK);
+    ts_cache_item it3 = {3, 0, u};
+    TS_REQUIRE(ts_cache_put(c, 2, &it3, 1, &err) == TS_OK);
+    TS_CHECK(inode_of(dir, 3, 0, NULL) != inode_of(dir, 0, 0, NULL));
+    TS_REQUIRE(ts_cache_get(c, 2, 3, 0, &g, NULL, &err) == TS_OK);
+    TS_CHECK(g->len == png->len && memcmp(g->data, png->data, png->len) == 0);
+    ts_tile_unref(g);
+    /* the same bytes not marked uniform are a file of their own */
+    ts_tile *copy = ts_tile_new(png->data, png->len, 0);
+    ts_cache_item it4 = {0, 1, copy};
+    TS_REQUIRE(ts_cache_put(c, 2, &it4, 1, &err) == TS_OK);
+    TS_CHECK(inode_of(dir, 0, 1, &links) != inode_of(dir, 3, 0, NULL));
+    TS_CHECK_INT(links, 1);
+    ts_cache_unref(c);
+    /* another data version never links to a file of the one before */
+    usleep(20000);
+    d.version = 2;
+    c = ts_cache_disk_open(dir, TS_CACHE_LAYOUT_XYZ, 0, &d, &err);
+    TS_REQUIRE(c);
+    ts_cache_item it5 = {1, 1, u};
+    TS_REQUIRE(ts_cache_put(c, 2, &it5, 1, &err) == TS_OK);
+    TS_CHECK(inode_of(dir, 1, 1, NULL) != inode_of(dir, 3, 0, NULL));
+    ts_cache_info info;
+    TS_CHECK_INT(ts_cache_stat(c, 2, 1, 1, &info, &err), TS_OK);
+    TS_CHECK(!info.stale);
+    TS_CHECK_INT(ts_cache_stat(c, 2, 3, 0, &info, &err), TS_OK);
+    TS_CHECK(info.stale);
+    ts_cache_unref(c);
+    ts_tile_unref(copy);
+    ts_tile_unref(u);
+    ts_tile_unref(other);
+    ts_tile_unref(png);
+    remove_tree(dir);
+}
+
 TS_TEST(disk_truncate_by_range_and_age)
 {
     static const ts_cache_layout layouts[] = {TS_CACHE_LAYOUT_XYZ, TS_CACHE_LAYOUT_TC,

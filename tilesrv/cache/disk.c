@@ -7,6 +7,14 @@
  * (config `fsync`): without it a power failure may leave an empty or cut file, which the
  * PNG check on read finds and deletes. On any write error the temporary file is removed.
  *
+ * Uniform tiles (blank, or one colour: the encoder's shared tiles) are stored as hard links
+ * to one file of that content written in the last LINK_WINDOW_S seconds of this data
+ * version, so the thousands of blank tiles of a seed take one inode and one block: link(2)
+ * of the remembered file to the temporary name, checked to be the remembered inode (a
+ * file is never changed in place, so the same inode is the same bytes; a tile re-rendered
+ * since then under that name is another inode and is not linked), then the same rename.
+ * A linked tile carries the mtime of that file: at most LINK_WINDOW_S older than it is.
+ *
  * Versions: <root>/tilesrv-version records the tileset's data version; it is rewritten
  * when the version changes, and its modification time says since when the version holds.
  * A tile file modified before that time belongs to an older version and is stale. */
@@ -16,16 +24,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/cache_int.h"
 
 #define MAX_TILE_BYTES ((off_t)64 << 20)
 #define STALE_TMP_S 600 /* temporary files older than this are leftovers of a crash */
+#define LINK_WINDOW_S 10 /* a uniform tile is linked to a file of its content this recent */
+#define LINK_SLOTS 8     /* distinct uniform contents remembered */
+
+/* The last file written with one uniform tile's content. */
+typedef struct link_ref {
+    uint64_t etag;             /* 0: free slot */
+    dev_t dev;
+    ino_t ino;
+    int64_t mtime_ns;
+    char path[PATH_MAX];
+} link_ref;
 
 typedef struct disk {
     ts_cache base;
@@ -34,6 +55,9 @@ typedef struct disk {
     int do_fsync;
     int64_t since_ns;          /* files older than this are of an older version; 0 = none */
     atomic_uint seq;           /* temporary file names */
+    pthread_mutex_t link_mu;   /* refs */
+    link_ref refs[LINK_SLOTS];
+    unsigned next_ref;         /* slot to reuse next */
 } disk;
 
 /* ---- paths ------------------------------------------------------------------------------ */
@@ -224,6 +248,66 @@ disk_stat(ts_cache *c, int z, uint32_t x, uint32_t y, ts_cache_entry *e, ts_err 
     return TS_OK;
 }
 
+/* For a uniform tile: tmp (in directory dir, created when missing) made a hard link to a
+ * recent file of the same content. 1 when done, 0 when the tile must be written (no such
+ * file, too old, of an older version, gone or replaced since, too many links). */
+static int
+link_uniform(disk *d, const ts_tile *t, const char *dir, const char *tmp)
+{
+    char src[PATH_MAX];
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int found = 0;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    pthread_mutex_lock(&d->link_mu);
+    for (int i = 0; i < LINK_SLOTS && !found; i++) {
+        link_ref *r = &d->refs[i];
+        if (r->etag == t->etag && r->mtime_ns >= d->since_ns &&
+            now_ns - r->mtime_ns < (int64_t)LINK_WINDOW_S * 1000000000) {
+            memcpy(src, r->path, sizeof src);
+            dev = r->dev;
+            ino = r->ino;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&d->link_mu);
+    if (!found)
+        return 0;
+    if (link(src, tmp) != 0 &&
+        (errno != ENOENT || ts_cache__make_dirs(dir) != 0 || link(src, tmp) != 0))
+        return 0;
+    struct stat st;
+    if (stat(tmp, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
+        unlink(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+/* Remember path (just written with uniform tile t) as the file later copies link to. */
+static void
+remember_uniform(disk *d, const ts_tile *t, const char *path)
+{
+    struct stat st;
+    if (strlen(path) >= PATH_MAX || stat(path, &st) != 0)
+        return;
+    pthread_mutex_lock(&d->link_mu);
+    link_ref *r = NULL;
+    for (int i = 0; i < LINK_SLOTS && r == NULL; i++)
+        if (d->refs[i].etag == t->etag)
+            r = &d->refs[i];
+    if (r == NULL)
+        r = &d->refs[d->next_ref++ % LINK_SLOTS];
+    r->etag = t->etag;
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    r->mtime_ns = mtime_ns(&st);
+    memcpy(r->path, path, strlen(path) + 1);
+    pthread_mutex_unlock(&d->link_mu);
+}
+
 /* Write one tile through a temporary file in its directory. */
 static ts_status
 put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
@@ -235,6 +319,15 @@ put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
     *slash = '\0';
     snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", path, slash + 1, (long)getpid(),
              atomic_fetch_add(&d->seq, 1));
+    int uniform = it->tile->shared && !d->do_fsync;
+    if (uniform && link_uniform(d, it->tile, path, tmp)) {
+        *slash = '/';
+        if (rename(tmp, path) == 0)
+            return TS_OK;
+        int e = errno;
+        unlink(tmp);
+        return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
         if (ts_cache__make_dirs(path) != 0)
@@ -259,6 +352,8 @@ put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
         unlink(tmp);
         return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
     }
+    if (uniform)
+        remember_uniform(d, it->tile, path);
     return TS_OK;
 }
 
@@ -421,6 +516,7 @@ disk_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32_t x1, uint32_
 static void
 disk_close(ts_cache *c)
 {
+    pthread_mutex_destroy(&((disk *)c)->link_mu);
     free(c);
 }
 
@@ -452,6 +548,7 @@ ts_cache_disk_open(const char *dir, ts_cache_layout layout, int do_fsync, const 
     d->layout = layout;
     d->do_fsync = do_fsync;
     atomic_init(&d->seq, 0);
+    pthread_mutex_init(&d->link_mu, NULL);
     size_t dl = strlen(dir);
     while (dl > 1 && dir[dl - 1] == '/')
         dl--;
@@ -459,21 +556,21 @@ ts_cache_disk_open(const char *dir, ts_cache_layout layout, int do_fsync, const 
                      d->base.scale == 2 ? "@2x" : "");
     if (n < 0 || (size_t)n >= sizeof d->root) {
         TS_FAIL(err, TS_EINVAL, "disk cache path too long: %s", dir);
-        free(d);
+        disk_close(&d->base);
         return NULL;
     }
     if (ts_cache__make_dirs(d->root) != 0) {
         TS_CACHE_ERRNO(err, errno, "disk cache: cannot create %s", d->root);
-        free(d);
+        disk_close(&d->base);
         return NULL;
     }
     if (access(d->root, W_OK) != 0 && desc->version != 0) {
         TS_CACHE_ERRNO(err, errno, "disk cache: cannot write to %s", d->root);
-        free(d);
+        disk_close(&d->base);
         return NULL;
     }
     if (load_version(d, err) != TS_OK) {
-        free(d);
+        disk_close(&d->base);
         return NULL;
     }
     return &d->base;
