@@ -40,14 +40,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_ident(q.matrix);
         if (q.route == TS_OAT_TILE) {
             if (q.collection[0] == '\0' || q.tms[0] == '\0' || q.matrix[0] == '\0' ||
-                q.format != TS_IMG_PNG)
+                (q.format != TS_IMG_PNG && q.format != TS_IMG_MVT))
                 abort();
             char again[1024];
-            snprintf(again, sizeof again, "/collections/%s/map/tiles/%s/%s/%u/%u.png",
+            snprintf(again, sizeof again, q.format == TS_IMG_PNG
+                                              ? "/collections/%s/map/tiles/%s/%s/%u/%u.png"
+                                              : "/collections/%s/tiles/%s/%s/%u/%u.mvt",
                      q.collection, q.tms, q.matrix, q.row, q.col);
             ts_oat_req r;
             if (ts_ows_parse_oat_path(again, &r, &err) != TS_OK || r.route != TS_OAT_TILE ||
-                r.row != q.row || r.col != q.col || strcmp(r.collection, q.collection) != 0 ||
+                r.format != q.format || r.row != q.row || r.col != q.col || strcmp(r.collection, q.collection) != 0 ||
                 strcmp(r.tms, q.tms) != 0 || strcmp(r.matrix, q.matrix) != 0)
                 abort();
         }

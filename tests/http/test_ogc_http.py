@@ -512,6 +512,31 @@ def test_tms_documents():
     assert get(p, "/tms/1.0.0/nope")[0] == 404
 
 
+def gdal_reads_tile_matrix_sets(p):
+    """GDAL's tile matrix set reader takes our documents (Debian 12's GDAL 3.6 reads only
+    the TMS 1.0 names, which they also carry): a COG tiled by each grid."""
+    try:
+        from osgeo import gdal, osr
+    except ImportError:
+        print("skip: no osgeo for the GDAL tile matrix set check")
+        return
+    gdal.UseExceptions()
+    for name, epsg, x0, y0 in (("WebMercatorQuad", 3857, 750000, 6660000),
+                               ("DE_EPSG_25832_ADV", 25832, 340000, 5680000)):
+        doc = os.path.join(TMP, "tms_%s.json" % name)
+        with open(doc, "wb") as f:
+            f.write(get(p, "/ogcapi/tileMatrixSets/" + name)[2])
+        src = gdal.GetDriverByName("MEM").Create("", 64, 64, 1)
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(epsg)
+        src.SetProjection(srs.ExportToWkt())
+        src.SetGeoTransform((x0, 10, 0, y0, 0, -10))
+        out = os.path.join(TMP, "cog_%s.tif" % name)
+        gdal.Translate(out, src, format="COG", creationOptions=["TILING_SCHEME=" + doc])
+        md = gdal.Open(out).GetMetadata("TILING_SCHEME")
+        assert md.get("NAME") == doc and int(md["ZOOM_LEVEL"]) > 0, (name, md)
+
+
 def test_ogc_api_tiles():
     p = SERVER[1]
     st, h, body = get(p, "/ogcapi/")
@@ -529,6 +554,7 @@ def test_ogc_api_tiles():
     assert st == 200 and body == get(p, "/tiles/cadastre/16/34001/21873.png")[2]
     tms = json.loads(get(p, "/ogcapi/tileMatrixSets/DE_EPSG_25832_ADV")[2])
     assert tms["id"] == "DE_EPSG_25832_ADV" and tms["tileMatrices"][0]["id"] == "00"
+    gdal_reads_tile_matrix_sets(p)
     assert get(p, "/ogcapi/collections/nope")[0] == 404
     # paths that name no resource: 404 with the OGC API's JSON exception, never a tile
     for bad in ("/ogcapi//collections", "/ogcapi/collections/cadastre/map",
@@ -540,6 +566,22 @@ def test_ogc_api_tiles():
                 "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png/x"):
         st, h, body = get(p, bad)
         assert st == 404 and json.loads(body)["code"] == "NotFound", (bad, st, body[:200])
+    # the same tiles as vector tiles under .../tiles (not .../map/tiles)
+    col = json.loads(get(p, "/ogcapi/collections/cadastre")[2])
+    rels = {l["rel"].rsplit("/", 1)[-1]: l["href"] for l in col["links"]}
+    assert rels["tilesets-map"].endswith("/collections/cadastre/map/tiles"), rels
+    assert rels["tilesets-vector"].endswith("/collections/cadastre/tiles"), rels
+    vts = json.loads(get(p, "/ogcapi/collections/cadastre/tiles")[2])["tilesets"]
+    assert len(vts) == 2 and all(t["dataType"] == "vector" for t in vts), vts
+    one = json.loads(get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad")[2])
+    item = [l for l in one["links"] if l["rel"] == "item"][0]
+    assert item["type"] == "application/vnd.mapbox-vector-tile", item
+    assert item["href"].endswith("/collections/cadastre/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}.mvt")
+    st, h, body = get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad/16/21873/34001.mvt")
+    assert st == 200 and h["content-type"] == "application/vnd.mapbox-vector-tile", (st, h)
+    st2, h2, body2 = get(p, "/tiles/cadastre/16/34001/21873.mvt")
+    assert st2 == 200 and body == body2 and len(body) > 100
+    assert get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad/16/21873/34001.png")[0] == 404
     # a tile outside the matrix: the WMTS rule (400 TileOutOfRange), as for /wmts
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/9/0.png")
     assert st == 400, (st, body[:200])

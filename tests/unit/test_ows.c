@@ -1216,8 +1216,9 @@ TS_TEST(ogcapi_tiles_documents)
                                  {6.68, 51.12, 6.94, 51.35},
                                  TS_IMG_PNG,
                                  sets,
-                                 2},
-                                {"air", "Luft", NULL, NULL, 0, {0, 0, 0, 0}, TS_IMG_MVT, sets, 1}};
+                                 2,
+                                 1},
+                                {"air", "Luft", NULL, NULL, 0, {0, 0, 0, 0}, TS_IMG_MVT, sets, 1, 0}};
     const char *base = "http://h:8080";
     ts_buf b;
 
@@ -1248,6 +1249,11 @@ TS_TEST(ogcapi_tiles_documents)
     ts_buf_init(&b, 1 << 20);
     TS_REQUIRE(ts_ows_write_oat_collection(&cols[0], base, &b) == TS_OK);
     TS_CHECK(json_ok(&b));
+    /* map tiles, and the same tiles as vector tiles */
+    TS_CHECK(strstr((const char *)b.data, "tilesets-vector\",\"type\":\"application/json\","
+                                          "\"title\":\"Vector tilesets of this collection\","
+                                          "\"href\":\"http://h:8080/collections/cadastre/tiles\"") !=
+             NULL);
     ts_buf_fini(&b);
 
     ts_buf_init(&b, 1 << 20);
@@ -1280,10 +1286,14 @@ TS_TEST(ogcapi_tiles_documents)
     TS_CHECK(json_ok(&b));
     s = (const char *)b.data;
     TS_CHECK(strstr(s, "\"orderedAxes\":[\"E\",\"N\"]") != NULL);
-    TS_CHECK(strstr(s, "{\"id\":\"00\",\"scaleDenominator\":17471320.7508974,\"cellSize\":"
-                       "4891.96981025127,\"cornerOfOrigin\":\"topLeft\",\"pointOfOrigin\":["
+    TS_CHECK(strstr(s, "{\"id\":\"00\",\"identifier\":\"00\",\"scaleDenominator\":17471320.7508974,"
+                       "\"cellSize\":4891.96981025127,\"cornerOfOrigin\":\"topLeft\","
+                       "\"pointOfOrigin\":[-46133.17,6301219.54],\"topLeftCorner\":["
                        "-46133.17,6301219.54],\"tileWidth\":256,\"tileHeight\":256,"
                        "\"matrixWidth\":1,\"matrixHeight\":1}") != NULL);
+    /* the TMS 1.0 names GDAL 3.6 reads */
+    TS_CHECK(strstr(s, "\"identifier\":\"DE_EPSG_25832_ADV\",\"supportedCRS\":") != NULL);
+    TS_CHECK(strstr(s, "\"boundingBox\":{\"crs\":") != NULL);
     ts_buf_fini(&b);
 
     ts_buf_init(&b, 1 << 20);
@@ -1292,8 +1302,9 @@ TS_TEST(ogcapi_tiles_documents)
     s = (const char *)b.data;
     TS_CHECK(strstr(s, "\"crs\":\"http://www.opengis.net/def/crs/OGC/1.3/CRS84\"") != NULL);
     TS_CHECK(strstr(s, "\"orderedAxes\":[\"Lon\",\"Lat\"]") != NULL);
-    TS_CHECK(strstr(s, "\"pointOfOrigin\":[-180,90],\"tileWidth\":256,\"tileHeight\":256,"
-                       "\"matrixWidth\":2,\"matrixHeight\":1") != NULL);
+    TS_CHECK(strstr(s, "\"pointOfOrigin\":[-180,90],\"topLeftCorner\":[-180,90],\"tileWidth\":256,"
+                       "\"tileHeight\":256,\"matrixWidth\":2,\"matrixHeight\":1") != NULL);
+    TS_CHECK(strstr(s, "\"lowerLeft\":[-180,-90],\"upperRight\":[180,90]") != NULL);
     ts_buf_fini(&b);
 }
 
@@ -1384,6 +1395,19 @@ TS_TEST(oat_paths)
     TS_REQUIRE(ts_ows_parse_oat_path("/collections/c/map/tiles/g/1/4294967295/0.png", &q,
                                      &err) == TS_OK);
     TS_CHECK(q.row == 4294967295u);
+    /* vector tiles: .../tiles instead of .../map/tiles, .mvt or .pbf */
+    TS_CHECK(ts_ows_parse_oat_path("/collections/cadastre/tiles", &q, &err) == TS_OK &&
+             q.route == TS_OAT_TILESETS && q.format == TS_IMG_MVT);
+    TS_CHECK(ts_ows_parse_oat_path("/collections/cadastre/map/tiles", &q, &err) == TS_OK &&
+             q.format == TS_IMG_PNG);
+    TS_CHECK(ts_ows_parse_oat_path("/collections/cadastre/tiles/WebMercatorQuad/", &q, &err) ==
+                 TS_OK &&
+             q.route == TS_OAT_TILESET && q.format == TS_IMG_MVT);
+    TS_REQUIRE(ts_ows_parse_oat_path("/collections/cadastre/tiles/WebMercatorQuad/16/21873/34001.mvt",
+                                     &q, &err) == TS_OK);
+    TS_CHECK(q.route == TS_OAT_TILE && q.format == TS_IMG_MVT && q.row == 21873 && q.col == 34001);
+    TS_CHECK(ts_ows_parse_oat_path("/collections/c/tiles/g/1/2/3.pbf", &q, &err) == TS_OK &&
+             q.format == TS_IMG_MVT);
     /* not resources: each gets TS_ENOENT with a message */
     static const char *const bad[] = {
         "/conformance/x", "/tileMatrixSets/a/b", "/collections//map/tiles", "//collections",
@@ -1393,7 +1417,8 @@ TS_TEST(oat_paths)
         "/collections/c/map/tiles/g/1/4294967296/3.png", "/collections/c/map/tiles/g/1/2/.png",
         "/collections/c/map/tiles/g/1/2/3.png/x",
         "/collections/c\x01/map/tiles", "/collections/c/map/tiles/g/1/12345678901/3.png",
-        "/other", "/collections/c/map/tiles/g/1/2/3.png.png"};
+        "/other", "/collections/c/map/tiles/g/1/2/3.png.png", "/collections/c/tiles/g/1/2/3.png",
+        "/collections/c/map/tiles/g/1/2/3.mvt", "/collections/c/tiles/g/1/2", "/collections/c/vector"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_err_clear(&err);
         TS_CHECK(ts_ows_parse_oat_path(bad[i], &q, &err) == TS_ENOENT);

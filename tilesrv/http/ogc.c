@@ -868,6 +868,7 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
     col->title = ts->cfg->title ? ts->cfg->title : ts->name;
     col->attribution = ts->cfg->attribution;
     col->format = TS_IMG_PNG;
+    col->also_vector = 1; /* every tileset's tiles are also served as MVT */
     const ts_wms_entry *e = ts_service_wms_find(svc, ts->name);
     if (e && e->has_extent) {
         col->has_lonlat = 1;
@@ -975,6 +976,8 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
         if (oc == NULL)
             break;
         oat_collection(svc, ts, oc);
+        if (q.route != TS_OAT_COLLECTION)
+            oc->col.format = q.format; /* the map or the vector tilesets */
         const ts_oat_tileset *t = NULL;
         for (int i = 0; i < oc->col.ntilesets && t == NULL && q.tms[0]; i++)
             if (strcmp(oc->sets[i].grid->name, q.tms) == 0)

@@ -138,6 +138,11 @@ collection_body(const ts_oat_collection *c, const char *base, ts_buf *out)
     TS_TRY(add_link(out, 1, "self", "application/json", "This collection", base, path, 0));
     TS_TRY(add_link(out, 0, is_vector(c) ? REL_OGC "tilesets-vector" : REL_OGC "tilesets-map",
                     "application/json", "Tilesets of this collection", base, tp, 0));
+    if (!is_vector(c) && c->also_vector) {
+        snprintf(tp, sizeof tp, "/collections/%s/tiles", c->id);
+        TS_TRY(add_link(out, 0, REL_OGC "tilesets-vector", "application/json",
+                        "Vector tilesets of this collection", base, tp, 0));
+    }
     return ts_buf_printf(out, "]}");
 }
 
@@ -326,9 +331,41 @@ ts_ows_write_oat_tilematrixset(const ts_grid *g, const char *base, ts_buf *out)
         TS_TRY(ts_buf_add(out, ",", 1));
         TS_TRY(ts_ows__json_str(out, "uri", g->uri));
     }
+    const char *crs_uri = crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs;
     TS_TRY(ts_buf_add(out, ",", 1));
-    TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs));
+    TS_TRY(ts_ows__json_str(out, "crs", crs_uri));
+    /* TMS 1.0 (OGC 17-083r2) names of the same values, for clients that read only those
+     * (GDAL 3.6, Debian 12's: "identifier", "supportedCRS", "topLeftCorner") */
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "identifier", g->name));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "supportedCRS", crs_uri));
     TS_TRY(ts_buf_printf(out, ",\"orderedAxes\":[\"%s\",\"%s\"]", a0, a1));
+    /* the extent of level 0, as TMS 2.0 (lowerLeft, upperRight) and 1.0 (lowerCorner,
+     * upperCorner) name its corners; GDAL 3.6 reads a tile matrix set only with a
+     * boundingBox */
+    if (g->nlevels > 0) {
+        const ts_tile_matrix *m0 = &g->levels[0];
+        int sw = crs != NULL && crs->north_first;
+        double minx = m0->origin_x, maxy = m0->origin_y;
+        double maxx = minx + (double)m0->matrix_w * m0->tile_w * m0->res;
+        double miny = maxy - (double)m0->matrix_h * m0->tile_h * m0->res;
+        double ll[2] = {sw ? miny : minx, sw ? minx : miny};
+        double ur[2] = {sw ? maxy : maxx, sw ? maxx : maxy};
+        TS_TRY(ts_buf_printf(out, ",\"boundingBox\":{"));
+        TS_TRY(ts_ows__json_str(out, "crs", crs_uri));
+        static const char *const names[4] = {"lowerLeft", "upperRight", "lowerCorner",
+                                             "upperCorner"};
+        for (int k = 0; k < 4; k++) {
+            const double *v = k % 2 ? ur : ll;
+            TS_TRY(ts_buf_printf(out, ",\"%s\":[", names[k]));
+            TS_TRY(ts_ows__num(out, v[0]));
+            TS_TRY(ts_buf_add(out, ",", 1));
+            TS_TRY(ts_ows__num(out, v[1]));
+            TS_TRY(ts_buf_add(out, "]", 1));
+        }
+        TS_TRY(ts_buf_add(out, "}", 1));
+    }
     if (strcmp(g->name, "WebMercatorQuad") == 0)
         TS_TRY(ts_buf_printf(out,
                              ",\"wellKnownScaleSet\":"
@@ -342,11 +379,16 @@ ts_ows_write_oat_tilematrixset(const ts_grid *g, const char *base, ts_buf *out)
     int swap = crs != NULL && crs->north_first;
     for (int z = 0; z < g->nlevels; z++) {
         const ts_tile_matrix *m = &g->levels[z];
-        TS_TRY(ts_buf_printf(out, "%s{\"id\":\"%s\",\"scaleDenominator\":", z ? "," : "", m->id));
+        TS_TRY(ts_buf_printf(out, "%s{\"id\":\"%s\",\"identifier\":\"%s\",\"scaleDenominator\":",
+                             z ? "," : "", m->id, m->id));
         TS_TRY(ts_ows__num(out, m->scale_denom));
         TS_TRY(ts_buf_printf(out, ",\"cellSize\":"));
         TS_TRY(ts_ows__num(out, m->res));
         TS_TRY(ts_buf_printf(out, ",\"cornerOfOrigin\":\"topLeft\",\"pointOfOrigin\":["));
+        TS_TRY(ts_ows__num(out, swap ? m->origin_y : m->origin_x));
+        TS_TRY(ts_buf_add(out, ",", 1));
+        TS_TRY(ts_ows__num(out, swap ? m->origin_x : m->origin_y));
+        TS_TRY(ts_buf_printf(out, "],\"topLeftCorner\":["));
         TS_TRY(ts_ows__num(out, swap ? m->origin_y : m->origin_x));
         TS_TRY(ts_buf_add(out, ",", 1));
         TS_TRY(ts_ows__num(out, swap ? m->origin_x : m->origin_y));
@@ -463,26 +505,31 @@ ts_ows_parse_oat_path(const char *path, ts_oat_req *out, ts_err *err)
         out->route = TS_OAT_COLLECTION;
         return TS_OK;
     }
-    if (n < 4 || strcmp(seg[2], "map") != 0 || strcmp(seg[3], "tiles") != 0)
+    /* map tiles under .../map/tiles, vector tiles under .../tiles */
+    int vector = n >= 3 && strcmp(seg[2], "tiles") == 0;
+    if (!vector && (n < 4 || strcmp(seg[2], "map") != 0 || strcmp(seg[3], "tiles") != 0))
         goto none;
-    if (n == 4) {
+    int k = vector ? 3 : 4; /* segments up to and including "tiles" */
+    out->format = vector ? TS_IMG_MVT : TS_IMG_PNG;
+    if (n == k) {
         out->route = TS_OAT_TILESETS;
         return TS_OK;
     }
-    if (!oat_ident(out->tms, seg[4]))
+    if (!oat_ident(out->tms, seg[k]))
         goto none;
-    if (n == 5) {
+    if (n == k + 1) {
         out->route = TS_OAT_TILESET;
         return TS_OK;
     }
-    if (n != 8 || !oat_ident(out->matrix, seg[5]))
+    if (n != k + 4 || !oat_ident(out->matrix, seg[k + 1]))
         goto none;
-    const char *dot = strrchr(seg[7], '.');
-    if (dot == NULL || strcmp(dot, ".png") != 0 || !oat_u32(seg[6], strlen(seg[6]), &out->row) ||
-        !oat_u32(seg[7], (size_t)(dot - seg[7]), &out->col))
+    const char *dot = strrchr(seg[k + 3], '.');
+    int ext_ok = dot != NULL && (vector ? strcmp(dot, ".mvt") == 0 || strcmp(dot, ".pbf") == 0
+                                        : strcmp(dot, ".png") == 0);
+    if (!ext_ok || !oat_u32(seg[k + 2], strlen(seg[k + 2]), &out->row) ||
+        !oat_u32(seg[k + 3], (size_t)(dot - seg[k + 3]), &out->col))
         goto none;
     out->route = TS_OAT_TILE;
-    out->format = TS_IMG_PNG;
     return TS_OK;
 none:
     memset(out, 0, sizeof *out);

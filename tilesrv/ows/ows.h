@@ -484,9 +484,11 @@ typedef struct ts_oat_collection {
     const char *attribution;    /* may be NULL */
     int has_lonlat;
     ts_bbox lonlat;
-    ts_image_format format;     /* PNG or MVT */
+    ts_image_format format;     /* PNG or MVT: the tilesets these documents describe */
     const ts_oat_tileset *tilesets;
     int ntilesets;
+    int also_vector;            /* format PNG, and the same tiles are served as MVT under
+                                 * /collections/{id}/tiles: the collection links both */
 } ts_oat_collection;
 
 /* Documents of OGC API – Tiles 1.0 (OGC 20-057) and TMS 2.0 JSON (OGC 17-083r4). base is
@@ -521,9 +523,10 @@ typedef enum {
     TS_OAT_TMS,                 /* /tileMatrixSets/{tms} */
     TS_OAT_COLLECTIONS,         /* /collections */
     TS_OAT_COLLECTION,          /* /collections/{collection} */
-    TS_OAT_TILESETS,            /* /collections/{collection}/map/tiles */
-    TS_OAT_TILESET,             /* /collections/{collection}/map/tiles/{tms} */
-    TS_OAT_TILE,                /* .../map/tiles/{tms}/{matrix}/{row}/{col}.png */
+    TS_OAT_TILESETS,            /* /collections/{collection}/map/tiles, or .../tiles (vector) */
+    TS_OAT_TILESET,             /* .../map/tiles/{tms}, or .../tiles/{tms} (vector) */
+    TS_OAT_TILE,                /* .../map/tiles/{tms}/{matrix}/{row}/{col}.png, or
+                                 * .../tiles/{tms}/{matrix}/{row}/{col}.mvt (or .pbf) */
 } ts_oat_route;
 
 /* A parsed OGC API – Tiles path. Strings are empty where the route has none. */
@@ -533,7 +536,8 @@ typedef struct ts_oat_req {
     char tms[TS_NAME_MAX];
     char matrix[TS_NAME_MAX];   /* the tileMatrix id as written (the grid resolves it) */
     uint32_t row, col;          /* TS_OAT_TILE: from the matrix's top-left corner */
-    ts_image_format format;     /* TS_OAT_TILE: TS_IMG_PNG */
+    ts_image_format format;     /* TILESETS, TILESET, TILE: TS_IMG_PNG (map tiles) or
+                                 * TS_IMG_MVT (vector tiles) */
 } ts_oat_req;
 
 /* Parse the part of an OGC API – Tiles URL after "/ogcapi" (the query string excluded):
