@@ -26,9 +26,10 @@ case $name in
   png)          len=65536; seeds="" ;;
   mvt)          len=8192;  seeds=""; mflags=-use_counters=0 ;;
   cache)        len=65536; seeds="" ;;
-  feed_sta|feed_lorawan|feed_geojson)
+  feed_lorawan) len=65536; seeds="$t/data/feed $t/data/feed/bad"; mflags=-use_counters=0 ;;
+  feed_sta|feed_geojson)
                 len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
-  jscan)        len=65536; seeds="$t/data/feed $t/data/feed/bad" ;;
+  jscan)        len=65536; seeds="$t/data/feed $t/data/feed/bad"; mflags=-use_counters=0 ;;
   feed_csv)     len=65536; mlen=4096; mkdir -p "$WORK/seed_csv"
                 cp "$src/data/demo/air_uba_duesseldorf.csv" "$WORK/seed_csv/"
                 seeds="$t/data/feed $t/data/feed/bad $WORK/seed_csv" ;;
