@@ -407,6 +407,51 @@ def test_process_metrics_agree_with_proc():
     assert series(f, "process_max_fds") >= fds
 
 
+def test_seed_progress_of_seed_progress_dir():
+    """`tilesrv seed` with a config naming server.seed_progress_dir keeps its progress file
+    there, and a server with that config reports the seed in /metrics."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="tilesrv-seedmetrics-")
+    try:
+        demo = os.path.join(ARGS.srcdir, "data", "demo")
+        with open(os.path.join(demo, "tilesrv.yaml")) as f:
+            text = f.read()
+        for name in ("duesseldorf_demo.gpkg", "air_uba_duesseldorf.csv"):
+            text = text.replace(": " + name, ": " + os.path.join(demo, name))
+        text = text.replace("../../styles/", os.path.join(ARGS.srcdir, "styles") + "/")
+        text = text.replace("server:\n", "server:\n  seed_progress_dir: %s\n"
+                            % os.path.join(tmp, "progress"), 1)
+        cfg = os.path.join(tmp, "seed.yaml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        run = subprocess.run([ARGS.binary, "seed", "-q", "-c", cfg, "--tileset", "cadastre",
+                              "--zoom", "14-15", "--to", os.path.join(tmp, "seed.mbtiles")],
+                             cwd=tmp, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        path = os.path.join(tmp, "progress", ".tilesrv-seed-cadastre.progress")
+        with open(path) as f:
+            prog = dict(l.split(" ", 1) for l in f.read().splitlines())
+        rendered = int(prog["rendered"])
+        assert rendered > 0 and int(prog["total"]) == rendered + int(prog["skipped"]), prog
+        srv = H.start_server(cfg)
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", srv[1], timeout=60)
+            c.request("GET", "/metrics")
+            text = c.getresponse().read().decode()
+            c.close()
+        finally:
+            H.stop_server(srv)
+        f = parse(text)
+        lab = {"tileset": "cadastre", "file": ".tilesrv-seed-cadastre.progress"}
+        assert series(f, "tilesrv_seed_tiles", state="rendered", **lab) == rendered
+        assert series(f, "tilesrv_seed_tiles", state="failed", **lab) == 0
+        assert series(f, "tilesrv_seed_tiles_planned", **lab) == int(prog["total"])
+        assert series(f, "tilesrv_seed_zoom", **lab) == 16  # done: past the last zoom
+        assert series(f, "tilesrv_seed_running", **lab) == 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     global ARGS, SERVER, STARTED
     ap = argparse.ArgumentParser()

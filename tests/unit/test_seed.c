@@ -557,7 +557,8 @@ TS_TEST(progress_file_round_trip)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/p.progress", ts_test_tmpdir());
-    ts_seed_state st = {0x1234abcdull, "cadastre", 12, 16, 14, 987654321ull, 5, 6, 7, 8, "running"};
+    ts_seed_state st = {0x1234abcdull, "cadastre", 12, 16, 14, 987654321ull, 5, 6, 7, 8, "running",
+                        26};
     ts_err err;
     TS_REQUIRE(ts_seed__state_save(path, &st, &err) == TS_OK);
     ts_seed_state back;
@@ -567,6 +568,7 @@ TS_TEST(progress_file_round_trip)
     TS_CHECK(back.z == 14 && back.d == 987654321ull && back.minz == 12 && back.maxz == 16);
     TS_CHECK(back.rendered == 5 && back.skipped == 6 && back.failed == 7 && back.bytes == 8);
     TS_CHECK_STR(back.status, "running");
+    TS_CHECK(back.total == 26);
     FILE *f = fopen(path, "w");
     TS_REQUIRE(f);
     fputs("hello\n", f);

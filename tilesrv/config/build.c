@@ -73,6 +73,7 @@ static const key_spec server_keys[] = {
     {"max_header_bytes", K_INT, SRV(max_header_bytes), 0, 1024, 1048576, 0, NULL},
     {"shutdown_timeout", K_INT, SRV(shutdown_timeout_s), 0, 0, 3600, 0, NULL},
     {"access_log", K_LOGPATH, SRV(access_log), 0, 0, 0, 0, NULL},
+    {"seed_progress_dir", K_OUTPATH, SRV(seed_progress_dir), 0, 0, 0, 0, NULL},
     {"admin", K_ADMIN, SRV(admin), 0, 0, 0, 0, NULL},
 };
 enum { S_LISTEN, S_RENDER, S_HTTP, S_QUEUE, S_CACHE, S_MAXCONN, S_CORS, S_PUBURL, S_LOG };

@@ -27,6 +27,7 @@ config_free(ts_config *c)
     free(c->server.public_url);
     free(c->server.log_level);
     free(c->server.access_log);
+    free(c->server.seed_progress_dir);
     if (c->server.admin.token) {
         explicit_bzero(c->server.admin.token, strlen(c->server.admin.token));
         free(c->server.admin.token);

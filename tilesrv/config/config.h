@@ -75,6 +75,9 @@ typedef struct ts_cfg_server {
     int max_url_bytes;      /* request target (path and query as sent) longer: 414; 8192 */
     int max_header_bytes;   /* request line and header fields larger: 431; default 16384 */
     int shutdown_timeout_s; /* SIGTERM: longest wait for requests in flight; default 10 */
+    char *seed_progress_dir; /* where `tilesrv seed` with this config keeps its progress
+                             * files (unless --progress-file), and whose seeds /metrics
+                             * reports; resolved; NULL = the seed's working directory */
     char *access_log;       /* one JSON line per request: NULL = off (default), "-" = stderr,
                              * else a file path (resolved, appended to) */
     ts_cfg_admin admin;     /* admin endpoints; disabled by default */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -263,6 +264,114 @@ label_value(char *dst, size_t cap, const char *s)
     dst[j] = '\0';
 }
 
+/* One seed's progress file (seed/state.c writes it: "key value" lines). */
+typedef struct seed_file {
+    char tileset[64];
+    char status[16];
+    int z;
+    unsigned long long rendered, skipped, failed, total;
+    double mtime;
+} seed_file;
+
+static int
+read_seed_file(const char *path, seed_file *s)
+{
+    memset(s, 0, sizeof *s);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096)
+        return -1;
+    s->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    int magic = 0;
+    unsigned long long d;
+    while (fgets(line, sizeof line, f)) {
+        int v;
+        if (sscanf(line, "tilesrv-seed-progress %d", &v) == 1)
+            magic = v == 1;
+        else if (sscanf(line, "tileset %63s", s->tileset) == 1)
+            continue;
+        else if (sscanf(line, "at %d %llu", &s->z, &d) == 2)
+            continue;
+        else if (sscanf(line, "rendered %llu", &s->rendered) == 1)
+            continue;
+        else if (sscanf(line, "skipped %llu", &s->skipped) == 1)
+            continue;
+        else if (sscanf(line, "failed %llu", &s->failed) == 1)
+            continue;
+        else if (sscanf(line, "total %llu", &s->total) == 1)
+            continue;
+        else
+            (void)sscanf(line, "status %15s", s->status);
+    }
+    fclose(f);
+    return magic && s->tileset[0] ? 0 : -1;
+}
+
+#define MAX_SEEDS 64 /* progress files reported */
+
+/* The seeds whose progress files are in the configured seed_progress_dir, family by family. */
+static void
+write_seeds(ts_http *h, ts_buf *b)
+{
+    ts_service *svc = ts_pipeline_service(h->p);
+    const char *dir = ts_service_config(svc)->server.seed_progress_dir;
+    DIR *dh = dir ? opendir(dir) : NULL;
+    seed_file *seeds = dh ? calloc(MAX_SEEDS, sizeof *seeds) : NULL;
+    char(*labels)[900] = seeds ? calloc(MAX_SEEDS, sizeof *labels) : NULL;
+    int n = 0;
+    struct dirent *de;
+    while (labels && n < MAX_SEEDS && (de = readdir(dh)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, ".tilesrv-seed-", 14) != 0 || len < 24 ||
+            strcmp(de->d_name + len - 9, ".progress") != 0)
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
+            read_seed_file(path, &seeds[n]) != 0)
+            continue;
+        char ts[200], file[600];
+        label_value(ts, sizeof ts, seeds[n].tileset);
+        label_value(file, sizeof file, de->d_name);
+        snprintf(labels[n], sizeof labels[n], "tileset=\"%s\",file=\"%s\"", ts, file);
+        n++;
+    }
+    if (n > 0) {
+        family(b, "tilesrv_seed_tiles", "gauge",
+               "Tiles of a seed (tilesrv seed, progress file in seed_progress_dir) by state.");
+        for (int i = 0; i < n; i++)
+            ts_buf_printf(b,
+                          "tilesrv_seed_tiles{%s,state=\"rendered\"} %llu\n"
+                          "tilesrv_seed_tiles{%s,state=\"skipped\"} %llu\n"
+                          "tilesrv_seed_tiles{%s,state=\"failed\"} %llu\n",
+                          labels[i], seeds[i].rendered, labels[i], seeds[i].skipped, labels[i],
+                          seeds[i].failed);
+        family(b, "tilesrv_seed_tiles_planned", "gauge", "Tiles the seed covers.");
+        for (int i = 0; i < n; i++)
+            ts_buf_printf(b, "tilesrv_seed_tiles_planned{%s} %llu\n", labels[i], seeds[i].total);
+        family(b, "tilesrv_seed_zoom", "gauge", "Zoom level the seed has reached.");
+        for (int i = 0; i < n; i++)
+            ts_buf_printf(b, "tilesrv_seed_zoom{%s} %d\n", labels[i], seeds[i].z);
+        family(b, "tilesrv_seed_running", "gauge",
+               "1 while the seed's last saved status is running.");
+        for (int i = 0; i < n; i++)
+            ts_buf_printf(b, "tilesrv_seed_running{%s} %d\n", labels[i],
+                          strcmp(seeds[i].status, "running") == 0);
+        family(b, "tilesrv_seed_updated_timestamp_seconds", "gauge",
+               "When the seed last saved its progress (every few seconds while it runs).");
+        for (int i = 0; i < n; i++)
+            ts_buf_printf(b, "tilesrv_seed_updated_timestamp_seconds{%s} %.3f\n", labels[i],
+                          seeds[i].mtime);
+    }
+    free(labels);
+    free(seeds);
+    if (dh)
+        closedir(dh);
+    ts_service_unref(svc);
+}
+
 static void
 write_render_hist(void *ud, const char *tileset, int z, const ts_hist_snap *s)
 {
@@ -355,6 +464,7 @@ ts_http__metrics_write(ts_http *h, ts_buf *b)
     family(b, "tilesrv_build_info", "gauge", "Version of the running server (always 1).");
     ts_buf_printf(b, "tilesrv_build_info{version=\"%s\"} 1\n", TS_VERSION);
     write_http(h, b);
+    write_seeds(h, b);
     ts_buf_printf(b,
                   "# HELP tilesrv_metatiles_rendered_total Metatiles rendered.\n"
                   "# TYPE tilesrv_metatiles_rendered_total counter\n"

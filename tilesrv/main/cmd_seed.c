@@ -136,6 +136,8 @@ ts_cmd_seed(const ts_cli *o)
         return usage_error(&err);
 
     ts_config *cfg = ts_cli_load_config(o);
+    if (cfg != NULL)
+        so.progress_dir = cfg->server.seed_progress_dir;
     if (cfg == NULL)
         return TS_SEED_EXIT_SETUP;
     ts_service *svc = ts_service_load(cfg, &err);

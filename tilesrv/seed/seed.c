@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -494,8 +495,13 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         char shard[32] = "";
         if (o->shard_n > 1)
             snprintf(shard, sizeof shard, "-%dof%d", o->shard_i, o->shard_n);
-        snprintf(out->progress_path, sizeof out->progress_path, ".tilesrv-seed-%s%s%s.progress",
-                 o->tileset, o->scale == 2 ? "@2x" : "", shard);
+        if (o->progress_dir && mkdir(o->progress_dir, 0755) != 0 && errno != EEXIST)
+            return TS_FAIL(err, TS_EIO, "cannot create seed_progress_dir %s", o->progress_dir);
+        int n = snprintf(out->progress_path, sizeof out->progress_path,
+                         "%s%s.tilesrv-seed-%s%s%s.progress", o->progress_dir ? o->progress_dir : "",
+                         o->progress_dir ? "/" : "", o->tileset, o->scale == 2 ? "@2x" : "", shard);
+        if (n < 0 || (size_t)n >= sizeof out->progress_path)
+            return TS_FAIL(err, TS_EINVAL, "seed_progress_dir too long");
     }
     if (o->resume) {
         ts_seed_state saved;
@@ -544,6 +550,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     pthread_cond_init(&r->cv, NULL);
     atomic_init(&r->storage_failed, 0);
     r->st = prior;
+    r->st.total = out->tiles_total;
     r->pz = prior.z;
     r->pd = prior.d;
 

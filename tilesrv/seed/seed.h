@@ -190,7 +190,9 @@ typedef struct ts_seed_opts {
     int shard_i, shard_n;      /* this run renders shard i of n (n >= 1) */
     int resume;                /* continue from progress_path */
     int force;                 /* render tiles even when fresh */
-    const char *progress_path; /* NULL: .tilesrv-seed-<tileset>[@2x][-<i>of<n>].progress */
+    const char *progress_path; /* NULL: .tilesrv-seed-<tileset>[@2x][-<i>of<n>].progress in
+                                * progress_dir */
+    const char *progress_dir;  /* NULL: the working directory */
     const char *to;            /* NULL: the tileset's configured cache; FILE.mbtiles: that
                                 * MBTiles; anything else: a disk cache directory */
     const char *to_layout;     /* for a directory given in `to`: xyz (default), tc, tms */

@@ -17,6 +17,7 @@ typedef struct ts_seed_state {
     uint64_t d;
     uint64_t rendered, skipped, failed, bytes;
     char status[16];           /* running, done, interrupted, storage, failed */
+    uint64_t total;            /* tiles of the run (0 in files of older versions) */
 } ts_seed_state;
 
 /* Write st to path through a temporary file in the same directory, fsync'ed, renamed. */

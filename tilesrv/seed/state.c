@@ -35,11 +35,13 @@ ts_seed__state_save(const char *path, const ts_seed_state *st, ts_err *err)
                      "skipped %llu\n"
                      "failed %llu\n"
                      "bytes %llu\n"
+                     "total %llu\n"
                      "status %s\n",
                      (unsigned long long)st->fingerprint, st->tileset, st->minz, st->maxz, st->z,
                      (unsigned long long)st->d, (unsigned long long)st->rendered,
                      (unsigned long long)st->skipped, (unsigned long long)st->failed,
-                     (unsigned long long)st->bytes, st->status[0] ? st->status : "running");
+                     (unsigned long long)st->bytes, (unsigned long long)st->total,
+                     st->status[0] ? st->status : "running");
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -107,6 +109,8 @@ ts_seed__state_load(const char *path, ts_seed_state *st, ts_err *err)
             st->failed = a;
         else if (sscanf(line, "bytes %llu", &a) == 1)
             st->bytes = a;
+        else if (sscanf(line, "total %llu", &a) == 1)
+            st->total = a;
         else if (sscanf(line, "status %15s", word) == 1)
             snprintf(st->status, sizeof st->status, "%.15s", word);
     }
