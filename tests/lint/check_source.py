@@ -32,7 +32,7 @@ ALLOWED = {
     "ows": {"util", "grid", "config", "style"},
     "feed": {"util", "grid", "source"},
     "http": {"util", "ows", "pipeline", "feed", "cache", "grid", "config", "render", "encode",
-             "raster", "text", "label", "style", "source"},
+             "raster", "text", "label", "style", "source", "seed"},
     "seed": {"util", "grid", "pipeline", "cache", "config", "source"},
     "main": None,  # anything
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "seed/seed.h"
 #include "util/clock.h"
 #include "util/hist.h"
 
@@ -264,50 +265,22 @@ label_value(char *dst, size_t cap, const char *s)
     dst[j] = '\0';
 }
 
-/* One seed's progress file (seed/state.c writes it: "key value" lines). */
+/* One seed's progress file and when it was last saved. */
 typedef struct seed_file {
-    char tileset[64];
-    char status[16];
-    int z;
-    unsigned long long rendered, skipped, failed, total;
+    ts_seed_progress p;
     double mtime;
 } seed_file;
 
 static int
 read_seed_file(const char *path, seed_file *s)
 {
-    memset(s, 0, sizeof *s);
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096)
+    ts_err err;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096 ||
+        ts_seed_progress_read(path, &s->p, &err) != TS_OK)
         return -1;
     s->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    int magic = 0;
-    unsigned long long d;
-    while (fgets(line, sizeof line, f)) {
-        int v;
-        if (sscanf(line, "tilesrv-seed-progress %d", &v) == 1)
-            magic = v == 1;
-        else if (sscanf(line, "tileset %63s", s->tileset) == 1)
-            continue;
-        else if (sscanf(line, "at %d %llu", &s->z, &d) == 2)
-            continue;
-        else if (sscanf(line, "rendered %llu", &s->rendered) == 1)
-            continue;
-        else if (sscanf(line, "skipped %llu", &s->skipped) == 1)
-            continue;
-        else if (sscanf(line, "failed %llu", &s->failed) == 1)
-            continue;
-        else if (sscanf(line, "total %llu", &s->total) == 1)
-            continue;
-        else
-            (void)sscanf(line, "status %15s", s->status);
-    }
-    fclose(f);
-    return magic && s->tileset[0] ? 0 : -1;
+    return 0;
 }
 
 #define MAX_SEEDS 64 /* progress files reported */
@@ -333,7 +306,7 @@ write_seeds(ts_http *h, ts_buf *b)
             read_seed_file(path, &seeds[n]) != 0)
             continue;
         char ts[200], file[600];
-        label_value(ts, sizeof ts, seeds[n].tileset);
+        label_value(ts, sizeof ts, seeds[n].p.tileset);
         label_value(file, sizeof file, de->d_name);
         snprintf(labels[n], sizeof labels[n], "tileset=\"%s\",file=\"%s\"", ts, file);
         n++;
@@ -346,19 +319,19 @@ write_seeds(ts_http *h, ts_buf *b)
                           "tilesrv_seed_tiles{%s,state=\"rendered\"} %llu\n"
                           "tilesrv_seed_tiles{%s,state=\"skipped\"} %llu\n"
                           "tilesrv_seed_tiles{%s,state=\"failed\"} %llu\n",
-                          labels[i], seeds[i].rendered, labels[i], seeds[i].skipped, labels[i],
-                          seeds[i].failed);
+                          labels[i], (unsigned long long)seeds[i].p.rendered, labels[i], (unsigned long long)seeds[i].p.skipped, labels[i],
+                          (unsigned long long)seeds[i].p.failed);
         family(b, "tilesrv_seed_tiles_planned", "gauge", "Tiles the seed covers.");
         for (int i = 0; i < n; i++)
-            ts_buf_printf(b, "tilesrv_seed_tiles_planned{%s} %llu\n", labels[i], seeds[i].total);
+            ts_buf_printf(b, "tilesrv_seed_tiles_planned{%s} %llu\n", labels[i], (unsigned long long)seeds[i].p.total);
         family(b, "tilesrv_seed_zoom", "gauge", "Zoom level the seed has reached.");
         for (int i = 0; i < n; i++)
-            ts_buf_printf(b, "tilesrv_seed_zoom{%s} %d\n", labels[i], seeds[i].z);
+            ts_buf_printf(b, "tilesrv_seed_zoom{%s} %d\n", labels[i], seeds[i].p.z);
         family(b, "tilesrv_seed_running", "gauge",
                "1 while the seed's last saved status is running.");
         for (int i = 0; i < n; i++)
             ts_buf_printf(b, "tilesrv_seed_running{%s} %d\n", labels[i],
-                          strcmp(seeds[i].status, "running") == 0);
+                          strcmp(seeds[i].p.status, "running") == 0);
         family(b, "tilesrv_seed_updated_timestamp_seconds", "gauge",
                "When the seed last saved its progress (every few seconds while it runs).");
         for (int i = 0; i < n; i++)

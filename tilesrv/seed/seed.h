@@ -236,6 +236,19 @@ typedef struct ts_seed_summary {
  * setup failures. Call from one thread; renders run on p's threads. */
 ts_status ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err *err);
 
+/* What a seed's progress file says, for monitoring (the server's /metrics). */
+typedef struct ts_seed_progress {
+    char tileset[64];
+    char status[16];           /* running, done, interrupted, storage, failed */
+    int z;                     /* the level reached (maxz + 1 when done) */
+    uint64_t rendered, skipped, failed;
+    uint64_t total;            /* tiles planned; 0 in files of older versions */
+} ts_seed_progress;
+
+/* Read the progress file at path (written by ts_seed_run). TS_ENOENT when it does not
+ * exist, TS_EINVAL when it is not a progress file. */
+ts_status ts_seed_progress_read(const char *path, ts_seed_progress *out, ts_err *err);
+
 /* The exit code of a seed or truncate command: st from ts_seed_run/ts_seed_truncate, s the
  * summary (NULL for truncate). */
 int ts_seed_exit_code(ts_status st, const ts_seed_summary *s);

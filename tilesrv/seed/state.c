@@ -121,6 +121,22 @@ ts_seed__state_load(const char *path, ts_seed_state *st, ts_err *err)
 }
 
 ts_status
+ts_seed_progress_read(const char *path, ts_seed_progress *out, ts_err *err)
+{
+    ts_seed_state st;
+    memset(out, 0, sizeof *out);
+    TS_TRY(ts_seed__state_load(path, &st, err));
+    snprintf(out->tileset, sizeof out->tileset, "%s", st.tileset);
+    snprintf(out->status, sizeof out->status, "%s", st.status);
+    out->z = st.z;
+    out->rendered = st.rendered;
+    out->skipped = st.skipped;
+    out->failed = st.failed;
+    out->total = st.total;
+    return TS_OK;
+}
+
+ts_status
 ts_seed__to_cache(const char *to, const char *layout, ts_cfg_cache *cc, ts_err *err)
 {
     memset(cc, 0, sizeof *cc);
