@@ -99,7 +99,9 @@ typedef struct ts_geom {
 /* Number of detail levels (1 + ntolerances). Level 0 is full detail. */
 int ts_store_nlevels(const ts_store *s);
 /* The coarsest level whose tolerance is at most half a pixel at res (target units per
- * pixel), so generalisation never moves a vertex visibly. Generalisation never makes a
+ * pixel; with a relative slack of 1e-9, so that res of a zoom computed from any bbox of it
+ * picks the level whose tolerance is that zoom's half pixel),
+ * so generalisation never moves a vertex visibly. Generalisation never makes a
  * feature vanish (see source/generalise.c): at worst it keeps more detail. */
 int ts_store_level_for_res(const ts_store *s, double res);
 void ts_store_geom(const ts_store *s, int level, uint32_t fid, ts_geom *out);

@@ -605,8 +605,11 @@ ts_store_nlevels(const ts_store *s)
 int
 ts_store_level_for_res(const ts_store *s, double res)
 {
+    /* Tolerances are usually half a pixel of some zoom exactly, and res at that zoom
+     * comes out of a bbox / width division a few ulps either side of it: a relative slack
+     * makes every render of that zoom (single tile, metatile, band) pick the same level. */
     for (int l = s->nlevels - 1; l > 0; l--)
-        if (s->levels[l].tol <= res / 2)
+        if (s->levels[l].tol <= res / 2 * (1 + 1e-9))
             return l;
     return 0;
 }
