@@ -738,20 +738,31 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     ts_pipeline *p = j->p;
     const ts_tileset *ts = j->ts;
     const ts_metatile *mt = &j->mt;
+    const ts_grid *g = ts->grid;
     int s = j->scale;
-    int w = mt->width_px * s, h = mt->height_px * s;
+    /* Only the metatile's own tiles are drawn, not its buffer: every band of a render
+     * queries its extent plus the reach of its symbols and places labels over the label
+     * margin, so no stroke, marker or label is cut at the edge of what is drawn, and the
+     * buffer's pixels would be thrown away (2176 x 2176 px drawn for 2048 x 2048 kept).
+     * The tiles are those of drawing the buffered image (the same map-to-pixel transform
+     * up to a whole-pixel shift). */
+    const ts_tile_matrix *tm = &g->levels[mt->z];
+    int tpx = (int)tm->tile_w * s;
+    int w = (int)(mt->nx * tm->tile_w) * s, h = (int)(mt->ny * tm->tile_h) * s;
+    double inset = mt->buffer_px * mt->res;
+    ts_bbox drawn = {mt->bbox.minx + inset, mt->bbox.miny + inset, mt->bbox.maxx - inset,
+                     mt->bbox.maxy - inset};
     if (ws->canvas == NULL || ws->canvas->w != w || ws->canvas->h != h) {
         ts_canvas_free(ws->canvas);
         ws->canvas = ts_canvas_new(w, h, err);
         if (ws->canvas == NULL)
             return TS_ENOMEM;
     }
-    const ts_grid *g = ts->grid;
     ts_pipeline__hold *hold = NULL;
     ts_render_req rq = {
         .layers = ts_pipeline__tileset_layers(j->svc, ts, &hold),
         .nlayers = ts->nlayers,
-        .bbox = mt->bbox,
+        .bbox = drawn,
         .width = w,
         .height = h,
         .scale_factor = s,
@@ -798,11 +809,10 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
         return st;
 
     ts_png_opts po = {ts->mode, -1, 0};
-    int tpx = (int)g->levels[mt->z].tile_w * s;
     int64_t now = ts_wall_s();
     for (uint32_t ty = 0; ty < mt->ny; ty++) {
         for (uint32_t tx = 0; tx < mt->nx; tx++) {
-            int x0 = mt->buffer_px * s + (int)tx * tpx, y0 = mt->buffer_px * s + (int)ty * tpx;
+            int x0 = (int)tx * tpx, y0 = (int)ty * tpx;
             ts_tile *t = NULL;
             uint32_t px;
             size_t len;
