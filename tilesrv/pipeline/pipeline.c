@@ -77,7 +77,8 @@ typedef struct render_hist {
 /* What each render thread owns. */
 typedef struct worker_state {
     ts_render_worker *rw;
-    ts_canvas *canvas;           /* reused while the size fits */
+    ts_canvas *canvas;           /* a whole metatile, drawn in bands (reused while it fits) */
+    ts_canvas *strip;            /* one row of a metatile's tiles (reused while it fits) */
     ts_buf png;
 } worker_state;
 
@@ -168,6 +169,7 @@ worker_fini(void *state, void *ud)
         return;
     ts_render_worker_free(ws->rw);
     ts_canvas_free(ws->canvas);
+    ts_canvas_free(ws->strip);
     ts_buf_fini(&ws->png);
     free(ws);
 }
@@ -730,8 +732,63 @@ return_spares(ts_pipeline *p, ts_render_worker **w, int n)
     pthread_mutex_unlock(&p->spare_mu);
 }
 
+/* Encode row ty of the job's metatile from canvas c, whose row cy is the row's first,
+ * into tiles[]: a uniform tile as the shared pre-encoded one, the others as PNG. */
+static ts_status
+encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, int cy, uint32_t ty,
+                int tpx, int64_t now, ts_tile **tiles, ts_err *err)
+{
+    ts_pipeline *p = j->p;
+    const ts_tileset *ts = j->ts;
+    ts_png_opts po = {ts->mode, -1, 0};
+    for (uint32_t tx = 0; tx < j->mt.nx; tx++) {
+        int x0 = (int)tx * tpx;
+        ts_tile *t = NULL;
+        uint32_t px;
+        size_t len;
+        const uint8_t *shared;
+        if (ts_region_uniform(c, x0, cy, tpx, tpx, &px) &&
+            (shared = ts_png_uniform(px, tpx, tpx, ts->mode, &len)) != NULL) {
+            t = ts_tile_new_shared(shared, len, now);
+            atomic_fetch_add(&p->uniform, 1);
+        } else {
+            ws->png.len = 0;
+            TS_TRY(ts_png_encode(c, x0, cy, tpx, tpx, &po, &ws->png, err));
+            t = ts_tile_new(ws->png.data, ws->png.len, now);
+            atomic_fetch_add(&p->encoded, 1);
+        }
+        if (t == NULL)
+            return TS_FAIL(err, TS_ENOMEM, "tile");
+        tiles[ty * j->mt.nx + tx] = t;
+    }
+    return TS_OK;
+}
+
+/* *c as a canvas of w x h pixels (reused while the size fits). */
+static ts_status
+canvas_fit(ts_canvas **c, int w, int h, ts_err *err)
+{
+    if (*c != NULL && (*c)->w == w && (*c)->h == h)
+        return TS_OK;
+    ts_canvas_free(*c);
+    *c = ts_canvas_new(w, h, err);
+    return *c ? TS_OK : TS_ENOMEM;
+}
+
 /* Render the job's metatile and encode its tiles; tiles[] gets one per tile (or NULL).
- * Nothing is cached here. */
+ * Nothing is cached here.
+ *
+ * Only the metatile's own tiles are drawn, not its buffer: every band of a render queries
+ * its extent plus the reach of its symbols and places labels over the label margin, so no
+ * stroke, marker or label is cut at the edge of what is drawn, and the buffer's pixels
+ * would be thrown away (2176 x 2176 px drawn for 2048 x 2048 kept). The tiles are those of
+ * drawing the buffered image (the same map-to-pixel transform up to a whole-pixel shift).
+ *
+ * On one worker the metatile is drawn one row of tiles at a time into a strip canvas
+ * (2 MiB for 8 x 256 px), and that row's tiles are encoded before the next row is drawn:
+ * the encoder reads pixels still in the cache, and no 16 MiB canvas is swept from memory
+ * by the clear, the drawing and the encoding in turn. With spare workers lent (an idle
+ * pool) the whole canvas is drawn in parallel bands, then encoded. */
 static ts_status
 render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
 {
@@ -740,24 +797,12 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     const ts_metatile *mt = &j->mt;
     const ts_grid *g = ts->grid;
     int s = j->scale;
-    /* Only the metatile's own tiles are drawn, not its buffer: every band of a render
-     * queries its extent plus the reach of its symbols and places labels over the label
-     * margin, so no stroke, marker or label is cut at the edge of what is drawn, and the
-     * buffer's pixels would be thrown away (2176 x 2176 px drawn for 2048 x 2048 kept).
-     * The tiles are those of drawing the buffered image (the same map-to-pixel transform
-     * up to a whole-pixel shift). */
     const ts_tile_matrix *tm = &g->levels[mt->z];
     int tpx = (int)tm->tile_w * s;
     int w = (int)(mt->nx * tm->tile_w) * s, h = (int)(mt->ny * tm->tile_h) * s;
     double inset = mt->buffer_px * mt->res;
     ts_bbox drawn = {mt->bbox.minx + inset, mt->bbox.miny + inset, mt->bbox.maxx - inset,
                      mt->bbox.maxy - inset};
-    if (ws->canvas == NULL || ws->canvas->w != w || ws->canvas->h != h) {
-        ts_canvas_free(ws->canvas);
-        ws->canvas = ts_canvas_new(w, h, err);
-        if (ws->canvas == NULL)
-            return TS_ENOMEM;
-    }
     ts_pipeline__hold *hold = NULL;
     ts_render_req rq = {
         .layers = ts_pipeline__tileset_layers(j->svc, ts, &hold),
@@ -772,7 +817,8 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     };
     ts_render_stats *rs = ts_render_worker_stats(ws->rw);
     uint64_t q0 = rs->query_ns;
-    uint64_t t0 = ts_mono_ns();
+    uint64_t t0 = ts_mono_ns(), render_ns = 0, encode_ns = 0;
+    int64_t now = ts_wall_s();
     /* per-request (PostGIS) layers: their features of this metatile, on this worker */
     ts_pipeline__fetched *fetched = NULL;
     ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, w, s, NULL,
@@ -788,54 +834,45 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
         nb = borrow_spares(p, band + 1, p->nthreads - 1 < 63 ? p->nthreads - 1 : 63);
     if (nb > 0) {
         band[0] = ws->rw;
-        st = ts_render_draw_bands(band, nb + 1, p->band_pool, &rq, ws->canvas, err);
+        st = canvas_fit(&ws->canvas, w, h, err);
+        if (st == TS_OK)
+            st = ts_render_draw_bands(band, nb + 1, p->band_pool, &rq, ws->canvas, err);
         for (int i = 1; i <= nb; i++) {
             ts_render_stats *bs = ts_render_worker_stats(band[i]);
             atomic_fetch_add(&p->query_ns, bs->query_ns);
             memset(bs, 0, sizeof *bs);
         }
         return_spares(p, band + 1, nb);
+        uint64_t t1 = ts_mono_ns();
+        render_ns = t1 - t0;
+        for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++)
+            st = encode_tile_row(ws, j, ws->canvas, (int)ty * tpx, ty, tpx, now, tiles, err);
+        encode_ns = ts_mono_ns() - t1;
     } else {
-        st = ts_render_draw(ws->rw, &rq, ws->canvas, err);
+        st = canvas_fit(&ws->strip, w, tpx, err);
+        uint64_t t1 = t0;
+        for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++) {
+            ts_canvas rows = *ws->strip;
+            rows.owns = 0;
+            rows.row0 = (int)ty * tpx;
+            rows.full_h = h;
+            st = ts_render_draw_rows(ws->rw, &rq, &rows, err);
+            uint64_t t2 = ts_mono_ns();
+            render_ns += t2 - t1;
+            if (st == TS_OK)
+                st = encode_tile_row(ws, j, ws->strip, 0, ty, tpx, now, tiles, err);
+            t1 = ts_mono_ns();
+            encode_ns += t1 - t2;
+        }
     }
     ts_pipeline__fetched_release(fetched);
     ts_pipeline__hold_release(hold);
-    uint64_t t1 = ts_mono_ns();
-    atomic_fetch_add(&p->render_ns, t1 - t0);
-    render_hist_add(p, ts->name, mt->z, t1 - t0);
+    atomic_fetch_add(&p->render_ns, render_ns);
+    render_hist_add(p, ts->name, mt->z, render_ns);
     atomic_fetch_add(&p->query_ns, rs->query_ns - q0);
     atomic_fetch_add(&p->metatiles, 1);
-    if (st != TS_OK)
-        return st;
-
-    ts_png_opts po = {ts->mode, -1, 0};
-    int64_t now = ts_wall_s();
-    for (uint32_t ty = 0; ty < mt->ny; ty++) {
-        for (uint32_t tx = 0; tx < mt->nx; tx++) {
-            int x0 = (int)tx * tpx, y0 = (int)ty * tpx;
-            ts_tile *t = NULL;
-            uint32_t px;
-            size_t len;
-            const uint8_t *shared;
-            if (ts_region_uniform(ws->canvas, x0, y0, tpx, tpx, &px) &&
-                (shared = ts_png_uniform(px, tpx, tpx, ts->mode, &len)) != NULL) {
-                t = ts_tile_new_shared(shared, len, now);
-                atomic_fetch_add(&p->uniform, 1);
-            } else {
-                ws->png.len = 0;
-                st = ts_png_encode(ws->canvas, x0, y0, tpx, tpx, &po, &ws->png, err);
-                if (st != TS_OK)
-                    return st;
-                t = ts_tile_new(ws->png.data, ws->png.len, now);
-                atomic_fetch_add(&p->encoded, 1);
-            }
-            if (t == NULL)
-                return TS_FAIL(err, TS_ENOMEM, "tile");
-            tiles[ty * mt->nx + tx] = t;
-        }
-    }
-    atomic_fetch_add(&p->encode_ns, ts_mono_ns() - t1);
-    return TS_OK;
+    atomic_fetch_add(&p->encode_ns, encode_ns);
+    return st;
 }
 
 /* The tiles of a rendered metatile as cache items (tiles[] has mt->nx * mt->ny). */

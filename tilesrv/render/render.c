@@ -1547,6 +1547,28 @@ ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_e
     return TS_OK;
 }
 
+ts_status
+ts_render_draw_rows(ts_render_worker *w, const ts_render_req *req, ts_canvas *rows, ts_err *err)
+{
+    int full_h = rows->full_h > rows->row0 + rows->h ? rows->full_h : rows->row0 + rows->h;
+    if (rows->w != req->width || full_h != req->height || rows->h < 1 || rows->row0 < 0 ||
+        req->width < 1 || !(req->bbox.maxx > req->bbox.minx) ||
+        !(req->bbox.maxy > req->bbox.miny))
+        return TS_FAIL(err, TS_EINVAL, "render request and canvas rows disagree");
+    int step = TS_RENDER_BAND_BYTES / (rows->w * 4);
+    if (step < 64)
+        step = rows->h;
+    const ts_bbox *b = &req->bbox;
+    double res_y = (b->maxy - b->miny) / full_h;
+    for (int y = 0; y < rows->h; y += step) {
+        ts_canvas band = ts_canvas_view(rows, y, step < rows->h - y ? step : rows->h - y);
+        int y0 = band.row0, y1 = band.row0 + band.h;
+        ts_bbox shown = {b->minx, b->maxy - y1 * res_y, b->maxx, b->maxy - y0 * res_y};
+        TS_TRY(draw_into(w, req, &band, &shown, err));
+    }
+    return TS_OK;
+}
+
 /* ---- bands ----------------------------------------------------------------------------- */
 
 typedef struct band_job {

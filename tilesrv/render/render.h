@@ -115,6 +115,15 @@ ts_render_stats *ts_render_worker_stats(ts_render_worker *w);
 ts_status ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c,
                          ts_err *err);
 
+/* Draw rows [rows->row0, rows->row0 + rows->h) of the image req describes into `rows`, a
+ * canvas that holds only those rows (rows->w == req->width, rows->full_h == req->height;
+ * e.g. one strip of a metatile, drawn and encoded before the next so the strip stays in
+ * the cache), after clearing them to the background: the pixels ts_render_draw gives
+ * those rows of the whole image. TS_OK, TS_EINVAL when the sizes disagree, or TS_ENOMEM
+ * with *err set. */
+ts_status ts_render_draw_rows(ts_render_worker *w, const ts_render_req *req, ts_canvas *rows,
+                              ts_err *err);
+
 /* As ts_render_draw, split into nworkers horizontal bands drawn in parallel, band i by
  * workers[i], on pool's threads with the caller taking part (pool may be NULL: all bands
  * on the caller). Output equals ts_render_draw's. */
