@@ -8,8 +8,10 @@
  * the --meta path always draws them, as the server does).
  *
  *   bench_tiles -c bench/cadastre.yaml --tileset bench --tiles bench/tiles.txt
- *               [--threads N] [--runs R] [--save DIR] [--meta N] [--format png|png8]
- *               [--no-labels]
+ *               [--threads N] [--warmup W] [--runs R] [--save DIR] [--meta N]
+ *               [--format png|png8] [--no-labels]
+ *
+ * --warmup W renders the list W times untimed first; then R timed passes, a line each.
  *
  * Output lines match ../shared/peers (name tiles= wall_s= tiles_per_s= ...); label_s is
  * the label engine's share (placement and drawing), labels the labels drawn, label_cands
@@ -221,7 +223,7 @@ main(int argc, char **argv)
 {
     const char *cfgpath = "bench/cadastre.yaml", *tset = "bench", *tiles_path = "bench/tiles.txt";
     const char *save = NULL, *name = "tilesrv", *format = NULL;
-    int threads = 1, runs = 1, meta = 0, labels = 1;
+    int threads = 1, runs = 1, meta = 0, labels = 1, warmup = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "-c") == 0)
@@ -232,6 +234,8 @@ main(int argc, char **argv)
             tiles_path = v, i++;
         else if (strcmp(argv[i], "--threads") == 0)
             threads = (int)strtol(v, NULL, 10), i++;
+        else if (strcmp(argv[i], "--warmup") == 0)
+            warmup = (int)strtol(v, NULL, 10), i++;
         else if (strcmp(argv[i], "--runs") == 0)
             runs = (int)strtol(v, NULL, 10), i++;
         else if (strcmp(argv[i], "--save") == 0)
@@ -278,13 +282,14 @@ main(int argc, char **argv)
         return run_pipeline(svc, tset, tiles, n, threads, meta);
     if (save)
         mkdir(save, 0755);
-    for (int r = 0; r < runs; r++) {
+    /* the first `warmup` passes are not timed (scratch buffers grow, caches fill) */
+    for (int r = 0; r < warmup + runs; r++) {
         bench b;
         memset(&b, 0, sizeof b);
         b.ts = ts;
         b.tiles = tiles;
         b.ntiles = n;
-        b.save = save;
+        b.save = r >= warmup ? save : NULL;
         b.fonts = labels ? ts->fonts : NULL;
         b.mode = format ? (strcmp(format, "png8") == 0 ? TS_PNG_PALETTE : TS_PNG_TRUECOLOR)
                         : ts->mode;
@@ -300,6 +305,10 @@ main(int argc, char **argv)
             pthread_join(th[i], NULL);
         double wall = (ts_mono_ns() - t0) / 1e9;
         double cpu = cpu_s() - c0;
+        if (r < warmup) {
+            pthread_mutex_destroy(&b.mu);
+            continue;
+        }
         const char *kind = b.png_pal ? "paletted8" : b.png_rgba ? "RGBA8" : "RGB8";
         char zl[1024];
         int zp = 0;

@@ -21,6 +21,12 @@ RES=bench/results
 mkdir -p "$RES"
 rm -f "$RES"/*.lines
 BT="build-release/bench/bench_tiles -c bench/cadastre.yaml --tileset bench --tiles bench/tiles.txt"
+# Every renderer draws the list once untimed first (--warmup 1): then each timed pass is a
+# warm process's, as a server's. tilesrv's pass takes under a second, so it runs three
+# timed passes per round (a line each; the medians are over all lines) to average out the
+# noise of this shared machine as the peers' 8-12 s passes do.
+# The --meta and --save passes are not warmed.
+W="--warmup 1 --runs 3"
 peers() { (cd bench/peers && { [ -e fonts/DejaVuSans.ttf ] || ./setup_fonts.sh >/dev/null; } &&
            PYTHONPATH=bench $PY "$@"); }
 
@@ -31,12 +37,12 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD) npro
 for r in $(seq 1 "$ROUNDS"); do
     echo "# round $r"
     if [ -z "${SKIP_PEERS:-}" ]; then
-        peers bench/bench_mapscript.py --tiles tiles.txt 2>/dev/null | tee -a "$RES/mapserver.lines"
-        peers bench/bench_mapnik.py --tiles tiles.txt 2>/dev/null | tee -a "$RES/mapnik.lines"
+        peers bench/bench_mapscript.py --warmup 1 --tiles tiles.txt 2>/dev/null | tee -a "$RES/mapserver.lines"
+        peers bench/bench_mapnik.py --warmup 1 --tiles tiles.txt 2>/dev/null | tee -a "$RES/mapnik.lines"
     fi
-    $BT --threads 1 --name tilesrv 2>/dev/null | tee -a "$RES/tilesrv.lines"
-    $BT --threads "$NCPU" --name tilesrv_mt 2>/dev/null | tee -a "$RES/tilesrv_mt.lines"
-    $BT --threads 1 --format png8 --name tilesrv_png8 2>/dev/null | tee -a "$RES/tilesrv_png8.lines"
+    $BT $W --threads 1 --name tilesrv 2>/dev/null | tee -a "$RES/tilesrv.lines"
+    $BT $W --threads "$NCPU" --name tilesrv_mt 2>/dev/null | tee -a "$RES/tilesrv_mt.lines"
+    $BT $W --threads 1 --format png8 --name tilesrv_png8 2>/dev/null | tee -a "$RES/tilesrv_png8.lines"
     $BT --threads 1 --meta 8 2>/dev/null | tee -a "$RES/tilesrv_meta.lines"
 done
 echo "# end loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
