@@ -558,3 +558,89 @@ TS_TEST(pipeline_invalidate_detaches_renders_in_flight)
     ts_tile_unref(g2.tile);
     ts_pipeline_free(p);
 }
+
+/* A service of `layers` (a YAML flow list) on the demo data, sources demo and "broken"
+ * (a file that exists and that no OGR driver opens), and the style path given for
+ * buildings. NULL with the
+ * error formatted into msg when it does not load. */
+static ts_service *
+load_layers(const char *layers, const char *buildings_style, char *msg, size_t size)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "sources:\n"
+             "  demo: {path: data/demo/duesseldorf_demo.gpkg}\n"
+             "  broken: {path: data/demo/tilesrv.yaml}\n"
+             "layers:\n"
+             "  parcels: {source: demo, table: parcels, style: styles/alkis_parcels.sld}\n"
+             "  buildings: {source: demo, table: buildings, style: %s}\n"
+             "  streets: {source: demo, table: streets, style: styles/alkis_streets.sld}\n"
+             "  ghost: {source: broken, table: parcels, style: styles/alkis_parcels.sld}\n"
+             "tilesets:\n"
+             "  a: {layers: %s, grids: [WebMercatorQuad, DE_EPSG_25832_ADV]}\n"
+             "  b: {layers: [streets, parcels]}\n",
+             buildings_style, layers);
+    ts_err err;
+    ts_err_clear(&err);
+    msg[0] = '\0';
+    ts_config *cfg = ts_config_parse(yaml, strlen(yaml), "layers.yaml", ts_test_srcdir(), &err);
+    if (cfg == NULL) {
+        ts_err_format(&err, msg, size);
+        return NULL;
+    }
+    ts_service *svc = ts_service_load(cfg, &err);
+    ts_config_unref(cfg);
+    if (svc == NULL)
+        ts_err_format(&err, msg, size);
+    return svc;
+}
+
+/* Several layers' stores are read side by side at load (one thread per store, up to the
+ * cores): the service is the one reading them in order gives, and a failing source or
+ * style is reported as in order, naming its file, with nothing left behind (ASan). */
+TS_TEST(pipeline_layers_load_side_by_side_and_failures_name_their_file)
+{
+    ts_log_set_level(TS_LOG_ERROR);
+    char msg[1024];
+    ts_service *svc = load_layers("[parcels, buildings, streets]", "styles/alkis_buildings.sld",
+                                  msg, sizeof msg);
+    if (svc == NULL)
+        fprintf(stderr, "load: %s\n", msg);
+    TS_REQUIRE(svc);
+    /* every store of both grids is there: the tilesets' extents cover the demo data */
+    const ts_tileset *a = ts_service_tileset_grid(svc, "a", "WebMercatorQuad");
+    const ts_tileset *a2 = ts_service_tileset_grid(svc, "a", "DE_EPSG_25832_ADV");
+    const ts_tileset *b = ts_service_tileset(svc, "b");
+    TS_REQUIRE(a && a2 && b);
+    TS_CHECK_INT(a->nlayers, 3);
+    TS_CHECK_INT(a2->nlayers, 3);
+    TS_CHECK(a->bounds.maxx > a->bounds.minx && a->bounds.minx > 700000 && a->bounds.maxx < 800000);
+    TS_CHECK(a2->bounds.maxx > a2->bounds.minx && a2->bounds.minx > 300000 &&
+             a2->bounds.maxx < 400000);
+    TS_CHECK(b->bounds.minx == a->bounds.minx || b->bounds.minx >= a->bounds.minx);
+    ts_pipeline_opts po = {2, 16, 8u << 20};
+    ts_err err;
+    ts_err_clear(&err);
+    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+    ts_tile *t = NULL;
+    ts_tile_req r = {"a", 16, 34001, 21873, 1};
+    TS_REQUIRE(ts_pipeline_get(p, &r, &t, &err) == TS_OK);
+    TS_CHECK(t != NULL && t->len > 1000); /* parcels, buildings and streets drawn */
+    ts_tile_unref(t);
+    ts_pipeline_free(p);
+
+    /* a source file no driver opens, after three good layers: its path in the error */
+    svc = load_layers("[parcels, buildings, streets, ghost]", "styles/alkis_buildings.sld", msg,
+                      sizeof msg);
+    TS_CHECK(svc == NULL);
+    TS_CHECK(strstr(msg, "tilesrv.yaml") != NULL);
+    ts_service_unref(svc);
+
+    /* a missing style on the second layer: named, although later stores loaded fine */
+    svc = load_layers("[parcels, buildings, streets]", "styles/no_such_style.sld", msg, sizeof msg);
+    TS_CHECK(svc == NULL);
+    TS_CHECK(strstr(msg, "no_such_style.sld") != NULL);
+    ts_service_unref(svc);
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "encode/encode.h"
 #include "source/source.h"
@@ -66,6 +67,8 @@ struct ts_service {
     unsigned char *ts_live;       /* per tileset entry: 1 = draws a feed layer */
     pthread_mutex_t live_mu;      /* the live pointers of feed layers */
     int npg;                      /* per-request layers loaded */
+    struct preload *pre;          /* while loading: stores read ahead in parallel */
+    int npre;
 };
 
 static void
@@ -341,6 +344,167 @@ load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, co
     return TS_OK;
 }
 
+/* Read layer l's features from its source into a store in g's CRS (ts_store_load), with
+ * the attributes the style reads and those its vector tiles carry. sc is this thread's. */
+static ts_status
+read_store(ts_source_ctx *sc, const ts_cfg_layer *l, const ts_cfg_source *src, const ts_grid *g,
+           const ts_style *style, ts_store **out, ts_err *err)
+{
+    /* Keep only the attributes the style reads (an empty list keeps none) and those vector
+     * tiles carry (`mvt: {attributes}`). */
+    const char **fields = calloc((size_t)style->nprops + (size_t)l->nmvt_attrs + 1, sizeof *fields);
+    if (fields == NULL)
+        return TS_FAIL(err, TS_ENOMEM, "layer %s", l->name);
+    for (int i = 0; i < style->nprops; i++)
+        fields[i] = style->props[i];
+    for (int i = 0; i < l->nmvt_attrs; i++)
+        fields[style->nprops + i] = l->mvt_attrs[i].name;
+    double tol[8];
+    ts_store_def def = {
+        .name = l->name,
+        .path = src->path,
+        .layer = l->table ? l->table : l->name,
+        .where = l->where,
+        .src_crs = l->srs ? l->srs : src->srs,
+        .dst_crs = g->crs,
+        .fields = fields,
+        .skip_missing_fields = 1,
+        .tolerances = tol,
+        .ntolerances = grid_tolerances(g, tol, 8),
+    };
+    ts_status st = ts_store_load(sc, &def, out, err);
+    free(fields);
+    return st;
+}
+
+/* A (layer, grid) whose store preload_stores reads ahead; load_layer takes the style and
+ * the store (or returns the error, when it reaches that layer, as if it had read it). */
+typedef struct preload {
+    const ts_cfg_layer *l;
+    const ts_cfg_source *src;
+    const ts_grid *g;
+    ts_style *style;
+    ts_store *store;
+    double secs;
+    ts_status st;
+    ts_err err;
+} preload;
+
+static preload *
+find_preload(ts_service *s, const ts_cfg_layer *l, const char *crs)
+{
+    for (int i = 0; i < s->npre; i++)
+        if (s->pre[i].l == l && strcmp(s->pre[i].g->crs, crs) == 0)
+            return &s->pre[i];
+    return NULL;
+}
+
+typedef struct preload_run {
+    ts_service *s;
+    atomic_int next;
+} preload_run;
+
+static void *
+preload_thread(void *arg)
+{
+    preload_run *run = arg;
+    ts_err err = {0};
+    ts_source_ctx *sc = ts_source_ctx_new(&err);
+    for (;;) {
+        int i = atomic_fetch_add(&run->next, 1);
+        if (i >= run->s->npre)
+            break;
+        preload *p = &run->s->pre[i];
+        if (p->st != TS_OK)
+            continue;
+        if (sc == NULL) {
+            p->st = err.code != TS_OK ? err.code : TS_ENOMEM;
+            p->err = err;
+            continue;
+        }
+        uint64_t t0 = ts_mono_ns();
+        p->st = read_store(sc, p->l, p->src, p->g, p->style, &p->store, &p->err);
+        p->secs = (ts_mono_ns() - t0) / 1e9;
+    }
+    ts_source_ctx_free(sc);
+    return NULL;
+}
+
+/* Threads reading stores at load: the cores online, at most 4 (reading is mostly
+ * parsing and transforming; more threads add memory held at once more than speed). */
+static int
+service_load_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
+/* Drop what load_layer did not take (a failed load stops before the rest). */
+static void
+preload_free(ts_service *s)
+{
+    for (int i = 0; i < s->npre; i++) {
+        ts_style_unref(s->pre[i].style);
+        ts_store_unref(s->pre[i].store);
+    }
+    free(s->pre);
+    s->pre = NULL;
+    s->npre = 0;
+}
+
+/* Read the stores of every file-backed layer of cfg (each (layer, grid CRS) once) on up
+ * to `threads` threads, one source context each, before ts_service_load binds them in
+ * order: a city's parcels, buildings and streets load side by side. Styles are parsed
+ * here, on this thread. Nothing is read ahead with fewer than two such layers or one
+ * thread; failures are kept for load_layer to report in configuration order. */
+static void
+preload_stores(ts_service *s, const ts_config *cfg, int threads)
+{
+    int max = 0;
+    for (int i = 0; i < cfg->ntilesets; i++)
+        max += cfg->tilesets[i].nlayers * (cfg->tilesets[i].ngrids > 0 ? cfg->tilesets[i].ngrids : 1);
+    if (threads < 2 || max < 2 || (s->pre = calloc((size_t)max, sizeof *s->pre)) == NULL)
+        return;
+    for (int i = 0; i < cfg->ntilesets; i++) {
+        const ts_cfg_tileset *tc = &cfg->tilesets[i];
+        int ng = tc->ngrids > 0 ? tc->ngrids : 1;
+        for (int gi = 0; gi < ng; gi++) {
+            const ts_grid *g = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[gi] : "WebMercatorQuad");
+            for (int k = 0; g != NULL && k < tc->nlayers; k++) {
+                const ts_cfg_layer *l = ts_config_layer(cfg, tc->layers[k]);
+                const ts_cfg_source *src = l && l->feed == NULL ? ts_config_source(cfg, l->source) : NULL;
+                if (src == NULL || (src->mode != NULL && strcmp(src->mode, "per_request") == 0) ||
+                    find_preload(s, l, g->crs) != NULL)
+                    continue;
+                preload *p = &s->pre[s->npre++];
+                p->l = l;
+                p->src = src;
+                p->g = g;
+                p->style = ts_style_load(l->style, &p->err);
+                if (p->style == NULL)
+                    p->st = p->err.code != TS_OK ? p->err.code : TS_ESTYLE;
+            }
+        }
+    }
+    if (s->npre < 2) { /* one store: read in order, nothing gained */
+        preload_free(s);
+        return;
+    }
+    preload_run run = {.s = s};
+    atomic_init(&run.next, 0);
+    if (threads > s->npre)
+        threads = s->npre;
+    pthread_t th[8];
+    int started = 0;
+    for (int i = 0; i < threads && i < 8; i++)
+        if (pthread_create(&th[i], NULL, preload_thread, &run) == 0)
+            started++;
+    if (started == 0)
+        preload_thread(&run);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+}
+
 static ts_status
 load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_grid *g,
            svc_layer **out, ts_err *err)
@@ -363,46 +527,38 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     sl->cfg = l;
     snprintf(sl->crs, sizeof sl->crs, "%s", g->crs);
 
-    sl->style = find_style(s, l->style);
-    if (sl->style == NULL) {
-        sl->style = ts_style_load(l->style, err);
-        if (sl->style == NULL)
-            return err ? err->code : TS_ESTYLE;
+    double secs = 0;
+    preload *pre = find_preload(s, l, g->crs);
+    ts_status st;
+    if (pre != NULL) {
+        /* read ahead by preload_stores: take its style and store, or its error */
+        if (pre->st != TS_OK) {
+            if (err)
+                *err = pre->err;
+            return pre->st;
+        }
+        sl->style = pre->style;
+        sl->store = pre->store;
+        pre->style = NULL;
+        pre->store = NULL;
+        secs = pre->secs;
+    } else {
+        sl->style = find_style(s, l->style);
+        if (sl->style == NULL) {
+            sl->style = ts_style_load(l->style, err);
+            if (sl->style == NULL)
+                return err ? err->code : TS_ESTYLE;
+        }
+        uint64_t t0 = ts_mono_ns();
+        st = read_store(sc, l, src, g, sl->style, &sl->store, err);
+        if (st != TS_OK) {
+            ts_style_unref(sl->style);
+            sl->style = NULL;
+            return st;
+        }
+        secs = (ts_mono_ns() - t0) / 1e9;
     }
-    /* Keep only the attributes the style reads (an empty list keeps none) and those vector
-     * tiles carry (`mvt: {attributes}`). */
-    const char **fields =
-        calloc((size_t)sl->style->nprops + (size_t)l->nmvt_attrs + 1, sizeof *fields);
-    if (fields == NULL) {
-        ts_style_unref(sl->style);
-        sl->style = NULL;
-        return TS_FAIL(err, TS_ENOMEM, "layer %s", l->name);
-    }
-    for (int i = 0; i < sl->style->nprops; i++)
-        fields[i] = sl->style->props[i];
-    for (int i = 0; i < l->nmvt_attrs; i++)
-        fields[sl->style->nprops + i] = l->mvt_attrs[i].name;
-    double tol[8];
-    ts_store_def def = {
-        .name = l->name,
-        .path = src->path,
-        .layer = l->table ? l->table : l->name,
-        .where = l->where,
-        .src_crs = l->srs ? l->srs : src->srs,
-        .dst_crs = g->crs,
-        .fields = fields,
-        .skip_missing_fields = 1,
-        .tolerances = tol,
-        .ntolerances = grid_tolerances(g, tol, 8),
-    };
-    uint64_t t0 = ts_mono_ns();
-    ts_status st = ts_store_load(sc, &def, &sl->store, err);
-    free(fields);
-    if (st != TS_OK) {
-        ts_style_unref(sl->style);
-        sl->style = NULL;
-        return st;
-    }
+    const char *table = l->table ? l->table : l->name;
     for (int i = 0; i < l->nmvt_attrs; i++)
         if (ts_store_field_index(sl->store, l->mvt_attrs[i].name) < 0) {
             ts_style_unref(sl->style);
@@ -412,13 +568,13 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
             return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->mvt_attrs[i].line,
                               l->mvt_attrs[i].col,
                               "layer %s: mvt attribute '%s' is not a field of %s in %s",
-                              l->name, l->mvt_attrs[i].name, def.layer, src->path);
+                              l->name, l->mvt_attrs[i].name, table, src->path);
         }
     const ts_store_stats *ss = ts_store_stats_get(sl->store);
     ts_info("layer %s: %llu features from %s (%s) in %.2f s, %llu repaired, %llu skipped, "
             "%.1f MB",
-            l->name, (unsigned long long)ss->kept, src->path, def.layer,
-            (ts_mono_ns() - t0) / 1e9, (unsigned long long)ss->repaired,
+            l->name, (unsigned long long)ss->kept, src->path, table, secs,
+            (unsigned long long)ss->repaired,
             (unsigned long long)ss->skipped, ss->bytes / 1048576.0);
     int missing = 0;
     sl->rl = bind_layer(l, sl->store, sl->style, &missing, err);
@@ -430,7 +586,7 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     for (int i = 0; i < sl->style->nprops; i++)
         if (sl->rl->prop_field[i] < 0)
             ts_warn("layer %s: style %s uses property '%s' that %s does not have", l->name,
-                    l->style, sl->style->props[i], def.layer);
+                    l->style, sl->style->props[i], table);
     s->nlayers++;
     *out = sl;
     return TS_OK;
@@ -485,6 +641,7 @@ ts_service_load(ts_config *cfg, ts_err *err)
         goto fail;
     }
     s->fonts = process_fonts();
+    preload_stores(s, cfg, service_load_threads());
     /* every tileset on its first grid, then on its others (one pass per grid index) */
     for (int gi = 0; gi < 32; gi++) {
         for (int i = 0; i < cfg->ntilesets; i++) {
@@ -538,11 +695,13 @@ ts_service_load(ts_config *cfg, ts_err *err)
             }
         }
     }
+    preload_free(s);
     if (ts_pipeline__wms_build(s, &s->wms, err) != TS_OK)
         goto fail;
     ts_source_ctx_free(sc);
     return s;
 fail:
+    preload_free(s);
     ts_source_ctx_free(sc);
     service_free(s);
     return NULL;
