@@ -433,7 +433,14 @@ resolve_runs(uint32_t *d, uint32_t *dst, int32_t x0, int32_t x1, uint32_t *accv,
         a += d[x];
         d[x] = 0;
         int32_t xe = x + 1;
-        for (;;) { /* the run of zero cells after x, two cells per test */
+        while (xe + 7 <= x1) { /* the run of zero cells after x: eight cells per test, */
+            uint64_t q[4];
+            memcpy(q, d + xe, sizeof q);
+            if ((q[0] | q[1] | q[2] | q[3]) != 0)
+                break;
+            xe += 8;
+        }
+        for (;;) { /* then two */
             uint64_t two;
             if (xe + 1 > x1)
                 break;
