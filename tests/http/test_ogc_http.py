@@ -587,6 +587,122 @@ def test_ogc_api_tiles():
     assert st == 400, (st, body[:200])
 
 
+
+def shifted_diff(a, b, w, dx, dy):
+    """Mean absolute RGB difference of w x w pixel lists a and b where a's pixel (x, y) is
+    compared with b's (x - dx, y - dy), over the pixels both have."""
+    total, n = 0, 0
+    for y in range(max(0, dy), w + min(0, dy)):
+        for x in range(max(0, dx), w + min(0, dx)):
+            pa, pb = a[y * w + x], b[(y - dy) * w + x - dx]
+            total += abs(pa[0] - pb[0]) + abs(pa[1] - pb[1]) + abs(pa[2] - pb[2])
+            n += 3
+    return total / float(n)
+
+
+def test_gdal_ogcapi_driver_reads_a_collection():
+    """GDAL's OGCAPI raster driver (Debian 12's 3.6) opens a collection of map tiles and reads
+    them in place. What the server must give it: a collection whose vector tilesets link does
+    not displace the map tilesets (GDAL 3.6 follows a tilesets-vector link typed
+    application/json after the map one and keeps its result), and map tileset limits GDAL
+    3.6 can mosaic (whole matrices, from the first level at which the data spans a pixel).
+    What no server can give it: GDAL before 3.8 reads the collection's extent (CRS84, as OGC
+    API Common requires) as coordinates of the tile matrix set, so for WebMercatorQuad the
+    client passes the tileset's boundingBox (EPSG:3857) as MINX..MAXY, as docs/ogc.md says."""
+    try:
+        from osgeo import gdal, osr
+    except ImportError:
+        raise AssertionError("osgeo missing: /usr/bin/python3 needs python3-gdal "
+                             "(scripts/deps.sh --test)")
+    gdal.UseExceptions()
+    p = SERVER[1]
+    one = json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad")[2])
+    bb = one["boundingBox"]
+    assert bb["crs"] == "http://www.opengis.net/def/crs/EPSG/0/3857", bb
+    (x0, y0), (x1, y1) = bb["lowerLeft"], bb["upperRight"]
+    url = "OGCAPI:http://127.0.0.1:%d/ogcapi/collections/cadastre" % p
+    box = ["TILEMATRIXSET=WebMercatorQuad", "MINX=%r" % x0, "MINY=%r" % y0, "MAXX=%r" % x1,
+           "MAXY=%r" % y1]
+    ds = gdal.OpenEx(url, gdal.OF_RASTER, open_options=box)
+    assert ds.RasterCount == 4, ds.RasterCount
+    srs = ds.GetSpatialRef()
+    srs.AutoIdentifyEPSG()
+    assert srs.GetAuthorityCode(None) == "3857", srs.ExportToWkt()
+    # the finest level read whole: WebMercatorQuad 22 (GDAL's limit), cropped to the box
+    gt = ds.GetGeoTransform()
+    res22 = 2 * 20037508.342789244 / 256 / 2 ** 22
+    assert abs(gt[1] - res22) < 1e-9 and abs(gt[5] + res22) < 1e-9, gt
+    right, bottom = gt[0] + ds.RasterXSize * gt[1], gt[3] + ds.RasterYSize * gt[5]
+    for edge, want in ((gt[0], x0), (gt[3], y1), (right, x1), (bottom, y0)):
+        assert abs(edge - want) <= 2 * res22, (gt, ds.RasterXSize, ds.RasterYSize, bb)
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    lon, lat, _ = osr.CoordinateTransformation(srs, wgs).TransformPoint(
+        (gt[0] + right) / 2, (gt[3] + bottom) / 2)
+    assert 6.7 < lon < 6.9 and 51.15 < lat < 51.3, (lon, lat)    # Düsseldorf
+    assert ds.GetRasterBand(1).GetOverviewCount() >= 10
+    # tile 16/34001/21873 read through GDAL against the tile itself: through the overviews
+    # (GDAL maps a window to an overview by the size ratio, so up to a pixel off), then from
+    # level 16 alone (TILEMATRIX), whose grid is the tile's: the same pixels
+    size = 2 * 20037508.342789244 / 2 ** 16
+    tx, ty = -20037508.342789244 + 34001 * size, 20037508.342789244 - 21873 * size
+    w, hh, want = png_pixels(get(p, "/tiles/cadastre/16/34001/21873.png")[2])
+    assert (w, hh) == (256, 256)
+    for oo in ([], ["TILEMATRIX=16"]):
+        src = gdal.OpenEx(url, gdal.OF_RASTER, open_options=box + oo) if oo else ds
+        win = gdal.Translate("", src, format="MEM", projWin=[tx, ty, tx + size, ty - size],
+                             width=256, height=256)
+        got = list(zip(*[win.GetRasterBand(i + 1).ReadRaster() for i in range(4)]))
+        assert len(got) == len(want)
+        assert len(set(got)) > 20, sorted(set(got))[:10]           # drawn, not blank
+        assert all(px[3] == 255 for px in got)                      # opaque background
+        # mean difference per channel, at the best of the shifts by up to a pixel
+        shifts = [(0, 0)] if oo else [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
+        best = min(shifted_diff(got, want, 256, dx, dy) for dx, dy in shifts)
+        assert best < 1, (oo, best)                                 # the same pixels
+    gdal_opens_a_crs84_collection(gdal)
+
+
+def gdal_opens_a_crs84_collection(gdal):
+    """A collection that also offers WorldCRS84Quad: GDAL 3.6 prefers that tileset, whose CRS
+    is its extent's, and opens the bare URL (no options), in longitude/latitude."""
+    demo = os.path.join(ARGS.srcdir, "data", "demo")
+    styles = os.path.join(ARGS.srcdir, "styles")
+    path = os.path.join(TMP, "crs84.yaml")
+    with open(path, "w") as f:
+        f.write("""sources:
+  demo: {path: %s/duesseldorf_demo.gpkg}
+layers:
+  parcels: {source: demo, table: parcels, style: %s/alkis_parcels.sld}
+  buildings: {source: demo, table: buildings, style: %s/alkis_buildings.sld}
+tilesets:
+  cadastre: {layers: [parcels, buildings], grids: [WebMercatorQuad, WorldCRS84Quad],
+             background: "#dedad2"}
+""" % (demo, styles, styles))
+    srv = start_server(path)
+    try:
+        ds = gdal.Open("OGCAPI:http://127.0.0.1:%d/ogcapi/collections/cadastre" % srv[1])
+        gt = ds.GetGeoTransform()
+        srs = ds.GetSpatialRef()
+        assert srs.GetAuthorityName(None) == "OGC" and srs.GetAuthorityCode(None) == "CRS84", \
+            srs.ExportToWkt()
+        lon0, lat1 = gt[0], gt[3]
+        lon1, lat0 = lon0 + ds.RasterXSize * gt[1], lat1 + ds.RasterYSize * gt[5]
+        assert 6.7 < lon0 < lon1 < 6.9 and 51.15 < lat0 < lat1 < 51.3, (gt, ds.RasterXSize)
+        cx, cy = (lon0 + lon1) / 2, (lat0 + lat1) / 2           # a 240 x 380 m window
+        win = gdal.Translate("", ds, format="MEM", width=128, height=128,
+                             projWin=[cx, cy + 0.0017, cx + 0.0034, cy - 0.0017])
+        px = bytes(win.ReadRaster())
+        colours = set(zip(px[0:16384], px[16384:32768], px[32768:49152]))
+        assert len(colours) > 8, colours                                  # drawn, not blank
+    finally:
+        stop_server(srv)
+        log = open(srv[2], errors="replace").read()
+        assert not any(m in log for m in ("ERROR: AddressSanitizer", "LeakSanitizer",
+                                          "runtime error:")), log[-4000:]
+
+
 # ---- driver --------------------------------------------------------------------------------
 
 def write_config2():

@@ -1249,10 +1249,20 @@ TS_TEST(ogcapi_tiles_documents)
     ts_buf_init(&b, 1 << 20);
     TS_REQUIRE(ts_ows_write_oat_collection(&cols[0], base, &b) == TS_OK);
     TS_CHECK(json_ok(&b));
-    /* map tiles, and the same tiles as vector tiles */
-    TS_CHECK(strstr((const char *)b.data, "tilesets-vector\",\"type\":\"application/json\","
+    /* map tiles, and the same tiles as vector tiles: that link untyped (GDAL 3.6 would let
+     * a typed one replace the map tilesets) */
+    TS_CHECK(strstr((const char *)b.data, "tilesets-vector\","
                                           "\"title\":\"Vector tilesets of this collection\","
                                           "\"href\":\"http://h:8080/collections/cadastre/tiles\"") !=
+             NULL);
+    TS_CHECK(strstr((const char *)b.data, "tilesets-map\",\"type\":\"application/json\",") !=
+             NULL);
+    ts_buf_fini(&b);
+    /* a collection of vector tiles only keeps the type on its one tilesets link */
+    ts_buf_init(&b, 1 << 20);
+    TS_REQUIRE(ts_ows_write_oat_collection(&cols[1], base, &b) == TS_OK);
+    TS_CHECK(json_ok(&b));
+    TS_CHECK(strstr((const char *)b.data, "tilesets-vector\",\"type\":\"application/json\",") !=
              NULL);
     ts_buf_fini(&b);
 
@@ -1269,10 +1279,49 @@ TS_TEST(ogcapi_tiles_documents)
     s = (const char *)b.data;
     TS_CHECK(strstr(s, "\"href\":\"http://h:8080/collections/cadastre/map/tiles/DE_EPSG_25832_ADV/"
                        "{tileMatrix}/{tileRow}/{tileCol}.png\",\"templated\":true") != NULL);
-    TS_CHECK(strstr(s, "{\"tileMatrix\":\"13\",\"minTileRow\":3998,\"maxTileRow\":4161,"
-                       "\"minTileCol\":2512,\"maxTileCol\":2623}") != NULL);
+    /* map tilesets: whole matrices (GDAL 3.6 mosaics nothing else in place); the data's
+     * extent in boundingBox */
+    char want[256];
+    snprintf(want, sizeof want,
+             "{\"tileMatrix\":\"13\",\"minTileRow\":0,\"maxTileRow\":%u,"
+             "\"minTileCol\":0,\"maxTileCol\":%u}",
+             adv->levels[13].matrix_h - 1, adv->levels[13].matrix_w - 1);
+    TS_CHECK(strstr(s, want) != NULL);
+    TS_CHECK(strstr(s, "\"tileMatrixSetLimits\":[{\"tileMatrix\":\"02\",") != NULL);
     TS_CHECK(strstr(s, "{\"tileMatrix\":\"01\"") == NULL); /* below minzoom 2 */
+    TS_CHECK(strstr(s, "{\"tileMatrix\":\"14\"") == NULL); /* above maxzoom 13 */
+    TS_CHECK(strstr(s, "\"boundingBox\":{\"lowerLeft\":[338000,5665000],"
+                       "\"upperRight\":[355000,5690000],") != NULL);
     TS_CHECK(strstr(s, "\"crs\":\"http://www.opengis.net/def/crs/EPSG/0/25832\"") != NULL);
+    ts_buf_fini(&b);
+
+    /* a map tileset's levels start where its 29 x 41 km box spans a pixel: WebMercatorQuad 3
+     * (19.6 km), not 2 (39.1 km) */
+    ts_buf_init(&b, 1 << 20);
+    TS_REQUIRE(ts_ows_write_oat_tileset(&cols[0], &sets[0], base, &b) == TS_OK);
+    TS_CHECK(json_ok(&b));
+    s = (const char *)b.data;
+    TS_CHECK(strstr(s, "\"tileMatrixSetLimits\":[{\"tileMatrix\":\"3\",\"minTileRow\":0,"
+                       "\"maxTileRow\":7,\"minTileCol\":0,\"maxTileCol\":7},") != NULL);
+    TS_CHECK(strstr(s, "{\"tileMatrix\":\"18\",\"minTileRow\":0,\"maxTileRow\":262143,"
+                       "\"minTileCol\":0,\"maxTileCol\":262143}]") != NULL);
+    ts_buf_fini(&b);
+
+    /* vector tilesets keep every level, each with the tile range of the data */
+    ts_buf_init(&b, 1 << 20);
+    TS_REQUIRE(ts_ows_write_oat_tileset(&cols[1], &sets[0], base, &b) == TS_OK);
+    TS_CHECK(json_ok(&b));
+    s = (const char *)b.data;
+    uint32_t c0, r0, c1, r1;
+    TS_REQUIRE(ts_grid_tile_range(wmq, 13, sets[0].bbox, &c0, &r0, &c1, &r1));
+    snprintf(want, sizeof want,
+             "{\"tileMatrix\":\"13\",\"minTileRow\":%u,\"maxTileRow\":%u,"
+             "\"minTileCol\":%u,\"maxTileCol\":%u}",
+             r0, r1, c0, c1);
+    TS_CHECK(r1 < 8191 && c1 < 8191);
+    TS_CHECK(strstr(s, want) != NULL);
+    TS_CHECK(strstr(s, "\"tileMatrixSetLimits\":[{\"tileMatrix\":\"0\",\"minTileRow\":0,"
+                       "\"maxTileRow\":0,\"minTileCol\":0,\"maxTileCol\":0}") != NULL);
     ts_buf_fini(&b);
 
     const ts_grid *grids[] = {wmq, adv, ts_grid_worldcrs84_quad()};

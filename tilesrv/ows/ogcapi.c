@@ -18,8 +18,10 @@ add_link(ts_buf *b, int first, const char *rel, const char *type, const char *ti
 {
     TS_TRY(ts_buf_printf(b, "%s{", first ? "" : ","));
     TS_TRY(ts_ows__json_str(b, "rel", rel));
-    TS_TRY(ts_buf_add(b, ",", 1));
-    TS_TRY(ts_ows__json_str(b, "type", type));
+    if (type) { /* optional in OGC API links; NULL leaves it out */
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(ts_ows__json_str(b, "type", type));
+    }
     if (title) {
         TS_TRY(ts_buf_add(b, ",", 1));
         TS_TRY(ts_ows__json_str(b, "title", title));
@@ -139,8 +141,13 @@ collection_body(const ts_oat_collection *c, const char *base, ts_buf *out)
     TS_TRY(add_link(out, 0, is_vector(c) ? REL_OGC "tilesets-vector" : REL_OGC "tilesets-map",
                     "application/json", "Tilesets of this collection", base, tp, 0));
     if (!is_vector(c) && c->also_vector) {
+        /* Without "type" (a hint a link may omit): GDAL 3.6's OGCAPI driver (Debian 12's)
+         * reads the tilesets-vector link typed application/json after the map one and
+         * returns that open's result, so a raster open (gdalinfo) of a collection with both
+         * fails. It ignores untyped links; current GDAL follows them, and only when the map
+         * tilesets gave nothing. */
         snprintf(tp, sizeof tp, "/collections/%s/tiles", c->id);
-        TS_TRY(add_link(out, 0, REL_OGC "tilesets-vector", "application/json",
+        TS_TRY(add_link(out, 0, REL_OGC "tilesets-vector", NULL,
                         "Vector tilesets of this collection", base, tp, 0));
     }
     return ts_buf_printf(out, "]}");
@@ -228,6 +235,23 @@ ts_ows_write_oat_tilesets(const ts_oat_collection *col, const char *base, ts_buf
     return ts_buf_printf(out, "]}");
 }
 
+/* 1 when box b spans at least one pixel of level m in both directions. */
+static int
+covers_pixel(const ts_tile_matrix *m, ts_bbox b)
+{
+    return b.maxx - b.minx >= m->res && b.maxy - b.miny >= m->res;
+}
+
+/* tileMatrixSetLimits: vector tilesets list every level minzoom..maxzoom with the tile range
+ * of the data's box. Map tilesets list the levels from the first at which the box spans a
+ * pixel, each with its whole matrix (tiles outside the data are served, blank), and leave
+ * the data's extent to "boundingBox". For GDAL 3.6/3.7's OGCAPI raster driver (changed in
+ * 3.8): it crops every listed level to the collection's extent and fails on a level where
+ * that extent is under half a pixel wide or high, and it mosaics a level's limits with the
+ * whole matrix's height and columns numbered from 0, so only whole matrices read back in
+ * place. (It also takes the collection's extent, CRS84 as OGC API Common requires, as
+ * coordinates of the tile matrix set: right for WorldCRS84Quad, which it prefers; for
+ * other sets the client passes the extent, e.g. boundingBox, as open options.) */
 ts_status
 ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts, const char *base,
                          ts_buf *out)
@@ -236,11 +260,19 @@ ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
     TS_TRY(tileset_head(col, ts, base, out, 1));
     int z0 = ts->minzoom < 0 ? 0 : ts->minzoom;
     int z1 = ts->maxzoom >= g->nlevels || ts->maxzoom < z0 ? g->nlevels - 1 : ts->maxzoom;
+    int map = !is_vector(col);
+    if (map && ts->has_bbox) {
+        int z = z0;
+        while (z <= z1 && !covers_pixel(&g->levels[z], ts->bbox))
+            z++;
+        if (z <= z1)
+            z0 = z;
+    }
     TS_TRY(ts_buf_printf(out, ",\"tileMatrixSetLimits\":["));
     for (int z = z0; z <= z1; z++) {
         const ts_tile_matrix *m = &g->levels[z];
         uint32_t c0 = 0, r0 = 0, c1 = m->matrix_w - 1, r1 = m->matrix_h - 1;
-        if (ts->has_bbox && !ts_grid_tile_range(g, z, ts->bbox, &c0, &r0, &c1, &r1))
+        if (!map && ts->has_bbox && !ts_grid_tile_range(g, z, ts->bbox, &c0, &r0, &c1, &r1))
             c0 = r0 = c1 = r1 = 0;
         TS_TRY(ts_buf_printf(out,
                              "%s{\"tileMatrix\":\"%s\",\"minTileRow\":%u,\"maxTileRow\":%u,"

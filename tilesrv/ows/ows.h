@@ -506,7 +506,11 @@ ts_status ts_ows_write_oat_collection(const ts_oat_collection *col, const char *
 /* The tileset list of a collection (/collections/{id}/map/tiles) or, with col->id NULL, of
  * the dataset (/map/tiles). */
 ts_status ts_ows_write_oat_tilesets(const ts_oat_collection *col, const char *base, ts_buf *out);
-/* One tileset's metadata (/collections/{id}/map/tiles/{tms}). */
+/* One tileset's metadata (/collections/{id}/map/tiles/{tms}), with "boundingBox" (ts->bbox
+ * in the set's CRS and axis order) and "tileMatrixSetLimits": for vector tilesets every
+ * level minzoom..maxzoom with the tile range of ts->bbox; for map tilesets the levels from
+ * the first at which ts->bbox spans a pixel, each with its whole matrix (the form GDAL
+ * 3.6's OGCAPI raster driver reads correctly). */
 ts_status ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
                                    const char *base, ts_buf *out);
 ts_status ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrids,
