@@ -77,7 +77,6 @@ typedef struct render_hist {
 /* What each render thread owns. */
 typedef struct worker_state {
     ts_render_worker *rw;
-    ts_canvas *canvas;           /* a whole metatile, drawn in bands (reused while it fits) */
     ts_canvas *strip;            /* one row of a metatile's tiles (reused while it fits) */
     ts_buf png;
 } worker_state;
@@ -168,7 +167,6 @@ worker_fini(void *state, void *ud)
     if (ws == NULL)
         return;
     ts_render_worker_free(ws->rw);
-    ts_canvas_free(ws->canvas);
     ts_canvas_free(ws->strip);
     ts_buf_fini(&ws->png);
     free(ws);
@@ -784,11 +782,11 @@ canvas_fit(ts_canvas **c, int w, int h, ts_err *err)
  * would be thrown away (2176 x 2176 px drawn for 2048 x 2048 kept). The tiles are those of
  * drawing the buffered image (the same map-to-pixel transform up to a whole-pixel shift).
  *
- * On one worker the metatile is drawn one row of tiles at a time into a strip canvas
- * (2 MiB for 8 x 256 px), and that row's tiles are encoded before the next row is drawn:
- * the encoder reads pixels still in the cache, and no 16 MiB canvas is swept from memory
- * by the clear, the drawing and the encoding in turn. With spare workers lent (an idle
- * pool) the whole canvas is drawn in parallel bands, then encoded. */
+ * The metatile is drawn one row of tiles at a time into a strip canvas (2 MiB for 8 x
+ * 256 px), and that row's tiles are encoded before the next row is drawn: the encoder
+ * reads pixels still in the cache, no 16 MiB canvas is swept from memory by the clear,
+ * the drawing and the encoding in turn, and a worker holds only its strip. With spare
+ * workers lent (an idle pool) each row is drawn in parallel bands. */
 static ts_status
 render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
 {
@@ -829,42 +827,33 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     }
     ts_render_worker *band[64];
     int nb = 0;
-    /* Idle pool: lend the other cores to this metatile, band by band. */
+    /* Idle pool: lend the other cores to this metatile, each row of tiles in bands. */
     if (p->band_pool && ts_pool_queued(p->pool) == 0 && h >= 512)
         nb = borrow_spares(p, band + 1, p->nthreads - 1 < 63 ? p->nthreads - 1 : 63);
-    if (nb > 0) {
-        band[0] = ws->rw;
-        st = canvas_fit(&ws->canvas, w, h, err);
+    band[0] = ws->rw;
+    st = canvas_fit(&ws->strip, w, tpx, err);
+    uint64_t t1 = t0;
+    for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++) {
+        ts_canvas rows = *ws->strip;
+        rows.owns = 0;
+        rows.row0 = (int)ty * tpx;
+        rows.full_h = h;
+        st = nb > 0 ? ts_render_draw_rows_bands(band, nb + 1, p->band_pool, &rq, &rows, err)
+                    : ts_render_draw_rows(ws->rw, &rq, &rows, err);
+        uint64_t t2 = ts_mono_ns();
+        render_ns += t2 - t1;
         if (st == TS_OK)
-            st = ts_render_draw_bands(band, nb + 1, p->band_pool, &rq, ws->canvas, err);
-        for (int i = 1; i <= nb; i++) {
-            ts_render_stats *bs = ts_render_worker_stats(band[i]);
-            atomic_fetch_add(&p->query_ns, bs->query_ns);
-            memset(bs, 0, sizeof *bs);
-        }
-        return_spares(p, band + 1, nb);
-        uint64_t t1 = ts_mono_ns();
-        render_ns = t1 - t0;
-        for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++)
-            st = encode_tile_row(ws, j, ws->canvas, (int)ty * tpx, ty, tpx, now, tiles, err);
-        encode_ns = ts_mono_ns() - t1;
-    } else {
-        st = canvas_fit(&ws->strip, w, tpx, err);
-        uint64_t t1 = t0;
-        for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++) {
-            ts_canvas rows = *ws->strip;
-            rows.owns = 0;
-            rows.row0 = (int)ty * tpx;
-            rows.full_h = h;
-            st = ts_render_draw_rows(ws->rw, &rq, &rows, err);
-            uint64_t t2 = ts_mono_ns();
-            render_ns += t2 - t1;
-            if (st == TS_OK)
-                st = encode_tile_row(ws, j, ws->strip, 0, ty, tpx, now, tiles, err);
-            t1 = ts_mono_ns();
-            encode_ns += t1 - t2;
-        }
+            st = encode_tile_row(ws, j, ws->strip, 0, ty, tpx, now, tiles, err);
+        t1 = ts_mono_ns();
+        encode_ns += t1 - t2;
     }
+    for (int i = 1; i <= nb; i++) {
+        ts_render_stats *bs = ts_render_worker_stats(band[i]);
+        atomic_fetch_add(&p->query_ns, bs->query_ns);
+        memset(bs, 0, sizeof *bs);
+    }
+    if (nb > 0)
+        return_spares(p, band + 1, nb);
     ts_pipeline__fetched_release(fetched);
     ts_pipeline__hold_release(hold);
     atomic_fetch_add(&p->render_ns, render_ns);

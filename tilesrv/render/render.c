@@ -1511,13 +1511,16 @@ static ts_status
 draw_band(ts_render_worker *w, const ts_render_req *req, const ts_canvas *whole, int i, int nb,
           ts_err *err)
 {
+    /* whole may itself be a window of rows (ts_render_draw_rows_bands): band i of its rows */
     int h = whole->h;
+    int full_h = whole->full_h > whole->row0 + h ? whole->full_h : whole->row0 + h;
     int y0 = (int)((int64_t)h * i / nb);
     int y1 = (int)((int64_t)h * (i + 1) / nb);
     ts_canvas band = ts_canvas_view(whole, y0, y1 - y0);
     const ts_bbox *b = &req->bbox;
-    double res_y = (b->maxy - b->miny) / h;
-    ts_bbox shown = {b->minx, b->maxy - y1 * res_y, b->maxx, b->maxy - y0 * res_y};
+    double res_y = (b->maxy - b->miny) / full_h;
+    ts_bbox shown = {b->minx, b->maxy - (band.row0 + band.h) * res_y, b->maxx,
+                     b->maxy - band.row0 * res_y};
     return draw_into(w, req, &band, &shown, err);
 }
 
@@ -1587,24 +1590,23 @@ band_run(int i, void *arg)
     j->st[i] = draw_band(j->workers[i], j->req, &j->c, i, j->nbands, &j->err[i]);
 }
 
-ts_status
-ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
-                     const ts_render_req *req, ts_canvas *c, ts_err *err)
+/* Band job j over canvas c (a whole image or a window of its rows), split in up to
+ * nworkers bands of at least 32 rows, drawn on the pool (band 0 on the caller). */
+static ts_status
+run_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
+          const ts_render_req *req, const ts_canvas *c, ts_err *err)
 {
-    if (nworkers <= 1 || req->height < 64)
-        return ts_render_draw(workers[0], req, c, err);
-    if (c->w != req->width || c->h != req->height || !(req->bbox.maxx > req->bbox.minx) ||
-        !(req->bbox.maxy > req->bbox.miny))
-        return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
     band_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return TS_FAIL(err, TS_ENOMEM, "band job");
     j->workers = workers;
     j->req = req;
-    j->c = whole_image(c);
+    j->c = *c;
     j->nbands = nworkers > 64 ? 64 : nworkers;
-    if (j->nbands > req->height / 32)
-        j->nbands = req->height / 32;
+    if (j->nbands > c->h / 32)
+        j->nbands = c->h / 32;
+    if (j->nbands < 1)
+        j->nbands = 1;
     ts_pool_for(pool, j->nbands - 1, j->nbands, band_run, j);
     ts_status st = TS_OK;
     for (int i = 0; i < j->nbands; i++)
@@ -1616,4 +1618,34 @@ ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *po
         }
     free(j);
     return st;
+}
+
+ts_status
+ts_render_draw_rows_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
+                          const ts_render_req *req, ts_canvas *rows, ts_err *err)
+{
+    int full_h = rows->full_h > rows->row0 + rows->h ? rows->full_h : rows->row0 + rows->h;
+    if (rows->w != req->width || full_h != req->height || rows->h < 1 || rows->row0 < 0 ||
+        req->width < 1 || !(req->bbox.maxx > req->bbox.minx) ||
+        !(req->bbox.maxy > req->bbox.miny))
+        return TS_FAIL(err, TS_EINVAL, "render request and canvas rows disagree");
+    if (nworkers <= 1 || rows->h < 64)
+        return ts_render_draw_rows(workers[0], req, rows, err);
+    ts_canvas v = *rows;
+    v.owns = 0;
+    v.full_h = full_h;
+    return run_bands(workers, nworkers, pool, req, &v, err);
+}
+
+ts_status
+ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
+                     const ts_render_req *req, ts_canvas *c, ts_err *err)
+{
+    if (nworkers <= 1 || req->height < 64)
+        return ts_render_draw(workers[0], req, c, err);
+    if (c->w != req->width || c->h != req->height || !(req->bbox.maxx > req->bbox.minx) ||
+        !(req->bbox.maxy > req->bbox.miny))
+        return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
+    ts_canvas whole = whole_image(c);
+    return run_bands(workers, nworkers, pool, req, &whole, err);
 }

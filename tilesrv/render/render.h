@@ -124,6 +124,13 @@ ts_status ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canva
 ts_status ts_render_draw_rows(ts_render_worker *w, const ts_render_req *req, ts_canvas *rows,
                               ts_err *err);
 
+/* As ts_render_draw_rows, the rows split into up to nworkers bands drawn in parallel, as
+ * ts_render_draw_bands does (band i by workers[i] on pool; band 0 on the caller). Output
+ * equals ts_render_draw_rows'. */
+ts_status ts_render_draw_rows_bands(ts_render_worker *const *workers, int nworkers,
+                                    ts_pool *pool, const ts_render_req *req, ts_canvas *rows,
+                                    ts_err *err);
+
 /* As ts_render_draw, split into nworkers horizontal bands drawn in parallel, band i by
  * workers[i], on pool's threads with the caller taking part (pool may be NULL: all bands
  * on the caller). Output equals ts_render_draw's. */
