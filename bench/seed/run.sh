@@ -22,7 +22,7 @@
 # per core: the MBTiles run shows the seeders' own work.
 # MapProxy runs with its seeding defaults (4 x 4 metatiles with an 80 px buffer, concurrency =
 # THREADS) and paletted: false so that both write RGB PNG; tilesrv with its configured 8 x 8
-# metatiles and 64 px buffer (bench/cadastre.yaml).
+# metatiles (bench/cadastre.yaml; its buffer is not drawn: docs/config.md).
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
