@@ -730,17 +730,18 @@ return_spares(ts_pipeline *p, ts_render_worker **w, int n)
     pthread_mutex_unlock(&p->spare_mu);
 }
 
-/* Encode row ty of the job's metatile from canvas c, whose row cy is the row's first,
- * into tiles[]: a uniform tile as the shared pre-encoded one, the others as PNG. */
+/* Encode tiles tx0 .. tx1 - 1 of row ty of the job's metatile from canvas c, whose row cy
+ * is the row's first and column 0 tile tx0's first, into tiles[]: a uniform tile as the
+ * shared pre-encoded one, the others as PNG. */
 static ts_status
 encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, int cy, uint32_t ty,
-                int tpx, int64_t now, ts_tile **tiles, ts_err *err)
+                uint32_t tx0, uint32_t tx1, int tpx, int64_t now, ts_tile **tiles, ts_err *err)
 {
     ts_pipeline *p = j->p;
     const ts_tileset *ts = j->ts;
     ts_png_opts po = {ts->mode, -1, 0};
-    for (uint32_t tx = 0; tx < j->mt.nx; tx++) {
-        int x0 = (int)tx * tpx;
+    for (uint32_t tx = tx0; tx < tx1; tx++) {
+        int x0 = (int)(tx - tx0) * tpx;
         ts_tile *t = NULL;
         uint32_t px;
         size_t len;
@@ -761,6 +762,10 @@ encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, int cy, uint
     }
     return TS_OK;
 }
+
+/* Bytes of the strip a metatile is drawn into (render_metatile): about a core's L2 cache,
+ * so that the encoder reads the pixels just drawn from it. */
+#define STRIP_BYTES ((size_t)1 << 20)
 
 /* *c as a canvas of w x h pixels (reused while the size fits). */
 static ts_status
@@ -831,21 +836,36 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     if (p->band_pool && ts_pool_queued(p->pool) == 0 && h >= 512)
         nb = borrow_spares(p, band + 1, p->nthreads - 1 < 63 ? p->nthreads - 1 : 63);
     band[0] = ws->rw;
-    st = canvas_fit(&ws->strip, w, tpx, err);
+    /* Columns of tiles drawn apart, so that a strip stays within STRIP_BYTES: each column
+     * part is its own request over its tiles' extent (the same transform up to a whole-
+     * pixel shift, as for the buffer above), drawn row of tiles by row of tiles. */
+    uint32_t per = mt->nx;
+    while (per > 1 && (size_t)per * (size_t)tpx * (size_t)tpx * 4 > STRIP_BYTES)
+        per = (per + 1) / 2;
+    st = canvas_fit(&ws->strip, (int)per * tpx, tpx, err);
     uint64_t t1 = t0;
+    double tile_units = tm->tile_w * mt->res;
     for (uint32_t ty = 0; ty < mt->ny && st == TS_OK; ty++) {
-        ts_canvas rows = *ws->strip;
-        rows.owns = 0;
-        rows.row0 = (int)ty * tpx;
-        rows.full_h = h;
-        st = nb > 0 ? ts_render_draw_rows_bands(band, nb + 1, p->band_pool, &rq, &rows, err)
-                    : ts_render_draw_rows(ws->rw, &rq, &rows, err);
-        uint64_t t2 = ts_mono_ns();
-        render_ns += t2 - t1;
-        if (st == TS_OK)
-            st = encode_tile_row(ws, j, ws->strip, 0, ty, tpx, now, tiles, err);
-        t1 = ts_mono_ns();
-        encode_ns += t1 - t2;
+        for (uint32_t c0 = 0; c0 < mt->nx && st == TS_OK; c0 += per) {
+            uint32_t c1 = c0 + per < mt->nx ? c0 + per : mt->nx;
+            ts_render_req part = rq;
+            part.width = (int)(c1 - c0) * tpx;
+            part.bbox.minx = drawn.minx + c0 * tile_units;
+            part.bbox.maxx = c1 == mt->nx ? drawn.maxx : drawn.minx + c1 * tile_units;
+            ts_canvas rows = *ws->strip;
+            rows.owns = 0;
+            rows.w = part.width;
+            rows.row0 = (int)ty * tpx;
+            rows.full_h = h;
+            st = nb > 0 ? ts_render_draw_rows_bands(band, nb + 1, p->band_pool, &part, &rows, err)
+                        : ts_render_draw_rows(ws->rw, &part, &rows, err);
+            uint64_t t2 = ts_mono_ns();
+            render_ns += t2 - t1;
+            if (st == TS_OK)
+                st = encode_tile_row(ws, j, &rows, 0, ty, c0, c1, tpx, now, tiles, err);
+            t1 = ts_mono_ns();
+            encode_ns += t1 - t2;
+        }
     }
     for (int i = 1; i <= nb; i++) {
         ts_render_stats *bs = ts_render_worker_stats(band[i]);
