@@ -787,11 +787,12 @@ canvas_fit(ts_canvas **c, int w, int h, ts_err *err)
  * would be thrown away (2176 x 2176 px drawn for 2048 x 2048 kept). The tiles are those of
  * drawing the buffered image (the same map-to-pixel transform up to a whole-pixel shift).
  *
- * The metatile is drawn one row of tiles at a time into a strip canvas (2 MiB for 8 x
- * 256 px), and that row's tiles are encoded before the next row is drawn: the encoder
- * reads pixels still in the cache, no 16 MiB canvas is swept from memory by the clear,
- * the drawing and the encoding in turn, and a worker holds only its strip. With spare
- * workers lent (an idle pool) each row is drawn in parallel bands. */
+ * The metatile is drawn one row of tiles at a time, in column parts of at most
+ * STRIP_BYTES (4 tiles of 256 px), into a strip canvas, and a part's tiles are encoded
+ * before the next part is drawn: the encoder reads pixels still in the cache, no 16 MiB
+ * canvas is swept from memory by the clear, the drawing and the encoding in turn, and a
+ * worker holds only its strip. With spare workers lent (an idle pool) each part is drawn
+ * in parallel bands. */
 static ts_status
 render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
 {
