@@ -730,12 +730,12 @@ return_spares(ts_pipeline *p, ts_render_worker **w, int n)
     pthread_mutex_unlock(&p->spare_mu);
 }
 
-/* Encode tiles tx0 .. tx1 - 1 of row ty of the job's metatile from canvas c, whose row cy
- * is the row's first and column 0 tile tx0's first, into tiles[]: a uniform tile as the
- * shared pre-encoded one, the others as PNG. */
+/* Encode tiles tx0 .. tx1 - 1 of row ty of the job's metatile from the strip c (tile tx0
+ * at its pixel (0, 0)) into tiles[]: a uniform tile as the shared pre-encoded one, the
+ * others as PNG. */
 static ts_status
-encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, int cy, uint32_t ty,
-                uint32_t tx0, uint32_t tx1, int tpx, int64_t now, ts_tile **tiles, ts_err *err)
+encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, uint32_t ty, uint32_t tx0,
+                uint32_t tx1, int tpx, int64_t now, ts_tile **tiles, ts_err *err)
 {
     ts_pipeline *p = j->p;
     const ts_tileset *ts = j->ts;
@@ -746,13 +746,13 @@ encode_tile_row(worker_state *ws, const job *j, const ts_canvas *c, int cy, uint
         uint32_t px;
         size_t len;
         const uint8_t *shared;
-        if (ts_region_uniform(c, x0, cy, tpx, tpx, &px) &&
+        if (ts_region_uniform(c, x0, 0, tpx, tpx, &px) &&
             (shared = ts_png_uniform(px, tpx, tpx, ts->mode, &len)) != NULL) {
             t = ts_tile_new_shared(shared, len, now);
             atomic_fetch_add(&p->uniform, 1);
         } else {
             ws->png.len = 0;
-            TS_TRY(ts_png_encode(c, x0, cy, tpx, tpx, &po, &ws->png, err));
+            TS_TRY(ts_png_encode(c, x0, 0, tpx, tpx, &po, &ws->png, err));
             t = ts_tile_new(ws->png.data, ws->png.len, now);
             atomic_fetch_add(&p->encoded, 1);
         }
@@ -863,7 +863,7 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
             uint64_t t2 = ts_mono_ns();
             render_ns += t2 - t1;
             if (st == TS_OK)
-                st = encode_tile_row(ws, j, &rows, 0, ty, c0, c1, tpx, now, tiles, err);
+                st = encode_tile_row(ws, j, &rows, ty, c0, c1, tpx, now, tiles, err);
             t1 = ts_mono_ns();
             encode_ns += t1 - t2;
         }

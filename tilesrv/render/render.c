@@ -1501,22 +1501,36 @@ whole_image(const ts_canvas *c)
     return v;
 }
 
-/* Bytes of canvas rows drawn together when a canvas is drawn in bands for cache locality
- * (ts_render_draw). Measured over the 177 8 x 8 metatiles of bench/tiles.txt, one thread,
- * CPU s (medians of 4): 1 MiB 9.4, 2 MiB 10.0, 4 MiB 9.9, whole canvas 11.2. */
-/* Draw band i of nb of the whole image `whole` (rows [h*i/nb, h*(i+1)/nb), with the whole
- * image's transform) by worker w. The band queries only its own extent (plus the layers'
- * symbol margin, which bounds how far a feature outside can draw into it). */
+/* Rows of the whole image that the canvas c is a window of (at least row0 + h). */
+static int
+image_h(const ts_canvas *c)
+{
+    return c->full_h > c->row0 + c->h ? c->full_h : c->row0 + c->h;
+}
+
+/* 1 when rows (a whole image or a window of its rows) can take req's drawing. */
+static int
+rows_fit(const ts_render_req *req, const ts_canvas *rows)
+{
+    return rows->w == req->width && image_h(rows) == req->height && rows->h >= 1 &&
+           rows->row0 >= 0 && req->width >= 1 && req->bbox.maxx > req->bbox.minx &&
+           req->bbox.maxy > req->bbox.miny;
+}
+
+/* Draw band i of nb of the canvas `rows` (a whole image, or a window of its rows: band i
+ * is its rows [h*i/nb, h*(i+1)/nb)), with the whole image's transform, by worker w. The
+ * band queries only its own extent (plus the layers' symbol margin, which bounds how far a
+ * feature outside can draw into it); a band that is the whole image shows req's bbox. */
 static ts_status
-draw_band(ts_render_worker *w, const ts_render_req *req, const ts_canvas *whole, int i, int nb,
+draw_band(ts_render_worker *w, const ts_render_req *req, const ts_canvas *rows, int i, int nb,
           ts_err *err)
 {
-    /* whole may itself be a window of rows (ts_render_draw_rows_bands): band i of its rows */
-    int h = whole->h;
-    int full_h = whole->full_h > whole->row0 + h ? whole->full_h : whole->row0 + h;
+    int h = rows->h, full_h = image_h(rows);
     int y0 = (int)((int64_t)h * i / nb);
     int y1 = (int)((int64_t)h * (i + 1) / nb);
-    ts_canvas band = ts_canvas_view(whole, y0, y1 - y0);
+    ts_canvas band = ts_canvas_view(rows, y0, y1 - y0);
+    if (band.row0 == 0 && band.h == full_h)
+        return draw_into(w, req, &band, &req->bbox, err);
     const ts_bbox *b = &req->bbox;
     double res_y = (b->maxy - b->miny) / full_h;
     ts_bbox shown = {b->minx, b->maxy - (band.row0 + band.h) * res_y, b->maxx,
@@ -1524,9 +1538,29 @@ draw_band(ts_render_worker *w, const ts_render_req *req, const ts_canvas *whole,
     return draw_into(w, req, &band, &shown, err);
 }
 
+/* Bytes of canvas rows drawn together when a canvas is drawn in bands for cache locality
+ * (draw_in_turn). Measured over the 177 8 x 8 metatiles of bench/tiles.txt, one thread,
+ * CPU s (medians of 4): 1 MiB 9.4, 2 MiB 10.0, 4 MiB 9.9, whole canvas 11.2. */
 #ifndef TS_RENDER_BAND_BYTES
 #define TS_RENDER_BAND_BYTES (1 << 20)
 #endif
+
+/* Draw the canvas `rows` (a whole image or a window of its rows) by worker w. Rows larger
+ * than a core's cache (a metatile: 2048 x 2048 px is 16 MB) are drawn in bands of about
+ * TS_RENDER_BAND_BYTES, one after another: every layer and symbolizer then composites into
+ * rows that are still in the cache, instead of sweeping the whole canvas from memory once
+ * each. The bands are windows as ts_render_draw_bands draws them in parallel, so the
+ * pixels are the same as one pass's (labels included: they are placed per block of the
+ * whole image). */
+static ts_status
+draw_in_turn(ts_render_worker *w, const ts_render_req *req, const ts_canvas *rows, ts_err *err)
+{
+    int step = TS_RENDER_BAND_BYTES / (rows->w * 4);
+    int nb = step < 64 || step * 2 > rows->h ? 1 : (rows->h + step - 1) / step;
+    for (int i = 0; i < nb; i++)
+        TS_TRY(draw_band(w, req, rows, i, nb, err));
+    return TS_OK;
+}
 
 ts_status
 ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_err *err)
@@ -1535,41 +1569,15 @@ ts_render_draw(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, ts_e
         !(req->bbox.maxx > req->bbox.minx) || !(req->bbox.maxy > req->bbox.miny))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
     ts_canvas whole = whole_image(c);
-    int rows = TS_RENDER_BAND_BYTES / (c->w * 4);
-    if (rows < 64 || rows * 2 > c->h)
-        return draw_into(w, req, &whole, &req->bbox, err);
-    /* A canvas larger than a core's cache (a metatile: 2176 x 2176 px is 19 MB) is drawn
-     * in bands of rows, one after another: every layer and symbolizer then composites
-     * into rows that are still in the cache, instead of sweeping the whole canvas from
-     * memory once each. The bands are windows as ts_render_draw_bands draws them in
-     * parallel, so the pixels are the same as one pass's (labels included: they are placed
-     * per block of the whole image). */
-    int nb = (c->h + rows - 1) / rows;
-    for (int i = 0; i < nb; i++)
-        TS_TRY(draw_band(w, req, &whole, i, nb, err));
-    return TS_OK;
+    return draw_in_turn(w, req, &whole, err);
 }
 
 ts_status
 ts_render_draw_rows(ts_render_worker *w, const ts_render_req *req, ts_canvas *rows, ts_err *err)
 {
-    int full_h = rows->full_h > rows->row0 + rows->h ? rows->full_h : rows->row0 + rows->h;
-    if (rows->w != req->width || full_h != req->height || rows->h < 1 || rows->row0 < 0 ||
-        req->width < 1 || !(req->bbox.maxx > req->bbox.minx) ||
-        !(req->bbox.maxy > req->bbox.miny))
+    if (!rows_fit(req, rows))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas rows disagree");
-    int step = TS_RENDER_BAND_BYTES / (rows->w * 4);
-    if (step < 64)
-        step = rows->h;
-    const ts_bbox *b = &req->bbox;
-    double res_y = (b->maxy - b->miny) / full_h;
-    for (int y = 0; y < rows->h; y += step) {
-        ts_canvas band = ts_canvas_view(rows, y, step < rows->h - y ? step : rows->h - y);
-        int y0 = band.row0, y1 = band.row0 + band.h;
-        ts_bbox shown = {b->minx, b->maxy - y1 * res_y, b->maxx, b->maxy - y0 * res_y};
-        TS_TRY(draw_into(w, req, &band, &shown, err));
-    }
-    return TS_OK;
+    return draw_in_turn(w, req, rows, err);
 }
 
 /* ---- bands ----------------------------------------------------------------------------- */
@@ -1624,17 +1632,11 @@ ts_status
 ts_render_draw_rows_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
                           const ts_render_req *req, ts_canvas *rows, ts_err *err)
 {
-    int full_h = rows->full_h > rows->row0 + rows->h ? rows->full_h : rows->row0 + rows->h;
-    if (rows->w != req->width || full_h != req->height || rows->h < 1 || rows->row0 < 0 ||
-        req->width < 1 || !(req->bbox.maxx > req->bbox.minx) ||
-        !(req->bbox.maxy > req->bbox.miny))
+    if (!rows_fit(req, rows))
         return TS_FAIL(err, TS_EINVAL, "render request and canvas rows disagree");
     if (nworkers <= 1 || rows->h < 64)
-        return ts_render_draw_rows(workers[0], req, rows, err);
-    ts_canvas v = *rows;
-    v.owns = 0;
-    v.full_h = full_h;
-    return run_bands(workers, nworkers, pool, req, &v, err);
+        return draw_in_turn(workers[0], req, rows, err);
+    return run_bands(workers, nworkers, pool, req, rows, err);
 }
 
 ts_status
