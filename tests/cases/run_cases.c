@@ -897,6 +897,97 @@ out:
     return fail;
 }
 
+/* Single tiles lay out only the label candidates their drawn labels depend on (render/
+ * labels.c, place_needed); metatiles resolve whole blocks of candidates. Each of the 64
+ * tiles of an 8x8 metatile of the labelled demo map, at zooms where street names and
+ * parcel numbers are dense, drawn as a 256 px image of its own, must equal its part of
+ * the metatile drawn as one 2048 px image: a label whose fate depended on a candidate the
+ * tile left out would appear or vanish as a whole (differences of 100+ on its glyphs);
+ * the transforms of the two sizes round apart by a few levels on edges (up to 3 seen). */
+static int
+check_labels_single_tiles(const char *cfgpath)
+{
+    enum { M = 8, T = 256 };
+    static const struct { int z, x, y; } metas[] = {
+        {16, 34000, 21872}, {17, 68000, 43744}, {18, 136000, 87488}, {19, 272008, 174984},
+    };
+    printf("check labels_single_tiles\n");
+    ts_service *svc = load_service(cfgpath);
+    const ts_tileset *ts = svc ? ts_service_tileset(svc, "cadastre") : NULL;
+    ts_err err;
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *meta = ts_canvas_new(M * T, M * T, &err), *tile = ts_canvas_new(T, T, &err);
+    int fail = 0;
+    if (ts == NULL || w == NULL || meta == NULL || tile == NULL || ts->fonts == NULL) {
+        printf("  cannot set up the check\n");
+        fail = 1;
+        goto out;
+    }
+    for (size_t k = 0; k < sizeof metas / sizeof metas[0] && !fail; k++) {
+        int z = metas[k].z;
+        ts_render_req rq = {
+            .layers = ts->layers,
+            .nlayers = ts->nlayers,
+            .scale_factor = 1,
+            .scale_denom = ts_render_scale_denom(ts->grid->levels[z].res,
+                                                 ts->grid->meters_per_unit),
+            .background = ts->background,
+            .fonts = ts->fonts,
+        };
+        ts_bbox a = ts_grid_tile_bbox(ts->grid, z, metas[k].x, metas[k].y);
+        ts_bbox b = ts_grid_tile_bbox(ts->grid, z, metas[k].x + M - 1, metas[k].y + M - 1);
+        rq.bbox = (ts_bbox){a.minx, b.miny, b.maxx, a.maxy};
+        rq.width = rq.height = M * T;
+        ts_render_stats *st = ts_render_worker_stats(w);
+        memset(st, 0, sizeof *st);
+        if (ts_render_draw(w, &rq, meta, &err) != TS_OK) {
+            say_err("the metatile", &err);
+            fail = 1;
+            break;
+        }
+        long meta_labels = (long)st->labels;
+        long bad = 0, tiles_bad = 0;
+        int maxd = 0;
+        for (int j = 0; j < M && !fail; j++)
+            for (int i = 0; i < M && !fail; i++) {
+                rq.bbox = ts_grid_tile_bbox(ts->grid, z, metas[k].x + i, metas[k].y + j);
+                rq.width = rq.height = T;
+                if (ts_render_draw(w, &rq, tile, &err) != TS_OK) {
+                    say_err("a single tile", &err);
+                    fail = 1;
+                    break;
+                }
+                long tb = 0;
+                for (int y = 0; y < T; y++)
+                    for (int x = 0; x < T; x++) {
+                        const uint8_t *u = (const uint8_t *)&tile->px[(size_t)y * tile->stride + x];
+                        const uint8_t *v = (const uint8_t *)&meta->px[(size_t)(j * T + y) *
+                                                                         meta->stride +
+                                                                     i * T + x];
+                        int d = 0;
+                        for (int ch = 0; ch < 4; ch++)
+                            d = abs(u[ch] - v[ch]) > d ? abs(u[ch] - v[ch]) : d;
+                        tb += d > 24;
+                        maxd = d > maxd ? d : maxd;
+                    }
+                bad += tb;
+                tiles_bad += tb > 0;
+            }
+        printf("  z%d: %ld labels in the metatile; 64 single tiles vs the metatile: max diff "
+               "%d, %ld px over 24 in %ld tiles\n",
+               z, meta_labels, maxd, bad, tiles_bad);
+        if (bad > 0 || meta_labels < 10)
+            fail = 1;
+    }
+out:
+    printf("  %s\n", fail ? "FAILED" : "single tiles equal their metatiles");
+    ts_canvas_free(meta);
+    ts_canvas_free(tile);
+    ts_render_worker_free(w);
+    ts_service_unref(svc);
+    return fail;
+}
+
 /* A 3x3 block of z18 tiles of the labelled demo map, fetched one by one through the
  * serving pipeline (from four different 8x8 metatiles: the block straddles a metatile
  * corner), stitched, and compared with the block drawn as one 768x768 image: labels
@@ -1088,6 +1179,10 @@ main(int argc, char **argv)
         if (matches("labels_stitched")) {
             ran++;
             failed += check_labels_stitched(cfgpath);
+        }
+        if (matches("labels_single_tiles")) {
+            ran++;
+            failed += check_labels_single_tiles(cfgpath);
         }
     }
     if (ran == 0) {

@@ -22,7 +22,8 @@ struct ts_label_set {
     size_t n, cap;
     ts_label_box *boxes;
     double *trig;           /* cos, sin of each box's angle (2 per box) */
-    size_t nbox, boxcap, trigcap;
+    double *bb;             /* 4 per box: x0 y0 x1 y1 of the box (no pad) */
+    size_t nbox, boxcap, trigcap, bbcap;
     uint8_t *state;         /* per candidate, after resolve */
     int rounds_used;
     size_t undecided;
@@ -52,6 +53,7 @@ ts_label_set_free(ts_label_set *s)
     free(s->bounds);
     free(s->boxes);
     free(s->trig);
+    free(s->bb);
     free(s->state);
     free(s->order);
     free(s->rank);
@@ -93,33 +95,17 @@ grow(void **p, size_t *cap, size_t need, size_t sz)
     return 0;
 }
 
-/* Half extents of an oriented box along the map's axes. */
-static void
-box_half_extent(const ts_label_box *b, double *ex, double *ey)
-{
-    double c = fabs(cos(b->angle)), s = fabs(sin(b->angle));
-    *ex = b->hw * c + b->hh * s;
-    *ey = b->hw * s + b->hh * c;
-}
-
 ts_status
 ts_label_add(ts_label_set *s, const ts_label_cand *c, const ts_label_box *boxes, uint32_t nbox,
              ts_err *err)
 {
     if (nbox == 0)
         return TS_FAIL(err, TS_EINVAL, "label candidate without boxes");
-    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
     for (uint32_t k = 0; k < nbox; k++) {
         const ts_label_box *b = &boxes[k];
         if (!isfinite(b->cx) || !isfinite(b->cy) || !isfinite(b->hw) || !isfinite(b->hh) ||
             !isfinite(b->angle) || b->hw < 0 || b->hh < 0)
             return TS_FAIL(err, TS_EINVAL, "label box not finite or negative");
-        double ex, ey;
-        box_half_extent(b, &ex, &ey);
-        x0 = fmin(x0, b->cx - ex);
-        y0 = fmin(y0, b->cy - ey);
-        x1 = fmax(x1, b->cx + ex);
-        y1 = fmax(y1, b->cy + ey);
     }
     if (!isfinite(c->pad) || c->pad < 0 || !isfinite(c->dup_dist) || c->dup_dist < 0 ||
         !isfinite(c->priority) || !isfinite(c->weight) || !isfinite(c->ax) || !isfinite(c->ay))
@@ -141,12 +127,27 @@ ts_label_add(ts_label_set *s, const ts_label_cand *c, const ts_label_box *boxes,
     if (s->nbox + nbox > UINT32_MAX ||
         grow((void **)&s->boxes, &s->boxcap, s->nbox + nbox, sizeof *s->boxes) != 0)
         return TS_FAIL(err, TS_ENOMEM, "label boxes");
-    if (grow((void **)&s->trig, &s->trigcap, 2 * (s->nbox + nbox), sizeof *s->trig) != 0)
+    if (grow((void **)&s->trig, &s->trigcap, 2 * (s->nbox + nbox), sizeof *s->trig) != 0 ||
+        grow((void **)&s->bb, &s->bbcap, 4 * (s->nbox + nbox), sizeof *s->bb) != 0)
         return TS_FAIL(err, TS_ENOMEM, "label boxes");
     memcpy(s->boxes + s->nbox, boxes, nbox * sizeof *boxes);
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
     for (uint32_t k = 0; k < nbox; k++) {
-        s->trig[2 * (s->nbox + k)] = cos(boxes[k].angle);
-        s->trig[2 * (s->nbox + k) + 1] = sin(boxes[k].angle);
+        const ts_label_box *b = &boxes[k];
+        double cs = cos(b->angle), sn = sin(b->angle);
+        s->trig[2 * (s->nbox + k)] = cs;
+        s->trig[2 * (s->nbox + k) + 1] = sn;
+        /* half extents along the map's axes */
+        double ex = b->hw * fabs(cs) + b->hh * fabs(sn), ey = b->hw * fabs(sn) + b->hh * fabs(cs);
+        double *bb = s->bb + 4 * (s->nbox + k);
+        bb[0] = b->cx - ex;
+        bb[1] = b->cy - ey;
+        bb[2] = b->cx + ex;
+        bb[3] = b->cy + ey;
+        x0 = fmin(x0, bb[0]);
+        y0 = fmin(y0, bb[1]);
+        x1 = fmax(x1, bb[2]);
+        y1 = fmax(y1, bb[3]);
     }
     s->c[s->n] = *c;
     s->box0[s->n] = (uint32_t)s->nbox;
@@ -159,6 +160,33 @@ ts_label_add(ts_label_set *s, const ts_label_cand *c, const ts_label_box *boxes,
     s->n++;
     s->box0[s->n] = (uint32_t)s->nbox;
     return TS_OK;
+}
+
+void
+ts_label_retain(ts_label_set *s, const uint8_t *keep)
+{
+    size_t m = 0, mb = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!keep[i])
+            continue;
+        uint32_t b0 = s->box0[i], nb = s->box0[i + 1] - b0;
+        if (m != i) {
+            s->c[m] = s->c[i];
+            memcpy(s->bounds + 4 * m, s->bounds + 4 * i, 4 * sizeof *s->bounds);
+        }
+        if (mb != b0) {
+            memmove(s->boxes + mb, s->boxes + b0, nb * sizeof *s->boxes);
+            memmove(s->trig + 2 * mb, s->trig + 2 * (size_t)b0, 2 * nb * sizeof *s->trig);
+            memmove(s->bb + 4 * mb, s->bb + 4 * (size_t)b0, 4 * nb * sizeof *s->bb);
+        }
+        s->box0[m] = (uint32_t)mb;
+        mb += nb;
+        m++;
+    }
+    s->n = m;
+    s->nbox = mb;
+    if (s->box0 != NULL)
+        s->box0[m] = (uint32_t)mb;
 }
 
 size_t
@@ -260,11 +288,21 @@ conflict(const ts_label_set *s, uint32_t i, uint32_t j)
     if (ba[0] - pad >= bb[2] || bb[0] - pad >= ba[2] || ba[1] - pad >= bb[3] ||
         bb[1] - pad >= ba[3])
         return 0;
-    for (uint32_t p = s->box0[i]; p < s->box0[i + 1]; p++)
-        for (uint32_t q = s->box0[j]; q < s->box0[j + 1]; q++)
+    for (uint32_t p = s->box0[i]; p < s->box0[i + 1]; p++) {
+        const double *bp = s->bb + 4 * (size_t)p; /* box against box: bounds first */
+        if (bp[0] - pad >= bb[2] || bb[0] - pad >= bp[2] || bp[1] - pad >= bb[3] ||
+            bb[1] - pad >= bp[3])
+            continue;
+        for (uint32_t q = s->box0[j]; q < s->box0[j + 1]; q++) {
+            const double *bq = s->bb + 4 * (size_t)q;
+            if (bp[0] - pad >= bq[2] || bq[0] - pad >= bp[2] || bp[1] - pad >= bq[3] ||
+                bq[1] - pad >= bp[3])
+                continue;
             if (boxes_overlap(&s->boxes[p], s->trig + 2 * (size_t)p, a->pad, &s->boxes[q],
                               s->trig + 2 * (size_t)q, b->pad))
                 return 1;
+        }
+    }
     return 0;
 }
 

@@ -77,6 +77,10 @@ void ts_label_set_clear(ts_label_set *s);
 ts_status ts_label_add(ts_label_set *s, const ts_label_cand *c, const ts_label_box *boxes,
                        uint32_t nbox, ts_err *err);
 
+/* Keep only the candidates i with keep[i] != 0 (keep has ts_label_count entries), in
+ * their order; the others are forgotten. Candidate indices then count the kept ones. */
+void ts_label_retain(ts_label_set *s, const uint8_t *keep);
+
 /* Candidates added so far. */
 size_t ts_label_count(const ts_label_set *s);
 /* Candidate i (0-based, in the order added). */

@@ -28,7 +28,13 @@
  *
  * Everything is computed from the whole geometry of each feature at this zoom's detail
  * level and in whole-image pixels, so a label crossing a tile or metatile border gets the
- * same position and the same fate in every render that draws part of it. */
+ * same position and the same fate in every render that draws part of it.
+ *
+ * Metatiles resolve every candidate of their label blocks (shared between workers). A
+ * single tile gathers the same window but lays out and resolves only what its labels
+ * depend on (place_needed): a survey bounds every candidate without laying out text along
+ * lines, a breadth-first walk keeps those within the resolution's conflict hops of the
+ * labels the tile shows, and only those are laid out and resolved. */
 #include "render/render_int.h"
 
 #include <math.h>
@@ -48,7 +54,7 @@
 #define LABEL_TEXT_MAX 1024    /* bytes of one label's text */
 #define DEFAULT_PRIORITY 1000.0
 #define FACE_CACHE 64
-#define LINE_TRIES 5           /* positions tried around each place along a line */
+#define LINE_TRIES 3           /* positions tried around each place along a line */
 
 typedef struct item {
     const ts_text_run *run;  /* reference held; the numerator of a fraction */
@@ -61,6 +67,34 @@ typedef struct item {
     int always;              /* conflictResolution false: drawn whatever else is there */
     int placed;
 } item;
+
+/* A proposal slot of a single tile's survey: one candidate a feature may propose, in the
+ * order proposals are made, with a rectangle (pixels) that holds all its boxes. */
+typedef struct slot {
+    double b[4];       /* x0 y0 x1 y1; only when valid */
+    uint64_t dup_key;
+    double dup_dist;
+    uint32_t group;    /* TS_LABEL_NO_GROUP, or the group (members are consecutive slots) */
+    uint32_t dup_at;   /* its first same-key entry in lb->dups (mark_needed) */
+    uint32_t cand;     /* laid out by the survey (a point label): its index in lb->set,
+                        * or UINT32_MAX when it blocks nothing (conflictResolution false) */
+    uint8_t laid;      /* laid out and proposed by the survey already */
+    uint8_t valid;     /* proposed inside the window */
+    uint8_t needed;    /* within the conflict hops of a label the tile draws */
+} slot;
+
+typedef struct dup_entry {
+    uint64_t key;
+    uint32_t slot;
+} dup_entry;
+
+/* Where one feature's proposals for one FeatureTypeStyle start: the slot and group
+ * counters (the survey and the pass that lays out repeat the same sequence). */
+typedef struct visit {
+    size_t slot;
+    uint32_t group;
+    uint8_t needed; /* one of its slots is needed */
+} visit;
 
 typedef struct face_entry {
     uint64_t layer;
@@ -90,8 +124,21 @@ struct ts_render__labeler {
     uint32_t next_group;
     ts_text_glyph_pos *moved; /* glyph positions moved to a canvas */
     size_t cmoved;
+    /* a single tile's survey of its window (place_needed) */
+    slot *slots;
+    size_t nslots, cslots;
+    visit *visits;
+    size_t nvisits, cvisits;
+    uint32_t *cell_off, *cell_slots, *queue;
+    size_t ccell_off, ccell_slots, cqueue;
+    uint8_t *need; /* per slot: 0, or 1 + its hops from a drawn one */
+    size_t cneed;
+    dup_entry *dups; /* the valid slots with a dup key, by key */
+    size_t cdups;
     char buf[LABEL_TEXT_MAX];
 };
+
+enum { LAB_ALL, LAB_SURVEY, LAB_NEEDED };
 
 /* Everything a proposal needs, fixed for one render. */
 typedef struct lab_env {
@@ -104,6 +151,11 @@ typedef struct lab_env {
     double gx0, gy0, gx1, gy1; /* pixels: candidates centred outside are not proposed */
     double ix1, iy1;         /* the whole image's size, for labels_inside */
     double reach;            /* px: features are queried this far beyond the window */
+    double halo_max;         /* px: the widest halo of a live TextSymbolizer */
+    int mode;                /* LAB_ALL, LAB_SURVEY or LAB_NEEDED (place_needed) */
+    size_t slot;             /* this pass's proposal slots so far */
+    size_t cur;              /* the slot being proposed (LAB_SURVEY) */
+    size_t visit;            /* this pass's feature visits so far */
     ts_render_stats *stats;
     ts_err *err;
 } lab_env;
@@ -150,6 +202,13 @@ ts_render__labeler_free(ts_render__labeler *lb)
     free(lb->pts);
     free(lb->cum);
     free(lb->moved);
+    free(lb->slots);
+    free(lb->visits);
+    free(lb->cell_off);
+    free(lb->cell_slots);
+    free(lb->queue);
+    free(lb->need);
+    free(lb->dups);
     ts_idvec_fini(&lb->ids);
     free(lb);
 }
@@ -216,6 +275,28 @@ point_at(const ts_render__labeler *lb, size_t m, double s, double *x, double *y)
     f = f < 0 ? 0 : f > 1 ? 1 : f;
     *x = lb->pts[2 * i - 2] + f * (lb->pts[2 * i] - lb->pts[2 * i - 2]);
     *y = lb->pts[2 * i - 1] + f * (lb->pts[2 * i + 1] - lb->pts[2 * i - 1]);
+}
+
+/* The bounds of the stretch of the part in lb->pts (m points) from arc length s0 to s1. */
+static void
+span_bounds(const ts_render__labeler *lb, size_t m, double s0, double s1, double b[4])
+{
+    double x, y;
+    point_at(lb, m, s0, &x, &y);
+    b[0] = b[2] = x;
+    b[1] = b[3] = y;
+    point_at(lb, m, s1, &x, &y);
+    b[0] = fmin(b[0], x);
+    b[1] = fmin(b[1], y);
+    b[2] = fmax(b[2], x);
+    b[3] = fmax(b[3], y);
+    for (size_t i = 0; i < m; i++)
+        if (lb->cum[i] > s0 && lb->cum[i] < s1) {
+            b[0] = fmin(b[0], lb->pts[2 * i]);
+            b[1] = fmin(b[1], lb->pts[2 * i + 1]);
+            b[2] = fmax(b[2], lb->pts[2 * i]);
+            b[3] = fmax(b[3], lb->pts[2 * i + 1]);
+        }
 }
 
 /* A point inside polygon g (map units): its area centroid when that is inside (even-odd
@@ -314,6 +395,43 @@ rboxes_bounds(const ts_rbox *bx, size_t n, double b[4])
     }
 }
 
+/* A new proposal slot (every candidate a feature may propose gets one, in proposal order,
+ * in every pass alike). laid: the survey lays the proposal out and proposes it (point
+ * labels: cheap), else it only bounds it (labels along lines). LAB_ALL: 1. LAB_SURVEY:
+ * the slot is recorded (not valid until its bounds are known) and 1 is returned; -1 on
+ * out-of-memory. LAB_NEEDED: 1 if the survey found the slot needed and did not lay it
+ * out, else 0 (the proposal is skipped). */
+static int
+slot_open(lab_env *e, uint32_t group, int laid)
+{
+    ts_render__labeler *lb = e->lb;
+    size_t k = e->slot++;
+    if (e->mode == LAB_ALL)
+        return 1;
+    if (e->mode == LAB_NEEDED)
+        return !laid && k < lb->nslots && lb->slots[k].needed;
+    if (ts_render__grow((void **)&lb->slots, &lb->cslots, k + 1, sizeof *lb->slots) != 0)
+        return -1;
+    memset(&lb->slots[k], 0, sizeof lb->slots[k]);
+    lb->slots[k].group = group;
+    lb->slots[k].laid = (uint8_t)(laid != 0);
+    lb->slots[k].cand = UINT32_MAX;
+    lb->nslots = k + 1;
+    e->cur = k;
+    return 1;
+}
+
+/* LAB_SURVEY: the current slot is proposed inside the window, its boxes within b. */
+static void
+slot_record(lab_env *e, const proposal *pr, const double b[4])
+{
+    slot *sl = &e->lb->slots[e->cur];
+    memcpy(sl->b, b, sizeof sl->b);
+    sl->dup_key = pr->dup_key;
+    sl->dup_dist = pr->dup_dist;
+    sl->valid = 1;
+}
+
 /* Add a laid-out label (glyph positions already appended at lb->pos[pos..]) as a
  * candidate with its boxes. The runs' references pass to the item (released even when
  * the label is not proposed). Returns TS_OK also when it is not proposed (too large, too
@@ -331,6 +449,8 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
                cy >= e->gy0 && cy <= e->gy1;
     if (keep && e->req->labels_inside && !pr->sym->text->partials)
         keep = b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1;
+    if (keep && e->mode == LAB_SURVEY)
+        slot_record(e, pr, b); /* and proposed: mark_needed keeps it or not */
     if (!keep || ts_render__grow((void **)&lb->items, &lb->citems, lb->nitems + 1, sizeof *lb->items) != 0 ||
         ts_render__grow((void **)&lb->lbox, &lb->clbox, nbox, sizeof *lb->lbox) != 0) {
         ts_text_run_release(run);
@@ -379,7 +499,10 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
             ts_text_run_release(run2);
         return st == TS_ENOMEM ? TS_FAIL(e->err, TS_ENOMEM, "labels") : TS_OK;
     }
-    e->stats->label_candidates++;
+    if (e->mode == LAB_SURVEY)
+        lb->slots[e->cur].cand = (uint32_t)(ts_label_count(lb->set) - 1);
+    else
+        e->stats->label_candidates++;
     return TS_OK;
 }
 
@@ -425,6 +548,9 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
               double y, double fit_w, double fit_h, uint32_t group, uint32_t pos_index)
 {
     ts_render__labeler *lb = e->lb;
+    int open = slot_open(e, group, 1);
+    if (open <= 0)
+        return open < 0 ? TS_FAIL(e->err, TS_ENOMEM, "labels") : TS_OK;
     const ts_text *tx = pr->sym->text;
     double size = tx->font_size * e->sf;
     double rot = tx->rotation; /* the caller resolved a rotation expression into it */
@@ -502,6 +628,37 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
     return add_candidate(e, pr, r1, p1, r2, p2, bar, bw, lb->rb, 1, group, pos_index);
 }
 
+/* Merge runs of boxes that are one box: the same angle and height, centred on one axis,
+ * touching or overlapping along it (the glyphs of a straight stretch of a label along a
+ * line; a mark without advance repeats its base's box). Their union is then exactly one
+ * box (to 1e-6 px), so conflicts are unchanged and cheaper to test. Returns the count. */
+static size_t
+merge_boxes(ts_rbox *b, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0) {
+            ts_rbox *a = &b[m - 1];
+            if (fabs(a->angle - b[i].angle) <= 1e-9 && fabs(a->hh - b[i].hh) <= 1e-9) {
+                double cs = cos(a->angle), sn = sin(a->angle);
+                double dx = b[i].cx - a->cx, dy = b[i].cy - a->cy;
+                double t = dx * cs + dy * sn, d = -dx * sn + dy * cs;
+                if (fabs(d) <= 1e-6 && t - b[i].hw <= a->hw + 1e-6 &&
+                    t + b[i].hw >= -a->hw - 1e-6) {
+                    double lo = fmin(-a->hw, t - b[i].hw), hi = fmax(a->hw, t + b[i].hw);
+                    double mid = (lo + hi) / 2;
+                    a->cx += mid * cs;
+                    a->cy += mid * sn;
+                    a->hw = (hi - lo) / 2;
+                    continue;
+                }
+            }
+        }
+        b[m++] = b[i];
+    }
+    return m;
+}
+
 /* Labels along one part (m points in lb->pts / lb->cum). */
 static ts_status
 propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
@@ -517,13 +674,25 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
     if (nplaces > 4096)
         nplaces = 4096;
     double off = pr->sym->perpendicular_offset * e->sf;
+    double H;
+    {
+        double x0, y0, x1, y1;
+        ts_text_run_box(run, &x0, &y0, &x1, &y1);
+        H = fmax(y1 - y0, run->ascent + run->descent);
+    }
+    double A = 0; /* the widest glyph advance */
+    for (size_t i = 0; i < run->nglyphs; i++)
+        A = fmax(A, run->glyphs[i].advance);
     for (size_t k = 0; k < nplaces; k++) {
         double s0 = (k + 0.5) * L / nplaces;
         uint32_t group = lb->next_group++;
-        static const double shift[LINE_TRIES] = {0, -0.25, 0.25, -0.5, 0.5};
+        static const double shift[LINE_TRIES] = {0, -0.5, 0.5};
         for (int tr = 0; tr < LINE_TRIES; tr++) {
+            int open = slot_open(e, group, 0);
+            if (open < 0)
+                return TS_FAIL(e->err, TS_ENOMEM, "labels");
             double s = s0 + shift[tr] * W;
-            if (s - W / 2 < 0 || s + W / 2 > L)
+            if (open == 0 || s - W / 2 < 0 || s + W / 2 > L)
                 continue;
             { /* a label centred far outside the gathered window would be dropped by
                * add_candidate: skip its layout (its centre is within half its length plus
@@ -533,6 +702,21 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
                 if (px < e->gx0 - slack || px > e->gx1 + slack || py < e->gy0 - slack ||
                     py > e->gy1 + slack)
                     continue;
+                if (e->mode == LAB_SURVEY) {
+                    /* every glyph box's centre is on the stretch of line under the label
+                     * (arc s - W/2 .. s + W/2), moved across it by the offset and at most
+                     * the text's height; a box reaches half a glyph, half the text's
+                     * height and the pad further */
+                    double b[4];
+                    span_bounds(lb, m, s - W / 2, s + W / 2, b);
+                    double g = fabs(off) + A / 2 + 1.5 * H + 2 * pr->pad + 2;
+                    b[0] -= g;
+                    b[1] -= g;
+                    b[2] += g;
+                    b[3] += g;
+                    slot_record(e, pr, b);
+                    continue;
+                }
             }
             size_t p0 = pos_room(lb, run->nglyphs);
             if (p0 == SIZE_MAX)
@@ -543,6 +727,7 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
                                             pr->pad, lb->pos + p0, lb->rb);
                 if (nb == 0)
                     continue;
+                nb = merge_boxes(lb->rb, nb);
             } else {
                 /* straight along the chord under the label, upright */
                 double x0, y0, x1, y1, cx, cy;
@@ -914,6 +1099,25 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
         if (!live_text)
             continue;
         for (size_t i = 0; i < lb->ids.n; i++) {
+            size_t v = e->visit++;
+            if (e->mode == LAB_SURVEY) {
+                if (ts_render__grow((void **)&lb->visits, &lb->cvisits, v + 2, sizeof *lb->visits) != 0)
+                    return TS_FAIL(e->err, TS_ENOMEM, "labels");
+                lb->visits[v] = (visit){e->slot, lb->next_group, 0};
+                lb->nvisits = v + 1;
+            } else if (e->mode == LAB_NEEDED) {
+                if (v >= lb->nvisits || !lb->visits[v].needed) {
+                    /* nothing of this feature is needed: skip it, the counters moved on
+                     * as if it had been proposed (visits[nvisits] is the survey's end) */
+                    if (v < lb->nvisits) {
+                        e->slot = lb->visits[v + 1].slot;
+                        lb->next_group = lb->visits[v + 1].group;
+                    }
+                    continue;
+                }
+                e->slot = lb->visits[v].slot;
+                lb->next_group = lb->visits[v].group;
+            }
             uint32_t fid = lb->ids.ids[i];
             ts_geom g;
             ts_store_geom(l->store, level, fid, &g);
@@ -1013,17 +1217,16 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it,
     return ts_text_draw(lb->text, r, c, it->run, m1, &it->paint, err);
 }
 
-/* Gather the candidates centred in e's window (pixels of e->t) from every layer with live
- * text, and resolve them: lb->items with their placed flags. */
+/* Query every layer with live text over e's window (pixels of e->t) grown by the reach,
+ * and make its proposals (e->mode says what becomes of them). */
 static ts_status
-place_window(lab_env *e)
+gather_window(lab_env *e)
 {
-    ts_render__labeler *lb = e->lb;
     const ts_render_req *req = e->req;
-    release_items(lb);
-    ts_label_set_clear(lb->set);
-    lb->next_group = 0;
     const ts_affine *t = e->t;
+    e->slot = 0;
+    e->visit = 0;
+    e->lb->next_group = 0;
     double x0 = (e->gx0 - e->reach - t->tx) / t->sx, x1 = (e->gx1 + e->reach - t->tx) / t->sx;
     double y0 = (e->gy0 - e->reach - t->ty) / t->sy, y1 = (e->gy1 + e->reach - t->ty) / t->sy;
     ts_bbox q = {fmin(x0, x1), fmin(y0, y1), fmax(x0, x1), fmax(y0, y1)};
@@ -1032,8 +1235,217 @@ place_window(lab_env *e)
     for (int i = 0; i < req->nlayers && st == TS_OK; i++)
         if (has_live_text(req->layers[i]->style, req->scale_denom))
             st = gather_layer(e, i, req->layers[i], res, &q);
-    if (st == TS_OK)
-        st = ts_label_resolve(lb->set, LABEL_ROUNDS, e->err);
+    return st;
+}
+
+static int
+rects_meet(const double a[4], const double b[4])
+{
+    return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+}
+
+/* 1 if two slots of one dup key are close enough to conflict: their rectangles (which
+ * hold their anchors) are within the larger dup distance. */
+static int
+dups_near(const slot *a, const slot *b)
+{
+    double dx = a->b[0] - b->b[2], dx2 = b->b[0] - a->b[2];
+    double dy = a->b[1] - b->b[3], dy2 = b->b[1] - a->b[3];
+    dx = dx > dx2 ? dx : dx2;
+    dy = dy > dy2 ? dy : dy2;
+    dx = dx > 0 ? dx : 0;
+    dy = dy > 0 ? dy : 0;
+    double d = a->dup_dist > b->dup_dist ? a->dup_dist : b->dup_dist;
+    return dx * dx + dy * dy <= d * d * (1 + 1e-9) + 1e-9;
+}
+
+static int
+dup_cmp(const void *pa, const void *pb)
+{
+    const dup_entry *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->slot > b->slot) - (a->slot < b->slot);
+}
+
+#define SURVEY_CELL 128.0 /* px: cells of the survey's grid */
+
+/* Mark the surveyed slots a tile needs: those whose rectangle (grown by the halo) meets
+ * the canvas rows [r0, r1) x columns [0, cw), and every slot within 2 x LABEL_ROUNDS
+ * may-conflict hops of them (rectangles that meet, one group, one dup key within the dup
+ * distance). The resolution of a candidate after r rounds depends only on the candidates
+ * within 2r conflict hops (label/label.h); a conflict implies a may-conflict, so the
+ * needed slots hold every candidate the drawn labels depend on, and resolving only them
+ * gives the drawn labels the fate they have in the whole window. Then the visits with a
+ * needed slot are marked. */
+static ts_status
+mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
+{
+    ts_render__labeler *lb = e->lb;
+    size_t n = lb->nslots;
+    if (n == 0)
+        return TS_OK;
+    if (n >= UINT32_MAX / 2)
+        return TS_FAIL(e->err, TS_EINVAL, "labels: too many proposals");
+    if (ts_render__grow((void **)&lb->need, &lb->cneed, n, 1) != 0 ||
+        ts_render__grow((void **)&lb->queue, &lb->cqueue, n, sizeof *lb->queue) != 0 ||
+        ts_render__grow((void **)&lb->dups, &lb->cdups, n, sizeof *lb->dups) != 0)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    uint8_t *need = lb->need;
+    double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
+    size_t ndup = 0;
+    for (size_t i = 0; i < n; i++) {
+        const slot *sl = &lb->slots[i];
+        need[i] = 0;
+        if (!sl->valid)
+            continue;
+        bx0 = fmin(bx0, sl->b[0]);
+        by0 = fmin(by0, sl->b[1]);
+        bx1 = fmax(bx1, sl->b[2]);
+        by1 = fmax(by1, sl->b[3]);
+        if (sl->dup_key != 0)
+            lb->dups[ndup++] = (dup_entry){sl->dup_key, (uint32_t)i};
+    }
+    if (!(bx1 >= bx0))
+        return TS_OK; /* nothing proposed in the window */
+    qsort(lb->dups, ndup, sizeof *lb->dups, dup_cmp);
+    for (size_t k = 0; k < ndup; k++)
+        lb->slots[lb->dups[k].slot].dup_at =
+            k > 0 && lb->dups[k - 1].key == lb->dups[k].key
+                ? lb->slots[lb->dups[k - 1].slot].dup_at
+                : (uint32_t)k;
+
+    /* a grid of cells, each listing the slots whose rectangle meets it */
+    double cell = SURVEY_CELL;
+    while ((bx1 - bx0) / cell > 512 || (by1 - by0) / cell > 512)
+        cell *= 2;
+    size_t nx = (size_t)((bx1 - bx0) / cell) + 1, ny = (size_t)((by1 - by0) / cell) + 1;
+    size_t ncell = nx * ny;
+#define CELL_RANGE(b, cx0, cy0, cx1, cy1)                                                          \
+    do {                                                                                           \
+        cx0 = (size_t)(((b)[0] - bx0) / cell);                                                     \
+        cy0 = (size_t)(((b)[1] - by0) / cell);                                                     \
+        cx1 = (size_t)(((b)[2] - bx0) / cell);                                                     \
+        cy1 = (size_t)(((b)[3] - by0) / cell);                                                     \
+    } while (0)
+    if (ts_render__grow((void **)&lb->cell_off, &lb->ccell_off, ncell + 1, sizeof *lb->cell_off) != 0)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    uint32_t *off = lb->cell_off;
+    memset(off, 0, (ncell + 1) * sizeof *off);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const slot *sl = &lb->slots[i];
+        if (!sl->valid)
+            continue;
+        size_t cx0, cy0, cx1, cy1;
+        CELL_RANGE(sl->b, cx0, cy0, cx1, cy1);
+        for (size_t y = cy0; y <= cy1; y++)
+            for (size_t x = cx0; x <= cx1; x++)
+                off[y * nx + x + 1]++;
+        total += (cx1 - cx0 + 1) * (cy1 - cy0 + 1);
+    }
+    if (total >= UINT32_MAX ||
+        ts_render__grow((void **)&lb->cell_slots, &lb->ccell_slots, total ? total : 1,
+                        sizeof *lb->cell_slots) != 0)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    for (size_t c = 0; c < ncell; c++)
+        off[c + 1] += off[c];
+    for (size_t i = 0; i < n; i++) {
+        const slot *sl = &lb->slots[i];
+        if (!sl->valid)
+            continue;
+        size_t cx0, cy0, cx1, cy1;
+        CELL_RANGE(sl->b, cx0, cy0, cx1, cy1);
+        for (size_t y = cy0; y <= cy1; y++)
+            for (size_t x = cx0; x <= cx1; x++)
+                lb->cell_slots[off[y * nx + x]++] = (uint32_t)i;
+    }
+    for (size_t c = ncell; c > 0; c--) /* back to the starts */
+        off[c] = off[c - 1];
+    off[0] = 0;
+
+    /* breadth first from the slots the canvas shows; need = 1 + hops */
+    uint32_t *q = lb->queue;
+    size_t qh = 0, qt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const slot *sl = &lb->slots[i];
+        if (sl->valid && !(sl->b[3] + halo < r0 || sl->b[1] - halo > r1 ||
+                           sl->b[2] + halo < 0 || sl->b[0] - halo > cw)) {
+            need[i] = 1;
+            q[qt++] = (uint32_t)i;
+        }
+    }
+    const int hops = 2 * LABEL_ROUNDS;
+#define REACH(j)                                                                                   \
+    do {                                                                                           \
+        need[j] = d1;                                                                              \
+        q[qt++] = (uint32_t)(j);                                                                   \
+    } while (0)
+    while (qh < qt) {
+        uint32_t i = q[qh++];
+        const slot *a = &lb->slots[i];
+        if (need[i] > hops)
+            continue;
+        uint8_t d1 = (uint8_t)(need[i] + 1);
+        if (a->group != TS_LABEL_NO_GROUP) { /* the members: consecutive slots */
+            for (size_t j = i; j-- > 0 && lb->slots[j].group == a->group;)
+                if (lb->slots[j].valid && !need[j])
+                    REACH(j);
+            for (size_t j = i + 1; j < n && lb->slots[j].group == a->group; j++)
+                if (lb->slots[j].valid && !need[j])
+                    REACH(j);
+        }
+        if (a->dup_key != 0)
+            for (size_t k = a->dup_at; k < ndup && lb->dups[k].key == a->dup_key; k++) {
+                uint32_t j = lb->dups[k].slot;
+                if (!need[j] && dups_near(a, &lb->slots[j]))
+                    REACH(j);
+            }
+        size_t cx0, cy0, cx1, cy1;
+        CELL_RANGE(a->b, cx0, cy0, cx1, cy1);
+        for (size_t y = cy0; y <= cy1; y++)
+            for (size_t x = cx0; x <= cx1; x++)
+                for (uint32_t k = off[y * nx + x]; k < off[y * nx + x + 1]; k++) {
+                    uint32_t j = lb->cell_slots[k];
+                    if (!need[j] && rects_meet(a->b, lb->slots[j].b))
+                        REACH(j);
+                }
+    }
+#undef REACH
+#undef CELL_RANGE
+    for (size_t i = 0; i < n; i++)
+        lb->slots[i].needed = need[i] != 0;
+    /* the visits that hold a needed slot still to lay out */
+    for (size_t v = 0; v < lb->nvisits; v++) {
+        size_t s0 = lb->visits[v].slot, s1 = lb->visits[v + 1].slot;
+        for (size_t k = s0; k < s1 && !lb->visits[v].needed; k++)
+            lb->visits[v].needed = need[k] != 0 && !lb->slots[k].laid;
+    }
+    /* the candidates the survey proposed: only the needed stay */
+    size_t nc = ts_label_count(lb->set);
+    if (nc > 0) {
+        if (ts_render__grow((void **)&lb->need, &lb->cneed, n + nc, 1) != 0)
+            return TS_FAIL(e->err, TS_ENOMEM, "labels");
+        uint8_t *keep = lb->need + n;
+        memset(keep, 0, nc);
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (lb->slots[i].cand != UINT32_MAX && lb->slots[i].cand < nc && lb->need[i]) {
+                keep[lb->slots[i].cand] = 1;
+                kept++;
+            }
+        ts_label_retain(lb->set, keep);
+        e->stats->label_candidates += kept;
+    }
+    return TS_OK;
+}
+
+/* Resolve the candidates proposed (lb->set) and mark the placed items. */
+static ts_status
+resolve_items(lab_env *e)
+{
+    ts_render__labeler *lb = e->lb;
+    ts_status st = ts_label_resolve(lb->set, LABEL_ROUNDS, e->err);
     if (st == TS_OK) {
         size_t n = ts_label_count(lb->set);
         for (size_t i = 0; i < n; i++)
@@ -1043,14 +1455,57 @@ place_window(lab_env *e)
     return st;
 }
 
-/* Place the candidates of e's window (pixels of the canvas) and draw the placed ones that
- * reach c's rows. */
+/* Gather the candidates centred in e's window (pixels of e->t) from every layer with live
+ * text, and resolve them: lb->items with their placed flags. */
 static ts_status
-place_and_draw(lab_env *e, ts_raster *r, ts_canvas *c)
+place_window(lab_env *e)
 {
     ts_render__labeler *lb = e->lb;
-    ts_status st = place_window(e);
+    release_items(lb);
+    ts_label_set_clear(lb->set);
+    e->mode = LAB_ALL;
+    ts_status st = gather_window(e);
+    return st == TS_OK ? resolve_items(e) : st;
+}
+
+/* As place_window for a canvas that draws only the labels meeting rows [r0, r1) x
+ * columns [0, cw) (pixels of e->t; halo: the widest halo), with the same result for
+ * those labels, cheaper: a survey of the window finds where every candidate may lie
+ * without laying out text along lines, then only the candidates the drawn ones depend on
+ * (mark_needed) are laid out and resolved. */
+static ts_status
+place_needed(lab_env *e, double r0, double r1, double cw, double halo)
+{
+    ts_render__labeler *lb = e->lb;
+    release_items(lb);
+    ts_label_set_clear(lb->set);
+    lb->nslots = 0;
+    lb->nvisits = 0;
+    e->mode = LAB_SURVEY;
+    ts_status st = gather_window(e);
+    if (st == TS_OK && ts_render__grow((void **)&lb->visits, &lb->cvisits, lb->nvisits + 1,
+                                       sizeof *lb->visits) != 0)
+        st = TS_FAIL(e->err, TS_ENOMEM, "labels");
+    if (st == TS_OK) {
+        lb->visits[lb->nvisits] = (visit){e->slot, lb->next_group, 0};
+        st = mark_needed(e, r0, r1, cw, halo);
+    }
+    if (st == TS_OK) {
+        e->mode = LAB_NEEDED;
+        st = gather_window(e);
+    }
+    e->mode = LAB_ALL;
+    return st == TS_OK ? resolve_items(e) : st;
+}
+
+/* Place the candidates of e's window (pixels of the canvas) and draw the placed ones that
+ * reach c's rows. lone: the canvas is a tile or a few (place_needed), not a block. */
+static ts_status
+place_and_draw(lab_env *e, ts_raster *r, ts_canvas *c, int lone)
+{
+    ts_render__labeler *lb = e->lb;
     double r0 = c->row0, r1 = (double)c->row0 + c->h;
+    ts_status st = lone ? place_needed(e, r0, r1, c->w, e->halo_max + 2) : place_window(e);
     for (size_t i = 0; i < lb->nitems && st == TS_OK; i++) {
         const item *it = &lb->items[i];
         if ((it->placed || it->always) &&
@@ -1379,6 +1834,8 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
                     if (xs != TS_OK)
                         return xs;
                     lmax = fmax(lmax, ext);
+                    if (sym->text->has_halo)
+                        e.halo_max = fmax(e.halo_max, sym->text->halo_radius * e.sf);
                     if (sym->text->group)
                         dup = fmax(dup, group_dist(sym->text, e.sf, cap));
                     disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
@@ -1404,17 +1861,18 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         e.gy0 = 0;
         e.gx1 = req->width;
         e.gy1 = req->height;
-        st = place_and_draw(&e, r, c);
+        st = place_and_draw(&e, r, c, 0);
     } else if (c->w <= 1024 && (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
         /* a tile or a few: its own window plus the margin (no cache: scattered tiles would
-         * each pay for a whole block) */
+         * each pay for a whole block), of which only the candidates its labels depend on
+         * are laid out and resolved (place_needed) */
         double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
         double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
         e.gx0 = fmin(ax0, ax1) - margin;
         e.gx1 = fmax(ax0, ax1) + margin;
         e.gy0 = fmin(ay0, ay1) - margin;
         e.gy1 = fmax(ay0, ay1) + margin;
-        st = place_and_draw(&e, r, c);
+        st = place_and_draw(&e, r, c, 1);
     } else {
         /* metatiles and bands of them: placements per block, shared (see draw_blocks) */
         st = draw_blocks(&e, r, c, shown, margin);
