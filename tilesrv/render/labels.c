@@ -636,11 +636,17 @@ static size_t
 merge_boxes(ts_rbox *b, size_t n)
 {
     size_t m = 0;
+    double cs = 1, sn = 0; /* of b[m - 1]'s angle, once have_trig */
+    int have_trig = 0;
     for (size_t i = 0; i < n; i++) {
         if (m > 0) {
             ts_rbox *a = &b[m - 1];
             if (fabs(a->angle - b[i].angle) <= 1e-9 && fabs(a->hh - b[i].hh) <= 1e-9) {
-                double cs = cos(a->angle), sn = sin(a->angle);
+                if (!have_trig) {
+                    cs = cos(a->angle);
+                    sn = sin(a->angle);
+                    have_trig = 1;
+                }
                 double dx = b[i].cx - a->cx, dy = b[i].cy - a->cy;
                 double t = dx * cs + dy * sn, d = -dx * sn + dy * cs;
                 if (fabs(d) <= 1e-6 && t - b[i].hw <= a->hw + 1e-6 &&
@@ -655,6 +661,7 @@ merge_boxes(ts_rbox *b, size_t n)
             }
         }
         b[m++] = b[i];
+        have_trig = 0;
     }
     return m;
 }

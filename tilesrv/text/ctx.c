@@ -14,7 +14,7 @@
 #include FT_OUTLINE_H
 
 #define GLYPH_CACHE_BYTES (8u << 20)
-#define RUN_CACHE_BYTES (4u << 20)
+#define RUN_CACHE_BYTES (8u << 20)
 
 int
 ts_text__grow(void **p, size_t *cap, size_t n, size_t sz)

@@ -180,6 +180,8 @@ turning(const cursor *c0, double sa, double sb)
 {
     cursor c = *c0;
     seek(&c, sa);
+    if (c.s0 + c.len >= sb || c.seg + 2 >= c.p->n)
+        return 0; /* within one segment: no vertex inside */
     double total = 0, prev = 0;
     int have = 0;
     for (;;) {
