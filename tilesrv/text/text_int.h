@@ -13,7 +13,8 @@
 #include FT_FREETYPE_H
 #include <hb.h>
 
-#define TS_TEXT_FLATTEN_TOL 0.1 /* max distance of a flattened curve from the true one, px */
+#define TS_TEXT_FLATTEN_TOL 0.25 /* max distance of a flattened curve from the true one, px
+                                  * (FreeType's own rasteriser splits curves to 1/4 px) */
 #define TS_TEXT_MAX_BYTES 16384 /* longest string ts_text_shape accepts */
 #define TS_TEXT_MAX_LINES 1024
 #define TS_TEXT_MAX_SIZE_PX 2048.0
