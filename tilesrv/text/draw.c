@@ -24,6 +24,7 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
 
     size_t npts = 0, nrings = 0;
     double ymin = INFINITY, ymax = -INFINITY;
+    double reach = (do_halo ? paint->halo_radius : 0) + 2; /* px beyond an outline it paints */
     for (size_t i = 0; i < run->nglyphs; i++) {
         const ts_text_glyph *g = &run->glyphs[i];
         const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, err);
@@ -53,10 +54,20 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
                 dst[2 * k + 1] = y + sn * u + cs * v;
             }
         }
+        double gx0 = INFINITY, gx1 = -INFINITY, gy0 = INFINITY, gy1 = -INFINITY;
         for (uint32_t k = 0; k < o->npts; k++) {
-            ymin = dst[2 * k + 1] < ymin ? dst[2 * k + 1] : ymin;
-            ymax = dst[2 * k + 1] > ymax ? dst[2 * k + 1] : ymax;
+            gx0 = dst[2 * k] < gx0 ? dst[2 * k] : gx0;
+            gx1 = dst[2 * k] > gx1 ? dst[2 * k] : gx1;
+            gy0 = dst[2 * k + 1] < gy0 ? dst[2 * k + 1] : gy0;
+            gy1 = dst[2 * k + 1] > gy1 ? dst[2 * k + 1] : gy1;
         }
+        /* a glyph whose outline (and halo) misses the canvas's rows and columns changes
+         * none of its pixels: its closed contours wind nothing there */
+        if (gx1 + reach < 0 || gx0 - reach > c->w || gy1 + reach < c->row0 ||
+            gy0 - reach > (double)c->row0 + c->h)
+            continue;
+        ymin = gy0 < ymin ? gy0 : ymin;
+        ymax = gy1 > ymax ? gy1 : ymax;
         for (uint32_t k = 0; k < o->nrings; k++)
             t->counts[nrings + k] = o->counts[k];
         npts += o->npts;
@@ -64,8 +75,6 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
     }
     if (nrings == 0)
         return TS_OK;
-    /* a label wholly above or below the canvas's rows changes none of them */
-    double reach = (do_halo ? paint->halo_radius : 0) + 2;
     if (ymax + reach < c->row0 || ymin - reach > (double)c->row0 + c->h)
         return TS_OK;
     ts_parts parts = {t->xy, t->counts, (uint32_t)nrings};
