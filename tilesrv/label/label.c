@@ -625,9 +625,9 @@ ts_label_margin(double extent, double pad, double dup, int rounds)
 {
     /* a drawn candidate's centre lies within extent/2 of the area; one conflict hop moves
      * a centre by at most extent + 2 pad (boxes) or dup + extent (anchors inside their
-     * bounds); a state after r rounds depends on candidates within 2r hops */
+     * bounds); being placed after r rounds depends on candidates within 2r - 1 hops */
     double hop = fmax(extent + 2 * M_SQRT2 * pad, dup + extent);
-    return extent / 2 + 2.0 * rounds * hop;
+    return extent / 2 + (2.0 * rounds - 1) * hop;
 }
 
 double
@@ -635,5 +635,5 @@ ts_label_margin_centred(double extent, double dup, int rounds)
 {
     /* boxes that overlap have bounds that meet: their centres are within half of each
      * diagonal, extent together; anchors (the centres) of a dup conflict within dup */
-    return extent / 2 + 2.0 * rounds * fmax(extent, dup);
+    return extent / 2 + (2.0 * rounds - 1) * fmax(extent, dup);
 }

@@ -14,8 +14,11 @@
  *
  * Run to the end this is exactly the greedy result (the lexicographically first maximal
  * independent set). It is stopped after `rounds` rounds; candidates still undecided are
- * rejected. A candidate's state after r rounds depends only on candidates within 2r hops
- * of conflict, so two renders (two metatiles, two bands) that gather every candidate within
+ * rejected. Whether a candidate is placed after r rounds depends only on the candidates
+ * within 2r - 1 hops of conflict (placed in round r: every higher-ranked neighbour rejected
+ * by the end of round r - 1, which depends on 2 (r - 1) hops around that neighbour; being
+ * rejected depends on 2r hops, but a rejected and an undecided candidate are both not
+ * drawn), so two renders (two metatiles, two bands) that gather every candidate within
  * ts_label_margin() of the area they draw agree on every label they draw: a label crossing a
  * tile or metatile border is drawn whole, once, in both. Ranks must be a total order that
  * is the same in every render (priority, weight, then a stable id).

@@ -1278,10 +1278,10 @@ dup_cmp(const void *pa, const void *pb)
 #define SURVEY_CELL 128.0 /* px: cells of the survey's grid */
 
 /* Mark the surveyed slots a tile needs: those whose rectangle (grown by the halo) meets
- * the canvas rows [r0, r1) x columns [0, cw), and every slot within 2 x LABEL_ROUNDS
+ * the canvas rows [r0, r1) x columns [0, cw), and every slot within 2 x LABEL_ROUNDS - 1
  * may-conflict hops of them (rectangles that meet, one group, one dup key within the dup
- * distance). The resolution of a candidate after r rounds depends only on the candidates
- * within 2r conflict hops (label/label.h); a conflict implies a may-conflict, so the
+ * distance). Whether a candidate is placed after r rounds depends only on the candidates
+ * within 2r - 1 conflict hops (label/label.h); a conflict implies a may-conflict, so the
  * needed slots hold every candidate the drawn labels depend on, and resolving only them
  * gives the drawn labels the fate they have in the whole window. Then the visits with a
  * needed slot are marked. */
@@ -1382,7 +1382,7 @@ mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
             q[qt++] = (uint32_t)i;
         }
     }
-    const int hops = 2 * LABEL_ROUNDS;
+    const int hops = 2 * LABEL_ROUNDS - 1;
 #define REACH(j)                                                                                   \
     do {                                                                                           \
         need[j] = d1;                                                                              \
