@@ -112,6 +112,8 @@ ts_text_ctx_free(ts_text_ctx *t)
         FT_Done_FreeType(t->ft);
     free(t->xy);
     free(t->counts);
+    free(t->hxy);
+    free(t->hcounts);
     free(t->str);
     free(t->key);
     free(t->gl);
@@ -190,6 +192,7 @@ typedef struct builder {
     size_t nr, capr;
     size_t ring0;  /* first point of the open ring */
     double scale;  /* font units -> px */
+    double tol;    /* px: the flattening's largest error */
     double cx, cy; /* current point, px */
     int oom;
 } builder;
@@ -266,9 +269,9 @@ cb_line(const FT_Vector *to, void *user)
 /* Segments for a curve whose second differences have length dd (px) and whose chord
  * error over a t-interval h is at most k * dd * h^2: the least n with error <= tol. */
 static int
-nsegs(double dd, double k)
+nsegs(double dd, double k, double tol)
 {
-    double n = ceil(sqrt(k * dd / TS_TEXT_FLATTEN_TOL));
+    double n = ceil(sqrt(k * dd / tol));
     return n < 1 ? 1 : n > 100 ? 100 : (int)n;
 }
 
@@ -280,7 +283,7 @@ cb_conic(const FT_Vector *c, const FT_Vector *to, void *user)
     double x1 = c->x * b->scale, y1 = -c->y * b->scale;
     double x2 = to->x * b->scale, y2 = -to->y * b->scale;
     /* B'' = 2 (p0 - 2 p1 + p2); chord error <= |B''| h^2 / 8 = |d| h^2 / 4 */
-    int n = nsegs(hypot(x0 - 2 * x1 + x2, y0 - 2 * y1 + y2), 0.25);
+    int n = nsegs(hypot(x0 - 2 * x1 + x2, y0 - 2 * y1 + y2), 0.25, b->tol);
     for (int i = 1; i < n; i++) {
         double s = (double)i / n, u = 1 - s;
         add_pt(b, u * u * x0 + 2 * u * s * x1 + s * s * x2,
@@ -303,7 +306,7 @@ cb_cubic(const FT_Vector *c1, const FT_Vector *c2, const FT_Vector *to, void *us
     /* |B''| <= 6 max(|p0 - 2 p1 + p2|, |p1 - 2 p2 + p3|); chord error <= |B''| h^2 / 8 */
     double d1 = hypot(x0 - 2 * x1 + x2, y0 - 2 * y1 + y2);
     double d2 = hypot(x1 - 2 * x2 + x3, y1 - 2 * y2 + y3);
-    int n = nsegs(d1 > d2 ? d1 : d2, 0.75);
+    int n = nsegs(d1 > d2 ? d1 : d2, 0.75, b->tol);
     for (int i = 1; i < n; i++) {
         double s = (double)i / n, u = 1 - s;
         double a = u * u * u, bb = 3 * u * u * s, cc = 3 * u * s * s, d = s * s * s;
@@ -317,11 +320,12 @@ cb_cubic(const FT_Vector *c1, const FT_Vector *c2, const FT_Vector *to, void *us
 
 /* Load and flatten: a new outline block, or NULL (out of memory or a FreeType error). */
 static ts_text__outline *
-load_outline(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, ts_status *st)
+load_outline(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, double tol, ts_status *st)
 {
     ts_text__face *f = &t->faces[face];
     builder b = {0};
     b.scale = size64 / 64.0 / f->upem;
+    b.tol = tol;
     *st = TS_OK;
     if (FT_Load_Glyph(f->ft, gid, FT_LOAD_NO_SCALE | FT_LOAD_NO_BITMAP) == 0 &&
         f->ft->glyph->format == FT_GLYPH_FORMAT_OUTLINE) {
@@ -368,13 +372,13 @@ load_outline(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, ts_status *
 }
 
 const ts_text__outline *
-ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, ts_err *err)
+ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, int halo, ts_err *err)
 {
     free(t->spare);
     t->spare = NULL;
-    int32_t key[3] = {face, (int32_t)gid, size64};
+    int32_t key[4] = {face, (int32_t)gid, size64, halo != 0};
     uint64_t h = ts_hash_mix(((uint64_t)(uint32_t)face << 48) ^ ((uint64_t)gid << 20) ^
-                             (uint64_t)(uint32_t)size64);
+                             (uint64_t)(uint32_t)size64 ^ (uint64_t)(halo != 0) << 63);
     ts_text__outline *o = ts_text__lru_get(&t->glyphs, key, sizeof key, h);
     if (o != NULL)
         return o;
@@ -385,7 +389,8 @@ ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, ts_err *e
     if (ts_text__face_open(t, face, err) != TS_OK)
         return NULL;
     ts_status st;
-    o = load_outline(t, face, gid, size64, &st);
+    o = load_outline(t, face, gid, size64, halo ? TS_TEXT_HALO_FLATTEN_TOL : TS_TEXT_FLATTEN_TOL,
+                     &st);
     if (o == NULL) {
         TS_FAIL(err, st, "out of memory loading glyph %u", (unsigned)gid);
         return NULL;

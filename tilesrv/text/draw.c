@@ -1,6 +1,6 @@
 /* text/draw.c — a run's glyph outlines placed (rotated, translated) into one set of
- * rings in whole-image pixels, then the halo stroked and the glyphs filled through the
- * raster module. */
+ * rings in whole-image pixels, then the halo stroked (around coarser outlines) and the
+ * glyphs filled through the raster module. */
 #include "text/text.h"
 #include "text/text_int.h"
 
@@ -9,25 +9,23 @@
 
 static const ts_affine identity = {1, 1, 0, 0};
 
-ts_status
-ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
-             const ts_text_glyph_pos *pos, const ts_text_paint *paint, ts_err *err)
+/* The run's glyph outlines (halo: the coarser ones a halo is stroked around) placed at
+ * pos into *xy / *counts (grown as needed): *npts points in *nrings rings, and the rows
+ * they span in *ymin, *ymax. A glyph whose outline, grown by reach, misses the canvas's
+ * rows and columns is left out: its closed contours wind nothing there. */
+static ts_status
+place_outlines(ts_text_ctx *t, const ts_canvas *c, const ts_text_run *run,
+               const ts_text_glyph_pos *pos, int halo, double reach, double **xy,
+               size_t *xy_cap, uint32_t **counts, size_t *counts_cap, size_t *npts_out,
+               size_t *nrings_out, double *ymin, double *ymax, ts_err *err)
 {
-    if (t == NULL || r == NULL || c == NULL || run == NULL || paint == NULL ||
-        (pos == NULL && run->nglyphs > 0))
-        return TS_FAIL(err, TS_EINVAL, "NULL argument to ts_text_draw");
-    int do_fill = paint->fill.a > 0 && paint->fill_opacity > 0;
-    int do_halo = paint->halo_radius > 0 && paint->halo.a > 0 && paint->halo_opacity > 0;
-    if (run->nglyphs == 0 || (!do_fill && !do_halo))
-        return TS_OK;
     int32_t size64 = (int32_t)lround(run->size_px * 64);
-
     size_t npts = 0, nrings = 0;
-    double ymin = INFINITY, ymax = -INFINITY;
-    double reach = (do_halo ? paint->halo_radius : 0) + 2; /* px beyond an outline it paints */
+    *ymin = INFINITY;
+    *ymax = -INFINITY;
     for (size_t i = 0; i < run->nglyphs; i++) {
         const ts_text_glyph *g = &run->glyphs[i];
-        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, err);
+        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, halo, err);
         if (o == NULL)
             return err ? err->code : TS_ENOMEM;
         if (o->npts == 0)
@@ -35,11 +33,10 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
         double x = pos[i].x, y = pos[i].y;
         if (!isfinite(x) || !isfinite(y) || !isfinite(pos[i].angle))
             continue;
-        if (ts_text__grow((void **)&t->xy, &t->xy_cap, 2 * (npts + o->npts), sizeof *t->xy) ||
-            ts_text__grow((void **)&t->counts, &t->counts_cap, nrings + o->nrings,
-                          sizeof *t->counts))
+        if (ts_text__grow((void **)xy, xy_cap, 2 * (npts + o->npts), sizeof **xy) ||
+            ts_text__grow((void **)counts, counts_cap, nrings + o->nrings, sizeof **counts))
             return TS_FAIL(err, TS_ENOMEM, "out of memory drawing text");
-        double *dst = t->xy + 2 * npts;
+        double *dst = *xy + 2 * npts;
         const double *src = o->xy;
         if (pos[i].angle == 0) {
             for (uint32_t k = 0; k < o->npts; k++) {
@@ -61,34 +58,61 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
             gy0 = dst[2 * k + 1] < gy0 ? dst[2 * k + 1] : gy0;
             gy1 = dst[2 * k + 1] > gy1 ? dst[2 * k + 1] : gy1;
         }
-        /* a glyph whose outline (and halo) misses the canvas's rows and columns changes
-         * none of its pixels: its closed contours wind nothing there */
         if (gx1 + reach < 0 || gx0 - reach > c->w || gy1 + reach < c->row0 ||
             gy0 - reach > (double)c->row0 + c->h)
             continue;
-        ymin = gy0 < ymin ? gy0 : ymin;
-        ymax = gy1 > ymax ? gy1 : ymax;
+        *ymin = gy0 < *ymin ? gy0 : *ymin;
+        *ymax = gy1 > *ymax ? gy1 : *ymax;
         for (uint32_t k = 0; k < o->nrings; k++)
-            t->counts[nrings + k] = o->counts[k];
+            (*counts)[nrings + k] = o->counts[k];
         npts += o->npts;
         nrings += o->nrings;
     }
-    if (nrings == 0)
+    *npts_out = npts;
+    *nrings_out = nrings;
+    return TS_OK;
+}
+
+ts_status
+ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
+             const ts_text_glyph_pos *pos, const ts_text_paint *paint, ts_err *err)
+{
+    if (t == NULL || r == NULL || c == NULL || run == NULL || paint == NULL ||
+        (pos == NULL && run->nglyphs > 0))
+        return TS_FAIL(err, TS_EINVAL, "NULL argument to ts_text_draw");
+    int do_fill = paint->fill.a > 0 && paint->fill_opacity > 0;
+    int do_halo = paint->halo_radius > 0 && paint->halo.a > 0 && paint->halo_opacity > 0;
+    if (run->nglyphs == 0 || (!do_fill && !do_halo))
         return TS_OK;
-    if (ymax + reach < c->row0 || ymin - reach > (double)c->row0 + c->h)
+    size_t npts, nrings;
+    double ymin, ymax;
+    if (do_halo) {
+        double reach = paint->halo_radius + 2; /* px beyond an outline the halo paints */
+        /* the coarse outlines strays up to 1/4 px from the glyph: a halo of 1 px or more
+         * still meets the fill everywhere */
+        int coarse = paint->halo_radius >= 1;
+        TS_TRY(place_outlines(t, c, run, pos, coarse, reach, &t->hxy, &t->hxy_cap, &t->hcounts,
+                              &t->hcounts_cap, &npts, &nrings, &ymin, &ymax, err));
+        if (nrings > 0 && !(ymax + reach < c->row0 || ymin - reach > (double)c->row0 + c->h)) {
+            ts_parts parts = {t->hxy, t->hcounts, (uint32_t)nrings};
+            ts_stroke s = {0};
+            s.width = 2 * paint->halo_radius;
+            s.join = TS_JOIN_ROUND;
+            s.cap = TS_CAP_ROUND;
+            if (ts_raster_stroke(r, c, &identity, &parts, 1, &s, paint->halo,
+                                 paint->halo_opacity) != TS_OK)
+                return TS_FAIL(err, TS_ENOMEM, "out of memory drawing a text halo");
+        }
+    }
+    if (!do_fill)
+        return TS_OK;
+    TS_TRY(place_outlines(t, c, run, pos, 0, 2, &t->xy, &t->xy_cap, &t->counts, &t->counts_cap,
+                          &npts, &nrings, &ymin, &ymax, err));
+    if (nrings == 0 || ymax + 2 < c->row0 || ymin - 2 > (double)c->row0 + c->h)
         return TS_OK;
     ts_parts parts = {t->xy, t->counts, (uint32_t)nrings};
-    if (do_halo) {
-        ts_stroke s = {0};
-        s.width = 2 * paint->halo_radius;
-        s.join = TS_JOIN_ROUND;
-        s.cap = TS_CAP_ROUND;
-        if (ts_raster_stroke(r, c, &identity, &parts, 1, &s, paint->halo, paint->halo_opacity) !=
-            TS_OK)
-            return TS_FAIL(err, TS_ENOMEM, "out of memory drawing a text halo");
-    }
-    if (do_fill && ts_raster_fill(r, c, &identity, &parts, TS_FILL_NONZERO, paint->fill,
-                                  paint->fill_opacity) != TS_OK)
+    if (ts_raster_fill(r, c, &identity, &parts, TS_FILL_NONZERO, paint->fill,
+                       paint->fill_opacity) != TS_OK)
         return TS_FAIL(err, TS_ENOMEM, "out of memory drawing text");
     return TS_OK;
 }

@@ -175,7 +175,7 @@ shape_new(ts_text_ctx *t, const char *utf8, size_t len, const ts_font_spec *spec
         const ts_text_glyph *g = &r->g[i];
         if (g->gid == 0)
             p->nmissing++;
-        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, err);
+        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, 0, err);
         if (o == NULL) {
             free(r);
             return err ? err->code : TS_ENOMEM;

@@ -13,8 +13,11 @@
 #include FT_FREETYPE_H
 #include <hb.h>
 
-#define TS_TEXT_FLATTEN_TOL 0.25 /* max distance of a flattened curve from the true one, px
-                                  * (FreeType's own rasteriser splits curves to 1/4 px) */
+#define TS_TEXT_FLATTEN_TOL 0.1 /* max distance of a flattened curve from the true one, px */
+#define TS_TEXT_HALO_FLATTEN_TOL 0.25 /* the same for the outline a halo is stroked around:
+                                       * the halo's edge lies its radius out, rounded by
+                                       * the stroke's joins, and a third as many points
+                                       * make it a third cheaper to draw */
 #define TS_TEXT_MAX_BYTES 16384 /* longest string ts_text_shape accepts */
 #define TS_TEXT_MAX_LINES 1024
 #define TS_TEXT_MAX_SIZE_PX 2048.0
@@ -81,7 +84,7 @@ struct ts_text_ctx {
     FT_Library ft;
     ts_text__face *faces; /* cat->nfaces */
     hb_buffer_t *buf;
-    ts_text__lru glyphs;     /* key: face, gid, size in 1/64 px -> ts_text__outline */
+    ts_text__lru glyphs;     /* key: face, gid, size in 1/64 px, halo -> ts_text__outline */
     ts_text__lru runs;       /* key: spec fields + string -> run (one reference) */
     ts_text__outline *spare; /* an outline the cache did not take, freed on the next lookup */
     /* scratch */
@@ -89,6 +92,10 @@ struct ts_text_ctx {
     size_t xy_cap; /* doubles */
     uint32_t *counts;
     size_t counts_cap;
+    double *hxy; /* the halo's outlines */
+    size_t hxy_cap;
+    uint32_t *hcounts;
+    size_t hcounts_cap;
     char *str;
     size_t str_cap;
     unsigned char *key;
@@ -107,10 +114,11 @@ typedef struct ts_text__run {
 /* Open face i of the catalogue in t if needed. TS_OK or TS_EIO / TS_ENOMEM with *err. */
 ts_status ts_text__face_open(ts_text_ctx *t, int i, ts_err *err);
 /* The flattened outline of glyph gid of face at size64 (1/64 px), from the cache or
- * loaded now; valid until the next call on t. NULL with *err set on failure. A glyph
- * without an outline gives an outline of 0 points. */
+ * loaded now; valid until the next call on t. halo: flattened to TS_TEXT_HALO_FLATTEN_TOL
+ * (for stroking a halo around), else TS_TEXT_FLATTEN_TOL. NULL with *err set on failure.
+ * A glyph without an outline gives an outline of 0 points. */
 const ts_text__outline *ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64,
-                                       ts_err *err);
+                                       int halo, ts_err *err);
 /* Grow a scratch array to hold n elements of size sz. 0 or -1 on out-of-memory. */
 int ts_text__grow(void **p, size_t *cap, size_t n, size_t sz);
 
