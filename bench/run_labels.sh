@@ -14,7 +14,8 @@
 #   (COMMIT=... names the commit in the log when run from an exported tree)
 #
 # Both renderers draw one 256 px tile at a time; tilesrv through bench_tiles (render +
-# PNG encode, no cache, no metatiles; --no-labels draws the same styles without labels),
+# PNG encode, no cache, no metatiles; --no-labels draws the same styles without labels;
+# one untimed pass, then 3 timed passes a round: its pass takes 0.2-0.4 s),
 # Mapnik through the peer rig's bench/peers/bench/bench_mapnik.py with
 # bench/labels/cadastre_labels.xml (buffer-size 0, as the rig's maps).
 set -eu
@@ -50,8 +51,8 @@ echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit ${COMMIT:-$(git rev-parse --short 
      "cc=$(cc --version | head -1) loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$ROUNDS"); do
     echo "# round $r"
-    run tilesrv_nolabels $BT $LAB --threads 1 --no-labels --name tilesrv_nolabels
-    run tilesrv_labels $BT $LAB --threads 1 --name tilesrv_labels
+    run tilesrv_nolabels $BT $LAB --threads 1 --warmup 1 --runs 3 --no-labels --name tilesrv_nolabels
+    run tilesrv_labels $BT $LAB --threads 1 --warmup 1 --runs 3 --name tilesrv_labels
     run mapnik_labels peers bench/bench_mapnik.py --xml ../labels/cadastre_labels.xml \
         --tiles ../labels/tiles.txt --name mapnik_labels
     run mapnik_nolabels peers bench/bench_mapnik.py --xml mapnik/cadastre.xml \

@@ -132,6 +132,10 @@ struct ts_render__labeler {
     uint32_t *cell_off, *cell_slots, *queue;
     size_t ccell_off, ccell_slots, cqueue;
     uint8_t *need; /* per slot: 0, or 1 + its hops from a drawn one */
+    uint32_t *sids; /* the survey's query results, layer after layer */
+    size_t nsids, csids;
+    size_t *sid_off, *sid_n; /* per layer index: first in sids, count */
+    size_t nsid_off, csid_off, csid_n;
     size_t cneed;
     dup_entry *dups; /* the valid slots with a dup key, by key */
     size_t cdups;
@@ -208,6 +212,9 @@ ts_render__labeler_free(ts_render__labeler *lb)
     free(lb->cell_slots);
     free(lb->queue);
     free(lb->need);
+    free(lb->sids);
+    free(lb->sid_off);
+    free(lb->sid_n);
     free(lb->dups);
     ts_idvec_fini(&lb->ids);
     free(lb);
@@ -1090,8 +1097,36 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
         return xst;
     double store_res;
     ts_bbox sq = ts_render__store_box(xf, q, res, &store_res);
-    if (ts_store_query(l->store, &sq, &lb->ids) != TS_OK)
-        return TS_FAIL(e->err, TS_ENOMEM, "labels: query layer %s", l->name);
+    /* the pass after a survey visits the features the survey found (the same query) */
+    const uint32_t *ids;
+    size_t nids;
+    if (e->mode == LAB_NEEDED && (size_t)li < lb->nsid_off) {
+        ids = lb->sids + lb->sid_off[li];
+        nids = lb->sid_n[li];
+    } else {
+        if (ts_store_query(l->store, &sq, &lb->ids) != TS_OK)
+            return TS_FAIL(e->err, TS_ENOMEM, "labels: query layer %s", l->name);
+        ids = lb->ids.ids;
+        nids = lb->ids.n;
+        if (e->mode == LAB_SURVEY) {
+            if (ts_render__grow((void **)&lb->sids, &lb->csids, lb->nsids + nids + 1,
+                                sizeof *lb->sids) != 0 ||
+                ts_render__grow((void **)&lb->sid_off, &lb->csid_off, (size_t)li + 1,
+                                sizeof *lb->sid_off) != 0 ||
+                ts_render__grow((void **)&lb->sid_n, &lb->csid_n, (size_t)li + 1,
+                                sizeof *lb->sid_n) != 0)
+                return TS_FAIL(e->err, TS_ENOMEM, "labels");
+            for (size_t k = lb->nsid_off; k < (size_t)li; k++) { /* layers without text */
+                lb->sid_off[k] = lb->nsids;
+                lb->sid_n[k] = 0;
+            }
+            memcpy(lb->sids + lb->nsids, ids, nids * sizeof *ids);
+            lb->sid_off[li] = lb->nsids;
+            lb->sid_n[li] = nids;
+            lb->nsids += nids;
+            lb->nsid_off = (size_t)li + 1;
+        }
+    }
     int level = ts_store_level_for_res(l->store, store_res);
     ts_render__feat fc = {l, 0};
     ts_feature_ref fr = {ts_render__feat_get, &fc, {0, 0, 0, 0}};
@@ -1105,7 +1140,7 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
                     live_text |= fts->rules[r].syms[k].kind == TS_SYM_TEXT;
         if (!live_text)
             continue;
-        for (size_t i = 0; i < lb->ids.n; i++) {
+        for (size_t i = 0; i < nids; i++) {
             size_t v = e->visit++;
             if (e->mode == LAB_SURVEY) {
                 if (ts_render__grow((void **)&lb->visits, &lb->cvisits, v + 2, sizeof *lb->visits) != 0)
@@ -1125,7 +1160,7 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
                 e->slot = lb->visits[v].slot;
                 lb->next_group = lb->visits[v].group;
             }
-            uint32_t fid = lb->ids.ids[i];
+            uint32_t fid = ids[i];
             ts_geom g;
             ts_store_geom(l->store, level, fid, &g);
             if (g.kind == TS_GEOM_NONE || g.nparts == 0)
@@ -1488,6 +1523,8 @@ place_needed(lab_env *e, double r0, double r1, double cw, double halo)
     ts_label_set_clear(lb->set);
     lb->nslots = 0;
     lb->nvisits = 0;
+    lb->nsids = 0;
+    lb->nsid_off = 0;
     e->mode = LAB_SURVEY;
     ts_status st = gather_window(e);
     if (st == TS_OK && ts_render__grow((void **)&lb->visits, &lb->cvisits, lb->nvisits + 1,
