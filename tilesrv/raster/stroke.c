@@ -172,6 +172,14 @@ join(stroker *st, double px, double py, double n0x, double n0y, double n1x, doub
         put(st, mx, my);
         return;
     }
+    /* a round join turning less than one arc step (no point of the arc needed): its miter
+     * point, which strays outside the arc as far as the chord p + n0, p + n1 would stray
+     * inside it (within the arc tolerance), one point instead of two (a finely flattened
+     * curve turns a little at every vertex: a glyph's halo, a curved street) */
+    if (st->join == TS_JOIN_ROUND && dot >= st->cosd && kk > 0) {
+        put(st, mx, my);
+        return;
+    }
     put(st, px + n0x, py + n0y);
     if (st->join == TS_JOIN_ROUND)
         arc(st, px, py, n0x, n0y, dot, 0);
