@@ -75,7 +75,7 @@ typedef struct slot {
     uint64_t dup_key;
     double dup_dist;
     uint32_t group;    /* TS_LABEL_NO_GROUP, or the group (members are consecutive slots) */
-    uint32_t dup_at;   /* its first same-key entry in lb->dups (mark_needed) */
+    uint32_t dup_next; /* the next valid slot of its dup key, or UINT32_MAX (mark_needed) */
     uint32_t cand;     /* laid out by the survey (a point label): its index in lb->set,
                         * or UINT32_MAX when it blocks nothing (conflictResolution false) */
     uint8_t laid;      /* laid out and proposed by the survey already */
@@ -137,7 +137,7 @@ struct ts_render__labeler {
     size_t *sid_off, *sid_n; /* per layer index: first in sids, count */
     size_t nsid_off, csid_off, csid_n;
     size_t cneed;
-    dup_entry *dups; /* the valid slots with a dup key, by key */
+    dup_entry *dups; /* mark_needed's table: dup key -> its first valid slot */
     size_t cdups;
     char buf[LABEL_TEXT_MAX];
 };
@@ -1301,14 +1301,6 @@ dups_near(const slot *a, const slot *b)
     return dx * dx + dy * dy <= d * d * (1 + 1e-9) + 1e-9;
 }
 
-static int
-dup_cmp(const void *pa, const void *pb)
-{
-    const dup_entry *a = pa, *b = pb;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    return (a->slot > b->slot) - (a->slot < b->slot);
-}
 
 #define SURVEY_CELL 128.0 /* px: cells of the survey's grid */
 
@@ -1330,8 +1322,7 @@ mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
     if (n >= UINT32_MAX / 2)
         return TS_FAIL(e->err, TS_EINVAL, "labels: too many proposals");
     if (ts_render__grow((void **)&lb->need, &lb->cneed, n, 1) != 0 ||
-        ts_render__grow((void **)&lb->queue, &lb->cqueue, n, sizeof *lb->queue) != 0 ||
-        ts_render__grow((void **)&lb->dups, &lb->cdups, n, sizeof *lb->dups) != 0)
+        ts_render__grow((void **)&lb->queue, &lb->cqueue, n, sizeof *lb->queue) != 0)
         return TS_FAIL(e->err, TS_ENOMEM, "labels");
     uint8_t *need = lb->need;
     double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;
@@ -1346,16 +1337,28 @@ mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
         bx1 = fmax(bx1, sl->b[2]);
         by1 = fmax(by1, sl->b[3]);
         if (sl->dup_key != 0)
-            lb->dups[ndup++] = (dup_entry){sl->dup_key, (uint32_t)i};
+            ndup++;
     }
     if (!(bx1 >= bx0))
         return TS_OK; /* nothing proposed in the window */
-    qsort(lb->dups, ndup, sizeof *lb->dups, dup_cmp);
-    for (size_t k = 0; k < ndup; k++)
-        lb->slots[lb->dups[k].slot].dup_at =
-            k > 0 && lb->dups[k - 1].key == lb->dups[k].key
-                ? lb->slots[lb->dups[k - 1].slot].dup_at
-                : (uint32_t)k;
+    /* the slots of each dup key linked in a list, from an open-addressing table */
+    size_t tcap = 16;
+    while (tcap < 2 * ndup)
+        tcap *= 2;
+    if (ts_render__grow((void **)&lb->dups, &lb->cdups, tcap, sizeof *lb->dups) != 0)
+        return TS_FAIL(e->err, TS_ENOMEM, "labels");
+    for (size_t k = 0; k < tcap; k++)
+        lb->dups[k] = (dup_entry){0, UINT32_MAX};
+    for (size_t i = n; i-- > 0;) {
+        slot *sl = &lb->slots[i];
+        if (!sl->valid || sl->dup_key == 0)
+            continue;
+        size_t h = (size_t)(sl->dup_key * 0x9e3779b97f4a7c15ULL >> 32) & (tcap - 1);
+        while (lb->dups[h].key != 0 && lb->dups[h].key != sl->dup_key)
+            h = (h + 1) & (tcap - 1);
+        sl->dup_next = lb->dups[h].slot; /* UINT32_MAX for the first */
+        lb->dups[h] = (dup_entry){sl->dup_key, (uint32_t)i};
+    }
 
     /* a grid of cells, each listing the slots whose rectangle meets it */
     double cell = SURVEY_CELL;
@@ -1437,12 +1440,14 @@ mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
                 if (lb->slots[j].valid && !need[j])
                     REACH(j);
         }
-        if (a->dup_key != 0)
-            for (size_t k = a->dup_at; k < ndup && lb->dups[k].key == a->dup_key; k++) {
-                uint32_t j = lb->dups[k].slot;
+        if (a->dup_key != 0) { /* the same text near by */
+            size_t h = (size_t)(a->dup_key * 0x9e3779b97f4a7c15ULL >> 32) & (tcap - 1);
+            while (lb->dups[h].key != a->dup_key)
+                h = (h + 1) & (tcap - 1);
+            for (uint32_t j = lb->dups[h].slot; j != UINT32_MAX; j = lb->slots[j].dup_next)
                 if (!need[j] && dups_near(a, &lb->slots[j]))
                     REACH(j);
-            }
+        }
         size_t cx0, cy0, cx1, cy1;
         CELL_RANGE(a->b, cx0, cy0, cx1, cy1);
         for (size_t y = cy0; y <= cy1; y++)
