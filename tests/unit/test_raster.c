@@ -1036,6 +1036,85 @@ TS_TEST(raster_huge_coordinates)
     ts_raster_free(r);
 }
 
+TS_TEST(raster_stroke_outline_moved_and_turned_is_the_stroke)
+{
+    /* a wavy closed ring with a hole, stroked with round joins: its outline computed once
+     * around the origin, then moved and turned and filled nonzero, gives the pixels of
+     * stroking the moved and turned ring (the cached halo of a glyph relies on it) */
+    ts_err err;
+    ts_canvas *a = ts_canvas_new(160, 160, &err), *b = ts_canvas_new(160, 160, &err);
+    ts_raster *r = ts_raster_new();
+    TS_REQUIRE(a != NULL && b != NULL && r != NULL);
+    enum { N = 60 };
+    double ring[2 * (N + 4)];
+    for (int i = 0; i < N; i++) {
+        double t = 2 * M_PI * i / N, rad = 20 + 4 * sin(5 * t);
+        ring[2 * i] = rad * cos(t);
+        ring[2 * i + 1] = rad * sin(t);
+    }
+    double hole[] = {-5, -5, -5, 5, 5, 5, 5, -5}; /* wound the other way */
+    memcpy(ring + 2 * N, hole, sizeof hole);
+    uint32_t counts[] = {N, 4};
+    ts_parts local = {ring, counts, 2};
+    ts_stroke s;
+    memset(&s, 0, sizeof s);
+    s.width = 3;
+    s.join = TS_JOIN_ROUND;
+    s.cap = TS_CAP_ROUND;
+    const double *oxy;
+    const uint32_t *oc;
+    uint32_t nc;
+    TS_REQUIRE(ts_raster_stroke_outline(r, &local, 1, &s, &oxy, &oc, &nc) == TS_OK);
+    TS_REQUIRE(nc >= 2);
+    size_t n = 0;
+    for (uint32_t k = 0; k < nc; k++)
+        n += oc[k];
+    double *outline = malloc(n * 2 * sizeof *outline), *moved = malloc(n * 2 * sizeof *moved);
+    uint32_t *ocounts = malloc(nc * sizeof *ocounts);
+    TS_REQUIRE(outline && moved && ocounts);
+    memcpy(outline, oxy, n * 2 * sizeof *outline);
+    memcpy(ocounts, oc, nc * sizeof *ocounts);
+    double placed[2 * (N + 4)];
+    static const double angles[] = {0, 0.3, 1.9, -2.7};
+    for (size_t k = 0; k < sizeof angles / sizeof angles[0]; k++) {
+        double cs = cos(angles[k]), sn = sin(angles[k]), dx = 80.37, dy = 79.81;
+        for (int i = 0; i < N + 4; i++) {
+            placed[2 * i] = dx + cs * ring[2 * i] - sn * ring[2 * i + 1];
+            placed[2 * i + 1] = dy + sn * ring[2 * i] + cs * ring[2 * i + 1];
+        }
+        for (size_t i = 0; i < n; i++) {
+            moved[2 * i] = dx + cs * outline[2 * i] - sn * outline[2 * i + 1];
+            moved[2 * i + 1] = dy + sn * outline[2 * i] + cs * outline[2 * i + 1];
+        }
+        ts_canvas_clear(a, (ts_rgba){0, 0, 0, 0});
+        ts_canvas_clear(b, (ts_rgba){0, 0, 0, 0});
+        ts_parts pp = {placed, counts, 2}, mp = {moved, ocounts, nc};
+        TS_CHECK_INT(ts_raster_stroke(r, a, &ident, &pp, 1, &s, black, 1), TS_OK);
+        TS_CHECK_INT(ts_raster_fill(r, b, &ident, &mp, TS_FILL_NONZERO, black, 1), TS_OK);
+        int maxd = 0;
+        for (int y = 0; y < 160; y++)
+            for (int x = 0; x < 160; x++) {
+                int d = abs((int)alpha_at(a, x, y) - (int)alpha_at(b, x, y));
+                maxd = d > maxd ? d : maxd;
+            }
+        if (maxd > 1)
+            printf("  angle %.1f: max diff %d\n", angles[k], maxd);
+        TS_CHECK(maxd <= 1);
+        TS_CHECK(alpha_sum(a) > 255.0 * 2 * M_PI * 20 * 3 * 0.9);
+    }
+    /* nothing to stroke: no contours */
+    s.width = 0;
+    TS_CHECK_INT(ts_raster_stroke_outline(r, &local, 1, &s, &oxy, &oc, &nc), TS_OK);
+    TS_CHECK_INT(nc, 0);
+    TS_CHECK_INT(ts_raster_stroke_outline(NULL, &local, 1, &s, &oxy, &oc, &nc), TS_EINVAL);
+    free(outline);
+    free(moved);
+    free(ocounts);
+    ts_canvas_free(a);
+    ts_canvas_free(b);
+    ts_raster_free(r);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* exact properties                                                                      */
 

@@ -111,6 +111,17 @@ ts_status ts_raster_fill(ts_raster *r, ts_canvas *c, const ts_affine *t, const t
 ts_status ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *lines,
                            int closed, const ts_stroke *s, ts_rgba color, double opacity);
 
+/* The outline ts_raster_stroke fills for the parts, in their own coordinates and cut
+ * nowhere: *ncontours closed contours (*counts points each, *xy their pairs) to fill
+ * nonzero. The arrays are r's scratch, valid until r's next call. A caller that strokes
+ * one shape many times (a glyph's halo) keeps a copy and fills it where it is needed:
+ * round joins and caps turn with the shape, so a moved and turned copy is the outline of
+ * the moved and turned shape. TS_OK (no contours for a width <= 0 or no parts),
+ * TS_EINVAL for NULL arguments, TS_ENOMEM. */
+ts_status ts_raster_stroke_outline(ts_raster *r, const ts_parts *parts, int closed,
+                                   const ts_stroke *s, const double **xy,
+                                   const uint32_t **counts, uint32_t *ncontours);
+
 /* Fill the rings, then stroke them as rings: a polygon and its outline. The pixels of
  * ts_raster_fill(rings, rule, fill, fill_opacity) followed by ts_raster_stroke(rings,
  * closed = 1, s, stroke_color, stroke_opacity), but the rings are transformed once and a

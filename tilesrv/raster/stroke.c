@@ -1077,6 +1077,54 @@ ts_raster_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts 
 }
 
 ts_status
+ts_raster_stroke_outline(ts_raster *r, const ts_parts *parts, int closed, const ts_stroke *s,
+                         const double **xy, const uint32_t **counts, uint32_t *ncontours)
+{
+    if (r == NULL || parts == NULL || s == NULL || xy == NULL || counts == NULL ||
+        ncontours == NULL || (parts->nparts > 0 && (parts->counts == NULL || parts->xy == NULL)))
+        return TS_EINVAL;
+    *xy = NULL;
+    *counts = NULL;
+    *ncontours = 0;
+    if (parts->nparts == 0 || !(s->width > 0) || !isfinite(s->width))
+        return TS_OK;
+    static const ts_affine identity = {1, 1, 0, 0};
+    ts_raster__box bb;
+    ts_status st = prepare(r, &identity, parts, &bb);
+    if (st != TS_OK || !(bb.x1 >= bb.x0))
+        return st;
+    /* ts_raster__outline cuts what lies beyond a canvas's keep box: shift the points into
+     * one that holds them all (the box reaches the stroke's width and miters beyond the
+     * canvas), stroke, shift the outline back */
+    double ml = s->miter_limit == 0 ? 4 : s->miter_limit;
+    double ext = s->width * (ml > 2 ? ml : 2) + 4;
+    double dx = ext - bb.x0, dy = ext - bb.y0;
+    double w = bb.x1 - bb.x0 + 2 * ext, h = bb.y1 - bb.y0 + 2 * ext;
+    if (!(w < 1e9 && h < 1e9))
+        return TS_EINVAL;
+    size_t np = 0;
+    for (uint32_t k = 0; k < parts->nparts; k++)
+        np += r->cnt[k];
+    for (size_t i = 0; i < np; i++) {
+        r->pts[2 * i] += dx;
+        r->pts[2 * i + 1] += dy;
+    }
+    ts_canvas box = {.w = (int)ceil(w), .h = (int)ceil(h)};
+    ts_raster__box sb = {bb.x0 + dx, bb.y0 + dy, bb.x1 + dx, bb.y1 + dy}, ob;
+    st = ts_raster__outline(r, &box, parts->nparts, &sb, closed, s, &ob);
+    if (st != TS_OK)
+        return st;
+    for (size_t i = 0; i < r->olen; i++) {
+        r->ol[2 * i] -= dx;
+        r->ol[2 * i + 1] -= dy;
+    }
+    *xy = r->ol;
+    *counts = r->olc;
+    *ncontours = (uint32_t)r->olclen;
+    return TS_OK;
+}
+
+ts_status
 ts_raster_fill_stroke(ts_raster *r, ts_canvas *c, const ts_affine *t, const ts_parts *rings,
                       ts_fill_rule rule, ts_rgba fill, double fill_opacity, const ts_stroke *s,
                       ts_rgba stroke_color, double stroke_opacity)

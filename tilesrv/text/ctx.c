@@ -318,6 +318,37 @@ cb_cubic(const FT_Vector *c1, const FT_Vector *c2, const FT_Vector *to, void *us
     return b->oom;
 }
 
+/* A new outline block holding n points (xy pairs) in nr rings (counts), with its bounds;
+ * NULL on out-of-memory. */
+static ts_text__outline *
+outline_block(const double *xy, size_t n, const uint32_t *counts, size_t nr)
+{
+    ts_text__outline *o = malloc(sizeof *o + n * 2 * sizeof(double) + nr * sizeof(uint32_t));
+    if (o == NULL)
+        return NULL;
+    o->npts = (uint32_t)n;
+    o->nrings = (uint32_t)nr;
+    o->xy = (double *)(o + 1);
+    o->counts = (uint32_t *)(o->xy + 2 * n);
+    if (n)
+        memcpy(o->xy, xy, n * 2 * sizeof(double));
+    if (nr)
+        memcpy(o->counts, counts, nr * sizeof(uint32_t));
+    o->x0 = o->y0 = o->x1 = o->y1 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = xy[2 * i], y = xy[2 * i + 1];
+        if (i == 0 || x < o->x0)
+            o->x0 = x;
+        if (i == 0 || x > o->x1)
+            o->x1 = x;
+        if (i == 0 || y < o->y0)
+            o->y0 = y;
+        if (i == 0 || y > o->y1)
+            o->y1 = y;
+    }
+    return o;
+}
+
 /* Load and flatten: a new outline block, or NULL (out of memory or a FreeType error). */
 static ts_text__outline *
 load_outline(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, double tol, ts_status *st)
@@ -395,6 +426,53 @@ ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, int halo,
         TS_FAIL(err, st, "out of memory loading glyph %u", (unsigned)gid);
         return NULL;
     }
+    size_t cost = sizeof *o + (size_t)o->npts * 2 * sizeof(double) + o->nrings * sizeof(uint32_t);
+    if (!ts_text__lru_put(&t->glyphs, key, sizeof key, h, o, cost))
+        t->spare = o;
+    return o;
+}
+
+const ts_text__outline *
+ts_text__halo(ts_text_ctx *t, ts_raster *r, int face, uint32_t gid, int32_t size64,
+              int32_t radius64, ts_err *err)
+{
+    int32_t key[4] = {face, (int32_t)gid, size64, 2 + radius64};
+    uint64_t h = ts_hash_mix(((uint64_t)(uint32_t)face << 48) ^ ((uint64_t)gid << 20) ^
+                             (uint64_t)(uint32_t)size64 ^ (uint64_t)(uint32_t)key[3] << 40 ^
+                             0x5bd1e995u);
+    free(t->spare);
+    t->spare = NULL;
+    ts_text__outline *o = ts_text__lru_get(&t->glyphs, key, sizeof key, h);
+    if (o != NULL)
+        return o;
+    /* the coarse outline strays up to 1/4 px from the glyph: a halo of 1 px or more still
+     * meets the fill everywhere */
+    const ts_text__outline *g = ts_text__glyph(t, face, gid, size64, radius64 >= 64, err);
+    if (g == NULL)
+        return NULL;
+    ts_parts parts = {g->xy, g->counts, g->nrings};
+    ts_stroke s = {0};
+    s.width = 2 * (radius64 / 64.0);
+    s.join = TS_JOIN_ROUND;
+    s.cap = TS_CAP_ROUND;
+    const double *xy = NULL;
+    const uint32_t *counts = NULL;
+    uint32_t nc = 0;
+    ts_status st = ts_raster_stroke_outline(r, &parts, 1, &s, &xy, &counts, &nc);
+    if (st != TS_OK) {
+        TS_FAIL(err, st, "stroking the halo of glyph %u", (unsigned)gid);
+        return NULL;
+    }
+    size_t n = 0;
+    for (uint32_t k = 0; k < nc; k++)
+        n += counts[k];
+    o = outline_block(xy, n, counts, nc);
+    if (o == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "out of memory stroking a halo");
+        return NULL;
+    }
+    free(t->spare); /* ts_text__glyph may have left one: g is not used any more */
+    t->spare = NULL;
     size_t cost = sizeof *o + (size_t)o->npts * 2 * sizeof(double) + o->nrings * sizeof(uint32_t);
     if (!ts_text__lru_put(&t->glyphs, key, sizeof key, h, o, cost))
         t->spare = o;

@@ -9,13 +9,13 @@
 
 static const ts_affine identity = {1, 1, 0, 0};
 
-/* The run's glyph outlines (halo: the coarser ones a halo is stroked around) placed at
+/* The run's glyph outlines (halo64 > 0: their halos of that radius in 1/64 px) placed at
  * pos into *xy / *counts (grown as needed): *npts points in *nrings rings, and the rows
  * they span in *ymin, *ymax. A glyph whose outline, grown by reach, misses the canvas's
  * rows and columns is left out: its closed contours wind nothing there. */
 static ts_status
-place_outlines(ts_text_ctx *t, const ts_canvas *c, const ts_text_run *run,
-               const ts_text_glyph_pos *pos, int halo, double reach, double **xy,
+place_outlines(ts_text_ctx *t, ts_raster *r, const ts_canvas *c, const ts_text_run *run,
+               const ts_text_glyph_pos *pos, int32_t halo64, double reach, double **xy,
                size_t *xy_cap, uint32_t **counts, size_t *counts_cap, size_t *npts_out,
                size_t *nrings_out, double *ymin, double *ymax, ts_err *err)
 {
@@ -25,7 +25,9 @@ place_outlines(ts_text_ctx *t, const ts_canvas *c, const ts_text_run *run,
     *ymax = -INFINITY;
     for (size_t i = 0; i < run->nglyphs; i++) {
         const ts_text_glyph *g = &run->glyphs[i];
-        const ts_text__outline *o = ts_text__glyph(t, g->face, g->gid, size64, halo, err);
+        const ts_text__outline *o =
+            halo64 > 0 ? ts_text__halo(t, r, g->face, g->gid, size64, halo64, err)
+                       : ts_text__glyph(t, g->face, g->gid, size64, 0, err);
         if (o == NULL)
             return err ? err->code : TS_ENOMEM;
         if (o->npts == 0)
@@ -87,26 +89,24 @@ ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
     size_t npts, nrings;
     double ymin, ymax;
     if (do_halo) {
-        double reach = paint->halo_radius + 2; /* px beyond an outline the halo paints */
-        /* the coarse outlines strays up to 1/4 px from the glyph: a halo of 1 px or more
-         * still meets the fill everywhere */
-        int coarse = paint->halo_radius >= 1;
-        TS_TRY(place_outlines(t, c, run, pos, coarse, reach, &t->hxy, &t->hxy_cap, &t->hcounts,
-                              &t->hcounts_cap, &npts, &nrings, &ymin, &ymax, err));
-        if (nrings > 0 && !(ymax + reach < c->row0 || ymin - reach > (double)c->row0 + c->h)) {
-            ts_parts parts = {t->hxy, t->hcounts, (uint32_t)nrings};
-            ts_stroke s = {0};
-            s.width = 2 * paint->halo_radius;
-            s.join = TS_JOIN_ROUND;
-            s.cap = TS_CAP_ROUND;
-            if (ts_raster_stroke(r, c, &identity, &parts, 1, &s, paint->halo,
-                                 paint->halo_opacity) != TS_OK)
-                return TS_FAIL(err, TS_ENOMEM, "out of memory drawing a text halo");
+        /* each glyph's halo outline (its outline stroked with round joins), cached in glyph
+         * space, moved and turned into place and filled as one path */
+        int32_t halo64 = (int32_t)lround(paint->halo_radius * 64);
+        if (halo64 > 0) {
+            TS_TRY(place_outlines(t, r, c, run, pos, halo64, 2, &t->hxy, &t->hxy_cap,
+                                  &t->hcounts, &t->hcounts_cap, &npts, &nrings, &ymin, &ymax,
+                                  err));
+            if (nrings > 0 && !(ymax + 2 < c->row0 || ymin - 2 > (double)c->row0 + c->h)) {
+                ts_parts parts = {t->hxy, t->hcounts, (uint32_t)nrings};
+                if (ts_raster_fill(r, c, &identity, &parts, TS_FILL_NONZERO, paint->halo,
+                                   paint->halo_opacity) != TS_OK)
+                    return TS_FAIL(err, TS_ENOMEM, "out of memory drawing a text halo");
+            }
         }
     }
     if (!do_fill)
         return TS_OK;
-    TS_TRY(place_outlines(t, c, run, pos, 0, 2, &t->xy, &t->xy_cap, &t->counts, &t->counts_cap,
+    TS_TRY(place_outlines(t, r, c, run, pos, 0, 2, &t->xy, &t->xy_cap, &t->counts, &t->counts_cap,
                           &npts, &nrings, &ymin, &ymax, err));
     if (nrings == 0 || ymax + 2 < c->row0 || ymin - 2 > (double)c->row0 + c->h)
         return TS_OK;

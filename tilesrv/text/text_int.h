@@ -119,6 +119,12 @@ ts_status ts_text__face_open(ts_text_ctx *t, int i, ts_err *err);
  * A glyph without an outline gives an outline of 0 points. */
 const ts_text__outline *ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64,
                                        int halo, ts_err *err);
+/* The outline of glyph gid's halo of radius64 / 64 px (> 0): the stroke (round joins)
+ * around its outline (the coarse one for 1 px or more), in glyph space, to fill nonzero; cached
+ * with the glyphs, computed with r's scratch when missing. Valid until the next call on t.
+ * NULL with *err set on failure. */
+const ts_text__outline *ts_text__halo(ts_text_ctx *t, ts_raster *r, int face, uint32_t gid,
+                                      int32_t size64, int32_t radius64, ts_err *err);
 /* Grow a scratch array to hold n elements of size sz. 0 or -1 on out-of-memory. */
 int ts_text__grow(void **p, size_t *cap, size_t n, size_t sz);
 
