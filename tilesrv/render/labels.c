@@ -156,6 +156,9 @@ typedef struct lab_env {
     double ix1, iy1;         /* the whole image's size, for labels_inside */
     double reach;            /* px: features are queried this far beyond the window */
     double halo_max;         /* px: the widest halo of a live TextSymbolizer */
+    double area[4];          /* single tiles: the pixels shown (x0 y0 x1 y1) */
+    double near_px;          /* single tiles: see add_candidate; 0: no area */
+    double extent_px;        /* the longest label plus displacements (one hop's bound) */
     int mode;                /* LAB_ALL, LAB_SURVEY or LAB_NEEDED (place_needed) */
     size_t slot;             /* this pass's proposal slots so far */
     size_t cur;              /* the slot being proposed (LAB_SURVEY) */
@@ -456,6 +459,16 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
                cy >= e->gy0 && cy <= e->gy1;
     if (keep && e->req->labels_inside && !pr->sym->text->partials)
         keep = b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1;
+    if (keep && e->mode == LAB_SURVEY && e->near_px > 0 && group == TS_LABEL_NO_GROUP &&
+        pr->dup_key == 0) {
+        /* a label with neither alternatives nor a dup key is reached only by boxes that
+         * meet its own: after the 2r - 2 hops of at most one extent each from a drawn
+         * label, the last hop is half the extent and half its own size (a parcel number
+         * needs a smaller window than a street name) */
+        double far = e->near_px + (e->extent_px + hypot(b[2] - b[0], b[3] - b[1])) / 2;
+        keep = cx >= e->area[0] - far && cx <= e->area[2] + far && cy >= e->area[1] - far &&
+               cy <= e->area[3] + far;
+    }
     if (keep && e->mode == LAB_SURVEY)
         slot_record(e, pr, b); /* and proposed: mark_needed keeps it or not */
     if (!keep || ts_render__grow((void **)&lb->items, &lb->citems, lb->nitems + 1, sizeof *lb->items) != 0 ||
@@ -1917,10 +1930,20 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
          * are laid out and resolved (place_needed) */
         double ax0 = t->sx * shown->minx + t->tx, ax1 = t->sx * shown->maxx + t->tx;
         double ay0 = t->sy * shown->maxy + t->ty, ay1 = t->sy * shown->miny + t->ty;
-        e.gx0 = fmin(ax0, ax1) - margin;
-        e.gx1 = fmax(ax0, ax1) + margin;
-        e.gy0 = fmin(ay0, ay1) - margin;
-        e.gy1 = fmax(ay0, ay1) + margin;
+        /* a label is drawn when its boxes, grown by its halo and 2 px, meet the canvas: its
+         * centre may lie that much further out than the margin counts */
+        double m = margin + e.halo_max + 2;
+        e.area[0] = fmin(ax0, ax1);
+        e.area[1] = fmin(ay0, ay1);
+        e.area[2] = fmax(ax0, ax1);
+        e.area[3] = fmax(ay0, ay1);
+        e.extent_px = e.lmax + 2 * disp;
+        e.near_px = e.extent_px / 2 + e.halo_max + 2 +
+                    (2.0 * LABEL_ROUNDS - 2) * fmax(e.extent_px, dup);
+        e.gx0 = fmin(ax0, ax1) - m;
+        e.gx1 = fmax(ax0, ax1) + m;
+        e.gy0 = fmin(ay0, ay1) - m;
+        e.gy1 = fmax(ay0, ay1) + m;
         st = place_and_draw(&e, r, c, 1);
     } else {
         /* metatiles and bands of them: placements per block, shared (see draw_blocks) */
