@@ -114,6 +114,7 @@ ts_text_ctx_free(ts_text_ctx *t)
     free(t->counts);
     free(t->hxy);
     free(t->hcounts);
+    free(t->gring);
     free(t->str);
     free(t->key);
     free(t->gl);

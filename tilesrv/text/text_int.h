@@ -96,6 +96,8 @@ struct ts_text_ctx {
     size_t hxy_cap;
     uint32_t *hcounts;
     size_t hcounts_cap;
+    uint32_t *gring; /* per placed glyph: its first ring, then the ring count (ts_text_draw) */
+    size_t gring_cap;
     char *str;
     size_t str_cap;
     unsigned char *key;
