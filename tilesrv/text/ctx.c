@@ -111,10 +111,6 @@ ts_text_ctx_free(ts_text_ctx *t)
     if (t->ft)
         FT_Done_FreeType(t->ft);
     free(t->xy);
-    free(t->counts);
-    free(t->hxy);
-    free(t->hcounts);
-    free(t->gring);
     free(t->str);
     free(t->key);
     free(t->gl);

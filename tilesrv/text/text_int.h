@@ -90,14 +90,6 @@ struct ts_text_ctx {
     /* scratch */
     double *xy;
     size_t xy_cap; /* doubles */
-    uint32_t *counts;
-    size_t counts_cap;
-    double *hxy; /* the halo's outlines */
-    size_t hxy_cap;
-    uint32_t *hcounts;
-    size_t hcounts_cap;
-    uint32_t *gring; /* per placed glyph: its first ring, then the ring count (ts_text_draw) */
-    size_t gring_cap;
     char *str;
     size_t str_cap;
     unsigned char *key;
