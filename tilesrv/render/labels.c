@@ -274,12 +274,25 @@ part_px(ts_render__labeler *lb, const ts_affine *t, const ts_geom *g, size_t fir
 }
 
 /* The point at arc length s of the part in lb->pts (m points). */
+/* The first index i in [1, m - 1] with cum[i] >= s, or m - 1 (cum ascends). */
+static size_t
+seg_after(const ts_render__labeler *lb, size_t m, double s)
+{
+    size_t lo = 1, hi = m - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lb->cum[mid] < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void
 point_at(const ts_render__labeler *lb, size_t m, double s, double *x, double *y)
 {
-    size_t i = 1;
-    while (i < m - 1 && lb->cum[i] < s)
-        i++;
+    size_t i = seg_after(lb, m, s);
     double seg = lb->cum[i] - lb->cum[i - 1];
     double f = seg > 0 ? (s - lb->cum[i - 1]) / seg : 0;
     f = f < 0 ? 0 : f > 1 ? 1 : f;
@@ -300,8 +313,8 @@ span_bounds(const ts_render__labeler *lb, size_t m, double s0, double s1, double
     b[1] = fmin(b[1], y);
     b[2] = fmax(b[2], x);
     b[3] = fmax(b[3], y);
-    for (size_t i = 0; i < m; i++)
-        if (lb->cum[i] > s0 && lb->cum[i] < s1) {
+    for (size_t i = seg_after(lb, m, s0); i < m && lb->cum[i] < s1; i++)
+        if (lb->cum[i] > s0) {
             b[0] = fmin(b[0], lb->pts[2 * i]);
             b[1] = fmin(b[1], lb->pts[2 * i + 1]);
             b[2] = fmax(b[2], lb->pts[2 * i]);
