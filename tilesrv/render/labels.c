@@ -1285,6 +1285,48 @@ draw_item(ts_render__labeler *lb, ts_raster *r, ts_canvas *c, const item *it,
     return ts_text_draw(lb->text, r, c, it->run, m1, &it->paint, err);
 }
 
+/* For a single tile's survey (e->near_px > 0): when every TextSymbolizer of layer l live at
+ * this scale places its label at a point without displacement, alternatives or dup key
+ * (add_candidate then keeps a label only within near_px + (extent + its size) / 2 of the
+ * area, and the label's anchor lies within its size of its centre and inside its
+ * feature), *rad = how far beyond the area a feature can still give a kept label, px;
+ * else *rad = 0 (the whole window is queried). */
+static ts_status
+point_layer_reach(lab_env *e, const ts_render_layer *l, double *rad)
+{
+    *rad = 0;
+    if (e->near_px <= 0)
+        return TS_OK;
+    const ts_style *s = l->style;
+    double pmax = 0;
+    int any = 0;
+    for (int f = 0; f < s->nfts; f++)
+        for (int r = 0; r < s->fts[f].nrules; r++) {
+            const ts_rule *rule = &s->fts[f].rules[r];
+            if (!ts_rule_in_scale(rule, e->req->scale_denom))
+                continue;
+            for (int k = 0; k < rule->nsyms; k++) {
+                const ts_symbolizer *sym = &rule->syms[k];
+                if (sym->kind != TS_SYM_TEXT || sym->text == NULL || sym->label == NULL)
+                    continue;
+                const ts_text *tx = sym->text;
+                if (tx->placement == TS_PLACE_LINE || tx->group || tx->disp_x != 0 ||
+                    tx->disp_y != 0 || !(tx->anchor_x >= 0 && tx->anchor_x <= 1) ||
+                    !(tx->anchor_y >= 0 && tx->anchor_y <= 1))
+                    return TS_OK; /* the anchor may lie outside the label's box */
+                double ext = LABEL_EXTENT_MAX * e->sf;
+                TS_TRY(sym_extent(e, l, sym, ext, &ext));
+                if (tx->rotation != 0 || tx->rotation_expr != NULL)
+                    ext *= M_SQRT2; /* the upright bounds of a turned box */
+                pmax = fmax(pmax, ext);
+                any = 1;
+            }
+        }
+    if (any)
+        *rad = e->near_px + e->extent_px / 2 + pmax + 1;
+    return TS_OK;
+}
+
 /* Query every layer with live text over e's window (pixels of e->t) grown by the reach,
  * and make its proposals (e->mode says what becomes of them). */
 static ts_status
@@ -1300,9 +1342,22 @@ gather_window(lab_env *e)
     ts_bbox q = {fmin(x0, x1), fmin(y0, y1), fmax(x0, x1), fmax(y0, y1)};
     double res = 1 / fabs(t->sx);
     ts_status st = TS_OK;
-    for (int i = 0; i < req->nlayers && st == TS_OK; i++)
-        if (has_live_text(req->layers[i]->style, req->scale_denom))
+    for (int i = 0; i < req->nlayers && st == TS_OK; i++) {
+        if (!has_live_text(req->layers[i]->style, req->scale_denom))
+            continue;
+        double rad;
+        st = point_layer_reach(e, req->layers[i], &rad);
+        if (st == TS_OK && rad > 0) {
+            /* only its features near enough to keep a label are queried (add_candidate) */
+            double px0 = (e->area[0] - rad - t->tx) / t->sx, px1 = (e->area[2] + rad - t->tx) / t->sx;
+            double py0 = (e->area[1] - rad - t->ty) / t->sy, py1 = (e->area[3] + rad - t->ty) / t->sy;
+            ts_bbox lq = {fmax(q.minx, fmin(px0, px1)), fmax(q.miny, fmin(py0, py1)),
+                          fmin(q.maxx, fmax(px0, px1)), fmin(q.maxy, fmax(py0, py1))};
+            st = gather_layer(e, i, req->layers[i], res, &lq);
+        } else if (st == TS_OK) {
             st = gather_layer(e, i, req->layers[i], res, &q);
+        }
+    }
     return st;
 }
 
