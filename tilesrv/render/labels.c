@@ -80,7 +80,6 @@ typedef struct slot {
                         * or UINT32_MAX when it blocks nothing (conflictResolution false) */
     uint8_t laid;      /* laid out and proposed by the survey already */
     uint8_t valid;     /* proposed inside the window */
-    uint8_t needed;    /* within the conflict hops of a label the tile draws */
 } slot;
 
 typedef struct dup_entry {
@@ -131,7 +130,7 @@ struct ts_render__labeler {
     size_t nvisits, cvisits;
     uint32_t *cell_off, *cell_slots, *queue;
     size_t ccell_off, ccell_slots, cqueue;
-    uint8_t *need; /* per slot: 0, or 1 + its hops from a drawn one */
+    uint8_t *need; /* per slot: 0 (not needed), or 1 + its hops from a drawn one */
     uint32_t *sids; /* the survey's query results, layer after layer */
     size_t nsids, csids;
     size_t *sid_off, *sid_n; /* per layer index: first in sids, count */
@@ -432,7 +431,7 @@ slot_open(lab_env *e, uint32_t group, int laid)
     if (e->mode == LAB_ALL)
         return 1;
     if (e->mode == LAB_NEEDED)
-        return !laid && k < lb->nslots && lb->slots[k].needed;
+        return !laid && k < lb->nslots && lb->need[k] != 0; /* mark_needed's walk */
     if (ts_render__grow((void **)&lb->slots, &lb->cslots, k + 1, sizeof *lb->slots) != 0)
         return -1;
     memset(&lb->slots[k], 0, sizeof lb->slots[k]);
@@ -1541,8 +1540,6 @@ mark_needed(lab_env *e, double r0, double r1, double cw, double halo)
     }
 #undef REACH
 #undef CELL_RANGE
-    for (size_t i = 0; i < n; i++)
-        lb->slots[i].needed = need[i] != 0;
     /* the visits that hold a needed slot still to lay out */
     for (size_t v = 0; v < lb->nvisits; v++) {
         size_t s0 = lb->visits[v].slot, s1 = lb->visits[v + 1].slot;

@@ -363,40 +363,35 @@ load_outline(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, double tol,
         else if (b.n > b.ring0)
             close_ring(&b);
     }
-    ts_text__outline *o = NULL;
-    if (!b.oom) {
-        size_t bytes = sizeof *o + b.n * 2 * sizeof(double) + b.nr * sizeof(uint32_t);
-        o = malloc(bytes);
-    }
-    if (o == NULL) {
+    ts_text__outline *o = b.oom ? NULL : outline_block(b.xy, b.n, b.counts, b.nr);
+    if (o == NULL)
         *st = TS_ENOMEM;
-        free(b.xy);
-        free(b.counts);
-        return NULL;
-    }
-    o->npts = (uint32_t)b.n;
-    o->nrings = (uint32_t)b.nr;
-    o->xy = (double *)(o + 1);
-    o->counts = (uint32_t *)(o->xy + 2 * b.n);
-    if (b.n)
-        memcpy(o->xy, b.xy, b.n * 2 * sizeof(double));
-    if (b.nr)
-        memcpy(o->counts, b.counts, b.nr * sizeof(uint32_t));
-    o->x0 = o->y0 = o->x1 = o->y1 = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        double x = b.xy[2 * i], y = b.xy[2 * i + 1];
-        if (i == 0 || x < o->x0)
-            o->x0 = x;
-        if (i == 0 || x > o->x1)
-            o->x1 = x;
-        if (i == 0 || y < o->y0)
-            o->y0 = y;
-        if (i == 0 || y > o->y1)
-            o->y1 = y;
-    }
     free(b.xy);
     free(b.counts);
     return o;
+}
+
+/* The glyph cache's key of an outline: face, glyph, size in 1/64 px and kind (0: the glyph
+ * flattened finely, 1: coarsely, 2 + r: its halo of radius r / 64 px); returns its hash. */
+static uint64_t
+outline_key(int32_t key[4], int face, uint32_t gid, int32_t size64, int32_t kind)
+{
+    key[0] = face;
+    key[1] = (int32_t)gid;
+    key[2] = size64;
+    key[3] = kind;
+    return ts_hash_mix(((uint64_t)(uint32_t)face << 48) ^ ((uint64_t)gid << 20) ^
+                       (uint64_t)(uint32_t)size64 ^ (uint64_t)(uint32_t)kind << 40);
+}
+
+/* Hand outline o to the glyph cache under key (hash h); one the cache does not take is
+ * kept as t->spare until the next lookup. */
+static void
+cache_outline(ts_text_ctx *t, const int32_t key[4], uint64_t h, ts_text__outline *o)
+{
+    size_t cost = sizeof *o + (size_t)o->npts * 2 * sizeof(double) + o->nrings * sizeof(uint32_t);
+    if (!ts_text__lru_put(&t->glyphs, key, 4 * sizeof *key, h, o, cost))
+        t->spare = o;
 }
 
 const ts_text__outline *
@@ -404,9 +399,8 @@ ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, int halo,
 {
     free(t->spare);
     t->spare = NULL;
-    int32_t key[4] = {face, (int32_t)gid, size64, halo != 0};
-    uint64_t h = ts_hash_mix(((uint64_t)(uint32_t)face << 48) ^ ((uint64_t)gid << 20) ^
-                             (uint64_t)(uint32_t)size64 ^ (uint64_t)(halo != 0) << 63);
+    int32_t key[4];
+    uint64_t h = outline_key(key, face, gid, size64, halo != 0);
     ts_text__outline *o = ts_text__lru_get(&t->glyphs, key, sizeof key, h);
     if (o != NULL)
         return o;
@@ -423,9 +417,7 @@ ts_text__glyph(ts_text_ctx *t, int face, uint32_t gid, int32_t size64, int halo,
         TS_FAIL(err, st, "out of memory loading glyph %u", (unsigned)gid);
         return NULL;
     }
-    size_t cost = sizeof *o + (size_t)o->npts * 2 * sizeof(double) + o->nrings * sizeof(uint32_t);
-    if (!ts_text__lru_put(&t->glyphs, key, sizeof key, h, o, cost))
-        t->spare = o;
+    cache_outline(t, key, h, o);
     return o;
 }
 
@@ -433,10 +425,8 @@ const ts_text__outline *
 ts_text__halo(ts_text_ctx *t, ts_raster *r, int face, uint32_t gid, int32_t size64,
               int32_t radius64, ts_err *err)
 {
-    int32_t key[4] = {face, (int32_t)gid, size64, 2 + radius64};
-    uint64_t h = ts_hash_mix(((uint64_t)(uint32_t)face << 48) ^ ((uint64_t)gid << 20) ^
-                             (uint64_t)(uint32_t)size64 ^ (uint64_t)(uint32_t)key[3] << 40 ^
-                             0x5bd1e995u);
+    int32_t key[4];
+    uint64_t h = outline_key(key, face, gid, size64, 2 + radius64);
     free(t->spare);
     t->spare = NULL;
     ts_text__outline *o = ts_text__lru_get(&t->glyphs, key, sizeof key, h);
@@ -470,8 +460,6 @@ ts_text__halo(ts_text_ctx *t, ts_raster *r, int face, uint32_t gid, int32_t size
     }
     free(t->spare); /* ts_text__glyph may have left one: g is not used any more */
     t->spare = NULL;
-    size_t cost = sizeof *o + (size_t)o->npts * 2 * sizeof(double) + o->nrings * sizeof(uint32_t);
-    if (!ts_text__lru_put(&t->glyphs, key, sizeof key, h, o, cost))
-        t->spare = o;
+    cache_outline(t, key, h, o);
     return o;
 }
