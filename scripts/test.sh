@@ -28,7 +28,7 @@ if [ "${TS_NO_TSAN:-0}" != 1 ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DTS_SANITIZE=thread -DTS_WERROR=ON \
         -DTS_BENCH=OFF >/dev/null
   cmake --build build-tsan -j"$(nproc)" --target test_pipeline test_cache test_config \
-        test_encode test_style test_text test_source feed_driver tilesrv
+        test_encode test_style test_text test_source test_seed feed_driver tilesrv
   (cd build-tsan && ctest --output-on-failure -L concurrency) || rc=$?
 fi
 exit "$rc"

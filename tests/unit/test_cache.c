@@ -913,6 +913,110 @@ TS_TEST(mbtiles_concurrent_readers_and_writers)
     remove_tree(path);
 }
 
+/* Writes large enough to fill the WAL many times over (1,200 distinct 16 KiB tiles, ~4x
+ * the checkpointer's 16 MiB trigger), while two threads read: every read is whole, the
+ * checkpointer copies the WAL into the file before the cache is closed (the file grows while
+ * it is open), and every tile is there after it is reopened. */
+typedef struct ck_ctx {
+    ts_cache *c;
+    ts_tile **tiles;
+    atomic_int *written; /* tiles 0 .. written-1 are stored */
+    int n, errors, reads;
+} ck_ctx;
+
+static void *
+ck_reader(void *arg)
+{
+    ck_ctx *x = arg;
+    uint32_t s = 12345;
+    while (atomic_load(x->written) < x->n) {
+        int w = atomic_load(x->written);
+        if (w == 0)
+            continue;
+        s = s * 1664525u + 1013904223u;
+        int i = (int)((s >> 8) % (uint32_t)w);
+        ts_err err;
+        ts_err_clear(&err);
+        ts_tile *g = NULL;
+        if (ts_cache_get(x->c, 6, (uint32_t)(i % 32), (uint32_t)(i / 32), &g, NULL, &err) !=
+                TS_OK ||
+            g->len != x->tiles[i]->len || memcmp(g->data, x->tiles[i]->data, g->len) != 0)
+            x->errors++;
+        x->reads++;
+        ts_tile_unref(g);
+    }
+    return NULL;
+}
+
+TS_TEST(mbtiles_checkpoints_in_the_background_while_writers_and_readers_go_on)
+{
+    enum { N = 1200, BATCH = 8 };
+    char path[512];
+    scratch(path, sizeof path, "ck.mbtiles");
+    ts_cache_desc d = desc_for(3);
+    d.maxzoom = 6;
+    ts_err err;
+    ts_err_clear(&err);
+    ts_cache *c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    ts_tile **tiles = malloc(sizeof *tiles * N);
+    for (int i = 0; i < N; i++)
+        tiles[i] = make_png(64, 64, (uint32_t)i + 1);
+    atomic_int written;
+    atomic_init(&written, 0);
+    ck_ctx rd[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        rd[i] = (ck_ctx){c, tiles, &written, N, 0, 0};
+        pthread_create(&th[i], NULL, ck_reader, &rd[i]);
+    }
+    int put_errors = 0;
+    for (int i = 0; i < N; i += BATCH) {
+        ts_cache_item it[BATCH];
+        for (int k = 0; k < BATCH; k++)
+            it[k] = (ts_cache_item){(uint32_t)((i + k) % 32), (uint32_t)((i + k) / 32), tiles[i + k]};
+        ts_err_clear(&err);
+        put_errors += ts_cache_put(c, 6, it, BATCH, &err) != TS_OK;
+        atomic_store(&written, i + BATCH);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        TS_CHECK_INT(rd[i].errors, 0);
+    }
+    TS_CHECK_INT(put_errors, 0);
+    /* the checkpointer runs on its own: give it time to copy the WAL into the file */
+    struct stat sb;
+    long long size = 0;
+    for (int tries = 0; tries < 300 && size < 16ll << 20; tries++) {
+        if (stat(path, &sb) == 0)
+            size = (long long)sb.st_size;
+        if (size < 16ll << 20)
+            usleep(20000);
+    }
+    TS_CHECK(size >= 16ll << 20);
+    ts_cache_unref(c);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    TS_CHECK(!file_exists(wal)); /* closed: the WAL is in the file */
+    c = ts_cache_mbtiles_open(path, &d, &err);
+    TS_REQUIRE(c);
+    int missing = 0;
+    for (int i = 0; i < N; i++) {
+        ts_tile *g = NULL;
+        ts_err_clear(&err);
+        if (ts_cache_get(c, 6, (uint32_t)(i % 32), (uint32_t)(i / 32), &g, NULL, &err) != TS_OK ||
+            g->len != tiles[i]->len || memcmp(g->data, tiles[i]->data, g->len) != 0)
+            missing++;
+        ts_tile_unref(g);
+    }
+    TS_CHECK_INT(missing, 0);
+    ts_cache_unref(c);
+    for (int i = 0; i < N; i++)
+        ts_tile_unref(tiles[i]);
+    free(tiles);
+    remove_tree(path);
+}
+
 TS_TEST(mbtiles_refuses_other_grids_and_foreign_files)
 {
     char path[512];

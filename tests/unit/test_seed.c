@@ -704,6 +704,7 @@ seed_opts(const char *tileset, const char *progress, int minz, int maxz)
     o.maxz = maxz;
     o.scale = 1;
     o.inflight = 4;
+    o.writers = 2;
     o.shard_n = 1;
     o.progress_path = progress;
     ts_err err;

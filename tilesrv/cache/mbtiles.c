@@ -8,7 +8,15 @@
  * `mtime` (wall-clock ns) and `version` (hex data version) are tilesrv's own columns: a tile
  * whose version differs from the tileset's is stale. A write is one transaction per batch
  * (a metatile), with synchronous=NORMAL: a killed process loses nothing committed, a power
- * failure at most the last transactions, and the file stays consistent either way. */
+ * failure at most the last transactions, and the file stays consistent either way.
+ *
+ * Checkpoints (copying the WAL's pages into the file, then an fsync) run on a thread of
+ * their own with its own connection, not inside the writer's COMMIT as SQLite's automatic
+ * checkpoint does: there they held the writer mutex through the copy and the fsync. The
+ * writer's WAL hook wakes the checkpointer when the WAL holds CKPT_PAGES pages; a passive
+ * checkpoint does not block the writer or the readers. Should the checkpointer fall behind
+ * (a slow disk), the writer checkpoints itself at CKPT_HARD_PAGES, so the WAL stays
+ * bounded. */
 #include "cache/cache.h"
 
 #include <errno.h>
@@ -23,6 +31,9 @@
 #include "util/log.h"
 
 #define BUSY_MS 10000
+#define CKPT_PAGES 4096       /* WAL pages (4 KiB each) that wake the checkpointer: 16 MiB */
+#define CKPT_HARD_PAGES 65536 /* the writer checkpoints itself beyond this: 256 MiB */
+#define CKPT_SELF_PAGES 1000  /* without a checkpointer: SQLite's automatic checkpoint */
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS metadata (name TEXT NOT NULL PRIMARY KEY, value TEXT);"
@@ -58,6 +69,14 @@ typedef struct mbt {
     sqlite3_stmt *w_old, *w_img, *w_map, *w_del, *w_orphan;
     pthread_mutex_t rmu;        /* the idle readers */
     reader *idle;
+    /* the checkpointer: its thread and connection, and what the writer asks of it */
+    pthread_t ckpt_thread;
+    int ckpt_started;
+    sqlite3 *ckpt_db;
+    pthread_mutex_t cmu;
+    pthread_cond_t ccv;
+    int ckpt_wanted, ckpt_stop; /* under cmu */
+    int ckpt_failed;            /* the checkpointer's own: the last checkpoint failed */
 } mbt;
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -385,9 +404,110 @@ mbt_sync(ts_cache *c, ts_err *err)
     return st;
 }
 
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* The checkpointer thread: a passive checkpoint each time the writer asks for one. */
+static void *
+ckpt_main(void *arg)
+{
+    mbt *m = arg;
+    pthread_mutex_lock(&m->cmu);
+    for (;;) {
+        while (!m->ckpt_wanted && !m->ckpt_stop)
+            pthread_cond_wait(&m->ccv, &m->cmu);
+        if (m->ckpt_stop)
+            break;
+        m->ckpt_wanted = 0;
+        pthread_mutex_unlock(&m->cmu);
+        int rc = sqlite3_wal_checkpoint_v2(m->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                           NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            if (!m->ckpt_failed) /* once per run of failures: a full disk fails them all */
+                ts_warn("MBTiles %s: checkpoint failed: %s (the tiles stay in the WAL)",
+                        m->path, sqlite3_errmsg(m->ckpt_db));
+            m->ckpt_failed = 1;
+        } else {
+            m->ckpt_failed = 0;
+        }
+        pthread_mutex_lock(&m->cmu);
+    }
+    pthread_mutex_unlock(&m->cmu);
+    return NULL;
+}
+
+/* The writer's WAL hook, called after each commit with the pages in the WAL (frames
+ * already copied included: the count drops when the WAL restarts). */
+static int
+wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    mbt *m = ud;
+    if (!m->ckpt_started || pages >= CKPT_HARD_PAGES) {
+        /* no checkpointer, or it is behind: checkpoint here, as SQLite would */
+        if (pages >= (m->ckpt_started ? CKPT_HARD_PAGES : CKPT_SELF_PAGES))
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&m->cmu);
+        m->ckpt_wanted = 1;
+        pthread_cond_signal(&m->ccv);
+        pthread_mutex_unlock(&m->cmu);
+    }
+    return SQLITE_OK;
+}
+
+/* Start the checkpointer; without it (no connection or thread) the writer checkpoints in
+ * its hook as SQLite's automatic checkpoint does. */
+static void
+ckpt_start(mbt *m)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    if (open_db(m->path, 0, &m->ckpt_db, &err) != TS_OK) {
+        ts_warn("%s: the writer checkpoints itself", err.msg);
+        m->ckpt_db = NULL;
+        return;
+    }
+    /* a connection learns that the file is in WAL mode when it first reads it; until then
+     * its checkpoints do nothing */
+    if (exec(m->ckpt_db, "SELECT count(*) FROM sqlite_master") != SQLITE_OK) {
+        ts_warn("MBTiles %s: %s: the writer checkpoints itself", m->path,
+                sqlite3_errmsg(m->ckpt_db));
+        sqlite3_close(m->ckpt_db);
+        m->ckpt_db = NULL;
+        return;
+    }
+    if (pthread_create(&m->ckpt_thread, NULL, ckpt_main, m) != 0) {
+        ts_warn("MBTiles %s: no checkpointer thread: the writer checkpoints itself", m->path);
+        sqlite3_close(m->ckpt_db);
+        m->ckpt_db = NULL;
+        return;
+    }
+    m->ckpt_started = 1;
+}
+
+static void
+ckpt_stop(mbt *m)
+{
+    if (m->ckpt_started) {
+        pthread_mutex_lock(&m->cmu);
+        m->ckpt_stop = 1;
+        pthread_cond_signal(&m->ccv);
+        pthread_mutex_unlock(&m->cmu);
+        pthread_join(m->ckpt_thread, NULL);
+        m->ckpt_started = 0;
+    }
+    if (m->ckpt_db)
+        sqlite3_close(m->ckpt_db);
+    m->ckpt_db = NULL;
+}
+
 static void
 mbt_free(mbt *m)
 {
+    if (m->w)
+        sqlite3_wal_hook(m->w, NULL, NULL);
+    ckpt_stop(m); /* before the writer closes: the last connection checkpoints the WAL */
     while (m->idle) {
         reader *r = m->idle;
         m->idle = r->next;
@@ -402,6 +522,8 @@ mbt_free(mbt *m)
         sqlite3_close(m->w); /* the last connection checkpoints the WAL into the file */
     pthread_mutex_destroy(&m->wmu);
     pthread_mutex_destroy(&m->rmu);
+    pthread_mutex_destroy(&m->cmu);
+    pthread_cond_destroy(&m->ccv);
     free(m);
 }
 
@@ -593,6 +715,8 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     ts_cache__init(&m->base, &mbt_ops, d);
     pthread_mutex_init(&m->wmu, NULL);
     pthread_mutex_init(&m->rmu, NULL);
+    pthread_mutex_init(&m->cmu, NULL);
+    pthread_cond_init(&m->ccv, NULL);
     /* For a scale 2 cache, a sibling file: x.mbtiles -> x@2x.mbtiles. */
     size_t pl = strlen(path);
     if (m->base.scale == 2 && pl > 8 && strcmp(path + pl - 8, ".mbtiles") == 0)
@@ -667,6 +791,8 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
                 "(SELECT 1 FROM map WHERE tile_id = ?1)",
                 &m->w_orphan, err))
         goto fail;
+    sqlite3_wal_hook(m->w, wal_hook, m); /* in place of SQLite's automatic checkpoint */
+    ckpt_start(m);
     return &m->base;
 fail:
     mbt_free(m);

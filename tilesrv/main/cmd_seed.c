@@ -156,6 +156,7 @@ ts_cmd_seed(const ts_cli *o)
                   : cfg->server.render_threads > 0 ? cfg->server.render_threads
                                                    : ts_cli_ncpu();
     so.inflight = 2 * threads;
+    so.writers = threads;
     ts_pipeline_opts po = {threads, 4 * threads + 16, 16u << 20};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);

@@ -187,6 +187,9 @@ typedef struct ts_seed_opts {
     ts_seed_area area;
     int scale;                 /* 1, or 2 for 512 px tiles */
     int inflight;              /* metatiles rendering at once (>= 1); e.g. 2 x threads */
+    int writers;               /* threads storing rendered tiles (0: 1); e.g. the render
+                                * threads' count: a cache of files spends most of a write in
+                                * the kernel, an MBTiles has one writer whatever the count */
     int shard_i, shard_n;      /* this run renders shard i of n (n >= 1) */
     int resume;                /* continue from progress_path */
     int force;                 /* render tiles even when fresh */
