@@ -123,7 +123,7 @@ for z in range(z0, z1 + 1):
 print(t)
 EOF
 )
-rss10= rss90= peak=0
+rss10= rss90= peak=0 last_rss=0 last_done=0
 while kill -0 "$pid" 2>/dev/null; do
     rss=$(rss_of "$pid")
     [ "$rss" -gt "$peak" ] && peak=$rss
@@ -131,17 +131,28 @@ while kill -0 "$pid" 2>/dev/null; do
     done_=${done_:-0}
     [ -z "$rss10" ] && [ $((done_ * 10)) -ge "$total" ] && [ "$done_" -gt 0 ] && rss10=$rss
     [ -z "$rss90" ] && [ $((done_ * 10)) -ge $((total * 9)) ] && rss90=$rss
+    [ "$rss" -gt 0 ] && last_rss=$rss last_done=$done_
     sleep 0.5
 done
+# The progress file is saved every 2 s: when the last tenth of the tiles took less, the file
+# went from below 90 % to done at the end. The last sample of the running process stands in
+# (rss90_at_pct says where it was taken).
+rss90_at=90
+if [ -z "$rss90" ] && [ "$last_rss" -gt 0 ]; then
+    rss90=$last_rss
+    rss90_at=$((last_done * 100 / total))
+fi
 wait "$tpid" || { echo "tilesrv seed failed:"; tail "$OUT/tilesrv.log"; exit 1; }
 end=$(date +%s.%N)
 tiles=$(count_tiles "$TS_TO")
 echo "tilesrv $(cat "$OUT/tilesrv.summary")"
 cpu=$(awk '{ print $2 + $3 }' "$OUT/tilesrv.time")
 awk -v s="$start" -v e="$end" -v n="$tiles" -v c="$cpu" -v p="$peak" -v r10="${rss10:-0}" \
-    -v r90="${rss90:-0}" 'BEGIN {
+    -v r90="${rss90:-0}" -v at="$rss90_at" 'BEGIN {
     printf "tilesrv_seed tiles=%d wall_s=%.1f tiles_per_s=%.0f cpu_s=%.1f peak_rss_mb=%.0f", n, e - s, n / (e - s), c, p / 1024
-    printf " rss10_mb=%.0f rss90_mb=%.0f rss_growth_pct=%+.1f\n", r10 / 1024, r90 / 1024, r10 ? 100 * (r90 - r10) / r10 : 0
+    printf " rss10_mb=%.0f rss90_mb=%.0f", r10 / 1024, r90 / 1024
+    if (at != 90) printf " rss90_at_pct=%d", at
+    printf " rss_growth_pct=%+.1f\n", r10 && r90 ? 100 * (r90 - r10) / r10 : 0
 }' | tee "$OUT/tilesrv.line"
 du -sh "$TS_TO" | sed 's/^/tilesrv output /'
 
