@@ -69,6 +69,56 @@ row_rgb(const uint32_t *src, int w, uint8_t *dst)
     return (all >> 24 & 255) == 255 && all >> 56 == 255;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TS_PNG_ROW_AVX2 1
+
+/* row_rgb with AVX2: eight pixels per step, each 128-bit half packed to 12 bytes by one
+ * shuffle and stored 16 bytes wide (so up to 4 bytes are written past the row). Same
+ * bytes out as row_rgb. */
+static __attribute__((target("avx2"))) int
+row_rgb_avx2(const uint32_t *src, int w, uint8_t *dst)
+{
+    const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+                                          0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    __m256i all = _mm256_set1_epi32(-1);
+    int i = 0;
+    for (; i + 8 <= w; i += 8) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(src + i));
+        all = _mm256_and_si256(all, v);
+        __m256i p = _mm256_shuffle_epi8(v, pack);
+        _mm_storeu_si128((__m128i *)(dst + 3 * i), _mm256_castsi256_si128(p));
+        _mm_storeu_si128((__m128i *)(dst + 3 * i + 12), _mm256_extracti128_si256(p, 1));
+    }
+    /* every alpha byte 255 <=> the AND of all pixels has 0xff in each alpha byte */
+    uint32_t lanes[8], a = 0xffffffffu;
+    _mm256_storeu_si256((__m256i *)lanes, all);
+    for (int k = 0; k < 8; k++)
+        a &= lanes[k];
+    for (; i < w; i++) {
+        uint32_t p = src[i];
+        a &= p;
+        memcpy(dst + 3 * i, &p, 4);
+    }
+    return a >> 24 == 255;
+}
+
+static int
+cpu_avx2(void)
+{
+    static int v = -1; /* -1: not asked yet; every thread finds the same answer */
+    int r = __atomic_load_n(&v, __ATOMIC_RELAXED);
+    if (r < 0) {
+        __builtin_cpu_init();
+        r = __builtin_cpu_supports("avx2");
+        __atomic_store_n(&v, r, __ATOMIC_RELAXED);
+    }
+    return r;
+}
+#else
+#define TS_PNG_ROW_AVX2 0
+#endif
+
 /* One row as straight R,G,B,A bytes. */
 static void
 row_rgba(const uint32_t *src, int w, uint8_t *dst)
@@ -170,7 +220,8 @@ write_png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
     } else {
         bpr = (size_t)w * 4; /* room for RGBA; RGB (3 bytes) if the region is opaque */
     }
-    /* + slack: row_rgb's stores past the end and the fast deflate's reads */
+    /* + slack: row_rgb's stores past the end (2 bytes, 4 with AVX2) and the fast deflate's
+     * reads */
     uint8_t *raw = ts_encode__scratch(TS_ENCODE__S_RAW,
                                       (bpr + 1) * (size_t)h + TS_ENCODE__DEFLATE_SLACK);
     struct libdeflate_compressor *comp = NULL;
@@ -189,10 +240,15 @@ write_png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
          * one that is not, all rows again as RGBA */
         opaque = 1;
         bpr = (size_t)w * 3;
+        int (*rgb)(const uint32_t *, int, uint8_t *) = row_rgb;
+#if TS_PNG_ROW_AVX2
+        if (cpu_avx2())
+            rgb = row_rgb_avx2;
+#endif
         for (int j = 0; j < h && opaque; j++) {
             uint8_t *d = raw + (size_t)j * (bpr + 1);
             d[0] = 0;
-            opaque = row_rgb(c->px + (size_t)(y0 + j) * (size_t)c->stride + (size_t)x0, w, d + 1);
+            opaque = rgb(c->px + (size_t)(y0 + j) * (size_t)c->stride + (size_t)x0, w, d + 1);
         }
         if (!opaque) {
             bpr = (size_t)w * 4;
