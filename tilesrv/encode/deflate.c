@@ -901,8 +901,8 @@ ts_encode__deflate_bound(size_t n)
 size_t ts_encode__deflate_v3(const uint8_t *src, size_t n, size_t bpp, size_t stride,
                              uint8_t *dst);
 
-static int
-cpu_v3(void)
+int
+ts_encode__cpu_v3(void)
 {
     static int v = -1; /* -1: not asked yet; every thread finds the same answer */
     int r = __atomic_load_n(&v, __ATOMIC_RELAXED);
@@ -920,7 +920,7 @@ size_t
 ts_encode__deflate(const uint8_t *src, size_t n, size_t bpp, size_t stride, uint8_t *dst)
 {
 #if TS_DEFLATE_HAVE_V3
-    if (cpu_v3())
+    if (ts_encode__cpu_v3())
         return ts_encode__deflate_v3(src, n, bpp, stride, dst);
 #endif
     return deflate_generic(src, n, bpp, stride, dst);

@@ -87,6 +87,11 @@ struct libdeflate_compressor *ts_encode__compressor(int level);
  * minus 8: it stores 8 bytes at a time). */
 size_t ts_encode__deflate_bound(size_t n);
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* 1 when the CPU has x86-64-v3's AVX2, BMI1/2 and POPCNT (asked once; any thread). */
+int ts_encode__cpu_v3(void);
+#endif
+
 /* Bytes that must be readable past the end of ts_encode__deflate's input. */
 #define TS_ENCODE__DEFLATE_SLACK 8
 

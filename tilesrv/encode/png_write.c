@@ -103,18 +103,6 @@ row_rgb_avx2(const uint32_t *src, int w, uint8_t *dst)
     return a >> 24 == 255;
 }
 
-static int
-cpu_avx2(void)
-{
-    static int v = -1; /* -1: not asked yet; every thread finds the same answer */
-    int r = __atomic_load_n(&v, __ATOMIC_RELAXED);
-    if (r < 0) {
-        __builtin_cpu_init();
-        r = __builtin_cpu_supports("avx2");
-        __atomic_store_n(&v, r, __ATOMIC_RELAXED);
-    }
-    return r;
-}
 #else
 #define TS_PNG_ROW_AVX2 0
 #endif
@@ -242,7 +230,7 @@ write_png(const ts_canvas *c, int x0, int y0, int w, int h, ts_png_mode mode,
         bpr = (size_t)w * 3;
         int (*rgb)(const uint32_t *, int, uint8_t *) = row_rgb;
 #if TS_PNG_ROW_AVX2
-        if (cpu_avx2())
+        if (ts_encode__cpu_v3())
             rgb = row_rgb_avx2;
 #endif
         for (int j = 0; j < h && opaque; j++) {
