@@ -386,7 +386,31 @@ atomic_reader(void *arg)
     return NULL;
 }
 
+static void disk_writers_never_show_a_partial_tile_run(void);
+static void disk_full_fails_cleanly_run(void);
+
+/* Both ways of writing a tile: an unnamed file linked in (O_TMPFILE), and a temporary file
+ * renamed (where O_TMPFILE is missing; TS_CACHE_NO_TMPFILE=1 makes the cache take it). */
 TS_TEST(disk_writers_never_show_a_partial_tile)
+{
+    for (int way = 0; way < 2; way++) {
+        setenv("TS_CACHE_NO_TMPFILE", way ? "1" : "0", 1);
+        disk_writers_never_show_a_partial_tile_run();
+    }
+    unsetenv("TS_CACHE_NO_TMPFILE");
+}
+
+TS_TEST(disk_full_fails_cleanly_and_leaves_no_partial_file)
+{
+    for (int way = 0; way < 2; way++) {
+        setenv("TS_CACHE_NO_TMPFILE", way ? "1" : "0", 1);
+        disk_full_fails_cleanly_run();
+    }
+    unsetenv("TS_CACHE_NO_TMPFILE");
+}
+
+static void
+disk_writers_never_show_a_partial_tile_run(void)
 {
     char dir[512];
     scratch(dir, sizeof dir, "atomic");
@@ -420,7 +444,8 @@ TS_TEST(disk_writers_never_show_a_partial_tile)
     remove_tree(dir);
 }
 
-TS_TEST(disk_full_fails_cleanly_and_leaves_no_partial_file)
+static void
+disk_full_fails_cleanly_run(void)
 {
     char dir[512], path[1024];
     scratch(dir, sizeof dir, "full");
@@ -447,6 +472,7 @@ TS_TEST(disk_full_fails_cleanly_and_leaves_no_partial_file)
     snprintf(path, sizeof path, "%s/WebMercatorQuad/1/0/0.png", dir);
     TS_CHECK(!file_exists(path));
     TS_CHECK_INT(count_files(dir, ".tmp"), 0);
+    TS_CHECK_INT(count_files(dir, NULL), 1); /* tilesrv-version only: no file of the tile */
     ts_cache_io_stats s;
     ts_cache_io_stats_get(c, &s);
     TS_CHECK_INT(s.put_errors, 1);
