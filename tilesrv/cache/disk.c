@@ -371,49 +371,19 @@ put_unnamed(disk *d, const char *dir, const char *path, const char *tmp, const t
 #endif
 }
 
-/* Write one tile: an unnamed file linked in, or a temporary file renamed. */
+/* Write a tile to the temporary file tmp in directory dir, then rename it over path. */
 static ts_status
-put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
+put_renamed(disk *d, int z, const ts_cache_item *it, const char *dir, const char *path,
+            const char *tmp, ts_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 64];
-    if (tile_path(d, z, it->x, it->y, path, sizeof path) != 0)
-        return TS_FAIL(err, TS_EINVAL, "tile path too long");
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", path, slash + 1, (long)getpid(),
-             atomic_fetch_add(&d->seq, 1));
-    int uniform = it->tile->shared && !d->do_fsync;
-    if (uniform && link_uniform(d, it->tile, path, tmp)) {
-        *slash = '/';
-        if (rename(tmp, path) == 0)
-            return TS_OK;
-        int e = errno;
-        unlink(tmp);
-        return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
-    }
-    char dir[PATH_MAX];
-    memcpy(dir, path, (size_t)(slash - path) + 1); /* path is the directory until *slash */
-    *slash = '/';
-    int done = put_unnamed(d, dir, path, tmp, it->tile);
-    *slash = '\0';
-    if (done != 0) {
-        *slash = '/';
-        if (done < 0)
-            return TS_CACHE_ERRNO(err, errno, "cannot write tile %d/%u/%u to %s", z, it->x,
-                                  it->y, path);
-        if (uniform)
-            remember_uniform(d, it->tile, path);
-        return TS_OK;
-    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
-        if (ts_cache__make_dirs(path) != 0)
-            return TS_CACHE_ERRNO(err, errno, "cannot create directory %s", path);
+        if (ts_cache__make_dirs(dir) != 0)
+            return TS_CACHE_ERRNO(err, errno, "cannot create directory %s", dir);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     }
     if (fd < 0)
         return TS_CACHE_ERRNO(err, errno, "cannot create %s", tmp);
-    *slash = '/';
     int bad = write_all(fd, it->tile->data, it->tile->len) != 0 ||
               (d->do_fsync && fsync(fd) != 0);
     int e = errno;
@@ -429,6 +399,37 @@ put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
         unlink(tmp);
         return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
     }
+    return TS_OK;
+}
+
+/* Write one tile: a link to a file of its content (uniform tiles), an unnamed file linked
+ * in, or a temporary file renamed. */
+static ts_status
+put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
+{
+    char path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 64];
+    if (tile_path(d, z, it->x, it->y, path, sizeof path) != 0)
+        return TS_FAIL(err, TS_EINVAL, "tile path too long");
+    const char *name = strrchr(path, '/') + 1;
+    size_t dl = (size_t)(name - 1 - path);
+    memcpy(dir, path, dl);
+    dir[dl] = '\0';
+    snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%u.tmp", dir, name, (long)getpid(),
+             atomic_fetch_add(&d->seq, 1));
+    int uniform = it->tile->shared && !d->do_fsync;
+    if (uniform && link_uniform(d, it->tile, dir, tmp)) {
+        if (rename(tmp, path) == 0)
+            return TS_OK;
+        int e = errno;
+        unlink(tmp);
+        return TS_CACHE_ERRNO(err, e, "cannot write tile %d/%u/%u to %s", z, it->x, it->y, path);
+    }
+    int done = put_unnamed(d, dir, path, tmp, it->tile);
+    if (done < 0)
+        return TS_CACHE_ERRNO(err, errno, "cannot write tile %d/%u/%u to %s", z, it->x, it->y,
+                              path);
+    if (done == 0)
+        TS_TRY(put_renamed(d, z, it, dir, path, tmp, err));
     if (uniform)
         remember_uniform(d, it->tile, path);
     return TS_OK;

@@ -441,13 +441,12 @@ static int
 wal_hook(void *ud, sqlite3 *db, const char *name, int pages)
 {
     mbt *m = ud;
-    if (!m->ckpt_started || pages >= CKPT_HARD_PAGES) {
-        /* no checkpointer, or it is behind: checkpoint here, as SQLite would */
-        if (pages >= (m->ckpt_started ? CKPT_HARD_PAGES : CKPT_SELF_PAGES))
+    if (!m->ckpt_started) { /* no checkpointer: checkpoint here, as SQLite would */
+        if (pages >= CKPT_SELF_PAGES)
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
-    }
-    if (pages >= CKPT_PAGES) {
+    } else if (pages >= CKPT_HARD_PAGES) { /* the checkpointer is behind: help it */
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&m->cmu);
         m->ckpt_wanted = 1;
         pthread_cond_signal(&m->ccv);
@@ -470,15 +469,13 @@ ckpt_start(mbt *m)
     }
     /* a connection learns that the file is in WAL mode when it first reads it; until then
      * its checkpoints do nothing */
-    if (exec(m->ckpt_db, "SELECT count(*) FROM sqlite_master") != SQLITE_OK) {
-        ts_warn("MBTiles %s: %s: the writer checkpoints itself", m->path,
-                sqlite3_errmsg(m->ckpt_db));
-        sqlite3_close(m->ckpt_db);
-        m->ckpt_db = NULL;
-        return;
-    }
-    if (pthread_create(&m->ckpt_thread, NULL, ckpt_main, m) != 0) {
-        ts_warn("MBTiles %s: no checkpointer thread: the writer checkpoints itself", m->path);
+    const char *why = NULL;
+    if (exec(m->ckpt_db, "SELECT count(*) FROM sqlite_master") != SQLITE_OK)
+        why = sqlite3_errmsg(m->ckpt_db);
+    else if (pthread_create(&m->ckpt_thread, NULL, ckpt_main, m) != 0)
+        why = "no checkpointer thread";
+    if (why != NULL) {
+        ts_warn("MBTiles %s: %s: the writer checkpoints itself", m->path, why);
         sqlite3_close(m->ckpt_db);
         m->ckpt_db = NULL;
         return;

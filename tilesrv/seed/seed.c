@@ -67,7 +67,8 @@ typedef struct run {
     uint64_t rendered, skipped, failed, bytes, metatiles;
     /* the writer threads and their queue (under mu) */
     pthread_t writers[MAX_WRITERS];
-    int writer_started, writer_stop; /* writer_started: how many run */
+    int nwriters;               /* writer threads running */
+    int writer_stop;
     pthread_cond_t wcv;
     struct meta_job *wq_head, *wq_tail;
 } run;
@@ -272,7 +273,7 @@ meta_done(void *ud, ts_status st, const ts_meta_tiles *m, const ts_err *err)
             mj->bytes += t->len;
         }
     pthread_mutex_lock(&r->mu);
-    if (r->writer_started) {
+    if (r->nwriters) {
         if (r->wq_tail)
             r->wq_tail->next = mj;
         else
@@ -465,7 +466,7 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
         free(mj);
         return;
     }
-    while (r->inflight >= o->inflight + (r->writer_started ? WRITE_AHEAD : 0)) {
+    while (r->inflight >= o->inflight + (r->nwriters ? WRITE_AHEAD : 0)) {
         pthread_cond_wait(&r->cv, &r->mu);
         drain(r);
     }
@@ -655,11 +656,11 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     pthread_cond_init(&r->cv, NULL);
     pthread_cond_init(&r->wcv, NULL);
     atomic_init(&r->storage_failed, 0);
-    int nwriters = o->writers < 1 ? 1 : o->writers > MAX_WRITERS ? MAX_WRITERS : o->writers;
-    while (r->writer_started < nwriters &&
-           pthread_create(&r->writers[r->writer_started], NULL, writer_main, r) == 0)
-        r->writer_started++;
-    if (!r->writer_started)
+    int want = o->writers < 1 ? 1 : o->writers > MAX_WRITERS ? MAX_WRITERS : o->writers;
+    while (r->nwriters < want &&
+           pthread_create(&r->writers[r->nwriters], NULL, writer_main, r) == 0)
+        r->nwriters++;
+    if (!r->nwriters)
         ts_warn("seed: no writer thread: the render threads write the tiles themselves");
     r->st = prior;
     r->st.total = out->tiles_total;
@@ -704,7 +705,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     r->writer_stop = 1;
     pthread_cond_broadcast(&r->wcv);
     pthread_mutex_unlock(&r->mu);
-    for (int i = 0; i < r->writer_started; i++)
+    for (int i = 0; i < r->nwriters; i++)
         pthread_join(r->writers[i], NULL);
     ts_err serr;
     ts_err_clear(&serr);
