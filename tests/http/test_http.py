@@ -151,6 +151,25 @@ def test_other_methods_are_405():
     assert st == 200 and body == b""
 
 
+def test_head_answers_the_get_headers_with_the_body_length():
+    """HEAD gives the fields GET gives (RFC 9110 9.3.2): the body's Content-Length, not 0,
+    for tiles, vector tiles, WMS maps, WMTS tiles and sensor GeoJSON."""
+    getmap = ("/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=cadastre&STYLES="
+              "&CRS=EPSG:25832&BBOX=344000,5677000,345000,5678000&WIDTH=256&HEIGHT=256"
+              "&FORMAT=image/png")
+    for path in ["/tiles/cadastre/16/34001/21873.png", "/tiles/cadastre/16/34001/21873.mvt",
+                 getmap, "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/21873/34001.png",
+                 "/tms/1.0.0/cadastre/16/34001/43662.png"]:
+        st, h, body = get(port(), path)
+        assert st == 200 and len(body) > 0, (path, st)
+        st2, h2, body2 = get(port(), path, method="HEAD")
+        assert st2 == 200 and body2 == b"", (path, st2)
+        assert h2.get("content-length") == str(len(body)), (path, h2.get("content-length"),
+                                                            len(body))
+        assert h2.get("content-type") == h.get("content-type"), path
+        assert h2.get("etag") == h.get("etag"), path
+
+
 def test_tilejson():
     st, h, body = get(port(), "/tiles/cadastre.json")
     assert st == 200, st

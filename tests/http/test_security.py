@@ -103,6 +103,33 @@ def test_long_request_target_is_414():
     assert st == 200, st
 
 
+def in_flight(p):
+    st, _, body = H.get(p, "/metrics")
+    assert st == 200, st
+    m = re.search(rb"^tilesrv_http_requests_in_flight (\d+)$", body, re.M)
+    assert m, "no in-flight gauge"
+    return int(m.group(1))
+
+
+def test_many_query_arguments_are_414_at_once_and_leave_nothing_behind():
+    """A short target with hundreds of arguments (more than libmicrohttpd's memory pool
+    takes: it used to hang such a connection without an answer until the timeout, and to
+    leak the in-flight count) is answered 414 at once; up to the limit it is served."""
+    p = port()
+    before = in_flight(p)
+    for n, want in [(100, 200), (400, 414), (2000, 414)]:
+        t0 = time.time()
+        st, h, body = H.get(p, "/health?x=1" + "&a=1" * (n - 1))
+        assert st == want, (n, st, body[:200])
+        assert time.time() - t0 < 2.0, (n, time.time() - t0)
+        if want == 414:
+            assert b"query arguments" in body, body[:200]
+    st, _, _ = H.get(p, "/tiles/cadastre/16/34001/21873.png?" + "&".join(["k%d=v" % i for i in range(300)]))
+    assert st == 414, st
+    time.sleep(1.5)  # the refused connections are shut down 1 s after their answer
+    assert in_flight(p) == before, (in_flight(p), before)
+
+
 def test_large_request_head_is_431():
     st, _, body = H.get(port(), "/health", {"X-Filler": "a" * 20000})
     assert st == 431, (st, body[:200])

@@ -21,12 +21,18 @@
 
 /* ---- connections ------------------------------------------------------------------------ */
 
+/* A connection answered by ts_http__conn_refuse is shut down this long after: time for the
+ * client to read the answer before the rest of its request is thrown away. */
+#define REFUSED_LINGER_NS (1000000000ull)
+
 struct conn_state {
     struct MHD_Connection *conn;
     int fd;
     uint64_t idle_since_ns; /* opened, or its previous request completed */
     int in_request;         /* a request head is complete and its handling under way */
     int cut;                /* shut down by the watchdog */
+    uint64_t cut_at_ns;     /* refused by ts_http__conn_refuse: shut down from then (0: not) */
+    req_state *rs;          /* the request under way, from its request line to its end */
     size_t bytes;           /* body bytes of the response queued for the current request */
     conn_state *prev, *next;
 };
@@ -65,6 +71,13 @@ ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
     conn_state *cs = *socket_context;
     if (cs == NULL)
         return;
+    /* a request libmicrohttpd never completed (it gives up on some malformed heads without
+     * telling the application): its state is finished here, not leaked */
+    if (cs->rs != NULL) {
+        req_state *rs = cs->rs;
+        cs->rs = NULL;
+        ts_http__req_abandon(h, c, rs);
+    }
     /* unlinked before MHD closes the socket: the watchdog never shuts down a reused fd */
     pthread_mutex_lock(&h->mu);
     if (cs->prev)
@@ -76,6 +89,41 @@ ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
     pthread_mutex_unlock(&h->mu);
     free(cs);
     *socket_context = NULL;
+}
+
+void
+ts_http__conn_track(struct MHD_Connection *c, req_state *rs)
+{
+    conn_state *cs = conn_of(c);
+    if (cs)
+        cs->rs = rs; /* only this connection's thread reads or writes it */
+}
+
+int
+ts_http__conn_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *reason,
+                     const char *msg)
+{
+    conn_state *cs = conn_of(c);
+    if (cs == NULL || cs->fd < 0)
+        return 0;
+    char buf[512];
+    int body = (int)strlen(msg) + 1;
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %u %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\nCache-Control: no-store\r\nConnection: close\r\n"
+                     "\r\n%s\n",
+                     status, reason, body, msg);
+    if (n <= 0 || (size_t)n >= sizeof buf)
+        return 0;
+    /* the head is short and nothing else is being written on this connection: it fits in
+     * the socket's send buffer at once */
+    if (send(cs->fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+        return 0;
+    shutdown(cs->fd, SHUT_WR);
+    pthread_mutex_lock(&h->mu);
+    cs->cut_at_ns = ts_mono_ns() + REFUSED_LINGER_NS;
+    pthread_mutex_unlock(&h->mu);
+    return 1;
 }
 
 void
@@ -216,7 +264,12 @@ watchdog_main(void *arg)
     pthread_mutex_lock(&h->mu);
     while (!h->quit) {
         uint64_t now = ts_mono_ns();
-        for (conn_state *cs = h->conns; cs; cs = cs->next)
+        for (conn_state *cs = h->conns; cs; cs = cs->next) {
+            if (cs->cut_at_ns != 0 && !cs->cut && cs->fd >= 0 && now >= cs->cut_at_ns) {
+                shutdown(cs->fd, SHUT_RDWR); /* refused: the client has had its answer */
+                cs->cut = 1;
+                continue;
+            }
             if (!cs->in_request && !cs->cut && cs->fd >= 0 && now - cs->idle_since_ns > head_ns) {
                 /* MHD sees the socket end and closes the connection on its own thread */
                 shutdown(cs->fd, SHUT_RDWR);
@@ -224,6 +277,7 @@ watchdog_main(void *arg)
                 ts_debug("http: connection cut: no complete request head in %d s",
                          h->conn_timeout_s);
             }
+        }
         req_state *expired[64];
         int nexp = 0;
         for (ts_http_ticket *t = h->timed, *next; t && nexp < 64; t = next) {
@@ -385,7 +439,7 @@ ts_http__access_log(ts_http *h, struct MHD_Connection *c, const req_state *rs, s
              now.tv_nsec / 1000000L);
     client_ip(c, ip, sizeof ip);
     const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
-    unsigned status = si ? si->http_status : 0;
+    unsigned status = rs->refused ? rs->refused : si ? si->http_status : 0;
     ts_buf b;
     ts_buf_init(&b, 8192);
     ts_buf_printf(&b, "{\"time\":\"%s\",\"remote\":\"%s\",\"method\":\"", when, ip);

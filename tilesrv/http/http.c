@@ -164,10 +164,8 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
         r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_MODIFIED;
         ts_tile_unref(t);
-    } else if (head) {
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        ts_tile_unref(t);
     } else {
+        /* HEAD too: libmicrohttpd sends the head only, with the body's Content-Length */
         r = MHD_create_response_from_buffer_with_free_callback_cls(t->len, (void *)t->data,
                                                                    unref_tile_cb, t);
         if (r == NULL)
@@ -530,11 +528,9 @@ handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
         ts_buf_fini(&b);
         return ts_http__send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                   "cannot write the feed's GeoJSON");
-    } else if (head) {
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    } else {
+    } else { /* HEAD too: libmicrohttpd sends the head only, with the Content-Length */
         r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-        ts_http__note_bytes(c, b.len);
+        ts_http__note_bytes(c, head ? 0 : b.len);
     }
     ts_feed_snapshot_unref(s);
     ts_buf_fini(&b);
@@ -763,15 +759,65 @@ req_new(ts_http *h, struct MHD_Connection *c, const char *uri)
         rs->uri = strndup(uri, 2048);
     }
     atomic_fetch_add(&h->inflight, 1);
+    ts_http__conn_track(c, rs);
     return rs;
 }
 
+/* Query arguments in a request target as libmicrohttpd splits them (at '&'; an empty one
+ * counts: it may take a record too). */
+static size_t
+query_args(const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    if (q == NULL)
+        return 0;
+    size_t n = 1;
+    for (q++; *q; q++)
+        n += *q == '&';
+    return n;
+}
+
 /* MHD_OPTION_URI_LOG_CALLBACK: the request line has arrived; its target as sent (before
- * any decoding) starts the request's state. */
+ * any decoding) starts the request's state. libmicrohttpd then stores each query argument
+ * in the connection's memory pool, and one that does not fit leaves the connection hanging
+ * without an answer (0.9.75): a target with more arguments than the pool is sized for is
+ * answered here, before they are parsed. */
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    return req_new(cls, c, uri);
+    ts_http *h = cls;
+    req_state *rs = req_new(h, c, uri);
+    if (rs && uri && query_args(uri) > TS_HTTP_MAX_ARGS) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request target with more than %d query arguments",
+                 TS_HTTP_MAX_ARGS);
+        if (ts_http__conn_refuse(h, c, MHD_HTTP_URI_TOO_LONG, "URI Too Long", msg))
+            rs->refused = MHD_HTTP_URI_TOO_LONG;
+    }
+    return rs;
+}
+
+/* The end of a request's state: access log, metrics, the in-flight count. */
+static void
+req_finish(ts_http *h, struct MHD_Connection *c, req_state *rs, int complete)
+{
+    ts_http__conn_track(c, NULL);
+    size_t bytes = ts_http__conn_end(h, c);
+    ts_http__access_log(h, c, rs, bytes, complete);
+    const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    unsigned status = rs->refused ? rs->refused : si ? si->http_status : 0;
+    ts_http__metrics_request(h->metrics, rs->route, status, ts_mono_ns() - rs->t0_ns,
+                             complete || rs->refused);
+    ts_tile_unref(rs->tile);
+    free(rs->uri);
+    free(rs);
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+void
+ts_http__req_abandon(ts_http *h, struct MHD_Connection *c, req_state *rs)
+{
+    req_finish(h, c, rs, 0);
 }
 
 static enum MHD_Result
@@ -787,6 +833,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
             return MHD_NO;
         *con_cls = rs;
     }
+    if (rs->refused)
+        return MHD_NO; /* answered already (on_uri): close */
     if (!rs->begun) {
         rs->begun = 1;
         snprintf(rs->method, sizeof rs->method, "%s", method);
@@ -831,17 +879,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req_state *rs = *con_cls;
     if (rs == NULL)
         return;
-    size_t bytes = ts_http__conn_end(h, c);
-    int complete = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
-    ts_http__access_log(h, c, rs, bytes, complete);
-    const union MHD_ConnectionInfo *si = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
-    ts_http__metrics_request(h->metrics, rs->route, si ? si->http_status : 0,
-                             ts_mono_ns() - rs->t0_ns, complete);
-    ts_tile_unref(rs->tile);
-    free(rs->uri);
-    free(rs);
     *con_cls = NULL;
-    atomic_fetch_sub(&h->inflight, 1);
+    req_finish(h, c, rs, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
 static void
@@ -953,10 +992,11 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     if (ts_http__guard_start(h, err) != TS_OK)
         goto fail;
     /* Per-connection memory: the request head (the URL is part of it, up to max_header
-     * bytes) and the response's header fields; a head that does not fit is refused by MHD.
+     * bytes), a record of up to 64 bytes per query argument (TS_HTTP_MAX_ARGS at most, see
+     * on_uri) and the response's header fields; a head that does not fit is refused by MHD.
      * No more than that: MHD clears the whole pool before each request of a keep-alive
      * connection, so its size is paid on every cached tile served. */
-    size_t mem = h->max_header + 8192;
+    size_t mem = h->max_header + 8192 + (size_t)TS_HTTP_MAX_ARGS * 64;
     if (mem < 16384)
         mem = 16384;
     h->d = MHD_start_daemon(

@@ -18,6 +18,11 @@
 #include "pipeline/pipeline.h"
 #include "util/buf.h"
 
+/* Query arguments a request target may carry (more: 414 before libmicrohttpd parses them;
+ * OGC requests take TS_KVP_MAX at most anyway). Each may take a 64-byte record of the
+ * connection's memory pool, which is sized for them. */
+#define TS_HTTP_MAX_ARGS 128
+
 typedef struct conn_state conn_state;
 typedef struct ts_http_ticket ts_http_ticket;
 typedef struct ts_http_metrics ts_http_metrics;
@@ -112,6 +117,7 @@ typedef struct req_state {
     int begun;            /* the handler has seen the request head (limits checked) */
     int routed;           /* the request has been routed (second call) */
     int timed_out;        /* answered at its render deadline */
+    unsigned refused;     /* answered by ts_http__conn_refuse with this status (0: not) */
     ts_http_route route;  /* for /metrics, from the decoded path at the first call */
 } req_state;
 
@@ -158,6 +164,17 @@ void ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_c
  * bytes noted for its response). */
 void ts_http__conn_begin(ts_http *h, struct MHD_Connection *c);
 size_t ts_http__conn_end(ts_http *h, struct MHD_Connection *c);
+/* Record rs as the request under way on c (NULL: none). Should c close with one still
+ * recorded (libmicrohttpd completed it without telling), ts_http__req_abandon finishes it. */
+void ts_http__conn_track(struct MHD_Connection *c, req_state *rs);
+/* Finish the state of a request whose connection closed without its completion callback:
+ * access log, metrics, the in-flight count (http.c). */
+void ts_http__req_abandon(ts_http *h, struct MHD_Connection *c, req_state *rs);
+/* Answer c at once with status (reason phrase `reason`) and the text msg, written to its
+ * socket directly, then close the connection: for requests libmicrohttpd cannot take
+ * (arguments beyond its memory pool), before it parses them. 1 when the answer was sent. */
+int ts_http__conn_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *reason,
+                         const char *msg);
 /* Note the body size of the response being queued on c (for the access log). */
 void ts_http__note_bytes(struct MHD_Connection *c, size_t n);
 /* Start / stop the watchdog thread: connections without a complete request head for
