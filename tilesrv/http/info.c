@@ -67,7 +67,7 @@ write_text(const ts_info_result *r, ts_buf *b)
             TS_TRY(ts_buf_printf(b, "\nLayer '%s'\n", f->layer));
             layer = f->layer;
         }
-        TS_TRY(ts_buf_printf(b, "  Feature %lld:\n", (long long)f->id));
+        TS_TRY(ts_buf_printf(b, "  Feature %s:\n", f->fid));
         for (int k = 0; k < f->nattrs; k++) {
             TS_TRY(ts_buf_printf(b, "    %s = '", f->names[k]));
             TS_TRY(value_text(b, &f->values[k], 0));
@@ -95,8 +95,9 @@ write_html(const ts_info_result *r, ts_buf *b)
             TS_TRY(ts_buf_printf(b, "</h2>\n<table border=\"1\">\n"));
             layer = f->layer;
         }
-        TS_TRY(
-            ts_buf_printf(b, "<tr><th colspan=\"2\">Feature %lld</th></tr>\n", (long long)f->id));
+        TS_TRY(ts_buf_printf(b, "<tr><th colspan=\"2\">Feature "));
+        TS_TRY(ts_ows_xml_escape(b, f->fid));
+        TS_TRY(ts_buf_printf(b, "</th></tr>\n"));
         for (int k = 0; k < f->nattrs; k++) {
             ts_buf v;
             ts_buf_init(&v, 1 << 20);
@@ -124,7 +125,9 @@ write_json(const ts_info_result *r, ts_buf *b)
         const ts_info_feature *f = &r->features[i];
         TS_TRY(ts_buf_printf(b, "%s{\"type\":\"Feature\",\"id\":\"", i ? "," : ""));
         TS_TRY(ts_ows_json_escape(b, f->layer));
-        TS_TRY(ts_buf_printf(b, ".%lld\",\"layer\":\"", (long long)f->id));
+        TS_TRY(ts_buf_printf(b, "."));
+        TS_TRY(ts_ows_json_escape(b, f->fid));
+        TS_TRY(ts_buf_printf(b, "\",\"layer\":\""));
         TS_TRY(ts_ows_json_escape(b, f->layer));
         TS_TRY(ts_buf_printf(b,
                              "\",\"geometry\":null,\"bbox\":[%.10g,%.10g,%.10g,%.10g],"
@@ -168,7 +171,10 @@ write_gml(const ts_info_result *r, ts_buf *b)
             TS_TRY(ts_ows_xml_escape(b, f->layer_title));
             TS_TRY(ts_buf_printf(b, "</gml:name>\n"));
         }
-        TS_TRY(ts_buf_printf(b, "    <%s_feature fid=\"%s.%lld\">\n", ln, ln, (long long)f->id));
+        char fid[80]; /* an XML ID: an NCName after the layer's name */
+        xml_name(fid, sizeof fid, f->fid);
+        TS_TRY(ts_buf_printf(b, "    <%s_feature fid=\"%s.%s\">\n", ln, ln,
+                             fid[0] == '_' && f->fid[0] != '_' ? fid + 1 : fid));
         TS_TRY(ts_buf_printf(b,
                              "      <gml:boundedBy>\n        <gml:Box srsName=\"%s\">\n"
                              "          <gml:coordinates>%.10g,%.10g %.10g,%.10g"

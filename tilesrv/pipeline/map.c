@@ -361,21 +361,21 @@ seg_dist2(double px, double py, double ax, double ay, double bx, double by)
     return qx * qx + qy * qy;
 }
 
-/* 1 if geometry g is hit at (x, y) with tolerance tol (store units). */
-static int
-geom_hit(const ts_geom *g, double x, double y, double tol)
+/* The squared distance from (x, y) to geometry g (its points, or its lines and rings), and
+ * in *inside whether a polygon contains the point (even-odd over its rings). */
+static double
+geom_dist2(const ts_geom *g, double x, double y, int *inside)
 {
     const double *p = g->xy;
-    double t2 = tol * tol;
+    double best = INFINITY;
+    *inside = 0;
     if (g->kind == TS_GEOM_POINT) {
         for (uint32_t i = 0; i < g->nparts; i++) {
             double dx = p[2 * i] - x, dy = p[2 * i + 1] - y;
-            if (dx * dx + dy * dy <= t2)
-                return 1;
+            best = fmin(best, dx * dx + dy * dy);
         }
-        return 0;
+        return best;
     }
-    int inside = 0;
     size_t off = 0;
     for (uint32_t k = 0; k < g->nparts; k++) {
         uint32_t n = g->counts[k];
@@ -384,14 +384,60 @@ geom_hit(const ts_geom *g, double x, double y, double tol)
         for (uint32_t i = 0; i + (closed ? 0 : 1) < n; i++) {
             uint32_t i2 = (i + 1) % n;
             double ax = q[2 * i], ay = q[2 * i + 1], bx = q[2 * i2], by = q[2 * i2 + 1];
-            if (seg_dist2(x, y, ax, ay, bx, by) <= t2)
-                return 1;
+            best = fmin(best, seg_dist2(x, y, ax, ay, bx, by));
             if (closed && ((ay > y) != (by > y)) && x < (bx - ax) * (y - ay) / (by - ay) + ax)
-                inside = !inside;
+                *inside = !*inside;
         }
         off += n;
     }
-    return inside;
+    return best;
+}
+
+/* The id of feature fid of store st as text (ts_info_feature.fid): its source id when it
+ * has one (id >= 0), else the value of its field `id` (a feed's sensor id), else its
+ * index in the store. */
+static void
+feature_id_text(const ts_store *st, uint32_t fid, int64_t id, char *buf, size_t size)
+{
+    if (id >= 0) {
+        snprintf(buf, size, "%lld", (long long)id);
+        return;
+    }
+    for (int fi = 0; fi < ts_store_nfields(st); fi++) {
+        if (strcmp(ts_store_field_name(st, fi), "id") != 0)
+            continue;
+        const ts_value *v = ts_store_value(st, fid, fi);
+        if (v && v->type == TS_VAL_STR && v->u.s && v->u.s[0]) {
+            snprintf(buf, size, "%s", v->u.s);
+            return;
+        }
+        if (v && v->type == TS_VAL_INT) {
+            snprintf(buf, size, "%lld", (long long)v->u.i);
+            return;
+        }
+        break;
+    }
+    snprintf(buf, size, "%u", fid);
+}
+
+/* A feature hit by a GetFeatureInfo point, before ranking. */
+typedef struct info_hit {
+    uint32_t fid;
+    int inside;   /* a polygon containing the point */
+    double d2;    /* squared distance to the geometry (0 inside) */
+    size_t order; /* topmost first */
+} info_hit;
+
+/* Polygons that contain the point first, then the nearest, then the topmost drawn. */
+static int
+hit_cmp(const void *a, const void *b)
+{
+    const info_hit *x = a, *y = b;
+    if (x->inside != y->inside)
+        return x->inside ? -1 : 1;
+    if (x->d2 != y->d2)
+        return x->d2 < y->d2 ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 typedef struct attr_acc {
@@ -534,17 +580,40 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         ts_source_xform_free(xf);
         return TS_FAIL(err, TS_ENOMEM, "feature info query");
     }
-    int found = 0;
-    const ts_cfg_source *src = ts_config_source(ts_service_config(svc), l->source);
-    for (size_t k = ids.n; k-- > 0 && found < r->feature_count && st == TS_OK;) {
+    /* every feature drawn at this scale whose geometry or symbol is within the tolerance,
+     * ranked: a click inside a parcel names that parcel, not a neighbour whose outline
+     * passes a few pixels away */
+    info_hit *hits = ids.n ? malloc(ids.n * sizeof *hits) : NULL;
+    size_t nhits = 0;
+    if (ids.n && hits == NULL) {
+        ts_idvec_fini(&ids);
+        ts_source_xform_free(xf);
+        return TS_FAIL(err, TS_ENOMEM, "feature info hits");
+    }
+    for (size_t k = ids.n; k-- > 0;) {
         uint32_t fid = ids.ids[k];
         double reach_px;
         if (!drawn(rl, fid, sd, &reach_px))
             continue;
         ts_geom g;
         ts_store_geom(rl->store, 0, fid, &g);
-        if (g.kind == TS_GEOM_NONE || !geom_hit(&g, x, y, (tol_px + reach_px * sf) * sres))
+        if (g.kind == TS_GEOM_NONE)
             continue;
+        int inside;
+        double d2 = geom_dist2(&g, x, y, &inside);
+        double tol = (tol_px + reach_px * sf) * sres;
+        if (!inside && !(d2 <= tol * tol))
+            continue;
+        hits[nhits] = (info_hit){fid, inside, inside ? 0 : d2, nhits};
+        nhits++;
+    }
+    qsort(hits, nhits, sizeof *hits, hit_cmp);
+    int found = 0;
+    const ts_cfg_source *src = ts_config_source(ts_service_config(svc), l->source);
+    for (size_t k = 0; k < nhits && found < r->feature_count && st == TS_OK; k++) {
+        uint32_t fid = hits[k].fid;
+        ts_geom g;
+        ts_store_geom(rl->store, 0, fid, &g);
         if (out->n == *cap) {
             int nc = *cap ? 2 * *cap : 8;
             ts_info_feature *nf = realloc(out->features, (size_t)nc * sizeof *nf);
@@ -560,6 +629,7 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         f->layer = l->name;
         f->layer_title = l->title ? l->title : l->name;
         f->id = ts_store_origin_id(rl->store, fid);
+        feature_id_text(rl->store, fid, f->id, f->fid, sizeof f->fid);
         f->kind = g.kind;
         f->bbox = ts_store_feature_bbox(rl->store, fid);
         if (xf != NULL)
@@ -582,6 +652,7 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         if (acc.failed)
             st = TS_FAIL(err, TS_ENOMEM, "feature attributes");
     }
+    free(hits);
     ts_idvec_fini(&ids);
     ts_source_xform_free(xf);
     return st;

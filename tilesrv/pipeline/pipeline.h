@@ -357,6 +357,8 @@ typedef struct ts_info_feature {
     const char *layer; /* configured layer name */
     const char *layer_title;
     int64_t id; /* id in the data source (OGR FID), -1 = unknown */
+    char fid[64]; /* the id as text, unique in its layer: the source's id, else a feed's
+                   * `id`, else the feature's index in the layer's store */
     ts_geom_kind kind;
     ts_bbox bbox; /* in the request's CRS */
     int nattrs;
