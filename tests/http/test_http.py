@@ -128,6 +128,42 @@ def test_tms_flips_rows():
     assert a == b
 
 
+def test_composite_of_tilesets_is_the_overlay_over_the_base():
+    """/tiles/{a},{b}/z/x/y.png (INTERFACE.md): the tilesets composited in order, base
+    first; pixel by pixel the parking overlay drawn source-over on the cadastre tile."""
+    import test_live
+    tile = "16/34001/21873"
+    st, h, comp = get(port(), "/tiles/cadastre,parking/%s.png" % tile)
+    assert st == 200 and h["content-type"] == "image/png", (st, comp[:200])
+    assert png_size(comp) == (256, 256)
+    assert h["etag"].startswith('"') and "last-modified" in h
+    _, _, base = get(port(), "/tiles/cadastre/%s.png" % tile)
+    _, _, over = get(port(), "/tiles/parking/%s.png" % tile)
+    C, B, O = (test_live.png_rgba(x) for x in (comp, base, over))
+    covered = 0
+    for j in range(256):
+        for i in range(256):
+            o, b, c = O[j][i], B[j][i], C[j][i]
+            a = o[3] / 255.0
+            # straight-alpha source-over onto an opaque base
+            want = tuple(round(o[k] * a + b[k] * (1 - a)) for k in range(3))
+            assert all(abs(c[k] - want[k]) <= 2 for k in range(3)) and c[3] == 255, \
+                ((i, j), o, b, c)
+            covered += o[3] > 0
+    assert covered > 20, "the overlay has no bays on this tile (%d px)" % covered
+    st, h2, body = get(port(), "/tiles/cadastre,parking/%s.png" % tile, method="HEAD")
+    assert st == 200 and body == b"" and h2.get("content-length") == str(len(comp))
+    st, _, big = get(port(), "/tiles/cadastre,parking,air/16/34001/21873@2x.png")
+    assert st == 200 and png_size(big) == (512, 512), st
+    st, _, body = get(port(), "/tiles/cadastre,nope/%s.png" % tile)
+    assert st == 404 and b"nope" in body, (st, body)
+    for bad in ["/tiles/cadastre,,parking/%s.png" % tile, "/tiles/cadastre,parking/99/1/1.png"]:
+        st, _, body = get(port(), bad)
+        assert st == 400, (bad, st, body)
+    st, _, _ = get(port(), "/tiles/cadastre,parking/%s.mvt" % tile)
+    assert st == 404, st
+
+
 def test_unknown_tileset_is_404():
     st, h, body = get(port(), "/tiles/nonexistent/16/34001/21873.png")
     assert st == 404, st

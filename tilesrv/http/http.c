@@ -209,9 +209,40 @@ ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
     }
 }
 
+/* /tiles/{a},{b},{c}/{z}/{x}/{y}[@2x].png: the tilesets composited, base first. */
+static enum MHD_Result
+handle_composite(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x,
+                 int head)
+{
+    if (x->format != TS_FMT_PNG || x->grid[0])
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND,
+                                  "composites of tilesets are PNG tiles of their first grid");
+    ts_err err;
+    ts_err_clear(&err);
+    rs->cache = "pipeline";
+    rs->max_age = 0;
+    /* Suspend before asking: the composite may be answered before this returns. */
+    rs->waiting = 1;
+    atomic_fetch_add(&h->suspended, 1);
+    MHD_suspend_connection(c);
+    ts_status st = ts_pipeline_request_composite(h->p, x->tileset, x->z, x->x, x->y, x->scale,
+                                                 ts_http__tile_done, rs, &rs->max_age, &err);
+    if (st != TS_OK) { /* answered from on_request once resumed, as a failed render */
+        rs->done = 1;
+        rs->st = st;
+        rs->err = err;
+        MHD_resume_connection(c);
+        atomic_fetch_sub(&h->suspended, 1);
+    }
+    (void)head; /* on_request answers HEAD with the head only */
+    return MHD_YES;
+}
+
 static enum MHD_Result
 handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_req *x, int head)
 {
+    if (strchr(x->tileset, ',') != NULL)
+        return handle_composite(h, c, rs, x, head);
     ts_tile_req tr = {x->tileset, x->z, x->x, x->y, x->scale};
     const char *grid = x->grid[0] ? x->grid : NULL; /* /tiles/{tileset}/{grid}/{z}/{x}/{y} */
     ts_err err;

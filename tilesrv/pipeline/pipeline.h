@@ -183,6 +183,27 @@ ts_tile *ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const cha
 ts_status ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
                                    ts_tile_done done, void *ud, ts_err *err);
 
+/* Composites: one tile of several tilesets drawn over each other, base first
+ * (composite.c). */
+#define TS_COMPOSITE_MAX 8          /* tilesets in one composite */
+#define TS_COMPOSITE_NAME_MAX 128   /* bytes of a tileset name, its NUL included */
+
+/* Split "a,b,c" into names[] (at most max); the count, or -1 for an empty or too long
+ * name or more than max of them. */
+int ts_pipeline_composite_split(const char *spec, char names[][TS_COMPOSITE_NAME_MAX], int max);
+
+/* The z/x/y tile (scale 1 or 2) of the tilesets named in spec ("a,b,c": base first), each
+ * from the pipeline as if asked for alone, composited source-over and encoded as PNG in the
+ * first contributing tileset's mode. A tileset whose zoom range or bounds leave out the
+ * tile contributes nothing; TS_ENOENT (unknown tileset) and, when no tileset has the tile,
+ * its TS_EINVAL are returned at once with *err. TS_OK: done() will be called exactly once
+ * (from a render thread, or from the caller's thread when every part was cached) with the
+ * composite or the first part's failure. *max_age (may be NULL) gets the smallest
+ * Cache-Control max-age of the contributing tilesets (0 when one is live). */
+ts_status ts_pipeline_request_composite(ts_pipeline *p, const char *spec, int z, uint32_t x,
+                                        uint32_t y, int scale, ts_tile_done done, void *ud,
+                                        int *max_age, ts_err *err);
+
 /* ts_service_layer_set_store on the current service. */
 ts_status ts_pipeline_layer_set_store(ts_pipeline *p, const char *layer, const char *crs,
                                       ts_store *store, ts_err *err);
