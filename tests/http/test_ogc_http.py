@@ -551,6 +551,9 @@ def test_wmts_exception_codes():
     exc("PointIJOutOfRange", 400, "/wmts?" + q(**dict(base, REQUEST="GetFeatureInfo", I="300",
                                                         J="3", INFOFORMAT="text/plain")))
     exc("InvalidParameterValue", 404, "/wmts/1.0.0/nope/default/WebMercatorQuad/16/1/1.png")
+    # a tile outside the matrix is 400 TileOutOfRange in both encodings (WMTS 1.0.0 table 28)
+    exc("TileOutOfRange", 400, "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/65536/34001.png")
+    exc("TileOutOfRange", 400, "/wmts?" + q(**dict(base, TILEROW="-1")))
 
 
 def test_wmts_featureinfo_rest():
@@ -640,9 +643,18 @@ def test_ogc_api_tiles():
     st2, h2, body2 = get(p, "/tiles/cadastre/16/34001/21873.mvt")
     assert st2 == 200 and body == body2 and len(body) > 100
     assert get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad/16/21873/34001.png")[0] == 404
-    # a tile outside the matrix: the WMTS rule (400 TileOutOfRange), as for /wmts
+    # errors in JSON (/req/core/tc-error): a tile outside the matrix is a bad request, one of
+    # the matrix outside the tileset's tileMatrixSetLimits (here: below its first level, and
+    # a vector tile far from the data) is not found
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/9/0.png")
-    assert st == 400, (st, body[:200])
+    assert st == 400 and h["content-type"] == "application/json", (st, body[:200])
+    assert json.loads(body)["code"] == "InvalidParameterValue"
+    st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/65536/0.png")
+    assert st == 400 and h["content-type"] == "application/json", (st, body[:200])
+    st, h, body = get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad/16/0/0.mvt")
+    assert st == 404 and json.loads(body)["code"] == "NotFound", (st, body[:200])
+    st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/25/0/0.png")
+    assert st == 404 and h["content-type"] == "application/json", (st, body[:200])
 
 
 

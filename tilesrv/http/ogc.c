@@ -585,8 +585,9 @@ ows_exception(ts_http *h, struct MHD_Connection *c, const ts_ows_fault *f, int r
     ts_buf_init(&b, 1 << 20);
     ts_status st = ts_ows_write_ows_exception(f, &b);
     unsigned status = (unsigned)ts_ows_code_http(f->code);
-    if (rest && f->err.code == TS_ENOENT && status == 400)
-        status = 404; /* RESTful: an unknown layer / style / set is "not found" */
+    if (rest && f->err.code == TS_ENOENT && status == 400 && f->code != TS_OWS_TILE_OUT_OF_RANGE)
+        status = 404; /* RESTful: an unknown layer / style / set is "not found"; a tile
+                       * outside the matrix stays 400 TileOutOfRange (WMTS 1.0.0 table 28) */
     enum MHD_Result r = st == TS_OK ? ts_http__send_buf(h, c, status, "text/xml", b.data, b.len)
                                     : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
@@ -990,6 +991,26 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
             st = ts_ows_write_oat_tileset(&oc->col, t, api, &b);
         } else if (t != NULL) {
             int z = ts_grid_level_by_id(t->grid, q.matrix);
+            /* errors as JSON, like the API's others (OGC API - Tiles /req/core/tc-error): a
+             * row or column outside the tile matrix is a bad request, a tile of the matrix
+             * outside the tileset's tileMatrixSetLimits is not found */
+            const char *bad = NULL;
+            unsigned code = MHD_HTTP_BAD_REQUEST;
+            if (z >= 0 && (q.row >= t->grid->levels[z].matrix_h ||
+                           q.col >= t->grid->levels[z].matrix_w)) {
+                bad = "{\"code\":\"InvalidParameterValue\",\"description\":\"tileRow or tileCol "
+                      "is outside the tile matrix\"}\n";
+            } else if (z >= 0 && !ts_ows_oat_tile_in_limits(&oc->col, t, z, q.row, q.col)) {
+                bad = "{\"code\":\"NotFound\",\"description\":\"the tile is outside the "
+                      "tileset's tileMatrixSetLimits\"}\n";
+                code = MHD_HTTP_NOT_FOUND;
+            }
+            if (bad != NULL) {
+                free(oc);
+                ts_buf_fini(&b);
+                ts_service_unref(svc);
+                return ts_http__send_buf(h, c, code, "application/json", bad, strlen(bad));
+            }
             if (z >= 0) {
                 ts_wmts_req wr;
                 memset(&wr, 0, sizeof wr);

@@ -252,28 +252,61 @@ covers_pixel(const ts_tile_matrix *m, ts_bbox b)
  * place. (It also takes the collection's extent, CRS84 as OGC API Common requires, as
  * coordinates of the tile matrix set: right for WorldCRS84Quad, which it prefers; for
  * other sets the client passes the extent, e.g. boundingBox, as open options.) */
+/* The levels listed in the tileMatrixSetLimits of ts (*z0..*z1) and, for level z, its tile
+ * range; see ts_ows_write_oat_tileset. */
+static void
+limit_levels(const ts_oat_collection *col, const ts_oat_tileset *ts, int *z0, int *z1)
+{
+    const ts_grid *g = ts->grid;
+    *z0 = ts->minzoom < 0 ? 0 : ts->minzoom;
+    *z1 = ts->maxzoom >= g->nlevels || ts->maxzoom < *z0 ? g->nlevels - 1 : ts->maxzoom;
+    if (!is_vector(col) && ts->has_bbox) {
+        int z = *z0;
+        while (z <= *z1 && !covers_pixel(&g->levels[z], ts->bbox))
+            z++;
+        if (z <= *z1)
+            *z0 = z;
+    }
+}
+
+static void
+limit_range(const ts_oat_collection *col, const ts_oat_tileset *ts, int z, uint32_t *c0,
+            uint32_t *r0, uint32_t *c1, uint32_t *r1)
+{
+    const ts_tile_matrix *m = &ts->grid->levels[z];
+    *c0 = *r0 = 0;
+    *c1 = m->matrix_w - 1;
+    *r1 = m->matrix_h - 1;
+    if (is_vector(col) && ts->has_bbox && !ts_grid_tile_range(ts->grid, z, ts->bbox, c0, r0, c1, r1))
+        *c0 = *r0 = *c1 = *r1 = 0;
+}
+
+int
+ts_ows_oat_tile_in_limits(const ts_oat_collection *col, const ts_oat_tileset *ts, int z,
+                          uint32_t row, uint32_t column)
+{
+    int z0, z1;
+    limit_levels(col, ts, &z0, &z1);
+    if (z < z0 || z > z1)
+        return 0;
+    uint32_t c0, r0, c1, r1;
+    limit_range(col, ts, z, &c0, &r0, &c1, &r1);
+    return row >= r0 && row <= r1 && column >= c0 && column <= c1;
+}
+
 ts_status
 ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts, const char *base,
                          ts_buf *out)
 {
     const ts_grid *g = ts->grid;
     TS_TRY(tileset_head(col, ts, base, out, 1));
-    int z0 = ts->minzoom < 0 ? 0 : ts->minzoom;
-    int z1 = ts->maxzoom >= g->nlevels || ts->maxzoom < z0 ? g->nlevels - 1 : ts->maxzoom;
-    int map = !is_vector(col);
-    if (map && ts->has_bbox) {
-        int z = z0;
-        while (z <= z1 && !covers_pixel(&g->levels[z], ts->bbox))
-            z++;
-        if (z <= z1)
-            z0 = z;
-    }
+    int z0, z1;
+    limit_levels(col, ts, &z0, &z1);
     TS_TRY(ts_buf_printf(out, ",\"tileMatrixSetLimits\":["));
     for (int z = z0; z <= z1; z++) {
         const ts_tile_matrix *m = &g->levels[z];
-        uint32_t c0 = 0, r0 = 0, c1 = m->matrix_w - 1, r1 = m->matrix_h - 1;
-        if (!map && ts->has_bbox && !ts_grid_tile_range(g, z, ts->bbox, &c0, &r0, &c1, &r1))
-            c0 = r0 = c1 = r1 = 0;
+        uint32_t c0, r0, c1, r1;
+        limit_range(col, ts, z, &c0, &r0, &c1, &r1);
         TS_TRY(ts_buf_printf(out,
                              "%s{\"tileMatrix\":\"%s\",\"minTileRow\":%u,\"maxTileRow\":%u,"
                              "\"minTileCol\":%u,\"maxTileCol\":%u}",

@@ -513,6 +513,11 @@ ts_status ts_ows_write_oat_tilesets(const ts_oat_collection *col, const char *ba
  * 3.6's OGCAPI raster driver reads correctly). */
 ts_status ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
                                    const char *base, ts_buf *out);
+/* 1 when tile (z, row, column) of ts lies within the tileMatrixSetLimits that
+ * ts_ows_write_oat_tileset lists for it (a tile outside them is 404, OGC API - Tiles
+ * /req/core/tc-error), else 0. */
+int ts_ows_oat_tile_in_limits(const ts_oat_collection *col, const ts_oat_tileset *ts, int z,
+                              uint32_t row, uint32_t column);
 ts_status ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrids,
                                           const char *base, ts_buf *out);
 /* A tile matrix set in the TMS 2.0 JSON encoding: id, title, uri, crs, orderedAxes,

@@ -27,6 +27,22 @@ is_default_style(const char *s)
 }
 
 /* Check layer, style, tile matrix set, tile matrix and the tile indices of r against cat. */
+/* A tile row or column: a decimal integer, negative ones included (they are outside every
+ * matrix: TileOutOfRange, not malformed). 0 and *v, or -1. */
+static int
+parse_index(const char *s, long *v)
+{
+    while (s && *s == ' ')
+        s++;
+    if (s && *s == '-') {
+        if (ts_ows__parse_long(s + 1, 0, 4294967295L, v) != 0)
+            return -1;
+        *v = -*v;
+        return 0;
+    }
+    return ts_ows__parse_long(s, 0, 4294967295L, v);
+}
+
 static ts_status
 resolve_tile(ts_wmts_req *r, const ts_ows_catalog *cat, const char *matrix, const char *row,
              const char *col, ts_ows_fault *f)
@@ -53,18 +69,18 @@ resolve_tile(ts_wmts_req *r, const ts_ows_catalog *cat, const char *matrix, cons
                         "tile matrix '%.40s' is not in tile matrix set '%.80s'", matrix, r->tms);
     const ts_tile_matrix *m = &r->grid->levels[r->z];
     long v;
-    if (ts_ows__parse_long(row, 0, 4294967295L, &v) != 0)
+    if (parse_index(row, &v) != 0)
         return OWS_FAIL(f, TS_OWS_INVALID_PARAMETER_VALUE, "TILEROW", TS_EINVAL,
-                        "TILEROW must be a non-negative integer, got '%.40s'", row);
-    if (v >= (long)m->matrix_h)
+                        "TILEROW must be an integer, got '%.40s'", row);
+    if (v < 0 || v >= (long)m->matrix_h)
         return OWS_FAIL(f, TS_OWS_TILE_OUT_OF_RANGE, "TILEROW", TS_ENOENT,
                         "TILEROW %ld is outside 0..%u of tile matrix %s", v, m->matrix_h - 1,
                         m->id);
     r->row = (uint32_t)v;
-    if (ts_ows__parse_long(col, 0, 4294967295L, &v) != 0)
+    if (parse_index(col, &v) != 0)
         return OWS_FAIL(f, TS_OWS_INVALID_PARAMETER_VALUE, "TILECOL", TS_EINVAL,
-                        "TILECOL must be a non-negative integer, got '%.40s'", col);
-    if (v >= (long)m->matrix_w)
+                        "TILECOL must be an integer, got '%.40s'", col);
+    if (v < 0 || v >= (long)m->matrix_w)
         return OWS_FAIL(f, TS_OWS_TILE_OUT_OF_RANGE, "TILECOL", TS_ENOENT,
                         "TILECOL %ld is outside 0..%u of tile matrix %s", v, m->matrix_w - 1,
                         m->id);
