@@ -430,6 +430,15 @@ def test_vector_tiles_decode_with_gdal():
     assert st == 200 and zh.get("content-encoding") == "gzip", zh
     assert gzip.decompress(zbody) == body and len(zbody) < len(body)
     assert zh["etag"] != hdr["etag"]
+    # content codings are case-insensitive, q=0 means "not acceptable", "*" covers gzip
+    # (RFC 9110 12.5.3)
+    for ae, want in [("GZIP", True), ("x-gzip", True), ("gzip;q=0", False),
+                     ("gzip; q=0.000, identity", False), ("br, gzip;q=0.5", True),
+                     ("*", True), ("*;q=0", False), ("gzip;q=0, *", False),
+                     ("deflate", False), ("identity", False), ("gzipx", False)]:
+        st, h2, b2 = get(SERVER[1], "/tiles/cadastre/16/34001/21873.mvt", {"Accept-Encoding": ae})
+        assert st == 200 and (h2.get("content-encoding") == "gzip") == want, (ae, h2)
+        assert (gzip.decompress(b2) if want else b2) == body, ae
     assert get(SERVER[1], "/tiles/cadastre/16/34001/21873@2x.mvt")[0] == 404
     assert get(SERVER[1], "/tiles/nope/16/34001/21873.mvt")[0] == 404
     try:

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -191,6 +192,51 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
 
 /* ---- tiles ------------------------------------------------------------------------------ */
 
+/* The q value of one Accept-Encoding element's parameters (";q=0.5"), 1 without one. */
+static double
+coding_q(const char *p, const char *end)
+{
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
+            p++;
+        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            char num[16];
+            size_t n = (size_t)(end - p - 2) < sizeof num - 1 ? (size_t)(end - p - 2) : sizeof num - 1;
+            memcpy(num, p + 2, n);
+            num[n] = '\0';
+            return strtod(num, NULL);
+        }
+        while (p < end && *p != ';')
+            p++;
+    }
+    return 1;
+}
+
+int
+ts_http__accepts_gzip(const char *ae)
+{
+    if (ae == NULL)
+        return 0;
+    double gzip_q = -1, star_q = -1;
+    for (const char *p = ae; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        size_t n = 0;
+        while (p + n < end && p[n] != ';' && p[n] != ' ' && p[n] != '\t')
+            n++;
+        double q = coding_q(p + n, end);
+        if ((n == 4 && strncasecmp(p, "gzip", 4) == 0) || (n == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+            gzip_q = q > gzip_q ? q : gzip_q;
+        else if (n == 1 && *p == '*')
+            star_q = q;
+        p = end;
+    }
+    return gzip_q >= 0 ? gzip_q > 0 : star_q > 0;
+}
+
 void
 ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
 {
@@ -251,8 +297,8 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         if (x->scale != 1)
             return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles have no @2x");
         ts_tile *vt = NULL;
-        const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-        int gz = ae != NULL && strstr(ae, "gzip") != NULL;
+        int gz = ts_http__accepts_gzip(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
         ts_status vst = ts_pipeline_mvt(h->p, &tr, grid, gz, &vt, &err);
         if (vst != TS_OK)
             return ts_http__send_status(h, c, vst, &err);

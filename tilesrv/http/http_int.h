@@ -156,6 +156,10 @@ void ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t s
  * several comma-separated) from their SLD styles; 404 for an unknown tileset. */
 enum MHD_Result ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name);
 
+/* 1 when an Accept-Encoding header value (NULL: none) accepts gzip: "gzip" or "x-gzip"
+ * (any case) with a q above 0, or else "*" with a q above 0 (RFC 9110 12.5.3). */
+int ts_http__accepts_gzip(const char *accept_encoding);
+
 /* ---- guard.c: connections, deadlines, access log, preflight, admin ---- */
 /* MHD_OPTION_NOTIFY_CONNECTION: track each connection for the watchdog (cls = h). */
 void ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,

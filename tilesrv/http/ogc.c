@@ -688,8 +688,8 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
                         st == TS_EINVAL ? "TileMatrix" : "Layer", st, err.msg);
     if (r->format == TS_IMG_MVT) { /* vector tile of this grid: built here, as for XYZ */
         ts_tile *vt = NULL;
-        const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-        int gz = ae != NULL && strstr(ae, "gzip") != NULL;
+        int gz = ts_http__accepts_gzip(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
         st = ts_pipeline_mvt(h->p, &tr, r->tms, gz, &vt, &err);
         if (st != TS_OK)
             return ows_fail(h, c, code_of(st), "", st, err.msg);
