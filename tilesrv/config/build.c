@@ -37,6 +37,7 @@ typedef enum {
                   * "" and null leave NULL (off) */
     K_MVTLAYER,  /* ts_cfg_layer's mvt_attrs: a mapping read through mvt_layer_keys */
     K_MVTSET,    /* ts_cfg_tileset's mvt_*: a mapping read through mvt_set_keys */
+    K_LONLATBOX, /* double[4] from [west, south, east, north] in degrees, int flag at off2 */
 } key_type;
 
 #define KEY_REQUIRED 1u
@@ -149,9 +150,10 @@ static const key_spec layer_keys[] = {
     {"queryable", K_BOOL, LYR(queryable), 0, 0, 0, 0, NULL},
     {"feed", K_STR, LYR(feed), 0, 0, 0, 0, NULL},
     {"mvt", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
+    {"extent", K_LONLATBOX, LYR(extent), LYR(has_extent), 0, 0, 0, NULL},
 };
 enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED,
-       L_MVT };
+       L_MVT, L_EXTENT };
 
 /* `mvt` of a layer: only `attributes`, read by read_mvt_layer */
 static const key_spec mvt_layer_keys[] = {
@@ -315,6 +317,33 @@ read_pair(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const char
             ((int *)field)[i] = (int)v;
         }
     }
+    return TS_OK;
+}
+
+/* [west, south, east, north] in degrees: -180 <= west < east <= 180, -90 <= south < north
+ * <= 90. */
+static ts_status
+read_lonlat_box(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, double *box)
+{
+    if (n->kind != TS_CNODE_SEQ || n->n != 4) {
+        char got[96];
+        if (n->kind == TS_CNODE_SEQ)
+            return TS_CFG_FAIL(cx, n, "%s must be [west, south, east, north] in degrees, got %zu "
+                               "values", what, n->n);
+        return TS_CFG_FAIL(cx, n, "%s must be [west, south, east, north] in degrees, got %s", what,
+                           ts_config__describe(n, got, sizeof got));
+    }
+    for (int i = 0; i < 4; i++) {
+        TS_TRY(ts_config__get_double(cx, n->kids[i], what, &box[i]));
+        double lim = i % 2 == 0 ? 180 : 90;
+        if (box[i] < -lim || box[i] > lim)
+            return TS_CFG_FAIL(cx, n->kids[i], "%s: %s %g is outside -%g..%g", what,
+                               i == 0 ? "west" : i == 1 ? "south" : i == 2 ? "east" : "north",
+                               box[i], lim, lim);
+    }
+    if (!(box[0] < box[2]) || !(box[1] < box[3]))
+        return TS_CFG_FAIL(cx, n, "%s: west must be less than east and south less than north",
+                           what);
     return TS_OK;
 }
 
@@ -758,6 +787,10 @@ read_value(const ts_cfg_ctx *cx, const ts_cnode *n, const key_spec *k, const cha
     case K_DPAIR:
     case K_IPAIR:
         return read_pair(cx, n, k, what, field);
+    case K_LONLATBOX:
+        TS_TRY(read_lonlat_box(cx, n, what, (double *)field));
+        *(int *)((char *)obj + k->off2) = 1;
+        return TS_OK;
     case K_CHOICE: {
         TS_TRY(ts_config__get_string(cx, n, what, &s));
         for (const char *const *c = k->choices; *c; c++)

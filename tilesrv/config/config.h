@@ -132,6 +132,10 @@ typedef struct ts_cfg_layer {
                              * every attribute of the layer's store */
     int nmvt_attrs;
     int has_mvt_attrs;      /* 1 when `attributes` was given (an empty mapping keeps none) */
+    double extent[4];       /* `extent`: west, south, east, north in degrees: the layer's
+                             * extent as advertised (a live layer's has no data to take it
+                             * from); valid when has_extent */
+    int has_extent;
     int line, col;
 } ts_cfg_layer;
 

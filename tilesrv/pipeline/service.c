@@ -592,6 +592,26 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     return TS_OK;
 }
 
+/* The configured extent of layer lc (`extent`, lon/lat) in the CRS of grid g: 1, or 0 when
+ * it cannot be transformed (logged). */
+static int
+cfg_extent_in(const ts_cfg_layer *lc, const ts_grid *g, ts_bbox *out)
+{
+    ts_bbox ll = {lc->extent[0], lc->extent[1], lc->extent[2], lc->extent[3]};
+    ts_err err;
+    ts_err_clear(&err);
+    const ts_crs *crs84 = ts_grid_crs_find("CRS:84");
+    ts_source_xform *x = crs84 ? ts_source_xform_new(ts_pipeline__proj_name(crs84),
+                                                     ts_pipeline__proj_name(ts_grid_crs(g)), &err)
+                               : NULL;
+    int ok = x != NULL && ts_source_xform_box(x, 0, &ll, out);
+    if (!ok)
+        ts_warn("layer %s: its extent cannot be expressed in %s%s%s", lc->name, g->crs,
+                err.msg[0] ? ": " : "", err.msg);
+    ts_source_xform_free(x);
+    return ok;
+}
+
 static void
 bbox_union(ts_bbox *a, const ts_bbox *b, int first)
 {
@@ -675,6 +695,7 @@ ts_service_load(ts_config *cfg, ts_err *err)
             s->nall++;
             if (gi == 0)
                 s->ntilesets++;
+            int has_bounds = 0;
             for (int k = 0; k < tc->nlayers; k++) {
                 const ts_cfg_layer *lc = ts_config_layer(cfg, tc->layers[k]);
                 if (lc == NULL) {
@@ -689,9 +710,15 @@ ts_service_load(ts_config *cfg, ts_err *err)
                     s->ts_live[ts - s->tilesets] = 1;
                 s->tsl[ts - s->tilesets][ts->nlayers] = sl;
                 ts->layers[ts->nlayers++] = sl->rl;
-                ts_bbox e = sl->pg ? ts_pg_table_extent(sl->pg) : ts_store_extent(sl->store);
-                if ((sl->pg ? ts_pg_table_count(sl->pg) : ts_store_count(sl->store)) > 0)
-                    bbox_union(&ts->bounds, &e, k == 0);
+                ts_bbox e;
+                if (lc->has_extent ? cfg_extent_in(lc, ts->grid, &e)
+                                   : (sl->pg ? ts_pg_table_count(sl->pg)
+                                             : ts_store_count(sl->store)) > 0) {
+                    if (!lc->has_extent)
+                        e = sl->pg ? ts_pg_table_extent(sl->pg) : ts_store_extent(sl->store);
+                    bbox_union(&ts->bounds, &e, !has_bounds);
+                    has_bounds = 1;
+                }
             }
         }
     }

@@ -165,6 +165,16 @@ layer_extents(const ts_service *s, ts_service_wms *w, const ts_cfg_layer *l, ts_
     ts_pipeline__loaded ld[MAX_LOADED];
     int n = ts_pipeline__service_layers(s, l, ld, MAX_LOADED);
     *has_ll = 0;
+    if (l->has_extent) { /* as configured: a live layer has no data to take it from */
+        ts_bbox e = {l->extent[0], l->extent[1], l->extent[2], l->extent[3]};
+        for (int k = 0; k < w->ncrs; k++) {
+            ts_source_xform *x = xf_get(xc, nxc, maxxc, "CRS:84", w->crs[k]);
+            ok[k] = x != NULL && ts_source_xform_box(x, 0, &e, &boxes[k]);
+        }
+        *ll = e;
+        *has_ll = 1;
+        return;
+    }
     if (n == 0 || ts_store_count(ld[0].rl->store) == 0)
         return;
     ts_bbox ext = ts_store_extent(ld[0].rl->store);
