@@ -479,6 +479,38 @@ def test_getfeatureinfo_ids_of_live_features_are_their_sensor_ids():
     assert all(re.match(rb"^[A-Za-z_][A-Za-z0-9_.-]*$", x) for x in fids), fids
 
 
+def test_live_layers_advertise_their_configured_extent():
+    """The demo's live layers have `extent` in the config: WMS gives them (and the root,
+    which encloses every child) a box holding every station, WMTS a WGS84BoundingBox."""
+    import xml.etree.ElementTree as ET
+    p = SERVER[1]
+    st, _, body = get(p, "/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0")
+    ns = {"w": "http://www.opengis.net/wms"}
+    root = ET.fromstring(body)
+    boxes = {}
+    for lyr in root.iter("{http://www.opengis.net/wms}Layer"):
+        name = lyr.find("w:Name", ns)
+        bb = lyr.find("w:EX_GeographicBoundingBox", ns)
+        if name is not None and bb is not None:
+            boxes[name.text] = [float(bb.find("w:" + k, ns).text) for k in
+                                ("westBoundLongitude", "southBoundLatitude",
+                                 "eastBoundLongitude", "northBoundLatitude")]
+    st, _, gj = get(p, "/sensors/demo_air.geojson")
+    pts = [f["geometry"]["coordinates"] for f in json.loads(gj)["features"] if f.get("geometry")]
+    assert len(pts) >= 4, pts
+    for name in ("air_stations", "air", "city"):
+        w, s_, e, n = boxes[name]
+        for x, y in pts:
+            assert w <= x <= e and s_ <= y <= n, (name, boxes[name], (x, y))
+    assert "parking_bays" in boxes and "parking" in boxes, sorted(boxes)
+    st, _, caps = get(p, "/wmts/1.0.0/WMTSCapabilities.xml")
+    wroot = ET.fromstring(caps)
+    owsns = "{http://www.opengis.net/ows/1.1}"
+    for lyr in wroot.iter("{http://www.opengis.net/wmts/1.0}Layer"):
+        ident = lyr.find(owsns + "Identifier").text
+        assert lyr.find(owsns + "WGS84BoundingBox") is not None, ident
+
+
 def test_getlegendgraphic():
     p = SERVER[1]
     st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
