@@ -525,6 +525,14 @@ def test_getlegendgraphic():
             REQUEST="GetLegendGraphic", LAYER="nope", FORMAT="image/png")
     wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",
             REQUEST="GetLegendGraphic", LAYER="buildings", RULE="nope", FORMAT="image/png")
+    # DPI (and its GeoServer / MapServer spellings) scales the legend as it scales GetMap
+    for k, v in (("DPI", "181.4"), ("MAP_RESOLUTION", "181.4"), ("FORMAT_OPTIONS", "dpi:181.4")):
+        st, h, big = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                         LAYER="buildings", FORMAT="image/png", **{k: v})
+        bw, bh, _ = png_info(big)
+        assert st == 200 and 1.8 * w < bw < 2.2 * w and 1.8 * hh < bh < 2.2 * hh, (k, w, hh, bw, bh)
+    wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",
+            REQUEST="GetLegendGraphic", LAYER="buildings", FORMAT="image/png", DPI="abc")
 
 
 # ---- WMTS ----------------------------------------------------------------------------------

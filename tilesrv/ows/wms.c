@@ -461,6 +461,7 @@ parse_getlegendgraphic(wms_parse *p)
     if (sc != NULL && *sc != '\0' && (ts_ows__parse_double(sc, &r->scale) != 0 || !(r->scale > 0)))
         return OWS_FAIL(p->f, TS_OWS_INVALID_PARAMETER_VALUE, "SCALE", TS_EINVAL,
                         "SCALE must be a positive number, got '%.40s'", sc);
+    TS_TRY(parse_dpi(p)); /* symbols, text and samples scale with it, as in GetMap */
     r->sld_body = get(p, "SLD_BODY");
     if (r->sld_body != NULL && *r->sld_body == '\0')
         r->sld_body = NULL;

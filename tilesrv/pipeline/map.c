@@ -739,7 +739,12 @@ draw_sample(ts_raster *ra, ts_canvas *c, const ts_rule *ru, double x, double y, 
             break;
         }
         case TS_SYM_LINE: {
-            double xy[4] = {x + 2, y + h / 2, x + w - 2, y + h / 2};
+            /* round and square caps reach half the width past the ends: inset them so a
+             * wide casing stays inside its sample and off the rule's title */
+            double cap = s->has_stroke && sk.cap != TS_CAP_BUTT ? sk.width / 2 : 0;
+            if (cap > w / 2 - 3)
+                cap = w / 2 - 3 > 0 ? w / 2 - 3 : 0;
+            double xy[4] = {x + 2 + cap, y + h / 2, x + w - 2 - cap, y + h / 2};
             uint32_t cnt = 2;
             ts_parts parts = {xy, &cnt, 1};
             if (s->has_stroke)
