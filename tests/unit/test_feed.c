@@ -1092,6 +1092,73 @@ TS_TEST(feed_snapshot_as_feature_store)
     ts_sensor_store_free(st);
 }
 
+/* A GeoJSON document is a complete listing: sensors missing from it are removed, but a
+ * sensor whose item is refused (bad coordinates, geometry, time) is in it and keeps its
+ * last good state (docs/feeds.md: bad input never changes state). An observation timed far
+ * ahead of the clock is refused as a range error instead of holding its sensor. */
+TS_TEST(feed_refused_items_keep_their_sensors_and_future_times_are_refused)
+{
+    ts_feed_config c;
+    ts_feed_config_init(&c, TS_FEED_GEOJSON);
+    c.name = "bays";
+    c.url = "http://127.0.0.1:9/bays.geojson";
+    c.stale_after_s = 3600;
+    ts_feed_hooks hooks = {.clock = fake_clock};
+    ts_feed_time_parse("2026-11-27T12:00:00Z", &fake_now);
+    ts_feed *f;
+    ts_err err;
+    TS_REQUIRE(ts_feed_new(&c, &hooks, &f, &err) == TS_OK);
+#define BAY(id, coords, state, time)                                                              \
+    "{\"type\":\"Feature\",\"id\":\"" id "\",\"geometry\":{\"type\":\"Point\",\"coordinates\":" \
+    coords "},\"properties\":{\"state\":\"" state "\",\"time\":\"" time "\"}}"
+    const char *good = "{\"type\":\"FeatureCollection\",\"features\":["
+        BAY("A", "[6.77,51.22]", "occupied", "2026-11-27T11:59:00Z") ","
+        BAY("B", "[6.78,51.22]", "free", "2026-11-27T11:59:00Z") ","
+        BAY("C", "[6.79,51.22]", "free", "2026-11-27T11:59:00Z") "]}";
+    TS_REQUIRE(ts_feed_ingest(f, NULL, good, strlen(good), &err) == TS_OK);
+    ts_feed_run_due(f);
+    ts_feed_snapshot *s = ts_feed_snapshot_get(f);
+    TS_CHECK_INT(ts_feed_snapshot_count(s), 3);
+    ts_feed_snapshot_unref(s);
+    /* A: coordinates out of range; B: unreadable time; C: absent */
+    const char *bad = "{\"type\":\"FeatureCollection\",\"features\":["
+        BAY("A", "[1e300,51.22]", "free", "2026-11-27T12:00:00Z") ","
+        BAY("B", "[6.78,51.22]", "occupied", "yesterday") "]}";
+    TS_REQUIRE(ts_feed_ingest(f, NULL, bad, strlen(bad), &err) == TS_OK);
+    ts_feed_run_due(f);
+    s = ts_feed_snapshot_get(f);
+    TS_CHECK_INT(ts_feed_snapshot_count(s), 2);
+    TS_REQUIRE(ts_feed_snapshot_find(s, "A") != NULL && ts_feed_snapshot_find(s, "B") != NULL);
+    TS_CHECK_STR(ts_feed_snapshot_find(s, "A")->state, "occupied");
+    TS_CHECK_NEAR(ts_feed_snapshot_find(s, "A")->lon, 6.77, 1e-12);
+    TS_CHECK_STR(ts_feed_snapshot_find(s, "B")->state, "free");
+    TS_CHECK(ts_feed_snapshot_find(s, "C") == NULL);
+    ts_feed_snapshot_unref(s);
+    /* an observation of 2030 is refused and does not hold A: the next real one applies */
+    const char *ahead = "{\"type\":\"FeatureCollection\",\"features\":["
+        BAY("A", "[6.77,51.22]", "free", "2030-01-01T00:00:00Z") ","
+        BAY("B", "[6.78,51.22]", "free", "2026-11-27T11:59:00Z") "]}";
+    TS_REQUIRE(ts_feed_ingest(f, NULL, ahead, strlen(ahead), &err) == TS_OK);
+    ts_feed_run_due(f);
+    s = ts_feed_snapshot_get(f);
+    TS_CHECK_STR(ts_feed_snapshot_find(s, "A")->state, "occupied");
+    ts_feed_snapshot_unref(s);
+    const char *now = "{\"type\":\"FeatureCollection\",\"features\":["
+        BAY("A", "[6.77,51.22]", "free", "2026-11-27T12:05:00Z") ","  /* within the tolerance */
+        BAY("B", "[6.78,51.22]", "free", "2026-11-27T11:59:00Z") "]}";
+    TS_REQUIRE(ts_feed_ingest(f, NULL, now, strlen(now), &err) == TS_OK);
+    ts_feed_run_due(f);
+    s = ts_feed_snapshot_get(f);
+    TS_CHECK_STR(ts_feed_snapshot_find(s, "A")->state, "free");
+    ts_feed_snapshot_unref(s);
+#undef BAY
+    ts_feed_stats st;
+    ts_feed_stats_get(f, &st);
+    TS_CHECK_INT(st.errors[TS_FEED_ERR_RANGE], 2);
+    TS_CHECK_INT(st.errors[TS_FEED_ERR_TYPE], 1);
+    ts_feed_free(f);
+}
+
 TS_TEST(feed_snapshot_as_geojson)
 {
     ts_sensor_store *st;

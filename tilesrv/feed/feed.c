@@ -597,6 +597,8 @@ ingest(ts_feed *f, const char *topic, const void *p, size_t len, int mark, int s
         rc = TS_FAIL(err, TS_EINVAL, "a %s feed takes no input", ts_feed_kind_name(f->cfg.kind));
         break;
     }
+    if (rc == TS_OK)
+        ts_obs_batch_refuse_future(b, now);
     int any = 0;
     for (int k = 0; k < TS_FEED_ERR__COUNT; k++)
         any |= b->errors[k] != 0;

@@ -18,8 +18,13 @@
 typedef enum {
     TS_OBS_NONE = 0,   /* position / label only */
     TS_OBS_STATE,      /* a state string */
-    TS_OBS_VALUE       /* a named number */
+    TS_OBS_VALUE,      /* a named number */
+    TS_OBS_SEEN        /* the sensor is in the document but its item was refused: it stays as
+                        * it is (a complete listing does not remove it), nothing changes */
 } ts_obs_kind;
+
+/* Observations timed more than this after their arrival are refused (range errors). */
+#define TS_FEED_FUTURE_MS (10 * 60 * 1000LL)
 
 typedef struct ts_obs {
     const char *sensor;  /* sensor id */
@@ -65,6 +70,14 @@ const char *ts_obs_batch_strdup(ts_obs_batch *b, const char *s);
 ts_status ts_obs_batch_add(ts_obs_batch *b, const ts_obs *o);
 ts_status ts_obs_batch_bind(ts_obs_batch *b, const char *ds, const char *sensor,
                             const char *name);
+/* Note that sensor id is in the document although its item was refused (a TS_OBS_SEEN
+ * observation): its last good state stays. TS_OK / TS_ENOMEM. */
+ts_status ts_obs_batch_keep(ts_obs_batch *b, const char *id);
+/* Refuse the observations of b timed more than TS_FEED_FUTURE_MS after now_ms (a gateway
+ * clock far ahead, a typo): each is counted as a range error and becomes TS_OBS_SEEN.
+ * Taken as they are, they would hold their sensor: every later real observation would be
+ * "older". */
+void ts_obs_batch_refuse_future(ts_obs_batch *b, int64_t now_ms);
 /* Count an item-level problem of kind e; the first message is kept. */
 void ts_obs_batch_error(ts_obs_batch *b, ts_feed_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -60,10 +60,12 @@ one_feature(const ts_feed_config *cfg, int64_t now_ms, json_t *f, size_t idx, ts
         int r = ts_feed_json_point(g, &head.lon, &head.lat);
         if (r == -2) {
             ts_obs_batch_error(out, TS_FEED_ERR_RANGE, "sensor %s: coordinates out of range", id);
+            ts_obs_batch_keep(out, id); /* skipped: its last good state stays */
             return;
         }
         if (r != 0) {
             ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "sensor %s: geometry is not GeoJSON", id);
+            ts_obs_batch_keep(out, id); /* skipped: its last good state stays */
             return;
         }
         head.has_pos = 1;
@@ -75,17 +77,20 @@ one_feature(const ts_feed_config *cfg, int64_t now_ms, json_t *f, size_t idx, ts
         if (ts_feed_time_parse(json_string_value(tv), &t) != 0) {
             ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "sensor %s: unreadable time '%.40s'", id,
                                json_string_value(tv));
+            ts_obs_batch_keep(out, id); /* skipped: its last good state stays */
             return;
         }
     } else if (json_is_number(tv)) {
         double s = json_number_value(tv);
         if (!(fabs(s) < 1e15)) {
             ts_obs_batch_error(out, TS_FEED_ERR_RANGE, "sensor %s: time out of range", id);
+            ts_obs_batch_keep(out, id); /* skipped: its last good state stays */
             return;
         }
         t = fabs(s) < 1e11 ? (int64_t)(s * 1000.0) : (int64_t)s; /* seconds or ms */
     } else if (tv != NULL && !json_is_null(tv)) {
         ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "sensor %s: time is not a string or number", id);
+        ts_obs_batch_keep(out, id); /* skipped: its last good state stays */
         return;
     }
     head.sensor = ts_obs_batch_strdup(out, id);

@@ -106,6 +106,32 @@ ts_obs_batch_add(ts_obs_batch *b, const ts_obs *o)
 }
 
 ts_status
+ts_obs_batch_keep(ts_obs_batch *b, const char *id)
+{
+    ts_obs o = {.sensor = ts_obs_batch_strdup(b, id), .kind = TS_OBS_SEEN,
+                .time_ms = TS_FEED_TIME_NONE};
+    if (o.sensor == NULL)
+        return TS_ENOMEM;
+    return ts_obs_batch_add(b, &o);
+}
+
+void
+ts_obs_batch_refuse_future(ts_obs_batch *b, int64_t now_ms)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ts_obs *o = &b->obs[i];
+        if ((o->kind != TS_OBS_STATE && o->kind != TS_OBS_VALUE) ||
+            o->time_ms == TS_FEED_TIME_NONE || o->time_ms <= now_ms + TS_FEED_FUTURE_MS)
+            continue;
+        ts_obs_batch_error(b, TS_FEED_ERR_RANGE,
+                           "sensor %s: observation time %lld s in the future (more than %lld s)",
+                           o->sensor ? o->sensor : "?", (long long)((o->time_ms - now_ms) / 1000),
+                           (long long)(TS_FEED_FUTURE_MS / 1000));
+        o->kind = TS_OBS_SEEN;
+    }
+}
+
+ts_status
 ts_obs_batch_bind(ts_obs_batch *b, const char *ds, const char *sensor, const char *name)
 {
     if (b->nbinds == b->bcap) {

@@ -452,6 +452,11 @@ ts_sensor_store_apply(ts_sensor_store *st, const ts_obs *o, int64_t now)
     if (o->sensor == NULL || o->sensor[0] == '\0')
         return TS_APPLY_NOCHANGE;
     entry *e = find_entry(st, o->sensor);
+    if (o->kind == TS_OBS_SEEN) { /* refused item: keep the sensor as it is */
+        if (e != NULL)
+            e->mark = st->gen;
+        return TS_APPLY_NOCHANGE;
+    }
     int fresh_entry = 0;
     if (e == NULL) {
         if ((e = create_entry(st, o->sensor, now)) == NULL)

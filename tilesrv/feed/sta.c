@@ -290,6 +290,7 @@ thing_per_thing(const ts_feed_config *cfg, json_t *thing, ts_obs_batch *out)
     json_t *dss = json_object_get(thing, "Datastreams");
     if (dss != NULL && !json_is_array(dss)) {
         ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "sensor %s: Datastreams is not an array", sensor);
+        ts_obs_batch_keep(out, sensor);
         return;
     }
     ts_obs head = {.sensor = sensor, .time_ms = TS_FEED_TIME_NONE};
@@ -298,8 +299,10 @@ thing_per_thing(const ts_feed_config *cfg, json_t *thing, ts_obs_batch *out)
         if (json_is_object(json_array_get(dss, i)))
             ds0 = json_array_get(dss, i);
     int pr = thing_position(thing, ds0, sensor, &head.lon, &head.lat, out);
-    if (pr < 0)
-        return; /* a Thing with a broken location is skipped whole */
+    if (pr < 0) { /* a Thing with a broken location is skipped whole; its last good state stays */
+        ts_obs_batch_keep(out, sensor);
+        return;
+    }
     head.has_pos = pr;
     head.label = text_at(thing, path_or(cfg->map.label_path, "name"), out);
     if (ts_obs_batch_add(out, &head) != TS_OK)
