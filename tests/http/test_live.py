@@ -354,6 +354,29 @@ tilesets:
                 raise Fail("after the reload the bay is not drawn green")
             time.sleep(0.1)
         check(count_colour(t4, RED) == 0, "after the reload the bay is still free (green)")
+
+        # /health names the feed: ok while connected; the broker gone -> "degraded", the
+        # feed not ok, mqtt_connected false (INTERFACE.md: readiness includes feeds fresh)
+        st, _, body = get(hport, "/health")
+        hj = json.loads(body)
+        feeds = {f["name"]: f for f in hj.get("feeds", [])}
+        check(st == 200 and hj["status"] == "ok" and feeds.get("bays", {}).get("ok") is True and
+              feeds["bays"]["mqtt_connected"] is True and feeds["bays"]["sensors"] == 3,
+              "health: the feed is ok and connected: %s" % body[:400])
+        broker.kill()
+        broker.wait()
+        deadline = time.time() + 15
+        while True:
+            _, _, body = get(hport, "/health")
+            hj = json.loads(body)
+            fb = {f["name"]: f for f in hj.get("feeds", [])}.get("bays", {})
+            if hj["status"] == "degraded" and fb.get("ok") is False and \
+                    fb.get("mqtt_connected") is False:
+                break
+            if time.time() > deadline:
+                raise Fail("health did not report the lost broker: %s" % body[:400])
+            time.sleep(0.1)
+        check(fb["sensors"] == 3, "the last good state is kept while the broker is gone")
     finally:
         if srv is not None:
             srv.send_signal(signal.SIGTERM)

@@ -374,9 +374,12 @@ static void
 note_errors(ts_feed *f, const uint32_t *counts, const char *msg)
 {
     uint64_t now = ts_mono_ns();
+    int64_t wall = now_ms(f);
     int log_kind = -1;
     uint32_t skipped = 0;
     pthread_mutex_lock(&f->lock);
+    snprintf(f->st.last_error, sizeof f->st.last_error, "%s", msg);
+    f->st.last_error_ms = wall;
     for (int k = 0; k < TS_FEED_ERR__COUNT; k++) {
         if (counts[k] == 0)
             continue;
@@ -793,10 +796,16 @@ feed_main(void *ud)
                                 fails == 1 ? "" : "s");
                     fails = 0;
                     loaded_once = 1;
+                    pthread_mutex_lock(&f->lock);
+                    f->st.failed_loads = 0;
+                    pthread_mutex_unlock(&f->lock);
                     backoff = f->cfg.backoff_min_s;
                     next_load = poll_ns > 0 ? now + poll_ns : UINT64_MAX;
                 } else if (!atomic_load(&f->stop)) {
                     fails++;
+                    pthread_mutex_lock(&f->lock);
+                    f->st.failed_loads = (uint32_t)fails;
+                    pthread_mutex_unlock(&f->lock);
                     next_load = now + (uint64_t)(backoff * 1e9);
                     ts_info("feed %s: next attempt in %.1f s", f->cfg.name, backoff);
                     backoff =
@@ -1097,5 +1106,8 @@ ts_feed_stats_get(ts_feed *f, ts_feed_stats *out)
     out->mqtt_connected = f->cfg.mqtt.host == NULL || f->cfg.mqtt.host[0] == '\0'
                               ? -1
                               : ts_feed_mqtt_connected(f->mqtt);
+    int http = (f->cfg.kind == TS_FEED_SENSORTHINGS || f->cfg.kind == TS_FEED_GEOJSON) &&
+               f->cfg.url != NULL && f->cfg.url[0] != '\0';
+    out->fresh = http ? f->st.loads > 0 : out->mqtt_connected >= 0 ? out->mqtt_connected == 1 : 1;
     pthread_mutex_unlock(&f->lock);
 }

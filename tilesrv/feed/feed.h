@@ -380,6 +380,11 @@ typedef struct ts_feed_stats {
     uint32_t sensors;            /* in the current snapshot */
     uint32_t stale;              /* of those, stale */
     uint64_t version;            /* current snapshot version */
+    uint32_t failed_loads;       /* HTTP loads failed in a row (0: the latest succeeded) */
+    int fresh;                   /* has its data: an HTTP feed loaded once, an MQTT-only feed
+                                  * connected, a demo feed always */
+    char last_error[160];        /* the latest error's message, "" = none yet */
+    int64_t last_error_ms;       /* feed clock of the latest error, 0 = none */
 } ts_feed_stats;
 
 /* Copy the counters (consistent per field, not across fields). Any thread. */

@@ -461,9 +461,13 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     ts_buf_init(&b, 1 << 20);
     /* a failing persistent cache (disk full, unwritable): still serving, tiles rendered
      * but not stored — "degraded", with the reason */
+    /* feeds not ok (no data yet, failing loads, broker gone): "degraded" too */
+    ts_buf fb;
+    ts_buf_init(&fb, 1 << 20);
+    int feeds_bad = h->o.live ? ts_live_health(h->o.live, &fb) : 0;
     ts_buf_printf(&b, "{\"status\":\"%s\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
                       "\"render_queue\":%d,\"cache\":{\"persist_ok\":%s,\"persist_error\":\"",
-                  ps.persist_failing || ps.pg_failing ? "degraded" : "ok",
+                  ps.persist_failing || ps.pg_failing || feeds_bad ? "degraded" : "ok",
                   (long long)(ts_wall_s() - h->started),
                   (unsigned long long)ts_service_generation(svc), ps.queued,
                   ps.persist_failing ? "false" : "true");
@@ -477,6 +481,9 @@ handle_health(ts_http *h, struct MHD_Connection *c)
         ts_ows_json_escape(&b, ps.pg_error);
         ts_buf_printf(&b, "\"}");
     }
+    if (fb.len > 0)
+        ts_buf_add(&b, fb.data, fb.len);
+    ts_buf_fini(&fb);
     ts_buf_printf(&b, ",\"tilesets\":[");
     for (int i = 0; i < ts_service_ntilesets(svc); i++) {
         const ts_tileset *ts = ts_service_tileset_at(svc, i);

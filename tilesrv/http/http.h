@@ -54,6 +54,10 @@ int ts_live_events_wait(ts_live *l, uint64_t after, void (*wake)(void *ud), void
 void ts_live_events_stop(ts_live *l);
 /* Append the feeds' counters in the Prometheus text format. */
 void ts_live_metrics(ts_live *l, ts_buf *b);
+/* Append ,"feeds":[...] to a /health document: per feed ok, fresh, sensors, stale, failed
+ * loads in a row, MQTT connection, the latest error and its age. Returns the number of feeds
+ * not ok (no data yet, latest load failed, broker disconnected). */
+int ts_live_health(ts_live *l, ts_buf *b);
 
 /* What POST /admin/reload and /admin/truncate do: supplied by the program that runs the
  * server (the http module knows no configuration files nor caches on disk). Each is called

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ows/ows.h"
 #include "source/source.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -498,6 +499,54 @@ ts_live_snapshot(ts_live *l, const char *feed, uint64_t *gen)
         *gen = l->gen;
     pthread_mutex_unlock(&l->mu);
     return s;
+}
+
+int
+ts_live_health(ts_live *l, ts_buf *b)
+{
+    pthread_mutex_lock(&l->mu);
+    int n = l->n;
+    ts_feed_stats *st = calloc((size_t)(n > 0 ? n : 1), sizeof *st);
+    char(*names)[64] = calloc((size_t)(n > 0 ? n : 1), sizeof *names);
+    int got = 0;
+    for (int i = 0; st && names && i < n; i++) {
+        if (l->feeds[i] == NULL)
+            continue;
+        ts_feed_stats_get(l->feeds[i]->f, &st[got]);
+        memcpy(names[got], l->feeds[i]->name, sizeof names[got]);
+        got++;
+    }
+    pthread_mutex_unlock(&l->mu);
+    int bad = 0;
+    int64_t now = ts_wall_s() * 1000; /* the feeds' default clock is the wall clock */
+    ts_buf_printf(b, ",\"feeds\":[");
+    for (int i = 0; st && names && i < got; i++) {
+        const ts_feed_stats *s = &st[i];
+        /* ok: has its data, its latest load did not fail, its broker (if any) is connected */
+        int ok = s->fresh && s->failed_loads == 0 && s->mqtt_connected != 0;
+        bad += !ok;
+        ts_buf_printf(b, "%s{\"name\":\"", i ? "," : "");
+        ts_ows_json_escape(b, names[i]);
+        ts_buf_printf(b, "\",\"ok\":%s,\"fresh\":%s,\"sensors\":%u,\"stale\":%u,"
+                         "\"failed_loads\":%u,\"mqtt_connected\":%s",
+                      ok ? "true" : "false", s->fresh ? "true" : "false", s->sensors, s->stale,
+                      s->failed_loads,
+                      s->mqtt_connected < 0 ? "null" : s->mqtt_connected ? "true" : "false");
+        if (s->last_update_ms > 0)
+            ts_buf_printf(b, ",\"last_update_age_s\":%lld",
+                          (long long)((now - s->last_update_ms) / 1000));
+        if (s->last_error[0]) {
+            ts_buf_printf(b, ",\"last_error\":\"");
+            ts_ows_json_escape(b, s->last_error);
+            ts_buf_printf(b, "\",\"last_error_age_s\":%lld",
+                          (long long)((now - s->last_error_ms) / 1000));
+        }
+        ts_buf_printf(b, "}");
+    }
+    ts_buf_printf(b, "]");
+    free(st);
+    free(names);
+    return bad;
 }
 
 void
