@@ -617,6 +617,47 @@ def test_usage_errors_exit_2():
     rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12-13", "--bbox", SMALL_BBOX,
                         "--to", mb, "--progress-file", "pu", "--resume"])
     assert rc == 2 and "another seed" in err, out + err
+    # options a command does not take are refused, not ignored
+    for args, opt in ((["render", "--tileset", "cadastre", "--zoom", "3", "16/34001/21873",
+                        "-o", "x.png"], "--zoom"),
+                      (["check", "--format", "x"], "--format"),
+                      (["serve", "--bbox", "1,2,3,4"], "--bbox"),
+                      (["truncate", "--tileset", "cadastre", "--force"], "--force")):
+        rc, out, err = run(args)
+        assert rc == 2 and opt in err and "does not apply" in err, (args, rc, out, err)
+
+
+def test_render_writes_png_or_vector_tile_as_asked():
+    """tilesrv render -o x.png: the PNG; -o x.mvt (or --format pbf): the tile's MVT, the
+    bytes the server sends for /tiles/.../z/x/y.mvt uncompressed (GDAL reads its layers);
+    --hidpi or @2x: 512 px; a bad --format exits 2."""
+    rc, out, err = run(["render", "--tileset", "cadastre", "16/34001/21873", "-o", "r.png"])
+    assert rc == 0, err
+    png = open(os.path.join(TMP, "r.png"), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (256, 256)
+    rc, out, err = run(["render", "--tileset", "cadastre", "16/34001/21873", "-o", "r.mvt"])
+    assert rc == 0, err
+    mvt = open(os.path.join(TMP, "r.mvt"), "rb").read()
+    assert len(mvt) > 1000 and mvt[:8] != b"\x89PNG\r\n\x1a\n" and mvt[:2] != b"\x1f\x8b"
+    rc, out, err = run(["render", "--tileset", "cadastre", "--format", "pbf", "16/34001/21873",
+                        "-o", "r.bin"])
+    assert rc == 0 and open(os.path.join(TMP, "r.bin"), "rb").read() == mvt, err
+    try:
+        from osgeo import gdal, ogr
+        gdal.UseExceptions()
+        ds = gdal.OpenEx(os.path.join(TMP, "r.mvt"), gdal.OF_VECTOR,
+                         open_options=["X=34001", "Y=21873", "Z=16"])
+        names = {ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
+        assert {"parcels", "buildings", "streets"} <= names, names
+    except ImportError:
+        pass
+    rc, out, err = run(["render", "--tileset", "cadastre", "--hidpi", "16/34001/21873",
+                        "-o", "r2.png"])
+    big = open(os.path.join(TMP, "r2.png"), "rb").read()
+    assert rc == 0 and struct.unpack(">II", big[16:24]) == (512, 512), err
+    rc, out, err = run(["render", "--tileset", "cadastre", "--format", "jpg", "16/34001/21873",
+                        "-o", "x.png"])
+    assert rc == 2 and "--format" in err, err
 
 
 def main():

@@ -1,4 +1,6 @@
-/* main/cmd_render.c — `tilesrv render`: one tile to a file, through the serving pipeline. */
+/* main/cmd_render.c — `tilesrv render`: one tile to a file, through the serving pipeline: a
+ * PNG, or the tile's vector tile (uncompressed MVT) with --format pbf or an -o ending in
+ * .mvt / .pbf. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +26,45 @@ parse_tile(const char *s, int *z, unsigned *x, unsigned *y, int *scale)
     return 0;
 }
 
+/* 1 when s ends with suffix. */
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 int
 ts_cmd_render(const ts_cli *o)
 {
     int z, scale;
     unsigned x, y;
     if (o->tileset == NULL || o->tile == NULL || parse_tile(o->tile, &z, &x, &y, &scale) != 0) {
-        fprintf(stderr, "usage: tilesrv render [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png]\n");
+        fprintf(stderr, "usage: tilesrv render [-c FILE] --tileset NAME Z/X/Y[@2x] "
+                        "[-o OUT.png|OUT.mvt] [--format png|pbf]\n");
+        return 2;
+    }
+    if (o->hidpi)
+        scale = 2;
+    int vector = o->out != NULL && (ends_with(o->out, ".mvt") || ends_with(o->out, ".pbf"));
+    if (o->format != NULL) {
+        if (strcmp(o->format, "pbf") == 0 || strcmp(o->format, "mvt") == 0) {
+            vector = 1;
+        } else if (strcmp(o->format, "png") != 0) {
+            fprintf(stderr, "tilesrv render: --format is png or pbf, not '%s'\n", o->format);
+            return 2;
+        } else if (vector) {
+            fprintf(stderr, "tilesrv render: --format png but -o %s names a vector tile\n", o->out);
+            return 2;
+        }
+    }
+    if (vector && scale != 1) {
+        fprintf(stderr, "tilesrv render: vector tiles have no @2x\n");
         return 2;
     }
     if (o->out == NULL && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "tilesrv: give -o OUT.png (refusing to write a PNG to a terminal)\n");
+        fprintf(stderr, "tilesrv: give -o OUT.%s (refusing to write a tile to a terminal)\n",
+                vector ? "mvt" : "png");
         return 2;
     }
     ts_config *cfg = ts_cli_load_config(o);
@@ -58,7 +88,8 @@ ts_cmd_render(const ts_cli *o)
     }
     ts_tile_req r = {o->tileset, z, x, y, scale};
     ts_tile *t = NULL;
-    ts_status st = ts_pipeline_get(p, &r, &t, &err);
+    ts_status st = vector ? ts_pipeline_mvt(p, &r, NULL, 0, &t, &err)
+                          : ts_pipeline_get(p, &r, &t, &err);
     int rc = 0;
     if (st != TS_OK) {
         ts_cli_print_err("render failed", &err);

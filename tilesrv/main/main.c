@@ -11,7 +11,7 @@
 static const char usage[] =
     "usage:\n"
     "  tilesrv serve    [-c FILE] [--listen ADDR:PORT] [--threads N]\n"
-    "  tilesrv render   [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png]\n"
+    "  tilesrv render   [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png|OUT.mvt] [--format png|pbf]\n"
     "  tilesrv check    [-c FILE]\n"
     "  tilesrv seed     [-c FILE] --tileset NAME --zoom A-B [--bbox MINX,MINY,MAXX,MAXY[,CRS]]\n"
     "                   [--coverage FILE[:LAYER]] [--threads N] [--resume] [--shard I/N]\n"
@@ -119,8 +119,14 @@ main(int argc, char **argv)
     }
     ts_cli o;
     memset(&o, 0, sizeof o);
+    const char *given[64]; /* the command-specific options given, checked below */
+    int ngiven = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (a[0] == '-' && strcmp(a, "-c") != 0 && strcmp(a, "--config") != 0 &&
+            strcmp(a, "-q") != 0 && strcmp(a, "--quiet") != 0 && strcmp(a, "--log-level") != 0 &&
+            ngiven < 64)
+            given[ngiven++] = a;
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
             if (!v)
@@ -194,6 +200,32 @@ main(int argc, char **argv)
     missing:
         fprintf(stderr, "tilesrv: option %s needs a value\n", a);
         return 2;
+    }
+    /* options a command does not take are refused, not silently ignored */
+    static const struct {
+        const char *cmd;
+        const char *opts; /* space-separated, each followed by a space */
+    } takes[] = {
+        {"serve", "--listen --threads "},
+        {"render", "--threads --tileset -o --output --format --hidpi "},
+        {"check", ""},
+        {"seed", "--threads --tileset --zoom --bbox --coverage --shard --to --layout --format "
+                 "--resume --force --hidpi --progress-file "},
+        {"truncate", "--tileset --zoom --bbox --coverage --to --layout --older-than --hidpi "},
+    };
+    for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
+        if (strcmp(cmd, takes[k].cmd) != 0)
+            continue;
+        char hay[256], key[64];
+        snprintf(hay, sizeof hay, " %s", takes[k].opts);
+        for (int g = 0; g < ngiven; g++) {
+            snprintf(key, sizeof key, " %.60s ", given[g]);
+            if (strstr(hay, key) == NULL) {
+                fprintf(stderr, "tilesrv %s: option %s does not apply to %s (see tilesrv --help)\n",
+                        cmd, given[g], cmd);
+                return 2;
+            }
+        }
     }
     if (strcmp(cmd, "serve") == 0)
         return ts_cmd_serve(&o);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,9 +683,16 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         ts_progress_begin(&w.prog, what, "tiles", out->tiles_total);
         w.prog.done = w.prior_done;
     }
+    /* 512 px tiles of an MBTiles target go to its @2x sibling (x.mbtiles -> x@2x.mbtiles,
+     * as for a configured cache): name the file written */
+    char dest_name[PATH_MAX];
+    size_t tl = o->to ? strlen(o->to) : 0;
+    if (o->to && o->scale == 2 && tl > 8 && strcmp(o->to + tl - 8, ".mbtiles") == 0)
+        snprintf(dest_name, sizeof dest_name, "%.*s@2x.mbtiles", (int)(tl - 8), o->to);
+    else
+        snprintf(dest_name, sizeof dest_name, "%s", o->to ? o->to : "the configured cache");
     ts_info("%s: %llu tiles%s into %s (%s)%s", what, (unsigned long long)out->tiles_total,
-            o->shard_n > 1 ? " (this shard's share, about)" : "",
-            o->to ? o->to : "the configured cache", ts_cache_kind(dest),
+            o->shard_n > 1 ? " (this shard's share, about)" : "", dest_name, ts_cache_kind(dest),
             out->resumed ? ", resuming" : "");
     uint64_t t0 = ts_mono_ns();
     save(r, "running");
