@@ -113,6 +113,16 @@ def test_etag_revalidation_gives_304():
     assert h2["etag"] == h["etag"]
     st3, _, _ = get(port(), "/tiles/cadastre/16/34001/21873.png", {"If-None-Match": '"0000"'})
     assert st3 == 200
+    # a 304 carries the representation's Content-Length or none, never 0 (RFC 9110 8.6)
+    assert h2.get("content-length") in (None, str(len(body))), h2
+    # If-Modified-Since: 304 from Last-Modified on, 200 before it or when unreadable, and
+    # ignored next to an If-None-Match (RFC 9110 13.1.3)
+    path = "/tiles/cadastre/16/34001/21873.png"
+    assert get(port(), path, {"If-Modified-Since": h["last-modified"]})[0] == 304
+    assert get(port(), path, {"If-Modified-Since": "Tue, 01 Jan 2019 00:00:00 GMT"})[0] == 200
+    assert get(port(), path, {"If-Modified-Since": "yesterday"})[0] == 200
+    assert get(port(), path, {"If-Modified-Since": h["last-modified"],
+                              "If-None-Match": '"0000"'})[0] == 200
 
 
 def test_hidpi_tile_is_512():

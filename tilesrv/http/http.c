@@ -118,6 +118,27 @@ unref_tile_cb(void *cls)
 }
 
 /* 1 if an If-None-Match header lists etag (or "*"). */
+/* An HTTP-date in the IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT", the one servers
+ * send and RFC 9110 5.6.7 requires recipients to take) as seconds since the epoch; -1 for
+ * anything else. */
+static int64_t
+parse_http_date(const char *s)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char mon[4] = "";
+    int d, y, hh, mm, ss, n = 0;
+    if (s == NULL || sscanf(s, "%*3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh,
+                            &mm, &ss, &n) != 6 || n == 0 || s[n] != '\0')
+        return -1;
+    const char *m = strstr(months, mon);
+    if (strlen(mon) != 3 || m == NULL || (m - months) % 3 != 0 || d < 1 || d > 31 || hh > 23 ||
+        mm > 59 || ss > 60 || y < 1970)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = (int)(m - months) / 3, .tm_mday = d,
+                    .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
+    return (int64_t)timegm(&tm);
+}
+
 static int
 etag_matches(const char *inm, const char *etag)
 {
@@ -162,16 +183,19 @@ ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t, const c
     unsigned status = MHD_HTTP_OK;
     size_t body_len = t->len;
     if (etag_matches(inm, etag)) {
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_MODIFIED;
-        ts_tile_unref(t);
-    } else {
-        /* HEAD too: libmicrohttpd sends the head only, with the body's Content-Length */
-        r = MHD_create_response_from_buffer_with_free_callback_cls(t->len, (void *)t->data,
-                                                                   unref_tile_cb, t);
-        if (r == NULL)
-            ts_tile_unref(t);
+    } else if (inm == NULL) { /* If-Modified-Since only counts without If-None-Match */
+        int64_t ims = parse_http_date(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Modified-Since"));
+        if (ims >= 0 && t->mtime <= ims)
+            status = MHD_HTTP_NOT_MODIFIED;
     }
+    /* HEAD and 304 too: libmicrohttpd then sends the head only, with the Content-Length of
+     * the representation (RFC 9110 8.6: a 304 may carry only that one, never 0) */
+    r = MHD_create_response_from_buffer_with_free_callback_cls(t->len, (void *)t->data,
+                                                               unref_tile_cb, t);
+    if (r == NULL)
+        ts_tile_unref(t);
     if (r == NULL)
         return MHD_NO;
     if (status == MHD_HTTP_OK)
@@ -604,18 +628,18 @@ handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
     unsigned status = MHD_HTTP_OK;
     ts_buf b;
     ts_buf_init(&b, 256u << 20);
-    if (etag_matches(inm, etag)) {
+    if (etag_matches(inm, etag))
         status = MHD_HTTP_NOT_MODIFIED;
-        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    } else if (ts_feed_snapshot_geojson(s, &b) != TS_OK) {
+    if (ts_feed_snapshot_geojson(s, &b) != TS_OK) {
         ts_feed_snapshot_unref(s);
         ts_buf_fini(&b);
         return ts_http__send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                   "cannot write the feed's GeoJSON");
-    } else { /* HEAD too: libmicrohttpd sends the head only, with the Content-Length */
-        r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-        ts_http__note_bytes(c, head ? 0 : b.len);
     }
+    /* HEAD and 304 too: libmicrohttpd sends the head only, with the document's
+     * Content-Length (a 304 may carry only that one, RFC 9110 8.6) */
+    r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    ts_http__note_bytes(c, head || status == MHD_HTTP_NOT_MODIFIED ? 0 : b.len);
     ts_feed_snapshot_unref(s);
     ts_buf_fini(&b);
     if (r == NULL)
