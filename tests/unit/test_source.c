@@ -554,6 +554,45 @@ static const char *CUSTOM_UTM_WKT =
     "PARAMETER[\"central_meridian\",9],PARAMETER[\"scale_factor\",0.9996],"
     "PARAMETER[\"false_easting\",500000],PARAMETER[\"false_northing\",0],UNIT[\"metre\",1]]";
 
+/* A bow-tie whose two lobes cancel exactly (symmetric in lon/lat, still mirror images in
+ * Web Mercator): zero net area but no collapse, so it is repaired into two triangles, not
+ * dropped as degenerate; a ring that only goes back and forth is still dropped. */
+TS_TEST(source_symmetric_bowtie_is_repaired_not_dropped)
+{
+    char path[512];
+    tmp("bowtie.geojson", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f != NULL);
+    fputs("{\"type\":\"FeatureCollection\",\"features\":[\n"
+          "{\"type\":\"Feature\",\"properties\":{\"k\":\"bowtie\"},\"geometry\":{\"type\":"
+          "\"Polygon\",\"coordinates\":[[[6.7735,51.23],[6.7745,51.2306],[6.7745,51.23],"
+          "[6.7735,51.2306],[6.7735,51.23]]]}},\n"
+          "{\"type\":\"Feature\",\"properties\":{\"k\":\"flat\"},\"geometry\":{\"type\":"
+          "\"Polygon\",\"coordinates\":[[[6.77,51.23],[6.77,51.25],[6.77,51.24],[6.77,51.23]]]}}\n"
+          "]}\n",
+          f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_store_def def = {.name = "bt", .path = path, .dst_crs = "EPSG:3857"};
+    ts_store *s = NULL;
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    const ts_store_stats *st = ts_store_stats_get(s);
+    TS_CHECK_INT(st->read, 2);
+    TS_CHECK_INT(st->kept, 1);
+    TS_CHECK_INT(st->repaired, 1);
+    TS_CHECK_INT(st->skipped, 1);
+    TS_REQUIRE(ts_store_count(s) == 1);
+    ts_geom g;
+    ts_store_geom(s, 0, 0, &g);
+    TS_CHECK(g.kind == TS_GEOM_POLYGON);
+    TS_CHECK_INT(g.nparts, 2); /* the two triangles */
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}
+
 TS_TEST(source_load_shapefile_and_flatgeobuf)
 {
     char shp[512], fgb[512], bare[512];

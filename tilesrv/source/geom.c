@@ -155,6 +155,31 @@ ts_source__flat_infer_holes(ts_flat *f)
     }
 }
 
+/* 1 when the m points lie on one line, within a millionth of the ring's extent (ext2: the
+ * squared diagonal of its box): a collapsed ring or a sliver, nothing to draw. */
+static int
+ring_flat(const double *p, uint32_t m, double ext2)
+{
+    uint32_t far = 0;
+    double best = -1;
+    for (uint32_t i = 1; i < m; i++) {
+        double dx = p[2 * i] - p[0], dy = p[2 * i + 1] - p[1], d2 = dx * dx + dy * dy;
+        if (d2 > best) {
+            best = d2;
+            far = i;
+        }
+    }
+    if (!(best > 0))
+        return 1;
+    double ux = p[2 * far] - p[0], uy = p[2 * far + 1] - p[1];
+    for (uint32_t i = 1; i < m; i++) {
+        double cross = (p[2 * i] - p[0]) * uy - (p[2 * i + 1] - p[1]) * ux;
+        if (fabs(cross) > 1e-6 * ext2)
+            return 0;
+    }
+    return 1;
+}
+
 size_t
 ts_source__flat_clean(ts_flat *f, int *dropped)
 {
@@ -204,7 +229,9 @@ ts_source__flat_clean(ts_flat *f, int *dropped)
                 y1 = fmax(y1, out[2 * i + 1]);
             }
             double ext2 = (x1 - x0) * (x1 - x0) + (y1 - y0) * (y1 - y0);
-            degenerate = m < 3 || !(fabs(a) > 1e-10 * ext2);
+            /* a ring whose lobes cancel (a bow-tie: zero net area, its points far from one
+             * line) is not degenerate but self-intersecting: kept for the repair */
+            degenerate = m < 3 || (!(fabs(a) > 1e-10 * ext2) && ring_flat(out, m, ext2));
             if (!degenerate && (hole ? a > 0 : a < 0))
                 ring_reverse(out, m);
         } else {

@@ -452,6 +452,11 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         OGR_F_Destroy(feat);
         if (g == 0) {
             L->st.skipped++;
+            if (L->st.skipped <= 5)
+                ts_warn("layer %s: feature %lld of '%s' skipped: its geometry is empty, outside "
+                        "the grid's CRS or beyond repair%s",
+                        L->name, (long long)ofid, L->lname,
+                        L->st.skipped == 5 ? " (further skips are only counted)" : "");
             continue;
         }
         ts_source__builder_set_origin(b, ofid == OGRNullFID ? -1 : (int64_t)ofid);
