@@ -595,6 +595,55 @@ load_layers(const char *layers, const char *buildings_style, char *msg, size_t s
     return svc;
 }
 
+/* minzoom / maxzoom are levels of a tileset's first grid: its other grids serve the levels of
+ * the same scales (docs/config.md), not the same numbers: XYZ 14-16 is AdV 09-11 and AdV
+ * 08-10 is XYZ 13-15; requests outside are refused on each grid with its own range. */
+TS_TEST(pipeline_zoom_range_carries_to_other_grids_by_scale)
+{
+    ts_log_set_level(TS_LOG_ERROR);
+    const char *yaml =
+        "sources:\n"
+        "  demo: {path: data/demo/duesseldorf_demo.gpkg}\n"
+        "layers:\n"
+        "  parcels: {source: demo, table: parcels, style: styles/alkis_parcels.sld}\n"
+        "tilesets:\n"
+        "  w: {layers: [parcels], grids: [WebMercatorQuad, DE_EPSG_25832_ADV], minzoom: 14,"
+        " maxzoom: 16}\n"
+        "  v: {layers: [parcels], grids: [DE_EPSG_25832_ADV, WebMercatorQuad], minzoom: 8,"
+        " maxzoom: 10}\n";
+    ts_err err;
+    ts_err_clear(&err);
+    ts_config *cfg = ts_config_parse(yaml, strlen(yaml), "zooms.yaml", ts_test_srcdir(), &err);
+    TS_REQUIRE(cfg != NULL);
+    ts_service *svc = ts_service_load(cfg, &err);
+    ts_config_unref(cfg);
+    TS_REQUIRE(svc != NULL);
+    const ts_tileset *w0 = ts_service_tileset_grid(svc, "w", "WebMercatorQuad");
+    const ts_tileset *w1 = ts_service_tileset_grid(svc, "w", "DE_EPSG_25832_ADV");
+    const ts_tileset *v0 = ts_service_tileset_grid(svc, "v", "DE_EPSG_25832_ADV");
+    const ts_tileset *v1 = ts_service_tileset_grid(svc, "v", "WebMercatorQuad");
+    TS_REQUIRE(w0 && w1 && v0 && v1);
+    TS_CHECK_INT(w0->minzoom, 14);
+    TS_CHECK_INT(w0->maxzoom, 16);
+    TS_CHECK_INT(w1->minzoom, 9);
+    TS_CHECK_INT(w1->maxzoom, 11);
+    TS_CHECK_INT(v0->minzoom, 8);
+    TS_CHECK_INT(v0->maxzoom, 10);
+    TS_CHECK_INT(v1->minzoom, 13);
+    TS_CHECK_INT(v1->maxzoom, 15);
+    ts_pipeline_opts po = {1, 16, 8u << 20};
+    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+    ts_service_unref(svc);
+    TS_REQUIRE(p);
+    ts_tile_req ok = {"w", 10, 0, 0, 1}, low = {"w", 8, 0, 0, 1};
+    TS_CHECK_INT(ts_pipeline_check_grid(p, &ok, "DE_EPSG_25832_ADV", &err), TS_OK);
+    TS_CHECK_INT(ts_pipeline_check_grid(p, &low, "DE_EPSG_25832_ADV", &err), TS_EINVAL);
+    TS_CHECK_INT(ts_pipeline_check_grid(p, &ok, "WebMercatorQuad", &err), TS_EINVAL);
+    ts_tile_req xyz = {"v", 14, 8500, 5468, 1};
+    TS_CHECK_INT(ts_pipeline_check_grid(p, &xyz, "WebMercatorQuad", &err), TS_OK);
+    ts_pipeline_free(p);
+}
+
 /* Several layers' stores are read side by side at load (one thread per store, up to the
  * cores): the service is the one reading them in order gives, and a failing source or
  * style is reported as in order, naming its file, with nothing left behind (ASan). */

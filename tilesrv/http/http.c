@@ -402,8 +402,8 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
         .attribution = ts->cfg->attribution,
         .base_url = base,
         .ext = "png",
-        .minzoom = ts->cfg->minzoom,
-        .maxzoom = ts->cfg->maxzoom > 0 ? ts->cfg->maxzoom : ts->grid->nlevels - 1,
+        .minzoom = ts->minzoom,
+        .maxzoom = ts->maxzoom,
     };
     if (ts->grid->epsg == 3857 && ts->bounds.maxx > ts->bounds.minx) {
         ts_grid_mercator_to_lonlat(ts->bounds.minx, ts->bounds.miny, &ti.bounds_lonlat.minx,

@@ -650,9 +650,8 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
             ts_wmts_link *lk = &links[nl++];
             l->nlinks++;
             lk->grid = v->grid;
-            lk->minzoom = v->cfg->minzoom;
-            lk->maxzoom = v->cfg->maxzoom > 0 && v->cfg->maxzoom < v->grid->nlevels
-                              ? v->cfg->maxzoom
+            lk->minzoom = v->minzoom;
+            lk->maxzoom = v->maxzoom >= 0 ? v->maxzoom
                               : v->grid->nlevels - 1;
             lk->has_bbox = v->bounds.maxx > v->bounds.minx;
             lk->bbox = v->bounds;
@@ -804,9 +803,8 @@ tilemap_of(const ts_tileset *ts, ts_tms_tilemap *m)
     m->name = ts->name;
     m->title = ts->cfg->title ? ts->cfg->title : ts->name;
     m->grid = ts->grid;
-    m->minzoom = ts->cfg->minzoom;
-    m->maxzoom = ts->cfg->maxzoom > 0 && ts->cfg->maxzoom < ts->grid->nlevels
-                     ? ts->cfg->maxzoom
+    m->minzoom = ts->minzoom;
+    m->maxzoom = ts->maxzoom >= 0 ? ts->maxzoom
                      : ts->grid->nlevels - 1;
     m->ext = "png";
     m->format = TS_IMG_PNG;
@@ -882,9 +880,8 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
             continue;
         ts_oat_tileset *t = &oc->sets[col->ntilesets++];
         t->grid = v->grid;
-        t->minzoom = v->cfg->minzoom;
-        t->maxzoom = v->cfg->maxzoom > 0 && v->cfg->maxzoom < v->grid->nlevels
-                         ? v->cfg->maxzoom
+        t->minzoom = v->minzoom;
+        t->maxzoom = v->maxzoom >= 0 ? v->maxzoom
                          : v->grid->nlevels - 1;
         t->has_bbox = v->bounds.maxx > v->bounds.minx;
         t->bbox = v->bounds;

@@ -607,7 +607,8 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         hits[nhits] = (info_hit){fid, inside, inside ? 0 : d2, nhits};
         nhits++;
     }
-    qsort(hits, nhits, sizeof *hits, hit_cmp);
+    if (nhits > 1)
+        qsort(hits, nhits, sizeof *hits, hit_cmp);
     int found = 0;
     const ts_cfg_source *src = ts_config_source(ts_service_config(svc), l->source);
     for (size_t k = 0; k < nhits && found < r->feature_count && st == TS_OK; k++) {

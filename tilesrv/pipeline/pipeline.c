@@ -315,6 +315,8 @@ tscache_open(tscache *tc, int s, ts_err *err)
     const ts_tileset *ts = tc->ts;
     ts_cache_desc d;
     fill_desc(&d, ts->cfg, ts->grid, s, tc->version, &ts->bounds);
+    d.minzoom = ts->minzoom; /* this grid's levels of the tileset's range */
+    d.maxzoom = ts->maxzoom;
     ts_err_clear(err);
     /* MBTiles hold WebMercatorQuad tiles only: a tileset's other grids stay in memory */
     if (ts->cfg->cache.type && strcmp(ts->cfg->cache.type, "mbtiles") == 0 &&
@@ -609,12 +611,13 @@ check_req(const ts_service *svc, const ts_tile_req *r, const char *grid, const t
         return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", r->tileset);
     if (r->scale != 1 && r->scale != 2)
         return TS_FAIL(err, TS_EINVAL, "scale must be 1 or 2");
-    int minz = ts->cfg->minzoom, maxz = ts->cfg->maxzoom;
-    if (maxz <= 0 || maxz >= ts->grid->nlevels)
-        maxz = ts->grid->nlevels - 1;
+    int minz = ts->minzoom, maxz = ts->maxzoom;
+    if (minz > maxz)
+        return TS_FAIL(err, TS_EINVAL, "tileset %s serves no level of %s (its zoom range is "
+                       "of coarser or finer scales)", ts->name, ts->grid->name);
     if (r->z < minz || r->z > maxz)
-        return TS_FAIL(err, TS_EINVAL, "zoom %d outside %d..%d of tileset %s", r->z, minz, maxz,
-                       ts->name);
+        return TS_FAIL(err, TS_EINVAL, "zoom %d outside %d..%d of tileset %s%s%s", r->z, minz, maxz,
+                       ts->name, grid ? " on " : "", grid ? ts->grid->name : "");
     if (!ts_grid_tile_valid(ts->grid, r->z, r->x, r->y))
         return TS_FAIL(err, TS_EINVAL, "tile %d/%u/%u outside the %s grid", r->z, r->x, r->y,
                        ts->grid->name);
@@ -1566,11 +1569,7 @@ ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid, ts
         return -1;
     }
     const ts_grid *g = ts->grid;
-    int minz = ts->cfg->minzoom, maxz = ts->cfg->maxzoom;
-    if (maxz <= 0 || maxz >= g->nlevels)
-        maxz = g->nlevels - 1;
-    if (minz < 0)
-        minz = 0;
+    int minz = ts->minzoom, maxz = ts->maxzoom;
     /* one pixel more for anti-aliasing at the symbol's edge */
     double grow_px = (buffer_px > 0 ? buffer_px : 0) + 1;
 

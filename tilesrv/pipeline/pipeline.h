@@ -45,6 +45,9 @@ typedef struct ts_tileset {
     ts_png_mode mode;
     ts_rgba background;
     ts_bbox bounds;                /* union of the layers' extents in the grid CRS */
+    int minzoom, maxzoom; /* the levels of this grid it serves: the configured range (levels
+                           * of the first grid) on the first grid; on another grid the levels
+                           * whose scale lies in that range's (minzoom > maxzoom: none) */
     const ts_font_catalog *fonts;  /* the service's fonts for labels, or NULL */
 } ts_tileset;
 

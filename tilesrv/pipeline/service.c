@@ -3,6 +3,7 @@
 
 #include "pipeline/pipeline_int.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -592,6 +593,36 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
     return TS_OK;
 }
 
+/* ts->minzoom, maxzoom: the configured range on the tileset's first grid g0; on another
+ * grid the levels whose scale denominator lies within that range's, half a level (a factor
+ * of sqrt 2) of slack at each end, so that the nearest level of each end counts. */
+static void
+tileset_zooms(ts_tileset *ts, const ts_grid *g0)
+{
+    const ts_cfg_tileset *tc = ts->cfg;
+    int z0 = tc->minzoom < 0 ? 0 : tc->minzoom;
+    int z1 = tc->maxzoom > 0 && g0 != NULL && tc->maxzoom < g0->nlevels
+                 ? tc->maxzoom
+                 : (g0 ? g0->nlevels - 1 : ts->grid->nlevels - 1);
+    if (g0 == NULL || g0 == ts->grid) {
+        ts->minzoom = z0;
+        ts->maxzoom = z1 < ts->grid->nlevels ? z1 : ts->grid->nlevels - 1;
+        return;
+    }
+    double coarse = g0->levels[z0].res * g0->meters_per_unit * M_SQRT2;
+    double fine = g0->levels[z1].res * g0->meters_per_unit / M_SQRT2;
+    ts->minzoom = ts->grid->nlevels;
+    ts->maxzoom = -1;
+    for (int z = 0; z < ts->grid->nlevels; z++) {
+        double r = ts->grid->levels[z].res * ts->grid->meters_per_unit;
+        if (r <= coarse && r >= fine) {
+            if (z < ts->minzoom)
+                ts->minzoom = z;
+            ts->maxzoom = z;
+        }
+    }
+}
+
 /* The configured extent of layer lc (`extent`, lon/lat) in the CRS of grid g: 1, or 0 when
  * it cannot be transformed (logged). */
 static int
@@ -692,6 +723,12 @@ ts_service_load(ts_config *cfg, ts_err *err)
                 TS_FAIL(err, TS_ENOMEM, "tileset %s", tc->name);
                 goto fail;
             }
+            tileset_zooms(ts, gi == 0 ? ts->grid
+                                      : ts_config_grid(cfg, tc->grids[0]));
+            if (ts->minzoom > ts->maxzoom)
+                ts_warn("tileset %s: grid %s has no level in the scale range of levels %d-%d of "
+                        "%s: it serves no tiles there",
+                        tc->name, ts->grid->name, tc->minzoom, tc->maxzoom, tc->grids[0]);
             s->nall++;
             if (gi == 0)
                 s->ntilesets++;

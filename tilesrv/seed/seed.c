@@ -557,9 +557,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         st = TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", o->tileset);
         goto out;
     }
-    int tminz = ts->cfg->minzoom, tmaxz = ts->cfg->maxzoom;
-    if (tmaxz <= 0 || tmaxz >= ts->grid->nlevels)
-        tmaxz = ts->grid->nlevels - 1;
+    int tminz = ts->minzoom, tmaxz = ts->maxzoom;
     if (o->minz < tminz || o->maxz > tmaxz || o->minz > o->maxz) {
         st = TS_FAIL(err, TS_EINVAL, "--zoom %d-%d is outside the levels %d-%d of tileset %s",
                      o->minz, o->maxz, tminz, tmaxz, o->tileset);
