@@ -260,6 +260,27 @@ def test_web_map_page():
     assert st == 404
 
 
+def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():
+    """tilesrv check: a table the source lacks, an unknown layer CRS and a broken `where`
+    are refused with the config's file:line:col of the layer (they had no position)."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        for extra, needle in (("    table: parcelz\n", "parcelz"),
+                              ("    table: parcels\n    srs: \"EPSG:999999\"\n", "EPSG:999999"),
+                              ("    table: parcels\n    where: \"nutzung = = 'x'\"\n", "syntax")):
+            cfg = os.path.join(d, "bad.yaml")
+            with open(cfg, "w") as f:
+                f.write("sources:\n  s:\n    path: %s\nlayers:\n  l:\n    source: s\n%s"
+                        "    style: %s\ntilesets:\n  t:\n    layers: [l]\n" % (gpkg, extra, style))
+            r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+            assert r.returncode == 1, (extra, r.returncode, r.stderr)
+            assert cfg + ":5:3:" in r.stderr and needle in r.stderr, (extra, r.stderr)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_missing_source_is_refused_at_start():
     d = tempfile.mkdtemp()
     try:

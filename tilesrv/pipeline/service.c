@@ -741,8 +741,16 @@ ts_service_load(ts_config *cfg, ts_err *err)
                     goto fail;
                 }
                 svc_layer *sl = NULL;
-                if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK)
+                if (load_layer(s, sc, lc, ts->grid, &sl, err) != TS_OK) {
+                    /* a fault with no place of its own (no such table, unknown CRS, a bad
+                     * `where`) is the layer's: point at it in the config */
+                    if (err && err->input[0] == '\0') {
+                        snprintf(err->input, sizeof err->input, "%s", cfg->path);
+                        err->input_line = lc->line;
+                        err->input_col = lc->col;
+                    }
                     goto fail;
+                }
                 if (lc->feed != NULL)
                     s->ts_live[ts - s->tilesets] = 1;
                 s->tsl[ts - s->tilesets][ts->nlayers] = sl;
