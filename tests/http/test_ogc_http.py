@@ -479,6 +479,25 @@ def test_getfeatureinfo_ids_of_live_features_are_their_sensor_ids():
     assert all(re.match(rb"^[A-Za-z_][A-Za-z0-9_.-]*$", x) for x in fids), fids
 
 
+def test_version_negotiation_legend_urls_and_live_field_types():
+    """VERSION=2.0 (two numbers) negotiates down to 1.3.0 like 2.0.0; 1.1.1 capabilities
+    link 1.1.1 legends; a live layer's configured value fields are Numbers in the vector
+    TileJSON even before a sensor sends one (the demo's air CSV has no pm25)."""
+    p = SERVER[1]
+    for v, want in (("2.0", b'version="1.3.0"'), ("1.1", b'version="1.1.1"'),
+                    ("2.0.0", b'version="1.3.0"')):
+        st, _, body = get(p, "/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=" + v)
+        assert st == 200 and want in body[:600], (v, body[:300])
+    st, _, body = get(p, "/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.1.1")
+    urls = re.findall(rb'xlink:href="([^"]*GetLegendGraphic[^"]*)"', body)
+    assert urls and all(b"VERSION=1.1.1" in u for u in urls), urls[:3]
+    st, _, body = get(p, "/tiles/air.json?format=pbf")
+    fields = json.loads(body)["vector_layers"][0]["fields"]
+    for f in ("no2", "pm10", "pm25", "o3"):
+        assert fields.get(f) == "Number", fields
+    assert fields.get("state") == "String", fields
+
+
 def test_live_layers_advertise_their_configured_extent():
     """The demo's live layers have `extent` in the config: WMS gives them (and the root,
     which encloses every child) a box holding every station, WMTS a WGS84BoundingBox."""

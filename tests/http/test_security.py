@@ -139,6 +139,11 @@ def test_large_request_head_is_431():
 
 def test_get_with_a_body_is_refused():
     p = port()
+    # an HTTP/1.1 request must name its Host (RFC 9112 3.2); HTTP/1.0 need not
+    r = raw(p, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert status_of(r) == 400 and b"Host" in r, r[:200]
+    r = raw(p, b"GET /health HTTP/1.0\r\n\r\n")
+    assert status_of(r) == 200, r[:200]
     r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
     assert status_of(r) == 400, r[:200]
     r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -811,7 +811,8 @@ has_body(struct MHD_Connection *c)
  * the request is refused (answered at once: libmicrohttpd then closes the connection,
  * which is what a refused request deserves), 0 when it may go on. */
 static int
-head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, enum MHD_Result *ret)
+head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *version,
+             enum MHD_Result *ret)
 {
     char msg[96];
     const union MHD_ConnectionInfo *hs =
@@ -825,6 +826,10 @@ head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, enum MHD_Resul
     } else if (hs && hs->header_size > h->max_header) {
         snprintf(msg, sizeof msg, "request head larger than %zu bytes", h->max_header);
         *ret = ts_http__send_text(h, c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, msg);
+    } else if (version != NULL && strcmp(version, "HTTP/1.1") == 0 &&
+               MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host") == NULL) {
+        *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                  "an HTTP/1.1 request needs a Host header (RFC 9112 3.2)");
     } else if (has_body(c)) {
         *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
                                   strcmp(rs->method, "GET") == 0 || strcmp(rs->method, "HEAD") == 0
@@ -932,7 +937,6 @@ static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     (void)upload_data;
     ts_http *h = cls;
     req_state *rs = *con_cls;
@@ -949,7 +953,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         rs->route = ts_http__route_class(c, url);
         ts_http__conn_begin(h, c);
         enum MHD_Result ret = MHD_YES;
-        head_refused(h, c, rs, &ret);
+        head_refused(h, c, rs, version, &ret);
         return ret;
     }
     if (*upload_size) {

@@ -248,7 +248,7 @@ caps_free(caps_build *cb)
 }
 
 static ts_status
-caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, caps_build *cb)
+caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, int version, caps_build *cb)
 {
     int n = ts_service_wms_count(svc), nc = ts_service_wms_ncrs(svc);
     cb->n = n;
@@ -287,9 +287,9 @@ caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, caps_build *cb
                                          : "default";
             char url[1024];
             snprintf(url, sizeof url,
-                     "%s?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image%%2Fpng"
+                     "%s?SERVICE=WMS&VERSION=%s&REQUEST=GetLegendGraphic&FORMAT=image%%2Fpng"
                      "&LAYER=%s&STYLE=",
-                     wms_url, e->name);
+                     wms_url, version == 111 ? "1.1.1" : "1.3.0", e->name);
             cb->urls[i] = strdup(url);
             st->legend_url = cb->urls[i];
             /* the legend's real size */
@@ -344,7 +344,7 @@ wms_capabilities(ts_http *h, struct MHD_Connection *c, const ts_service *svc, in
     update_sequence(h, svc, seq, sizeof seq);
     meta.update_sequence = seq;
     caps_build cb = {0};
-    ts_status st = caps_tree(h, svc, url, &cb);
+    ts_status st = caps_tree(h, svc, url, version, &cb);
     int n = cb.n;
     ts_ows_layer *pool = calloc((size_t)(n > 0 ? n : 1), sizeof *pool);
     ts_ows_layer root;

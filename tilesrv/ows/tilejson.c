@@ -1,6 +1,7 @@
 /* ows/tilejson.c — TileJSON 3.0.0 documents and JSON string escaping. */
 #include "ows/ows.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,8 +111,10 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
     }
     if (ti->has_bounds) {
         const ts_bbox *b = &ti->bounds_lonlat;
-        TS_TRY(ts_buf_printf(out, ",\"bounds\":[%.6f,%.6f,%.6f,%.6f]", b->minx, b->miny, b->maxx,
-                             b->maxy));
+        /* six decimals (~0.1 m), rounded outwards so the bounds hold all the data */
+        TS_TRY(ts_buf_printf(out, ",\"bounds\":[%.6f,%.6f,%.6f,%.6f]", floor(b->minx * 1e6) / 1e6,
+                             floor(b->miny * 1e6) / 1e6, ceil(b->maxx * 1e6) / 1e6,
+                             ceil(b->maxy * 1e6) / 1e6));
     }
     if (ti->has_center) {
         TS_TRY(ts_buf_printf(out, ",\"center\":[%.6f,%.6f,%d]", ti->center[0], ti->center[1],

@@ -37,10 +37,21 @@ get(const wms_parse *p, const char *name)
 static int
 version_number(const char *v)
 {
-    long a, b, c;
+    long a, b, c = 0;
     char tail;
-    if (v == NULL || sscanf(v, "%ld.%ld.%ld%c", &a, &b, &c, &tail) != 3 || a < 0 || a > 99 ||
-        b < 0 || b > 99 || c < 0 || c > 99)
+    /* "x.y.z", or "x.y" / "x" (a client asking for "2.0" negotiates like "2.0.0") */
+    int n = v ? sscanf(v, "%ld.%ld.%ld%c", &a, &b, &c, &tail) : 0;
+    if (n == 2 || n == 1) {
+        char buf[16];
+        if (n == 1)
+            b = 0;
+        snprintf(buf, sizeof buf, n == 2 ? "%ld.%ld" : "%ld", a, b);
+        if (strcmp(buf, v) != 0)
+            return -1; /* "1.3x", "1." and the like */
+    } else if (n != 3) {
+        return -1;
+    }
+    if (a < 0 || a > 99 || b < 0 || b > 99 || c < 0 || c > 99)
         return -1;
     return (int)(a * 10000 + b * 100 + c);
 }

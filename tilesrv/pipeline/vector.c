@@ -360,6 +360,18 @@ store_field_type(const ts_store *st, int field)
     return TS_CFG_ATTR_KEEP;
 }
 
+/* The type of a live layer's field no sensor has given a value yet: the feed's own text
+ * fields are strings, `stale` a number, every other field a measured value (a number). */
+static ts_cfg_attr_type
+feed_field_type(const char *name)
+{
+    static const char *const text[] = {"id", "label", "state", "last_state", "time", "feed"};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (strcmp(name, text[i]) == 0)
+            return TS_CFG_ATTR_STRING;
+    return strcmp(name, "stale") == 0 ? TS_CFG_ATTR_INT : TS_CFG_ATTR_DOUBLE;
+}
+
 int
 ts_service_mvt_fields(const ts_service *svc, const ts_tileset *ts, int layer,
                       char (*names)[TS_MVT_FIELD_MAX], ts_cfg_attr_type *types, int max)
@@ -380,6 +392,8 @@ ts_service_mvt_fields(const ts_service *svc, const ts_tileset *ts, int layer,
             ts_cfg_attr_type t = ap->type[i];
             if (t == TS_CFG_ATTR_KEEP && ap->field[i] >= 0)
                 t = store_field_type(rl->store, ap->field[i]);
+            if (t == TS_CFG_ATTR_KEEP && cl != NULL && cl->feed != NULL)
+                t = feed_field_type(ap->names[i]);
             snprintf(names[n], TS_MVT_FIELD_MAX, "%s", ap->names[i]);
             types[n++] = t;
         }
