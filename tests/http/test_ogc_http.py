@@ -664,6 +664,22 @@ def test_ogc_api_tiles():
     assert any(l["rel"] == "conformance" for l in json.loads(body)["links"])
     conf = json.loads(get(p, "/ogcapi/conformance")[2])["conformsTo"]
     assert any("ogcapi-tiles-1" in c for c in conf)
+    # the API definition (OGC API - Common /req/landing-page/root-success): an OpenAPI 3.0
+    # document whose paths exist (each one without parameters answers 200 here), and no
+    # claim of a conformance class whose resources are not served (dataset tilesets)
+    links = json.loads(body)["links"]
+    desc = [l for l in links if l["rel"] == "service-desc"]
+    assert desc and desc[0]["href"].endswith("/ogcapi/api"), links
+    st, h, api = get(p, "/ogcapi/api")
+    assert st == 200 and h["content-type"].startswith("application/vnd.oai.openapi+json"), st
+    doc = json.loads(api)
+    assert doc["openapi"].startswith("3.0") and doc["servers"][0]["url"].endswith("/ogcapi")
+    for path in doc["paths"]:
+        if "{" not in path:
+            assert get(p, "/ogcapi" + path)[0] == 200, path
+    for ref in re.findall(r'"#/components/parameters/(\w+)"', api.decode()):
+        assert ref in doc["components"]["parameters"], ref
+    assert not any(c.endswith("/dataset-tilesets") for c in conf), conf
     cols = json.loads(get(p, "/ogcapi/collections")[2])["collections"]
     assert {c["id"] for c in cols} >= {"cadastre", "parking", "air"}
     ts = json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles")[2])["tilesets"]

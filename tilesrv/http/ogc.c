@@ -914,6 +914,12 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
     case TS_OAT_CONFORMANCE:
         st = ts_ows_write_oat_conformance(&b);
         break;
+    case TS_OAT_API: {
+        st = ts_ows_write_oat_openapi(cfg->server.wms.title ? cfg->server.wms.title : "tilesrv",
+                                      api, &b);
+        ts_service_unref(svc);
+        return send_doc(h, c, st, "application/vnd.oai.openapi+json;version=3.0", &b);
+    }
     case TS_OAT_TMS_LIST:
     case TS_OAT_TMS: {
         const ts_grid *grids[MAX_OAT_GRIDS];

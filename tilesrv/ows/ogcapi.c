@@ -44,6 +44,8 @@ ts_ows_write_oat_landing(const char *title, const char *description, const char 
     TS_TRY(ts_ows__json_str(out, "description", description ? description : ""));
     TS_TRY(ts_buf_printf(out, ",\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "This document", base, "/", 0));
+    TS_TRY(add_link(out, 0, "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+                    "The API definition (OpenAPI 3.0)", base, "/api", 0));
     TS_TRY(add_link(out, 0, "conformance", "application/json", "Conformance classes", base,
                     "/conformance", 0));
     TS_TRY(add_link(out, 0, REL_OGC "conformance", "application/json", "Conformance classes", base,
@@ -68,7 +70,7 @@ ts_ows_write_oat_conformance(ts_buf *out)
         CONF_TILES "tileset",
         CONF_TILES "tilesets-list",
         CONF_TILES "geodata-tilesets",
-        CONF_TILES "dataset-tilesets",
+        "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/oas30",
         CONF_TILES "png",
         CONF_TILES "mvt",
         "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
@@ -79,6 +81,96 @@ ts_ows_write_oat_conformance(ts_buf *out)
     for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
         TS_TRY(ts_buf_printf(out, "%s\"%s\"", i ? "," : "", classes[i]));
     return ts_buf_printf(out, "]}");
+}
+
+/* The paths and components of the OpenAPI document (literal JSON). */
+static const char openapi_paths[] =
+    "\"paths\":{"
+    "\"/\":{\"get\":{\"summary\":\"Landing page\",\"operationId\":\"getLandingPage\","
+    "\"responses\":{\"200\":{\"description\":\"Links to the API's resources\","
+    "\"content\":{\"application/json\":{}}}}}},"
+    "\"/api\":{\"get\":{\"summary\":\"This API definition\",\"operationId\":\"getAPI\","
+    "\"responses\":{\"200\":{\"description\":\"OpenAPI 3.0\",\"content\":"
+    "{\"application/vnd.oai.openapi+json;version=3.0\":{}}}}}},"
+    "\"/conformance\":{\"get\":{\"summary\":\"Conformance classes\",\"operationId\":"
+    "\"getConformance\",\"responses\":{\"200\":{\"description\":\"conformsTo\","
+    "\"content\":{\"application/json\":{}}}}}},"
+    "\"/tileMatrixSets\":{\"get\":{\"summary\":\"Tile matrix sets\",\"operationId\":"
+    "\"getTileMatrixSetsList\",\"responses\":{\"200\":{\"description\":\"The list\","
+    "\"content\":{\"application/json\":{}}}}}},"
+    "\"/tileMatrixSets/{tileMatrixSetId}\":{\"get\":{\"summary\":\"A tile matrix set "
+    "(OGC 2D TMS 2.0)\",\"operationId\":\"getTileMatrixSet\",\"parameters\":["
+    "{\"$ref\":\"#/components/parameters/tileMatrixSetId\"}],\"responses\":{\"200\":"
+    "{\"description\":\"The set\",\"content\":{\"application/json\":{}}},\"404\":"
+    "{\"description\":\"No such set\"}}}},"
+    "\"/collections\":{\"get\":{\"summary\":\"Collections: the tilesets\",\"operationId\":"
+    "\"getCollectionsList\",\"responses\":{\"200\":{\"description\":\"The list\","
+    "\"content\":{\"application/json\":{}}}}}},"
+    "\"/collections/{collectionId}\":{\"get\":{\"summary\":\"A collection\",\"operationId\":"
+    "\"getCollection\",\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"}],"
+    "\"responses\":{\"200\":{\"description\":\"The collection\",\"content\":"
+    "{\"application/json\":{}}},\"404\":{\"description\":\"No such collection\"}}}},"
+    "\"/collections/{collectionId}/map/tiles\":{\"get\":{\"summary\":\"Map tilesets of a "
+    "collection\",\"operationId\":\"getCollectionMapTileSetsList\",\"parameters\":["
+    "{\"$ref\":\"#/components/parameters/collectionId\"}],\"responses\":{\"200\":"
+    "{\"description\":\"The list\",\"content\":{\"application/json\":{}}}}}},"
+    "\"/collections/{collectionId}/map/tiles/{tileMatrixSetId}\":{\"get\":{\"summary\":"
+    "\"A map tileset's metadata\",\"operationId\":\"getCollectionMapTileSet\","
+    "\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"},{\"$ref\":"
+    "\"#/components/parameters/tileMatrixSetId\"}],\"responses\":{\"200\":{\"description\":"
+    "\"TileSet metadata\",\"content\":{\"application/json\":{}}}}}},"
+    "\"/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
+    "{tileCol}.png\":{\"get\":{\"summary\":\"A map tile (PNG)\",\"operationId\":"
+    "\"getCollectionMapTile\",\"parameters\":[{\"$ref\":\"#/components/parameters/"
+    "collectionId\"},{\"$ref\":\"#/components/parameters/tileMatrixSetId\"},{\"$ref\":"
+    "\"#/components/parameters/tileMatrix\"},{\"$ref\":\"#/components/parameters/tileRow\"},"
+    "{\"$ref\":\"#/components/parameters/tileCol\"}],\"responses\":{\"200\":"
+    "{\"description\":\"The tile\",\"content\":{\"image/png\":{}}},\"400\":"
+    "{\"description\":\"Row or column outside the tile matrix\"},\"404\":{\"description\":"
+    "\"Outside the tileset's limits\"}}}},"
+    "\"/collections/{collectionId}/tiles\":{\"get\":{\"summary\":\"Vector tilesets of a "
+    "collection\",\"operationId\":\"getCollectionVectorTileSetsList\",\"parameters\":["
+    "{\"$ref\":\"#/components/parameters/collectionId\"}],\"responses\":{\"200\":"
+    "{\"description\":\"The list\",\"content\":{\"application/json\":{}}}}}},"
+    "\"/collections/{collectionId}/tiles/{tileMatrixSetId}\":{\"get\":{\"summary\":"
+    "\"A vector tileset's metadata\",\"operationId\":\"getCollectionVectorTileSet\","
+    "\"parameters\":[{\"$ref\":\"#/components/parameters/collectionId\"},{\"$ref\":"
+    "\"#/components/parameters/tileMatrixSetId\"}],\"responses\":{\"200\":{\"description\":"
+    "\"TileSet metadata\",\"content\":{\"application/json\":{}}}}}},"
+    "\"/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/"
+    "{tileCol}.mvt\":{\"get\":{\"summary\":\"A vector tile (Mapbox Vector Tile 2.1)\","
+    "\"operationId\":\"getCollectionVectorTile\",\"parameters\":[{\"$ref\":"
+    "\"#/components/parameters/collectionId\"},{\"$ref\":\"#/components/parameters/"
+    "tileMatrixSetId\"},{\"$ref\":\"#/components/parameters/tileMatrix\"},{\"$ref\":"
+    "\"#/components/parameters/tileRow\"},{\"$ref\":\"#/components/parameters/tileCol\"}],"
+    "\"responses\":{\"200\":{\"description\":\"The tile\",\"content\":"
+    "{\"application/vnd.mapbox-vector-tile\":{}}},\"400\":{\"description\":\"Row or column "
+    "outside the tile matrix\"},\"404\":{\"description\":\"Outside the tileset's "
+    "limits\"}}}}"
+    "},"
+    "\"components\":{\"parameters\":{"
+    "\"collectionId\":{\"name\":\"collectionId\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"string\"}},"
+    "\"tileMatrixSetId\":{\"name\":\"tileMatrixSetId\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"string\"}},"
+    "\"tileMatrix\":{\"name\":\"tileMatrix\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"string\"}},"
+    "\"tileRow\":{\"name\":\"tileRow\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"integer\",\"minimum\":0}},"
+    "\"tileCol\":{\"name\":\"tileCol\",\"in\":\"path\",\"required\":true,"
+    "\"schema\":{\"type\":\"integer\",\"minimum\":0}}}}";
+
+ts_status
+ts_ows_write_oat_openapi(const char *title, const char *base, ts_buf *out)
+{
+    TS_TRY(ts_buf_printf(out, "{\"openapi\":\"3.0.3\",\"info\":{"));
+    TS_TRY(ts_ows__json_str(out, "title", title ? title : "tilesrv"));
+    TS_TRY(ts_buf_printf(out, ",\"version\":\"1.0.0\",\"description\":\"OGC API - Tiles "
+                              "(map and vector tiles of every tileset)\"},\"servers\":[{"));
+    TS_TRY(ts_ows__json_str(out, "url", base));
+    TS_TRY(ts_buf_printf(out, "}],"));
+    TS_TRY(ts_buf_add(out, openapi_paths, sizeof openapi_paths - 1));
+    return ts_buf_add(out, "}", 1);
 }
 
 static int
@@ -546,6 +638,10 @@ ts_ows_parse_oat_path(const char *path, ts_oat_req *out, ts_err *err)
         goto none;
     if (n == 0) {
         out->route = TS_OAT_LANDING;
+        return TS_OK;
+    }
+    if (strcmp(seg[0], "api") == 0 && n == 1) {
+        out->route = TS_OAT_API;
         return TS_OK;
     }
     if (strcmp(seg[0], "conformance") == 0 && n == 1) {

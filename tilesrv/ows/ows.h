@@ -523,10 +523,14 @@ ts_status ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrid
 /* A tile matrix set in the TMS 2.0 JSON encoding: id, title, uri, crs, orderedAxes,
  * tileMatrices with pointOfOrigin in the CRS's axis order. */
 ts_status ts_ows_write_oat_tilematrixset(const ts_grid *grid, const char *base, ts_buf *out);
+/* The API definition (/api, OpenAPI 3.0 JSON, the landing page's service-desc): every path
+ * served under base, its parameters and media types. */
+ts_status ts_ows_write_oat_openapi(const char *title, const char *base, ts_buf *out);
 
 /* The resources of OGC API – Tiles as tilesrv serves them under /ogcapi. */
 typedef enum {
     TS_OAT_LANDING,             /* "" or "/" */
+    TS_OAT_API,                 /* /api: the OpenAPI 3.0 definition */
     TS_OAT_CONFORMANCE,         /* /conformance */
     TS_OAT_TMS_LIST,            /* /tileMatrixSets */
     TS_OAT_TMS,                 /* /tileMatrixSets/{tms} */
