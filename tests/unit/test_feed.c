@@ -168,6 +168,30 @@ TS_TEST(feed_json_helpers)
     TS_CHECK_INT(ts_feed_json_point(json_object_get(o, "bad"), &lon, &lat), -2);
     TS_CHECK_INT(ts_feed_json_point(json_object_get(o, "odd"), &lon, &lat), -1);
     json_decref(o);
+    /* lines and polygons give their centroid, not the mean of their vertices (a ring's
+     * closing vertex counted twice moved a square bay's point 28 m) */
+    json_t *gs = json_loads(
+        "{\"sq\":{\"type\":\"Polygon\",\"coordinates\":[[[6.779,51.229],[6.78,51.229],"
+        "[6.78,51.23],[6.779,51.23],[6.779,51.229]]]},"
+        "\"cw\":{\"type\":\"MultiPolygon\",\"coordinates\":[[[[0,0],[0,2],[2,2],[2,0],[0,0]]],"
+        "[[[10,0],[11,0],[11,1],[10,1],[10,0]]]]},"
+        "\"ln\":{\"type\":\"LineString\",\"coordinates\":[[0,0],[0.1,0],[0.2,0],[1,0]]},"
+        "\"mp\":{\"type\":\"MultiPoint\",\"coordinates\":[[0,0],[2,4]]}}",
+        0, &je);
+    TS_REQUIRE(gs != NULL);
+    TS_CHECK(ts_feed_json_point(json_object_get(gs, "sq"), &lon, &lat) == 0);
+    TS_CHECK_NEAR(lon, 6.7795, 1e-9);
+    TS_CHECK_NEAR(lat, 51.2295, 1e-9);
+    /* a clockwise 2 x 2 square and a counter-clockwise 1 x 1 one: weighted by |area| */
+    TS_CHECK(ts_feed_json_point(json_object_get(gs, "cw"), &lon, &lat) == 0);
+    TS_CHECK_NEAR(lon, (4 * 1 + 1 * 10.5) / 5, 1e-9);
+    TS_CHECK_NEAR(lat, (4 * 1 + 1 * 0.5) / 5, 1e-9);
+    TS_CHECK(ts_feed_json_point(json_object_get(gs, "ln"), &lon, &lat) == 0);
+    TS_CHECK_NEAR(lon, 0.5, 1e-9); /* by length, not by vertex */
+    TS_CHECK(ts_feed_json_point(json_object_get(gs, "mp"), &lon, &lat) == 0);
+    TS_CHECK_NEAR(lon, 1, 1e-12);
+    TS_CHECK_NEAR(lat, 2, 1e-12);
+    json_decref(gs);
 
     char f[72];
     TS_CHECK(ts_feed_field_name(NULL, "Feinstaub PM10", f, sizeof f) == 0);
@@ -662,6 +686,21 @@ TS_TEST(feed_geojson_collection)
     TS_CHECK(find_obs(&b, "c", TS_OBS_NONE, NULL) != NULL);
     TS_CHECK_STR(find_obs(&b, "7", TS_OBS_STATE, NULL)->state, "true");
     TS_CHECK_INT(find_obs(&b, "7", TS_OBS_STATE, NULL)->time_ms, 42);
+    ts_obs_batch_reset(&b);
+    /* the same id twice (7 and "7" alike): the first feature stands whole, a type error */
+    const char *dup = "{\"type\":\"FeatureCollection\",\"features\":["
+                      "{\"type\":\"Feature\",\"id\":7,\"geometry\":{\"type\":\"Point\","
+                      "\"coordinates\":[6.7,51.2]},\"properties\":{\"state\":\"occupied\"}},"
+                      "{\"type\":\"Feature\",\"id\":\"7\",\"geometry\":{\"type\":\"Point\","
+                      "\"coordinates\":[6.8,51.3]},\"properties\":{\"state\":\"free\"}}]}";
+    TS_REQUIRE(ts_geojson_parse(&c, 42, dup, strlen(dup), &b, &err) == TS_OK);
+    TS_CHECK_INT(b.errors[TS_FEED_ERR_TYPE], 1);
+    TS_CHECK_NEAR(find_obs(&b, "7", TS_OBS_NONE, NULL)->lon, 6.7, 1e-12);
+    TS_CHECK_STR(find_obs(&b, "7", TS_OBS_STATE, NULL)->state, "occupied");
+    size_t heads7 = 0;
+    for (size_t i = 0; i < b.n; i++)
+        heads7 += b.obs[i].kind == TS_OBS_NONE && strcmp(b.obs[i].sensor, "7") == 0;
+    TS_CHECK_INT(heads7, 1);
     ts_obs_batch_reset(&b);
     const char *notfc = "{\"type\":\"Feature\"}";
     TS_CHECK(ts_geojson_parse(&c, 42, notfc, strlen(notfc), &b, &err) == TS_EINVAL);

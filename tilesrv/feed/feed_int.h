@@ -89,9 +89,11 @@ json_t *ts_feed_json_path(json_t *obj, const char *path);
 /* An id-like value as text: strings as they are, integers in decimal, other numbers with
  * %.17g. 0 on success, -1 for other types or text over TS_FEED_ID_MAX-1 bytes. */
 int ts_feed_json_idtext(json_t *v, char *buf, size_t size);
-/* A GeoJSON geometry (or Feature) to one representative point: Point -> itself; other
- * geometries -> mean of their vertices. 0 and lon/lat in range; -1 wrong type or shape;
- * -2 non-finite or out of [-180,180] x [-90,90]. */
+/* A GeoJSON geometry (or Feature) to one representative point: Point -> itself;
+ * MultiPoint -> the mean of its points; (Multi)LineString -> its length-weighted centroid;
+ * (Multi)Polygon -> the area centroid of its exterior rings (a degenerate line or ring:
+ * the mean of its vertices). 0 and lon/lat in range; -1 wrong type or shape; -2 non-finite
+ * or out of [-180,180] x [-90,90]. */
 int ts_feed_json_point(json_t *geom, double *lon, double *lat);
 /* Name the input gives -> field name: through map->values when it has entries (-1 when
  * none matches), else lower-cased with other than [a-z0-9_] as '_'; names of the fixed

@@ -41,7 +41,8 @@ state_text(json_t *v, char *txt, size_t size)
 }
 
 static void
-one_feature(const ts_feed_config *cfg, int64_t now_ms, json_t *f, size_t idx, ts_obs_batch *out)
+one_feature(const ts_feed_config *cfg, int64_t now_ms, json_t *f, size_t idx, json_t *seen,
+            ts_obs_batch *out)
 {
     const ts_feed_map_config *m = &cfg->map;
     if (!json_is_object(f)) {
@@ -53,6 +54,17 @@ one_feature(const ts_feed_config *cfg, int64_t now_ms, json_t *f, size_t idx, ts
     if (ts_feed_json_idtext(ts_feed_json_path(f, idp), id, sizeof id) != 0) {
         ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "feature %zu has no usable '%s'", idx, idp);
         return;
+    }
+    /* one sensor, one feature: a second with the same id (7 and "7" alike) would mix its
+     * position with the first's state; the first stands */
+    if (seen != NULL) {
+        if (json_object_get(seen, id) != NULL) {
+            ts_obs_batch_error(out, TS_FEED_ERR_TYPE,
+                               "sensor %s: listed again at feature %zu (the first one is kept)",
+                               id, idx);
+            return;
+        }
+        json_object_set_new(seen, id, json_true());
     }
     ts_obs head = {.time_ms = TS_FEED_TIME_NONE};
     json_t *g = json_object_get(f, "geometry");
@@ -151,8 +163,10 @@ ts_geojson_parse(const ts_feed_config *cfg, int64_t now_ms, const void *doc, siz
         out->errors[TS_FEED_ERR_TYPE]++;
         rc = TS_FAIL(err, TS_EINVAL, "not a GeoJSON FeatureCollection");
     } else {
+        json_t *seen = json_object(); /* ids so far (NULL: not checked) */
         for (size_t i = 0; i < json_array_size(feats); i++)
-            one_feature(cfg, now_ms, json_array_get(feats, i), i, out);
+            one_feature(cfg, now_ms, json_array_get(feats, i), i, seen, out);
+        json_decref(seen);
     }
     json_decref(root);
     return rc;

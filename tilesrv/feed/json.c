@@ -227,6 +227,93 @@ sum_coords(json_t *c, int depth, double *sx, double *sy, size_t *n, int *bad)
     return 0;
 }
 
+/* A weighted sum of representative points: a centroid accumulated part by part. */
+typedef struct centroid {
+    double sx, sy, w;
+} centroid;
+
+/* The positions of a LineString's coordinates (or a ring's), as a new array of x, y pairs
+ * (*n of them; free it); NULL when it is not a non-empty array of positions, or on
+ * allocation failure. */
+static double *
+read_positions(json_t *c, long *n)
+{
+    if (!json_is_array(c) || json_array_size(c) == 0 || json_array_size(c) > 10000000)
+        return NULL;
+    size_t k = json_array_size(c);
+    double *xy = malloc(2 * k * sizeof *xy);
+    if (xy == NULL)
+        return NULL;
+    for (size_t i = 0; i < k; i++) {
+        json_t *p = json_array_get(c, i);
+        if (!json_is_array(p) || json_array_size(p) < 2 || !json_is_number(json_array_get(p, 0)) ||
+            !json_is_number(json_array_get(p, 1))) {
+            free(xy);
+            return NULL;
+        }
+        xy[2 * i] = json_number_value(json_array_get(p, 0));
+        xy[2 * i + 1] = json_number_value(json_array_get(p, 1));
+    }
+    *n = (long)k;
+    return xy;
+}
+
+/* Add the line or ring (ring = 1) at c's coordinates array to the centroid. */
+static void add_line(centroid *c, const double *xy, long n);
+static void add_ring(centroid *c, const double *xy, long n);
+
+static void
+add_part(centroid *acc, json_t *c, int ring)
+{
+    long n = 0;
+    double *xy = read_positions(c, &n);
+    if (xy == NULL)
+        return;
+    if (ring)
+        add_ring(acc, xy, n);
+    else
+        add_line(acc, xy, n);
+    free(xy);
+}
+
+/* Add a line's length-weighted centroid (its segments' midpoints by length); a line of
+ * one point, or of no length, counts as its first point with weight 0 unless nothing else
+ * is there (w stays 0 and the caller falls back to the mean). */
+static void
+add_line(centroid *c, const double *xy, long n)
+{
+    for (long i = 0; i + 1 < n; i++) {
+        double dx = xy[2 * i + 2] - xy[2 * i], dy = xy[2 * i + 3] - xy[2 * i + 1];
+        double l = sqrt(dx * dx + dy * dy);
+        c->sx += l * (xy[2 * i] + xy[2 * i + 2]) / 2;
+        c->sy += l * (xy[2 * i + 1] + xy[2 * i + 3]) / 2;
+        c->w += l;
+    }
+}
+
+/* Add a ring's area centroid (shoelace; the ring closed or not) weighted by its area. */
+static void
+add_ring(centroid *c, const double *xy, long n)
+{
+    /* relative to the first vertex: small numbers, no cancellation */
+    double x0 = xy[0], y0 = xy[1], a = 0, cx = 0, cy = 0;
+    for (long i = 0; i < n; i++) {
+        long j = (i + 1) % n;
+        double xi = xy[2 * i] - x0, yi = xy[2 * i + 1] - y0;
+        double xj = xy[2 * j] - x0, yj = xy[2 * j + 1] - y0;
+        double cr = xi * yj - xj * yi;
+        a += cr;
+        cx += (xi + xj) * cr;
+        cy += (yi + yj) * cr;
+    }
+    a /= 2;
+    if (fabs(a) > 0) { /* weighted by |area| whichever way the ring turns */
+        c->sx += fabs(a) * (x0 + cx / (6 * a));
+        c->sy += fabs(a) * (y0 + cy / (6 * a));
+        c->w += fabs(a);
+    }
+}
+
 int
 ts_feed_json_point(json_t *geom, double *lon, double *lat)
 {
@@ -245,17 +332,45 @@ ts_feed_json_point(json_t *geom, double *lon, double *lat)
         known |= strcmp(t, kinds[i]) == 0;
     if (!known)
         return -1;
+    json_t *coords = json_object_get(geom, "coordinates");
     double sx = 0, sy = 0;
     size_t n = 0;
     int bad = 0;
-    if (sum_coords(json_object_get(geom, "coordinates"), 0, &sx, &sy, &n, &bad) != 0 || n == 0)
+    if (sum_coords(coords, 0, &sx, &sy, &n, &bad) != 0 || n == 0)
         return -1;
     if (strcmp(t, "Point") == 0 && n != 1)
         return -1;
     if (bad)
         return -2;
+    /* the mean of the positions: a point, the points of a MultiPoint, and the fallback */
     *lon = sx / (double)n;
     *lat = sy / (double)n;
+    /* lines and polygons: the centroid (a mean of vertices leans towards where they are
+     * dense, and counts a ring's closing vertex twice) */
+    int line = strcmp(t, "LineString") == 0, mline = strcmp(t, "MultiLineString") == 0;
+    int poly = strcmp(t, "Polygon") == 0, mpoly = strcmp(t, "MultiPolygon") == 0;
+    if (!(line || mline || poly || mpoly))
+        return 0;
+    centroid c = {0, 0, 0};
+    if (line) {
+        add_part(&c, coords, 0);
+    } else if (mline) {
+        for (size_t i = 0; i < json_array_size(coords); i++)
+            add_part(&c, json_array_get(coords, i), 0);
+    } else if (poly) {
+        /* its exterior ring (holes move a bay's point too little to matter) */
+        add_part(&c, json_array_get(coords, 0), 1);
+    } else {
+        for (size_t i = 0; i < json_array_size(coords); i++) {
+            json_t *pg = json_array_get(coords, i);
+            if (json_is_array(pg))
+                add_part(&c, json_array_get(pg, 0), 1);
+        }
+    }
+    if (c.w != 0 && isfinite(c.sx / c.w) && isfinite(c.sy / c.w)) {
+        *lon = c.sx / c.w;
+        *lat = c.sy / c.w;
+    }
     return 0;
 }
 
