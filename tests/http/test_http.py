@@ -379,9 +379,29 @@ def test_style_reload_on_sighup_and_broken_style_refused():
             with open(bstyle, "w", encoding="utf-8") as f:
                 f.write(orig.replace("</Rule>", "</Rul>", 1))  # malformed XML
             srv[0].send_signal(signal.SIGHUP)
-            time.sleep(1.5 * SLOW)
+            # /health and /metrics say the latest reload was refused, and where
+            for _ in range(int(240 * SLOW)):
+                hj = json.loads(get(srv[1], "/health")[2])
+                if hj.get("reload", {}).get("ok") is False:
+                    break
+                time.sleep(0.25)
+            assert hj["reload"]["ok"] is False and "alkis_buildings.sld:" in hj["reload"]["error"], hj
+            m = get(srv[1], "/metrics")[2].decode()
+            assert "tilesrv_config_last_reload_successful 0" in m
+            assert 'tilesrv_config_reloads_total{result="refused"} 1' in m
             st, _, c = get(srv[1], path)
             assert st == 200 and c == b, "a broken style must not replace the good one"
+            # fixed: the next reload is done and says so
+            with open(bstyle, "w", encoding="utf-8") as f:
+                f.write(orig)
+            srv[0].send_signal(signal.SIGHUP)
+            for _ in range(int(240 * SLOW)):
+                hj = json.loads(get(srv[1], "/health")[2])
+                if hj.get("reload", {}).get("ok") is True:
+                    break
+                time.sleep(0.25)
+            assert hj["reload"]["ok"] is True and "error" not in hj["reload"], hj
+            assert "tilesrv_config_last_reload_successful 1" in get(srv[1], "/metrics")[2].decode()
         finally:
             rc, log = stop_server(srv)
         assert rc == 0, rc

@@ -475,6 +475,20 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
     return r;
 }
 
+void
+ts_http_note_reload(ts_http *h, int ok, const char *msg)
+{
+    pthread_mutex_lock(&h->mu);
+    h->reload_ok = ok ? 1 : 0;
+    h->reload_at = ts_wall_s();
+    snprintf(h->reload_error, sizeof h->reload_error, "%s", ok || msg == NULL ? "" : msg);
+    if (ok)
+        h->reloads_ok++;
+    else
+        h->reloads_refused++;
+    pthread_mutex_unlock(&h->mu);
+}
+
 static enum MHD_Result
 handle_health(ts_http *h, struct MHD_Connection *c)
 {
@@ -508,6 +522,24 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     if (fb.len > 0)
         ts_buf_add(&b, fb.data, fb.len);
     ts_buf_fini(&fb);
+    /* the latest reload: a refused one leaves the old configuration in service, which
+     * monitoring should see (the file on disk is not what runs) */
+    pthread_mutex_lock(&h->mu);
+    int rok = h->reload_ok;
+    int64_t rat = h->reload_at;
+    char rerr[512];
+    snprintf(rerr, sizeof rerr, "%s", h->reload_error);
+    pthread_mutex_unlock(&h->mu);
+    if (rok >= 0) {
+        ts_buf_printf(&b, ",\"reload\":{\"ok\":%s,\"age_s\":%lld", rok ? "true" : "false",
+                      (long long)(ts_wall_s() - rat));
+        if (!rok) {
+            ts_buf_printf(&b, ",\"error\":\"");
+            ts_ows_json_escape(&b, rerr);
+            ts_buf_printf(&b, "\"");
+        }
+        ts_buf_printf(&b, "}");
+    }
     ts_buf_printf(&b, ",\"tilesets\":[");
     for (int i = 0; i < ts_service_ntilesets(svc); i++) {
         const ts_tileset *ts = ts_service_tileset_at(svc, i);
@@ -1053,6 +1085,7 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     atomic_init(&h->inflight, 0);
     atomic_init(&h->tickets, 0);
     atomic_init(&h->stopping, 0);
+    h->reload_ok = -1;
     pthread_mutex_init(&h->mu, NULL);
     pthread_mutex_init(&h->log_mu, NULL);
     if (o->admin && o->admin->enabled) {

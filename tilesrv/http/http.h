@@ -112,5 +112,8 @@ void ts_http_stop(ts_http *h);
 int ts_http_shutdown(ts_http *h, int timeout_ms);
 /* Reopen the access log file (after log rotation); no-op when it logs to stderr or is off. */
 void ts_http_reopen_log(ts_http *h);
+/* Record the outcome of a configuration reload (ok = 1, or 0 with the refusal's message)
+ * for /health ("reload") and /metrics. Any thread. */
+void ts_http_note_reload(ts_http *h, int ok, const char *msg);
 
 #endif

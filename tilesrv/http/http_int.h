@@ -67,6 +67,11 @@ struct ts_http {
     pthread_t watchdog;
     int watchdog_on, quit;
     conn_state *conns;        /* open connections */
+    /* the latest reload (under mu): -1 none yet, 0 refused, 1 done; when; the refusal */
+    int reload_ok;
+    int64_t reload_at;
+    char reload_error[512];
+    uint64_t reloads_ok, reloads_refused;
     ts_http_ticket *timed;    /* renders waiting with a deadline */
     /* access log */
     pthread_mutex_t log_mu;

@@ -397,6 +397,18 @@ write_http(ts_http *h, ts_buf *b)
     family(b, "tilesrv_http_requests_in_flight", "gauge",
            "Requests begun and not yet completed (this scrape included).");
     ts_buf_printf(b, "tilesrv_http_requests_in_flight %d\n", atomic_load(&h->inflight));
+    pthread_mutex_lock(&h->mu);
+    int rok = h->reload_ok;
+    unsigned long long nok = h->reloads_ok, nref = h->reloads_refused;
+    pthread_mutex_unlock(&h->mu);
+    family(b, "tilesrv_config_last_reload_successful", "gauge",
+           "0 while the latest reload was refused (the running configuration is not the file's), "
+           "else 1.");
+    ts_buf_printf(b, "tilesrv_config_last_reload_successful %d\n", rok == 0 ? 0 : 1);
+    family(b, "tilesrv_config_reloads_total", "counter", "Configuration reloads by result.");
+    ts_buf_printf(b, "tilesrv_config_reloads_total{result=\"ok\"} %llu\n"
+                     "tilesrv_config_reloads_total{result=\"refused\"} %llu\n",
+                  nok, nref);
 }
 
 static void

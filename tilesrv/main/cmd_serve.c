@@ -100,17 +100,16 @@ start_feeds(ts_live *live, const ts_config *cfg)
     return 0;
 }
 
+/* Load the configuration the options name and its service; NULL with *err on failure. */
 static ts_service *
-load_service(const ts_cli *o, ts_config **cfg_out)
+load_service(const ts_cli *o, ts_config **cfg_out, ts_err *err)
 {
-    ts_config *cfg = ts_cli_load_config(o);
+    const char *path = o->config_path ? o->config_path : ts_cli_demo_config();
+    ts_config *cfg = ts_config_load(path, err);
     if (cfg == NULL)
         return NULL;
-    ts_err err;
-    ts_err_clear(&err);
-    ts_service *svc = ts_service_load(cfg, &err);
+    ts_service *svc = ts_service_load(cfg, err);
     if (svc == NULL) {
-        ts_cli_print_err("cannot load the service", &err);
         ts_config_unref(cfg);
         return NULL;
     }
@@ -136,12 +135,18 @@ reload(serve_state *ss, ts_err *err)
     pthread_mutex_lock(&ss->mu);
     ts_info("reloading %s", ss->cfg->path);
     ts_config *ncfg = NULL;
-    ts_service *nsvc = load_service(ss->o, &ncfg);
+    ts_err lerr;
+    ts_err_clear(&lerr);
+    ts_service *nsvc = load_service(ss->o, &ncfg, &lerr);
     if (nsvc == NULL) {
+        char msg[1024];
+        ts_err_format(&lerr, msg, sizeof msg);
+        if (ss->h)
+            ts_http_note_reload(ss->h, 0, msg);
         pthread_mutex_unlock(&ss->mu);
-        ts_error("reload refused; the running configuration stays in service");
+        ts_error("reload refused, the running configuration stays in service: %s", msg);
         return TS_FAIL(err, TS_ECONFIG,
-                       "reload refused (see the server log); the running configuration stays");
+                       "reload refused, the running configuration stays: %.400s", msg);
     }
     ts_pipeline_set_service(ss->p, nsvc);
     ts_service_unref(nsvc);
@@ -154,6 +159,8 @@ reload(serve_state *ss, ts_err *err)
     ss->cfg = ncfg;
     if (ss->h)
         ts_http_reopen_log(ss->h); /* after log rotation */
+    if (ss->h)
+        ts_http_note_reload(ss->h, 1, NULL);
     pthread_mutex_unlock(&ss->mu);
     ts_info("reload done");
     return TS_OK;
@@ -221,9 +228,15 @@ ts_cmd_serve(const ts_cli *o)
     ts_config *cfg = NULL;
     ts_info("tilesrv %s loading %s", TS_VERSION,
             o->config_path ? o->config_path : ts_cli_demo_config());
-    ts_service *svc = load_service(o, &cfg);
-    if (svc == NULL)
+    ts_err lerr;
+    ts_err_clear(&lerr);
+    ts_service *svc = load_service(o, &cfg, &lerr);
+    if (svc == NULL) {
+        ts_cli_print_err(lerr.input[0] && lerr.code == TS_ECONFIG ? "configuration refused"
+                                                                  : "cannot load the service",
+                         &lerr);
         return 1;
+    }
     if (!o->quiet && cfg->server.log_level) {
         ts_log_level lvl;
         if (ts_log_parse_level(cfg->server.log_level, &lvl) == 0 && lvl > ts_log_get_level())
