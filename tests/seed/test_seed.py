@@ -609,6 +609,10 @@ def test_usage_errors_exit_2():
     assert rc == 2, err
     rc, _, err = run(["truncate", "--tileset", "cadastre", "--older-than", "soon"])
     assert rc == 2, err
+    # truncating a cache that is not there creates nothing and says so
+    rc, _, err = run(["truncate", "--tileset", "cadastre", "--to", "not-here.mbtiles"])
+    assert rc == 2 and "no such cache" in err, err
+    assert not os.path.exists(os.path.join(TMP, "not-here.mbtiles"))
     # a resume with other options than the progress file's
     mb = os.path.join(TMP, "u.mbtiles")
     rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox", SMALL_BBOX,

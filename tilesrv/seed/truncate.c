@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "seed/seed_int.h"
 #include "util/log.h"
@@ -51,6 +52,17 @@ ts_seed_truncate(const ts_config *cfg, const ts_truncate_opts *o, uint64_t *remo
 
     ts_cache *c;
     if (o->to) {
+        /* truncating a cache that is not there would create an empty one */
+        char path[4096];
+        size_t tl = strlen(o->to);
+        if (o->scale == 2 && tl > 8 && strcmp(o->to + tl - 8, ".mbtiles") == 0)
+            snprintf(path, sizeof path, "%.*s@2x.mbtiles", (int)(tl - 8), o->to);
+        else
+            snprintf(path, sizeof path, "%s", o->to);
+        if (access(path, F_OK) != 0) {
+            ts_seed__region_close(&rgn);
+            return TS_FAIL(err, TS_EINVAL, "--to %s: no such cache, nothing to truncate", path);
+        }
         ts_cfg_tileset copy = *t;
         ts_status st = ts_seed__to_cache(o->to, o->to_layout, &copy.cache, err);
         if (st != TS_OK) {
