@@ -188,33 +188,40 @@ peak_rss_mb(void)
     return ru.ru_maxrss / 1024.0;
 }
 
-/* Serve the list through the pipeline (metatiles, cache), as the server would. */
+/* Serve the list through the pipeline (metatiles, memory cache), as the server would: one
+ * line per pass, each pass with a new pipeline (an empty memory cache, so every pass
+ * renders); the first `warmup` passes are not printed. */
 static int
-run_pipeline(ts_service *svc, const char *tileset, tile *tiles, int n, int threads, int meta)
+run_pipeline(ts_service *svc, const char *tileset, tile *tiles, int n, int threads, int warmup,
+             int runs)
 {
-    (void)meta;
-    ts_pipeline_opts po = {threads, 4096, 512u << 20};
-    ts_err err;
-    ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
-    if (p == NULL)
-        return 1;
-    double c0 = cpu_s();
-    uint64_t t0 = ts_mono_ns();
-    for (int i = 0; i < n; i++) {
-        ts_tile_req r = {tileset, tiles[i].z, tiles[i].x, tiles[i].y, 1};
-        ts_tile *t;
-        if (ts_pipeline_get(p, &r, &t, &err) == TS_OK)
-            ts_tile_unref(t);
+    for (int pass = 0; pass < warmup + runs; pass++) {
+        ts_pipeline_opts po = {threads, 4096, 512u << 20};
+        ts_err err;
+        ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
+        if (p == NULL)
+            return 1;
+        double c0 = cpu_s();
+        uint64_t t0 = ts_mono_ns();
+        for (int i = 0; i < n; i++) {
+            ts_tile_req r = {tileset, tiles[i].z, tiles[i].x, tiles[i].y, 1};
+            ts_tile *t;
+            if (ts_pipeline_get(p, &r, &t, &err) == TS_OK)
+                ts_tile_unref(t);
+        }
+        double wall = (ts_mono_ns() - t0) / 1e9, cpu = cpu_s() - c0;
+        ts_pipeline_stats ps;
+        ts_pipeline_stats_get(p, &ps);
+        if (pass >= warmup)
+            printf("tilesrv_meta tiles=%d wall_s=%.3f tiles_per_s=%.2f cpu_s=%.2f "
+                   "peak_rss_mb=%.1f metatiles=%llu tiles_encoded=%llu tiles_uniform=%llu "
+                   "threads=%d\n",
+                   n, wall, n / wall, cpu, peak_rss_mb(),
+                   (unsigned long long)ps.metatiles_rendered,
+                   (unsigned long long)ps.tiles_encoded, (unsigned long long)ps.tiles_uniform,
+                   threads);
+        ts_pipeline_free(p);
     }
-    double wall = (ts_mono_ns() - t0) / 1e9;
-    ts_pipeline_stats ps;
-    ts_pipeline_stats_get(p, &ps);
-    printf("tilesrv_meta tiles=%d wall_s=%.3f tiles_per_s=%.2f cpu_s=%.2f peak_rss_mb=%.1f "
-           "metatiles=%llu tiles_encoded=%llu tiles_uniform=%llu threads=%d\n",
-           n, wall, n / wall, cpu_s() - c0, peak_rss_mb(),
-           (unsigned long long)ps.metatiles_rendered, (unsigned long long)ps.tiles_encoded,
-           (unsigned long long)ps.tiles_uniform, threads);
-    ts_pipeline_free(p);
     return 0;
 }
 
@@ -279,7 +286,7 @@ main(int argc, char **argv)
         return 1;
     }
     if (meta > 0)
-        return run_pipeline(svc, tset, tiles, n, threads, meta);
+        return run_pipeline(svc, tset, tiles, n, threads, warmup, runs);
     if (save)
         mkdir(save, 0755);
     /* the first `warmup` passes are not timed (scratch buffers grow, caches fill) */
