@@ -318,6 +318,9 @@ TS_TEST(wms_update_sequence)
               TS_OWS_CURRENT_UPDATE_SEQUENCE, "UPDATESEQUENCE");
     WMS_FAILS("SERVICE=WMS&REQUEST=GetCapabilities&UPDATESEQUENCE=100",
               TS_OWS_INVALID_UPDATE_SEQUENCE, "UPDATESEQUENCE");
+    /* a word against the numeric "42" does not compare: taken as older, the full document */
+    TS_CHECK_INT(wms("SERVICE=WMS&REQUEST=GetCapabilities&UPDATESEQUENCE=abc", &r, &f), TS_OK);
+    ts_ows_wms_req_free(&r);
     /* timestamps compare as strings */
     ts_wms_options o = opts;
     o.update_sequence = "2024-05-01T10:00:00Z";

@@ -657,7 +657,7 @@ write_metadata(mbt *m, const ts_cache_desc *d)
         {"maxzoom", xz},
         {"type", d->type ? d->type : "baselayer"},
         {"description", d->description ? d->description : (d->name ? d->name : "tiles")},
-        {"version", "1.3"},
+        {"version", "1"}, /* MBTiles 1.3: the tileset's own revision, not the spec's */
         {"tilesrv_version", m->version_hex},
     };
     int rc = exec(db, "BEGIN IMMEDIATE");

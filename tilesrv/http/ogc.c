@@ -675,7 +675,7 @@ static enum MHD_Result
 wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req *r, int head)
 {
     if (r->format != TS_IMG_PNG && r->format != TS_IMG_PNG8 && r->format != TS_IMG_MVT)
-        return ows_fail(h, c, TS_OWS_INVALID_PARAMETER_VALUE, "Format", TS_EINVAL,
+        return ows_fail(h, c, TS_OWS_INVALID_PARAMETER_VALUE, "FORMAT", TS_EINVAL,
                         "tiles are served as image/png and application/vnd.mapbox-vector-tile");
     ts_tile_req tr = {r->layer, r->z, r->col, r->row, 1};
     ts_err err;

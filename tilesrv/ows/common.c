@@ -229,7 +229,10 @@ int
 ts_ows__compare_seq(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    if (la > 0 && lb > 0 && strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb) {
+    int na = la > 0 && strspn(a, "0123456789") == la, nb = lb > 0 && strspn(b, "0123456789") == lb;
+    if (na != nb)
+        return na ? 1 : -1; /* a number and a word do not compare: the word counts as older */
+    if (na && nb) {
         while (la > 1 && *a == '0') {
             a++;
             la--;

@@ -28,8 +28,8 @@ int ts_ows__copy(char *dst, size_t cap, const char *s, size_t n);
 ts_image_format ts_ows__image_format(const char *mime);
 ts_info_format ts_ows__info_format(const char *mime);
 
-/* Compare two update sequences: both all digits -> numerically, else as byte strings.
- * Returns <0, 0, >0 like strcmp. */
+/* Compare two update sequences: both all digits -> numerically; one all digits, the other
+ * not -> the other is the older; else as byte strings. Returns <0, 0, >0 like strcmp. */
 int ts_ows__compare_seq(const char *a, const char *b);
 
 /* Write s escaped between <tag> and </tag>. */

@@ -105,9 +105,9 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
     if (parse_uint(seg[1], len[1], &z) != 0 || z > 30)
         return TS_FAIL(err, TS_EINVAL, "zoom must be a number 0..30");
     if (parse_uint(seg[2], len[2], &out->x) != 0)
-        return TS_FAIL(err, TS_EINVAL, "x must be a non-negative number");
+        return TS_FAIL(err, TS_EINVAL, "x must be a whole number from 0 to 4294967295");
     if (parse_uint(seg[3], ylen, &out->y) != 0)
-        return TS_FAIL(err, TS_EINVAL, "y must be a non-negative number");
+        return TS_FAIL(err, TS_EINVAL, "y must be a whole number from 0 to 4294967295");
     out->z = (int)z;
     return TS_OK;
 }
