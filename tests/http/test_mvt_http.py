@@ -440,6 +440,25 @@ def test_maplibre_style_of_the_demo():
         # the TileJSON the sources point at is there and lists the source layers
         tj = json.loads(H.get(port, "/tiles/parking.json?format=pbf")[2])
         assert [v["id"] for v in tj["vector_layers"]] == ["parking_bays"], tj
+        # a live bay keeps one MVT feature id in every tile: its sensor id hashed to 53 bits
+        # (MapLibre feature-state, promoteId-free), not its index in a tile or snapshot
+        def fnv53(text):
+            h = 1469598103934665603
+            for ch in text.encode():
+                h = ((h ^ ch) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+            return h & ((1 << 53) - 1)
+        checked = 0
+        for (x, y) in ((34000, 21872), (34001, 21872), (34000, 21873), (34001, 21873)):
+            st, _, data = H.get(port, "/tiles/parking/16/%d/%d.mvt" % (x, y))
+            if st != 200 or not data:
+                continue
+            ds = read_tile(data, "bays_%d_%d.mvt" % (x, y))
+            lyr = ds.GetLayerByName("parking_bays")
+            for ft in lyr:
+                bay = ft.GetField("id")
+                assert ft.GetField("mvt_id") == fnv53(bay), (bay, ft.GetField("mvt_id"))
+                checked += 1
+        assert checked > 3, checked
         # the style specification's validator
         node = shutil.which("node")
         if node is None:

@@ -97,6 +97,28 @@ parse_bool(const char *s, int64_t *out)
     return 0;
 }
 
+/* The MVT id of a feature without a source id (a live layer's): its `id` as a number when
+ * it is one, else a 53-bit hash of it (FNV-1a; 53 bits so JavaScript clients keep it
+ * exact, MapLibre's feature-state included), the same in every tile and snapshot; without
+ * an `id`, its index in the store. */
+static uint64_t
+feature_id_of(const ts_value *id, uint32_t fid)
+{
+    if (id != NULL && id->type == TS_VAL_INT && id->u.i >= 0)
+        return (uint64_t)id->u.i;
+    if (id == NULL || id->type != TS_VAL_STR || id->u.s == NULL)
+        return fid;
+    const char *s = id->u.s;
+    if (*s >= '1' && *s <= '9' && strlen(s) <= 15 && strspn(s, "0123456789") == strlen(s))
+        return strtoull(s, NULL, 10);
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h & ((1ull << 53) - 1);
+}
+
 /* v converted to type t into *out (strings written into buf of 40 bytes when made from a
  * number). Returns 0 when v does not convert (a string that does not parse as the type, a
  * real out of the integer range): the attribute is left out of the feature. NULL stays
@@ -178,6 +200,7 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
         goto done;
     }
     int level = ts_store_level_for_res(st, res);
+    int idf = ts_store_field_index(st, "id"); /* a live layer's sensor id */
     for (size_t k = 0; k < ids->n && rc == TS_OK; k++) {
         uint32_t fid = ids->ids[k];
         ts_geom g;
@@ -193,10 +216,11 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
             }
         }
         int64_t oid = ts_store_origin_id(st, fid);
+        uint64_t mid = oid >= 0 ? (uint64_t)oid
+                                : feature_id_of(idf >= 0 ? ts_store_value(st, fid, idf) : NULL, fid);
         int kept;
         rc = ts_mvt_add_feature(b, layer, (ts_mvt_geom_type)g.kind, g.xy, g.counts, g.nparts, &t, 1,
-                                oid >= 0 ? (uint64_t)oid : (uint64_t)fid, ap->names, vals, ap->n,
-                                &kept, err);
+                                mid, ap->names, vals, ap->n, &kept, err);
     }
 done:
     free(ap);
