@@ -419,6 +419,11 @@ def test_getfeatureinfo_reprojected_crs_hits_the_same_feature():
     b = json.loads(wms(p, **dict(base, CRS="EPSG:3044",
                                  BBOX="5677450,344450,5677550,344550"))[2])
     assert a["features"] and a["features"][0]["id"] == b["features"][0]["id"], (a, b)
+    # the bbox follows the axis order of the CRS the document names (EPSG:3044: northing
+    # first; EPSG:25832: easting first), as the request's BBOX does
+    assert b["crs"]["properties"]["name"].endswith("EPSG::3044"), b["crs"]
+    ba, bb = a["features"][0]["bbox"], b["features"][0]["bbox"]
+    assert ba[0] < 1e6 < ba[1] and bb[0] > 1e6 > bb[1], (ba, bb)
 
 
 def test_getfeatureinfo_names_the_parcel_that_contains_the_click():

@@ -129,10 +129,15 @@ write_json(const ts_info_result *r, ts_buf *b)
         TS_TRY(ts_ows_json_escape(b, f->fid));
         TS_TRY(ts_buf_printf(b, "\",\"layer\":\""));
         TS_TRY(ts_ows_json_escape(b, f->layer));
+        /* in the axis order of the CRS the document names by its URN (EPSG:4326: lat, lon;
+         * EPSG:31467: northing, easting), as the client's 1.3.0 BBOX was */
+        ts_bbox bb = f->bbox;
+        if (r->crs != NULL && r->crs->north_first)
+            bb = (ts_bbox){f->bbox.miny, f->bbox.minx, f->bbox.maxy, f->bbox.maxx};
         TS_TRY(ts_buf_printf(b,
                              "\",\"geometry\":null,\"bbox\":[%.10g,%.10g,%.10g,%.10g],"
                              "\"properties\":{",
-                             f->bbox.minx, f->bbox.miny, f->bbox.maxx, f->bbox.maxy));
+                             bb.minx, bb.miny, bb.maxx, bb.maxy));
         for (int k = 0; k < f->nattrs; k++) {
             TS_TRY(ts_buf_printf(b, "%s\"", k ? "," : ""));
             TS_TRY(ts_ows_json_escape(b, f->names[k]));
