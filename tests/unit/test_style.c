@@ -1976,6 +1976,16 @@ TS_TEST(style_text_bad_values)
     EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">-2"
                       "</CssParameter></Font></TextSymbolizer>",
                       TS_ESTYLE, "out of range");
+    /* what the text engine cannot draw is refused here, with the line, not at render time */
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">0"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "out of range");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">0.005"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "out of range");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">3000"
+                      "</CssParameter></Font></TextSymbolizer>",
+                      TS_ESTYLE, "out of range");
     EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-style\">bold"
                       "</CssParameter></Font></TextSymbolizer>",
                       TS_ESTYLE, "font-style");

@@ -551,6 +551,9 @@ pos_room(ts_render__labeler *lb, size_t n)
 static ts_status
 shape(lab_env *e, int face, double size, const char *s, size_t n, const ts_text_run **out)
 {
+    /* the style's 0.5..2048 px scaled by DPI or @2x may leave the text engine's range: clamp
+     * rather than fail the tile (a 1500 px label on a 512 px tile is 2048 px as well) */
+    size = size < 1.0 / 64 ? 1.0 / 64 : size > 2048.0 ? 2048.0 : size;
     ts_font_spec spec = {.face = face, .size_px = size, .align = TS_TEXT_ALIGN_CENTER};
     return ts_text_shape(e->lb->text, s, n, &spec, out, e->err);
 }

@@ -833,7 +833,9 @@ parse_font(ts_style__pctx *p, const xmlNode *n, ts_text *t)
                                    (const char *)c->name),
                    -1;
         if (strcmp(name, "font-size") == 0) {
-            if (!ts_style__param_number(p, c, "font-size", 0.0, TS_STYLE__MAX_PX, &t->font_size))
+            /* 0.5 to 2048 px: what the text engine draws (a size-0 label drew nothing and
+             * failed its whole tile) */
+            if (!ts_style__param_number(p, c, "font-size", 0.5, 2048.0, &t->font_size))
                 return -1;
             continue;
         }
