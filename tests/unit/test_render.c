@@ -1142,6 +1142,55 @@ TS_TEST(render_point_labels_fall_back_to_free_sides)
     ts_font_catalog_free(fonts);
 }
 
+/* conflictResolution false on a line label: drawn whatever else is there, but once per
+ * place along the line (the engine's alternative positions of one place were all drawn:
+ * "MarktdammMarktdamm"). A 280 px line with a ~100 px label: one place, one label. */
+TS_TEST(render_line_label_without_conflict_resolution_is_drawn_once)
+{
+    static const char *sld_line =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+        "<Font>" PARAM("font-size", "12") "</Font>"
+        "<LabelPlacement><LinePlacement/></LabelPlacement>"
+        "<VendorOption name=\"conflictResolution\">false</VendorOption>"
+        "</TextSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>\n";
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    const char *names[] = {"name"};
+    ts_store_builder *b = ts_store_builder_new("ln", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    double xy[] = {10, 100, 290, 100};
+    uint32_t two[] = {2};
+    ts_value v = {.type = TS_VAL_STR, .u.s = "Marktdamm"};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_LINE, xy, two, 1, &v, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(sld_line, strlen(sld_line), "ln", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("ln", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(300, 200, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 300, 200}, .width = 300,
+                         .height = 200, .scale_factor = 1, .scale_denom = 1000,
+                         .background = {255, 255, 255, 255}, .fonts = fonts};
+    ts_render_stats *st = ts_render_worker_stats(w);
+    memset(st, 0, sizeof *st);
+    TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+    TS_CHECK_INT(st->labels, 1);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}
+
 /* A view of a layer bound to an empty store with the same fields draws another store with the
  * layer's style and binding (per-request sources), under an id of its own. */
 TS_TEST(render_layer_view_draws_another_store)

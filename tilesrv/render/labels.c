@@ -729,7 +729,11 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
         double s0 = (k + 0.5) * L / nplaces;
         uint32_t group = lb->next_group++;
         static const double shift[LINE_TRIES] = {0, -0.5, 0.5};
-        for (int tr = 0; tr < LINE_TRIES; tr++) {
+        /* the tries are alternatives that conflict with each other; a label drawn whatever
+         * else is there (conflictResolution false) would draw all of them: it takes the
+         * first, the same in every tile */
+        int ntries = pr->sym->text->conflict_resolution == 0 ? 1 : LINE_TRIES;
+        for (int tr = 0; tr < ntries; tr++) {
             int open = slot_open(e, group, 0);
             if (open < 0)
                 return TS_FAIL(e->err, TS_ENOMEM, "labels");
