@@ -1191,6 +1191,118 @@ TS_TEST(render_line_label_without_conflict_resolution_is_drawn_once)
     ts_font_catalog_free(fonts);
 }
 
+/* A PointSymbolizer on a line sits at the line's middle by length (SLD 1.0 11.3), not on
+ * its middle vertex (the end point of a two-point line); on a multipolygon at the area
+ * centroid of all its parts, not of the first (a sliver). */
+TS_TEST(render_point_symbolizer_on_lines_and_multipolygons_at_their_centre)
+{
+    static const char *sld_pt =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<PointSymbolizer><Graphic>" MARK("square", FILL("#ff0000")) "<Size>6</Size></Graphic>"
+        "</PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>\n";
+    ts_err err;
+    const char *names[] = {"name"};
+    ts_store_builder *b = ts_store_builder_new("g", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    ts_value v = {.type = TS_VAL_STR, .u.s = "x"};
+    /* a two-point line from (20, 150) to (180, 150) (map y up = pixel 50 from the top) */
+    double line[] = {20, 150, 180, 150};
+    uint32_t two[] = {2};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_LINE, line, two, 1, &v, &err), TS_OK);
+    /* a 4 x 4 sliver first, then a 60 x 60 square: the centroid is near the square's */
+    double mp[] = {200, 20, 204, 20, 204, 24, 200, 24, 230, 30, 290, 30, 290, 90, 230, 90};
+    uint32_t four[] = {4, 4};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POLYGON, mp, four, 2, &v, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(sld_pt, strlen(sld_pt), "g", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("g", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(300, 200, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 300, 200}, .width = 300,
+                         .height = 200, .scale_factor = 1, .scale_denom = 1000,
+                         .background = {255, 255, 255, 255}};
+    TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+    /* red pixels: their centre per feature (x < 195: the line's; else the polygon's) */
+    double lx = 0, ly = 0, ln = 0, px = 0, py = 0, pn = 0;
+    for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 300; x++) {
+            const uint8_t *q = (const uint8_t *)&c->px[y * 300 + x];
+            if (!(q[0] > 200 && q[1] < 60))
+                continue;
+            if (x < 195) {
+                lx += x + 0.5, ly += y + 0.5, ln++;
+            } else {
+                px += x + 0.5, py += y + 0.5, pn++;
+            }
+        }
+    TS_REQUIRE(ln > 10 && pn > 10);
+    TS_CHECK_NEAR(lx / ln, 100, 1.0);
+    TS_CHECK_NEAR(ly / ln, 50, 1.0);
+    /* area-weighted: (16 * (202, 22) + 3600 * (260, 60)) / 3616 in map units */
+    TS_CHECK_NEAR(px / pn, (16 * 202.0 + 3600 * 260.0) / 3616, 1.0);
+    TS_CHECK_NEAR(py / pn, 200 - (16 * 22.0 + 3600 * 60.0) / 3616, 1.0);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
+/* A multipolygon is labelled in its largest part: with a 4 x 4 sliver first and a 100 x 60
+ * square second, the label fits (it was tried in the sliver only, and dropped). */
+TS_TEST(render_multipolygon_label_in_its_largest_part)
+{
+    static const char *sld_mp =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+        "<Font>" PARAM("font-size", "12") "</Font>"
+        "<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0.5</AnchorPointX>"
+        "<AnchorPointY>0.5</AnchorPointY></AnchorPoint></PointPlacement></LabelPlacement>"
+        "</TextSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>\n";
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    const char *names[] = {"name"};
+    ts_store_builder *b = ts_store_builder_new("mp", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    double mp[] = {20, 20, 24, 20, 24, 24, 20, 24, 100, 60, 200, 60, 200, 120, 100, 120};
+    uint32_t four[] = {4, 4};
+    ts_value v = {.type = TS_VAL_STR, .u.s = "Flur 7"};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POLYGON, mp, four, 2, &v, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(sld_mp, strlen(sld_mp), "mp", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("mp", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(300, 200, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    const ts_render_layer *layers[] = {l};
+    ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 300, 200}, .width = 300,
+                         .height = 200, .scale_factor = 1, .scale_denom = 1000,
+                         .background = {255, 255, 255, 255}, .fonts = fonts};
+    ts_render_stats *st = ts_render_worker_stats(w);
+    memset(st, 0, sizeof *st);
+    TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+    TS_CHECK_INT(st->labels, 1);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}
+
 /* A view of a layer bound to an empty store with the same fields draws another store with the
  * layer's style and binding (per-request sources), under an id of its own. */
 TS_TEST(render_layer_view_draws_another_store)

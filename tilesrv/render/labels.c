@@ -385,6 +385,48 @@ interior_point(const ts_geom *g, double *ox, double *oy)
     return 1;
 }
 
+/* The polygon of multipolygon g with the largest exterior ring, with its holes, as a view
+ * into g (the store orients exterior rings with positive area and holes with negative, and
+ * keeps a polygon's holes right after its exterior): a multipolygon is labelled in its
+ * largest part, as GeoServer and QGIS do, not in a sliver that happens to come first. */
+static ts_geom
+largest_polygon(const ts_geom *g)
+{
+    ts_geom best = *g;
+    double best_a = -1;
+    size_t off = 0;
+    for (uint32_t k = 0; k < g->nparts; k++) {
+        uint32_t n = g->counts[k];
+        const double *r = g->xy + 2 * off;
+        double a = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const double *q = r + 2 * ((i + 1) % n);
+            a += (r[2 * i] - r[0]) * (q[1] - r[1]) - (q[0] - r[0]) * (r[2 * i + 1] - r[1]);
+        }
+        if (a > best_a) {
+            uint32_t m = 1; /* the exterior and the holes after it */
+            size_t o2 = off + n;
+            while (k + m < g->nparts) {
+                uint32_t n2 = g->counts[k + m];
+                const double *h = g->xy + 2 * o2;
+                double a2 = 0;
+                for (uint32_t i = 0; i < n2; i++) {
+                    const double *q = h + 2 * ((i + 1) % n2);
+                    a2 += (h[2 * i] - h[0]) * (q[1] - h[1]) - (q[0] - h[0]) * (h[2 * i + 1] - h[1]);
+                }
+                if (a2 >= 0)
+                    break;
+                o2 += n2;
+                m++;
+            }
+            best_a = a;
+            best = (ts_geom){g->kind, r, g->counts + k, m};
+        }
+        off += n;
+    }
+    return best;
+}
+
 /* ---- candidates ------------------------------------------------------------------------- */
 
 typedef struct proposal {
@@ -905,6 +947,8 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     }
     if (g->kind == TS_GEOM_POLYGON) {
         double x = 0, y = 0;
+        ts_geom part = largest_polygon(g);
+        g = &part;
         if (!interior_point(g, &x, &y))
             return TS_OK;
         double bx0 = INFINITY, by0 = INFINITY, bx1 = -INFINITY, by1 = -INFINITY;

@@ -560,30 +560,73 @@ with_alpha(ts_rgba c, double opacity)
     return c;
 }
 
-/* A representative point of a geometry, for point symbolizers on lines and polygons:
- * the area centroid of the first ring, or the middle vertex of the first line. */
+/* A representative point of a geometry, for point symbolizers on lines and polygons (SLD
+ * 1.0 11.3: "the centroid of the geometry"): a polygon's area centroid over all its parts
+ * and holes (the store orients exterior rings one way and holes the other, so signed areas
+ * add up), a line's middle by length along its longest part; a degenerate one, its first
+ * point. Areas are summed relative to the first vertex (no cancellation far from 0). */
 static void
 anchor_point(const ts_geom *g, double *x, double *y)
 {
-    uint32_t n = g->counts[0];
     const double *p = g->xy;
-    if (g->kind == TS_GEOM_POLYGON && n >= 3) {
-        double a = 0, cx = 0, cy = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            const double *q = p + 2 * ((i + 1) % n);
-            double c = p[2 * i] * q[1] - q[0] * p[2 * i + 1];
-            a += c;
-            cx += (p[2 * i] + q[0]) * c;
-            cy += (p[2 * i + 1] + q[1]) * c;
+    *x = p[0];
+    *y = p[1];
+    if (g->kind == TS_GEOM_POLYGON) {
+        double x0 = p[0], y0 = p[1], a = 0, cx = 0, cy = 0;
+        size_t off = 0;
+        for (uint32_t k = 0; k < g->nparts; k++) {
+            uint32_t n = g->counts[k];
+            const double *r = p + 2 * off;
+            for (uint32_t i = 0; n >= 3 && i < n; i++) {
+                const double *q = r + 2 * ((i + 1) % n);
+                double xi = r[2 * i] - x0, yi = r[2 * i + 1] - y0, xj = q[0] - x0, yj = q[1] - y0;
+                double c = xi * yj - xj * yi;
+                a += c;
+                cx += (xi + xj) * c;
+                cy += (yi + yj) * c;
+            }
+            off += n;
         }
         if (fabs(a) > 0) {
-            *x = cx / (3 * a);
-            *y = cy / (3 * a);
+            *x = x0 + cx / (3 * a);
+            *y = y0 + cy / (3 * a);
+        }
+        return;
+    }
+    if (g->kind != TS_GEOM_LINE)
+        return;
+    /* the longest part, then the point half its length along it */
+    size_t off = 0, best_off = 0;
+    uint32_t best_n = 0;
+    double best_len = -1;
+    for (uint32_t k = 0; k < g->nparts; k++) {
+        uint32_t n = g->counts[k];
+        double len = 0;
+        for (uint32_t i = 0; i + 1 < n; i++)
+            len += hypot(p[2 * (off + i + 1)] - p[2 * (off + i)],
+                         p[2 * (off + i + 1) + 1] - p[2 * (off + i) + 1]);
+        if (len > best_len) {
+            best_len = len;
+            best_off = off;
+            best_n = n;
+        }
+        off += n;
+    }
+    const double *r = p + 2 * best_off;
+    *x = r[0];
+    *y = r[1];
+    double half = best_len / 2;
+    for (uint32_t i = 0; i + 1 < best_n && best_len > 0; i++) {
+        double dx = r[2 * i + 2] - r[2 * i], dy = r[2 * i + 3] - r[2 * i + 1];
+        double l = hypot(dx, dy);
+        if (half <= l) {
+            double t = l > 0 ? half / l : 0;
+            *x = r[2 * i] + t * dx;
+            *y = r[2 * i + 1] + t * dy;
             return;
         }
+        half -= l;
     }
-    *x = p[2 * (n / 2)];
-    *y = p[2 * (n / 2) + 1];
 }
 
 /* The rotation of a graphic for the current feature, degrees clockwise. */
