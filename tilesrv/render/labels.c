@@ -40,6 +40,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@
 #include "text/text.h"
 #include "util/clock.h"
 #include "util/hash.h"
+#include "util/log.h"
 
 #define LABEL_EXTENT_MAX 256.0 /* px at scale 1: the longest label (box diagonal) proposed */
 #define LABEL_ROUNDS 2         /* label/label.h: rounds of the resolution (each round
@@ -224,6 +226,32 @@ ts_render__labeler_free(ts_render__labeler *lb)
 
 /* ---- fonts ------------------------------------------------------------------------------ */
 
+/* Say once per process that none of a TextSymbolizer's font families is installed and
+ * which family is drawn instead (a style from another system names Arial, say). */
+static void
+warn_substituted(const ts_text *tx, const char *used)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char warned[32][96];
+    static int nwarned;
+    if (tx->nfont_family == 0 || tx->font_family[0] == NULL)
+        return;
+    char want[96];
+    snprintf(want, sizeof want, "%s", tx->font_family[0]);
+    pthread_mutex_lock(&mu);
+    int seen = 0;
+    for (int i = 0; i < nwarned && !seen; i++)
+        seen = strcmp(warned[i], want) == 0;
+    if (!seen && nwarned < 32)
+        memcpy(warned[nwarned++], want, sizeof want);
+    pthread_mutex_unlock(&mu);
+    if (!seen)
+        ts_warn("font family '%s'%s is not installed: labels use '%s' (install the font or name "
+                "an installed one; fonts are read from /usr/share/fonts and data/fonts)",
+                want, tx->nfont_family > 1 ? " (and the families after it)" : "",
+                used ? used : "?");
+}
+
 /* The catalogue face for a TextSymbolizer's font: the first family of its list that the
  * catalogue has (or knows an alias of), else the catalogue's fallback. */
 static int
@@ -240,8 +268,11 @@ face_for(ts_render__labeler *lb, uint64_t layer, const ts_text *tx)
         if (f >= 0 && m != TS_FONT_FALLBACK)
             face = f;
     }
-    if (face < 0)
+    if (face < 0) {
         face = ts_font_catalog_find(lb->cat, "sans-serif", bold, italic, &m);
+        const ts_font_info *fi = ts_font_catalog_info(lb->cat, face);
+        warn_substituted(tx, fi ? fi->family : NULL);
+    }
     if (lb->nfaces == FACE_CACHE)
         lb->nfaces = 0; /* more fonts than slots: start over (lookups are cheap) */
     lb->faces[lb->nfaces++] = (face_entry){layer, tx, face};

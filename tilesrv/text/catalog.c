@@ -20,10 +20,15 @@
 #define MAX_DEPTH 3
 #define MAX_FILES 65536
 
+/* Debian's and most distributions' system font trees (every package's fonts, e.g.
+ * fonts-dejavu, fonts-liberation, fonts-noto, fonts-freefont), then the project's own. */
 static const char *const default_dirs[] = {
-    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/truetype",
+    "/usr/share/fonts/opentype",
     "/usr/share/fonts/dejavu",
     "/usr/share/fonts/TTF",
+    "/usr/share/fonts/OTF",
+    "/usr/local/share/fonts",
     "data/fonts",
 };
 

@@ -42,9 +42,9 @@ typedef struct ts_font_info {
     int bold, italic;    /* 0/1, from the weight (>= 600) and FreeType's style flags */
 } ts_font_info;
 
-/* Scan ndirs directories (NULL dirs: the default list, /usr/share/fonts/truetype/dejavu,
- * /usr/share/fonts/dejavu, /usr/share/fonts/TTF and data/fonts relative to the working
- * directory, of which missing ones are skipped) for .ttf/.otf/.ttc/.otc files, three
+/* Scan ndirs directories (NULL dirs: the default list, /usr/share/fonts/truetype and
+ * /opentype, /usr/share/fonts/dejavu, TTF and OTF, /usr/local/share/fonts and data/fonts
+ * relative to the working directory, of which missing ones are skipped) for .ttf/.otf/.ttc/.otc files, three
  * subdirectory levels deep, and read each scalable face's family, style, weight and width
  * with a temporary FreeType library. Faces are ordered by path, so indices are the same
  * from run to run. Returns the catalogue, or NULL with *err set: TS_ENOENT when an
