@@ -517,6 +517,10 @@ wms_legend(ts_http *h, struct MHD_Connection *c, const ts_wms_req *r)
         .background = {r->bgcolor[0], r->bgcolor[1], r->bgcolor[2], r->transparent ? 0 : 255},
         .format = map_format(r->format == TS_IMG_NONE ? TS_IMG_PNG : r->format),
     };
+    ts_service *lsvc = ts_pipeline_service(h->p);
+    lr.max_width = ts_service_config(lsvc)->server.wms.max_width;
+    lr.max_height = ts_service_config(lsvc)->server.wms.max_height;
+    ts_service_unref(lsvc);
     ts_tile *t = NULL;
     ts_status st = ts_pipeline_legend(h->p, &lr, &t, &err);
     ts_style_unref(sld);

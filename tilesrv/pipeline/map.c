@@ -899,10 +899,12 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     }
     int rowh = (int)fmax(ih, ceil(fpx * 1.4));
     height = nrows > 0 ? nrows * rowh + (nrows - 1) * 2 : ih;
-    if (width > 4096)
-        width = 4096;
-    if (height > 8192)
-        height = 8192;
+    int maxw = r->max_width > 0 ? r->max_width : 4096;
+    int maxh = r->max_height > 0 ? r->max_height : 4096;
+    if (width > maxw)
+        width = maxw;
+    if (height > maxh)
+        height = maxh;
     c = ts_canvas_new(width, height, err);
     if (c == NULL) {
         st = TS_ENOMEM;

@@ -416,6 +416,8 @@ typedef struct ts_legend_req {
     double dpi;            /* scales sizes; 0 = 90.714 */
     ts_rgba background;
     ts_map_format format;
+    int max_width, max_height; /* the largest image (server.wms.max_width / max_height; 0 =
+                                * 4096): rules that do not fit are left out */
 } ts_legend_req;
 
 /* Draw and encode a legend on the calling thread; *out receives a new reference.
