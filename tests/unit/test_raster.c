@@ -822,6 +822,40 @@ TS_TEST(raster_cairo_dashes)
     check_vs_cairo(&j, B_CURVE);
     g_free(g);
 
+    /* dots: zero-length dashes with round caps, the first one on the line's first point
+     * (it was skipped) */
+    g = zigzag();
+    j = stroke_job("dash_dots", g, 300, 300, 6, TS_JOIN_ROUND, TS_CAP_ROUND, 0);
+    j.s.ndash = 2;
+    j.s.dash[0] = 0;
+    j.s.dash[1] = 11.3; /* 12 puts dots exactly on the 30 px zigzag's vertices, where
+                         * rounding decides between two right answers */
+    check_vs_cairo(&j, B_CURVE);
+    g_free(g);
+    {
+        /* the first dot sits on the first point: half of it (right of x = 20) is drawn */
+        ts_raster *r = ts_raster_new();
+        ts_err err;
+        ts_canvas *c = ts_canvas_new(100, 100, &err);
+        TS_REQUIRE(r != NULL && c != NULL);
+        double ln[] = {20, 50.5, 90, 50.5};
+        uint32_t c2[] = {2};
+        ts_parts pl = {ln, c2, 1};
+        ts_stroke s;
+        memset(&s, 0, sizeof s);
+        s.width = 6;
+        s.cap = TS_CAP_ROUND;
+        s.ndash = 2;
+        s.dash[0] = 0;
+        s.dash[1] = 12;
+        TS_CHECK_INT(ts_raster_stroke(r, c, &ident, &pl, 0, &s, black, 1), TS_OK);
+        TS_CHECK(alpha_at(c, 20, 50) > 200 && alpha_at(c, 21, 50) > 200);
+        TS_CHECK(alpha_at(c, 32, 50) > 200); /* the second dot, 12 px on */
+        TS_CHECK(alpha_at(c, 26, 50) == 0);  /* a gap between them */
+        ts_canvas_free(c);
+        ts_raster_free(r);
+    }
+
     /* dashes on closed rings (the last dash joins the first at the start vertex) */
     g = g_new();
     g_regular(g, 70, 70, 50, 6, 0.3, 1);

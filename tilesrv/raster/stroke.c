@@ -533,7 +533,9 @@ dash_next(walker *w)
 static void
 advance(walker *w, double len)
 {
-    if (!w->dashed)
+    /* moving by nothing changes nothing: a zero-length dash at the start ("0 12", dots with
+     * round caps) is drawn, not skipped */
+    if (!w->dashed || !(len > 0))
         return;
     if (len < w->rem) {
         w->rem -= len;
