@@ -268,6 +268,14 @@ tilesets:
         check(st == 200 and h["content-type"] == "text/event-stream" and
               b"event: hello" in body, "/events: hello")
         last = [l for l in body.decode().splitlines() if l.startswith("id: ")][0][4:]
+        check("-" in last, "event ids carry this run's epoch: %s" % last)
+        # an id of another run or node (another epoch, or a bare number) is told apart: a
+        # reset at once, not the events of this run that happen to have those numbers
+        for foreign in ("1a2b3c-1", "7"):
+            t0 = time.time()
+            st, _, fb = get(hport, "/events", {"Last-Event-ID": foreign})
+            check(st == 200 and b"event: reset" in fb and time.time() - t0 < 5,
+                  "foreign Last-Event-ID %s: reset at once" % foreign)
         got = {}
 
         def listen():

@@ -23,6 +23,7 @@
 #include "ows/ows.h"
 #include "util/clock.h"
 #include "util/fmt.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 /* ---- responses -------------------------------------------------------------------------- */
@@ -652,22 +653,26 @@ handle_sensors(ts_http *h, struct MHD_Connection *c, const char *rest, int head)
     ts_feed_snapshot *s = h->o.live ? ts_live_snapshot(h->o.live, name, &gen) : NULL;
     if (s == NULL)
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such feed");
-    char etag[64];
-    snprintf(etag, sizeof etag, "\"f%llu-%llu\"", (unsigned long long)gen,
-             (unsigned long long)ts_feed_snapshot_version(s));
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    (void)gen;
     struct MHD_Response *r = NULL;
     unsigned status = MHD_HTTP_OK;
     ts_buf b;
     ts_buf_init(&b, 256u << 20);
-    if (etag_matches(inm, etag))
-        status = MHD_HTTP_NOT_MODIFIED;
     if (ts_feed_snapshot_geojson(s, &b) != TS_OK) {
         ts_feed_snapshot_unref(s);
         ts_buf_fini(&b);
         return ts_http__send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                                   "cannot write the feed's GeoJSON");
     }
+    /* the ETag is the document's content hash: the same on every node and across restarts
+     * for the same states, never the same for different ones (a per-process snapshot
+     * counter gave another node's different document a 304) */
+    char etag[64];
+    snprintf(etag, sizeof etag, "\"s%016llx\"",
+             (unsigned long long)ts_hash_mix(ts_hash_bytes(0x9e3779b97f4a7c15ull, b.data, b.len)));
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    if (etag_matches(inm, etag))
+        status = MHD_HTTP_NOT_MODIFIED;
     /* HEAD and 304 too: libmicrohttpd sends the head only, with the document's
      * Content-Length (a 304 may carry only that one, RFC 9110 8.6) */
     r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
@@ -700,8 +705,9 @@ send_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int hello)
         ts_buf_init(&tmp, 4096);
         uint64_t last = ts_live_events(h->o.live, UINT64_MAX, &tmp);
         ts_buf_fini(&tmp);
-        ts_buf_printf(&b, "id: %llu\nevent: hello\ndata: {\"last_event\":%llu}\n\n",
-                      (unsigned long long)last, (unsigned long long)last);
+        ts_buf_printf(&b, "id: %s-%llu\nevent: hello\ndata: {\"last_event\":%llu}\n\n",
+                      ts_live_epoch(h->o.live), (unsigned long long)last,
+                      (unsigned long long)last);
     } else {
         size_t before = b.len;
         ts_live_events(h->o.live, rs->ev_after, &b);
@@ -741,10 +747,29 @@ handle_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int head)
     const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     if (id == NULL)
         id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+    /* "<epoch>-<n>" of this run; a bare number only as ?since= (0: from the oldest held);
+     * an id of another run or node waits for nothing: it gets the reset at once */
     char *end = NULL;
-    unsigned long long after = id ? strtoull(id, &end, 10) : 0;
-    if (head || id == NULL || end == id || *end != '\0')
+    const char *num = id;
+    const char *ep = ts_live_epoch(h->o.live);
+    size_t el = strlen(ep);
+    int foreign = 0;
+    if (id != NULL && strchr(id, '-') != NULL) {
+        if (strncmp(id, ep, el) == 0 && id[el] == '-')
+            num = id + el + 1;
+        else
+            foreign = 1;
+    } else if (id != NULL && MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID")) {
+        foreign = 1; /* a bare number as Last-Event-ID: an id of an older release */
+    }
+    unsigned long long after = ULLONG_MAX; /* past the last: ts_live_events answers reset */
+    if (!foreign) {
+        after = num ? strtoull(num, &end, 10) : 0;
+        if (head || id == NULL || end == num || *end != '\0')
+            return send_events(h, c, rs, 1);
+    } else if (head) {
         return send_events(h, c, rs, 1);
+    }
     rs->ev_after = after;
     rs->kind = TS_HTTP_REQ_EVENTS;
     /* Suspend before registering: the wake may come at once. */

@@ -46,6 +46,9 @@ ts_feed_snapshot *ts_live_snapshot(ts_live *l, const char *feed, uint64_t *gen);
  * latest 256 are kept. Append the events after id `after` to out as SSE text (a "reset"
  * event when some were lost or the id is unknown); returns the latest id. */
 uint64_t ts_live_events(ts_live *l, uint64_t after, ts_buf *out);
+/* The prefix of this run's event ids ("<epoch>-<n>", immutable): an id with another one is
+ * from an earlier run or another node. */
+const char *ts_live_epoch(const ts_live *l);
 /* Wait for an event after `after`: 1 = registered, wake(ud) will be called exactly once
  * (on the next event, after about 20 s as a keep-alive, or at ts_live_events_stop), from
  * the worker or the stopping thread; 0 = do not wait (newer events exist, or stopping). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ows/ows.h"
 #include "source/source.h"
@@ -50,6 +51,8 @@ struct ts_live {
     /* events (under mu): the latest EV_RING as SSE "data" JSON, ids from 1 */
     char *ev[EV_RING];
     uint64_t ev_last;            /* id of the latest event, 0 = none yet */
+    char epoch[32];              /* this process's event ids are "<epoch>-<n>": an id of an
+                                  * earlier run or of another node is told apart (reset) */
     ev_waiter *waiters;
     int ev_stopping;
     pthread_mutex_t mu;          /* feeds, pending work, stop */
@@ -340,6 +343,12 @@ ts_live_new(ts_pipeline *p, ts_err *err)
         return NULL;
     }
     l->p = p;
+    /* the start time in microseconds and the pid: unique per run and per node in practice */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(l->epoch, sizeof l->epoch, "%llx%04x",
+             (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000,
+             (unsigned)getpid() & 0xffffu);
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_init(&l->set_mu, NULL);
     pthread_cond_init(&l->cv, NULL);
@@ -667,15 +676,21 @@ ts_live_events(ts_live *l, uint64_t after, ts_buf *out)
     uint64_t first = last >= EV_RING ? last - EV_RING + 1 : 1;
     if (after > last || (after + 1 < first && last > 0)) {
         /* an id from another run, or events lost: the client reloads everything */
-        ts_buf_printf(out, "id: %llu\nevent: reset\ndata: {\"version\":%llu}\n\n",
+        ts_buf_printf(out, "id: %s-%llu\nevent: reset\ndata: {\"version\":%llu}\n\n", l->epoch,
                       (unsigned long long)last, (unsigned long long)last);
     } else {
         for (uint64_t id = after + 1; id <= last; id++)
-            ts_buf_printf(out, "id: %llu\nevent: change\ndata: %s\n\n", (unsigned long long)id,
-                          l->ev[id % EV_RING]);
+            ts_buf_printf(out, "id: %s-%llu\nevent: change\ndata: %s\n\n", l->epoch,
+                          (unsigned long long)id, l->ev[id % EV_RING]);
     }
     pthread_mutex_unlock(&l->mu);
     return last;
+}
+
+const char *
+ts_live_epoch(const ts_live *l)
+{
+    return l->epoch;
 }
 
 int
