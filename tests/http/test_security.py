@@ -477,6 +477,15 @@ def test_admin_truncate_removes_cached_tiles():
     assert st == 404, (st, body)
     st, _, body = admin(p, "/admin/truncate?tileset=cadastre&zoom=99", TOKEN)
     assert st == 400, (st, body)
+    # a typo or an unknown argument is refused, nothing removed (it meant "everything")
+    for q in ("tileset=cadastre&zooom=16&bbbox=6.76,51.21,6.79,51.23",
+              "tileset=cadastre&zoom=16&zoom=17", "tileset=cadastre&foo=bar"):
+        st, _, body = admin(p, "/admin/truncate?" + q, TOKEN)
+        assert st == 400 and b"refused" in body, (q, st, body)
+    assert os.path.exists(tile), "a refused truncate removed the tile"
+    # a tileset cached in memory only: its memory tiles are dropped (it was refused 400)
+    st, _, body = admin(p, "/admin/truncate?tileset=parking&zoom=16", TOKEN)
+    assert st == 200 and json.loads(body)["removed"] == 0, (st, body)
     st, _, body = admin(p, "/admin/truncate?tileset=cadastre&zoom=16&bbox=6.76,51.21,6.79,51.23", TOKEN)
     assert st == 200, (st, body)
     r = json.loads(body)

@@ -525,6 +525,30 @@ cidr_match(const ts_cfg_cidr *n, int family, const uint8_t *a)
     return (n->addr[full] & mask) == (a[full] & mask);
 }
 
+/* The arguments of POST /admin/truncate: the first unknown or repeated one into bad. */
+typedef struct admin_args {
+    int seen[3];
+    char bad[64];
+} admin_args;
+
+static enum MHD_Result
+admin_arg_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    admin_args *a = cls;
+    static const char *const known[3] = {"tileset", "zoom", "bbox"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(key, known[i]) == 0) {
+            if (a->seen[i]++ == 0)
+                return MHD_YES;
+            break;
+        }
+    if (a->bad[0] == '\0')
+        snprintf(a->bad, sizeof a->bad, "%s", key);
+    return MHD_YES;
+}
+
 static int
 client_allowed(const ts_http *h, struct MHD_Connection *c)
 {
@@ -622,6 +646,17 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, con
     if (strcmp(url, "/admin/truncate") == 0) {
         if (h->o.admin_ops.truncate == NULL)
             return ts_http__send_text(h, c, MHD_HTTP_NOT_IMPLEMENTED, "truncate not available");
+        /* a destructive request does only what it says: an unknown or repeated argument (a
+         * typo such as zooom=17) is refused, not ignored into "every zoom, everywhere" */
+        admin_args aa = {0};
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, admin_arg_check, &aa);
+        if (aa.bad[0]) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "truncate takes tileset, zoom and bbox once each; refused: "
+                     "'%.60s'", aa.bad);
+            ts_warn("admin: truncate refused (%s) from %s", msg, ip);
+            return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, msg);
+        }
         const char *tileset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tileset");
         const char *zoom = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "zoom");
         const char *bbox = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "bbox");

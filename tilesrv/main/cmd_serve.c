@@ -192,7 +192,14 @@ admin_truncate(void *ud, const char *tileset, const char *zoom, const char *bbox
     pthread_mutex_lock(&ss->mu);
     ts_status st = TS_OK;
     *removed = 0;
-    for (int scale = 1; scale <= 2 && st == TS_OK; scale++) {
+    const ts_cfg_tileset *tc = ts_config_tileset(ss->cfg, tileset);
+    if (tc == NULL) {
+        pthread_mutex_unlock(&ss->mu);
+        return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", tileset);
+    }
+    /* a memory-only tileset has no persistent level: its memory tiles are dropped below */
+    int persistent = tc->cache.type != NULL && strcmp(tc->cache.type, "memory") != 0;
+    for (int scale = 1; scale <= 2 && st == TS_OK && persistent; scale++) {
         uint64_t n = 0;
         to.scale = scale;
         st = ts_seed_truncate(ss->cfg, &to, &n, err);
