@@ -391,7 +391,13 @@ def run(a, tmp):
         check(renders(pa) == ra + 1, "Redis back: A renders and writes again, /health ok")
         wait_for("A's tiles in Redis", lambda: rc.cmd(
             "EXISTS", prefix + "cadastre/WebMercatorQuad@1x/%d/%d/%d" % (Z, x + 4, y + 4)) == 1)
-        time.sleep(1.1)    # B too may wait up to a second before it reconnects
+        # B tries Redis again once its back-off (1 s, doubling while Redis stayed down) has
+        # passed: requests of other tiles until B answers ok
+        for k in range(100):
+            if health(pb)["status"] == "ok":
+                break
+            get(pb, tile_path(MX + 8 * (60 + k), MY + 8))
+            time.sleep(0.3)
         rb = renders(pb)
         st, _, body = get(pb, tile_path(x + 4, y + 4))
         check(st == 200 and png_whole(body) and renders(pb) == rb,
@@ -409,6 +415,31 @@ def run(a, tmp):
             time.sleep(0.1)
         check(health(pa)["status"] == "ok" and health(pb)["status"] == "ok",
               "both nodes report /health ok again")
+
+        # 7. a hung Redis (accepts connections, never answers: SIGSTOP): the first miss waits
+        # for the command timeout (2 s), then Redis counts as down and the next misses are
+        # rendered at once (they waited 4 s each, queued behind each other)
+        redis.send_signal(signal.SIGSTOP)
+        try:
+            times = []
+            for k in range(6):
+                t0 = time.time()
+                st, _, body = get(pa, tile_path(MX + 8 * (120 + k), MY + 16))
+                times.append(time.time() - t0)
+                check(st == 200 and png_whole(body), "hung Redis (%d): 200, rendered" % k)
+            check(sum(times) < 9 and max(times[1:]) < 2.5,
+                  "hung Redis: one timeout, then misses render at once: %s" %
+                  ["%.2f" % t for t in times])
+            hh = health(pa)
+            check(hh["status"] == "degraded", "hung Redis: /health degraded")
+        finally:
+            redis.send_signal(signal.SIGCONT)
+        for k in range(150):  # back: A's back-off ends (30 s at most), a clean answer
+            if health(pa)["status"] == "ok":
+                break
+            get(pa, tile_path(MX + 8 * (130 + k), MY + 16))
+            time.sleep(0.3)
+        check(health(pa)["status"] == "ok", "Redis answering again: A /health ok")
 
         # `tilesrv seed` fills the shared cache: the nodes serve it without rendering
         out = subprocess.run([a.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom",

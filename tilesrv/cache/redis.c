@@ -10,9 +10,13 @@
  *
  * Connections: an idle list behind a mutex; a call takes one (or connects, with a connect
  * timeout), and gives it back after a clean reply. A connection that failed is closed; a
- * reused one that fails is retried once on a fresh connection (the server restarted). While
- * Redis cannot be reached, new connections are tried at most once a second and calls in
- * between fail at once with TS_EIO: nothing blocks longer than the command timeout. */
+ * reused one that the server closed is retried once on a fresh connection (the server
+ * restarted). A connect that fails or a command that times out (a Redis that accepts
+ * connections but does not answer: stopped, swapping, a paused VM) marks Redis down: for
+ * 1 s, doubling up to 30 s while it stays down, every call fails at once with TS_EIO and
+ * idle connections are closed; the first call after that tries again, and a clean answer
+ * ends it. So a hung Redis costs one command timeout per back-off period, not one per tile
+ * request queued behind each other. */
 #include "cache/cache.h"
 
 #include <errno.h>
@@ -31,7 +35,8 @@
 #include "util/log.h"
 
 #define MAX_IDLE 16
-#define RETRY_NS 1000000000ll /* a failed connect is retried after this long */
+#define RETRY_NS 1000000000ll     /* Redis down: the first back-off */
+#define RETRY_MAX_NS 30000000000ll /* and the longest */
 #define SCAN_COUNT "1000"
 #define DEL_BATCH 512
 
@@ -54,7 +59,8 @@ typedef struct rds {
     pthread_mutex_t mu;        /* idle, nidle, retry_at */
     conn *idle;
     int nidle;
-    int64_t retry_at;          /* monotonic ns before which no connect is tried */
+    int64_t retry_at;          /* monotonic ns before which no call is tried (Redis down) */
+    int64_t backoff_ns;        /* the next back-off; RETRY_NS while Redis answers */
     atomic_ullong seq;         /* lock tokens */
 } rds;
 
@@ -118,9 +124,30 @@ ts_cache__redis_value_decode(const uint8_t *v, size_t n, int check_data, int64_t
 
 /* ---- connections ------------------------------------------------------------------------- */
 
+static void drop_idle(rds *r);
+
+/* Redis is down (a connect failed, a command timed out): calls fail at once until the
+ * back-off has passed; the back-off doubles up to RETRY_MAX_NS while this goes on. */
+static void
+mark_down(rds *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int64_t now = (int64_t)ts_mono_ns();
+    if (now >= r->retry_at) { /* not already down: start (or extend) the back-off */
+        r->retry_at = now + r->backoff_ns;
+        r->backoff_ns = r->backoff_ns * 2 < RETRY_MAX_NS ? r->backoff_ns * 2 : RETRY_MAX_NS;
+    }
+    pthread_mutex_unlock(&r->mu);
+    drop_idle(r);
+}
+
+/* A failure on the connection: an error record, and Redis marked down unless the server
+ * closed it (a restart: the caller may retry at once on a new connection). */
 static ts_status
 conn_fail(rds *r, ts_err *err, const redisContext *ctx, const char *what)
 {
+    if (ctx == NULL || ctx->err != REDIS_ERR_EOF)
+        mark_down(r);
     return TS_FAIL(err, TS_EIO, "Redis %s:%d: %s: %s", r->host, r->port, what,
                    ctx && ctx->err ? ctx->errstr : "no answer");
 }
@@ -209,16 +236,15 @@ conn_take(rds *r, int *reused, ts_err *err)
     int64_t now = (int64_t)ts_mono_ns();
     if (now < r->retry_at) {
         pthread_mutex_unlock(&r->mu);
-        TS_FAIL(err, TS_EIO, "Redis %s:%d cannot be reached (retried once a second)", r->host,
-                r->port);
+        TS_FAIL(err, TS_EIO, "Redis %s:%d cannot be reached or does not answer (tried again in "
+                "%.1f s)", r->host, r->port, (double)(r->retry_at - now) / 1e9);
         return NULL;
     }
     pthread_mutex_unlock(&r->mu);
     *reused = 0;
     c = conn_new(r, err);
-    pthread_mutex_lock(&r->mu);
-    r->retry_at = c ? 0 : (int64_t)ts_mono_ns() + RETRY_NS;
-    pthread_mutex_unlock(&r->mu);
+    if (c == NULL)
+        mark_down(r);
     return c;
 }
 
@@ -233,6 +259,7 @@ conn_give(rds *r, conn *c, int ok)
         return;
     }
     pthread_mutex_lock(&r->mu);
+    r->backoff_ns = RETRY_NS; /* a clean answer: Redis is up */
     if (r->nidle < MAX_IDLE) {
         c->next = r->idle;
         r->idle = c;
@@ -866,6 +893,7 @@ ts_cache_redis_open(const ts_cache_redis_opts *o, const ts_cache_desc *d, ts_err
     snprintf(r->node, sizeof r->node, "%s:%ld", hn, (long)getpid());
     r->ttl_s = o && o->ttl_s > 0 ? o->ttl_s : 0;
     r->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 2000;
+    r->backoff_ns = RETRY_NS;
     r->base.lock_ms = (o && o->lock_timeout_s > 0 ? o->lock_timeout_s : 30) * 1000;
     pthread_mutex_init(&r->mu, NULL);
     atomic_init(&r->seq, 0);
