@@ -322,28 +322,41 @@ function setLive(state, text) {
   $('live-text').textContent = text;
 }
 
+// true until the page's first live event: a reset then only says that the server's held
+// events began before the page was loaded, whose tiles are fresh
+let freshPage = true;
+
 function connectEvents() {
   // since=0: the events the server still holds come first (they name the feed of each
   // overlay); after that EventSource reconnects with Last-Event-ID and waits for new ones.
   const es = new EventSource('events?since=0');
-  let down = null;
+  let down = null, shownDown = false;
   es.addEventListener('open', () => {
     clearTimeout(down);
-    if (!stats.lastEvent) setLive('on', 'live');
+    down = null;
+    if (!stats.lastEvent || shownDown) setLive('on', 'live');
+    shownDown = false;
   });
   es.addEventListener('error', () => {
-    clearTimeout(down);
     if (es.readyState === EventSource.CLOSED) {
+      clearTimeout(down);
+      down = null;
       // refused (e.g. a server without feeds answers 404): try again now and then
       setLive('off', 'no live updates');
       setTimeout(connectEvents, 15000);
       return;
     }
-    // every answer ends the stream and the browser reconnects at once: only a longer
-    // silence is worth showing
-    down = setTimeout(() => setLive('off', 'reconnecting…'), 3000);
+    // every answer ends the stream and the browser reconnects at once: only a silence of
+    // 3 s without a successful reconnect is worth showing (the timer runs from the first
+    // failed attempt; the browser's retries every 250 ms must not restart it)
+    if (down === null)
+      down = setTimeout(() => {
+        shownDown = true;
+        setLive('off', 'reconnecting…');
+      }, 3000);
   });
   es.addEventListener('change', (e) => {
+    freshPage = false;
     let ev;
     try {
       ev = JSON.parse(e.data);
@@ -370,6 +383,11 @@ function connectEvents() {
     setLive('on', `live · updated ${new Date().toLocaleTimeString()}`);
   });
   es.addEventListener('reset', () => {
+    // the page's first answer: its tiles were just loaded, nothing was missed
+    if (freshPage) {
+      freshPage = false;
+      return;
+    }
     // events were lost: everything live is fetched again
     for (const ov of overlays) ov.source.refresh();
     for (const feed of sensors.keys()) changes.set(feed, (changes.get(feed) || 0) + 1);
