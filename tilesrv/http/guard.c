@@ -585,6 +585,10 @@ client_allowed(const ts_http *h, struct MHD_Connection *c)
 static enum MHD_Result
 admin_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
 {
+    /* every refusal at warn level (docs/operations.md), with who asked */
+    char ip[INET6_ADDRSTRLEN + 1];
+    client_ip(c, ip, sizeof ip);
+    ts_warn("admin: request refused (%u %.*s) from %s", status, (int)strcspn(msg, "\n"), msg, ip);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
@@ -609,10 +613,8 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, con
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     char ip[INET6_ADDRSTRLEN + 1];
     client_ip(c, ip, sizeof ip);
-    if (!client_allowed(h, c)) {
-        ts_warn("admin: %s %s refused: %s is not in server.admin.allow", method, url, ip);
-        return admin_refuse(h, c, MHD_HTTP_FORBIDDEN, "forbidden\n");
-    }
+    if (!client_allowed(h, c))
+        return admin_refuse(h, c, MHD_HTTP_FORBIDDEN, "forbidden: not in server.admin.allow\n");
     if (h->admin_token) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
@@ -620,9 +622,10 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, con
         const char *tok = auth + 7;
         while (*tok == ' ')
             tok++;
+        if (*tok == '\0')
+            return admin_refuse(h, c, MHD_HTTP_UNAUTHORIZED, "bearer token required\n");
         if (!token_equal(tok, h->admin_token)) {
-            ts_warn("admin: %s %s refused: wrong token from %s", method, url, ip);
-            return admin_refuse(h, c, MHD_HTTP_FORBIDDEN, "forbidden\n");
+            return admin_refuse(h, c, MHD_HTTP_FORBIDDEN, "forbidden: wrong token\n");
         }
     }
     /* Browsers send Origin on cross-site requests: a page must not drive the admin API of a

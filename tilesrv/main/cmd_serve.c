@@ -317,6 +317,16 @@ ts_cmd_serve(const ts_cli *o)
     pthread_mutex_unlock(&ss.mu);
     ts_info("serving on http://%s%s%s:%d/ with %d render threads", strchr(host, ':') ? "[" : "",
             host, strchr(host, ':') ? "]" : "", ts_http_port(h), threads);
+    {
+        const char *wr = web_root();
+        char idx[1100];
+        snprintf(idx, sizeof idx, "%s/dist/main.js", wr);
+        if (access(idx, R_OK) == 0)
+            ts_info("web map from %s", wr);
+        else
+            ts_warn("web map not built in %s (npm install && npm run build; or set "
+                    "TILESRV_WEB_ROOT): / says what to do", wr);
+    }
 
     for (;;) {
         int sig = 0;
