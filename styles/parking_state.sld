@@ -106,7 +106,7 @@
         </Rule>
         <Rule>
           <Name>other</Name>
-          <Title>Unbekannt</Title>
+          <Title>Sonstiger Zustand</Title>
           <ElseFilter/>
           <PointSymbolizer>
             <Graphic>

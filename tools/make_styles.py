@@ -112,7 +112,7 @@ write('alkis_streets.sld', 'Streets by class (casing, then fill, then names alon
 P = [('free', 'Frei', '#2ca02c'), ('occupied', 'Belegt', '#d62728'), ('unknown', 'Unbekannt', '#9e9e9e')]
 r = [rule(k, t, mark('circle', c, '#ffffff', '1', '8'), eq('state', k)) for k, t, c in P]
 r.append(rule('stale', 'Veraltet (letzter Stand)', mark('circle', '#9e9e9e', '#505050', '1.5', '8', '0.5') + mark('x', '#505050', None, None, '6'), eq('state', 'stale')))
-r.append(rule('other', 'Unbekannt', mark('circle', '#9e9e9e', '#ffffff', '1', '8'), els=True))
+r.append(rule('other', 'Sonstiger Zustand', mark('circle', '#9e9e9e', '#ffffff', '1', '8'), els=True))
 write('parking_state.sld', 'Parking bays by occupancy state: free, occupied, unknown, stale (feed silent: last state kept, drawn faded and crossed).',
       'parking_bays', 'parking_state', 'Parkplätze nach Belegung', fts(r))
 
