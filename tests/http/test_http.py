@@ -258,6 +258,13 @@ def test_web_map_page():
     assert b"tiles/" in body
     st, _, _ = get(port(), "/../../etc/passwd")
     assert st == 404
+    # validators: a revalidation of an unchanged file is a 304 without the body
+    st, h, body = get(port(), "/")
+    assert h.get("etag") and h.get("last-modified"), h
+    st, h2, body2 = get(port(), "/", {"If-None-Match": h["etag"]})
+    assert st == 304 and body2 == b"", st
+    st, _, _ = get(port(), "/", {"If-Modified-Since": h["last-modified"]})
+    assert st == 304, st
 
 
 def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():

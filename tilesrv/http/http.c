@@ -622,6 +622,24 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
         close(fd);
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
     }
+    /* validators from the file (its mtime in ns and size): a revalidation of the 250 KB
+     * bundle is a 304, not the file again */
+    char etag[64], lm[64];
+    snprintf(etag, sizeof etag, "\"w%llx-%llx\"",
+             (unsigned long long)sb.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)sb.st_mtim.tv_nsec,
+             (unsigned long long)sb.st_size);
+    http_date((int64_t)sb.st_mtim.tv_sec, lm, sizeof lm);
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    unsigned status = MHD_HTTP_OK;
+    if (etag_matches(inm, etag)) {
+        status = MHD_HTTP_NOT_MODIFIED;
+    } else if (inm == NULL) {
+        int64_t ims = parse_http_date(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Modified-Since"));
+        if (ims >= 0 && (int64_t)sb.st_mtim.tv_sec <= ims)
+            status = MHD_HTTP_NOT_MODIFIED;
+    }
     struct MHD_Response *r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
     if (r == NULL) {
         close(fd);
@@ -629,9 +647,11 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
     }
     MHD_add_response_header(r, "Content-Type", mime_of(path));
     MHD_add_response_header(r, "Cache-Control", "no-cache");
+    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "Last-Modified", lm);
     ts_http__common_headers(h, r);
-    ts_http__note_bytes(c, (size_t)sb.st_size);
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    ts_http__note_bytes(c, status == MHD_HTTP_OK ? (size_t)sb.st_size : 0);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
 }
