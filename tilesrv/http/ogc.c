@@ -377,6 +377,17 @@ wms_capabilities(ts_http *h, struct MHD_Connection *c, const ts_service *svc, in
     return send_doc(h, c, st, ts_ows_wms_capabilities_mime(version), &b);
 }
 
+/* An SLD_BODY error in the client's terms: an ExternalGraphic cannot resolve against
+ * SLD_WHERE by design, which the message would otherwise show as a missing directory. */
+static void
+sld_body_error(ts_err *err)
+{
+    if (err != NULL && strstr(err->msg, "nonexistent-sld-body") != NULL)
+        snprintf(err->msg, sizeof err->msg,
+                 "ExternalGraphic symbols are not allowed in SLD_BODY (only in the server's "
+                 "own style files); use a Mark");
+}
+
 /* SLD_BODY: a style per requested layer (NULL where the SLD has none for it). */
 static ts_status
 sld_styles(const char *sld, const ts_wms_req *r, const char *const *layers, int n, ts_style **out,
@@ -387,6 +398,7 @@ sld_styles(const char *sld, const ts_wms_req *r, const char *const *layers, int 
         ts_err e2;
         out[i] = ts_style_parse_layer(sld, strlen(sld), SLD_WHERE, layers[i], &e2);
         if (out[i] == NULL && e2.code != TS_ENOENT) {
+            sld_body_error(&e2);
             *err = e2;
             return TS_EINVAL;
         }
@@ -395,8 +407,10 @@ sld_styles(const char *sld, const ts_wms_req *r, const char *const *layers, int 
     if (!any && n > 0) {
         /* an SLD whose layer names match none: its first style for every layer */
         ts_style *s = ts_style_parse_layer(sld, strlen(sld), SLD_WHERE, NULL, err);
-        if (s == NULL)
+        if (s == NULL) {
+            sld_body_error(err);
             return TS_EINVAL;
+        }
         for (int i = 0; i < n; i++)
             out[i] = ts_style_ref(s);
         ts_style_unref(s);
@@ -503,8 +517,10 @@ wms_legend(ts_http *h, struct MHD_Connection *c, const ts_wms_req *r)
         sld = ts_style_parse_layer(r->sld_body, strlen(r->sld_body), SLD_WHERE, r->layer, &err);
         if (sld == NULL && err.code == TS_ENOENT)
             sld = ts_style_parse_layer(r->sld_body, strlen(r->sld_body), SLD_WHERE, NULL, &err);
-        if (sld == NULL)
+        if (sld == NULL) {
+            sld_body_error(&err);
             return wms_fail(h, c, r, TS_OWS_INVALID_PARAMETER_VALUE, "SLD_BODY", &err);
+        }
     }
     ts_legend_req lr = {
         .layer = r->layer,
