@@ -162,6 +162,7 @@ find_style(ts_service *s, const char *path)
 }
 
 #define MAX_GRAPHIC_BYTES (16u * 1024u * 1024u)
+#define MAX_GRAPHIC_PX (2048u * 2048u) /* pixels of an ExternalGraphic image */
 
 /* Read and decode one ExternalGraphic of a style (the style module resolved and checked
  * its path; render draws the decoded pixels). NULL with *err naming the style file and
@@ -204,6 +205,20 @@ load_graphic(const ts_style_image *im, const char *style_path, ts_err *err)
     }
     int bad = ferror(f);
     fclose(f);
+    /* a symbol is drawn at most a few hundred pixels wide: an image of more than
+     * MAX_GRAPHIC_PX pixels only costs memory (a 262 KB 8000 x 8000 PNG decoded to 256 MB,
+     * at every load and reload) */
+    if (!bad && len >= 24 && memcmp(buf, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        uint32_t w = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 | buf[19];
+        uint32_t hh = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 | buf[23];
+        if ((uint64_t)w * hh > MAX_GRAPHIC_PX) {
+            free(buf);
+            TS_FAIL_AT(err, TS_ELIMIT, style_path, im->line, 0,
+                       "ExternalGraphic %s: %u x %u px is more than %u pixels; scale it down to "
+                       "the size it is drawn at", im->href, w, hh, MAX_GRAPHIC_PX);
+            return NULL;
+        }
+    }
     ts_err derr;
     ts_err_clear(&derr);
     ts_canvas *c = bad ? NULL : ts_png_decode(buf, len, &derr);
