@@ -1227,7 +1227,8 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
                 lb->sid_off[k] = lb->nsids;
                 lb->sid_n[k] = 0;
             }
-            memcpy(lb->sids + lb->nsids, ids, nids * sizeof *ids);
+            if (nids > 0) /* ids may be NULL when the query found nothing */
+                memcpy(lb->sids + lb->nsids, ids, nids * sizeof *ids);
             lb->sid_off[li] = lb->nsids;
             lb->sid_n[li] = nids;
             lb->nsids += nids;
