@@ -50,6 +50,9 @@ void ts_mem_cache_free(ts_mem_cache *c);
 
 /* The tile under key with a new reference (caller unrefs), or NULL. Any thread. */
 ts_tile *ts_mem_cache_get(ts_mem_cache *c, const char *key);
+/* The same, not counted as a hit or miss: a look again at a key whose lookup was counted
+ * already (the request path's re-checks). Any thread. */
+ts_tile *ts_mem_cache_recheck(ts_mem_cache *c, const char *key);
 /* 1 if a tile is cached under key, else 0; neither counted as a hit or miss nor moved in
  * the LRU (for invalidation probes). Any thread. */
 int ts_mem_cache_contains(ts_mem_cache *c, const char *key);

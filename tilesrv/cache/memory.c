@@ -163,8 +163,8 @@ grow(shard *s)
     s->nbuckets = n;
 }
 
-ts_tile *
-ts_mem_cache_get(ts_mem_cache *c, const char *key)
+static ts_tile *
+mem_get(ts_mem_cache *c, const char *key, int count)
 {
     uint64_t h = key_hash(key);
     shard *s = shard_of(c, h);
@@ -175,12 +175,24 @@ ts_mem_cache_get(ts_mem_cache *c, const char *key)
         lru_unlink(s, e);
         lru_push_front(s, e);
         t = ts_tile_ref(e->tile);
-        s->st.hits++;
+        s->st.hits += (uint64_t)count;
     } else {
-        s->st.misses++;
+        s->st.misses += (uint64_t)count;
     }
     pthread_mutex_unlock(&s->mu);
     return t;
+}
+
+ts_tile *
+ts_mem_cache_get(ts_mem_cache *c, const char *key)
+{
+    return mem_get(c, key, 1);
+}
+
+ts_tile *
+ts_mem_cache_recheck(ts_mem_cache *c, const char *key)
+{
+    return mem_get(c, key, 0);
 }
 
 int
@@ -288,7 +300,9 @@ view_get(ts_cache *c, int z, uint32_t x, uint32_t y, ts_tile **out, ts_cache_ent
     mem_view *v = (mem_view *)c;
     char key[200];
     view_key(v, z, x, y, key, sizeof key);
-    ts_tile *t = ts_mem_cache_get(v->m, key);
+    /* not counted: a request's memory lookup is counted once, where it starts (the
+     * pipeline's lookup); this level is read again on the way to the persistent one */
+    ts_tile *t = ts_mem_cache_recheck(v->m, key);
     if (t == NULL)
         return TS_FAIL(err, TS_ENOENT, "not in memory");
     e->mtime_ns = t->mtime * 1000000000;

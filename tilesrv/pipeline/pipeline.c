@@ -1116,7 +1116,7 @@ join_or_queue(ts_pipeline *p, cacheset *cs, const ts_tileset *ts, const ts_tile_
     }
     /* The render may have finished between the cache miss and taking the lock. */
     if (w) {
-        *hit = ts_mem_cache_get(p->cache, key);
+        *hit = ts_mem_cache_recheck(p->cache, key);
         if (*hit) {
             pthread_mutex_unlock(&p->mu);
             return TS_OK;
@@ -1167,7 +1167,7 @@ ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
     ts_cache *stack = tc ? level_stack(tc, r->scale) : NULL;
     ts_tile *t = NULL;
     if (stack == NULL) {
-        t = ts_mem_cache_get(p->cache, key);
+        t = ts_mem_cache_recheck(p->cache, key); /* counted by the lookup before */
         if (t) {
             cacheset_unref(cs);
             done(ud, TS_OK, t, NULL);
