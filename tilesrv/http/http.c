@@ -494,6 +494,7 @@ static enum MHD_Result
 handle_health(ts_http *h, struct MHD_Connection *c)
 {
     ts_service *svc = ts_pipeline_service(h->p);
+    ts_pipeline_probe_shared(h->p); /* a Redis that came back, on a node without misses */
     ts_pipeline_stats ps;
     ts_pipeline_stats_get(h->p, &ps);
     ts_buf b;

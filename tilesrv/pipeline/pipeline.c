@@ -107,6 +107,7 @@ struct ts_pipeline {
     int persist_failing;
     char persist_error[256];
     uint64_t persist_logged_ns;  /* rate limit of the warning */
+    uint64_t probe_ns;           /* the last ts_pipeline_probe_shared */
     pthread_mutex_t xf_mu;       /* lon/lat -> grid CRS transformations of invalidations */
     struct {
         char crs[64];
@@ -487,6 +488,34 @@ persist_ok(ts_pipeline *p)
         p->persist_failing = 0;
         pthread_mutex_unlock(&p->perr_mu);
     }
+}
+
+void
+ts_pipeline_probe_shared(ts_pipeline *p)
+{
+    static const uint64_t every_ns = 5000000000ull;
+    uint64_t now = ts_mono_ns();
+    pthread_mutex_lock(&p->perr_mu);
+    int due = p->persist_failing && now - p->probe_ns >= every_ns;
+    if (due)
+        p->probe_ns = now;
+    pthread_mutex_unlock(&p->perr_mu);
+    if (!due)
+        return;
+    cacheset *cs = current(p);
+    int tried = 0, ok = 1;
+    for (int i = 0; i < cs->n && ok; i++) {
+        ts_cache *c = cs->t[i].persist[0];
+        if (c == NULL || strcmp(ts_cache_kind(c), "redis") != 0)
+            continue;
+        ts_cache_info info;
+        ts_status st = ts_cache_stat(c, 0, 0, 0, &info, NULL);
+        tried = 1;
+        ok = st == TS_OK || st == TS_ENOENT;
+    }
+    cacheset_unref(cs);
+    if (tried && ok)
+        persist_ok(p);
 }
 
 /* ---- service ---------------------------------------------------------------------------- */

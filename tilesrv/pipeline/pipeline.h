@@ -220,6 +220,13 @@ ts_status ts_pipeline_layer_set_store(ts_pipeline *p, const char *layer, const c
 long ts_pipeline_invalidate(ts_pipeline *p, const char *tileset, const char *grid,
                             ts_bbox lonlat, double buffer_px);
 
+/* While a persistent write has failed and a tileset's persistent level is Redis: see
+ * whether Redis answers again (one cheap read, at most every 5 s, through the cache's own
+ * back-off), and end the failure when it does, so that /health of a node without cache
+ * misses returns to ok. A disk or MBTiles failure (a full disk) is ended only by a write
+ * that works. */
+void ts_pipeline_probe_shared(ts_pipeline *p);
+
 /* Blocking form of ts_pipeline_request: *out receives a new reference. */
 ts_status ts_pipeline_get(ts_pipeline *p, const ts_tile_req *r, ts_tile **out, ts_err *err);
 
