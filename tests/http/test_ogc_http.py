@@ -396,6 +396,9 @@ def test_getfeatureinfo_formats_have_all_attributes():
     assert st == 200 and h["content-type"].startswith("text/html") and b"<table" in body
     st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/vnd.ogc.gml"))
     assert st == 200 and b"<parcels_layer>" in body and b"<parcels_feature" in body
+    # the same GML asked for as text/xml comes as text/xml
+    st, h, body = wms(p, **dict(gfi, INFO_FORMAT="text/xml"))
+    assert st == 200 and h["content-type"].startswith("text/xml") and b"<parcels_layer>" in body
     # far away: nothing
     st, h, body = wms(p, **dict(gfi, INFO_FORMAT="application/json",
                                 BBOX="300000,5600000,300500,5600500"))

@@ -213,6 +213,7 @@ ts_http__info_write(const ts_info_result *r, ts_info_format fmt, ts_buf *out)
     case TS_INFO_JSON:
         return write_json(r, out);
     case TS_INFO_GML:
+    case TS_INFO_XML:
         return write_gml(r, out);
     default:
         return write_text(r, out);

@@ -85,6 +85,8 @@ ts_ows_info_mime(ts_info_format f)
         return "application/json";
     case TS_INFO_GML:
         return "application/vnd.ogc.gml";
+    case TS_INFO_XML:
+        return "text/xml";
     case TS_INFO_NONE:
         break;
     }
@@ -148,9 +150,10 @@ ts_ows__info_format(const char *mime)
     if (mime_is(mime, "application/json") || mime_is(mime, "application/geo+json") ||
         mime_is(mime, "application/geojson"))
         return TS_INFO_JSON;
-    if (mime_is(mime, "application/vnd.ogc.gml") || mime_is(mime, "text/xml") ||
-        mime_is(mime, "application/xml") || mime_is(mime, "application/gml+xml"))
+    if (mime_is(mime, "application/vnd.ogc.gml") || mime_is(mime, "application/gml+xml"))
         return TS_INFO_GML;
+    if (mime_is(mime, "text/xml") || mime_is(mime, "application/xml"))
+        return TS_INFO_XML;
     return TS_INFO_NONE;
 }
 

@@ -144,7 +144,9 @@ typedef enum {
     TS_INFO_TEXT,               /* text/plain */
     TS_INFO_HTML,               /* text/html */
     TS_INFO_JSON,               /* application/json (also application/geo+json) */
-    TS_INFO_GML                 /* application/vnd.ogc.gml (also text/xml, application/xml) */
+    TS_INFO_GML,                /* application/vnd.ogc.gml (also application/gml+xml) */
+    TS_INFO_XML                 /* the same GML asked for as text/xml or application/xml,
+                                 * answered with the type asked for */
 } ts_info_format;
 
 const char *ts_ows_info_mime(ts_info_format f);
