@@ -40,7 +40,8 @@ TS_TEST(xyz_refuses_wrong_shapes_with_404)
 {
     ts_xyz_req r;
     const char *bad[] = {"c/16/1.png", "c/16/1/2/3.png", "c/16/1/2.jpg",  "c/16/1/2",
-                         "",           "/16/1/2.png",    "c d/1/1/1.png", "../x/1/1/1.png"};
+                         "",           "/16/1/2.png",    "c d/1/1/1.png", "../x/1/1/1.png",
+                         "c/16/1/2.png/"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ts_status st = ts_ows_parse_xyz(bad[i], &r, NULL);
         if (st != TS_ENOENT)

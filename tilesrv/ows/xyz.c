@@ -48,7 +48,7 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
             break;
         p = slash + 1;
     }
-    if (nseg < 4)
+    if (nseg < 4 || len[nseg - 1] == 0) /* too few parts, or a trailing '/' */
         return TS_FAIL(err, TS_ENOENT, "tile URLs look like /tiles/{tileset}/{z}/{x}/{y}.png");
     if (len[0] == 0 || len[0] >= TS_NAME_MAX)
         return TS_FAIL(err, TS_ENOENT, "bad tileset name");
