@@ -685,7 +685,6 @@ ts_service_load(ts_config *cfg, ts_err *err)
     }
     atomic_init(&s->refs, 1);
     pthread_mutex_init(&s->live_mu, NULL);
-    s->generation = atomic_fetch_add(&generation_counter, 1) + 1;
     s->cfg = ts_config_ref(cfg);
     int maxlayers = 0;
     for (int i = 0; i < cfg->ntilesets; i++)
@@ -786,6 +785,8 @@ ts_service_load(ts_config *cfg, ts_err *err)
     if (ts_pipeline__wms_build(s, &s->wms, err) != TS_OK)
         goto fail;
     ts_source_ctx_free(sc);
+    /* numbered once loaded: a refused reload takes no number (generations stay 1, 2, 3) */
+    s->generation = atomic_fetch_add(&generation_counter, 1) + 1;
     return s;
 fail:
     preload_free(s);
