@@ -1387,3 +1387,48 @@ TS_TEST(source_pg_open_errors)
     char buf[64];
     TS_CHECK(ts_pg_failing(buf, sizeof buf) == 0 && buf[0] == 0);
 }
+
+static int
+find_name_attr(void *ud, const char *name, const ts_value *v)
+{
+    if (strcmp(name, "name") == 0 && v->type == TS_VAL_STR)
+        snprintf((char *)ud, 64, "%s", v->u.s);
+    return 0;
+}
+
+/* A .dbf without .cpg (here: a CSV, read byte for byte the same way) holds Windows-1252
+ * text: bytes that are not UTF-8 are recoded, UTF-8 text is kept as it is, at load and
+ * when GetFeatureInfo reads a feature back. */
+TS_TEST(source_text_that_is_not_utf8_is_read_as_windows_1252)
+{
+    char path[512];
+    tmp("latin1.csv", path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    TS_REQUIRE(f != NULL);
+    fputs("WKT,name\n"
+          "\"POINT(345000 5680000)\",D\xfcsseldorfer Stra\xdf" "e\n"
+          "\"POINT(345100 5680000)\",K\xc3\xb6ln\n"
+          "\"POINT(345200 5680000)\",5 \x80\n",
+          f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_store_def def = {.name = "latin1", .path = path, .src_crs = "EPSG:25832",
+                        .dst_crs = "EPSG:3857"};
+    ts_store *s = NULL;
+    ts_err err;
+    ts_err_clear(&err);
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    TS_REQUIRE(ts_store_count(s) == 3);
+    int fname = ts_store_field_index(s, "name");
+    TS_REQUIRE(fname >= 0);
+    TS_CHECK_STR(ts_store_value(s, 0, fname)->u.s, "D\xc3\xbcsseldorfer Stra\xc3\x9f" "e");
+    TS_CHECK_STR(ts_store_value(s, 1, fname)->u.s, "K\xc3\xb6ln");
+    TS_CHECK_STR(ts_store_value(s, 2, fname)->u.s, "5 \xe2\x82\xac");
+    char got[64] = "";
+    TS_CHECK(ts_source_feature_attrs(sc, path, NULL, ts_store_origin_id(s, 0), find_name_attr, got,
+                                     &err) == TS_OK);
+    TS_CHECK_STR(got, "D\xc3\xbcsseldorfer Stra\xc3\x9f" "e");
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}

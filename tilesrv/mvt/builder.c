@@ -10,6 +10,7 @@
 
 #include "mvt/mvt_int.h"
 #include "util/hash.h"
+#include "util/utf8.h"
 
 #define DEFAULT_EXTENT 4096u
 #define DEFAULT_MAX_BYTES 500000u
@@ -41,45 +42,6 @@ ts_mvt__grow(mvt_mem *m, void **p, size_t *cap, size_t need, size_t elem)
     return TS_OK;
 }
 
-int
-ts_mvt__utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* Append s[0..n) to buf as valid UTF-8: each byte that starts no valid sequence becomes
  * U+FFFD. */
 static ts_status
@@ -91,7 +53,7 @@ put_utf8(mvt_mem *m, uint8_t **buf, size_t *len, size_t *cap, const uint8_t *s, 
     if (st != TS_OK)
         return st;
     uint8_t *o = *buf + *len;
-    if (ts_mvt__utf8_valid(s, n)) {
+    if (ts_utf8_valid(s, n)) {
         memcpy(o, s, n);
         *len += n;
         return TS_OK;
@@ -99,7 +61,7 @@ put_utf8(mvt_mem *m, uint8_t **buf, size_t *len, size_t *cap, const uint8_t *s, 
     size_t i = 0, k = 0;
     while (i < n) {
         size_t len1 = s[i] < 0x80 ? 1 : s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
-        if (len1 <= n - i && ts_mvt__utf8_valid(s + i, len1)) {
+        if (len1 <= n - i && ts_utf8_valid(s + i, len1)) {
             memcpy(o + k, s + i, len1);
             k += len1;
             i += len1;
@@ -377,7 +339,7 @@ ts_mvt_layer_add(ts_mvt_builder *b, const char *name, ts_err *err)
         TS_FAIL(err, TS_EINVAL, "layer name: 1 to 255 bytes");
         return -1;
     }
-    if (!ts_mvt__utf8_valid((const uint8_t *)name, n)) {
+    if (!ts_utf8_valid((const uint8_t *)name, n)) {
         TS_FAIL(err, TS_EINVAL, "layer name is not UTF-8");
         return -1;
     }

@@ -62,10 +62,6 @@ ts_mvt__len_field(size_t n)
     return 1 + ts_mvt__varint_len(n) + n;
 }
 
-/* 1 when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code points past
- * U+10FFFF). */
-int ts_mvt__utf8_valid(const uint8_t *s, size_t n);
-
 /* ---- growable arrays (failure leaves the contents intact) ---- */
 
 typedef struct mvt_mem {

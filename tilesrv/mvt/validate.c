@@ -7,6 +7,7 @@
 
 #include "mvt/mvt_int.h"
 #include "util/hash.h"
+#include "util/utf8.h"
 
 typedef struct rd {
     const uint8_t *p, *end;
@@ -108,7 +109,7 @@ check_value(vctx *c, const uint8_t *p, size_t n)
         if (f.num >= 1 && f.num <= 7) {
             if (f.wt != want[f.num])
                 return bad(c, p, "value field of the wrong wire type");
-            if (f.num == 1 && !ts_mvt__utf8_valid(f.data, f.len))
+            if (f.num == 1 && !ts_utf8_valid(f.data, f.len))
                 return bad(c, p, "string value is not UTF-8");
             if (f.num == 7 && f.v > 1)
                 return bad(c, p, "bool value not 0 or 1");
@@ -336,7 +337,7 @@ check_layer(vctx *c, const uint8_t *p, size_t n, span *name)
         case 1:
             if (f.wt != PB_LEN || have_name)
                 return bad(c, p, "name not one string");
-            if (f.len == 0 || !ts_mvt__utf8_valid(f.data, f.len))
+            if (f.len == 0 || !ts_utf8_valid(f.data, f.len))
                 return bad(c, p, "layer name empty or not UTF-8");
             name->p = f.data;
             name->n = f.len;
@@ -348,7 +349,7 @@ check_layer(vctx *c, const uint8_t *p, size_t n, span *name)
             nfeat++;
             break;
         case 3:
-            if (f.wt != PB_LEN || !ts_mvt__utf8_valid(f.data, f.len))
+            if (f.wt != PB_LEN || !ts_utf8_valid(f.data, f.len))
                 return bad(c, p, "key not a UTF-8 string");
             nkeys++;
             break;

@@ -28,6 +28,7 @@
 #include "util/progress.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 typedef struct kept_field {
     int ogr; /* index in the layer definition */
@@ -53,6 +54,9 @@ typedef struct load {
     const ts_pj_entry *op;
     ts_flat f, tmp;
     ts_store_stats st;
+    uint64_t recoded;  /* text values that were not UTF-8, read as Windows-1252 */
+    int recoded_field; /* the first one's field (index in kf) ... */
+    GIntBig recoded_fid; /* ... and feature */
 } load;
 
 /* ---- geometry ---- */
@@ -213,10 +217,10 @@ read_geometry(load *L, OGRFeatureH feat)
 
 /* ---- attributes ---- */
 
+/* Room for n more bytes in L->strbuf. */
 static int
-strbuf_add(load *L, const char *s, size_t *off)
+strbuf_reserve(load *L, size_t n)
 {
-    size_t n = strlen(s) + 1;
     if (L->strlen_ + n > L->strcap) {
         size_t cap = L->strcap ? L->strcap : 1024;
         while (cap < L->strlen_ + n)
@@ -227,9 +231,32 @@ strbuf_add(load *L, const char *s, size_t *off)
         L->strbuf = p;
         L->strcap = cap;
     }
-    memcpy(L->strbuf + L->strlen_, s, n);
+    return 0;
+}
+
+/* Copy s to L->strbuf, NUL-terminated, at *off. Text that is not UTF-8 is taken as
+ * Windows-1252 (what a German .dbf without a .cpg holds) and recoded; the first such value
+ * is remembered for the warning after the load. */
+static int
+strbuf_add(load *L, const char *s, int field, OGRFeatureH feat, size_t *off)
+{
+    size_t n = strlen(s);
+    int legacy = !ts_utf8_valid((const uint8_t *)s, n);
+    if (strbuf_reserve(L, (legacy ? 3 * n : n) + 1) != 0)
+        return -1;
+    char *o = L->strbuf + L->strlen_;
+    if (legacy) {
+        n = ts_utf8_from_cp1252((const uint8_t *)s, n, (uint8_t *)o);
+        if (L->recoded++ == 0) {
+            L->recoded_field = field;
+            L->recoded_fid = OGR_F_GetFID(feat);
+        }
+    } else {
+        memcpy(o, s, n);
+    }
+    o[n] = '\0';
     *off = L->strlen_;
-    L->strlen_ += n;
+    L->strlen_ += n + 1;
     return 0;
 }
 
@@ -263,7 +290,8 @@ read_values(load *L, OGRFeatureH feat)
             break;
         default:
             *v = (ts_value){.type = TS_VAL_STR};
-            if (strbuf_add(L, OGR_F_GetFieldAsString(feat, k->ogr), &L->stroff[i]) != 0)
+            if (strbuf_add(L, OGR_F_GetFieldAsString(feat, k->ogr), i, feat, &L->stroff[i]) !=
+                0)
                 return -1;
             break;
         }
@@ -373,7 +401,8 @@ setup_crs(load *L, ts_err *err)
         OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(L->layer);
         if (srs == NULL)
             return TS_FAIL(err, TS_ESOURCE,
-                           "layer %s: layer '%s' of '%s' declares no CRS (set src_crs)", L->name,
+                           "layer %s: layer '%s' of '%s' declares no CRS: give it with "
+                           "srs: on the source or layer (e.g. srs: \"EPSG:25832\")", L->name,
                            L->lname, def->path);
         const char *an = OSRGetAuthorityName(srs, NULL), *ac = OSRGetAuthorityCode(srs, NULL);
         if (an != NULL && ac != NULL) {
@@ -463,6 +492,13 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         TS_TRY(ts_source__builder_add_flat(b, &L->f, L->vals, err));
     }
     ts_progress_end(&prog);
+    if (L->recoded > 0)
+        ts_warn("layer %s: %llu text values of '%s' are not UTF-8 and were read as Windows-1252 "
+                "(Latin-1), the first in field '%s' of feature %lld; if that is wrong, give the "
+                "encoding in a .cpg file beside a Shapefile (e.g. 'ISO-8859-15') or convert the "
+                "data to UTF-8",
+                L->name, (unsigned long long)L->recoded, L->def->path, L->names[L->recoded_field],
+                (long long)L->recoded_fid);
     if (L->sc->gdal_failures > fails_seen)
         ts_warn("layer %s: %d errors while reading '%s' (first: %s)", L->name,
                 L->sc->gdal_failures - fails_seen, L->def->path, L->sc->gdal_msg);
@@ -588,7 +624,23 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
                 break;
             }
         }
-        if (fn(ud, OGR_Fld_GetNameRef(d), &v) != 0)
+        char *recoded = NULL; /* as at load: text that is not UTF-8 is Windows-1252 */
+        if (v.type == TS_VAL_STR) {
+            size_t len = strlen(v.u.s);
+            if (!ts_utf8_valid((const uint8_t *)v.u.s, len)) {
+                recoded = malloc(3 * len + 1);
+                if (recoded == NULL) {
+                    rc = TS_FAIL(err, TS_ENOMEM, "feature %lld: attributes", (long long)id);
+                    break;
+                }
+                recoded[ts_utf8_from_cp1252((const uint8_t *)v.u.s, len, (uint8_t *)recoded)] =
+                    '\0';
+                v.u.s = recoded;
+            }
+        }
+        int stop = fn(ud, OGR_Fld_GetNameRef(d), &v);
+        free(recoded);
+        if (stop != 0)
             break;
     }
 done:

@@ -1,0 +1,70 @@
+/* util/utf8.c — see utf8.h. */
+#include "util/utf8.h"
+
+int
+ts_utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i < len)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* Windows-1252 0x80..0x9f; 0 = undefined there (kept as the Latin-1 C1 control). */
+static const uint16_t cp1252_80[32] = {
+    0x20ac, 0,      0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017d, 0,      0,      0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,      0x017e, 0x0178,
+};
+
+size_t
+ts_utf8_from_cp1252(const uint8_t *s, size_t n, uint8_t *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = s[i];
+        if (cp >= 0x80 && cp <= 0x9f && cp1252_80[cp - 0x80] != 0)
+            cp = cp1252_80[cp - 0x80];
+        if (cp < 0x80) {
+            out[k++] = (uint8_t)cp;
+        } else if (cp < 0x800) {
+            out[k++] = (uint8_t)(0xc0 | (cp >> 6));
+            out[k++] = (uint8_t)(0x80 | (cp & 0x3f));
+        } else {
+            out[k++] = (uint8_t)(0xe0 | (cp >> 12));
+            out[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+            out[k++] = (uint8_t)(0x80 | (cp & 0x3f));
+        }
+    }
+    return k;
+}

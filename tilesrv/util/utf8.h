@@ -1,0 +1,17 @@
+/* util/utf8.h — UTF-8 validity and the Windows-1252 fallback for legacy text. */
+#ifndef TS_UTIL_UTF8_H
+#define TS_UTIL_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 if s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), else 0. */
+int ts_utf8_valid(const uint8_t *s, size_t n);
+
+/* Write s[0..n), taken as Windows-1252 text, to out as UTF-8 and return the length written
+ * (at most 3 * n; no terminator). The five bytes Windows-1252 leaves undefined are taken as
+ * their Latin-1 (C1 control) code points, so nothing is lost. */
+size_t ts_utf8_from_cp1252(const uint8_t *s, size_t n, uint8_t *out);
+
+#endif
