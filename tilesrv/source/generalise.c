@@ -25,11 +25,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 typedef struct gen_stats {
     uint64_t geos, tiny, same, failed;
+    uint64_t geos_ns;      /* time in GEOS simplification */
+    uint64_t worst_ns;     /* the slowest single simplification ... */
+    uint32_t worst_fid;    /* ... of this feature */
+    uint64_t worst_pts;    /* ... with this many vertices */
+    int worst_level;       /* ... making this level */
 } gen_stats;
+
+/* A load that spends longer than this in GEOS, with one simplification taking an eighth
+ * of it or more, names that feature. */
+#define GEN_SLOW_NS 2000000000ull
 
 /* Reduce a tiny line or polygon into out (see the file comment). */
 static int
@@ -159,9 +169,20 @@ make_level(ts_source_ctx *sc, ts_store *s, int L, double tol, ts_flat *a, gen_st
                 keep = a->nparts == 0;
                 st->tiny++;
             } else if (!cannot_shrink(&g)) {
+                uint64_t t0 = ts_mono_ns();
                 keep = simplify(sc, &g, tol, a);
+                uint64_t dt = ts_mono_ns() - t0;
                 st->geos++;
                 st->failed += (uint64_t)keep;
+                st->geos_ns += dt;
+                if (dt > st->worst_ns) {
+                    st->worst_ns = dt;
+                    st->worst_fid = fid;
+                    st->worst_level = L;
+                    st->worst_pts = 0;
+                    for (uint32_t k = 0; k < g.nparts; k++)
+                        st->worst_pts += g.counts[k];
+                }
             }
         }
         if (!keep) {
@@ -200,6 +221,13 @@ ts_source__generalise(ts_source_ctx *sc, ts_store *s, const double *tol, int nto
         rc = make_level(sc, s, L, tol[L - 1], &a, &st, err);
     }
     ts_source__flat_fini(&a);
+    if (st.geos_ns > GEN_SLOW_NS && st.worst_ns > GEN_SLOW_NS / 8)
+        ts_warn("store %s: making %d coarser levels took %.1f s in GEOS simplification, %.1f s "
+                "of it once on feature %lld (%llu vertices, level %d); outlines with thousands "
+                "of narrow spikes are slow to simplify topology-preserving",
+                s->name, ntol, (double)st.geos_ns * 1e-9, (double)st.worst_ns * 1e-9,
+                (long long)ts_store_origin_id(s, st.worst_fid),
+                (unsigned long long)st.worst_pts, st.worst_level);
     ts_debug("store %s: %d levels: %llu GEOS simplifications (%llu kept as before), %llu tiny, "
              "%llu unchanged",
              s->name, ntol, (unsigned long long)st.geos, (unsigned long long)st.failed,
