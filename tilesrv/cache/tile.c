@@ -11,17 +11,29 @@
 static uint64_t
 content_hash_seeded(const uint8_t *p, size_t n, uint64_t seed)
 {
-    /* 8 bytes at a time: fast enough for every tile rendered, and stable across runs. */
-    uint64_t h = seed ^ n;
+    /* Four independent lanes of 8 bytes, so the multiplies of one 32-byte step overlap
+     * (one lane chained the whole tile: ~5x slower); stable across runs and platforms of
+     * one byte order. */
+    uint64_t h[4] = {seed ^ n, seed ^ 0x243f6a8885a308d3ull, seed ^ 0x13198a2e03707344ull,
+                     seed ^ 0xa4093822299f31d0ull};
     size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t v;
+            memcpy(&v, p + i + 8 * k, 8);
+            h[k] = ts_hash_mix(h[k] ^ v);
+        }
     for (; i + 8 <= n; i += 8) {
         uint64_t v;
         memcpy(&v, p + i, 8);
-        h = ts_hash_mix(h ^ v);
+        h[0] = ts_hash_mix(h[0] ^ v);
     }
     uint64_t v = 0;
     memcpy(&v, p + i, n - i);
-    return ts_hash_mix(h ^ v ^ 0x9e3779b97f4a7c15ull);
+    uint64_t r = ts_hash_mix(h[0] ^ v ^ 0x9e3779b97f4a7c15ull);
+    for (int k = 1; k < 4; k++)
+        r = ts_hash_mix(r ^ h[k]);
+    return r;
 }
 
 static uint64_t
