@@ -503,9 +503,9 @@ TS_TEST(source_load_geojson)
     TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
     const ts_store_stats *st = ts_store_stats_get(s);
     TS_CHECK_INT(st->read, 5);
-    TS_CHECK_INT(st->kept, 4);
+    TS_CHECK_INT(st->kept, 5); /* the collection is a line and a point feature */
     TS_CHECK_INT(st->skipped, 1);
-    TS_REQUIRE(ts_store_count(s) == 4);
+    TS_REQUIRE(ts_store_count(s) == 5);
     int fk = ts_store_field_index(s, "kind"), fn = ts_store_field_index(s, "n");
     int fv = ts_store_field_index(s, "v");
     TS_REQUIRE(fk >= 0 && fn >= 0 && fv >= 0);
@@ -527,19 +527,26 @@ TS_TEST(source_load_geojson)
     TS_CHECK_NEAR(g.xy[0], 723576.690156, 1e-3);
     TS_CHECK_NEAR(g.xy[3], 6660301.826442, 1e-3);
 
-    /* the collection keeps its lines (the dominant kind); the degenerate one is dropped */
+    /* the collection: its lines first (the degenerate one is dropped), then its point, with
+     * the same attributes */
     ts_store_geom(s, 0, 2, &g);
     TS_CHECK(g.kind == TS_GEOM_LINE);
     TS_CHECK_INT(g.nparts, 2);
     TS_CHECK_INT(g.counts[0], 2);
     TS_CHECK_INT(g.counts[1], 2);
-
-    /* Z is dropped; null properties are null */
     ts_store_geom(s, 0, 3, &g);
     TS_CHECK(g.kind == TS_GEOM_POINT);
+    TS_CHECK_INT(g.nparts, 1);
+    TS_CHECK_NEAR(g.xy[0], 723576.690156, 1e-3);
+    TS_CHECK_STR(ts_store_value(s, 3, fk)->u.s, "gc");
+    TS_CHECK_INT(ts_store_value(s, 3, fn)->u.i, 3);
+
+    /* Z is dropped; null properties are null */
+    ts_store_geom(s, 0, 4, &g);
+    TS_CHECK(g.kind == TS_GEOM_POINT);
     TS_CHECK_NEAR(g.xy[0], 754746.147578, 1e-3);
-    TS_CHECK(ts_store_value(s, 3, fn)->type == TS_VAL_NULL);
-    TS_CHECK(ts_store_value(s, 3, fv)->type == TS_VAL_NULL);
+    TS_CHECK(ts_store_value(s, 4, fn)->type == TS_VAL_NULL);
+    TS_CHECK(ts_store_value(s, 4, fv)->type == TS_VAL_NULL);
     ts_store_unref(s);
     ts_source_ctx_free(sc);
 }
@@ -1429,6 +1436,67 @@ TS_TEST(source_text_that_is_not_utf8_is_read_as_windows_1252)
     TS_CHECK(ts_source_feature_attrs(sc, path, NULL, ts_store_origin_id(s, 0), find_name_attr, got,
                                      &err) == TS_OK);
     TS_CHECK_STR(got, "D\xc3\xbcsseldorfer Stra\xc3\x9f" "e");
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}
+
+/* A geometry collection of a point and a line is two features, a point and a line, with the
+ * same attributes and origin id (it was the line alone: the point was lost). */
+TS_TEST(source_mixed_collection_is_one_feature_per_kind)
+{
+    char path[512];
+    tmp("mixed_gc.gpkg", path, sizeof path);
+    GDALDatasetH ds = new_ds("GPKG", path);
+    TS_REQUIRE(ds != NULL);
+    OGRLayerH l = new_layer(ds, "gc", "EPSG:25832", wkbUnknown);
+    std_fields(l);
+    add_feat(l,
+             wkt("GEOMETRYCOLLECTION(POINT(345050 5680050),LINESTRING(345000 5680000,"
+                 "345100 5680000))"),
+             7, 1, "both", 0);
+    add_feat(l, wkt("GEOMETRYCOLLECTION(POINT(345000 5680000),POINT(345100 5680100))"), 8, 1,
+             "points", 0);
+    close_ds(ds);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_store_def def = {.name = "gc", .path = path, .dst_crs = "EPSG:25832"};
+    ts_store *s = NULL;
+    ts_err err;
+    ts_err_clear(&err);
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    TS_REQUIRE(ts_store_count(s) == 3);
+    int fname = ts_store_field_index(s, "name");
+    int kinds[4] = {0};
+    for (uint32_t i = 0; i < 3; i++) {
+        ts_geom g;
+        ts_store_geom(s, 0, i, &g);
+        kinds[g.kind]++;
+        const char *name = ts_store_value(s, i, fname)->u.s;
+        if (g.kind == TS_GEOM_LINE) {
+            TS_CHECK_STR(name, "both");
+            TS_CHECK_INT(g.counts[0], 2);
+        } else if (g.nparts == 1) {
+            TS_CHECK_STR(name, "both");
+            TS_CHECK_NEAR(g.xy[0], 345050, 1e-6);
+            TS_CHECK_NEAR(g.xy[1], 5680050, 1e-6);
+        } else {
+            TS_CHECK_STR(name, "points");
+            TS_CHECK_INT(g.nparts, 2);
+        }
+    }
+    TS_CHECK_INT(kinds[TS_GEOM_POINT], 2);
+    TS_CHECK_INT(kinds[TS_GEOM_LINE], 1);
+    /* the point and the line of the first feature share its origin id */
+    int64_t first = -1, same = 0;
+    for (uint32_t i = 0; i < 3; i++)
+        if (strcmp(ts_store_value(s, i, fname)->u.s, "both") == 0) {
+            if (first < 0)
+                first = ts_store_origin_id(s, i);
+            else
+                same = ts_store_origin_id(s, i) == first;
+        }
+    TS_CHECK(first >= 0);
+    TS_CHECK(same);
     ts_store_unref(s);
     ts_source_ctx_free(sc);
 }

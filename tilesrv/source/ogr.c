@@ -54,6 +54,7 @@ typedef struct load {
     const ts_pj_entry *op;
     ts_flat f, tmp;
     ts_store_stats st;
+    uint64_t split;    /* collections of several kinds, one feature per kind */
     uint64_t recoded;  /* text values that were not UTF-8, read as Windows-1252 */
     int recoded_field; /* the first one's field (index in kf) ... */
     GIntBig recoded_fid; /* ... and feature */
@@ -159,8 +160,31 @@ collect(OGRGeometryH g, ts_flat *f)
     }
 }
 
+/* Bit 1 << kind for each kind among g's non-empty members. */
+static unsigned
+kinds_of(OGRGeometryH g)
+{
+    if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbGeometryCollection)
+        return 1u << geom_kind(g);
+    unsigned m = 0;
+    for (int i = 0, n = OGR_G_GetGeometryCount(g); i < n; i++) {
+        OGRGeometryH c = OGR_G_GetGeometryRef(g, i);
+        if (c != NULL && !OGR_G_IsEmpty(c))
+            m |= kinds_of(c);
+    }
+    return m;
+}
+
+unsigned
+ts_source__ogr_kinds(OGRGeometryH g)
+{
+    if (g == NULL || OGR_G_IsEmpty(g))
+        return 0;
+    return kinds_of(g) & ~(1u << TS_GEOM_NONE);
+}
+
 int
-ts_source__ogr_flat(OGRGeometryH g, ts_flat *f)
+ts_source__ogr_flat_kind(OGRGeometryH g, ts_geom_kind kind, ts_flat *f)
 {
     if (g == NULL || OGR_G_IsEmpty(g))
         return 0;
@@ -171,13 +195,19 @@ ts_source__ogr_flat(OGRGeometryH g, ts_flat *f)
             return 0;
         g = lin;
     }
-    ts_source__flat_reset(f, geom_kind(g));
+    ts_source__flat_reset(f, kind != TS_GEOM_NONE ? kind : geom_kind(g));
     int rc = f->kind == TS_GEOM_NONE ? 0 : collect(g, f);
     if (lin != NULL)
         OGR_G_DestroyGeometry(lin);
     if (rc != 0)
         return -1;
     return f->nparts > 0;
+}
+
+int
+ts_source__ogr_flat(OGRGeometryH g, ts_flat *f)
+{
+    return ts_source__ogr_flat_kind(g, TS_GEOM_NONE, f);
 }
 
 int
@@ -199,12 +229,12 @@ ts_source__flat_finish(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp, int *repaire
     return 1;
 }
 
-/* Read, reproject and normalise the geometry of one feature into L->f. 1 = usable,
- * 0 = skip the feature, -1 = out of memory. Counts repairs. */
+/* Read, reproject and normalise the members of kind of geometry g into L->f. 1 = usable,
+ * 0 = nothing usable, -1 = out of memory. Counts repairs. */
 static int
-read_geometry(load *L, OGRFeatureH feat)
+read_geometry(load *L, OGRGeometryH g, ts_geom_kind kind)
 {
-    int rc = ts_source__ogr_flat(OGR_F_GetGeometryRef(feat), &L->f);
+    int rc = ts_source__ogr_flat_kind(g, kind, &L->f);
     if (rc <= 0)
         return rc;
     ts_source__op_apply(L->op, L->f.xy, L->f.npts);
@@ -471,27 +501,48 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         }
         L->st.read++;
         ts_progress_update(&prog, L->st.read);
-        int g = read_geometry(L, feat);
-        if (g < 0 || (g > 0 && read_values(L, feat) != 0)) {
-            OGR_F_Destroy(feat);
+        /* A collection of several kinds (points with lines, say) becomes one feature per
+         * kind, sharing the attributes and the origin id: each is drawn as what it is. */
+        OGRGeometryH geom = OGR_F_GetGeometryRef(feat);
+        unsigned kinds = ts_source__ogr_kinds(geom);
+        GIntBig ofid = OGR_F_GetFID(feat);
+        int added = 0, oom = 0;
+        ts_status st = TS_OK;
+        if ((kinds & (kinds - 1)) != 0)
+            L->split++;
+        for (int k = TS_GEOM_POLYGON; k >= TS_GEOM_POINT && st == TS_OK; k--) {
+            if ((kinds & (1u << k)) == 0)
+                continue;
+            int g = read_geometry(L, geom, (ts_geom_kind)k);
+            if (g < 0 || (g > 0 && added == 0 && read_values(L, feat) != 0)) {
+                oom = 1;
+                break;
+            }
+            if (g == 0)
+                continue;
+            ts_source__builder_set_origin(b, ofid == OGRNullFID ? -1 : (int64_t)ofid);
+            st = ts_source__builder_add_flat(b, &L->f, L->vals, err);
+            added++;
+        }
+        OGR_F_Destroy(feat);
+        if (oom)
             return TS_FAIL(err, TS_ENOMEM, "layer %s: feature %llu", L->name,
                            (unsigned long long)L->st.read);
-        }
-        GIntBig ofid = OGR_F_GetFID(feat);
-        OGR_F_Destroy(feat);
-        if (g == 0) {
+        TS_TRY(st);
+        if (added == 0) {
             L->st.skipped++;
             if (L->st.skipped <= 5)
                 ts_warn("layer %s: feature %lld of '%s' skipped: its geometry is empty, outside "
                         "the grid's CRS or beyond repair%s",
                         L->name, (long long)ofid, L->lname,
                         L->st.skipped == 5 ? " (further skips are only counted)" : "");
-            continue;
         }
-        ts_source__builder_set_origin(b, ofid == OGRNullFID ? -1 : (int64_t)ofid);
-        TS_TRY(ts_source__builder_add_flat(b, &L->f, L->vals, err));
     }
     ts_progress_end(&prog);
+    if (L->split > 0)
+        ts_info("layer %s: %llu geometry collections of '%s' mix points, lines and polygons: "
+                "each became one feature per kind (same attributes and id)",
+                L->name, (unsigned long long)L->split, L->lname);
     if (L->recoded > 0)
         ts_warn("layer %s: %llu text values of '%s' are not UTF-8 and were read as Windows-1252 "
                 "(Latin-1), the first in field '%s' of feature %lld; if that is wrong, give the "

@@ -120,6 +120,11 @@ int ts_source__flat_cheap_valid(const ts_flat *f);
  * collection reduced to the members of its highest dimension. 1 = f has parts, 0 = nothing
  * usable (NULL, empty, no supported kind), -1 = out of memory. */
 int ts_source__ogr_flat(OGRGeometryH g, ts_flat *f);
+/* ts_source__ogr_flat for the members of one kind only (TS_GEOM_NONE: the highest). */
+int ts_source__ogr_flat_kind(OGRGeometryH g, ts_geom_kind kind, ts_flat *f);
+/* Bit (1 << kind) for each kind (point, line, polygon) among g's non-empty members;
+ * 0 for NULL, empty or unsupported. */
+unsigned ts_source__ogr_kinds(OGRGeometryH g);
 /* After reprojection: check coordinates (ts_source__flat_sane), clean, make polygons valid
  * (tmp: scratch). 1 = usable (*repaired = 1 when a part was dropped or a polygon repaired),
  * 0 = skip the feature. */
