@@ -288,6 +288,52 @@ def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_data_warnings_at_load_name_the_feature():
+    """tilesrv check on GeoJSON/CSV data a city meets: a polygon past longitude 180 is
+    named in a warning; Latin-1 text without a declared encoding is read as Windows-1252
+    with a warning; data without a CRS is refused naming the 'srs' key."""
+    d = tempfile.mkdtemp()
+    try:
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+
+        def check(path, extra="", style=style):
+            cfg = os.path.join(d, "c.yaml")
+            table = os.path.splitext(os.path.basename(path))[0]
+            with open(cfg, "w") as f:
+                f.write("sources:\n  s:\n    path: %s\n%slayers:\n  l:\n    source: s\n"
+                        "    table: %s\n    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
+                        % (path, extra, table, style))
+            return subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True)
+
+        gj = os.path.join(d, "anti.geojson")
+        with open(gj, "w") as f:
+            f.write('{"type":"FeatureCollection","features":['
+                    '{"type":"Feature","id":1,"properties":{},"geometry":{"type":"Polygon",'
+                    '"coordinates":[[[6.7,51.2],[6.8,51.2],[6.8,51.3],[6.7,51.2]]]}},'
+                    '{"type":"Feature","id":2,"properties":{},"geometry":{"type":"Polygon",'
+                    '"coordinates":[[[170,-10],[190,-10],[190,-5],[170,-5],[170,-10]]]}}]}')
+        r = check(gj)
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert "longitudes outside -180..180" in err and "feature 2" in err, err
+        csv = os.path.join(d, "latin1.csv")
+        with open(csv, "wb") as f:
+            f.write(b'WKT,name\n"POINT(345000 5680000)",Stra\xdfe\n')
+        r = check(csv, "    srs: \"EPSG:25832\"\n",
+                  os.path.join(ARGS.srcdir, "styles", "alkis_streets.sld"))  # labels 'name'
+
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert "not UTF-8" in err and "Windows-1252" in err and "'name'" in err, err
+        assert "longitudes" not in err, err
+        r = check(csv)
+        err = r.stderr.decode()
+        assert r.returncode == 1 and "declares no CRS" in err and "srs:" in err, err
+        assert "src_crs" not in err, err
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_missing_source_is_refused_at_start():
     d = tempfile.mkdtemp()
     try:

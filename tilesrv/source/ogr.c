@@ -16,6 +16,7 @@
 #include "source/source_int.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ typedef struct load {
     const ts_pj_entry *op;
     ts_flat f, tmp;
     ts_store_stats st;
+    int lon_index;       /* 0/1: the longitude's place in the data, -1: not geographic */
+    uint64_t lon_out;    /* features with longitudes outside -180..180 ... */
+    GIntBig lon_out_fid; /* ... the first of them */
     uint64_t split;    /* collections of several kinds, one feature per kind */
     uint64_t recoded;  /* text values that were not UTF-8, read as Windows-1252 */
     int recoded_field; /* the first one's field (index in kf) ... */
@@ -232,11 +236,18 @@ ts_source__flat_finish(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp, int *repaire
 /* Read, reproject and normalise the members of kind of geometry g into L->f. 1 = usable,
  * 0 = nothing usable, -1 = out of memory. Counts repairs. */
 static int
-read_geometry(load *L, OGRGeometryH g, ts_geom_kind kind)
+read_geometry(load *L, OGRGeometryH g, ts_geom_kind kind, GIntBig fid)
 {
     int rc = ts_source__ogr_flat_kind(g, kind, &L->f);
     if (rc <= 0)
         return rc;
+    if (L->lon_index >= 0)
+        for (size_t i = 0; i < L->f.npts; i++)
+            if (fabs(L->f.xy[2 * i + (size_t)L->lon_index]) > 180 + 1e-9) {
+                if (L->lon_out++ == 0)
+                    L->lon_out_fid = fid;
+                break;
+            }
     ts_source__op_apply(L->op, L->f.xy, L->f.npts);
     int repaired;
     rc = ts_source__flat_finish(L->sc, &L->f, &L->tmp, &repaired);
@@ -458,6 +469,8 @@ setup_crs(load *L, ts_err *err)
     if (ts_source__op(L->sc, src, swap, dst, &L->op, &e2) != TS_OK)
         return TS_FAIL(err, TS_ESOURCE, "layer %s ('%s' of '%s'): %s", L->name, L->lname, def->path,
                        e2.msg);
+    /* lon/lat data being reprojected: longitude first unless they arrive north first */
+    L->lon_index = L->op->op != NULL && ts_source__crs_geographic(L->sc, src) ? swap : -1;
     return TS_OK;
 }
 
@@ -513,7 +526,7 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         for (int k = TS_GEOM_POLYGON; k >= TS_GEOM_POINT && st == TS_OK; k--) {
             if ((kinds & (1u << k)) == 0)
                 continue;
-            int g = read_geometry(L, geom, (ts_geom_kind)k);
+            int g = read_geometry(L, geom, (ts_geom_kind)k, ofid);
             if (g < 0 || (g > 0 && added == 0 && read_values(L, feat) != 0)) {
                 oom = 1;
                 break;
@@ -539,6 +552,11 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         }
     }
     ts_progress_end(&prog);
+    if (L->lon_out > 0)
+        ts_warn("layer %s: %llu features of '%s' have longitudes outside -180..180 (the first: "
+                "feature %lld); the reprojection wraps them to -180..180, so a shape reaching "
+                "past 180 is drawn across the whole map: split such shapes at the antimeridian",
+                L->name, (unsigned long long)L->lon_out, L->lname, (long long)L->lon_out_fid);
     if (L->split > 0)
         ts_info("layer %s: %llu geometry collections of '%s' mix points, lines and polygons: "
                 "each became one feature per kind (same attributes and id)",
@@ -571,7 +589,7 @@ ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err
             return TS_FAIL(err, TS_EINVAL, "layer %s: tolerances must be positive and ascending",
                            name);
     uint64_t t0 = ts_mono_ns();
-    load L = {.sc = sc, .def = def, .name = name};
+    load L = {.sc = sc, .def = def, .name = name, .lon_index = -1};
     ts_store_builder *b = NULL;
     ts_store *s = NULL;
     ts_status rc;

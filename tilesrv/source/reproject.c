@@ -87,6 +87,27 @@ ts_source__crs_north_first(ts_source_ctx *sc, const char *def)
     return north;
 }
 
+int
+ts_source__crs_geographic(ts_source_ctx *sc, const char *def)
+{
+    PJ *crs = crs_create(sc, def);
+    if (crs == NULL)
+        return 0;
+    PJ *base = NULL;
+    PJ_TYPE t = proj_get_type(crs);
+    if (t == PJ_TYPE_BOUND_CRS)
+        base = proj_get_source_crs(sc->pj, crs);
+    else if (t == PJ_TYPE_COMPOUND_CRS)
+        base = proj_crs_get_sub_crs(sc->pj, crs, 0);
+    if (base != NULL)
+        t = proj_get_type(base);
+    int geographic = t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS;
+    if (base != NULL)
+        proj_destroy(base);
+    proj_destroy(crs);
+    return geographic;
+}
+
 static ts_status
 op_create(ts_source_ctx *sc, const char *src, const char *dst, PJ **out, ts_err *err)
 {

@@ -67,6 +67,8 @@ void ts_source__gdal_init(void);
 void ts_source__gdal_capture_begin(ts_source_ctx *sc);
 void ts_source__gdal_capture_end(ts_source_ctx *sc);
 
+/* 1 if CRS def is geographic (longitude/latitude), also inside a bound or compound CRS. */
+int ts_source__crs_geographic(ts_source_ctx *sc, const char *def);
 /* The cached operation from src to dst (each "EPSG:n", WKT or PROJ string). src_swap:
  * the caller's x is the first axis of src as the CRS defines it, rather than easting (see
  * ogr.c); 0 for callers that already give easting first. *op is NULL for an identity.
