@@ -1191,6 +1191,67 @@ TS_TEST(render_line_label_without_conflict_resolution_is_drawn_once)
     ts_font_catalog_free(fonts);
 }
 
+/* A turned point label is drawn at every angle: its upright bounds (up to sqrt 2 times its
+ * box at 45 degrees) were measured against the longest unturned label, and at 30-60 degrees
+ * every label of a layer vanished. */
+TS_TEST(render_point_labels_turned_at_any_angle_are_drawn)
+{
+    static const char *angles[] = {"0", "-10", "30", "-45", "45", "60", "135"};
+    const char *names[] = {"name"};
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    ts_store_builder *b = ts_store_builder_new("pt", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    static const char *labels[] = {"P12", "Langer Text"};
+    for (int i = 0; i < 2; i++) {
+        double xy[] = {80 + 140 * i, 100};
+        uint32_t one[] = {1};
+        ts_value v = {.type = TS_VAL_STR, .u.s = labels[i]};
+        TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, xy, one, 1, &v, &err), TS_OK);
+    }
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    for (size_t a = 0; a < sizeof angles / sizeof *angles; a++) {
+        char doc[2048];
+        snprintf(doc, sizeof doc,
+                 "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+                 " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+                 "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+                 "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+                 "<Font>" PARAM("font-size", "12") "</Font>"
+                 "<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0.5</AnchorPointX>"
+                 "<AnchorPointY>0.5</AnchorPointY></AnchorPoint><Rotation>%s</Rotation>"
+                 "</PointPlacement></LabelPlacement>"
+                 "</TextSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+                 "</StyledLayerDescriptor>\n",
+                 angles[a]);
+        ts_style *style = ts_style_parse(doc, strlen(doc), "pt", &err);
+        TS_REQUIRE(style != NULL);
+        ts_render_layer *l = ts_render_layer_new("pt", store, style, NULL, &err);
+        ts_render_worker *w = ts_render_worker_new(&err);
+        ts_canvas *c = ts_canvas_new(300, 200, &err);
+        TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+        const ts_render_layer *layers[] = {l};
+        ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 300, 200},
+                             .width = 300, .height = 200, .scale_factor = 1,
+                             .scale_denom = 1000, .background = {255, 255, 255, 255},
+                             .fonts = fonts};
+        ts_render_stats *st = ts_render_worker_stats(w);
+        memset(st, 0, sizeof *st);
+        TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+        if (st->labels != 2)
+            ts_test_fail(__FILE__, __LINE__, "rotation %s: %d labels drawn, want 2", angles[a],
+                         (int)st->labels);
+        ts_canvas_free(c);
+        ts_render_worker_free(w);
+        ts_render_layer_free(l);
+        ts_style_unref(style);
+    }
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}
+
 /* A PointSymbolizer on a line sits at the line's middle by length (SLD 1.0 11.3), not on
  * its middle vertex (the end point of a two-point line); on a multipolygon at the area
  * centroid of all its parts, not of the first (a sliver). */

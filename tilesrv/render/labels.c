@@ -2043,6 +2043,9 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
                     ts_status xs = sym_extent(&e, req->layers[i], sym, cap, &ext);
                     if (xs != TS_OK)
                         return xs;
+                    if (sym->text->rotation != 0 || sym->text->rotation_expr != NULL)
+                        ext *= M_SQRT2; /* the upright bounds of a turned box (add_candidate
+                                           measures those): they were cut off at 45° */
                     lmax = fmax(lmax, ext);
                     if (sym->text->has_halo)
                         e.halo_max = fmax(e.halo_max, sym->text->halo_radius * e.sf);
