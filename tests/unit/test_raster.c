@@ -876,8 +876,11 @@ TS_TEST(raster_cairo_dashes)
 
 /* Markers of every shape and a few sizes; Cairo draws the same shapes (circle with
  * cairo_arc, the others as the polygons documented in marker.c). */
-static const ts_mark_shape mk_shapes[] = {TS_MARK_CIRCLE, TS_MARK_SQUARE, TS_MARK_TRIANGLE,
-                                          TS_MARK_STAR,   TS_MARK_CROSS,  TS_MARK_X};
+static const ts_mark_shape mk_shapes[] = {
+    TS_MARK_CIRCLE, TS_MARK_SQUARE,   TS_MARK_TRIANGLE, TS_MARK_STAR,    TS_MARK_CROSS,  TS_MARK_X,
+    TS_MARK_DIAMOND, TS_MARK_PENTAGON, TS_MARK_HEXAGON, TS_MARK_OCTAGON, TS_MARK_DECAGON};
+#define MK_NSHAPES ((int)(sizeof mk_shapes / sizeof mk_shapes[0]))
+#define MK_H 480 /* canvas height for all the rows */
 static const double mk_sizes[] = {3, 7.5, 18, 30};
 
 /* far enough apart not to overlap (Cairo at 8x would resolve an overlap exactly, where
@@ -894,7 +897,7 @@ static void
 draw_markers(cairo_t *cr, const void *ctx)
 {
     const ts_stroke *s = ctx; /* NULL: fill */
-    for (int si = 0; si < 6; si++) {
+    for (int si = 0; si < MK_NSHAPES; si++) {
         for (int zi = 0; zi < 4; zi++) {
             double x, y, rot, rad = mk_sizes[zi] / 2;
             mk_place(si, zi, &x, &y, &rot);
@@ -909,6 +912,22 @@ draw_markers(cairo_t *cr, const void *ctx)
                 cairo_move_to(cr, 0, -rad);
                 cairo_line_to(cr, rad * sqrt(3) / 2, rad / 2);
                 cairo_line_to(cr, -rad * sqrt(3) / 2, rad / 2);
+            } else if (mk_shapes[si] >= TS_MARK_DIAMOND) {
+                /* regular polygons: a corner up, the octagon a side up */
+                ts_mark_shape m = mk_shapes[si];
+                int n = m == TS_MARK_DIAMOND    ? 4
+                        : m == TS_MARK_PENTAGON ? 5
+                        : m == TS_MARK_HEXAGON  ? 6
+                        : m == TS_MARK_OCTAGON  ? 8
+                                                : 10;
+                double a0 = m == TS_MARK_OCTAGON ? M_PI / 8 : 0;
+                for (int i = 0; i < n; i++) {
+                    double a = a0 + 2 * M_PI * i / n;
+                    if (i == 0)
+                        cairo_move_to(cr, rad * sin(a), -rad * cos(a));
+                    else
+                        cairo_line_to(cr, rad * sin(a), -rad * cos(a));
+                }
             } else if (mk_shapes[si] == TS_MARK_STAR) {
                 double inner = sin(M_PI / 10) / sin(3 * M_PI / 10);
                 for (int i = 0; i < 10; i++) {
@@ -948,7 +967,7 @@ TS_TEST(raster_cairo_markers)
 {
     for (int outline = 0; outline < 2; outline++) {
         ts_err err;
-        ts_canvas *c = ts_canvas_new(256, 256, &err);
+        ts_canvas *c = ts_canvas_new(256, MK_H, &err);
         ts_raster *r = ts_raster_new();
         TS_REQUIRE(c != NULL && r != NULL);
         ts_stroke s;
@@ -956,7 +975,7 @@ TS_TEST(raster_cairo_markers)
         s.width = 1.5;
         s.join = TS_JOIN_MITER;
         s.miter_limit = 10;
-        for (int si = 0; si < 6; si++) {
+        for (int si = 0; si < MK_NSHAPES; si++) {
             for (int zi = 0; zi < 4; zi++) {
                 double x, y, rot;
                 mk_place(si, zi, &x, &y, &rot);
@@ -967,7 +986,7 @@ TS_TEST(raster_cairo_markers)
             }
         }
         uint8_t *ours = canvas_alpha(c);
-        check_alpha(outline ? "markers_outline" : "markers_fill", ours, 256, 256, draw_markers,
+        check_alpha(outline ? "markers_outline" : "markers_fill", ours, 256, MK_H, draw_markers,
                     outline ? &s : NULL, outline ? B_OVERLAP : B_CURVE);
         free(ours);
         ts_canvas_free(c);

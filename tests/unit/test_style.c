@@ -538,6 +538,28 @@ TS_TEST(style_fill_defaults_grey)
     TS_CHECK(y->has_stroke);
     RGB_IS(y->stroke_color, 0xff, 0, 0);
     ts_style_unref(s);
+
+    /* the names QGIS writes for its simple markers (the symbolizer was skipped) */
+    static const struct {
+        const char *name;
+        ts_mark_shape mark;
+    } qgis[] = {{"diamond", TS_MARK_DIAMOND},   {"pentagon", TS_MARK_PENTAGON},
+                {"hexagon", TS_MARK_HEXAGON},   {"octagon", TS_MARK_OCTAGON},
+                {"decagon", TS_MARK_DECAGON},   {"equilateral_triangle", TS_MARK_TRIANGLE},
+                {"cross_fill", TS_MARK_CROSS},  {"cross2", TS_MARK_X},
+                {"rounded_square", TS_MARK_SQUARE}};
+    for (size_t k = 0; k < sizeof qgis / sizeof qgis[0]; k++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "<PointSymbolizer><Graphic><Mark><WellKnownName>%s</WellKnownName><Fill/>"
+                 "</Mark></Graphic></PointSymbolizer>",
+                 qgis[k].name);
+        s = parse_rule_body(body, &err);
+        TS_REQUIRE(s != NULL);
+        TS_REQUIRE(s->fts[0].rules[0].nsyms == 1);
+        TS_CHECK_INT(s->fts[0].rules[0].syms[0].mark, qgis[k].mark);
+        ts_style_unref(s);
+    }
 }
 
 TS_TEST(style_unsupported_elements_warn_and_keep_rule)
@@ -1532,7 +1554,7 @@ TS_TEST(style_point_graphic_fields)
      * left, the symbolizer is skipped */
     ts_log_level lvl = ts_log_get_level();
     ts_log_set_level(TS_LOG_ERROR);
-    s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>hexagon</WellKnownName>"
+    s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>heptagon</WellKnownName>"
                         "</Mark><Mark><WellKnownName>star</WellKnownName><Fill/></Mark>"
                         "</Graphic></PointSymbolizer>"
                         "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://Wingdings#0x46"

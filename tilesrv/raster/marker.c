@@ -49,6 +49,24 @@ shape_unit(ts_mark_shape shape, double radius_px, double *out)
         }
         return 10;
     }
+    case TS_MARK_DIAMOND:
+    case TS_MARK_PENTAGON:
+    case TS_MARK_HEXAGON:
+    case TS_MARK_DECAGON:
+    case TS_MARK_OCTAGON: {
+        uint32_t n = shape == TS_MARK_DIAMOND    ? 4
+                     : shape == TS_MARK_PENTAGON ? 5
+                     : shape == TS_MARK_HEXAGON  ? 6
+                     : shape == TS_MARK_OCTAGON  ? 8
+                                                 : 10;
+        double a0 = shape == TS_MARK_OCTAGON ? M_PI / 8 : 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double a = a0 + 2 * M_PI * i / n;
+            out[2 * i] = sin(a);
+            out[2 * i + 1] = -cos(a);
+        }
+        return n;
+    }
     case TS_MARK_CROSS:
     case TS_MARK_X: {
         double k = shape == TS_MARK_X ? sqrt(0.5) : 1, s = shape == TS_MARK_X ? sqrt(0.5) : 0;

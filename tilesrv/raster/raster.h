@@ -91,7 +91,12 @@ typedef enum {
     TS_MARK_TRIANGLE,
     TS_MARK_STAR,
     TS_MARK_CROSS,
-    TS_MARK_X
+    TS_MARK_X,
+    TS_MARK_DIAMOND,  /* QGIS's well-known names from here on: a square on its corner */
+    TS_MARK_PENTAGON, /* regular polygons, a corner up ... */
+    TS_MARK_HEXAGON,
+    TS_MARK_DECAGON,
+    TS_MARK_OCTAGON /* ... a side up */
 } ts_mark_shape;
 
 /* One thread's rasteriser scratch. NULL on out-of-memory. */

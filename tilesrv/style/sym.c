@@ -343,7 +343,13 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
         ts_mark_shape mark;
     } marks[] = {{"circle", TS_MARK_CIRCLE}, {"square", TS_MARK_SQUARE},
                  {"triangle", TS_MARK_TRIANGLE}, {"star", TS_MARK_STAR},
-                 {"cross", TS_MARK_CROSS}, {"x", TS_MARK_X}};
+                 {"cross", TS_MARK_CROSS}, {"x", TS_MARK_X},
+                 /* names QGIS writes for its simple markers */
+                 {"diamond", TS_MARK_DIAMOND}, {"pentagon", TS_MARK_PENTAGON},
+                 {"hexagon", TS_MARK_HEXAGON}, {"octagon", TS_MARK_OCTAGON},
+                 {"decagon", TS_MARK_DECAGON}, {"equilateral_triangle", TS_MARK_TRIANGLE},
+                 {"cross_fill", TS_MARK_CROSS}, {"cross2", TS_MARK_X},
+                 {"rounded_square", TS_MARK_SQUARE}};
     static const struct {
         const char *name;
         ts_shape_mark shape;
@@ -379,8 +385,9 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
     else
         ts_style__warn(p, n,
                        "WellKnownName '%s' not supported (circle, square, triangle, star, "
-                       "cross, x, shape://horline, vertline, slash, backslash, dot, plus, "
-                       "times, oarrow, carrow), skipped",
+                       "cross, x, diamond, pentagon, hexagon, octagon, decagon, "
+                       "shape://horline, vertline, slash, backslash, dot, plus, times, "
+                       "oarrow, carrow), skipped",
                        v);
     return 0;
 }
