@@ -1422,6 +1422,60 @@ TS_TEST(style_parse_concurrently)
 
 /* ---- graphics: GraphicFill, GraphicStroke, marks, ExternalGraphic --------------------- */
 
+/* The space between the copies of a GraphicFill mark: GeoServer's graphic-margin (1, 2 or
+ * 4 values) and QGIS's distance (centre to centre; QGIS point pattern fills were a solid
+ * dark area without it); malformed values are refused with the line. */
+TS_TEST(style_graphic_fill_spacing)
+{
+    static const struct {
+        const char *option;
+        double want[4];
+    } cases[] = {
+        {"<VendorOption name=\"graphic-margin\">3</VendorOption>", {3, 3, 3, 3}},
+        {"<VendorOption name=\"graphic-margin\">2, 4</VendorOption>", {2, 4, 2, 4}},
+        {"<VendorOption name=\"graphic-margin\">1,2,3,4</VendorOption>", {1, 2, 3, 4}},
+        {"<se:VendorOption xmlns:se=\"http://www.opengis.net/se\" name=\"distance\">7,9"
+         "</se:VendorOption>",
+         {3, 2, 3, 2}}, /* size 3: (9 - 3) / 2 above and below, (7 - 3) / 2 beside */
+        {"<VendorOption name=\"distance\">2,2</VendorOption>", {0, 0, 0, 0}},
+    };
+    ts_err err;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "<PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark><WellKnownName>circle"
+                 "</WellKnownName><Fill/></Mark><Size>3</Size></Graphic></GraphicFill></Fill>"
+                 "%s</PolygonSymbolizer>",
+                 cases[k].option);
+        ts_style *s = parse_rule_body(body, &err);
+        if (s == NULL)
+            fprintf(stderr, "    %s\n", fmt_err(&err));
+        TS_REQUIRE(s != NULL);
+        TS_CHECK_INT(s->nwarnings, 0);
+        const ts_graphic *g = s->fts[0].rules[0].syms[0].fill_graphic;
+        TS_REQUIRE(g != NULL);
+        for (int i = 0; i < 4; i++)
+            TS_CHECK_NEAR(g->margin[i], cases[k].want[i], 1e-12);
+        ts_style_unref(s);
+    }
+    static const char *bad[] = {"<VendorOption name=\"graphic-margin\">1,2,3</VendorOption>",
+                                "<VendorOption name=\"graphic-margin\">-1</VendorOption>",
+                                "<VendorOption name=\"distance\">7</VendorOption>",
+                                "<VendorOption name=\"distance\">7,x</VendorOption>"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "<PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark><WellKnownName>circle"
+                 "</WellKnownName></Mark></Graphic></GraphicFill></Fill>%s</PolygonSymbolizer>",
+                 bad[k]);
+        ts_style *s = parse_rule_body(body, &err);
+        TS_CHECK(s == NULL);
+        if (s == NULL)
+            TS_CHECK(strstr(err.msg, "VendorOption") != NULL);
+        ts_style_unref(s);
+    }
+}
+
 TS_TEST(style_graphic_fill_and_stroke)
 {
     ts_err err;

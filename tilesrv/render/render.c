@@ -1078,7 +1078,8 @@ hatch_families(ts_shape_mark shape, double size, double rot, hatch_lines out[2])
 }
 
 /* The pattern tile of a GraphicFill that is not a line hatch: the mark drawn centred in a
- * round(size) square, or the image at its drawn size; cached per worker. NULL with *st
+ * round(size) square with the graphic's margins around it, or the image at its drawn
+ * size; cached per worker. NULL with *st
  * TS_OK when there is nothing to draw. */
 static const ts_canvas *
 fill_tile(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
@@ -1092,24 +1093,29 @@ fill_tile(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
     const ts_canvas *t = cache_get(e->w, e->l->id, g, GC_TILE, e->sf, r);
     if (t != NULL)
         return t;
+    /* the mark's square and the margins around it (whole pixels, so the pattern repeats
+     * on the pixel grid) */
     double side = floor(g->size * e->sf + 0.5);
     if (side < 1)
         side = 1;
-    if (side * side > MAX_IMAGE_PX)
+    double mt = floor(g->margin[0] * e->sf + 0.5), mr = floor(g->margin[1] * e->sf + 0.5);
+    double mb = floor(g->margin[2] * e->sf + 0.5), ml = floor(g->margin[3] * e->sf + 0.5);
+    double tw = side + ml + mr, th = side + mt + mb;
+    if (tw * th > MAX_IMAGE_PX)
         return NULL;
-    ts_canvas *n = ts_canvas_new((int)side, (int)side, NULL);
+    ts_canvas *n = ts_canvas_new((int)tw, (int)th, NULL);
     if (n == NULL) {
         *st = TS_ENOMEM;
         return NULL;
     }
-    /* the mark alone, centred, without its anchor and displacement */
+    /* the mark alone, centred in its square, without its anchor and displacement */
     ts_graphic centred = *g;
     centred.anchor_x = centred.anchor_y = 0.5;
     centred.disp_x = centred.disp_y = 0;
     centred.rotation_expr = NULL;
     centred.rotation = r;
     centred.opacity = 1;
-    *st = draw_graphic(e, n, &centred, side / 2, side / 2, 0, 1);
+    *st = draw_graphic(e, n, &centred, ml + side / 2, mt + side / 2, 0, 1);
     if (*st != TS_OK) {
         ts_canvas_free(n);
         return NULL;

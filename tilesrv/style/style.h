@@ -145,6 +145,9 @@ typedef struct ts_graphic {
                                   * graphic and the start of the next; default 0 */
     double initial_gap;          /* GraphicStroke: SE <InitialGap>, px before the first;
                                   * default 0 */
+    double margin[4];            /* GraphicFill of a mark: px of space around each copy in
+                                  * the pattern, top, right, bottom, left (VendorOption
+                                  * graphic-margin, or QGIS's distance); default 0 */
 } ts_graphic;
 
 /* An external graphic file a style refers to. The style module only resolves and checks

@@ -1119,6 +1119,67 @@ check_uom(ts_style__pctx *p, const xmlNode *n)
     return -1;
 }
 
+/* The space around the copies of a GraphicFill's mark: GeoServer's VendorOption
+ * graphic-margin ("top,right,bottom,left" px, CSS-like with 1, 2 or 4 values) or QGIS's
+ * distance ("dx,dy": px from one copy's centre to the next; the space is what the mark
+ * leaves of it, shared on both sides). g NULL (no GraphicFill) or an image: warned and
+ * ignored. 0, or -1 on a malformed value. */
+static int
+fill_spacing(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
+{
+    const char *name = ts_style__attr(n, "name");
+    char *v = ts_style__param_text(p, n);
+    if (v == NULL)
+        return -1;
+    double d[4];
+    int k = 0;
+    const char *q = v;
+    while (*q != '\0' && k < 4) {
+        char *end;
+        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+            q++;
+        d[k] = strtod(q, &end);
+        if (end == q || !isfinite(d[k]) || d[k] < 0 || d[k] > TS_STYLE__MAX_PX)
+            break;
+        k++;
+        q = end;
+        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+            q++;
+        if (*q == ',')
+            q++;
+        else if (*q != '\0' && !(*q >= '0' && *q <= '9') && *q != '.')
+            break;
+    }
+    int distance = strcmp(name, "distance") == 0;
+    int ok = *q == '\0' && (distance ? k == 2 : (k == 1 || k == 2 || k == 4));
+    if (!ok)
+        return ts_style__error(p, n, TS_ESTYLE,
+                               distance ? "VendorOption distance: want 'dx,dy' (px), got '%s'"
+                                        : "VendorOption graphic-margin: want 1, 2 or 4 "
+                                          "non-negative numbers (px), got '%s'",
+                               v),
+               -1;
+    if (g == NULL || g->image >= 0 || g->shape != TS_SHAPE_NONE) {
+        ts_style__warn(p, n, "VendorOption %s applies to a GraphicFill of a well-known mark "
+                             "only, ignored", name);
+        return 0;
+    }
+    if (distance) {
+        double size = g->size > 0 ? g->size : 6;
+        double sx = d[0] > size ? (d[0] - size) / 2 : 0, sy = d[1] > size ? (d[1] - size) / 2 : 0;
+        g->margin[0] = g->margin[2] = sy;
+        g->margin[1] = g->margin[3] = sx;
+    } else if (k == 1) {
+        g->margin[0] = g->margin[1] = g->margin[2] = g->margin[3] = d[0];
+    } else if (k == 2) {
+        g->margin[0] = g->margin[2] = d[0];
+        g->margin[1] = g->margin[3] = d[1];
+    } else {
+        memcpy(g->margin, d, sizeof g->margin);
+    }
+    return 0;
+}
+
 /* Elements every symbolizer may carry without effect here. */
 static int
 sym_common(ts_style__pctx *p, const xmlNode *c, const char *kind)
@@ -1146,6 +1207,7 @@ ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s
         sym_init(s, TS_SYM_POLYGON);
         if (check_uom(p, n) != 0)
             return -1;
+        const xmlNode *spacing = NULL; /* VendorOption graphic-margin or distance */
         FOR_ELEMS(c, n) {
             if (ts_style__is(c, "Fill")) {
                 if (parse_fill(p, c, GREY, &s->has_fill, &s->fill, &s->fill_opacity,
@@ -1155,11 +1217,17 @@ ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s
                 if (parse_stroke(p, c, &s->has_stroke, &s->stroke, &s->stroke_color,
                                  &s->stroke_opacity, &s->stroke_graphic) != 0)
                     return -1;
+            } else if (ts_style__is(c, "VendorOption") && ts_style__attr(c, "name") != NULL &&
+                       (strcmp(ts_style__attr(c, "name"), "graphic-margin") == 0 ||
+                        strcmp(ts_style__attr(c, "name"), "distance") == 0)) {
+                spacing = c;
             } else if (!sym_common(p, c, "PolygonSymbolizer")) {
                 ts_style__warn(p, c, "<%s> in <PolygonSymbolizer> not supported yet, skipped",
                                (const char *)c->name);
             }
         }
+        if (spacing != NULL && fill_spacing(p, spacing, (ts_graphic *)s->fill_graphic) != 0)
+            return -1;
         return 1;
     }
     if (ts_style__is(n, "LineSymbolizer")) {
