@@ -288,6 +288,23 @@ def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_cli_help_and_options_before_the_command():
+    """`tilesrv CMD --help` prints the usage and exits 0 (it said 'unknown option');
+    -q, -c and --log-level may come before the command."""
+    for args in (["check", "--help"], ["render", "-h"], ["--help"]):
+        r = subprocess.run([ARGS.binary] + args, capture_output=True, text=True)
+        assert r.returncode == 0 and "usage:" in r.stdout, (args, r.returncode, r.stderr)
+        assert "unknown option" not in r.stderr, (args, r.stderr)
+    cfg = os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")
+    r = subprocess.run([ARGS.binary, "-q", "-c", cfg, "check"], capture_output=True, text=True)
+    assert r.returncode == 0 and ": ok:" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    assert " INFO " not in r.stderr, r.stderr  # -q took effect
+    r = subprocess.run([ARGS.binary, "-q"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage:" in r.stderr, (r.returncode, r.stderr)
+    r = subprocess.run([ARGS.binary, "check", "--bogus"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown option --bogus" in r.stderr, (r.returncode, r.stderr)
+
+
 def test_data_warnings_at_load_name_the_feature():
     """tilesrv check on GeoJSON/CSV data a city meets: a polygon past longitude 180 is
     named in a warning; Latin-1 text without a declared encoding is read as Windows-1252

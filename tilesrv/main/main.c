@@ -104,6 +104,31 @@ parse_int(const char *s, int *out)
 int
 main(int argc, char **argv)
 {
+    /* options for every command may come before it too (tilesrv -q render ...): move the
+     * command to the front */
+    static char *reordered[512];
+    if (argc >= (int)(sizeof reordered / sizeof reordered[0])) {
+        fprintf(stderr, "tilesrv: too many arguments\n");
+        return 2;
+    }
+    {
+        int k = 1, i = 1;
+        while (i < argc && (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0 ||
+                            ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0 ||
+                              strcmp(argv[i], "--log-level") == 0) &&
+                             i + 1 < argc)))
+            i += strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0 ? 1 : 2;
+        reordered[0] = argv[0];
+        if (i < argc)
+            reordered[k++] = argv[i];
+        for (int j = 1; j < argc; j++)
+            if (j != i)
+                reordered[k++] = argv[j];
+        reordered[k] = NULL;
+        if (i >= argc)
+            argc = 1; /* options without a command */
+        argv = reordered;
+    }
     if (argc < 2) {
         fprintf(stderr, usage, ts_cli_demo_config());
         return 2;
@@ -121,6 +146,11 @@ main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     const char *given[64]; /* the command-specific options given, checked below */
     int ngiven = 0;
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf(usage, ts_cli_demo_config());
+            return 0;
+        }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && strcmp(a, "-c") != 0 && strcmp(a, "--config") != 0 &&
