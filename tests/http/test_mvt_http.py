@@ -485,6 +485,67 @@ def test_maplibre_style_of_the_demo():
         assert rc == 0, log[-2000:]
 
 
+def test_maplibre_style_of_filter_functions():
+    """An SLD whose rules filter with GeoServer's in() and QGIS's upper(): the MapLibre
+    style writes them as "any" of "==" and "upcase" (valid by the style spec when node is
+    there), and the tiles draw what the filters select."""
+    sld = os.path.join(TMP, "fn.sld")
+    with open(sld, "w") as f:
+        f.write("""<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+ xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>b</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>in</Name><ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name="in">
+<ogc:PropertyName>funktion</ogc:PropertyName><ogc:Literal>garage</ogc:Literal>
+<ogc:Literal>church</ogc:Literal></ogc:Function><ogc:Literal>true</ogc:Literal>
+</ogc:PropertyIsEqualTo></ogc:Filter>
+<PolygonSymbolizer><Fill><CssParameter name="fill">#ff0000</CssParameter></Fill></PolygonSymbolizer></Rule>
+<Rule><Name>upper</Name><ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name="upper">
+<ogc:PropertyName>funktion</ogc:PropertyName></ogc:Function><ogc:Literal>COMMERCIAL</ogc:Literal>
+</ogc:PropertyIsEqualTo></ogc:Filter>
+<PolygonSymbolizer><Fill><CssParameter name="fill">#0000ff</CssParameter></Fill></PolygonSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>
+""")
+    cfg = os.path.join(TMP, "fn.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  demo: {path: %s}\nlayers:\n  b: {source: demo, table: buildings, "
+                "style: %s}\ntilesets:\n  fn: {layers: [b]}\n"
+                % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), sld))
+    srv = H.start_server(cfg)
+    try:
+        port = srv[1]
+        st, _, body = H.get(port, "/styles/fn.json")
+        assert st == 200, (st, body[:300])
+        style = json.loads(body)
+        filters = {l["metadata"]["tilesrv:rule"]: l.get("filter") for l in style["layers"]
+                   if "tilesrv:rule" in l.get("metadata", {})}
+        assert filters["in"] == ["any", ["==", ["get", "funktion"], "garage"],
+                                 ["==", ["get", "funktion"], "church"]], filters
+        assert filters["upper"] == ["==", ["upcase", ["to-string", ["get", "funktion"]]],
+                                    "COMMERCIAL"], filters
+        # the PNG tile has both colours
+        st, _, png = H.get(port, "/tiles/fn/17/68002/43746.png")
+        assert st == 200, st
+        path = os.path.join(TMP, "fn.png")
+        with open(path, "wb") as f:
+            f.write(png)
+        ds = gdal.Open(path)
+        r, g, b = (ds.GetRasterBand(i).ReadAsArray() for i in (1, 2, 3))
+        red = int(((r > 200) & (g < 60) & (b < 60)).sum())
+        blue = int(((b > 200) & (r < 60) & (g < 60)).sum())
+        assert red > 50 and blue > 50, (red, blue)
+        node = shutil.which("node")
+        if node is None:
+            return
+        spath = os.path.join(TMP, "fn_style.json")
+        with open(spath, "wb") as f:
+            f.write(body)
+        v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")
+        r = subprocess.run([node, v, spath], capture_output=True, text=True, timeout=120)
+        assert r.returncode in (0, 77), r.stdout + r.stderr
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
 def main():
     global ARGS, SRV, TMP
     ap = argparse.ArgumentParser()

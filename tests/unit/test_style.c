@@ -1061,10 +1061,10 @@ TS_TEST(style_error_bad_filters)
     EXPECT_RULE_ERROR("<ogc:Filter><ogc:Intersects/></ogc:Filter>", TS_ESTYLE, "Intersects");
     EXPECT_RULE_ERROR("<ogc:Filter><ogc:FeatureId fid=\"x.1\"/></ogc:Filter>", TS_ESTYLE,
                       "FeatureId");
-    EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name=\"strToLowerCase\">"
+    EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name=\"strTrim\">"
                       "<ogc:PropertyName>a</ogc:PropertyName></ogc:Function><ogc:Literal>x"
                       "</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>",
-                      TS_ESTYLE, "strToLowerCase");
+                      TS_ESTYLE, "strTrim");
     EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>a"
                       "</ogc:PropertyName></ogc:PropertyIsEqualTo></ogc:Filter>",
                       TS_ESTYLE, "two");
@@ -2774,4 +2774,71 @@ TS_TEST(style_colour_forms)
             TS_CHECK(contains(err.msg, "invalid colour"));
         }
     }
+}
+
+#define FN1(name, arg) "<ogc:Function name=\"" name "\">" arg "</ogc:Function>"
+#define PROP(x) "<ogc:PropertyName>" x "</ogc:PropertyName>"
+#define LIT(x) "<ogc:Literal>" x "</ogc:Literal>"
+
+/* The functions a filter may use: case (QGIS writes upper/lower, GeoServer
+ * strToUpperCase/strToLowerCase; Latin-1 letters such as umlauts change too), in / in2..in10
+ * and strLength; they also work in labels. */
+TS_TEST(style_filter_functions)
+{
+    kv garage[] = {{"f", VS("garage")}};
+    kv strasse[] = {{"f", VS("Stra\xc3\x9f" "e \xc3\xa4\xc3\xb6\xc3\xbc")}}; /* Straße äöü */
+    kv num[] = {{"f", VI(12)}};
+    kv none[] = {{"g", VI(1)}};
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("upper", PROP("f")) LIT("GARAGE")
+                       "</ogc:PropertyIsEqualTo>", garage, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("upper", PROP("f")) LIT("Garage")
+                       "</ogc:PropertyIsEqualTo>", garage, 1), 0);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("strToUpperCase", PROP("f"))
+                       LIT("STRA\xc3\x9f" "E \xc3\x84\xc3\x96\xc3\x9c") "</ogc:PropertyIsEqualTo>",
+                       strasse, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" LIT("stra\xc3\x9f" "e \xc3\xa4\xc3\xb6\xc3\xbc")
+                       FN1("strToLowerCase", PROP("f")) "</ogc:PropertyIsEqualTo>", strasse, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsLike wildCard=\"*\" singleChar=\".\" escape=\"!\">"
+                       FN1("lower", PROP("f")) LIT("stra*") "</ogc:PropertyIsLike>", strasse, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsLike wildCard=\"*\" singleChar=\".\" escape=\"!\">"
+                       FN1("upper", PROP("f")) LIT("stra*") "</ogc:PropertyIsLike>", strasse, 1), 0);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("upper", PROP("f")) LIT("12")
+                       "</ogc:PropertyIsEqualTo>", num, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("upper", PROP("f")) LIT("X")
+                       "</ogc:PropertyIsEqualTo>", none, 1), 0); /* null */
+    /* in: GeoServer's form, = true */
+    const char *in3 = "<ogc:PropertyIsEqualTo><ogc:Function name=\"in\">" PROP("f")
+                      LIT("house") LIT("garage") LIT("shed") "</ogc:Function>" LIT("true")
+                      "</ogc:PropertyIsEqualTo>";
+    TS_CHECK_INT(eval1(in3, garage, 1), 1);
+    TS_CHECK_INT(eval1(in3, strasse, 1), 0);
+    TS_CHECK_INT(eval1(in3, none, 1), 0);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo><ogc:Function name=\"in2\">" PROP("f") LIT("11")
+                       LIT("12") "</ogc:Function>" LIT("true") "</ogc:PropertyIsEqualTo>",
+                       num, 1), 1); /* numbers compare as numbers */
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo><ogc:Function name=\"in\">" PROP("f") LIT("x")
+                       "</ogc:Function>" LIT("false") "</ogc:PropertyIsEqualTo>",
+                       garage, 1), 1);
+    /* strLength counts characters */
+    TS_CHECK_INT(eval1("<ogc:PropertyIsEqualTo>" FN1("strLength", PROP("f")) LIT("10")
+                       "</ogc:PropertyIsEqualTo>", strasse, 1), 1);
+    TS_CHECK_INT(eval1("<ogc:PropertyIsGreaterThan>" FN1("strLength", PROP("f")) LIT("5")
+                       "</ogc:PropertyIsGreaterThan>", garage, 1), 1);
+    /* arguments are counted */
+    EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name=\"in2\">" PROP("f")
+                      LIT("a") LIT("b") LIT("c") "</ogc:Function>" LIT("true")
+                      "</ogc:PropertyIsEqualTo></ogc:Filter>",
+                      TS_ESTYLE, "in2");
+    EXPECT_RULE_ERROR("<ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name=\"upper\">"
+                      PROP("f") PROP("f") "</ogc:Function>" LIT("X")
+                      "</ogc:PropertyIsEqualTo></ogc:Filter>",
+                      TS_ESTYLE, "arguments");
+    /* in a label: the case of what the argument gives, concatenations too */
+    ts_err err;
+    ts_style *s = label_style(FN1("strToUpperCase", "<ogc:Function name=\"strConcat\">"
+                              PROP("f") LIT(" stra\xc3\x9f" "e") "</ogc:Function>"), &err);
+    TS_REQUIRE(s != NULL);
+    size_t len;
+    TS_CHECK_STR(label_of(s, garage, 1, 256, &len), "GARAGE STRA\xc3\x9f" "E");
+    ts_style_unref(s);
 }

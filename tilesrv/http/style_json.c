@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "style/style.h"
 
@@ -73,6 +74,11 @@ expr_ok(const ts_expr *e)
     case TS_EXPR_LITERAL:
     case TS_EXPR_PROPERTY:
         return 1;
+    case TS_EXPR_FUNC:
+        for (int i = 0; i < e->nargs; i++)
+            if (!expr_ok(e->args[i]))
+                return 0;
+        return e->nargs > 0;
     default:
         return expr_ok(e->a) && expr_ok(e->b);
     }
@@ -107,6 +113,24 @@ expr(sctx *x, const ts_expr *e, int as_number)
         TS_TRY(ts_buf_printf(b, "[\"get\","));
         TS_TRY(jstr(b, x->style->props[e->prop]));
         return ts_buf_printf(b, as_number ? "]]" : "]");
+    case TS_EXPR_FUNC:
+        if (e->fn == TS_FN_IN) { /* ["any", ["==", x, v1], ...] */
+            TS_TRY(ts_buf_printf(b, "[\"any\""));
+            for (int i = 1; i < e->nargs; i++) {
+                int num = is_numeric_literal(e->args[i]);
+                TS_TRY(ts_buf_printf(b, ",[\"==\","));
+                TS_TRY(expr(x, e->args[0], num));
+                TS_TRY(ts_buf_add(b, ",", 1));
+                TS_TRY(expr(x, e->args[i], num));
+                TS_TRY(ts_buf_add(b, "]", 1));
+            }
+            return ts_buf_add(b, "]", 1);
+        }
+        TS_TRY(ts_buf_printf(b, "[\"%s\",[\"to-string\",", e->fn == TS_FN_UPPER   ? "upcase"
+                                                          : e->fn == TS_FN_LOWER ? "downcase"
+                                                                                 : "length"));
+        TS_TRY(expr(x, e->args[0], 0));
+        return ts_buf_printf(b, "]]");
     default: {
         const char *op = e->op == TS_EXPR_ADD   ? "+"
                          : e->op == TS_EXPR_SUB ? "-"
@@ -161,6 +185,20 @@ filter(sctx *x, const ts_filter *f)
     case TS_FILTER_LE:
     case TS_FILTER_GT:
     case TS_FILTER_GE: {
+        /* in(...) = true / false (GeoServer's way of writing IN): the test itself */
+        const ts_expr *fin = f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN   ? f->a
+                             : f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN ? f->b
+                                                                                : NULL;
+        const ts_expr *other = fin == f->a ? f->b : f->a;
+        if (fin != NULL && (f->op == TS_FILTER_EQ || f->op == TS_FILTER_NE) &&
+            other->op == TS_EXPR_LITERAL && other->text != NULL &&
+            (strcasecmp(other->text, "true") == 0 || strcasecmp(other->text, "false") == 0)) {
+            int negate = (f->op == TS_FILTER_NE) != (strcasecmp(other->text, "false") == 0);
+            if (negate)
+                TS_TRY(ts_buf_printf(b, "[\"!\","));
+            TS_TRY(expr(x, fin, 0));
+            return negate ? ts_buf_add(b, "]", 1) : TS_OK;
+        }
         /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
         int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
         int ci = !f->match_case && !num;

@@ -26,7 +26,12 @@ typedef struct opnd {
     int64_t i;
     double d;
     const char *s;    /* V_STR text; V_NUM text or NULL */
+    int xcase;        /* V_STR: 0 as is, XC_UPPER / XC_LOWER: s as that case function has it
+                       * (the transform keeps every byte's place, so it is applied while
+                       * comparing, and nothing is copied) */
 } opnd;
+
+enum { XC_NONE = 0, XC_UPPER, XC_LOWER };
 
 static void eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o);
 static void from_value(const ts_value *v, opnd *o);
@@ -105,10 +110,13 @@ eval_arith(const ts_expr *e, const ts_feature_ref *f, opnd *o)
     }
 }
 
+static void eval_func(const ts_expr *e, const ts_feature_ref *f, opnd *o);
+
 static void
 eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o)
 {
     o->numchk = 0;
+    o->xcase = XC_NONE;
     switch (e->op) {
     case TS_EXPR_LITERAL:
         if (e->lit.type == TS_VAL_INT) {
@@ -136,6 +144,9 @@ eval_expr(const ts_expr *e, const ts_feature_ref *f, opnd *o)
          * the filter compiler never lets a concatenation into a filter */
         o->kind = V_NULL;
         return;
+    case TS_EXPR_FUNC:
+        eval_func(e, f, o);
+        return;
     default:
         eval_arith(e, f, o);
         return;
@@ -146,6 +157,7 @@ static void
 from_value(const ts_value *v, opnd *o)
 {
     o->numchk = 0;
+    o->xcase = XC_NONE;
     if (v == NULL) {
         o->kind = V_NULL;
         return;
@@ -207,17 +219,48 @@ fold(int c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
+/* Byte i of s as case function xcase has it: ASCII letters, and the Latin-1 letters
+ * (UTF-8 C3 80..9E <-> C3 A0..BE, but for the multiplication and division signs), whose
+ * two cases have the same length. */
+static int
+xbyte(const unsigned char *s, size_t i, int xcase)
+{
+    int c = s[i];
+    if (xcase == XC_NONE)
+        return c;
+    if (i > 0 && s[i - 1] == 0xC3) {
+        if (xcase == XC_UPPER && c >= 0xA0 && c <= 0xBE && c != 0xB7)
+            return c - 0x20;
+        if (xcase == XC_LOWER && c >= 0x80 && c <= 0x9E && c != 0x97)
+            return c + 0x20;
+        return c;
+    }
+    if (xcase == XC_UPPER)
+        return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
+    return fold(c);
+}
+
+static int
+str_cmp_x(const char *a, int xa, const char *b, int xb, int match_case)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    for (size_t i = 0;; i++) {
+        int ca = xbyte(x, i, xa), cb = xbyte(y, i, xb);
+        if (!match_case) {
+            ca = fold(ca);
+            cb = fold(cb);
+        }
+        if (ca != cb || ca == 0)
+            return ca - cb;
+    }
+}
+
 static int
 str_cmp(const char *a, const char *b, int match_case)
 {
     if (match_case)
         return strcmp(a, b);
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    while (*x && fold(*x) == fold(*y)) {
-        x++;
-        y++;
-    }
-    return fold(*x) - fold(*y);
+    return str_cmp_x(a, XC_NONE, b, XC_NONE, 0);
 }
 
 /* Compare two operands: 0 when unordered (a null or NaN), else 1 with *r < 0, 0 or > 0. */
@@ -239,7 +282,8 @@ compare(opnd *a, opnd *b, int match_case, int *r)
         return 1;
     }
     char ba[32], bb[32];
-    *r = str_cmp(str_of(a, ba), str_of(b, bb), match_case);
+    *r = str_cmp_x(str_of(a, ba), a->kind == V_STR ? a->xcase : XC_NONE, str_of(b, bb),
+                   b->kind == V_STR ? b->xcase : XC_NONE, match_case);
     return 1;
 }
 
@@ -254,11 +298,13 @@ u8len(const unsigned char *s)
     return n;
 }
 
-/* SQL LIKE on a normalised pattern ('%', '_', '\' escapes), '_' = one UTF-8 character. */
+/* SQL LIKE on a normalised pattern ('%', '_', '\\' escapes), '_' = one UTF-8 character;
+ * str as case function xcase has it. */
 static int
-like_match(const char *pattern, const char *str, int match_case)
+like_match(const char *pattern, const char *str, int xcase, int match_case)
 {
     const unsigned char *p = (const unsigned char *)pattern, *s = (const unsigned char *)str;
+    const unsigned char *s0 = s;
     const unsigned char *star_p = NULL, *star_s = NULL;
     while (*s) {
         if (*p == '%') {
@@ -277,7 +323,8 @@ like_match(const char *pattern, const char *str, int match_case)
                 lit = p[1];
                 plen = 2;
             }
-            if (match_case ? lit == *s : fold(lit) == fold(*s)) {
+            int c = xbyte(s0, (size_t)(s - s0), xcase);
+            if (match_case ? lit == c : fold(lit) == fold(c)) {
                 p += plen;
                 s++;
                 continue;
@@ -292,6 +339,50 @@ like_match(const char *pattern, const char *str, int match_case)
     while (*p == '%')
         p++;
     return *p == '\0';
+}
+
+/* Characters (UTF-8 sequences; an invalid byte counts as one) of s. */
+static int64_t
+u8count(const char *s)
+{
+    int64_t n = 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q; q += u8len(q))
+        n++;
+    return n;
+}
+
+static void
+eval_func(const ts_expr *e, const ts_feature_ref *f, opnd *o)
+{
+    switch (e->fn) {
+    case TS_FN_UPPER:
+    case TS_FN_LOWER:
+        eval_expr(e->args[0], f, o);
+        if (o->kind == V_STR)
+            o->xcase = e->fn == TS_FN_UPPER ? XC_UPPER : XC_LOWER;
+        return; /* a number's text has no letters to change; null stays null */
+    case TS_FN_STRLEN: {
+        eval_expr(e->args[0], f, o);
+        if (o->kind == V_NULL)
+            return;
+        char buf[32];
+        set_int(o, u8count(str_of(o, buf)));
+        return;
+    }
+    case TS_FN_IN: {
+        opnd x, y;
+        int hit = 0, r;
+        eval_expr(e->args[0], f, &x);
+        for (int k = 1; k < e->nargs && !hit && x.kind != V_NULL; k++) {
+            eval_expr(e->args[k], f, &y);
+            hit = compare(&x, &y, 1, &r) && r == 0;
+        }
+        set_int(o, hit);
+        o->s = hit ? "true" : "false";
+        return;
+    }
+    }
+    o->kind = V_NULL;
 }
 
 int
@@ -322,7 +413,8 @@ ts_filter_eval(const ts_filter *f, const ts_feature_ref *feat)
         if (a.kind == V_NULL)
             return 0;
         char buf[32];
-        return like_match(f->like_pattern, str_of(&a, buf), f->match_case);
+        return like_match(f->like_pattern, str_of(&a, buf), a.kind == V_STR ? a.xcase : XC_NONE,
+                          f->match_case);
     }
     case TS_FILTER_BETWEEN:
         eval_expr(f->a, feat, &a);
@@ -465,6 +557,16 @@ label_part(const ts_expr *e, const ts_feature_ref *f, sbuf *b, int depth)
     }
     if (e->op == TS_EXPR_LITERAL && e->text != NULL) {
         sb_put(b, e->text, strlen(e->text)); /* as written: "007" stays "007" */
+        return;
+    }
+    if (e->op == TS_EXPR_FUNC && (e->fn == TS_FN_UPPER || e->fn == TS_FN_LOWER)) {
+        /* the argument's text, then its case changed where it landed */
+        size_t from = b->kept;
+        label_part(e->args[0], f, b, depth + 1);
+        int xc = e->fn == TS_FN_UPPER ? XC_UPPER : XC_LOWER;
+        unsigned char *q = (unsigned char *)b->buf;
+        for (size_t i = from; i < b->kept; i++)
+            q[i] = (unsigned char)xbyte(q, i, xc);
         return;
     }
     opnd o;

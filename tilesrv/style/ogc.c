@@ -6,14 +6,15 @@
  * form. Property names are entered in the style's property table and referred to by
  * index. Nesting is limited (TS_STYLE__MAX_DEPTH) so neither parsing nor evaluation
  * recursion can be driven deep by a hostile document. Spatial operators, feature ids and
- * functions are errors for now: a filter that cannot be evaluated exactly is refused,
- * never approximated. The same expression parser serves symbolizer values (labels,
- * rotations, priorities), where the string functions strConcat and Concatenate are known
- * too, and an unknown function only makes the symbolizer unsupported (see
- * ts_style__parse_expr). */
+ * functions other than the case functions, in and strLength are errors: a filter that
+ * cannot be evaluated exactly is refused, never approximated. The same expression parser
+ * serves symbolizer values (labels, rotations, priorities), where the string functions
+ * strConcat and Concatenate are known too, and an unknown function only makes the
+ * symbolizer unsupported (see ts_style__parse_expr). */
 #include "style/style.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -157,17 +158,26 @@ function_name(const xmlNode *n)
     return "";
 }
 
-/* strConcat(a, b) and Concatenate(a, ...): string concatenation, in symbolizer values
- * only. Any other function there marks the value unsupported (p->unsupported). */
+/* Functions: strConcat(a, b) and Concatenate(a, ...) (string concatenation, in symbolizer
+ * values only), and everywhere the case functions, in / in2..in10 and strLength. Any
+ * other function is an error in a filter and marks a symbolizer value unsupported
+ * (p->unsupported). */
 static ts_expr *
 parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
 {
+    static const struct {
+        const char *name;
+        ts_expr_fn fn;
+        int min, max; /* arguments */
+    } fns[] = {
+        {"strToUpperCase", TS_FN_UPPER, 1, 1}, {"upper", TS_FN_UPPER, 1, 1},
+        {"strToLowerCase", TS_FN_LOWER, 1, 1}, {"lower", TS_FN_LOWER, 1, 1},
+        {"strLength", TS_FN_STRLEN, 1, 1},     {"length", TS_FN_STRLEN, 1, 1},
+        {"in", TS_FN_IN, 2, 1024},
+    };
     const char *fname = function_name(n);
-    if (!labels)
-        return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> not supported yet",
-                               fname);
     int k = count_kids(n);
-    if (strcasecmp(fname, "strConcat") == 0 || strcasecmp(fname, "Concatenate") == 0) {
+    if (labels && (strcasecmp(fname, "strConcat") == 0 || strcasecmp(fname, "Concatenate") == 0)) {
         if (strcasecmp(fname, "strConcat") == 0 ? k != 2 : k < 1)
             return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> needs %s", fname,
                                    k < 1 ? "arguments" : "two arguments");
@@ -179,9 +189,49 @@ parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
         }
         return acc;
     }
-    if (p->unsupported == NULL)
-        p->unsupported = n;
-    return NULL;
+    int which = -1, max = 0;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0] && which < 0; i++)
+        if (strcasecmp(fname, fns[i].name) == 0) {
+            which = (int)i;
+            max = fns[i].max;
+        }
+    /* GeoServer's in2 .. in10: in with at most N values */
+    if (which < 0 && strncasecmp(fname, "in", 2) == 0 && fname[2] >= '1' && fname[2] <= '9') {
+        char *end;
+        long m = strtol(fname + 2, &end, 10);
+        if (*end == '\0' && m >= 2 && m <= 10) {
+            which = (int)(sizeof fns / sizeof fns[0]) - 1;
+            max = (int)m + 1;
+        }
+    }
+    if (which < 0) {
+        if (!labels)
+            return ts_style__error(p, n, TS_ESTYLE,
+                                   "<Function name=\"%s\"> not supported (known: "
+                                   "strToUpperCase/upper, strToLowerCase/lower, strLength, "
+                                   "in, in2..in10)",
+                                   fname);
+        if (p->unsupported == NULL)
+            p->unsupported = n;
+        return NULL;
+    }
+    if (k < fns[which].min || k > max)
+        return ts_style__error(p, n, TS_ESTYLE, "<Function name=\"%s\"> with %d arguments",
+                               fname, k);
+    ts_expr *e = new_expr(p, n, TS_EXPR_FUNC);
+    if (e == NULL)
+        return NULL;
+    e->fn = fns[which].fn;
+    e->args = ts_style__alloc(p->st, (size_t)k * sizeof *e->args);
+    if (e->args == NULL)
+        return ts_style__error(p, n, TS_ENOMEM, "out of memory");
+    for (const xmlNode *c = ts_style__first_elem(n); c != NULL; c = ts_style__next_elem(c)) {
+        ts_expr *x = parse_expr(p, c, depth + 1, labels);
+        if (x == NULL)
+            return NULL;
+        e->args[e->nargs++] = x;
+    }
+    return e;
 }
 
 static ts_expr *

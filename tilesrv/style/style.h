@@ -32,9 +32,19 @@ typedef enum {
     TS_EXPR_SUB,
     TS_EXPR_MUL,
     TS_EXPR_DIV,
-    TS_EXPR_CONCAT           /* a's text then b's text (labels only: strConcat, Concatenate,
+    TS_EXPR_CONCAT,          /* a's text then b's text (labels only: strConcat, Concatenate,
                               * SE Concatenate and the mixed content of <Label>) */
+    TS_EXPR_FUNC             /* a function (fn) of args */
 } ts_expr_op;
+
+/* The functions of ogc:Function known in filters and values (GeoServer's names and the
+ * ones QGIS writes). */
+typedef enum {
+    TS_FN_UPPER = 0,         /* strToUpperCase, upper: ASCII and Latin-1 letters */
+    TS_FN_LOWER,             /* strToLowerCase, lower */
+    TS_FN_IN,                /* in, in2 .. in10: true if args[0] equals one of the others */
+    TS_FN_STRLEN             /* strLength, length: characters (UTF-8 code points) */
+} ts_expr_fn;
 
 typedef struct ts_expr {
     ts_expr_op op;
@@ -43,6 +53,9 @@ typedef struct ts_expr {
     const char *text;        /* LITERAL: the literal as written (for string comparisons) */
     int prop;                /* PROPERTY: index into the style's property table */
     struct ts_expr *a, *b;   /* arithmetic / CONCAT operands */
+    ts_expr_fn fn;           /* FUNC: which */
+    struct ts_expr **args;   /* FUNC: its arguments */
+    int nargs;
 } ts_expr;
 
 typedef enum {

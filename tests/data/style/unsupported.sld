@@ -102,7 +102,7 @@
           <!-- a function we cannot evaluate (1 warning): the symbolizer is skipped -->
           <TextSymbolizer>
             <Label>
-              <ogc:Function name="strToUpperCase">
+              <ogc:Function name="strCapitalize">
                 <ogc:PropertyName>name</ogc:PropertyName>
               </ogc:Function>
             </Label>
