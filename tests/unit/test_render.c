@@ -1398,3 +1398,57 @@ TS_TEST(render_layer_view_draws_another_store)
     ts_store_unref(empty);
     ts_style_unref(style);
 }
+
+/* Colours, widths and sizes from the feature (PropertyName in CssParameter and Size): each
+ * feature drawn with its own; a point sized by its feature far out of the tile still
+ * reaches into it (the layer's reach is the largest of its features'). */
+TS_TEST(render_values_of_the_feature)
+{
+    static const char *doc =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<PolygonSymbolizer><Fill><CssParameter name=\"fill\"><ogc:PropertyName>c"
+        "</ogc:PropertyName></CssParameter></Fill></PolygonSymbolizer>"
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>square</WellKnownName><Fill>"
+        "<CssParameter name=\"fill\"><ogc:PropertyName>c</ogc:PropertyName></CssParameter>"
+        "</Fill></Mark><Size><ogc:PropertyName>s</ogc:PropertyName></Size></Graphic>"
+        "</PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>\n";
+    ts_err err;
+    const char *names[] = {"c", "s"};
+    ts_store_builder *b = ts_store_builder_new("v", names, 2, &err);
+    TS_REQUIRE(b != NULL);
+    double red_sq[] = {10, 10, 40, 10, 40, 40, 10, 40}, blue_sq[] = {60, 10, 90, 10, 90, 40, 60, 40};
+    uint32_t four[] = {4}, one[] = {1};
+    ts_value v1[] = {{.type = TS_VAL_STR, .u.s = "#ff0000"}, {.type = TS_VAL_NULL}};
+    ts_value v2[] = {{.type = TS_VAL_STR, .u.s = "#0000ff"}, {.type = TS_VAL_NULL}};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POLYGON, red_sq, four, 1, v1, &err), TS_OK);
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POLYGON, blue_sq, four, 1, v2, &err), TS_OK);
+    /* a yellow square of 100 px centred 40 px right of the canvas: its left part shows */
+    double pt[] = {140, 70}, small[] = {20, 70};
+    ts_value v3[] = {{.type = TS_VAL_STR, .u.s = "#ffff00"}, {.type = TS_VAL_INT, .u.i = 100}};
+    ts_value v4[] = {{.type = TS_VAL_STR, .u.s = "#000000"}, {.type = TS_VAL_INT, .u.i = 4}};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, pt, one, 1, v3, &err), TS_OK);
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, small, one, 1, v4, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(doc, strlen(doc), "v", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("v", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    TS_CHECK_INT(draw(w, l, c), TS_OK);
+    TS_CHECK_INT(px_at(c, 25, 25), RED);
+    TS_CHECK_INT(px_at(c, 75, 25), BLUE);
+    TS_CHECK_INT(px_at(c, 95, 70), YELLOW);  /* the big square's left edge is at x = 90 */
+    TS_CHECK_INT(px_at(c, 85, 70), WHITE);
+    TS_CHECK_INT(px_at(c, 20, 70), BLACK);   /* the 4 px square */
+    TS_CHECK_INT(px_at(c, 24, 70), WHITE);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}

@@ -1013,7 +1013,9 @@ TS_TEST(style_error_bad_values)
     EXPECT_RULE_ERROR("<LineSymbolizer><Stroke><CssParameter name=\"stroke-dasharray\">"
                       "1 2 3 4 5 6 7 8 9</CssParameter></Stroke></LineSymbolizer>",
                       TS_ESTYLE, "dasharray");
-    EXPECT_RULE_ERROR("<LineSymbolizer><Stroke><CssParameter name=\"stroke-width\">"
+    /* a value of the feature where only a literal is read (style_values_of_the_feature
+     * has where it is) */
+    EXPECT_RULE_ERROR("<LineSymbolizer><Stroke><CssParameter name=\"stroke-dasharray\">"
                       "<ogc:PropertyName>w</ogc:PropertyName></CssParameter></Stroke>"
                       "</LineSymbolizer>",
                       TS_ESTYLE, "dynamic");
@@ -2841,4 +2843,75 @@ TS_TEST(style_filter_functions)
     size_t len;
     TS_CHECK_STR(label_of(s, garage, 1, 256, &len), "GARAGE STRA\xc3\x9f" "E");
     ts_style_unref(s);
+}
+
+/* Values of the feature in CssParameters and Size (GeoServer writes a PropertyName or
+ * arithmetic there): parsed into expressions and resolved per feature by ts_style_dynamic,
+ * colours from text, numbers clamped, a missing or malformed value keeps the fixed one;
+ * refused inside GraphicFill patterns and with unknown functions. */
+TS_TEST(style_values_of_the_feature)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body(
+        "<PolygonSymbolizer><Fill><CssParameter name=\"fill\">" PROP("c") "</CssParameter>"
+        "<CssParameter name=\"fill-opacity\">" PROP("o") "</CssParameter></Fill>"
+        "<Stroke><CssParameter name=\"stroke-width\"><ogc:Mul>" PROP("w") LIT("2")
+        "</ogc:Mul></CssParameter></Stroke></PolygonSymbolizer>"
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>circle</WellKnownName><Fill>"
+        "<CssParameter name=\"fill\">" PROP("c") "</CssParameter></Fill></Mark>"
+        "<Size>" PROP("w") "</Size></Graphic></PointSymbolizer>"
+        "<LineSymbolizer><Stroke><CssParameter name=\"stroke\">#123456</CssParameter>"
+        "</Stroke></LineSymbolizer>",
+        &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    const ts_rule *r = &s->fts[0].rules[0];
+    TS_REQUIRE(r->nsyms == 3);
+    TS_CHECK(r->syms[0].dynamic && r->syms[1].dynamic && !r->syms[2].dynamic);
+    kv f1[] = {{"c", VS("#ff8000")}, {"o", VR(0.5)}, {"w", VI(3)}};
+    kv f2[] = {{"c", VS("not a colour")}, {"o", VR(7)}, {"w", VI(-4)}};
+    kv f3[] = {{"x", VI(1)}};
+    feat ft = {s, f1, 3};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    ts_symbolizer d;
+    ts_graphic g;
+    ts_style_dynamic(&r->syms[0], &ref, 100, &d, &g);
+    RGB_IS(d.fill, 0xff, 0x80, 0);
+    TS_CHECK_NEAR(d.fill_opacity, 0.5, 0);
+    TS_CHECK_NEAR(d.stroke.width, 6, 0);
+    ts_style_dynamic(&r->syms[1], &ref, 100, &d, &g);
+    TS_CHECK(d.graphic == &g);
+    TS_CHECK_NEAR(g.size, 3, 0);
+    RGB_IS(g.fill, 0xff, 0x80, 0);
+    TS_CHECK(r->syms[1].graphic->size != 3); /* the style is untouched */
+    ft.kvs = f2; /* not a colour: the SLD default grey; numbers clamped */
+    ts_style_dynamic(&r->syms[0], &ref, 100, &d, &g);
+    RGB_IS(d.fill, 128, 128, 128);
+    TS_CHECK_NEAR(d.fill_opacity, 1, 0);
+    TS_CHECK_NEAR(d.stroke.width, 0, 0);
+    ft.kvs = f3;
+    ft.n = 1; /* missing: the fixed values */
+    ts_style_dynamic(&r->syms[0], &ref, 100, &d, &g);
+    RGB_IS(d.fill, 128, 128, 128);
+    TS_CHECK_NEAR(d.stroke.width, 1, 0);
+    ts_style_unref(s);
+    /* colours as SLD writes them */
+    ts_rgba c;
+    TS_CHECK(ts_style_colour(" #AbC ", &c) && c.r == 0xaa && c.g == 0xbb && c.b == 0xcc);
+    TS_CHECK(ts_style_colour("0x102030", &c) && c.r == 0x10 && c.b == 0x30);
+    TS_CHECK(!ts_style_colour("red", &c) && !ts_style_colour("#12345", &c) &&
+             !ts_style_colour("", &c));
+    /* not in a pattern (drawn once, cached), not with a function we cannot evaluate */
+    EXPECT_RULE_ERROR("<PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark><Fill>"
+                      "<CssParameter name=\"fill\">" PROP("c") "</CssParameter></Fill></Mark>"
+                      "</Graphic></GraphicFill></Fill></PolygonSymbolizer>",
+                      TS_ESTYLE, "not supported here");
+    EXPECT_RULE_ERROR("<LineSymbolizer><Stroke><CssParameter name=\"stroke\">"
+                      "<ogc:Function name=\"env\">" LIT("c") "</ogc:Function></CssParameter>"
+                      "</Stroke></LineSymbolizer>",
+                      TS_ESTYLE, "function");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label>x</Label><Fill><CssParameter name=\"fill\">"
+                      PROP("c") "</CssParameter></Fill></TextSymbolizer>",
+                      TS_ESTYLE, "fill");
 }

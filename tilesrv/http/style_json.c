@@ -325,6 +325,42 @@ dasharray(ts_buf *b, const ts_stroke *s)
     return ts_buf_add(b, "]", 1);
 }
 
+/* A paint colour: from the feature when the style takes it from there (MapLibre's
+ * to-color of the expression, the fixed colour when that gives none), else fixed. */
+static ts_status
+paint_colour(sctx *x, const ts_expr *e, ts_rgba fixed)
+{
+    if (e == NULL || !expr_ok(e))
+        return colour(x->b, fixed);
+    TS_TRY(ts_buf_printf(x->b, "[\"to-color\",[\"to-string\","));
+    TS_TRY(expr(x, e, 0));
+    TS_TRY(ts_buf_printf(x->b, "],"));
+    TS_TRY(colour(x->b, fixed));
+    return ts_buf_add(x->b, "]", 1);
+}
+
+/* A paint number times k, from the feature likewise (to-number, the fixed value when the
+ * feature's is none). */
+static ts_status
+paint_number(sctx *x, const ts_expr *e, double fixed, double k)
+{
+    if (e == NULL || !expr_ok(e))
+        return number(x->b, fixed * k);
+    if (k != 1)
+        TS_TRY(ts_buf_printf(x->b, "[\"*\","));
+    TS_TRY(ts_buf_printf(x->b, "[\"to-number\","));
+    TS_TRY(expr(x, e, 1));
+    TS_TRY(ts_buf_add(x->b, ",", 1));
+    TS_TRY(number(x->b, fixed));
+    TS_TRY(ts_buf_add(x->b, "]", 1));
+    if (k != 1) {
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+        TS_TRY(number(x->b, k));
+        TS_TRY(ts_buf_add(x->b, "]", 1));
+    }
+    return TS_OK;
+}
+
 /* The head of one MapLibre layer up to "paint":{ */
 static ts_status
 layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_i, int sym_i,
@@ -350,14 +386,16 @@ layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_
 }
 
 static ts_status
-line_paint(ts_buf *b, const ts_stroke *s, ts_rgba c, double opacity, double offset)
+line_paint(sctx *x, const ts_symbolizer *sym, double offset)
 {
+    ts_buf *b = x->b;
+    const ts_stroke *s = &sym->stroke;
     TS_TRY(ts_buf_printf(b, "\"line-color\":"));
-    TS_TRY(colour(b, c));
+    TS_TRY(paint_colour(x, sym->stroke_expr, sym->stroke_color));
     TS_TRY(ts_buf_printf(b, ",\"line-width\":"));
-    TS_TRY(number(b, s->width > 0 ? s->width : 1));
+    TS_TRY(paint_number(x, sym->stroke_width_expr, s->width > 0 ? s->width : 1, 1));
     TS_TRY(ts_buf_printf(b, ",\"line-opacity\":"));
-    TS_TRY(number(b, opacity));
+    TS_TRY(paint_number(x, sym->stroke_opacity_expr, sym->stroke_opacity, 1));
     if (offset != 0) {
         TS_TRY(ts_buf_printf(b, ",\"line-offset\":"));
         TS_TRY(number(b, -offset)); /* SLD: positive = left; MapLibre: positive = right */
@@ -380,24 +418,23 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         if (s->has_fill) {
             TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "fill", fts, r));
             TS_TRY(ts_buf_printf(b, "\"fill-color\":"));
-            TS_TRY(colour(b, s->fill));
+            TS_TRY(paint_colour(x, s->fill_expr, s->fill));
             TS_TRY(ts_buf_printf(b, ",\"fill-opacity\":"));
-            TS_TRY(number(b, s->fill_opacity));
+            TS_TRY(paint_number(x, s->fill_opacity_expr, s->fill_opacity, 1));
             TS_TRY(ts_buf_printf(b, ",\"fill-antialias\":true}}"));
         } else if (s->fill_graphic) {
             TS_TRY(skip_note(x, "GraphicFill pattern (no sprites served)", layer, r));
         }
         if (s->has_stroke) {
             TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "/outline", "line", fts, r));
-            TS_TRY(line_paint(b, &s->stroke, s->stroke_color, s->stroke_opacity, 0));
+            TS_TRY(line_paint(x, s, 0));
         }
         return TS_OK;
     case TS_SYM_LINE:
         if (!s->has_stroke)
             return skip_note(x, "GraphicStroke (no sprites served)", layer, r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "line", fts, r));
-        return line_paint(b, &s->stroke, s->stroke_color, s->stroke_opacity,
-                          s->perpendicular_offset);
+        return line_paint(x, s, s->perpendicular_offset);
     case TS_SYM_POINT: {
         const ts_graphic *g = s->graphic;
         if (g == NULL || (!g->has_fill && !g->has_stroke))
@@ -405,18 +442,22 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
                              r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
-        TS_TRY(number(b, (g->size > 0 ? g->size : 6) / 2));
+        TS_TRY(paint_number(x, g->size_expr, g->size > 0 ? g->size : 6, 0.5));
         TS_TRY(ts_buf_printf(b, ",\"circle-color\":"));
-        TS_TRY(colour(b, g->fill));
+        TS_TRY(paint_colour(x, g->fill_expr, g->fill));
         TS_TRY(ts_buf_printf(b, ",\"circle-opacity\":"));
-        TS_TRY(number(b, g->has_fill ? g->fill_opacity * g->opacity : 0));
+        if (g->has_fill)
+            TS_TRY(paint_number(x, g->fill_opacity_expr, g->fill_opacity, g->opacity));
+        else
+            TS_TRY(number(b, 0));
         if (g->has_stroke) {
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-color\":"));
-            TS_TRY(colour(b, g->stroke_color));
+            TS_TRY(paint_colour(x, g->stroke_expr, g->stroke_color));
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-width\":"));
-            TS_TRY(number(b, g->stroke.width > 0 ? g->stroke.width : 1));
+            TS_TRY(paint_number(x, g->stroke_width_expr,
+                                g->stroke.width > 0 ? g->stroke.width : 1, 1));
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-opacity\":"));
-            TS_TRY(number(b, g->stroke_opacity * g->opacity));
+            TS_TRY(paint_number(x, g->stroke_opacity_expr, g->stroke_opacity, g->opacity));
         }
         return ts_buf_printf(b, "}}");
     }

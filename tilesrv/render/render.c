@@ -33,6 +33,10 @@
 #define MAX_IMAGE_PX (4096 * 4096) /* a scaled graphic larger than this is not drawn */
 #define MAX_ALONG 1000000  /* graphics along one line part */
 #define XF_CACHE 4         /* CRS transformations a worker keeps */
+#define DYN_MAX_PX 10000.0 /* widths and sizes taken from a feature are clamped to this */
+#define DYN_MIN_EXT 32.0   /* a layer with symbols sized by its features reaches at least
+                            * this far (px) beyond them: a store fetched per request (PostGIS)
+                            * is not known when the query margin is chosen */
 
 /* A cached scaled graphic or pattern tile of one layer. */
 typedef struct gcache_entry {
@@ -195,6 +199,8 @@ layer_free_images(ts_render_layer *l)
     l->nimages = 0;
 }
 
+static double dynamic_extent(const ts_render_layer *l);
+
 ts_render_layer *
 ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
                            const ts_canvas *const *images, int nimages, int *missing,
@@ -239,6 +245,9 @@ ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
     l->id = atomic_fetch_add(&layer_ids, 1) + 1;
     l->store = ts_store_ref(store);
     l->style = ts_style_ref(style);
+    double dyn = dynamic_extent(l);
+    if (dyn > l->max_symbol_px)
+        l->max_symbol_px = dyn;
     return l;
 oom:
     if (l) {
@@ -526,6 +535,37 @@ feat_get(const void *vctx, int prop)
     return field < 0 ? NULL : ts_store_value(fc->layer->store, fc->fid, field);
 }
 
+/* How far the symbols of l's symbolizers with values of the feature reach beyond their
+ * features (px at scale 1): the largest over the features of its store (at least
+ * DYN_MIN_EXT), 0 without such symbolizers. One pass over the store when the layer is made
+ * (a feed's update makes a new layer). */
+static double
+dynamic_extent(const ts_render_layer *l)
+{
+    const ts_style *style = l->style;
+    double ext = 0;
+    feat_ctx fc = {l, 0};
+    ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
+    uint32_t n = ts_store_count(l->store);
+    for (int f = 0; f < style->nfts; f++)
+        for (int r = 0; r < style->fts[f].nrules; r++)
+            for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
+                const ts_symbolizer *sym = &style->fts[f].rules[r].syms[k];
+                const ts_graphic *g = sym->kind == TS_SYM_POINT ? sym->graphic : NULL;
+                if (!sym->stroke_width_expr &&
+                    !(g != NULL && (g->size_expr || g->stroke_width_expr)))
+                    continue; /* colours alone: the fixed extent holds */
+                ext = fmax(ext, DYN_MIN_EXT);
+                for (fc.fid = 0; fc.fid < n; fc.fid++) {
+                    ts_symbolizer ds;
+                    ts_graphic dg;
+                    ts_style_dynamic(sym, &fr, DYN_MAX_PX, &ds, &dg);
+                    ext = fmax(ext, symbolizer_extent_px(&ds, l));
+                }
+            }
+    return ext;
+}
+
 /* Everything one draw of one layer needs, fixed for the whole canvas. */
 typedef struct draw_env {
     ts_render_worker *w;
@@ -727,7 +767,9 @@ graphic_image(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
         r = 0; /* one key for 0 and -0 */
     if (k == 1 && r == 0)
         return src;
-    const ts_canvas *img = cache_get(e->w, l->id, g, GC_IMAGE, k, r);
+    /* keyed by the image, not by g: a graphic sized by the feature is a copy per feature */
+    const void *key = l->images + g->image;
+    const ts_canvas *img = cache_get(e->w, l->id, key, GC_IMAGE, k, r);
     if (img != NULL)
         return img;
     int too_big = 0;
@@ -736,7 +778,7 @@ graphic_image(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
         *st = too_big ? TS_OK : TS_ENOMEM;
         return NULL;
     }
-    return cache_put(e->w, l->id, g, GC_IMAGE, k, r, n);
+    return cache_put(e->w, l->id, key, GC_IMAGE, k, r, n);
 }
 
 /* A graphic at pixel (x, y) of the whole image, turned by extra degrees (along lines) on
@@ -1484,7 +1526,15 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                          * all layers. Until it is wired in, labels are skipped. */
                         continue;
                     }
-                    ts_status st = draw_symbolizer(e, sym, &g);
+                    ts_status st;
+                    if (sym->dynamic) { /* values of this feature in place of fixed ones */
+                        ts_symbolizer ds;
+                        ts_graphic dg;
+                        ts_style_dynamic(sym, &fr, DYN_MAX_PX, &ds, &dg);
+                        st = draw_symbolizer(e, &ds, &g);
+                    } else {
+                        st = draw_symbolizer(e, sym, &g);
+                    }
                     if (st != TS_OK)
                         return TS_FAIL(err, st, "draw layer %s", l->name);
                 }

@@ -621,3 +621,51 @@ ts_expr_eval_number(const ts_expr *e, const ts_feature_ref *feat, double *out)
     *out = o.is_int ? (double)o.i : o.d;
     return 1;
 }
+
+/* ---- values of the feature in symbolizers ------------------------------------------------ */
+
+static void
+dyn_colour(const ts_expr *x, const ts_feature_ref *f, ts_rgba *out)
+{
+    if (x == NULL)
+        return;
+    char buf[64];
+    size_t n = ts_label_eval(x, f, buf, sizeof buf);
+    ts_rgba c;
+    if (n > 0 && n < sizeof buf && ts_style_colour(buf, &c))
+        *out = c;
+}
+
+static void
+dyn_number(const ts_expr *x, const ts_feature_ref *f, double lo, double hi, double *out)
+{
+    double v;
+    if (x == NULL || !ts_expr_eval_number(x, f, &v) || isnan(v))
+        return;
+    *out = v < lo ? lo : v > hi ? hi : v;
+}
+
+void
+ts_style_dynamic(const ts_symbolizer *s, const ts_feature_ref *f, double max_px,
+                 ts_symbolizer *out, ts_graphic *gout)
+{
+    *out = *s;
+    dyn_colour(s->fill_expr, f, &out->fill);
+    dyn_number(s->fill_opacity_expr, f, 0, 1, &out->fill_opacity);
+    dyn_colour(s->stroke_expr, f, &out->stroke_color);
+    dyn_number(s->stroke_width_expr, f, 0, max_px, &out->stroke.width);
+    dyn_number(s->stroke_opacity_expr, f, 0, 1, &out->stroke_opacity);
+    const ts_graphic *g = s->kind == TS_SYM_POINT ? s->graphic : NULL;
+    if (g == NULL || !(g->size_expr || g->fill_expr || g->fill_opacity_expr || g->stroke_expr ||
+                       g->stroke_width_expr || g->stroke_opacity_expr))
+        return;
+    *gout = *g;
+    dyn_number(g->size_expr, f, 0, max_px, &gout->size);
+    dyn_colour(g->fill_expr, f, &gout->fill);
+    dyn_number(g->fill_opacity_expr, f, 0, 1, &gout->fill_opacity);
+    dyn_colour(g->stroke_expr, f, &gout->stroke_color);
+    dyn_number(g->stroke_width_expr, f, 0, max_px, &gout->stroke.width);
+    dyn_number(g->stroke_opacity_expr, f, 0, 1, &gout->stroke_opacity);
+    out->graphic = gout;
+    out->size = gout->size;
+}

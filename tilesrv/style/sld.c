@@ -236,6 +236,24 @@ parse_colour(const char *s, ts_rgba *out)
 }
 
 int
+ts_style_colour(const char *s, ts_rgba *out)
+{
+    if (s == NULL)
+        return 0;
+    while (ts_style__is_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && ts_style__is_space(s[n - 1]))
+        n--;
+    char buf[12];
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return parse_colour(buf, out);
+}
+
+int
 ts_style__param_colour(ts_style__pctx *p, const xmlNode *n, const char *what, ts_rgba *out)
 {
     const char *s = ts_style__param_text(p, n);

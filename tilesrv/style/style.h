@@ -161,6 +161,11 @@ typedef struct ts_graphic {
     double margin[4];            /* GraphicFill of a mark: px of space around each copy in
                                   * the pattern, top, right, bottom, left (VendorOption
                                   * graphic-margin, or QGIS's distance); default 0 */
+    /* PointSymbolizer graphics: values of the feature (an expression in <Size> or in a
+     * Mark's CssParameter) used instead of the fixed ones above; NULL = fixed. See
+     * ts_style_dynamic. */
+    ts_expr *size_expr, *fill_expr, *fill_opacity_expr, *stroke_expr, *stroke_width_expr,
+        *stroke_opacity_expr;
 } ts_graphic;
 
 /* An external graphic file a style refers to. The style module only resolves and checks
@@ -272,6 +277,12 @@ typedef struct ts_symbolizer {
     const ts_graphic *stroke_graphic;
     /* Text: font, halo, placement, priority, vendor options (kind TS_SYM_TEXT only). */
     const ts_text *text;
+    /* Polygon and Line: values of the feature (an expression in a CssParameter: a
+     * PropertyName, arithmetic, Recode...) used instead of the fixed fill, fill_opacity,
+     * stroke_color, stroke.width and stroke_opacity; NULL = fixed. */
+    ts_expr *fill_expr, *fill_opacity_expr, *stroke_expr, *stroke_width_expr,
+        *stroke_opacity_expr;
+    int dynamic;                 /* one of those, or of its graphic's, is set */
 } ts_symbolizer;
 
 typedef struct ts_rule {
@@ -336,6 +347,19 @@ ts_style *ts_style_ref(ts_style *s);
 void ts_style_unref(ts_style *s);
 
 /* ---- evaluation of symbolizer expressions --------------------------------------------- */
+
+/* Parse a colour as SLD writes it: "#rrggbb", "#rgb" or "0xrrggbb" (space around ignored).
+ * 1 with *out set (alpha 255), else 0. */
+int ts_style_colour(const char *s, ts_rgba *out);
+
+/* A symbolizer with its values of feature f (s->dynamic): s copied to *out, its graphic to
+ * *gout (out->graphic points there when the graphic has values of the feature), each
+ * expression evaluated in place of the fixed value: colours from text as ts_style_colour
+ * reads it, numbers clamped to their SLD ranges (opacities 0..1, widths and sizes
+ * 0..max_px). A value that is null or not a colour / number keeps the fixed one (the
+ * style's, or the SLD default). Allocates nothing. */
+void ts_style_dynamic(const ts_symbolizer *s, const ts_feature_ref *f, double max_px,
+                      ts_symbolizer *out, ts_graphic *gout);
 
 /* The text of a label (ts_symbolizer.label) for one feature, written into buf (cap bytes,
  * always NUL-terminated when cap > 0; cut at a UTF-8 character boundary when it does not

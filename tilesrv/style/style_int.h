@@ -68,6 +68,10 @@ typedef struct ts_style__pctx {
     const xmlNode *unsupported; /* an expression of a symbolizer value used something we
                              * cannot evaluate (a function): the parser returned NULL
                              * without an error; the symbolizer is skipped with a warning */
+    int dyn_ok;             /* CssParameters and Size may take values of the feature here (a
+                             * Polygon/Line symbolizer's own Fill and Stroke, a
+                             * PointSymbolizer's graphic; not GraphicFill/GraphicStroke
+                             * patterns, which are drawn once and cached) */
 } ts_style__pctx;
 
 /* Record an error at node n (its line) unless one is already recorded; returns NULL so

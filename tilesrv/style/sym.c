@@ -53,6 +53,52 @@ param_number_or_expr(ts_style__pctx *p, const xmlNode *n, const char *what, doub
     return 2;
 }
 
+/* 1 if parameter element n holds one expression element (no Literal) and no text: a value
+ * of the feature. */
+static int
+param_is_expr(const xmlNode *n)
+{
+    const xmlNode *el = NULL;
+    int nel = 0, text = 0;
+    for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            nel++;
+            el = c;
+        } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+            for (const char *t = (const char *)c->content; *t; t++)
+                text |= !ts_style__is_space(*t);
+        }
+    }
+    return nel == 1 && !text && !ts_style__is(el, "Literal");
+}
+
+/* The expression in parameter n (param_is_expr) into *x: 0, or -1 with the error recorded
+ * (where values of the feature are not taken, and for a function we cannot evaluate: a
+ * colour or width we cannot compute would misdraw the map). */
+static int
+param_expr(ts_style__pctx *p, const xmlNode *n, const char *what, ts_expr **x)
+{
+    if (x == NULL || !p->dyn_ok) {
+        ts_style__error(p, n, TS_ESTYLE,
+                        "%s: a value of the feature is not supported here (only in the Fill "
+                        "and Stroke of a Polygon/LineSymbolizer and in a PointSymbolizer's "
+                        "Graphic)",
+                        what);
+        return -1;
+    }
+    const xmlNode *el = ts_style__first_elem(n);
+    ts_expr *e = ts_style__parse_expr(p, el, 1);
+    if (e == NULL) {
+        if (!p->failed)
+            ts_style__error(p, p->unsupported ? p->unsupported : n, TS_ESTYLE,
+                            "%s uses a function that is not supported", what);
+        p->unsupported = NULL;
+        return -1;
+    }
+    *x = e;
+    return 0;
+}
+
 /* "true"/"false" and the spellings GeoServer accepts; -1 with the error recorded. */
 static int
 param_bool(ts_style__pctx *p, const xmlNode *n, const char *what)
@@ -118,7 +164,7 @@ static int parse_graphic_holder(ts_style__pctx *p, const xmlNode *n, int stroke,
  * cannot draw is not replaced by the default colour. */
 static int
 parse_fill(ts_style__pctx *p, const xmlNode *n, ts_rgba dflt, int *has, ts_rgba *fill,
-           double *opacity, const ts_graphic **graphic)
+           double *opacity, const ts_graphic **graphic, ts_expr **fill_x, ts_expr **opacity_x)
 {
     int skipped = 0, colour = 0;
     *fill = dflt;
@@ -129,11 +175,14 @@ parse_fill(ts_style__pctx *p, const xmlNode *n, ts_rgba dflt, int *has, ts_rgba 
             ts_style__error(p, c, TS_ESTYLE, "<%s> without a name", (const char *)c->name);
             return -1;
         } else if (name != NULL && strcmp(name, "fill") == 0) {
-            if (!ts_style__param_colour(p, c, "fill", fill))
+            if (param_is_expr(c) ? param_expr(p, c, "fill", fill_x) != 0
+                                 : !ts_style__param_colour(p, c, "fill", fill))
                 return -1;
             colour = 1;
         } else if (name != NULL && strcmp(name, "fill-opacity") == 0) {
-            if (!ts_style__param_number(p, c, "fill-opacity", 0.0, 1.0, opacity))
+            if (param_is_expr(c) ? param_expr(p, c, "fill-opacity", opacity_x) != 0
+                                 : !ts_style__param_number(p, c, "fill-opacity", 0.0, 1.0,
+                                                           opacity))
                 return -1;
         } else if (name != NULL) {
             ts_style__warn(p, c, "fill parameter '%s' not supported, ignored", name);
@@ -215,7 +264,8 @@ parse_dasharray(ts_style__pctx *p, const xmlNode *n, ts_stroke *st)
  * and a graphic stroke we cannot draw is not replaced by the default black line. */
 static int
 parse_stroke(ts_style__pctx *p, const xmlNode *n, int *has, ts_stroke *st, ts_rgba *colour_out,
-             double *opacity, const ts_graphic **graphic)
+             double *opacity, const ts_graphic **graphic, ts_expr **colour_x, ts_expr **width_x,
+             ts_expr **opacity_x)
 {
     int skipped = 0, colour = 0;
     *colour_out = (ts_rgba){0, 0, 0, 255};
@@ -241,14 +291,19 @@ parse_stroke(ts_style__pctx *p, const xmlNode *n, int *has, ts_stroke *st, ts_rg
                                (const char *)c->name);
             }
         } else if (strcmp(name, "stroke") == 0) {
-            if (!ts_style__param_colour(p, c, "stroke", colour_out))
+            if (param_is_expr(c) ? param_expr(p, c, "stroke", colour_x) != 0
+                                 : !ts_style__param_colour(p, c, "stroke", colour_out))
                 return -1;
             colour = 1;
         } else if (strcmp(name, "stroke-width") == 0) {
-            if (!ts_style__param_number(p, c, "stroke-width", 0.0, TS_STYLE__MAX_PX, &st->width))
+            if (param_is_expr(c) ? param_expr(p, c, "stroke-width", width_x) != 0
+                                 : !ts_style__param_number(p, c, "stroke-width", 0.0,
+                                                           TS_STYLE__MAX_PX, &st->width))
                 return -1;
         } else if (strcmp(name, "stroke-opacity") == 0) {
-            if (!ts_style__param_number(p, c, "stroke-opacity", 0.0, 1.0, opacity))
+            if (param_is_expr(c) ? param_expr(p, c, "stroke-opacity", opacity_x) != 0
+                                 : !ts_style__param_number(p, c, "stroke-opacity", 0.0, 1.0,
+                                                           opacity))
                 return -1;
         } else if (strcmp(name, "stroke-linejoin") == 0) {
             const char *v = ts_style__param_text(p, c);
@@ -414,11 +469,13 @@ parse_mark(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
                 return -1;
             drawable &= rc;
         } else if (ts_style__is(c, "Fill")) {
-            if (parse_fill(p, c, GREY, &g->has_fill, &g->fill, &g->fill_opacity, NULL) != 0)
+            if (parse_fill(p, c, GREY, &g->has_fill, &g->fill, &g->fill_opacity, NULL,
+                           &g->fill_expr, &g->fill_opacity_expr) != 0)
                 return -1;
         } else if (ts_style__is(c, "Stroke")) {
             if (parse_stroke(p, c, &g->has_stroke, &g->stroke, &g->stroke_color,
-                             &g->stroke_opacity, NULL) != 0)
+                             &g->stroke_opacity, NULL, &g->stroke_expr, &g->stroke_width_expr,
+                             &g->stroke_opacity_expr) != 0)
                 return -1;
         } else {
             ts_style__warn(p, c, "<%s> in <Mark> not supported, skipped", (const char *)c->name);
@@ -667,7 +724,9 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
             if (!ts_style__param_number(p, c, "Opacity", 0.0, 1.0, &g->opacity))
                 return -1;
         } else if (ts_style__is(c, "Size")) {
-            if (!ts_style__param_number(p, c, "Size", 0.0, TS_STYLE__MAX_PX, &g->size))
+            if (param_is_expr(c) ? param_expr(p, c, "Size", &g->size_expr) != 0
+                                 : !ts_style__param_number(p, c, "Size", 0.0, TS_STYLE__MAX_PX,
+                                                           &g->size))
                 return -1;
         } else if (ts_style__is(c, "Rotation")) {
             int rc = param_number_or_expr(p, c, "Rotation", -1e6, 1e6, &g->rotation,
@@ -750,7 +809,10 @@ parse_graphic_holder(ts_style__pctx *p, const xmlNode *n, int stroke, const ts_g
         ts_style__warn(p, n, "<%s> without a <Graphic>, skipped", (const char *)n->name);
         return 0;
     }
+    int dyn_ok = p->dyn_ok;
+    p->dyn_ok = 0; /* a pattern is drawn once and cached: no values of the feature */
     int rc = parse_graphic(p, gn, g, stroke ? "GraphicStroke" : "GraphicFill");
+    p->dyn_ok = dyn_ok;
     if (rc < 0)
         return -1;
     if (rc == 1 && !(g->size > 0) && g->image < 0) {
@@ -895,7 +957,8 @@ parse_halo(ts_style__pctx *p, const xmlNode *n, ts_text *t)
                 return -1;
         } else if (ts_style__is(c, "Fill")) {
             int has;
-            if (parse_fill(p, c, WHITE, &has, &t->halo_fill, &t->halo_opacity, NULL) != 0)
+            if (parse_fill(p, c, WHITE, &has, &t->halo_fill, &t->halo_opacity, NULL, NULL,
+                           NULL) != 0)
                 return -1;
             if (!has)
                 t->halo_opacity = 0;
@@ -1048,7 +1111,8 @@ parse_text(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
             if (parse_font(p, c, t) != 0)
                 return -1;
         } else if (ts_style__is(c, "Fill")) {
-            if (parse_fill(p, c, BLACK, &s->has_fill, &s->fill, &s->fill_opacity, NULL) != 0)
+            if (parse_fill(p, c, BLACK, &s->has_fill, &s->fill, &s->fill_opacity, NULL, NULL,
+                           NULL) != 0)
                 return -1;
         } else if (ts_style__is(c, "Halo")) {
             if (parse_halo(p, c, t) != 0)
@@ -1200,8 +1264,28 @@ sym_common(ts_style__pctx *p, const xmlNode *c, const char *kind)
     return 0;
 }
 
+static int parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s);
+
 int
 ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
+{
+    p->dyn_ok = ts_style__is(n, "PolygonSymbolizer") || ts_style__is(n, "LineSymbolizer") ||
+                ts_style__is(n, "PointSymbolizer");
+    int rc = parse_symbolizer(p, n, s);
+    p->dyn_ok = 0;
+    if (rc == 1) {
+        const ts_graphic *g = s->kind == TS_SYM_POINT ? s->graphic : NULL;
+        s->dynamic = s->fill_expr || s->fill_opacity_expr || s->stroke_expr ||
+                     s->stroke_width_expr || s->stroke_opacity_expr ||
+                     (g != NULL && (g->size_expr || g->fill_expr || g->fill_opacity_expr ||
+                                    g->stroke_expr || g->stroke_width_expr ||
+                                    g->stroke_opacity_expr));
+    }
+    return rc;
+}
+
+static int
+parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
 {
     if (ts_style__is(n, "PolygonSymbolizer")) {
         sym_init(s, TS_SYM_POLYGON);
@@ -1211,11 +1295,12 @@ ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s
         FOR_ELEMS(c, n) {
             if (ts_style__is(c, "Fill")) {
                 if (parse_fill(p, c, GREY, &s->has_fill, &s->fill, &s->fill_opacity,
-                               &s->fill_graphic) != 0)
+                               &s->fill_graphic, &s->fill_expr, &s->fill_opacity_expr) != 0)
                     return -1;
             } else if (ts_style__is(c, "Stroke")) {
                 if (parse_stroke(p, c, &s->has_stroke, &s->stroke, &s->stroke_color,
-                                 &s->stroke_opacity, &s->stroke_graphic) != 0)
+                                 &s->stroke_opacity, &s->stroke_graphic, &s->stroke_expr,
+                                 &s->stroke_width_expr, &s->stroke_opacity_expr) != 0)
                     return -1;
             } else if (ts_style__is(c, "VendorOption") && ts_style__attr(c, "name") != NULL &&
                        (strcmp(ts_style__attr(c, "name"), "graphic-margin") == 0 ||
@@ -1237,7 +1322,8 @@ ts_style__parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s
         FOR_ELEMS(c, n) {
             if (ts_style__is(c, "Stroke")) {
                 if (parse_stroke(p, c, &s->has_stroke, &s->stroke, &s->stroke_color,
-                                 &s->stroke_opacity, &s->stroke_graphic) != 0)
+                                 &s->stroke_opacity, &s->stroke_graphic, &s->stroke_expr,
+                                 &s->stroke_width_expr, &s->stroke_opacity_expr) != 0)
                     return -1;
             } else if (ts_style__is(c, "PerpendicularOffset")) {
                 if (!ts_style__param_number(p, c, "PerpendicularOffset", -TS_STYLE__MAX_PX,
