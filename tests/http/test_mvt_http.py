@@ -498,6 +498,14 @@ def test_maplibre_style_of_filter_functions():
 <ogc:Literal>church</ogc:Literal></ogc:Function><ogc:Literal>true</ogc:Literal>
 </ogc:PropertyIsEqualTo></ogc:Filter>
 <PolygonSymbolizer><Fill><CssParameter name="fill">#ff0000</CssParameter></Fill></PolygonSymbolizer></Rule>
+<Rule><Name>storeys</Name><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>funktion</ogc:PropertyName>
+<ogc:Literal>residential</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>
+<PolygonSymbolizer><Fill><CssParameter name="fill"><ogc:Function name="Categorize">
+<ogc:PropertyName>storeys</ogc:PropertyName><ogc:Literal>#00ff00</ogc:Literal><ogc:Literal>3</ogc:Literal>
+<ogc:Literal>#ffff00</ogc:Literal></ogc:Function></CssParameter></Fill>
+<Stroke><CssParameter name="stroke-width"><ogc:Function name="Interpolate"><ogc:PropertyName>height_m</ogc:PropertyName>
+<ogc:Literal>0</ogc:Literal><ogc:Literal>0.5</ogc:Literal><ogc:Literal>30</ogc:Literal><ogc:Literal>3</ogc:Literal>
+</ogc:Function></CssParameter></Stroke></PolygonSymbolizer></Rule>
 <Rule><Name>upper</Name><ogc:Filter><ogc:PropertyIsEqualTo><ogc:Function name="upper">
 <ogc:PropertyName>funktion</ogc:PropertyName></ogc:Function><ogc:Literal>COMMERCIAL</ogc:Literal>
 </ogc:PropertyIsEqualTo></ogc:Filter>
@@ -521,6 +529,15 @@ def test_maplibre_style_of_filter_functions():
                                  ["==", ["get", "funktion"], "church"]], filters
         assert filters["upper"] == ["==", ["upcase", ["to-string", ["get", "funktion"]]],
                                     "COMMERCIAL"], filters
+        # colours and widths from the feature: data-driven paint
+        paint = {(l["metadata"]["tilesrv:rule"], l["type"]): l["paint"] for l in style["layers"]
+                 if "tilesrv:rule" in l.get("metadata", {})}
+        assert paint[("storeys", "fill")]["fill-color"] == [
+            "to-color", ["to-string", ["step", ["to-number", ["get", "storeys"], 0], "#00ff00",
+                                       3, "#ffff00"]], "#808080"], paint
+        assert paint[("storeys", "line")]["line-width"] == [
+            "to-number", ["interpolate", ["linear"], ["to-number", ["get", "height_m"], 0],
+                          0, 0.5, 30, 3], 1], paint
         # the PNG tile has both colours
         st, _, png = H.get(port, "/tiles/fn/17/68002/43746.png")
         assert st == 200, st
@@ -531,7 +548,9 @@ def test_maplibre_style_of_filter_functions():
         r, g, b = (ds.GetRasterBand(i).ReadAsArray() for i in (1, 2, 3))
         red = int(((r > 200) & (g < 60) & (b < 60)).sum())
         blue = int(((b > 200) & (r < 60) & (g < 60)).sum())
-        assert red > 50 and blue > 50, (red, blue)
+        green = int(((g > 200) & (r < 60) & (b < 60)).sum())
+        yellow = int(((r > 200) & (g > 200) & (b < 60)).sum())
+        assert red > 50 and blue > 50 and green + yellow > 50, (red, blue, green, yellow)
         node = shutil.which("node")
         if node is None:
             return

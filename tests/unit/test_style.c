@@ -2915,3 +2915,89 @@ TS_TEST(style_values_of_the_feature)
                       PROP("c") "</CssParameter></Fill></TextSymbolizer>",
                       TS_ESTYLE, "fill");
 }
+
+/* GeoServer's thematic functions: Recode (a lookup), Categorize (classes by thresholds,
+ * "succeeding" by default, "preceding" on request) and Interpolate (linear or cosine, in
+ * numbers or RGB colours), with their argument counts checked. */
+TS_TEST(style_thematic_functions)
+{
+    ts_err err;
+    size_t len;
+    ts_style *s = label_style("<ogc:Function name=\"Recode\">" PROP("k") LIT("wohnen")
+                              LIT("#ff0000") LIT("gewerbe") LIT("#0000ff") "</ogc:Function>",
+                              &err);
+    TS_REQUIRE(s != NULL);
+    kv wohnen[] = {{"k", VS("wohnen")}}, wald[] = {{"k", VS("wald")}};
+    TS_CHECK_STR(label_of(s, wohnen, 1, 64, &len), "#ff0000");
+    TS_CHECK_STR(label_of(s, wald, 1, 64, &len), ""); /* no key: null */
+    ts_style_unref(s);
+
+    s = label_style("<ogc:Function name=\"Categorize\">" PROP("v") LIT("low") LIT("10")
+                    LIT("mid") LIT("20") LIT("high") "</ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    kv v5[] = {{"v", VI(5)}}, v10[] = {{"v", VI(10)}}, v15[] = {{"v", VR(15.5)}},
+       v20[] = {{"v", VI(20)}}, v99[] = {{"v", VI(99)}}, vnull[] = {{"x", VI(1)}};
+    TS_CHECK_STR(label_of(s, v5, 1, 64, &len), "low");
+    TS_CHECK_STR(label_of(s, v10, 1, 64, &len), "mid"); /* succeeding: from 10 on */
+    TS_CHECK_STR(label_of(s, v15, 1, 64, &len), "mid");
+    TS_CHECK_STR(label_of(s, v20, 1, 64, &len), "high");
+    TS_CHECK_STR(label_of(s, v99, 1, 64, &len), "high");
+    TS_CHECK_STR(label_of(s, vnull, 1, 64, &len), "");
+    ts_style_unref(s);
+    s = label_style("<ogc:Function name=\"Categorize\">" PROP("v") LIT("low") LIT("10")
+                    LIT("mid") LIT("preceding") "</ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_STR(label_of(s, v10, 1, 64, &len), "low"); /* preceding: above 10 */
+    TS_CHECK_STR(label_of(s, v15, 1, 64, &len), "mid");
+    ts_style_unref(s);
+
+    s = label_style("<ogc:Function name=\"Interpolate\">" PROP("v") LIT("10") LIT("#000000")
+                    LIT("20") LIT("#ff8000") "</ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL); /* colours: found without a mode */
+    TS_CHECK_STR(label_of(s, v5, 1, 64, &len), "#000000");
+    TS_CHECK_STR(label_of(s, v15, 1, 64, &len), "#8c4600"); /* 5.5 / 10 of the way */
+    TS_CHECK_STR(label_of(s, v99, 1, 64, &len), "#ff8000");
+    ts_style_unref(s);
+    s = label_style("<ogc:Function name=\"Interpolate\">" PROP("v") LIT("10") LIT("2") LIT("20")
+                    LIT("4") LIT("numeric") LIT("linear") "</ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_STR(label_of(s, v15, 1, 64, &len), "3.1");
+    TS_CHECK_STR(label_of(s, v20, 1, 64, &len), "4");
+    ts_style_unref(s);
+    s = label_style("<ogc:Function name=\"Interpolate\">" PROP("v") LIT("10") LIT("0") LIT("20")
+                    LIT("100") LIT("cosine") "</ogc:Function>",
+                    &err);
+    TS_REQUIRE(s != NULL);
+    kv v125[] = {{"v", VR(12.5)}};
+    TS_CHECK_STR(label_of(s, v125, 1, 64, &len), "14.64466094067262"); /* (1 - cos(pi/4)) / 2 */
+    ts_style_unref(s);
+
+    /* as a fill colour */
+    s = parse_rule_body("<PolygonSymbolizer><Fill><CssParameter name=\"fill\">"
+                        "<ogc:Function name=\"Categorize\">" PROP("v") LIT("#00ff00") LIT("10")
+                        LIT("#ff0000") "</ogc:Function></CssParameter></Fill></PolygonSymbolizer>",
+                        &err);
+    TS_REQUIRE(s != NULL);
+    feat ft = {s, v15, 1};
+    ts_feature_ref ref = {feat_get, &ft, {0, 0, 0, 0}};
+    ts_symbolizer d;
+    ts_graphic g;
+    ts_style_dynamic(&s->fts[0].rules[0].syms[0], &ref, 100, &d, &g);
+    RGB_IS(d.fill, 0xff, 0, 0);
+    ts_style_unref(s);
+
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label><ogc:Function name=\"Recode\">" PROP("k") LIT("a")
+                      LIT("b") LIT("c") "</ogc:Function></Label></TextSymbolizer>",
+                      TS_ESTYLE, "Recode");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label><ogc:Function name=\"Categorize\">" PROP("k")
+                      LIT("a") LIT("1") "</ogc:Function></Label></TextSymbolizer>",
+                      TS_ESTYLE, "threshold");
+    EXPECT_RULE_ERROR("<TextSymbolizer><Label><ogc:Function name=\"Interpolate\">" PROP("k")
+                      LIT("1") LIT("2") LIT("3") LIT("4") LIT("cubic")
+                      "</ogc:Function></Label></TextSymbolizer>",
+                      TS_ESTYLE, "cubic");
+}

@@ -64,6 +64,14 @@ number(ts_buf *b, double v)
     return ts_buf_printf(b, "%.10g", v);
 }
 
+static int is_numeric_literal(const ts_expr *e);
+
+static double
+lit_num(const ts_expr *e)
+{
+    return e->lit.type == TS_VAL_INT ? (double)e->lit.u.i : e->lit.u.d;
+}
+
 /* 1 if e can be written as an expression. */
 static int
 expr_ok(const ts_expr *e)
@@ -75,9 +83,24 @@ expr_ok(const ts_expr *e)
     case TS_EXPR_PROPERTY:
         return 1;
     case TS_EXPR_FUNC:
-        for (int i = 0; i < e->nargs; i++)
+        /* Recode (match needs a fallback of the paint's type) and Categorize "preceding" /
+         * cosine Interpolate (no MapLibre equivalent) are not written */
+        if (e->fn == TS_FN_RECODE ||
+            (e->fn == TS_FN_CATEGORIZE && (e->fn_flags & TS_FN_PRECEDING)) ||
+            (e->fn == TS_FN_INTERPOLATE && (e->fn_flags & TS_FN_COSINE)))
+            return 0;
+        for (int i = 0; i < e->nargs; i++) {
             if (!expr_ok(e->args[i]))
                 return 0;
+            /* step / interpolate stops are number literals, ascending */
+            int stop = e->fn == TS_FN_CATEGORIZE ? i >= 2 && i % 2 == 0
+                       : e->fn == TS_FN_INTERPOLATE ? i >= 1 && i % 2 == 1
+                                                    : 0;
+            if (stop && (!is_numeric_literal(e->args[i]) ||
+                         (i > 2 && is_numeric_literal(e->args[i - 2]) &&
+                          lit_num(e->args[i]) <= lit_num(e->args[i - 2]))))
+                return 0;
+        }
         return e->nargs > 0;
     default:
         return expr_ok(e->a) && expr_ok(e->b);
@@ -123,6 +146,26 @@ expr(sctx *x, const ts_expr *e, int as_number)
                 TS_TRY(ts_buf_add(b, ",", 1));
                 TS_TRY(expr(x, e->args[i], num));
                 TS_TRY(ts_buf_add(b, "]", 1));
+            }
+            return ts_buf_add(b, "]", 1);
+        }
+        if (e->fn == TS_FN_CATEGORIZE || e->fn == TS_FN_INTERPOLATE) {
+            /* ["step", input, v0, t1, v1, ...] / ["interpolate", ["linear"], input, d1, v1,
+             * ...]; colours as colours */
+            int colour = e->fn == TS_FN_INTERPOLATE && (e->fn_flags & TS_FN_COLOUR);
+            TS_TRY(ts_buf_printf(b, e->fn == TS_FN_CATEGORIZE
+                                        ? "[\"step\",[\"to-number\","
+                                        : "[\"interpolate\",[\"linear\"],[\"to-number\","));
+            TS_TRY(expr(x, e->args[0], 0));
+            TS_TRY(ts_buf_printf(b, ",0]"));
+            for (int i = 1; i < e->nargs; i++) {
+                int is_value = e->fn == TS_FN_CATEGORIZE ? i % 2 == 1 : i % 2 == 0;
+                TS_TRY(ts_buf_add(b, ",", 1));
+                if (is_value && colour)
+                    TS_TRY(ts_buf_printf(b, "[\"to-color\","));
+                TS_TRY(expr(x, e->args[i], !is_value));
+                if (is_value && colour)
+                    TS_TRY(ts_buf_add(b, "]", 1));
             }
             return ts_buf_add(b, "]", 1);
         }

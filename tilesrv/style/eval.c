@@ -29,6 +29,8 @@ typedef struct opnd {
     int xcase;        /* V_STR: 0 as is, XC_UPPER / XC_LOWER: s as that case function has it
                        * (the transform keeps every byte's place, so it is applied while
                        * comparing, and nothing is copied) */
+    char own[8];      /* text computed here (an interpolated "#rrggbb"): s points into it,
+                       * so an opnd is never copied, only filled in place */
 } opnd;
 
 enum { XC_NONE = 0, XC_UPPER, XC_LOWER };
@@ -351,6 +353,75 @@ u8count(const char *s)
     return n;
 }
 
+/* The number an operand reads as (after to_num). */
+static double
+num_of(const opnd *o)
+{
+    return o->is_int ? (double)o->i : o->d;
+}
+
+/* Interpolate: v1 up to d1, vn from dn on, in between by the fraction of the way (cosine
+ * eased when asked), of numbers or of RGB colours (a "#rrggbb" made in o->own). Null when
+ * the input or a value it needs is not a number / colour. */
+static void
+eval_interpolate(const ts_expr *e, const ts_feature_ref *f, opnd *o)
+{
+    opnd x, d0, d1;
+    o->kind = V_NULL;
+    eval_expr(e->args[0], f, &x);
+    if (!to_num(&x))
+        return;
+    double v = num_of(&x);
+    int n = (e->nargs - 1) / 2, lo = 0;
+    /* the last stop at or below v (the first when v is below them all) */
+    for (int j = 0; j < n; j++) {
+        eval_expr(e->args[1 + 2 * j], f, &d0);
+        if (!to_num(&d0))
+            return;
+        if (num_of(&d0) <= v)
+            lo = j;
+        else
+            break;
+    }
+    eval_expr(e->args[1 + 2 * lo], f, &d0);
+    to_num(&d0);
+    double t = 0;
+    int hi = lo;
+    if (lo + 1 < n && num_of(&d0) <= v) {
+        eval_expr(e->args[1 + 2 * (lo + 1)], f, &d1);
+        if (!to_num(&d1))
+            return;
+        double span = num_of(&d1) - num_of(&d0);
+        if (span > 0) {
+            hi = lo + 1;
+            t = (v - num_of(&d0)) / span;
+            if (e->fn_flags & TS_FN_COSINE)
+                t = (1 - cos(t * M_PI)) / 2;
+        }
+    }
+    opnd a, b;
+    eval_expr(e->args[2 + 2 * lo], f, &a);
+    eval_expr(e->args[2 + 2 * hi], f, &b);
+    if (!(e->fn_flags & TS_FN_COLOUR)) {
+        if (!to_num(&a) || !to_num(&b))
+            return;
+        set_num(o, num_of(&a) + (num_of(&b) - num_of(&a)) * t);
+        return;
+    }
+    char ba[32], bb[32];
+    ts_rgba ca, cb;
+    if (a.kind == V_NULL || b.kind == V_NULL || !ts_style_colour(str_of(&a, ba), &ca) ||
+        !ts_style_colour(str_of(&b, bb), &cb))
+        return;
+    int r = (int)lround(ca.r + (cb.r - ca.r) * t), g = (int)lround(ca.g + (cb.g - ca.g) * t),
+        bl = (int)lround(ca.b + (cb.b - ca.b) * t);
+    snprintf(o->own, sizeof o->own, "#%02x%02x%02x", r & 255, g & 255, bl & 255);
+    o->kind = V_STR;
+    o->s = o->own;
+    o->numchk = -1;
+    o->xcase = XC_NONE;
+}
+
 static void
 eval_func(const ts_expr *e, const ts_feature_ref *f, opnd *o)
 {
@@ -369,6 +440,40 @@ eval_func(const ts_expr *e, const ts_feature_ref *f, opnd *o)
         set_int(o, u8count(str_of(o, buf)));
         return;
     }
+    case TS_FN_RECODE: {
+        opnd x, y;
+        int r;
+        eval_expr(e->args[0], f, &x);
+        for (int k = 1; k + 1 < e->nargs && x.kind != V_NULL; k += 2) {
+            eval_expr(e->args[k], f, &y);
+            if (compare(&x, &y, 1, &r) && r == 0) {
+                eval_expr(e->args[k + 1], f, o);
+                return;
+            }
+        }
+        break;
+    }
+    case TS_FN_CATEGORIZE: {
+        opnd x, t;
+        int r, pick = 1;
+        eval_expr(e->args[0], f, &x);
+        if (x.kind == V_NULL)
+            break;
+        for (int k = 2; k + 1 < e->nargs; k += 2) {
+            eval_expr(e->args[k], f, &t);
+            if (!compare(&x, &t, 1, &r))
+                break;
+            if (e->fn_flags & TS_FN_PRECEDING ? r > 0 : r >= 0)
+                pick = k + 1;
+            else
+                break;
+        }
+        eval_expr(e->args[pick], f, o);
+        return;
+    }
+    case TS_FN_INTERPOLATE:
+        eval_interpolate(e, f, o);
+        return;
     case TS_FN_IN: {
         opnd x, y;
         int hit = 0, r;

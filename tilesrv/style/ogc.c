@@ -158,6 +158,71 @@ function_name(const xmlNode *n)
     return "";
 }
 
+/* 1 if x is a literal whose text is word (any case). */
+static int
+literal_is(const ts_expr *x, const char *word)
+{
+    return x->op == TS_EXPR_LITERAL && x->text != NULL && strcasecmp(x->text, word) == 0;
+}
+
+/* The trailing option words of Recode / Categorize / Interpolate taken off e's arguments
+ * into e->fn_flags, and the count of what is left checked. 0, or -1 with the error. */
+static int
+lookup_options(ts_style__pctx *p, const xmlNode *n, ts_expr *e, const char *fname)
+{
+    if (e->fn == TS_FN_CATEGORIZE && e->nargs > 2) {
+        const ts_expr *last = e->args[e->nargs - 1];
+        if (literal_is(last, "preceding") || literal_is(last, "succeeding")) {
+            e->fn_flags |= literal_is(last, "preceding") ? TS_FN_PRECEDING : 0;
+            e->nargs--;
+        }
+    }
+    int mode = 0;
+    while (e->fn == TS_FN_INTERPOLATE && e->nargs > 3) {
+        const ts_expr *last = e->args[e->nargs - 1];
+        if (literal_is(last, "color") || literal_is(last, "colour")) {
+            e->fn_flags |= TS_FN_COLOUR;
+            mode = 1;
+        } else if (literal_is(last, "numeric")) {
+            mode = 1;
+        } else if (literal_is(last, "cosine")) {
+            e->fn_flags |= TS_FN_COSINE;
+        } else if (literal_is(last, "cubic")) {
+            ts_style__error(p, n, TS_ESTYLE,
+                            "<Function name=\"%s\">: method 'cubic' not supported (linear, "
+                            "cosine)",
+                            fname);
+            return -1;
+        } else if (!literal_is(last, "linear")) {
+            break;
+        }
+        e->nargs--;
+    }
+    int ok = e->fn == TS_FN_RECODE       ? e->nargs >= 3 && (e->nargs - 1) % 2 == 0
+             : e->fn == TS_FN_CATEGORIZE ? e->nargs >= 2 && (e->nargs - 2) % 2 == 0
+                                         : e->nargs >= 3 && (e->nargs - 1) % 2 == 0;
+    if (!ok) {
+        ts_style__error(p, n, TS_ESTYLE,
+                        "<Function name=\"%s\">: %d arguments do not make %s", fname,
+                        e->nargs,
+                        e->fn == TS_FN_RECODE       ? "an input and key/value pairs"
+                        : e->fn == TS_FN_CATEGORIZE ? "an input, a value and threshold/value pairs"
+                                                    : "an input and data/value pairs");
+        return -1;
+    }
+    if (e->fn == TS_FN_INTERPOLATE && !mode) { /* no mode given: colours if all values are */
+        int colours = 1;
+        for (int i = 2; i < e->nargs && colours; i += 2) {
+            ts_rgba c;
+            colours = e->args[i]->op == TS_EXPR_LITERAL && e->args[i]->text != NULL &&
+                      ts_style_colour(e->args[i]->text, &c);
+        }
+        if (colours)
+            e->fn_flags |= TS_FN_COLOUR;
+    }
+    return 0;
+}
+
 /* Functions: strConcat(a, b) and Concatenate(a, ...) (string concatenation, in symbolizer
  * values only), and everywhere the case functions, in / in2..in10 and strLength. Any
  * other function is an error in a filter and marks a symbolizer value unsupported
@@ -173,6 +238,9 @@ parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
         {"strToUpperCase", TS_FN_UPPER, 1, 1}, {"upper", TS_FN_UPPER, 1, 1},
         {"strToLowerCase", TS_FN_LOWER, 1, 1}, {"lower", TS_FN_LOWER, 1, 1},
         {"strLength", TS_FN_STRLEN, 1, 1},     {"length", TS_FN_STRLEN, 1, 1},
+        {"Recode", TS_FN_RECODE, 3, 1025},
+        {"Categorize", TS_FN_CATEGORIZE, 2, 1025},
+        {"Interpolate", TS_FN_INTERPOLATE, 3, 1026},
         {"in", TS_FN_IN, 2, 1024},
     };
     const char *fname = function_name(n);
@@ -209,7 +277,7 @@ parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
             return ts_style__error(p, n, TS_ESTYLE,
                                    "<Function name=\"%s\"> not supported (known: "
                                    "strToUpperCase/upper, strToLowerCase/lower, strLength, "
-                                   "in, in2..in10)",
+                                   "in, in2..in10, Recode, Categorize, Interpolate)",
                                    fname);
         if (p->unsupported == NULL)
             p->unsupported = n;
@@ -231,6 +299,8 @@ parse_function(ts_style__pctx *p, const xmlNode *n, int depth, int labels)
             return NULL;
         e->args[e->nargs++] = x;
     }
+    if (e->fn == TS_FN_RECODE || e->fn == TS_FN_CATEGORIZE || e->fn == TS_FN_INTERPOLATE)
+        return lookup_options(p, n, e, fname) == 0 ? e : NULL;
     return e;
 }
 

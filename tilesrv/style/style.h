@@ -43,8 +43,19 @@ typedef enum {
     TS_FN_UPPER = 0,         /* strToUpperCase, upper: ASCII and Latin-1 letters */
     TS_FN_LOWER,             /* strToLowerCase, lower */
     TS_FN_IN,                /* in, in2 .. in10: true if args[0] equals one of the others */
-    TS_FN_STRLEN             /* strLength, length: characters (UTF-8 code points) */
+    TS_FN_STRLEN,            /* strLength, length: characters (UTF-8 code points) */
+    TS_FN_RECODE,            /* Recode(x, k1, v1, k2, v2, ...): the v of the first k equal
+                              * to x, else null */
+    TS_FN_CATEGORIZE,        /* Categorize(x, v0, t1, v1, ..., tn, vn): v0 below t1, vi from
+                              * ti on (TS_FN_PRECEDING: above ti) */
+    TS_FN_INTERPOLATE        /* Interpolate(x, d1, v1, ..., dn, vn): v1 up to d1, vn from dn
+                              * on, in between linear (TS_FN_COSINE: cosine) in numbers or
+                              * (TS_FN_COLOUR) in RGB colours */
 } ts_expr_fn;
+
+#define TS_FN_PRECEDING 1    /* Categorize: "preceding" */
+#define TS_FN_COLOUR 2       /* Interpolate: "color" mode (or its values are all colours) */
+#define TS_FN_COSINE 4       /* Interpolate: "cosine" method */
 
 typedef struct ts_expr {
     ts_expr_op op;
@@ -54,6 +65,7 @@ typedef struct ts_expr {
     int prop;                /* PROPERTY: index into the style's property table */
     struct ts_expr *a, *b;   /* arithmetic / CONCAT operands */
     ts_expr_fn fn;           /* FUNC: which */
+    int fn_flags;            /* FUNC: TS_FN_PRECEDING, TS_FN_COLOUR, TS_FN_COSINE */
     struct ts_expr **args;   /* FUNC: its arguments */
     int nargs;
 } ts_expr;
