@@ -347,6 +347,19 @@ def test_data_warnings_at_load_name_the_feature():
         err = r.stderr.decode()
         assert r.returncode == 1 and "declares no CRS" in err and "srs:" in err, err
         assert "src_crs" not in err, err
+        # a label font that is not installed is told by check, naming the layer
+        sld = os.path.join(d, "font.sld")
+        with open(sld, "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                    'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name><UserStyle>'
+                    '<FeatureTypeStyle><Rule><TextSymbolizer><Label><ogc:PropertyName>name'
+                    '</ogc:PropertyName></Label><Font><CssParameter name="font-family">'
+                    'Nonexistent Grotesk</CssParameter></Font></TextSymbolizer></Rule>'
+                    '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+        r = check(csv, "    srs: \"EPSG:25832\"\n", sld)
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert "layer l: font family 'Nonexistent Grotesk' is not installed" in err, err
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -782,6 +782,9 @@ ts_service_load(ts_config *cfg, ts_err *err)
         }
     }
     preload_free(s);
+    for (int i = 0; i < s->nlayers; i++) /* a missing font is told at load (and by check) */
+        if (s->layers[i].style != NULL)
+            ts_render_check_fonts(s->layers[i].style, s->fonts, s->layers[i].cfg->name);
     if (ts_pipeline__wms_build(s, &s->wms, err) != TS_OK)
         goto fail;
     ts_source_ctx_free(sc);

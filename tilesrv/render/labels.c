@@ -229,7 +229,7 @@ ts_render__labeler_free(ts_render__labeler *lb)
 /* Say once per process that none of a TextSymbolizer's font families is installed and
  * which family is drawn instead (a style from another system names Arial, say). */
 static void
-warn_substituted(const ts_text *tx, const char *used)
+warn_substituted(const ts_text *tx, const char *used, const char *layer)
 {
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     static char warned[32][96];
@@ -246,10 +246,41 @@ warn_substituted(const ts_text *tx, const char *used)
         memcpy(warned[nwarned++], want, sizeof want);
     pthread_mutex_unlock(&mu);
     if (!seen)
-        ts_warn("font family '%s'%s is not installed: labels use '%s' (install the font or name "
-                "an installed one; fonts are read from /usr/share/fonts and data/fonts)",
-                want, tx->nfont_family > 1 ? " (and the families after it)" : "",
-                used ? used : "?");
+        ts_warn("%s%s%sfont family '%s'%s is not installed: labels use '%s' (install the font "
+                "or name an installed one; fonts are read from /usr/share/fonts and data/fonts)",
+                layer ? "layer " : "", layer ? layer : "", layer ? ": " : "", want,
+                tx->nfont_family > 1 ? " (and the families after it)" : "", used ? used : "?");
+}
+
+/* The face for tx from cat: its first installed family, else the fallback (warned). */
+static int
+find_face(const ts_font_catalog *cat, const ts_text *tx, const char *layer)
+{
+    int bold = tx->font_bold, italic = tx->font_style != TS_FONT_NORMAL;
+    ts_font_match m;
+    for (int k = 0; k < tx->nfont_family; k++) {
+        int f = ts_font_catalog_find(cat, tx->font_family[k], bold, italic, &m);
+        if (f >= 0 && m != TS_FONT_FALLBACK)
+            return f;
+    }
+    int face = ts_font_catalog_find(cat, "sans-serif", bold, italic, &m);
+    const ts_font_info *fi = ts_font_catalog_info(cat, face);
+    warn_substituted(tx, fi ? fi->family : NULL, layer);
+    return face;
+}
+
+void
+ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, const char *layer)
+{
+    if (style == NULL || cat == NULL)
+        return;
+    for (int f = 0; f < style->nfts; f++)
+        for (int r = 0; r < style->fts[f].nrules; r++)
+            for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
+                const ts_symbolizer *sym = &style->fts[f].rules[r].syms[k];
+                if (sym->kind == TS_SYM_TEXT && sym->text != NULL)
+                    find_face(cat, sym->text, layer);
+            }
 }
 
 /* The catalogue face for a TextSymbolizer's font: the first family of its list that the
@@ -260,19 +291,7 @@ face_for(ts_render__labeler *lb, uint64_t layer, const ts_text *tx)
     for (int i = 0; i < lb->nfaces; i++)
         if (lb->faces[i].key == tx && lb->faces[i].layer == layer)
             return lb->faces[i].face;
-    int bold = tx->font_bold, italic = tx->font_style != TS_FONT_NORMAL;
-    int face = -1;
-    ts_font_match m;
-    for (int k = 0; k < tx->nfont_family && face < 0; k++) {
-        int f = ts_font_catalog_find(lb->cat, tx->font_family[k], bold, italic, &m);
-        if (f >= 0 && m != TS_FONT_FALLBACK)
-            face = f;
-    }
-    if (face < 0) {
-        face = ts_font_catalog_find(lb->cat, "sans-serif", bold, italic, &m);
-        const ts_font_info *fi = ts_font_catalog_info(lb->cat, face);
-        warn_substituted(tx, fi ? fi->family : NULL);
-    }
+    int face = find_face(lb->cat, tx, NULL);
     if (lb->nfaces == FACE_CACHE)
         lb->nfaces = 0; /* more fonts than slots: start over (lookups are cheap) */
     lb->faces[lb->nfaces++] = (face_entry){layer, tx, face};
