@@ -3001,3 +3001,34 @@ TS_TEST(style_thematic_functions)
                       "</ogc:Function></Label></TextSymbolizer>",
                       TS_ESTYLE, "cubic");
 }
+
+/* A configured layer reads the NamedLayer of its own name from a file that holds several
+ * (it always got the first); without one of its name, the first. */
+TS_TEST(style_prefer_the_named_layer)
+{
+    static const char *two =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\">"
+        "<NamedLayer><Name>a</Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer>"
+        "<Fill><CssParameter name=\"fill\">#ff0000</CssParameter></Fill></PolygonSymbolizer>"
+        "</Rule></FeatureTypeStyle></UserStyle></NamedLayer>"
+        "<NamedLayer><Name> b </Name><UserStyle><FeatureTypeStyle><Rule><PolygonSymbolizer>"
+        "<Fill><CssParameter name=\"fill\">#0000ff</CssParameter></Fill></PolygonSymbolizer>"
+        "</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
+    ts_err err;
+    ts_log_level lvl = ts_log_get_level();
+    ts_log_set_level(TS_LOG_ERROR);
+    ts_style *s = ts_style_parse_prefer(two, strlen(two), "two.sld", "b", &err);
+    TS_REQUIRE(s != NULL);
+    RGB_IS(s->fts[0].rules[0].syms[0].fill, 0, 0, 0xff);
+    TS_CHECK_INT(s->nwarnings, 0);
+    ts_style_unref(s);
+    s = ts_style_parse_prefer(two, strlen(two), "two.sld", "parcels", &err);
+    TS_REQUIRE(s != NULL);
+    RGB_IS(s->fts[0].rules[0].syms[0].fill, 0xff, 0, 0);
+    TS_CHECK_INT(s->nwarnings, 1); /* the second layer is not used */
+    ts_style_unref(s);
+    ts_log_set_level(lvl);
+    /* the strict form still refuses a missing name */
+    TS_CHECK(ts_style_parse_layer(two, strlen(two), "two.sld", "parcels", &err) == NULL);
+    TS_CHECK_INT(err.code, TS_ENOENT);
+}

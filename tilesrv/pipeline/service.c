@@ -152,11 +152,14 @@ find_loaded(ts_service *s, const ts_cfg_layer *l, const char *crs)
     return NULL;
 }
 
+/* The style of layer l already read for another of its grids (a file may hold the
+ * NamedLayers of several layers: the style is read per layer name). */
 static ts_style *
-find_style(ts_service *s, const char *path)
+find_style(ts_service *s, const ts_cfg_layer *l)
 {
     for (int i = 0; i < s->nlayers; i++)
-        if (s->layers[i].style && strcmp(s->layers[i].cfg->style, path) == 0)
+        if (s->layers[i].style && strcmp(s->layers[i].cfg->style, l->style) == 0 &&
+            strcmp(s->layers[i].cfg->name, l->name) == 0)
             return ts_style_ref(s->layers[i].style);
     return NULL;
 }
@@ -257,8 +260,8 @@ bind_layer(const ts_cfg_layer *l, ts_store *store, ts_style *style, int *missing
 static ts_style *
 layer_style(ts_service *s, const ts_cfg_layer *l, ts_err *err)
 {
-    ts_style *st = find_style(s, l->style);
-    return st ? st : ts_style_load(l->style, err);
+    ts_style *st = find_style(s, l);
+    return st ? st : ts_style_load_prefer(l->style, l->name, err);
 }
 
 /* A feed layer: an empty store with the style's properties as fields until the feed sets
@@ -496,7 +499,7 @@ preload_stores(ts_service *s, const ts_config *cfg, int threads)
                 p->l = l;
                 p->src = src;
                 p->g = g;
-                p->style = ts_style_load(l->style, &p->err);
+                p->style = ts_style_load_prefer(l->style, l->name, &p->err);
                 if (p->style == NULL)
                     p->st = p->err.code != TS_OK ? p->err.code : TS_ESTYLE;
             }
@@ -559,9 +562,9 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         pre->store = NULL;
         secs = pre->secs;
     } else {
-        sl->style = find_style(s, l->style);
+        sl->style = find_style(s, l);
         if (sl->style == NULL) {
-            sl->style = ts_style_load(l->style, err);
+            sl->style = ts_style_load_prefer(l->style, l->name, err);
             if (sl->style == NULL)
                 return err ? err->code : TS_ESTYLE;
         }

@@ -506,7 +506,7 @@ pick_user_style(const xmlNode *layer)
 }
 
 static int
-parse_document(ts_style__pctx *p, const xmlNode *root, const char *layer_name)
+parse_document(ts_style__pctx *p, const xmlNode *root, const char *layer_name, int strict)
 {
     if (root == NULL || !ts_style__is(root, "StyledLayerDescriptor")) {
         ts_style__error(p, root, TS_ESTYLE, "root element is <%s>, expected <StyledLayerDescriptor>",
@@ -533,6 +533,8 @@ parse_document(ts_style__pctx *p, const xmlNode *root, const char *layer_name)
                            (const char *)c->name);
         }
     }
+    if (layer == NULL && layer_name != NULL && !strict) /* no layer of that name: the first */
+        return parse_document(p, root, NULL, 1);
     if (layer == NULL) {
         if (layer_name != NULL)
             ts_style__error(p, root, TS_ENOENT, "no NamedLayer or UserLayer named '%s'",
@@ -802,9 +804,26 @@ crowded_tag(const char *s, size_t len)
     return len;
 }
 
+static ts_style *parse_impl(const char *xml, size_t len, const char *where, const char *layer,
+                            int strict, ts_err *err);
+
 ts_style *
 ts_style_parse_layer(const char *xml, size_t len, const char *where, const char *layer,
                      ts_err *err)
+{
+    return parse_impl(xml, len, where, layer, 1, err);
+}
+
+ts_style *
+ts_style_parse_prefer(const char *xml, size_t len, const char *where, const char *layer,
+                      ts_err *err)
+{
+    return parse_impl(xml, len, where, layer, 0, err);
+}
+
+static ts_style *
+parse_impl(const char *xml, size_t len, const char *where, const char *layer, int strict,
+           ts_err *err)
 {
     if (where == NULL)
         where = "<memory>";
@@ -897,7 +916,7 @@ ts_style_parse_layer(const char *xml, size_t len, const char *where, const char 
     ts_style__pctx p = {.st = st, .where = where, .err = err, .failed = 0};
     if ((st->pub.path = ts_style__strndup(st, where, strlen(where))) == NULL) {
         ts_style__error(&p, NULL, TS_ENOMEM, "out of memory");
-    } else if (parse_document(&p, xmlDocGetRootElement(doc), layer) != 0 && !p.failed) {
+    } else if (parse_document(&p, xmlDocGetRootElement(doc), layer, strict) != 0 && !p.failed) {
         ts_style__error(&p, NULL, TS_EINTERNAL, "style parse failed without a message");
     }
     if (p.failed) {

@@ -200,6 +200,18 @@ ts_style_load(const char *path, ts_err *err)
     return ts_style_load_layer(path, NULL, err);
 }
 
+ts_style *
+ts_style_load_prefer(const char *path, const char *layer, ts_err *err)
+{
+    size_t len = 0;
+    char *xml = read_file(path, &len, err);
+    if (xml == NULL)
+        return NULL;
+    ts_style *s = ts_style_parse_prefer(xml, len, path, layer, err);
+    free(xml);
+    return s;
+}
+
 /* ---- numbers --------------------------------------------------------------------------- */
 
 static int

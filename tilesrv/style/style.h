@@ -353,6 +353,12 @@ ts_style *ts_style_load(const char *path, ts_err *err);
 ts_style *ts_style_parse_layer(const char *xml, size_t len, const char *where, const char *layer,
                                ts_err *err);
 ts_style *ts_style_load_layer(const char *path, const char *layer, ts_err *err);
+/* As ts_style_parse_layer / ts_style_load_layer, but a file without a layer of that name
+ * gives its first layer (as ts_style_parse): how a configured layer reads its style file,
+ * so one file may hold the NamedLayers of several configured layers. */
+ts_style *ts_style_parse_prefer(const char *xml, size_t len, const char *where,
+                                const char *layer, ts_err *err);
+ts_style *ts_style_load_prefer(const char *path, const char *layer, ts_err *err);
 
 ts_style *ts_style_ref(ts_style *s);
 /* Frees at zero. NULL is accepted. */
