@@ -1452,3 +1452,55 @@ TS_TEST(render_values_of_the_feature)
     ts_style_unref(style);
     ts_store_unref(store);
 }
+
+/* A font mark draws its glyph, ink centred on the point, in the Mark's fill; a family that
+ * is not installed draws nothing (a wrong symbol would be worse). */
+TS_TEST(render_font_marks)
+{
+#define FONT_MARK_DOC(family)                                                                      \
+    "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\">"            \
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule><PointSymbolizer>"           \
+    "<Graphic><Mark><WellKnownName>ttf://" family "#0x25A0</WellKnownName><Fill>"              \
+    "<CssParameter name=\"fill\">#0000ff</CssParameter></Fill></Mark><Size>40</Size>"        \
+    "</Graphic></PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"          \
+    "</StyledLayerDescriptor>"
+    static const char *docs[] = {FONT_MARK_DOC("DejaVu Sans"), FONT_MARK_DOC("No Such Font")};
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    ts_store_builder *b = ts_store_builder_new("pt", NULL, 0, &err);
+    double xy[] = {50, 50};
+    uint32_t one[] = {1};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, xy, one, 1, NULL, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    for (int missing = 0; missing < 2; missing++) {
+        const char *doc = docs[missing];
+        ts_style *style = ts_style_parse(doc, strlen(doc), "fm", &err);
+        TS_REQUIRE(style != NULL);
+        ts_render_layer *l = ts_render_layer_new("pt", store, style, NULL, &err);
+        ts_render_worker *w = ts_render_worker_new(&err);
+        ts_canvas *c = ts_canvas_new(W, H, &err);
+        TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+        const ts_render_layer *layers[] = {l};
+        ts_render_req req = {.layers = layers, .nlayers = 1, .bbox = {0, 0, 100, 100},
+                             .width = W, .height = H, .scale_factor = 1, .scale_denom = 1000,
+                             .background = {255, 255, 255, 255}, .fonts = fonts};
+        TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+        if (!missing) {
+            /* U+25A0, a black square 40 px across: its middle and 15 px out are blue */
+            TS_CHECK_INT(px_at(c, 50, 50), BLUE);
+            TS_CHECK_INT(px_at(c, 36, 50), BLUE);
+            TS_CHECK_INT(px_at(c, 64, 64), BLUE);
+            TS_CHECK_INT(px_at(c, 50, 75), WHITE);
+        } else {
+            TS_CHECK_INT(px_at(c, 50, 50), WHITE);
+        }
+        ts_canvas_free(c);
+        ts_render_worker_free(w);
+        ts_render_layer_free(l);
+        ts_style_unref(style);
+    }
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}

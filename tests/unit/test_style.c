@@ -1613,7 +1613,7 @@ TS_TEST(style_point_graphic_fields)
     s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>heptagon</WellKnownName>"
                         "</Mark><Mark><WellKnownName>star</WellKnownName><Fill/></Mark>"
                         "</Graphic></PointSymbolizer>"
-                        "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://Wingdings#0x46"
+                        "<PointSymbolizer><Graphic><Mark><WellKnownName>extshape://emicircle"
                         "</WellKnownName></Mark></Graphic></PointSymbolizer>",
                         &err);
     ts_log_set_level(lvl);
@@ -2142,7 +2142,7 @@ TS_TEST(style_unsupported_warns_with_line)
     ts_style *s = parse_rule_body("<TextSymbolizer><Label>a</Label>\n"
                                   "<VendorOption name=\"underlineText\">true</VendorOption>\n"
                                   "</TextSymbolizer><PolygonSymbolizer><Fill><GraphicFill>\n"
-                                  "<Graphic><Mark><WellKnownName>ttf://x#0x41</WellKnownName>"
+                                  "<Graphic><Mark><WellKnownName>extshape://x</WellKnownName>"
                                   "</Mark></Graphic></GraphicFill></Fill></PolygonSymbolizer>\n",
                                   &err);
     static char text[8192];
@@ -2151,7 +2151,7 @@ TS_TEST(style_unsupported_warns_with_line)
     TS_REQUIRE(s != NULL);
     TS_CHECK_INT(s->nwarnings, 3);
     TS_CHECK(contains(text, "inline.sld:5: VendorOption 'underlineText' not supported"));
-    TS_CHECK(contains(text, "inline.sld:7: WellKnownName 'ttf://x#0x41'"));
+    TS_CHECK(contains(text, "inline.sld:7: WellKnownName 'extshape://x'"));
     TS_CHECK(contains(text, "inline.sld:7: no Mark or ExternalGraphic"));
     ts_style_unref(s);
 }
@@ -3031,4 +3031,47 @@ TS_TEST(style_prefer_the_named_layer)
     /* the strict form still refuses a missing name */
     TS_CHECK(ts_style_parse_layer(two, strlen(two), "two.sld", "parcels", &err) == NULL);
     TS_CHECK_INT(err.code, TS_ENOENT);
+}
+
+/* Font marks: GeoServer's WellKnownName ttf://Family#code and SE 1.1's OnlineResource +
+ * MarkIndex (what QGIS writes for its font markers); codes in hex, U+ or decimal; a
+ * malformed one is warned about and the symbolizer skipped. */
+TS_TEST(style_font_marks)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body(
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://DejaVu Sans#0x2605"
+        "</WellKnownName><Fill/></Mark><Size>12</Size></Graphic></PointSymbolizer>"
+        "<PointSymbolizer><Graphic><Mark><se:OnlineResource xmlns:se=\"http://www.opengis.net/se\""
+        " xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\""
+        " xlink:href=\"ttf://DejaVu Sans\"/><se:Format xmlns:se=\"http://www.opengis.net/se\">ttf"
+        "</se:Format><se:MarkIndex xmlns:se=\"http://www.opengis.net/se\">80</se:MarkIndex>"
+        "<Fill/></Mark></Graphic></PointSymbolizer>",
+        &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    const ts_rule *r = &s->fts[0].rules[0];
+    TS_REQUIRE(r->nsyms == 2);
+    const ts_graphic *g = r->syms[0].graphic;
+    TS_CHECK_STR(g->glyph_font, "DejaVu Sans");
+    TS_CHECK_INT(g->glyph, 0x2605);
+    TS_CHECK_INT(g->glyph_em, 0);
+    g = r->syms[1].graphic;
+    TS_CHECK_STR(g->glyph_font, "DejaVu Sans");
+    TS_CHECK_INT(g->glyph, 'P');
+    TS_CHECK_INT(g->glyph_em, 1);
+    ts_style_unref(s);
+    ts_log_level lvl = ts_log_get_level();
+    ts_log_set_level(TS_LOG_ERROR);
+    s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://Wingdings#0xD800"
+                        "</WellKnownName></Mark></Graphic></PointSymbolizer>"
+                        "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://Wingdings"
+                        "</WellKnownName></Mark></Graphic></PointSymbolizer>",
+                        &err);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->fts[0].rules[0].nsyms, 0); /* both skipped */
+    ts_style_unref(s);
 }

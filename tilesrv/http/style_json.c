@@ -483,6 +483,8 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         if (g == NULL || (!g->has_fill && !g->has_stroke))
             return skip_note(x, "point graphic without a mark colour (no sprites served)", layer,
                              r);
+        if (g->glyph_font != NULL)
+            return skip_note(x, "font mark (no glyphs served)", layer, r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
         TS_TRY(paint_number(x, g->size_expr, g->size > 0 ? g->size : 6, 0.5));

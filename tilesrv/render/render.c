@@ -19,6 +19,7 @@
 #include "render/render_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/log.h"
+#include "util/utf8.h"
 
 #define GCACHE 32          /* scaled images and pattern tiles a worker keeps */
 #define STRIP 64           /* rows of a GraphicFill coverage strip */
@@ -72,6 +75,8 @@ struct ts_render_worker {
     size_t nhat[2];
     gcache_entry cache[GCACHE];
     int cache_next;
+    ts_text_ctx *text;               /* font marks: shaping and glyph caches, made on first use */
+    const ts_font_catalog *text_cat; /* the catalogue text was made for */
     /* reprojection on the fly (ts_render_req.image_crs) */
     struct {
         char src[96], dst[96];
@@ -324,6 +329,7 @@ ts_render_worker_free(ts_render_worker *w)
     free(w->hat[1]);
     for (int i = 0; i < GCACHE; i++)
         ts_canvas_free(w->cache[i].img);
+    ts_text_ctx_free(w->text);
     for (int i = 0; i < XF_CACHE; i++)
         ts_source_xform_free(w->xf[i].x);
     free(w->xpts);
@@ -579,6 +585,7 @@ typedef struct draw_env {
     const ts_render_layer *l;   /* the layer being drawn */
     ts_source_xform *xf;        /* its store's CRS -> the image's, or NULL */
     const ts_feature_ref *fr;   /* the feature being drawn (rotation expressions) */
+    const ts_font_catalog *fonts; /* font marks' faces (NULL: none drawn) */
 } draw_env;
 
 static ts_stroke
@@ -781,6 +788,93 @@ graphic_image(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
     return cache_put(e->w, l->id, key, GC_IMAGE, k, r, n);
 }
 
+/* Say once per process that a font mark's family or character is missing. */
+static void
+warn_font_mark(const ts_graphic *g, const char *what)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char seen[16][96];
+    static int nseen;
+    char key[96];
+    snprintf(key, sizeof key, "%s#%x", g->glyph_font, (unsigned)g->glyph);
+    pthread_mutex_lock(&mu);
+    int known = 0;
+    for (int i = 0; i < nseen && !known; i++)
+        known = strcmp(seen[i], key) == 0;
+    if (!known && nseen < 16)
+        memcpy(seen[nseen++], key, sizeof key);
+    pthread_mutex_unlock(&mu);
+    if (!known)
+        ts_warn("font mark ttf://%s U+%04X: %s: not drawn (fonts are read from /usr/share/fonts "
+                "and data/fonts)",
+                g->glyph_font, (unsigned)g->glyph, what);
+}
+
+/* A font mark: g's glyph, its ink centred at (cx, cy), size px (the em, or the ink's larger
+ * side), turned by rot degrees, filled with the Mark's Fill and outlined (a halo of half the
+ * stroke width) with its Stroke. */
+static ts_status
+draw_glyph_mark(draw_env *e, ts_canvas *c, const ts_graphic *g, double cx, double cy,
+                double size, double rot, double opacity)
+{
+    ts_render_worker *w = e->w;
+    if (e->fonts == NULL || !(size > 0))
+        return TS_OK;
+    ts_font_match m;
+    int face = ts_font_catalog_find(e->fonts, g->glyph_font, 0, 0, &m);
+    if (face < 0 || m == TS_FONT_FALLBACK) {
+        warn_font_mark(g, "the font is not installed");
+        return TS_OK;
+    }
+    if (w->text == NULL || w->text_cat != e->fonts) {
+        ts_text_ctx_free(w->text);
+        w->text = ts_text_ctx_new(e->fonts, NULL);
+        w->text_cat = w->text ? e->fonts : NULL;
+        if (w->text == NULL)
+            return TS_ENOMEM;
+    }
+    char u[4];
+    size_t n = ts_utf8_put(g->glyph, (uint8_t *)u);
+    ts_font_spec spec = {.face = face, .size_px = size > 2048 ? 2048 : size};
+    const ts_text_run *run = NULL;
+    ts_err err;
+    ts_status st = ts_text_shape(w->text, u, n, &spec, &run, &err);
+    if (st != TS_OK)
+        return st == TS_ENOMEM ? st : TS_OK;
+    if (run->nmissing > 0 || run->nglyphs == 0 || run->nglyphs > 4) {
+        if (run->nmissing > 0)
+            warn_font_mark(g, "the font has no such character");
+        ts_text_run_release(run);
+        return TS_OK;
+    }
+    double iw = run->ink_x1 - run->ink_x0, ih = run->ink_y1 - run->ink_y0;
+    if (!g->glyph_em && iw > 0 && ih > 0) { /* the ink's larger side is size */
+        double k = size / fmax(iw, ih);
+        spec.size_px = fmin(2048, fmax(1.0 / 64, spec.size_px * k));
+        const ts_text_run *r2 = NULL;
+        if (ts_text_shape(w->text, u, n, &spec, &r2, &err) == TS_OK) {
+            ts_text_run_release(run);
+            run = r2;
+        }
+    }
+    /* the ink's centre on (cx, cy), turning about it */
+    double icx = (run->ink_x0 + run->ink_x1) / 2, icy = (run->ink_y0 + run->ink_y1) / 2;
+    double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
+    ts_text_glyph_pos pos[4];
+    ts_text_layout_straight(run, cx - (icx * cs - icy * sn), cy - (icx * sn + icy * cs), a, pos);
+    ts_text_paint paint = {
+        .fill = g->has_fill ? g->fill : (ts_rgba){0, 0, 0, 0},
+        .fill_opacity = g->fill_opacity * opacity,
+        .halo_radius = g->has_stroke ? g->stroke.width * e->sf / 2 : 0,
+        .halo = g->stroke_color,
+        .halo_opacity = g->stroke_opacity * opacity,
+    };
+    w->stats.paths++;
+    st = ts_text_draw(w->text, w->raster, c, run, pos, &paint, &err);
+    ts_text_run_release(run);
+    return st;
+}
+
 /* A graphic at pixel (x, y) of the whole image, turned by extra degrees (along lines) on
  * top of its own rotation, into c with opacity. */
 static ts_status
@@ -806,6 +900,8 @@ draw_graphic(draw_env *e, ts_canvas *c, const ts_graphic *g, double x, double y,
     }
     double size = g->size * e->sf, cx, cy;
     graphic_centre(e, g, size, size, rot, x, y, &cx, &cy);
+    if (g->glyph_font != NULL)
+        return draw_glyph_mark(e, c, g, cx, cy, size, rot, op);
     if (g->shape != TS_SHAPE_NONE)
         return draw_shape(e, c, g, cx, cy, size, rot, op);
     ts_stroke k;
@@ -1578,6 +1674,7 @@ draw_into(ts_render_worker *w, const ts_render_req *req, ts_canvas *c, const ts_
     e.oy = fabs(e.t.ty) < 1e15 ? (int64_t)floor(-e.t.ty + 0.5) : 0;
     e.l = NULL;
     e.fr = NULL;
+    e.fonts = req->fonts;
     for (int i = 0; i < req->nlayers; i++) {
         ts_status st;
         e.xf = ts_render__layer_xform(w, req, i, &st, err);

@@ -173,6 +173,13 @@ typedef struct ts_graphic {
     double margin[4];            /* GraphicFill of a mark: px of space around each copy in
                                   * the pattern, top, right, bottom, left (VendorOption
                                   * graphic-margin, or QGIS's distance); default 0 */
+    /* A font mark: the character glyph (a Unicode code point) of font family glyph_font
+     * (NULL = not a font mark), filled with the Mark's Fill, outlined by its Stroke;
+     * glyph_em: Size is the font's em size (QGIS's MarkIndex marks), else the glyph's
+     * larger side (GeoServer's ttf://Family#code). */
+    const char *glyph_font;
+    uint32_t glyph;
+    int glyph_em;
     /* PointSymbolizer graphics: values of the feature (an expression in <Size> or in a
      * Mark's CssParameter) used instead of the fixed ones above; NULL = fixed. See
      * ts_style_dynamic. */

@@ -388,6 +388,35 @@ graphic_init(ts_graphic *g)
     g->anchor_x = g->anchor_y = 0.5;
 }
 
+/* A character code as font marks write it: 0xF054, U+F054, #F054 or decimal; 1 with *cp
+ * set to a Unicode scalar value, else 0. */
+static int
+parse_code_point(const char *s, uint32_t *cp)
+{
+    while (ts_style__is_space(*s))
+        s++;
+    int base = 10;
+    if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) || (s[0] == 'U' && s[1] == '+') ||
+        (s[0] == 'u' && s[1] == '+')) {
+        s += 2;
+        base = 16;
+    } else if (s[0] == '#') {
+        s++;
+        base = 16;
+    }
+    if (*s == '\0')
+        return 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, base);
+    while (ts_style__is_space(*end))
+        end++;
+    if (*end != '\0' || *s == '-' || *s == '+' || v == 0 || v > 0x10FFFF ||
+        (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = (uint32_t)v;
+    return 1;
+}
+
 /* WellKnownName: 1 with g->mark / g->shape set, 0 for a mark we do not draw (warned: the
  * Graphic's next alternative is tried), -1 error. */
 static int
@@ -413,7 +442,7 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
                   {"shape://dot", TS_SHAPE_DOT},             {"shape://plus", TS_SHAPE_PLUS},
                   {"shape://times", TS_SHAPE_TIMES},         {"shape://oarrow", TS_SHAPE_OARROW},
                   {"shape://carrow", TS_SHAPE_CARROW}};
-    static const char *families[] = {"ttf://", "extshape://", "qgis://", "wkt://", "symbol://",
+    static const char *families[] = {"extshape://", "qgis://", "wkt://", "symbol://",
                                      "chart://", "windbarbs://"};
     const char *v = ts_style__param_text(p, n);
     if (v == NULL)
@@ -431,6 +460,22 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
             g->shape = shapes[k].shape;
             return 1;
         }
+    if (strncasecmp(v, "ttf://", 6) == 0) { /* GeoServer: ttf://Family#code */
+        const char *hash = strrchr(v + 6, '#');
+        uint32_t cp = 0;
+        if (hash != NULL && hash > v + 6 && parse_code_point(hash + 1, &cp)) {
+            g->glyph_font = ts_style__strndup(p->st, v + 6, (size_t)(hash - (v + 6)));
+            if (g->glyph_font == NULL)
+                return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+            g->glyph = cp;
+            g->glyph_em = 0;
+            g->shape = TS_SHAPE_NONE;
+            return 1;
+        }
+        ts_style__warn(p, n, "WellKnownName '%s': want ttf://Family#code (code 0xF054, U+F054 "
+                             "or decimal), skipped", v);
+        return 0;
+    }
     const char *fam = NULL;
     for (size_t k = 0; k < sizeof families / sizeof families[0] && fam == NULL; k++)
         if (strncasecmp(v, families[k], strlen(families[k])) == 0)
@@ -447,6 +492,8 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
     return 0;
 }
 
+static const char *xlink_href(const xmlNode *n);
+
 /* <Mark>: 1 drawable, 0 skipped (warned), -1 error. */
 static int
 parse_mark(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
@@ -460,7 +507,7 @@ parse_mark(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
     g->stroke_opacity = 1.0;
     g->stroke = (ts_stroke){.width = 1.0, .join = TS_JOIN_MITER, .cap = TS_CAP_BUTT};
     int drawable = 1;
-    const xmlNode *wkn = NULL;
+    const xmlNode *wkn = NULL, *font = NULL, *index = NULL;
     FOR_ELEMS(c, n) {
         if (ts_style__is(c, "WellKnownName")) {
             wkn = c;
@@ -468,6 +515,12 @@ parse_mark(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
             if (rc < 0)
                 return -1;
             drawable &= rc;
+        } else if (ts_style__is(c, "OnlineResource")) { /* SE 1.1 font mark (QGIS) */
+            font = c;
+        } else if (ts_style__is(c, "MarkIndex")) {
+            index = c;
+        } else if (ts_style__is(c, "Format")) {
+            /* "ttf": the only kind of mark file read */
         } else if (ts_style__is(c, "Fill")) {
             if (parse_fill(p, c, GREY, &g->has_fill, &g->fill, &g->fill_opacity, NULL,
                            &g->fill_expr, &g->fill_opacity_expr) != 0)
@@ -480,6 +533,26 @@ parse_mark(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
         } else {
             ts_style__warn(p, c, "<%s> in <Mark> not supported, skipped", (const char *)c->name);
         }
+    }
+    if (font != NULL || index != NULL) {
+        const char *href = font ? xlink_href(font) : NULL;
+        const char *idx = index ? ts_style__param_text(p, index) : NULL;
+        uint32_t cp = 0;
+        if (index != NULL && idx == NULL)
+            return -1;
+        if (href == NULL || strncasecmp(href, "ttf://", 6) != 0 || href[6] == '\0' ||
+            idx == NULL || !parse_code_point(idx, &cp)) {
+            ts_style__warn(p, font ? font : index,
+                           "font mark: want <OnlineResource xlink:href=\"ttf://Family\"/> and "
+                           "<MarkIndex> (a character code), skipped");
+            return 0;
+        }
+        if ((g->glyph_font = ts_style__strndup(p->st, href + 6, strlen(href + 6))) == NULL)
+            return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+        g->glyph = cp;
+        g->glyph_em = 1;
+        g->shape = TS_SHAPE_NONE;
+        drawable = 1;
     }
     if (drawable && g->shape != TS_SHAPE_NONE && g->shape != TS_SHAPE_CARROW && !g->has_stroke)
         ts_style__warn(p, wkn ? wkn : n, "shape:// line mark without a <Stroke> draws nothing");

@@ -14,4 +14,8 @@ int ts_utf8_valid(const uint8_t *s, size_t n);
  * their Latin-1 (C1 control) code points, so nothing is lost. */
 size_t ts_utf8_from_cp1252(const uint8_t *s, size_t n, uint8_t *out);
 
+/* Write Unicode scalar value cp (not a surrogate, at most U+10FFFF) as UTF-8 into out;
+ * returns its length, 1 to 4. */
+size_t ts_utf8_put(uint32_t cp, uint8_t out[4]);
+
 #endif

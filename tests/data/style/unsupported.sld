@@ -18,7 +18,7 @@
               <GraphicFill>
                 <Graphic>
                   <Mark>
-                    <WellKnownName>ttf://Webdings#0x64</WellKnownName>
+                    <WellKnownName>extshape://narrow</WellKnownName>
                   </Mark>
                 </Graphic>
               </GraphicFill>
