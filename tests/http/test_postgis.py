@@ -481,6 +481,24 @@ def run(a, tmp, pgroot):
         check(st == 200 and differing(cur, rel, tol=0)[0] == 0,
               "after the reload the tile renders the same (%d)" % st)
 
+        # a table with a second geometry column: 'geometry:' picks it, a wrong name is
+        # refused naming the table
+        pg.sql("ALTER TABLE parcels ADD COLUMN centre geometry(Point, 25832)")
+        pg.sql("UPDATE parcels SET centre = ST_PointOnSurface(geom)")
+        for gcol, want in (("centre", 0), ("nope", 1)):
+            gcfg = os.path.join(tmp, "geometry_%s.yaml" % gcol)
+            with open(gcfg, "w") as f:
+                f.write("sources:\n  pg: {path: \"PG:%s\", mode: per_request}\nlayers:\n"
+                        "  centres: {source: pg, table: parcels, geometry: %s, style: %s}\n"
+                        "tilesets:\n  c: {layers: [centres]}\n"
+                        % (pg.conninfo(), gcol, os.path.join(a.srcdir, "styles", "parking.sld")))
+            r = subprocess.run([a.binary, "check", "-c", gcfg], capture_output=True, text=True,
+                               timeout=120)
+            check(r.returncode == want and
+                  (want == 0 or "no table 'parcels' with a geometry column 'nope'" in r.stderr),
+                  "per_request layer with geometry: %s: exit %d (%s)"
+                  % (gcol, r.returncode, r.stderr[-300:]))
+
         # 5. a clean stop
         server.send_signal(signal.SIGTERM)
         rc = server.wait(60)

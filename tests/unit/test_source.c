@@ -1500,3 +1500,52 @@ TS_TEST(source_mixed_collection_is_one_feature_per_kind)
     ts_store_unref(s);
     ts_source_ctx_free(sc);
 }
+
+/* A table with two geometry columns (OGR SQLite): the first is read unless the layer's
+ * geometry names the other; a name the table lacks is refused, listing the columns. */
+TS_TEST(source_geometry_column_chosen)
+{
+    char path[512];
+    tmp("twogeom.sqlite", path, sizeof path);
+    GDALDatasetH ds = new_ds("SQLite", path);
+    TS_REQUIRE(ds != NULL);
+    OGRLayerH l = new_layer(ds, "two", "EPSG:25832", wkbPoint);
+    TS_REQUIRE(l != NULL);
+    OGRGeomFieldDefnH gf = OGR_GFld_Create("area", wkbPolygon);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRSetFromUserInput(srs, "EPSG:25832");
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGR_GFld_SetSpatialRef(gf, srs);
+    TS_REQUIRE(OGR_L_CreateGeomField(l, gf, 1) == OGRERR_NONE);
+    OGR_GFld_Destroy(gf);
+    OSRRelease(srs);
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+    OGR_F_SetGeomFieldDirectly(f, 0, wkt("POINT(345050 5680050)"));
+    OGR_F_SetGeomFieldDirectly(f, 1,
+                               wkt("POLYGON((345000 5680000,345100 5680000,345100 5680100,"
+                                   "345000 5680100,345000 5680000))"));
+    TS_REQUIRE(OGR_L_CreateFeature(l, f) == OGRERR_NONE);
+    OGR_F_Destroy(f);
+    close_ds(ds);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_store *s = NULL;
+    ts_store_def def = {.name = "two", .path = path, .layer = "two", .dst_crs = "EPSG:25832"};
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    ts_geom g;
+    ts_store_geom(s, 0, 0, &g);
+    TS_CHECK(g.kind == TS_GEOM_POINT);
+    ts_store_unref(s);
+    def.geometry = "area";
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    ts_store_geom(s, 0, 0, &g);
+    TS_CHECK(g.kind == TS_GEOM_POLYGON);
+    TS_CHECK_INT(g.counts[0], 4);
+    ts_store_unref(s);
+    def.geometry = "nope";
+    TS_CHECK(ts_store_load(sc, &def, &s, &err) == TS_ESOURCE);
+    TS_CHECK(strstr(err.msg, "no geometry column 'nope'") != NULL && strstr(err.msg, "'area'"));
+    ts_source_ctx_free(sc);
+}

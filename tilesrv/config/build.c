@@ -151,9 +151,10 @@ static const key_spec layer_keys[] = {
     {"feed", K_STR, LYR(feed), 0, 0, 0, 0, NULL},
     {"mvt", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
     {"extent", K_LONLATBOX, LYR(extent), LYR(has_extent), 0, 0, 0, NULL},
+    {"geometry", K_OSTR, LYR(geometry), 0, 0, 0, 0, NULL},
 };
 enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED,
-       L_MVT, L_EXTENT };
+       L_MVT, L_EXTENT, L_GEOMETRY };
 
 /* `mvt` of a layer: only `attributes`, read by read_mvt_layer */
 static const key_spec mvt_layer_keys[] = {
@@ -1255,7 +1256,7 @@ build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_
             if (l->source != NULL)
                 return TS_CFG_FAIL(cx, vals[L_SOURCE], "%s names both a source and a feed; "
                                    "a layer draws one or the other", label);
-            static const int only_src[] = {L_TABLE, L_WHERE, L_SRS};
+            static const int only_src[] = {L_TABLE, L_WHERE, L_SRS, L_GEOMETRY};
             for (size_t j = 0; j < sizeof only_src / sizeof only_src[0]; j++)
                 if (vals[only_src[j]] != NULL)
                     return TS_CFG_FAIL(cx, vals[only_src[j]],

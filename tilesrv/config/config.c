@@ -58,6 +58,7 @@ config_free(ts_config *c)
         free(l->source);
         free(l->table);
         free(l->where);
+        free(l->geometry);
         free(l->srs);
         free(l->style);
         free(l->feed);

@@ -125,6 +125,7 @@ typedef struct ts_cfg_layer {
     char *table;            /* OGR layer name in the source; default = layer name */
     char *where;            /* OGR attribute filter, or NULL */
     char *srs;              /* CRS override, or NULL (falls back to the source's) */
+    char *geometry;         /* geometry column of a table with several, or NULL = the first */
     char *style;            /* resolved path of the SLD file */
     int queryable;          /* GetFeatureInfo allowed; default 1 */
     ts_cfg_mvt_attr *mvt_attrs; /* `mvt: {attributes: ...}`: the attributes written into

@@ -58,6 +58,7 @@ typedef struct load {
     int lon_index;       /* 0/1: the longitude's place in the data, -1: not geographic */
     uint64_t lon_out;    /* features with longitudes outside -180..180 ... */
     GIntBig lon_out_fid; /* ... the first of them */
+    int gfield;        /* the geometry field read (def->geometry, else 0) */
     uint64_t split;    /* collections of several kinds, one feature per kind */
     uint64_t recoded;  /* text values that were not UTF-8, read as Windows-1252 */
     int recoded_field; /* the first one's field (index in kf) ... */
@@ -431,6 +432,38 @@ done:
     return rc;
 }
 
+/* Which geometry column to read: def->geometry (refused when the layer lacks it), else
+ * the first; a layer with several says which one it draws. */
+static ts_status
+setup_geometry(load *L, ts_err *err)
+{
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
+    int n = fd != NULL ? OGR_FD_GetGeomFieldCount(fd) : 0;
+    char names[256] = "";
+    for (int i = 0, at = 0; i < n && at < (int)sizeof names - 1; i++) {
+        const char *g = OGR_GFld_GetNameRef(OGR_FD_GetGeomFieldDefn(fd, i));
+        int w = snprintf(names + at, sizeof names - (size_t)at, "%s'%s'", i ? ", " : "",
+                         g && *g ? g : "(unnamed)");
+        at = w < 0 ? at : at + w;
+    }
+    L->gfield = 0;
+    if (L->def->geometry != NULL) {
+        int i = OGR_FD_GetGeomFieldIndex(fd, L->def->geometry);
+        if (i < 0)
+            return TS_FAIL(err, TS_ESOURCE,
+                           "layer %s: no geometry column '%s' in layer '%s' of '%s' (it has %s)",
+                           L->name, L->def->geometry, L->lname, L->def->path,
+                           n > 0 ? names : "none");
+        L->gfield = i;
+    } else if (n > 1) {
+        const char *g = OGR_GFld_GetNameRef(OGR_FD_GetGeomFieldDefn(fd, 0));
+        ts_info("layer %s: '%s' has %d geometry columns (%s): drawing '%s' (choose another "
+                "with geometry:)",
+                L->name, L->lname, n, names, g && *g ? g : "(unnamed)");
+    }
+    return TS_OK;
+}
+
 static ts_status
 setup_crs(load *L, ts_err *err)
 {
@@ -439,7 +472,12 @@ setup_crs(load *L, ts_err *err)
     int swap = 0;
     char auth[96];
     if (src == NULL) {
-        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(L->layer);
+        OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
+        OGRGeomFieldDefnH gd = fd != NULL && OGR_FD_GetGeomFieldCount(fd) > L->gfield
+                                   ? OGR_FD_GetGeomFieldDefn(fd, L->gfield)
+                                   : NULL;
+        OGRSpatialReferenceH srs = gd != NULL ? OGR_GFld_GetSpatialRef(gd)
+                                              : OGR_L_GetSpatialRef(L->layer);
         if (srs == NULL)
             return TS_FAIL(err, TS_ESOURCE,
                            "layer %s: layer '%s' of '%s' declares no CRS: give it with "
@@ -516,7 +554,7 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         ts_progress_update(&prog, L->st.read);
         /* A collection of several kinds (points with lines, say) becomes one feature per
          * kind, sharing the attributes and the origin id: each is drawn as what it is. */
-        OGRGeometryH geom = OGR_F_GetGeometryRef(feat);
+        OGRGeometryH geom = OGR_F_GetGeomFieldRef(feat, L->gfield);
         unsigned kinds = ts_source__ogr_kinds(geom);
         GIntBig ofid = OGR_F_GetFID(feat);
         int added = 0, oom = 0;
@@ -595,7 +633,8 @@ ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err
     ts_status rc;
     ts_source__gdal_capture_begin(sc);
     CPLErrorReset();
-    if ((rc = open_layer(&L, err)) != TS_OK || (rc = setup_fields(&L, err)) != TS_OK)
+    if ((rc = open_layer(&L, err)) != TS_OK || (rc = setup_geometry(&L, err)) != TS_OK ||
+        (rc = setup_fields(&L, err)) != TS_OK)
         goto done;
     if (def->where != NULL && OGR_L_SetAttributeFilter(L.layer, def->where) != OGRERR_NONE) {
         rc = TS_FAIL(err, TS_ESOURCE, "layer %s: bad filter '%s' on '%s' of '%s'%s%s", name,

@@ -722,13 +722,14 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
         goto done;
     }
-    const char *gparams[2] = {tname, schema};
+    const char *gparams[3] = {tname, schema, def->geometry};
     r = PQexecParams(pc,
                      "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
                      "WHERE f_table_name = $1 AND ($2::text IS NULL OR f_table_schema = $2) "
+                     "AND ($3::text IS NULL OR f_geometry_column = $3) "
                      "ORDER BY f_table_schema <> 'public', f_table_schema, f_geometry_column "
                      "LIMIT 1",
-                     2, NULL, gparams, NULL, NULL, 0);
+                     3, NULL, gparams, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
         trim_msg(msg);
@@ -736,8 +737,12 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         goto done;
     }
     if (PQntuples(r) != 1) {
-        OPEN_FAIL("layer %s: no table '%s' with a geometry column in the database", name,
-                  def->table);
+        if (def->geometry != NULL)
+            OPEN_FAIL("layer %s: no table '%s' with a geometry column '%s' in the database",
+                      name, def->table, def->geometry);
+        else
+            OPEN_FAIL("layer %s: no table '%s' with a geometry column in the database", name,
+                      def->table);
         goto done;
     }
     free(schema);

@@ -33,6 +33,8 @@ typedef struct ts_store_def {
     const char *path;        /* OGR datasource name (file path, or e.g. "PG:...") */
     const char *layer;       /* OGR layer name; NULL = the datasource's first layer */
     const char *where;       /* OGR attribute filter (SQL WHERE), or NULL */
+    const char *geometry;    /* geometry column (OGR geometry field) to read, or NULL = the
+                              * first; a layer with several says which it took */
     const char *src_crs;     /* source CRS override ("EPSG:25832", WKT, PROJ string), or
                               * NULL = as the data declares it. With an override the
                               * data are taken as x = easting/longitude. */
@@ -241,6 +243,7 @@ typedef struct ts_pg_def {
     const char *table;       /* "schema.table" or "table" (the first in geometry_columns
                               * of that name, public preferred) */
     const char *where;       /* extra SQL condition (from the configuration only), or NULL */
+    const char *geometry;    /* geometry column, or NULL = the first in geometry_columns */
     const char *src_crs;     /* CRS override, or NULL = "EPSG:<the column's SRID>" */
     const char *dst_crs;     /* target CRS of the stores fetched */
     const char *const *fields; /* columns to keep, NULL-terminated (NULL = none); matched
