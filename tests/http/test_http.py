@@ -360,6 +360,17 @@ def test_data_warnings_at_load_name_the_feature():
         err = r.stderr.decode()
         assert r.returncode == 0, err
         assert "layer l: font family 'Nonexistent Grotesk' is not installed" in err, err
+        # a style none of whose symbolizers can be drawn is named (check said just "ok")
+        with open(sld, "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld">'
+                    '<NamedLayer><Name>x</Name><UserStyle><FeatureTypeStyle><Rule>'
+                    '<PointSymbolizer><Graphic><ExternalGraphic><OnlineResource '
+                    'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="burg.svg"/>'
+                    '<Format>image/svg+xml</Format></ExternalGraphic></Graphic></PointSymbolizer>'
+                    '</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+        r = check(csv, "    srs: \"EPSG:25832\"\n", sld)
+        err = r.stderr.decode()
+        assert r.returncode == 0 and "layer l: its style" in err and "draws nothing" in err, err
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -787,9 +787,23 @@ ts_service_load(ts_config *cfg, ts_err *err)
         }
     }
     preload_free(s);
-    for (int i = 0; i < s->nlayers; i++) /* a missing font is told at load (and by check) */
-        if (s->layers[i].style != NULL)
-            ts_render_check_fonts(s->layers[i].style, s->fonts, s->layers[i].cfg->name);
+    for (int i = 0; i < s->nlayers; i++) { /* told at load, so by check too */
+        const ts_style *st = s->layers[i].style;
+        int seen = 0; /* once per layer, not per grid */
+        for (int j = 0; j < i && !seen; j++)
+            seen = s->layers[j].cfg == s->layers[i].cfg;
+        if (st == NULL || seen)
+            continue;
+        ts_render_check_fonts(st, s->fonts, s->layers[i].cfg->name);
+        int nsyms = 0;
+        for (int f = 0; f < st->nfts; f++)
+            for (int r = 0; r < st->fts[f].nrules; r++)
+                nsyms += st->fts[f].rules[r].nsyms;
+        if (nsyms == 0)
+            ts_warn("layer %s: its style %s draws nothing (no symbolizer is left: see the "
+                    "warnings about it)",
+                    s->layers[i].cfg->name, s->layers[i].cfg->style);
+    }
     if (ts_pipeline__wms_build(s, &s->wms, err) != TS_OK)
         goto fail;
     ts_source_ctx_free(sc);
