@@ -36,7 +36,8 @@
 #define MAX_IMAGE_PX (4096 * 4096) /* a scaled graphic larger than this is not drawn */
 #define MAX_ALONG 1000000  /* graphics along one line part */
 #define XF_CACHE 4         /* CRS transformations a worker keeps */
-#define DYN_MAX_PX 10000.0 /* widths and sizes taken from a feature are clamped to this */
+#define DYN_MAX_PX 256.0   /* widths and sizes taken from a feature are clamped to this (one
+                            * outlier would otherwise cover the tiles around it) */
 #define DYN_MIN_EXT 32.0   /* a layer with symbols sized by its features reaches at least
                             * this far (px) beyond them: a store fetched per request (PostGIS)
                             * is not known when the query margin is chosen */
@@ -541,10 +542,43 @@ feat_get(const void *vctx, int prop)
     return field < 0 ? NULL : ts_store_value(fc->layer->store, fc->fid, field);
 }
 
+/* Say once per process and layer what its data give symbolizers that cannot be drawn as
+ * given: sizes or widths over DYN_MAX_PX (capped), colours that are not colours (drawn in
+ * the fixed colour). */
+static void
+warn_dynamic(const char *layer, const char *what, uint64_t count, const char *example)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t seen[64];
+    static int nseen;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *q = layer; *q; q++)
+        h = (h ^ (unsigned char)*q) * 1099511628211ull;
+    h ^= (uint64_t)(what[0] | what[1] << 8);
+    pthread_mutex_lock(&mu);
+    int known = 0;
+    for (int i = 0; i < nseen && !known; i++)
+        known = seen[i] == h;
+    if (!known && nseen < 64)
+        seen[nseen++] = h;
+    pthread_mutex_unlock(&mu);
+    if (known)
+        return;
+    if (what[0] == 's')
+        ts_warn("layer %s: %llu features give a size or width over %.0f px (e.g. %s): drawn at "
+                "%.0f px",
+                layer, (unsigned long long)count, DYN_MAX_PX, example, DYN_MAX_PX);
+    else
+        ts_warn("layer %s: %llu features give a colour that is not #rrggbb, #rgb or 0xrrggbb "
+                "(e.g. '%s'): drawn in the style's fixed colour",
+                layer, (unsigned long long)count, example);
+}
+
 /* How far the symbols of l's symbolizers with values of the feature reach beyond their
  * features (px at scale 1): the largest over the features of its store (at least
- * DYN_MIN_EXT), 0 without such symbolizers. One pass over the store when the layer is made
- * (a feed's update makes a new layer). */
+ * DYN_MIN_EXT), 0 without such symbolizers; and the data that cannot be drawn as given
+ * (warn_dynamic). One pass over the store when the layer is made (a feed's update makes a
+ * new layer). */
 static double
 dynamic_extent(const ts_render_layer *l)
 {
@@ -553,22 +587,51 @@ dynamic_extent(const ts_render_layer *l)
     feat_ctx fc = {l, 0};
     ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
     uint32_t n = ts_store_count(l->store);
+    uint64_t over = 0, bad = 0;
+    char over_ex[32] = "", bad_ex[40] = "";
     for (int f = 0; f < style->nfts; f++)
         for (int r = 0; r < style->fts[f].nrules; r++)
             for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
                 const ts_symbolizer *sym = &style->fts[f].rules[r].syms[k];
+                if (!sym->dynamic)
+                    continue;
                 const ts_graphic *g = sym->kind == TS_SYM_POINT ? sym->graphic : NULL;
-                if (!sym->stroke_width_expr &&
-                    !(g != NULL && (g->size_expr || g->stroke_width_expr)))
-                    continue; /* colours alone: the fixed extent holds */
-                ext = fmax(ext, DYN_MIN_EXT);
+                const ts_expr *sizes[] = {sym->stroke_width_expr, g ? g->size_expr : NULL,
+                                          g ? g->stroke_width_expr : NULL};
+                const ts_expr *colours[] = {sym->fill_expr, sym->stroke_expr,
+                                            g ? g->fill_expr : NULL, g ? g->stroke_expr : NULL};
+                int sized = sizes[0] || sizes[1] || sizes[2];
+                if (sized)
+                    ext = fmax(ext, DYN_MIN_EXT);
                 for (fc.fid = 0; fc.fid < n; fc.fid++) {
-                    ts_symbolizer ds;
-                    ts_graphic dg;
-                    ts_style_dynamic(sym, &fr, DYN_MAX_PX, &ds, &dg);
-                    ext = fmax(ext, symbolizer_extent_px(&ds, l));
+                    if (sized) {
+                        ts_symbolizer ds;
+                        ts_graphic dg;
+                        ts_style_dynamic(sym, &fr, DYN_MAX_PX, &ds, &dg);
+                        ext = fmax(ext, symbolizer_extent_px(&ds, l));
+                    }
+                    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+                        double v;
+                        if (sizes[i] != NULL && ts_expr_eval_number(sizes[i], &fr, &v) &&
+                            isfinite(v) && v > DYN_MAX_PX && over++ == 0)
+                            snprintf(over_ex, sizeof over_ex, "%g", v);
+                    }
+                    for (size_t i = 0; i < sizeof colours / sizeof *colours; i++) {
+                        char buf[40];
+                        ts_rgba c;
+                        size_t len = colours[i] != NULL
+                                         ? ts_label_eval(colours[i], &fr, buf, sizeof buf)
+                                         : 0;
+                        if (len > 0 && (len >= sizeof buf || !ts_style_colour(buf, &c)) &&
+                            bad++ == 0)
+                            snprintf(bad_ex, sizeof bad_ex, "%s", buf);
+                    }
                 }
             }
+    if (over > 0)
+        warn_dynamic(l->name, "size", over, over_ex);
+    if (bad > 0)
+        warn_dynamic(l->name, "colour", bad, bad_ex);
     return ext;
 }
 

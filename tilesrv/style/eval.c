@@ -745,8 +745,8 @@ static void
 dyn_number(const ts_expr *x, const ts_feature_ref *f, double lo, double hi, double *out)
 {
     double v;
-    if (x == NULL || !ts_expr_eval_number(x, f, &v) || isnan(v))
-        return;
+    if (x == NULL || !ts_expr_eval_number(x, f, &v) || !isfinite(v))
+        return; /* null, not a number, or a division by zero: the fixed value */
     *out = v < lo ? lo : v > hi ? hi : v;
 }
 
