@@ -371,6 +371,27 @@ def test_data_warnings_at_load_name_the_feature():
         r = check(csv, "    srs: \"EPSG:25832\"\n", sld)
         err = r.stderr.decode()
         assert r.returncode == 0 and "layer l: its style" in err and "draws nothing" in err, err
+        # colours and sizes from the data that cannot be drawn as given are counted, once
+        dd = os.path.join(d, "dd.geojson")
+        with open(dd, "w") as f:
+            f.write('{"type":"FeatureCollection","features":['
+                    '{"type":"Feature","properties":{"c":"ff0000","s":1e9},"geometry":'
+                    '{"type":"Point","coordinates":[6.78,51.22]}},'
+                    '{"type":"Feature","properties":{"c":"#00ff00","s":8},"geometry":'
+                    '{"type":"Point","coordinates":[6.79,51.22]}}]}')
+        with open(sld, "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                    'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name><UserStyle>'
+                    '<FeatureTypeStyle><Rule><PointSymbolizer><Graphic><Mark><WellKnownName>'
+                    'circle</WellKnownName><Fill><CssParameter name="fill"><ogc:PropertyName>c'
+                    '</ogc:PropertyName></CssParameter></Fill></Mark><Size><ogc:PropertyName>s'
+                    '</ogc:PropertyName></Size></Graphic></PointSymbolizer></Rule>'
+                    '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+        r = check(dd, "", sld)
+        err = r.stderr.decode()
+        assert r.returncode == 0, err
+        assert "layer l: 1 features give a size or width over 256 px (e.g. 1e+09)" in err, err
+        assert "layer l: 1 features give a colour that is not" in err and "'ff0000'" in err, err
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
