@@ -546,8 +546,7 @@ TS_TEST(style_fill_defaults_grey)
     } qgis[] = {{"diamond", TS_MARK_DIAMOND},   {"pentagon", TS_MARK_PENTAGON},
                 {"hexagon", TS_MARK_HEXAGON},   {"octagon", TS_MARK_OCTAGON},
                 {"decagon", TS_MARK_DECAGON},   {"equilateral_triangle", TS_MARK_TRIANGLE},
-                {"cross_fill", TS_MARK_CROSS},  {"cross2", TS_MARK_X},
-                {"rounded_square", TS_MARK_SQUARE}};
+                {"cross_fill", TS_MARK_CROSS},  {"rounded_square", TS_MARK_SQUARE}};
     for (size_t k = 0; k < sizeof qgis / sizeof qgis[0]; k++) {
         char body[512];
         snprintf(body, sizeof body,
@@ -560,6 +559,13 @@ TS_TEST(style_fill_defaults_grey)
         TS_CHECK_INT(s->fts[0].rules[0].syms[0].mark, qgis[k].mark);
         ts_style_unref(s);
     }
+    /* QGIS's cross2 is an x of strokes: shape://times */
+    s = parse_rule_body("<PointSymbolizer><Graphic><Mark><WellKnownName>cross2</WellKnownName>"
+                        "<Stroke/></Mark></Graphic></PointSymbolizer>",
+                        &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[0].graphic->shape, TS_SHAPE_TIMES);
+    ts_style_unref(s);
 }
 
 TS_TEST(style_unsupported_elements_warn_and_keep_rule)

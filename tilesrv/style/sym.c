@@ -432,8 +432,7 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
                  {"diamond", TS_MARK_DIAMOND}, {"pentagon", TS_MARK_PENTAGON},
                  {"hexagon", TS_MARK_HEXAGON}, {"octagon", TS_MARK_OCTAGON},
                  {"decagon", TS_MARK_DECAGON}, {"equilateral_triangle", TS_MARK_TRIANGLE},
-                 {"cross_fill", TS_MARK_CROSS}, {"cross2", TS_MARK_X},
-                 {"rounded_square", TS_MARK_SQUARE}};
+                 {"cross_fill", TS_MARK_CROSS}, {"rounded_square", TS_MARK_SQUARE}};
     static const struct {
         const char *name;
         ts_shape_mark shape;
@@ -453,6 +452,10 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
             g->shape = TS_SHAPE_NONE;
             return 1;
         }
+    if (strcasecmp(v, "cross2") == 0) { /* QGIS's x of two strokes (its "cross" is filled) */
+        g->shape = TS_SHAPE_TIMES;
+        return 1;
+    }
     /* shape://name; QGIS writes the bare names of its line pattern fills ("horline") */
     const char *bare = strncasecmp(v, "shape://", 8) == 0 ? v + 8 : v;
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
@@ -486,8 +489,9 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
         ts_style__warn(p, n,
                        "WellKnownName '%s' not supported (circle, square, triangle, star, "
                        "cross, x, diamond, pentagon, hexagon, octagon, decagon, "
+                       "equilateral_triangle, cross_fill, cross2, rounded_square, "
                        "shape://horline, vertline, slash, backslash, dot, plus, times, "
-                       "oarrow, carrow), skipped",
+                       "oarrow, carrow, ttf://Family#code), skipped",
                        v);
     return 0;
 }
