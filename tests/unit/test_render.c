@@ -1464,7 +1464,16 @@ TS_TEST(render_font_marks)
     "<CssParameter name=\"fill\">#0000ff</CssParameter></Fill></Mark><Size>40</Size>"        \
     "</Graphic></PointSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>"          \
     "</StyledLayerDescriptor>"
-    static const char *docs[] = {FONT_MARK_DOC("DejaVu Sans"), FONT_MARK_DOC("No Such Font")};
+    static const char *docs[] = {
+        FONT_MARK_DOC("DejaVu Sans"), FONT_MARK_DOC("No Such Font"),
+        /* a missing font with a circle after it: the circle */
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\">"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule><PointSymbolizer>"
+        "<Graphic><Mark><WellKnownName>ttf://No Such Font#0x25A0</WellKnownName><Fill>"
+        "<CssParameter name=\"fill\">#0000ff</CssParameter></Fill></Mark><Mark>"
+        "<WellKnownName>circle</WellKnownName><Fill><CssParameter name=\"fill\">#ff0000"
+        "</CssParameter></Fill></Mark><Size>20</Size></Graphic></PointSymbolizer></Rule>"
+        "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"};
     ts_err err;
     ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
     TS_REQUIRE(fonts != NULL);
@@ -1474,7 +1483,7 @@ TS_TEST(render_font_marks)
     TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POINT, xy, one, 1, NULL, &err), TS_OK);
     ts_store *store = NULL;
     TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
-    for (int missing = 0; missing < 2; missing++) {
+    for (int missing = 0; missing < 3; missing++) {
         const char *doc = docs[missing];
         ts_style *style = ts_style_parse(doc, strlen(doc), "fm", &err);
         TS_REQUIRE(style != NULL);
@@ -1493,8 +1502,11 @@ TS_TEST(render_font_marks)
             TS_CHECK_INT(px_at(c, 36, 50), BLUE);
             TS_CHECK_INT(px_at(c, 64, 64), BLUE);
             TS_CHECK_INT(px_at(c, 50, 75), WHITE);
-        } else {
+        } else if (missing == 1) {
             TS_CHECK_INT(px_at(c, 50, 50), WHITE);
+        } else {
+            TS_CHECK_INT(px_at(c, 50, 50), RED); /* the next alternative */
+            TS_CHECK_INT(px_at(c, 36, 50), WHITE);
         }
         ts_canvas_free(c);
         ts_render_worker_free(w);

@@ -274,13 +274,19 @@ ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, const c
 {
     if (style == NULL || cat == NULL)
         return;
+    ts_text_ctx *text = NULL;
     for (int f = 0; f < style->nfts; f++)
         for (int r = 0; r < style->fts[f].nrules; r++)
             for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
                 const ts_symbolizer *sym = &style->fts[f].rules[r].syms[k];
                 if (sym->kind == TS_SYM_TEXT && sym->text != NULL)
                     find_face(cat, sym->text, layer);
+                ts_render__check_font_mark(sym->kind == TS_SYM_POINT ? sym->graphic : NULL, cat,
+                                           &text);
+                ts_render__check_font_mark(sym->fill_graphic, cat, &text);
+                ts_render__check_font_mark(sym->stroke_graphic, cat, &text);
             }
+    ts_text_ctx_free(text);
 }
 
 /* The catalogue face for a TextSymbolizer's font: the first family of its list that the

@@ -868,8 +868,8 @@ warn_font_mark(const ts_graphic *g, const char *what)
         memcpy(seen[nseen++], key, sizeof key);
     pthread_mutex_unlock(&mu);
     if (!known)
-        ts_warn("font mark ttf://%s U+%04X: %s: not drawn (fonts are read from /usr/share/fonts "
-                "and data/fonts)",
+        ts_warn("font mark ttf://%s U+%04X: %s (fonts are read from /usr/share/fonts and "
+                "data/fonts)",
                 g->glyph_font, (unsigned)g->glyph, what);
 }
 
@@ -878,15 +878,19 @@ warn_font_mark(const ts_graphic *g, const char *what)
  * stroke width) with its Stroke. */
 static ts_status
 draw_glyph_mark(draw_env *e, ts_canvas *c, const ts_graphic *g, double cx, double cy,
-                double size, double rot, double opacity)
+                double size, double rot, double opacity, int *missing)
 {
     ts_render_worker *w = e->w;
+    *missing = 0;
     if (e->fonts == NULL || !(size > 0))
         return TS_OK;
     ts_font_match m;
     int face = ts_font_catalog_find(e->fonts, g->glyph_font, 0, 0, &m);
     if (face < 0 || m == TS_FONT_FALLBACK) {
-        warn_font_mark(g, "the font is not installed");
+        warn_font_mark(g, g->fallback ? "the font is not installed (the next alternative is "
+                                        "drawn)"
+                                      : "the font is not installed: not drawn");
+        *missing = 1;
         return TS_OK;
     }
     if (w->text == NULL || w->text_cat != e->fonts) {
@@ -905,8 +909,12 @@ draw_glyph_mark(draw_env *e, ts_canvas *c, const ts_graphic *g, double cx, doubl
     if (st != TS_OK)
         return st == TS_ENOMEM ? st : TS_OK;
     if (run->nmissing > 0 || run->nglyphs == 0 || run->nglyphs > 4) {
-        if (run->nmissing > 0)
-            warn_font_mark(g, "the font has no such character");
+        if (run->nmissing > 0) {
+            warn_font_mark(g, g->fallback ? "the font has no such character (the next "
+                                            "alternative is drawn)"
+                                          : "the font has no such character: not drawn");
+            *missing = 1;
+        }
         ts_text_run_release(run);
         return TS_OK;
     }
@@ -938,6 +946,35 @@ draw_glyph_mark(draw_env *e, ts_canvas *c, const ts_graphic *g, double cx, doubl
     return st;
 }
 
+void
+ts_render__check_font_mark(const ts_graphic *g, const ts_font_catalog *cat, ts_text_ctx **text)
+{
+    if (g == NULL || g->glyph_font == NULL || cat == NULL)
+        return;
+    ts_font_match m;
+    int face = ts_font_catalog_find(cat, g->glyph_font, 0, 0, &m);
+    if (face < 0 || m == TS_FONT_FALLBACK) {
+        warn_font_mark(g, g->fallback ? "the font is not installed (the next alternative is "
+                                        "drawn)"
+                                      : "the font is not installed: not drawn");
+        return;
+    }
+    if (*text == NULL && (*text = ts_text_ctx_new(cat, NULL)) == NULL)
+        return;
+    char u[4];
+    size_t n = ts_utf8_put(g->glyph, (uint8_t *)u);
+    ts_font_spec spec = {.face = face, .size_px = 16};
+    const ts_text_run *run = NULL;
+    ts_err err;
+    if (ts_text_shape(*text, u, n, &spec, &run, &err) != TS_OK)
+        return;
+    if (run->nmissing > 0)
+        warn_font_mark(g, g->fallback ? "the font has no such character (the next "
+                                        "alternative is drawn)"
+                                      : "the font has no such character: not drawn");
+    ts_text_run_release(run);
+}
+
 /* A graphic at pixel (x, y) of the whole image, turned by extra degrees (along lines) on
  * top of its own rotation, into c with opacity. */
 static ts_status
@@ -963,8 +1000,13 @@ draw_graphic(draw_env *e, ts_canvas *c, const ts_graphic *g, double x, double y,
     }
     double size = g->size * e->sf, cx, cy;
     graphic_centre(e, g, size, size, rot, x, y, &cx, &cy);
-    if (g->glyph_font != NULL)
-        return draw_glyph_mark(e, c, g, cx, cy, size, rot, op);
+    if (g->glyph_font != NULL) {
+        int missing;
+        ts_status st = draw_glyph_mark(e, c, g, cx, cy, size, rot, op, &missing);
+        if (st == TS_OK && missing && g->fallback != NULL)
+            return draw_graphic(e, c, g->fallback, x, y, extra, opacity);
+        return st;
+    }
     if (g->shape != TS_SHAPE_NONE)
         return draw_shape(e, c, g, cx, cy, size, rot, op);
     ts_stroke k;

@@ -137,9 +137,10 @@ ts_status ts_render_draw_rows_bands(ts_render_worker *const *workers, int nworke
 ts_status ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *pool,
                                const ts_render_req *req, ts_canvas *c, ts_err *err);
 
-/* Say (once per process and family, as drawing labels does) which TextSymbolizers of
- * style name only font families cat lacks, and which face their labels use instead; layer
- * names the style's layer in the message. At load, so `tilesrv check` tells. */
+/* Say (once per process and family, as drawing does) which TextSymbolizers of style name
+ * only font families cat lacks, and which face their labels use instead (layer names the
+ * style's layer in the message), and which font marks lack their font or character. At
+ * load, so `tilesrv check` tells. */
 void ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, const char *layer);
 
 /* The scale denominator of a resolution (units per pixel) per the OGC 0.28 mm pixel. */

@@ -70,4 +70,10 @@ ts_status ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_rast
                             const ts_render_req *req, ts_canvas *c, const ts_affine *t,
                             const ts_bbox *shown, ts_render_stats *stats, ts_err *err);
 
+/* Warn (once per process, as drawing does) when font mark g's font is not installed in cat
+ * or lacks its character; *text: a shaping context made on first need (the caller frees
+ * it). Nothing for other graphics. */
+void ts_render__check_font_mark(const ts_graphic *g, const ts_font_catalog *cat,
+                                ts_text_ctx **text);
+
 #endif

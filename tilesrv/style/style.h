@@ -180,6 +180,9 @@ typedef struct ts_graphic {
     const char *glyph_font;
     uint32_t glyph;
     int glyph_em;
+    const struct ts_graphic *fallback; /* a font mark's next drawable alternative (Mark or
+                                        * ExternalGraphic) in the Graphic, drawn when the
+                                        * font or its character is missing; else NULL */
     /* PointSymbolizer graphics: values of the feature (an expression in <Size> or in a
      * Mark's CssParameter) used instead of the fixed ones above; NULL = fixed. See
      * ts_style_dynamic. */

@@ -834,7 +834,9 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
         g->has_fill = g->has_stroke = 1;
         drawable = 1;
     } else {
-        /* alternatives, in document order: the first one we can draw wins */
+        /* alternatives, in document order: the first one we can draw wins; after a font
+         * mark (whose font may be missing where the map is drawn) the next one too */
+        const xmlNode *next = NULL;
         FOR_ELEMS(c, n) {
             int rc = ts_style__is(c, "Mark")              ? parse_mark(p, c, g)
                      : ts_style__is(c, "ExternalGraphic") ? parse_external(p, c, g)
@@ -843,7 +845,30 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
                 return -1;
             if (rc > 0) {
                 drawable = 1;
+                next = ts_style__next_elem(c);
                 break;
+            }
+        }
+        if (drawable && g->glyph_font != NULL && next != NULL) {
+            ts_graphic *fb = ts_style__alloc(p->st, sizeof *fb);
+            if (fb == NULL)
+                return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
+            for (const xmlNode *c = next; c != NULL; c = ts_style__next_elem(c)) {
+                *fb = *g; /* the Graphic's size, rotation, anchor...; the mark's own reset */
+                fb->glyph_font = NULL;
+                fb->image = -1;
+                fb->shape = TS_SHAPE_NONE;
+                fb->fill_expr = fb->fill_opacity_expr = fb->stroke_expr = NULL;
+                fb->stroke_width_expr = fb->stroke_opacity_expr = NULL;
+                int rc = ts_style__is(c, "Mark")              ? parse_mark(p, c, fb)
+                         : ts_style__is(c, "ExternalGraphic") ? parse_external(p, c, fb)
+                                                              : 0;
+                if (rc < 0)
+                    return -1;
+                if (rc > 0 && fb->glyph_font == NULL) {
+                    g->fallback = fb;
+                    break;
+                }
             }
         }
         if (!drawable) {
@@ -853,6 +878,8 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
             return 0;
         }
     }
+    if (g->fallback != NULL && g->fallback->size < 0)
+        ((ts_graphic *)g->fallback)->size = g->fallback->image >= 0 ? 0 : 6;
     if (g->size < 0)
         g->size = g->image >= 0 ? 0 : 6; /* images: their own size */
     return 1;
