@@ -532,12 +532,15 @@ def test_maplibre_style_of_filter_functions():
         # colours and widths from the feature: data-driven paint
         paint = {(l["metadata"]["tilesrv:rule"], l["type"]): l["paint"] for l in style["layers"]
                  if "tilesrv:rule" in l.get("metadata", {})}
+        # (a null input draws the fixed value, as the PNG does)
         assert paint[("storeys", "fill")]["fill-color"] == [
-            "to-color", ["to-string", ["step", ["to-number", ["get", "storeys"], 0], "#00ff00",
-                                       3, "#ffff00"]], "#808080"], paint
+            "case", ["==", ["get", "storeys"], None], "#808080",
+            ["to-color", ["to-string", ["step", ["to-number", ["get", "storeys"], 0], "#00ff00",
+                                        3, "#ffff00"]], "#808080"]], paint
         assert paint[("storeys", "line")]["line-width"] == [
-            "to-number", ["interpolate", ["linear"], ["to-number", ["get", "height_m"], 0],
-                          0, 0.5, 30, 3], 1], paint
+            "case", ["==", ["get", "height_m"], None], 1,
+            ["to-number", ["interpolate", ["linear"], ["to-number", ["get", "height_m"], 0],
+                           0, 0.5, 30, 3], 1]], paint
         # the PNG tile has both colours
         st, _, png = H.get(port, "/tiles/fn/17/68002/43746.png")
         assert st == 200, st

@@ -368,18 +368,52 @@ dasharray(ts_buf *b, const ts_stroke *s)
     return ts_buf_add(b, "]", 1);
 }
 
+/* The property whose null makes expression e null in SLD (its first input: a Categorize's
+ * value, an arithmetic's first operand...), or NULL. MapLibre reads a null as 0 or "", so a
+ * paint value tests it first. */
+static const ts_expr *
+null_subject(const ts_expr *e)
+{
+    while (e != NULL && e->op != TS_EXPR_PROPERTY) {
+        if (e->op == TS_EXPR_FUNC)
+            e = e->nargs > 0 ? e->args[0] : NULL;
+        else if (e->op == TS_EXPR_LITERAL)
+            return NULL;
+        else
+            e = e->a;
+    }
+    return e;
+}
+
+/* ["case", ["==", ["get", p], null], (the fixed value, written by the caller next)... */
+static ts_status
+null_case_open(sctx *x, const ts_expr *subject)
+{
+    TS_TRY(ts_buf_printf(x->b, "[\"case\",[\"==\",[\"get\","));
+    TS_TRY(jstr(x->b, x->style->props[subject->prop]));
+    return ts_buf_printf(x->b, "],null],");
+}
+
 /* A paint colour: from the feature when the style takes it from there (MapLibre's
- * to-color of the expression, the fixed colour when that gives none), else fixed. */
+ * to-color of the expression, the fixed colour when that gives none or its input is null,
+ * as the PNG has it), else fixed. */
 static ts_status
 paint_colour(sctx *x, const ts_expr *e, ts_rgba fixed)
 {
     if (e == NULL || !expr_ok(e))
         return colour(x->b, fixed);
+    const ts_expr *ns = null_subject(e);
+    if (ns != NULL) {
+        TS_TRY(null_case_open(x, ns));
+        TS_TRY(colour(x->b, fixed));
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+    }
     TS_TRY(ts_buf_printf(x->b, "[\"to-color\",[\"to-string\","));
     TS_TRY(expr(x, e, 0));
     TS_TRY(ts_buf_printf(x->b, "],"));
     TS_TRY(colour(x->b, fixed));
-    return ts_buf_add(x->b, "]", 1);
+    TS_TRY(ts_buf_add(x->b, "]", 1));
+    return ns != NULL ? ts_buf_add(x->b, "]", 1) : TS_OK;
 }
 
 /* A paint number times k, from the feature likewise (to-number, the fixed value when the
@@ -389,6 +423,12 @@ paint_number(sctx *x, const ts_expr *e, double fixed, double k)
 {
     if (e == NULL || !expr_ok(e))
         return number(x->b, fixed * k);
+    const ts_expr *ns = null_subject(e);
+    if (ns != NULL) {
+        TS_TRY(null_case_open(x, ns));
+        TS_TRY(number(x->b, fixed * k));
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+    }
     if (k != 1)
         TS_TRY(ts_buf_printf(x->b, "[\"*\","));
     TS_TRY(ts_buf_printf(x->b, "[\"to-number\","));
@@ -401,7 +441,7 @@ paint_number(sctx *x, const ts_expr *e, double fixed, double k)
         TS_TRY(number(x->b, k));
         TS_TRY(ts_buf_add(x->b, "]", 1));
     }
-    return TS_OK;
+    return ns != NULL ? ts_buf_add(x->b, "]", 1) : TS_OK;
 }
 
 /* The head of one MapLibre layer up to "paint":{ */
