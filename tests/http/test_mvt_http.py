@@ -568,6 +568,46 @@ def test_maplibre_style_of_filter_functions():
         assert rc == 0, log[-2000:]
 
 
+def test_legend_draws_font_and_shape_marks():
+    """GetLegendGraphic draws font marks and shape:// marks as the map does (a ttf:// star
+    was a square, shape://times a filled circle)."""
+    sld = os.path.join(TMP, "marks.sld")
+    with open(sld, "w") as f:
+        f.write("""<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+ xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>m</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>x</Name><PointSymbolizer><Graphic><Mark><WellKnownName>cross2</WellKnownName>
+<Stroke><CssParameter name="stroke">#000000</CssParameter><CssParameter name="stroke-width">2</CssParameter>
+</Stroke></Mark><Size>16</Size></Graphic></PointSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>
+""")
+    gj = os.path.join(TMP, "marks.geojson")
+    with open(gj, "w") as f:
+        f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                '"geometry":{"type":"Point","coordinates":[6.78,51.22]}}]}')
+    cfg = os.path.join(TMP, "marks.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  s: {path: %s}\nlayers:\n  m: {source: s, table: marks, style: %s}\n"
+                "tilesets:\n  t: {layers: [m]}\n" % (gj, sld))
+    srv = H.start_server(cfg)
+    try:
+        st, h, body = H.get(srv[1], "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic"
+                                    "&LAYER=m&FORMAT=image/png&WIDTH=20&HEIGHT=20")
+        assert st == 200 and h["content-type"] == "image/png", (st, h)
+        path = os.path.join(TMP, "legend_marks.png")
+        with open(path, "wb") as f:
+            f.write(body)
+        ds = gdal.Open(path)
+        band = ds.GetRasterBand(1).ReadAsArray()
+        # the sample is the 20 x 20 px box at the left: an x is dark in its middle and on
+        # its diagonals, white in the middle of each side
+        assert band[10, 10] < 128, band[:20, :20]
+        assert band[4, 4] < 160 and band[16, 16] < 160, band[:20, :20]
+        assert band[2, 10] > 200 and band[10, 2] > 200, band[:20, :20]
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
 def main():
     global ARGS, SRV, TMP
     ap = argparse.ArgumentParser()

@@ -704,8 +704,8 @@ typedef struct legend_row {
 
 /* Draw one rule's sample in the box (x, y, w, h) of c. */
 static ts_status
-draw_sample(ts_raster *ra, ts_canvas *c, const ts_rule *ru, double x, double y, double w, double h,
-            double sf)
+draw_sample(ts_raster *ra, ts_render_worker *wk, const ts_font_catalog *fonts, ts_canvas *c,
+            const ts_rule *ru, double x, double y, double w, double h, double sf)
 {
     static const ts_affine id = {1, 1, 0, 0};
     ts_status st = TS_OK;
@@ -761,6 +761,12 @@ draw_sample(ts_raster *ra, ts_canvas *c, const ts_rule *ru, double x, double y, 
             const ts_graphic *g = s->graphic;
             if (g == NULL)
                 break;
+            if (wk != NULL && g->image < 0 && (g->glyph_font != NULL || g->shape != TS_SHAPE_NONE)) {
+                /* font and shape:// marks as the map draws them */
+                st = ts_render_graphic_sample(wk, c, g, x + w / 2, y + h / 2, fmin(w, h) - 2, sf,
+                                              fonts);
+                break;
+            }
             double size = (g->size > 0 ? g->size : 6) * sf;
             size = fmin(size, fmin(w, h) - 2);
             ts_stroke gs = g->stroke;
@@ -829,6 +835,7 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     legend_row *rows = NULL;
     int nrows = 0, cap = 0;
     ts_raster *ra = NULL;
+    ts_render_worker *wk = NULL;
     ts_text_ctx *tx = NULL;
     ts_canvas *c = NULL;
     if (e == NULL) {
@@ -884,7 +891,8 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     int ih = r->icon_h > 0 ? r->icon_h : (int)lround(20 * sf);
     const ts_font_catalog *cat = ts_pipeline__service_fonts(svc);
     ra = ts_raster_new();
-    if (ra == NULL) {
+    wk = ts_render_worker_new(NULL);
+    if (ra == NULL || wk == NULL) {
         st = TS_FAIL(err, TS_ENOMEM, "legend");
         goto done;
     }
@@ -915,7 +923,7 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         double y = i * (rowh + 2);
         if (y >= height)
             break;
-        st = draw_sample(ra, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf);
+        st = draw_sample(ra, wk, cat, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf);
         double tw;
         if (st == TS_OK && tx != NULL)
             st = draw_label(tx, cat, ra, c, rows[i].title, iw + LEGEND_PAD,
@@ -930,6 +938,7 @@ done:
     ts_canvas_free(c);
     ts_text_ctx_free(tx);
     ts_raster_free(ra);
+    ts_render_worker_free(wk);
     free(rows);
     ts_service_unref(svc);
     return st;

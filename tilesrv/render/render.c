@@ -827,6 +827,8 @@ graphic_image(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
 {
     *st = TS_OK;
     const ts_render_layer *l = e->l;
+    if (l == NULL) /* a sample drawn without its layer (legends): no pixels to hand */
+        return NULL;
     const ts_canvas *src = g->image >= 0 && g->image < l->nimages ? l->images[g->image] : NULL;
     if (src == NULL)
         return NULL;
@@ -1951,4 +1953,30 @@ ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *po
         return TS_FAIL(err, TS_EINVAL, "render request and canvas disagree");
     ts_canvas whole = whole_image(c);
     return run_bands(workers, nworkers, pool, req, &whole, err);
+}
+
+ts_status
+ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g, double x,
+                         double y, double max_px, double sf, const ts_font_catalog *fonts)
+{
+    if (w == NULL || c == NULL || g == NULL)
+        return TS_EINVAL;
+    draw_env e;
+    memset(&e, 0, sizeof e);
+    e.w = w;
+    e.c = c;
+    e.sf = sf > 0 ? sf : 1;
+    e.t = identity;
+    e.shown = (ts_bbox){0, 0, c->w, c->full_h > 0 ? c->full_h : c->h};
+    e.y0 = c->row0;
+    e.y1 = c->row0 + c->h;
+    e.full_h = c->full_h > e.y1 ? c->full_h : e.y1;
+    e.fonts = fonts;
+    ts_graphic s = *g; /* centred, upright, the fixed values, at most max_px */
+    s.anchor_x = s.anchor_y = 0.5;
+    s.disp_x = s.disp_y = 0;
+    s.rotation_expr = NULL;
+    if (s.size * e.sf > max_px)
+        s.size = max_px / e.sf;
+    return draw_graphic(&e, c, &s, x, y, 0, 1);
 }

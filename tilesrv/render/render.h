@@ -143,6 +143,14 @@ ts_status ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, t
  * load, so `tilesrv check` tells. */
 void ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, const char *layer);
 
+/* Draw PointSymbolizer graphic g centred at pixel (x, y) of c as the map draws it (marks,
+ * shape:// marks, font marks with their fallback), upright, at its fixed values (not those
+ * of a feature), its size scaled by sf and at most max_px: a legend sample.
+ * ExternalGraphic images need their layer's pixels and are not drawn here. */
+ts_status ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g,
+                                   double x, double y, double max_px, double sf,
+                                   const ts_font_catalog *fonts);
+
 /* The scale denominator of a resolution (units per pixel) per the OGC 0.28 mm pixel. */
 static inline double
 ts_render_scale_denom(double res, double meters_per_unit)
