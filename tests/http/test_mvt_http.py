@@ -392,29 +392,54 @@ def sld_fills(path):
 def test_maplibre_style_of_the_demo():
     """/styles/cadastre,parking,air.json on the demo configuration: sources at this server's
     TileJSON (absolute URLs from the Host), fill/line/circle layers for every layer with the
-    SLD colours, no text layers (no glyphs served); valid by @maplibre/maplibre-gl-style-spec
-    (which finds the faults of a broken copy)."""
+    SLD colours, symbol layers for the labels (parcel numbers, street names) after each
+    tileset's other layers, in fonts this server's glyph URL serves; valid by
+    @maplibre/maplibre-gl-style-spec (which finds the faults of a broken copy)."""
     srv = H.start_server()  # the bundled demo: cadastre, parking and air (simulated feeds)
     try:
         port = srv[1]
         st, hdr, body = H.get(port, "/styles/cadastre,parking,air.json", {"Host": "maps.example:81"})
         assert st == 200 and hdr["content-type"].startswith("application/json"), (st, hdr)
         style = json.loads(body)
-        assert style["version"] == 8 and "glyphs" not in style and "sprite" not in style
+        assert style["version"] == 8 and "sprite" not in style
+        assert style["glyphs"] == "http://maps.example:81/fonts/{fontstack}/{range}.pbf", style
         assert style["sources"] == {
             n: {"type": "vector", "url": "http://maps.example:81/tiles/%s.json?format=pbf" % n}
             for n in ("cadastre", "parking", "air")}, style["sources"]
         layers = style["layers"]
         assert layers[0]["type"] == "background", layers[0]
-        assert all(l["type"] in ("background", "fill", "line", "circle") for l in layers)
+        assert all(l["type"] in ("background", "fill", "line", "circle", "symbol")
+                   for l in layers)
         by_src = {}
         for l in layers[1:]:
             by_src.setdefault(l["source-layer"], set()).add(l["type"])
-        assert by_src == {"parcels": {"fill", "line"}, "buildings": {"fill", "line"},
-                          "streets": {"line"}, "parking_bays": {"circle"},
-                          "air_stations": {"circle"}}, by_src
-        skipped = style["metadata"]["tilesrv:skipped"]
-        assert any("parcels" in s and "text" in s for s in skipped), skipped
+        assert by_src == {"parcels": {"fill", "line", "symbol"}, "buildings": {"fill", "line"},
+                          "streets": {"line", "symbol"}, "parking_bays": {"circle"},
+                          "air_stations": {"circle", "symbol"}}, by_src
+        assert style["metadata"]["tilesrv:skipped"] == [], style["metadata"]
+        # each tileset's labels over all its layers (as in its PNG), under the next tileset
+        kinds = [(l["source"], l["type"] == "symbol") for l in layers[1:]]
+        assert [k[0] for k in kinds] == sorted((k[0] for k in kinds),
+                                              key=["cadastre", "parking", "air"].index), kinds
+        for src in ("cadastre", "air"):
+            lab = [is_label for s_, is_label in kinds if s_ == src]
+            assert lab == sorted(lab) and lab[-1], (src, kinds)
+        fonts = json.loads(H.get(port, "/fonts.json")[2])
+        for l in layers:
+            if l["type"] != "symbol":
+                continue
+            assert l["layout"]["text-font"][0] in fonts, (l, fonts)
+            if l["source-layer"] == "streets":
+                assert l["layout"]["symbol-placement"] in ("line", "line-center"), l
+                assert l["layout"]["text-field"] == ["to-string", ["get", "name"]], l
+                assert l["layout"]["text-font"] == ["DejaVu Sans Oblique"], l
+            elif l["source-layer"] == "parcels":
+                assert "zaehler" in json.dumps(l["layout"]["text-field"]), l
+                assert l["layout"]["text-anchor"] == "center", l
+            else:  # station names right of the symbol: AnchorPoint (0, 0.5), Displacement
+                assert l["layout"]["text-anchor"] == "left", l
+                assert l["paint"]["text-translate"][0] > 0, l
+            assert l["paint"]["text-halo-color"] == "rgba(255,255,255,1)", l
         # the SLD colours, rule by rule
         checked = 0
         for sld, layer, prop in (("alkis_parcels.sld", "parcels", "fill-color"),
@@ -480,6 +505,121 @@ def test_maplibre_style_of_the_demo():
             json.dump(broken, f)
         r = subprocess.run([node, v, path], capture_output=True, text=True, timeout=120)
         assert r.returncode == 1 and r.stdout.count("error:") >= 2, r.stdout + r.stderr
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
+def _pb_fields(b):
+    """(field, value) of one protobuf message: varints as ints, length-delimited as bytes."""
+    i, out = 0, []
+    def varint(i):
+        r = s = 0
+        while True:
+            c = b[i]
+            i += 1
+            r |= (c & 0x7F) << s
+            s += 7
+            if c < 0x80:
+                return r, i
+    while i < len(b):
+        k, i = varint(i)
+        if k & 7 == 0:
+            v, i = varint(i)
+        elif k & 7 == 2:
+            n, i = varint(i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise AssertionError("wire type %d" % (k & 7))
+        out.append((k >> 3, v))
+    return out
+
+
+def _glyph_range(data):
+    """(name, range, {code point: glyph dict}) of a glyphs protobuf with one stack."""
+    stacks = _pb_fields(data)
+    assert [f for f, _ in stacks] == [1], stacks[:3]
+    name = rng = None
+    glyphs = {}
+    for f, v in _pb_fields(stacks[0][1]):
+        if f == 1:
+            name = v.decode()
+        elif f == 2:
+            rng = v.decode()
+        elif f == 3:
+            g = dict(_pb_fields(v))
+            z = lambda u: (u >> 1) ^ -(u & 1)
+            glyphs[g[1]] = {"bitmap": g.get(2, b""), "w": g[3], "h": g[4], "left": z(g[5]),
+                            "top": z(g[6]), "advance": g[7]}
+    return name, rng, glyphs
+
+
+def test_glyph_ranges():
+    """/fonts/{fontstack}/{start}-{end}.pbf: MapLibre's glyph protobuf, 24 px signed distance
+    fields with a 3 px border (outline at 191, inside above), gzip when accepted, ETag and
+    304; a stack takes each code point from its first font that has it; unknown fonts get
+    the default face; ranges other than one block of 256 are 400; /fonts.json lists names."""
+    srv = H.start_server()
+    try:
+        port = srv[1]
+        st, hdr, body = H.get(port, "/fonts.json")
+        assert st == 200 and hdr["content-type"] == "application/json", (st, hdr)
+        fonts = json.loads(body)
+        assert "DejaVu Sans Book" in fonts and "DejaVu Sans Bold" in fonts, fonts
+        st, hdr, body = H.get(port, "/fonts/DejaVu%20Sans%20Book/0-255.pbf")
+        assert st == 200 and hdr["content-type"] == "application/x-protobuf", (st, hdr)
+        assert "content-encoding" not in hdr and "max-age" in hdr["cache-control"], hdr
+        name, rng, glyphs = _glyph_range(body)
+        assert name == "DejaVu Sans Book" and rng == "0-255", (name, rng)
+        assert len(glyphs) > 180 and ord(" ") in glyphs and ord("A") in glyphs, len(glyphs)
+        sp = glyphs[ord(" ")]
+        assert sp["w"] == 0 and sp["bitmap"] == b"" and 5 <= sp["advance"] <= 9, sp
+        for ch in "AIlg|":
+            g = glyphs[ord(ch)]
+            bw, bh = g["w"] + 6, g["h"] + 6
+            assert len(g["bitmap"]) == bw * bh, (ch, g["w"], g["h"], len(g["bitmap"]))
+            # the border is outside the glyph (below the outline), the field reaches 255
+            border = [g["bitmap"][x] for x in range(bw)] + [g["bitmap"][(bh - 1) * bw + x]
+                                                            for x in range(bw)]
+            assert max(border) < 191 and max(g["bitmap"]) > 200, (ch, max(border))
+        a = glyphs[ord("A")]
+        assert 14 <= a["w"] <= 18 and 16 <= a["h"] <= 19 and 14 <= a["advance"] <= 18, a
+        assert glyphs[ord("g")]["top"] < glyphs[ord("A")]["top"] + 1, glyphs[ord("g")]
+        # the stem of an I: a column of inside pixels down its middle
+        i = glyphs[ord("I")]
+        bw = i["w"] + 6
+        mid = [i["bitmap"][r * bw + bw // 2] for r in range(3 + 2, 3 + i["h"] - 2)]
+        assert min(mid) >= 191, mid
+        # gzip, validators
+        st, hdr, gz = H.get(port, "/fonts/DejaVu%20Sans%20Book/0-255.pbf",
+                            {"Accept-Encoding": "gzip"})
+        assert st == 200 and hdr.get("content-encoding") == "gzip", hdr
+        assert gzip.decompress(gz) == body and len(gz) < len(body) * 0.8
+        st2, _, _ = H.get(port, "/fonts/DejaVu%20Sans%20Book/0-255.pbf",
+                          {"If-None-Match": hdr["etag"], "Accept-Encoding": "gzip"})
+        assert st2 == 304, st2
+        # a stack: Latin-1 and beyond from the first font that has them
+        st, _, b2 = H.get(port, "/fonts/DejaVu%20Sans%20Bold,DejaVu%20Sans%20Book/256-511.pbf")
+        name, rng, g2 = _glyph_range(b2)
+        assert st == 200 and rng == "256-511" and ord("\u0141") in g2, (st, rng)  # Ł
+        bold = _glyph_range(H.get(port, "/fonts/DejaVu%20Sans%20Bold/0-255.pbf")[2])[2]
+        assert bold[ord("A")]["advance"] > a["advance"] or bold[ord("A")]["w"] > a["w"]
+        # a font this machine lacks (MapLibre's default stack): the default face, labels show
+        st, _, b3 = H.get(port, "/fonts/Open%20Sans%20Regular,Arial%20Unicode%20MS%20Regular/0-255.pbf")
+        name, _, g3 = _glyph_range(b3)
+        assert st == 200 and name == "Open Sans Regular,Arial Unicode MS Regular", (st, name)
+        assert ord("A") in g3
+        # known names win over unknown ones, in any order
+        st, _, b4 = H.get(port, "/fonts/Nope%20Sans,DejaVu%20Sans%20Bold/0-255.pbf")
+        assert _glyph_range(b4)[2][ord("A")] == bold[ord("A")]
+        for bad in ("0-100", "1-256", "256-510", "65536-65791", "abc-def", "0-255.png",
+                    "-256-0"):
+            url = "/fonts/DejaVu%20Sans%20Book/" + (bad if bad.endswith(".png") else bad + ".pbf")
+            st, _, msg = H.get(port, url)
+            assert st == 400, (bad, st, msg[:200])
+        assert H.get(port, "/fonts/DejaVu%20Sans%20Book")[0] == 404
+        assert H.get(port, "/fonts/a/b/0-255.pbf")[0] == 404
+        assert H.get(port, "/fonts/%20/0-255.pbf")[0] == 400
     finally:
         rc, log = H.stop_server(srv)
         assert rc == 0, log[-2000:]
@@ -558,6 +698,93 @@ def test_maplibre_style_of_filter_functions():
         if node is None:
             return
         spath = os.path.join(TMP, "fn_style.json")
+        with open(spath, "wb") as f:
+            f.write(body)
+        v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")
+        r = subprocess.run([node, v, spath], capture_output=True, text=True, timeout=120)
+        assert r.returncode in (0, 77), r.stdout + r.stderr
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
+def test_maplibre_style_of_labels_and_font_marks():
+    """A TextSymbolizer with LinePlacement, repeat, maxAngleDelta, Priority, autoWrap and
+    conflictResolution=false, one with a rotated, displaced PointPlacement, and a ttf://
+    font mark: symbol layers carrying each of them (valid by the style spec when node is
+    there), in fonts /fonts serves."""
+    sld = os.path.join(TMP, "labels.sld")
+    with open(sld, "w") as f:
+        f.write("""<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+ xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>s</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>names</Name><TextSymbolizer><Label>Nr. <ogc:PropertyName>name</ogc:PropertyName></Label>
+<Font><CssParameter name="font-family">Arial</CssParameter><CssParameter name="font-size">12</CssParameter>
+<CssParameter name="font-weight">bold</CssParameter></Font>
+<LabelPlacement><LinePlacement><PerpendicularOffset>6</PerpendicularOffset></LinePlacement></LabelPlacement>
+<Halo><Radius>2</Radius><Fill><CssParameter name="fill">#ffff00</CssParameter>
+<CssParameter name="fill-opacity">0.5</CssParameter></Fill></Halo>
+<Fill><CssParameter name="fill">#123456</CssParameter></Fill>
+<Priority><ogc:PropertyName>rank</ogc:PropertyName></Priority>
+<VendorOption name="repeat">300</VendorOption><VendorOption name="maxAngleDelta">30</VendorOption>
+<VendorOption name="autoWrap">60</VendorOption><VendorOption name="conflictResolution">false</VendorOption>
+</TextSymbolizer></Rule>
+<Rule><Name>points</Name><TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>
+<Font><CssParameter name="font-family">DejaVu Serif</CssParameter><CssParameter name="font-style">italic</CssParameter></Font>
+<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0.5</AnchorPointX><AnchorPointY>0</AnchorPointY></AnchorPoint>
+<Displacement><DisplacementX>0</DisplacementX><DisplacementY>8</DisplacementY></Displacement>
+<Rotation>-30</Rotation></PointPlacement></LabelPlacement></TextSymbolizer>
+<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://DejaVu Sans#0x2605</WellKnownName>
+<Fill><CssParameter name="fill">#ff0000</CssParameter></Fill></Mark><Size>14</Size></Graphic></PointSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>
+""")
+    gj = os.path.join(TMP, "labels.geojson")
+    with open(gj, "w") as f:
+        f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                '{"name":"Rhein","rank":5},"geometry":{"type":"LineString","coordinates":'
+                '[[6.77,51.22],[6.78,51.23]]}}]}')
+    cfg = os.path.join(TMP, "labels.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  s: {path: %s}\nlayers:\n  s: {source: s, table: labels, style: %s}\n"
+                "tilesets:\n  t: {layers: [s]}\n" % (gj, sld))
+    srv = H.start_server(cfg)
+    try:
+        port = srv[1]
+        st, _, body = H.get(port, "/styles/t.json")
+        assert st == 200, (st, body[:300])
+        style = json.loads(body)
+        fonts = json.loads(H.get(port, "/fonts.json")[2])
+        sym = [l for l in style["layers"] if l["type"] == "symbol"]
+        assert len(sym) == 3 and style["metadata"]["tilesrv:skipped"] == [], style
+        mark = [l for l in sym if l["layout"]["text-field"] == "\u2605"]
+        line = [l for l in sym if l["layout"].get("symbol-placement") == "line"]
+        point = [l for l in sym if l["layout"].get("text-rotate") is not None]
+        assert len(mark) == len(line) == len(point) == 1, sym
+        lay, pt = line[0]["layout"], line[0]["paint"]
+        assert lay["text-field"] == ["to-string", ["concat", ["to-string", "Nr."],  # as the PNG
+                                                   ["to-string", ["get", "name"]]]], lay
+        assert lay["text-font"] == ["DejaVu Sans Bold"] and lay["text-size"] == 12, lay
+        assert lay["symbol-spacing"] == 300 and lay["text-max-angle"] == 30, lay
+        assert lay["text-max-width"] == 5 and lay["text-offset"] == [0, -0.5], lay
+        assert lay["text-allow-overlap"] is True and lay["text-ignore-placement"] is True, lay
+        assert lay["symbol-sort-key"] == ["*", -1, ["to-number", ["get", "rank"], 1000]], lay
+        assert pt["text-color"] == "#123456", pt
+        assert pt["text-halo-color"] == "rgba(255,255,0,0.5)" and pt["text-halo-width"] == 2, pt
+        lay, pt = point[0]["layout"], point[0]["paint"]
+        assert lay["text-anchor"] == "bottom" and lay["text-rotate"] == -30, lay
+        assert lay["text-font"] == ["DejaVu Serif Italic"] and lay["text-max-width"] == 1000, lay
+        assert pt["text-translate"] == [0, -8], pt
+        lay, pt = mark[0]["layout"], mark[0]["paint"]
+        assert lay["text-font"] == ["DejaVu Sans Book"] and lay["text-size"] == 14, lay
+        assert pt["text-color"] == "#ff0000", pt
+        for l in sym:
+            assert l["layout"]["text-font"][0] in fonts, (l, fonts)
+        # the font of each: the glyph range of its text is served
+        st, _, pbf = H.get(port, "/fonts/DejaVu%20Sans%20Book/9728-9983.pbf")  # U+2605
+        assert st == 200 and 0x2605 in _glyph_range(pbf)[2]
+        node = shutil.which("node")
+        if node is None:
+            return
+        spath = os.path.join(TMP, "labels_style.json")
         with open(spath, "wb") as f:
             f.write(body)
         v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")

@@ -31,7 +31,7 @@ ALLOWED = {
                  "raster", "text", "label"},
     "ows": {"util", "grid", "config", "style"},
     "feed": {"util", "grid", "source"},
-    "http": {"util", "ows", "pipeline", "feed", "cache", "grid", "config", "render", "encode",
+    "http": {"util", "ows", "pipeline", "feed", "cache", "grid", "config", "render", "encode", "mvt",
              "raster", "text", "label", "style", "source", "seed"},
     "seed": {"util", "grid", "pipeline", "cache", "config", "source"},
     "main": None,  # anything

@@ -12,6 +12,7 @@
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
+#include FT_OUTLINE_H
 
 #include <math.h>
 #include <pthread.h>
@@ -1090,4 +1091,201 @@ TS_TEST(sample_sheet_png)
     }
     ts_canvas_free(c);
     fx_fini(&f);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* glyph ranges (sdf.c)                                                                   */
+
+/* A protobuf reader for the tests: the next field of [*p, end) as (field, varint value or
+ * bytes). 0 at the end or on malformed input. */
+static int
+pb_next(const uint8_t **p, const uint8_t *end, int *field, uint64_t *v, const uint8_t **bytes)
+{
+    uint64_t key = 0;
+    int shift = 0;
+    if (*p >= end)
+        return 0;
+    while (*p < end) {
+        uint8_t c = *(*p)++;
+        key |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+        if (c < 0x80)
+            break;
+    }
+    *field = (int)(key >> 3);
+    uint64_t val = 0;
+    shift = 0;
+    while (*p < end) {
+        uint8_t c = *(*p)++;
+        val |= (uint64_t)(c & 0x7f) << shift;
+        shift += 7;
+        if (c < 0x80)
+            break;
+    }
+    *v = val;
+    *bytes = NULL;
+    if ((key & 7) == 2) {
+        if (val > (uint64_t)(end - *p))
+            return 0;
+        *bytes = *p;
+        *p += val;
+    } else if ((key & 7) != 0) {
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct sdf_glyph {
+    uint32_t id, w, h, advance;
+    int32_t left, top;
+    const uint8_t *bitmap;
+    size_t blen;
+} sdf_glyph;
+
+/* Glyph cp of a one-stack glyphs message (1 if found), and the stack's name and range. */
+static int
+sdf_find(const ts_buf *b, uint32_t cp, sdf_glyph *out, char *name, char *range)
+{
+    const uint8_t *p = b->data, *end = b->data + b->len, *bytes;
+    int field;
+    uint64_t v;
+    if (!pb_next(&p, end, &field, &v, &bytes) || field != 1 || bytes == NULL)
+        return 0;
+    const uint8_t *s = bytes, *se = bytes + v;
+    int found = 0;
+    while (pb_next(&s, se, &field, &v, &bytes)) {
+        if (field == 1 && name)
+            snprintf(name, 128, "%.*s", (int)v, (const char *)bytes);
+        else if (field == 2 && range)
+            snprintf(range, 32, "%.*s", (int)v, (const char *)bytes);
+        else if (field == 3) {
+            sdf_glyph g = {0};
+            const uint8_t *q = bytes, *qe = bytes + v, *bb;
+            uint64_t u;
+            int f;
+            while (pb_next(&q, qe, &f, &u, &bb)) {
+                if (f == 1) g.id = (uint32_t)u;
+                if (f == 2) g.bitmap = bb, g.blen = (size_t)u;
+                if (f == 3) g.w = (uint32_t)u;
+                if (f == 4) g.h = (uint32_t)u;
+                if (f == 5) g.left = (int32_t)((u >> 1) ^ -(u & 1));
+                if (f == 6) g.top = (int32_t)((u >> 1) ^ -(u & 1));
+                if (f == 7) g.advance = (uint32_t)u;
+            }
+            if (g.id == cp) {
+                *out = g;
+                found = 1;
+            }
+        }
+    }
+    return found;
+}
+
+TS_TEST(glyph_range_is_the_distance_field_of_freetypes_outline)
+{
+    ts_font_catalog *cat = cat_new();
+    TS_REQUIRE(cat != NULL);
+    int face = ts_font_catalog_find(cat, "DejaVu Sans", 0, 0, NULL);
+    ts_buf b;
+    ts_buf_init(&b, 16u << 20);
+    ts_err e = {0};
+    TS_REQUIRE(ts_text_glyph_range(cat, &face, 1, "DejaVu Sans Book", 0, &b, &e) == TS_OK);
+    char name[128] = "", range[32] = "";
+    sdf_glyph g;
+    TS_REQUIRE(sdf_find(&b, 'A', &g, name, range));
+    TS_CHECK(strcmp(name, "DejaVu Sans Book") == 0);
+    TS_CHECK(strcmp(range, "0-255") == 0);
+    TS_CHECK(!sdf_find(&b, 0x1F600, &g, NULL, NULL)); /* not in this range */
+
+    const ts_font_info *fi = ts_font_catalog_info(cat, face);
+    FT_Library lib;
+    FT_Face ft;
+    TS_REQUIRE(FT_Init_FreeType(&lib) == 0);
+    TS_REQUIRE(FT_New_Face(lib, fi->path, fi->index, &ft) == 0);
+    TS_REQUIRE(FT_Set_Pixel_Sizes(ft, 0, 24) == 0);
+    int ascender = (int)(ft->size->metrics.ascender / 64);
+    static const char chars[] = "AOgs&@%";
+    for (const char *ch = chars; *ch; ch++) {
+        TS_REQUIRE(sdf_find(&b, (uint32_t)*ch, &g, NULL, NULL));
+        TS_REQUIRE(FT_Load_Char(ft, (FT_ULong)*ch, FT_LOAD_NO_HINTING) == 0);
+        TS_CHECK(g.advance == (uint32_t)(ft->glyph->metrics.horiAdvance / 64));
+        FT_BBox bb;
+        FT_Outline_Get_CBox(&ft->glyph->outline, &bb); /* control box: >= the outline's */
+        TS_CHECK(g.left >= (int32_t)floor(bb.xMin / 64.0) - 1);
+        TS_CHECK(g.left + (int32_t)g.w <= (int32_t)ceil(bb.xMax / 64.0) + 1);
+        TS_CHECK(g.top + ascender <= (int32_t)ceil(bb.yMax / 64.0) + 1);
+        uint32_t bw = g.w + 6, bh = g.h + 6;
+        TS_REQUIRE(g.blen == (size_t)bw * bh);
+        TS_REQUIRE(FT_Render_Glyph(ft->glyph, FT_RENDER_MODE_NORMAL) == 0);
+        const FT_Bitmap *bm = &ft->glyph->bitmap;
+        /* each pixel that FreeType's coverage says is clearly in (> 80 %) or out (< 20 %) of
+         * the glyph is on that side of the field's outline value 191 */
+        int ymin = g.top + ascender - (int)g.h, decided = 0, agree = 0;
+        for (uint32_t row = 0; row < bh; row++)
+            for (uint32_t col = 0; col < bw; col++) {
+                int X = g.left - 3 + (int)col, Y = ymin - 3 + (int)(bh - 1 - row);
+                int bx = X - ft->glyph->bitmap_left, by = ft->glyph->bitmap_top - 1 - Y;
+                int cov = bx >= 0 && by >= 0 && bx < (int)bm->width && by < (int)bm->rows
+                              ? bm->buffer[by * bm->pitch + bx]
+                              : 0;
+                if (cov > 51 && cov < 204)
+                    continue;
+                decided++;
+                int inside = g.bitmap[row * bw + col] >= 191;
+                agree += inside == (cov >= 204);
+            }
+        if (agree < decided)
+            fprintf(stderr, "  '%c': %d of %d decided pixels agree\n", *ch, agree, decided);
+        TS_CHECK(agree == decided);
+        TS_CHECK(decided > (int)(bw * bh) / 2);
+    }
+    /* a space: metrics, no bitmap */
+    TS_REQUIRE(sdf_find(&b, ' ', &g, NULL, NULL));
+    TS_CHECK(g.w == 0 && g.h == 0 && g.blen == 0 && g.advance > 4);
+    FT_Done_Face(ft);
+    FT_Done_FreeType(lib);
+
+    /* a stack: code points from its first font that has them; bad ranges refused */
+    int stack[2] = {ts_font_catalog_find(cat, "DejaVu Sans", 1, 0, NULL), face};
+    ts_buf b2;
+    ts_buf_init(&b2, 16u << 20);
+    TS_REQUIRE(ts_text_glyph_range(cat, stack, 2, "Bold,Book", 256, &b2, &e) == TS_OK);
+    sdf_glyph l;
+    TS_CHECK(sdf_find(&b2, 0x141, &l, name, range)); /* Ł */
+    TS_CHECK(strcmp(range, "256-511") == 0);
+    ts_buf_fini(&b2);
+    TS_CHECK(ts_text_glyph_range(cat, &face, 1, "x", 100, &b, &e) == TS_EINVAL);
+    TS_CHECK(ts_text_glyph_range(cat, &face, 1, "x", 65536, &b, &e) == TS_EINVAL);
+    TS_CHECK(ts_text_glyph_range(cat, &face, 0, "x", 0, &b, &e) == TS_EINVAL);
+    ts_buf_fini(&b);
+    ts_font_catalog_free(cat);
+}
+
+TS_TEST(glyph_font_names_resolve_as_styles_write_them)
+{
+    ts_font_catalog *cat = cat_new();
+    TS_REQUIRE(cat != NULL);
+    int exact;
+    char name[256];
+    /* every face's own name comes back to it */
+    for (int i = 0; i < ts_font_catalog_count(cat); i++) {
+        ts_text_glyph_font_name(cat, i, name, sizeof name);
+        int f = ts_text_glyph_face(cat, name, strlen(name), &exact);
+        char back[256];
+        ts_text_glyph_font_name(cat, f, back, sizeof back);
+        TS_CHECK(exact && strcmp(back, name) == 0);
+    }
+    int bold = ts_text_glyph_face(cat, " dejavu sans BOLD ", 18, &exact);
+    TS_CHECK(exact && ts_font_catalog_info(cat, bold)->bold);
+    int alias = ts_text_glyph_face(cat, "Arial Bold Italic", 17, &exact);
+    TS_CHECK(exact && ts_font_catalog_info(cat, alias)->bold &&
+             ts_font_catalog_info(cat, alias)->italic);
+    int plain = ts_text_glyph_face(cat, "DejaVu Serif", 12, &exact);
+    TS_CHECK(exact && !ts_font_catalog_info(cat, plain)->bold &&
+             strstr(ts_font_catalog_info(cat, plain)->family, "Serif") != NULL);
+    int unknown = ts_text_glyph_face(cat, "Open Sans Regular", 17, &exact);
+    TS_CHECK(unknown >= 0 && !exact);
+    TS_CHECK(ts_text_glyph_face(cat, "  ", 2, &exact) == -1);
+    TS_CHECK(ts_text_glyph_face(NULL, "DejaVu Sans", 11, &exact) == -1);
+    ts_font_catalog_free(cat);
 }

@@ -12,114 +12,15 @@
 // Usage: node test_style_render.mjs --binary build/tilesrv [--srcdir .] [--keep DIR]
 // Exit 0 = pass, 1 = fail, 77 = skipped (the npm packages not installed). Chromium missing
 // is a failure: scripts/deps.sh --test installs it.
-import {spawn} from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import {fileURLToPath} from 'node:url';
 
-const CHROMIUM = '/usr/bin/chromium';
+import {CHROMIUM, Fail, args, check, countNear, decodePng, startServer} from './browser_lib.mjs';
+
 const VIEW = {width: 800, height: 600};
 const CENTER = [6.7735, 51.2247]; // inside the demo's cadastre, Düsseldorf
 const BACKGROUND = [0xde, 0xda, 0xd2]; // the cadastre tileset's background
-
-class Fail extends Error {}
-function check(cond, what) {
-  if (!cond) throw new Fail(what);
-  console.log(`  ok: ${what}`);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = new Set();
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
-
-function args() {
-  const a = {srcdir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')};
-  const v = process.argv.slice(2);
-  for (let i = 0; i < v.length; i++) {
-    if (v[i] === '--binary') a.binary = path.resolve(v[++i]);
-    else if (v[i] === '--srcdir') a.srcdir = path.resolve(v[++i]);
-    else if (v[i] === '--keep') a.keep = path.resolve(v[++i]);
-    else throw new Error(`unknown argument ${v[i]}`);
-  }
-  if (!a.binary) throw new Error('--binary is required');
-  return a;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealth(port, proc, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Fail(`tilesrv exited with ${proc.exitCode}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/health`);
-      if (r.status === 200) return;
-    } catch (e) { /* not up yet */ }
-    await sleep(100);
-  }
-  throw new Fail(`tilesrv did not come up on port ${port}`);
-}
-
-// 8-bit RGB/RGBA, non-interlaced PNG (Chromium's screenshots) -> RGB pixels
-function decodePng(buf) {
-  let pos = 8, w = 0, h = 0, ctype = 0;
-  const idat = [];
-  while (pos < buf.length) {
-    const n = buf.readUInt32BE(pos), kind = buf.toString('latin1', pos + 4, pos + 8);
-    const body = buf.subarray(pos + 8, pos + 8 + n);
-    if (kind === 'IHDR') { w = body.readUInt32BE(0); h = body.readUInt32BE(4); ctype = body[9]; }
-    else if (kind === 'IDAT') idat.push(body);
-    pos += 12 + n;
-  }
-  const bpp = ctype === 6 ? 4 : 3, stride = w * bpp;
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const out = Buffer.alloc(w * h * 3);
-  let prev = Buffer.alloc(stride), p = 0;
-  for (let y = 0; y < h; y++) {
-    const f = raw[p];
-    const line = Buffer.from(raw.subarray(p + 1, p + 1 + stride));
-    p += 1 + stride;
-    for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
-      let pr = 0;
-      if (f === 1) pr = a;
-      else if (f === 2) pr = b;
-      else if (f === 3) pr = (a + b) >> 1;
-      else if (f === 4) {
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-        pr = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      line[i] = (line[i] + pr) & 255;
-    }
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = line[x * bpp + k];
-    prev = line;
-  }
-  return {w, h, out};
-}
-
-function countNear(img, rgb, tol) {
-  let n = 0;
-  for (let i = 0; i < img.w * img.h; i++) {
-    const o = i * 3;
-    if (Math.abs(img.out[o] - rgb[0]) <= tol && Math.abs(img.out[o + 1] - rgb[1]) <= tol &&
-        Math.abs(img.out[o + 2] - rgb[2]) <= tol)
-      n++;
-  }
-  return n;
-}
 
 const hex = (s) => [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
 
@@ -144,16 +45,10 @@ window.drawStyle = async (url, center, zoom) => {
   const script = bundled.outputFiles[0].text;
   check(script.length > 10000, `OpenLayers + ol-mapbox-style bundled (${script.length} bytes)`);
 
-  const port = await freePort();
-  const log = path.join(tmp, 'tilesrv.log');
-  const logfd = fs.openSync(log, 'w');
-  const srv = spawn(a.binary, ['serve', '--listen', `127.0.0.1:${port}`, '--threads', '2'],
-    {stdio: ['ignore', logfd, logfd]});
-  children.add(srv);
+  const srv = await startServer(a.binary, tmp);
   let browser = null;
   try {
-    await waitHealth(port, srv, 60000);
-    const base = `http://127.0.0.1:${port}`;
+    const base = srv.base;
     const styleUrl = `${base}/styles/cadastre,parking,air.json`;
     const style = await (await fetch(styleUrl)).json();
     browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
@@ -196,20 +91,12 @@ window.drawStyle = async (url, center, zoom) => {
     check(bgPx < total * 0.9, 'the map is not just the background');
   } finally {
     if (browser) await browser.close();
-    srv.kill('SIGTERM');
-    const rc = await new Promise((resolve) => {
-      if (srv.exitCode !== null) resolve(srv.exitCode);
-      else srv.once('exit', (code) => resolve(code));
-    });
-    const text = fs.readFileSync(log, 'utf8');
-    if (rc !== 0) console.log(text.slice(-3000));
-    check(rc === 0, 'server stopped cleanly');
-    check(!/runtime error|AddressSanitizer/.test(text), 'no sanitizer reports in the server log');
+    await srv.stop();
   }
 }
 
 async function main() {
-  const a = args();
+  const a = args(import.meta.url);
   let esbuild, chromium;
   try {
     esbuild = await import('esbuild');

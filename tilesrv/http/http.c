@@ -849,6 +849,8 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         name[n - 5] = '\0';
         return ts_http__handle_style(h, c, name);
     }
+    if (strncmp(url, "/fonts", 6) == 0 && (url[6] == '/' || strcmp(url + 6, ".json") == 0))
+        return ts_http__handle_fonts(h, c, url + 6, head);
     if (strcmp(url, "/health") == 0)
         return handle_health(h, c);
     if (strcmp(url, "/metrics") == 0)

@@ -3,7 +3,9 @@
  *   ogc.c    WMS, WMTS (KVP and RESTful), TMS documents, OGC API – Tiles
  *   info.c   GetFeatureInfo answers (text, HTML, JSON, GML)
  *   guard.c  connections, deadlines, access log, preflight, admin
- *   metrics.c /metrics (Prometheus text format), request counters by route class */
+ *   metrics.c /metrics (Prometheus text format), request counters by route class
+ *   style_json.c /styles/{name}.json (MapLibre styles from the SLDs)
+ *   glyphs.c /fonts/{fontstack}/{range}.pbf (glyph ranges of those styles' labels) */
 #ifndef TS_HTTP_HTTP_INT_H
 #define TS_HTTP_HTTP_INT_H
 
@@ -160,6 +162,10 @@ void ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t s
 /* /styles/{name}.json (style_json.c): a MapLibre style for the tilesets named (one, or
  * several comma-separated) from their SLD styles; 404 for an unknown tileset. */
 enum MHD_Result ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name);
+/* /fonts.json (path ".json") and /fonts/{fontstack}/{start}-{end}.pbf (path "/...", the
+ * decoded path after "/fonts"): glyphs.c. */
+enum MHD_Result ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path,
+                                      int head);
 
 /* 1 when an Accept-Encoding header value (NULL: none) accepts gzip: "gzip" or "x-gzip"
  * (any case) with a q above 0, or else "*" with a q above 0 (RFC 9110 12.5.3). */

@@ -14,13 +14,19 @@
  *   PointSymbolizer    -> circle (the mark's fill, size / 2 as radius, stroke); every mark
  *                         shape is drawn as a circle and ExternalGraphics as their mark
  *                         fallback colour when the Graphic has one (no sprites are served)
- *   TextSymbolizer     -> left out: this server serves no glyphs (no text layers)
+ *   TextSymbolizer     -> symbol (text-field from the Label, the font the PNG uses by its
+ *                         name at /fonts, size, colour, halo, point anchor and
+ *                         displacement or line placement, repeat, overlap, priority)
+ *   font marks         -> symbol whose text is the mark's character in its font
+ * The style's "glyphs" URL is this server's /fonts/{fontstack}/{range}.pbf (glyphs.c).
  *
  * Filters become MapLibre expressions (comparisons, BETWEEN, IS NULL, AND/OR/NOT,
  * arithmetic); an ElseFilter becomes "none of the sibling rules' filters"; scale
  * denominators become minzoom/maxzoom (MapLibre zoom z shows scale 559082264.03 / 2^(z+1):
  * 512-pixel tiles). Rules whose filter cannot be written (PropertyIsLike, BBOX) are left
- * out and listed in metadata["tilesrv:skipped"], as are the text symbolizers. */
+ * out and listed in metadata["tilesrv:skipped"], as are labels whose Label cannot be written
+ * and, on a machine without fonts, every label. Where MapLibre places labels is its own
+ * (collision, repeat); only what is drawn follows the SLD. */
 #include "http/http_int.h"
 
 #include <math.h>
@@ -29,6 +35,7 @@
 #include <strings.h>
 
 #include "style/style.h"
+#include "text/text.h"
 
 #define STYLE_MAX_TILESETS 16
 #define SCALE_Z0_512 559082264.028718 /* scale denominator of MapLibre zoom -1 (256-px z0) */
@@ -38,6 +45,7 @@ typedef struct sctx {
     const ts_style *style;
     int nlayers;     /* MapLibre layers written so far */
     ts_buf *skipped; /* JSON strings of what was left out, comma-separated */
+    const ts_font_catalog *fonts; /* NULL: no text layers */
 } sctx;
 
 static ts_status
@@ -491,6 +499,181 @@ line_paint(sctx *x, const ts_symbolizer *sym, double offset)
                          caps[s->cap <= TS_CAP_SQUARE ? s->cap : 0]);
 }
 
+/* A colour with its opacity as "rgba(r,g,b,a)". */
+static ts_status
+colour_alpha(ts_buf *b, ts_rgba c, double opacity)
+{
+    TS_TRY(ts_buf_printf(b, "\"rgba(%u,%u,%u,", c.r, c.g, c.b));
+    TS_TRY(number(b, opacity < 0 ? 0 : opacity > 1 ? 1 : opacity));
+    return ts_buf_printf(b, ")\"");
+}
+
+/* "text-font":["Family Style"]: the face the PNG renderer picks for these families. */
+static ts_status
+text_font(sctx *x, const ts_text *t)
+{
+    char list[1024];
+    size_t n = 0;
+    list[0] = '\0';
+    for (int i = 0; i < t->nfont_family && n + 1 < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? "," : "", t->font_family[i]);
+    int face = ts_font_catalog_find(x->fonts, list, t->font_bold,
+                                    t->font_style != TS_FONT_NORMAL, NULL);
+    char name[512];
+    ts_text_glyph_font_name(x->fonts, face, name, sizeof name);
+    TS_TRY(ts_buf_printf(x->b, "\"text-font\":["));
+    TS_TRY(jstr(x->b, name));
+    return ts_buf_add(x->b, "]", 1);
+}
+
+/* The text-anchor of an SLD AnchorPoint ((0,0) bottom left .. (1,1) top right). */
+static const char *
+text_anchor(double ax, double ay)
+{
+    static const char *const names[3][3] = {
+        {"bottom-left", "bottom", "bottom-right"},
+        {"left", "center", "right"},
+        {"top-left", "top", "top-right"},
+    };
+    int col = ax < 0.25 ? 0 : ax > 0.75 ? 2 : 1;
+    int row = ay < 0.25 ? 0 : ay > 0.75 ? 2 : 1;
+    return names[row][col];
+}
+
+/* A symbol layer for a TextSymbolizer. */
+static ts_status
+text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
+           const ts_fts *fts, const ts_rule *r, const ts_symbolizer *s)
+{
+    const ts_text *t = s->text;
+    if (x->fonts == NULL)
+        return skip_note(x, "text (no fonts on this server)", layer, r);
+    if (t == NULL || s->label == NULL)
+        return TS_OK; /* no Label: nothing drawn in the PNG either */
+    if (!expr_ok(s->label))
+        return skip_note(x, "text whose Label cannot be written", layer, r);
+    ts_buf *b = x->b;
+    double size = t->font_size > 0 ? t->font_size : 10;
+    TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "symbol", fts, r));
+    if (s->has_fill) {
+        TS_TRY(ts_buf_printf(b, "\"text-color\":"));
+        TS_TRY(paint_colour(x, s->fill_expr, s->fill));
+        TS_TRY(ts_buf_printf(b, ",\"text-opacity\":"));
+        TS_TRY(paint_number(x, s->fill_opacity_expr, s->fill_opacity, 1));
+    } else {
+        TS_TRY(ts_buf_printf(b, "\"text-opacity\":0"));
+    }
+    if (t->has_halo && t->halo_radius > 0) {
+        TS_TRY(ts_buf_printf(b, ",\"text-halo-color\":"));
+        TS_TRY(colour_alpha(b, t->halo_fill, t->halo_opacity));
+        TS_TRY(ts_buf_printf(b, ",\"text-halo-width\":"));
+        TS_TRY(number(b, t->halo_radius));
+    }
+    if (t->placement == TS_PLACE_POINT && (t->disp_x != 0 || t->disp_y != 0)) {
+        TS_TRY(ts_buf_printf(b, ",\"text-translate\":["));
+        TS_TRY(number(b, t->disp_x));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(number(b, -t->disp_y)); /* SLD: y up; MapLibre: y down */
+        TS_TRY(ts_buf_add(b, "]", 1));
+    }
+    TS_TRY(ts_buf_printf(b, "},\"layout\":{\"text-field\":[\"to-string\","));
+    TS_TRY(expr(x, s->label, 0));
+    TS_TRY(ts_buf_printf(b, "],"));
+    TS_TRY(text_font(x, t));
+    TS_TRY(ts_buf_printf(b, ",\"text-size\":"));
+    TS_TRY(number(b, size));
+    if (t->placement == TS_PLACE_LINE) {
+        if (t->repeat > 0) {
+            TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"line\",\"symbol-spacing\":"));
+            TS_TRY(number(b, t->repeat));
+        } else {
+            TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"line-center\""));
+        }
+        TS_TRY(ts_buf_printf(b, ",\"text-max-angle\":"));
+        TS_TRY(number(b, t->max_angle_delta > 0 ? t->max_angle_delta : 22.5));
+        if (s->perpendicular_offset != 0) { /* SLD: positive = left; MapLibre y: down */
+            TS_TRY(ts_buf_printf(b, ",\"text-offset\":[0,"));
+            TS_TRY(number(b, -s->perpendicular_offset / size));
+            TS_TRY(ts_buf_add(b, "]", 1));
+        }
+    } else {
+        TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"point\",\"text-anchor\":\"%s\"",
+                             text_anchor(t->anchor_x, t->anchor_y)));
+        if (t->rotation_expr != NULL && expr_ok(t->rotation_expr)) {
+            TS_TRY(ts_buf_printf(b, ",\"text-rotate\":[\"to-number\","));
+            TS_TRY(expr(x, t->rotation_expr, 0));
+            TS_TRY(ts_buf_printf(b, ",0]"));
+        } else if (t->rotation != 0) {
+            TS_TRY(ts_buf_printf(b, ",\"text-rotate\":"));
+            TS_TRY(number(b, t->rotation));
+        }
+    }
+    /* SLD labels wrap only with autoWrap (MapLibre wraps at 10 em by default) */
+    TS_TRY(ts_buf_printf(b, ",\"text-max-width\":"));
+    TS_TRY(number(b, t->auto_wrap > 0 ? t->auto_wrap / size : 1000));
+    TS_TRY(ts_buf_printf(b, ",\"text-padding\":"));
+    TS_TRY(number(b, t->space_around > 0 ? t->space_around : 0));
+    if (!t->conflict_resolution || t->space_around < 0)
+        TS_TRY(ts_buf_printf(b, ",\"text-allow-overlap\":true,\"text-ignore-placement\":true"));
+    if (t->priority != NULL && expr_ok(t->priority)) { /* higher SLD priority: placed first */
+        TS_TRY(ts_buf_printf(b, ",\"symbol-sort-key\":[\"*\",-1,[\"to-number\","));
+        TS_TRY(expr(x, t->priority, 0));
+        TS_TRY(ts_buf_printf(b, ",1000]]"));
+    }
+    return ts_buf_printf(b, "}}");
+}
+
+/* A symbol layer for a font mark: its character in its font, filled and haloed as the
+ * Mark's Fill and Stroke. */
+static ts_status
+font_mark_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
+                const ts_fts *fts, const ts_rule *r, const ts_graphic *g)
+{
+    ts_buf *b = x->b;
+    ts_font_match m;
+    int face = ts_font_catalog_find(x->fonts, g->glyph_font, 0, 0, &m);
+    if (m == TS_FONT_FALLBACK || g->size_expr != NULL || g->glyph > 0x10ffff)
+        return skip_note(x, "font mark (its font is not on this server, or a size of the data)",
+                         layer, r);
+    char utf8[8];
+    uint32_t cp = g->glyph;
+    int n = cp < 0x80 ? (utf8[0] = (char)cp, 1)
+            : cp < 0x800 ? (utf8[0] = (char)(0xc0 | cp >> 6), utf8[1] = (char)(0x80 | (cp & 0x3f)), 2)
+            : cp < 0x10000 ? (utf8[0] = (char)(0xe0 | cp >> 12),
+                              utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+                              utf8[2] = (char)(0x80 | (cp & 0x3f)), 3)
+                           : (utf8[0] = (char)(0xf0 | cp >> 18),
+                              utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+                              utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+                              utf8[3] = (char)(0x80 | (cp & 0x3f)), 4);
+    utf8[n] = '\0';
+    double size = g->size > 0 ? g->size : 6;
+    TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "symbol", fts, r));
+    TS_TRY(ts_buf_printf(b, "\"text-color\":"));
+    TS_TRY(paint_colour(x, g->fill_expr, g->fill));
+    TS_TRY(ts_buf_printf(b, ",\"text-opacity\":"));
+    if (g->has_fill)
+        TS_TRY(paint_number(x, g->fill_opacity_expr, g->fill_opacity, g->opacity));
+    else
+        TS_TRY(number(b, 0));
+    if (g->has_stroke && g->stroke.width > 0) {
+        TS_TRY(ts_buf_printf(b, ",\"text-halo-color\":"));
+        TS_TRY(colour_alpha(b, g->stroke_color, g->stroke_opacity * g->opacity));
+        TS_TRY(ts_buf_printf(b, ",\"text-halo-width\":"));
+        TS_TRY(number(b, g->stroke.width / 2));
+    }
+    char name[512];
+    ts_text_glyph_font_name(x->fonts, face, name, sizeof name);
+    TS_TRY(ts_buf_printf(b, "},\"layout\":{\"text-field\":"));
+    TS_TRY(jstr(b, utf8));
+    TS_TRY(ts_buf_printf(b, ",\"text-font\":["));
+    TS_TRY(jstr(b, name));
+    TS_TRY(ts_buf_printf(b, "],\"text-size\":"));
+    TS_TRY(number(b, size));
+    return ts_buf_printf(b, ",\"text-allow-overlap\":true,\"text-ignore-placement\":true,"
+                            "\"symbol-placement\":\"point\"}}");
+}
+
 static ts_status
 symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
            const ts_fts *fts, const ts_rule *r, const ts_symbolizer *s)
@@ -523,8 +706,11 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         if (g == NULL || (!g->has_fill && !g->has_stroke))
             return skip_note(x, "point graphic without a mark colour (no sprites served)", layer,
                              r);
-        if (g->glyph_font != NULL)
-            return skip_note(x, "font mark (no glyphs served)", layer, r);
+        if (g->glyph_font != NULL) {
+            if (x->fonts == NULL)
+                return skip_note(x, "font mark (no fonts on this server)", layer, r);
+            return font_mark_layer(x, tileset, layer, fi, ri, si, fts, r, g);
+        }
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
         TS_TRY(paint_number(x, g->size_expr, g->size > 0 ? g->size : 6, 0.5));
@@ -547,28 +733,36 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         return ts_buf_printf(b, "}}");
     }
     case TS_SYM_TEXT:
-        return skip_note(x, "text (no glyphs served)", layer, r);
+        return text_layer(x, tileset, layer, fi, ri, si, fts, r, s);
     }
     return TS_OK;
 }
 
+/* The tileset's layers: every symbolizer but text in drawing order, then the text ones,
+ * as the PNG draws labels over all the tileset's layers. */
 static ts_status
 tileset_layers(sctx *x, const ts_tileset *ts)
 {
-    for (int li = 0; li < ts->nlayers; li++) {
-        const ts_render_layer *rl = ts->layers[li];
-        const ts_style *st = rl->style;
-        x->style = st;
-        for (int fi = 0; fi < st->nfts; fi++) {
-            const ts_fts *fts = &st->fts[fi];
-            for (int ri = 0; ri < fts->nrules; ri++) {
-                const ts_rule *r = &fts->rules[ri];
-                if (!rule_writable(fts, r)) {
-                    TS_TRY(skip_note(x, "filter with PropertyIsLike or BBOX", rl->name, r));
-                    continue;
+    for (int labels = 0; labels < 2; labels++) {
+        for (int li = 0; li < ts->nlayers; li++) {
+            const ts_render_layer *rl = ts->layers[li];
+            const ts_style *st = rl->style;
+            x->style = st;
+            for (int fi = 0; fi < st->nfts; fi++) {
+                const ts_fts *fts = &st->fts[fi];
+                for (int ri = 0; ri < fts->nrules; ri++) {
+                    const ts_rule *r = &fts->rules[ri];
+                    if (!rule_writable(fts, r)) {
+                        if (!labels)
+                            TS_TRY(skip_note(x, "filter with PropertyIsLike or BBOX", rl->name,
+                                             r));
+                        continue;
+                    }
+                    for (int si = 0; si < r->nsyms; si++)
+                        if ((r->syms[si].kind == TS_SYM_TEXT) == labels)
+                            TS_TRY(symbolizer(x, ts->name, rl->name, fi, ri, si, fts, r,
+                                              &r->syms[si]));
                 }
-                for (int si = 0; si < r->nsyms; si++)
-                    TS_TRY(symbolizer(x, ts->name, rl->name, fi, ri, si, fts, r, &r->syms[si]));
             }
         }
     }
@@ -609,10 +803,17 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
     ts_buf b, skipped;
     ts_buf_init(&b, 8u << 20);
     ts_buf_init(&skipped, 1u << 20);
-    sctx x = {.b = &b, .skipped = &skipped};
+    sctx x = {.b = &b, .skipped = &skipped, .fonts = ts_service_fonts(svc)};
     ts_status st = ts_buf_printf(&b, "{\"version\":8,\"name\":");
     if (st == TS_OK)
         st = jstr(&b, n == 1 ? (sets[0]->cfg->title ? sets[0]->cfg->title : sets[0]->name) : name);
+    if (st == TS_OK && x.fonts != NULL) {
+        st = ts_buf_printf(&b, ",\"glyphs\":\"");
+        if (st == TS_OK)
+            st = ts_ows_json_escape(&b, base);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, "/fonts/{fontstack}/{range}.pbf\"");
+    }
     if (st == TS_OK)
         st = ts_buf_printf(&b, ",\"sources\":{");
     for (int i = 0; st == TS_OK && i < n; i++) {
@@ -648,6 +849,9 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
         st = tileset_layers(&x, sets[i]);
     if (st == TS_OK)
         st = ts_buf_printf(&b, "],\"metadata\":{\"tilesrv:generated-from\":\"SLD\","
+                               /* OpenLayers (ol-mapbox-style) draws text with CSS fonts:
+                                * installed ones, not a CDN's (offline intranets) */
+                               "\"ol:webfonts\":\"data:text/css,\","
                                "\"tilesrv:skipped\":[");
     if (st == TS_OK && skipped.len > 0)
         st = ts_buf_add(&b, skipped.data, skipped.len);

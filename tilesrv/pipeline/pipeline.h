@@ -66,6 +66,9 @@ int ts_service_ntilesets(const ts_service *s);
 const ts_tileset *ts_service_tileset_at(const ts_service *s, int i);
 /* A tileset by name, or NULL. */
 const ts_tileset *ts_service_tileset(const ts_service *s, const char *name);
+/* The fonts of labels (scanned once per process: it outlives every service), or NULL
+ * when the machine has none. */
+const ts_font_catalog *ts_service_fonts(const ts_service *s);
 /* Monotonic generation number of this service (reloads count up). */
 uint64_t ts_service_generation(const ts_service *s);
 

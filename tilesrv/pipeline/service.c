@@ -888,6 +888,12 @@ ts_pipeline__service_wms(const ts_service *s)
 }
 
 const ts_font_catalog *
+ts_service_fonts(const ts_service *s)
+{
+    return s->fonts;
+}
+
+const ts_font_catalog *
 ts_pipeline__service_fonts(const ts_service *s)
 {
     return s->fonts;

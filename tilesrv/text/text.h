@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "raster/raster.h"
+#include "util/buf.h"
 #include "util/status.h"
 
 /* ---- font catalogue ----------------------------------------------------------------- */
@@ -258,5 +259,33 @@ typedef struct ts_text_paint {
  * scratch: t and r belong to the calling thread. */
 ts_status ts_text_draw(ts_text_ctx *t, ts_raster *r, ts_canvas *c, const ts_text_run *run,
                        const ts_text_glyph_pos *pos, const ts_text_paint *paint, ts_err *err);
+
+/* ---- glyph ranges for vector-tile clients (text/sdf.c) -------------------------------- */
+
+/* At most this many fonts in one font stack of ts_text_glyph_range. */
+#define TS_MAX_GLYPH_STACK 8
+
+/* Append to out the glyphs protobuf (MapLibre GL's glyph PBF: glyphs { stacks { name,
+ * range, glyphs* } }) of code points start .. start + 255 (start a multiple of 256, at
+ * most 65280) drawn as signed distance fields at 24 px, each code point from the first
+ * face of faces[nfaces] (catalogue indices, at most TS_MAX_GLYPH_STACK used) that has it;
+ * code points none has are left out. name is the stack's name as written in the message.
+ * Opens the fonts with a FreeType library of its own: any thread, costly (tens of ms):
+ * cache the result. TS_OK; TS_EINVAL (bad arguments), TS_EIO (no face opens), TS_ENOMEM,
+ * TS_ELIMIT, with *err set. */
+ts_status ts_text_glyph_range(const ts_font_catalog *cat, const int *faces, int nfaces,
+                              const char *name, uint32_t start, ts_buf *out, ts_err *err);
+
+/* The face for one font name of a glyph request's font stack, name[len] (not terminated):
+ * "Family Style" as the catalogue names a face ("DejaVu Sans Bold", "DejaVu Sans Book"),
+ * else a family with style words ("Open Sans Semibold Italic", "Arial Unicode MS Regular")
+ * or alone, chosen as ts_font_catalog_find chooses (aliases, then the default face).
+ * *exact = 1 when the family was found or aliased, 0 when the default face stands in.
+ * -1 for an empty or overlong name or a NULL catalogue. Thread-safe. */
+int ts_text_glyph_face(const ts_font_catalog *cat, const char *name, size_t len, int *exact);
+
+/* The name ts_text_glyph_face maps back to face: "Family Style" ("DejaVu Sans Book"),
+ * written into buf (cap bytes, cut to fit). */
+void ts_text_glyph_font_name(const ts_font_catalog *cat, int face, char *buf, size_t cap);
 
 #endif
