@@ -760,8 +760,7 @@ def test_maplibre_style_of_labels_and_font_marks():
         point = [l for l in sym if l["layout"].get("text-rotate") is not None]
         assert len(mark) == len(line) == len(point) == 1, sym
         lay, pt = line[0]["layout"], line[0]["paint"]
-        assert lay["text-field"] == ["to-string", ["concat", ["to-string", "Nr."],  # as the PNG
-                                                   ["to-string", ["get", "name"]]]], lay
+        assert lay["text-field"] == ["concat", "Nr.", ["get", "name"]], lay  # as the PNG
         assert lay["text-font"] == ["DejaVu Sans Bold"] and lay["text-size"] == 12, lay
         assert lay["symbol-spacing"] == 300 and lay["text-max-angle"] == 30, lay
         assert lay["text-max-width"] == 5 and lay["text-offset"] == [0, -0.5], lay

@@ -15,6 +15,8 @@ Usage: test_clients.py --binary build/tilesrv --srcdir .   (run with /usr/bin/py
 """
 import argparse
 import http.client
+import json
+import urllib.request
 import os
 import shutil
 import signal
@@ -363,6 +365,90 @@ def test_qgis_loads_and_renders_wms_wmts_xyz_aligned():
     d, dx, dy = best_shift(imgs["wms"], imgs["xyz"], skip=(222, 218, 210))
     print("     QGIS WMS vs XYZ: shift (%d, %d) px, mean |difference| %.2f" % (dx, dy, d))
     assert abs(dx) <= 2 and abs(dy) <= 2 and d < 35, ("QGIS WMS vs XYZ", dx, dy, d)
+
+
+QGIS_VT_SCRIPT = r'''
+import json, os, sys, urllib.request
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import (QgsApplication, QgsVectorTileLayer, QgsMapBoxGlStyleConverter,
+                       QgsMapBoxGlStyleConversionContext, QgsMapSettings, QgsRectangle,
+                       QgsCoordinateReferenceSystem, QgsMapRendererSequentialJob)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+app = QgsApplication([], False)
+app.initQgis()
+base, out = sys.argv[1], sys.argv[2]
+style = json.load(urllib.request.urlopen(base + "/styles/cadastre.json"))
+lay = QgsVectorTileLayer("type=xyz&url=" + base + "/tiles/cadastre/{z}/{x}/{y}.pbf&zmax=19&zmin=0",
+                         "cadastre")
+if not lay.isValid():
+    print("INVALID", lay.error().summary())
+    sys.exit(3)
+conv = QgsMapBoxGlStyleConverter()
+ctx = QgsMapBoxGlStyleConversionContext()
+if conv.convert(style, ctx) != QgsMapBoxGlStyleConverter.Success:
+    print("CONVERT", conv.errorMessage())
+    sys.exit(4)
+for w in ctx.warnings():
+    print("WARNING", w)
+lay.setRenderer(conv.renderer())
+lay.setLabeling(conv.labeling())
+s = QgsMapSettings()
+s.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+s.setExtent(QgsRectangle(753782, 6660957, 754262, 6661317))  # demo district, 0.6 m/px
+s.setOutputSize(QSize(800, 600))
+s.setBackgroundColor(QColor(255, 255, 255))
+s.setLayers([lay])
+job = QgsMapRendererSequentialJob(s)
+job.start()
+job.waitForFinished()
+job.renderedImage().save(os.path.join(out, "qgis_vt.png"), "PNG")
+print("OK")
+app.exitQgis()
+'''
+
+
+def test_qgis_draws_the_vector_tiles_with_the_maplibre_style():
+    """QGIS 3.22 loads the cadastre's vector tiles and converts /styles/cadastre.json with
+    its own MapLibre converter: the buildings show the colours of their functions (the
+    ElseFilter rules, once written as ["!", ["any", ...]], which QGIS reads as no filter,
+    painted the 'other' colour over every building and parcel) and the labels are drawn."""
+    probe = subprocess.run([sys.executable, "-c", "import qgis.core"], capture_output=True,
+                           text=True, timeout=120)
+    if probe.returncode != 0:
+        print("     (QGIS not installed: python3-qgis cannot be imported; skipped)")
+        return
+    script = os.path.join(TMP, "qgis_vt.py")
+    with open(script, "w") as f:
+        f.write(QGIS_VT_SCRIPT)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=TMP, HOME=TMP)
+    r = subprocess.run([sys.executable, script, BASE, TMP], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0 and "OK" in r.stdout, (r.returncode, r.stdout, r.stderr[-2000:])
+    with open(os.path.join(TMP, "qgis_vt.png"), "rb") as f:
+        img = decode(f.read())[:, :, :3].astype(np.int32)
+    assert_not_blank(img, "QGIS vector tiles")
+
+    def near(rgb, tol=4):
+        return int((np.abs(img - np.array(rgb)).max(axis=2) <= tol).sum())
+    style = json.loads(urllib.request.urlopen(BASE + "/styles/cadastre.json").read())
+    colour = {}  # building function -> fill colour, from the style's filters
+    for l in style["layers"]:
+        f = l.get("filter")
+        if l.get("source-layer") == "buildings" and l["type"] == "fill" and f and f[0] == "==":
+            colour[f[2]] = tuple(int(l["paint"]["fill-color"][i:i + 2], 16) for i in (1, 3, 5))
+    residential, commercial = near(colour["residential"]), near(colour["commercial"])
+    other = [l for l in style["layers"] if l.get("source-layer") == "buildings" and
+             l["type"] == "fill" and l.get("filter", [""])[0] == "all"]
+    assert other, "no ElseFilter layer for the buildings"
+    else_px = near(tuple(int(other[0]["paint"]["fill-color"][i:i + 2], 16) for i in (1, 3, 5)))
+    print("     QGIS vector tiles: residential %d px, commercial %d px, other %d px"
+          % (residential, commercial, else_px))
+    assert residential > 5000 and commercial > 500, (residential, commercial)
+    assert else_px < residential, (else_px, residential)
+    # labels: dark text pixels on the light map
+    dark = int((img.max(axis=2) < 80).sum())
+    assert dark > 500, dark
 
 
 def main():

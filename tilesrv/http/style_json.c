@@ -224,18 +224,16 @@ filter_ok(const ts_filter *f)
     }
 }
 
+static ts_status filter_not(sctx *x, const ts_filter *f);
+
+/* A comparison, or its negation (neg: only for == and !=, whose negations are exact: the
+ * others compare false with null either way). */
 static ts_status
-filter(sctx *x, const ts_filter *f)
+filter_cmp(sctx *x, const ts_filter *f, int neg)
 {
     ts_buf *b = x->b;
     static const char *const cmp[] = {"==", "!=", "<", "<=", ">", ">="};
-    switch (f->op) {
-    case TS_FILTER_EQ:
-    case TS_FILTER_NE:
-    case TS_FILTER_LT:
-    case TS_FILTER_LE:
-    case TS_FILTER_GT:
-    case TS_FILTER_GE: {
+    {
         /* in(...) = true / false (GeoServer's way of writing IN): the test itself */
         const ts_expr *fin = f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN   ? f->a
                              : f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN ? f->b
@@ -245,6 +243,7 @@ filter(sctx *x, const ts_filter *f)
             other->op == TS_EXPR_LITERAL && other->text != NULL &&
             (strcasecmp(other->text, "true") == 0 || strcasecmp(other->text, "false") == 0)) {
             int negate = (f->op == TS_FILTER_NE) != (strcasecmp(other->text, "false") == 0);
+            negate ^= neg;
             if (negate)
                 TS_TRY(ts_buf_printf(b, "[\"!\","));
             TS_TRY(expr(x, fin, 0));
@@ -253,7 +252,8 @@ filter(sctx *x, const ts_filter *f)
         /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
         int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
         int ci = !f->match_case && !num;
-        TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[f->op]));
+        int op = neg ? (f->op == TS_FILTER_EQ ? TS_FILTER_NE : TS_FILTER_EQ) : (int)f->op;
+        TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[op]));
         if (ci)
             TS_TRY(ts_buf_printf(b, "[\"downcase\",[\"to-string\","));
         TS_TRY(expr(x, f->a, num));
@@ -261,6 +261,20 @@ filter(sctx *x, const ts_filter *f)
         TS_TRY(expr(x, f->b, num));
         return ts_buf_printf(b, ci ? "]]]" : "]");
     }
+}
+
+static ts_status
+filter(sctx *x, const ts_filter *f)
+{
+    ts_buf *b = x->b;
+    switch (f->op) {
+    case TS_FILTER_EQ:
+    case TS_FILTER_NE:
+    case TS_FILTER_LT:
+    case TS_FILTER_LE:
+    case TS_FILTER_GT:
+    case TS_FILTER_GE:
+        return filter_cmp(x, f, 0);
     case TS_FILTER_ISNULL:
         TS_TRY(ts_buf_printf(b, "[\"==\","));
         TS_TRY(expr(x, f->a, 0));
@@ -277,25 +291,66 @@ filter(sctx *x, const ts_filter *f)
         return ts_buf_printf(b, "]]");
     case TS_FILTER_AND:
     case TS_FILTER_OR:
-    case TS_FILTER_NOT:
-        TS_TRY(ts_buf_printf(b, "[\"%s\"",
-                             f->op == TS_FILTER_AND  ? "all"
-                             : f->op == TS_FILTER_OR ? "any"
-                                                     : "!"));
-        if (f->op == TS_FILTER_NOT && f->nkids > 1)
-            TS_TRY(ts_buf_printf(b, ",[\"all\""));
+        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND ? "all" : "any"));
         for (int i = 0; i < f->nkids; i++) {
             TS_TRY(ts_buf_add(b, ",", 1));
             TS_TRY(filter(x, f->kids[i]));
         }
-        if (f->op == TS_FILTER_NOT && f->nkids > 1)
-            TS_TRY(ts_buf_add(b, "]", 1));
+        return ts_buf_add(b, "]", 1);
+    case TS_FILTER_NOT: /* of its child (of all its children) */
+        if (f->nkids == 1)
+            return filter_not(x, f->kids[0]);
+        TS_TRY(ts_buf_printf(b, "[\"any\""));
+        for (int i = 0; i < f->nkids; i++) {
+            TS_TRY(ts_buf_add(b, ",", 1));
+            TS_TRY(filter_not(x, f->kids[i]));
+        }
         return ts_buf_add(b, "]", 1);
     case TS_FILTER_LIKE:
     case TS_FILTER_BBOX:
         break;
     }
     return ts_buf_printf(b, "true");
+}
+
+/* The negation of f, pushed inwards where that is exact (De Morgan; == and != swapped;
+ * IS NULL as != null), else ["!", f]. QGIS's MapLibre converter (3.22) reads "!" of an
+ * expression as no filter at all, so an ElseFilter written as ["!", ["any", ...]] drew its
+ * colour over every feature there; written as ["all", ["!=", ...], ...] it reads it. */
+static ts_status
+filter_not(sctx *x, const ts_filter *f)
+{
+    ts_buf *b = x->b;
+    switch (f->op) {
+    case TS_FILTER_EQ:
+    case TS_FILTER_NE:
+        return filter_cmp(x, f, 1);
+    case TS_FILTER_ISNULL:
+        TS_TRY(ts_buf_printf(b, "[\"!=\","));
+        TS_TRY(expr(x, f->a, 0));
+        return ts_buf_printf(b, ",null]");
+    case TS_FILTER_AND:
+    case TS_FILTER_OR:
+        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND ? "any" : "all"));
+        for (int i = 0; i < f->nkids; i++) {
+            TS_TRY(ts_buf_add(b, ",", 1));
+            TS_TRY(filter_not(x, f->kids[i]));
+        }
+        return ts_buf_add(b, "]", 1);
+    case TS_FILTER_NOT:
+        if (f->nkids == 1)
+            return filter(x, f->kids[0]);
+        TS_TRY(ts_buf_printf(b, "[\"all\""));
+        for (int i = 0; i < f->nkids; i++) {
+            TS_TRY(ts_buf_add(b, ",", 1));
+            TS_TRY(filter(x, f->kids[i]));
+        }
+        return ts_buf_add(b, "]", 1);
+    default:
+        TS_TRY(ts_buf_printf(b, "[\"!\","));
+        TS_TRY(filter(x, f));
+        return ts_buf_add(b, "]", 1);
+    }
 }
 
 /* The rule's filter as written into a layer (",\"filter\":..." or nothing). */
@@ -310,18 +365,18 @@ rule_filter(sctx *x, const ts_fts *fts, const ts_rule *r)
     }
     /* ElseFilter: none of the other rules' filters (a sibling without a filter matches
      * every feature: the else rule then draws nothing) */
-    TS_TRY(ts_buf_printf(x->b, ",\"filter\":[\"!\",[\"any\""));
+    TS_TRY(ts_buf_printf(x->b, ",\"filter\":[\"all\""));
     for (int i = 0; i < fts->nrules; i++) {
         const ts_rule *o = &fts->rules[i];
         if (o->is_else)
             continue;
         TS_TRY(ts_buf_add(x->b, ",", 1));
         if (o->filter == NULL)
-            TS_TRY(ts_buf_printf(x->b, "true"));
+            TS_TRY(ts_buf_printf(x->b, "false"));
         else
-            TS_TRY(filter(x, o->filter));
+            TS_TRY(filter_not(x, o->filter));
     }
-    return ts_buf_printf(x->b, "]]");
+    return ts_buf_printf(x->b, "]");
 }
 
 static int
@@ -508,6 +563,36 @@ colour_alpha(ts_buf *b, ts_rgba c, double opacity)
     return ts_buf_printf(b, ")\"");
 }
 
+/* The parts of a label's concatenation tree, in order, each a JSON value of concat. */
+static ts_status
+label_parts(sctx *x, const ts_expr *e, int *n)
+{
+    if (e->op == TS_EXPR_CONCAT) {
+        TS_TRY(label_parts(x, e->a, n));
+        return label_parts(x, e->b, n);
+    }
+    if ((*n)++)
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+    return expr(x, e, 0);
+}
+
+/* "text-field": a property as ["to-string", ["get", p]], a concatenation as one flat
+ * ["concat", ...] of its parts (concat converts each as to-string does). */
+static ts_status
+label_field(sctx *x, const ts_expr *e)
+{
+    TS_TRY(ts_buf_printf(x->b, "\"text-field\":"));
+    if (e->op == TS_EXPR_CONCAT) {
+        int n = 0;
+        TS_TRY(ts_buf_printf(x->b, "[\"concat\","));
+        TS_TRY(label_parts(x, e, &n));
+        return ts_buf_add(x->b, "]", 1);
+    }
+    TS_TRY(ts_buf_printf(x->b, "[\"to-string\","));
+    TS_TRY(expr(x, e, 0));
+    return ts_buf_add(x->b, "]", 1);
+}
+
 /* "text-font":["Family Style"]: the face the PNG renderer picks for these families. */
 static ts_status
 text_font(sctx *x, const ts_text *t)
@@ -576,9 +661,9 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         TS_TRY(number(b, -t->disp_y)); /* SLD: y up; MapLibre: y down */
         TS_TRY(ts_buf_add(b, "]", 1));
     }
-    TS_TRY(ts_buf_printf(b, "},\"layout\":{\"text-field\":[\"to-string\","));
-    TS_TRY(expr(x, s->label, 0));
-    TS_TRY(ts_buf_printf(b, "],"));
+    TS_TRY(ts_buf_printf(b, "},\"layout\":{"));
+    TS_TRY(label_field(x, s->label));
+    TS_TRY(ts_buf_add(b, ",", 1));
     TS_TRY(text_font(x, t));
     TS_TRY(ts_buf_printf(b, ",\"text-size\":"));
     TS_TRY(number(b, size));
