@@ -401,8 +401,15 @@ def test_maplibre_style_of_the_demo():
         st, hdr, body = H.get(port, "/styles/cadastre,parking,air.json", {"Host": "maps.example:81"})
         assert st == 200 and hdr["content-type"].startswith("application/json"), (st, hdr)
         style = json.loads(body)
-        assert style["version"] == 8 and "sprite" not in style
+        assert style["version"] == 8
         assert style["glyphs"] == "http://maps.example:81/fonts/{fontstack}/{range}.pbf", style
+        # the x over stale bays is an icon (it was drawn as a second circle)
+        assert style["sprite"] == \
+            "http://maps.example:81/styles/cadastre,parking,air/sprite", style["sprite"]
+        index = json.loads(H.get(port, "/styles/cadastre,parking,air/sprite.json")[2])
+        icons = [l for l in style["layers"] if "icon-image" in l.get("layout", {})]
+        assert [l["layout"]["icon-image"] for l in icons] == list(index) and \
+            icons[0]["source-layer"] == "parking_bays", (icons, index)
         assert style["sources"] == {
             n: {"type": "vector", "url": "http://maps.example:81/tiles/%s.json?format=pbf" % n}
             for n in ("cadastre", "parking", "air")}, style["sources"]
@@ -414,19 +421,20 @@ def test_maplibre_style_of_the_demo():
         for l in layers[1:]:
             by_src.setdefault(l["source-layer"], set()).add(l["type"])
         assert by_src == {"parcels": {"fill", "line", "symbol"}, "buildings": {"fill", "line"},
-                          "streets": {"line", "symbol"}, "parking_bays": {"circle"},
+                          "streets": {"line", "symbol"}, "parking_bays": {"circle", "symbol"},
                           "air_stations": {"circle", "symbol"}}, by_src
         assert style["metadata"]["tilesrv:skipped"] == [], style["metadata"]
         # each tileset's labels over all its layers (as in its PNG), under the next tileset
         kinds = [(l["source"], l["type"] == "symbol") for l in layers[1:]]
         assert [k[0] for k in kinds] == sorted((k[0] for k in kinds),
                                               key=["cadastre", "parking", "air"].index), kinds
+        kinds = [(l["source"], "text-field" in l.get("layout", {})) for l in layers[1:]]
         for src in ("cadastre", "air"):
             lab = [is_label for s_, is_label in kinds if s_ == src]
             assert lab == sorted(lab) and lab[-1], (src, kinds)
         fonts = json.loads(H.get(port, "/fonts.json")[2])
         for l in layers:
-            if l["type"] != "symbol":
+            if "text-field" not in l.get("layout", {}):
                 continue
             assert l["layout"]["text-font"][0] in fonts, (l, fonts)
             if l["source-layer"] == "streets":
@@ -755,10 +763,11 @@ def test_maplibre_style_of_labels_and_font_marks():
         fonts = json.loads(H.get(port, "/fonts.json")[2])
         sym = [l for l in style["layers"] if l["type"] == "symbol"]
         assert len(sym) == 3 and style["metadata"]["tilesrv:skipped"] == [], style
-        mark = [l for l in sym if l["layout"]["text-field"] == "\u2605"]
+        mark = [l for l in sym if "icon-image" in l["layout"]]
+        sym = [l for l in sym if "text-field" in l["layout"]]
         line = [l for l in sym if l["layout"].get("symbol-placement") == "line"]
         point = [l for l in sym if l["layout"].get("text-rotate") is not None]
-        assert len(mark) == len(line) == len(point) == 1, sym
+        assert len(mark) == len(line) == len(point) == 1, (mark, sym)
         lay, pt = line[0]["layout"], line[0]["paint"]
         assert lay["text-field"] == ["concat", "Nr.", ["get", "name"]], lay  # as the PNG
         assert lay["text-font"] == ["DejaVu Sans Bold"] and lay["text-size"] == 12, lay
@@ -772,9 +781,13 @@ def test_maplibre_style_of_labels_and_font_marks():
         assert lay["text-anchor"] == "bottom" and lay["text-rotate"] == -30, lay
         assert lay["text-font"] == ["DejaVu Serif Italic"] and lay["text-max-width"] == 1000, lay
         assert pt["text-translate"] == [0, -8], pt
-        lay, pt = mark[0]["layout"], mark[0]["paint"]
-        assert lay["text-font"] == ["DejaVu Sans Book"] and lay["text-size"] == 14, lay
-        assert pt["text-color"] == "#ff0000", pt
+        # the font mark: an icon of the sprite sheet, drawn as the PNG draws it
+        assert mark[0]["layout"]["icon-image"] == "t/s/0/1/1", mark
+        assert style["sprite"] == "http://127.0.0.1:%d/styles/t/sprite" % port, style["sprite"]
+        index = json.loads(H.get(port, "/styles/t/sprite.json")[2])
+        assert list(index) == ["t/s/0/1/1"], index
+        st, hdr, png = H.get(port, "/styles/t/sprite.png")
+        assert st == 200 and hdr["content-type"] == "image/png", (st, hdr)
         for l in sym:
             assert l["layout"]["text-font"][0] in fonts, (l, fonts)
         # the font of each: the glyph range of its text is served
@@ -789,6 +802,118 @@ def test_maplibre_style_of_labels_and_font_marks():
         v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")
         r = subprocess.run([node, v, spath], capture_output=True, text=True, timeout=120)
         assert r.returncode in (0, 77), r.stdout + r.stderr
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
+def test_maplibre_sprites_of_icons_and_patterns():
+    """Point graphics a circle layer cannot draw (a rotated star, an ExternalGraphic PNG, a
+    font mark) and a GraphicFill become symbol and fill-pattern layers whose icons are in
+    /styles/{name}/sprite[@2x].json|png, drawn by the renderer: every icon the style names
+    is in the index, at its place in the sheet in its colours, twice the size at @2x; a
+    shape:// line hatch is listed as skipped; unknown styles are 404."""
+    gdal.UseExceptions()
+    icon = os.path.join(TMP, "icon.png")
+    mem = gdal.GetDriverByName("MEM").Create("", 16, 16, 4, gdal.GDT_Byte)
+    for band, v in zip(range(1, 5), (30, 120, 200, 255)):
+        mem.GetRasterBand(band).Fill(v)
+    gdal.GetDriverByName("PNG").CreateCopy(icon, mem)
+    sld = os.path.join(TMP, "sprites.sld")
+    with open(sld, "w") as f:
+        f.write("""<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+ xmlns:ogc="http://www.opengis.net/ogc" xmlns:xlink="http://www.w3.org/1999/xlink">
+<NamedLayer><Name>p</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>star</Name><PointSymbolizer><Graphic><Mark><WellKnownName>star</WellKnownName>
+<Fill><CssParameter name="fill">#ff0000</CssParameter></Fill></Mark><Size>20</Size>
+<Rotation>15</Rotation></Graphic></PointSymbolizer></Rule>
+<Rule><Name>img</Name><PointSymbolizer><Graphic><ExternalGraphic><OnlineResource
+ xlink:type="simple" xlink:href="icon.png"/><Format>image/png</Format></ExternalGraphic>
+<Size>24</Size></Graphic></PointSymbolizer></Rule>
+<Rule><Name>dot</Name><PointSymbolizer><Graphic><Mark><WellKnownName>circle</WellKnownName>
+<Fill><CssParameter name="fill">#00ff00</CssParameter></Fill></Mark><Size>8</Size></Graphic>
+</PointSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer>
+<NamedLayer><Name>a</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>dots</Name><PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark>
+<WellKnownName>square</WellKnownName><Fill><CssParameter name="fill">#008800</CssParameter></Fill>
+</Mark><Size>6</Size></Graphic></GraphicFill></Fill></PolygonSymbolizer></Rule>
+<Rule><Name>hatch</Name><PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark>
+<WellKnownName>shape://horline</WellKnownName><Stroke><CssParameter name="stroke">#880000</CssParameter>
+</Stroke></Mark><Size>8</Size></Graphic></GraphicFill></Fill></PolygonSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>
+""")
+    pts = os.path.join(TMP, "sprite_points.geojson")
+    with open(pts, "w") as f:
+        f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                '"geometry":{"type":"Point","coordinates":[6.773,51.224]}}]}')
+    area = os.path.join(TMP, "sprite_area.geojson")
+    with open(area, "w") as f:
+        f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                '"geometry":{"type":"Polygon","coordinates":[[[6.77,51.222],[6.7725,51.222],'
+                '[6.7725,51.2235],[6.77,51.2235],[6.77,51.222]]]}}]}')
+    cfg = os.path.join(TMP, "sprites.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  p: {path: %s}\n  a: {path: %s}\nlayers:\n"
+                "  p: {source: p, table: sprite_points, style: %s}\n"
+                "  a: {source: a, table: sprite_area, style: %s}\n"
+                "tilesets:\n  t: {layers: [a, p]}\n" % (pts, area, sld, sld))
+    srv = H.start_server(cfg)
+    try:
+        port = srv[1]
+        st, _, body = H.get(port, "/styles/t.json")
+        assert st == 200, (st, body[:300])
+        style = json.loads(body)
+        assert style["sprite"] == "http://127.0.0.1:%d/styles/t/sprite" % port, style
+        by_rule = {l["metadata"]["tilesrv:rule"]: l for l in style["layers"]
+                   if "tilesrv:rule" in l.get("metadata", {})}
+        assert by_rule["dot"]["type"] == "circle", by_rule["dot"]  # exact as a circle layer
+        star, img = by_rule["star"]["layout"], by_rule["img"]["layout"]
+        assert star["icon-rotate"] == 15 and star["icon-anchor"] == "center", star
+        assert star["icon-allow-overlap"] is True, star
+        assert by_rule["dots"]["type"] == "fill", by_rule["dots"]
+        names = {star["icon-image"], img["icon-image"], by_rule["dots"]["paint"]["fill-pattern"]}
+        assert "hatch" not in by_rule and any("hatch" in x for x in
+                                              style["metadata"]["tilesrv:skipped"]), style
+        sheets = {}
+        for ratio, suffix in ((1, ""), (2, "@2x")):
+            st, hdr, idx = H.get(port, "/styles/t/sprite%s.json" % suffix)
+            assert st == 200 and hdr["content-type"] == "application/json", (st, hdr)
+            index = json.loads(idx)
+            assert set(index) == names, (index, names)
+            st, hdr, png = H.get(port, "/styles/t/sprite%s.png" % suffix)
+            assert st == 200 and hdr["content-type"] == "image/png", (st, hdr)
+            path = os.path.join(TMP, "sprite%s.png" % suffix)
+            with open(path, "wb") as f:
+                f.write(png)
+            a = gdal.Open(path).ReadAsArray()
+            assert a.shape[0] == 4, a.shape  # RGBA
+            sheets[ratio] = index
+            for name, e in index.items():
+                assert e["pixelRatio"] == ratio and e["x"] + e["width"] <= a.shape[2] and \
+                    e["y"] + e["height"] <= a.shape[1], (name, e, a.shape)
+                cell = a[:, e["y"]:e["y"] + e["height"], e["x"]:e["x"] + e["width"]]
+                opaque = cell[:, cell[3] == 255]
+                assert opaque.shape[1] > 0, (name, "no opaque pixel")
+                want = {star["icon-image"]: (255, 0, 0), img["icon-image"]: (30, 120, 200),
+                        by_rule["dots"]["paint"]["fill-pattern"]: (0, 136, 0)}[name]
+                hits = int(((abs(opaque[0].astype(int) - want[0]) <= 2) &
+                            (abs(opaque[1].astype(int) - want[1]) <= 2) &
+                            (abs(opaque[2].astype(int) - want[2]) <= 2)).sum())
+                assert hits > opaque.shape[1] // 2, (name, want, hits, opaque.shape)
+        # the image at its Size: 24 px (+ the 1 px margin each side), 48 at @2x
+        e1, e2 = sheets[1][img["icon-image"]], sheets[2][img["icon-image"]]
+        assert e1["height"] == 26 and e2["height"] == 50, (e1, e2)
+        assert H.get(port, "/styles/nope/sprite.json")[0] == 404
+        assert H.get(port, "/styles/t/sprite.svg")[0] == 404
+        node = shutil.which("node")
+        if node is not None:
+            spath = os.path.join(TMP, "sprites_style.json")
+            with open(spath, "wb") as f:
+                f.write(body)
+            v = os.path.join(ARGS.srcdir, "tests", "web", "validate_style.mjs")
+            r = subprocess.run([node, v, spath], capture_output=True, text=True, timeout=120)
+            assert r.returncode in (0, 77), r.stdout + r.stderr
     finally:
         rc, log = H.stop_server(srv)
         assert rc == 0, log[-2000:]

@@ -842,6 +842,21 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
     if (strncmp(url, "/styles/", 8) == 0) { /* MapLibre style of tilesets: {name}.json */
         size_t n = strlen(url + 8);
         char name[2048];
+        static const struct {
+            const char *tail;
+            int ratio, png;
+        } sprites[] = {{"/sprite.json", 1, 0}, {"/sprite.png", 1, 1},
+                       {"/sprite@2x.json", 2, 0}, {"/sprite@2x.png", 2, 1}};
+        for (size_t i = 0; i < sizeof sprites / sizeof *sprites; i++) {
+            size_t tl = strlen(sprites[i].tail);
+            if (n > tl && n - tl < sizeof name && strcmp(url + 8 + n - tl, sprites[i].tail) == 0) {
+                memcpy(name, url + 8, n - tl);
+                name[n - tl] = '\0';
+                if (strchr(name, '/') != NULL)
+                    break;
+                return ts_http__handle_sprite(h, c, name, sprites[i].ratio, sprites[i].png, head);
+            }
+        }
         if (n <= 5 || n - 5 >= sizeof name || strcmp(url + 8 + n - 5, ".json") != 0 ||
             strchr(url + 8, '/') != NULL)
             return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "styles are /styles/{name}.json");

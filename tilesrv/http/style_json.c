@@ -11,13 +11,17 @@
  *
  *   PolygonSymbolizer  -> fill (fill colour, opacity) + line for its stroke
  *   LineSymbolizer     -> line (colour, width, opacity, dashes, join, cap, offset)
- *   PointSymbolizer    -> circle (the mark's fill, size / 2 as radius, stroke); every mark
- *                         shape is drawn as a circle and ExternalGraphics as their mark
- *                         fallback colour when the Graphic has one (no sprites are served)
+ *   PointSymbolizer    -> circle for a circle Mark (fill, size / 2 as radius, stroke, values
+ *                         of the feature as data-driven paint); any other graphic (marks
+ *                         of other shapes, shape:// and font marks, ExternalGraphic images)
+ *                         -> symbol with its icon in the style's sprite sheet
+ *                         (/styles/{name}/sprite[@2x].json|png, pipeline/sprite.c), drawn
+ *                         by the renderer as in the PNG
+ *   GraphicFill        -> fill with fill-pattern from the sprite sheet (line hatches of
+ *                         shape:// marks are left out)
  *   TextSymbolizer     -> symbol (text-field from the Label, the font the PNG uses by its
  *                         name at /fonts, size, colour, halo, point anchor and
  *                         displacement or line placement, repeat, overlap, priority)
- *   font marks         -> symbol whose text is the mark's character in its font
  * The style's "glyphs" URL is this server's /fonts/{fontstack}/{range}.pbf (glyphs.c).
  *
  * Filters become MapLibre expressions (comparisons, BETWEEN, IS NULL, AND/OR/NOT,
@@ -33,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "cache/cache.h"
 #include "style/style.h"
 #include "text/text.h"
 
@@ -46,6 +52,7 @@ typedef struct sctx {
     int nlayers;     /* MapLibre layers written so far */
     ts_buf *skipped; /* JSON strings of what was left out, comma-separated */
     const ts_font_catalog *fonts; /* NULL: no text layers */
+    int icons;                    /* layers drawing icons of the sprite sheet */
 } sctx;
 
 static ts_status
@@ -708,55 +715,38 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     return ts_buf_printf(b, "}}");
 }
 
-/* A symbol layer for a font mark: its character in its font, filled and haloed as the
- * Mark's Fill and Stroke. */
+/* A symbol layer drawing a PointSymbolizer's graphic as its icon in the sprite sheet (as the
+ * PNG draws it, upright: the client turns it by the rotation). */
 static ts_status
-font_mark_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
-                const ts_fts *fts, const ts_rule *r, const ts_graphic *g)
+icon_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int si,
+           const ts_fts *fts, const ts_rule *r, const ts_graphic *g)
 {
     ts_buf *b = x->b;
-    ts_font_match m;
-    int face = ts_font_catalog_find(x->fonts, g->glyph_font, 0, 0, &m);
-    if (m == TS_FONT_FALLBACK || g->size_expr != NULL || g->glyph > 0x10ffff)
-        return skip_note(x, "font mark (its font is not on this server, or a size of the data)",
-                         layer, r);
-    char utf8[8];
-    uint32_t cp = g->glyph;
-    int n = cp < 0x80 ? (utf8[0] = (char)cp, 1)
-            : cp < 0x800 ? (utf8[0] = (char)(0xc0 | cp >> 6), utf8[1] = (char)(0x80 | (cp & 0x3f)), 2)
-            : cp < 0x10000 ? (utf8[0] = (char)(0xe0 | cp >> 12),
-                              utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
-                              utf8[2] = (char)(0x80 | (cp & 0x3f)), 3)
-                           : (utf8[0] = (char)(0xf0 | cp >> 18),
-                              utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
-                              utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3f)),
-                              utf8[3] = (char)(0x80 | (cp & 0x3f)), 4);
-    utf8[n] = '\0';
-    double size = g->size > 0 ? g->size : 6;
+    char id[300];
+    ts_sprite_name(id, sizeof id, tileset, layer, fi, ri, si);
+    x->icons++;
     TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "symbol", fts, r));
-    TS_TRY(ts_buf_printf(b, "\"text-color\":"));
-    TS_TRY(paint_colour(x, g->fill_expr, g->fill));
-    TS_TRY(ts_buf_printf(b, ",\"text-opacity\":"));
-    if (g->has_fill)
-        TS_TRY(paint_number(x, g->fill_opacity_expr, g->fill_opacity, g->opacity));
-    else
-        TS_TRY(number(b, 0));
-    if (g->has_stroke && g->stroke.width > 0) {
-        TS_TRY(ts_buf_printf(b, ",\"text-halo-color\":"));
-        TS_TRY(colour_alpha(b, g->stroke_color, g->stroke_opacity * g->opacity));
-        TS_TRY(ts_buf_printf(b, ",\"text-halo-width\":"));
-        TS_TRY(number(b, g->stroke.width / 2));
+    TS_TRY(ts_buf_printf(b, "\"icon-opacity\":1},\"layout\":{\"icon-image\":"));
+    TS_TRY(jstr(b, id));
+    TS_TRY(ts_buf_printf(b, ",\"icon-allow-overlap\":true,\"icon-ignore-placement\":true,"
+                            "\"icon-anchor\":\"%s\"",
+                         text_anchor(g->anchor_x, g->anchor_y)));
+    if (g->disp_x != 0 || g->disp_y != 0) {
+        TS_TRY(ts_buf_printf(b, ",\"icon-offset\":["));
+        TS_TRY(number(b, g->disp_x));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(number(b, -g->disp_y)); /* SLD: y up */
+        TS_TRY(ts_buf_add(b, "]", 1));
     }
-    char name[512];
-    ts_text_glyph_font_name(x->fonts, face, name, sizeof name);
-    TS_TRY(ts_buf_printf(b, "},\"layout\":{\"text-field\":"));
-    TS_TRY(jstr(b, utf8));
-    TS_TRY(ts_buf_printf(b, ",\"text-font\":["));
-    TS_TRY(jstr(b, name));
-    TS_TRY(ts_buf_printf(b, "],\"text-size\":"));
-    TS_TRY(number(b, size));
-    return ts_buf_printf(b, ",\"text-allow-overlap\":true,\"text-ignore-placement\":true,"
-                            "\"symbol-placement\":\"point\"}}");
+    if (g->rotation_expr != NULL && expr_ok(g->rotation_expr)) {
+        TS_TRY(ts_buf_printf(b, ",\"icon-rotate\":[\"to-number\","));
+        TS_TRY(expr(x, g->rotation_expr, 0));
+        TS_TRY(ts_buf_printf(b, ",0]"));
+    } else if (g->rotation != 0) {
+        TS_TRY(ts_buf_printf(b, ",\"icon-rotate\":"));
+        TS_TRY(number(b, g->rotation));
+    }
+    return ts_buf_printf(b, "}}");
 }
 
 static ts_status
@@ -773,8 +763,16 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
             TS_TRY(ts_buf_printf(b, ",\"fill-opacity\":"));
             TS_TRY(paint_number(x, s->fill_opacity_expr, s->fill_opacity, 1));
             TS_TRY(ts_buf_printf(b, ",\"fill-antialias\":true}}"));
+        } else if (s->fill_graphic && ts_sprite_icon(s) == TS_SPRITE_PATTERN) {
+            char id[300];
+            ts_sprite_name(id, sizeof id, tileset, layer, fi, ri, si);
+            x->icons++;
+            TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "fill", fts, r));
+            TS_TRY(ts_buf_printf(b, "\"fill-pattern\":"));
+            TS_TRY(jstr(b, id));
+            TS_TRY(ts_buf_printf(b, "}}"));
         } else if (s->fill_graphic) {
-            TS_TRY(skip_note(x, "GraphicFill pattern (no sprites served)", layer, r));
+            TS_TRY(skip_note(x, "GraphicFill line hatch (shape://)", layer, r));
         }
         if (s->has_stroke) {
             TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "/outline", "line", fts, r));
@@ -788,14 +786,11 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         return line_paint(x, s, s->perpendicular_offset);
     case TS_SYM_POINT: {
         const ts_graphic *g = s->graphic;
+        if (g != NULL && ts_sprite_icon(s) == TS_SPRITE_POINT)
+            return icon_layer(x, tileset, layer, fi, ri, si, fts, r, g);
         if (g == NULL || (!g->has_fill && !g->has_stroke))
-            return skip_note(x, "point graphic without a mark colour (no sprites served)", layer,
-                             r);
-        if (g->glyph_font != NULL) {
-            if (x->fonts == NULL)
-                return skip_note(x, "font mark (no fonts on this server)", layer, r);
-            return font_mark_layer(x, tileset, layer, fi, ri, si, fts, r, g);
-        }
+            return skip_note(x, "point graphic of values of the feature without a mark colour",
+                             layer, r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
         TS_TRY(paint_number(x, g->size_expr, g->size > 0 ? g->size : 6, 0.5));
@@ -854,21 +849,64 @@ tileset_layers(sctx *x, const ts_tileset *ts)
     return TS_OK;
 }
 
-enum MHD_Result
-ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
+/* Split "a,b,c" into names (at most STYLE_MAX_TILESETS); 0 for an empty part or name. */
+static int
+split_names(const char *name, char names[][TS_NAME_MAX])
 {
-    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
     int n = 0;
+    if (strlen(name) > (size_t)STYLE_MAX_TILESETS * TS_NAME_MAX)
+        return 0;
     for (const char *p = name; *p && n < STYLE_MAX_TILESETS;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (len == 0 || len >= TS_NAME_MAX)
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+            return 0;
         memcpy(names[n], p, len);
         names[n++][len] = '\0';
         p = comma ? comma + 1 : p + len;
     }
-    if (n == 0 || strlen(name) > (size_t)STYLE_MAX_TILESETS * TS_NAME_MAX)
+    return n;
+}
+
+enum MHD_Result
+ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name, int ratio,
+                       int png, int head)
+{
+    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
+    int n = split_names(name, names);
+    if (n == 0)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+    const char *list[STYLE_MAX_TILESETS];
+    for (int i = 0; i < n; i++)
+        list[i] = names[i];
+    ts_buf json, img;
+    ts_buf_init(&json, 4u << 20);
+    ts_buf_init(&img, 64u << 20);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_status st = ts_pipeline_sprite(h->p, list, n, ratio, &json, &img, &err);
+    enum MHD_Result r;
+    if (st == TS_ENOENT) {
+        r = ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+    } else if (st != TS_OK) {
+        r = ts_http__send_status(h, c, st, &err);
+    } else {
+        const ts_buf *body = png ? &img : &json;
+        ts_tile *t = ts_tile_new(body->data, body->len, (int64_t)time(NULL));
+        r = t ? ts_http__send_tile(h, c, t, png ? "image/png" : "application/json", 3600, head)
+              : ts_http__send_status(h, c, TS_ENOMEM, NULL);
+    }
+    ts_buf_fini(&json);
+    ts_buf_fini(&img);
+    return r;
+}
+
+enum MHD_Result
+ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
+{
+    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
+    int n = split_names(name, names);
+    if (n == 0)
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *sets[STYLE_MAX_TILESETS];
@@ -933,7 +971,20 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
     for (int i = 0; st == TS_OK && i < n; i++)
         st = tileset_layers(&x, sets[i]);
     if (st == TS_OK)
-        st = ts_buf_printf(&b, "],\"metadata\":{\"tilesrv:generated-from\":\"SLD\","
+        st = ts_buf_add(&b, "]", 1);
+    if (st == TS_OK && x.icons > 0) { /* the icons' sheet: /styles/{name}/sprite[@2x].png */
+        st = ts_buf_printf(&b, ",\"sprite\":\"");
+        if (st == TS_OK)
+            st = ts_ows_json_escape(&b, base);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, "/styles/");
+        if (st == TS_OK)
+            st = ts_ows_json_escape(&b, name);
+        if (st == TS_OK)
+            st = ts_buf_printf(&b, "/sprite\"");
+    }
+    if (st == TS_OK)
+        st = ts_buf_printf(&b, ",\"metadata\":{\"tilesrv:generated-from\":\"SLD\","
                                /* OpenLayers (ol-mapbox-style) draws text with CSS fonts:
                                 * installed ones, not a CDN's (offline intranets) */
                                "\"ol:webfonts\":\"data:text/css,\","

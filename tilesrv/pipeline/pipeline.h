@@ -439,4 +439,26 @@ ts_status ts_pipeline_message_image(ts_pipeline *p, const char *msg, int w, int 
                                     ts_rgba background, ts_map_format format, ts_tile **out,
                                     ts_err *err);
 
+/* ---- sprites of MapLibre styles (sprite.c) ------------------------------------------------- */
+
+/* What icon a symbolizer of a style gets in a MapLibre sprite: TS_SPRITE_POINT for a
+ * PointSymbolizer whose graphic a circle layer cannot draw (another mark shape, a
+ * shape:// or font mark, an ExternalGraphic) and that has no values of the feature in it;
+ * TS_SPRITE_PATTERN for a PolygonSymbolizer's GraphicFill that is not a line hatch; else
+ * TS_SPRITE_NONE. The style writer and the sheet both ask this, so they agree. */
+enum { TS_SPRITE_NONE = 0, TS_SPRITE_POINT, TS_SPRITE_PATTERN };
+int ts_sprite_icon(const ts_symbolizer *s);
+/* The icon's name in the sheet: "tileset/layer/fts/rule/symbolizer" (indices 0-based). */
+void ts_sprite_name(char *buf, size_t cap, const char *tileset, const char *layer, int fts,
+                    int rule, int sym);
+
+/* The sprite sheet of the tilesets names[n] (in the current service) at pixel ratio 1 or 2:
+ * the MapLibre index (a JSON object of name -> x, y, width, height, pixelRatio) appended
+ * to json and the sheet as an RGBA PNG to png, every icon drawn by the renderer as the
+ * PNG tiles draw it (upright: the client rotates). Icons whose graphic draws nothing are
+ * left out. TS_OK; TS_ENOENT (unknown tileset), TS_EINVAL, TS_ENOMEM with *err set. On the
+ * calling thread. */
+ts_status ts_pipeline_sprite(ts_pipeline *p, const char *const *names, int n, int ratio,
+                             ts_buf *json, ts_buf *png, ts_err *err);
+
 #endif

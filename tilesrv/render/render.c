@@ -1980,3 +1980,68 @@ ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g,
         s.size = max_px / e.sf;
     return draw_graphic(&e, c, &s, x, y, 0, 1);
 }
+
+/* ---- icons for client-side maps (sprites) ---------------------------------------------- */
+
+ts_canvas *
+ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *g, int pattern,
+               double sf, const ts_font_catalog *fonts, ts_status *st)
+{
+    *st = TS_EINVAL;
+    if (w == NULL || l == NULL || g == NULL || !(sf > 0) || sf > 4)
+        return NULL;
+    draw_env e;
+    memset(&e, 0, sizeof e);
+    e.w = w;
+    e.sf = sf;
+    e.t = identity;
+    e.l = l;
+    e.fonts = fonts;
+    ts_graphic s = *g; /* upright (the client turns it), centred, the fixed values */
+    s.rotation = 0;
+    s.rotation_expr = NULL;
+    s.anchor_x = s.anchor_y = 0.5;
+    s.disp_x = s.disp_y = 0;
+    if (pattern) {
+        hatch_lines fam[2];
+        if (s.image < 0 && hatch_families(s.shape, s.size * sf, 0, fam) > 0)
+            return NULL; /* line hatches are drawn as lines, not as a tile */
+        const ts_canvas *tile = fill_tile(&e, &s, 0, st);
+        if (tile == NULL)
+            return NULL;
+        ts_canvas *c = copy_canvas(tile);
+        *st = c ? TS_OK : TS_ENOMEM;
+        return c;
+    }
+    double wpx, hpx;
+    if (s.image >= 0) {
+        const ts_canvas *src = s.image < l->nimages ? l->images[s.image] : NULL;
+        if (src == NULL)
+            return NULL;
+        hpx = (s.size > 0 ? s.size : src->h) * sf;
+        wpx = hpx * src->w / src->h;
+    } else {
+        wpx = hpx = (s.size > 0 ? s.size : 6) * sf + (s.has_stroke ? s.stroke.width * sf : 0);
+        if (s.glyph_font != NULL)
+            wpx = hpx = wpx * 1.5; /* a glyph may overhang its em box */
+    }
+    int cw = (int)ceil(wpx) + 2, ch = (int)ceil(hpx) + 2;
+    if (cw > 1024 || ch > 1024)
+        return NULL;
+    ts_canvas *c = ts_canvas_new(cw, ch, NULL);
+    if (c == NULL) {
+        *st = TS_ENOMEM;
+        return NULL;
+    }
+    e.c = c;
+    e.shown = (ts_bbox){0, 0, cw, ch};
+    e.y0 = 0;
+    e.y1 = e.full_h = ch;
+    *st = draw_graphic(&e, c, &s, cw / 2.0, ch / 2.0, 0, 1);
+    if (*st != TS_OK) {
+        ts_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+

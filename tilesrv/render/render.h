@@ -143,6 +143,16 @@ ts_status ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, t
  * load, so `tilesrv check` tells. */
 void ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, const char *layer);
 
+/* An icon of graphic g as layer l draws it (its decoded ExternalGraphic images), at symbol
+ * scale sf (1 or 2, at most 4), in a new canvas: pattern 0, the graphic upright, without
+ * displacement, centred in a canvas of its size plus its stroke (a MapLibre sprite for a
+ * PointSymbolizer: the client rotates and offsets it); pattern 1, one tile of a
+ * GraphicFill's pattern as the map repeats it (its margins included). NULL with *st
+ * TS_EINVAL when there is no such icon (a line hatch, a missing image, over 1024 px),
+ * TS_ENOMEM, or TS_OK when the graphic draws nothing. Uses w's scratch and caches. */
+ts_canvas *ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *g,
+                          int pattern, double sf, const ts_font_catalog *fonts, ts_status *st);
+
 /* Draw PointSymbolizer graphic g centred at pixel (x, y) of c as the map draws it (marks,
  * shape:// marks, font marks with their fallback), upright, at its fixed values (not those
  * of a feature), its size scaled by sf and at most max_px: a legend sample.
