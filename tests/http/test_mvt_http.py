@@ -841,8 +841,18 @@ def test_maplibre_sprites_of_icons_and_patterns():
 <Rule><Name>hatch</Name><PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark>
 <WellKnownName>shape://horline</WellKnownName><Stroke><CssParameter name="stroke">#880000</CssParameter>
 </Stroke></Mark><Size>8</Size></Graphic></GraphicFill></Fill></PolygonSymbolizer></Rule>
+</FeatureTypeStyle></UserStyle></NamedLayer>
+<NamedLayer><Name>l</Name><UserStyle><FeatureTypeStyle>
+<Rule><Name>rail</Name><LineSymbolizer><Stroke><GraphicStroke><Graphic><Mark>
+<WellKnownName>shape://vertline</WellKnownName><Stroke><CssParameter name="stroke">#333333</CssParameter>
+<CssParameter name="stroke-width">2</CssParameter></Stroke></Mark><Size>10</Size></Graphic>
+<Gap>8</Gap></GraphicStroke></Stroke></LineSymbolizer></Rule>
 </FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>
 """)
+    line = os.path.join(TMP, "sprite_line.geojson")
+    with open(line, "w") as f:
+        f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                '"geometry":{"type":"LineString","coordinates":[[6.77,51.2255],[6.776,51.224]]}}]}')
     pts = os.path.join(TMP, "sprite_points.geojson")
     with open(pts, "w") as f:
         f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
@@ -854,10 +864,11 @@ def test_maplibre_sprites_of_icons_and_patterns():
                 '[6.7725,51.2235],[6.77,51.2235],[6.77,51.222]]]}}]}')
     cfg = os.path.join(TMP, "sprites.yaml")
     with open(cfg, "w") as f:
-        f.write("sources:\n  p: {path: %s}\n  a: {path: %s}\nlayers:\n"
+        f.write("sources:\n  p: {path: %s}\n  a: {path: %s}\n  l: {path: %s}\nlayers:\n"
                 "  p: {source: p, table: sprite_points, style: %s}\n"
                 "  a: {source: a, table: sprite_area, style: %s}\n"
-                "tilesets:\n  t: {layers: [a, p]}\n" % (pts, area, sld, sld))
+                "  l: {source: l, table: sprite_line, style: %s}\n"
+                "tilesets:\n  t: {layers: [a, l, p]}\n" % (pts, area, line, sld, sld, sld))
     srv = H.start_server(cfg)
     try:
         port = srv[1]
@@ -872,7 +883,10 @@ def test_maplibre_sprites_of_icons_and_patterns():
         assert star["icon-rotate"] == 15 and star["icon-anchor"] == "center", star
         assert star["icon-allow-overlap"] is True, star
         assert by_rule["dots"]["type"] == "fill", by_rule["dots"]
-        names = {star["icon-image"], img["icon-image"], by_rule["dots"]["paint"]["fill-pattern"]}
+        rail = by_rule["rail"]
+        assert rail["type"] == "line" and "line-color" not in rail["paint"], rail
+        names = {star["icon-image"], img["icon-image"], by_rule["dots"]["paint"]["fill-pattern"],
+                 rail["paint"]["line-pattern"]}
         assert "hatch" not in by_rule and any("hatch" in x for x in
                                               style["metadata"]["tilesrv:skipped"]), style
         sheets = {}
@@ -896,7 +910,8 @@ def test_maplibre_sprites_of_icons_and_patterns():
                 opaque = cell[:, cell[3] == 255]
                 assert opaque.shape[1] > 0, (name, "no opaque pixel")
                 want = {star["icon-image"]: (255, 0, 0), img["icon-image"]: (30, 120, 200),
-                        by_rule["dots"]["paint"]["fill-pattern"]: (0, 136, 0)}[name]
+                        by_rule["dots"]["paint"]["fill-pattern"]: (0, 136, 0),
+                        rail["paint"]["line-pattern"]: (0x33, 0x33, 0x33)}[name]
                 hits = int(((abs(opaque[0].astype(int) - want[0]) <= 2) &
                             (abs(opaque[1].astype(int) - want[1]) <= 2) &
                             (abs(opaque[2].astype(int) - want[2]) <= 2)).sum())
@@ -904,6 +919,10 @@ def test_maplibre_sprites_of_icons_and_patterns():
         # the image at its Size: 24 px (+ the 1 px margin each side), 48 at @2x
         e1, e2 = sheets[1][img["icon-image"]], sheets[2][img["icon-image"]]
         assert e1["height"] == 26 and e2["height"] == 50, (e1, e2)
+        # a GraphicStroke step: Size + Gap along the line, as tall as the line is wide
+        r1, r2 = sheets[1][rail["paint"]["line-pattern"]], sheets[2][rail["paint"]["line-pattern"]]
+        assert r1["width"] == 18 and r2["width"] == 36, (r1, r2)
+        assert r1["height"] == rail["paint"]["line-width"], (r1, rail)
         assert H.get(port, "/styles/nope/sprite.json")[0] == 404
         assert H.get(port, "/styles/t/sprite.svg")[0] == 404
         node = shutil.which("node")

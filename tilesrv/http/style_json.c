@@ -19,6 +19,7 @@
  *                         by the renderer as in the PNG
  *   GraphicFill        -> fill with fill-pattern from the sprite sheet (line hatches of
  *                         shape:// marks are left out)
+ *   GraphicStroke      -> line with line-pattern: one step (graphic and Gap) of the sheet
  *   TextSymbolizer     -> symbol (text-field from the Label, the font the PNG uses by its
  *                         name at /fonts, size, colour, halo, point anchor and
  *                         displacement or line placement, repeat, overlap, priority)
@@ -53,6 +54,7 @@ typedef struct sctx {
     ts_buf *skipped; /* JSON strings of what was left out, comma-separated */
     const ts_font_catalog *fonts; /* NULL: no text layers */
     int icons;                    /* layers drawing icons of the sprite sheet */
+    const ts_render_layer *rl;    /* the layer being written (its images' sizes) */
 } sctx;
 
 static ts_status
@@ -780,8 +782,20 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         }
         return TS_OK;
     case TS_SYM_LINE:
+        if (ts_sprite_icon(s) == TS_SPRITE_LINE) { /* the step repeated along the line */
+            char id[300];
+            ts_sprite_name(id, sizeof id, tileset, layer, fi, ri, si);
+            x->icons++;
+            TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "line", fts, r));
+            TS_TRY(ts_buf_printf(b, "\"line-pattern\":"));
+            TS_TRY(jstr(b, id));
+            /* MapLibre scales the pattern's height to the line's width */
+            TS_TRY(ts_buf_printf(b, ",\"line-width\":"));
+            TS_TRY(number(b, ceil(2 * ts_render_graphic_reach(s->stroke_graphic, x->rl))));
+            return ts_buf_printf(b, "}}");
+        }
         if (!s->has_stroke)
-            return skip_note(x, "GraphicStroke (no sprites served)", layer, r);
+            return skip_note(x, "GraphicStroke with an offset or a solid stroke", layer, r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "line", fts, r));
         return line_paint(x, s, s->perpendicular_offset);
     case TS_SYM_POINT: {
@@ -828,6 +842,7 @@ tileset_layers(sctx *x, const ts_tileset *ts)
             const ts_render_layer *rl = ts->layers[li];
             const ts_style *st = rl->style;
             x->style = st;
+            x->rl = rl;
             for (int fi = 0; fi < st->nfts; fi++) {
                 const ts_fts *fts = &st->fts[fi];
                 for (int ri = 0; ri < fts->nrules; ri++) {

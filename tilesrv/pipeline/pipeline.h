@@ -444,9 +444,11 @@ ts_status ts_pipeline_message_image(ts_pipeline *p, const char *msg, int w, int 
 /* What icon a symbolizer of a style gets in a MapLibre sprite: TS_SPRITE_POINT for a
  * PointSymbolizer whose graphic a circle layer cannot draw (another mark shape, a
  * shape:// or font mark, an ExternalGraphic) and that has no values of the feature in it;
- * TS_SPRITE_PATTERN for a PolygonSymbolizer's GraphicFill that is not a line hatch; else
+ * TS_SPRITE_PATTERN for a PolygonSymbolizer's GraphicFill that is not a line hatch;
+ * TS_SPRITE_LINE for a LineSymbolizer's GraphicStroke (without a solid stroke or an
+ * offset): one step of it, repeated along the line by the client (line-pattern); else
  * TS_SPRITE_NONE. The style writer and the sheet both ask this, so they agree. */
-enum { TS_SPRITE_NONE = 0, TS_SPRITE_POINT, TS_SPRITE_PATTERN };
+enum { TS_SPRITE_NONE = 0, TS_SPRITE_POINT, TS_SPRITE_PATTERN, TS_SPRITE_LINE };
 int ts_sprite_icon(const ts_symbolizer *s);
 /* The icon's name in the sheet: "tileset/layer/fts/rule/symbolizer" (indices 0-based). */
 void ts_sprite_name(char *buf, size_t cap, const char *tileset, const char *layer, int fts,

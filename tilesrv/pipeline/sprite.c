@@ -1,7 +1,8 @@
 /* pipeline/sprite.c — the sprite sheet of a MapLibre style (/styles/{names}/sprite[@2x].png
  * and .json): every point graphic the circle layers cannot show (marks of other shapes,
- * shape:// and font marks, ExternalGraphic images) and every GraphicFill pattern of the
- * tilesets' styles, drawn by the renderer as the PNG tiles draw them, packed in rows.
+ * shape:// and font marks, ExternalGraphic images), every GraphicFill pattern and every
+ * GraphicStroke of a line (one step of it) of the tilesets' styles, drawn by the renderer
+ * as the PNG tiles draw them, packed in rows.
  *
  * Which symbolizers get an icon is ts_sprite_icon's answer, which the style writer asks
  * too, and each icon's name is ts_sprite_name's, so the style and the sheet always agree. */
@@ -34,6 +35,9 @@ ts_sprite_icon(const ts_symbolizer *s)
             return TS_SPRITE_NONE; /* a circle layer draws it exactly */
         return TS_SPRITE_POINT;
     }
+    if (s->kind == TS_SYM_LINE && s->stroke_graphic != NULL && !s->has_stroke &&
+        s->perpendicular_offset == 0)
+        return TS_SPRITE_LINE;
     if (s->kind == TS_SYM_POLYGON && s->fill_graphic != NULL) {
         const ts_graphic *g = s->fill_graphic;
         int hatch = g->image < 0 && g->glyph_font == NULL && g->shape != TS_SHAPE_NONE &&
@@ -103,9 +107,14 @@ ts_pipeline_sprite(ts_pipeline *p, const char *const *names, int n, int ratio, t
                         if (kind == TS_SPRITE_NONE || nicons == SHEET_ICONS)
                             continue;
                         ts_status ist;
-                        ts_canvas *c = ts_render_icon(
-                            w, rl, kind == TS_SPRITE_POINT ? s->graphic : s->fill_graphic,
-                            kind == TS_SPRITE_PATTERN, ratio, fonts, &ist);
+                        const ts_graphic *g = kind == TS_SPRITE_POINT     ? s->graphic
+                                              : kind == TS_SPRITE_PATTERN ? s->fill_graphic
+                                                                          : s->stroke_graphic;
+                        ts_canvas *c = ts_render_icon(w, rl, g,
+                                                      kind == TS_SPRITE_POINT     ? 0
+                                                      : kind == TS_SPRITE_PATTERN ? 1
+                                                                                  : 2,
+                                                      ratio, fonts, &ist);
                         if (c == NULL) {
                             if (ist == TS_ENOMEM)
                                 st = TS_FAIL(err, TS_ENOMEM, "sprite: out of memory");

@@ -1998,10 +1998,35 @@ ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *
     e.l = l;
     e.fonts = fonts;
     ts_graphic s = *g; /* upright (the client turns it), centred, the fixed values */
-    s.rotation = 0;
+    s.rotation = pattern == 2 ? g->rotation : 0; /* along a line: turned as on the line */
     s.rotation_expr = NULL;
     s.anchor_x = s.anchor_y = 0.5;
     s.disp_x = s.disp_y = 0;
+    if (pattern == 2) { /* one step of a GraphicStroke: the graphic and its gap, along x */
+        double gw, gh;
+        graphic_dims(&s, l, &gw, &gh);
+        if (!(gw > 0))
+            return NULL;
+        double step = (gw + s.gap) * sf;
+        double reach = graphic_extent(&s, l) * sf;
+        int cw = (int)lround(step < 1 ? 1 : step), ch = (int)ceil(2 * reach);
+        if (cw > 1024 || ch > 1024)
+            return NULL;
+        ts_canvas *c = ts_canvas_new(cw, ch, NULL);
+        if (c == NULL) {
+            *st = TS_ENOMEM;
+            return NULL;
+        }
+        e.c = c;
+        e.shown = (ts_bbox){0, 0, cw, ch};
+        e.y1 = e.full_h = ch;
+        *st = draw_graphic(&e, c, &s, gw * sf / 2, ch / 2.0, 0, 1);
+        if (*st != TS_OK) {
+            ts_canvas_free(c);
+            return NULL;
+        }
+        return c;
+    }
     if (pattern) {
         hatch_lines fam[2];
         if (s.image < 0 && hatch_families(s.shape, s.size * sf, 0, fam) > 0)
@@ -2043,5 +2068,14 @@ ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *
         return NULL;
     }
     return c;
+}
+
+double
+ts_render_graphic_reach(const ts_graphic *g, const ts_render_layer *l)
+{
+    ts_graphic s = *g;
+    s.anchor_x = s.anchor_y = 0.5;
+    s.disp_x = s.disp_y = 0;
+    return graphic_extent(&s, l);
 }
 

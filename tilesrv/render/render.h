@@ -147,11 +147,18 @@ void ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, co
  * scale sf (1 or 2, at most 4), in a new canvas: pattern 0, the graphic upright, without
  * displacement, centred in a canvas of its size plus its stroke (a MapLibre sprite for a
  * PointSymbolizer: the client rotates and offsets it); pattern 1, one tile of a
- * GraphicFill's pattern as the map repeats it (its margins included). NULL with *st
+ * GraphicFill's pattern as the map repeats it (its margins included); pattern 2, one step
+ * of a GraphicStroke (the graphic turned by its own rotation, centred at half its length,
+ * and its Gap), x along the line, as tall as the graphic reaches. NULL with *st
  * TS_EINVAL when there is no such icon (a line hatch, a missing image, over 1024 px),
  * TS_ENOMEM, or TS_OK when the graphic draws nothing. Uses w's scratch and caches. */
 ts_canvas *ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *g,
                           int pattern, double sf, const ts_font_catalog *fonts, ts_status *st);
+
+/* How far graphic g reaches from its centre at scale 1, any rotation (its box's half
+ * diagonal, its outline, 2 px for rounding): half the height of ts_render_icon's
+ * GraphicStroke step at scale 1. */
+double ts_render_graphic_reach(const ts_graphic *g, const ts_render_layer *l);
 
 /* Draw PointSymbolizer graphic g centred at pixel (x, y) of c as the map draws it (marks,
  * shape:// marks, font marks with their fallback), upright, at its fixed values (not those
