@@ -365,8 +365,8 @@ def test_data_warnings_at_load_name_the_feature():
             f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld">'
                     '<NamedLayer><Name>x</Name><UserStyle><FeatureTypeStyle><Rule>'
                     '<PointSymbolizer><Graphic><ExternalGraphic><OnlineResource '
-                    'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="burg.svg"/>'
-                    '<Format>image/svg+xml</Format></ExternalGraphic></Graphic></PointSymbolizer>'
+                    'xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="burg.jpg"/>'
+                    '<Format>image/jpeg</Format></ExternalGraphic></Graphic></PointSymbolizer>'
                     '</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
         r = check(csv, "    srs: \"EPSG:25832\"\n", sld)
         err = r.stderr.decode()
@@ -620,7 +620,7 @@ def test_vector_tiles_decode_with_gdal():
             f.write(body)
         ds = gdal.OpenEx(path, gdal.OF_VECTOR, open_options=["X=34001", "Y=21873", "Z=16"])
         names = [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
-        assert names == ["parcels", "buildings", "streets"], names
+        assert names == ["parcels", "parcels_label", "buildings", "streets"], names
         parcels = ds.GetLayerByName("parcels")
         assert parcels.GetFeatureCount() > 50
         fields = [parcels.GetLayerDefn().GetFieldDefn(i).GetName()

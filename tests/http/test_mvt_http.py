@@ -22,6 +22,7 @@ Usage: test_mvt_http.py --binary build/tilesrv --srcdir .
 import argparse
 import gzip
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -109,7 +110,7 @@ def test_attributes_are_the_configured_ones_typed():
     assert st == 200 and hdr["content-type"] == MVT, (st, hdr)
     ds = read_tile(body, "wm.pbf")
     names = sorted(ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount()))
-    assert names == ["buildings", "parcels", "streets"], names
+    assert names == ["buildings", "parcels", "parcels_label", "streets"], names
     par = ds.GetLayerByName("parcels")
     f = fields_of(par)
     # gemarkung is a name: it never parses as int, so no feature carries it
@@ -157,7 +158,8 @@ def test_tilejson_vector_layers_list_exactly_the_fields():
     tj = json.loads(body)
     assert tj["tiles"][0].endswith("/tiles/cadastre/{z}/{x}/{y}.pbf"), tj["tiles"]
     vl = {v["id"]: v for v in tj["vector_layers"]}
-    assert list(vl) == ["parcels", "buildings", "streets"], list(vl)
+    assert list(vl) == ["parcels", "parcels_label", "buildings", "streets"], list(vl)
+    assert vl["parcels_label"]["fields"] == vl["parcels"]["fields"], vl
     assert vl["parcels"]["fields"] == {"flstnr": "String", "flur": "Number", "zaehler": "Number",
                                        "gemarkung": "Number", "nutzung": "String"}, vl["parcels"]
     assert vl["buildings"]["fields"] == {"funktion": "String", "storeys": "Number",
@@ -420,10 +422,15 @@ def test_maplibre_style_of_the_demo():
         by_src = {}
         for l in layers[1:]:
             by_src.setdefault(l["source-layer"], set()).add(l["type"])
-        assert by_src == {"parcels": {"fill", "line", "symbol"}, "buildings": {"fill", "line"},
-                          "streets": {"line", "symbol"}, "parking_bays": {"circle", "symbol"},
-                          "air_stations": {"circle", "symbol"}}, by_src
+        # point labels read the tiles' "<layer>_label" points (one per feature)
+        assert by_src == {"parcels": {"fill", "line"}, "parcels_label": {"symbol"},
+                          "buildings": {"fill", "line"}, "streets": {"line", "symbol"},
+                          "parking_bays": {"circle", "symbol"}, "air_stations": {"circle"},
+                          "air_stations_label": {"symbol"}}, by_src
         assert style["metadata"]["tilesrv:skipped"] == [], style["metadata"]
+        # every negation written without "!" (QGIS 3.22's converter reads "!" as no filter:
+        # the air stations all showed 'keine Daten')
+        assert b'["!",' not in body, body[body.find(b'["!",') - 200:][:400]
         # each tileset's labels over all its layers (as in its PNG), under the next tileset
         kinds = [(l["source"], l["type"] == "symbol") for l in layers[1:]]
         assert [k[0] for k in kinds] == sorted((k[0] for k in kinds),
@@ -441,12 +448,12 @@ def test_maplibre_style_of_the_demo():
                 assert l["layout"]["symbol-placement"] in ("line", "line-center"), l
                 assert l["layout"]["text-field"] == ["to-string", ["get", "name"]], l
                 assert l["layout"]["text-font"] == ["DejaVu Sans Oblique"], l
-            elif l["source-layer"] == "parcels":
+            elif l["source-layer"] == "parcels_label":
                 assert "zaehler" in json.dumps(l["layout"]["text-field"]), l
                 assert l["layout"]["text-anchor"] == "center", l
             else:  # station names right of the symbol: AnchorPoint (0, 0.5), Displacement
-                assert l["layout"]["text-anchor"] == "left", l
-                assert l["paint"]["text-translate"][0] > 0, l
+                assert l["layout"]["text-anchor"] == "left", l  # in ems, not turning with
+                assert l["layout"]["text-offset"][0] > 0, l     # the map (text-translate)
             assert l["paint"]["text-halo-color"] == "rgba(255,255,255,1)", l
         # the SLD colours, rule by rule
         checked = 0
@@ -562,6 +569,53 @@ def _glyph_range(data):
     return name, rng, glyphs
 
 
+def test_label_points_once_per_feature():
+    """parcels_label holds one point per parcel in the one tile that holds its label's place:
+    over a 3 x 3 block of z17 tiles no parcel has two, every parcel whose polygon lies
+    wholly inside the block has one."""
+    seen, whole = {}, set()
+    x0, y0, z = 68000, 43745, 17
+    n = 1 << z
+    def lon(x):
+        return x / n * 360 - 180
+    def lat(y):
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+    block = (lon(x0), lat(y0 + 3), lon(x0 + 3), lat(y0))
+    for dx in range(3):
+        for dy in range(3):
+            st, _, body = get("/tiles/cadastre/%d/%d/%d.pbf" % (z, x0 + dx, y0 + dy))
+            assert st == 200, st
+            ds = read_tile(body, "lab_%d_%d.pbf" % (dx, dy))
+            lab = ds.GetLayerByName("parcels_label")
+            assert lab is not None
+            for f in lab:
+                fid = f["mvt_id"]
+                assert fid not in seen, ("twice", fid, seen[fid], (dx, dy))
+                g = f.GetGeometryRef()
+                seen[fid] = (dx, dy, g.GetX(), g.GetY())
+    sds, src = source_layer("parcels")  # EPSG:25832: the block's corners into it
+    wgs = osr.SpatialReference()
+    wgs.ImportFromEPSG(4326)
+    wgs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    utm = src.GetSpatialRef().Clone()
+    utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    ct = osr.CoordinateTransformation(wgs, utm)
+    ring = ogr.Geometry(ogr.wkbLinearRing)
+    for px, py in ((block[0], block[1]), (block[2], block[1]), (block[2], block[3]),
+                   (block[0], block[3]), (block[0], block[1])):
+        ring.AddPoint_2D(px, py)
+    area = ogr.Geometry(ogr.wkbPolygon)
+    area.AddGeometry(ring)
+    area.Transform(ct)
+    src.SetSpatialFilter(area)
+    for feat in src:
+        if area.Contains(feat.GetGeometryRef()):
+            whole.add(feat.GetFID())
+    assert len(whole) > 20, len(whole)
+    missing = whole - set(seen)
+    assert not missing, sorted(missing)[:10]
+
+
 def test_glyph_ranges():
     """/fonts/{fontstack}/{start}-{end}.pbf: MapLibre's glyph protobuf, 24 px signed distance
     fields with a 3 px border (outline at 191, inside above), gzip when accepted, ETag and
@@ -615,8 +669,14 @@ def test_glyph_ranges():
         # a font this machine lacks (MapLibre's default stack): the default face, labels show
         st, _, b3 = H.get(port, "/fonts/Open%20Sans%20Regular,Arial%20Unicode%20MS%20Regular/0-255.pbf")
         name, _, g3 = _glyph_range(b3)
-        assert st == 200 and name == "Open Sans Regular,Arial Unicode MS Regular", (st, name)
+        # (the stack's name in the answer is the face's: unknown names share its cache entry)
+        assert st == 200 and name == "DejaVu Sans Book", (st, name)
         assert ord("A") in g3
+        # made-up names share the default face's cached answer; their bytes are not echoed
+        st, h1, _ = H.get(port, "/fonts/Made%20Up%201/0-255.pbf")
+        st2, h2, b5 = H.get(port, "/fonts/Made%0D%0AUp%FF/0-255.pbf")
+        assert st == st2 == 200 and h1["etag"] == h2["etag"], (h1, h2)
+        assert b"Made" not in b5 and b"\r\n" not in b5[:200]
         # known names win over unknown ones, in any order
         st, _, b4 = H.get(port, "/fonts/Nope%20Sans,DejaVu%20Sans%20Bold/0-255.pbf")
         assert _glyph_range(b4)[2][ord("A")] == bold[ord("A")]
@@ -780,7 +840,7 @@ def test_maplibre_style_of_labels_and_font_marks():
         lay, pt = point[0]["layout"], point[0]["paint"]
         assert lay["text-anchor"] == "bottom" and lay["text-rotate"] == -30, lay
         assert lay["text-font"] == ["DejaVu Serif Italic"] and lay["text-max-width"] == 1000, lay
-        assert pt["text-translate"] == [0, -8], pt
+        assert lay["text-offset"] == [0, -0.8] and "text-translate" not in pt, (lay, pt)
         # the font mark: an icon of the sprite sheet, drawn as the PNG draws it
         assert mark[0]["layout"]["icon-image"] == "t/s/0/1/1", mark
         assert style["sprite"] == "http://127.0.0.1:%d/styles/t/sprite" % port, style["sprite"]
@@ -819,6 +879,11 @@ def test_maplibre_sprites_of_icons_and_patterns():
     for band, v in zip(range(1, 5), (30, 120, 200, 255)):
         mem.GetRasterBand(band).Fill(v)
     gdal.GetDriverByName("PNG").CreateCopy(icon, mem)
+    with open(os.path.join(TMP, "marker.svg"), "w") as f:  # as QGIS's markers are written
+        f.write('<svg xmlns="http://www.w3.org/2000/svg" height="32" width="32" '
+                'viewBox="0 0 32 32"><path d="M16 2 L30 30 H2 Z" fill="param(fill) #00aa55" '
+                'stroke="param(outline)" stroke-width="param(outline-width)"/>'
+                '<circle cx="16" cy="20" r="4" fill="#ffffff"/></svg>')
     sld = os.path.join(TMP, "sprites.sld")
     with open(sld, "w") as f:
         f.write("""<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
@@ -830,6 +895,10 @@ def test_maplibre_sprites_of_icons_and_patterns():
 <Rule><Name>img</Name><PointSymbolizer><Graphic><ExternalGraphic><OnlineResource
  xlink:type="simple" xlink:href="icon.png"/><Format>image/png</Format></ExternalGraphic>
 <Size>24</Size></Graphic></PointSymbolizer></Rule>
+<Rule><Name>svg</Name><PointSymbolizer><Graphic><ExternalGraphic><OnlineResource
+ xlink:type="simple" xlink:href="marker.svg"/><Format>image/svg+xml</Format></ExternalGraphic>
+<Size>20</Size><Displacement><DisplacementX>40</DisplacementX><DisplacementY>0</DisplacementY>
+</Displacement></Graphic></PointSymbolizer></Rule>
 <Rule><Name>dot</Name><PointSymbolizer><Graphic><Mark><WellKnownName>circle</WellKnownName>
 <Fill><CssParameter name="fill">#00ff00</CssParameter></Fill></Mark><Size>8</Size></Graphic>
 </PointSymbolizer></Rule>
@@ -885,8 +954,10 @@ def test_maplibre_sprites_of_icons_and_patterns():
         assert by_rule["dots"]["type"] == "fill", by_rule["dots"]
         rail = by_rule["rail"]
         assert rail["type"] == "line" and "line-color" not in rail["paint"], rail
+        svg = by_rule["svg"]["layout"]
+        assert svg["icon-offset"] == [40, 0], svg
         names = {star["icon-image"], img["icon-image"], by_rule["dots"]["paint"]["fill-pattern"],
-                 rail["paint"]["line-pattern"]}
+                 rail["paint"]["line-pattern"], svg["icon-image"]}
         assert "hatch" not in by_rule and any("hatch" in x for x in
                                               style["metadata"]["tilesrv:skipped"]), style
         sheets = {}
@@ -911,7 +982,8 @@ def test_maplibre_sprites_of_icons_and_patterns():
                 assert opaque.shape[1] > 0, (name, "no opaque pixel")
                 want = {star["icon-image"]: (255, 0, 0), img["icon-image"]: (30, 120, 200),
                         by_rule["dots"]["paint"]["fill-pattern"]: (0, 136, 0),
-                        rail["paint"]["line-pattern"]: (0x33, 0x33, 0x33)}[name]
+                        rail["paint"]["line-pattern"]: (0x33, 0x33, 0x33),
+                        svg["icon-image"]: (0, 0xaa, 0x55)}[name]
                 hits = int(((abs(opaque[0].astype(int) - want[0]) <= 2) &
                             (abs(opaque[1].astype(int) - want[1]) <= 2) &
                             (abs(opaque[2].astype(int) - want[2]) <= 2)).sum())
@@ -923,6 +995,20 @@ def test_maplibre_sprites_of_icons_and_patterns():
         r1, r2 = sheets[1][rail["paint"]["line-pattern"]], sheets[2][rail["paint"]["line-pattern"]]
         assert r1["width"] == 18 and r2["width"] == 36, (r1, r2)
         assert r1["height"] == rail["paint"]["line-width"], (r1, rail)
+        # the SVG marker in the PNG map: its green triangle 40 px right of the point
+        x, y = 6.773 * math.pi / 180 * 6378137, math.log(math.tan(math.pi / 4 + 51.224 * math.pi / 360)) * 6378137
+        st, _, png = H.get(port, "/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=t"
+                                 "&STYLES=&CRS=EPSG:3857&BBOX=%f,%f,%f,%f&WIDTH=200&HEIGHT=200"
+                                 "&FORMAT=image/png" % (x - 50, y - 50, x + 50, y + 50))
+        assert st == 200, st
+        path = os.path.join(TMP, "svg_map.png")
+        with open(path, "wb") as f:
+            f.write(png)
+        a = gdal.Open(path).ReadAsArray().astype(int)
+        green = (abs(a[0] - 0) <= 3) & (abs(a[1] - 0xaa) <= 3) & (abs(a[2] - 0x55) <= 3)
+        ys, xs = green.nonzero()
+        assert len(xs) > 60, len(xs)  # a 20 px triangle with a white dot
+        assert 130 <= xs.mean() <= 150 and 90 <= ys.mean() <= 110, (xs.mean(), ys.mean())
         assert H.get(port, "/styles/nope/sprite.json")[0] == 404
         assert H.get(port, "/styles/t/sprite.svg")[0] == 404
         node = shutil.which("node")

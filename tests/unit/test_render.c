@@ -1516,3 +1516,33 @@ TS_TEST(render_font_marks)
     ts_store_unref(store);
     ts_font_catalog_free(fonts);
 }
+
+/* An SVG image drawn by the rasteriser: the viewBox fills the canvas at its natural
+ * aspect, shapes in their colours and opacities, a stroke scaled with the drawing. */
+TS_TEST(render_svg_image_into_pixels)
+{
+    static const char doc[] =
+        "<svg xmlns='http://www.w3.org/2000/svg' width='20' height='10' viewBox='0 0 20 10'>"
+        "<rect x='0' y='0' width='10' height='10' fill='#ff0000'/>"
+        "<rect x='10' y='0' width='10' height='10' fill='#0000ff' fill-opacity='0.5'/>"
+        "<line x1='0' y1='5' x2='20' y2='5' stroke='#00ff00' stroke-width='2'/>"
+        "</svg>";
+    ts_err e = {0};
+    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "t.svg", &e);
+    TS_REQUIRE(s != NULL);
+    ts_canvas *c = ts_render_svg(s, 40, &e);
+    TS_REQUIRE(c != NULL);
+    TS_CHECK(c->w == 40 && c->h == 20);
+    uint32_t red = c->px[2 * c->stride + 5], blue = c->px[2 * c->stride + 35];
+    uint32_t green = c->px[10 * c->stride + 20];
+    TS_CHECK((red & 0xff) == 255 && ((red >> 16) & 0xff) == 0 && (red >> 24) == 255);
+    TS_CHECK(((blue >> 16) & 0xff) >= 126 && ((blue >> 16) & 0xff) <= 129 &&
+             (blue >> 24) >= 126 && (blue >> 24) <= 129); /* premultiplied half blue */
+    TS_CHECK(((green >> 8) & 0xff) == 255 && (green >> 24) == 255);
+    /* the line is 2 units = 4 px wide: rows 8..11 green, row 6 not */
+    uint32_t above = c->px[6 * c->stride + 20];
+    TS_CHECK(((above >> 8) & 0xff) == 0);
+    ts_canvas_free(c);
+    TS_CHECK(ts_render_svg(s, 0, &e) == NULL);
+    ts_svg_free(s);
+}

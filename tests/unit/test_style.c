@@ -2,6 +2,9 @@
 #include "test.h"
 
 #include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1744,8 +1747,8 @@ TS_TEST(style_external_graphic_paths)
     ts_log_level lvl = ts_log_get_level();
     ts_log_set_level(TS_LOG_ERROR);
     s = parse_in_dir(data,
-                     EXT("graphics/none.svg", "image/svg+xml") EXT("data:image/png;base64,AAAA",
-                                                                   "image/png")
+                     EXT("graphics/none.jpg", "image/jpeg") EXT("data:image/png;base64,AAAA",
+                                                                "image/png")
                          EXT("graphics/quad.gif", ""),
                      &err);
     ts_log_set_level(lvl);
@@ -1753,6 +1756,32 @@ TS_TEST(style_external_graphic_paths)
     TS_CHECK_INT(s->nwarnings, 6);
     TS_CHECK_INT(s->fts[0].rules[0].nsyms, 0);
     TS_CHECK_INT(s->nimages, 0);
+    ts_style_unref(s);
+
+    /* SVG: read into outlines at load, drawn at its own size without a Size; one that
+     * cannot be read is warned about and the next alternative drawn */
+    s = parse_in_dir(data, EXT("graphics/pin.svg", "image/svg+xml"), &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 0);
+    TS_REQUIRE(s->nimages == 1 && s->images[0].is_svg && s->images[0].svg != NULL);
+    TS_CHECK_NEAR(s->images[0].svg->height, 16, 0);
+    TS_CHECK_NEAR(s->fts[0].rules[0].syms[0].graphic->size, 16, 0);
+    ts_style_unref(s);
+    ts_log_set_level(TS_LOG_ERROR);
+    s = parse_in_dir(data,
+                     "<PointSymbolizer><Graphic><ExternalGraphic xmlns:xlink="
+                     "\"http://www.w3.org/1999/xlink\"><OnlineResource xlink:type=\"simple\" xlink:href=\"graphics/quad.png\"/><Format>"
+                     "image/svg+xml</Format></ExternalGraphic><Mark><WellKnownName>star"
+                     "</WellKnownName></Mark></Graphic></PointSymbolizer>",
+                     &err);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL); /* a PNG named as SVG: not SVG, warned; the star is drawn */
+    TS_CHECK(s->nwarnings >= 1);
+    TS_REQUIRE(s->fts[0].rules[0].nsyms == 1);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[0].graphic->image, -1);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[0].graphic->mark, TS_MARK_STAR);
     ts_style_unref(s);
 }
 
@@ -3080,4 +3109,113 @@ TS_TEST(style_font_marks)
     TS_REQUIRE(s != NULL);
     TS_CHECK_INT(s->fts[0].rules[0].nsyms, 0); /* both skipped */
     ts_style_unref(s);
+}
+
+/* SVG images of ExternalGraphics (style/svg.c): the path grammar (absolute and relative
+ * commands, implicit repeats, arcs with packed flags, S/T reflections), shapes, inherited
+ * paint and the style attribute, transforms, QGIS's param() colours, the viewBox. */
+TS_TEST(svg_outlines_paint_and_transforms)
+{
+    static const char doc[] =
+        "<svg xmlns='http://www.w3.org/2000/svg' width='20' height='10' viewBox='0 0 40 20'"
+        " fill='param(fill) #ff0000' stroke='param(outline)'>"
+        "<g transform='translate(10,0) scale(2)' style='fill:#00ff00;stroke-width:0.5'>"
+        "  <rect x='0' y='0' width='5' height='5'/>"
+        "</g>"
+        "<path d='M0 0 L10 0 l0 10 h-10 z m20 0 10 0 0 10 -10 0z' fill-rule='evenodd'/>"
+        "<path d='M0,0 a5,5 0 105,5 C1 1 2 2 3 3 S5 5 6 6 Q7 7 8 8 T10 10' stroke='blue'"
+        " fill='none' opacity='0.5'/>"
+        "<circle cx='30' cy='10' r='5' fill='rgb(0,0,255)' display='none'/>"
+        "<polygon points='0,0 4,0 2,3' fill='navy'/>"
+        "<text x='0' y='0'>ignored</text>"
+        "</svg>";
+    ts_err e = {0};
+    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "test.svg", &e);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK(s->w == 40 && s->h == 20 && s->width == 20 && s->height == 10);
+    TS_CHECK(s->nitems == 4); /* rect, two paths, polygon; the hidden circle left out */
+    const ts_svg_item *r = &s->items[0];
+    TS_CHECK(r->has_fill && r->fill.g == 255 && r->fill.r == 0);         /* style wins */
+    TS_CHECK(!r->has_stroke);                                              /* param(): none */
+    TS_CHECK(r->nparts == 1 && r->counts[0] == 4 && r->closed[0]);
+    TS_CHECK(r->xy[2] == 20 && r->xy[3] == 0 && r->xy[4] == 20 && r->xy[5] == 10); /* 10+2*5 */
+    const ts_svg_item *q = &s->items[1];
+    TS_CHECK(q->fill.r == 255 && q->evenodd && q->nparts == 2); /* inherited param default */
+    TS_CHECK(q->counts[0] == 4 && q->counts[1] == 4 && q->closed[0] && q->closed[1]);
+    TS_CHECK(q->xy[8] == 20 && q->xy[10] == 30 && q->xy[13] == 10); /* m20 0 then 10 0 ... */
+    const ts_svg_item *a = &s->items[2];
+    TS_CHECK(!a->has_fill && a->has_stroke && a->stroke.b == 255);
+    TS_CHECK(fabs(a->stroke_opacity - 0.5) < 1e-9);
+    /* the arc ends at (5, 5) and the last T at (10, 10) */
+    uint32_t np = a->counts[0];
+    TS_CHECK(np > 10 && fabs(a->xy[2 * np - 2] - 10) < 1e-9 && fabs(a->xy[2 * np - 1] - 10) < 1e-9);
+    int reached = 0;
+    for (uint32_t i = 0; i < np; i++)
+        reached |= fabs(a->xy[2 * i] - 5) < 1e-9 && fabs(a->xy[2 * i + 1] - 5) < 1e-9;
+    TS_CHECK(reached);
+    /* a large arc (flag 1) of radius 5 from (0,0) to (5,5) goes round the far side: it
+     * reaches x < -1 */
+    double minx = 0;
+    for (uint32_t i = 0; i < np; i++)
+        minx = a->xy[2 * i] < minx ? a->xy[2 * i] : minx;
+    TS_CHECK(minx < -1);
+    TS_CHECK(s->items[3].fill.b == 0x80 && s->items[3].fill.r == 0);
+    ts_svg_free(s);
+
+    /* refusals: not SVG, no size, nothing drawable, entities */
+    static const char *const bad[] = {
+        "<html/>",
+        "<svg xmlns='http://www.w3.org/2000/svg'><rect width='1' height='1'/></svg>",
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1 1'><text>x</text></svg>",
+        "<!DOCTYPE svg [<!ENTITY a 'b'>]><svg viewBox='0 0 1 1'><rect width='1' height='1'/></svg>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ts_err_clear(&e);
+        TS_CHECK(ts_svg_parse(bad[i], strlen(bad[i]), "bad.svg", &e) == NULL);
+        TS_CHECK(e.msg[0] != '\0');
+    }
+}
+
+/* Every SVG marker QGIS ships (when it is installed) reads. */
+TS_TEST(svg_reads_qgis_markers)
+{
+    const char *root = "/usr/share/qgis/svg";
+    DIR *top = opendir(root);
+    if (top == NULL) {
+        printf("  (no %s: skipped)\n", root);
+        return;
+    }
+    int ok = 0, refused = 0, total = 0;
+    struct dirent *d;
+    while ((d = readdir(top)) != NULL) {
+        if (d->d_name[0] == '.')
+            continue;
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%s", root, d->d_name);
+        DIR *sub = opendir(dir);
+        if (sub == NULL)
+            continue;
+        struct dirent *f;
+        while ((f = readdir(sub)) != NULL) {
+            size_t n = strlen(f->d_name);
+            if (n < 5 || strcmp(f->d_name + n - 4, ".svg") != 0)
+                continue;
+            char path[2048];
+            snprintf(path, sizeof path, "%s/%s", dir, f->d_name);
+            ts_err e = {0};
+            ts_svg *s = ts_svg_read(path, &e);
+            total++;
+            if (s != NULL && s->nitems > 0)
+                ok++;
+            else if (strstr(e.msg, "entit") != NULL)
+                refused++; /* Illustrator exports declaring entities: refused by policy */
+            else
+                printf("  %s: %s\n", path, e.msg);
+            ts_svg_free(s);
+        }
+        closedir(sub);
+    }
+    closedir(top);
+    printf("  %d of %d QGIS SVG markers read (%d declare entities)\n", ok, total, refused);
+    TS_CHECK(total == 0 || ok + refused == total);
 }

@@ -11,8 +11,10 @@
  * point comes from the first font of the stack that has it. {start}-{end}
  * must be one block of 256 code points (0-255, 256-511, ..., 65280-65535): anything else
  * is 400. Answers are the same for the process's life (the fonts are scanned once), so
- * they are cached here (at most GLYPH_CACHE entries, least recently used dropped), sent
- * gzip-compressed to clients that accept it, with an ETag and a day's max-age. */
+ * they are cached here by the faces they are drawn from (at most GLYPH_CACHE entries, least
+ * recently used dropped; ranges are drawn one at a time), sent gzip-compressed to clients
+ * that accept it, with an ETag and a day's max-age. The stack's name in an answer is the
+ * names of the faces drawn from, not the bytes asked for. */
 #include "http/http_int.h"
 
 #include <stdlib.h>
@@ -27,13 +29,14 @@
 #define GLYPH_MAX_AGE 86400
 
 typedef struct glyph_entry {
-    char *key;     /* the font stack as asked and the range: "DejaVu Sans Book@256" */
+    char *key;     /* the stack's faces and the range: "3,17@256" */
     ts_tile *raw;  /* the protobuf */
     ts_tile *gz;   /* gzip of it */
     uint64_t used; /* LRU clock */
 } glyph_entry;
 
-static pthread_mutex_t glyph_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t glyph_mu = PTHREAD_MUTEX_INITIALIZER;     /* the cache */
+static pthread_mutex_t glyph_gen_mu = PTHREAD_MUTEX_INITIALIZER; /* one range drawn at once */
 static glyph_entry glyph_cache[GLYPH_CACHE];
 static uint64_t glyph_clock;
 
@@ -184,14 +187,29 @@ ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path, in
         faces[nfaces++] = fallback;
     if (nfaces == 0)
         return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, "no font name in the font stack");
-    /* the stack's name is in the answer: the key is the name as asked and the range */
-    char name[1100], key[1200];
-    memcpy(name, path, stack_len);
-    name[stack_len] = '\0';
-    snprintf(key, sizeof key, "%s@%u", name, start);
+    /* the answer depends on the faces only: the key is their indices and the range, and
+     * the stack's name in it is theirs ("DejaVu Sans Bold,DejaVu Sans Book"), not the
+     * bytes asked for (unknown names share the default face's answer) */
+    char name[TS_MAX_GLYPH_STACK * 130], key[160];
+    size_t nl = 0, kl = 0;
+    name[0] = '\0';
+    for (int i = 0; i < nfaces; i++) {
+        char one[128];
+        ts_text_glyph_font_name(cat, faces[i], one, sizeof one);
+        nl += (size_t)snprintf(name + nl, sizeof name - nl, "%s%s", i ? "," : "", one);
+        kl += (size_t)snprintf(key + kl, sizeof key - kl, "%s%d", i ? "," : "", faces[i]);
+    }
+    snprintf(key + kl, sizeof key - kl, "@%u", start);
 
     ts_tile *raw = NULL, *gz = NULL;
     if (!cache_get(key, &raw, &gz)) {
+        /* one range drawn at a time (tens of ms of CPU each): a burst of new ranges waits
+         * here instead of taking every core from the tiles */
+        pthread_mutex_lock(&glyph_gen_mu);
+        if (cache_get(key, &raw, &gz)) { /* drawn meanwhile by the request before */
+            pthread_mutex_unlock(&glyph_gen_mu);
+            goto send;
+        }
         ts_buf pb, z;
         ts_buf_init(&pb, 16u << 20);
         ts_buf_init(&z, 16u << 20);
@@ -209,13 +227,16 @@ ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path, in
         }
         ts_buf_fini(&pb);
         ts_buf_fini(&z);
+        if (st == TS_OK)
+            cache_put(key, raw, gz);
+        pthread_mutex_unlock(&glyph_gen_mu);
         if (st != TS_OK) {
             ts_tile_unref(raw);
             ts_tile_unref(gz);
             return ts_http__send_status(h, c, st, &err);
         }
-        cache_put(key, raw, gz);
     }
+send:;
     int accepts_gz = ts_http__accepts_gzip(
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
     ts_tile *send = accepts_gz ? gz : raw;

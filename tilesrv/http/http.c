@@ -417,6 +417,7 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
     const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     int vector = fmt != NULL && (strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0);
     ts_tilejson_vlayer *vl = NULL;
+    char (*lnames)[300] = NULL;
     char (*fnames)[TS_MVT_FIELD_MAX] = NULL;
     ts_cfg_attr_type *ftypes = NULL;
     const char **fptr = NULL, **tptr = NULL;
@@ -425,13 +426,16 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
         enum { PER = 256 };
         int nl = ts->nlayers;
         size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
-        vl = calloc((size_t)(nl > 0 ? nl : 1), sizeof *vl);
+        vl = calloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof *vl); /* and "<layer>_label"s */
+        lnames = calloc((size_t)(nl > 0 ? nl : 1), sizeof *lnames);
         fnames = malloc(cap * sizeof *fnames);
         ftypes = malloc(cap * sizeof *ftypes);
         fptr = malloc(cap * sizeof *fptr);
         tptr = malloc(cap * sizeof *tptr);
-        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL)
+        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL ||
+            lnames == NULL)
             st = TS_ENOMEM;
+        int nv = 0;
         for (int i = 0; st == TS_OK && i < nl; i++) {
             size_t o = (size_t)i * PER;
             int n = ts_service_mvt_fields(svc, ts, i, fnames + o, ftypes + o, PER);
@@ -444,7 +448,7 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
                                                                 : "String";
             }
             const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
-            vl[i] = (ts_tilejson_vlayer){
+            vl[nv++] = (ts_tilejson_vlayer){
                 .id = ts->cfg->layers[i],
                 .description = cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title
                                                                                    : NULL,
@@ -454,16 +458,23 @@ handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
                 .minzoom = ti.minzoom,
                 .maxzoom = ti.maxzoom,
             };
+            if (i < ts->nlayers && ts_pipeline_label_layer(ts->layers[i])) {
+                snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
+                vl[nv] = vl[nv - 1];
+                vl[nv].id = lnames[i];
+                vl[nv++].description = "label points (one per feature)";
+            }
         }
         ti.ext = "pbf";
         ti.vlayers = vl;
-        ti.nvlayers = nl;
+        ti.nvlayers = nv;
     }
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
     if (st == TS_OK)
         st = ts_ows_write_tilejson(&ti, &b);
     free(vl);
+    free(lnames);
     free(fnames);
     free(ftypes);
     free(fptr);
@@ -862,7 +873,7 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
             return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "styles are /styles/{name}.json");
         memcpy(name, url + 8, n - 5);
         name[n - 5] = '\0';
-        return ts_http__handle_style(h, c, name);
+        return ts_http__handle_style(h, c, name, head);
     }
     if (strncmp(url, "/fonts", 6) == 0 && (url[6] == '/' || strcmp(url + 6, ".json") == 0))
         return ts_http__handle_fonts(h, c, url + 6, head);

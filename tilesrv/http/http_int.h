@@ -161,7 +161,8 @@ int ts_http__ticket_drop(ts_http_ticket *t);
 void ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size);
 /* /styles/{name}.json (style_json.c): a MapLibre style for the tilesets named (one, or
  * several comma-separated) from their SLD styles; 404 for an unknown tileset. */
-enum MHD_Result ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name);
+enum MHD_Result ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name,
+                                      int head);
 /* /styles/{name}/sprite[@2x].json|png (style_json.c): the sprite sheet of the style's
  * icons (ratio 1 or 2), its index (png 0) or image (png 1). */
 enum MHD_Result ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name,

@@ -55,6 +55,7 @@ typedef struct sctx {
     const ts_font_catalog *fonts; /* NULL: no text layers */
     int icons;                    /* layers drawing icons of the sprite sheet */
     const ts_render_layer *rl;    /* the layer being written (its images' sizes) */
+    const char *source_layer;     /* layer_head's source-layer instead of the layer's name */
 } sctx;
 
 static ts_status
@@ -235,8 +236,9 @@ filter_ok(const ts_filter *f)
 
 static ts_status filter_not(sctx *x, const ts_filter *f);
 
-/* A comparison, or its negation (neg: only for == and !=, whose negations are exact: the
- * others compare false with null either way). */
+/* A comparison, or its negation (neg) as the complementary comparison: == and !=, < and
+ * >=, <= and >. Exact in MapLibre: operands compared as numbers go through to-number
+ * (null is 0, never NaN) and a comparison that fails to evaluate fails either way. */
 static ts_status
 filter_cmp(sctx *x, const ts_filter *f, int neg)
 {
@@ -261,7 +263,9 @@ filter_cmp(sctx *x, const ts_filter *f, int neg)
         /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
         int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
         int ci = !f->match_case && !num;
-        int op = neg ? (f->op == TS_FILTER_EQ ? TS_FILTER_NE : TS_FILTER_EQ) : (int)f->op;
+        static const int complement[] = {TS_FILTER_NE, TS_FILTER_EQ, TS_FILTER_GE,
+                                         TS_FILTER_GT, TS_FILTER_LE, TS_FILTER_LT};
+        int op = neg ? complement[f->op] : (int)f->op;
         TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[op]));
         if (ci)
             TS_TRY(ts_buf_printf(b, "[\"downcase\",[\"to-string\","));
@@ -322,8 +326,8 @@ filter(sctx *x, const ts_filter *f)
     return ts_buf_printf(b, "true");
 }
 
-/* The negation of f, pushed inwards where that is exact (De Morgan; == and != swapped;
- * IS NULL as != null), else ["!", f]. QGIS's MapLibre converter (3.22) reads "!" of an
+/* The negation of f, pushed inwards where that is exact (De Morgan; comparisons by their
+ * complements; BETWEEN as below or above; IS NULL as != null), else ["!", f]. QGIS's MapLibre converter (3.22) reads "!" of an
  * expression as no filter at all, so an ElseFilter written as ["!", ["any", ...]] drew its
  * colour over every feature there; written as ["all", ["!=", ...], ...] it reads it. */
 static ts_status
@@ -333,7 +337,21 @@ filter_not(sctx *x, const ts_filter *f)
     switch (f->op) {
     case TS_FILTER_EQ:
     case TS_FILTER_NE:
+    case TS_FILTER_LT:
+    case TS_FILTER_LE:
+    case TS_FILTER_GT:
+    case TS_FILTER_GE:
         return filter_cmp(x, f, 1);
+    case TS_FILTER_BETWEEN: /* outside the range: below it or above it */
+        TS_TRY(ts_buf_printf(b, "[\"any\",[\"<\","));
+        TS_TRY(expr(x, f->a, 1));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(expr(x, f->b, 1));
+        TS_TRY(ts_buf_printf(b, "],[\">\","));
+        TS_TRY(expr(x, f->a, 1));
+        TS_TRY(ts_buf_add(b, ",", 1));
+        TS_TRY(expr(x, f->c, 1));
+        return ts_buf_printf(b, "]]");
     case TS_FILTER_ISNULL:
         TS_TRY(ts_buf_printf(b, "[\"!=\","));
         TS_TRY(expr(x, f->a, 0));
@@ -516,7 +534,8 @@ paint_number(sctx *x, const ts_expr *e, double fixed, double k)
     return ns != NULL ? ts_buf_add(x->b, "]", 1) : TS_OK;
 }
 
-/* The head of one MapLibre layer up to "paint":{ */
+/* The head of one MapLibre layer up to "paint":{ (x->source_layer, when set, instead of
+ * the layer's own name as its source-layer) */
 static ts_status
 layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_i, int sym_i,
            const char *part, const char *type, const ts_fts *fts, const ts_rule *r)
@@ -529,7 +548,7 @@ layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_
     TS_TRY(ts_buf_printf(b, ",\"type\":\"%s\",\"source\":", type));
     TS_TRY(jstr(b, tileset));
     TS_TRY(ts_buf_printf(b, ",\"source-layer\":"));
-    TS_TRY(jstr(b, layer));
+    TS_TRY(jstr(b, x->source_layer ? x->source_layer : layer));
     if (r->title || r->name) {
         TS_TRY(ts_buf_printf(b, ",\"metadata\":{\"tilesrv:rule\":"));
         TS_TRY(jstr(b, r->title ? r->title : r->name));
@@ -648,7 +667,15 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         return skip_note(x, "text whose Label cannot be written", layer, r);
     ts_buf *b = x->b;
     double size = t->font_size > 0 ? t->font_size : 10;
-    TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "symbol", fts, r));
+    /* point labels from the tiles' "<layer>_label" points: one per feature, not one per
+     * piece of a polygon that tile edges cut (pipeline/vector.c) */
+    char lname[300];
+    snprintf(lname, sizeof lname, "%s_label", layer);
+    x->source_layer = t->placement == TS_PLACE_POINT && ts_pipeline_label_layer(x->rl) ? lname
+                                                                                       : NULL;
+    ts_status hs = layer_head(x, tileset, layer, fi, ri, si, "", "symbol", fts, r);
+    x->source_layer = NULL;
+    TS_TRY(hs);
     if (s->has_fill) {
         TS_TRY(ts_buf_printf(b, "\"text-color\":"));
         TS_TRY(paint_colour(x, s->fill_expr, s->fill));
@@ -663,13 +690,7 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         TS_TRY(ts_buf_printf(b, ",\"text-halo-width\":"));
         TS_TRY(number(b, t->halo_radius));
     }
-    if (t->placement == TS_PLACE_POINT && (t->disp_x != 0 || t->disp_y != 0)) {
-        TS_TRY(ts_buf_printf(b, ",\"text-translate\":["));
-        TS_TRY(number(b, t->disp_x));
-        TS_TRY(ts_buf_add(b, ",", 1));
-        TS_TRY(number(b, -t->disp_y)); /* SLD: y up; MapLibre: y down */
-        TS_TRY(ts_buf_add(b, "]", 1));
-    }
+
     TS_TRY(ts_buf_printf(b, "},\"layout\":{"));
     TS_TRY(label_field(x, s->label));
     TS_TRY(ts_buf_add(b, ",", 1));
@@ -693,6 +714,14 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     } else {
         TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"point\",\"text-anchor\":\"%s\"",
                              text_anchor(t->anchor_x, t->anchor_y)));
+        if (t->disp_x != 0 || t->disp_y != 0) { /* in ems, in the label's own frame (a
+                                                   translate would turn with the map) */
+            TS_TRY(ts_buf_printf(b, ",\"text-offset\":["));
+            TS_TRY(number(b, t->disp_x / size));
+            TS_TRY(ts_buf_add(b, ",", 1));
+            TS_TRY(number(b, -t->disp_y / size)); /* SLD: y up; MapLibre: y down */
+            TS_TRY(ts_buf_add(b, "]", 1));
+        }
         if (t->rotation_expr != NULL && expr_ok(t->rotation_expr)) {
             TS_TRY(ts_buf_printf(b, ",\"text-rotate\":[\"to-number\","));
             TS_TRY(expr(x, t->rotation_expr, 0));
@@ -908,7 +937,7 @@ ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name, i
     } else {
         const ts_buf *body = png ? &img : &json;
         ts_tile *t = ts_tile_new(body->data, body->len, (int64_t)time(NULL));
-        r = t ? ts_http__send_tile(h, c, t, png ? "image/png" : "application/json", 3600, head)
+        r = t ? ts_http__send_tile(h, c, t, png ? "image/png" : "application/json", 0, head)
               : ts_http__send_status(h, c, TS_ENOMEM, NULL);
     }
     ts_buf_fini(&json);
@@ -917,7 +946,7 @@ ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name, i
 }
 
 enum MHD_Result
-ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
+ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name, int head)
 {
     char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
     int n = split_names(name, names);
@@ -1009,9 +1038,12 @@ ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name)
     if (st == TS_OK)
         st = ts_buf_printf(&b, "]}}");
     ts_service_unref(svc);
-    enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                    : ts_http__send_status(h, c, st, NULL);
+    enum MHD_Result r;
+    ts_tile *t = st == TS_OK ? ts_tile_new(b.data, b.len, (int64_t)time(NULL)) : NULL;
+    if (t != NULL) /* revalidated (ETag: the content's hash), it changes on reloads */
+        r = ts_http__send_tile(h, c, t, "application/json", 0, head);
+    else
+        r = ts_http__send_status(h, c, st == TS_OK ? TS_ENOMEM : st, NULL);
     ts_buf_fini(&b);
     ts_buf_fini(&skipped);
     return r;

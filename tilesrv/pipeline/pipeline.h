@@ -280,6 +280,13 @@ void ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud);
 ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip,
                           ts_tile **out, ts_err *err);
 
+/* 1 when the vector tiles of render layer rl carry a companion layer "<name>_label": one
+ * point per feature (a polygon's largest ring's centroid, a line's middle, the point) in
+ * the one tile that holds it, with the layer's attributes, for the style's point-placed
+ * TextSymbolizers (a client labelling the polygons themselves labels every piece that
+ * tile edges cut). Any thread. */
+int ts_pipeline_label_layer(const ts_render_layer *rl);
+
 /* The attributes vector tiles of the tileset carry in its layer-th layer (0-based, in the
  * tileset's order): the configured `mvt: {attributes}` of the layer, or every field of its
  * store. Names are copied into names[i] (truncated to TS_MVT_FIELD_MAX - 1 bytes), types[i]

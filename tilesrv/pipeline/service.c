@@ -244,9 +244,18 @@ bind_layer(const ts_cfg_layer *l, ts_store *store, ts_style *style, int *missing
     }
     ts_render_layer *rl = NULL;
     int i;
-    for (i = 0; i < n; i++)
-        if ((imgs[i] = load_graphic(&style->images[i], l->style, err)) == NULL)
+    for (i = 0; i < n; i++) {
+        const ts_style_image *im = &style->images[i];
+        if (im->is_svg) { /* drawn from its outlines at 8x its size (128..512 px) */
+            if (im->svg == NULL)
+                continue; /* unreadable: no graphic uses it */
+            double side = fmax(im->svg->width, im->svg->height) * 8;
+            if ((imgs[i] = ts_render_svg(im->svg, (int)fmin(fmax(side, 128), 512), err)) == NULL)
+                break;
+        } else if ((imgs[i] = load_graphic(im, l->style, err)) == NULL) {
             break;
+        }
+    }
     if (i == n)
         rl = ts_render_layer_new_images(l->name, store, style, (const ts_canvas *const *)imgs, n,
                                         missing, err);

@@ -173,6 +173,87 @@ ts_pipeline__mvt_convert(const ts_value *v, ts_cfg_attr_type t, char *buf, ts_va
     return 1;
 }
 
+int
+ts_pipeline_label_layer(const ts_render_layer *rl)
+{
+    const ts_style *st = rl ? rl->style : NULL;
+    for (int f = 0; st && f < st->nfts; f++)
+        for (int r = 0; r < st->fts[f].nrules; r++)
+            for (int k = 0; k < st->fts[f].rules[r].nsyms; k++) {
+                const ts_symbolizer *s = &st->fts[f].rules[r].syms[k];
+                if (s->kind == TS_SYM_TEXT && s->text && s->text->placement == TS_PLACE_POINT)
+                    return 1;
+            }
+    return 0;
+}
+
+/* Where a feature's point label goes, in map units: a point itself; the area centroid of
+ * a polygon's largest ring; the middle by length of a line's longest part. 0 when it has
+ * none (empty or degenerate). */
+static int
+label_point(const ts_geom *g, double *x, double *y)
+{
+    const double *p = g->xy, *best = NULL;
+    uint32_t bestn = 0;
+    double bestv = -1;
+    for (uint32_t k = 0; k < g->nparts; p += 2 * g->counts[k], k++) {
+        uint32_t n = g->counts[k];
+        double v = 0;
+        if (g->kind == TS_GEOM_POLYGON) {
+            for (uint32_t i = 0; i + 1 < n; i++)
+                v += (p[2 * i] - p[0]) * (p[2 * i + 3] - p[1]) -
+                     (p[2 * i + 2] - p[0]) * (p[2 * i + 1] - p[1]);
+            v = fabs(v);
+        } else if (g->kind == TS_GEOM_LINE) {
+            for (uint32_t i = 0; i + 1 < n; i++)
+                v += hypot(p[2 * i + 2] - p[2 * i], p[2 * i + 3] - p[2 * i + 1]);
+        }
+        if (n > 0 && v > bestv) {
+            bestv = v;
+            best = p;
+            bestn = n;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    if (g->kind == TS_GEOM_POINT || bestn == 1 || !(bestv > 0)) {
+        *x = best[0];
+        *y = best[1];
+        return isfinite(*x) && isfinite(*y);
+    }
+    if (g->kind == TS_GEOM_LINE) {
+        double half = bestv / 2, acc = 0;
+        for (uint32_t i = 0; i + 1 < bestn; i++) {
+            double l = hypot(best[2 * i + 2] - best[2 * i], best[2 * i + 3] - best[2 * i + 1]);
+            if (acc + l >= half && l > 0) {
+                double t = (half - acc) / l;
+                *x = best[2 * i] + t * (best[2 * i + 2] - best[2 * i]);
+                *y = best[2 * i + 1] + t * (best[2 * i + 3] - best[2 * i + 1]);
+                return 1;
+            }
+            acc += l;
+        }
+        *x = best[0];
+        *y = best[1];
+        return 1;
+    }
+    /* the ring's area centroid, relative to its first point (no cancellation far from 0) */
+    double a2 = 0, cx = 0, cy = 0, x0 = best[0], y0 = best[1];
+    for (uint32_t i = 0; i + 1 < bestn; i++) {
+        double xa = best[2 * i] - x0, ya = best[2 * i + 1] - y0;
+        double xb = best[2 * i + 2] - x0, yb = best[2 * i + 3] - y0;
+        double c = xa * yb - xb * ya;
+        a2 += c;
+        cx += (xa + xb) * c;
+        cy += (ya + yb) * c;
+    }
+    if (a2 == 0)
+        return 0;
+    *x = x0 + cx / (3 * a2);
+    *y = y0 + cy / (3 * a2);
+    return isfinite(*x) && isfinite(*y);
+}
+
 static ts_status
 add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, const ts_bbox *tb,
           double res, ts_idvec *ids, uint64_t *unconverted, ts_err *err)
@@ -221,6 +302,41 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
         int kept;
         rc = ts_mvt_add_feature(b, layer, (ts_mvt_geom_type)g.kind, g.xy, g.counts, g.nparts, &t, 1,
                                 mid, ap->names, vals, ap->n, &kept, err);
+    }
+    /* "<layer>_label": one point per feature at its label's place, in the one tile that
+     * holds it (half-open tile boxes), for the style's point-placed labels: a polygon cut
+     * by tile edges would get a label in every piece */
+    if (rc == TS_OK && ts_pipeline_label_layer(rl)) {
+        char lname[300];
+        snprintf(lname, sizeof lname, "%s_label", rl->name);
+        int ll = ts_mvt_layer_add(b, lname, err);
+        if (ll < 0) {
+            rc = err ? err->code : TS_EINVAL;
+            goto done;
+        }
+        for (size_t k = 0; k < ids->n && rc == TS_OK; k++) {
+            uint32_t fid = ids->ids[k];
+            ts_geom g;
+            ts_store_geom(st, 0, fid, &g); /* full detail: the same place at every zoom */
+            double pt[2];
+            uint32_t one = 1;
+            if (g.kind == TS_GEOM_NONE || !label_point(&g, &pt[0], &pt[1]) ||
+                !(pt[0] >= tb->minx && pt[0] < tb->maxx && pt[1] > tb->miny && pt[1] <= tb->maxy))
+                continue;
+            for (int i = 0; i < ap->n; i++) {
+                const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
+                vals[i] = (ts_value){.type = TS_VAL_NULL};
+                if (v != NULL && !ts_pipeline__mvt_convert(v, ap->type[i], bufs[i], &vals[i]))
+                    vals[i] = (ts_value){.type = TS_VAL_NULL};
+            }
+            int64_t oid = ts_store_origin_id(st, fid);
+            uint64_t mid = oid >= 0 ? (uint64_t)oid
+                                    : feature_id_of(idf >= 0 ? ts_store_value(st, fid, idf) : NULL,
+                                                    fid);
+            int kept;
+            rc = ts_mvt_add_feature(b, ll, (ts_mvt_geom_type)TS_GEOM_POINT, pt, &one, 1, &t, 1,
+                                    mid, ap->names, vals, ap->n, &kept, err);
+        }
     }
 done:
     free(ap);

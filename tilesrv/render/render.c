@@ -2079,3 +2079,58 @@ ts_render_graphic_reach(const ts_graphic *g, const ts_render_layer *l)
     return graphic_extent(&s, l);
 }
 
+/* ---- SVG images ------------------------------------------------------------------------- */
+
+ts_canvas *
+ts_render_svg(const ts_svg *svg, int max_side, ts_err *err)
+{
+    if (svg == NULL || !(svg->width > 0) || !(svg->height > 0) || max_side < 1 ||
+        max_side > 4096) {
+        TS_FAIL(err, TS_EINVAL, "SVG: nothing to draw");
+        return NULL;
+    }
+    double k = max_side / (svg->width > svg->height ? svg->width : svg->height);
+    int w = (int)lround(svg->width * k), h = (int)lround(svg->height * k);
+    w = w < 1 ? 1 : w;
+    h = h < 1 ? 1 : h;
+    ts_canvas *c = ts_canvas_new(w, h, err);
+    ts_raster *ra = ts_raster_new();
+    if (c == NULL || ra == NULL) {
+        ts_canvas_free(c);
+        ts_raster_free(ra);
+        TS_FAIL(err, TS_ENOMEM, "SVG: out of memory");
+        return NULL;
+    }
+    /* the viewBox into the canvas, uniformly scaled and centred (preserveAspectRatio's
+     * default, xMidYMid meet) */
+    double s = fmin(w / svg->w, h / svg->h);
+    ts_affine t = {s, s, (w - svg->w * s) / 2 - svg->x * s, (h - svg->h * s) / 2 - svg->y * s};
+    ts_status st = TS_OK;
+    for (int i = 0; i < svg->nitems && st == TS_OK; i++) {
+        const ts_svg_item *it = &svg->items[i];
+        ts_parts all = {it->xy, it->counts, it->nparts};
+        if (it->has_fill)
+            st = ts_raster_fill(ra, c, &t, &all, it->evenodd ? TS_FILL_EVENODD : TS_FILL_NONZERO,
+                                it->fill, it->fill_opacity);
+        if (st != TS_OK || !it->has_stroke)
+            continue;
+        ts_stroke sk = it->sk;
+        sk.width *= s;
+        for (int d = 0; d < sk.ndash; d++)
+            sk.dash[d] *= s;
+        const double *xy = it->xy;
+        for (uint32_t p = 0; p < it->nparts && st == TS_OK; xy += 2 * it->counts[p], p++) {
+            ts_parts one = {xy, &it->counts[p], 1};
+            st = ts_raster_stroke(ra, c, &t, &one, it->closed[p], &sk, it->stroke,
+                                  it->stroke_opacity);
+        }
+    }
+    ts_raster_free(ra);
+    if (st != TS_OK) {
+        ts_canvas_free(c);
+        TS_FAIL(err, st, "SVG: %s", ts_status_text(st));
+        return NULL;
+    }
+    return c;
+}
+

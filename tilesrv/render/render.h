@@ -155,6 +155,11 @@ void ts_render_check_fonts(const ts_style *style, const ts_font_catalog *cat, co
 ts_canvas *ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *g,
                           int pattern, double sf, const ts_font_catalog *fonts, ts_status *st);
 
+/* Draw an SVG image (its outlines, style/svg.c) with the rasteriser into a new canvas
+ * whose larger side is max_side px (1..4096), keeping its natural aspect: the pixels an
+ * ExternalGraphic of it is scaled from. NULL with *err on bad input or out-of-memory. */
+ts_canvas *ts_render_svg(const ts_svg *svg, int max_side, ts_err *err);
+
 /* How far graphic g reaches from its centre at scale 1, any rotation (its box's half
  * diagonal, its outline, 2 px for rounding): half the height of ts_render_icon's
  * GraphicStroke step at scale 1. */

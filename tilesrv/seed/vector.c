@@ -38,11 +38,17 @@ vector_layers_json(const ts_service *svc, const ts_tileset *ts, int minz, int ma
     char(*names)[TS_MVT_FIELD_MAX] = malloc(PER * sizeof *names);
     ts_cfg_attr_type *types = malloc(PER * sizeof *types);
     ts_status st = names && types ? ts_buf_printf(b, "{\"vector_layers\":[") : TS_ENOMEM;
-    for (int i = 0; st == TS_OK && i < ts->nlayers; i++) {
+    /* each layer, and after it its "<layer>_label" points when the tiles carry them */
+    for (int j = 0; st == TS_OK && j < 2 * ts->nlayers; j++) {
+        int i = j / 2, label = j % 2;
+        if (label && !ts_pipeline_label_layer(ts->layers[i]))
+            continue;
         int n = ts_service_mvt_fields(svc, ts, i, names, types, PER);
-        st = ts_buf_printf(b, "%s{\"id\":\"", i ? "," : "");
+        st = ts_buf_printf(b, "%s{\"id\":\"", j ? "," : "");
         if (st == TS_OK)
             st = json_escaped(b, ts->cfg->layers[i]);
+        if (st == TS_OK && label)
+            st = ts_buf_printf(b, "_label");
         if (st == TS_OK)
             st = ts_buf_printf(b, "\",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", minz, maxz);
         for (int k = 0; st == TS_OK && k < n; k++) {

@@ -821,19 +821,19 @@ ts_style_parse_prefer(const char *xml, size_t len, const char *where, const char
     return parse_impl(xml, len, where, layer, 0, err);
 }
 
-static ts_style *
-parse_impl(const char *xml, size_t len, const char *where, const char *layer, int strict,
-           ts_err *err)
+xmlDoc *
+ts_style__read_xml(const char *xml, size_t len, const char *where, const char *what,
+                   ts_err *err)
 {
     if (where == NULL)
         where = "<memory>";
     if (xml == NULL || len == 0) {
-        TS_FAIL_AT(err, TS_ESTYLE, where, 0, 0, "empty style document");
+        TS_FAIL_AT(err, TS_ESTYLE, where, 0, 0, "empty %s document", what);
         return NULL;
     }
     if (len > TS_STYLE__MAX_BYTES) {
-        TS_FAIL_AT(err, TS_ELIMIT, where, 0, 0, "style of %zu bytes exceeds the %u-byte limit",
-                   len, TS_STYLE__MAX_BYTES);
+        TS_FAIL_AT(err, TS_ELIMIT, where, 0, 0, "%s of %zu bytes exceeds the %u-byte limit",
+                   what, len, TS_STYLE__MAX_BYTES);
         return NULL;
     }
     size_t crowded = crowded_tag(xml, len);
@@ -889,7 +889,6 @@ parse_impl(const char *xml, size_t len, const char *where, const char *layer, in
     xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, options);
     xmlSetStructuredErrorFunc(old_sctx, old_serror);
     xmlSetGenericErrorFunc(old_gctx, old_generic);
-    ts_style__impl *st = NULL;
     if (diag.refused) {
         TS_FAIL_AT(err, TS_ESTYLE, where, diag.refused_line, 0,
                    "DOCTYPE declares entity '%s': documents declaring entities are refused",
@@ -907,6 +906,24 @@ parse_impl(const char *xml, size_t len, const char *where, const char *layer, in
             TS_FAIL_AT(err, TS_ESTYLE, where, 0, 0, "malformed XML");
         goto done;
     }
+    xmlFreeParserCtxt(ctxt);
+    return doc;
+done:
+    xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return NULL;
+}
+
+static ts_style *
+parse_impl(const char *xml, size_t len, const char *where, const char *layer, int strict,
+           ts_err *err)
+{
+    if (where == NULL)
+        where = "<memory>";
+    xmlDocPtr doc = ts_style__read_xml(xml, len, where, "style", err);
+    if (doc == NULL)
+        return NULL;
+    ts_style__impl *st = NULL;
     st = calloc(1, sizeof *st);
     if (st == NULL) {
         TS_FAIL_AT(err, TS_ENOMEM, where, 0, 0, "out of memory (style)");
@@ -925,7 +942,6 @@ parse_impl(const char *xml, size_t len, const char *where, const char *layer, in
     }
 done:
     xmlFreeDoc(doc);
-    xmlFreeParserCtxt(ctxt);
     return st ? &st->pub : NULL;
 }
 

@@ -99,6 +99,8 @@ ts_style__free(ts_style__impl *st)
         c = next;
     }
     free(st->pub.props);
+    for (int i = 0; i < st->pub.nimages; i++)
+        ts_svg_free(st->pub.images[i].svg);
     free(st->pub.images);
     free(st);
 }

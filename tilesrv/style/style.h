@@ -192,11 +192,46 @@ typedef struct ts_graphic {
 
 /* An external graphic file a style refers to. The style module only resolves and checks
  * the path (it never reads pixels): whoever binds the style to a renderer decodes it. */
+/* An SVG image read into outlines (style/svg.c): items drawn in order, each filled and/or
+ * stroked, coordinates in the drawing's own units (the transforms applied). */
+typedef struct ts_svg_item {
+    double *xy;                  /* points of all parts */
+    uint32_t *counts;            /* points per part */
+    uint8_t *closed;             /* per part: 1 when closed (Z, rect, polygon...) */
+    uint32_t nparts;
+    int has_fill, evenodd;
+    ts_rgba fill;                /* straight colour, alpha 255 */
+    double fill_opacity;         /* 0..1, the element's opacities multiplied in */
+    int has_stroke;
+    ts_rgba stroke;
+    double stroke_opacity;
+    ts_stroke sk;                /* width in the drawing's units */
+} ts_svg_item;
+
+typedef struct ts_svg {
+    double x, y, w, h;           /* the viewBox: the box of the drawing's units shown */
+    double width, height;        /* the natural size, px (width/height, else the viewBox) */
+    ts_svg_item *items;
+    int nitems;
+} ts_svg;
+
+/* Read the SVG document xml[len] (where names it in messages): see style/svg.c for what
+ * is read. NULL with *err (file:line) for malformed XML, entities, limits (4 MiB, 2^20
+ * points), no size, or nothing drawable. */
+ts_svg *ts_svg_parse(const char *xml, size_t len, const char *where, ts_err *err);
+/* ts_svg_parse of the file at path. */
+ts_svg *ts_svg_read(const char *path, ts_err *err);
+/* NULL is accepted. */
+void ts_svg_free(ts_svg *s);
+
 typedef struct ts_style_image {
     char *path;                  /* resolved, canonical (symlinks followed) path of a
                                   * regular file inside the style file's directory tree */
     char *href;                  /* xlink:href as written */
     int line;                    /* line of its <OnlineResource> in the style file */
+    int is_svg;                  /* an image/svg+xml graphic: drawn from svg, not decoded */
+    ts_svg *svg;                 /* its outlines (owned by the style); NULL when it could
+                                  * not be read (no graphic uses it then) */
 } ts_style_image;
 
 /* ---- text ----------------------------------------------------------------------------- */

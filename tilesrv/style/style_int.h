@@ -150,4 +150,10 @@ ts_style__hexval(char c)
     return -1;
 }
 
+/* Read an XML document as styles are read (no network, entities refused, limits on size
+ * and attributes); what names the kind in messages ("style", "SVG"). NULL with *err
+ * (where:line:col). Free with xmlFreeDoc. */
+xmlDoc *ts_style__read_xml(const char *xml, size_t len, const char *where, const char *what,
+                           ts_err *err);
+
 #endif

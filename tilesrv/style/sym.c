@@ -717,6 +717,7 @@ register_image(ts_style__pctx *p, const xmlNode *n, const char *href, const char
     }
     if (rc == 1 && i == s->nimages) {
         ts_style_image *im = &s->images[i];
+        memset(im, 0, sizeof *im);
         im->path = ts_style__strndup(p->st, rfile, strlen(rfile));
         im->href = ts_style__strndup(p->st, href, strlen(href));
         im->line = (int)ts_style__line(n);
@@ -774,19 +775,47 @@ parse_external(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
     size_t hl = strlen(href);
     int png = format != NULL ? strcasecmp(format, "image/png") == 0
                              : hl >= 4 && strcasecmp(href + hl - 4, ".png") == 0;
-    if (!png) {
+    int svg = format != NULL ? strcasecmp(format, "image/svg+xml") == 0 ||
+                                   strcasecmp(format, "image/svg") == 0
+                             : hl >= 4 && strcasecmp(href + hl - 4, ".svg") == 0;
+    if (!png && !svg) {
         ts_style__warn(p, fmt_node ? fmt_node : res,
-                       "ExternalGraphic format '%s' not supported (only image/png), skipped",
+                       "ExternalGraphic format '%s' not supported (image/png and "
+                       "image/svg+xml), skipped",
                        format ? format : href);
         return 0;
     }
     int idx = -1;
     if (register_image(p, res, href, path, &idx) < 0)
         return -1;
+    ts_style_image *im = &p->st->pub.images[idx];
+    if (svg && !im->is_svg) { /* read once per file: its outlines are drawn, not decoded */
+        im->is_svg = 1;
+        ts_err se;
+        ts_err_clear(&se);
+        im->svg = ts_svg_read(im->path, &se);
+        if (im->svg == NULL)
+            ts_style__warn(p, res, "ExternalGraphic %s: %s", href, se.msg);
+    }
+    if (svg && im->svg == NULL) {
+        ts_style__warn(p, res, "ExternalGraphic %s cannot be read: skipped", href);
+        return 0;
+    }
     g->image = idx;
     g->shape = TS_SHAPE_NONE;
     g->has_fill = g->has_stroke = 0;
     return 1;
+}
+
+/* The size of a graphic without a <Size>: 6 for marks, an SVG's height (its natural size
+ * in px), 0 for a PNG (its own pixels). */
+static double
+graphic_default_size(const ts_style__pctx *p, const ts_graphic *g)
+{
+    if (g->image < 0)
+        return 6;
+    const ts_style_image *im = &p->st->pub.images[g->image];
+    return im->svg != NULL ? im->svg->height : 0;
 }
 
 /* <Graphic>: 1 drawable, 0 skipped (warned), -1 error. what names the context. */
@@ -879,9 +908,9 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
         }
     }
     if (g->fallback != NULL && g->fallback->size < 0)
-        ((ts_graphic *)g->fallback)->size = g->fallback->image >= 0 ? 0 : 6;
+        ((ts_graphic *)g->fallback)->size = graphic_default_size(p, g->fallback);
     if (g->size < 0)
-        g->size = g->image >= 0 ? 0 : 6; /* images: their own size */
+        g->size = graphic_default_size(p, g); /* images: their own size */
     return 1;
 }
 

@@ -66,12 +66,12 @@
         </Rule>
         <Rule>
           <Name>points</Name>
-          <!-- SVG is not read (1 warning): the Mark alternative is drawn -->
+          <!-- JPEG is not read (1 warning): the Mark alternative is drawn -->
           <PointSymbolizer>
             <Graphic>
               <ExternalGraphic>
-                <OnlineResource xlink:type="simple" xlink:href="pin.svg"/>
-                <Format>image/svg+xml</Format>
+                <OnlineResource xlink:type="simple" xlink:href="pin.jpg"/>
+                <Format>image/jpeg</Format>
               </ExternalGraphic>
               <Mark>
                 <WellKnownName>Triangle</WellKnownName>
