@@ -85,17 +85,23 @@ export async function startServer(binary, tmp) {
   return {base: `http://127.0.0.1:${port}`, stop};
 }
 
-// 8-bit RGB/RGBA, non-interlaced PNG (Chromium's screenshots) -> {w, h, out: RGB pixels}
+// 8-bit RGB/RGBA, non-interlaced PNG (Chromium's screenshots) -> {w, h, out: RGB pixels,
+// px(x, y): [r, g, b]}; anything else throws.
 export function decodePng(buf) {
-  let pos = 8, w = 0, h = 0, ctype = 0;
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Fail('screenshot is not a PNG');
+  let pos = 8, w = 0, h = 0, ctype = 0, depth = 0, interlace = 0;
   const idat = [];
   while (pos < buf.length) {
     const n = buf.readUInt32BE(pos), kind = buf.toString('latin1', pos + 4, pos + 8);
     const body = buf.subarray(pos + 8, pos + 8 + n);
-    if (kind === 'IHDR') { w = body.readUInt32BE(0); h = body.readUInt32BE(4); ctype = body[9]; }
-    else if (kind === 'IDAT') idat.push(body);
+    if (kind === 'IHDR') {
+      w = body.readUInt32BE(0); h = body.readUInt32BE(4);
+      depth = body[8]; ctype = body[9]; interlace = body[12];
+    } else if (kind === 'IDAT') idat.push(body);
     pos += 12 + n;
   }
+  if (depth !== 8 || (ctype !== 2 && ctype !== 6) || interlace)
+    throw new Fail(`unexpected PNG: depth ${depth} colour type ${ctype} interlace ${interlace}`);
   const bpp = ctype === 6 ? 4 : 3, stride = w * bpp;
   const raw = zlib.inflateSync(Buffer.concat(idat));
   const out = Buffer.alloc(w * h * 3);
@@ -120,7 +126,7 @@ export function decodePng(buf) {
       for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = line[x * bpp + k];
     prev = line;
   }
-  return {w, h, out};
+  return {w, h, out, px: (x, y) => [...out.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)]};
 }
 
 // Pixels of img within tol of rgb in every channel.

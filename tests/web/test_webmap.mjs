@@ -23,9 +23,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import {createRequire} from 'node:module';
 import {fileURLToPath} from 'node:url';
+
+import {decodePng, freePort} from './browser_lib.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -64,17 +65,6 @@ function args() {
   return a;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitPort(port, proc, what, ms) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -93,50 +83,6 @@ async function waitPort(port, proc, what, ms) {
 async function get(port, p) {
   const r = await fetch(`http://127.0.0.1:${port}${p}`);
   return {status: r.status, text: await r.text()};
-}
-
-// ---- PNG (the screenshots: 8-bit RGB or RGBA, not interlaced) -----------------------------
-function decodePng(buf) {
-  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Fail('screenshot is not a PNG');
-  let pos = 8, w = 0, h = 0, ctype = 0, depth = 0, interlace = 0;
-  const idat = [];
-  while (pos < buf.length) {
-    const n = buf.readUInt32BE(pos);
-    const kind = buf.toString('latin1', pos + 4, pos + 8);
-    const body = buf.subarray(pos + 8, pos + 8 + n);
-    if (kind === 'IHDR') {
-      w = body.readUInt32BE(0); h = body.readUInt32BE(4);
-      depth = body[8]; ctype = body[9]; interlace = body[12];
-    } else if (kind === 'IDAT') idat.push(body);
-    pos += 12 + n;
-  }
-  if (depth !== 8 || (ctype !== 2 && ctype !== 6) || interlace)
-    throw new Fail(`unexpected PNG: depth ${depth} colour type ${ctype} interlace ${interlace}`);
-  const bpp = ctype === 6 ? 4 : 3, stride = w * bpp;
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const out = Buffer.alloc(w * h * 3);
-  let prev = Buffer.alloc(stride), p = 0;
-  for (let y = 0; y < h; y++) {
-    const f = raw[p];
-    const line = Buffer.from(raw.subarray(p + 1, p + 1 + stride));
-    p += 1 + stride;
-    for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? line[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
-      let pr = 0;
-      if (f === 1) pr = a;
-      else if (f === 2) pr = b;
-      else if (f === 3) pr = (a + b) >> 1;
-      else if (f === 4) {
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
-        pr = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      line[i] = (line[i] + pr) & 255;
-    }
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = line[x * bpp + k];
-    prev = line;
-  }
-  return {w, h, px: (x, y) => [...out.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)]};
 }
 
 const near = (c, ref, tol) => Math.abs(c[0] - ref[0]) <= tol && Math.abs(c[1] - ref[1]) <= tol &&
