@@ -15,7 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ts_log_set_level(TS_LOG_ERROR);
     ts_err err = {0};
-    ts_svg *s = ts_svg_parse((const char *)data, size, "fuzz.svg", &err);
+    ts_svg *s = ts_svg_parse((const char *)data, size, "fuzz.svg",
+                              "fill=%23ff0000&outline=%2300ff00&outline-width=2&x=%zz%", &err);
     if (s == NULL) {
         if (err.msg[0] == '\0')
             abort();

@@ -1528,7 +1528,7 @@ TS_TEST(render_svg_image_into_pixels)
         "<line x1='0' y1='5' x2='20' y2='5' stroke='#00ff00' stroke-width='2'/>"
         "</svg>";
     ts_err e = {0};
-    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "t.svg", &e);
+    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "t.svg", NULL, &e);
     TS_REQUIRE(s != NULL);
     ts_canvas *c = ts_render_svg(s, 40, &e);
     TS_REQUIRE(c != NULL);

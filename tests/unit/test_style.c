@@ -1769,6 +1769,26 @@ TS_TEST(style_external_graphic_paths)
     TS_CHECK_NEAR(s->images[0].svg->height, 16, 0);
     TS_CHECK_NEAR(s->fts[0].rules[0].syms[0].graphic->size, 16, 0);
     ts_style_unref(s);
+    /* GeoServer's SVG parameters in the href: the same file with other parameters is
+     * another image; without them the defaults after param() */
+    s = parse_in_dir(data,
+                     EXT("graphics/param.svg?fill=%2300ff00&amp;outline-width=3", "image/svg+xml")
+                         EXT("graphics/param.svg", "image/svg+xml")
+                             EXT("graphics/param.svg?fill=%2300ff00&amp;outline-width=3", ""),
+                     &err);
+    if (s == NULL)
+        fprintf(stderr, "    %s\n", fmt_err(&err));
+    TS_REQUIRE(s != NULL);
+    TS_REQUIRE(s->nimages == 2 && s->images[0].svg && s->images[1].svg);
+    TS_CHECK(s->images[0].params != NULL && s->images[1].params == NULL);
+    const ts_svg_item *pi = &s->images[0].svg->items[0], *di = &s->images[1].svg->items[0];
+    RGB_IS(pi->fill, 0, 0xff, 0);
+    RGB_IS(pi->stroke, 0x7f, 0x10, 0x10); /* not given: the default */
+    TS_CHECK_NEAR(pi->sk.width, 3, 1e-9);
+    RGB_IS(di->fill, 0xd6, 0x27, 0x28);
+    TS_CHECK_NEAR(di->sk.width, 1, 1e-9);
+    TS_CHECK_INT(s->fts[0].rules[0].syms[2].graphic->image, 0); /* the same file and query */
+    ts_style_unref(s);
     ts_log_set_level(TS_LOG_ERROR);
     s = parse_in_dir(data,
                      "<PointSymbolizer><Graphic><ExternalGraphic xmlns:xlink="
@@ -3130,7 +3150,7 @@ TS_TEST(svg_outlines_paint_and_transforms)
         "<text x='0' y='0'>ignored</text>"
         "</svg>";
     ts_err e = {0};
-    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "test.svg", &e);
+    ts_svg *s = ts_svg_parse(doc, sizeof doc - 1, "test.svg", NULL, &e);
     TS_REQUIRE(s != NULL);
     TS_CHECK(s->w == 40 && s->h == 20 && s->width == 20 && s->height == 10);
     TS_CHECK(s->nitems == 4); /* rect, two paths, polygon; the hidden circle left out */
@@ -3171,7 +3191,7 @@ TS_TEST(svg_outlines_paint_and_transforms)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         ts_err_clear(&e);
-        TS_CHECK(ts_svg_parse(bad[i], strlen(bad[i]), "bad.svg", &e) == NULL);
+        TS_CHECK(ts_svg_parse(bad[i], strlen(bad[i]), "bad.svg", NULL, &e) == NULL);
         TS_CHECK(e.msg[0] != '\0');
     }
 }
@@ -3203,7 +3223,7 @@ TS_TEST(svg_reads_qgis_markers)
             char path[2048];
             snprintf(path, sizeof path, "%s/%s", dir, f->d_name);
             ts_err e = {0};
-            ts_svg *s = ts_svg_read(path, &e);
+            ts_svg *s = ts_svg_read(path, NULL, &e);
             total++;
             if (s != NULL && s->nitems > 0)
                 ok++;

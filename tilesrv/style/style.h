@@ -216,11 +216,14 @@ typedef struct ts_svg {
 } ts_svg;
 
 /* Read the SVG document xml[len] (where names it in messages): see style/svg.c for what
- * is read. NULL with *err (file:line) for malformed XML, entities, limits (4 MiB, 2^20
- * points), no size, or nothing drawable. */
-ts_svg *ts_svg_parse(const char *xml, size_t len, const char *where, ts_err *err);
+ * is read. params (NULL: none) are the values of its QGIS-style parameters, as the query
+ * of a GeoServer href: "fill=%23ff0000&outline=%23000000&outline-width=2". NULL with *err
+ * (file:line) for malformed XML, entities, limits (4 MiB, 2^20 points), no size, or
+ * nothing drawable. */
+ts_svg *ts_svg_parse(const char *xml, size_t len, const char *where, const char *params,
+                     ts_err *err);
 /* ts_svg_parse of the file at path. */
-ts_svg *ts_svg_read(const char *path, ts_err *err);
+ts_svg *ts_svg_read(const char *path, const char *params, ts_err *err);
 /* NULL is accepted. */
 void ts_svg_free(ts_svg *s);
 
@@ -230,6 +233,8 @@ typedef struct ts_style_image {
     char *href;                  /* xlink:href as written */
     int line;                    /* line of its <OnlineResource> in the style file */
     int is_svg;                  /* an image/svg+xml graphic: drawn from svg, not decoded */
+    char *params;                /* SVG: the href's query (its parameters), or NULL; the
+                                  * same file with other parameters is another image */
     ts_svg *svg;                 /* its outlines (owned by the style); NULL when it could
                                   * not be read (no graphic uses it then) */
 } ts_style_image;

@@ -10,7 +10,9 @@
  * display:none, visibility:hidden; transform (matrix, translate, scale, rotate, skewX,
  * skewY) on any element. Colours: #rgb, #rrggbb, rgb(), the basic named colours, none,
  * currentColor (black); QGIS's parameters "param(fill) #ff0000" take the default after
- * them (without one: a black fill; a black stroke only on elements filling nothing). Gradients and patterns (url(#...)) paint grey; <text>, <image>, <use>, <defs> and
+ * them (without one: a black fill; a black stroke only on elements filling nothing), or
+ * the value the graphic's href gives it, as GeoServer reads them ("pin.svg?fill=%23ff0000&
+ * outline=%23000000&outline-width=2"). Gradients and patterns (url(#...)) paint grey; <text>, <image>, <use>, <defs> and
  * CSS <style> sheets are not drawn. Curves are flattened to 1/1024 of the drawing's
  * larger side. Documents are read as styles are (no network, no entities, limits). */
 #include "style/style.h"
@@ -53,6 +55,7 @@ typedef struct paint {
     ts_stroke sk;
     int hidden;
     mat m;
+    const char *params; /* GeoServer's SVG parameters: "fill=%23ff0000&outline=..." */
 } paint;
 
 typedef struct builder {
@@ -269,9 +272,58 @@ parse_transform(const char *s, mat m)
 
 /* ---- paint attributes ---------------------------------------------------------------------- */
 
+/* A value written as a parameter with a default ("param(outline-width) 1"): the default;
+ * other values as they are. */
+static const char *
+param_default(const char *val)
+{
+    const char *v = skip_ws(val);
+    if (strncmp(v, "param(", 6) != 0)
+        return val;
+    const char *close = strchr(v, ')');
+    return close ? close + 1 : "";
+}
+
+/* The value of parameter name[nl] in params ("a=1&b=%23ff0000", percent-decoded) into
+ * out; 0 when it is not given. */
+static int
+param_value(const char *params, const char *name, size_t nl, char *out, size_t cap)
+{
+    for (const char *p = params; p && *p;) {
+        const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq != NULL && (size_t)(eq - p) == nl && strncmp(p, name, nl) == 0) {
+            size_t o = 0;
+            for (const char *q = eq + 1; q < end && o + 1 < cap; q++) {
+                if (*q == '%' && q + 2 < end + 0 && isxdigit((unsigned char)q[1]) &&
+                    isxdigit((unsigned char)q[2])) {
+                    char hex[3] = {q[1], q[2], 0};
+                    out[o++] = (char)strtol(hex, NULL, 16);
+                    q += 2;
+                } else {
+                    out[o++] = *q == '+' ? ' ' : *q;
+                }
+            }
+            out[o] = '\0';
+            return 1;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
 static void
 apply_prop(paint *pt, const char *name, size_t nl, const char *val)
 {
+    /* "param(fill) #ff0000": the parameter's value when the graphic's href gives it */
+    char given[128];
+    const char *v0 = skip_ws(val);
+    if (strncmp(v0, "param(", 6) == 0 && pt->params != NULL) {
+        const char *close = strchr(v0, ')');
+        if (close != NULL &&
+            param_value(pt->params, v0 + 6, (size_t)(close - v0 - 6), given, sizeof given))
+            val = given;
+    }
 #define IS(lit) (nl == sizeof(lit) - 1 && strncmp(name, lit, nl) == 0)
     double v;
     ts_rgba c;
@@ -289,15 +341,15 @@ apply_prop(paint *pt, const char *name, size_t nl, const char *val)
             if (r)
                 pt->stroke = c;
         }
-    } else if (IS("fill-opacity") && length_attr(val, &v)) {
+    } else if (IS("fill-opacity") && length_attr(param_default(val), &v)) {
         pt->fill_opacity = clamp01(v);
-    } else if (IS("stroke-opacity") && length_attr(val, &v)) {
+    } else if (IS("stroke-opacity") && length_attr(param_default(val), &v)) {
         pt->stroke_opacity = clamp01(v);
-    } else if (IS("opacity") && length_attr(val, &v)) {
+    } else if (IS("opacity") && length_attr(param_default(val), &v)) {
         pt->opacity *= clamp01(v);
-    } else if (IS("stroke-width") && length_attr(val, &v) && v >= 0 && v <= 1e6) {
+    } else if (IS("stroke-width") && length_attr(param_default(val), &v) && v >= 0 && v <= 1e6) {
         pt->sk.width = v;
-    } else if (IS("stroke-miterlimit") && length_attr(val, &v) && v >= 1) {
+    } else if (IS("stroke-miterlimit") && length_attr(param_default(val), &v) && v >= 1) {
         pt->sk.miter_limit = v;
     } else if (IS("fill-rule")) {
         pt->evenodd = strncmp(skip_ws(val), "evenodd", 7) == 0;
@@ -820,7 +872,7 @@ ts_svg_free(ts_svg *s)
 }
 
 ts_svg *
-ts_svg_parse(const char *xml, size_t len, const char *where, ts_err *err)
+ts_svg_parse(const char *xml, size_t len, const char *where, const char *params, ts_err *err)
 {
     if (len > SVG_MAX_BYTES) {
         TS_FAIL_AT(err, TS_ELIMIT, where, 0, 0, "SVG of %zu bytes exceeds the %u-byte limit",
@@ -898,6 +950,7 @@ ts_svg_parse(const char *xml, size_t len, const char *where, ts_err *err)
     pt.sk.width = 1;
     pt.sk.miter_limit = 4;
     pt.m = (mat){1, 0, 0, 1, 0, 0};
+    pt.params = params;
     element_paint(root, &pt);
     builder b;
     memset(&b, 0, sizeof b);
@@ -923,7 +976,7 @@ done:
 }
 
 ts_svg *
-ts_svg_read(const char *path, ts_err *err)
+ts_svg_read(const char *path, const char *params, ts_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -937,7 +990,7 @@ ts_svg_read(const char *path, ts_err *err)
         TS_FAIL(err, TS_ENOMEM, "SVG %s: out of memory", path);
         return NULL;
     }
-    ts_svg *s = ts_svg_parse(buf, n, path, err);
+    ts_svg *s = ts_svg_parse(buf, n, path, params, err);
     free(buf);
     return s;
 }

@@ -654,12 +654,12 @@ href_path(ts_style__pctx *p, const xmlNode *n, const char *href, char *path, siz
     return 1;
 }
 
-/* Enter the file at path (from href) in the style's image table, checked: it exists, is a
- * regular file and lies inside the directory tree of the style file once symlinks are
- * followed. 1 with *index set, -1 error. */
+/* Enter the file at path (from href) with an SVG's parameters (NULL: none) in the style's
+ * image table, checked: it exists, is a regular file and lies inside the directory tree of
+ * the style file once symlinks are followed. 1 with *index set, -1 error. */
 static int
 register_image(ts_style__pctx *p, const xmlNode *n, const char *href, const char *path,
-               int *index)
+               const char *params, int *index)
 {
     char dir[4096], cand[8200];
     const char *slash = strrchr(p->where, '/');
@@ -697,7 +697,10 @@ register_image(ts_style__pctx *p, const xmlNode *n, const char *href, const char
     ts_style *s = &p->st->pub;
     int i = 0;
     if (rc == 1) {
-        while (i < s->nimages && strcmp(s->images[i].path, rfile) != 0)
+        while (i < s->nimages &&
+               (strcmp(s->images[i].path, rfile) != 0 ||
+                (params == NULL) != (s->images[i].params == NULL) ||
+                (params != NULL && strcmp(params, s->images[i].params) != 0)))
             i++;
         if (i == s->nimages && s->nimages == TS_STYLE__MAX_IMAGES) {
             ts_style__error(p, n, TS_ELIMIT, "more than %d ExternalGraphic files",
@@ -720,8 +723,9 @@ register_image(ts_style__pctx *p, const xmlNode *n, const char *href, const char
         memset(im, 0, sizeof *im);
         im->path = ts_style__strndup(p->st, rfile, strlen(rfile));
         im->href = ts_style__strndup(p->st, href, strlen(href));
+        im->params = params ? ts_style__strndup(p->st, params, strlen(params)) : NULL;
         im->line = (int)ts_style__line(n);
-        if (im->path == NULL || im->href == NULL) {
+        if (im->path == NULL || im->href == NULL || (params != NULL && im->params == NULL)) {
             ts_style__error(p, n, TS_ENOMEM, "out of memory");
             rc = -1;
         } else {
@@ -768,16 +772,23 @@ parse_external(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
      * is skipped before its file is looked for */
     if (format != NULL && format[0] == '\0')
         format = NULL; /* an empty Format: read it from the name */
-    char path[4096];
-    int rc = href_path(p, res, href, path, sizeof path);
-    if (rc <= 0)
-        return rc;
-    size_t hl = strlen(href);
-    int png = format != NULL ? strcasecmp(format, "image/png") == 0
-                             : hl >= 4 && strcasecmp(href + hl - 4, ".png") == 0;
+    /* an SVG's href may carry its parameters as a query (GeoServer's
+     * "pin.svg?fill=%23ff0000"): the file is the part before it */
+    char base[4096];
+    const char *query = strchr(href, '?');
+    snprintf(base, sizeof base, "%.*s", query ? (int)(query - href) : (int)strlen(href), href);
+    size_t hl = strlen(base);
     int svg = format != NULL ? strcasecmp(format, "image/svg+xml") == 0 ||
                                    strcasecmp(format, "image/svg") == 0
-                             : hl >= 4 && strcasecmp(href + hl - 4, ".svg") == 0;
+                             : hl >= 4 && strcasecmp(base + hl - 4, ".svg") == 0;
+    if (!svg)
+        query = NULL, snprintf(base, sizeof base, "%s", href), hl = strlen(base);
+    char path[4096];
+    int rc = href_path(p, res, base, path, sizeof path);
+    if (rc <= 0)
+        return rc;
+    int png = format != NULL ? strcasecmp(format, "image/png") == 0
+                             : hl >= 4 && strcasecmp(base + hl - 4, ".png") == 0;
     if (!png && !svg) {
         ts_style__warn(p, fmt_node ? fmt_node : res,
                        "ExternalGraphic format '%s' not supported (image/png and "
@@ -786,14 +797,14 @@ parse_external(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
         return 0;
     }
     int idx = -1;
-    if (register_image(p, res, href, path, &idx) < 0)
+    if (register_image(p, res, href, path, query ? query + 1 : NULL, &idx) < 0)
         return -1;
     ts_style_image *im = &p->st->pub.images[idx];
-    if (svg && !im->is_svg) { /* read once per file: its outlines are drawn, not decoded */
+    if (svg && !im->is_svg) { /* read once per file and parameters: drawn, not decoded */
         im->is_svg = 1;
         ts_err se;
         ts_err_clear(&se);
-        im->svg = ts_svg_read(im->path, &se);
+        im->svg = ts_svg_read(im->path, im->params, &se);
         if (im->svg == NULL)
             ts_style__warn(p, res, "ExternalGraphic %s: %s", href, se.msg);
     }
