@@ -160,41 +160,60 @@ dist2(const double *p, double px, double py)
     return ex * ex + ey * ey;
 }
 
-/* Winding number contribution of segment p for a ray from (px, py) to +x. */
-static int
-winding(const double *p, double px, double py)
-{
-    double x0 = p[0], y0 = p[1], x1 = p[2], y1 = p[3];
-    if ((y0 <= py) == (y1 <= py))
-        return 0;
-    double x = x0 + (py - y0) * (x1 - x0) / (y1 - y0);
-    if (x <= px)
-        return 0;
-    return y1 > y0 ? 1 : -1;
-}
+typedef struct crossing {
+    double x;
+    int dir;
+} crossing;
 
 /* Fill g's bitmap (w x h with the border) from the segments, shifted so that the box's
- * lower left corner (xmin, ymin) is at (SDF_BORDER, SDF_BORDER). */
-static void
+ * lower left corner (xmin, ymin) is at (SDF_BORDER, SDF_BORDER). Row by row: the segments
+ * within reach of the row, and the row's crossings sorted by x for the winding numbers
+ * (nonzero: a pixel is inside when the directions of the crossings right of it do not sum
+ * to 0). -1 on out-of-memory. */
+static int
 field(const segs *s, double xmin, double ymin, uint32_t bw, uint32_t bh, uint8_t *out)
 {
     const double reach = 6.5; /* beyond it, outside pixels are 0 and inside ones 255 */
+    size_t *near = malloc((s->n ? s->n : 1) * sizeof *near);
+    crossing *cr = malloc((s->n ? s->n : 1) * sizeof *cr);
+    if (near == NULL || cr == NULL) {
+        free(near);
+        free(cr);
+        return -1;
+    }
     for (uint32_t row = 0; row < bh; row++) {
         double py = ymin - SDF_BORDER + (double)(bh - 1 - row) + 0.5;
+        size_t nn = 0, nc = 0;
+        int total = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            const double *p = s->v + 4 * i;
+            double lo = p[1] < p[3] ? p[1] : p[3], hi = p[1] < p[3] ? p[3] : p[1];
+            if (py >= lo - reach && py <= hi + reach)
+                near[nn++] = i;
+            if ((p[1] <= py) != (p[3] <= py)) {
+                double x = p[0] + (py - p[1]) * (p[2] - p[0]) / (p[3] - p[1]);
+                int dir = p[3] > p[1] ? 1 : -1;
+                size_t k = nc++; /* insertion: few crossings per row */
+                while (k > 0 && cr[k - 1].x > x) {
+                    cr[k] = cr[k - 1];
+                    k--;
+                }
+                cr[k] = (crossing){x, dir};
+                total += dir;
+            }
+        }
+        size_t next = 0; /* crossings at or left of px are behind next */
+        int left = 0;
         for (uint32_t col = 0; col < bw; col++) {
             double px = xmin - SDF_BORDER + (double)col + 0.5;
+            while (next < nc && cr[next].x <= px)
+                left += cr[next++].dir;
+            int wind = total - left; /* the crossings right of the pixel */
             double best = reach * reach;
-            int wind = 0;
-            for (size_t i = 0; i < s->n; i++) {
-                const double *p = s->v + 4 * i;
-                wind += winding(p, px, py);
-                /* only segments whose box comes within reach */
+            for (size_t j = 0; j < nn; j++) {
+                const double *p = s->v + 4 * near[j];
                 double lo = p[0] < p[2] ? p[0] : p[2], hi = p[0] < p[2] ? p[2] : p[0];
                 if (px < lo - reach || px > hi + reach)
-                    continue;
-                lo = p[1] < p[3] ? p[1] : p[3];
-                hi = p[1] < p[3] ? p[3] : p[1];
-                if (py < lo - reach || py > hi + reach)
                     continue;
                 double d2 = dist2(p, px, py);
                 if (d2 < best)
@@ -208,6 +227,9 @@ field(const segs *s, double xmin, double ymin, uint32_t bw, uint32_t bh, uint8_t
             out[row * bw + col] = (uint8_t)(255 - v);
         }
     }
+    free(near);
+    free(cr);
+    return 0;
 }
 
 /* ---- protobuf ------------------------------------------------------------------------------ */
@@ -289,7 +311,8 @@ glyph_message(FT_Face f, FT_UInt gid, uint32_t cp, segs *s, uint8_t **bitmap, si
                         *bitmap = nb;
                         *bcap = blen;
                     }
-                    field(s, x0, y0, bw, bh, *bitmap);
+                    if (field(s, x0, y0, bw, bh, *bitmap) != 0)
+                        return TS_ENOMEM;
                 }
             }
         }
