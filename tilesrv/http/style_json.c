@@ -234,6 +234,7 @@ filter_ok(const ts_filter *f)
     }
 }
 
+static ts_status filter(sctx *x, const ts_filter *f);
 static ts_status filter_not(sctx *x, const ts_filter *f);
 
 /* A comparison, or its negation (neg) as the complementary comparison: == and !=, < and
@@ -276,6 +277,34 @@ filter_cmp(sctx *x, const ts_filter *f, int neg)
     }
 }
 
+/* BETWEEN as [join, [lo_op, a, lower], [hi_op, a, upper]], compared as numbers. */
+static ts_status
+range_test(sctx *x, const ts_filter *f, const char *join, const char *lo_op, const char *hi_op)
+{
+    ts_buf *b = x->b;
+    TS_TRY(ts_buf_printf(b, "[\"%s\",[\"%s\",", join, lo_op));
+    TS_TRY(expr(x, f->a, 1));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(expr(x, f->b, 1));
+    TS_TRY(ts_buf_printf(b, "],[\"%s\",", hi_op));
+    TS_TRY(expr(x, f->a, 1));
+    TS_TRY(ts_buf_add(b, ",", 1));
+    TS_TRY(expr(x, f->c, 1));
+    return ts_buf_printf(b, "]]");
+}
+
+/* [join, each child of f (negated when neg)]. */
+static ts_status
+kids(sctx *x, const ts_filter *f, const char *join, int neg)
+{
+    TS_TRY(ts_buf_printf(x->b, "[\"%s\"", join));
+    for (int i = 0; i < f->nkids; i++) {
+        TS_TRY(ts_buf_add(x->b, ",", 1));
+        TS_TRY(neg ? filter_not(x, f->kids[i]) : filter(x, f->kids[i]));
+    }
+    return ts_buf_add(x->b, "]", 1);
+}
+
 static ts_status
 filter(sctx *x, const ts_filter *f)
 {
@@ -293,32 +322,14 @@ filter(sctx *x, const ts_filter *f)
         TS_TRY(expr(x, f->a, 0));
         return ts_buf_printf(b, ",null]");
     case TS_FILTER_BETWEEN:
-        TS_TRY(ts_buf_printf(b, "[\"all\",[\">=\","));
-        TS_TRY(expr(x, f->a, 1));
-        TS_TRY(ts_buf_add(b, ",", 1));
-        TS_TRY(expr(x, f->b, 1));
-        TS_TRY(ts_buf_printf(b, "],[\"<=\","));
-        TS_TRY(expr(x, f->a, 1));
-        TS_TRY(ts_buf_add(b, ",", 1));
-        TS_TRY(expr(x, f->c, 1));
-        return ts_buf_printf(b, "]]");
+        return range_test(x, f, "all", ">=", "<=");
     case TS_FILTER_AND:
     case TS_FILTER_OR:
-        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND ? "all" : "any"));
-        for (int i = 0; i < f->nkids; i++) {
-            TS_TRY(ts_buf_add(b, ",", 1));
-            TS_TRY(filter(x, f->kids[i]));
-        }
-        return ts_buf_add(b, "]", 1);
+        return kids(x, f, f->op == TS_FILTER_AND ? "all" : "any", 0);
     case TS_FILTER_NOT: /* of its child (of all its children) */
         if (f->nkids == 1)
             return filter_not(x, f->kids[0]);
-        TS_TRY(ts_buf_printf(b, "[\"any\""));
-        for (int i = 0; i < f->nkids; i++) {
-            TS_TRY(ts_buf_add(b, ",", 1));
-            TS_TRY(filter_not(x, f->kids[i]));
-        }
-        return ts_buf_add(b, "]", 1);
+        return kids(x, f, "any", 1);
     case TS_FILTER_LIKE:
     case TS_FILTER_BBOX:
         break;
@@ -343,36 +354,18 @@ filter_not(sctx *x, const ts_filter *f)
     case TS_FILTER_GE:
         return filter_cmp(x, f, 1);
     case TS_FILTER_BETWEEN: /* outside the range: below it or above it */
-        TS_TRY(ts_buf_printf(b, "[\"any\",[\"<\","));
-        TS_TRY(expr(x, f->a, 1));
-        TS_TRY(ts_buf_add(b, ",", 1));
-        TS_TRY(expr(x, f->b, 1));
-        TS_TRY(ts_buf_printf(b, "],[\">\","));
-        TS_TRY(expr(x, f->a, 1));
-        TS_TRY(ts_buf_add(b, ",", 1));
-        TS_TRY(expr(x, f->c, 1));
-        return ts_buf_printf(b, "]]");
+        return range_test(x, f, "any", "<", ">");
     case TS_FILTER_ISNULL:
         TS_TRY(ts_buf_printf(b, "[\"!=\","));
         TS_TRY(expr(x, f->a, 0));
         return ts_buf_printf(b, ",null]");
     case TS_FILTER_AND:
     case TS_FILTER_OR:
-        TS_TRY(ts_buf_printf(b, "[\"%s\"", f->op == TS_FILTER_AND ? "any" : "all"));
-        for (int i = 0; i < f->nkids; i++) {
-            TS_TRY(ts_buf_add(b, ",", 1));
-            TS_TRY(filter_not(x, f->kids[i]));
-        }
-        return ts_buf_add(b, "]", 1);
+        return kids(x, f, f->op == TS_FILTER_AND ? "any" : "all", 1);
     case TS_FILTER_NOT:
         if (f->nkids == 1)
             return filter(x, f->kids[0]);
-        TS_TRY(ts_buf_printf(b, "[\"all\""));
-        for (int i = 0; i < f->nkids; i++) {
-            TS_TRY(ts_buf_add(b, ",", 1));
-            TS_TRY(filter(x, f->kids[i]));
-        }
-        return ts_buf_add(b, "]", 1);
+        return kids(x, f, "all", 0);
     default:
         TS_TRY(ts_buf_printf(b, "[\"!\","));
         TS_TRY(filter(x, f));

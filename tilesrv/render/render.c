@@ -1983,6 +1983,32 @@ ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g,
 
 /* ---- icons for client-side maps (sprites) ---------------------------------------------- */
 
+/* Graphic g drawn at (cx, cy) of a new cw x ch canvas (at most 1024 each way) with env e:
+ * the canvas, or NULL with *st (TS_EINVAL too large, TS_ENOMEM, the draw's failure). */
+static ts_canvas *
+draw_icon(draw_env *e, const ts_graphic *g, int cw, int ch, double cx, double cy, ts_status *st)
+{
+    if (cw > 1024 || ch > 1024) {
+        *st = TS_EINVAL;
+        return NULL;
+    }
+    ts_canvas *c = ts_canvas_new(cw, ch, NULL);
+    if (c == NULL) {
+        *st = TS_ENOMEM;
+        return NULL;
+    }
+    e->c = c;
+    e->shown = (ts_bbox){0, 0, cw, ch};
+    e->y0 = 0;
+    e->y1 = e->full_h = ch;
+    *st = draw_graphic(e, c, g, cx, cy, 0, 1);
+    if (*st != TS_OK) {
+        ts_canvas_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 ts_canvas *
 ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *g, int pattern,
                double sf, const ts_font_catalog *fonts, ts_status *st)
@@ -2002,6 +2028,8 @@ ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *
     s.rotation_expr = NULL;
     s.anchor_x = s.anchor_y = 0.5;
     s.disp_x = s.disp_y = 0;
+    int cw, ch;
+    double cx, cy;
     if (pattern == 2) { /* one step of a GraphicStroke: the graphic and its gap, along x */
         double gw, gh;
         graphic_dims(&s, l, &gw, &gh);
@@ -2009,23 +2037,11 @@ ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *
             return NULL;
         double step = (gw + s.gap) * sf;
         double reach = graphic_extent(&s, l) * sf;
-        int cw = (int)lround(step < 1 ? 1 : step), ch = (int)ceil(2 * reach);
-        if (cw > 1024 || ch > 1024)
-            return NULL;
-        ts_canvas *c = ts_canvas_new(cw, ch, NULL);
-        if (c == NULL) {
-            *st = TS_ENOMEM;
-            return NULL;
-        }
-        e.c = c;
-        e.shown = (ts_bbox){0, 0, cw, ch};
-        e.y1 = e.full_h = ch;
-        *st = draw_graphic(&e, c, &s, gw * sf / 2, ch / 2.0, 0, 1);
-        if (*st != TS_OK) {
-            ts_canvas_free(c);
-            return NULL;
-        }
-        return c;
+        cw = (int)lround(step < 1 ? 1 : step);
+        ch = (int)ceil(2 * reach);
+        cx = gw * sf / 2;
+        cy = ch / 2.0;
+        return draw_icon(&e, &s, cw, ch, cx, cy, st);
     }
     if (pattern) {
         hatch_lines fam[2];
@@ -2050,24 +2066,9 @@ ts_render_icon(ts_render_worker *w, const ts_render_layer *l, const ts_graphic *
         if (s.glyph_font != NULL)
             wpx = hpx = wpx * 1.5; /* a glyph may overhang its em box */
     }
-    int cw = (int)ceil(wpx) + 2, ch = (int)ceil(hpx) + 2;
-    if (cw > 1024 || ch > 1024)
-        return NULL;
-    ts_canvas *c = ts_canvas_new(cw, ch, NULL);
-    if (c == NULL) {
-        *st = TS_ENOMEM;
-        return NULL;
-    }
-    e.c = c;
-    e.shown = (ts_bbox){0, 0, cw, ch};
-    e.y0 = 0;
-    e.y1 = e.full_h = ch;
-    *st = draw_graphic(&e, c, &s, cw / 2.0, ch / 2.0, 0, 1);
-    if (*st != TS_OK) {
-        ts_canvas_free(c);
-        return NULL;
-    }
-    return c;
+    cw = (int)ceil(wpx) + 2;
+    ch = (int)ceil(hpx) + 2;
+    return draw_icon(&e, &s, cw, ch, cw / 2.0, ch / 2.0, st);
 }
 
 double

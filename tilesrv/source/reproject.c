@@ -60,18 +60,26 @@ crs_create(ts_source_ctx *sc, const char *def)
     return crs;
 }
 
+/* The CRS under a bound CRS, or a compound CRS's horizontal part (new objects: destroy
+ * them); NULL for any other CRS (crs itself is the one to read). */
+static PJ *
+horizontal_base(ts_source_ctx *sc, PJ *crs)
+{
+    PJ_TYPE t = proj_get_type(crs);
+    if (t == PJ_TYPE_BOUND_CRS)
+        return proj_get_source_crs(sc->pj, crs);
+    if (t == PJ_TYPE_COMPOUND_CRS)
+        return proj_crs_get_sub_crs(sc->pj, crs, 0);
+    return NULL;
+}
+
 int
 ts_source__crs_north_first(ts_source_ctx *sc, const char *def)
 {
     PJ *crs = crs_create(sc, def);
     if (crs == NULL)
         return 0;
-    PJ *base = NULL;
-    PJ_TYPE t = proj_get_type(crs);
-    if (t == PJ_TYPE_BOUND_CRS)
-        base = proj_get_source_crs(sc->pj, crs);
-    else if (t == PJ_TYPE_COMPOUND_CRS)
-        base = proj_crs_get_sub_crs(sc->pj, crs, 0);
+    PJ *base = horizontal_base(sc, crs);
     PJ *cs = proj_crs_get_coordinate_system(sc->pj, base != NULL ? base : crs);
     int north = 0;
     const char *dir = NULL;
@@ -93,14 +101,8 @@ ts_source__crs_geographic(ts_source_ctx *sc, const char *def)
     PJ *crs = crs_create(sc, def);
     if (crs == NULL)
         return 0;
-    PJ *base = NULL;
-    PJ_TYPE t = proj_get_type(crs);
-    if (t == PJ_TYPE_BOUND_CRS)
-        base = proj_get_source_crs(sc->pj, crs);
-    else if (t == PJ_TYPE_COMPOUND_CRS)
-        base = proj_crs_get_sub_crs(sc->pj, crs, 0);
-    if (base != NULL)
-        t = proj_get_type(base);
+    PJ *base = horizontal_base(sc, crs);
+    PJ_TYPE t = proj_get_type(base != NULL ? base : crs);
     int geographic = t == PJ_TYPE_GEOGRAPHIC_2D_CRS || t == PJ_TYPE_GEOGRAPHIC_3D_CRS;
     if (base != NULL)
         proj_destroy(base);

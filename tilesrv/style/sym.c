@@ -29,23 +29,17 @@
  * strConcat...): 1 = a number in *out (*expr untouched), 2 = an expression in *expr,
  * 0 = an expression we cannot evaluate (p->unsupported set; the caller warns and skips),
  * -1 = error. Literal numbers are checked against [lo, hi]. */
+static int param_is_expr(const xmlNode *n);
+
 static int
 param_number_or_expr(ts_style__pctx *p, const xmlNode *n, const char *what, double lo,
                      double hi, double *out, ts_expr **expr)
 {
-    const xmlNode *el = NULL;
-    int nel = 0, text = 0;
-    for (const xmlNode *c = n->children; c != NULL; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE) {
-            nel++;
-            el = c;
-        } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-            for (const char *t = (const char *)c->content; *t; t++)
-                text |= !ts_style__is_space(*t);
-        }
-    }
-    if (nel != 1 || text || ts_style__is(el, "Literal"))
+    if (!param_is_expr(n))
         return ts_style__param_number(p, n, what, lo, hi, out) ? 1 : -1;
+    const xmlNode *el = n->children;
+    while (el->type != XML_ELEMENT_NODE)
+        el = el->next;
     ts_expr *e = ts_style__parse_expr(p, el, 1);
     if (e == NULL)
         return p->failed ? -1 : 0;
