@@ -693,6 +693,63 @@ def test_glyph_ranges():
         assert rc == 0, log[-2000:]
 
 
+def test_glyph_ranges_are_drawn_off_the_server_thread():
+    """A glyph range not drawn yet takes tens of ms to draw: it is drawn on a render thread
+    with its connection suspended, so the server thread goes on answering. With one server
+    thread, /health asked after 16 new ranges is answered before most of them (it had
+    waited behind all of them when they were drawn on the server thread), and every range
+    comes back whole."""
+    import http.client
+    import threading
+    cfg = os.path.join(TMP, "one_http_thread.yaml")
+    with open(cfg, "w") as f:
+        f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                            os.path.join(ARGS.srcdir, "styles"))
+                .replace('server: {listen: "127.0.0.1:1"}',
+                         'server: {listen: "127.0.0.1:1", http_threads: 1}'))
+    srv = H.start_server(cfg)
+    try:
+        port = srv[1]
+        urls = ["/fonts/DejaVu%%20Sans%%20%s/%d-%d.pbf" % (face, a, a + 255)
+                for face in ("Book", "Bold") for a in range(0, 2048, 256)]
+        conns = []
+        for u in urls:  # every request written before /health is asked
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            c.request("GET", u)
+            conns.append(c)
+        done = {}
+        lock = threading.Lock()
+
+        def read(i, c):
+            r = c.getresponse()
+            body = r.read()
+            with lock:
+                done[i] = (len(done), r.status, body)
+
+        threads = [threading.Thread(target=read, args=(i, c)) for i, c in enumerate(conns)]
+        for t in threads:
+            t.start()
+        st, _, _ = H.get(port, "/health")
+        with lock:
+            before = len(done)
+        for t in threads:
+            t.join(120)
+        assert st == 200
+        assert len(done) == len(urls), len(done)
+        for i, (_, status, body) in done.items():
+            assert status == 200, (urls[i], status, body[:200])
+            name, rng, glyphs = _glyph_range(body)
+            assert rng == "%d-%d" % (i % 8 * 256, i % 8 * 256 + 255), (urls[i], rng)
+        assert before < len(urls) // 2, \
+            "/health waited for %d of %d glyph ranges" % (before, len(urls))
+        # drawn once: asked again, from the cache, the same bytes
+        st, _, again = H.get(port, urls[3])
+        assert st == 200 and again == done[3][2]
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+
+
 def test_maplibre_style_of_filter_functions():
     """An SLD whose rules filter with GeoServer's in() and QGIS's upper(): the MapLibre
     style writes them as "any" of "==" and "upcase" (valid by the style spec when node is

@@ -12,7 +12,10 @@
  * must be one block of 256 code points (0-255, 256-511, ..., 65280-65535): anything else
  * is 400. Answers are the same for the process's life (the fonts are scanned once), so
  * they are cached here by the faces they are drawn from (at most GLYPH_CACHE entries, least
- * recently used dropped; ranges are drawn one at a time), sent gzip-compressed to clients
+ * recently used dropped). A range not cached is drawn on a render thread (20-60 ms) while
+ * its connection waits suspended, so the server threads go on serving: the ranges asked
+ * for wait in a queue that one render-thread task at a time works through, so a burst of
+ * new ranges does not take every render thread from the tiles. Answers are sent gzip-compressed to clients
  * that accept it, with an ETag and a day's max-age. The stack's name in an answer is the
  * names of the faces drawn from, not the bytes asked for. */
 #include "http/http_int.h"
@@ -35,10 +38,23 @@ typedef struct glyph_entry {
     uint64_t used; /* LRU clock */
 } glyph_entry;
 
-static pthread_mutex_t glyph_mu = PTHREAD_MUTEX_INITIALIZER;     /* the cache */
-static pthread_mutex_t glyph_gen_mu = PTHREAD_MUTEX_INITIALIZER; /* one range drawn at once */
+/* A range to draw for one request, waiting in the queue. */
+typedef struct glyph_job {
+    struct glyph_job *next;
+    req_state *rs; /* its connection, suspended */
+    const ts_font_catalog *cat;
+    int faces[TS_MAX_GLYPH_STACK], nfaces;
+    uint32_t start;
+    int gzip; /* the client accepts gzip */
+    char key[160];
+    char name[TS_MAX_GLYPH_STACK * 130];
+} glyph_job;
+
+static pthread_mutex_t glyph_mu = PTHREAD_MUTEX_INITIALIZER; /* the cache and the queue */
 static glyph_entry glyph_cache[GLYPH_CACHE];
 static uint64_t glyph_clock;
+static glyph_job *queue_head, *queue_tail; /* ranges to draw, first come first */
+static int queue_draining;                 /* a render-thread task works through the queue */
 
 /* The cached answer for key (references taken), or 0. */
 static int
@@ -89,6 +105,95 @@ cache_put(const char *key, ts_tile *raw, ts_tile *gz)
         slot->used = ++glyph_clock;
     }
     pthread_mutex_unlock(&glyph_mu);
+}
+
+/* The answer to job's request in its req_state: from the cache, else drawn and cached. */
+static void
+draw_range(glyph_job *j)
+{
+    req_state *rs = j->rs;
+    ts_tile *raw = NULL, *gz = NULL;
+    ts_err_clear(&rs->err);
+    rs->st = TS_OK;
+    if (!cache_get(j->key, &raw, &gz)) { /* not drawn for an earlier request of the queue */
+        ts_buf pb, z;
+        ts_buf_init(&pb, 16u << 20);
+        ts_buf_init(&z, 16u << 20);
+        ts_status st =
+            ts_text_glyph_range(j->cat, j->faces, j->nfaces, j->name, j->start, &pb, &rs->err);
+        if (st == TS_OK)
+            st = ts_mvt_gzip(pb.data, pb.len, 6, &z, &rs->err);
+        if (st == TS_OK) {
+            int64_t now = (int64_t)time(NULL);
+            raw = ts_tile_new(pb.data, pb.len, now);
+            gz = ts_tile_new(z.data, z.len, now);
+            if (raw == NULL || gz == NULL)
+                st = TS_FAIL(&rs->err, TS_ENOMEM, "glyph range");
+        }
+        ts_buf_fini(&pb);
+        ts_buf_fini(&z);
+        if (st == TS_OK)
+            cache_put(j->key, raw, gz);
+        rs->st = st;
+    }
+    if (rs->st == TS_OK) {
+        rs->tile = j->gzip ? gz : raw;
+        ts_tile_unref(j->gzip ? raw : gz);
+        rs->encoding = j->gzip ? "gzip" : NULL;
+    } else {
+        ts_tile_unref(raw);
+        ts_tile_unref(gz);
+    }
+}
+
+/* The render-thread task: draw the queued ranges, first come first, and answer each. */
+static void
+drain(void *worker_state, void *arg)
+{
+    (void)worker_state;
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&glyph_mu);
+        glyph_job *j = queue_head;
+        if (j != NULL) {
+            queue_head = j->next;
+            if (queue_head == NULL)
+                queue_tail = NULL;
+        } else {
+            queue_draining = 0;
+        }
+        pthread_mutex_unlock(&glyph_mu);
+        if (j == NULL)
+            return;
+        draw_range(j);
+        req_state *rs = j->rs;
+        free(j);
+        ts_http__resume(rs);
+    }
+}
+
+/* Queue job (its connection suspended until answered); start a drain task unless one
+ * runs. Should the render queue be full, the range is drawn here. */
+static enum MHD_Result
+enqueue(ts_http *h, struct MHD_Connection *c, glyph_job *j)
+{
+    req_state *rs = j->rs;
+    snprintf(rs->ctype, sizeof rs->ctype, "application/x-protobuf");
+    rs->max_age = GLYPH_MAX_AGE;
+    rs->vary_encoding = 1;
+    ts_http__suspend(h, c, rs);
+    pthread_mutex_lock(&glyph_mu);
+    int start_task = !queue_draining;
+    queue_draining = 1;
+    if (queue_tail != NULL)
+        queue_tail->next = j;
+    else
+        queue_head = j;
+    queue_tail = j;
+    pthread_mutex_unlock(&glyph_mu);
+    if (start_task && ts_pipeline_run(h->p, drain, NULL) != TS_OK)
+        drain(NULL, NULL); /* the render queue is full: work through the queue here */
+    return MHD_YES;
 }
 
 /* Parse "{start}-{end}.pbf": start a multiple of 256, end = start + 255. */
@@ -142,7 +247,8 @@ font_list(ts_http *h, struct MHD_Connection *c, const ts_font_catalog *cat)
 }
 
 enum MHD_Result
-ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path, int head)
+ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *path,
+                      int head)
 {
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_font_catalog *cat = ts_service_fonts(svc);
@@ -201,44 +307,23 @@ ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path, in
     }
     snprintf(key + kl, sizeof key - kl, "@%u", start);
 
-    ts_tile *raw = NULL, *gz = NULL;
-    if (!cache_get(key, &raw, &gz)) {
-        /* one range drawn at a time (tens of ms of CPU each): a burst of new ranges waits
-         * here instead of taking every core from the tiles */
-        pthread_mutex_lock(&glyph_gen_mu);
-        if (cache_get(key, &raw, &gz)) { /* drawn meanwhile by the request before */
-            pthread_mutex_unlock(&glyph_gen_mu);
-            goto send;
-        }
-        ts_buf pb, z;
-        ts_buf_init(&pb, 16u << 20);
-        ts_buf_init(&z, 16u << 20);
-        ts_err err;
-        ts_err_clear(&err);
-        ts_status st = ts_text_glyph_range(cat, faces, nfaces, name, start, &pb, &err);
-        if (st == TS_OK)
-            st = ts_mvt_gzip(pb.data, pb.len, 6, &z, &err);
-        if (st == TS_OK) {
-            int64_t now = (int64_t)time(NULL);
-            raw = ts_tile_new(pb.data, pb.len, now);
-            gz = ts_tile_new(z.data, z.len, now);
-            if (raw == NULL || gz == NULL)
-                st = TS_ENOMEM;
-        }
-        ts_buf_fini(&pb);
-        ts_buf_fini(&z);
-        if (st == TS_OK)
-            cache_put(key, raw, gz);
-        pthread_mutex_unlock(&glyph_gen_mu);
-        if (st != TS_OK) {
-            ts_tile_unref(raw);
-            ts_tile_unref(gz);
-            return ts_http__send_status(h, c, st, &err);
-        }
-    }
-send:;
     int accepts_gz = ts_http__accepts_gzip(
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
+    ts_tile *raw = NULL, *gz = NULL;
+    if (!cache_get(key, &raw, &gz)) {
+        glyph_job *j = calloc(1, sizeof *j);
+        if (j == NULL)
+            return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+        j->rs = rs;
+        j->cat = cat;
+        memcpy(j->faces, faces, sizeof faces);
+        j->nfaces = nfaces;
+        j->start = start;
+        j->gzip = accepts_gz;
+        snprintf(j->key, sizeof j->key, "%s", key);
+        snprintf(j->name, sizeof j->name, "%s", name);
+        return enqueue(h, c, j);
+    }
     ts_tile *send = accepts_gz ? gz : raw;
     ts_tile_unref(accepts_gz ? raw : gz);
     return ts_http__send_tile_enc(h, c, send, "application/x-protobuf", GLYPH_MAX_AGE, head,

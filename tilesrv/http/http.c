@@ -270,14 +270,117 @@ ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err)
     rs->tile = tile;
     if (err)
         rs->err = *err;
+    if (rs->waiting)
+        ts_http__resume(rs);
+    else
+        rs->done = 1;
+}
+
+/* ---- work on the render threads ---------------------------------------------------------- */
+
+void
+ts_http__suspend(ts_http *h, struct MHD_Connection *c, req_state *rs)
+{
+    rs->waiting = 1;
+    atomic_fetch_add(&h->suspended, 1);
+    MHD_suspend_connection(c);
+}
+
+void
+ts_http__resume(req_state *rs)
+{
+    /* read what we need first: rs may be freed as soon as the connection resumes; the
+     * connection counts as suspended until resume has returned (ts_http_stop) */
+    ts_http *h = rs->h;
+    struct MHD_Connection *c = rs->conn;
     rs->done = 1;
-    if (rs->waiting) {
-        /* rs may be freed as soon as the connection resumes: read what we need first, and
-         * count the connection as suspended until resume has returned (ts_http_stop). */
-        ts_http *h = rs->h;
-        MHD_resume_connection(rs->conn);
-        atomic_fetch_sub(&h->suspended, 1);
+    MHD_resume_connection(c);
+    atomic_fetch_sub(&h->suspended, 1);
+}
+
+typedef struct offload_job {
+    ts_http_offload_fn fn;
+    void *arg;
+    req_state *rs;
+} offload_job;
+
+static void
+offload_run(void *worker_state, void *arg)
+{
+    (void)worker_state;
+    offload_job *j = arg;
+    req_state *rs = j->rs;
+    j->fn(j->arg, rs);
+    free(j);
+    ts_http__resume(rs);
+}
+
+enum MHD_Result
+ts_http__offload(ts_http *h, struct MHD_Connection *c, req_state *rs, ts_http_offload_fn fn,
+                 void *arg)
+{
+    offload_job *j = malloc(sizeof *j);
+    ts_http__suspend(h, c, rs);
+    if (j != NULL) {
+        *j = (offload_job){fn, arg, rs};
+        if (ts_pipeline_run(h->p, offload_run, j) == TS_OK)
+            return MHD_YES;
+        free(j);
     }
+    fn(arg, rs); /* the render queue is full: do it here rather than refuse it */
+    ts_http__resume(rs);
+    return MHD_YES;
+}
+
+typedef struct mvt_job {
+    ts_http *h;
+    ts_tile_req tr;
+    char tileset[TS_NAME_MAX];
+    char grid[TS_NAME_MAX]; /* "" = the tileset's first */
+    int gzip;
+} mvt_job;
+
+static void
+mvt_job_run(void *arg, req_state *rs)
+{
+    mvt_job *j = arg;
+    ts_err_clear(&rs->err);
+    j->tr.tileset = j->tileset;
+    rs->st = ts_pipeline_mvt(j->h->p, &j->tr, j->grid[0] ? j->grid : NULL, j->gzip, &rs->tile,
+                             &rs->err);
+    rs->encoding = rs->st == TS_OK && j->gzip && rs->tile->len > 0 ? "gzip" : NULL;
+    free(j);
+}
+
+enum MHD_Result
+ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_tile_req *tr,
+                  const char *grid, int head)
+{
+    int gz = ts_http__accepts_gzip(
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
+    ts_service *svc = ts_pipeline_service(h->p);
+    const ts_tileset *ts = ts_service_tileset(svc, tr->tileset);
+    int max_age = ts ? ts->cfg->max_age_s : 3600;
+    if (ts && ts_service_tileset_live(svc, ts))
+        max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
+    ts_service_unref(svc);
+    static const char ctype[] = "application/vnd.mapbox-vector-tile";
+    ts_tile *vt = ts_pipeline_mvt_cached(h->p, tr, grid, gz);
+    if (vt != NULL)
+        return ts_http__send_tile_enc(h, c, vt, ctype, max_age, head,
+                                      gz && vt->len > 0 ? "gzip" : NULL, 1); /* consumes vt */
+    mvt_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+    j->h = h;
+    j->tr = *tr;
+    snprintf(j->tileset, sizeof j->tileset, "%s", tr->tileset);
+    snprintf(j->grid, sizeof j->grid, "%s", grid ? grid : "");
+    j->gzip = gz;
+    rs->max_age = max_age;
+    rs->vary_encoding = 1;
+    snprintf(rs->ctype, sizeof rs->ctype, "%s", ctype);
+    return ts_http__offload(h, c, rs, mvt_job_run, j);
 }
 
 /* /tiles/{a},{b},{c}/{z}/{x}/{y}[@2x].png: the tilesets composited, base first. */
@@ -293,17 +396,13 @@ handle_composite(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_x
     rs->cache = "pipeline";
     rs->max_age = 0;
     /* Suspend before asking: the composite may be answered before this returns. */
-    rs->waiting = 1;
-    atomic_fetch_add(&h->suspended, 1);
-    MHD_suspend_connection(c);
+    ts_http__suspend(h, c, rs);
     ts_status st = ts_pipeline_request_composite(h->p, x->tileset, x->z, x->x, x->y, x->scale,
                                                  ts_http__tile_done, rs, &rs->max_age, &err);
     if (st != TS_OK) { /* answered from on_request once resumed, as a failed render */
-        rs->done = 1;
         rs->st = st;
         rs->err = err;
-        MHD_resume_connection(c);
-        atomic_fetch_sub(&h->suspended, 1);
+        ts_http__resume(rs);
     }
     (void)head; /* on_request answers HEAD with the head only */
     return MHD_YES;
@@ -318,28 +417,13 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     const char *grid = x->grid[0] ? x->grid : NULL; /* /tiles/{tileset}/{grid}/{z}/{x}/{y} */
     ts_err err;
     ts_err_clear(&err);
-    if (x->format != TS_FMT_PNG) { /* .mvt / .pbf: built here, no raster render to wait for */
-        if (x->scale != 1)
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles have no @2x");
-        ts_tile *vt = NULL;
-        int gz = ts_http__accepts_gzip(
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
-        ts_status vst = ts_pipeline_mvt(h->p, &tr, grid, gz, &vt, &err);
-        if (vst != TS_OK)
-            return ts_http__send_status(h, c, vst, &err);
-        ts_service *vsvc = ts_pipeline_service(h->p);
-        const ts_tileset *vts = ts_service_tileset(vsvc, x->tileset);
-        int max_age = vts ? vts->cfg->max_age_s : 3600;
-        if (vts && ts_service_tileset_live(vsvc, vts))
-            max_age = 0;
-        ts_service_unref(vsvc);
-        return ts_http__send_tile_enc(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
-                                      head, gz && vt->len > 0 ? "gzip" : NULL,
-                                      1); /* consumes vt */
-    }
+    if (x->format != TS_FMT_PNG && x->scale != 1)
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "vector tiles have no @2x");
     ts_status st = ts_pipeline_check_grid(h->p, &tr, grid, &err);
     if (st != TS_OK)
         return ts_http__send_status(h, c, st, &err);
+    if (x->format != TS_FMT_PNG) /* .mvt / .pbf */
+        return ts_http__send_mvt(h, c, rs, &tr, grid, head);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;
@@ -351,16 +435,12 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     /* Suspend before queueing: the render may finish before this function returns. */
-    rs->waiting = 1;
-    atomic_fetch_add(&h->suspended, 1);
-    MHD_suspend_connection(c);
+    ts_http__suspend(h, c, rs);
     st = ts_pipeline_request_grid(h->p, &tr, grid, ts_http__tile_done, rs, &err);
     if (st != TS_OK) {
-        rs->done = 1;
         rs->st = st;
         rs->err = err;
-        MHD_resume_connection(c);
-        atomic_fetch_sub(&h->suspended, 1);
+        ts_http__resume(rs);
     }
     return MHD_YES;
 }
@@ -764,11 +844,7 @@ send_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int hello)
 static void
 events_wake(void *ud)
 {
-    req_state *rs = ud;
-    ts_http *h = rs->h;
-    rs->done = 1;
-    MHD_resume_connection(rs->conn);
-    atomic_fetch_sub(&h->suspended, 1);
+    ts_http__resume(ud);
 }
 
 static enum MHD_Result
@@ -805,13 +881,9 @@ handle_events(ts_http *h, struct MHD_Connection *c, req_state *rs, int head)
     rs->ev_after = after;
     rs->kind = TS_HTTP_REQ_EVENTS;
     /* Suspend before registering: the wake may come at once. */
-    rs->waiting = 1;
-    atomic_fetch_add(&h->suspended, 1);
-    MHD_suspend_connection(c);
+    ts_http__suspend(h, c, rs);
     if (!ts_live_events_wait(h->o.live, after, events_wake, rs)) {
-        rs->done = 1;
-        MHD_resume_connection(c);
-        atomic_fetch_sub(&h->suspended, 1);
+        ts_http__resume(rs);
     }
     return MHD_YES;
 }
@@ -876,7 +948,7 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         return ts_http__handle_style(h, c, name, head);
     }
     if (strncmp(url, "/fonts", 6) == 0 && (url[6] == '/' || strcmp(url + 6, ".json") == 0))
-        return ts_http__handle_fonts(h, c, url + 6, head);
+        return ts_http__handle_fonts(h, c, rs, url + 6, head);
     if (strcmp(url, "/health") == 0)
         return handle_health(h, c);
     if (strcmp(url, "/metrics") == 0)
@@ -1079,8 +1151,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         if (rs->st == TS_OK && rs->tile) {
             ts_tile *t = rs->tile;
             rs->tile = NULL;
-            return ts_http__send_tile(h, c, t, rs->ctype[0] ? rs->ctype : "image/png", rs->max_age,
-                                      strcmp(method, "HEAD") == 0);
+            return ts_http__send_tile_enc(h, c, t, rs->ctype[0] ? rs->ctype : "image/png",
+                                          rs->max_age, strcmp(method, "HEAD") == 0, rs->encoding,
+                                          rs->vary_encoding);
         }
         if (rs->kind != TS_HTTP_REQ_TILE)
             return ts_http__ogc_failed(h, c, rs);

@@ -107,6 +107,8 @@ typedef struct req_state {
     int max_age;
     ts_http_req_kind kind;
     char ctype[64]; /* Content-Type of the answer; "" = image/png */
+    const char *encoding; /* its Content-Encoding (a static string), NULL = none */
+    int vary_encoding;    /* the answer depends on Accept-Encoding */
     /* WMS GetMap: how to report a failure that happens on the render thread */
     int wms_version;
     ts_exc_mode exc;
@@ -144,6 +146,25 @@ enum MHD_Result ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile
 enum MHD_Result ts_http__send_tile_enc(ts_http *h, struct MHD_Connection *c, ts_tile *t,
                                        const char *ctype, int max_age, int head,
                                        const char *encoding, int vary_encoding);
+/* Suspend the connection of rs until ts_http__resume (rs->waiting set, counted in
+ * h->suspended); on_request then answers from rs: rs->tile (with rs->ctype, rs->max_age,
+ * rs->encoding) when rs->st is TS_OK, else the error in the form of rs->kind. */
+void ts_http__suspend(ts_http *h, struct MHD_Connection *c, req_state *rs);
+/* Mark rs answered and resume its connection; rs may be gone as soon as this returns. Any
+ * thread. */
+void ts_http__resume(req_state *rs);
+/* Work for a render thread: fills rs->st, rs->tile, rs->err (and rs->encoding) and frees
+ * arg; ts_http__offload resumes the connection after it. */
+typedef void (*ts_http_offload_fn)(void *arg, req_state *rs);
+/* Hand fn(arg, rs) to a render thread with the connection suspended, so that the server
+ * thread goes on serving others (a vector tile to build, a glyph range to draw); when the
+ * render queue is full it runs here. Returns what the access handler returns. */
+enum MHD_Result ts_http__offload(ts_http *h, struct MHD_Connection *c, req_state *rs,
+                                 ts_http_offload_fn fn, void *arg);
+/* A vector tile (XYZ or WMTS, grid NULL = the tileset's first): a cached one answered here,
+ * a build handed to a render thread. The request was checked (ts_pipeline_check_grid). */
+enum MHD_Result ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs,
+                                  const ts_tile_req *tr, const char *grid, int head);
 /* The ts_tile_done callback that resumes a suspended connection (ud = its req_state). */
 void ts_http__tile_done(void *ud, ts_status st, ts_tile *tile, const ts_err *err);
 /* A render with a deadline (WMS GetMap, server limit max_render_ms): the render's callback
@@ -169,8 +190,8 @@ enum MHD_Result ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, con
                                        int ratio, int png, int head);
 /* /fonts.json (path ".json") and /fonts/{fontstack}/{start}-{end}.pbf (path "/...", the
  * decoded path after "/fonts"): glyphs.c. */
-enum MHD_Result ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, const char *path,
-                                      int head);
+enum MHD_Result ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, req_state *rs,
+                                      const char *path, int head);
 
 /* 1 when an Accept-Encoding header value (NULL: none) accepts gzip: "gzip" or "x-gzip"
  * (any case) with a q above 0, or else "*" with a q above 0 (RFC 9110 12.5.3). */

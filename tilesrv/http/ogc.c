@@ -453,9 +453,7 @@ wms_getmap(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wms_req
     rs->height = r->height;
     rs->format = mr.format;
     rs->bg = bg;
-    rs->waiting = 1;
-    atomic_fetch_add(&h->suspended, 1);
-    MHD_suspend_connection(c);
+    ts_http__suspend(h, c, rs);
     /* with a render time limit the callback goes through a ticket (answered at the deadline) */
     ts_http_ticket *tk = ts_http__ticket_new(h, rs);
     ts_status st = tk ? ts_pipeline_map(h->p, &mr, ts_http__ticket_done, tk, &err)
@@ -463,11 +461,9 @@ wms_getmap(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wms_req
     for (int i = 0; i < r->nlayers; i++)
         ts_style_unref(styles[i]);
     if (st != TS_OK && (tk == NULL || ts_http__ticket_drop(tk))) {
-        rs->done = 1;
         rs->st = st;
         rs->err = err;
-        MHD_resume_connection(c);
-        atomic_fetch_sub(&h->suspended, 1);
+        ts_http__resume(rs);
     }
     return MHD_YES;
 }
@@ -705,45 +701,26 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
         return ows_fail(h, c,
                         st == TS_EINVAL ? TS_OWS_TILE_OUT_OF_RANGE : TS_OWS_INVALID_PARAMETER_VALUE,
                         st == TS_EINVAL ? "TileMatrix" : "Layer", st, err.msg);
-    if (r->format == TS_IMG_MVT) { /* vector tile of this grid: built here, as for XYZ */
-        ts_tile *vt = NULL;
-        int gz = ts_http__accepts_gzip(
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
-        st = ts_pipeline_mvt(h->p, &tr, r->tms, gz, &vt, &err);
-        if (st != TS_OK)
-            return ows_fail(h, c, code_of(st), "", st, err.msg);
-        ts_service *vsvc = ts_pipeline_service(h->p);
-        const ts_tileset *vts = ts_service_tileset(vsvc, r->layer);
-        int max_age = vts ? vts->cfg->max_age_s : 3600;
-        if (vts && ts_service_tileset_live(vsvc, vts))
-            max_age = 0;
-        ts_service_unref(vsvc);
-        rs->kind = TS_HTTP_REQ_WMTS;
-        return ts_http__send_tile_enc(h, c, vt, "application/vnd.mapbox-vector-tile", max_age,
-                                      head, gz && vt->len > 0 ? "gzip" : NULL, 1);
-    }
+    rs->kind = TS_HTTP_REQ_WMTS;
+    if (r->format == TS_IMG_MVT) /* vector tile of this grid, as for XYZ */
+        return ts_http__send_mvt(h, c, rs, &tr, r->tms, head);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, r->layer);
     rs->max_age = ts ? ts->cfg->max_age_s : 3600;
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
-    rs->kind = TS_HTTP_REQ_WMTS;
     snprintf(rs->ctype, sizeof rs->ctype, "image/png");
     ts_tile *t = ts_pipeline_lookup_grid(h->p, &tr, r->tms);
     rs->cache = t ? "memory" : "pipeline";
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
-    rs->waiting = 1;
-    atomic_fetch_add(&h->suspended, 1);
-    MHD_suspend_connection(c);
+    ts_http__suspend(h, c, rs);
     st = ts_pipeline_request_grid(h->p, &tr, r->tms, ts_http__tile_done, rs, &err);
     if (st != TS_OK) {
-        rs->done = 1;
         rs->st = st;
         rs->err = err;
-        MHD_resume_connection(c);
-        atomic_fetch_sub(&h->suspended, 1);
+        ts_http__resume(rs);
     }
     return MHD_YES;
 }

@@ -710,6 +710,12 @@ ts_pipeline__pool(ts_pipeline *p)
     return p->pool;
 }
 
+ts_status
+ts_pipeline_run(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void *arg)
+{
+    return ts_pool_submit(p->pool, fn, arg);
+}
+
 ts_pool *
 ts_pipeline__band_pool(ts_pipeline *p)
 {

@@ -280,6 +280,19 @@ void ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud);
 ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip,
                           ts_tile **out, ts_err *err);
 
+/* The vector tile ts_pipeline_mvt would answer, if the memory cache holds it (one reference
+ * taken), else NULL: nothing is built (a live tileset's tiles are never cached). For a
+ * server thread that answers hits itself and hands the builds to ts_pipeline_run. Any
+ * thread. */
+ts_tile *ts_pipeline_mvt_cached(ts_pipeline *p, const ts_tile_req *r, const char *grid,
+                                int gzip);
+
+/* Run fn(worker_state, arg) once on a render thread (the pool the tiles render on), for
+ * work a server thread should not be held by (a vector tile to build, a glyph range to
+ * draw: tens of ms); worker_state is the pool's and not for the caller. TS_OK, or TS_EBUSY
+ * when the render queue is full (fn is then not run). Any thread. */
+ts_status ts_pipeline_run(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void *arg);
+
 /* 1 when the vector tiles of render layer rl carry a companion layer "<name>_label": one
  * point per feature (a polygon's largest ring's centroid, a line's middle, the point) in
  * the one tile that holds it, with the layer's attributes, for the style's point-placed

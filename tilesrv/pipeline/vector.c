@@ -345,6 +345,47 @@ done:
     return rc;
 }
 
+/* The memory cache's key of a vector tile (192 bytes): the tile's key + ".mvt"; the gzip
+ * form's adds ".gz". */
+static void
+mvt_key(const ts_tileset *ts, const ts_tile_req *r, char *key)
+{
+    ts_pipeline_tile_key(ts, r->z, r->x, r->y, 1, key, 192 - 8); /* room for ".mvt" */
+    size_t kl = strlen(key);
+    memcpy(key + kl, ".mvt", 5);
+}
+
+ts_tile *
+ts_pipeline_mvt_cached(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip)
+{
+    ts_err err;
+    ts_err_clear(&err);
+    if (ts_pipeline_check_grid(p, r, grid, &err) != TS_OK)
+        return NULL;
+    ts_service *svc = ts_pipeline_service(p);
+    const ts_tileset *ts = ts_service_tileset_grid(svc, r->tileset, grid);
+    ts_tile *t = NULL;
+    if (ts != NULL && !ts_service_tileset_live(svc, ts)) {
+        char key[200];
+        mvt_key(ts, r, key);
+        ts_mem_cache *mc = ts_pipeline__mem_cache(p);
+        if (gzip) {
+            char gkey[204];
+            snprintf(gkey, sizeof gkey, "%s.gz", key);
+            t = ts_mem_cache_get(mc, gkey);
+        }
+        if (t == NULL) {
+            t = ts_mem_cache_get(mc, key);
+            if (t != NULL && gzip && t->len > 0) { /* an empty tile is sent as it is */
+                ts_tile_unref(t);
+                t = NULL;
+            }
+        }
+    }
+    ts_service_unref(svc);
+    return t;
+}
+
 /* The gzip form of a plain tile, cached under key + ".gz" (unless live). */
 static ts_status
 gzipped(ts_mem_cache *mc, const char *key, int live, ts_tile *plain, ts_tile **out, ts_err *err)
@@ -405,9 +446,7 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
     int live = ts_service_tileset_live(svc, ts);
     *live_out = live;
     char *key = key_out;
-    ts_pipeline_tile_key(ts, r->z, r->x, r->y, 1, key, 192 - 8); /* room for ".mvt" */
-    size_t kl = strlen(key);
-    memcpy(key + kl, ".mvt", 5);
+    mvt_key(ts, r, key);
     ts_mem_cache *mc = ts_pipeline__mem_cache(p);
     if (!live && (*out = ts_mem_cache_get(mc, key)) != NULL) {
         ts_service_unref(svc);
