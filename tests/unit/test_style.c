@@ -3239,3 +3239,44 @@ TS_TEST(svg_reads_qgis_markers)
     printf("  %d of %d QGIS SVG markers read (%d declare entities)\n", ok, total, refused);
     TS_CHECK(total == 0 || ok + refused == total);
 }
+
+/* ElseFilter: the rules of the FeatureTypeStyle before and after it count; one without a
+ * filter that draws labels only (QGIS writes its labelling so, after its categories) does
+ * not; one without a filter that draws does (its ElseFilter siblings draw nothing). */
+TS_TEST(style_else_filter_counts_rules_before_and_after_it)
+{
+    static const char *head =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\""
+        " xmlns:ogc=\"http://www.opengis.net/ogc\"><NamedLayer><Name>t</Name><UserStyle>"
+        "<FeatureTypeStyle>"
+        "<Rule><ElseFilter/><LineSymbolizer><Stroke/></LineSymbolizer></Rule>"
+        "<Rule><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>art</ogc:PropertyName>"
+        "<ogc:Literal>a</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>"
+        "<LineSymbolizer><Stroke/></LineSymbolizer></Rule>";
+    static const char *label_rule =
+        "<Rule><TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+        "</TextSymbolizer></Rule>";
+    static const char *line_rule = "<Rule><LineSymbolizer><Stroke/></LineSymbolizer></Rule>";
+    static const char *tail =
+        "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>";
+    char xml[2048];
+    ts_err err;
+    kv a[] = {{"art", VS("a")}}, b[] = {{"art", VS("b")}};
+    for (int variant = 0; variant < 3; variant++) {
+        snprintf(xml, sizeof xml, "%s%s%s", head,
+                 variant == 0 ? "" : variant == 1 ? label_rule : line_rule, tail);
+        ts_style *s = parse_str(xml, &err);
+        TS_REQUIRE(s != NULL);
+        const ts_fts *fts = &s->fts[0];
+        TS_CHECK(fts->has_else);
+        feat fa = {s, a, 1}, fb = {s, b, 1};
+        ts_feature_ref ra = {feat_get, &fa, {0, 0, 0, 0}}, rb = {feat_get, &fb, {0, 0, 0, 0}};
+        /* the filtered rule after the ElseFilter rule counts */
+        TS_CHECK_INT(ts_fts_else_applies(fts, 1000, &ra), 0);
+        /* "label everything" is no category; a line for everything is */
+        TS_CHECK_INT(ts_fts_else_applies(fts, 1000, &rb), variant == 2 ? 0 : 1);
+        const ts_rule *active[3] = {&fts->rules[0], &fts->rules[1], &fts->rules[fts->nrules - 1]};
+        TS_CHECK_INT(ts_rules_else_applies(active, fts->nrules, &rb), variant == 2 ? 0 : 1);
+        ts_style_unref(s);
+    }
+}

@@ -383,12 +383,13 @@ rule_filter(sctx *x, const ts_fts *fts, const ts_rule *r)
         TS_TRY(ts_buf_printf(x->b, ",\"filter\":"));
         return filter(x, r->filter);
     }
-    /* ElseFilter: none of the other rules' filters (a sibling without a filter matches
-     * every feature: the else rule then draws nothing) */
+    /* ElseFilter: none of the filters of the rules that count (ts_rule_counts_for_else; a
+     * sibling without a filter that draws matches every feature: the else rule then draws
+     * nothing) */
     TS_TRY(ts_buf_printf(x->b, ",\"filter\":[\"all\""));
     for (int i = 0; i < fts->nrules; i++) {
         const ts_rule *o = &fts->rules[i];
-        if (o->is_else)
+        if (!ts_rule_counts_for_else(o))
             continue;
         TS_TRY(ts_buf_add(x->b, ",", 1));
         if (o->filter == NULL)
@@ -405,7 +406,8 @@ rule_writable(const ts_fts *fts, const ts_rule *r)
     if (!r->is_else)
         return r->filter == NULL || filter_ok(r->filter);
     for (int i = 0; i < fts->nrules; i++)
-        if (!fts->rules[i].is_else && fts->rules[i].filter && !filter_ok(fts->rules[i].filter))
+        if (ts_rule_counts_for_else(&fts->rules[i]) && fts->rules[i].filter &&
+            !filter_ok(fts->rules[i].filter))
             return 0;
     return 1;
 }

@@ -328,14 +328,13 @@ drawn(const ts_render_layer *rl, uint32_t fid, double sd, double *reach_px)
     int hit = 0;
     *reach_px = 0;
     for (int f = 0; f < st->nfts; f++) {
-        int matched = 0;
+        int else_on = st->fts[f].has_else && ts_fts_else_applies(&st->fts[f], sd, &fr);
         for (int r = 0; r < st->fts[f].nrules; r++) {
             const ts_rule *ru = &st->fts[f].rules[r];
             if (!ts_rule_in_scale(ru, sd))
                 continue;
-            if (ru->is_else ? matched : (ru->filter != NULL && !ts_filter_eval(ru->filter, &fr)))
+            if (ru->is_else ? !else_on : (ru->filter != NULL && !ts_filter_eval(ru->filter, &fr)))
                 continue;
-            matched = 1;
             for (int k = 0; k < ru->nsyms; k++) {
                 const ts_symbolizer *s = &ru->syms[k];
                 if (s->kind == TS_SYM_TEXT)

@@ -1302,18 +1302,14 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
                 continue;
             fc.fid = fid;
             fr.bbox = ts_store_feature_bbox(l->store, fid);
-            int matched = 0;
+            int else_on = fts->has_else && ts_fts_else_applies(fts, sd, &fr);
             for (int r = 0; r < fts->nrules; r++) {
                 const ts_rule *rule = &fts->rules[r];
                 if (!ts_rule_in_scale(rule, sd))
                     continue;
-                if (rule->is_else) {
-                    if (matched)
-                        continue;
-                } else if (rule->filter != NULL && !ts_filter_eval(rule->filter, &fr)) {
+                if (rule->is_else ? !else_on
+                                  : rule->filter != NULL && !ts_filter_eval(rule->filter, &fr))
                     continue;
-                }
-                matched = 1;
                 for (int k = 0; k < rule->nsyms; k++) {
                     const ts_symbolizer *sym = &rule->syms[k];
                     if (sym->kind != TS_SYM_TEXT || sym->text == NULL || sym->label == NULL)

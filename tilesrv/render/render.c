@@ -1673,10 +1673,12 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
             w->active = a;
             w->nactive = fts->nrules;
         }
-        int nact = 0;
+        int nact = 0, any_else = 0;
         for (int ri = 0; ri < fts->nrules; ri++)
-            if (ts_rule_in_scale(&fts->rules[ri], req->scale_denom))
+            if (ts_rule_in_scale(&fts->rules[ri], req->scale_denom)) {
+                any_else |= fts->rules[ri].is_else;
                 w->active[nact++] = &fts->rules[ri];
+            }
         if (nact == 0)
             continue;
         /* A feature's data lie anywhere in the store: its geometry is looked up
@@ -1709,15 +1711,13 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
             fc.fid = fid;
             if (l->needs_bbox) /* only BBOX filters read it */
                 fr.bbox = ts_store_feature_bbox(l->store, fid);
+            int else_on = any_else && ts_rules_else_applies(w->active, nact, &fr);
             int matched = 0;
             for (int ri = 0; ri < nact; ri++) {
                 const ts_rule *rule = w->active[ri];
-                if (rule->is_else) {
-                    if (matched)
-                        continue;
-                } else if (rule->filter != NULL && !ts_filter_eval(rule->filter, &fr)) {
+                if (rule->is_else ? !else_on
+                                  : rule->filter != NULL && !ts_filter_eval(rule->filter, &fr))
                     continue;
-                }
                 matched = 1;
                 for (int k = 0; k < rule->nsyms; k++) {
                     const ts_symbolizer *sym = &rule->syms[k];

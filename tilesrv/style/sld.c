@@ -385,6 +385,7 @@ parse_fts(ts_style__pctx *p, const xmlNode *n, ts_fts *f)
         if (ts_style__is(c, "Rule")) {
             if (parse_rule(p, c, &f->rules[f->nrules]) != 0)
                 return -1;
+            f->has_else |= f->rules[f->nrules].is_else;
             f->nrules++;
         } else if (ts_style__is(c, "Name")) {
             if ((f->name = meta_text(p, c)) == NULL)

@@ -125,6 +125,43 @@ ts_style_unref(ts_style *s)
 }
 
 int
+ts_rule_counts_for_else(const ts_rule *r)
+{
+    if (r->is_else)
+        return 0;
+    if (r->filter != NULL)
+        return 1;
+    for (int k = 0; k < r->nsyms; k++)
+        if (r->syms[k].kind != TS_SYM_TEXT)
+            return 1;
+    return 0; /* labels of every feature */
+}
+
+static int
+matches(const ts_rule *r, const ts_feature_ref *feat)
+{
+    return ts_rule_counts_for_else(r) && (r->filter == NULL || ts_filter_eval(r->filter, feat));
+}
+
+int
+ts_rules_else_applies(const ts_rule *const *rules, int n, const ts_feature_ref *feat)
+{
+    for (int i = 0; i < n; i++)
+        if (matches(rules[i], feat))
+            return 0;
+    return 1;
+}
+
+int
+ts_fts_else_applies(const ts_fts *fts, double scale_denom, const ts_feature_ref *feat)
+{
+    for (int i = 0; i < fts->nrules; i++)
+        if (ts_rule_in_scale(&fts->rules[i], scale_denom) && matches(&fts->rules[i], feat))
+            return 0;
+    return 1;
+}
+
+int
 ts_style_prop_index(const ts_style *s, const char *name)
 {
     if (s == NULL || name == NULL)

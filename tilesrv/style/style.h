@@ -354,7 +354,7 @@ typedef struct ts_rule {
     double min_scale;            /* MinScaleDenominator, inclusive; 0 = none */
     double max_scale;            /* MaxScaleDenominator, exclusive; INFINITY = none */
     ts_filter *filter;           /* NULL = every feature */
-    int is_else;                 /* ElseFilter: applies when no other rule of the FTS did */
+    int is_else;                 /* ElseFilter: see ts_rule_counts_for_else */
     ts_symbolizer *syms;
     int nsyms;
 } ts_rule;
@@ -363,6 +363,7 @@ typedef struct ts_fts {
     char *name;
     ts_rule *rules;
     int nrules;
+    int has_else; /* a rule of it is an ElseFilter rule */
 } ts_fts;
 
 typedef struct ts_style {
@@ -448,6 +449,22 @@ int ts_expr_eval_number(const ts_expr *e, const ts_feature_ref *feat, double *ou
 
 /* Index of a property name in s->props, or -1. */
 int ts_style_prop_index(const ts_style *s, const char *name);
+
+/* ElseFilter rules: an ElseFilter rule applies to a feature that no rule of its
+ * FeatureTypeStyle matches (in scale, before or after it) among those that count: every rule
+ * without ElseFilter except one without a filter that draws labels only (QGIS writes its
+ * labelling so, after its categories: labelling every feature is no category, and counting
+ * it would leave QGIS's "all other values" undrawn). A rule without a filter that draws
+ * otherwise matches every feature: its ElseFilter siblings then draw nothing, as in GeoServer.
+ * 1 when r counts. */
+int ts_rule_counts_for_else(const ts_rule *r);
+
+/* 1 when the ElseFilter rules among rules[0..n) (those in scale) apply to the feature: no
+ * rule there that counts (ts_rule_counts_for_else) matches it. Thread-safe. */
+int ts_rules_else_applies(const ts_rule *const *rules, int n, const ts_feature_ref *feat);
+
+/* As ts_rules_else_applies over the rules of fts in scale at scale_denom. */
+int ts_fts_else_applies(const ts_fts *fts, double scale_denom, const ts_feature_ref *feat);
 
 /* 1 if the rule applies at this scale denominator. */
 static inline int
