@@ -12,6 +12,7 @@ Usage: test_metrics.py --binary build/tilesrv [--srcdir .]
 import argparse
 import concurrent.futures
 import http.client
+import json
 import math
 import os
 import re
@@ -380,6 +381,73 @@ def test_render_histogram_and_cache_levels():
     assert series(c, "tilesrv_cache_misses_total") == series(c, misses, level="memory")
     for lvl in ("memory", "persistent"):
         assert frozenset({("level", lvl)}) in {ls for _, ls in c[hits]["samples"]}, lvl
+
+
+def test_persistent_cache_counters_survive_a_reload():
+    """A reload opens the persistent cache levels anew: the counters of the old ones keep
+    counting in /metrics (they went back to 0 on every SIGHUP)."""
+    import signal
+    import tempfile
+    d = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(d, "t.yaml")
+        demo = open(os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")).read()
+        demo = demo.replace("path: duesseldorf_demo.gpkg", "path: %s" % os.path.join(
+            ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+        demo = demo.replace("air_csv: air_uba_duesseldorf.csv", "air_csv: %s" % os.path.join(
+            ARGS.srcdir, "data", "demo", "air_uba_duesseldorf.csv"))
+        demo = demo.replace("../../styles/", os.path.join(ARGS.srcdir, "styles") + "/")
+        demo = demo.replace("    metatile: 8\n", "    metatile: 8\n    cache: {type: disk, path: %s}\n"
+                            % os.path.join(d, "tiles"), 1)
+        assert "type: disk" in demo
+        with open(cfg, "w") as f:
+            f.write(demo)
+        srv = H.start_server(cfg)
+        try:
+            port = srv[1]
+
+            def metrics():
+                st, _, body = H.get(port, "/metrics")
+                assert st == 200
+                return parse(body.decode("utf-8"))
+
+            def generation():
+                return json.loads(H.get(port, "/health")[2])["generation"]
+
+            def written(before):  # tiles go to the persistent level after the answer
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    m = metrics()
+                    if series(m, "tilesrv_persist_puts_total") > before:
+                        return m
+                    time.sleep(0.05)
+                raise AssertionError("no tile written to the disk cache")
+
+            st, _, _ = H.get(port, "/tiles/cadastre/16/34001/21873.png")
+            assert st == 200
+            a = written(0)
+            puts = series(a, "tilesrv_persist_puts_total")
+            misses = series(a, "tilesrv_tile_cache_misses_total", level="persistent")
+            assert puts >= 1 and misses >= 1, (puts, misses)
+            g = generation()
+            srv[0].send_signal(signal.SIGHUP)
+            deadline = time.time() + 60
+            while generation() == g and time.time() < deadline:
+                time.sleep(0.1)
+            assert generation() > g
+            b = metrics()
+            assert series(b, "tilesrv_persist_puts_total") >= puts, \
+                (puts, series(b, "tilesrv_persist_puts_total"))
+            assert series(b, "tilesrv_tile_cache_misses_total", level="persistent") >= misses
+            # and go on counting: a tile of another metatile is written by the new level
+            st, _, _ = H.get(port, "/tiles/cadastre/14/8500/5468.png")
+            assert st == 200
+            written(series(b, "tilesrv_persist_puts_total"))
+        finally:
+            rc, log = H.stop_server(srv)
+            assert rc == 0, log[-2000:]
+    finally:
+        shutil.rmtree(d)
 
 
 def test_feed_lag_and_errors():

@@ -42,6 +42,7 @@ typedef struct tscache {
  * jobs in flight keep the set they started with. */
 typedef struct cacheset {
     atomic_int refs;
+    struct ts_pipeline *p;       /* its counters outlive it in p->persist_retired */
     ts_service *svc;             /* reference */
     int n;
     tscache *t;
@@ -103,7 +104,9 @@ struct ts_pipeline {
     _Atomic(render_hist *) rh[RH_MAX];
     atomic_int nrh;
     pthread_mutex_t rh_mu;       /* adding a name */
-    pthread_mutex_t perr_mu;     /* the last persistent write failure */
+    pthread_mutex_t perr_mu;     /* the last persistent write failure; persist_retired */
+    ts_cache_io_stats persist_retired; /* counters of the persistent levels of cache sets
+                                        * gone (replaced by a reload): metrics keep counting */
     int persist_failing;
     char persist_error[256];
     uint64_t persist_logged_ns;  /* rate limit of the warning */
@@ -338,9 +341,42 @@ tscache_open(tscache *tc, int s, ts_err *err)
     return TS_OK;
 }
 
+/* *sum += *s, counter by counter. */
+static void
+add_io_stats_sum(ts_cache_io_stats *sum, const ts_cache_io_stats *s)
+{
+    sum->gets += s->gets;
+    sum->hits += s->hits;
+    sum->misses += s->misses;
+    sum->stale += s->stale;
+    sum->corrupt += s->corrupt;
+    sum->puts += s->puts;
+    sum->put_errors += s->put_errors;
+    sum->bytes_written += s->bytes_written;
+    sum->read_errors += s->read_errors;
+}
+
+/* Add the counters of c (NULL: none) to *sum. */
+static void
+add_io_stats(ts_cache_io_stats *sum, ts_cache *c)
+{
+    if (c == NULL)
+        return;
+    ts_cache_io_stats s;
+    ts_cache_io_stats_get(c, &s);
+    add_io_stats_sum(sum, &s);
+}
+
 static void
 cacheset_free(cacheset *cs)
 {
+    ts_cache_io_stats gone = {0};
+    for (int i = 0; i < cs->n; i++)
+        for (int k = 0; k < 2; k++)
+            add_io_stats(&gone, cs->t[i].persist[k]);
+    pthread_mutex_lock(&cs->p->perr_mu);
+    add_io_stats_sum(&cs->p->persist_retired, &gone);
+    pthread_mutex_unlock(&cs->p->perr_mu);
     for (int i = 0; i < cs->n; i++) {
         tscache *tc = &cs->t[i];
         for (int k = 0; k < 2; k++) {
@@ -383,6 +419,7 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
         return NULL;
     }
     atomic_init(&cs->refs, 1);
+    cs->p = p;
     cs->svc = ts_service_ref(svc);
     const ts_config *cfg = ts_service_config(svc);
     for (int i = 0; i < n; i++) {
@@ -1327,25 +1364,12 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->pg_errors = pgs.errors;
     o->pg_failing = ts_pg_failing(o->pg_error, sizeof o->pg_error);
     cacheset *cs = current(p);
-    for (int i = 0; i < cs->n; i++) {
-        for (int k = 0; k < 2; k++) {
-            if (cs->t[i].persist[k] == NULL)
-                continue;
-            ts_cache_io_stats s;
-            ts_cache_io_stats_get(cs->t[i].persist[k], &s);
-            o->persist.gets += s.gets;
-            o->persist.hits += s.hits;
-            o->persist.misses += s.misses;
-            o->persist.stale += s.stale;
-            o->persist.corrupt += s.corrupt;
-            o->persist.puts += s.puts;
-            o->persist.put_errors += s.put_errors;
-            o->persist.bytes_written += s.bytes_written;
-            o->persist.read_errors += s.read_errors;
-        }
-    }
+    for (int i = 0; i < cs->n; i++)
+        for (int k = 0; k < 2; k++)
+            add_io_stats(&o->persist, cs->t[i].persist[k]);
     cacheset_unref(cs);
     pthread_mutex_lock(&p->perr_mu);
+    add_io_stats_sum(&o->persist, &p->persist_retired);
     o->persist_failing = p->persist_failing;
     snprintf(o->persist_error, sizeof o->persist_error, "%s",
              p->persist_failing ? p->persist_error : "");
