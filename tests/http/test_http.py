@@ -229,6 +229,104 @@ def test_tilejson():
     assert st == 404
 
 
+def test_tiles_json_lists_every_tileset_with_live_and_feeds():
+    """/tiles.json: the TileJSON of every tileset (as /tiles/{name}.json), with "live" and,
+    for the live ones, their feeds (data/demo/tilesrv.yaml: parking and air are live)."""
+    st, h, body = get(port(), "/tiles.json")
+    assert st == 200, st
+    assert h["content-type"] == "application/json"
+    index = json.loads(body)
+    assert [t["name"] for t in index] == ["cadastre", "parking", "air"], index
+    by = {t["name"]: t for t in index}
+    assert by["cadastre"]["live"] is False and "feeds" not in by["cadastre"], by["cadastre"]
+    assert by["parking"]["live"] is True and by["parking"]["feeds"] == ["demo_parking"]
+    assert by["air"]["live"] is True and by["air"]["feeds"] == ["demo_air"]
+    for t in index:
+        one = json.loads(get(port(), "/tiles/%s.json" % t["name"])[2])
+        rest = {k: v for k, v in t.items() if k not in ("live", "feeds")}
+        assert rest == one, (rest, one)
+    st, _, body = get(port(), "/tiles.json?format=pbf")
+    assert st == 200, st
+    vec = json.loads(body)
+    assert all(t["tiles"][0].endswith("/{z}/{x}/{y}.pbf") and "vector_layers" in t for t in vec)
+    assert [t["live"] for t in vec] == [False, True, True]
+
+
+def tile_url(template, z, x, y):
+    return re.sub(r"^http://[^/]+", "", template).replace("{z}", str(z)).replace(
+        "{x}", str(x)).replace("{y}", str(y))
+
+
+def test_tilejson_describes_the_web_mercator_grid_when_it_is_not_the_first():
+    """TileJSON is Web Mercator: for a tileset whose first grid is the AdV UTM grid it names
+    the WebMercatorQuad grid in its tile URLs, with that grid's zooms and bounds; a tileset
+    without WebMercatorQuad has none (404 saying why) and is not in /tiles.json."""
+    d = tempfile.mkdtemp()
+    try:
+        demo = os.path.join(ARGS.srcdir, "data", "demo")
+        styles = os.path.join(ARGS.srcdir, "styles")
+        cfg = os.path.join(d, "utm.yaml")
+        with open(cfg, "w") as f:
+            f.write("""sources:
+  demo: {path: %(demo)s/duesseldorf_demo.gpkg}
+layers:
+  parcels: {source: demo, table: parcels, style: %(styles)s/alkis_parcels.sld}
+  buildings: {source: demo, table: buildings, style: %(styles)s/alkis_buildings.sld}
+tilesets:
+  utm:
+    layers: [parcels, buildings]
+    grids: [DE_EPSG_25832_ADV, WebMercatorQuad]
+    background: "#dedad2"
+  utm_only:
+    layers: [parcels]
+    grids: [DE_EPSG_25832_ADV]
+""" % {"demo": demo, "styles": styles})
+        srv = start_server(cfg)
+        p = srv[1]
+        try:
+            st, _, body = get(p, "/tiles/utm.json")
+            assert st == 200, st
+            tj = json.loads(body)
+            assert tj["scheme"] == "xyz"
+            assert tj["tiles"][0].endswith("/tiles/utm/WebMercatorQuad/{z}/{x}/{y}.png"), tj
+            w, s, e, n = tj["bounds"]
+            assert 6.6 < w < 6.8 and 51.1 < s < 51.3 and w < e and s < n, tj["bounds"]
+            lon, lat, cz = tj["center"]
+            assert w < lon < e and s < lat < n and tj["minzoom"] <= cz <= tj["maxzoom"], tj
+            # a tile of the city centre from the template: the cadastre, not a blank tile
+            st, h, tile = get(p, tile_url(tj["tiles"][0], 16, 34001, 21873))
+            assert st == 200 and png_size(tile) == (256, 256), st
+            assert len(tile) > 2000, "blank tile at the city centre: %d bytes" % len(tile)
+            # the zooms are those the URL serves: the levels of WebMercatorQuad
+            tmpl = tj["tiles"][0]
+            zooms = [(tj["minzoom"], True), (tj["maxzoom"], True), (tj["maxzoom"] + 1, False)]
+            if tj["minzoom"] > 0:
+                zooms.append((tj["minzoom"] - 1, False))
+            for z, ok in zooms:
+                sh = z - 16  # the city centre's tile (16/34001/21873) at zoom z
+                x, y = (34001 << sh, 21873 << sh) if sh >= 0 else (34001 >> -sh, 21873 >> -sh)
+                st = get(p, tile_url(tmpl, z, x, y))[0]
+                assert (st == 200) == ok, (z, st, tj["minzoom"], tj["maxzoom"])
+            st, _, body = get(p, "/tiles/utm.json?format=pbf")
+            vj = json.loads(body)
+            assert vj["tiles"][0].endswith("/tiles/utm/WebMercatorQuad/{z}/{x}/{y}.pbf"), vj
+            assert {v["id"] for v in vj["vector_layers"]} >= {"parcels", "buildings"}, vj
+            assert get(p, tile_url(vj["tiles"][0], 16, 34001, 21873))[0] == 200
+            # no Web Mercator grid: no TileJSON, and the reason
+            st, _, body = get(p, "/tiles/utm_only.json")
+            assert st == 404, st
+            msg = body.decode()
+            assert "Web Mercator" in msg and "DE_EPSG_25832_ADV" in msg and "WMTS" in msg, msg
+            st, _, body = get(p, "/tiles.json")
+            assert st == 200 and [t["name"] for t in json.loads(body)] == ["utm"], body
+            assert json.loads(body)[0]["live"] is False
+        finally:
+            rc, log = stop_server(srv)
+        assert rc == 0, log
+    finally:
+        shutil.rmtree(d)
+
+
 def test_health_and_metrics():
     st, h, body = get(port(), "/health")
     assert st == 200

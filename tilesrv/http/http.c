@@ -466,107 +466,6 @@ ts_http__base_url(ts_http *h, struct MHD_Connection *c, char *buf, size_t size)
         snprintf(buf, size, "http://%s:%d", h->o.host, h->port);
 }
 
-static enum MHD_Result
-handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
-{
-    ts_service *svc = ts_pipeline_service(h->p);
-    const ts_tileset *ts = ts_service_tileset(svc, name);
-    if (ts == NULL) {
-        ts_service_unref(svc);
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
-    }
-    char base[256];
-    ts_http__base_url(h, c, base, sizeof base);
-    ts_tilejson_info ti = {
-        .name = ts->name,
-        .title = ts->cfg->title,
-        .attribution = ts->cfg->attribution,
-        .base_url = base,
-        .ext = "png",
-        .minzoom = ts->minzoom,
-        .maxzoom = ts->maxzoom,
-    };
-    if (ts->grid->epsg == 3857 && ts->bounds.maxx > ts->bounds.minx) {
-        ts_grid_mercator_to_lonlat(ts->bounds.minx, ts->bounds.miny, &ti.bounds_lonlat.minx,
-                                   &ti.bounds_lonlat.miny);
-        ts_grid_mercator_to_lonlat(ts->bounds.maxx, ts->bounds.maxy, &ti.bounds_lonlat.maxx,
-                                   &ti.bounds_lonlat.maxy);
-        ti.has_bounds = 1;
-    }
-    /* ?format=pbf (or mvt): the vector tiles' TileJSON, with vector_layers */
-    const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
-    int vector = fmt != NULL && (strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0);
-    ts_tilejson_vlayer *vl = NULL;
-    char (*lnames)[300] = NULL;
-    char (*fnames)[TS_MVT_FIELD_MAX] = NULL;
-    ts_cfg_attr_type *ftypes = NULL;
-    const char **fptr = NULL, **tptr = NULL;
-    ts_status st = TS_OK;
-    if (vector) {
-        enum { PER = 256 };
-        int nl = ts->nlayers;
-        size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
-        vl = calloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof *vl); /* and "<layer>_label"s */
-        lnames = calloc((size_t)(nl > 0 ? nl : 1), sizeof *lnames);
-        fnames = malloc(cap * sizeof *fnames);
-        ftypes = malloc(cap * sizeof *ftypes);
-        fptr = malloc(cap * sizeof *fptr);
-        tptr = malloc(cap * sizeof *tptr);
-        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL ||
-            lnames == NULL)
-            st = TS_ENOMEM;
-        int nv = 0;
-        for (int i = 0; st == TS_OK && i < nl; i++) {
-            size_t o = (size_t)i * PER;
-            int n = ts_service_mvt_fields(svc, ts, i, fnames + o, ftypes + o, PER);
-            for (int k = 0; k < n; k++) {
-                fptr[o + k] = fnames[o + k];
-                ts_cfg_attr_type t = ftypes[o + k];
-                tptr[o + k] = t == TS_CFG_ATTR_BOOL     ? "Boolean"
-                              : t == TS_CFG_ATTR_INT ||
-                                        t == TS_CFG_ATTR_DOUBLE ? "Number"
-                                                                : "String";
-            }
-            const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
-            vl[nv++] = (ts_tilejson_vlayer){
-                .id = ts->cfg->layers[i],
-                .description = cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title
-                                                                                   : NULL,
-                .fields = fptr + o,
-                .types = tptr + o,
-                .nfields = n,
-                .minzoom = ti.minzoom,
-                .maxzoom = ti.maxzoom,
-            };
-            if (i < ts->nlayers && ts_pipeline_label_layer(ts->layers[i])) {
-                snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
-                vl[nv] = vl[nv - 1];
-                vl[nv].id = lnames[i];
-                vl[nv++].description = "label points (one per feature)";
-            }
-        }
-        ti.ext = "pbf";
-        ti.vlayers = vl;
-        ti.nvlayers = nv;
-    }
-    ts_buf b;
-    ts_buf_init(&b, 1 << 20);
-    if (st == TS_OK)
-        st = ts_ows_write_tilejson(&ti, &b);
-    free(vl);
-    free(lnames);
-    free(fnames);
-    free(ftypes);
-    free(fptr);
-    free(tptr);
-    ts_service_unref(svc);
-    enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                    : ts_http__send_status(h, c, st, NULL);
-    ts_buf_fini(&b);
-    return r;
-}
-
 void
 ts_http_note_reload(ts_http *h, int ok, const char *msg)
 {
@@ -904,7 +803,7 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
                 return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
             memcpy(name, rest, n - 5);
             name[n - 5] = '\0';
-            return handle_tilejson(h, c, name);
+            return ts_http__handle_tilejson(h, c, name);
         }
         ts_xyz_req x;
         ts_status st = ts_ows_parse_xyz(rest, &x, &err);
@@ -912,6 +811,8 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
             return ts_http__send_status(h, c, st, &err);
         return handle_tile(h, c, rs, &x, head);
     }
+    if (strcmp(url, "/tiles.json") == 0) /* the TileJSON of every Web Mercator tileset */
+        return ts_http__handle_tilejson_index(h, c);
     enum MHD_Result r;
     if (ts_http__route_ogc(h, c, rs, url, head, &r))
         return r;

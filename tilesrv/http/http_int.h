@@ -1,5 +1,6 @@
 /* http/http_int.h — shared by the files of the http module:
- *   http.c   the daemon, XYZ/TMS tiles, TileJSON, /health, /metrics, static files
+ *   http.c   the daemon, XYZ/TMS tiles, /health, /metrics, static files
+ *   tilejson.c /tiles/{tileset}.json and /tiles.json (TileJSON of the WebMercatorQuad grids)
  *   ogc.c    WMS, WMTS (KVP and RESTful), TMS documents, OGC API – Tiles
  *   info.c   GetFeatureInfo answers (text, HTML, JSON, GML)
  *   guard.c  connections, deadlines, access log, preflight, admin
@@ -192,6 +193,19 @@ enum MHD_Result ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, con
  * decoded path after "/fonts"): glyphs.c. */
 enum MHD_Result ts_http__handle_fonts(ts_http *h, struct MHD_Connection *c, req_state *rs,
                                       const char *path, int head);
+
+/* /tiles/{name}.json (tilejson.c): the TileJSON 3.0.0 of the tileset's WebMercatorQuad grid
+ * (TileJSON is Web Mercator by definition), whichever grid the tileset lists first: the tile
+ * URLs name the grid when it is not the first (/tiles/{name}/WebMercatorQuad/{z}/{x}/{y}),
+ * zooms, bounds and center are that grid's; ?format=pbf (or mvt): of its vector tiles, with
+ * vector_layers. 404 for an unknown tileset, and, with the reason and the tileset's grids,
+ * for one without WebMercatorQuad (or without a level of it in its zoom range). */
+enum MHD_Result ts_http__handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name);
+/* /tiles.json (tilejson.c): a JSON array of the TileJSON documents (as
+ * ts_http__handle_tilejson, ?format=pbf too) of every tileset that has them, in
+ * configuration order, each with "live" (it draws a sensor feed) and, when live, "feeds"
+ * (the names of those feeds). */
+enum MHD_Result ts_http__handle_tilejson_index(ts_http *h, struct MHD_Connection *c);
 
 /* 1 when an Accept-Encoding header value (NULL: none) accepts gzip: "gzip" or "x-gzip"
  * (any case) with a q above 0, or else "*" with a q above 0 (RFC 9110 12.5.3). */

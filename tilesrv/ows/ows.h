@@ -71,11 +71,20 @@ typedef struct ts_tilejson_info {
     const char *legend;         /* HTML legend, or NULL */
     int has_center;             /* center given explicitly (else derived from bounds) */
     double center[3];           /* longitude, latitude, zoom */
+    const char *grid;           /* non-NULL: the tile URLs name this grid (TileMatrixSet):
+                                 * /tiles/{name}/{grid}/{z}/{x}/{y}.{ext} */
+    /* tilesrv's members of the /tiles.json index (written only when has_live is set) */
+    int has_live;
+    int live;                   /* "live": the tileset draws a sensor feed */
+    const char *const *feeds;   /* "feeds": the names of those feeds (written when nfeeds > 0) */
+    int nfeeds;
 } ts_tilejson_info;
 
 /* Append a TileJSON 3.0.0 document for the tileset to out. Strings are JSON-escaped. When ext
  * is "mvt" or "pbf", "vector_layers" is written (an empty list when none are given, which
- * TileJSON 3.0 allows only for raster; give the layer ids). */
+ * TileJSON 3.0 allows only for raster; give the layer ids). The tile URL is
+ * {base_url}/tiles/{name}[/{grid}]/{z}/{x}/{y}.{ext}; "scheme" is always "xyz", so the caller
+ * describes Web Mercator tiles (WebMercatorQuad) only. */
 ts_status ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out);
 
 /* Append s to out with JSON string escaping (no surrounding quotes). */

@@ -76,6 +76,10 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
     TS_TRY(ts_ows_json_escape(out, ti->base_url));
     TS_TRY(ts_buf_printf(out, "/tiles/"));
     TS_TRY(ts_ows_json_escape(out, ti->name));
+    if (ti->grid) {
+        TS_TRY(ts_buf_add(out, "/", 1));
+        TS_TRY(ts_ows_json_escape(out, ti->grid));
+    }
     TS_TRY(ts_buf_printf(out, "/{z}/{x}/{y}."));
     TS_TRY(ts_ows_json_escape(out, ti->ext));
     TS_TRY(ts_buf_printf(out, "\"],"));
@@ -126,6 +130,16 @@ ts_ows_write_tilejson(const ts_tilejson_info *ti, ts_buf *out)
             cz = 14;
         TS_TRY(ts_buf_printf(out, ",\"center\":[%.6f,%.6f,%d]", (b->minx + b->maxx) / 2,
                              (b->miny + b->maxy) / 2, cz));
+    }
+    if (ti->has_live) {
+        TS_TRY(ts_buf_printf(out, ",\"live\":%s", ti->live ? "true" : "false"));
+        for (int i = 0; ti->feeds && i < ti->nfeeds; i++) {
+            TS_TRY(ts_buf_printf(out, "%s\"", i ? "," : ",\"feeds\":["));
+            TS_TRY(ts_ows_json_escape(out, ti->feeds[i]));
+            TS_TRY(ts_buf_add(out, "\"", 1));
+        }
+        if (ti->feeds && ti->nfeeds > 0)
+            TS_TRY(ts_buf_add(out, "]", 1));
     }
     return ts_buf_add(out, "}", 1);
 }

@@ -1,0 +1,240 @@
+/* http/tilejson.c — TileJSON of the tilesets: /tiles/{tileset}.json (?format=pbf for the
+ * vector tiles) and the index of them all, /tiles.json.
+ *
+ * TileJSON is Web Mercator by definition: "scheme":"xyz" and every client that reads it
+ * (MapLibre, OpenLayers' TileJSON source, Leaflet plug-ins, QGIS) assumes EPSG:3857 tiles
+ * numbered as WebMercatorQuad. So both documents describe the tileset's WebMercatorQuad
+ * grid, whichever grid it lists first: when that grid is not the first, the tile URLs name
+ * it (/tiles/{tileset}/WebMercatorQuad/{z}/{x}/{y}.png, the grid-qualified route), and the
+ * zooms, bounds and center are those of that grid. A tileset without WebMercatorQuad has no
+ * TileJSON (404 saying why; WMTS and OGC API – Tiles serve its grids). */
+#include "http/http_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MERCATOR "WebMercatorQuad"
+
+/* The tileset named (any of its grid entries) on WebMercatorQuad, or NULL when it is not
+ * offered there or has no level of it in its zoom range. */
+static const ts_tileset *
+mercator_entry(const ts_service *svc, const char *name)
+{
+    const ts_tileset *ts = ts_service_tileset_grid(svc, name, MERCATOR);
+    return ts && ts->minzoom <= ts->maxzoom ? ts : NULL;
+}
+
+/* The names of the feeds the tileset's layers draw, each once, into feeds (room for
+ * ts->nlayers); returns how many. */
+static int
+tileset_feeds(const ts_service *svc, const ts_tileset *ts, const char **feeds)
+{
+    const ts_config *cfg = ts_service_config(svc);
+    int n = 0;
+    for (int i = 0; i < ts->cfg->nlayers; i++) {
+        const ts_cfg_layer *cl = ts_config_layer(cfg, ts->cfg->layers[i]);
+        if (cl == NULL || cl->feed == NULL)
+            continue;
+        int seen = 0;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(feeds[k], cl->feed) == 0;
+        if (!seen)
+            feeds[n++] = cl->feed;
+    }
+    return n;
+}
+
+/* Append the TileJSON of ts (a WebMercatorQuad entry, from mercator_entry) to b: of its
+ * PNG tiles, or of its vector tiles when vector (with vector_layers: the layers' fields and
+ * types, and a "<layer>_label" layer for each layer with labels). index adds the members of
+ * the /tiles.json index ("live", "feeds"). TS_OK, or TS_ENOMEM / TS_ELIMIT (b). */
+static ts_status
+write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, int vector, int index,
+               ts_buf *b)
+{
+    ts_tilejson_info ti = {
+        .name = ts->name,
+        .title = ts->cfg->title,
+        .attribution = ts->cfg->attribution,
+        .base_url = base,
+        .ext = "png",
+        .minzoom = ts->minzoom,
+        .maxzoom = ts->maxzoom,
+        /* the first grid is what /tiles/{tileset}/{z}/{x}/{y} serves; any other is named */
+        .grid = ts_service_tileset(svc, ts->name) == ts ? NULL : ts->grid->name,
+    };
+    if (ts->bounds.maxx > ts->bounds.minx) {
+        ts_grid_mercator_to_lonlat(ts->bounds.minx, ts->bounds.miny, &ti.bounds_lonlat.minx,
+                                   &ti.bounds_lonlat.miny);
+        ts_grid_mercator_to_lonlat(ts->bounds.maxx, ts->bounds.maxy, &ti.bounds_lonlat.maxx,
+                                   &ti.bounds_lonlat.maxy);
+        ti.has_bounds = 1;
+    }
+    int nl = ts->nlayers;
+    const char **feeds = NULL;
+    ts_tilejson_vlayer *vl = NULL;
+    char(*lnames)[300] = NULL;
+    char(*fnames)[TS_MVT_FIELD_MAX] = NULL;
+    ts_cfg_attr_type *ftypes = NULL;
+    const char **fptr = NULL, **tptr = NULL;
+    ts_status st = TS_OK;
+    if (index) {
+        ti.has_live = 1;
+        ti.live = ts_service_tileset_live(svc, ts);
+        feeds = calloc((size_t)(ts->cfg->nlayers > 0 ? ts->cfg->nlayers : 1), sizeof *feeds);
+        if (feeds == NULL)
+            st = TS_ENOMEM;
+        else if (ti.live)
+            ti.nfeeds = tileset_feeds(svc, ts, feeds);
+        ti.feeds = feeds;
+    }
+    if (vector && st == TS_OK) {
+        enum { PER = 256 };
+        size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
+        vl = calloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof *vl); /* and "<layer>_label"s */
+        lnames = calloc((size_t)(nl > 0 ? nl : 1), sizeof *lnames);
+        fnames = malloc(cap * sizeof *fnames);
+        ftypes = malloc(cap * sizeof *ftypes);
+        fptr = malloc(cap * sizeof *fptr);
+        tptr = malloc(cap * sizeof *tptr);
+        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL ||
+            lnames == NULL)
+            st = TS_ENOMEM;
+        int nv = 0;
+        for (int i = 0; st == TS_OK && i < nl; i++) {
+            size_t o = (size_t)i * PER;
+            int n = ts_service_mvt_fields(svc, ts, i, fnames + o, ftypes + o, PER);
+            for (int k = 0; k < n; k++) {
+                fptr[o + k] = fnames[o + k];
+                ts_cfg_attr_type t = ftypes[o + k];
+                tptr[o + k] = t == TS_CFG_ATTR_BOOL                             ? "Boolean"
+                              : t == TS_CFG_ATTR_INT || t == TS_CFG_ATTR_DOUBLE ? "Number"
+                                                                                : "String";
+            }
+            const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
+            vl[nv++] = (ts_tilejson_vlayer){
+                .id = ts->cfg->layers[i],
+                .description =
+                    cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title : NULL,
+                .fields = fptr + o,
+                .types = tptr + o,
+                .nfields = n,
+                .minzoom = ti.minzoom,
+                .maxzoom = ti.maxzoom,
+            };
+            if (ts_pipeline_label_layer(ts->layers[i])) {
+                snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
+                vl[nv] = vl[nv - 1];
+                vl[nv].id = lnames[i];
+                vl[nv++].description = "label points (one per feature)";
+            }
+        }
+        ti.ext = "pbf";
+        ti.vlayers = vl;
+        ti.nvlayers = nv;
+    }
+    if (st == TS_OK)
+        st = ts_ows_write_tilejson(&ti, b);
+    free(feeds);
+    free(vl);
+    free(lnames);
+    free(fnames);
+    free(ftypes);
+    free(fptr);
+    free(tptr);
+    return st;
+}
+
+/* ?format=pbf (or mvt): the vector tiles' TileJSON. */
+static int
+wants_vector(struct MHD_Connection *c)
+{
+    const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    return fmt != NULL && (strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0);
+}
+
+/* Why the tileset first (its first grid's entry) has no TileJSON, into msg. */
+static void
+no_mercator_reason(const ts_tileset *first, char *msg, size_t size)
+{
+    const ts_cfg_tileset *tc = first->cfg;
+    int listed = 0;
+    for (int i = 0; i < tc->ngrids && !listed; i++)
+        listed = strcmp(tc->grids[i], MERCATOR) == 0;
+    if (listed) {
+        snprintf(msg, size,
+                 "TileJSON describes Web Mercator tiles (WebMercatorQuad); tileset %s has no "
+                 "level of WebMercatorQuad in its zoom range (levels %d-%d of %s)",
+                 tc->name, tc->minzoom, tc->maxzoom, first->grid->name);
+        return;
+    }
+    int n = snprintf(msg, size,
+                     "TileJSON describes Web Mercator tiles (WebMercatorQuad); tileset %s's "
+                     "grids are ",
+                     tc->name);
+    for (int i = 0; i < tc->ngrids && n >= 0 && (size_t)n < size; i++)
+        n += snprintf(msg + n, size - (size_t)n, "%s%s", i ? ", " : "", tc->grids[i]);
+    if (n >= 0 && (size_t)n < size)
+        snprintf(msg + n, size - (size_t)n,
+                 ": use WMTS (/wmts/1.0.0/WMTSCapabilities.xml) or OGC API - Tiles (/ogcapi/)");
+}
+
+enum MHD_Result
+ts_http__handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
+{
+    ts_service *svc = ts_pipeline_service(h->p);
+    const ts_tileset *first = ts_service_tileset(svc, name);
+    if (first == NULL) {
+        ts_service_unref(svc);
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such tileset");
+    }
+    const ts_tileset *ts = mercator_entry(svc, name);
+    if (ts == NULL) {
+        char msg[1024];
+        no_mercator_reason(first, msg, sizeof msg);
+        ts_service_unref(svc);
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, msg);
+    }
+    char base[256];
+    ts_http__base_url(h, c, base, sizeof base);
+    ts_buf b;
+    ts_buf_init(&b, 1 << 20);
+    ts_status st = write_tilejson(svc, ts, base, wants_vector(c), 0, &b);
+    ts_service_unref(svc);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
+    ts_buf_fini(&b);
+    return r;
+}
+
+enum MHD_Result
+ts_http__handle_tilejson_index(ts_http *h, struct MHD_Connection *c)
+{
+    ts_service *svc = ts_pipeline_service(h->p);
+    char base[256];
+    ts_http__base_url(h, c, base, sizeof base);
+    int vector = wants_vector(c);
+    ts_buf b;
+    ts_buf_init(&b, 16 << 20);
+    ts_status st = ts_buf_add(&b, "[", 1);
+    int n = 0;
+    for (int i = 0; st == TS_OK && i < ts_service_ntilesets(svc); i++) {
+        const ts_tileset *ts = mercator_entry(svc, ts_service_tileset_at(svc, i)->name);
+        if (ts == NULL)
+            continue; /* no TileJSON: not Web Mercator */
+        if (n++ > 0)
+            st = ts_buf_add(&b, ",", 1);
+        if (st == TS_OK)
+            st = write_tilejson(svc, ts, base, vector, 1, &b);
+    }
+    if (st == TS_OK)
+        st = ts_buf_add(&b, "]", 1);
+    ts_service_unref(svc);
+    enum MHD_Result r =
+        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+                    : ts_http__send_status(h, c, st, NULL);
+    ts_buf_fini(&b);
+    return r;
+}
