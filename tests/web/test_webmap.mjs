@@ -10,7 +10,12 @@
 //  (c) a click on the bay opens a popup with its name, state, observation time and stale
 //      flag, and the open popup follows the next change (free: the bay turns green); a click
 //      on an air-quality station shows its measured values, a click elsewhere the cadastre's
-//      features there (WMS GetFeatureInfo).
+//      features there (WMS GetFeatureInfo);
+//  (d) with a configuration of its own (no `cadastre`, `parking` or `air`; the base's first
+//      grid the AdV UTM grid, WebMercatorQuad its second), the page learns the tilesets from
+//      /tiles.json: it shows that base (its tiles through the TileJSON's grid-qualified URLs,
+//      the screenshot not blank), named after it, in its bounds, the other tileset as an
+//      overlay switched off and the live one switched on.
 //
 // The bundle is built from web/src into a temporary web root (node web/build.mjs DIR), so
 // the test checks the current sources, not an old web/dist.
@@ -96,6 +101,49 @@ function around(img, x, y, r) {
   return v;
 }
 
+// `tilesrv serve -c cfg` with the web root web, logging into log; resolves when it listens.
+async function startTilesrv(a, cfg, web, log) {
+  const port = await freePort();
+  const logf = fs.openSync(log, 'w');
+  const srv = spawn(a.binary, ['serve', '-c', cfg, '--listen', `127.0.0.1:${port}`, '--threads',
+    '2'], {stdio: ['ignore', logf, logf], env: {...process.env, TILESRV_WEB_ROOT: web}});
+  children.add(srv);
+  await waitPort(port, srv, 'tilesrv', 60000);
+  return {srv, port};
+}
+
+// SIGTERM; checks that it exits 0 without sanitizer reports in its log.
+async function stopTilesrv(srv, log) {
+  if (srv.exitCode !== null) return;
+  srv.kill('SIGTERM');
+  let timer;
+  const rc = await Promise.race([new Promise((r) => srv.once('exit', (code) => r(code))),
+    new Promise((r) => { timer = setTimeout(() => { srv.kill('SIGKILL'); r(-1); }, 30000); })]);
+  clearTimeout(timer);
+  const text = fs.readFileSync(log, 'utf8');
+  if (rc !== 0) console.log(text);
+  check(rc === 0, 'server stopped cleanly');
+  check(!text.includes('runtime error') && !text.includes('AddressSanitizer'),
+    'no sanitizer reports in the server log');
+}
+
+// Share of the map area (left of the panel, every other pixel) not background or white, the
+// share of background, and the number of distinct colours there.
+function drawnShare(img, right, background) {
+  const colours = new Set();
+  let drawn = 0, total = 0, bg = 0;
+  for (let y = 0; y < img.h; y += 2) {
+    for (let x = 0; x < Math.min(img.w, right); x += 2) {
+      const p = img.px(x, y);
+      colours.add((p[0] >> 3) << 10 | (p[1] >> 3) << 5 | p[2] >> 3);
+      total++;
+      if (near(p, background, 6)) bg++;
+      else if (!near(p, [255, 255, 255], 2)) drawn++;
+    }
+  }
+  return {colours: colours.size, drawn: drawn / total, background: bg / total};
+}
+
 // ---- the run ------------------------------------------------------------------------------
 async function run(a, tmp, chromium) {
   const data = path.join(a.srcdir, 'tests', 'data', 'feed');
@@ -112,7 +160,7 @@ async function run(a, tmp, chromium) {
         fs.existsSync(path.join(web, 'dist', 'main.css')),
         `bundle built from web/src ${b.status === 0 ? '' : b.stderr}`);
 
-  const bport = await freePort(), hport = await freePort();
+  const bport = await freePort();
   const broker = spawn(MOSQUITTO, ['-p', String(bport)], {stdio: 'ignore'});
   children.add(broker);
   let srv = null, browser = null;
@@ -164,11 +212,8 @@ tilesets:
     layers: [stations]
     metatile: 2
 `);
-    const logf = fs.openSync(log, 'w');
-    srv = spawn(a.binary, ['serve', '-c', cfg, '--listen', `127.0.0.1:${hport}`, '--threads', '2'],
-      {stdio: ['ignore', logf, logf], env: {...process.env, TILESRV_WEB_ROOT: web}});
-    children.add(srv);
-    await waitPort(hport, srv, 'tilesrv', 60000);
+    let hport;
+    ({srv, port: hport} = await startTilesrv(a, cfg, web, log));
 
     // the feed is connected and its first snapshot is out as an event (the page learns the
     // parking tileset's feed, "bays", from the events the server still holds)
@@ -209,18 +254,9 @@ tilesets:
     const panel = await page.locator('.panel').boundingBox();
     const shot1 = decodePng(await page.screenshot());
     if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_1.png'), await page.screenshot());
-    const colours = new Set();
-    let drawn = 0, total = 0;
-    for (let y = 0; y < shot1.h; y += 2) {
-      for (let x = 0; x < Math.min(shot1.w, panel.x - 4); x += 2) {
-        const p = shot1.px(x, y);
-        colours.add((p[0] >> 3) << 10 | (p[1] >> 3) << 5 | p[2] >> 3);
-        total++;
-        if (!near(p, BACKGROUND, 6) && !near(p, [255, 255, 255], 2)) drawn++;
-      }
-    }
-    console.log(`  map area: ${colours.size} colours, ${(100 * drawn / total).toFixed(0)}% drawn`);
-    check(colours.size >= 40 && drawn > 0.5 * total, 'the map renders (screenshot not blank)');
+    const share = drawnShare(shot1, panel.x - 4, BACKGROUND);
+    console.log(`  map area: ${share.colours} colours, ${(100 * share.drawn).toFixed(0)}% drawn`);
+    check(share.colours >= 40 && share.drawn > 0.5, 'the map renders (screenshot not blank)');
     const tilesAsked = requests.filter((u) => /\/tiles\/(cadastre|parking|air)\/16\//.test(u));
     check(['cadastre', 'parking', 'air'].every((t) => tilesAsked.some((u) =>
       u.includes(`/tiles/${t}/`))), 'tiles of the base and both overlays requested');
@@ -230,6 +266,9 @@ tilesets:
     check(await page.locator('.ol-scale-line').count() === 1, 'scale line shown');
     check(await page.locator('#layers input[type=checkbox]').count() === 2,
       'layer switcher: parking and air');
+    check(await page.title() === 'Düsseldorf – tilesrv map' &&
+          await page.locator('.panel h1').innerText() === 'Düsseldorf',
+      'the demo page is still called Düsseldorf');
 
     // (b) a sensor change over MQTT shows without a reload
     const bay = await page.evaluate(([lon, lat]) => window.tilesrvMap.pixelOf(lon, lat), BAY1);
@@ -338,19 +377,124 @@ tilesets:
     browser = null;
   } finally {
     if (browser) await browser.close().catch(() => {});
-    if (srv && srv.exitCode === null) {
-      srv.kill('SIGTERM');
-      let timer;
-      const rc = await Promise.race([new Promise((r) => srv.once('exit', (code) => r(code))),
-        new Promise((r) => { timer = setTimeout(() => { srv.kill('SIGKILL'); r(-1); }, 30000); })]);
-      clearTimeout(timer);
-      const text = fs.readFileSync(log, 'utf8');
-      if (rc !== 0) console.log(text);
-      check(rc === 0, 'server stopped cleanly');
-      check(!text.includes('runtime error') && !text.includes('AddressSanitizer'),
-        'no sanitizer reports in the server log');
-    }
+    if (srv) await stopTilesrv(srv, log);
     if (broker.exitCode === null) broker.kill('SIGKILL');
+  }
+}
+
+// (d) A city's own configuration: none of the demo's tileset names, the base on the AdV
+// grid first (WebMercatorQuad second), another tileset and a live one (the demo air feed).
+async function runOwnConfig(a, tmp, chromium) {
+  const demo = path.join(a.srcdir, 'data', 'demo');
+  const styles = path.join(a.srcdir, 'styles');
+  const web = path.join(tmp, 'web'); // built by run()
+  const cfg = path.join(tmp, 'city.yaml');
+  const CITY_BG = [0xf4, 0xf1, 0xe8];
+  fs.writeFileSync(cfg, `server:
+  cache_mb: 64
+sources:
+  demo:
+    path: ${path.join(demo, 'duesseldorf_demo.gpkg')}
+feeds:
+  luftdaten:
+    kind: demo
+    simulate: air
+    air_csv: ${path.join(demo, 'air_uba_duesseldorf.csv')}
+    fields: [no2, pm10]
+layers:
+  flurstuecke: {source: demo, table: parcels, style: ${path.join(styles, 'alkis_parcels.sld')}}
+  gebaeude: {source: demo, table: buildings, style: ${path.join(styles, 'alkis_buildings.sld')}}
+  strassen: {source: demo, table: streets, style: ${path.join(styles, 'alkis_streets.sld')}}
+  messstellen: {feed: luftdaten, style: ${path.join(styles, 'air_quality_uba.sld')}}
+tilesets:
+  stadtkarte:
+    title: "Stadtkarte (test)"
+    layers: [flurstuecke, gebaeude, strassen]
+    grids: [DE_EPSG_25832_ADV, WebMercatorQuad]
+    background: "#f4f1e8"
+    metatile: 4
+  strassennetz:
+    title: "Straßennetz"
+    layers: [strassen]
+    metatile: 4
+  luft:
+    title: "Luftqualität"
+    layers: [messstellen]
+    metatile: 2
+`);
+  const log = path.join(tmp, 'city.log');
+  const {srv, port} = await startTilesrv(a, cfg, web, log);
+  let browser = null;
+  try {
+    const index = JSON.parse((await get(port, '/tiles.json')).text);
+    const baseTj = index.find((t) => t.name === 'stadtkarte');
+    check(baseTj && /\/tiles\/stadtkarte\/WebMercatorQuad\/\{z\}/.test(baseTj.tiles[0]) &&
+          Array.isArray(baseTj.bounds), `own config: /tiles.json has the base on WebMercatorQuad (${
+      baseTj && baseTj.tiles[0]})`);
+    browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none']});
+    const page = await browser.newPage({viewport: VIEW, deviceScaleFactor: 1});
+    const bad = [], requests = [];
+    page.on('requestfailed', (r) => bad.push(`${r.url()} failed: ${r.failure()?.errorText}`));
+    page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.url()}: ${r.status()}`); });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('pageerror', (e) => bad.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') bad.push(`console: ${m.text()}`); });
+    // no view in the address: the page fits the base's bounds
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction(() => window.tilesrvMap, null, {timeout: 20000});
+    await page.evaluate(() => window.tilesrvMap.ready);
+    // the fitted view drawn with all its tiles
+    await page.evaluate(() => new Promise((resolve) => {
+      window.tilesrvMap.map.once('rendercomplete', resolve);
+      window.tilesrvMap.map.render();
+    }));
+    note('own config: page loaded, map rendered');
+
+    const panel = await page.locator('.panel').boundingBox();
+    const png = await page.screenshot();
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_city.png'), png);
+    const share = drawnShare(decodePng(png), panel.x - 4, CITY_BG);
+    console.log(`  map area: ${share.colours} colours, ${(100 * share.drawn).toFixed(0)}% drawn, ${
+      (100 * share.background).toFixed(0)}% the base's background`);
+    // the base's tiles cover the view (its background colour), its data drawn in its colours
+    check(share.colours >= 20 && share.drawn > 0.03 && share.background > 0.5,
+      'own config: the map shows the base (screenshot not blank)');
+    const baseTiles = requests.filter((u) => /\/tiles\/stadtkarte\/WebMercatorQuad\/\d+\/\d+\/\d+\.png/
+      .test(u));
+    check(baseTiles.length >= 4, `own config: the base's Web Mercator tiles requested (${
+      baseTiles.length}, e.g. ${baseTiles[0]})`);
+    check(!requests.some((u) => /\/tiles\/stadtkarte\/\d/.test(u) ||
+      /\/tiles\/(cadastre|parking|air)[/.]/.test(u)),
+    'own config: no tile of the AdV grid, no request for the demo\'s tilesets');
+    check(!requests.some((u) => u.includes('/tiles/strassennetz/')),
+      'own config: the other tileset (switched off) is not fetched');
+    check(requests.some((u) => u.includes('/tiles/luft/')), 'own config: the live overlay is');
+    const h1 = await page.locator('.panel h1').innerText();
+    check(h1 === 'Stadtkarte (test)' && await page.title() === 'Stadtkarte (test) – tilesrv map',
+      `own config: the page is named after its base ("${h1}")`);
+    const boxes = await page.evaluate(() => [...document.querySelectorAll(
+      '#layers input[type=checkbox]')].map((c) => `${c.id}:${c.checked}`));
+    check(JSON.stringify(boxes) === JSON.stringify(['layer-strassennetz:false', 'layer-luft:true']),
+      `own config: layer switcher ${boxes.join(', ')}`);
+    const [lon, lat] = await page.evaluate(() => { // the view's centre, EPSG:3857 -> lon/lat
+      const c = window.tilesrvMap.map.getView().getCenter().map((v) => v / 6378137);
+      return [c[0] * 180 / Math.PI, (2 * Math.atan(Math.exp(c[1])) - Math.PI / 2) * 180 / Math.PI];
+    });
+    const [w, s, e, n] = baseTj.bounds;
+    check(lon > w && lon < e && lat > s && lat < n,
+      `own config: the view is in the base's bounds (${lon.toFixed(4)}, ${lat.toFixed(4)})`);
+    // switching the other tileset on fetches its tiles
+    await page.click('#layer-strassennetz');
+    await page.waitForFunction(() => performance.getEntriesByType('resource').some((r) =>
+      r.name.includes('/tiles/strassennetz/')), null, {timeout: 10000});
+    check(true, 'own config: the other tileset switched on is fetched');
+    check(bad.length === 0, `own config: no failed requests, no errors: ${bad.join('; ') || 'none'}`);
+    await browser.close();
+    browser = null;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await stopTilesrv(srv, log);
   }
 }
 
@@ -380,6 +524,7 @@ async function main() {
   const t0 = Date.now();
   try {
     await run(a, tmp, chromium);
+    await runOwnConfig(a, tmp, chromium);
   } catch (e) {
     console.log(`FAIL: ${e instanceof Fail ? e.message : e.stack}`);
     process.exitCode = 1;

@@ -1,8 +1,12 @@
-// The web map served at "/": OpenLayers over this server's XYZ PNG tiles. The cadastral base
-// and the live overlays (parking, air) are tile layers; /events (Server-Sent Events) says
-// which tilesets changed where, and only the overlay tiles inside that box are fetched again
-// (the base is never reloaded). A click shows the values of the nearest sensor from
-// /sensors/{feed}.geojson. Built by web/build.mjs (npm run build) into web/dist/.
+// The web map served at "/": OpenLayers over this server's XYZ PNG tiles, of whatever
+// tilesets the configuration has. /tiles.json lists them (the TileJSON of every tileset on
+// WebMercatorQuad, with "live" and the feeds of the live ones): the base is the demo's
+// `cadastre` when there is one, else the first tileset that is not live; the live tilesets
+// are overlays (on), the other tilesets overlays to switch on. /events (Server-Sent Events)
+// says which tilesets changed where, and only the overlay tiles inside that box are fetched
+// again (the base is never reloaded). A click shows the values of the nearest sensor from
+// /sensors/{feed}.geojson, elsewhere the base's features (WMS GetFeatureInfo). Built by
+// web/build.mjs (npm run build) into web/dist/.
 import 'ol/ol.css';
 import './style.css';
 import Map from 'ol/Map.js';
@@ -15,15 +19,11 @@ import {Attribution, ScaleLine, Zoom} from 'ol/control.js';
 import {fromLonLat, toLonLat, transformExtent} from 'ol/proj.js';
 import {buffer as growExtent, getIntersection, intersects, isEmpty} from 'ol/extent.js';
 
-// Tilesets this page shows when the server has them (TileJSON answers), and the feed each
-// overlay is drawn from. The feed names are defaults (those of data/demo/tilesrv.yaml): the
-// events name the feed of every tileset they touch, and what they say wins.
-const BASE = 'cadastre';
-const OVERLAYS = [
-  {name: 'parking', feed: 'demo_parking'},
-  {name: 'air', feed: 'demo_air'},
-];
-// Düsseldorf city centre, when the base tileset gives no bounds (else those are fitted)
+// The bundled demo's base tileset (data/demo/tilesrv.yaml), the base whenever the server has
+// it, and the page's title with it (any other base names the page by its TileJSON).
+const DEMO = {base: 'cadastre', title: 'Düsseldorf'};
+// Düsseldorf city centre: the view only when the base tileset gives neither bounds nor a
+// center (else those are used)
 const HOME = {lon: 6.7735, lat: 51.2277, zoom: 14};
 const SYMBOL_PAD_PX = 24; // symbol radius + halo of the overlay styles, in pixels
 const HIT_PX = 12; // how near a click must be to a sensor
@@ -31,24 +31,41 @@ const HIDPI = window.devicePixelRatio > 1;
 
 const $ = (id) => document.getElementById(id);
 
-async function tilejson(name) {
+// The TileJSON of every tileset the server offers in Web Mercator (/tiles.json), or [].
+async function tilesets() {
   try {
-    const r = await fetch(`tiles/${encodeURIComponent(name)}.json`);
-    return r.ok ? await r.json() : null;
+    const r = await fetch('tiles.json');
+    const v = r.ok ? await r.json() : [];
+    return Array.isArray(v) ? v.filter((t) => t && t.name) : [];
   } catch {
-    return null;
+    return [];
   }
+}
+
+// The tile URL template of a TileJSON as a path relative to the page: the document's URLs
+// are absolute (server.public_url, or the Host the request named), the page's stay relative
+// so that it works behind a proxy as it did when it was loaded.
+function tileTemplate(tj) {
+  const t = (Array.isArray(tj.tiles) && tj.tiles[0]) ||
+    `tiles/${encodeURIComponent(tj.name)}/{z}/{x}/{y}.png`;
+  const i = t.indexOf('/tiles/');
+  return i >= 0 ? t.slice(i + 1) : t;
 }
 
 // ---- tile layers --------------------------------------------------------------------------
 
-// One XYZ layer. Tiles refreshed after an event get a new version in their URL, so neither
-// the browser nor a proxy hands back the picture from before the change.
+// One XYZ layer from the tileset's TileJSON (its tile URLs: /tiles/{name}/{z}/{x}/{y}.png,
+// or /tiles/{name}/WebMercatorQuad/... when that is not the tileset's first grid). Tiles
+// refreshed after an event get a new version in their URL, so neither the browser nor a
+// proxy hands back the picture from before the change. overlay: a live overlay (no fading,
+// no preloading) as opposed to the base or a tileset switched on as an overlay.
 function makeLayer(tj, overlay) {
   const versions = new globalThis.Map(); // "z/x/y" -> version of the last change there
+  const template = tileTemplate(tj);
   const url = (z, x, y) => {
     const v = versions.get(`${z}/${x}/${y}`) ?? versions.floor;
-    return `tiles/${tj.name}/${z}/${x}/${y}${HIDPI ? '@2x' : ''}.png${v ? `?v=${v}` : ''}`;
+    return template.replace('{z}', z).replace('{x}', x)
+      .replace('{y}', `${y}${HIDPI ? '@2x' : ''}`) + (v ? `?v=${v}` : '');
   };
   const source = new XYZ({
     tileUrlFunction: (c) => url(c[0], c[1], c[2]),
@@ -64,7 +81,8 @@ function makeLayer(tj, overlay) {
     preload: overlay ? 0 : 1,
     properties: {name: tj.name, title: tj.description || tj.name},
   });
-  return {name: tj.name, tj, layer, source, versions, url, feeds: new Set(), dead: new Set()};
+  return {name: tj.name, tj, layer, source, versions, url, live: !!tj.live, defaults: [],
+    feeds: new Set(), dead: new Set()};
 }
 
 // Fetch again the tiles of ov that lie within bbox (lon/lat) grown by the symbol size. Tiles
@@ -169,15 +187,16 @@ async function freshSensors(feed) {
   }
 }
 
-// The feeds of an overlay: the ones the events named, else the default (once it answered).
+// The feeds of an overlay: the ones the events named, else the defaults (its TileJSON's
+// "feeds", those that answered).
 function feedsOf(ov) {
   if (ov.feeds.size) return [...ov.feeds];
-  return ov.feed && !ov.dead.has(ov.feed) ? [ov.feed] : [];
+  return ov.defaults.filter((f) => !ov.dead.has(f));
 }
 
-// Load the sensors of an overlay's feeds that are missing or changed since. The default feed
-// is asked only when probe is set (on a click), so a page whose events name other feeds
-// never asks for it.
+// Load the sensors of an overlay's feeds that are missing or changed since. The default feeds
+// are asked only when probe is set (on a click), so a page whose events name other feeds
+// never asks for them.
 async function ensureSensors(ov, probe) {
   const feeds = ov.feeds.size ? [...ov.feeds] : probe ? feedsOf(ov) : [];
   await Promise.all(feeds.map(async (feed) => {
@@ -389,7 +408,7 @@ function connectEvents() {
       return;
     }
     // events were lost: everything live is fetched again
-    for (const ov of overlays) ov.source.refresh();
+    for (const ov of overlays) if (ov.live) ov.source.refresh();
     for (const feed of sensors.keys()) changes.set(feed, (changes.get(feed) || 0) + 1);
   });
   return es;
@@ -427,7 +446,7 @@ function layerList(base) {
     const label = document.createElement('label');
     const cb = document.createElement('input');
     cb.type = 'checkbox';
-    cb.checked = true;
+    cb.checked = ov.layer.getVisible(); // live overlays on, other tilesets off
     cb.id = `layer-${ov.name}`;
     cb.addEventListener('change', () => {
       ov.layer.setVisible(cb.checked);
@@ -443,10 +462,14 @@ function layerList(base) {
     legend.src = `wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&FORMAT=image/png&LAYER=${
       encodeURIComponent(ov.name)}`;
     legend.addEventListener('error', () => legend.remove());
+    legend.hidden = !cb.checked;
     li.append(label, legend);
     list.append(li);
   }
-  $('base-title').textContent = base ? base.layer.get('title') : '';
+  $('layers-title').textContent = overlays.every((o) => o.live) ? 'Live layers' : 'Layers';
+  // the base's title under the page's, unless it is the same
+  const sub = base ? base.layer.get('title') : '';
+  $('base-title').textContent = sub === $('title').textContent ? '' : sub;
   // small screens start with the layer list folded
   if (window.matchMedia('(max-width: 600px)').matches) list.closest('details').open = false;
 }
@@ -454,13 +477,29 @@ function layerList(base) {
 async function main() {
   $('app').hidden = false;
   $('nobundle').remove();
-  const [baseTj, ...overTj] = await Promise.all([BASE, ...OVERLAYS.map((o) => o.name)]
-    .map(tilejson));
+  const all = await tilesets();
+  const baseTj = all.find((t) => t.name === DEMO.base) || all.find((t) => !t.live) || null;
   const base = baseTj ? makeLayer(baseTj, false) : null;
-  overlays = OVERLAYS.map((o, i) => overTj[i] && Object.assign(makeLayer(overTj[i], true),
-    {feed: o.feed})).filter(Boolean);
+  // the other tilesets above the base (switched off), the live ones on top (on)
+  const others = all.filter((t) => t !== baseTj && !t.live).map((t) => makeLayer(t, false));
+  for (const o of others) o.layer.setVisible(false);
+  const live = all.filter((t) => t.live).map((t) => Object.assign(makeLayer(t, true),
+    {defaults: Array.isArray(t.feeds) ? t.feeds.map(String) : []}));
+  overlays = [...others, ...live];
+  // the page is named after its base (the demo's as it always was)
+  const title = !baseTj ? '' : baseTj.name === DEMO.base ? DEMO.title :
+    baseTj.description || baseTj.name;
+  if (title) {
+    $('title').textContent = title;
+    document.title = `${title} – tilesrv map`;
+    $('map').setAttribute('aria-label', `Map of ${title}`);
+  }
 
-  const v = viewFromHash() || {zoom: HOME.zoom, center: [HOME.lon, HOME.lat]};
+  // the view: the address's, else the base's bounds (fitted below) or center, else HOME
+  const center = baseTj && Array.isArray(baseTj.center) && baseTj.center.length >= 2 &&
+    baseTj.center.every(Number.isFinite) ? baseTj.center : null;
+  const v = viewFromHash() || (center ? {zoom: center[2] ?? HOME.zoom, center: center.slice(0, 2)} :
+    {zoom: HOME.zoom, center: [HOME.lon, HOME.lat]});
   const zoom = new Zoom({zoomInTipLabel: 'Zoom in', zoomOutTipLabel: 'Zoom out'});
   map = new Map({
     target: 'map',
@@ -478,7 +517,8 @@ async function main() {
       padding: [16, wide ? 300 : 16, 16, 16], maxZoom: 16, nearest: true});
   }
   if (!base && !overlays.length) {
-    $('status').textContent = 'The server offers none of the tilesets this map shows.';
+    $('status').textContent = 'The server offers no tileset in Web Mercator (/tiles.json is ' +
+      'empty): see its WMTS capabilities.';
   }
 
   popup = new Overlay({element: $('popup'), positioning: 'bottom-center', offset: [0, -14],
@@ -522,11 +562,13 @@ async function main() {
   });
 
   layerList(base);
-  connectEvents();
+  // live updates only for live overlays (a server without feeds holds /events open silently)
+  if (overlays.some((o) => o.live)) connectEvents();
+  else $('live').hidden = true;
 
   // for the browser test (tests/web/test_webmap.mjs) and the curious
   window.tilesrvMap = {
-    map, overlays, stats, sensors,
+    map, base, overlays, stats, sensors,
     pixelOf: (lon, lat) => map.getPixelFromCoordinate(fromLonLat([lon, lat])),
     ready: new Promise((resolve) => map.once('rendercomplete', () => resolve(true))),
   };
