@@ -386,6 +386,41 @@ def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_style_property_the_data_lack_is_named_with_style_file_line_once():
+    """A style reading a field the layer's table lacks: one warning per layer (not one per
+    grid), at the style's file:line, with the nearest field and the table's fields (all of
+    them, not only those loaded). A name that differs in case only is the field, as the
+    sources match names (no warning)."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        sld = os.path.join(d, "p.sld")
+        with open(sld, "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"'
+                    ' xmlns:ogc="http://www.opengis.net/ogc">\n<NamedLayer><Name>l</Name>'
+                    '<UserStyle><FeatureTypeStyle><Rule>\n<ogc:Filter><ogc:PropertyIsEqualTo>\n'
+                    '<ogc:PropertyName>nutzungg</ogc:PropertyName><ogc:Literal>x</ogc:Literal>'
+                    '</ogc:PropertyIsEqualTo></ogc:Filter>\n<PolygonSymbolizer/></Rule>\n'
+                    '<Rule><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>FLSTNR'
+                    '</ogc:PropertyName><ogc:Literal>1</ogc:Literal></ogc:PropertyIsEqualTo>'
+                    '</ogc:Filter><PolygonSymbolizer/></Rule>'
+                    '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n')
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s:\n    path: %s\nlayers:\n  l:\n    source: s\n"
+                    "    table: parcels\n    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
+                    "    grids: [WebMercatorQuad, DE_EPSG_25832_ADV]\n" % (gpkg, sld))
+        r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        lines = [ln for ln in r.stderr.splitlines() if "nutzungg" in ln]
+        assert len(lines) == 1, r.stderr
+        assert sld + ":4:" in lines[0] and "did you mean 'nutzung'?" in lines[0], lines[0]
+        assert "flstnr" in lines[0] and "zaehler" in lines[0], lines[0]  # the table's fields
+        assert "FLSTNR" not in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_cli_help_and_options_before_the_command():
     """`tilesrv CMD --help` prints the usage and exits 0 (it said 'unknown option');
     -q, -c and --log-level may come before the command."""

@@ -1440,6 +1440,49 @@ TS_TEST(source_text_that_is_not_utf8_is_read_as_windows_1252)
     ts_source_ctx_free(sc);
 }
 
+static int
+find_strasse_attr(void *ud, const char *name, const ts_value *v)
+{
+    if (strcmp(name, "Stra\xc3\x9f" "e") == 0 && v->type == TS_VAL_STR)
+        snprintf((char *)ud, 64, "%s", v->u.s);
+    return 0;
+}
+
+/* Field names of such a file are Windows-1252 too: a style naming the field in UTF-8
+ * ("Straße") finds it, and the store and GetFeatureInfo name it so (it was not found: the
+ * labels of a German .dbf without .cpg were left out). */
+TS_TEST(source_field_names_that_are_not_utf8_are_read_as_windows_1252)
+{
+    char path[512];
+    tmp("latin1_names.csv", path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    TS_REQUIRE(f != NULL);
+    fputs("WKT,Stra\xdf" "e,Nr\n"
+          "\"POINT(345000 5680000)\",K\xf6nigsallee,1\n",
+          f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    const char *want[] = {"Stra\xc3\x9f" "e", NULL};
+    for (int all = 0; all < 2; all++) {
+        ts_store_def def = {.name = "latin1_names", .path = path, .src_crs = "EPSG:25832",
+                            .dst_crs = "EPSG:3857", .fields = all ? NULL : want};
+        ts_store *s = NULL;
+        ts_err err;
+        ts_err_clear(&err);
+        TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+        int fi = ts_store_field_index(s, "Stra\xc3\x9f" "e");
+        TS_REQUIRE(fi >= 0);
+        TS_CHECK_STR(ts_store_value(s, 0, fi)->u.s, "K\xc3\xb6nigsallee");
+        char got[64] = "";
+        TS_CHECK(ts_source_feature_attrs(sc, path, NULL, ts_store_origin_id(s, 0),
+                                         find_strasse_attr, got, &err) == TS_OK);
+        TS_CHECK_STR(got, "K\xc3\xb6nigsallee");
+        ts_store_unref(s);
+    }
+    ts_source_ctx_free(sc);
+}
+
 /* A geometry collection of a point and a line is two features, a point and a line, with the
  * same attributes and origin id (it was the line alone: the point was lost). */
 TS_TEST(source_mixed_collection_is_one_feature_per_kind)

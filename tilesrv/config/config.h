@@ -300,4 +300,8 @@ const ts_cfg_feed *ts_config_feed(const ts_config *c, const char *name);
  * (WebMercatorQuad, WorldCRS84Quad, DE_EPSG_25832_ADV, DE_EPSG_25833_ADV). */
 const ts_grid *ts_config_grid(const ts_config *c, const char *name);
 
+/* For "did you mean" hints: the candidate equal to word but for case, else the nearest by
+ * edit distance (2 at most), else NULL. Thread-safe. */
+const char *ts_config_suggest(const char *word, const char *const *cands, int n);
+
 #endif

@@ -381,6 +381,20 @@ ts_config__edit_distance(const char *a, const char *b, int limit)
     return d[la][lb] > limit ? limit + 1 : d[la][lb];
 }
 
+const char *
+ts_config_suggest(const char *word, const char *const *cands, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (cands[i] && strcasecmp(cands[i], word) == 0)
+            return cands[i];
+    ts_cfg_suggest sg;
+    ts_config__suggest_init(&sg, word);
+    for (int i = 0; i < n; i++)
+        if (cands[i])
+            ts_config__suggest_add(&sg, cands[i]);
+    return sg.best;
+}
+
 void
 ts_config__suggest_init(ts_cfg_suggest *s, const char *word)
 {

@@ -58,6 +58,17 @@ typedef struct sctx {
     const char *source_layer;     /* layer_head's source-layer instead of the layer's name */
 } sctx;
 
+/* The name a style property has in the vector tiles: the store field it is bound to (a
+ * name differing in case only is that field: ts_render_layer_new), else as written. */
+static const char *
+prop_name(const sctx *x, int prop)
+{
+    const ts_render_layer *rl = x->rl;
+    if (rl != NULL && rl->style == x->style && rl->prop_field[prop] >= 0)
+        return ts_store_field_name(rl->store, rl->prop_field[prop]);
+    return x->style->props[prop];
+}
+
 static ts_status
 jstr(ts_buf *b, const char *s)
 {
@@ -152,7 +163,7 @@ expr(sctx *x, const ts_expr *e, int as_number)
         if (as_number)
             TS_TRY(ts_buf_printf(b, "[\"to-number\","));
         TS_TRY(ts_buf_printf(b, "[\"get\","));
-        TS_TRY(jstr(b, x->style->props[e->prop]));
+        TS_TRY(jstr(b, prop_name(x, e->prop)));
         return ts_buf_printf(b, as_number ? "]]" : "]");
     case TS_EXPR_FUNC:
         if (e->fn == TS_FN_IN) { /* ["any", ["==", x, v1], ...] */
@@ -475,7 +486,7 @@ static ts_status
 null_case_open(sctx *x, const ts_expr *subject)
 {
     TS_TRY(ts_buf_printf(x->b, "[\"case\",[\"==\",[\"get\","));
-    TS_TRY(jstr(x->b, x->style->props[subject->prop]));
+    TS_TRY(jstr(x->b, prop_name(x, subject->prop)));
     return ts_buf_printf(x->b, "],null],");
 }
 

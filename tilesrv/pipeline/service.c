@@ -265,6 +265,43 @@ bind_layer(const ts_cfg_layer *l, ts_store *store, ts_style *style, int *missing
     return rl;
 }
 
+/* Once per layer (at its first store): each property its style reads that the data lack,
+ * with where the style names it, the nearest field name and the fields there are. Rules and
+ * labels reading it see null for every feature. */
+static void
+warn_missing_props(const ts_service *s, const ts_cfg_layer *l, const ts_style *style,
+                   const ts_render_layer *rl, const ts_store *store, const char *table)
+{
+    for (int j = 0; j < s->nlayers; j++)
+        if (s->layers[j].cfg == l)
+            return; /* said at its first store (another grid's CRS) */
+    const char *names[256]; /* the table's fields; else those the store kept */
+    int n = 0, src = ts_store_source_nfields(store) > 0;
+    int nf = src ? ts_store_source_nfields(store) : ts_store_nfields(store);
+    for (int f = 0; f < nf && n < 256; f++)
+        names[n++] = src ? ts_store_source_field(store, f) : ts_store_field_name(store, f);
+    char fields[400];
+    size_t len = 0;
+    fields[0] = '\0';
+    for (int f = 0; f < n && len < sizeof fields - 80; f++)
+        len += (size_t)snprintf(fields + len, sizeof fields - len, "%s%s", f ? ", " : "",
+                                names[f]);
+    if (n < nf || len >= sizeof fields - 80)
+        snprintf(fields + len, sizeof fields - len, ", ...");
+    for (int i = 0; i < style->nprops; i++) {
+        if (rl->prop_field[i] >= 0)
+            continue;
+        const char *near = ts_config_suggest(style->props[i], names, n);
+        char hint[200] = "";
+        if (near != NULL)
+            snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+        ts_warn("%s:%ld: layer %s: the style reads property '%s' that %s does not have%s; "
+                "its filters and labels see null. The fields: %s",
+                style->path ? style->path : l->style, style->prop_lines ? style->prop_lines[i] : 0,
+                l->name, style->props[i], table, hint, n ? fields : "none");
+    }
+}
+
 /* The style of layer l, shared with other layers using the same file. */
 static ts_style *
 layer_style(ts_service *s, const ts_cfg_layer *l, ts_err *err)
@@ -359,10 +396,7 @@ load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, co
         sl->pg = NULL;
         return err && err->code != TS_OK ? err->code : TS_ENOMEM;
     }
-    for (int i = 0; i < sl->style->nprops; i++)
-        if (sl->rl->prop_field[i] < 0)
-            ts_warn("layer %s: style %s uses property '%s' that %s does not have", l->name,
-                    l->style, sl->style->props[i], def.table);
+    warn_missing_props(s, l, sl->style, sl->rl, sl->store, def.table);
     ts_info("layer %s: %s queried per render from PostGIS (%llu features now, %.2f s to "
             "describe)",
             l->name, def.table, (unsigned long long)ts_pg_table_count(sl->pg),
@@ -613,10 +647,7 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         ts_style_unref(sl->style);
         return err && err->code != TS_OK ? err->code : TS_ENOMEM;
     }
-    for (int i = 0; i < sl->style->nprops; i++)
-        if (sl->rl->prop_field[i] < 0)
-            ts_warn("layer %s: style %s uses property '%s' that %s does not have", l->name,
-                    l->style, sl->style->props[i], table);
+    warn_missing_props(s, l, sl->style, sl->rl, sl->store, table);
     s->nlayers++;
     *out = sl;
     return TS_OK;

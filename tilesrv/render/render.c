@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/clock.h"
 #include "util/log.h"
@@ -232,6 +233,11 @@ ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
     int nmissing = 0;
     for (int i = 0; i < style->nprops; i++) {
         l->prop_field[i] = ts_store_field_index(store, style->props[i]);
+        /* else the field whose name differs in case only, as the sources match names (a
+         * Shapefile's NAME, a GeoPackage column): the first such */
+        for (int f = 0; l->prop_field[i] < 0 && f < ts_store_nfields(store); f++)
+            if (strcasecmp(ts_store_field_name(store, f), style->props[i]) == 0)
+                l->prop_field[i] = f;
         if (l->prop_field[i] < 0)
             nmissing++;
     }

@@ -46,7 +46,8 @@ typedef struct load {
     const char *lname;
     int nfields;
     kept_field *kf;
-    char **names; /* kept field names (borrowed from the layer definition) */
+    char **names; /* kept field names (borrowed from the layer definition, or owned) */
+    char **owned; /* per kept field: its name read as Windows-1252 (freed), or NULL */
     ts_value *vals;
     size_t *stroff; /* offset of each STR value in strbuf, or SIZE_MAX */
     char *strbuf;
@@ -372,6 +373,54 @@ open_layer(load *L, ts_err *err)
     return TS_OK;
 }
 
+/* A field name of a .dbf without .cpg arrives in its legacy encoding: NULL when raw is
+ * UTF-8, else a new string of it read as Windows-1252 (as the values are: ts_store_load). */
+static char *
+cp1252_name(const char *raw)
+{
+    size_t n = strlen(raw);
+    if (ts_utf8_valid((const uint8_t *)raw, n))
+        return NULL;
+    char *out = malloc(3 * n + 1);
+    if (out != NULL)
+        out[ts_utf8_from_cp1252((const uint8_t *)raw, n, (uint8_t *)out)] = '\0';
+    return out;
+}
+
+/* The index of field name (UTF-8) in fd, also where the layer has it in Windows-1252; -1. */
+static int
+field_index(OGRFeatureDefnH fd, const char *name)
+{
+    int idx = OGR_FD_GetFieldIndex(fd, name);
+    for (int i = 0; idx < 0 && i < OGR_FD_GetFieldCount(fd); i++) {
+        char *dec = cp1252_name(OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i)));
+        if (dec != NULL && strcmp(dec, name) == 0)
+            idx = i;
+        free(dec);
+    }
+    return idx;
+}
+
+/* Record the names of every field of L's layer in s (for messages; none when out of
+ * memory). */
+static void
+source_fields(load *L, ts_store *s)
+{
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
+    int n = OGR_FD_GetFieldCount(fd);
+    if (n <= 0 || (s->src_fields = calloc((size_t)n, sizeof *s->src_fields)) == NULL)
+        return;
+    for (int i = 0; i < n; i++) {
+        const char *raw = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, i));
+        char *name = cp1252_name(raw);
+        if (name == NULL)
+            name = strdup(raw);
+        if (name == NULL)
+            break;
+        s->src_fields[s->nsrc_fields++] = name;
+    }
+}
+
 static ts_status
 setup_fields(load *L, ts_err *err)
 {
@@ -386,12 +435,13 @@ setup_fields(load *L, ts_err *err)
     size_t sz = (size_t)(n > 0 ? n : 1);
     L->kf = calloc(sz, sizeof *L->kf);
     L->names = calloc(sz, sizeof *L->names);
+    L->owned = calloc(sz, sizeof *L->owned);
     L->vals = calloc(sz, sizeof *L->vals);
     L->stroff = calloc(sz, sizeof *L->stroff);
     char *used = calloc((size_t)nlayer + 1, 1);
     const char **ignored = calloc((size_t)nlayer + 2, sizeof *ignored);
     ts_status rc = TS_OK;
-    if (L->kf == NULL || L->names == NULL || L->vals == NULL || L->stroff == NULL || used == NULL ||
+    if (L->kf == NULL || L->names == NULL || L->owned == NULL || L->vals == NULL || L->stroff == NULL || used == NULL ||
         ignored == NULL) {
         rc = TS_FAIL(err, TS_ENOMEM, "layer %s: fields", L->name);
         goto done;
@@ -400,7 +450,7 @@ setup_fields(load *L, ts_err *err)
     for (int i = 0; i < n; i++) {
         int idx = i;
         if (L->def->fields != NULL) {
-            idx = OGR_FD_GetFieldIndex(fd, L->def->fields[i]);
+            idx = field_index(fd, L->def->fields[i]);
             if (idx >= 0 && used[idx])
                 continue; /* listed twice */
             if (idx < 0 && L->def->skip_missing_fields)
@@ -413,11 +463,11 @@ setup_fields(load *L, ts_err *err)
         }
         OGRFieldDefnH fdef = OGR_FD_GetFieldDefn(fd, idx);
         L->kf[k] = (kept_field){idx, OGR_Fld_GetType(fdef), OGR_Fld_GetSubType(fdef)};
-        L->names[k] = (char *)OGR_Fld_GetNameRef(fdef);
+        L->owned[k] = cp1252_name(OGR_Fld_GetNameRef(fdef));
+        L->names[k] = L->owned[k] ? L->owned[k] : (char *)OGR_Fld_GetNameRef(fdef);
         used[idx] = 1;
-        k++;
+        L->nfields = ++k; /* so that load_fini frees what is owned should a later one fail */
     }
-    L->nfields = k;
     /* do not parse what is not kept */
     int ni = 0;
     for (int i = 0; i < nlayer; i++)
@@ -518,6 +568,9 @@ load_fini(load *L)
     if (L->ds != NULL)
         GDALClose(L->ds);
     free(L->kf);
+    for (int i = 0; L->owned != NULL && i < L->nfields; i++)
+        free(L->owned[i]);
+    free(L->owned);
     free(L->names);
     free(L->vals);
     free(L->stroff);
@@ -663,6 +716,7 @@ ts_store_load(ts_source_ctx *sc, const ts_store_def *def, ts_store **out, ts_err
     s->stats.vertices = s->levels[0].npts;
     s->stats.bytes = ts_source__store_bytes(s);
     s->stats.load_s = (double)(ts_mono_ns() - t0) * 1e-9;
+    source_fields(&L, s);
     *out = s;
     s = NULL;
 done:
@@ -746,7 +800,9 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
                 v.u.s = recoded;
             }
         }
-        int stop = fn(ud, OGR_Fld_GetNameRef(d), &v);
+        char *fname = cp1252_name(OGR_Fld_GetNameRef(d)); /* as at load */
+        int stop = fn(ud, fname ? fname : OGR_Fld_GetNameRef(d), &v);
+        free(fname);
         free(recoded);
         if (stop != 0)
             break;

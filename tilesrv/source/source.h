@@ -82,6 +82,10 @@ int ts_store_nfields(const ts_store *s);
 const char *ts_store_field_name(const ts_store *s, int field);
 /* Index of a kept attribute, or -1. */
 int ts_store_field_index(const ts_store *s, const char *name);
+/* The fields of the table the store was read from (all of them, kept or not; UTF-8): their
+ * number (0 when unknown: a store built in memory) and names, for messages. */
+int ts_store_source_nfields(const ts_store *s);
+const char *ts_store_source_field(const ts_store *s, int i);
 /* Attribute value of a feature; borrowed, lives as s. field must be valid. */
 const ts_value *ts_store_value(const ts_store *s, uint32_t fid, int field);
 

@@ -194,6 +194,8 @@ struct ts_store {
     ts_bbox *bbox;   /* at full detail; all zero for NONE */
     int nfields;
     char **fields;
+    int nsrc_fields;      /* the source table's fields (ts_store_source_field), kept or not */
+    char **src_fields;
     ts_value *values;     /* n * nfields */
     ts_strchunk *strings; /* pool the STR values point into */
     int nlevels;

@@ -147,6 +147,9 @@ store_free(ts_store *s)
     for (int i = 0; i < s->nfields; i++)
         free(s->fields[i]);
     free(s->fields);
+    for (int i = 0; i < s->nsrc_fields; i++)
+        free(s->src_fields[i]);
+    free(s->src_fields);
     free(s->kind);
     free(s->bbox);
     free(s->values);
@@ -588,6 +591,18 @@ ts_store_field_index(const ts_store *s, const char *name)
         if (strcmp(s->fields[i], name) == 0)
             return i;
     return -1;
+}
+
+int
+ts_store_source_nfields(const ts_store *s)
+{
+    return s->nsrc_fields;
+}
+
+const char *
+ts_store_source_field(const ts_store *s, int i)
+{
+    return i >= 0 && i < s->nsrc_fields ? s->src_fields[i] : NULL;
 }
 
 const ts_value *

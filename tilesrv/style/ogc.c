@@ -321,7 +321,7 @@ parse_property(ts_style__pctx *p, const xmlNode *n)
     ts_expr *x = new_expr(p, n, TS_EXPR_PROPERTY);
     if (x == NULL)
         return NULL;
-    x->prop = ts_style__prop_add(p->st, b);
+    x->prop = ts_style__prop_add(p->st, b, ts_style__line(n));
     if (x->prop == -2)
         return ts_style__error(p, n, TS_ELIMIT, "more than %d distinct property names",
                                TS_STYLE__MAX_PROPS);

@@ -64,7 +64,7 @@ ts_style__strndup(ts_style__impl *st, const char *s, size_t n)
 }
 
 int
-ts_style__prop_add(ts_style__impl *st, const char *name)
+ts_style__prop_add(ts_style__impl *st, const char *name, long line)
 {
     ts_style *s = &st->pub;
     for (int i = 0; i < s->nprops; i++)
@@ -78,12 +78,17 @@ ts_style__prop_add(ts_style__impl *st, const char *name)
         if (np == NULL)
             return -1;
         s->props = np;
+        long *nl = realloc(s->prop_lines, (size_t)cap * sizeof *nl);
+        if (nl == NULL)
+            return -1;
+        s->prop_lines = nl;
         st->props_cap = cap;
     }
     char *copy = ts_style__strndup(st, name, strlen(name));
     if (copy == NULL)
         return -1;
     s->props[s->nprops] = copy;
+    s->prop_lines[s->nprops] = line;
     return s->nprops++;
 }
 
@@ -99,6 +104,7 @@ ts_style__free(ts_style__impl *st)
         c = next;
     }
     free(st->pub.props);
+    free(st->pub.prop_lines);
     for (int i = 0; i < st->pub.nimages; i++)
         ts_svg_free(st->pub.images[i].svg);
     free(st->pub.images);

@@ -374,6 +374,7 @@ typedef struct ts_style {
     ts_fts *fts;
     int nfts;
     char **props;                /* property names referenced, index = prop */
+    long *prop_lines;            /* the line of each one's first reference in the file */
     int nprops;
     int nwarnings;               /* unsupported elements skipped */
     ts_style_image *images;      /* ExternalGraphic files, distinct paths; a ts_graphic's

@@ -49,7 +49,7 @@ void *ts_style__alloc(ts_style__impl *st, size_t size);
 char *ts_style__strndup(ts_style__impl *st, const char *s, size_t n);
 /* Index of name in the property table, adding it if new; -1 on out-of-memory, -2 when
  * the table already holds TS_STYLE__MAX_PROPS names. */
-int ts_style__prop_add(ts_style__impl *st, const char *name);
+int ts_style__prop_add(ts_style__impl *st, const char *name, long line);
 /* Free everything of a style regardless of its reference count. NULL is accepted. */
 void ts_style__free(ts_style__impl *st);
 
