@@ -93,7 +93,7 @@ ts_http__route_class(struct MHD_Connection *c, const char *url)
 {
     if (url == NULL)
         return TS_HTTP_ROUTE_OTHER;
-    if (strncmp(url, "/tiles/", 7) == 0)
+    if (strncmp(url, "/tiles/", 7) == 0 || strcmp(url, "/tiles.json") == 0)
         return TS_HTTP_ROUTE_TILES;
     if (is_path(url, "/wms"))
         return TS_HTTP_ROUTE_WMS;
