@@ -386,6 +386,37 @@ def test_layer_faults_in_the_data_point_at_the_layer_in_the_config():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_crs_typos_point_where_they_are_written_and_tables_are_listed():
+    """An unknown CRS in a grid or a source's srs is reported at that grid or source (it was
+    blamed on the first layer loaded into it); a table the source lacks lists its tables."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        grid = ("grids:\n  G:\n    crs: \"%s\"\n    origin: [-46133.17, 6301219.54]\n"
+                "    resolution0: 4891.96981025128\n    levels: 18\n")
+        cases = (
+            (grid % "EPSG:25823", "", "[G]", ":2:3:", "grid G: unknown CRS 'EPSG:25823'"),
+            (grid % "EPSG:25832", "    srs: \"EPSG:25382\"\n", "[G]", ":8:3:",
+             "source s: srs: unknown CRS 'EPSG:25382'"),
+            ("", "", "[WebMercatorQuad]", ":", "its layers: "),
+        )
+        for grids, srs, tgrids, where, needle in cases:
+            cfg = os.path.join(d, "bad.yaml")
+            table = "parcelz" if "layers:" in needle else "parcels"
+            with open(cfg, "w") as f:
+                f.write("%ssources:\n  s:\n    path: %s\n%slayers:\n  l:\n    source: s\n"
+                        "    table: %s\n    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
+                        "    grids: %s\n" % (grids, gpkg, srs, table, style, tgrids))
+            r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+            assert r.returncode == 1, (needle, r.returncode, r.stderr)
+            assert cfg + where in r.stderr and needle in r.stderr, (needle, r.stderr)
+            if "layers:" in needle:
+                assert "parcels" in r.stderr.split("its layers: ")[1], r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_style_property_the_data_lack_is_named_with_style_file_line_once():
     """A style reading a field the layer's table lacks: one warning per layer (not one per
     grid), at the style's file:line, with the nearest field and the table's fields (all of

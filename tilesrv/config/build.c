@@ -1383,7 +1383,25 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
                         ts_config__suggest_add(&sg, ts_grid_builtin_at(k)->name);
                 for (int k = 0; k < c->ngrids; k++)
                     ts_config__suggest_add(&sg, c->grids[k].name);
-                return undefined_ref(cx, vals[T_GRIDS]->kids[j], label, "lists", "grid", &sg);
+                if (sg.best)
+                    return undefined_ref(cx, vals[T_GRIDS]->kids[j], label, "lists", "grid", &sg);
+                /* no near name: say which there are */
+                char known[600];
+                size_t kl = 0;
+                known[0] = '\0';
+                for (int k = 0; k < ts_grid_builtin_count() + c->ngrids && kl < 500; k++) {
+                    const char *gn = k < ts_grid_builtin_count()
+                                         ? (ts_grid_builtin_at(k) ? ts_grid_builtin_at(k)->name
+                                                                  : NULL)
+                                         : c->grids[k - ts_grid_builtin_count()].name;
+                    if (gn != NULL)
+                        kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s",
+                                               kl ? ", " : "", gn);
+                }
+                return TS_CFG_FAIL(cx, vals[T_GRIDS]->kids[j],
+                                   "%s lists undefined grid '%s' (the grids are: %s; define "
+                                   "others under `grids:`)",
+                                   label, t->grids[j], known);
             }
         TS_TRY(check_zooms(cx, grids, t, label, vals));
         if (t->title == NULL && (t->title = strdup(t->name)) == NULL)

@@ -358,9 +358,19 @@ open_layer(load *L, ts_err *err)
                        L->sc->gdal_msg[0] ? ": " : "", L->sc->gdal_msg);
     if (def->layer != NULL) {
         L->layer = GDALDatasetGetLayerByName(L->ds, def->layer);
-        if (L->layer == NULL)
-            return TS_FAIL(err, TS_ESOURCE, "layer %s: no layer '%s' in '%s'", L->name, def->layer,
-                           def->path);
+        if (L->layer == NULL) {
+            char names[400]; /* what there is, for the one who mistyped the table */
+            size_t nl = 0;
+            names[0] = '\0';
+            int n = GDALDatasetGetLayerCount(L->ds);
+            for (int i = 0; i < n && nl < sizeof names - 80; i++)
+                nl += (size_t)snprintf(names + nl, sizeof names - nl, "%s%s", i ? ", " : "",
+                                       OGR_L_GetName(GDALDatasetGetLayer(L->ds, i)));
+            if (nl >= sizeof names - 80)
+                snprintf(names + nl, sizeof names - nl, ", ...");
+            return TS_FAIL(err, TS_ESOURCE, "layer %s: no layer '%s' in '%s' (its layers: %s)",
+                           L->name, def->layer, def->path, n > 0 ? names : "none");
+        }
     } else {
         if (GDALDatasetGetLayerCount(L->ds) < 1)
             return TS_FAIL(err, TS_ESOURCE, "layer %s: '%s' has no layers", L->name, def->path);
