@@ -562,6 +562,62 @@ def test_getlegendgraphic():
             REQUEST="GetLegendGraphic", LAYER="buildings", FORMAT="image/png", DPI="abc")
 
 
+def test_legend_leaves_out_untitled_label_rules_and_label_bars_over_marks():
+    """GetLegendGraphic: a rule of labels only without a title (QGIS's labelling) has no row
+    (it was a bar without a title); a rule drawing a mark and a label shows the mark alone
+    (the label's bar was drawn across it); a titled rule of labels only keeps its bar."""
+    from osgeo import gdal
+    d = tempfile.mkdtemp()
+    try:
+        mark = ('<Rule><Title>Mark</Title><PointSymbolizer><Graphic><Mark><WellKnownName>square'
+                '</WellKnownName><Fill><CssParameter name="fill">#ff0000</CssParameter></Fill>'
+                '</Mark><Size>12</Size></Graphic></PointSymbolizer>%s</Rule>')
+        text = ('<TextSymbolizer><Label><ogc:PropertyName>flstnr</ogc:PropertyName></Label>'
+                '<Fill><CssParameter name="fill">#0000ff</CssParameter></Fill></TextSymbolizer>')
+        titled = '<Rule><Title>Namen</Title>%s</Rule>' % text
+        untitled = '<Rule>%s</Rule>' % text
+        head = ('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name><UserStyle>'
+                '<FeatureTypeStyle>')
+        tail = '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>'
+        styles = {"three": mark % text + untitled + titled, "two": mark % "" + titled}
+        for name, rules in styles.items():
+            with open(os.path.join(d, name + ".sld"), "w") as f:
+                f.write(head + rules + tail)
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n"
+                    "  three: {source: s, table: parcels, style: %s/three.sld}\n"
+                    "  two: {source: s, table: parcels, style: %s/two.sld}\n"
+                    "tilesets:\n  t: {layers: [three, two]}\n" % (gpkg, d, d))
+        srv = start_server(cfg)
+        try:
+            imgs = {}
+            for name in styles:
+                st, h, body = wms(srv[1], SERVICE="WMS", VERSION="1.3.0",
+                                  REQUEST="GetLegendGraphic", LAYER=name, FORMAT="image/png")
+                assert st == 200, (st, body[:300])
+                gdal.FileFromMemBuffer("/vsimem/leg_%s.png" % name, body)
+                ds = gdal.Open("/vsimem/leg_%s.png" % name)
+                imgs[name] = (ds.RasterXSize, ds.RasterYSize,
+                              [ds.GetRasterBand(b + 1).ReadRaster() for b in range(3)])
+            assert imgs["three"][:2] == imgs["two"][:2], (imgs["three"][:2], imgs["two"][:2])
+            w, hh, (r, g, b) = imgs["three"]
+            # the first row's sample (the left 24 px of the top 24): red, nothing blue
+            blue = red = 0
+            for y in range(min(24, hh)):
+                for x in range(min(24, w)):
+                    i = y * w + x
+                    red += r[i] > 200 and g[i] < 60 and b[i] < 60
+                    blue += b[i] > 150 and r[i] < 100
+            assert red > 20 and blue == 0, (red, blue)
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- WMTS ----------------------------------------------------------------------------------
 
 def test_wmts_capabilities_kvp_and_rest_valid_with_adv_sets():

@@ -701,15 +701,29 @@ typedef struct legend_row {
     const char *title;
 } legend_row;
 
-/* Draw one rule's sample in the box (x, y, w, h) of c. */
+/* 1 when a rule draws more than labels. */
+static int
+draws_graphics(const ts_rule *ru)
+{
+    for (int s = 0; s < ru->nsyms; s++)
+        if (ru->syms[s].kind != TS_SYM_TEXT)
+            return 1;
+    return 0;
+}
+
+/* Draw one rule's sample in the box (x, y, w, h) of c: its symbolizers but labels, or for
+ * a rule of labels only a bar of the text colour. */
 static ts_status
 draw_sample(ts_raster *ra, ts_render_worker *wk, const ts_font_catalog *fonts, ts_canvas *c,
             const ts_rule *ru, double x, double y, double w, double h, double sf)
 {
     static const ts_affine id = {1, 1, 0, 0};
     ts_status st = TS_OK;
+    int graphics = draws_graphics(ru);
     for (int k = 0; k < ru->nsyms && st == TS_OK; k++) {
         const ts_symbolizer *s = &ru->syms[k];
+        if (s->kind == TS_SYM_TEXT && graphics)
+            continue; /* a label bar across the rule's mark or fill hid it */
         ts_stroke sk = s->stroke;
         sk.width *= sf;
         for (int d = 0; d < sk.ndash; d++)
@@ -857,10 +871,10 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                     continue;
                 if (r->scale > 0 && !ts_rule_in_scale(ru, r->scale))
                     continue;
-                int visible = 0;
-                for (int s = 0; s < ru->nsyms; s++)
-                    visible |= ru->syms[s].kind != TS_SYM_TEXT || ru->nsyms == 1;
-                if (!visible)
+                /* labels only: a row when the rule has a title or name (QGIS writes its
+                 * labelling as an untitled rule: a bar without a title said nothing) */
+                if (ru->nsyms == 0 ||
+                    (!draws_graphics(ru) && ru->title == NULL && ru->name == NULL))
                     continue;
                 if (nrows == cap) {
                     cap = cap ? 2 * cap : 16;
