@@ -1483,6 +1483,34 @@ TS_TEST(source_field_names_that_are_not_utf8_are_read_as_windows_1252)
     ts_source_ctx_free(sc);
 }
 
+/* A CSV with lon/lat columns and no WKT column: its points are those columns, in
+ * EPSG:4326 unless srs says otherwise (it had no geometry: "declares no CRS", and with an
+ * srs every feature was skipped). */
+TS_TEST(source_csv_points_from_lon_lat_columns)
+{
+    char path[512];
+    tmp("lonlat.csv", path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    TS_REQUIRE(f != NULL);
+    fputs("name,Lat,Lon\nA,51.2277,6.7735\nB,51.2,6.8\n", f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_store_def def = {.name = "lonlat", .path = path, .dst_crs = "EPSG:3857"};
+    ts_store *s = NULL;
+    ts_err err;
+    ts_err_clear(&err);
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    TS_REQUIRE(ts_store_count(s) == 2);
+    ts_geom g;
+    ts_store_geom(s, 0, 0, &g);
+    TS_REQUIRE(g.kind == TS_GEOM_POINT);
+    TS_CHECK_NEAR(g.xy[0], 754022.57, 0.1); /* 6.7735 E: R * lon in radians */
+    TS_CHECK_NEAR(g.xy[1], 6661670.48, 0.1); /* 51.2277 N: R ln tan(pi/4 + lat/2) */
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}
+
 /* A geometry collection of a point and a line is two features, a point and a line, with the
  * same attributes and origin id (it was the line alone: the point was lost). */
 TS_TEST(source_mixed_collection_is_one_feature_per_kind)

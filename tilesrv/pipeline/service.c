@@ -681,6 +681,11 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
             l->name, (unsigned long long)ss->kept, src->path, table, secs,
             (unsigned long long)ss->repaired,
             (unsigned long long)ss->skipped, ss->bytes / 1048576.0);
+    if (ss->kept == 0 && ss->skipped > 0)
+        ts_warn("layer %s: all %llu features of %s (%s) were skipped: it draws nothing (no "
+                "geometry, or none in the grid's CRS; a CSV needs a WKT column or lon/lat "
+                "columns)",
+                l->name, (unsigned long long)ss->skipped, src->path, table);
     int missing = 0;
     sl->rl = bind_layer(l, sl->store, sl->style, &missing, err);
     if (sl->rl == NULL) {

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -48,6 +49,7 @@ typedef struct load {
     kept_field *kf;
     char **names; /* kept field names (borrowed from the layer definition, or owned) */
     char **owned; /* per kept field: its name read as Windows-1252 (freed), or NULL */
+    int csv_lonlat; /* a CSV whose points come from its lon/lat columns */
     ts_value *vals;
     size_t *stroff; /* offset of each STR value in strbuf, or SIZE_MAX */
     char *strbuf;
@@ -351,8 +353,14 @@ static ts_status
 open_layer(load *L, ts_err *err)
 {
     const ts_store_def *def = L->def;
+    /* a .csv: points from its WKT column (OGR's default), else from columns named lon/lat
+     * (longitude/latitude, lng/long) */
+    size_t pl = strlen(def->path);
+    int csv = pl > 4 && strcasecmp(def->path + pl - 4, ".csv") == 0;
+    static const char *const csv_opts[] = {"X_POSSIBLE_NAMES=lon,lng,long,longitude",
+                                           "Y_POSSIBLE_NAMES=lat,latitude", NULL};
     L->ds = GDALOpenEx(def->path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
-                       NULL, NULL);
+                       csv ? csv_opts : NULL, NULL);
     if (L->ds == NULL)
         return TS_FAIL(err, TS_ESOURCE, "layer %s: cannot open '%s'%s%s", L->name, def->path,
                        L->sc->gdal_msg[0] ? ": " : "", L->sc->gdal_msg);
@@ -380,6 +388,17 @@ open_layer(load *L, ts_err *err)
                            L->name, def->path);
     }
     L->lname = OGR_L_GetName(L->layer);
+    if (csv) { /* its points from lon/lat columns: a WKT column wins, as in OGR */
+        OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
+        int lon = -1, lat = -1;
+        static const char *const lons[] = {"lon", "lng", "long", "longitude"};
+        static const char *const lats[] = {"lat", "latitude"};
+        for (size_t i = 0; i < sizeof lons / sizeof lons[0] && lon < 0; i++)
+            lon = OGR_FD_GetFieldIndex(fd, lons[i]);
+        for (size_t i = 0; i < sizeof lats / sizeof lats[0] && lat < 0; i++)
+            lat = OGR_FD_GetFieldIndex(fd, lats[i]);
+        L->csv_lonlat = lon >= 0 && lat >= 0 && OGR_FD_GetFieldIndex(fd, "WKT") < 0;
+    }
     return TS_OK;
 }
 
@@ -531,7 +550,12 @@ setup_crs(load *L, ts_err *err)
     const char *src = def->src_crs;
     int swap = 0;
     char auth[96];
-    if (src == NULL) {
+    if (src == NULL && L->csv_lonlat) {
+        src = "EPSG:4326"; /* longitude and latitude: WGS 84, longitude first */
+        ts_info("layer %s: the points of '%s' are its lon/lat columns, read as EPSG:4326 "
+                "(give srs: for another CRS)",
+                L->name, def->path);
+    } else if (src == NULL) {
         OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
         OGRGeomFieldDefnH gd = fd != NULL && OGR_FD_GetGeomFieldCount(fd) > L->gfield
                                    ? OGR_FD_GetGeomFieldDefn(fd, L->gfield)
