@@ -43,6 +43,8 @@ typedef struct tscache {
 typedef struct cacheset {
     atomic_int refs;
     struct ts_pipeline *p;       /* its counters outlive it in p->persist_retired */
+    int replaced;                /* a reload replaced it: persist_retired holds... */
+    ts_cache_io_stats counted;   /* ...these counters of its levels already */
     ts_service *svc;             /* reference */
     int n;
     tscache *t;
@@ -356,6 +358,21 @@ add_io_stats_sum(ts_cache_io_stats *sum, const ts_cache_io_stats *s)
     sum->read_errors += s->read_errors;
 }
 
+/* *sum -= *s, counter by counter (s: an earlier reading of the same counters). */
+static void
+sub_io_stats(ts_cache_io_stats *sum, const ts_cache_io_stats *s)
+{
+    sum->gets -= s->gets;
+    sum->hits -= s->hits;
+    sum->misses -= s->misses;
+    sum->stale -= s->stale;
+    sum->corrupt -= s->corrupt;
+    sum->puts -= s->puts;
+    sum->put_errors -= s->put_errors;
+    sum->bytes_written -= s->bytes_written;
+    sum->read_errors -= s->read_errors;
+}
+
 /* Add the counters of c (NULL: none) to *sum. */
 static void
 add_io_stats(ts_cache_io_stats *sum, ts_cache *c)
@@ -367,14 +384,24 @@ add_io_stats(ts_cache_io_stats *sum, ts_cache *c)
     add_io_stats_sum(sum, &s);
 }
 
+/* The counters of the persistent levels of cs, summed into *sum. */
+static void
+cacheset_io_stats(const cacheset *cs, ts_cache_io_stats *sum)
+{
+    for (int i = 0; i < cs->n; i++)
+        for (int k = 0; k < 2; k++)
+            add_io_stats(sum, cs->t[i].persist[k]);
+}
+
 static void
 cacheset_free(cacheset *cs)
 {
+    /* what its levels counted since a reload replaced it (all of it, if none did) */
     ts_cache_io_stats gone = {0};
-    for (int i = 0; i < cs->n; i++)
-        for (int k = 0; k < 2; k++)
-            add_io_stats(&gone, cs->t[i].persist[k]);
+    cacheset_io_stats(cs, &gone);
     pthread_mutex_lock(&cs->p->perr_mu);
+    if (cs->replaced)
+        sub_io_stats(&gone, &cs->counted);
     add_io_stats_sum(&cs->p->persist_retired, &gone);
     pthread_mutex_unlock(&cs->p->perr_mu);
     for (int i = 0; i < cs->n; i++) {
@@ -574,10 +601,17 @@ ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
         ts_error("reload: out of memory for the cache levels; the old service stays");
         return;
     }
+    /* the old levels' counters go on in persist_retired: taken with the swap, so that
+     * ts_pipeline_stats_get (under perr_mu too) never sees them in neither place */
+    pthread_mutex_lock(&p->perr_mu);
     pthread_mutex_lock(&p->svc_mu);
     cacheset *old = p->cs;
     p->cs = ncs;
     pthread_mutex_unlock(&p->svc_mu);
+    cacheset_io_stats(old, &old->counted);
+    old->replaced = 1;
+    add_io_stats_sum(&p->persist_retired, &old->counted);
+    pthread_mutex_unlock(&p->perr_mu);
     /* Keys carry no generation: drop what the old service rendered. */
     const ts_config *c = ts_service_config(old->svc);
     for (int i = 0; i < c->ntilesets; i++) {
@@ -1363,17 +1397,15 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->pg_queries = pgs.queries;
     o->pg_errors = pgs.errors;
     o->pg_failing = ts_pg_failing(o->pg_error, sizeof o->pg_error);
+    pthread_mutex_lock(&p->perr_mu); /* the current set and persist_retired, consistent */
     cacheset *cs = current(p);
-    for (int i = 0; i < cs->n; i++)
-        for (int k = 0; k < 2; k++)
-            add_io_stats(&o->persist, cs->t[i].persist[k]);
-    cacheset_unref(cs);
-    pthread_mutex_lock(&p->perr_mu);
+    cacheset_io_stats(cs, &o->persist);
     add_io_stats_sum(&o->persist, &p->persist_retired);
     o->persist_failing = p->persist_failing;
     snprintf(o->persist_error, sizeof o->persist_error, "%s",
              p->persist_failing ? p->persist_error : "");
     pthread_mutex_unlock(&p->perr_mu);
+    cacheset_unref(cs); /* not under perr_mu: freeing the set takes it */
 }
 
 /* ---- render time histograms ------------------------------------------------------------- */
