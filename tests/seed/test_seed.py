@@ -202,6 +202,30 @@ def test_seed_mbtiles_standalone_gdal_reads_it():
     assert "Checksum=" in p.stdout and "ERROR" not in p.stderr, p.stdout + p.stderr
 
 
+def test_seed_and_render_read_only_the_tileset_they_work_on():
+    """seed and render load the data of their tileset alone: another tileset whose table
+    is gone from its source does not stop them (they read every tileset's data before)."""
+    path = config("two_tilesets", "{type: memory}")
+    with open(path, "a") as f:
+        f.write("  other:\n    layers: [gone]\n")
+    text = open(path).read().replace(
+        "layers:\n  parcels:",
+        "layers:\n  gone: {source: demo, table: no_such_table, style: \"%s\"}\n  parcels:"
+        % os.path.join(ARGS.srcdir, "styles", "parcels.sld"), 1)
+    with open(path, "w") as f:
+        f.write(text)
+    rc, out, err = run(["-c", path, "check"])
+    assert rc == 1 and "no_such_table" in err, (rc, err)  # check still reads everything
+    mb = os.path.join(TMP, "only.mbtiles")
+    rc, out, err = run(["-c", path, "seed", "--tileset", "cadastre", "--zoom", "12-13",
+                        "--bbox", SMALL_BBOX, "--to", mb, "--progress-file", "p_only"])
+    assert rc == 0, "exit %d\n%s%s" % (rc, out, err)
+    assert "no_such_table" not in err, err
+    rc, out, err = run(["-c", path, "render", "--tileset", "cadastre", "14/8504/5466",
+                        "-o", os.path.join(TMP, "only.png")])
+    assert rc == 0, "exit %d\n%s" % (rc, err)
+
+
 def test_kill_9_then_resume_redoes_nothing():
     cache = os.path.join(TMP, "disk_kill")
     cfg = config("kill", '{type: disk, path: "%s"}' % cache)

@@ -72,7 +72,7 @@ ts_cmd_render(const ts_cli *o)
         return 1;
     ts_err err;
     ts_err_clear(&err);
-    ts_service *svc = ts_service_load(cfg, &err);
+    ts_service *svc = ts_service_load_tileset(cfg, o->tileset, &err); /* its data alone */
     ts_config_unref(cfg);
     if (svc == NULL) {
         ts_cli_print_err("cannot load the service", &err);

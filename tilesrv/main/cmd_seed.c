@@ -140,7 +140,7 @@ ts_cmd_seed(const ts_cli *o)
         so.progress_dir = cfg->server.seed_progress_dir;
     if (cfg == NULL)
         return TS_SEED_EXIT_SETUP;
-    ts_service *svc = ts_service_load(cfg, &err);
+    ts_service *svc = ts_service_load_tileset(cfg, o->tileset, &err); /* its data alone */
     if (svc == NULL) {
         ts_cli_print_err("cannot load the service", &err);
         ts_config_unref(cfg);

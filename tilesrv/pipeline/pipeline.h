@@ -57,6 +57,10 @@ typedef struct ts_service ts_service;
  * styles, layers, tilesets. Takes a reference on cfg. Any failure gives NULL with *err
  * naming the file (and line for config/style faults). Progress is logged. */
 ts_service *ts_service_load(ts_config *cfg, ts_err *err);
+/* As ts_service_load with the tileset named only (and what it draws) alone: for commands
+ * that work on one tileset (seed, truncate, render), which need not read the data of the
+ * others. An unknown name gives a service without tilesets. */
+ts_service *ts_service_load_tileset(ts_config *cfg, const char *only, ts_err *err);
 ts_service *ts_service_ref(ts_service *s);
 /* Frees at zero. NULL is accepted. */
 void ts_service_unref(ts_service *s);

@@ -563,7 +563,7 @@ preload_free(ts_service *s)
  * here, on this thread. Nothing is read ahead with fewer than two such layers or one
  * thread; failures are kept for load_layer to report in configuration order. */
 static void
-preload_stores(ts_service *s, const ts_config *cfg, int threads)
+preload_stores(ts_service *s, const ts_config *cfg, const char *only, int threads)
 {
     int max = 0;
     for (int i = 0; i < cfg->ntilesets; i++)
@@ -573,6 +573,8 @@ preload_stores(ts_service *s, const ts_config *cfg, int threads)
     for (int i = 0; i < cfg->ntilesets; i++) {
         const ts_cfg_tileset *tc = &cfg->tilesets[i];
         int ng = tc->ngrids > 0 ? tc->ngrids : 1;
+        if (only != NULL && strcmp(tc->name, only) != 0)
+            continue;
         for (int gi = 0; gi < ng; gi++) {
             const ts_grid *g = ts_config_grid(cfg, tc->ngrids > 0 ? tc->grids[gi] : "WebMercatorQuad");
             for (int k = 0; g != NULL && k < tc->nlayers; k++) {
@@ -769,6 +771,12 @@ bbox_union(ts_bbox *a, const ts_bbox *b, int first)
 ts_service *
 ts_service_load(ts_config *cfg, ts_err *err)
 {
+    return ts_service_load_tileset(cfg, NULL, err);
+}
+
+ts_service *
+ts_service_load_tileset(ts_config *cfg, const char *only, ts_err *err)
+{
     ts_service *s = calloc(1, sizeof *s);
     if (s == NULL) {
         TS_FAIL(err, TS_ENOMEM, "service");
@@ -799,13 +807,13 @@ ts_service_load(ts_config *cfg, ts_err *err)
     if (check_crs(cfg, sc, err) != TS_OK)
         goto fail;
     s->fonts = process_fonts();
-    preload_stores(s, cfg, service_load_threads());
+    preload_stores(s, cfg, only, service_load_threads());
     /* every tileset on its first grid, then on its others (one pass per grid index) */
     for (int gi = 0; gi < 32; gi++) {
         for (int i = 0; i < cfg->ntilesets; i++) {
             const ts_cfg_tileset *tc = &cfg->tilesets[i];
             int ng = tc->ngrids > 0 ? tc->ngrids : 1;
-            if (gi >= ng)
+            if (gi >= ng || (only != NULL && strcmp(tc->name, only) != 0))
                 continue;
             ts_tileset *ts = &s->tilesets[s->nall];
             ts->cfg = tc;
