@@ -477,13 +477,13 @@ def test_data_warnings_at_load_name_the_feature():
     try:
         style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
 
-        def check(path, extra="", style=style):
+        def check(path, extra="", style=style, grids="[WebMercatorQuad]"):
             cfg = os.path.join(d, "c.yaml")
             table = os.path.splitext(os.path.basename(path))[0]
             with open(cfg, "w") as f:
                 f.write("sources:\n  s:\n    path: %s\n%slayers:\n  l:\n    source: s\n"
                         "    table: %s\n    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
-                        % (path, extra, table, style))
+                        "    grids: %s\n" % (path, extra, table, style, grids))
             return subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True)
 
         gj = os.path.join(d, "anti.geojson")
@@ -500,12 +500,15 @@ def test_data_warnings_at_load_name_the_feature():
         csv = os.path.join(d, "latin1.csv")
         with open(csv, "wb") as f:
             f.write(b'WKT,name\n"POINT(345000 5680000)",Stra\xdfe\n')
+        # (two grids: the data are read twice, the warning about them is given once)
         r = check(csv, "    srs: \"EPSG:25832\"\n",
-                  os.path.join(ARGS.srcdir, "styles", "alkis_streets.sld"))  # labels 'name'
+                  os.path.join(ARGS.srcdir, "styles", "alkis_streets.sld"),  # labels 'name'
+                  "[WebMercatorQuad, DE_EPSG_25832_ADV]")
 
         err = r.stderr.decode()
         assert r.returncode == 0, err
         assert "not UTF-8" in err and "Windows-1252" in err and "'name'" in err, err
+        assert err.count("not UTF-8") == 1, err
         assert "longitudes" not in err, err
         r = check(csv)
         err = r.stderr.decode()

@@ -452,7 +452,7 @@ load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, co
  * the attributes the style reads and those its vector tiles carry. sc is this thread's. */
 static ts_status
 read_store(ts_source_ctx *sc, const ts_cfg_layer *l, const ts_cfg_source *src, const ts_grid *g,
-           const ts_style *style, ts_store **out, ts_err *err)
+           const ts_style *style, int data_said, ts_store **out, ts_err *err)
 {
     /* Keep only the attributes the style reads (an empty list keeps none) and those vector
      * tiles carry (`mvt: {attributes}`). */
@@ -476,6 +476,7 @@ read_store(ts_source_ctx *sc, const ts_cfg_layer *l, const ts_cfg_source *src, c
         .skip_missing_fields = 1,
         .tolerances = tol,
         .ntolerances = grid_tolerances(g, tol, 8),
+        .data_said = data_said,
     };
     ts_status st = ts_store_load(sc, &def, out, err);
     free(fields);
@@ -528,7 +529,10 @@ preload_thread(void *arg)
             continue;
         }
         uint64_t t0 = ts_mono_ns();
-        p->st = read_store(sc, p->l, p->src, p->g, p->style, &p->store, &p->err);
+        int said = 0; /* an earlier entry reads the same layer into another CRS */
+        for (int k = 0; k < i && !said; k++)
+            said = run->s->pre[k].l == p->l;
+        p->st = read_store(sc, p->l, p->src, p->g, p->style, said, &p->store, &p->err);
         p->secs = (ts_mono_ns() - t0) / 1e9;
     }
     ts_source_ctx_free(sc);
@@ -657,7 +661,10 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
                 return err ? err->code : TS_ESTYLE;
         }
         uint64_t t0 = ts_mono_ns();
-        st = read_store(sc, l, src, g, sl->style, &sl->store, err);
+        int said = 0; /* loaded before into another CRS */
+        for (int k = 0; k < s->nlayers && !said; k++)
+            said = s->layers[k].cfg == l;
+        st = read_store(sc, l, src, g, sl->style, said, &sl->store, err);
         if (st != TS_OK) {
             ts_style_unref(sl->style);
             sl->style = NULL;

@@ -677,16 +677,16 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         }
     }
     ts_progress_end(&prog);
-    if (L->lon_out > 0)
+    if (L->lon_out > 0 && !L->def->data_said)
         ts_warn("layer %s: %llu features of '%s' have longitudes outside -180..180 (the first: "
                 "feature %lld); the reprojection wraps them to -180..180, so a shape reaching "
                 "past 180 is drawn across the whole map: split such shapes at the antimeridian",
                 L->name, (unsigned long long)L->lon_out, L->lname, (long long)L->lon_out_fid);
-    if (L->split > 0)
+    if (L->split > 0 && !L->def->data_said)
         ts_info("layer %s: %llu geometry collections of '%s' mix points, lines and polygons: "
                 "each became one feature per kind (same attributes and id)",
                 L->name, (unsigned long long)L->split, L->lname);
-    if (L->recoded > 0)
+    if (L->recoded > 0 && !L->def->data_said)
         ts_warn("layer %s: %llu text values of '%s' are not UTF-8 and were read as Windows-1252 "
                 "(Latin-1), the first in field '%s' of feature %lld; if that is wrong, give the "
                 "encoding in a .cpg file beside a Shapefile (e.g. 'ISO-8859-15') or convert the "

@@ -45,6 +45,9 @@ typedef struct ts_store_def {
     const double *tolerances; /* generalisation tolerances in target units, ascending (each
                                * gives one extra level); may be NULL */
     int ntolerances;
+    int data_said;           /* 1: what the load says of the data themselves (text encoding,
+                              * longitudes, geometry collections) was said by another load of
+                              * the same layer (into another CRS): not again */
 } ts_store_def;
 
 typedef struct ts_store ts_store;
