@@ -448,6 +448,7 @@ def test_style_property_the_data_lack_is_named_with_style_file_line_once():
         assert sld + ":4:" in lines[0] and "did you mean 'nutzung'?" in lines[0], lines[0]
         assert "flstnr" in lines[0] and "zaehler" in lines[0], lines[0]  # the table's fields
         assert "FLSTNR" not in r.stderr, r.stderr
+        assert "; 1 warning above" in r.stdout, r.stdout  # the verdict says so
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -462,6 +463,7 @@ def test_cli_help_and_options_before_the_command():
     cfg = os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")
     r = subprocess.run([ARGS.binary, "-q", "-c", cfg, "check"], capture_output=True, text=True)
     assert r.returncode == 0 and ": ok:" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    assert "warning" not in r.stdout, r.stdout  # the demo loads without a warning
     assert " INFO " not in r.stderr, r.stderr  # -q took effect
     r = subprocess.run([ARGS.binary, "-q"], capture_output=True, text=True)
     assert r.returncode == 2 and "usage:" in r.stderr, (r.returncode, r.stderr)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "main/cli.h"
+#include "util/log.h"
 
 int
 ts_cmd_check(const ts_cli *o)
@@ -22,8 +23,12 @@ ts_cmd_check(const ts_cli *o)
         ts_config_unref(cfg);
         return 1;
     }
-    printf("%s: ok: %d sources, %d feeds, %d layers, %d tilesets\n", cfg->path, cfg->nsources,
+    unsigned long nw = ts_log_warnings();
+    printf("%s: ok: %d sources, %d feeds, %d layers, %d tilesets", cfg->path, cfg->nsources,
            cfg->nfeeds, cfg->nlayers, cfg->ntilesets);
+    if (nw > 0) /* it loads and serves; what the warnings name may still draw nothing */
+        printf("; %lu warning%s above", nw, nw == 1 ? "" : "s");
+    printf("\n");
     ts_service_unref(svc);
     ts_config_unref(cfg);
     return 0;

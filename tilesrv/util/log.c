@@ -36,10 +36,20 @@ ts_log_parse_level(const char *s, ts_log_level *out)
     return -1;
 }
 
+static atomic_ulong warnings;
+
+unsigned long
+ts_log_warnings(void)
+{
+    return atomic_load(&warnings);
+}
+
 void
 ts_log(ts_log_level lvl, const char *fmt, ...)
 {
     static const char *tags[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+    if (lvl == TS_LOG_WARN)
+        atomic_fetch_add(&warnings, 1);
     if ((int)lvl < atomic_load(&log_level))
         return;
     char line[2048];

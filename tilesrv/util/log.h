@@ -14,6 +14,9 @@ int ts_log_parse_level(const char *s, ts_log_level *out);
  * from different threads never interleave). */
 void ts_log(ts_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Warnings logged so far (printed or not: -q hides them), for `tilesrv check`'s verdict. */
+unsigned long ts_log_warnings(void);
+
 #define ts_debug(...) ts_log(TS_LOG_DEBUG, __VA_ARGS__)
 #define ts_info(...) ts_log(TS_LOG_INFO, __VA_ARGS__)
 #define ts_warn(...) ts_log(TS_LOG_WARN, __VA_ARGS__)
