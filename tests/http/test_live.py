@@ -9,7 +9,12 @@ by the parking_state style, and mosquitto_pub publishing uplinks:
   - a later uplink (ChirpStack v4 start-up frame, free) -> the tile turns green;
   - an older uplink is ignored: the tile keeps its ETag;
   - /metrics carries the feed's counters and the invalidations;
-  - a reload (SIGHUP) with the feed unchanged keeps it running: the bay stays green.
+  - a reload (SIGHUP) with the feed unchanged keeps it running: the bay stays green;
+  - a reload with a changed setting, and one after an edit of the device table (a bay
+    added), restart the feed with the bays' last states (the bay stays green), and the new
+    MQTT client does not push the old one off the broker (distinct client ids);
+  - a reload with a broken device table (a duplicate device) is refused naming the table's
+    file:line; the running feed keeps going.
 
 Usage: test_live.py --binary build/tilesrv [--srcdir .]
 Exit 0 = pass, 1 = fail, 77 = skipped (mosquitto / mosquitto_pub not installed).
@@ -185,6 +190,8 @@ def run(a, tmp):
                               stderr=subprocess.DEVNULL)
     srv = None
     log = os.path.join(tmp, "tilesrv.log")
+    devices = os.path.join(tmp, "devices.csv")  # a copy: the test edits it
+    shutil.copy(os.path.join(data, "lorawan_devices.csv"), devices)
     try:
         wait_port(bport, broker, "mosquitto")
         cfg = os.path.join(tmp, "live.yaml")
@@ -211,8 +218,7 @@ tilesets:
   parking:
     layers: [bays]
     metatile: 2
-""" % (bport, os.path.join(data, "lorawan_devices.csv"),
-                os.path.join(a.srcdir, "styles", "parking_state.sld")))
+""" % (bport, devices, os.path.join(a.srcdir, "styles", "parking_state.sld")))
         logf = open(log, "w")
         srv = subprocess.Popen([a.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % hport,
                                 "--threads", "2"], stdout=logf, stderr=logf)
@@ -363,13 +369,64 @@ tilesets:
             time.sleep(0.1)
         check(count_colour(t4, RED) == 0, "after the reload the bay is still free (green)")
 
+        def reload_and_wait(what):
+            """SIGHUP; the log once the reload is done or refused."""
+            srv.send_signal(signal.SIGHUP)
+            deadline = time.time() + 30
+            while True:
+                text = open(log).read()
+                done = text.count("reload done") + text.count("reload refused")
+                if done >= reload_and_wait.done + 1:
+                    reload_and_wait.done = done
+                    return text
+                if time.time() > deadline:
+                    raise Fail("reload (%s) did not finish" % what)
+                time.sleep(0.1)
+        reload_and_wait.done = 1  # the unchanged reload above
+
+        def bay_states():
+            st, _, body = get(hport, "/sensors/bays.geojson")
+            check(st == 200, "sensors answer")
+            return {f["id"]: f["properties"].get("state") for f in json.loads(body)["features"]}
+
+        # a changed setting restarts the feed: the bays keep their last states
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text.replace("backoff_max: 0.5", "backoff_max: 0.6"))
+        reload_and_wait("changed setting")
+        states = bay_states()
+        check(states.get("PB-000001") == "free",
+              "a changed feed keeps the bays' last states: %r" % states)
+        # an edited device table (a bay added) restarts the feed too (it was kept as it was)
+        with open(devices, "a") as f:
+            f.write("1000000000000009,PB-000009,6.7801,51.2301,Neu\n")
+        text = reload_and_wait("edited device table")
+        states = bay_states()
+        check("PB-000009" in states and states.get("PB-000001") == "free",
+              "the edited device table is read, the states kept: %r" % states)
+        check("connection was lost" not in text.lower(),
+              "the new MQTT clients did not push the old ones off the broker")
+        # a broken device table is refused at its file:line; the feed goes on
+        with open(devices, "a") as f:
+            f.write("1000000000000009,PB-000010,6.7802,51.2302,Doppelt\n")
+        text = reload_and_wait("broken device table")
+        check("reload refused" in text and devices + ":" in text and "duplicate" in text,
+              "a broken device table refuses the reload, naming it")
+        states = bay_states()
+        check(len(states) == 4 and states.get("PB-000001") == "free",
+              "after the refused reload the feed goes on: %r" % states)
+        st, _, body = get(hport, "/health")
+        check(json.loads(body).get("reload", {}).get("ok") is False,
+              "health says the last reload failed: %s" % body[:300])
+
         # /health names the feed: ok while connected; the broker gone -> "degraded", the
         # feed not ok, mqtt_connected false (INTERFACE.md: readiness includes feeds fresh)
         st, _, body = get(hport, "/health")
         hj = json.loads(body)
         feeds = {f["name"]: f for f in hj.get("feeds", [])}
         check(st == 200 and hj["status"] == "ok" and feeds.get("bays", {}).get("ok") is True and
-              feeds["bays"]["mqtt_connected"] is True and feeds["bays"]["sensors"] == 3,
+              feeds["bays"]["mqtt_connected"] is True and feeds["bays"]["sensors"] == 4,
               "health: the feed is ok and connected: %s" % body[:400])
         broker.kill()
         broker.wait()
@@ -384,7 +441,7 @@ tilesets:
             if time.time() > deadline:
                 raise Fail("health did not report the lost broker: %s" % body[:400])
             time.sleep(0.1)
-        check(fb["sensors"] == 3, "the last good state is kept while the broker is gone")
+        check(fb["sensors"] == 4, "the last good state is kept while the broker is gone")
     finally:
         if srv is not None:
             srv.send_signal(signal.SIGTERM)

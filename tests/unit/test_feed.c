@@ -1350,3 +1350,86 @@ TS_TEST(feed_csv_reader)
     TS_CHECK(ts_csv_number("1e999", &v) != 0);
     TS_CHECK(ts_csv_number("12x", &v) != 0);
 }
+
+/* A feed replacing another of its name (a reload changed its settings) takes over the last
+ * state of the sensors its device table still has; their positions come from the table. */
+TS_TEST(feed_carry_over_keeps_states_of_the_bays_still_in_the_table)
+{
+    ts_feed_config c;
+    ts_err err;
+    ts_feed_config_init(&c, TS_FEED_LORAWAN);
+    c.name = "bays";
+    c.mqtt.host = "localhost";
+    const char *topics[] = {"v3/+/devices/+/up"};
+    c.mqtt.topics = topics;
+    c.mqtt.ntopics = 1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/feed/lorawan_devices.csv", ts_test_srcdir());
+    c.lorawan.devices.path = path;
+    c.stale_after_s = 0; /* the times below are of 1970 */
+    /* the old feed's last snapshot: PB-000001 occupied with a value, a bay the table lacks */
+    ts_sensor_store *st = new_store(0, TS_FEED_STALE_OBSERVED);
+    ts_obs a = st_obs("PB-000001", "occupied", 5000);
+    a.lon = 1; /* the table's position wins */
+    a.lat = 2;
+    ts_sensor_store_apply(st, &a, 6000);
+    ts_obs v = {.sensor = "PB-000001", .kind = TS_OBS_VALUE, .name = "temperature",
+                .value = 21.5, .time_ms = 4000};
+    ts_sensor_store_apply(st, &v, 6000);
+    ts_obs gone = st_obs("PB-999999", "free", 5000);
+    gone.lon = 6.7;
+    gone.lat = 51.2;
+    ts_sensor_store_apply(st, &gone, 6000);
+    ts_feed_change *ch;
+    size_t n;
+    ts_sensor_store_publish(st, 6000, &ch, &n);
+    free(ch);
+    ts_feed *f;
+    TS_REQUIRE(ts_feed_new(&c, NULL, &f, &err) == TS_OK);
+    ts_feed_carry_over(f, ts_sensor_store_current(st));
+    ts_feed_run_due(f);
+    ts_feed_snapshot *s = ts_feed_snapshot_get(f);
+    TS_CHECK_INT(ts_feed_snapshot_count(s), 3); /* the table's bays, not PB-999999 */
+    const ts_sensor *x = ts_feed_snapshot_find(s, "PB-000001");
+    TS_REQUIRE(x != NULL);
+    TS_CHECK_STR(x->state, "occupied");
+    TS_CHECK_INT(x->state_time_ms, 5000);
+    TS_CHECK_INT(x->seen_ms, 6000); /* staleness runs on from when it was last heard */
+    TS_CHECK_NEAR(x->lon, 6.77600982000319, 1e-9);
+    const ts_sensor_value *t = ts_sensor_value_find(x, "temperature");
+    TS_REQUIRE(t != NULL);
+    TS_CHECK_NEAR(t->v, 21.5, 0);
+    TS_CHECK(ts_feed_snapshot_find(s, "PB-000003")->state == NULL);
+    ts_feed_snapshot_unref(s);
+    ts_feed_free(f);
+    ts_sensor_store_free(st);
+}
+
+/* A long error message keeps its start and its end (the cause) in the stats (/health). */
+TS_TEST(feed_last_error_keeps_the_cause_of_a_long_message)
+{
+    ts_feed_config c;
+    sta_config(&c);
+    ts_feed *f;
+    ts_err err;
+    TS_REQUIRE(ts_feed_new(&c, NULL, &f, &err) == TS_OK);
+    char topic[600];
+    memset(topic, 'x', sizeof topic - 1);
+    memcpy(topic, "v1.0/Datastreams(", 17);
+    topic[sizeof topic - 1] = '\0';
+    char *huge = malloc(c.max_message_bytes + 1);
+    TS_REQUIRE(huge != NULL);
+    memset(huge, ' ', c.max_message_bytes + 1);
+    TS_CHECK(ts_feed_ingest(f, topic, huge, c.max_message_bytes + 1, &err) == TS_ELIMIT);
+    free(huge);
+    ts_feed_stats st;
+    ts_feed_stats_get(f, &st);
+    size_t len = strlen(st.last_error);
+    TS_CHECK(len > 100 && len < sizeof st.last_error);
+    TS_CHECK(strncmp(st.last_error, "v1.0/Datastreams(", 17) == 0);
+    TS_CHECK(strstr(st.last_error, "...") != NULL);
+    char want[64];
+    snprintf(want, sizeof want, "over the limit of %zu", c.max_message_bytes);
+    TS_CHECK(len >= strlen(want) && strcmp(st.last_error + len - strlen(want), want) == 0);
+    ts_feed_free(f);
+}

@@ -378,7 +378,19 @@ note_errors(ts_feed *f, const uint32_t *counts, const char *msg)
     int log_kind = -1;
     uint32_t skipped = 0;
     pthread_mutex_lock(&f->lock);
-    snprintf(f->st.last_error, sizeof f->st.last_error, "%s", msg);
+    size_t len = strlen(msg), cap = sizeof f->st.last_error;
+    if (len < cap) { /* else the start (what failed, often a long URL) and the end (why) */
+        memcpy(f->st.last_error, msg, len + 1);
+    } else {
+        size_t head = cap / 3, tail = cap - head - 4; /* "..." and the terminator */
+        while (head > 0 && ((unsigned char)msg[head] & 0xC0) == 0x80)
+            head--; /* cut between UTF-8 characters */
+        while (tail > 0 && ((unsigned char)msg[len - tail] & 0xC0) == 0x80)
+            tail--;
+        memcpy(f->st.last_error, msg, head);
+        memcpy(f->st.last_error + head, "...", 3);
+        memcpy(f->st.last_error + head + 3, msg + len - tail, tail + 1);
+    }
     f->st.last_error_ms = wall;
     for (int k = 0; k < TS_FEED_ERR__COUNT; k++) {
         if (counts[k] == 0)
@@ -1002,6 +1014,62 @@ ts_feed_new(const ts_feed_config *cfg, const ts_feed_hooks *hooks, ts_feed **out
 fail:
     ts_feed_free(f);
     return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+ts_feed_carry_over(ts_feed *f, const ts_feed_snapshot *old)
+{
+    if (f == NULL || old == NULL || f->started || f->cfg.kind == TS_FEED_DEMO)
+        return;
+    int lorawan = f->cfg.kind == TS_FEED_LORAWAN;
+    const char **known = NULL; /* lorawan: the sensor ids of the device table, sorted */
+    size_t nknown = lorawan ? ts_feed_table_count(f->devices) : 0;
+    if (lorawan) {
+        if (nknown == 0 || (known = malloc(nknown * sizeof *known)) == NULL)
+            return;
+        for (size_t i = 0; i < nknown; i++)
+            known[i] = ts_feed_table_at(f->devices, i)->sensor;
+        qsort(known, nknown, sizeof *known, cmp_str);
+    }
+    pthread_mutex_lock(&f->lock);
+    for (uint32_t i = 0; i < ts_feed_snapshot_count(old); i++) {
+        const ts_sensor *x = ts_feed_snapshot_at(old, i);
+        if (lorawan && bsearch(&x->id, known, nknown, sizeof *known, cmp_str) == NULL)
+            continue; /* no longer in the device table */
+        int64_t seen = x->seen_ms;
+        ts_obs o = {.sensor = x->id, .kind = TS_OBS_NONE, .time_ms = TS_FEED_TIME_NONE};
+        if (!lorawan) {
+            o.has_pos = x->has_pos;
+            o.lon = x->lon;
+            o.lat = x->lat;
+            o.label = x->label;
+            ts_sensor_store_apply(f->store, &o, seen);
+            o.has_pos = 0;
+            o.label = NULL;
+        }
+        if (x->last_state != NULL) {
+            o.kind = TS_OBS_STATE;
+            o.state = x->last_state;
+            o.time_ms = x->state_time_ms;
+            ts_sensor_store_apply(f->store, &o, seen);
+        }
+        o.kind = TS_OBS_VALUE;
+        o.state = NULL;
+        for (uint32_t k = 0; k < x->nvalues; k++) {
+            o.name = x->values[k].name;
+            o.value = x->values[k].v;
+            o.time_ms = x->values[k].time_ms;
+            ts_sensor_store_apply(f->store, &o, seen);
+        }
+    }
+    pthread_mutex_unlock(&f->lock);
+    free(known);
 }
 
 ts_status

@@ -314,6 +314,13 @@ typedef struct ts_feed_hooks {
  * Any thread. */
 ts_status ts_feed_new(const ts_feed_config *cfg, const ts_feed_hooks *hooks, ts_feed **out,
                       ts_err *err);
+/* Take over the last known state of the sensors of old, the snapshot of the feed this one
+ * replaces (a reload changed its settings or device table): states, values and their times,
+ * and when each was last seen (so staleness runs on), for the sensors this feed has — for a
+ * lorawan feed those of its device table, whose positions and labels win; for sensorthings
+ * and geojson every sensor, with its position, until the first load says otherwise. The
+ * demo kind takes nothing. Call before ts_feed_start; published at its first tick. */
+void ts_feed_carry_over(ts_feed *f, const ts_feed_snapshot *old);
 /* Start the feed's threads; the first load happens on them (start does not wait for it).
  * The demo kind reads its CSV / bay table here: a missing or unreadable one fails start
  * with TS_ESOURCE. TS_OK, or an error with nothing running. Call once. */
@@ -383,7 +390,8 @@ typedef struct ts_feed_stats {
     uint32_t failed_loads;       /* HTTP loads failed in a row (0: the latest succeeded) */
     int fresh;                   /* has its data: an HTTP feed loaded once, an MQTT-only feed
                                   * connected, a demo feed always */
-    char last_error[160];        /* the latest error's message, "" = none yet */
+    char last_error[320];        /* the latest error's message, "" = none yet; a longer one
+                                  * keeps its start and its end (the cause) around "..." */
     int64_t last_error_ms;       /* feed clock of the latest error, 0 = none */
 } ts_feed_stats;
 

@@ -8,6 +8,7 @@
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,10 +185,20 @@ ts_feed_mqtt_start(const ts_feed_config *cfg, const ts_feed_mqtt_hooks *hooks, t
     atomic_init(&m->stop, 0);
     atomic_init(&m->connected, 0);
     char cid[128];
-    if (mc->client_id != NULL && mc->client_id[0] != '\0')
+    if (mc->client_id != NULL && mc->client_id[0] != '\0') {
         snprintf(cid, sizeof cid, "%s", mc->client_id);
-    else
-        snprintf(cid, sizeof cid, "tilesrv-%.64s-%ld", cfg->name, (long)getpid());
+    } else {
+        /* unique per client: the host (a container's name differs where every pid is 1),
+         * the process and this client (a reload's new client must not take the old one's
+         * session from the broker, which would disconnect it) */
+        static atomic_uint clients;
+        char host[64] = "";
+        if (gethostname(host, sizeof host) != 0)
+            host[0] = '\0';
+        host[sizeof host - 1] = '\0';
+        snprintf(cid, sizeof cid, "tilesrv-%.40s-%.32s-%ld-%u", cfg->name, host,
+                 (long)getpid(), atomic_fetch_add(&clients, 1) + 1);
+    }
     m->mosq = mosquitto_new(cid, true, m);
     if (m->mosq == NULL) {
         free(m);

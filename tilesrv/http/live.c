@@ -411,6 +411,19 @@ take_same(struct ts_live *l, const char *name, uint64_t key)
     return found;
 }
 
+/* The current snapshot of the running feed named name (a reference), or NULL. */
+static ts_feed_snapshot *
+running_snapshot(struct ts_live *l, const char *name)
+{
+    ts_feed_snapshot *s = NULL;
+    pthread_mutex_lock(&l->mu);
+    for (int i = 0; i < l->n && s == NULL; i++)
+        if (l->feeds[i] && strcmp(l->feeds[i]->name, name) == 0)
+            s = ts_feed_snapshot_get(l->feeds[i]->f);
+    pthread_mutex_unlock(&l->mu);
+    return s;
+}
+
 ts_status
 ts_live_set_feeds_keyed(ts_live *l, const ts_feed_config *const *cfgs, const uint64_t *keys,
                         int n, ts_err *err)
@@ -443,6 +456,11 @@ ts_live_set_feeds_keyed(ts_live *l, const ts_feed_config *const *cfgs, const uin
         ts_err ferr;
         ts_err_clear(&ferr);
         ts_status st = ts_feed_new(cfgs[i], &hooks, &lf->f, &ferr);
+        if (st == TS_OK) { /* replacing a feed of that name: its sensors keep their state */
+            ts_feed_snapshot *prev = running_snapshot(l, lf->name);
+            ts_feed_carry_over(lf->f, prev);
+            ts_feed_snapshot_unref(prev);
+        }
         if (st == TS_OK && (st = ts_feed_start(lf->f, &ferr)) != TS_OK)
             ts_feed_free(lf->f);
         if (st != TS_OK) {

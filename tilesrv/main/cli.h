@@ -52,9 +52,16 @@ typedef struct ts_cli_feed_cfg {
 } ts_cli_feed_cfg;
 ts_status ts_cli_feed_config(const ts_cfg_feed *c, ts_cli_feed_cfg *out, ts_err *err);
 void ts_cli_feed_config_free(ts_cli_feed_cfg *c);
-/* Check every feed of cfg as the feed module would create it; the first fault is
- * reported at the feed's file:line:col. */
+/* Check every feed of cfg by creating it as the feed module would (not started): its
+ * settings, and a lorawan feed's device table (a duplicate or unreadable row: the table's
+ * file:line). The first fault is reported at the feed's file:line:col. Used by check, and
+ * before serving or reloading a configuration, so a broken feed refuses the configuration
+ * (a reload keeps the running one and its feeds). */
 ts_status ts_cli_feeds_check(const ts_config *cfg, ts_err *err);
+/* The key a running feed is kept under on reload when equal: the hash of its settings and
+ * the identity (size, modification time, inode) of the files it reads (device table, bays,
+ * air CSV), so an edited device table restarts the feed with it. */
+uint64_t ts_cli_feed_key(const ts_cfg_feed *c);
 
 int ts_cmd_serve(const ts_cli *o);
 int ts_cmd_render(const ts_cli *o);

@@ -84,7 +84,7 @@ start_feeds(ts_live *live, const ts_config *cfg)
             break;
         }
         v[made] = &fc[made].cfg;
-        keys[made] = cfg->feeds[made].hash;
+        keys[made] = ts_cli_feed_key(&cfg->feeds[made]);
     }
     if (st == TS_OK)
         st = ts_live_set_feeds_keyed(live, v, keys, n, &err);
@@ -138,6 +138,11 @@ reload(serve_state *ss, ts_err *err)
     ts_err lerr;
     ts_err_clear(&lerr);
     ts_service *nsvc = load_service(ss->o, &ncfg, &lerr);
+    if (nsvc != NULL && ts_cli_feeds_check(ncfg, &lerr) != TS_OK) {
+        ts_service_unref(nsvc); /* a feed of it cannot be made: the running feeds stay */
+        ts_config_unref(ncfg);
+        nsvc = NULL;
+    }
     if (nsvc == NULL) {
         char msg[1024];
         ts_err_format(&lerr, msg, sizeof msg);
@@ -238,6 +243,11 @@ ts_cmd_serve(const ts_cli *o)
     ts_err lerr;
     ts_err_clear(&lerr);
     ts_service *svc = load_service(o, &cfg, &lerr);
+    if (svc != NULL && ts_cli_feeds_check(cfg, &lerr) != TS_OK) { /* e.g. a device table */
+        ts_service_unref(svc);
+        ts_config_unref(cfg);
+        svc = NULL;
+    }
     if (svc == NULL) {
         ts_cli_print_err(lerr.input[0] && lerr.code == TS_ECONFIG ? "configuration refused"
                                                                   : "cannot load the service",

@@ -2,6 +2,7 @@
  * ts_feed_config: the defaults of the kind (ts_feed_config_init) with what the file gave. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feed/feed.h"
 #include "main/cli.h"
@@ -158,6 +159,31 @@ ts_cli_feed_config_free(ts_cli_feed_cfg *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Mix the identity of file path (nothing when NULL or unreadable) into h. */
+static uint64_t
+mix_file(uint64_t h, const char *path)
+{
+    struct stat sb;
+    if (path == NULL || stat(path, &sb) != 0)
+        return h;
+    uint64_t v[4] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                     (uint64_t)sb.st_mtim.tv_nsec, (uint64_t)sb.st_ino};
+    for (int i = 0; i < 4; i++) { /* FNV-1a over the words */
+        h ^= v[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t
+ts_cli_feed_key(const ts_cfg_feed *c)
+{
+    uint64_t h = c->hash;
+    h = mix_file(h, c->devices.path);
+    h = mix_file(h, c->bays.path);
+    return mix_file(h, c->air_csv);
+}
+
 ts_status
 ts_cli_feeds_check(const ts_config *cfg, ts_err *err)
 {
@@ -167,9 +193,14 @@ ts_cli_feeds_check(const ts_config *cfg, ts_err *err)
         ts_err fe;
         ts_err_clear(&fe);
         ts_status st = ts_cli_feed_config(c, &fc, &fe);
+        ts_feed *f = NULL;
         if (st == TS_OK)
-            st = ts_feed_config_check(&fc.cfg, &fe);
+            st = ts_feed_new(&fc.cfg, NULL, &f, &fe); /* reads a device table */
+        ts_feed_free(f);
         ts_cli_feed_config_free(&fc);
+        if (st != TS_OK && fe.input[0] != '\0') /* at its place in the device table */
+            return TS_FAIL_AT(err, st, fe.input, fe.input_line, fe.input_col,
+                              "feed %s (%s:%d): %s", c->name, cfg->path, c->line, fe.msg);
         if (st != TS_OK)
             return TS_FAIL_AT(err, st, cfg->path, c->line, c->col, "%s", fe.msg);
     }
