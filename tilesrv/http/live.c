@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -267,11 +268,14 @@ rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_sn
     if (has_box) {
         ts_buf ev;
         ts_buf_init(&ev, 1u << 20);
+        /* 7 decimals (1 cm), rounded outwards: the box printed holds every changed point */
         ts_buf_printf(&ev,
                       "{\"feed\":\"%s\",\"version\":%llu,\"tilesets\":[%s],"
                       "\"bbox\":[%.7f,%.7f,%.7f,%.7f]}",
                       feed, (unsigned long long)ts_feed_snapshot_version(snap),
-                      names.data ? (const char *)names.data : "", box->minx, box->miny, box->maxx, box->maxy);
+                      names.data ? (const char *)names.data : "", floor(box->minx * 1e7) / 1e7,
+                      floor(box->miny * 1e7) / 1e7, ceil(box->maxx * 1e7) / 1e7,
+                      ceil(box->maxy * 1e7) / 1e7);
         if (ev.data)
             push_event(l, (const char *)ev.data);
         ts_buf_fini(&ev);
