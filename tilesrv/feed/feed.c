@@ -446,9 +446,12 @@ ds_topic(const ts_feed *f, const char *ds)
     return strdup(buf);
 }
 
-/* Apply a parsed batch: mark before (start of a complete listing), sweep after (its end). */
+/* Apply a parsed batch: mark before (start of a complete listing), sweep after (its end).
+ * document: it comes from a load or poll (a listing of every sensor's latest), whose
+ * observations seen before are expected, not counted as ignored (the counters are for
+ * messages arriving late or twice). */
 static void
-apply_batch(ts_feed *f, const ts_obs_batch *b, int64_t now, int mark, int sweep)
+apply_batch(ts_feed *f, const ts_obs_batch *b, int64_t now, int mark, int sweep, int document)
 {
     char **topics = NULL;
     int ntopics = 0;
@@ -464,10 +467,10 @@ apply_batch(ts_feed *f, const ts_obs_batch *b, int64_t now, int mark, int sweep)
             f->st.last_update_ms = now;
             break;
         case TS_APPLY_OLD:
-            f->st.ignored_old++;
+            f->st.ignored_old += !document;
             break;
         case TS_APPLY_DUPLICATE:
-            f->st.ignored_duplicate++;
+            f->st.ignored_duplicate += !document;
             break;
         case TS_APPLY_ENOMEM:
             nomem++;
@@ -627,7 +630,7 @@ ingest(ts_feed *f, const char *topic, const void *p, size_t len, int mark, int s
         snprintf(msg, sizeof msg, "%s%s%s", topic ? topic : "", topic ? ": " : "", b->first_error);
         note_errors(f, b->errors, msg);
     }
-    apply_batch(f, b, now, mark, sweep);
+    apply_batch(f, b, now, mark, sweep, topic == NULL);
     return TS_OK;
 }
 
@@ -837,7 +840,7 @@ feed_main(void *ud)
                 pthread_mutex_lock(&f->lock);
                 f->st.messages++;
                 pthread_mutex_unlock(&f->lock);
-                apply_batch(f, &demo_batch, t, 0, 0);
+                apply_batch(f, &demo_batch, t, 0, 0, 0);
             }
             if ((uint64_t)next * 1000000u < wait)
                 wait = (uint64_t)next * 1000000u;
