@@ -15,7 +15,21 @@
 //      grid the AdV UTM grid, WebMercatorQuad its second), the page learns the tilesets from
 //      /tiles.json: it shows that base (its tiles through the TileJSON's grid-qualified URLs,
 //      the screenshot not blank), named after it, in its bounds, the other tileset as an
-//      overlay switched off and the live one switched on.
+//      overlay switched off and the live one switched on;
+//  (e) the live indicator: while the feeds are quiet (the own configuration's air replay at
+//      real-time speed) the server holds the page's request for events up to 20 s, and the
+//      page keeps saying "live" (no "reconnecting…") for 12 s of that; once the server is
+//      stopped, it says "reconnecting…" within 5 s, and "live" again when the server is back
+//      on the same port;
+//  (f) the bundled demo (data/demo/tilesrv.yaml, its simulated feeds as they are): loaded
+//      while the server holds a batch of events (among them two of the air replay) and the
+//      overlay tiles are still on their way, then 20 s and two air events more with the air
+//      overlay switched off, the page throws no error (an air event, whose box holds every
+//      station, refreshes every air tile in this view: loading or hidden, all of them left
+//      the cache, and OpenLayers' LRUCache.remove() of its last entry leaves it corrupt, so
+//      the next event threw "Tried to get a value for a key that does not exist in the
+//      cache"; the load did so every time, the later events when the replay changed all
+//      stations); switched on again, the air overlay fetches its renewed tiles.
 //
 // The bundle is built from web/src into a temporary web root (node web/build.mjs DIR), so
 // the test checks the current sources, not an old web/dist.
@@ -101,9 +115,10 @@ function around(img, x, y, r) {
   return v;
 }
 
-// `tilesrv serve -c cfg` with the web root web, logging into log; resolves when it listens.
-async function startTilesrv(a, cfg, web, log) {
-  const port = await freePort();
+// `tilesrv serve -c cfg` with the web root web, logging into log; resolves when it listens
+// (on port, else on a free one).
+async function startTilesrv(a, cfg, web, log, port = 0) {
+  port = port || await freePort();
   const logf = fs.openSync(log, 'w');
   const srv = spawn(a.binary, ['serve', '-c', cfg, '--listen', `127.0.0.1:${port}`, '--threads',
     '2'], {stdio: ['ignore', logf, logf], env: {...process.env, TILESRV_WEB_ROOT: web}});
@@ -125,6 +140,31 @@ async function stopTilesrv(srv, log) {
   check(rc === 0, 'server stopped cleanly');
   check(!text.includes('runtime error') && !text.includes('AddressSanitizer'),
     'no sanitizer reports in the server log');
+}
+
+// Records what the page's live indicator says, and when (window.__live: [ms, text]), and
+// the open/error events of its EventSource (window.__es: [ms, type, readyState]).
+async function watchLive(page) {
+  await page.addInitScript(() => {
+    window.__es = [];
+    const ES = window.EventSource;
+    window.EventSource = class extends ES {
+      constructor(...v) {
+        super(...v);
+        for (const type of ['open', 'error'])
+          this.addEventListener(type, () => window.__es.push([performance.now(), type,
+            this.readyState]));
+      }
+    };
+    window.__live = [];
+    document.addEventListener('DOMContentLoaded', () => {
+      const el = document.getElementById('live-text');
+      const rec = () => window.__live.push([performance.now(), el.textContent]);
+      rec();
+      new MutationObserver(rec).observe(el, {childList: true, characterData: true,
+        subtree: true});
+    });
+  });
 }
 
 // Share of the map area (left of the panel, every other pixel) not background or white, the
@@ -401,6 +441,7 @@ feeds:
     simulate: air
     air_csv: ${path.join(demo, 'air_uba_duesseldorf.csv')}
     fields: [no2, pm10]
+    air_speed: 1 # real time: the next hour of the replay in up to an hour, quiet until then
 layers:
   flurstuecke: {source: demo, table: parcels, style: ${path.join(styles, 'alkis_parcels.sld')}}
   gebaeude: {source: demo, table: buildings, style: ${path.join(styles, 'alkis_buildings.sld')}}
@@ -423,7 +464,7 @@ tilesets:
     metatile: 2
 `);
   const log = path.join(tmp, 'city.log');
-  const {srv, port} = await startTilesrv(a, cfg, web, log);
+  let {srv, port} = await startTilesrv(a, cfg, web, log);
   let browser = null;
   try {
     const index = JSON.parse((await get(port, '/tiles.json')).text);
@@ -440,6 +481,7 @@ tilesets:
     page.on('request', (r) => requests.push(r.url()));
     page.on('pageerror', (e) => bad.push(`page error: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error') bad.push(`console: ${m.text()}`); });
+    await watchLive(page);
     // no view in the address: the page fits the base's bounds
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => window.tilesrvMap, null, {timeout: 20000});
@@ -490,6 +532,146 @@ tilesets:
       r.name.includes('/tiles/strassennetz/')), null, {timeout: 10000});
     check(true, 'own config: the other tileset switched on is fetched');
     check(bad.length === 0, `own config: no failed requests, no errors: ${bad.join('; ') || 'none'}`);
+
+    // (e) quiet feeds: each answer of /events ends the stream, and the server holds the
+    // browser's next request until the next event or the keep-alive after 20 s
+    const live = () => page.evaluate(() => ({texts: window.__live, es: window.__es,
+      now: performance.now(), events: window.tilesrvMap.stats.events}));
+    await page.waitForFunction(() => window.__es.some((e) => e[1] === 'error'), null,
+      {timeout: 10000}); // the first answer ended
+    const q0 = await live();
+    await sleep(12000);
+    const q1 = await live();
+    const quiet = q1.texts.filter((t) => t[0] >= q0.now);
+    // the longest time without an answer (a request held) within the window
+    let held = 0, since = q0.now;
+    for (const [t] of q1.es.filter((e) => e[0] >= q0.now && e[1] === 'open')) {
+      held = Math.max(held, t - since);
+      since = t;
+    }
+    held = Math.max(held, q1.now - since);
+    console.log(`  quiet: ${q1.events - q0.events} events in ${((q1.now - q0.now) / 1000).toFixed(
+      1)} s, a request held up to ${(held / 1000).toFixed(1)} s; the indicator: ${
+      [q0.texts.at(-1), ...quiet].map((t) => `"${t[1]}"`).join(', ')}`);
+    check(q1.events === q0.events && held > 10000,
+      'quiet feeds: no event for 12 s, the server held the request for events over 10 s');
+    check(!quiet.some((t) => /reconnecting/.test(t[1])) && /^live/.test(q1.texts.at(-1)[1]),
+      'quiet feeds: the indicator stays "live" (no "reconnecting…")');
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_quiet.png'), await page.screenshot());
+
+    // ... the server stopped: "reconnecting…" within 5 s
+    const k0 = (await live()).now;
+    await stopTilesrv(srv, log);
+    srv = null;
+    const down = await page.waitForFunction(() => /reconnecting/.test(
+      document.getElementById('live-text').textContent), null, {timeout: 8000})
+      .then(() => page.evaluate(() => performance.now()), () => null);
+    const downMs = down === null ? null : down - k0;
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_down.png'), await page.screenshot());
+    check(downMs !== null && downMs <= 5000, `server stopped: "reconnecting…" after ${
+      downMs === null ? 'more than 8 s' : `${(downMs / 1000).toFixed(1)} s`} (at most 5 s): ${
+      (await live()).texts.slice(-3).map((t) => `"${t[1]}"`).join(', ')}`);
+
+    // ... and back on the same port: "live" again
+    ({srv} = await startTilesrv(a, cfg, web, log, port));
+    const back = await page.waitForFunction(() => /^live/.test(
+      document.getElementById('live-text').textContent), null, {timeout: 10000})
+      .then(() => true, () => false);
+    check(back, `server back on port ${port}: the indicator says "${
+      (await live()).texts.at(-1)[1]}"`);
+    await browser.close();
+    browser = null;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (srv) await stopTilesrv(srv, log);
+  }
+}
+
+// (f) The bundled demo as it is (data/demo/tilesrv.yaml: simulated parking bays, the air
+// replay: an air event every 10 s, whose box holds every station).
+async function runDemo(a, tmp, chromium) {
+  const web = path.join(tmp, 'web'); // built by run()
+  const log = path.join(tmp, 'demo.log');
+  const {srv, port} = await startTilesrv(a, path.join(a.srcdir, 'data', 'demo', 'tilesrv.yaml'),
+    web, log);
+  let browser = null;
+  try {
+    // the server holds two air events (its first snapshot and a change): the page's first
+    // answer brings both
+    const end = Date.now() + 30000;
+    for (;;) {
+      const held = (await get(port, '/events?since=0')).text;
+      if ((held.match(/"feed":"demo_air"/g) || []).length >= 2) break;
+      if (Date.now() > end) throw new Fail('demo: no second air event within 30 s');
+      await sleep(250);
+    }
+    note('demo: server up, two air events held');
+    browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--font-render-hinting=none']});
+    const page = await browser.newPage({viewport: VIEW, deviceScaleFactor: 1});
+    const bad = [], requests = [];
+    page.on('requestfailed', (r) => bad.push(`${r.url()} failed: ${r.failure()?.errorText}`));
+    page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.url()}: ${r.status()}`); });
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('pageerror', (e) => bad.push(`page error: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') bad.push(`console: ${m.text()}`); });
+    // a slow network at page load: the held events come after the first render, while the
+    // overlay tiles are on their way
+    let slow = true;
+    await page.route(/\/events\b/, async (r) => {
+      if (slow) await sleep(300);
+      await r.continue();
+    });
+    await page.route(/\/tiles\/(parking|air)\//, async (r) => {
+      if (slow) await sleep(1000);
+      await r.continue();
+    });
+    // a view within the box of the air events (every air tile in it is refreshed by each)
+    await page.goto(`http://127.0.0.1:${port}/#z=16&c=6.765,51.257`);
+    await page.waitForFunction(() => window.tilesrvMap, null, {timeout: 20000});
+    await page.evaluate(() => window.tilesrvMap.ready);
+    await page.waitForFunction(() => (window.tilesrvMap.stats.byFeed.demo_air || 0) >= 2, null,
+      {timeout: 10000});
+    slow = false;
+    const t0 = Date.now();
+    const st0 = await page.evaluate(() => window.tilesrvMap.stats);
+    note(`demo: page loaded (${st0.events} events, ${st0.byFeed.demo_air} of the air feed)`);
+    check(bad.length === 0, `demo: no errors at page load: ${bad.join('; ') || 'none'}`);
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_demo.png'), await page.screenshot());
+
+    // the air overlay switched off: its tiles are renewed by every air event, none swapped
+    await page.click('#layer-air');
+    const nreq = requests.length;
+    let st = st0;
+    while (Date.now() - t0 < 20000 || (st.byFeed.demo_air || 0) - st0.byFeed.demo_air < 2) {
+      if (Date.now() - t0 > 45000 || bad.length) break;
+      await sleep(500);
+      st = await page.evaluate(() => window.tilesrvMap.stats);
+    }
+    const air = (st.byFeed.demo_air || 0) - st0.byFeed.demo_air;
+    console.log(`  demo: ${st.events - st0.events} events in ${((Date.now() - t0) / 1000).toFixed(
+      1)} s, ${air} of the air feed, ${st.tilesRefreshed - st0.tilesRefreshed} tiles swapped`);
+    check(bad.length === 0, `demo: no errors during ${((Date.now() - t0) / 1000).toFixed(0)} s of ${
+      'live events'}: ${bad.join('; ') || 'none'}`);
+    check(air >= 2 && st.tilesRefreshed > st0.tilesRefreshed,
+      'demo: two air events or more with the overlay off, parking tiles swapped');
+    const fetched = requests.slice(nreq).filter((u) => u.includes('/tiles/'));
+    check(fetched.some((u) => u.includes('/tiles/parking/')) &&
+          !fetched.some((u) => /\/tiles\/(cadastre|air)\//.test(u)),
+    `demo: parking tiles fetched again, no cadastre tile, no air tile while it is off (${
+      fetched.length} tiles)`);
+    // switched on again: its tiles come with their new version
+    const nreq2 = requests.length;
+    await page.click('#layer-air');
+    await page.evaluate(() => new Promise((resolve) => {
+      window.tilesrvMap.map.once('rendercomplete', resolve);
+      window.tilesrvMap.map.render();
+    }));
+    const again = requests.slice(nreq2).filter((u) => u.includes('/tiles/air/'));
+    check(again.length > 0 && again.every((u) => /\?v=\d+$/.test(u)),
+      `demo: the air overlay switched on again fetches its renewed tiles (${again.length})`);
+    check(bad.length === 0, `demo: still no errors: ${bad.join('; ') || 'none'}`);
+    if (a.keep) fs.writeFileSync(path.join(a.keep, 'webmap_demo_2.png'), await page.screenshot());
     await browser.close();
     browser = null;
   } finally {
@@ -525,6 +707,7 @@ async function main() {
   try {
     await run(a, tmp, chromium);
     await runOwnConfig(a, tmp, chromium);
+    await runDemo(a, tmp, chromium);
   } catch (e) {
     console.log(`FAIL: ${e instanceof Fail ? e.message : e.stack}`);
     process.exitCode = 1;

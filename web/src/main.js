@@ -87,7 +87,7 @@ function makeLayer(tj, overlay) {
 
 // Fetch again the tiles of ov that lie within bbox (lon/lat) grown by the symbol size. Tiles
 // on screen are loaded in the background and swapped in when they arrive (no flicker);
-// cached tiles off screen are dropped and come back fresh when needed.
+// cached tiles off screen are renewed and come back fresh when needed.
 function refreshTiles(ov, bbox, version) {
   const renderer = ov.layer.getRenderer();
   const cache = renderer && renderer.getTileCache ? renderer.getTileCache() : null;
@@ -112,7 +112,7 @@ function refreshTiles(ov, bbox, version) {
     ov.versions.floor = version;
   }
   if (!cache) return 0;
-  const drop = [];
+  const renew = [];
   cache.forEach((tile, key) => {
     if (!tile) return;
     const c = tile.getTileCoord();
@@ -135,20 +135,35 @@ function refreshTiles(ov, bbox, version) {
       };
       img.onerror = () => {
         if (current()) { // asked again by the next render
-          cache.remove(key);
+          renewTile(ov, cache, key, c);
           ov.layer.changed();
         }
       };
       img.src = ov.url(c[0], c[1], c[2]);
       n++;
     } else {
-      drop.push(key); // loading (maybe the old picture), off screen or hidden
+      renew.push([key, c]); // loading (maybe the old picture), off screen or hidden
     }
   });
-  for (const key of drop) cache.remove(key);
-  if (drop.length) ov.layer.changed();
+  // after the walk: replace() makes an entry the newest, which forEach would meet again
+  for (const [key, c] of renew) renewTile(ov, cache, key, c);
+  if (renew.length) ov.layer.changed();
   stats.tilesRefreshed += n;
   return n;
+}
+
+// Put a new tile (not loaded yet, its URL with the latest version) in place of the one cached
+// under key: a render that wants it loads it, until then the layer shows what it shows for any
+// tile on its way. Not cache.remove(key): OpenLayers' LRUCache.remove() of its last entry
+// leaves the list's oldest end on the removed entry, so forEach still hands it out and
+// removing it again throws ("Tried to get a value for a key that does not exist in the
+// cache"). That happened whenever one event emptied the cache (every tile of the overlay
+// loading, as at page load when the held events come in one answer, or the overlay switched
+// off) and another came before a render filled it again. replace() keeps the count.
+function renewTile(ov, cache, key, c) {
+  const tile = ov.source.getTile(c[0], c[1], c[2], map.getPixelRatio(),
+    map.getView().getProjection());
+  if (tile) cache.replace(key, tile);
 }
 
 // ---- sensors ------------------------------------------------------------------------------
@@ -345,14 +360,40 @@ function setLive(state, text) {
 // events began before the page was loaded, whose tiles are fresh
 let freshPage = true;
 
+// How long the server may hold a request for events before the page says it is reconnecting:
+// it answers with the next event or, when there is none, with a keep-alive after 20 s (the
+// rest is margin for a slow network or a busy server)
+const HELD_MS = 30000;
+// How long the browser's attempts may fail one after another (the server away: refused,
+// reset) before the page says so: a restart or a blip is not worth showing
+const FAILING_MS = 3000;
+
 function connectEvents() {
   // since=0: the events the server still holds come first (they name the feed of each
   // overlay); after that EventSource reconnects with Last-Event-ID and waits for new ones.
   const es = new EventSource('events?since=0');
-  let down = null, shownDown = false;
+  // Every answer ends the stream: EventSource fires 'error' (readyState CONNECTING) and asks
+  // again after the server's `retry: 250` ms, and the server holds that request, without
+  // response headers and so without 'open', until the next event or the keep-alive 20 s
+  // later. So an 'error' after an 'open' is the normal end of an answer and the silence after
+  // it the server waiting (quiet feeds: nearly always); an 'error' without an 'open' since the
+  // last one is an attempt that failed, repeated every 250 ms while the server is away.
+  let answered = false; // an 'open' since the last 'error'
+  let down = null, failing = false, shownDown = false;
+  const expect = (ms, failed) => {
+    clearTimeout(down);
+    failing = failed;
+    down = setTimeout(() => {
+      shownDown = true;
+      setLive('off', 'reconnecting…');
+    }, ms);
+  };
+  expect(HELD_MS, false); // the first request is answered at once (the held events or hello)
   es.addEventListener('open', () => {
+    answered = true;
     clearTimeout(down);
     down = null;
+    failing = false;
     if (!stats.lastEvent || shownDown) setLive('on', 'live');
     shownDown = false;
   });
@@ -365,14 +406,11 @@ function connectEvents() {
       setTimeout(connectEvents, 15000);
       return;
     }
-    // every answer ends the stream and the browser reconnects at once: only a silence of
-    // 3 s without a successful reconnect is worth showing (the timer runs from the first
-    // failed attempt; the browser's retries every 250 ms must not restart it)
-    if (down === null)
-      down = setTimeout(() => {
-        shownDown = true;
-        setLive('off', 'reconnecting…');
-      }, 3000);
+    if (answered) expect(HELD_MS, false); // an answer ended: the next may take 20 s
+    // a failed attempt: shown when no attempt succeeds for a while (the timer runs from the
+    // first failure, the retries every 250 ms must not restart it)
+    else if (!failing) expect(FAILING_MS, true);
+    answered = false;
   });
   es.addEventListener('change', (e) => {
     freshPage = false;
