@@ -410,6 +410,16 @@ TS_TEST(feed_sta_observation_messages)
                                       strlen(wrong), &b, &err) == TS_EINVAL);
     TS_CHECK_INT(b.errors[TS_FEED_ERR_TYPE], 1);
     ts_obs_batch_reset(&b);
+    /* no result (missing or null): counted, not passed over in silence */
+    const char *nores[] = {"{\"phenomenonTime\":\"2024-01-01T10:00:00Z\",\"result\":null}",
+                           "{\"phenomenonTime\":\"2024-01-01T10:00:00Z\"}"};
+    for (int k = 0; k < 2; k++) {
+        TS_CHECK(ts_sta_parse_observation(&c, ix, "v1.0/Datastreams(8519)/Observations",
+                                          nores[k], strlen(nores[k]), &b, &err) == TS_EINVAL);
+        TS_CHECK_INT(b.errors[TS_FEED_ERR_TYPE], 1);
+        TS_CHECK(b.n == 0);
+        ts_obs_batch_reset(&b);
+    }
     const char *inf = "{\"phenomenonTime\":\"2024-01-01T10:00:00Z\",\"result\":\"-Infinity\"}";
     TS_CHECK(ts_sta_parse_observation(&c, ix, "v1.0/Datastreams(8519)/Observations", inf,
                                       strlen(inf), &b, &err) == TS_EINVAL);

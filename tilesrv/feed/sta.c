@@ -480,8 +480,16 @@ ts_sta_parse_observation(const ts_feed_config *cfg, const ts_sta_index *ix, cons
         rc = TS_FAIL(err, TS_ENOMEM, "Observation");
         goto done;
     }
-    if (add_observation(cfg, root, sensor, name, out) < 0)
+    json_t *res = json_object_get(root, "result");
+    if (json_is_object(root) && (res == NULL || json_is_null(res))) {
+        /* a message with nothing to apply is a fault of the gateway, counted (a Things
+         * listing may hold such Observations: there they are passed over) */
+        ts_obs_batch_error(out, TS_FEED_ERR_TYPE, "sensor %s: the Observation has no result",
+                           sensor);
         rc = TS_FAIL(err, TS_EINVAL, "Datastream %s: %s", ds, out->first_error);
+    } else if (add_observation(cfg, root, sensor, name, out) < 0) {
+        rc = TS_FAIL(err, TS_EINVAL, "Datastream %s: %s", ds, out->first_error);
+    }
 done:
     json_decref(root);
     return rc;
