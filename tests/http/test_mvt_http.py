@@ -429,8 +429,10 @@ def test_maplibre_style_of_the_demo():
                           "air_stations_label": {"symbol"}}, by_src
         assert style["metadata"]["tilesrv:skipped"] == [], style["metadata"]
         # every negation written without "!" (QGIS 3.22's converter reads "!" as no filter:
-        # the air stations all showed 'keine Daten')
-        assert b'["!",' not in body, body[body.find(b'["!",') - 200:][:400]
+        # the air stations all showed 'keine Daten'), but for ["!", ["has", p]] of the null
+        # guards, which it reads as IS NULL
+        plain = body.replace(b'["!",["has",', b'')
+        assert b'["!",' not in plain, plain[plain.find(b'["!",') - 200:][:400]
         # each tileset's labels over all its layers (as in its PNG), under the next tileset
         kinds = [(l["source"], l["type"] == "symbol") for l in layers[1:]]
         assert [k[0] for k in kinds] == sorted((k[0] for k in kinds),
@@ -922,6 +924,79 @@ def test_maplibre_style_of_labels_and_font_marks():
     finally:
         rc, log = H.stop_server(srv)
         assert rc == 0, log[-2000:]
+
+
+def test_maplibre_filters_treat_null_as_the_png_does():
+    """A comparison with a null or missing attribute is false in the PNG (and its negation
+    true); MapLibre's to-number makes null 0 and compared it: a graduated SLD drew its NULL
+    features in the class of 0. The style's filters, evaluated by MapLibre's own filter
+    code, select the features the PNG renderer's rules select."""
+    node = shutil.which("node")
+    if node is None:
+        print("    (node not installed: skipped)")
+        return
+    sld = os.path.join(TMP, "nulls.sld")
+    with open(sld, "w") as f:
+        f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>p</Name><UserStyle>'
+                '<FeatureTypeStyle>'
+                '<Rule><Name>low</Name><ogc:Filter><ogc:PropertyIsLessThan><ogc:PropertyName>'
+                'zaehler</ogc:PropertyName><ogc:Literal>300</ogc:Literal>'
+                '</ogc:PropertyIsLessThan></ogc:Filter><PolygonSymbolizer><Fill/></PolygonSymbolizer></Rule>'
+                '<Rule><Name>else</Name><ElseFilter/><PolygonSymbolizer><Fill/></PolygonSymbolizer></Rule>'
+                '<Rule><Name>ring</Name><ogc:Filter><ogc:PropertyIsNotEqualTo><ogc:PropertyName>'
+                'zaehler</ogc:PropertyName><ogc:Literal>1000</ogc:Literal>'
+                '</ogc:PropertyIsNotEqualTo></ogc:Filter><LineSymbolizer><Stroke/></LineSymbolizer></Rule>'
+                '</FeatureTypeStyle><FeatureTypeStyle>'
+                '<Rule><Name>mid</Name><ogc:Filter><ogc:PropertyIsBetween><ogc:PropertyName>'
+                'zaehler</ogc:PropertyName><ogc:LowerBoundary><ogc:Literal>-10</ogc:Literal>'
+                '</ogc:LowerBoundary><ogc:UpperBoundary><ogc:Literal>500</ogc:Literal>'
+                '</ogc:UpperBoundary></ogc:PropertyIsBetween></ogc:Filter>'
+                '<LineSymbolizer><Stroke/></LineSymbolizer></Rule>'
+                '<Rule><Name>notmid</Name><ogc:Filter><ogc:Not><ogc:PropertyIsBetween>'
+                '<ogc:PropertyName>zaehler</ogc:PropertyName><ogc:LowerBoundary><ogc:Literal>-10'
+                '</ogc:Literal></ogc:LowerBoundary><ogc:UpperBoundary><ogc:Literal>500'
+                '</ogc:Literal></ogc:UpperBoundary></ogc:PropertyIsBetween></ogc:Not>'
+                '</ogc:Filter><LineSymbolizer><Stroke/></LineSymbolizer></Rule>'
+                '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+    cfg = os.path.join(TMP, "nulls.yaml")
+    with open(cfg, "w") as f:
+        f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                            os.path.join(ARGS.srcdir, "styles"))
+                .replace("style: %s/alkis_parcels.sld" % os.path.join(ARGS.srcdir, "styles"),
+                         "style: %s" % sld))
+    srv = H.start_server(cfg)
+    try:
+        st, _, body = H.get(srv[1], "/styles/wide.json")
+        assert st == 200, (st, body[:300])
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+    spath, fpath = os.path.join(TMP, "nulls_style.json"), os.path.join(TMP, "nulls_feats.json")
+    with open(spath, "wb") as f:
+        f.write(body)
+    # a vector tile leaves a null value out: null and missing are one case in the tiles
+    values = [100, None, None, 1000, -5, 600]
+    feats = [{"type": 3, "properties": {} if v is None else {"zaehler": v}} for v in values]
+    with open(fpath, "w") as f:
+        json.dump(feats, f)
+    r = subprocess.run([node, os.path.join(ARGS.srcdir, "tests", "web", "eval_filters.mjs"),
+                        spath, fpath], capture_output=True, text=True, timeout=120)
+    if r.returncode == 77:
+        print("    (" + r.stdout.strip() + ": skipped)")
+        return
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = {}
+    for lid, idx in json.loads(r.stdout).items():
+        rule = "/".join(lid.split("/")[2:4])  # wide/<layer>/<fts>/<rule>/<sym>
+        got.setdefault(rule, set()).update(idx)
+    # the PNG's semantics: null and missing make each comparison false, its negation true
+    want = {"0/0": {0, 4},          # zaehler < 300
+            "0/1": {1, 2, 3},       # else: neither < 300 nor != 1000
+            "0/2": {0, 4, 5},       # zaehler != 1000
+            "1/0": {0, 4},          # -10 <= zaehler <= 500
+            "1/1": {1, 2, 3, 5}}    # not (between)
+    assert {k: got.get(k) for k in want} == want, (got, want)
 
 
 def test_maplibre_sprites_of_icons_and_patterns():

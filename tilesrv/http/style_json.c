@@ -247,12 +247,88 @@ filter_ok(const ts_filter *f)
 
 static ts_status filter(sctx *x, const ts_filter *f);
 static ts_status filter_not(sctx *x, const ts_filter *f);
+static ts_status filter_cmp_bare(sctx *x, const ts_filter *f, int neg);
+static ts_status range_test_bare(sctx *x, const ts_filter *f, const char *join,
+                                 const char *lo_op, const char *hi_op);
+
+/* The properties operand e reads directly or through arithmetic (at most max, into props;
+ * each once): a null or missing one makes an SLD comparison false. */
+static int
+cmp_props(const ts_expr *e, int *props, int n, int max)
+{
+    if (e == NULL)
+        return n;
+    if (e->op == TS_EXPR_PROPERTY) {
+        for (int i = 0; i < n; i++)
+            if (props[i] == e->prop)
+                return n;
+        if (n < max)
+            props[n++] = e->prop;
+        return n;
+    }
+    if (e->op == TS_EXPR_ADD || e->op == TS_EXPR_SUB || e->op == TS_EXPR_MUL ||
+        e->op == TS_EXPR_DIV)
+        n = cmp_props(e->b, props, cmp_props(e->a, props, n, max), max);
+    return n;
+}
+
+/* Open the null guard of a comparison of the operands a, b, c (NULL: none): as the PNG
+ * evaluates it, a comparison with a null or missing property is false, and its negation
+ * true; MapLibre's to-number makes null 0 and would compare it. So the test is written
+ * ["all", ["has", p], ..., test] and its negation ["any", ["!", ["has", p]], ...,
+ * complement] (a vector tile leaves null values out; QGIS 3.22's converter reads "has" as
+ * IS NOT NULL, but a null literal not at all). Returns whether a guard was opened (close it
+ * with "]"). */
+static int
+null_guard_open(sctx *x, const ts_expr *a, const ts_expr *b, const ts_expr *c, int neg,
+                ts_status *st)
+{
+    int props[8];
+    int n = cmp_props(c, props, cmp_props(b, props, cmp_props(a, props, 0, 8), 8), 8);
+    if (n == 0)
+        return 0;
+    *st = ts_buf_printf(x->b, "[\"%s\"", neg ? "any" : "all");
+    for (int i = 0; i < n && *st == TS_OK; i++) {
+        *st = ts_buf_printf(x->b, neg ? ",[\"!\",[\"has\"," : ",[\"has\",");
+        if (*st == TS_OK)
+            *st = jstr(x->b, prop_name(x, props[i]));
+        if (*st == TS_OK)
+            *st = ts_buf_printf(x->b, neg ? "]]" : "]");
+    }
+    if (*st == TS_OK)
+        *st = ts_buf_add(x->b, ",", 1);
+    return 1;
+}
 
 /* A comparison, or its negation (neg) as the complementary comparison: == and !=, < and
- * >=, <= and >. Exact in MapLibre: operands compared as numbers go through to-number
- * (null is 0, never NaN) and a comparison that fails to evaluate fails either way. */
+ * >=, <= and >, guarded for null properties (null_guard_open). Exact in MapLibre: operands
+ * compared as numbers go through to-number and a comparison that fails to evaluate fails
+ * either way. */
 static ts_status
 filter_cmp(sctx *x, const ts_filter *f, int neg)
+{
+    ts_status st = TS_OK;
+    int guard = 0;
+    /* unguarded where MapLibre gives the PNG's answer for null already: in(...) = true /
+     * false (null is no member), and a case-sensitive text == (null == "x" is false, its
+     * complement null != "x" true): so categorized styles keep their plain filters */
+    int is_in = (f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN) ||
+                (f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN);
+    int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
+    int plain_eq = f->op == TS_FILTER_EQ && !num && f->match_case;
+    if (!is_in && !plain_eq) {
+        guard = null_guard_open(x, f->a, f->b, NULL, neg, &st);
+        TS_TRY(st);
+    }
+    st = filter_cmp_bare(x, f, neg);
+    if (st == TS_OK && guard)
+        st = ts_buf_add(x->b, "]", 1);
+    return st;
+}
+
+/* filter_cmp without the null guard. */
+static ts_status
+filter_cmp_bare(sctx *x, const ts_filter *f, int neg)
 {
     ts_buf *b = x->b;
     static const char *const cmp[] = {"==", "!=", "<", "<=", ">", ">="};
@@ -288,9 +364,24 @@ filter_cmp(sctx *x, const ts_filter *f, int neg)
     }
 }
 
-/* BETWEEN as [join, [lo_op, a, lower], [hi_op, a, upper]], compared as numbers. */
+/* BETWEEN as [join, [lo_op, a, lower], [hi_op, a, upper]], compared as numbers ("all":
+ * the test, "any": its negation), null-guarded as comparisons are. */
 static ts_status
 range_test(sctx *x, const ts_filter *f, const char *join, const char *lo_op, const char *hi_op)
+{
+    ts_buf *b = x->b;
+    ts_status st = TS_OK;
+    int guard = null_guard_open(x, f->a, f->b, f->c, strcmp(join, "any") == 0, &st);
+    TS_TRY(st);
+    st = range_test_bare(x, f, join, lo_op, hi_op);
+    if (st == TS_OK && guard)
+        st = ts_buf_add(b, "]", 1);
+    return st;
+}
+
+static ts_status
+range_test_bare(sctx *x, const ts_filter *f, const char *join, const char *lo_op,
+                const char *hi_op)
 {
     ts_buf *b = x->b;
     TS_TRY(ts_buf_printf(b, "[\"%s\",[\"%s\",", join, lo_op));
