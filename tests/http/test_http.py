@@ -138,6 +138,34 @@ def test_tms_flips_rows():
     assert a == b
 
 
+def test_composite_of_tilesets_on_different_first_grids_is_refused():
+    """/tiles/{a},{b}/z/x/y.png draws each tileset on its first grid: when those differ, one
+    z/x/y is two places, and the composite is refused with the grids named (it mixed them:
+    the second tileset came from somewhere else, blank)."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n"
+                    "  l: {source: s, table: parcels, style: %s}\ntilesets:\n"
+                    "  a: {layers: [l]}\n"
+                    "  b: {layers: [l], grids: [DE_EPSG_25832_ADV, WebMercatorQuad]}\n"
+                    % (gpkg, style))
+        srv = start_server(cfg)
+        try:
+            st, _, body = get(srv[1], "/tiles/a,b/14/8500/5467.png")
+            assert st == 400, (st, body[:300])
+            assert b"WebMercatorQuad" in body and b"DE_EPSG_25832_ADV" in body, body[:300]
+            st, _, _ = get(srv[1], "/tiles/a,a/14/8500/5467.png")
+            assert st == 200, st
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_composite_of_tilesets_is_the_overlay_over_the_base():
     """/tiles/{a},{b}/z/x/y.png (INTERFACE.md): the tilesets composited in order, base
     first; pixel by pixel the parking overlay drawn source-over on the cadastre tile."""

@@ -175,6 +175,15 @@ ts_pipeline_request_composite(ts_pipeline *p, const char *spec, int z, uint32_t 
             ts_service_unref(svc);
             return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", names[i]);
         }
+        const ts_tileset *ts0 = ts_service_tileset(svc, names[0]);
+        if (strcmp(ts->grid->name, ts0->grid->name) != 0) { /* z/x/y: a place on one grid */
+            ts_status st = TS_FAIL(err, TS_EINVAL,
+                                   "a composite draws its tilesets on their first grid, which "
+                                   "must be one: %s is on %s, %s on %s",
+                                   names[0], ts0->grid->name, names[i], ts->grid->name);
+            ts_service_unref(svc);
+            return st;
+        }
         ts_tile_req r = {names[i], z, x, y, scale};
         ts_err e;
         ts_err_clear(&e);
