@@ -999,6 +999,23 @@ def test_maplibre_filters_treat_null_as_the_png_does():
     assert {k: got.get(k) for k in want} == want, (got, want)
 
 
+def test_style_and_sprite_names_are_checked_alike():
+    """/styles/{names}.json and its sprite take the same names: known, each once, 1 to 16;
+    a 404 says which name is wrong (the sprite took a name twice and wrote its icons twice
+    under one key, or more names than the style takes)."""
+    port = SRV[1]
+    for names, why in (("cadastre,cadastre", "named twice"), ("cadastre,nope", "'nope'"),
+                       (",".join(["cadastre"] * 17), "1 to 16"), ("cadastre,,wide", "1 to 16")):
+        for path in ("/styles/%s.json" % names, "/styles/%s/sprite.json" % names,
+                     "/styles/%s/sprite@2x.png" % names):
+            st, _, body = H.get(port, path)
+            assert st == 404 and why.encode() in body, (path, st, body[:200])
+    for path in ("/styles/cadastre,wide.json", "/styles/cadastre,wide/sprite.json"):
+        assert H.get(port, path)[0] == 200, path
+    st, _, body = H.get(port, "/styles/cadastre/sprite@3x.png")
+    assert st == 404 and b"sprite[@2x]" in body, body[:200]
+
+
 def test_maplibre_sprites_of_icons_and_patterns():
     """Point graphics a circle layer cannot draw (a rotated star, an ExternalGraphic PNG, a
     font mark) and a GraphicFill become symbol and fill-pattern layers whose icons are in

@@ -843,7 +843,9 @@ route(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url, int 
         }
         if (n <= 5 || n - 5 >= sizeof name || strcmp(url + 8 + n - 5, ".json") != 0 ||
             strchr(url + 8, '/') != NULL)
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "styles are /styles/{name}.json");
+            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND,
+                                      "styles are /styles/{name}.json, their sprites "
+                                      "/styles/{name}/sprite[@2x].json and .png");
         memcpy(name, url + 8, n - 5);
         name[n - 5] = '\0';
         return ts_http__handle_style(h, c, name, head);

@@ -975,8 +975,11 @@ tileset_layers(sctx *x, const ts_tileset *ts)
                     const ts_rule *r = &fts->rules[ri];
                     if (!rule_writable(fts, r)) {
                         if (!labels)
-                            TS_TRY(skip_note(x, "filter with PropertyIsLike or BBOX", rl->name,
-                                             r));
+                            TS_TRY(skip_note(x,
+                                             r->is_else ? "ElseFilter beside a rule whose "
+                                                          "filter has PropertyIsLike or BBOX"
+                                                        : "filter with PropertyIsLike or BBOX",
+                                             rl->name, r));
                         continue;
                     }
                     for (int si = 0; si < r->nsyms; si++)
@@ -990,17 +993,18 @@ tileset_layers(sctx *x, const ts_tileset *ts)
     return TS_OK;
 }
 
-/* Split "a,b,c" into names (at most STYLE_MAX_TILESETS); 0 for an empty part or name. */
+/* Split "a,b,c" into names (at most STYLE_MAX_TILESETS); 0 for an empty part or name or
+ * more names than that. */
 static int
 split_names(const char *name, char names[][TS_NAME_MAX])
 {
     int n = 0;
     if (strlen(name) > (size_t)STYLE_MAX_TILESETS * TS_NAME_MAX)
         return 0;
-    for (const char *p = name; *p && n < STYLE_MAX_TILESETS;) {
+    for (const char *p = name; *p;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= TS_NAME_MAX)
+        if (len == 0 || len >= TS_NAME_MAX || n == STYLE_MAX_TILESETS)
             return 0;
         memcpy(names[n], p, len);
         names[n++][len] = '\0';
@@ -1009,14 +1013,44 @@ split_names(const char *name, char names[][TS_NAME_MAX])
     return n;
 }
 
+/* The tilesets a style or sprite URL names ("a,b,c"): their number, each known and named
+ * once, into names and sets; 0 with the reason in why (for a 404). */
+static int
+style_tilesets(ts_service *svc, const char *name, char names[][TS_NAME_MAX],
+               const ts_tileset **sets, char *why, size_t wsize)
+{
+    int n = split_names(name, names);
+    if (n == 0) {
+        snprintf(why, wsize, "no such style: give 1 to %d tileset names, comma-separated",
+                 STYLE_MAX_TILESETS);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        sets[i] = ts_service_tileset(svc, names[i]);
+        if (sets[i] == NULL) {
+            snprintf(why, wsize, "no such style: no tileset named '%.100s'", names[i]);
+            return 0;
+        }
+        for (int k = 0; k < i; k++)
+            if (sets[k] == sets[i]) {
+                snprintf(why, wsize, "no such style: tileset '%.100s' is named twice", names[i]);
+                return 0;
+            }
+    }
+    return n;
+}
+
 enum MHD_Result
 ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name, int ratio,
                        int png, int head)
 {
-    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
-    int n = split_names(name, names);
+    char names[STYLE_MAX_TILESETS][TS_NAME_MAX], why[200];
+    const ts_tileset *sets[STYLE_MAX_TILESETS];
+    ts_service *svc = ts_pipeline_service(h->p);
+    int n = style_tilesets(svc, name, names, sets, why, sizeof why);
+    ts_service_unref(svc);
     if (n == 0)
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, why);
     const char *list[STYLE_MAX_TILESETS];
     for (int i = 0; i < n; i++)
         list[i] = names[i];
@@ -1045,22 +1079,13 @@ ts_http__handle_sprite(ts_http *h, struct MHD_Connection *c, const char *name, i
 enum MHD_Result
 ts_http__handle_style(ts_http *h, struct MHD_Connection *c, const char *name, int head)
 {
-    char names[STYLE_MAX_TILESETS][TS_NAME_MAX];
-    int n = split_names(name, names);
-    if (n == 0)
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such style");
+    char names[STYLE_MAX_TILESETS][TS_NAME_MAX], why[200];
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *sets[STYLE_MAX_TILESETS];
-    for (int i = 0; i < n; i++) {
-        sets[i] = ts_service_tileset(svc, names[i]);
-        for (int k = 0; sets[i] && k < i; k++)
-            if (sets[k] == sets[i])
-                sets[i] = NULL;
-        if (sets[i] == NULL) {
-            ts_service_unref(svc);
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND,
-                                      "no such style: give tileset names, comma-separated");
-        }
+    int n = style_tilesets(svc, name, names, sets, why, sizeof why);
+    if (n == 0) {
+        ts_service_unref(svc);
+        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, why);
     }
     char base[256];
     ts_http__base_url(h, c, base, sizeof base);
