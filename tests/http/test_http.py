@@ -255,6 +255,16 @@ def test_tilejson():
     assert 6.6 < w < 6.8 and 51.1 < s < 51.3 and w < e and s < n, tj["bounds"]
     st, _, _ = get(port(), "/tiles/nope.json")
     assert st == 404
+    # revalidated by ETag (it changes with a reload: no-cache), the vector form and the
+    # index too; a format it does not have is a 400 (it answered the PNG form)
+    for path in ("/tiles/cadastre.json", "/tiles/cadastre.json?format=pbf", "/tiles.json"):
+        st, h, _ = get(port(), path)
+        assert st == 200 and h.get("etag") and h.get("cache-control") == "no-cache", (path, h)
+        st, _, _ = get(port(), path, {"If-None-Match": h["etag"]})
+        assert st == 304, (path, st)
+    for path in ("/tiles/cadastre.json?format=jpg", "/tiles.json?format=png8"):
+        st, _, body = get(port(), path)
+        assert st == 400 and b"pbf" in body, (path, st, body[:200])
 
 
 def test_tiles_json_lists_every_tileset_with_live_and_feeds():

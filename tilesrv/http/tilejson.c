@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MERCATOR "WebMercatorQuad"
 
@@ -146,12 +147,34 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
     return st;
 }
 
-/* ?format=pbf (or mvt): the vector tiles' TileJSON. */
+/* ?format=pbf (or mvt): the vector tiles' TileJSON (1); none or png: the PNG tiles' (0);
+ * anything else: -1. */
 static int
 wants_vector(struct MHD_Connection *c)
 {
     const char *fmt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
-    return fmt != NULL && (strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0);
+    if (fmt == NULL || strcmp(fmt, "png") == 0)
+        return 0;
+    return strcmp(fmt, "pbf") == 0 || strcmp(fmt, "mvt") == 0 ? 1 : -1;
+}
+
+/* Send a TileJSON document (st: how writing it went) with an ETag of its bytes and
+ * no-cache: clients revalidate, and it changes with a reload. */
+static enum MHD_Result
+send_doc(ts_http *h, struct MHD_Connection *c, ts_status st, const ts_buf *b)
+{
+    ts_tile *t = st == TS_OK ? ts_tile_new(b->data, b->len, (int64_t)time(NULL)) : NULL;
+    if (t != NULL)
+        return ts_http__send_tile(h, c, t, "application/json", 0, 0); /* consumes t */
+    return ts_http__send_status(h, c, st == TS_OK ? TS_ENOMEM : st, NULL);
+}
+
+static enum MHD_Result
+bad_format(ts_http *h, struct MHD_Connection *c)
+{
+    return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                              "format is png (the default) or pbf (mvt): the TileJSON of the "
+                              "PNG or of the vector tiles");
 }
 
 /* Why the tileset first (its first grid's entry) has no TileJSON, into msg. */
@@ -183,6 +206,9 @@ no_mercator_reason(const ts_tileset *first, char *msg, size_t size)
 enum MHD_Result
 ts_http__handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
 {
+    int vector = wants_vector(c);
+    if (vector < 0)
+        return bad_format(h, c);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *first = ts_service_tileset(svc, name);
     if (first == NULL) {
@@ -200,11 +226,9 @@ ts_http__handle_tilejson(ts_http *h, struct MHD_Connection *c, const char *name)
     ts_http__base_url(h, c, base, sizeof base);
     ts_buf b;
     ts_buf_init(&b, 1 << 20);
-    ts_status st = write_tilejson(svc, ts, base, wants_vector(c), 0, &b);
+    ts_status st = write_tilejson(svc, ts, base, vector, 0, &b);
     ts_service_unref(svc);
-    enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                    : ts_http__send_status(h, c, st, NULL);
+    enum MHD_Result r = send_doc(h, c, st, &b);
     ts_buf_fini(&b);
     return r;
 }
@@ -216,6 +240,10 @@ ts_http__handle_tilejson_index(ts_http *h, struct MHD_Connection *c)
     char base[256];
     ts_http__base_url(h, c, base, sizeof base);
     int vector = wants_vector(c);
+    if (vector < 0) {
+        ts_service_unref(svc);
+        return bad_format(h, c);
+    }
     ts_buf b;
     ts_buf_init(&b, 16 << 20);
     ts_status st = ts_buf_add(&b, "[", 1);
@@ -232,9 +260,7 @@ ts_http__handle_tilejson_index(ts_http *h, struct MHD_Connection *c)
     if (st == TS_OK)
         st = ts_buf_add(&b, "]", 1);
     ts_service_unref(svc);
-    enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                    : ts_http__send_status(h, c, st, NULL);
+    enum MHD_Result r = send_doc(h, c, st, &b);
     ts_buf_fini(&b);
     return r;
 }
