@@ -43,9 +43,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
-import {fileURLToPath} from 'node:url';
 
-import {decodePng, freePort} from './browser_lib.mjs';
+import {args, decodePng, freePort, sleep} from './browser_lib.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -64,25 +63,11 @@ function check(cond, what) {
   if (!cond) throw new Fail(what);
   console.log(`  ok [${((Date.now() - T0) / 1000).toFixed(1)} s]: ${what}`);
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // the broker and the server die with this process, however it ends
 const children = new Set();
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
 const note = (what) => console.log(`  .. [${((Date.now() - T0) / 1000).toFixed(1)} s]: ${what}`);
-
-function args() {
-  const a = {srcdir: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')};
-  const v = process.argv.slice(2);
-  for (let i = 0; i < v.length; i++) {
-    if (v[i] === '--binary') a.binary = path.resolve(v[++i]);
-    else if (v[i] === '--srcdir') a.srcdir = path.resolve(v[++i]);
-    else if (v[i] === '--keep') a.keep = path.resolve(v[++i]);
-    else throw new Error(`unknown argument ${v[i]}`);
-  }
-  if (!a.binary) throw new Error('--binary is required');
-  return a;
-}
 
 async function waitPort(port, proc, what, ms) {
   const end = Date.now() + ms;
@@ -681,7 +666,7 @@ async function runDemo(a, tmp, chromium) {
 }
 
 async function main() {
-  const a = args();
+  const a = args(import.meta.url);
   if (!fs.existsSync(CHROMIUM)) {
     console.log(`FAIL: ${CHROMIUM} not installed (scripts/deps.sh --test installs chromium)`);
     process.exit(1);

@@ -276,6 +276,21 @@ ts_cache_unlock(ts_cache *c, const char *name, const char *token, ts_err *err)
 }
 
 void
+ts_cache_io_stats_add(ts_cache_io_stats *sum, const ts_cache_io_stats *s, int sign)
+{
+    uint64_t m = sign < 0 ? UINT64_MAX : 1; /* v * m: +v or -v (mod 2^64) */
+    sum->gets += s->gets * m;
+    sum->hits += s->hits * m;
+    sum->misses += s->misses * m;
+    sum->stale += s->stale * m;
+    sum->corrupt += s->corrupt * m;
+    sum->puts += s->puts * m;
+    sum->put_errors += s->put_errors * m;
+    sum->bytes_written += s->bytes_written * m;
+    sum->read_errors += s->read_errors * m;
+}
+
+void
 ts_cache_io_stats_get(ts_cache *c, ts_cache_io_stats *o)
 {
     memset(o, 0, sizeof *o);

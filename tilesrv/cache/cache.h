@@ -203,6 +203,9 @@ ts_status ts_cache_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32
 /* Make what was written durable (MBTiles: checkpoint the WAL). */
 ts_status ts_cache_sync(ts_cache *c, ts_err *err);
 void ts_cache_io_stats_get(ts_cache *c, ts_cache_io_stats *out);
+/* *sum += *s counter by counter, or (sign < 0) -= (s an earlier reading of counters in
+ * sum). */
+void ts_cache_io_stats_add(ts_cache_io_stats *sum, const ts_cache_io_stats *s, int sign);
 
 /* ---- cross-node render lock ----------------------------------------------------------------
  * For back-ends shared by several servers (Redis): before rendering a metatile whose tiles

@@ -144,15 +144,7 @@ tiered_stats(ts_cache *c, ts_cache_io_stats *o)
     for (int i = 0; i < t->n; i++) {
         ts_cache_io_stats s;
         ts_cache_io_stats_get(t->levels[i], &s);
-        o->gets += s.gets;
-        o->hits += s.hits;
-        o->misses += s.misses;
-        o->stale += s.stale;
-        o->corrupt += s.corrupt;
-        o->puts += s.puts;
-        o->put_errors += s.put_errors;
-        o->bytes_written += s.bytes_written;
-        o->read_errors += s.read_errors;
+        ts_cache_io_stats_add(o, &s, 1);
     }
 }
 

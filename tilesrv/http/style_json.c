@@ -245,11 +245,7 @@ filter_ok(const ts_filter *f)
     }
 }
 
-static ts_status filter(sctx *x, const ts_filter *f);
-static ts_status filter_not(sctx *x, const ts_filter *f);
-static ts_status filter_cmp_bare(sctx *x, const ts_filter *f, int neg);
-static ts_status range_test_bare(sctx *x, const ts_filter *f, const char *join,
-                                 const char *lo_op, const char *hi_op);
+static ts_status filter_neg(sctx *x, const ts_filter *f, int neg);
 
 /* The properties operand e reads directly or through arithmetic (at most max, into props;
  * each once): a null or missing one makes an SLD comparison false. */
@@ -307,92 +303,67 @@ null_guard_open(sctx *x, const ts_expr *a, const ts_expr *b, const ts_expr *c, i
 static ts_status
 filter_cmp(sctx *x, const ts_filter *f, int neg)
 {
-    ts_status st = TS_OK;
-    int guard = 0;
-    /* unguarded where MapLibre gives the PNG's answer for null already: in(...) = true /
-     * false (null is no member), and a case-sensitive text == (null == "x" is false, its
-     * complement null != "x" true): so categorized styles keep their plain filters */
-    int is_in = (f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN) ||
-                (f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN);
-    int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
-    int plain_eq = f->op == TS_FILTER_EQ && !num && f->match_case;
-    if (!is_in && !plain_eq) {
-        guard = null_guard_open(x, f->a, f->b, NULL, neg, &st);
-        TS_TRY(st);
-    }
-    st = filter_cmp_bare(x, f, neg);
-    if (st == TS_OK && guard)
-        st = ts_buf_add(x->b, "]", 1);
-    return st;
-}
-
-/* filter_cmp without the null guard. */
-static ts_status
-filter_cmp_bare(sctx *x, const ts_filter *f, int neg)
-{
     ts_buf *b = x->b;
     static const char *const cmp[] = {"==", "!=", "<", "<=", ">", ">="};
-    {
-        /* in(...) = true / false (GeoServer's way of writing IN): the test itself */
-        const ts_expr *fin = f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN   ? f->a
-                             : f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN ? f->b
-                                                                                : NULL;
-        const ts_expr *other = fin == f->a ? f->b : f->a;
-        if (fin != NULL && (f->op == TS_FILTER_EQ || f->op == TS_FILTER_NE) &&
-            other->op == TS_EXPR_LITERAL && other->text != NULL &&
-            (strcasecmp(other->text, "true") == 0 || strcasecmp(other->text, "false") == 0)) {
-            int negate = (f->op == TS_FILTER_NE) != (strcasecmp(other->text, "false") == 0);
-            negate ^= neg;
-            if (negate)
-                TS_TRY(ts_buf_printf(b, "[\"!\","));
-            TS_TRY(expr(x, fin, 0));
-            return negate ? ts_buf_add(b, "]", 1) : TS_OK;
-        }
-        /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
-        int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
-        int ci = !f->match_case && !num;
-        static const int complement[] = {TS_FILTER_NE, TS_FILTER_EQ, TS_FILTER_GE,
-                                         TS_FILTER_GT, TS_FILTER_LE, TS_FILTER_LT};
-        int op = neg ? complement[f->op] : (int)f->op;
-        TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[op]));
-        if (ci)
-            TS_TRY(ts_buf_printf(b, "[\"downcase\",[\"to-string\","));
-        TS_TRY(expr(x, f->a, num));
-        TS_TRY(ts_buf_printf(b, ci ? "]],[\"downcase\",[\"to-string\"," : ","));
-        TS_TRY(expr(x, f->b, num));
-        return ts_buf_printf(b, ci ? "]]]" : "]");
+    /* in(...) = true / false (GeoServer's way of writing IN): the test itself, unguarded
+     * (null is no member: false) */
+    const ts_expr *fin = f->a->op == TS_EXPR_FUNC && f->a->fn == TS_FN_IN   ? f->a
+                         : f->b->op == TS_EXPR_FUNC && f->b->fn == TS_FN_IN ? f->b
+                                                                            : NULL;
+    const ts_expr *other = fin == f->a ? f->b : f->a;
+    if (fin != NULL && (f->op == TS_FILTER_EQ || f->op == TS_FILTER_NE) &&
+        other->op == TS_EXPR_LITERAL && other->text != NULL &&
+        (strcasecmp(other->text, "true") == 0 || strcasecmp(other->text, "false") == 0)) {
+        int negate = (f->op == TS_FILTER_NE) != (strcasecmp(other->text, "false") == 0);
+        negate ^= neg;
+        if (negate)
+            TS_TRY(ts_buf_printf(b, "[\"!\","));
+        TS_TRY(expr(x, fin, 0));
+        return negate ? ts_buf_add(b, "]", 1) : TS_OK;
     }
+    /* a number on either side: compare numbers (SLD compares "12" = 12 as equal) */
+    int num = is_numeric_literal(f->a) || is_numeric_literal(f->b);
+    int ci = !f->match_case && !num;
+    /* unguarded where MapLibre gives the PNG's answer for null already: a case-sensitive
+     * text == (null == "x" is false, its complement null != "x" true), so categorized
+     * styles keep their plain filters */
+    ts_status st = TS_OK;
+    int guard = f->op == TS_FILTER_EQ && !num && !ci
+                    ? 0
+                    : null_guard_open(x, f->a, f->b, NULL, neg, &st);
+    TS_TRY(st);
+    static const int complement[] = {TS_FILTER_NE, TS_FILTER_EQ, TS_FILTER_GE,
+                                     TS_FILTER_GT, TS_FILTER_LE, TS_FILTER_LT};
+    int op = neg ? complement[f->op] : (int)f->op;
+    TS_TRY(ts_buf_printf(b, "[\"%s\",", cmp[op]));
+    if (ci)
+        TS_TRY(ts_buf_printf(b, "[\"downcase\",[\"to-string\","));
+    TS_TRY(expr(x, f->a, num));
+    TS_TRY(ts_buf_printf(b, ci ? "]],[\"downcase\",[\"to-string\"," : ","));
+    TS_TRY(expr(x, f->b, num));
+    TS_TRY(ts_buf_printf(b, ci ? "]]]" : "]"));
+    return guard ? ts_buf_add(b, "]", 1) : TS_OK;
 }
 
-/* BETWEEN as [join, [lo_op, a, lower], [hi_op, a, upper]], compared as numbers ("all":
- * the test, "any": its negation), null-guarded as comparisons are. */
+/* BETWEEN compared as numbers, null-guarded as comparisons are: inside the range
+ * ["all", [">=", a, lower], ["<=", a, upper]], or its negation (neg) below or above it. */
 static ts_status
-range_test(sctx *x, const ts_filter *f, const char *join, const char *lo_op, const char *hi_op)
+range_test(sctx *x, const ts_filter *f, int neg)
 {
     ts_buf *b = x->b;
     ts_status st = TS_OK;
-    int guard = null_guard_open(x, f->a, f->b, f->c, strcmp(join, "any") == 0, &st);
+    int guard = null_guard_open(x, f->a, f->b, f->c, neg, &st);
     TS_TRY(st);
-    st = range_test_bare(x, f, join, lo_op, hi_op);
-    if (st == TS_OK && guard)
-        st = ts_buf_add(b, "]", 1);
-    return st;
-}
-
-static ts_status
-range_test_bare(sctx *x, const ts_filter *f, const char *join, const char *lo_op,
-                const char *hi_op)
-{
-    ts_buf *b = x->b;
-    TS_TRY(ts_buf_printf(b, "[\"%s\",[\"%s\",", join, lo_op));
+    TS_TRY(ts_buf_printf(b, "[\"%s\",[\"%s\",", neg ? "any" : "all", neg ? "<" : ">="));
     TS_TRY(expr(x, f->a, 1));
     TS_TRY(ts_buf_add(b, ",", 1));
     TS_TRY(expr(x, f->b, 1));
-    TS_TRY(ts_buf_printf(b, "],[\"%s\",", hi_op));
+    TS_TRY(ts_buf_printf(b, "],[\"%s\",", neg ? ">" : "<="));
     TS_TRY(expr(x, f->a, 1));
     TS_TRY(ts_buf_add(b, ",", 1));
     TS_TRY(expr(x, f->c, 1));
-    return ts_buf_printf(b, "]]");
+    TS_TRY(ts_buf_printf(b, "]]"));
+    return guard ? ts_buf_add(b, "]", 1) : TS_OK;
 }
 
 /* [join, each child of f (negated when neg)]. */
@@ -402,77 +373,58 @@ kids(sctx *x, const ts_filter *f, const char *join, int neg)
     TS_TRY(ts_buf_printf(x->b, "[\"%s\"", join));
     for (int i = 0; i < f->nkids; i++) {
         TS_TRY(ts_buf_add(x->b, ",", 1));
-        TS_TRY(neg ? filter_not(x, f->kids[i]) : filter(x, f->kids[i]));
+        TS_TRY(filter_neg(x, f->kids[i], neg));
     }
     return ts_buf_add(x->b, "]", 1);
+}
+
+/* f as a MapLibre filter, or (neg) its negation, pushed inwards where that is exact (De
+ * Morgan; comparisons by their complements; BETWEEN as below or above; IS NULL as != null),
+ * else ["!", f]. QGIS's MapLibre converter (3.22) reads "!" of an expression as no filter
+ * at all, so an ElseFilter written as ["!", ["any", ...]] drew its colour over every
+ * feature there; written as ["all", ["!=", ...], ...] it reads it. */
+static ts_status
+filter_neg(sctx *x, const ts_filter *f, int neg)
+{
+    ts_buf *b = x->b;
+    switch (f->op) {
+    case TS_FILTER_EQ:
+    case TS_FILTER_NE:
+    case TS_FILTER_LT:
+    case TS_FILTER_LE:
+    case TS_FILTER_GT:
+    case TS_FILTER_GE:
+        return filter_cmp(x, f, neg);
+    case TS_FILTER_ISNULL:
+        TS_TRY(ts_buf_printf(b, "[\"%s\",", neg ? "!=" : "=="));
+        TS_TRY(expr(x, f->a, 0));
+        return ts_buf_printf(b, ",null]");
+    case TS_FILTER_BETWEEN:
+        return range_test(x, f, neg);
+    case TS_FILTER_AND:
+    case TS_FILTER_OR:
+        return kids(x, f, (f->op == TS_FILTER_AND) != neg ? "all" : "any", neg);
+    case TS_FILTER_NOT: /* of its child (of all its children) */
+        if (f->nkids == 1)
+            return filter_neg(x, f->kids[0], !neg);
+        return kids(x, f, neg ? "all" : "any", !neg);
+    case TS_FILTER_LIKE:
+    case TS_FILTER_BBOX:
+        break;
+    }
+    return ts_buf_printf(b, neg ? "[\"!\",true]" : "true");
 }
 
 static ts_status
 filter(sctx *x, const ts_filter *f)
 {
-    ts_buf *b = x->b;
-    switch (f->op) {
-    case TS_FILTER_EQ:
-    case TS_FILTER_NE:
-    case TS_FILTER_LT:
-    case TS_FILTER_LE:
-    case TS_FILTER_GT:
-    case TS_FILTER_GE:
-        return filter_cmp(x, f, 0);
-    case TS_FILTER_ISNULL:
-        TS_TRY(ts_buf_printf(b, "[\"==\","));
-        TS_TRY(expr(x, f->a, 0));
-        return ts_buf_printf(b, ",null]");
-    case TS_FILTER_BETWEEN:
-        return range_test(x, f, "all", ">=", "<=");
-    case TS_FILTER_AND:
-    case TS_FILTER_OR:
-        return kids(x, f, f->op == TS_FILTER_AND ? "all" : "any", 0);
-    case TS_FILTER_NOT: /* of its child (of all its children) */
-        if (f->nkids == 1)
-            return filter_not(x, f->kids[0]);
-        return kids(x, f, "any", 1);
-    case TS_FILTER_LIKE:
-    case TS_FILTER_BBOX:
-        break;
-    }
-    return ts_buf_printf(b, "true");
+    return filter_neg(x, f, 0);
 }
 
-/* The negation of f, pushed inwards where that is exact (De Morgan; comparisons by their
- * complements; BETWEEN as below or above; IS NULL as != null), else ["!", f]. QGIS's MapLibre converter (3.22) reads "!" of an
- * expression as no filter at all, so an ElseFilter written as ["!", ["any", ...]] drew its
- * colour over every feature there; written as ["all", ["!=", ...], ...] it reads it. */
 static ts_status
 filter_not(sctx *x, const ts_filter *f)
 {
-    ts_buf *b = x->b;
-    switch (f->op) {
-    case TS_FILTER_EQ:
-    case TS_FILTER_NE:
-    case TS_FILTER_LT:
-    case TS_FILTER_LE:
-    case TS_FILTER_GT:
-    case TS_FILTER_GE:
-        return filter_cmp(x, f, 1);
-    case TS_FILTER_BETWEEN: /* outside the range: below it or above it */
-        return range_test(x, f, "any", "<", ">");
-    case TS_FILTER_ISNULL:
-        TS_TRY(ts_buf_printf(b, "[\"!=\","));
-        TS_TRY(expr(x, f->a, 0));
-        return ts_buf_printf(b, ",null]");
-    case TS_FILTER_AND:
-    case TS_FILTER_OR:
-        return kids(x, f, f->op == TS_FILTER_AND ? "any" : "all", 1);
-    case TS_FILTER_NOT:
-        if (f->nkids == 1)
-            return filter(x, f->kids[0]);
-        return kids(x, f, "all", 0);
-    default:
-        TS_TRY(ts_buf_printf(b, "[\"!\","));
-        TS_TRY(filter(x, f));
-        return ts_buf_add(b, "]", 1);
-    }
+    return filter_neg(x, f, 1);
 }
 
 /* The rule's filter as written into a layer (",\"filter\":..." or nothing). */

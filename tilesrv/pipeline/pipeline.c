@@ -343,36 +343,6 @@ tscache_open(tscache *tc, int s, ts_err *err)
     return TS_OK;
 }
 
-/* *sum += *s, counter by counter. */
-static void
-add_io_stats_sum(ts_cache_io_stats *sum, const ts_cache_io_stats *s)
-{
-    sum->gets += s->gets;
-    sum->hits += s->hits;
-    sum->misses += s->misses;
-    sum->stale += s->stale;
-    sum->corrupt += s->corrupt;
-    sum->puts += s->puts;
-    sum->put_errors += s->put_errors;
-    sum->bytes_written += s->bytes_written;
-    sum->read_errors += s->read_errors;
-}
-
-/* *sum -= *s, counter by counter (s: an earlier reading of the same counters). */
-static void
-sub_io_stats(ts_cache_io_stats *sum, const ts_cache_io_stats *s)
-{
-    sum->gets -= s->gets;
-    sum->hits -= s->hits;
-    sum->misses -= s->misses;
-    sum->stale -= s->stale;
-    sum->corrupt -= s->corrupt;
-    sum->puts -= s->puts;
-    sum->put_errors -= s->put_errors;
-    sum->bytes_written -= s->bytes_written;
-    sum->read_errors -= s->read_errors;
-}
-
 /* Add the counters of c (NULL: none) to *sum. */
 static void
 add_io_stats(ts_cache_io_stats *sum, ts_cache *c)
@@ -381,7 +351,7 @@ add_io_stats(ts_cache_io_stats *sum, ts_cache *c)
         return;
     ts_cache_io_stats s;
     ts_cache_io_stats_get(c, &s);
-    add_io_stats_sum(sum, &s);
+    ts_cache_io_stats_add(sum, &s, 1);
 }
 
 /* The counters of the persistent levels of cs, summed into *sum. */
@@ -401,8 +371,8 @@ cacheset_free(cacheset *cs)
     cacheset_io_stats(cs, &gone);
     pthread_mutex_lock(&cs->p->perr_mu);
     if (cs->replaced)
-        sub_io_stats(&gone, &cs->counted);
-    add_io_stats_sum(&cs->p->persist_retired, &gone);
+        ts_cache_io_stats_add(&gone, &cs->counted, -1);
+    ts_cache_io_stats_add(&cs->p->persist_retired, &gone, 1);
     pthread_mutex_unlock(&cs->p->perr_mu);
     for (int i = 0; i < cs->n; i++) {
         tscache *tc = &cs->t[i];
@@ -610,7 +580,7 @@ ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
     pthread_mutex_unlock(&p->svc_mu);
     cacheset_io_stats(old, &old->counted);
     old->replaced = 1;
-    add_io_stats_sum(&p->persist_retired, &old->counted);
+    ts_cache_io_stats_add(&p->persist_retired, &old->counted, 1);
     pthread_mutex_unlock(&p->perr_mu);
     /* Keys carry no generation: drop what the old service rendered. */
     const ts_config *c = ts_service_config(old->svc);
@@ -1400,7 +1370,7 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     pthread_mutex_lock(&p->perr_mu); /* the current set and persist_retired, consistent */
     cacheset *cs = current(p);
     cacheset_io_stats(cs, &o->persist);
-    add_io_stats_sum(&o->persist, &p->persist_retired);
+    ts_cache_io_stats_add(&o->persist, &p->persist_retired, 1);
     o->persist_failing = p->persist_failing;
     snprintf(o->persist_error, sizeof o->persist_error, "%s",
              p->persist_failing ? p->persist_error : "");

@@ -305,39 +305,39 @@ warn_missing_props(const ts_service *s, const ts_cfg_layer *l, const ts_style *s
 /* A CRS PROJ knows: TS_OK, else the fault at (line, col) of the configuration, naming
  * what declares it. */
 static ts_status
-crs_known(ts_source_ctx *sc, const char *crs, const ts_config *cfg, int line, int col,
-          const char *what, ts_err *err)
+crs_known(const char *crs, const ts_config *cfg, int line, int col, const char *what,
+          ts_err *err)
 {
-    double xy[2] = {0, 0};
     ts_err e;
     ts_err_clear(&e);
-    if (ts_source_transform(sc, crs, "EPSG:4326", xy, 1, &e) == TS_OK || e.code != TS_EINVAL ||
-        strstr(e.msg, "unknown CRS") == NULL)
-        return TS_OK; /* known (a point outside its area is no fault here) */
+    ts_source_xform *x = ts_source_xform_new(crs, "EPSG:4326", &e); /* no point transformed */
+    ts_source_xform_free(x);
+    if (x != NULL || e.code == TS_ENOMEM)
+        return x != NULL ? TS_OK : TS_FAIL(err, TS_ENOMEM, "%s", what);
     return TS_FAIL_AT(err, TS_ECONFIG, cfg->path, line, col, "%s: %s", what, e.msg);
 }
 
 /* The CRSs the configuration names (its grids', sources' and layers' srs), checked before
  * any data is read, so that a mistyped code is reported where it is written. */
 static ts_status
-check_crs(const ts_config *cfg, ts_source_ctx *sc, ts_err *err)
+check_crs(const ts_config *cfg, ts_err *err)
 {
     char what[200];
     for (int i = 0; i < cfg->ngrids; i++) {
         snprintf(what, sizeof what, "grid %s", cfg->grids[i].name);
-        TS_TRY(crs_known(sc, cfg->grids[i].grid.crs, cfg, cfg->grids[i].line, cfg->grids[i].col,
+        TS_TRY(crs_known(cfg->grids[i].grid.crs, cfg, cfg->grids[i].line, cfg->grids[i].col,
                          what, err));
     }
     for (int i = 0; i < cfg->nsources; i++)
         if (cfg->sources[i].srs != NULL) {
             snprintf(what, sizeof what, "source %s: srs", cfg->sources[i].name);
-            TS_TRY(crs_known(sc, cfg->sources[i].srs, cfg, cfg->sources[i].line,
+            TS_TRY(crs_known(cfg->sources[i].srs, cfg, cfg->sources[i].line,
                              cfg->sources[i].col, what, err));
         }
     for (int i = 0; i < cfg->nlayers; i++)
         if (cfg->layers[i].srs != NULL) {
             snprintf(what, sizeof what, "layer %s: srs", cfg->layers[i].name);
-            TS_TRY(crs_known(sc, cfg->layers[i].srs, cfg, cfg->layers[i].line,
+            TS_TRY(crs_known(cfg->layers[i].srs, cfg, cfg->layers[i].line,
                              cfg->layers[i].col, what, err));
         }
     return TS_OK;
@@ -811,7 +811,7 @@ ts_service_load_tileset(ts_config *cfg, const char *only, ts_err *err)
         TS_FAIL(err, TS_ENOMEM, "service");
         goto fail;
     }
-    if (check_crs(cfg, sc, err) != TS_OK)
+    if (check_crs(cfg, err) != TS_OK)
         goto fail;
     s->fonts = process_fonts();
     preload_stores(s, cfg, only, service_load_threads());

@@ -60,7 +60,8 @@ struct ts_render_worker {
     ts_idvec ids;
     ts_render_stats stats;
     const ts_rule **active; /* the rules of one FeatureTypeStyle live at the current scale */
-    int nactive;            /* capacity */
+    unsigned char *applies; /* with an ElseFilter among them: which apply to a feature */
+    int nactive;            /* capacity of both */
     double *pts;            /* pixel-space points of a geometry (x, y pairs) */
     size_t npts;            /* capacity in points */
     double *opts;           /* its offset curve */
@@ -326,6 +327,7 @@ ts_render_worker_free(ts_render_worker *w)
     ts_render__labeler_free(w->labels);
     ts_idvec_fini(&w->ids);
     free(w->active);
+    free(w->applies);
     free(w->pts);
     free(w->opts);
     free(w->ocnt);
@@ -1674,9 +1676,12 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
         /* the rules live at this scale, found once for all features */
         if (fts->nrules > w->nactive) {
             const ts_rule **a = realloc(w->active, (size_t)fts->nrules * sizeof *a);
-            if (a == NULL)
+            if (a != NULL)
+                w->active = a;
+            unsigned char *ap = a ? realloc(w->applies, (size_t)fts->nrules) : NULL;
+            if (ap == NULL)
                 return TS_FAIL(err, TS_ENOMEM, "draw layer %s", l->name);
-            w->active = a;
+            w->applies = ap;
             w->nactive = fts->nrules;
         }
         int nact = 0, any_else = 0;
@@ -1717,12 +1722,15 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
             fc.fid = fid;
             if (l->needs_bbox) /* only BBOX filters read it */
                 fr.bbox = ts_store_feature_bbox(l->store, fid);
-            int else_on = any_else && ts_rules_else_applies(w->active, nact, &fr);
+            /* with an ElseFilter rule the filters are evaluated up front, once each: whether
+             * it applies depends on rules after it too */
+            if (any_else)
+                ts_rules_apply(w->active, nact, &fr, w->applies);
             int matched = 0;
             for (int ri = 0; ri < nact; ri++) {
                 const ts_rule *rule = w->active[ri];
-                if (rule->is_else ? !else_on
-                                  : rule->filter != NULL && !ts_filter_eval(rule->filter, &fr))
+                if (any_else ? !w->applies[ri]
+                             : rule->filter != NULL && !ts_filter_eval(rule->filter, &fr))
                     continue;
                 matched = 1;
                 for (int k = 0; k < rule->nsyms; k++) {

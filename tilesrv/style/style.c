@@ -158,6 +158,21 @@ ts_rules_else_applies(const ts_rule *const *rules, int n, const ts_feature_ref *
     return 1;
 }
 
+void
+ts_rules_apply(const ts_rule *const *rules, int n, const ts_feature_ref *feat,
+               unsigned char *applies)
+{
+    int matched = 0, has_else = 0;
+    for (int i = 0; i < n; i++) {
+        const ts_rule *r = rules[i];
+        has_else |= r->is_else;
+        applies[i] = !r->is_else && (r->filter == NULL || ts_filter_eval(r->filter, feat));
+        matched |= applies[i] && ts_rule_counts_for_else(r);
+    }
+    for (int i = 0; has_else && !matched && i < n; i++)
+        applies[i] |= rules[i]->is_else;
+}
+
 int
 ts_fts_else_applies(const ts_fts *fts, double scale_denom, const ts_feature_ref *feat)
 {

@@ -464,6 +464,12 @@ int ts_rule_counts_for_else(const ts_rule *r);
  * rule there that counts (ts_rule_counts_for_else) matches it. Thread-safe. */
 int ts_rules_else_applies(const ts_rule *const *rules, int n, const ts_feature_ref *feat);
 
+/* Which of rules[0..n) (those in scale) apply to the feature, into applies[0..n) (0 or
+ * 1): a rule when its filter passes, an ElseFilter rule when no rule that counts matched;
+ * each filter evaluated once. Thread-safe. */
+void ts_rules_apply(const ts_rule *const *rules, int n, const ts_feature_ref *feat,
+                    unsigned char *applies);
+
 /* As ts_rules_else_applies over the rules of fts in scale at scale_denom. */
 int ts_fts_else_applies(const ts_fts *fts, double scale_denom, const ts_feature_ref *feat);
 
