@@ -618,6 +618,86 @@ def test_legend_leaves_out_untitled_label_rules_and_label_bars_over_marks():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_ground_units_scale_with_the_map():
+    """SE 1.1 uom metre (QGIS's "meters at scale", GeoServer's ground units): a line 6 m wide
+    is 6 m wide at every scale — the same map at twice the pixels has four times its pixels
+    (a line in pixels: twice). GetLegendGraphic draws it at its SCALE; the MapLibre style's
+    line-width grows with the zoom (base 2) through the widths at zooms 0 and 24."""
+    from osgeo import gdal
+    d = tempfile.mkdtemp()
+    try:
+        sld = ('<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" '
+               'xmlns:se="http://www.opengis.net/se" xmlns:ogc="http://www.opengis.net/ogc">'
+               '<NamedLayer><se:Name>x</se:Name><UserStyle><se:FeatureTypeStyle><se:Rule>'
+               '<se:Name>s</se:Name><se:LineSymbolizer%s><se:Stroke>'
+               '<se:SvgParameter name="stroke">#ff0000</se:SvgParameter>'
+               '<se:SvgParameter name="stroke-width">%s</se:SvgParameter></se:Stroke>'
+               '</se:LineSymbolizer></se:Rule></se:FeatureTypeStyle></UserStyle></NamedLayer>'
+               '</StyledLayerDescriptor>')
+        metre = ' uom="http://www.opengeospatial.org/se/units/metre"'
+        with open(os.path.join(d, "m.sld"), "w") as f:
+            f.write(sld % (metre, "6"))
+        with open(os.path.join(d, "px.sld"), "w") as f:
+            f.write(sld % ("", "2"))
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n"
+                    "  m: {source: s, table: streets, style: %s/m.sld}\n"
+                    "  px: {source: s, table: streets, style: %s/px.sld}\n"
+                    "tilesets:\n  t: {layers: [m]}\n  u: {layers: [px]}\n" % (gpkg, d, d))
+        srv = start_server(cfg)
+        try:
+            p = srv[1]
+
+            def red_pixels(body):
+                gdal.FileFromMemBuffer("/vsimem/g.png", body)
+                ds = gdal.Open("/vsimem/g.png")
+                r, g, b = [ds.GetRasterBand(k + 1).ReadRaster() for k in range(3)]
+                return sum(1 for i in range(len(r)) if r[i] > 200 and g[i] < 90 and b[i] < 90)
+
+            # 600 m around the city centre in EPSG:25832 (1:8400 at 256 px, 1:4200 at 512)
+            box = "344240,5677200,344840,5677800"
+            counts = {}
+            for layer in ("m", "px"):
+                for size in (256, 512):
+                    st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap",
+                                      LAYERS=layer, STYLES="", CRS="EPSG:25832", BBOX=box,
+                                      WIDTH=str(size), HEIGHT=str(size), FORMAT="image/png")
+                    assert st == 200 and h["content-type"] == "image/png", (st, body[:300])
+                    counts[layer, size] = red_pixels(body)
+            assert counts["m", 256] > 500 and counts["px", 256] > 500, counts
+            rm = counts["m", 512] / counts["m", 256]
+            rp = counts["px", 512] / counts["px", 256]
+            assert 3.3 < rm < 4.6 and 1.6 < rp < 2.5, (rm, rp, counts)
+
+            # the legend at two scales: 6 m is 21 px at 1:1000 (kept inside the sample: 10)
+            # and 2.1 px at 1:10000
+            leg = {}
+            for scale in ("1000", "10000"):
+                st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                                  LAYER="m", FORMAT="image/png", SCALE=scale)
+                assert st == 200, (st, body[:300])
+                leg[scale] = red_pixels(body)
+            assert leg["1000"] > 3 * leg["10000"] > 0, leg
+
+            # MapLibre: ["interpolate", ["exponential", 2], ["zoom"], 0, w0, 24, w24]
+            st, h, body = get(p, "/styles/t.json")
+            assert st == 200, (st, body[:300])
+            lines = [l for l in json.loads(body)["layers"] if l["type"] == "line"]
+            assert len(lines) == 1, lines
+            lw = lines[0]["paint"]["line-width"]
+            assert lw[:3] == ["interpolate", ["exponential", 2], ["zoom"]], lw
+            assert lw[3] == 0 and lw[5] == 24, lw
+            # MapLibre zoom 24 shows scale 559082264.03 / 2^25
+            want = 6 / (559082264.028718 / 2 ** 25 * 0.00028)
+            assert abs(lw[6] - want) < 1e-6 * want and abs(lw[4] * 2 ** 24 - lw[6]) < 1e-6 * want, lw
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- WMTS ----------------------------------------------------------------------------------
 
 def test_wmts_capabilities_kvp_and_rest_valid_with_adv_sets():

@@ -601,6 +601,87 @@ TS_TEST(render_offset_and_graphic_stroke)
     ts_store_unref(store);
 }
 
+/* Lengths in ground units (SE 1.1 uom metre): a red line 1.4 m wide (5 px of 0.28 mm at
+ * 1:1000, 10 px at 1:500) moved 2.8 m to its left, and a blue circle 2.8 m across; pixels
+ * stay pixels beside them. */
+static const char *uom_sld =
+    "<StyledLayerDescriptor version=\"1.1.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+    " xmlns:ogc=\"http://www.opengis.net/ogc\" xmlns:se=\"http://www.opengis.net/se\">\n"
+    "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle>\n"
+    " <Rule>" IS_CLASS("o") "<LineSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\">"
+    "<Stroke>" PARAM("stroke", "#ff0000") PARAM("stroke-width", "1.4") "</Stroke>"
+    "<PerpendicularOffset>2.8</PerpendicularOffset></LineSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("p") "<PointSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\">"
+    "<Graphic>" MARK("circle", FILL("#0000ff")) "<Size>2.8</Size></Graphic>"
+    "</PointSymbolizer></Rule>\n"
+    " <Rule>" IS_CLASS("q") "<LineSymbolizer><Stroke>" PARAM("stroke", "#000000")
+    PARAM("stroke-width", "2") "</Stroke></LineSymbolizer></Rule>\n"
+    "</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+
+/* The rows of column x (map units = pixels) that are exactly colour want. */
+static int
+rows_of(const ts_canvas *c, int x, uint32_t want)
+{
+    int n = 0;
+    for (int y = 0; y < c->h; y++)
+        n += c->px[(size_t)y * (size_t)c->stride + (size_t)x] == want;
+    return n;
+}
+
+TS_TEST(render_ground_units_follow_the_scale)
+{
+    static const gfeat feats[] = {
+        {"o", TS_GEOM_LINE, 0, 2, {0, 50, 100, 50}},  /* eastwards: its left is up */
+        {"p", TS_GEOM_POINT, 0, 1, {80, 20}},
+        {"q", TS_GEOM_LINE, 0, 2, {0, 10, 60, 10}},
+    };
+    ts_err err;
+    ts_store *store = graphics_store(feats, 3);
+    ts_style *style = ts_style_parse(uom_sld, strlen(uom_sld), "uom", &err);
+    TS_REQUIRE(store != NULL && style != NULL);
+    TS_CHECK_INT(style->nwarnings, 0);
+    ts_render_layer *l = ts_render_layer_new("uom", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(W, H, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    /* the reach: pixels for the black line, metres for the red one (its half width at the
+     * longest miter, 0.7 x 4, and its offset at one, 2.8 x 2), and 2 px to round */
+    TS_CHECK(fabs(l->max_symbol_m - 8.4) < 1e-9);
+    TS_CHECK(fabs(ts_render_layer_reach_px(l, 1000) - (8.4 / 0.28 + 2)) < 1e-9);
+    TS_CHECK(ts_render_layer_reach_px(l, 1e9) == l->max_symbol_px);
+    const ts_render_layer *layers[] = {l};
+    double scales[] = {1000, 500};
+    for (int k = 0; k < 2; k++) {
+        double px_m = 1 / (scales[k] * 0.00028); /* 3.57 or 7.14 px per metre */
+        ts_render_req req = {
+            .layers = layers,
+            .nlayers = 1,
+            .bbox = {0, 0, 100, 100},
+            .width = W,
+            .height = H,
+            .scale_factor = 1,
+            .scale_denom = scales[k],
+            .background = {255, 255, 255, 255},
+        };
+        TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+        /* the red line: 5 or 10 full rows (its 1.4 m), centred 10 or 20 px above y = 50 */
+        int red = rows_of(c, 30, RED);
+        TS_CHECK(abs(red - (int)lround(1.4 * px_m)) <= 1);
+        TS_CHECK_INT(px_at(c, 30, 50 + 2.8 * px_m + 0.5), RED);
+        TS_CHECK_INT(px_at(c, 30, 50.5), WHITE);
+        /* the circle: 10 or 20 px across */
+        int blue = rows_of(c, 80, BLUE);
+        TS_CHECK(abs(blue - (int)lround(2.8 * px_m)) <= 2);
+        /* the black line keeps its 2 px */
+        TS_CHECK_INT(rows_of(c, 30, BLACK), 2);
+    }
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+}
+
 static const char *point_sld =
     "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
     " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"

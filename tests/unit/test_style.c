@@ -1038,9 +1038,9 @@ TS_TEST(style_error_bad_values)
     EXPECT_RULE_ERROR("<PointSymbolizer><Graphic><Opacity>-0.1</Opacity></Graphic>"
                       "</PointSymbolizer>",
                       TS_ESTYLE, "Opacity");
-    EXPECT_RULE_ERROR("<LineSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\">"
+    EXPECT_RULE_ERROR("<LineSymbolizer uom=\"http://www.opengeospatial.org/se/units/furlong\">"
                       "<Stroke/></LineSymbolizer>",
-                      TS_ESTYLE, "uom");
+                      TS_ESTYLE, "unknown uom");
     EXPECT_RULE_ERROR("<MinScaleDenominator>abc</MinScaleDenominator>", TS_ESTYLE,
                       "MinScaleDenominator");
     EXPECT_RULE_ERROR("<MinScaleDenominator>5000</MinScaleDenominator>"
@@ -1056,6 +1056,39 @@ TS_TEST(style_error_bad_values)
         "</LineSymbolizer>",
         &err);
     TS_CHECK(s != NULL);
+    TS_CHECK(s->fts[0].rules[0].syms[0].uom_m == 0);
+    ts_style_unref(s);
+}
+
+/* SE 1.1 ground units: metre and foot on Polygon-, Line- and PointSymbolizers, their
+ * lengths scaled by the map's scale (pixels of 0.28 mm per metre = 1 / (scale x 0.00028)). */
+TS_TEST(style_uom_ground_units)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body(
+        "<LineSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"><Stroke>"
+        "<CssParameter name=\"stroke-width\">5</CssParameter></Stroke></LineSymbolizer>"
+        "<PolygonSymbolizer uom=\"http://www.opengeospatial.org/se/units/foot\"><Fill/>"
+        "</PolygonSymbolizer>"
+        "<PointSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"><Graphic>"
+        "<Mark><WellKnownName>circle</WellKnownName></Mark><Size>3</Size></Graphic>"
+        "</PointSymbolizer>",
+        &err);
+    TS_CHECK(s != NULL);
+    if (s == NULL)
+        return;
+    const ts_symbolizer *sy = s->fts[0].rules[0].syms;
+    TS_CHECK(sy[0].uom_m == 1.0);
+    TS_CHECK(sy[0].stroke.width == 5.0); /* kept in its units */
+    TS_CHECK(sy[1].uom_m == 0.3048);
+    TS_CHECK(sy[2].uom_m == 1.0);
+    /* at 1:1000 a pixel of 0.28 mm covers 0.28 m: 1 / 0.28 px per metre */
+    TS_CHECK(fabs(ts_symbolizer_px_per_unit(&sy[0], 1000) - 1 / 0.28) < 1e-9);
+    TS_CHECK(fabs(ts_symbolizer_px_per_unit(&sy[1], 1000) - 0.3048 / 0.28) < 1e-9);
+    /* pixels stay pixels */
+    ts_symbolizer px = sy[0];
+    px.uom_m = 0;
+    TS_CHECK(ts_symbolizer_px_per_unit(&px, 1000) == 1);
     ts_style_unref(s);
 }
 

@@ -221,8 +221,11 @@ rebuild(struct ts_live *l, ts_source_ctx *sc, const char *feed, const ts_feed_sn
             const ts_cfg_layer *lc = ts_config_layer(cfg, ts->cfg->layers[k]);
             if (lc == NULL || lc->feed == NULL || strcmp(lc->feed, feed) != 0)
                 continue;
-            if (ts->layers[k]->max_symbol_px > buffer)
-                buffer = ts->layers[k]->max_symbol_px;
+            /* ground-unit symbols reach farthest at the last level */
+            double reach = ts_render_layer_reach_px(
+                ts->layers[k], ts->grid->levels[ts->maxzoom].scale_denom);
+            if (reach > buffer)
+                buffer = reach;
             int seen = 0;
             for (int d = 0; d < ndone && !seen; d++)
                 seen = strcmp(done[d].layer, lc->name) == 0 &&

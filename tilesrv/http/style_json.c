@@ -583,6 +583,28 @@ paint_number(sctx *x, const ts_expr *e, double fixed, double k)
     return ns != NULL ? ts_buf_add(x->b, "]", 1) : TS_OK;
 }
 
+/* Pixels per unit of s's lengths at MapLibre zoom z (ts_symbolizer_px_per_unit). */
+static double
+zoom_px_per_unit(const ts_symbolizer *s, int z)
+{
+    return ts_symbolizer_px_per_unit(s, SCALE_Z0_512 / ldexp(1, z + 1));
+}
+
+/* A length of symbolizer s times k, from the feature likewise (paint_number). In ground
+ * units (uom metre, foot) it grows with the zoom: an exponential interpolation of base 2
+ * from zoom 0 to 24 of its pixels at those zooms, exact at every zoom between. */
+static ts_status
+paint_length(sctx *x, const ts_symbolizer *s, const ts_expr *e, double fixed, double k)
+{
+    if (!(s->uom_m > 0))
+        return paint_number(x, e, fixed, k);
+    TS_TRY(ts_buf_printf(x->b, "[\"interpolate\",[\"exponential\",2],[\"zoom\"],0,"));
+    TS_TRY(paint_number(x, e, fixed, k * zoom_px_per_unit(s, 0)));
+    TS_TRY(ts_buf_printf(x->b, ",24,"));
+    TS_TRY(paint_number(x, e, fixed, k * zoom_px_per_unit(s, 24)));
+    return ts_buf_add(x->b, "]", 1);
+}
+
 /* The head of one MapLibre layer up to "paint":{ (x->source_layer, when set, instead of
  * the layer's own name as its source-layer) */
 static ts_status
@@ -616,12 +638,13 @@ line_paint(sctx *x, const ts_symbolizer *sym, double offset)
     TS_TRY(ts_buf_printf(b, "\"line-color\":"));
     TS_TRY(paint_colour(x, sym->stroke_expr, sym->stroke_color));
     TS_TRY(ts_buf_printf(b, ",\"line-width\":"));
-    TS_TRY(paint_number(x, sym->stroke_width_expr, s->width > 0 ? s->width : 1, 1));
+    TS_TRY(paint_length(x, sym, sym->stroke_width_expr, s->width > 0 ? s->width : 1, 1));
     TS_TRY(ts_buf_printf(b, ",\"line-opacity\":"));
     TS_TRY(paint_number(x, sym->stroke_opacity_expr, sym->stroke_opacity, 1));
     if (offset != 0) {
         TS_TRY(ts_buf_printf(b, ",\"line-offset\":"));
-        TS_TRY(number(b, -offset)); /* SLD: positive = left; MapLibre: positive = right */
+        /* SLD: positive = left; MapLibre: positive = right */
+        TS_TRY(paint_length(x, sym, NULL, -offset, 1));
     }
     TS_TRY(dasharray(b, s));
     static const char *const joins[] = {"miter", "round", "bevel"};
@@ -843,6 +866,8 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
             TS_TRY(ts_buf_printf(b, ",\"fill-opacity\":"));
             TS_TRY(paint_number(x, s->fill_opacity_expr, s->fill_opacity, 1));
             TS_TRY(ts_buf_printf(b, ",\"fill-antialias\":true}}"));
+        } else if (s->fill_graphic && s->uom_m > 0) {
+            TS_TRY(skip_note(x, "GraphicFill in ground units (uom metre or foot)", layer, r));
         } else if (s->fill_graphic && ts_sprite_icon(s) == TS_SPRITE_PATTERN) {
             char id[300];
             ts_sprite_name(id, sizeof id, tileset, layer, fi, ri, si);
@@ -869,7 +894,8 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
             TS_TRY(jstr(b, id));
             /* MapLibre scales the pattern's height to the line's width */
             TS_TRY(ts_buf_printf(b, ",\"line-width\":"));
-            TS_TRY(number(b, ceil(2 * ts_render_graphic_reach(s->stroke_graphic, x->rl))));
+            TS_TRY(paint_length(x, s, NULL,
+                                ceil(2 * ts_render_graphic_reach(s->stroke_graphic, x->rl)), 1));
             return ts_buf_printf(b, "}}");
         }
         if (!s->has_stroke)
@@ -879,13 +905,15 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     case TS_SYM_POINT: {
         const ts_graphic *g = s->graphic;
         if (g != NULL && ts_sprite_icon(s) == TS_SPRITE_POINT)
-            return icon_layer(x, tileset, layer, fi, ri, si, fts, r, g);
+            return s->uom_m > 0 ? skip_note(x, "point graphic in ground units (uom metre or "
+                                               "foot) other than a circle", layer, r)
+                                : icon_layer(x, tileset, layer, fi, ri, si, fts, r, g);
         if (g == NULL || (!g->has_fill && !g->has_stroke))
             return skip_note(x, "point graphic of values of the feature without a mark colour",
                              layer, r);
         TS_TRY(layer_head(x, tileset, layer, fi, ri, si, "", "circle", fts, r));
         TS_TRY(ts_buf_printf(b, "\"circle-radius\":"));
-        TS_TRY(paint_number(x, g->size_expr, g->size > 0 ? g->size : 6, 0.5));
+        TS_TRY(paint_length(x, s, g->size_expr, g->size > 0 ? g->size : 6, 0.5));
         TS_TRY(ts_buf_printf(b, ",\"circle-color\":"));
         TS_TRY(paint_colour(x, g->fill_expr, g->fill));
         TS_TRY(ts_buf_printf(b, ",\"circle-opacity\":"));
@@ -897,7 +925,7 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-color\":"));
             TS_TRY(paint_colour(x, g->stroke_expr, g->stroke_color));
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-width\":"));
-            TS_TRY(paint_number(x, g->stroke_width_expr,
+            TS_TRY(paint_length(x, s, g->stroke_width_expr,
                                 g->stroke.width > 0 ? g->stroke.width : 1, 1));
             TS_TRY(ts_buf_printf(b, ",\"circle-stroke-opacity\":"));
             TS_TRY(paint_number(x, g->stroke_opacity_expr, g->stroke_opacity, g->opacity));

@@ -142,7 +142,8 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
     /* per-request (PostGIS) layers: their features of this map, on this worker */
     ts_pipeline__fetched *fetched = NULL;
     ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, rq.width, sf,
-                                             rq.image_crs, rq.layer_crs, &rq.layers, &fetched, err);
+                                             rq.scale_denom, rq.image_crs, rq.layer_crs,
+                                             &rq.layers, &fetched, err);
     if (st != TS_OK) {
         ts_canvas_free(c);
         return st;
@@ -343,7 +344,7 @@ drawn(const ts_render_layer *rl, uint32_t fid, double sd, double *reach_px)
                 double r1 = s->has_stroke ? s->stroke.width / 2 : 0;
                 if (s->kind == TS_SYM_POINT && s->graphic)
                     r1 = fmax(r1, s->graphic->size / 2);
-                *reach_px = fmax(*reach_px, r1);
+                *reach_px = fmax(*reach_px, r1 * ts_symbolizer_px_per_unit(s, sd));
             }
         }
     }
@@ -520,6 +521,7 @@ info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, cons
      * (the fetch grows the box by the layer's largest symbol) */
     double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
+    double sd = ts_render_scale_denom(resx, r->crs->meters_per_unit) * scale_factor_of(r->dpi);
     double x = r->bbox.minx + (r->i + 0.5) * resx, y = r->bbox.maxy - (r->j + 0.5) * resy;
     double res = fmax(resx, resy), tol_px = r->tolerance_px > 0 ? r->tolerance_px : 4;
     ts_bbox pb = {x - (tol_px + 1) * res, y - (tol_px + 1) * res, x + (tol_px + 1) * res,
@@ -529,7 +531,7 @@ info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, cons
     const ts_render_layer *const *fl = NULL;
     ts_pipeline__fetched *fetched = NULL;
     ts_status st = ts_pipeline__fetch_layers(svc, &rl, 1, &pb, (int)(2 * (tol_px + 1)),
-                                             scale_factor_of(r->dpi),
+                                             scale_factor_of(r->dpi), sd,
                                              ts_pipeline__proj_name(r->crs), lcrs, &fl, &fetched,
                                              err);
     if (st == TS_OK)
@@ -571,7 +573,7 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         x = pt[0];
         y = pt[1];
     }
-    double reach = (rl->max_symbol_px * sf + tol_px) * sres;
+    double reach = (ts_render_layer_reach_px(rl, sd) * sf + tol_px) * sres;
     ts_bbox q = {x - reach, y - reach, x + reach, y + reach};
     ts_idvec ids = {0};
     ts_status st = ts_store_query(rl->store, &q, &ids);
@@ -712,10 +714,12 @@ draws_graphics(const ts_rule *ru)
 }
 
 /* Draw one rule's sample in the box (x, y, w, h) of c: its symbolizers but labels, or for
- * a rule of labels only a bar of the text colour. */
+ * a rule of labels only a bar of the text colour. Sizes in ground units are drawn as at
+ * scale denominator scale (GetLegendGraphic's SCALE), or one pixel a unit without it; every
+ * size is kept inside the box. */
 static ts_status
 draw_sample(ts_raster *ra, ts_render_worker *wk, const ts_font_catalog *fonts, ts_canvas *c,
-            const ts_rule *ru, double x, double y, double w, double h, double sf)
+            const ts_rule *ru, double x, double y, double w, double h, double sf0, double scale)
 {
     static const ts_affine id = {1, 1, 0, 0};
     ts_status st = TS_OK;
@@ -724,6 +728,7 @@ draw_sample(ts_raster *ra, ts_render_worker *wk, const ts_font_catalog *fonts, t
         const ts_symbolizer *s = &ru->syms[k];
         if (s->kind == TS_SYM_TEXT && graphics)
             continue; /* a label bar across the rule's mark or fill hid it */
+        double sf = sf0 * (scale > 0 ? ts_symbolizer_px_per_unit(s, scale) : 1);
         ts_stroke sk = s->stroke;
         sk.width *= sf;
         for (int d = 0; d < sk.ndash; d++)
@@ -936,7 +941,8 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         double y = i * (rowh + 2);
         if (y >= height)
             break;
-        st = draw_sample(ra, wk, cat, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf);
+        st = draw_sample(ra, wk, cat, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf,
+                         r->scale);
         double tw;
         if (st == TS_OK && tx != NULL)
             st = draw_label(tx, cat, ra, c, rows[i].title, iw + LEGEND_PAD,

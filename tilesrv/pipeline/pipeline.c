@@ -904,8 +904,9 @@ render_metatile(worker_state *ws, job *j, ts_tile **tiles, ts_err *err)
     int64_t now = ts_wall_s();
     /* per-request (PostGIS) layers: their features of this metatile, on this worker */
     ts_pipeline__fetched *fetched = NULL;
-    ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, w, s, NULL,
-                                             NULL, &rq.layers, &fetched, err);
+    ts_status st = ts_pipeline__fetch_layers(j->svc, rq.layers, rq.nlayers, &rq.bbox, w, s,
+                                             rq.scale_denom, NULL, NULL, &rq.layers, &fetched,
+                                             err);
     if (st != TS_OK) {
         ts_pipeline__hold_release(hold);
         return st;

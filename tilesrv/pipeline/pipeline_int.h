@@ -57,7 +57,8 @@ const ts_render_layer *ts_pipeline__live_layer(const ts_service *s, const ts_ren
 void ts_pipeline__live_release(void *ref);
 
 /* Per-request (PostGIS) layers: the render layers to draw layers[0..n) with, on a canvas of
- * bbox (width pixels wide, symbols scaled by sf): a layer bound to a per-request source is
+ * bbox (width pixels wide, symbols scaled by sf, at scale denominator scale_denom: 0 for
+ * none, when nothing is drawn): a layer bound to a per-request source is
  * replaced by a view of its features in bbox grown by its largest symbol, fetched on the
  * calling thread (its connection); the others are passed through. With image_crs and
  * layer_crs (as ts_render_req: NULL entries = image_crs) bbox is in image_crs and each
@@ -67,7 +68,7 @@ void ts_pipeline__live_release(void *ref);
 typedef struct ts_pipeline__fetched ts_pipeline__fetched;
 ts_status ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *layers,
                                     int n, const ts_bbox *bbox, int width, double sf,
-                                    const char *image_crs, const char *const *layer_crs,
+                                    double scale_denom, const char *image_crs, const char *const *layer_crs,
                                     const ts_render_layer *const **out,
                                     ts_pipeline__fetched **held, ts_err *err);
 /* NULL is accepted. */

@@ -1149,7 +1149,8 @@ ts_pipeline__fetched_release(ts_pipeline__fetched *f)
 
 ts_status
 ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *layers, int n,
-                          const ts_bbox *bbox, int width, double sf, const char *image_crs,
+                          const ts_bbox *bbox, int width, double sf, double scale_denom,
+                          const char *image_crs,
                           const char *const *layer_crs, const ts_render_layer *const **out,
                           ts_pipeline__fetched **held, ts_err *err)
 {
@@ -1179,7 +1180,7 @@ ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *lay
         if (sl == NULL)
             continue;
         /* the canvas grown by the layer's largest symbol, in the layer's CRS */
-        double m = (layers[i]->max_symbol_px * sf + 2) * res;
+        double m = (ts_render_layer_reach_px(layers[i], scale_denom) * sf + 2) * res;
         ts_bbox q = {bbox->minx - m, bbox->miny - m, bbox->maxx + m, bbox->maxy + m};
         const char *lcrs = layer_crs ? layer_crs[i] : NULL;
         if (lcrs != NULL && image_crs != NULL) {

@@ -474,7 +474,7 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
         const ts_mvt_opts *bo = ts_mvt_builder_opts(b);
         ts_bbox qb = ts_mvt_query_bbox(&tb, bo->extent, bo->no_buffer ? 0 : bo->buffer);
         int qw = (int)lround(256.0 * (qb.maxx - qb.minx) / (tb.maxx - tb.minx));
-        st = ts_pipeline__fetch_layers(svc, layers, ts->nlayers, &qb, qw > 0 ? qw : 256, 1,
+        st = ts_pipeline__fetch_layers(svc, layers, ts->nlayers, &qb, qw > 0 ? qw : 256, 1, 0,
                                        NULL, NULL, &layers, &fetched, err);
     }
     for (int i = 0; i < ts->nlayers && st == TS_OK; i++)

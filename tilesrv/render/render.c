@@ -207,7 +207,7 @@ layer_free_images(ts_render_layer *l)
     l->nimages = 0;
 }
 
-static double dynamic_extent(const ts_render_layer *l);
+static void dynamic_extent(ts_render_layer *l);
 
 ts_render_layer *
 ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
@@ -244,23 +244,25 @@ ts_render_layer_new_images(const char *name, ts_store *store, ts_style *style,
     }
     if (missing)
         *missing = nmissing;
-    double ext = 1;
+    double ext = 1, ext_m = 0;
     for (int f = 0; f < style->nfts; f++)
         for (int r = 0; r < style->fts[f].nrules; r++) {
             l->needs_bbox |= filter_uses_bbox(style->fts[f].rules[r].filter);
             for (int k = 0; k < style->fts[f].rules[r].nsyms; k++) {
-                double e = symbolizer_extent_px(&style->fts[f].rules[r].syms[k], l);
-                if (e > ext)
-                    ext = e;
+                const ts_symbolizer *sym = &style->fts[f].rules[r].syms[k];
+                double e = symbolizer_extent_px(sym, l);
+                if (sym->uom_m > 0)
+                    ext_m = fmax(ext_m, e * sym->uom_m);
+                else
+                    ext = fmax(ext, e);
             }
         }
     l->max_symbol_px = ext;
+    l->max_symbol_m = ext_m;
     l->id = atomic_fetch_add(&layer_ids, 1) + 1;
     l->store = ts_store_ref(store);
     l->style = ts_style_ref(style);
-    double dyn = dynamic_extent(l);
-    if (dyn > l->max_symbol_px)
-        l->max_symbol_px = dyn;
+    dynamic_extent(l); /* raises max_symbol_px / max_symbol_m */
     return l;
 oom:
     if (l) {
@@ -582,16 +584,18 @@ warn_dynamic(const char *layer, const char *what, uint64_t count, const char *ex
                 layer, (unsigned long long)count, example);
 }
 
+/* Ground-unit symbols (uom metre, foot) reach this far at most, pixels at scale 1. */
+#define GROUND_MAX_PX 4096.0
+
 /* How far the symbols of l's symbolizers with values of the feature reach beyond their
- * features (px at scale 1): the largest over the features of its store (at least
- * DYN_MIN_EXT), 0 without such symbolizers; and the data that cannot be drawn as given
- * (warn_dynamic). One pass over the store when the layer is made (a feed's update makes a
- * new layer). */
-static double
-dynamic_extent(const ts_render_layer *l)
+ * features (units of the symbolizer at scale 1): the largest over the features of its
+ * store (at least DYN_MIN_EXT), raising l's max_symbol_px (or max_symbol_m, for ground
+ * units); and the data that cannot be drawn as given (warn_dynamic). One pass over the
+ * store when the layer is made (a feed's update makes a new layer). */
+static void
+dynamic_extent(ts_render_layer *l)
 {
     const ts_style *style = l->style;
-    double ext = 0;
     feat_ctx fc = {l, 0};
     ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
     uint32_t n = ts_store_count(l->store);
@@ -609,8 +613,7 @@ dynamic_extent(const ts_render_layer *l)
                 const ts_expr *colours[] = {sym->fill_expr, sym->stroke_expr,
                                             g ? g->fill_expr : NULL, g ? g->stroke_expr : NULL};
                 int sized = sizes[0] || sizes[1] || sizes[2];
-                if (sized)
-                    ext = fmax(ext, DYN_MIN_EXT);
+                double ext = sized ? DYN_MIN_EXT : 0;
                 for (fc.fid = 0; fc.fid < n; fc.fid++) {
                     if (sized) {
                         ts_symbolizer ds;
@@ -635,12 +638,24 @@ dynamic_extent(const ts_render_layer *l)
                             snprintf(bad_ex, sizeof bad_ex, "%s", buf);
                     }
                 }
+                if (sym->uom_m > 0)
+                    l->max_symbol_m = fmax(l->max_symbol_m, ext * sym->uom_m);
+                else
+                    l->max_symbol_px = fmax(l->max_symbol_px, ext);
             }
     if (over > 0)
         warn_dynamic(l->name, "size", over, over_ex);
     if (bad > 0)
         warn_dynamic(l->name, "colour", bad, bad_ex);
-    return ext;
+}
+
+double
+ts_render_layer_reach_px(const ts_render_layer *l, double scale_denom)
+{
+    double px = l->max_symbol_px;
+    if (l->max_symbol_m > 0 && scale_denom > 0)
+        px = fmax(px, fmin(GROUND_MAX_PX, l->max_symbol_m / (scale_denom * 0.00028)) + 2);
+    return px;
 }
 
 /* Everything one draw of one layer needs, fixed for the whole canvas. */
@@ -1638,6 +1653,19 @@ draw_symbolizer(draw_env *e, const ts_symbolizer *s, const ts_geom *g)
     return TS_OK;
 }
 
+/* Pixels per unit of ground-unit symbolizer s at scale_denom (ts_symbolizer_px_per_unit),
+ * at most so many that its symbols reach GROUND_MAX_PX: past that (a symbol of metres on a
+ * very large scale) they stop growing, as the layer's query margin does. */
+static double
+ground_px_per_unit(const ts_symbolizer *s, const ts_render_layer *l, double scale_denom)
+{
+    double k = ts_symbolizer_px_per_unit(s, scale_denom);
+    double ext = l->max_symbol_m / s->uom_m; /* the layer's largest, in s's units */
+    if (ext * k > GROUND_MAX_PX)
+        k = GROUND_MAX_PX / ext;
+    return k;
+}
+
 static ts_status
 draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_err *err)
 {
@@ -1656,7 +1684,7 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
         return TS_OK;
 
     uint64_t t0 = ts_mono_ns();
-    double margin = (l->max_symbol_px * e->sf + 1) * res;
+    double margin = (ts_render_layer_reach_px(l, req->scale_denom) * e->sf + 1) * res;
     ts_bbox q = {e->shown.minx - margin, e->shown.miny - margin, e->shown.maxx + margin,
                  e->shown.maxy + margin};
     double store_res = res;
@@ -1744,6 +1772,9 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                         continue;
                     }
                     ts_status st;
+                    double sf = e->sf; /* ground units: this scale's pixels per unit */
+                    if (sym->uom_m > 0)
+                        e->sf = sf * ground_px_per_unit(sym, l, req->scale_denom);
                     if (sym->dynamic) { /* values of this feature in place of fixed ones */
                         ts_symbolizer ds;
                         ts_graphic dg;
@@ -1752,6 +1783,7 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
                     } else {
                         st = draw_symbolizer(e, sym, &g);
                     }
+                    e->sf = sf;
                     if (st != TS_OK)
                         return TS_FAIL(err, st, "draw layer %s", l->name);
                 }

@@ -29,7 +29,9 @@ typedef struct ts_render_layer {
     ts_store *store;        /* holds a reference */
     ts_style *style;        /* holds a reference */
     int *prop_field;        /* style property index -> store field index, -1 = absent */
-    double max_symbol_px;   /* largest half-extent of any symbolizer (query margin) */
+    double max_symbol_px;   /* largest half-extent of a symbolizer in pixels (query margin) */
+    double max_symbol_m;    /* and of one in ground units (uom metre, foot), metres; 0 =
+                             * none: see ts_render_layer_reach_px */
     int needs_bbox;         /* some rule's filter has a BBOX test (reads feature boxes) */
     ts_canvas **images;     /* the style's ExternalGraphics decoded (index = style->images
                              * index; premultiplied copies owned by the layer); NULL entry
@@ -56,6 +58,12 @@ ts_render_layer *ts_render_layer_new_images(const char *name, ts_store *store, t
                                             int *missing, ts_err *err);
 /* NULL is accepted. */
 void ts_render_layer_free(ts_render_layer *l);
+
+/* How far (pixels at scale factor 1) l's symbols can reach from their features at scale
+ * denominator scale_denom: max_symbol_px, or its ground-unit symbols' reach at that scale
+ * (and 2 px for rounding) when larger. Multiply by the scale factor and the resolution for
+ * a query margin. */
+double ts_render_layer_reach_px(const ts_render_layer *l, double scale_denom);
 
 /* A view of l drawing store instead of l's store (a store with the same fields in the same
  * order, e.g. the features of one area fetched for one render): *out is a shallow copy

@@ -345,6 +345,11 @@ typedef struct ts_symbolizer {
     ts_expr *fill_expr, *fill_opacity_expr, *stroke_expr, *stroke_width_expr,
         *stroke_opacity_expr;
     int dynamic;                 /* one of those, or of its graphic's, is set */
+    /* Units of every length above and in its graphics (widths, dashes, offsets, sizes,
+     * gaps, displacements): 0 = pixels (the SE default and uom pixel); else ground units,
+     * this many metres each (uom metre 1, foot 0.3048): see ts_symbolizer_px_per_unit.
+     * Never set on a TextSymbolizer (refused). */
+    double uom_m;
 } ts_symbolizer;
 
 typedef struct ts_rule {
@@ -472,6 +477,19 @@ void ts_rules_apply(const ts_rule *const *rules, int n, const ts_feature_ref *fe
 
 /* As ts_rules_else_applies over the rules of fts in scale at scale_denom. */
 int ts_fts_else_applies(const ts_fts *fts, double scale_denom, const ts_feature_ref *feat);
+
+/* Pixels (of 0.28 mm, at scale factor 1) per unit of s's lengths at scale denominator
+ * scale_denom: 1 for pixels; for ground units (uom metre, foot) the unit's metres over the
+ * ground size of a pixel, scale_denom x 0.28 mm — the OGC scale the rules' scale ranges are
+ * read at, as GeoServer and MapServer size ground units (on Web Mercator a metre of the
+ * projection, 1 / cos(latitude) ground metres). */
+static inline double
+ts_symbolizer_px_per_unit(const ts_symbolizer *s, double scale_denom)
+{
+    if (!(s->uom_m > 0) || !(scale_denom > 0))
+        return 1;
+    return s->uom_m / (scale_denom * 0.00028);
+}
 
 /* 1 if the rule applies at this scale denominator. */
 static inline int

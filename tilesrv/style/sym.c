@@ -21,6 +21,8 @@
 #include "style/style_int.h"
 
 #define UOM_PIXEL "http://www.opengeospatial.org/se/units/pixel"
+#define UOM_METRE "http://www.opengeospatial.org/se/units/metre"
+#define UOM_FOOT "http://www.opengeospatial.org/se/units/foot"
 #define FOR_ELEMS(c, parent) TS_STYLE__FOR_ELEMS(c, parent)
 
 /* ---- values ------------------------------------------------------------------------------ */
@@ -1311,13 +1313,26 @@ sym_init(ts_symbolizer *s, ts_sym_kind kind)
     s->opacity = 1.0;
 }
 
+/* The symbolizer's uom (SE 1.1): pixel (or none), metre or foot, into s->uom_m. A
+ * TextSymbolizer's sizes are pixels only (QGIS writes its labels so). 0, or -1 with the
+ * error reported. */
 static int
-check_uom(ts_style__pctx *p, const xmlNode *n)
+parse_uom(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
 {
     const char *u = ts_style__attr(n, "uom");
     if (u == NULL || strcmp(u, UOM_PIXEL) == 0)
         return 0;
-    ts_style__error(p, n, TS_ESTYLE, "uom '%s' not supported yet (only %s)", u, UOM_PIXEL);
+    double m = strcmp(u, UOM_METRE) == 0 ? 1.0 : strcmp(u, UOM_FOOT) == 0 ? 0.3048 : 0;
+    if (m > 0 && s->kind != TS_SYM_TEXT) {
+        s->uom_m = m;
+        return 0;
+    }
+    if (m > 0)
+        ts_style__error(p, n, TS_ESTYLE,
+                        "uom '%s' on a TextSymbolizer not supported: label sizes are pixels", u);
+    else
+        ts_style__error(p, n, TS_ESTYLE, "unknown uom '%s' (%s, %s or %s)", u, UOM_PIXEL,
+                        UOM_METRE, UOM_FOOT);
     return -1;
 }
 
@@ -1427,7 +1442,7 @@ parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
 {
     if (ts_style__is(n, "PolygonSymbolizer")) {
         sym_init(s, TS_SYM_POLYGON);
-        if (check_uom(p, n) != 0)
+        if (parse_uom(p, n, s) != 0)
             return -1;
         const xmlNode *spacing = NULL; /* VendorOption graphic-margin or distance */
         FOR_ELEMS(c, n) {
@@ -1455,7 +1470,7 @@ parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
     }
     if (ts_style__is(n, "LineSymbolizer")) {
         sym_init(s, TS_SYM_LINE);
-        if (check_uom(p, n) != 0)
+        if (parse_uom(p, n, s) != 0)
             return -1;
         FOR_ELEMS(c, n) {
             if (ts_style__is(c, "Stroke")) {
@@ -1476,7 +1491,7 @@ parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
     }
     if (ts_style__is(n, "PointSymbolizer")) {
         sym_init(s, TS_SYM_POINT);
-        if (check_uom(p, n) != 0)
+        if (parse_uom(p, n, s) != 0)
             return -1;
         ts_graphic *g = ts_style__alloc(p->st, sizeof *g);
         if (g == NULL)
@@ -1514,7 +1529,7 @@ parse_symbolizer(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
     }
     if (ts_style__is(n, "TextSymbolizer")) {
         sym_init(s, TS_SYM_TEXT);
-        if (check_uom(p, n) != 0)
+        if (parse_uom(p, n, s) != 0)
             return -1;
         return parse_text(p, n, s);
     }
