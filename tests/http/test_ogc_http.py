@@ -621,7 +621,7 @@ def test_legend_leaves_out_untitled_label_rules_and_label_bars_over_marks():
 def test_ground_units_scale_with_the_map():
     """SE 1.1 uom metre (QGIS's "meters at scale", GeoServer's ground units): a line 6 m wide
     is 6 m wide at every scale — the same map at twice the pixels has four times its pixels
-    (a line in pixels: twice). GetLegendGraphic draws it at its SCALE; the MapLibre style's
+    (a line in pixels: twice); so are labels 25 m high. GetLegendGraphic draws it at its SCALE; the MapLibre style's
     line-width grows with the zoom (base 2) through the widths at zooms 0 and 24."""
     from osgeo import gdal
     d = tempfile.mkdtemp()
@@ -639,13 +639,28 @@ def test_ground_units_scale_with_the_map():
             f.write(sld % (metre, "6"))
         with open(os.path.join(d, "px.sld"), "w") as f:
             f.write(sld % ("", "2"))
+        text = ('<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" '
+                'xmlns:se="http://www.opengis.net/se" xmlns:ogc="http://www.opengis.net/ogc">'
+                '<NamedLayer><se:Name>x</se:Name><UserStyle><se:FeatureTypeStyle><se:Rule>'
+                '<se:TextSymbolizer%s><se:Label><ogc:PropertyName>station_id</ogc:PropertyName>'
+                '</se:Label><se:Font><se:SvgParameter name="font-size">%s</se:SvgParameter>'
+                '</se:Font><se:Fill><se:SvgParameter name="fill">#000000</se:SvgParameter>'
+                '</se:Fill></se:TextSymbolizer></se:Rule></se:FeatureTypeStyle></UserStyle>'
+                '</NamedLayer></StyledLayerDescriptor>')
+        with open(os.path.join(d, "tm.sld"), "w") as f:
+            f.write(text % (metre, "25"))
+        with open(os.path.join(d, "tpx.sld"), "w") as f:
+            f.write(text % ("", "16"))
         gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
         cfg = os.path.join(d, "c.yaml")
         with open(cfg, "w") as f:
             f.write("sources:\n  s: {path: %s}\nlayers:\n"
                     "  m: {source: s, table: streets, style: %s/m.sld}\n"
                     "  px: {source: s, table: streets, style: %s/px.sld}\n"
-                    "tilesets:\n  t: {layers: [m]}\n  u: {layers: [px]}\n" % (gpkg, d, d))
+                    "  tm: {source: s, table: air_stations, style: %s/tm.sld}\n"
+                    "  tpx: {source: s, table: air_stations, style: %s/tpx.sld}\n"
+                    "tilesets:\n  t: {layers: [m]}\n  u: {layers: [px]}\n"
+                    "  v: {layers: [tm, tpx]}\n" % (gpkg, d, d, d, d))
         srv = start_server(cfg)
         try:
             p = srv[1]
@@ -671,6 +686,29 @@ def test_ground_units_scale_with_the_map():
             rp = counts["px", 512] / counts["px", 256]
             assert 3.3 < rm < 4.6 and 1.6 < rp < 2.5, (rm, rp, counts)
 
+            # a label 25 m high: 16 px at 256 px for 400 m, 32 px at 512 px (4x the ink);
+            # one of 16 px stays 16 px
+            def dark_pixels(body):
+                gdal.FileFromMemBuffer("/vsimem/t.png", body)
+                ds = gdal.Open("/vsimem/t.png")
+                r, g, b, a = [ds.GetRasterBand(k + 1).ReadRaster() for k in range(4)]
+                return sum(1 for i in range(len(r)) if a[i] > 128 and r[i] < 100)
+
+            box = "342650,5679968,343050,5680368"  # station DENW009 in its middle
+            ink = {}
+            for layer in ("tm", "tpx"):
+                for size in (256, 512):
+                    st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap",
+                                      LAYERS=layer, STYLES="", CRS="EPSG:25832", BBOX=box,
+                                      WIDTH=str(size), HEIGHT=str(size), FORMAT="image/png",
+                                      TRANSPARENT="TRUE")
+                    assert st == 200 and h["content-type"] == "image/png", (st, body[:300])
+                    ink[layer, size] = dark_pixels(body)
+            assert ink["tm", 256] > 30 and ink["tpx", 256] > 30, ink
+            rt = ink["tm", 512] / ink["tm", 256]
+            rtp = ink["tpx", 512] / ink["tpx", 256]
+            assert 3.0 < rt < 5.0 and 0.7 < rtp < 1.4, (rt, rtp, ink)
+
             # the legend at two scales: 6 m is 21 px at 1:1000 (kept inside the sample: 10)
             # and 2.1 px at 1:10000
             leg = {}
@@ -692,6 +730,15 @@ def test_ground_units_scale_with_the_map():
             # MapLibre zoom 24 shows scale 559082264.03 / 2^25
             want = 6 / (559082264.028718 / 2 ** 25 * 0.00028)
             assert abs(lw[6] - want) < 1e-6 * want and abs(lw[4] * 2 ** 24 - lw[6]) < 1e-6 * want, lw
+            # and its labels' size (25 m) grow alike; those in pixels stay
+            st, h, body = get(p, "/styles/v.json")
+            assert st == 200, (st, body[:300])
+            sizes = {l["source-layer"]: l["layout"]["text-size"]
+                     for l in json.loads(body)["layers"] if l["type"] == "symbol"}
+            assert sizes["tpx_label"] == 16, sizes
+            ts = sizes["tm_label"]
+            assert ts[:4] == ["interpolate", ["exponential", 2], ["zoom"], 0], ts
+            assert abs(ts[6] - 25 / 6 * want) < 1e-6 * want, ts
         finally:
             stop_server(srv)
     finally:

@@ -1062,6 +1062,20 @@ TS_TEST(style_error_bad_values)
 
 /* SE 1.1 ground units: metre and foot on Polygon-, Line- and PointSymbolizers, their
  * lengths scaled by the map's scale (pixels of 0.28 mm per metre = 1 / (scale x 0.00028)). */
+/* font-style bold (a font-weight) is drawn upright with a warning, as GeoServer draws it:
+ * Rennes Metropole's ref_topo styles write it so. */
+TS_TEST(style_font_style_bold_is_a_warning)
+{
+    ts_err err;
+    ts_style *s = parse_rule_body("<TextSymbolizer><Label>x</Label><Font><CssParameter "
+                                  "name=\"font-style\">bold</CssParameter></Font></TextSymbolizer>",
+                                  &err);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 1);
+    TS_CHECK(s->fts[0].rules[0].syms[0].text->font_style == TS_FONT_NORMAL);
+    ts_style_unref(s);
+}
+
 TS_TEST(style_uom_ground_units)
 {
     ts_err err;
@@ -1072,7 +1086,9 @@ TS_TEST(style_uom_ground_units)
         "</PolygonSymbolizer>"
         "<PointSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"><Graphic>"
         "<Mark><WellKnownName>circle</WellKnownName></Mark><Size>3</Size></Graphic>"
-        "</PointSymbolizer>",
+        "</PointSymbolizer>"
+        "<TextSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"><Label>x</Label>"
+        "<Font><CssParameter name=\"font-size\">30</CssParameter></Font></TextSymbolizer>",
         &err);
     TS_CHECK(s != NULL);
     if (s == NULL)
@@ -1082,6 +1098,8 @@ TS_TEST(style_uom_ground_units)
     TS_CHECK(sy[0].stroke.width == 5.0); /* kept in its units */
     TS_CHECK(sy[1].uom_m == 0.3048);
     TS_CHECK(sy[2].uom_m == 1.0);
+    TS_CHECK(sy[3].uom_m == 1.0 && sy[3].text->font_size == 30);
+    TS_CHECK_INT(s->nwarnings, 0);
     /* at 1:1000 a pixel of 0.28 mm covers 0.28 m: 1 / 0.28 px per metre */
     TS_CHECK(fabs(ts_symbolizer_px_per_unit(&sy[0], 1000) - 1 / 0.28) < 1e-9);
     TS_CHECK(fabs(ts_symbolizer_px_per_unit(&sy[1], 1000) - 0.3048 / 0.28) < 1e-9);
@@ -2152,9 +2170,6 @@ TS_TEST(style_text_bad_values)
     EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-size\">3000"
                       "</CssParameter></Font></TextSymbolizer>",
                       TS_ESTYLE, "out of range");
-    EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-style\">bold"
-                      "</CssParameter></Font></TextSymbolizer>",
-                      TS_ESTYLE, "font-style");
     EXPECT_RULE_ERROR("<TextSymbolizer><Font><CssParameter name=\"font-weight\">heavy"
                       "</CssParameter></Font></TextSymbolizer>",
                       TS_ESTYLE, "font-weight");
@@ -2189,8 +2204,8 @@ TS_TEST(style_text_bad_values)
                       TS_ESTYLE, "maxAngleDelta");
     EXPECT_RULE_ERROR("<TextSymbolizer><VendorOption>1</VendorOption></TextSymbolizer>",
                       TS_ESTYLE, "without a name");
-    EXPECT_RULE_ERROR("<TextSymbolizer uom=\"http://www.opengeospatial.org/se/units/metre\"/>",
-                      TS_ESTYLE, "uom");
+    EXPECT_RULE_ERROR("<TextSymbolizer uom=\"http://www.opengeospatial.org/se/units/inch\"/>",
+                      TS_ESTYLE, "unknown uom");
     EXPECT_RULE_ERROR("<PolygonSymbolizer><Fill><GraphicFill><Graphic><Size>-3</Size>"
                       "</Graphic></GraphicFill></Fill></PolygonSymbolizer>",
                       TS_ESTYLE, "Size");

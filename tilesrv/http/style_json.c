@@ -760,7 +760,7 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
         TS_TRY(ts_buf_printf(b, ",\"text-halo-color\":"));
         TS_TRY(colour_alpha(b, t->halo_fill, t->halo_opacity));
         TS_TRY(ts_buf_printf(b, ",\"text-halo-width\":"));
-        TS_TRY(number(b, t->halo_radius));
+        TS_TRY(paint_length(x, s, NULL, t->halo_radius, 1));
     }
 
     TS_TRY(ts_buf_printf(b, "},\"layout\":{"));
@@ -768,11 +768,11 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     TS_TRY(ts_buf_add(b, ",", 1));
     TS_TRY(text_font(x, t));
     TS_TRY(ts_buf_printf(b, ",\"text-size\":"));
-    TS_TRY(number(b, size));
+    TS_TRY(paint_length(x, s, NULL, size, 1)); /* offsets and widths below are in ems */
     if (t->placement == TS_PLACE_LINE) {
         if (t->repeat > 0) {
             TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"line\",\"symbol-spacing\":"));
-            TS_TRY(number(b, t->repeat));
+            TS_TRY(paint_length(x, s, NULL, t->repeat, 1));
         } else {
             TS_TRY(ts_buf_printf(b, ",\"symbol-placement\":\"line-center\""));
         }
@@ -807,7 +807,7 @@ text_layer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     TS_TRY(ts_buf_printf(b, ",\"text-max-width\":"));
     TS_TRY(number(b, t->auto_wrap > 0 ? t->auto_wrap / size : 1000));
     TS_TRY(ts_buf_printf(b, ",\"text-padding\":"));
-    TS_TRY(number(b, t->space_around > 0 ? t->space_around : 0));
+    TS_TRY(paint_length(x, s, NULL, t->space_around > 0 ? t->space_around : 0, 1));
     if (!t->conflict_resolution || t->space_around < 0)
         TS_TRY(ts_buf_printf(b, ",\"text-allow-overlap\":true,\"text-ignore-placement\":true"));
     if (t->priority != NULL && expr_ok(t->priority)) { /* higher SLD priority: placed first */

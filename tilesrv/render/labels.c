@@ -168,6 +168,20 @@ typedef struct lab_env {
     ts_err *err;
 } lab_env;
 
+/* The scale of sym's lengths in this render: e->sf, times its pixels per unit when they
+ * are ground units (ts_symbolizer_px_per_unit), at most so many that its font size stays
+ * within LABEL_EXTENT_MAX px (a larger label is not proposed anyway). */
+static double
+sym_sf(const lab_env *e, const ts_symbolizer *sym)
+{
+    if (!(sym->uom_m > 0))
+        return e->sf;
+    double k = ts_symbolizer_px_per_unit(sym, e->req->scale_denom);
+    if (sym->text != NULL && sym->text->font_size * k > LABEL_EXTENT_MAX)
+        k = LABEL_EXTENT_MAX / sym->text->font_size;
+    return e->sf * k;
+}
+
 
 ts_render__labeler *
 ts_render__labeler_new(void)
@@ -495,6 +509,7 @@ typedef struct proposal {
     double weight;
     ts_text_paint paint;
     double pad;
+    double sf;       /* the scale of the symbolizer's lengths: sym_sf */
     uint64_t dup_key;
     double dup_dist;
 } proposal;
@@ -685,7 +700,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
     if (open <= 0)
         return open < 0 ? TS_FAIL(e->err, TS_ENOMEM, "labels") : TS_OK;
     const ts_text *tx = pr->sym->text;
-    double size = tx->font_size * e->sf;
+    double size = tx->font_size * pr->sf;
     double rot = tx->rotation; /* the caller resolved a rotation expression into it */
     const char *nl = fraction_line(tx, s, &n);
     if (nl == NULL) {
@@ -701,8 +716,8 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
             ts_text_run_release(run);
             return TS_FAIL(e->err, TS_ENOMEM, "labels");
         }
-        ts_text_point pt = {x, y, tx->anchor_x, tx->anchor_y, tx->disp_x * e->sf,
-                            tx->disp_y * e->sf, rot};
+        ts_text_point pt = {x, y, tx->anchor_x, tx->anchor_y, tx->disp_x * pr->sf,
+                            tx->disp_y * pr->sf, rot};
         ts_text_layout_point(run, &pt, pr->pad, lb->pos + p0, &lb->rb[0]);
         lb->npos += run->nglyphs;
         return add_candidate(e, pr, run, p0, NULL, 0, NULL, 0, lb->rb, 1, group, pos_index);
@@ -717,7 +732,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
     }
     double w = fmax(r1->width, r2->width);
     double h1 = r1->ascent + r1->descent, h2 = r2->ascent + r2->descent;
-    double bw = fmax(0.8 * e->sf, size / 14), gap = 0.5 * e->sf;
+    double bw = fmax(0.8 * pr->sf, size / 14), gap = 0.5 * pr->sf;
     /* digits have no descenders: tighten the lines towards the bar by part of it */
     double tight = 0.6 * r1->descent;
     double H = h1 + h2 + 2 * gap + bw - 2 * tight;
@@ -736,7 +751,7 @@ propose_point(lab_env *e, const proposal *pr, int face, const char *s, size_t n,
      * the displacement; the whole turns about the point */
     double ax = tx->anchor_x * w, ay = (1 - tx->anchor_y) * H;
     double a = rot * (M_PI / 180), cs = cos(a), sn = sin(a);
-    double dx = tx->disp_x * e->sf, dy = -tx->disp_y * e->sf;
+    double dx = tx->disp_x * pr->sf, dy = -tx->disp_y * pr->sf;
 #define TO_PX(lx, ly, ox, oy)                                                                      \
     do {                                                                                           \
         double u_ = (lx) - ax + dx, v_ = (ly) - ay + dy;                                           \
@@ -809,11 +824,11 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
     double L = lb->cum[m - 1], W = run->width;
     if (W + 2 * pr->pad > L)
         return TS_OK;
-    double spacing = tx->repeat * e->sf;
+    double spacing = tx->repeat * pr->sf;
     size_t nplaces = spacing > 0 && L > spacing ? (size_t)(L / spacing) : 1;
     if (nplaces > 4096)
         nplaces = 4096;
-    double off = pr->sym->perpendicular_offset * e->sf;
+    double off = pr->sym->perpendicular_offset * pr->sf;
     double H;
     {
         double x0, y0, x1, y1;
@@ -927,7 +942,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     pr->dup_dist = 0;
     if (tx->group) {
         pr->dup_key = ts_hash_bytes(0x9e3779b97f4a7c15ULL ^ (uint64_t)pr->layer_index, lb->buf, n) | 1;
-        pr->dup_dist = group_dist(tx, e->sf, LABEL_EXTENT_MAX * e->sf);
+        pr->dup_dist = group_dist(tx, pr->sf, LABEL_EXTENT_MAX * e->sf);
     }
     int face = face_for(lb, pr->layer->id, tx);
     if (face < 0)
@@ -936,7 +951,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
 
     if (tx->placement == TS_PLACE_LINE && g->kind != TS_GEOM_POINT) {
         const ts_text_run *run;
-        TS_TRY(shape(e, face, tx->font_size * e->sf, lb->buf, n, &run));
+        TS_TRY(shape(e, face, tx->font_size * pr->sf, lb->buf, n, &run));
         ts_status st = TS_OK;
         size_t first = 0;
         for (uint32_t k = 0; k < g->nparts && st == TS_OK; k++) {
@@ -1097,7 +1112,7 @@ text_extent(lab_env *e, const ts_symbolizer *sym, int face, const char *s, size_
             double *out)
 {
     const ts_text *tx = sym->text;
-    double size = tx->font_size * e->sf, pad = text_pad(tx, e->sf);
+    double sf = sym_sf(e, sym), size = tx->font_size * sf, pad = text_pad(tx, sf);
     double w, h;
     const char *nl = fraction_line(tx, s, &n);
     if (nl != NULL) {
@@ -1109,8 +1124,7 @@ text_extent(lab_env *e, const ts_symbolizer *sym, int face, const char *s, size_
             return st;
         }
         w = fmax(r1->width, r2->width);
-        h = r1->ascent + r1->descent + r2->ascent + r2->descent + e->sf +
-            fmax(0.8 * e->sf, size / 14);
+        h = r1->ascent + r1->descent + r2->ascent + r2->descent + sf + fmax(0.8 * sf, size / 14);
         ts_text_run_release(r1);
         ts_text_run_release(r2);
     } else {
@@ -1124,7 +1138,7 @@ text_extent(lab_env *e, const ts_symbolizer *sym, int face, const char *s, size_
     }
     double d = hypot(w + 2 * pad, h + 2 * pad);
     if (tx->placement == TS_PLACE_LINE) /* glyph boxes along a curve, offset from it */
-        d = w + 2 * h + 4 * pad + 2 * fabs(sym->perpendicular_offset * e->sf);
+        d = w + 2 * h + 4 * pad + 2 * fabs(sym->perpendicular_offset * sf);
     *out = fmin(cap, d + 1);
     return TS_OK;
 }
@@ -1135,7 +1149,8 @@ sym_extent(lab_env *e, const ts_render_layer *l, const ts_symbolizer *sym, doubl
            double *out)
 {
     ts_render__labeler *lb = e->lb;
-    extent_entry key = {l->id, l->store, ts_store_count(l->store), sym, e->req->fonts, e->sf, 0};
+    extent_entry key = {l->id,  l->store, ts_store_count(l->store), sym, e->req->fonts,
+                        sym_sf(e, sym), 0};
     pthread_mutex_lock(&g_extents.mu);
     for (int i = 0; i < g_extents.n; i++)
         if (extent_same(&g_extents.e[i], &key)) {
@@ -1321,11 +1336,12 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
                         .layer_index = li,
                         .fid = fid,
                         .sym_index = (f * 31 + r) * 7 + k,
-                        .pad = text_pad(tx, e->sf),
+                        .sf = sym_sf(e, sym),
                     };
+                    pr.pad = text_pad(tx, pr.sf);
                     pr.paint.fill = sym->has_fill ? sym->fill : (ts_rgba){0, 0, 0, 0};
                     pr.paint.fill_opacity = sym->fill_opacity;
-                    pr.paint.halo_radius = tx->has_halo ? tx->halo_radius * e->sf : 0;
+                    pr.paint.halo_radius = tx->has_halo ? tx->halo_radius * pr.sf : 0;
                     pr.paint.halo = tx->halo_fill;
                     pr.paint.halo_opacity = tx->halo_opacity;
                     TS_TRY(propose(e, &pr, &g, &fr));
@@ -2068,13 +2084,14 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
                         ext *= M_SQRT2; /* the upright bounds of a turned box (add_candidate
                                            measures those): they were cut off at 45° */
                     lmax = fmax(lmax, ext);
+                    double ssf = sym_sf(&e, sym);
                     if (sym->text->has_halo)
-                        e.halo_max = fmax(e.halo_max, sym->text->halo_radius * e.sf);
+                        e.halo_max = fmax(e.halo_max, sym->text->halo_radius * ssf);
                     if (sym->text->group)
-                        dup = fmax(dup, group_dist(sym->text, e.sf, cap));
+                        dup = fmax(dup, group_dist(sym->text, ssf, cap));
                     disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
                                        fabs(sym->perpendicular_offset)) *
-                                          e.sf);
+                                          ssf);
                 }
             }
     }

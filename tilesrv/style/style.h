@@ -345,10 +345,10 @@ typedef struct ts_symbolizer {
     ts_expr *fill_expr, *fill_opacity_expr, *stroke_expr, *stroke_width_expr,
         *stroke_opacity_expr;
     int dynamic;                 /* one of those, or of its graphic's, is set */
-    /* Units of every length above and in its graphics (widths, dashes, offsets, sizes,
-     * gaps, displacements): 0 = pixels (the SE default and uom pixel); else ground units,
-     * this many metres each (uom metre 1, foot 0.3048): see ts_symbolizer_px_per_unit.
-     * Never set on a TextSymbolizer (refused). */
+    /* Units of every length above and in its graphics and text (widths, dashes, offsets,
+     * sizes, gaps, displacements, font size, halo, spaceAround, repeat): 0 = pixels (the
+     * SE default and uom pixel); else ground units, this many metres each (uom metre 1,
+     * foot 0.3048): see ts_symbolizer_px_per_unit. */
     double uom_m;
 } ts_symbolizer;
 

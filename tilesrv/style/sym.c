@@ -1061,10 +1061,10 @@ parse_font(ts_style__pctx *p, const xmlNode *n, ts_text *t)
                 t->font_style = TS_FONT_ITALIC;
             else if (strcasecmp(v, "oblique") == 0)
                 t->font_style = TS_FONT_OBLIQUE;
-            else
-                return ts_style__error(p, c, TS_ESTYLE,
-                                       "font-style: '%s' is not normal, italic or oblique", v),
-                       -1;
+            else /* GeoServer draws such a style upright too */
+                ts_style__warn(p, c, "font-style: '%s' is not normal, italic or oblique: drawn "
+                               "normal%s", v,
+                               strcasecmp(v, "bold") == 0 ? " (bold is a font-weight)" : "");
         } else if (strcmp(name, "font-weight") == 0) {
             double w;
             int64_t i;
@@ -1313,9 +1313,8 @@ sym_init(ts_symbolizer *s, ts_sym_kind kind)
     s->opacity = 1.0;
 }
 
-/* The symbolizer's uom (SE 1.1): pixel (or none), metre or foot, into s->uom_m. A
- * TextSymbolizer's sizes are pixels only (QGIS writes its labels so). 0, or -1 with the
- * error reported. */
+/* The symbolizer's uom (SE 1.1): pixel (or none), metre or foot, into s->uom_m. 0, or -1
+ * with the error reported. */
 static int
 parse_uom(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
 {
@@ -1323,16 +1322,12 @@ parse_uom(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
     if (u == NULL || strcmp(u, UOM_PIXEL) == 0)
         return 0;
     double m = strcmp(u, UOM_METRE) == 0 ? 1.0 : strcmp(u, UOM_FOOT) == 0 ? 0.3048 : 0;
-    if (m > 0 && s->kind != TS_SYM_TEXT) {
+    if (m > 0) {
         s->uom_m = m;
         return 0;
     }
-    if (m > 0)
-        ts_style__error(p, n, TS_ESTYLE,
-                        "uom '%s' on a TextSymbolizer not supported: label sizes are pixels", u);
-    else
-        ts_style__error(p, n, TS_ESTYLE, "unknown uom '%s' (%s, %s or %s)", u, UOM_PIXEL,
-                        UOM_METRE, UOM_FOOT);
+    ts_style__error(p, n, TS_ESTYLE, "unknown uom '%s' (%s, %s or %s)", u, UOM_PIXEL, UOM_METRE,
+                    UOM_FOOT);
     return -1;
 }
 
