@@ -66,6 +66,8 @@ layers:
     table: streets
     style: %(s)s/alkis_streets.sld
     mvt: {attributes: {name: string, bridge: bool, class: string}}
+  roads: {source: demo, table: streets, style: %(r)s}
+  roads_all: {source: demo, table: streets, style: %(r)s, mvt: {features: all}}
 tilesets:
   cadastre:
     layers: [parcels, buildings, streets]
@@ -74,7 +76,9 @@ tilesets:
   wide:
     layers: [parcels]
     mvt: {extent: 8192, buffer: 0}
-""" % {"g": gpkg, "s": styles}
+  roads:
+    layers: [roads, roads_all]
+""" % {"g": gpkg, "s": styles, "r": os.path.join(TMP, "roads.sld")}
 
 
 def get(path, headers=None):
@@ -152,6 +156,61 @@ def test_unconvertible_values_are_dropped_not_faked():
     assert unconverted() - before >= par.GetFeatureCount() > 0, (before, unconverted())
 
 
+# primary streets from 1:200000, the others from 1:20000 (an ElseFilter), their names as
+# point labels from 1:3000
+ROADS_SLD = """<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"
+ xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>roads</Name><UserStyle>
+ <FeatureTypeStyle>
+  <Rule><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>class</ogc:PropertyName>
+   <ogc:Literal>primary</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>
+   <MaxScaleDenominator>200000</MaxScaleDenominator>
+   <LineSymbolizer><Stroke><CssParameter name="stroke-width">3</CssParameter></Stroke>
+   </LineSymbolizer></Rule>
+  <Rule><ElseFilter/><MaxScaleDenominator>20000</MaxScaleDenominator>
+   <LineSymbolizer/></Rule>
+  <Rule><MaxScaleDenominator>3000</MaxScaleDenominator>
+   <TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>
+   <LabelPlacement><PointPlacement/></LabelPlacement></TextSymbolizer></Rule>
+ </FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>"""
+
+
+def test_vector_tiles_carry_what_the_style_draws():
+    """A layer's vector tiles carry the features its style draws at the scales a client
+    shows their level at (GeoServer's rule), so low levels are not weighed down by what only
+    close-ups draw; `mvt: {features: all}` keeps every feature at every level. Levels: a 256
+    px client shows level z from 1.41x its scale, MapLibre (512 px) down to a quarter of it;
+    the last level at every larger scale."""
+    def classes(z, x, y):
+        st, h, body = get("/tiles/roads/%d/%d/%d.pbf" % (z, x, y))
+        assert st == 200, (st, body[:200])
+        out = {}
+        if not body:
+            return out
+        ds = read_tile(body, "roads_%d.pbf" % z)
+        for i in range(ds.GetLayerCount()):
+            lyr = ds.GetLayer(i)
+            out[lyr.GetName()] = sorted({f["class"] for f in lyr} if lyr.GetName() != "roads_label"
+                                        else {"label"})
+        return out
+    # z10 (1:546000; shown from 1:136500): primary streets from 1:200000 only
+    c = classes(10, 531, 341)
+    assert c.get("roads") == ["primary"], c
+    assert c["roads_all"] == ["primary", "residential", "secondary"], c
+    # z9: nothing of roads (shown from 1:273000 on), roads_all whole
+    c = classes(9, 265, 170)
+    assert "roads" not in c and c["roads_all"] == ["primary", "residential", "secondary"], c
+    # z13 (1:68000, shown down to 1:17000): every class (the ElseFilter's from 1:20000), no
+    # labels yet; z16 (shown down to 1:2100): the labels
+    c = classes(13, 4250, 2734)
+    assert c.get("roads") == ["primary", "residential", "secondary"] and "roads_label" not in c, c
+    assert "roads_label" in classes(16, 34001, 21873)
+    # TileJSON: each layer's levels
+    st, _, body = get("/tiles/roads.json?format=pbf")
+    vl = {v["id"]: (v["minzoom"], v["maxzoom"]) for v in json.loads(body)["vector_layers"]}
+    assert vl == {"roads": (10, 24), "roads_label": (16, 24), "roads_all": (0, 24),
+                  "roads_all_label": (0, 24)}, vl
+
+
 def test_tilejson_vector_layers_list_exactly_the_fields():
     st, _, body = get("/tiles/cadastre.json?format=pbf")
     assert st == 200, st
@@ -166,8 +225,11 @@ def test_tilejson_vector_layers_list_exactly_the_fields():
                                          "height_m": "Number"}, vl["buildings"]
     assert vl["streets"]["fields"] == {"name": "String", "bridge": "Boolean",
                                        "class": "String"}, vl["streets"]
-    for v in vl.values():
-        assert v["minzoom"] == tj["minzoom"] and v["maxzoom"] == tj["maxzoom"], v
+    # the levels whose tiles carry them (the styles' MaxScaleDenominators: parcels and
+    # buildings 50000, streets 70000, parcel numbers 3000; the last level at every scale)
+    zooms = {k: (v["minzoom"], v["maxzoom"]) for k, v in vl.items()}
+    assert zooms == {"parcels": (12, 24), "parcels_label": (16, 24), "buildings": (12, 24),
+                     "streets": (11, 24)}, zooms
     # the PNG TileJSON stays as it was
     st, _, body = get("/tiles/cadastre.json")
     tj = json.loads(body)
@@ -335,7 +397,10 @@ def test_seed_pbf_into_mbtiles_reads_with_gdal():
     assert meta["format"] == "pbf" and meta["minzoom"] == "14" and meta["maxzoom"] == "15", meta
     vl = {v["id"]: v for v in json.loads(meta["json"])["vector_layers"]}
     tj = {v["id"]: v for v in json.loads(get("/tiles/cadastre.json?format=pbf")[2])["vector_layers"]}
-    assert list(vl) == list(tj) and all(vl[k]["fields"] == tj[k]["fields"] for k in vl), (vl, tj)
+    # the layers of TileJSON carried at levels 14-15 (not the parcel numbers: from 16)
+    assert list(vl) == [k for k in tj if k != "parcels_label"], (vl, tj)
+    assert all(vl[k]["fields"] == tj[k]["fields"] and (vl[k]["minzoom"], vl[k]["maxzoom"]) ==
+               (14, 15) for k in vl), (vl, tj)
     rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
     assert len(rows) > 10, len(rows)
     compared = 0
@@ -1225,6 +1290,8 @@ def main():
     H.ARGS = ARGS
     TMP = tempfile.mkdtemp(prefix="tilesrv-mvt-")
     cfg = os.path.join(TMP, "mvt.yaml")
+    with open(os.path.join(TMP, "roads.sld"), "w") as f:
+        f.write(ROADS_SLD)
     with open(cfg, "w") as f:
         f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
                             os.path.join(ARGS.srcdir, "styles")))

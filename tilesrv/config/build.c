@@ -156,9 +156,11 @@ static const key_spec layer_keys[] = {
 enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED,
        L_MVT, L_EXTENT, L_GEOMETRY };
 
-/* `mvt` of a layer: only `attributes`, read by read_mvt_layer */
+/* `mvt` of a layer: `attributes` (read by read_mvt_attrs) and `features` */
+static const char *const mvt_features[] = {"drawn", "all", NULL};
 static const key_spec mvt_layer_keys[] = {
     {"attributes", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
+    {"features", K_CHOICE, LYR(mvt_features), 0, 0, 0, 0, mvt_features},
 };
 
 /* `mvt` of a tileset (the mvt module's options) */

@@ -59,6 +59,7 @@ config_free(ts_config *c)
         free(l->table);
         free(l->where);
         free(l->geometry);
+        free(l->mvt_features);
         free(l->srs);
         free(l->style);
         free(l->feed);

@@ -133,6 +133,9 @@ typedef struct ts_cfg_layer {
                              * every attribute of the layer's store */
     int nmvt_attrs;
     int has_mvt_attrs;      /* 1 when `attributes` was given (an empty mapping keeps none) */
+    char *mvt_features;     /* `mvt: {features: ...}`: NULL or "drawn" = the features its
+                             * style draws at the tile's scale; "all" = every feature at
+                             * every level */
     double extent[4];       /* `extent`: west, south, east, north in degrees: the layer's
                              * extent as advertised (a live layer's has no data to take it
                              * from); valid when has_extent */

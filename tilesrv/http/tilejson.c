@@ -114,6 +114,9 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
                                                                                 : "String";
             }
             const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
+            int lz0, lz1; /* the levels carrying it; a layer drawn at none keeps the set's */
+            if (!ts_service_mvt_layer_levels(svc, ts, i, 0, &lz0, &lz1))
+                lz0 = ti.minzoom, lz1 = ti.maxzoom;
             vl[nv++] = (ts_tilejson_vlayer){
                 .id = ts->cfg->layers[i],
                 .description =
@@ -121,13 +124,15 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
                 .fields = fptr + o,
                 .types = tptr + o,
                 .nfields = n,
-                .minzoom = ti.minzoom,
-                .maxzoom = ti.maxzoom,
+                .minzoom = lz0,
+                .maxzoom = lz1,
             };
-            if (ts_pipeline_label_layer(ts->layers[i])) {
+            if (ts_service_mvt_layer_levels(svc, ts, i, 1, &lz0, &lz1)) {
                 snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
                 vl[nv] = vl[nv - 1];
                 vl[nv].id = lnames[i];
+                vl[nv].minzoom = lz0;
+                vl[nv].maxzoom = lz1;
                 vl[nv++].description = "label points (one per feature)";
             }
         }

@@ -304,6 +304,14 @@ ts_status ts_pipeline_run(ts_pipeline *p, void (*fn)(void *worker_state, void *a
  * tile edges cut). Any thread. */
 int ts_pipeline_label_layer(const ts_render_layer *rl);
 
+/* The levels of ts's grid at which its vector tiles carry its layer-th layer (label = 0)
+ * or that layer's "<layer>_label" points (label = 1): with `mvt: {features: drawn}` (the
+ * default) those where its style draws it at some scale a client shows the level at (see
+ * vector.c), with `all` every level of the tileset. 0 with *minz > *maxz when none. Any
+ * thread. */
+int ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int layer,
+                                int label, int *minz, int *maxz);
+
 /* The attributes vector tiles of the tileset carry in its layer-th layer (0-based, in the
  * tileset's order): the configured `mvt: {attributes}` of the layer, or every field of its
  * store. Names are copied into names[i] (truncated to TS_MVT_FIELD_MAX - 1 bytes), types[i]

@@ -10,6 +10,7 @@
 #include "pipeline/pipeline_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,11 +255,66 @@ label_point(const ts_geom *g, double *x, double *y)
     return isfinite(*x) && isfinite(*y);
 }
 
+/* The scale denominators [*lo, *hi] a client shows level z's tiles of ts at: a 256 px client
+ * from half a level above (scale x 1.41) to a 512 px one (MapLibre) just below the next
+ * level but one (/ 4); the last level's tiles at every larger scale (clients overzoom
+ * them). */
+static void
+level_scales(const ts_tileset *ts, int z, double *lo, double *hi)
+{
+    double sd = ts->grid->levels[z].scale_denom;
+    *lo = z >= ts->maxzoom ? 0 : sd / 4;
+    *hi = sd * 1.5;
+}
+
+/* 1 when layer cl's vector tiles carry the features its style draws (mvt features drawn,
+ * the default), 0 for all of them. */
+static int
+features_by_style(const ts_cfg_layer *cl)
+{
+    return !(cl != NULL && cl->mvt_features != NULL && strcmp(cl->mvt_features, "all") == 0);
+}
+
+int
+ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int layer, int label,
+                            int *minz, int *maxz)
+{
+    *minz = ts->maxzoom + 1;
+    *maxz = ts->minzoom - 1;
+    if (layer < 0 || layer >= ts->nlayers)
+        return 0;
+    const ts_render_layer *rl = ts->layers[layer];
+    if (label && !ts_pipeline_label_layer(rl))
+        return 0;
+    const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[layer]);
+    int want = label ? TS_DRAWS_POINT_LABEL : TS_DRAWS_SHAPE;
+    for (int z = ts->minzoom; z <= ts->maxzoom; z++) {
+        double lo, hi;
+        level_scales(ts, z, &lo, &hi);
+        if (features_by_style(cl) && !(ts_render_layer_draws(rl, -1, lo, hi) & want))
+            continue;
+        *minz = z < *minz ? z : *minz;
+        *maxz = z;
+    }
+    return *minz <= *maxz;
+}
+
+/* The layer rl (configured as cl) into b: its features meeting tile box tb (of resolution
+ * res), those its style draws at some scale denominator of [sd_lo, sd_hi] unless cl's
+ * mvt features is "all" (ts_render_layer_draws; sd_hi 0: every feature), and the label
+ * points of its point-placed labels. */
 static ts_status
 add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, const ts_bbox *tb,
-          double res, ts_idvec *ids, uint64_t *unconverted, ts_err *err)
+          double res, double sd_lo, double sd_hi, ts_idvec *ids, uint64_t *unconverted,
+          ts_err *err)
 {
     const ts_store *st = rl->store;
+    int by_style = sd_hi > 0 && features_by_style(cl);
+    int drawn = by_style ? ts_render_layer_draws(rl, -1, sd_lo, sd_hi)
+                         : TS_DRAWS_SHAPE | (ts_pipeline_label_layer(rl) ? TS_DRAWS_POINT_LABEL : 0);
+    if (drawn == 0)
+        return TS_OK; /* not at this level: no layer */
+    signed char *draws = NULL; /* a feature's draws at this level (by_style), -1: not known */
     attr_plan *ap = malloc(sizeof *ap);
     ts_value *vals = malloc(MAX_ATTRS * sizeof *vals);
     char(*bufs)[40] = malloc(MAX_ATTRS * sizeof *bufs);
@@ -268,7 +324,7 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
         goto done;
     }
     plan_attrs(cl, st, ap);
-    int layer = ts_mvt_layer_add(b, rl->name, err);
+    int layer = (drawn & TS_DRAWS_SHAPE) ? ts_mvt_layer_add(b, rl->name, err) : INT_MAX;
     if (layer < 0) {
         rc = err ? err->code : TS_EINVAL;
         goto done;
@@ -282,11 +338,23 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
     }
     int level = ts_store_level_for_res(st, res);
     int idf = ts_store_field_index(st, "id"); /* a live layer's sensor id */
-    for (size_t k = 0; k < ids->n && rc == TS_OK; k++) {
+    draws = by_style && ids->n ? malloc(ids->n) : NULL;
+    if (by_style && ids->n && draws == NULL) {
+        rc = TS_FAIL(err, TS_ENOMEM, "vector tile: layer %s", rl->name);
+        goto done;
+    }
+    if (draws)
+        memset(draws, -1, ids->n);
+#define FEATURE_DRAWS(k)                                                                       \
+    (!by_style ? drawn                                                                         \
+               : draws[k] >= 0 ? draws[k]                                                      \
+                               : (draws[k] = (signed char)ts_render_layer_draws(               \
+                                      rl, ids->ids[k], sd_lo, sd_hi)))
+    for (size_t k = 0; layer != INT_MAX && k < ids->n && rc == TS_OK; k++) {
         uint32_t fid = ids->ids[k];
         ts_geom g;
         ts_store_geom(st, level, fid, &g);
-        if (g.kind == TS_GEOM_NONE || g.nparts == 0)
+        if (g.kind == TS_GEOM_NONE || g.nparts == 0 || !(FEATURE_DRAWS(k) & TS_DRAWS_SHAPE))
             continue;
         for (int i = 0; i < ap->n; i++) {
             const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
@@ -306,7 +374,7 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
     /* "<layer>_label": one point per feature at its label's place, in the one tile that
      * holds it (half-open tile boxes), for the style's point-placed labels: a polygon cut
      * by tile edges would get a label in every piece */
-    if (rc == TS_OK && ts_pipeline_label_layer(rl)) {
+    if (rc == TS_OK && (drawn & TS_DRAWS_POINT_LABEL) && ts_pipeline_label_layer(rl)) {
         char lname[300];
         snprintf(lname, sizeof lname, "%s_label", rl->name);
         int ll = ts_mvt_layer_add(b, lname, err);
@@ -321,7 +389,8 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
             double pt[2];
             uint32_t one = 1;
             if (g.kind == TS_GEOM_NONE || !label_point(&g, &pt[0], &pt[1]) ||
-                !(pt[0] >= tb->minx && pt[0] < tb->maxx && pt[1] > tb->miny && pt[1] <= tb->maxy))
+                !(pt[0] >= tb->minx && pt[0] < tb->maxx && pt[1] > tb->miny && pt[1] <= tb->maxy) ||
+                !(FEATURE_DRAWS(k) & TS_DRAWS_POINT_LABEL))
                 continue;
             for (int i = 0; i < ap->n; i++) {
                 const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
@@ -338,7 +407,9 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
                                     mid, ap->names, vals, ap->n, &kept, err);
         }
     }
+#undef FEATURE_DRAWS
 done:
+    free(draws);
     free(ap);
     free(vals);
     free(bufs);
@@ -477,9 +548,11 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
         st = ts_pipeline__fetch_layers(svc, layers, ts->nlayers, &qb, qw > 0 ? qw : 256, 1, 0,
                                        NULL, NULL, &layers, &fetched, err);
     }
+    double sd_lo, sd_hi;
+    level_scales(ts, r->z, &sd_lo, &sd_hi);
     for (int i = 0; i < ts->nlayers && st == TS_OK; i++)
-        st = add_layer(b, layers[i], ts_config_layer(cfg, layers[i]->name), &tb, res, &ids,
-                       &unconverted, err);
+        st = add_layer(b, layers[i], ts_config_layer(cfg, layers[i]->name), &tb, res, sd_lo,
+                       sd_hi, &ids, &unconverted, err);
     if (unconverted > 0)
         ts_pipeline__count_unconverted(p, unconverted);
     ts_mvt_report rep;

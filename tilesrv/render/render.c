@@ -552,6 +552,57 @@ feat_get(const void *vctx, int prop)
     return field < 0 ? NULL : ts_store_value(fc->layer->store, fc->fid, field);
 }
 
+/* ts_render_layer_draws at one scale denominator, for feature fr (NULL: any). */
+static int
+draws_at(const ts_style *st, const ts_feature_ref *fr, double scale_denom)
+{
+    int draws = 0;
+    for (int f = 0; f < st->nfts; f++) {
+        const ts_fts *fts = &st->fts[f];
+        int else_on = fr != NULL && fts->has_else && ts_fts_else_applies(fts, scale_denom, fr);
+        for (int r = 0; r < fts->nrules; r++) {
+            const ts_rule *ru = &fts->rules[r];
+            if (!ts_rule_in_scale(ru, scale_denom))
+                continue;
+            if (fr != NULL &&
+                (ru->is_else ? !else_on : ru->filter != NULL && !ts_filter_eval(ru->filter, fr)))
+                continue;
+            for (int k = 0; k < ru->nsyms; k++) {
+                const ts_symbolizer *s = &ru->syms[k];
+                int point_label = s->kind == TS_SYM_TEXT && s->text != NULL &&
+                                  s->text->placement == TS_PLACE_POINT;
+                draws |= point_label ? TS_DRAWS_POINT_LABEL : TS_DRAWS_SHAPE;
+            }
+            if (draws == (TS_DRAWS_SHAPE | TS_DRAWS_POINT_LABEL))
+                return draws;
+        }
+    }
+    return draws;
+}
+
+int
+ts_render_layer_draws(const ts_render_layer *l, int64_t fid, double sd_lo, double sd_hi)
+{
+    const ts_style *st = l->style;
+    feat_ctx fc = {l, fid >= 0 ? (uint32_t)fid : 0};
+    ts_feature_ref fr = {feat_get, &fc, {0, 0, 0, 0}};
+    if (fid >= 0 && l->needs_bbox)
+        fr.bbox = ts_store_feature_bbox(l->store, (uint32_t)fid);
+    const ts_feature_ref *f = fid >= 0 ? &fr : NULL;
+    /* the rules in scale are the same from each boundary up to the next (ranges are
+     * [min, max)): sd_lo and every boundary inside the range stand for all of it */
+    int draws = draws_at(st, f, sd_lo);
+    for (int i = 0; i < st->nfts; i++)
+        for (int r = 0; r < st->fts[i].nrules; r++) {
+            const ts_rule *ru = &st->fts[i].rules[r];
+            if (ru->min_scale > sd_lo && ru->min_scale <= sd_hi)
+                draws |= draws_at(st, f, ru->min_scale);
+            if (ru->max_scale > sd_lo && ru->max_scale <= sd_hi)
+                draws |= draws_at(st, f, ru->max_scale);
+        }
+    return draws;
+}
+
 /* Say once per process and layer what its data give symbolizers that cannot be drawn as
  * given: sizes or widths over DYN_MAX_PX (capped), colours that are not colours (drawn in
  * the fixed colour). */

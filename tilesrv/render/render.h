@@ -65,6 +65,15 @@ void ts_render_layer_free(ts_render_layer *l);
  * a query margin. */
 double ts_render_layer_reach_px(const ts_render_layer *l, double scale_denom);
 
+/* What l's style draws at some scale denominator in [sd_lo, sd_hi]: TS_DRAWS_SHAPE when a
+ * rule in scale there has a symbolizer other than a point-placed label (the geometry is
+ * drawn, or labelled along), TS_DRAWS_POINT_LABEL when one has a point-placed label
+ * (TextSymbolizer with PointPlacement). fid < 0: for any feature (the rules' scale ranges
+ * alone); else for feature fid of l's store (the rules' filters and ElseFilters too, at
+ * every scale where the rules in scale change). 0: nothing. */
+enum { TS_DRAWS_SHAPE = 1, TS_DRAWS_POINT_LABEL = 2 };
+int ts_render_layer_draws(const ts_render_layer *l, int64_t fid, double sd_lo, double sd_hi);
+
 /* A view of l drawing store instead of l's store (a store with the same fields in the same
  * order, e.g. the features of one area fetched for one render): *out is a shallow copy
  * sharing l's name, style, property binding and images (l must outlive it), holding no

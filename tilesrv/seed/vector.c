@@ -40,9 +40,19 @@ vector_layers_json(const ts_service *svc, const ts_tileset *ts, int minz, int ma
     ts_status st = names && types ? ts_buf_printf(b, "{\"vector_layers\":[") : TS_ENOMEM;
     /* each layer, and after it its "<layer>_label" points when the tiles carry them */
     for (int j = 0; st == TS_OK && j < 2 * ts->nlayers; j++) {
-        int i = j / 2, label = j % 2;
+        int i = j / 2, label = j % 2, lz0, lz1;
         if (label && !ts_pipeline_label_layer(ts->layers[i]))
             continue;
+        /* the levels of the seed that carry it (all of them when it is drawn at none) */
+        if (!ts_service_mvt_layer_levels(svc, ts, i, label, &lz0, &lz1) || lz1 < minz ||
+            lz0 > maxz) {
+            if (label)
+                continue;
+            lz0 = minz;
+            lz1 = maxz;
+        }
+        lz0 = lz0 > minz ? lz0 : minz;
+        lz1 = lz1 < maxz ? lz1 : maxz;
         int n = ts_service_mvt_fields(svc, ts, i, names, types, PER);
         st = ts_buf_printf(b, "%s{\"id\":\"", j ? "," : "");
         if (st == TS_OK)
@@ -50,7 +60,7 @@ vector_layers_json(const ts_service *svc, const ts_tileset *ts, int minz, int ma
         if (st == TS_OK && label)
             st = ts_buf_printf(b, "_label");
         if (st == TS_OK)
-            st = ts_buf_printf(b, "\",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", minz, maxz);
+            st = ts_buf_printf(b, "\",\"minzoom\":%d,\"maxzoom\":%d,\"fields\":{", lz0, lz1);
         for (int k = 0; st == TS_OK && k < n; k++) {
             const char *t = types[k] == TS_CFG_ATTR_BOOL ? "Boolean"
                             : types[k] == TS_CFG_ATTR_INT || types[k] == TS_CFG_ATTR_DOUBLE
