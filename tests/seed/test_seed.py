@@ -619,6 +619,135 @@ def test_damaged_cached_tile_is_rerendered_not_served():
         assert "damaged" in f.read()
 
 
+def wait_health(port, proc, log):
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        assert proc.poll() is None, open(log).read()
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/health")
+            ok = c.getresponse().status == 200
+            c.close()
+            if ok:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def fetch(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200, (r.status, body[:200])
+    return body
+
+
+def test_a_server_on_old_files_does_not_undo_a_newer_seed():
+    """A style edited while the server runs, then a seed: the seed writes tiles of the new
+    style; the server, still on the old one, answers them as they are instead of drawing
+    them over in its old style (which a directory cache would even have taken for fresh),
+    says so in its log, and after a reload takes them as its own."""
+    import sqlite3
+    own = os.path.join(TMP, "own_styles")
+    os.makedirs(own, exist_ok=True)
+    for n in ("parcels", "buildings", "streets"):
+        shutil.copy(os.path.join(ARGS.srcdir, "styles", n + ".sld"), own)
+    mbt = os.path.join(TMP, "undo.mbtiles")
+    cfg = config("undo", '{type: mbtiles, path: "%s"}' % mbt)
+    with open(cfg) as f:
+        text = f.read().replace(os.path.join(ARGS.srcdir, "styles"), own)
+    with open(cfg, "w") as f:
+        f.write(text)
+    bbox = "6.770,51.226,6.771,51.227"
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16", "--bbox",
+                        bbox, "--progress-file", "pu"])
+    assert rc == 0 and summary(out)[0] > 0, out + err
+    port = free_port()
+    logp = os.path.join(TMP, "undo.log")
+    log = open(logp, "w")
+    proc = subprocess.Popen([ARGS.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % port,
+                             "--threads", "2"], stdout=log, stderr=log, cwd=TMP)
+    try:
+        wait_health(port, proc, logp)
+        b = os.path.join(own, "buildings.sld")
+        with open(b) as f:
+            sld = f.read()
+        assert "#bebbb7" in sld
+        with open(b, "w") as f:
+            f.write(sld.replace("#bebbb7", "#00ff00"))
+        rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16", "--bbox",
+                            bbox, "--progress-file", "pu2"])
+        n = summary(out)[0]
+        assert rc == 0 and n > 0, out + err
+        db = sqlite3.connect(mbt)
+        versions = db.execute("SELECT version, count(*) FROM map").fetchall()
+        assert len(versions) == 1, versions
+        z, x, row, seeded = db.execute(
+            "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1").fetchone()
+        db.close()
+        y = (1 << z) - 1 - row
+        time.sleep(1.2)  # past the server's look at its files (once a second)
+        for _ in range(3):
+            body = fetch(port, "/tiles/cadastre/%d/%d/%d.png" % (z, x, y))
+            assert body == seeded, "the server did not answer the seeded tile"
+            time.sleep(0.5)
+        db = sqlite3.connect(mbt)
+        after = db.execute("SELECT version, count(*) FROM map").fetchall()
+        db.close()
+        assert after == versions, (versions, after)
+        with open(logp) as f:
+            assert "changed on disk since the configuration was loaded" in f.read()
+        # reloaded: the seeded tiles are its own, fresh
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with open(logp) as f:
+                if "reload" in f.read().split("changed on disk")[-1]:
+                    break
+            time.sleep(0.2)
+        assert fetch(port, "/tiles/cadastre/%d/%d/%d.png" % (z, x, y)) == seeded
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_geopackage_edits_in_its_write_ahead_log_make_tiles_stale():
+    """A GeoPackage edited in WAL mode (as QGIS edits it) keeps its changes in <file>-wal
+    until a checkpoint, the file's size and time unchanged: a seed sees them as new data."""
+    import sqlite3
+    gpkg = os.path.join(TMP, "wal.gpkg")
+    shutil.copy(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), gpkg)
+    db = sqlite3.connect(gpkg)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    cfg = config("wal", '{type: mbtiles, path: "%s"}' % os.path.join(TMP, "wal.mbtiles"))
+    with open(cfg) as f:
+        text = f.read().replace(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                                gpkg)
+    with open(cfg, "w") as f:
+        f.write(text)
+    args = ["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16", "--bbox",
+            "6.770,51.226,6.771,51.227"]
+    rc, out, err = run(args + ["--progress-file", "pw1"])
+    assert rc == 0 and summary(out)[0] > 0, out + err
+    rc, out, err = run(args + ["--progress-file", "pw2"])
+    assert rc == 0 and summary(out)[0] == 0, out + err      # fresh
+    size = os.path.getsize(gpkg)
+    db = sqlite3.connect(gpkg)  # held open: no checkpoint into the file
+    try:
+        db.execute("DELETE FROM buildings")
+        db.commit()
+        assert os.path.getsize(gpkg + "-wal") > 0 and os.path.getsize(gpkg) == size
+        rc, out, err = run(args + ["--progress-file", "pw3"])
+        assert rc == 0 and summary(out)[0] > 0, out + err   # stale: drawn again
+    finally:
+        db.close()
+
+
 def test_usage_errors_exit_2():
     rc, _, err = run(["seed", "--tileset", "cadastre"])
     assert rc == 2, err

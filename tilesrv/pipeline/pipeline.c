@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,7 +31,12 @@ typedef struct waiter {
 /* The cache levels of one tileset of a service, per scale (index scale - 1). */
 typedef struct tscache {
     const ts_tileset *ts;
+    const ts_config *cfg;        /* the service's (the set holds a reference on it) */
     uint64_t version;
+    /* tc_outdated: whether the tileset's files on disk still give version, looked at once
+     * a second at most */
+    _Atomic int64_t checked_ns;
+    atomic_int outdated;
     ts_cache *mem[2];            /* views on the shared LRU */
     ts_cache *persist[2];        /* disk or MBTiles; NULL = memory only */
     ts_cache *stack[2];          /* tiered (mem, persist); NULL when memory only */
@@ -207,17 +213,44 @@ hash_file_contents(uint64_t h, const char *path)
     return h;
 }
 
+/* The size and modification time of path, when it exists and holds at least min bytes. */
+static uint64_t
+hash_stat(uint64_t h, const char *path, off_t min)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size >= min) {
+        h = hash_u64(h, (uint64_t)st.st_size);
+        h = hash_u64(h, (uint64_t)st.st_mtim.tv_sec);
+        h = hash_u64(h, (uint64_t)st.st_mtim.tv_nsec);
+    }
+    return h;
+}
+
 /* The identity of a data file: path, size, modification time (connection strings: the
- * string alone). */
+ * string alone); with the files that hold its data beside it: a SQLite database's
+ * (GeoPackage's) write-ahead log when it holds frames (edits not yet checkpointed into the
+ * file, as QGIS leaves them while editing; an empty one is any reader's), a Shapefile's
+ * .dbf (its attributes), .shx, .prj and .cpg. */
 static uint64_t
 hash_file_identity(uint64_t h, const char *path)
 {
     h = hash_str(h, path);
-    struct stat st;
-    if (path && stat(path, &st) == 0) {
-        h = hash_u64(h, (uint64_t)st.st_size);
-        h = hash_u64(h, (uint64_t)st.st_mtim.tv_sec);
-        h = hash_u64(h, (uint64_t)st.st_mtim.tv_nsec);
+    if (path == NULL)
+        return h;
+    h = hash_stat(h, path, 0);
+    char side[4096];
+    size_t n = strlen(path);
+    if (n + 5 > sizeof side)
+        return h;
+    snprintf(side, sizeof side, "%s-wal", path);
+    h = hash_stat(h, side, 1);
+    if (n > 4 && strcasecmp(path + n - 4, ".shp") == 0) {
+        static const char *const ext[] = {"dbf", "shx", "prj", "cpg", "DBF", "SHX", "PRJ", "CPG"};
+        for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+            memcpy(side, path, n - 3);
+            memcpy(side + n - 3, ext[i], 4);
+            h = hash_stat(h, side, 0);
+        }
     }
     return h;
 }
@@ -265,6 +298,30 @@ tileset_version(const ts_config *cfg, const ts_cfg_tileset *t)
 }
 
 /* ---- cache levels ----------------------------------------------------------------------- */
+
+/* 1 when the files tc's tileset is made of (its styles, its sources: tileset_version) have
+ * changed on disk since this configuration was loaded. Such a server's renders are of a
+ * version nobody else has any more: a seed run since (with the new files) has written
+ * newer tiles, which it would take for stale and draw over again in its old style, and
+ * into a directory cache its files would even look fresh. So until a reload it neither
+ * writes the persistent level nor re-renders the stale tiles it finds there (answered as
+ * they are). Looked at once a second at most; said once in the log. */
+static int
+tc_outdated(tscache *tc)
+{
+    int64_t now = (int64_t)ts_mono_ns(), last = atomic_load(&tc->checked_ns);
+    if (now - last < 1000000000 || !atomic_compare_exchange_strong(&tc->checked_ns, &last, now))
+        return atomic_load(&tc->outdated);
+    int out = tileset_version(tc->cfg, tc->ts->cfg) != tc->version;
+    if (out && !atomic_exchange(&tc->outdated, 1))
+        ts_warn("tileset %s: its styles or data files changed on disk since the configuration "
+                "was loaded: its persistent cache is neither written nor re-rendered until a "
+                "reload (SIGHUP or POST /admin/reload)",
+                tc->ts->name);
+    else if (!out)
+        atomic_store(&tc->outdated, 0);
+    return out;
+}
 
 /* The description a persistent level is opened with. bounds: degrees, or NULL = from the
  * extent in the grid CRS (Web Mercator only), or the world. */
@@ -424,7 +481,10 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
         tc->ts = ts_service_tileset_grid_at(svc, i);
         pthread_mutex_init(&tc->mu, NULL);
         atomic_init(&tc->opened2, 0);
+        tc->cfg = cfg;
         tc->version = tileset_version(cfg, tc->ts->cfg);
+        atomic_init(&tc->checked_ns, (int64_t)ts_mono_ns());
+        atomic_init(&tc->outdated, 0);
         for (int s = 1; s <= 2; s++) {
             char prefix[160], suffix[32];
             snprintf(prefix, sizeof prefix, "%s/%s/", tc->ts->name, tc->ts->grid->name);
@@ -1130,7 +1190,7 @@ job_run(void *state, void *arg)
     }
     /* Then the persistent level, off the waiters' path. */
     ts_cache *pc = j->tc->persist[j->scale - 1];
-    if (nitems > 0 && pc) {
+    if (nitems > 0 && pc && !tc_outdated(j->tc)) {
         ts_err perr;
         ts_err_clear(&perr);
         if (ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
@@ -1253,10 +1313,11 @@ ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
     } else {
         ts_cache_info info;
         if (ts_cache_get(stack, r->z, r->x, r->y, &t, &info, NULL) == TS_OK) {
-            if (info.stale) {
+            if (info.stale)
+                atomic_fetch_add(&p->stale_served, 1);
+            if (info.stale && !tc_outdated(tc)) {
                 /* Stale-while-revalidate: answer now, re-render in the background (a full
                  * queue only postpones it to a later request). */
-                atomic_fetch_add(&p->stale_served, 1);
                 ts_tile *ignored = NULL;
                 if (join_or_queue(p, cs, ts, r, key, NULL, &ignored, NULL) == TS_OK)
                     atomic_fetch_add(&p->revalidations, 1);

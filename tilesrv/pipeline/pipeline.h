@@ -16,7 +16,9 @@
  * and its metatile re-rendered in the background (stale-while-revalidate; skipped, not
  * failed, when the queue is full). The data version of a tileset hashes its config entry
  * (with its layers and sources), its style files' contents and its source files' identity
- * (path, size, mtime). A full disk or another write failure is counted and logged; the
+ * (path, size, mtime; a SQLite database's write-ahead log with frames, a Shapefile's .dbf,
+ * .shx, .prj, .cpg). While those files differ on disk from what the configuration loaded,
+ * the persistent level is neither written nor re-rendered (tc_outdated). A full disk or another write failure is counted and logged; the
  * tile is still served (from memory) — see ts_pipeline_stats. */
 #ifndef TS_PIPELINE_PIPELINE_H
 #define TS_PIPELINE_PIPELINE_H
