@@ -748,6 +748,45 @@ def test_geopackage_edits_in_its_write_ahead_log_make_tiles_stale():
         db.close()
 
 
+def test_render_draws_afresh_and_leaves_the_cache_alone():
+    """tilesrv render draws the tile from the data and styles as they are: it neither
+    answers from the tileset's persistent cache (a stale tile there was what it printed,
+    right after a style edit) nor writes it."""
+    cache = os.path.join(TMP, "disk_render")
+    cfg = config("render_cache", '{type: disk, path: "%s"}' % cache)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16",
+                        "--bbox", "6.770,51.226,6.771,51.227", "--progress-file", "pr"])
+    assert rc == 0, out + err
+    tiles, _ = tree_files(cache)
+    path = sorted(tiles)[0]
+    z, x, y = (int(v) for v in os.path.relpath(path, os.path.join(cache, "WebMercatorQuad"))
+               [:-4].split("/"))
+    with open(path, "rb") as f:
+        good = f.read()
+    # another valid tile in its place: what a cache of another style would hold
+    other = os.path.join(TMP, "other.png")
+    rc, out, err = run(["render", "-c", cfg, "--tileset", "cadastre", "16/0/0", "-o", other])
+    assert rc == 0, out + err
+    with open(other, "rb") as f:
+        fake = f.read()
+    assert fake != good
+    with open(path, "wb") as f:
+        f.write(fake)
+    before = sorted(tree_files(cache)[0])
+    outp = os.path.join(TMP, "fresh.png")
+    rc, out, err = run(["render", "-c", cfg, "--tileset", "cadastre", "%d/%d/%d" % (z, x, y),
+                        "-o", outp])
+    assert rc == 0, out + err
+    with open(outp, "rb") as f:
+        assert f.read() == good, "render answered from the cache"
+    with open(path, "rb") as f:
+        assert f.read() == fake, "render wrote the cache"
+    rc, out, err = run(["render", "-c", cfg, "--tileset", "cadastre", "%d/%d/%d" % (z, x + 40, y),
+                        "-o", outp])
+    assert rc == 0, out + err
+    assert sorted(tree_files(cache)[0]) == before, "render added tiles to the cache"
+
+
 def test_usage_errors_exit_2():
     rc, _, err = run(["seed", "--tileset", "cadastre"])
     assert rc == 2, err
@@ -782,6 +821,125 @@ def test_usage_errors_exit_2():
                       (["truncate", "--tileset", "cadastre", "--force"], "--force")):
         rc, out, err = run(args)
         assert rc == 2 and opt in err and "does not apply" in err, (args, rc, out, err)
+
+
+def test_a_resumed_force_seed_stays_forced():
+    """--force, interrupted, then --resume without --force: the rest is forced too (it had
+    skipped every tile as fresh)."""
+    cache = os.path.join(TMP, "force_dir")
+    base = ["seed", "--tileset", "cadastre", "--zoom", "12-19", "--bbox", MID_BBOX, "--to", cache,
+            "--threads", "2"]
+    rc, out, err = run(base + ["--progress-file", "pf0"])            # everything fresh
+    assert rc == 0, out + err
+    total = int(TOTAL.search(err).group(1))
+    t0 = time.time()
+    time.sleep(0.05)
+    args = base + ["--progress-file", "pf", "--force"]
+    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=TMP)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        tiles = tree_files(cache)[0]
+        if sum(1 for t in tiles if os.path.getmtime(t) > t0) >= 200:
+            proc.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.01)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 5, out + err
+    r1 = summary(out)[0]
+    with open(os.path.join(TMP, "pf")) as f:
+        assert "force 1" in f.read()
+    rc, out, err = run(base + ["--progress-file", "pf", "--resume"])
+    assert rc == 0, out + err
+    r2, skipped, _ = summary(out)
+    assert skipped == 0 and r1 + r2 == total, (r1, r2, skipped, total, out + err)
+    assert "resuming a --force seed" in err, err
+
+
+def test_seed_on_another_grid_of_the_tileset():
+    """--grid: the tiles of one of the tileset's other grids (the AdV UTM set), as the server
+    serves them under /tiles/{tileset}/{grid}/; a grid it lacks is a usage error."""
+    demo = os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")
+    out_dir = os.path.join(TMP, "adv")
+    rc, out, err = run(["seed", "-c", demo, "--tileset", "cadastre", "--grid",
+                        "DE_EPSG_25832_ADV", "--zoom", "10-11", "--bbox", SMALL_BBOX,
+                        "--to", out_dir, "--progress-file", "pg"])
+    assert rc == 0 and summary(out)[0] > 0, out + err
+    tiles, _ = tree_files(os.path.join(out_dir, "DE_EPSG_25832_ADV"))
+    assert tiles, os.listdir(out_dir)
+    rc, out, err = run(["seed", "-c", demo, "--tileset", "cadastre", "--grid", "nope", "--zoom",
+                        "10", "--to", out_dir, "--progress-file", "pg2"])
+    assert rc == 2 and "no grid 'nope'" in err, out + err
+    port = free_port()
+    logp = os.path.join(TMP, "grid.log")
+    proc = subprocess.Popen([ARGS.binary, "serve", "-c", demo, "--listen", "127.0.0.1:%d" % port,
+                             "--threads", "2"], stdout=open(logp, "w"), stderr=subprocess.STDOUT,
+                            cwd=TMP)
+    try:
+        wait_health(port, proc, logp)
+        for path in sorted(tiles)[:3]:
+            rel = os.path.relpath(path, out_dir)
+            with open(path, "rb") as f:
+                assert fetch(port, "/tiles/cadastre/" + rel) == f.read(), rel
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_seed_refusals_name_the_problem():
+    """A live tileset (its feeds do not run in a seed: every tile would be empty), a --to
+    named like another kind of file, a GeoPackage given as the MBTiles target (nothing is
+    written into it); an upper-case .MBTILES is an MBTiles file."""
+    demo = os.path.join(ARGS.srcdir, "data", "demo", "tilesrv.yaml")
+    rc, out, err = run(["seed", "-c", demo, "--tileset", "parking", "--zoom", "14",
+                        "--to", "park.mbtiles"])
+    assert rc == 2 and "live feed" in err, out + err
+    assert not os.path.exists(os.path.join(TMP, "park.mbtiles"))
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox", SMALL_BBOX,
+                        "--to", "x.tif"])
+    assert rc == 2 and "not a tif file" in err, out + err
+    assert not os.path.exists(os.path.join(TMP, "x.tif"))
+    gpkg = os.path.join(TMP, "target.gpkg")
+    shutil.copy(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), gpkg)
+    with open(gpkg, "rb") as f:
+        before = f.read()
+    link = os.path.join(TMP, "gpkg.mbtiles")
+    if os.path.exists(link):
+        os.remove(link)
+    os.symlink(gpkg, link)
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox", SMALL_BBOX,
+                        "--to", link, "--progress-file", "pgp"])
+    assert rc != 0 and "GeoPackage" in err, out + err
+    with open(gpkg, "rb") as f:
+        assert f.read() == before, "the GeoPackage was changed"
+    rc, out, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--bbox", SMALL_BBOX,
+                        "--to", "UPPER.MBTILES", "--progress-file", "pup"])
+    assert rc == 0 and os.path.isfile(os.path.join(TMP, "UPPER.MBTILES")), out + err
+
+
+def test_an_interrupted_seed_says_when_its_progress_was_not_saved():
+    """A progress file that cannot be written: the interrupted seed does not claim it saved
+    its progress."""
+    ro = os.path.join(TMP, "ro")
+    os.makedirs(ro, exist_ok=True)
+    if os.geteuid() == 0:
+        # root writes anywhere: a progress path under a regular file cannot be created
+        blocker = os.path.join(TMP, "blocker")
+        open(blocker, "w").close()
+        ppath = os.path.join(blocker, "p")
+    else:
+        os.chmod(ro, 0o500)
+        ppath = os.path.join(ro, "p")
+    mb = os.path.join(TMP, "unsaved.mbtiles")
+    args = ["seed", "--tileset", "cadastre", "--zoom", "12-19", "--bbox", MID_BBOX, "--to", mb,
+            "--threads", "2", "--progress-file", ppath]
+    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=TMP)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 5, out + err
+    assert "could not be saved" in err and "progress saved" not in err, err
 
 
 def test_render_writes_png_or_vector_tile_as_asked():

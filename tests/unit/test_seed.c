@@ -558,7 +558,7 @@ TS_TEST(progress_file_round_trip)
     char path[512];
     snprintf(path, sizeof path, "%s/p.progress", ts_test_tmpdir());
     ts_seed_state st = {0x1234abcdull, "cadastre", 12, 16, 14, 987654321ull, 5, 6, 7, 8, "running",
-                        26};
+                        26, 1};
     ts_err err;
     TS_REQUIRE(ts_seed__state_save(path, &st, &err) == TS_OK);
     ts_seed_state back;
@@ -568,6 +568,7 @@ TS_TEST(progress_file_round_trip)
     TS_CHECK(back.z == 14 && back.d == 987654321ull && back.minz == 12 && back.maxz == 16);
     TS_CHECK(back.rendered == 5 && back.skipped == 6 && back.failed == 7 && back.bytes == 8);
     TS_CHECK_STR(back.status, "running");
+    TS_CHECK(back.force == 1);
     TS_CHECK(back.total == 26);
     FILE *f = fopen(path, "w");
     TS_REQUIRE(f);
@@ -669,7 +670,7 @@ demo_pipeline(ts_config *cfg)
         fprintf(stderr, "service: %s\n", err.msg);
         return NULL;
     }
-    ts_pipeline_opts po = {2, 64, 8u << 20};
+    ts_pipeline_opts po = {2, 64, 8u << 20, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     if (p == NULL)
         fprintf(stderr, "pipeline: %s\n", err.msg);
@@ -833,7 +834,7 @@ TS_TEST(seed_shards_and_mbtiles_targets)
     TS_CHECK_INT(s.result, TS_SEED_DONE);
     uint64_t total = s.tiles_total;
     TS_CHECK_INT(s.rendered, total);
-    ts_cache *c = ts_pipeline_tileset_cache(p, "roads_mb", 1, &err);
+    ts_cache *c = ts_pipeline_tileset_cache(p, "roads_mb", NULL, 1, &err);
     TS_REQUIRE(c);
     TS_CHECK_STR(ts_cache_kind(c), "mbtiles");
     ts_cache_unref(c);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cache/cache_int.h"
 #include "util/log.h"
@@ -674,19 +675,43 @@ write_metadata(mbt *m, const ts_cache_desc *d)
     return rc;
 }
 
-/* 1 if the file holds a plain `tiles` table (another tool's schema) rather than our view. */
+/* What makes the database at db another kind of file than tilesrv's MBTiles (into why, n
+ * bytes), or 0 when it is one or empty: a plain `tiles` table (another tool's MBTiles
+ * schema), a GeoPackage, or tables of some other schema (one of ours is `map`). Reads only:
+ * nothing is changed in such a file. */
 static int
-foreign_schema(sqlite3 *db)
+foreign_schema(sqlite3 *db, char *why, size_t n)
 {
     sqlite3_stmt *s;
-    int foreign = 0;
-    if (sqlite3_prepare_v2(db, "SELECT type FROM sqlite_master WHERE name = 'tiles'", -1, &s,
-                           NULL) == SQLITE_OK) {
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            const char *t = (const char *)sqlite3_column_text(s, 0);
-            foreign = t && strcmp(t, "table") == 0;
+    int foreign = 0, ours = 0;
+    char other[128] = "";
+    if (sqlite3_prepare_v2(db, "SELECT type, name FROM sqlite_master WHERE type = 'table' OR "
+                               "name = 'tiles'", -1, &s, NULL) != SQLITE_OK)
+        return 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(s, 0);
+        const char *name = (const char *)sqlite3_column_text(s, 1);
+        if (t == NULL || name == NULL)
+            continue;
+        if (strcmp(name, "tiles") == 0 && strcmp(t, "table") == 0) {
+            snprintf(why, n, "has a plain 'tiles' table from another tool; tilesrv writes its "
+                             "own map/images schema: use a new file");
+            foreign = 1;
+        } else if (strcmp(name, "gpkg_contents") == 0) {
+            snprintf(why, n, "is a GeoPackage, not an MBTiles file: use a new file");
+            foreign = 1;
+        } else if (strcmp(name, "map") == 0) {
+            ours = 1;
+        } else if (other[0] == '\0' && strcmp(name, "metadata") != 0 &&
+                   strcmp(name, "images") != 0 && strncmp(name, "sqlite_", 7) != 0) {
+            snprintf(other, sizeof other, "%.100s", name);
         }
-        sqlite3_finalize(s);
+    }
+    sqlite3_finalize(s);
+    if (!foreign && !ours && other[0]) {
+        snprintf(why, n, "holds tables of another kind (e.g. '%s'), not an MBTiles file: use a "
+                         "new file", other);
+        foreign = 1;
     }
     return foreign;
 }
@@ -716,7 +741,7 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     pthread_cond_init(&m->ccv, NULL);
     /* For a scale 2 cache, a sibling file: x.mbtiles -> x@2x.mbtiles. */
     size_t pl = strlen(path);
-    if (m->base.scale == 2 && pl > 8 && strcmp(path + pl - 8, ".mbtiles") == 0)
+    if (m->base.scale == 2 && pl > 8 && strcasecmp(path + pl - 8, ".mbtiles") == 0)
         snprintf(m->path, sizeof m->path, "%.*s@2x.mbtiles", (int)(pl - 8), path);
     else if (m->base.scale == 2)
         snprintf(m->path, sizeof m->path, "%s@2x", path);
@@ -735,19 +760,17 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     }
     if (open_db(m->path, 1, &m->w, err) != TS_OK)
         goto fail;
+    char why[256];
+    if (foreign_schema(m->w, why, sizeof why)) { /* before anything is written into it */
+        TS_FAIL(err, TS_EINVAL, "MBTiles %s %s", m->path, why);
+        goto fail;
+    }
     char *emsg = NULL;
     int rc = sqlite3_exec(m->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
                           &emsg);
     sqlite3_free(emsg);
     if (rc != SQLITE_OK) {
         db_fail(err, m->w, rc, m->path, "cannot switch to WAL (is it an SQLite file?)");
-        goto fail;
-    }
-    if (foreign_schema(m->w)) {
-        TS_FAIL(err, TS_EINVAL,
-                "MBTiles %s has a plain 'tiles' table from another tool; tilesrv writes its own "
-                "map/images schema: use a new file",
-                m->path);
         goto fail;
     }
     rc = exec(m->w, schema_sql);

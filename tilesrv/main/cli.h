@@ -22,6 +22,7 @@ typedef struct ts_cli {
     const char *shard;          /* --shard I/N */
     const char *to;             /* --to FILE.mbtiles | DIR */
     const char *layout;         /* --layout xyz|tc|tms (with --to DIR) */
+    const char *grid;           /* --grid NAME: one of the tileset's grids (default: first) */
     const char *format;         /* --format png|pbf (seed: raster or vector tiles) */
     const char *older_than;     /* --older-than AGE (truncate) */
     const char *progress_file;  /* --progress-file FILE */

@@ -1,6 +1,7 @@
 /* main/cmd_render.c — `tilesrv render`: one tile to a file, through the serving pipeline: a
  * PNG, or the tile's vector tile (uncompressed MVT) with --format pbf or an -o ending in
- * .mvt / .pbf. */
+ * .mvt / .pbf. Always drawn from the data and styles as they are now: the tileset's
+ * persistent cache is neither read nor written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,8 @@ ts_cmd_render(const ts_cli *o)
         return 1;
     }
     int threads = o->threads > 0 ? o->threads : ts_cli_ncpu();
-    ts_pipeline_opts po = {threads, 16, 64u << 20};
+    /* a fresh drawing: the configured persistent caches are neither read nor written */
+    ts_pipeline_opts po = {threads, 16, 64u << 20, 1};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     if (p == NULL) {

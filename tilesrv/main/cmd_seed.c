@@ -69,7 +69,9 @@ print_summary(const ts_seed_opts *so, const ts_seed_summary *s)
            so->tileset, so->minz, so->maxz, how, s->seconds, (unsigned long long)s->rendered,
            (unsigned long long)s->skipped, (unsigned long long)s->failed,
            (unsigned long long)s->metatiles, s->bytes / 1048576.0, rate);
-    if (s->resumed)
+    if (s->resumed && s->resume_z > so->maxz)
+        printf("resumed a seed that had finished: nothing was left to do\n");
+    else if (s->resumed)
         printf("resumed at level %d, Hilbert index %llu; with the earlier runs: %llu rendered, "
                "%llu skipped, %llu failed\n",
                s->resume_z, (unsigned long long)s->resume_d,
@@ -79,14 +81,21 @@ print_summary(const ts_seed_opts *so, const ts_seed_summary *s)
     fflush(stdout);
     switch (s->result) {
     case TS_SEED_STORAGE:
-        fprintf(stderr,
-                "tilesrv: seed stopped: the cache cannot be written: %s\n"
-                "tilesrv: progress saved in %s; free space, then run again with --resume\n",
-                s->error, s->progress_path);
+        fprintf(stderr, "tilesrv: seed stopped: the cache cannot be written: %s\n", s->error);
+        if (s->progress_unsaved)
+            fprintf(stderr, "tilesrv: the progress could not be saved (%s): a --resume would "
+                            "start over\n", s->progress_error);
+        else
+            fprintf(stderr, "tilesrv: progress saved in %s; free space, then run again with "
+                            "--resume%s\n", s->progress_path, s->resumed_force ? " --force" : "");
         break;
     case TS_SEED_INTERRUPTED:
-        fprintf(stderr, "tilesrv: seed interrupted; progress saved in %s; continue with --resume\n",
-                s->progress_path);
+        if (s->progress_unsaved)
+            fprintf(stderr, "tilesrv: seed interrupted; the progress could not be saved (%s): "
+                            "a --resume would start over\n", s->progress_error);
+        else
+            fprintf(stderr, "tilesrv: seed interrupted; progress saved in %s; continue with "
+                            "--resume\n", s->progress_path);
         break;
     case TS_SEED_FAILED_TILES:
         fprintf(stderr,
@@ -107,6 +116,7 @@ ts_cmd_seed(const ts_cli *o)
     ts_seed_opts so;
     memset(&so, 0, sizeof so);
     so.tileset = o->tileset;
+    so.grid = o->grid;
     so.scale = o->hidpi ? 2 : 1;
     so.shard_n = 1;
     so.resume = o->resume;
@@ -157,7 +167,7 @@ ts_cmd_seed(const ts_cli *o)
                                                    : ts_cli_ncpu();
     so.inflight = 2 * threads;
     so.writers = threads;
-    ts_pipeline_opts po = {threads, 4 * threads + 16, 16u << 20};
+    ts_pipeline_opts po = {threads, 4 * threads + 16, 16u << 20, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     if (p == NULL) {
@@ -186,6 +196,7 @@ ts_cmd_truncate(const ts_cli *o)
     ts_truncate_opts to;
     memset(&to, 0, sizeof to);
     to.tileset = o->tileset;
+    to.grid = o->grid;
     to.minz = to.maxz = -1;
     to.scale = o->hidpi ? 2 : 1;
     to.to = o->to;

@@ -263,7 +263,7 @@ ts_cmd_serve(const ts_cli *o)
                   : cfg->server.render_threads > 0 ? cfg->server.render_threads
                                                    : ts_cli_ncpu();
     ts_pipeline_opts po = {threads, cfg->server.queue_max,
-                           (size_t)cfg->server.cache_mb * 1024 * 1024};
+                           (size_t)cfg->server.cache_mb * 1024 * 1024, 0};
     ts_err err;
     ts_err_clear(&err);
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);

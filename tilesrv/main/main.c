@@ -13,12 +13,14 @@ static const char usage[] =
     "  tilesrv serve    [-c FILE] [--listen ADDR:PORT] [--threads N]\n"
     "  tilesrv render   [-c FILE] --tileset NAME Z/X/Y[@2x] [-o OUT.png|OUT.mvt] [--format png|pbf]\n"
     "  tilesrv check    [-c FILE]\n"
-    "  tilesrv seed     [-c FILE] --tileset NAME --zoom A-B [--bbox MINX,MINY,MAXX,MAXY[,CRS]]\n"
-    "                   [--coverage FILE[:LAYER]] [--threads N] [--resume] [--shard I/N]\n"
-    "                   [--to FILE.mbtiles|DIR [--layout L]] [--progress-file FILE] [--force]\n"
-    "                   [--hidpi] [--format png|pbf]\n"
-    "  tilesrv truncate [-c FILE] --tileset NAME [--zoom A-B] [--bbox ...] [--coverage ...]\n"
-    "                   [--older-than AGE] [--to FILE.mbtiles|DIR [--layout L]] [--hidpi]\n"
+    "  tilesrv seed     [-c FILE] --tileset NAME [--grid G] --zoom A-B\n"
+    "                   [--bbox MINX,MINY,MAXX,MAXY[,CRS]] [--coverage FILE[:LAYER]]\n"
+    "                   [--threads N] [--resume] [--shard I/N] [--to FILE.mbtiles|DIR\n"
+    "                   [--layout L]] [--progress-file FILE] [--force] [--hidpi]\n"
+    "                   [--format png|pbf]\n"
+    "  tilesrv truncate [-c FILE] --tileset NAME [--grid G] [--zoom A-B] [--bbox ...]\n"
+    "                   [--coverage ...] [--older-than AGE] [--to FILE.mbtiles|DIR\n"
+    "                   [--layout L]] [--hidpi]\n"
     "  tilesrv --version | --help\n"
     "\n"
     "Without -c the bundled demo configuration is used:\n"
@@ -29,8 +31,9 @@ static const char usage[] =
     "envelope in the grid's CRS) and/or those meeting the polygons of --coverage (GeoJSON,\n"
     "GeoPackage, any OGR vector file; default layer: the first; both: their intersection;\n"
     "neither: the data extent) into the tileset's configured cache, or into --to (an\n"
-    ".mbtiles file or a directory in layout xyz, tc or tms). --resume continues from the\n"
-    "progress file (default ./.tilesrv-seed-<tileset>.progress); --shard I/N renders the\n"
+    ".mbtiles file or a directory in layout xyz, tc or tms), on the tileset's first grid or\n"
+    "--grid (e.g. DE_EPSG_25832_ADV: --zoom counts that grid's levels). --resume continues\n"
+    "from the progress file (default ./.tilesrv-seed-<tileset>.progress); --shard I/N renders the\n"
     "metatiles whose Hilbert index d has (d / 16) %% N == I. Fresh tiles are skipped unless\n"
     "--force. --format pbf writes the tileset's vector tiles (gzip'd MVT) into --to instead.\n"
     "truncate removes cached tiles (by zoom, bbox, coverage); --older-than takes seconds or\n"
@@ -195,7 +198,7 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--zoom") == 0 || strcmp(a, "--bbox") == 0 ||
                    strcmp(a, "--coverage") == 0 || strcmp(a, "--shard") == 0 ||
                    strcmp(a, "--to") == 0 || strcmp(a, "--layout") == 0 ||
-                   strcmp(a, "--format") == 0 ||
+                   strcmp(a, "--format") == 0 || strcmp(a, "--grid") == 0 ||
                    strcmp(a, "--older-than") == 0 || strcmp(a, "--progress-file") == 0) {
             if (!v)
                 goto missing;
@@ -206,6 +209,7 @@ main(int argc, char **argv)
                                 : strcmp(a, "--to") == 0       ? &o.to
                                 : strcmp(a, "--layout") == 0   ? &o.layout
                                 : strcmp(a, "--format") == 0   ? &o.format
+                                : strcmp(a, "--grid") == 0     ? &o.grid
                                 : strcmp(a, "--older-than") == 0 ? &o.older_than
                                                                  : &o.progress_file;
             *slot = v;
@@ -239,9 +243,10 @@ main(int argc, char **argv)
         {"serve", "--listen --threads "},
         {"render", "--threads --tileset -o --output --format --hidpi "},
         {"check", ""},
-        {"seed", "--threads --tileset --zoom --bbox --coverage --shard --to --layout --format "
-                 "--resume --force --hidpi --progress-file "},
-        {"truncate", "--tileset --zoom --bbox --coverage --to --layout --older-than --hidpi "},
+        {"seed", "--threads --tileset --grid --zoom --bbox --coverage --shard --to --layout "
+                 "--format --resume --force --hidpi --progress-file "},
+        {"truncate", "--tileset --grid --zoom --bbox --coverage --to --layout --older-than "
+                     "--hidpi "},
     };
     for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
         if (strcmp(cmd, takes[k].cmd) != 0)

@@ -42,6 +42,7 @@ typedef struct tscache {
     ts_cache *stack[2];          /* tiered (mem, persist); NULL when memory only */
     pthread_mutex_t mu;          /* opening the scale 2 level on first use */
     atomic_int opened2;          /* 1 once the scale 2 level was tried */
+    int memory_only;             /* ts_pipeline_opts.memory_only: no persistent level */
 } tscache;
 
 /* The service and its tilesets' cache levels, swapped together on reload. Refcounted:
@@ -92,6 +93,7 @@ typedef struct worker_state {
 
 struct ts_pipeline {
     cacheset *cs;                /* current service and caches; read and swapped under svc_mu */
+    int memory_only;             /* ts_pipeline_opts.memory_only */
     pthread_mutex_t svc_mu;
     ts_pool *pool;
     int nthreads;
@@ -381,6 +383,8 @@ tscache_open(tscache *tc, int s, ts_err *err)
     d.minzoom = ts->minzoom; /* this grid's levels of the tileset's range */
     d.maxzoom = ts->maxzoom;
     ts_err_clear(err);
+    if (tc->memory_only)
+        return TS_OK;
     /* MBTiles hold WebMercatorQuad tiles only: a tileset's other grids stay in memory */
     if (ts->cfg->cache.type && strcmp(ts->cfg->cache.type, "mbtiles") == 0 &&
         ts->grid->epsg != 3857)
@@ -482,6 +486,7 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
         pthread_mutex_init(&tc->mu, NULL);
         atomic_init(&tc->opened2, 0);
         tc->cfg = cfg;
+        tc->memory_only = p->memory_only;
         tc->version = tileset_version(cfg, tc->ts->cfg);
         atomic_init(&tc->checked_ns, (int64_t)ts_mono_ns());
         atomic_init(&tc->outdated, 0);
@@ -663,6 +668,7 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
         return NULL;
     }
     p->nthreads = o->render_threads > 0 ? o->render_threads : 1;
+    p->memory_only = o->memory_only;
     pthread_mutex_init(&p->svc_mu, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->spare_mu, NULL);
@@ -1523,11 +1529,13 @@ ts_pipeline_tileset_version(ts_pipeline *p, const char *tileset)
 }
 
 ts_cache *
-ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, int scale, ts_err *err)
+ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, const char *grid, int scale,
+                          ts_err *err)
 {
     cacheset *cs = current(p);
     ts_cache *c = NULL;
-    const ts_tileset *ts = ts_service_tileset(cs->svc, tileset);
+    const ts_tileset *ts = grid ? ts_service_tileset_grid(cs->svc, tileset, grid)
+                                : ts_service_tileset(cs->svc, tileset);
     tscache *tc = ts ? find_tscache(cs, ts) : NULL;
     if (tc == NULL) {
         TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", tileset);
@@ -1546,12 +1554,14 @@ ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, int scale, ts_err
 }
 
 ts_cache *
-ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, int scale, const ts_cfg_cache *cc,
-                       int minz, int maxz, const double *bounds, ts_err *err)
+ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, const char *grid, int scale,
+                       const ts_cfg_cache *cc, int minz, int maxz, const double *bounds,
+                       ts_err *err)
 {
     cacheset *cs = current(p);
     ts_cache *c = NULL;
-    const ts_tileset *ts = ts_service_tileset(cs->svc, tileset);
+    const ts_tileset *ts = grid ? ts_service_tileset_grid(cs->svc, tileset, grid)
+                                : ts_service_tileset(cs->svc, tileset);
     tscache *tc = ts ? find_tscache(cs, ts) : NULL;
     if (tc == NULL) {
         TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", tileset);
@@ -1591,13 +1601,13 @@ ts_pipeline_open_config_cache(const ts_config *cfg, const ts_cfg_tileset *t, int
 }
 
 ts_status
-ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x, uint32_t y,
-                        int scale, ts_meta_done done, void *ud, ts_err *err)
+ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, const char *grid, int z, uint32_t x,
+                        uint32_t y, int scale, ts_meta_done done, void *ud, ts_err *err)
 {
     cacheset *cs = current(p);
     const ts_tileset *ts;
     ts_tile_req r = {tileset, z, x, y, scale};
-    ts_status st = check_req(cs->svc, &r, NULL, &ts, err);
+    ts_status st = check_req(cs->svc, &r, grid, &ts, err);
     if (st != TS_OK) {
         cacheset_unref(cs);
         return st;

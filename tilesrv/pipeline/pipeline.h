@@ -145,6 +145,8 @@ typedef struct ts_pipeline_opts {
     int render_threads;     /* >= 1 */
     int queue_max;          /* metatile jobs waiting before TS_EBUSY */
     size_t cache_bytes;     /* memory cache budget */
+    int memory_only;        /* 1: no persistent cache level is opened, read or written
+                             * (tilesrv render: a fresh drawing, the caches untouched) */
 } ts_pipeline_opts;
 
 typedef struct ts_pipeline ts_pipeline;
@@ -331,16 +333,17 @@ void ts_pipeline_tile_key(const ts_tileset *ts, int z, uint32_t x, uint32_t y, i
 /* The data version of a tileset of the current service (never 0). */
 uint64_t ts_pipeline_tileset_version(ts_pipeline *p, const char *tileset);
 
-/* The persistent cache level of a tileset at scale 1 or 2 with a new reference (caller
- * unrefs), or NULL when the tileset keeps tiles in memory only (or its cache could not be
- * opened: *err says why). */
-ts_cache *ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, int scale, ts_err *err);
+/* The persistent cache level of a tileset on grid (NULL: its first) at scale 1 or 2 with a
+ * new reference (caller unrefs), or NULL when the tileset keeps tiles in memory only (or its
+ * cache could not be opened: *err says why). */
+ts_cache *ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, const char *grid,
+                                    int scale, ts_err *err);
 
 /* Open a persistent cache described by cc for a tileset of the current service (as the
  * config would, e.g. `tilesrv seed --to out.mbtiles`): its metadata says zooms minz..maxz
- * and bounds (west, south, east, north in degrees; NULL = the tileset's data extent).
- * NULL with *err on failure. */
-ts_cache *ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, int scale,
+ * and bounds (west, south, east, north in degrees; NULL = the tileset's data extent), on
+ * grid (NULL: its first). NULL with *err on failure. */
+ts_cache *ts_pipeline_open_cache(ts_pipeline *p, const char *tileset, const char *grid, int scale,
                                  const ts_cfg_cache *cc, int minz, int maxz,
                                  const double *bounds, ts_err *err);
 
@@ -363,12 +366,14 @@ typedef struct ts_meta_tiles {
  * st != TS_OK. */
 typedef void (*ts_meta_done)(void *ud, ts_status st, const ts_meta_tiles *m, const ts_err *err);
 
-/* Render the metatile holding tile (z, x, y) of a tileset and hand its tiles to done(),
+/* Render the metatile holding tile (z, x, y) of a tileset on grid (NULL: its first) and hand
+ * its tiles to done(),
  * without storing them in any cache (the caller decides). TS_OK: done() will be called;
  * TS_EBUSY: the queue is full (try again once a job has finished); TS_ENOENT/TS_EINVAL:
  * bad request. Used by `tilesrv seed`. */
-ts_status ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, int z, uint32_t x,
-                                  uint32_t y, int scale, ts_meta_done done, void *ud, ts_err *err);
+ts_status ts_pipeline_render_meta(ts_pipeline *p, const char *tileset, const char *grid, int z,
+                                  uint32_t x, uint32_t y, int scale, ts_meta_done done, void *ud,
+                                  ts_err *err);
 
 /* Tiles per metatile side for a tileset at a scale (what ts_pipeline_render_meta renders). */
 int ts_pipeline_meta_size(const ts_tileset *ts, int scale);

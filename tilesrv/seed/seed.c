@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,9 @@ typedef struct run {
     int inflight;               /* metatiles outstanding: rendering or waiting to be written */
     atomic_int storage_failed;
     char storage_error[512];
+    int force;                  /* re-render fresh tiles too: --force, or a resumed --force run */
+    int save_failed;            /* the last save of the progress file failed (save_error) */
+    char save_error[512];
     /* the producer's position: everything of the run before (pz, pd) was queued or looked at */
     int pz;
     uint64_t pd;
@@ -295,7 +299,7 @@ open_dest(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, const ts_
           ts_err *err)
 {
     if (o->to == NULL) {
-        ts_cache *c = ts_pipeline_tileset_cache(p, o->tileset, o->scale, err);
+        ts_cache *c = ts_pipeline_tileset_cache(p, o->tileset, o->grid, o->scale, err);
         if (c == NULL && err && err->code == TS_ENOENT)
             TS_FAIL(err, TS_EINVAL,
                     "tileset %s has no persistent cache: configure 'cache:' for it or give "
@@ -313,7 +317,8 @@ open_dest(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts, const ts_
         ts_grid_mercator_to_lonlat(b->maxx, b->maxy, &bounds[2], &bounds[3]);
         bp = bounds;
     }
-    return ts_pipeline_open_cache(p, o->tileset, o->scale, &cc, o->minz, o->maxz, bp, err);
+    return ts_pipeline_open_cache(p, o->tileset, o->grid, o->scale, &cc, o->minz, o->maxz, bp,
+                                  err);
 }
 
 /* The run's identity for --resume: tileset, zooms, tile ranges, coverage (its rings and the
@@ -340,6 +345,7 @@ fingerprint(const ts_seed_opts *o, const ts_tileset *ts, const ts_seed__region *
     }
     const char *to = o->to ? o->to : "(configured cache)";
     h = ts_hash_bytes(h, to, strlen(to) + 1);
+    h = ts_hash_bytes(h, ts->grid->name, strlen(ts->grid->name) + 1);
     return ts_hash_mix(h);
 }
 
@@ -365,8 +371,11 @@ save(run *r, const char *status)
     snprintf(st.status, sizeof st.status, "%s", status);
     ts_err err;
     ts_err_clear(&err);
-    if (ts_seed__state_save(r->progress_path, &st, &err) != TS_OK)
+    r->save_failed = ts_seed__state_save(r->progress_path, &st, &err) != TS_OK;
+    if (r->save_failed) {
         ts_warn("seed: cannot save progress: %s", err.msg);
+        snprintf(r->save_error, sizeof r->save_error, "%s", err.msg);
+    }
 }
 
 /* ---- the run ---------------------------------------------------------------------------- */
@@ -449,7 +458,7 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
                     continue;
             }
             ts_cache_info info;
-            if (!o->force && ts_cache_stat(r->dest, z, x, y, &info, NULL) == TS_OK && !info.stale) {
+            if (!r->force && ts_cache_stat(r->dest, z, x, y, &info, NULL) == TS_OK && !info.stale) {
                 fresh++;
                 continue;
             }
@@ -480,8 +489,8 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
     for (;;) {
         ts_err err;
         ts_err_clear(&err);
-        ts_status st = ts_pipeline_render_meta(r->p, o->tileset, z, ax0, ay0, o->scale, meta_done,
-                                               mj, &err);
+        ts_status st = ts_pipeline_render_meta(r->p, o->tileset, o->grid, z, ax0, ay0, o->scale,
+                                               meta_done, mj, &err);
         if (st == TS_OK)
             return;
         if (st == TS_EBUSY) {
@@ -557,6 +566,17 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         st = TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", o->tileset);
         goto out;
     }
+    if (o->grid != NULL && (ts = ts_service_tileset_grid(svc, o->tileset, o->grid)) == NULL) {
+        st = TS_FAIL(err, TS_EINVAL, "tileset %s has no grid '%s'", o->tileset, o->grid);
+        goto out;
+    }
+    if (ts_service_tileset_live(svc, ts)) {
+        st = TS_FAIL(err, TS_EINVAL,
+                     "tileset %s draws live feed layers: its tiles follow the sensors and are "
+                     "drawn when asked for (the feeds do not run in a seed), so it is not seeded",
+                     o->tileset);
+        goto out;
+    }
     int tminz = ts->minzoom, tmaxz = ts->maxzoom;
     if (o->minz < tminz || o->maxz > tmaxz || o->minz > o->maxz) {
         st = TS_FAIL(err, TS_EINVAL, "--zoom %d-%d is outside the levels %d-%d of tileset %s",
@@ -603,8 +623,10 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         if (o->progress_dir && mkdir(o->progress_dir, 0755) != 0 && errno != EEXIST)
             return TS_FAIL(err, TS_EIO, "cannot create seed_progress_dir %s", o->progress_dir);
         int n = snprintf(out->progress_path, sizeof out->progress_path,
-                         "%s%s.tilesrv-seed-%s%s%s.progress", o->progress_dir ? o->progress_dir : "",
-                         o->progress_dir ? "/" : "", o->tileset, o->scale == 2 ? "@2x" : "", shard);
+                         "%s%s.tilesrv-seed-%s%s%s%s%s.progress",
+                         o->progress_dir ? o->progress_dir : "", o->progress_dir ? "/" : "",
+                         o->tileset, o->grid ? "-" : "", o->grid ? o->grid : "",
+                         o->scale == 2 ? "@2x" : "", shard);
         if (n < 0 || (size_t)n >= sizeof out->progress_path)
             return TS_FAIL(err, TS_EINVAL, "seed_progress_dir too long");
     }
@@ -663,6 +685,12 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         ts_warn("seed: no writer thread: the render threads write the tiles themselves");
     r->st = prior;
     r->st.total = out->tiles_total;
+    /* a --force seed resumed is forced to its end, with or without --force again */
+    r->force = o->force || (out->resumed && prior.force);
+    out->resumed_force = r->force && !o->force;
+    if (out->resumed_force)
+        ts_info("seed: resuming a --force seed: fresh tiles are rendered again too");
+    r->st.force = r->force;
     r->pz = prior.z;
     r->pd = prior.d;
 
@@ -685,7 +713,7 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
      * as for a configured cache): name the file written */
     char dest_name[PATH_MAX];
     size_t tl = o->to ? strlen(o->to) : 0;
-    if (o->to && o->scale == 2 && tl > 8 && strcmp(o->to + tl - 8, ".mbtiles") == 0)
+    if (o->to && o->scale == 2 && tl > 8 && strcasecmp(o->to + tl - 8, ".mbtiles") == 0)
         snprintf(dest_name, sizeof dest_name, "%.*s@2x.mbtiles", (int)(tl - 8), o->to);
     else
         snprintf(dest_name, sizeof dest_name, "%s", o->to ? o->to : "the configured cache");
@@ -739,6 +767,8 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
         status = "done";
     }
     save(r, status);
+    out->progress_unsaved = r->save_failed;
+    snprintf(out->progress_error, sizeof out->progress_error, "%s", r->save_error);
     if (o->show_progress) {
         w.prog.done = w.prior_done + r->rendered + r->skipped + r->failed;
         ts_progress_end(&w.prog);

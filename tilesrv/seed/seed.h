@@ -183,6 +183,7 @@ int ts_seed_shard_of(uint64_t d, int n);
 
 typedef struct ts_seed_opts {
     const char *tileset;
+    const char *grid;          /* one of the tileset's grids; NULL = its first */
     int minz, maxz;
     ts_seed_area area;
     int scale;                 /* 1, or 2 for 512 px tiles */
@@ -231,6 +232,9 @@ typedef struct ts_seed_summary {
     uint64_t prior_rendered, prior_skipped, prior_failed, prior_bytes; /* earlier runs */
     char progress_path[512];
     char error[512];           /* TS_SEED_STORAGE: the write error */
+    int resumed_force;         /* resumed a --force seed without --force: forced all the same */
+    int progress_unsaved;      /* the last save of the progress file failed: */
+    char progress_error[512];  /* why (a --resume would start over) */
 } ts_seed_summary;
 
 /* Seed the tiles of o through pipeline p into the tileset's persistent cache (or o->to).
@@ -260,6 +264,7 @@ int ts_seed_exit_code(ts_status st, const ts_seed_summary *s);
 
 typedef struct ts_truncate_opts {
     const char *tileset;
+    const char *grid;          /* one of the tileset's grids; NULL = its first */
     int minz, maxz;            /* -1: the tileset's zoom range */
     ts_seed_area area;         /* has_bbox 0: the whole level */
     int scale;

@@ -18,6 +18,7 @@ typedef struct ts_seed_state {
     uint64_t rendered, skipped, failed, bytes;
     char status[16];           /* running, done, interrupted, storage, failed */
     uint64_t total;            /* tiles of the run (0 in files of older versions) */
+    int force;                 /* the run re-renders fresh tiles too (--force) */
 } ts_seed_state;
 
 /* Write st to path through a temporary file in the same directory, fsync'ed, renamed. */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "seed/seed_int.h"
@@ -36,11 +38,12 @@ ts_seed__state_save(const char *path, const ts_seed_state *st, ts_err *err)
                      "failed %llu\n"
                      "bytes %llu\n"
                      "total %llu\n"
+                     "force %d\n"
                      "status %s\n",
                      (unsigned long long)st->fingerprint, st->tileset, st->minz, st->maxz, st->z,
                      (unsigned long long)st->d, (unsigned long long)st->rendered,
                      (unsigned long long)st->skipped, (unsigned long long)st->failed,
-                     (unsigned long long)st->bytes, (unsigned long long)st->total,
+                     (unsigned long long)st->bytes, (unsigned long long)st->total, st->force,
                      st->status[0] ? st->status : "running");
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
@@ -109,6 +112,8 @@ ts_seed__state_load(const char *path, ts_seed_state *st, ts_err *err)
             st->failed = a;
         else if (sscanf(line, "bytes %llu", &a) == 1)
             st->bytes = a;
+        else if (sscanf(line, "force %d", &i) == 1)
+            st->force = i != 0;
         else if (sscanf(line, "total %llu", &a) == 1)
             st->total = a;
         else if (sscanf(line, "status %15s", word) == 1)
@@ -144,7 +149,7 @@ ts_seed__to_cache(const char *to, const char *layout, ts_cfg_cache *cc, ts_err *
     if (n == 0)
         return TS_FAIL(err, TS_EINVAL, "--to needs a FILE.mbtiles or a directory");
     cc->path = (char *)to;
-    if (n > 8 && strcmp(to + n - 8, ".mbtiles") == 0) {
+    if (n > 8 && strcasecmp(to + n - 8, ".mbtiles") == 0) {
         if (layout)
             return TS_FAIL(err, TS_EINVAL, "--layout applies to a directory, not an MBTiles file");
         cc->type = (char *)"mbtiles";
@@ -152,6 +157,19 @@ ts_seed__to_cache(const char *to, const char *layout, ts_cfg_cache *cc, ts_err *
     }
     if (ts_cache_layout_parse(layout) < 0)
         return TS_FAIL(err, TS_EINVAL, "--layout is xyz, tc or tms, got '%.20s'", layout);
+    /* a name of another kind of file is a mistake, not a directory to make */
+    static const char *const files[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gpkg",
+                                        ".sqlite", ".sqlite3", ".db", ".zip", ".pmtiles",
+                                        ".mbtile", ".pbf", ".mvt", ".json", ".geojson", NULL};
+    struct stat sb;
+    for (int i = 0; files[i] != NULL; i++) {
+        size_t e = strlen(files[i]);
+        if (n > e && strcasecmp(to + n - e, files[i]) == 0 &&
+            !(stat(to, &sb) == 0 && S_ISDIR(sb.st_mode)))
+            return TS_FAIL(err, TS_EINVAL,
+                           "--to %s: tiles go into a FILE.mbtiles or a directory, not a %s file",
+                           to, files[i] + 1);
+    }
     cc->type = (char *)"disk";
     cc->layout = (char *)(layout ? layout : "xyz");
     return TS_OK;

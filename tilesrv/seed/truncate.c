@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +40,16 @@ ts_seed_truncate(const ts_config *cfg, const ts_truncate_opts *o, uint64_t *remo
     const ts_cfg_tileset *t = ts_config_tileset(cfg, o->tileset);
     if (t == NULL)
         return TS_FAIL(err, TS_ENOENT, "no tileset named '%s'", o->tileset);
-    const ts_grid *g = ts_config_grid(cfg, t->ngrids > 0 ? t->grids[0] : "WebMercatorQuad");
+    const char *gname = t->ngrids > 0 ? t->grids[0] : "WebMercatorQuad";
+    if (o->grid != NULL) {
+        int has = t->ngrids == 0 && strcmp(o->grid, "WebMercatorQuad") == 0;
+        for (int i = 0; i < t->ngrids && !has; i++)
+            has = strcmp(t->grids[i], o->grid) == 0;
+        if (!has)
+            return TS_FAIL(err, TS_EINVAL, "tileset %s has no grid '%s'", o->tileset, o->grid);
+        gname = o->grid;
+    }
+    const ts_grid *g = ts_config_grid(cfg, gname);
     if (g == NULL)
         return TS_FAIL(err, TS_ECONFIG, "tileset %s: unknown grid", o->tileset);
     int minz = o->minz >= 0 ? o->minz : t->minzoom;
@@ -55,7 +65,7 @@ ts_seed_truncate(const ts_config *cfg, const ts_truncate_opts *o, uint64_t *remo
         /* truncating a cache that is not there would create an empty one */
         char path[4096];
         size_t tl = strlen(o->to);
-        if (o->scale == 2 && tl > 8 && strcmp(o->to + tl - 8, ".mbtiles") == 0)
+        if (o->scale == 2 && tl > 8 && strcasecmp(o->to + tl - 8, ".mbtiles") == 0)
             snprintf(path, sizeof path, "%.*s@2x.mbtiles", (int)(tl - 8), o->to);
         else
             snprintf(path, sizeof path, "%s", o->to);

@@ -201,7 +201,7 @@ ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts,
                 ts_tile *t = NULL;
                 ts_err terr;
                 ts_err_clear(&terr);
-                if (ts_pipeline_mvt(p, &tr, NULL, 1, &t, &terr) != TS_OK) {
+                if (ts_pipeline_mvt(p, &tr, o->grid, 1, &t, &terr) != TS_OK) {
                     out->failed++;
                     ts_warn("seed: tile %d/%u/%u: %s", z, x, y, terr.msg);
                     continue;
