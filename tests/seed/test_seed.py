@@ -942,6 +942,20 @@ def test_an_interrupted_seed_says_when_its_progress_was_not_saved():
     assert "could not be saved" in err and "progress saved" not in err, err
 
 
+def test_render_errors_say_what_is_wrong():
+    """A negative level is the tile's error (not an unknown option with the whole usage); a
+    file that cannot be written names the reason; a vector tile into a .png is refused."""
+    rc, out, err = run(["render", "--tileset", "cadastre", "-1/0/0", "-o", "neg.png"])
+    assert rc == 1 and "zoom -1" in err and "usage" not in err, (rc, err)
+    rc, out, err = run(["render", "--tileset", "cadastre", "16/34001/21873", "-o",
+                        os.path.join(TMP, "no-such-dir", "r.png")])
+    assert rc == 1 and "No such file or directory" in err, (rc, err)
+    rc, out, err = run(["render", "--tileset", "cadastre", "16/34001/21873", "--format", "pbf",
+                        "-o", "v.png"])
+    assert rc == 2 and "names a PNG" in err, (rc, err)
+    assert not os.path.exists(os.path.join(TMP, "v.png"))
+
+
 def test_render_writes_png_or_vector_tile_as_asked():
     """tilesrv render -o x.png: the PNG; -o x.mvt (or --format pbf): the tile's MVT, the
     bytes the server sends for /tiles/.../z/x/y.mvt uncompressed (GDAL reads its layers);

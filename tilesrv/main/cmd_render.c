@@ -2,6 +2,7 @@
  * PNG, or the tile's vector tile (uncompressed MVT) with --format pbf or an -o ending in
  * .mvt / .pbf. Always drawn from the data and styles as they are now: the tileset's
  * persistent cache is neither read nor written. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,10 @@ ts_cmd_render(const ts_cli *o)
             return 2;
         }
     }
+    if (vector && o->out != NULL && ends_with(o->out, ".png")) {
+        fprintf(stderr, "tilesrv render: --format pbf but -o %s names a PNG\n", o->out);
+        return 2;
+    }
     if (vector && scale != 1) {
         fprintf(stderr, "tilesrv render: vector tiles have no @2x\n");
         return 2;
@@ -98,8 +103,15 @@ ts_cmd_render(const ts_cli *o)
         rc = 1;
     } else {
         FILE *f = o->out ? fopen(o->out, "wb") : stdout;
-        if (f == NULL || fwrite(t->data, 1, t->len, f) != t->len || (o->out && fclose(f) != 0)) {
-            fprintf(stderr, "tilesrv: cannot write %s\n", o->out ? o->out : "stdout");
+        int ok = f != NULL && fwrite(t->data, 1, t->len, f) == t->len;
+        int e = errno;
+        if (f != NULL && o->out && fclose(f) != 0 && ok) {
+            ok = 0;
+            e = errno;
+        }
+        if (!ok) {
+            fprintf(stderr, "tilesrv: cannot write %s: %s\n", o->out ? o->out : "stdout",
+                    strerror(e));
             rc = 1;
         } else if (o->out) {
             ts_info("wrote %s (%zu bytes)", o->out, t->len);

@@ -156,7 +156,8 @@ main(int argc, char **argv)
         }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] == '-' && strcmp(a, "-c") != 0 && strcmp(a, "--config") != 0 &&
+        if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9') && strcmp(a, "-c") != 0 &&
+            strcmp(a, "--config") != 0 &&
             strcmp(a, "-q") != 0 && strcmp(a, "--quiet") != 0 && strcmp(a, "--log-level") != 0 &&
             ngiven < 64)
             given[ngiven++] = a;
@@ -223,8 +224,8 @@ main(int argc, char **argv)
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             o.quiet = 1;
             ts_log_set_level(TS_LOG_WARN);
-        } else if (a[0] != '-' && o.tile == NULL) {
-            o.tile = a;
+        } else if (o.tile == NULL && (a[0] != '-' || (a[1] >= '0' && a[1] <= '9'))) {
+            o.tile = a; /* a negative level is the tile's to refuse, not an option */
         } else {
             fprintf(stderr, "tilesrv: unknown option %s\n", a);
             fprintf(stderr, usage, ts_cli_demo_config());
