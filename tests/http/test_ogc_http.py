@@ -644,7 +644,10 @@ def test_ground_units_scale_with_the_map():
                 '<NamedLayer><se:Name>x</se:Name><UserStyle><se:FeatureTypeStyle><se:Rule>'
                 '<se:TextSymbolizer%s><se:Label><ogc:PropertyName>station_id</ogc:PropertyName>'
                 '</se:Label><se:Font><se:SvgParameter name="font-size">%s</se:SvgParameter>'
-                '</se:Font><se:Fill><se:SvgParameter name="fill">#000000</se:SvgParameter>'
+                '</se:Font><se:LabelPlacement><se:PointPlacement><se:AnchorPoint>'
+                '<se:AnchorPointX>0.5</se:AnchorPointX><se:AnchorPointY>0.5</se:AnchorPointY>'
+                '</se:AnchorPoint></se:PointPlacement></se:LabelPlacement>'
+                '<se:Fill><se:SvgParameter name="fill">#000000</se:SvgParameter>'
                 '</se:Fill></se:TextSymbolizer></se:Rule></se:FeatureTypeStyle></UserStyle>'
                 '</NamedLayer></StyledLayerDescriptor>')
         with open(os.path.join(d, "tm.sld"), "w") as f:
@@ -708,6 +711,15 @@ def test_ground_units_scale_with_the_map():
             rt = ink["tm", 512] / ink["tm", 256]
             rtp = ink["tpx", 512] / ink["tpx", 256]
             assert 3.0 < rt < 5.0 and 0.7 < rtp < 1.4, (rt, rtp, ink)
+            # zoomed in far (25 m = 400 px at 1:223) the label stops growing at 128 px
+            # instead of outgrowing the longest label drawn (a box of 1024 px) and vanishing
+            near = "342825.5,5680143.24,342875.5,5680193.24"   # 50 m around the station
+            st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="tm",
+                              STYLES="", CRS="EPSG:25832", BBOX=near, WIDTH="800",
+                              HEIGHT="800", FORMAT="image/png", TRANSPARENT="TRUE")
+            assert st == 200 and h["content-type"] == "image/png", (st, body[:300])
+            big = dark_pixels(body)
+            assert big > ink["tm", 512], (big, ink)
 
             # the legend at two scales: 6 m is 21 px at 1:1000 (kept inside the sample: 10)
             # and 2.1 px at 1:10000
@@ -741,6 +753,53 @@ def test_ground_units_scale_with_the_map():
             assert abs(ts[6] - 25 / 6 * want) < 1e-6 * want, ts
         finally:
             stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_large_labels_are_drawn_and_too_long_ones_named():
+    """A label of 200 px (a box of about 420 px) is drawn; labels had been dropped without a
+    word from a font of 123 px. One longer than the 1024 px a label may reach is not drawn,
+    and the log says so with an example."""
+    from osgeo import gdal
+    d = tempfile.mkdtemp()
+    try:
+        sld = ('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+               'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name><UserStyle>'
+               '<FeatureTypeStyle><Rule><TextSymbolizer><Label>%s</Label><Font><CssParameter '
+               'name="font-size">200</CssParameter></Font><LabelPlacement><PointPlacement>'
+               '<AnchorPoint><AnchorPointX>0.5</AnchorPointX><AnchorPointY>0.5</AnchorPointY>'
+               '</AnchorPoint></PointPlacement></LabelPlacement></TextSymbolizer></Rule>'
+               '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+        with open(os.path.join(d, "big.sld"), "w") as f:
+            f.write(sld % "MM")
+        with open(os.path.join(d, "long.sld"), "w") as f:
+            f.write(sld % "Luftmessstation")
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n"
+                    "  big: {source: s, table: air_stations, style: %s/big.sld}\n"
+                    "  long: {source: s, table: air_stations, style: %s/long.sld}\n"
+                    "tilesets:\n  v: {layers: [big, long]}\n" % (gpkg, d, d))
+        srv = start_server(cfg)
+        try:
+            ink = {}
+            for layer in ("big", "long"):
+                st, h, body = wms(srv[1], SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap",
+                                  LAYERS=layer, STYLES="", CRS="EPSG:25832",
+                                  BBOX="342650,5679968,343050,5680368", WIDTH="1024",
+                                  HEIGHT="1024", FORMAT="image/png", TRANSPARENT="TRUE")
+                assert st == 200 and h["content-type"] == "image/png", (st, body[:300])
+                gdal.FileFromMemBuffer("/vsimem/big.png", body)
+                ds = gdal.Open("/vsimem/big.png")
+                a = ds.GetRasterBand(4).ReadRaster()
+                ink[layer] = sum(1 for v in a if v > 128)
+            assert ink["big"] > 5000 and ink["long"] == 0, ink
+        finally:
+            stop_server(srv)
+        log = open(srv[2]).read()
+        assert "labels longer than 1024 px" in log and "Luftmessstation" in log, log[-2000:]
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

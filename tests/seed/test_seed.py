@@ -933,11 +933,20 @@ def test_an_interrupted_seed_says_when_its_progress_was_not_saved():
     mb = os.path.join(TMP, "unsaved.mbtiles")
     args = ["seed", "--tileset", "cadastre", "--zoom", "12-19", "--bbox", MID_BBOX, "--to", mb,
             "--threads", "2", "--progress-file", ppath]
-    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=TMP)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=300)
+    errp = os.path.join(TMP, "unsaved.err")
+    with open(errp, "w") as ef:
+        proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE, stderr=ef,
+                                text=True, cwd=TMP)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:   # the seed has begun
+            with open(errp) as f:
+                if "cannot save progress" in f.read():
+                    break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=300)
+    with open(errp) as f:
+        err = f.read()
     assert proc.returncode == 5, out + err
     assert "could not be saved" in err and "progress saved" not in err, err
 

@@ -110,8 +110,10 @@ ts_cmd_render(const ts_cli *o)
             e = errno;
         }
         if (!ok) {
-            fprintf(stderr, "tilesrv: cannot write %s: %s\n", o->out ? o->out : "stdout",
-                    strerror(e));
+            char why[128];
+            if (strerror_r(e, why, sizeof why) != 0)
+                snprintf(why, sizeof why, "error %d", e);
+            fprintf(stderr, "tilesrv: cannot write %s: %s\n", o->out ? o->out : "stdout", why);
             rc = 1;
         } else if (o->out) {
             ts_info("wrote %s (%zu bytes)", o->out, t->len);

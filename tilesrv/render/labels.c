@@ -50,7 +50,10 @@
 #include "util/hash.h"
 #include "util/log.h"
 
-#define LABEL_EXTENT_MAX 256.0 /* px at scale 1: the longest label (box diagonal) proposed */
+#define LABEL_EXTENT_MAX 1024.0 /* px at scale 1: the longest label (box diagonal) proposed */
+#define GROUND_FONT_MAX 128.0   /* px at scale 1: ground-unit labels stop growing there */
+#define GROUP_EXTENT 256.0      /* px at scale 1: "group" keeps one of a text within half of
+                                 * this (or three quarters of its repeat, when shorter) */
 #define LABEL_ROUNDS 2         /* label/label.h: rounds of the resolution (each round
                                 * widens the margin every render gathers by 2 hops) */
 #define LABEL_TEXT_MAX 1024    /* bytes of one label's text */
@@ -170,16 +173,40 @@ typedef struct lab_env {
 
 /* The scale of sym's lengths in this render: e->sf, times its pixels per unit when they
  * are ground units (ts_symbolizer_px_per_unit), at most so many that its font size stays
- * within LABEL_EXTENT_MAX px (a larger label is not proposed anyway). */
+ * within GROUND_FONT_MAX px (zoomed in far, such labels stop growing rather than outgrow
+ * LABEL_EXTENT_MAX and vanish). */
 static double
 sym_sf(const lab_env *e, const ts_symbolizer *sym)
 {
     if (!(sym->uom_m > 0))
         return e->sf;
     double k = ts_symbolizer_px_per_unit(sym, e->req->scale_denom);
-    if (sym->text != NULL && sym->text->font_size * k > LABEL_EXTENT_MAX)
-        k = LABEL_EXTENT_MAX / sym->text->font_size;
+    if (sym->text != NULL && sym->text->font_size * k > GROUND_FONT_MAX)
+        k = GROUND_FONT_MAX / sym->text->font_size;
     return e->sf * k;
+}
+
+/* Say once per layer and symbolizer that some of its labels are longer than a label may be
+ * (LABEL_EXTENT_MAX: a label is placed consistently across tiles within that reach) and
+ * are not drawn, with an example. */
+static void
+warn_too_long(const ts_render_layer *l, const ts_symbolizer *sym, const char *text, double cap)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static uint64_t seen[64];
+    static int nseen;
+    uint64_t key = ts_hash_bytes((uint64_t)(uintptr_t)sym, l->name, strlen(l->name)) | 1;
+    pthread_mutex_lock(&mu);
+    int known = 0;
+    for (int i = 0; i < nseen && !known; i++)
+        known = seen[i] == key;
+    if (!known)
+        seen[nseen++ % 64] = key;
+    pthread_mutex_unlock(&mu);
+    if (!known)
+        ts_warn("layer %s: labels longer than %.0f px (box diagonal) are not drawn, e.g. "
+                "'%.60s': a smaller font-size or autoWrap shortens them",
+                l->name, cap, text);
 }
 
 
@@ -942,7 +969,7 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     pr->dup_dist = 0;
     if (tx->group) {
         pr->dup_key = ts_hash_bytes(0x9e3779b97f4a7c15ULL ^ (uint64_t)pr->layer_index, lb->buf, n) | 1;
-        pr->dup_dist = group_dist(tx, pr->sf, LABEL_EXTENT_MAX * e->sf);
+        pr->dup_dist = group_dist(tx, pr->sf, GROUP_EXTENT * e->sf);
     }
     int face = face_for(lb, pr->layer->id, tx);
     if (face < 0)
@@ -1191,6 +1218,8 @@ sym_extent(lab_env *e, const ts_render_layer *l, const ts_symbolizer *sym, doubl
         st = text_extent(e, sym, face, lb->buf, n, cap, &d);
         if (st == TS_OK)
             best = fmax(best, d);
+        if (st == TS_OK && d >= cap)
+            warn_too_long(l, sym, lb->buf, cap);
     }
     free(seen);
     if (st != TS_OK)
@@ -2088,7 +2117,7 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
                     if (sym->text->has_halo)
                         e.halo_max = fmax(e.halo_max, sym->text->halo_radius * ssf);
                     if (sym->text->group)
-                        dup = fmax(dup, group_dist(sym->text, ssf, cap));
+                        dup = fmax(dup, group_dist(sym->text, ssf, GROUP_EXTENT * e.sf));
                     disp = fmax(disp, (hypot(sym->text->disp_x, sym->text->disp_y) +
                                        fabs(sym->perpendicular_offset)) *
                                           ssf);
