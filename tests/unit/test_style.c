@@ -1770,15 +1770,6 @@ TS_TEST(style_external_graphic_paths)
     EXPECT_HREF_ERROR(data, EXT("file:///etc/passwd", "image/png"), TS_ESTYLE, "outside");
     EXPECT_HREF_ERROR(data, EXT("file://otherhost/etc/passwd", "image/png"), TS_ESTYLE, "host");
     EXPECT_HREF_ERROR(data, EXT("file:graphics/%00x.png", "image/png"), TS_ESTYLE, "malformed");
-    /* no network, whatever the format */
-    EXPECT_HREF_ERROR(data, EXT("http://example.com/pin.png", "image/png"), TS_ESTYLE,
-                      "no network");
-    EXPECT_HREF_ERROR(data, EXT("https://example.com/pin.png", "image/png"), TS_ESTYLE,
-                      "no network");
-    EXPECT_HREF_ERROR(data, EXT("HTTPS://example.com/pin.svg", "image/svg+xml"), TS_ESTYLE,
-                      "no network");
-    EXPECT_HREF_ERROR(data, EXT("ftp://example.com/pin.png", "image/png"), TS_ESTYLE,
-                      "no network");
     EXPECT_HREF_ERROR(data, EXT("graphics/nothere.png", "image/png"), TS_ENOENT, "not found");
     EXPECT_HREF_ERROR(data, EXT("graphics", "image/png"), TS_ESTYLE, "not a regular file");
     EXPECT_HREF_ERROR(data, EXT("", "image/png"), TS_ESTYLE, "empty");
@@ -1806,6 +1797,21 @@ TS_TEST(style_external_graphic_paths)
     TS_REQUIRE(s != NULL);
     TS_CHECK_INT(s->nwarnings, 6);
     TS_CHECK_INT(s->fts[0].rules[0].nsyms, 0);
+    TS_CHECK_INT(s->nimages, 0);
+    ts_style_unref(s);
+
+    /* never the network, whatever the format: warned, not drawn, the rest of the style
+     * loads (one remote picture in a GeoServer style had refused the whole configuration) */
+    ts_log_set_level(TS_LOG_ERROR);
+    s = parse_in_dir(data,
+                     EXT("http://example.com/pin.png", "image/png")
+                         EXT("https://example.com/pin.png", "image/png")
+                             EXT("HTTPS://example.com/pin.svg", "image/svg+xml")
+                                 EXT("ftp://example.com/pin.png", "image/png"),
+                     &err);
+    ts_log_set_level(lvl);
+    TS_REQUIRE(s != NULL);
+    TS_CHECK_INT(s->nwarnings, 8);
     TS_CHECK_INT(s->nimages, 0);
     ts_style_unref(s);
 
@@ -3145,6 +3151,8 @@ TS_TEST(style_font_marks)
     ts_style *s = parse_rule_body(
         "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://DejaVu Sans#0x2605"
         "</WellKnownName><Fill/></Mark><Size>12</Size></Graphic></PointSymbolizer>"
+        "<PointSymbolizer><Graphic><Mark><WellKnownName>ttf://DejaVu Sans#${'U+002F'}"
+        "</WellKnownName><Fill/></Mark></Graphic></PointSymbolizer>"
         "<PointSymbolizer><Graphic><Mark><se:OnlineResource xmlns:se=\"http://www.opengis.net/se\""
         " xmlns:xlink=\"http://www.w3.org/1999/xlink\" xlink:type=\"simple\""
         " xlink:href=\"ttf://DejaVu Sans\"/><se:Format xmlns:se=\"http://www.opengis.net/se\">ttf"
@@ -3156,12 +3164,15 @@ TS_TEST(style_font_marks)
     TS_REQUIRE(s != NULL);
     TS_CHECK_INT(s->nwarnings, 0);
     const ts_rule *r = &s->fts[0].rules[0];
-    TS_REQUIRE(r->nsyms == 2);
+    TS_REQUIRE(r->nsyms == 3);
     const ts_graphic *g = r->syms[0].graphic;
     TS_CHECK_STR(g->glyph_font, "DejaVu Sans");
     TS_CHECK_INT(g->glyph, 0x2605);
     TS_CHECK_INT(g->glyph_em, 0);
-    g = r->syms[1].graphic;
+    g = r->syms[1].graphic; /* GeoServer's embedded CQL literal (Rennes' PLUi styles) */
+    TS_CHECK_STR(g->glyph_font, "DejaVu Sans");
+    TS_CHECK_INT(g->glyph, 0x2F);
+    g = r->syms[2].graphic;
     TS_CHECK_STR(g->glyph_font, "DejaVu Sans");
     TS_CHECK_INT(g->glyph, 'P');
     TS_CHECK_INT(g->glyph_em, 1);

@@ -31,6 +31,17 @@
  * strConcat...): 1 = a number in *out (*expr untouched), 2 = an expression in *expr,
  * 0 = an expression we cannot evaluate (p->unsupported set; the caller warns and skips),
  * -1 = error. Literal numbers are checked against [lo, hi]. */
+/* The name of the function p->unsupported points at (for messages), or "a function". */
+static const char *
+unsupported_fn(const ts_style__pctx *p, char *buf, size_t n)
+{
+    const char *name = p->unsupported ? ts_style__attr(p->unsupported, "name") : NULL;
+    if (name == NULL)
+        return "a function";
+    snprintf(buf, n, "the function %.60s", name);
+    return buf;
+}
+
 static int param_is_expr(const xmlNode *n);
 
 static int
@@ -86,8 +97,12 @@ param_expr(ts_style__pctx *p, const xmlNode *n, const char *what, ts_expr **x)
     ts_expr *e = ts_style__parse_expr(p, el, 1);
     if (e == NULL) {
         if (!p->failed)
+        {
+            char fb[96];
             ts_style__error(p, p->unsupported ? p->unsupported : n, TS_ESTYLE,
-                            "%s uses a function that is not supported", what);
+                            "%s uses %s, which is not supported", what,
+                            unsupported_fn(p, fb, sizeof fb));
+        }
         p->unsupported = NULL;
         return -1;
     }
@@ -462,7 +477,18 @@ well_known_name(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
     if (strncasecmp(v, "ttf://", 6) == 0) { /* GeoServer: ttf://Family#code */
         const char *hash = strrchr(v + 6, '#');
         uint32_t cp = 0;
-        if (hash != NULL && hash > v + 6 && parse_code_point(hash + 1, &cp)) {
+        /* GeoServer also takes the code as an embedded CQL literal: #${'U+002F'} */
+        char code[64] = "";
+        if (hash != NULL) {
+            snprintf(code, sizeof code, "%s", hash + 1);
+            size_t cl = strlen(code);
+            if (cl >= 5 && code[0] == '$' && code[1] == '{' && code[cl - 1] == '}' &&
+                (code[2] == '\'' || code[2] == '"') && code[cl - 2] == code[2]) {
+                memmove(code, code + 3, cl - 5);
+                code[cl - 5] = '\0';
+            }
+        }
+        if (hash != NULL && hash > v + 6 && parse_code_point(code, &cp)) {
             g->glyph_font = ts_style__strndup(p->st, v + 6, (size_t)(hash - (v + 6)));
             if (g->glyph_font == NULL)
                 return ts_style__error(p, n, TS_ENOMEM, "out of memory"), -1;
@@ -633,11 +659,14 @@ href_path(ts_style__pctx *p, const xmlNode *n, const char *href, char *path, siz
             ts_style__warn(p, n, "ExternalGraphic with inline data not supported, skipped");
             return 0;
         } else {
-            return ts_style__error(p, n, TS_ESTYLE,
-                                   "ExternalGraphic '%s': only local files (a relative path "
-                                   "or a file: URL) are allowed, no network",
-                                   href),
-                   -1;
+            /* never fetched: drawn as GeoServer would not be, so said, and the rest of the
+             * style is drawn */
+            ts_style__warn(p, n,
+                           "ExternalGraphic '%s': only local files (a relative path or a "
+                           "file: URL) are read, never the network: not drawn (copy it next "
+                           "to the style)",
+                           href);
+            return 0;
         }
     }
     snprintf(path, cap, "%s", rest);
@@ -847,8 +876,10 @@ parse_graphic(ts_style__pctx *p, const xmlNode *n, ts_graphic *g, const char *wh
             if (rc < 0)
                 return -1;
             if (rc == 0) {
+                char fb[96];
                 ts_style__warn(p, p->unsupported ? p->unsupported : c,
-                               "<Rotation> uses an unsupported function: %s skipped", what);
+                               "<Rotation> uses %s, which is not supported: %s skipped",
+                               unsupported_fn(p, fb, sizeof fb), what);
                 p->unsupported = NULL;
                 return 0;
             }
@@ -1129,9 +1160,11 @@ parse_label_placement(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s, ts_
                     if (rc < 0)
                         return -1;
                     if (rc == 0) {
+                        char fb[96];
                         ts_style__warn(p, p->unsupported ? p->unsupported : d,
-                                       "<Rotation> uses an unsupported function: "
-                                       "TextSymbolizer skipped");
+                                       "<Rotation> uses %s, which is not supported: "
+                                       "TextSymbolizer skipped",
+                                       unsupported_fn(p, fb, sizeof fb));
                         p->unsupported = NULL;
                         return 0;
                     }
@@ -1242,8 +1275,10 @@ parse_text(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
             if (s->label == NULL && p->failed)
                 return -1;
             if (s->label == NULL && p->unsupported) {
+                char fb[96];
                 ts_style__warn(p, p->unsupported,
-                               "<Label> uses an unsupported function: TextSymbolizer skipped");
+                               "<Label> uses %s, which is not supported: TextSymbolizer "
+                               "skipped", unsupported_fn(p, fb, sizeof fb));
                 p->unsupported = NULL;
                 return 0;
             }
@@ -1268,8 +1303,10 @@ parse_text(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
             if (rc < 0)
                 return -1;
             if (rc == 0) {
+                char fb[96];
                 ts_style__warn(p, p->unsupported ? p->unsupported : c,
-                               "<Priority> uses an unsupported function: TextSymbolizer skipped");
+                               "<Priority> uses %s, which is not supported: TextSymbolizer "
+                               "skipped", unsupported_fn(p, fb, sizeof fb));
                 p->unsupported = NULL;
                 return 0;
             }
