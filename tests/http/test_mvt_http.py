@@ -24,6 +24,7 @@ import gzip
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,7 @@ layers:
     mvt: {attributes: {name: string, bridge: bool, class: string}}
   roads: {source: demo, table: streets, style: %(r)s}
   roads_all: {source: demo, table: streets, style: %(r)s, mvt: {features: all}}
+  names: {source: demo, table: streets, style: %(n)s}
 tilesets:
   cadastre:
     layers: [parcels, buildings, streets]
@@ -78,7 +80,10 @@ tilesets:
     mvt: {extent: 8192, buffer: 0}
   roads:
     layers: [roads, roads_all]
-""" % {"g": gpkg, "s": styles, "r": os.path.join(TMP, "roads.sld")}
+  names:
+    layers: [names]
+""" % {"g": gpkg, "s": styles, "r": os.path.join(TMP, "roads.sld"),
+       "n": os.path.join(TMP, "names.sld")}
 
 
 def get(path, headers=None):
@@ -209,6 +214,13 @@ def test_vector_tiles_carry_what_the_style_draws():
     vl = {v["id"]: (v["minzoom"], v["maxzoom"]) for v in json.loads(body)["vector_layers"]}
     assert vl == {"roads": (10, 24), "roads_label": (16, 24), "roads_all": (0, 24),
                   "roads_all_label": (0, 24)}, vl
+    # a layer of point labels alone: its label points, not the lines no tile holds
+    st, _, body = get("/tiles/names.json?format=pbf")
+    vl = {v["id"]: (v["minzoom"], v["maxzoom"]) for v in json.loads(body)["vector_layers"]}
+    assert vl == {"names_label": (16, 24)}, vl
+    st, _, body = get("/tiles/names/17/68002/43746.pbf")
+    ds = read_tile(body, "names.pbf")
+    assert [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())] == ["names_label"]
 
 
 def test_tilejson_vector_layers_list_exactly_the_fields():
@@ -382,8 +394,10 @@ def test_unknown_attribute_refused_at_start_with_file_line():
 
 def test_seed_pbf_into_mbtiles_reads_with_gdal():
     """tilesrv seed --format pbf --to out.mbtiles: gzip'd MVT tiles equal to the served ones,
-    metadata format=pbf and json vector_layers as TileJSON's; ogrinfo (GDAL's MBTiles
-    driver) lists the layers."""
+    but for the file's last level, which clients overzoom: it carries what every larger scale
+    draws (the parcel numbers of 1:3000, from level 16 in the served tiles); metadata
+    format=pbf and json vector_layers as TileJSON's with the file's levels; ogrinfo (GDAL's
+    MBTiles driver) lists the layers."""
     import sqlite3
     out = os.path.join(TMP, "out.mbtiles")
     cfg = os.path.join(TMP, "mvt.yaml")
@@ -397,20 +411,30 @@ def test_seed_pbf_into_mbtiles_reads_with_gdal():
     assert meta["format"] == "pbf" and meta["minzoom"] == "14" and meta["maxzoom"] == "15", meta
     vl = {v["id"]: v for v in json.loads(meta["json"])["vector_layers"]}
     tj = {v["id"]: v for v in json.loads(get("/tiles/cadastre.json?format=pbf")[2])["vector_layers"]}
-    # the layers of TileJSON carried at levels 14-15 (not the parcel numbers: from 16)
-    assert list(vl) == [k for k in tj if k != "parcels_label"], (vl, tj)
-    assert all(vl[k]["fields"] == tj[k]["fields"] and (vl[k]["minzoom"], vl[k]["maxzoom"]) ==
-               (14, 15) for k in vl), (vl, tj)
+    # the layers of TileJSON; the parcel numbers at the last level only
+    assert list(vl) == list(tj), (vl, tj)
+    zooms = {k: (v["minzoom"], v["maxzoom"]) for k, v in vl.items()}
+    assert zooms == {"parcels": (14, 15), "parcels_label": (15, 15), "buildings": (14, 15),
+                     "streets": (14, 15)}, zooms
+    assert all(vl[k]["fields"] == tj[k]["fields"] for k in vl), (vl, tj)
     rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
     assert len(rows) > 10, len(rows)
-    compared = 0
-    for z, x, tms_y, blob in rows[:8]:
+    same = last = 0
+    for z, x, tms_y, blob in rows:
         assert blob[:2] == b"\x1f\x8b", "tile not gzip'd"
         y = (1 << z) - 1 - tms_y
-        st, _, served = get("/tiles/cadastre/%d/%d/%d.pbf" % (z, x, y))
-        assert st == 200 and gzip.decompress(blob) == served, (z, x, y)
-        compared += 1
-    assert compared == 8
+        tile = gzip.decompress(blob)
+        if z == 14 and same < 8:
+            st, _, served = get("/tiles/cadastre/%d/%d/%d.pbf" % (z, x, y))
+            assert st == 200 and tile == served, (z, x, y, len(tile), len(served))
+            same += 1
+        elif z == 15 and last < 3:
+            ds = read_tile(tile, "last_%d.pbf" % last)  # held: its layers die with it
+            lyr = ds.GetLayerByName("parcels_label")
+            assert lyr is not None and lyr.GetFeatureCount() > 0, (z, x, y)
+            ds = None
+            last += 1
+    assert same >= 4 and last == 3, (same, last)
     db.close()
     r = subprocess.run(["ogrinfo", "-ro", "-so", out], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "MBTiles" in r.stdout, r.stdout + r.stderr
@@ -1292,6 +1316,9 @@ def main():
     cfg = os.path.join(TMP, "mvt.yaml")
     with open(os.path.join(TMP, "roads.sld"), "w") as f:
         f.write(ROADS_SLD)
+    with open(os.path.join(TMP, "names.sld"), "w") as f:  # its point labels alone
+        f.write(re.sub(r"<Rule><ogc:Filter>.*?</Rule>\s*<Rule><ElseFilter/>.*?</Rule>", "",
+                       ROADS_SLD, flags=re.S))
     with open(cfg, "w") as f:
         f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
                             os.path.join(ARGS.srcdir, "styles")))

@@ -114,10 +114,10 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
                                                                                 : "String";
             }
             const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
-            int lz0, lz1; /* the levels carrying it; a layer drawn at none keeps the set's */
-            if (!ts_service_mvt_layer_levels(svc, ts, i, 0, &lz0, &lz1))
-                lz0 = ti.minzoom, lz1 = ti.maxzoom;
-            vl[nv++] = (ts_tilejson_vlayer){
+            int lz0, lz1; /* the levels carrying it (a style drawing it at none: no tile
+                           * has it, so it is not listed; its label points may be) */
+            int shapes = ts_service_mvt_layer_levels(svc, ts, i, 0, -1, &lz0, &lz1);
+            vl[nv] = (ts_tilejson_vlayer){
                 .id = ts->cfg->layers[i],
                 .description =
                     cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title : NULL,
@@ -127,9 +127,12 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
                 .minzoom = lz0,
                 .maxzoom = lz1,
             };
-            if (ts_service_mvt_layer_levels(svc, ts, i, 1, &lz0, &lz1)) {
+            const ts_tilejson_vlayer shape_layer = vl[nv];
+            if (shapes)
+                nv++;
+            if (ts_service_mvt_layer_levels(svc, ts, i, 1, -1, &lz0, &lz1)) {
                 snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
-                vl[nv] = vl[nv - 1];
+                vl[nv] = shape_layer;
                 vl[nv].id = lnames[i];
                 vl[nv].minzoom = lz0;
                 vl[nv].maxzoom = lz1;

@@ -288,6 +288,12 @@ void ts_pipeline_render_hists(ts_pipeline *p, ts_pipeline_hist_fn fn, void *ud);
 ts_status ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip,
                           ts_tile **out, ts_err *err);
 
+/* As ts_pipeline_mvt for a file whose last level is last_z (tilesrv seed --format pbf: a
+ * client overzooms it), so that level carries what the style draws at every larger scale
+ * too (-1: the tileset's last level, as ts_pipeline_mvt). Such a tile is not cached. */
+ts_status ts_pipeline_mvt_upto(ts_pipeline *p, const ts_tile_req *r, const char *grid, int last_z,
+                               int gzip, ts_tile **out, ts_err *err);
+
 /* The vector tile ts_pipeline_mvt would answer, if the memory cache holds it (one reference
  * taken), else NULL: nothing is built (a live tileset's tiles are never cached). For a
  * server thread that answers hits itself and hands the builds to ts_pipeline_run. Any
@@ -311,10 +317,11 @@ int ts_pipeline_label_layer(const ts_render_layer *rl);
 /* The levels of ts's grid at which its vector tiles carry its layer-th layer (label = 0)
  * or that layer's "<layer>_label" points (label = 1): with `mvt: {features: drawn}` (the
  * default) those where its style draws it at some scale a client shows the level at (see
- * vector.c), with `all` every level of the tileset. 0 with *minz > *maxz when none. Any
- * thread. */
+ * vector.c), with `all` every level of the tileset; last_z: the last level clients
+ * overzoom (-1: the tileset's; a seeded file's last otherwise). 0 with *minz > *maxz when
+ * none. Any thread. */
 int ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int layer,
-                                int label, int *minz, int *maxz);
+                                int label, int last_z, int *minz, int *maxz);
 
 /* The attributes vector tiles of the tileset carry in its layer-th layer (0-based, in the
  * tileset's order): the configured `mvt: {attributes}` of the layer, or every field of its

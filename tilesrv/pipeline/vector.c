@@ -256,14 +256,14 @@ label_point(const ts_geom *g, double *x, double *y)
 }
 
 /* The scale denominators [*lo, *hi] a client shows level z's tiles of ts at: a 256 px client
- * from half a level above (scale x 1.41) to a 512 px one (MapLibre) just below the next
- * level but one (/ 4); the last level's tiles at every larger scale (clients overzoom
- * them). */
+ * from a little over half a level above (scale x 1.5) to a 512 px one (MapLibre) just below
+ * the next level but one (/ 4); the last level's tiles (last_z: the tileset's, or that of a
+ * file of fewer levels) at every larger scale (clients overzoom them). */
 static void
-level_scales(const ts_tileset *ts, int z, double *lo, double *hi)
+level_scales(const ts_tileset *ts, int z, int last_z, double *lo, double *hi)
 {
     double sd = ts->grid->levels[z].scale_denom;
-    *lo = z >= ts->maxzoom ? 0 : sd / 4;
+    *lo = z >= last_z ? 0 : sd / 4;
     *hi = sd * 1.5;
 }
 
@@ -277,8 +277,10 @@ features_by_style(const ts_cfg_layer *cl)
 
 int
 ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int layer, int label,
-                            int *minz, int *maxz)
+                            int last_z, int *minz, int *maxz)
 {
+    if (last_z < 0 || last_z > ts->maxzoom)
+        last_z = ts->maxzoom;
     *minz = ts->maxzoom + 1;
     *maxz = ts->minzoom - 1;
     if (layer < 0 || layer >= ts->nlayers)
@@ -288,9 +290,9 @@ ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int lay
         return 0;
     const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[layer]);
     int want = label ? TS_DRAWS_POINT_LABEL : TS_DRAWS_SHAPE;
-    for (int z = ts->minzoom; z <= ts->maxzoom; z++) {
+    for (int z = ts->minzoom; z <= last_z; z++) {
         double lo, hi;
-        level_scales(ts, z, &lo, &hi);
+        level_scales(ts, z, last_z, &lo, &hi);
         if (features_by_style(cl) && !(ts_render_layer_draws(rl, -1, lo, hi) & want))
             continue;
         *minz = z < *minz ? z : *minz;
@@ -480,18 +482,25 @@ gzipped(ts_mem_cache *mc, const char *key, int live, ts_tile *plain, ts_tile **o
 }
 
 static ts_status
-plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out, int *live_out,
-          char *key_out, ts_err *err);
+plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int last_z, ts_tile **out,
+          int *live_out, char *key_out, ts_err *err);
 
 ts_status
 ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip, ts_tile **out,
                 ts_err *err)
 {
+    return ts_pipeline_mvt_upto(p, r, grid, -1, gzip, out, err);
+}
+
+ts_status
+ts_pipeline_mvt_upto(ts_pipeline *p, const ts_tile_req *r, const char *grid, int last_z, int gzip,
+                     ts_tile **out, ts_err *err)
+{
     char key[192];
     int live = 0;
     ts_tile *plain = NULL;
     *out = NULL;
-    TS_TRY(plain_mvt(p, r, grid, &plain, &live, key, err));
+    TS_TRY(plain_mvt(p, r, grid, last_z, &plain, &live, key, err));
     if (!gzip || plain->len == 0) {
         *out = plain;
         return TS_OK;
@@ -501,10 +510,11 @@ ts_pipeline_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int gzip
     return st;
 }
 
-/* The plain (uncompressed) tile, and its cache key (192 bytes) and liveness. */
+/* The plain (uncompressed) tile, and its cache key (192 bytes) and liveness (*live_out: not
+ * kept in the memory cache, also set for a last level other than the tileset's). */
 static ts_status
-plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out, int *live_out,
-          char *key_out, ts_err *err)
+plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int last_z, ts_tile **out,
+          int *live_out, char *key_out, ts_err *err)
 {
     *out = NULL;
     TS_TRY(ts_pipeline_check_grid(p, r, grid, err));
@@ -514,7 +524,10 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
         ts_service_unref(svc);
         return TS_FAIL(err, TS_ENOENT, "unknown tileset '%s'", r->tileset);
     }
-    int live = ts_service_tileset_live(svc, ts);
+    if (last_z < 0 || last_z > ts->maxzoom)
+        last_z = ts->maxzoom;
+    /* a file's last level carries more than the tileset's level: built for it alone */
+    int live = ts_service_tileset_live(svc, ts) || (r->z == last_z && last_z != ts->maxzoom);
     *live_out = live;
     char *key = key_out;
     mvt_key(ts, r, key);
@@ -549,7 +562,7 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile **out,
                                        NULL, NULL, &layers, &fetched, err);
     }
     double sd_lo, sd_hi;
-    level_scales(ts, r->z, &sd_lo, &sd_hi);
+    level_scales(ts, r->z, last_z, &sd_lo, &sd_hi);
     for (int i = 0; i < ts->nlayers && st == TS_OK; i++)
         st = add_layer(b, layers[i], ts_config_layer(cfg, layers[i]->name), &tb, res, sd_lo,
                        sd_hi, &ids, &unconverted, err);

@@ -39,22 +39,20 @@ vector_layers_json(const ts_service *svc, const ts_tileset *ts, int minz, int ma
     ts_cfg_attr_type *types = malloc(PER * sizeof *types);
     ts_status st = names && types ? ts_buf_printf(b, "{\"vector_layers\":[") : TS_ENOMEM;
     /* each layer, and after it its "<layer>_label" points when the tiles carry them */
+    int written = 0;
     for (int j = 0; st == TS_OK && j < 2 * ts->nlayers; j++) {
         int i = j / 2, label = j % 2, lz0, lz1;
         if (label && !ts_pipeline_label_layer(ts->layers[i]))
             continue;
-        /* the levels of the seed that carry it (all of them when it is drawn at none) */
-        if (!ts_service_mvt_layer_levels(svc, ts, i, label, &lz0, &lz1) || lz1 < minz ||
-            lz0 > maxz) {
-            if (label)
-                continue;
-            lz0 = minz;
-            lz1 = maxz;
-        }
+        /* the levels of the seed that carry it (its last one overzoomed by clients);
+         * one carried at none of them is not listed */
+        if (!ts_service_mvt_layer_levels(svc, ts, i, label, maxz, &lz0, &lz1) || lz1 < minz ||
+            lz0 > maxz)
+            continue;
         lz0 = lz0 > minz ? lz0 : minz;
         lz1 = lz1 < maxz ? lz1 : maxz;
         int n = ts_service_mvt_fields(svc, ts, i, names, types, PER);
-        st = ts_buf_printf(b, "%s{\"id\":\"", j ? "," : "");
+        st = ts_buf_printf(b, "%s{\"id\":\"", written++ ? "," : "");
         if (st == TS_OK)
             st = json_escaped(b, ts->cfg->layers[i]);
         if (st == TS_OK && label)
@@ -201,7 +199,7 @@ ts_seed__run_mvt(ts_pipeline *p, const ts_seed_opts *o, const ts_tileset *ts,
                 ts_tile *t = NULL;
                 ts_err terr;
                 ts_err_clear(&terr);
-                if (ts_pipeline_mvt(p, &tr, o->grid, 1, &t, &terr) != TS_OK) {
+                if (ts_pipeline_mvt_upto(p, &tr, o->grid, o->maxz, 1, &t, &terr) != TS_OK) {
                     out->failed++;
                     ts_warn("seed: tile %d/%u/%u: %s", z, x, y, terr.msg);
                     continue;
