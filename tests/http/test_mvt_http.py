@@ -21,6 +21,7 @@ Usage: test_mvt_http.py --binary build/tilesrv --srcdir .
 """
 import argparse
 import gzip
+import http.client
 import json
 import math
 import os
@@ -1013,6 +1014,51 @@ def test_maplibre_style_of_labels_and_font_marks():
     finally:
         rc, log = H.stop_server(srv)
         assert rc == 0, log[-2000:]
+
+
+def test_maplibre_else_filter_follows_its_siblings_scale_ranges():
+    """An ElseFilter draws what no sibling *in scale* draws (the PNG's rule): beside a rule of
+    'public' parcels up to 1:20000, the else rule draws the other parcels below 1:20000 and
+    all of them above. MapLibre has one zoom range per layer: the else rule becomes one
+    layer per window of scales (cut at 1:20000), each excluding the siblings in scale
+    there. It had excluded the public parcels at every zoom, leaving holes."""
+    d = tempfile.mkdtemp(dir=TMP)
+    sld = os.path.join(d, "else.sld")
+    with open(sld, "w") as f:
+        f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name><UserStyle>'
+                '<FeatureTypeStyle><Rule><Name>pub</Name><ogc:Filter><ogc:PropertyIsEqualTo>'
+                '<ogc:PropertyName>nutzung</ogc:PropertyName><ogc:Literal>public</ogc:Literal>'
+                '</ogc:PropertyIsEqualTo></ogc:Filter><MaxScaleDenominator>20000'
+                '</MaxScaleDenominator><PolygonSymbolizer><Fill/></PolygonSymbolizer></Rule>'
+                '<Rule><Name>else</Name><ElseFilter/><MinScaleDenominator>5000'
+                '</MinScaleDenominator><PolygonSymbolizer><Fill/></PolygonSymbolizer></Rule>'
+                '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+    cfg = os.path.join(d, "else.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  s: {path: %s}\nlayers:\n  pelse: {source: s, table: parcels, "
+                "style: %s}\ntilesets:\n  edge: {layers: [pelse]}\n"
+                % (os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"), sld))
+    srv = H.start_server(cfg)
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", srv[1], timeout=60)
+        c.request("GET", "/styles/edge.json")
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        assert r.status == 200, body[:200]
+        layers = {l["id"]: l for l in json.loads(body)["layers"]}
+        z20k = round(math.log2(559082264.028718 / 20000) - 1, 3)
+        z5k = round(math.log2(559082264.028718 / 5000) - 1, 3)
+        below = layers["edge/pelse/0/1/0/s0"]   # 1:5000 to 1:20000: not the public ones
+        above = layers["edge/pelse/0/1/0/s1"]   # from 1:20000: every parcel
+        assert (below.get("minzoom"), below.get("maxzoom")) == (z20k, z5k), below
+        assert below["filter"] == ["all", ["!=", ["get", "nutzung"], "public"]], below
+        assert (above.get("minzoom"), above.get("maxzoom")) == (None, z20k), above
+        assert above["filter"] == ["all"], above
+        assert "edge/pelse/0/1/0" not in layers
+    finally:
+        H.stop_server(srv)
 
 
 def test_maplibre_filters_treat_null_as_the_png_does():

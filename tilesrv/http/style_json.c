@@ -56,6 +56,11 @@ typedef struct sctx {
     int icons;                    /* layers drawing icons of the sprite sheet */
     const ts_render_layer *rl;    /* the layer being written (its images' sizes) */
     const char *source_layer;     /* layer_head's source-layer instead of the layer's name */
+    /* An ElseFilter rule is written once per window of scales [win_lo, win_hi) in which its
+     * siblings in scale stay the same (else_windows); win_hi 0: no window. win_id is added
+     * to the layers' ids. */
+    double win_lo, win_hi;
+    char win_id[16];
 } sctx;
 
 /* The name a style property has in the vector tiles: the store field it is bound to (a
@@ -427,6 +432,14 @@ filter_not(sctx *x, const ts_filter *f)
     return filter_neg(x, f, 1);
 }
 
+/* Is sibling o of an ElseFilter rule in scale in x's window (all of it: the windows are
+ * cut where a sibling's range begins or ends)? Without a window: yes. */
+static int
+in_window(const sctx *x, const ts_rule *o)
+{
+    return !(x->win_hi > 0) || (o->min_scale <= x->win_lo && o->max_scale > x->win_lo);
+}
+
 /* The rule's filter as written into a layer (",\"filter\":..." or nothing). */
 static ts_status
 rule_filter(sctx *x, const ts_fts *fts, const ts_rule *r)
@@ -439,11 +452,11 @@ rule_filter(sctx *x, const ts_fts *fts, const ts_rule *r)
     }
     /* ElseFilter: none of the filters of the rules that count (ts_rule_counts_for_else; a
      * sibling without a filter that draws matches every feature: the else rule then draws
-     * nothing) */
+     * nothing), of those in scale in the window written */
     TS_TRY(ts_buf_printf(x->b, ",\"filter\":[\"all\""));
     for (int i = 0; i < fts->nrules; i++) {
         const ts_rule *o = &fts->rules[i];
-        if (!ts_rule_counts_for_else(o))
+        if (!ts_rule_counts_for_else(o) || !in_window(x, o))
             continue;
         TS_TRY(ts_buf_add(x->b, ",", 1));
         if (o->filter == NULL)
@@ -476,10 +489,17 @@ skip_note(sctx *x, const char *what, const char *layer, const ts_rule *r)
     return jstr(x->skipped, msg);
 }
 
-/* minzoom/maxzoom of a rule's scale range (MapLibre zooms, 512-px tiles). */
+/* minzoom/maxzoom of a rule's scale range (MapLibre zooms, 512-px tiles), within x's
+ * window when it has one. */
 static ts_status
-rule_zooms(ts_buf *b, const ts_rule *r)
+rule_zooms(const sctx *x, ts_buf *b, const ts_rule *rule)
 {
+    ts_rule w = *rule;
+    const ts_rule *r = &w;
+    if (x->win_hi > 0) {
+        w.min_scale = fmax(w.min_scale, x->win_lo);
+        w.max_scale = fmin(w.max_scale, x->win_hi);
+    }
     if (isfinite(r->max_scale) && r->max_scale > 0) {
         double z = log2(SCALE_Z0_512 / r->max_scale) - 1;
         TS_TRY(ts_buf_printf(b, ",\"minzoom\":"));
@@ -613,7 +633,8 @@ layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_
 {
     ts_buf *b = x->b;
     char id[300];
-    snprintf(id, sizeof id, "%s/%s/%d/%d/%d%s", tileset, layer, fts_i, rule_i, sym_i, part);
+    snprintf(id, sizeof id, "%s/%s/%d/%d/%d%s%s", tileset, layer, fts_i, rule_i, sym_i, part,
+             x->win_id);
     TS_TRY(ts_buf_printf(b, "%s{\"id\":", x->nlayers++ ? "," : ""));
     TS_TRY(jstr(b, id));
     TS_TRY(ts_buf_printf(b, ",\"type\":\"%s\",\"source\":", type));
@@ -625,7 +646,7 @@ layer_head(sctx *x, const char *tileset, const char *layer, int fts_i, int rule_
         TS_TRY(jstr(b, r->title ? r->title : r->name));
         TS_TRY(ts_buf_add(b, "}", 1));
     }
-    TS_TRY(rule_zooms(b, r));
+    TS_TRY(rule_zooms(x, b, r));
     TS_TRY(rule_filter(x, fts, r));
     return ts_buf_printf(b, ",\"paint\":{");
 }
@@ -938,6 +959,41 @@ symbolizer(sctx *x, const char *tileset, const char *layer, int fi, int ri, int 
     return TS_OK;
 }
 
+/* The windows of scales of ElseFilter rule r of fts in which the siblings that count for it
+ * (ts_rule_counts_for_else) in scale stay the same: its range cut where a sibling's range
+ * begins or ends, into cuts[0] < cuts[1] < ... (n + 1 values, at most max windows, the last
+ * merged). The number of windows n. MapLibre has one zoom range per layer: the else rule
+ * becomes one layer per window, each excluding the siblings drawing there (the PNG's rule,
+ * ts_fts_else_applies). */
+static int
+else_windows(const ts_fts *fts, const ts_rule *r, double *cuts, int max)
+{
+    int n = 0;
+    cuts[n++] = r->min_scale;
+    for (int i = 0; i < fts->nrules; i++) {
+        const ts_rule *o = &fts->rules[i];
+        if (!ts_rule_counts_for_else(o))
+            continue;
+        double b[2] = {o->min_scale, o->max_scale};
+        for (int k = 0; k < 2; k++)
+            if (b[k] > r->min_scale && b[k] < r->max_scale && n < max) {
+                int j = n;
+                while (j > 0 && cuts[j - 1] > b[k]) { /* insertion, sorted */
+                    cuts[j] = cuts[j - 1];
+                    j--;
+                }
+                if (cuts[j - 1] == b[k]) { /* already a cut: undo the shift */
+                    memmove(&cuts[j], &cuts[j + 1], (size_t)(n - j) * sizeof *cuts);
+                    continue;
+                }
+                cuts[j] = b[k];
+                n++;
+            }
+    }
+    cuts[n] = r->max_scale;
+    return n;
+}
+
 /* The tileset's layers: every symbolizer but text in drawing order, then the text ones,
  * as the PNG draws labels over all the tileset's layers. */
 static ts_status
@@ -962,10 +1018,21 @@ tileset_layers(sctx *x, const ts_tileset *ts)
                                              rl->name, r));
                         continue;
                     }
-                    for (int si = 0; si < r->nsyms; si++)
-                        if ((r->syms[si].kind == TS_SYM_TEXT) == labels)
-                            TS_TRY(symbolizer(x, ts->name, rl->name, fi, ri, si, fts, r,
-                                              &r->syms[si]));
+                    double cuts[2 * 64 + 2];
+                    int nwin = r->is_else ? else_windows(fts, r, cuts, 64) : 0;
+                    for (int wi = 0; wi < (nwin > 0 ? nwin : 1); wi++) {
+                        /* an else rule: its siblings in scale in each window (one window:
+                         * its own range, the id as before) */
+                        x->win_lo = nwin > 0 ? cuts[wi] : 0;
+                        x->win_hi = nwin > 0 ? cuts[wi + 1] : 0;
+                        snprintf(x->win_id, sizeof x->win_id, nwin > 1 ? "/s%d" : "", wi);
+                        for (int si = 0; si < r->nsyms; si++)
+                            if ((r->syms[si].kind == TS_SYM_TEXT) == labels)
+                                TS_TRY(symbolizer(x, ts->name, rl->name, fi, ri, si, fts, r,
+                                                  &r->syms[si]));
+                    }
+                    x->win_lo = x->win_hi = 0;
+                    x->win_id[0] = '\0';
                 }
             }
         }
