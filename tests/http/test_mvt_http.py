@@ -393,6 +393,26 @@ def test_unknown_attribute_refused_at_start_with_file_line():
     assert "bad.yaml:%d:" % line in out and "'stories'" in out, out
 
 
+def test_attributes_the_style_reads_and_the_tiles_leave_out_are_named():
+    """mvt attributes that leave out a field the style filters or labels on: the MapLibre
+    style built from it cannot draw as the PNG does; tilesrv check says so at the
+    attributes' line, naming the fields."""
+    d = tempfile.mkdtemp(dir=TMP)
+    cfg = os.path.join(d, "few.yaml")
+    with open(cfg, "w") as f:
+        f.write("sources:\n  demo: {path: %s}\nlayers:\n  parcels:\n    source: demo\n"
+                "    style: %s\n    mvt: {attributes: [zaehler]}\ntilesets:\n"
+                "  t: {layers: [parcels]}\n"
+                % (os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                   os.path.join(ARGS.srcdir, "styles/alkis_parcels.sld")))
+    r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True,
+                       timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "few.yaml:7:" in out and "'nutzung'" in out and "'nenner'" in out, out
+    assert "'zaehler'" not in out.split("leave out")[1].split("which")[0], out
+
+
 def test_seed_pbf_into_mbtiles_reads_with_gdal():
     """tilesrv seed --format pbf --to out.mbtiles: gzip'd MVT tiles equal to the served ones,
     but for the file's last level, which clients overzoom: it carries what every larger scale

@@ -684,6 +684,30 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
                               "layer %s: mvt attribute '%s' is not a field of %s in %s",
                               l->name, l->mvt_attrs[i].name, table, src->path);
         }
+    /* what the style reads but the vector tiles leave out: the MapLibre style's filters
+     * on it are false, its labels empty (said once per layer) */
+    char left_out[400] = "";
+    int nleft = 0;
+    for (int i = 0; l->has_mvt_attrs && sl->style && i < sl->style->nprops; i++) {
+        const char *prop = sl->style->props[i];
+        int kept = ts_store_field_index(sl->store, prop) < 0; /* absent: said elsewhere */
+        for (int k = 0; k < l->nmvt_attrs && !kept; k++)
+            kept = strcasecmp(l->mvt_attrs[k].name, prop) == 0;
+        if (!kept && nleft++ < 8) {
+            size_t len = strlen(left_out);
+            snprintf(left_out + len, sizeof left_out - len, "%s'%.60s'", len ? ", " : "", prop);
+        }
+    }
+    int said_before = 0;
+    for (int k = 0; k < s->nlayers && !said_before; k++)
+        said_before = s->layers[k].cfg == l && &s->layers[k] != sl;
+    if (nleft > 0 && !said_before)
+        ts_warn("%s:%d:%d: layer %s: mvt attributes leave out %s, which its style reads: "
+                "without them in the vector tiles the MapLibre style's filters on them are "
+                "false and its labels of them empty (the PNG tiles are not affected); list them "
+                "under attributes",
+                s->cfg->path, l->mvt_attrs ? l->mvt_attrs[0].line : l->line,
+                l->mvt_attrs ? l->mvt_attrs[0].col : l->col, l->name, left_out);
     const ts_store_stats *ss = ts_store_stats_get(sl->store);
     ts_info("layer %s: %llu features from %s (%s) in %.2f s, %llu repaired, %llu skipped, "
             "%.1f MB",
