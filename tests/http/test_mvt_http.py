@@ -222,6 +222,13 @@ def test_vector_tiles_carry_what_the_style_draws():
     st, _, body = get("/tiles/names/17/68002/43746.pbf")
     ds = read_tile(body, "names.pbf")
     assert [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())] == ["names_label"]
+    # OGC API - Tiles: the vector tileset's limits begin at its first level holding a layer
+    st, _, body = get("/ogcapi/collections/names/tiles/WebMercatorQuad")
+    assert st == 200, body[:200]
+    limits = json.loads(body)["tileMatrixSetLimits"]
+    assert limits[0]["tileMatrix"] == "16", limits[:2]
+    st, _, body = get("/ogcapi/collections/names/map/tiles/WebMercatorQuad")
+    assert json.loads(body)["tileMatrixSetLimits"][0]["tileMatrix"] != "16"  # the map's own
 
 
 def test_tilejson_vector_layers_list_exactly_the_fields():

@@ -882,6 +882,17 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
                          : v->grid->nlevels - 1;
         t->has_bbox = v->bounds.maxx > v->bounds.minx;
         t->bbox = v->bounds;
+        /* the vector tiles' first level holding a layer (or its label points) */
+        t->vector_minzoom = 0;
+        int first = t->maxzoom + 1;
+        for (int i = 0; i < v->nlayers; i++)
+            for (int label = 0; label < 2; label++) {
+                int z0, z1;
+                if (ts_service_mvt_layer_levels(svc, v, i, label, -1, &z0, &z1) && z0 < first)
+                    first = z0;
+            }
+        if (first <= t->maxzoom)
+            t->vector_minzoom = first;
     }
 }
 

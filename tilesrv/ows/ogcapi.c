@@ -334,8 +334,8 @@ covers_pixel(const ts_tile_matrix *m, ts_bbox b)
     return b.maxx - b.minx >= m->res && b.maxy - b.miny >= m->res;
 }
 
-/* tileMatrixSetLimits: vector tilesets list every level minzoom..maxzoom with the tile range
- * of the data's box. Map tilesets list the levels from the first at which the box spans a
+/* tileMatrixSetLimits: vector tilesets list every level from the first holding a layer
+ * (vector_minzoom) to maxzoom with the tile range of the data's box. Map tilesets list the levels from the first at which the box spans a
  * pixel, each with its whole matrix (tiles outside the data are served, blank), and leave
  * the data's extent to "boundingBox". For GDAL 3.6/3.7's OGCAPI raster driver (changed in
  * 3.8): it crops every listed level to the collection's extent and fails on a level where
@@ -352,6 +352,8 @@ limit_levels(const ts_oat_collection *col, const ts_oat_tileset *ts, int *z0, in
     const ts_grid *g = ts->grid;
     *z0 = ts->minzoom < 0 ? 0 : ts->minzoom;
     *z1 = ts->maxzoom >= g->nlevels || ts->maxzoom < *z0 ? g->nlevels - 1 : ts->maxzoom;
+    if (is_vector(col) && ts->vector_minzoom > *z0 && ts->vector_minzoom <= *z1)
+        *z0 = ts->vector_minzoom;
     if (!is_vector(col) && ts->has_bbox) {
         int z = *z0;
         while (z <= *z1 && !covers_pixel(&g->levels[z], ts->bbox))
