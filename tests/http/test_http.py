@@ -758,11 +758,21 @@ def test_disk_full_cache_keeps_serving_and_says_so():
                        os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache))
         srv = start_server(cfg)
         try:
+            # blank tiles (outside the data) while there is room: stored, and remembered as
+            # the file later blank tiles are hard-linked to
+            for x in (30000, 30001):
+                assert get(srv[1], "/tiles/t/16/%d/21000.png" % x)[0] == 200
+            time.sleep(0.3)
             for x in range(34000, 34004):
                 for y in range(21872, 21876):
                     st, _, body = get(srv[1], "/tiles/t/16/%d/%d.png" % (x, y))
                     assert st == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", st
             time.sleep(0.5)  # writes happen after the waiters are answered
+            # more blank tiles: their links need no space and succeed, which is no sign that
+            # the disk has room again (the state had flapped back to ok)
+            for x in range(30002, 30006):
+                assert get(srv[1], "/tiles/t/16/%d/21000.png" % x)[0] == 200
+            time.sleep(0.5)
             st, _, health = get(srv[1], "/health")
             h = json.loads(health)
             assert st == 200 and h["status"] == "degraded", health
@@ -780,6 +790,7 @@ def test_disk_full_cache_keeps_serving_and_says_so():
         finally:
             rc, log = stop_server(srv)
         assert rc == 0, rc
+        assert "cache writes work again" not in log, log[-2000:]
     finally:
         subprocess.run(["umount", cache], capture_output=True)
         shutil.rmtree(d)

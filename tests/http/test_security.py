@@ -464,6 +464,38 @@ def test_admin_reload_with_the_token_reloads():
     assert open(MAIN[2]).read().count("reload done") == log_before + 1
 
 
+def test_admin_reload_leaves_the_server_thread_serving():
+    """POST /admin/reload loads the configuration on a render thread, the connection
+    suspended: on a server with one HTTP thread, /health is answered while the reload runs
+    (it had waited for the whole reload: health probes timed out)."""
+    path = demo_config(os.path.join(TMP, "one.yaml"),
+                       "  listen: \"127.0.0.1:8080\"\n"
+                       "  http_threads: 1\n"
+                       "  admin:\n"
+                       "    token: \"${TILESRV_TEST_ADMIN_TOKEN}\"\n"
+                       "    allow: [127.0.0.0/8]\n")
+    srv = H.start_server(path)
+    try:
+        result = {}
+
+        def do_reload():
+            result["r"] = admin(srv[1], "/admin/reload", TOKEN)
+
+        t = threading.Thread(target=do_reload)
+        t.start()
+        during = 0
+        while t.is_alive():
+            st, _, _ = H.get(srv[1], "/health")
+            if t.is_alive():
+                during += st == 200
+        t.join()
+        st, _, body = result["r"]
+        assert st == 200 and json.loads(body) == {"reloaded": True}, (st, body)
+        assert during > 0, "no /health answered while the reload ran"
+    finally:
+        H.stop_server(srv)
+
+
 def test_admin_truncate_removes_cached_tiles():
     p = port()
     cache = os.path.join(TMP, "a-cache")

@@ -606,8 +606,56 @@ admin_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *
     return ret;
 }
 
+/* A reload or a truncate, run off the server thread (ts_http__offload): loading a new
+ * configuration takes seconds, and the connections of the thread that took the request
+ * (health probes among them) would wait for it. */
+typedef struct admin_job {
+    ts_http *h;
+    int truncate;
+    char tileset[TS_NAME_MAX + 1], zoom[32], bbox[256];
+    int has_zoom, has_bbox;
+} admin_job;
+
+static void
+admin_job_run(void *arg, req_state *rs)
+{
+    admin_job *j = arg;
+    ts_http *h = j->h;
+    ts_err_clear(&rs->err);
+    rs->kind = TS_HTTP_REQ_TILE; /* failures as plain text */
+    rs->max_age = 0;
+    snprintf(rs->ctype, sizeof rs->ctype, "application/json");
+    ts_buf b;
+    ts_buf_init(&b, 4096);
+    if (!j->truncate) {
+        rs->st = h->o.admin_ops.reload(h->o.admin_ops.ud, &rs->err);
+        if (rs->st != TS_OK)
+            rs->st = TS_ECONFIG;
+        else
+            ts_buf_printf(&b, "{\"reloaded\":true}\n");
+    } else {
+        uint64_t removed = 0;
+        rs->st = h->o.admin_ops.truncate(h->o.admin_ops.ud, j->tileset,
+                                         j->has_zoom ? j->zoom : NULL,
+                                         j->has_bbox ? j->bbox : NULL, &removed, &rs->err);
+        if (rs->st == TS_OK) {
+            ts_buf_printf(&b, "{\"tileset\":\"");
+            json_str(&b, j->tileset);
+            ts_buf_printf(&b, "\",\"removed\":%llu}\n", (unsigned long long)removed);
+        }
+    }
+    if (rs->st == TS_OK) {
+        rs->tile = b.data ? ts_tile_new(b.data, b.len, ts_wall_s()) : NULL;
+        if (rs->tile == NULL)
+            rs->st = TS_FAIL(&rs->err, TS_ENOMEM, "admin answer");
+    }
+    ts_buf_fini(&b);
+    free(j);
+}
+
 enum MHD_Result
-ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, const char *method)
+ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
+                      const char *method)
 {
     if (!h->admin_on)
         return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
@@ -634,17 +682,15 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, con
         return admin_refuse(h, c, MHD_HTTP_FORBIDDEN, "admin requests from browsers are refused\n");
     if (strcmp(method, "POST") != 0)
         return admin_refuse(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST\n");
-    ts_err err;
-    ts_err_clear(&err);
     if (strcmp(url, "/admin/reload") == 0) {
         if (h->o.admin_ops.reload == NULL)
             return ts_http__send_text(h, c, MHD_HTTP_NOT_IMPLEMENTED, "reload not available");
         ts_info("admin: reload requested by %s", ip);
-        ts_status st = h->o.admin_ops.reload(h->o.admin_ops.ud, &err);
-        if (st != TS_OK)
-            return ts_http__send_status(h, c, TS_ECONFIG, &err);
-        return ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", "{\"reloaded\":true}\n",
-                                 18);
+        admin_job *j = calloc(1, sizeof *j);
+        if (j == NULL)
+            return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+        j->h = h;
+        return ts_http__offload(h, c, rs, admin_job_run, j);
     }
     if (strcmp(url, "/admin/truncate") == 0) {
         if (h->o.admin_ops.truncate == NULL)
@@ -671,21 +717,23 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url, con
             bbox = NULL;
         ts_info("admin: truncate tileset=%.64s zoom=%.16s bbox=%.128s requested by %s", tileset,
                 zoom ? zoom : "all", bbox ? bbox : "all", ip);
-        uint64_t removed = 0;
-        ts_status st = h->o.admin_ops.truncate(h->o.admin_ops.ud, tileset, zoom, bbox, &removed,
-                                               &err);
-        if (st != TS_OK)
-            return ts_http__send_status(h, c, st, &err);
-        ts_buf b;
-        ts_buf_init(&b, 4096);
-        ts_buf_printf(&b, "{\"tileset\":\"");
-        json_str(&b, tileset);
-        ts_buf_printf(&b, "\",\"removed\":%llu}\n", (unsigned long long)removed);
-        enum MHD_Result ret =
-            b.data ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
-                   : ts_http__send_text(h, c, MHD_HTTP_OK, "truncated");
-        ts_buf_fini(&b);
-        return ret;
+        admin_job *j = calloc(1, sizeof *j);
+        if (j == NULL)
+            return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+        if (strlen(tileset) >= sizeof j->tileset || (zoom && strlen(zoom) >= sizeof j->zoom) ||
+            (bbox && strlen(bbox) >= sizeof j->bbox)) {
+            free(j);
+            return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                      "truncate: tileset, zoom or bbox too long");
+        }
+        j->h = h;
+        j->truncate = 1;
+        snprintf(j->tileset, sizeof j->tileset, "%s", tileset);
+        j->has_zoom = zoom != NULL;
+        j->has_bbox = bbox != NULL;
+        snprintf(j->zoom, sizeof j->zoom, "%s", zoom ? zoom : "");
+        snprintf(j->bbox, sizeof j->bbox, "%s", bbox ? bbox : "");
+        return ts_http__offload(h, c, rs, admin_job_run, j);
     }
     return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such admin endpoint");
 }

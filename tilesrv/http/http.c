@@ -930,7 +930,7 @@ dispatch(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
          const char *method)
 {
     if (strncmp(url, "/admin/", 7) == 0)
-        return ts_http__handle_admin(h, c, url, method);
+        return ts_http__handle_admin(h, c, rs, url, method);
     if (strcmp(method, "OPTIONS") == 0)
         return ts_http__preflight(h, c);
     int head = strcmp(method, "HEAD") == 0;

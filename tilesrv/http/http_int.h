@@ -244,9 +244,10 @@ void ts_http__access_log(ts_http *h, struct MHD_Connection *c, const req_state *
                          int complete);
 /* OPTIONS: 204 with Allow, and the CORS preflight headers when CORS is on. */
 enum MHD_Result ts_http__preflight(ts_http *h, struct MHD_Connection *c);
-/* /admin/...: allow-list, bearer token, then the action. */
-enum MHD_Result ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, const char *url,
-                                      const char *method);
+/* /admin/...: allow-list, bearer token, then the action (a reload or truncate on a render
+ * thread with the connection suspended: the server thread goes on serving). */
+enum MHD_Result ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs,
+                                      const char *url, const char *method);
 
 /* ---- metrics.c: /metrics ---- */
 /* Counters for a server (zeroed), or NULL out of memory. */

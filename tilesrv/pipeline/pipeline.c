@@ -1199,9 +1199,14 @@ job_run(void *state, void *arg)
     if (nitems > 0 && pc && !tc_outdated(j->tc)) {
         ts_err perr;
         ts_err_clear(&perr);
+        /* a batch of uniform tiles alone proves nothing: a disk cache stores them as hard
+         * links, which need no space on a full disk (its failure flapped) */
+        int data = 0;
+        for (int i = 0; i < nitems && !data; i++)
+            data = !items[i].tile->shared;
         if (ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
             persist_failed(p, j->ts->name, &perr);
-        else
+        else if (data)
             persist_ok(p);
     }
     if (shared && token[0])
