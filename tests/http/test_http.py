@@ -653,9 +653,16 @@ def test_broken_config_on_reload_keeps_serving():
             time.sleep(1.0 * SLOW)
             st, _, b = get(srv[1], "/tiles/cadastre/16/34001/21873.png")
             assert st == 200 and a == b
+            # settings read at start only: the reload goes through and names them
+            with open(cfg, "w") as f:
+                f.write(demo.replace("cache_mb: 256", "cache_mb: 64"))
+            srv[0].send_signal(signal.SIGHUP)
+            time.sleep(1.0 * SLOW)
+            assert get(srv[1], "/health")[0] == 200
         finally:
             rc, log = stop_server(srv)
         assert "bogus_key" in log, log
+        assert "read at start only changed (cache_mb)" in log, log[-2000:]
         assert rc == 0, rc
     finally:
         shutil.rmtree(d)

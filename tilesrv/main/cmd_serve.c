@@ -127,6 +127,56 @@ typedef struct serve_state {
     ts_http *h;            /* set once serving */
 } serve_state;
 
+static int
+str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Say which server settings read at start only differ in the reloaded configuration b from
+ * the running a: the running values stay until a restart (a reload that said only "done"
+ * left an operator believing a new listen address or cache size was in effect). */
+static void
+warn_start_only(const ts_cfg_server *a, const ts_cfg_server *b)
+{
+    char names[512] = "";
+#define START_ONLY(changed, name)                                                              \
+    do {                                                                                       \
+        if (changed) {                                                                         \
+            size_t l_ = strlen(names);                                                         \
+            snprintf(names + l_, sizeof names - l_, "%s%s", l_ ? ", " : "", name);             \
+        }                                                                                      \
+    } while (0)
+    START_ONLY(str_differs(a->listen_host, b->listen_host) || a->port != b->port, "listen");
+    START_ONLY(a->render_threads != b->render_threads, "render_threads");
+    START_ONLY(a->http_threads != b->http_threads, "http_threads");
+    START_ONLY(a->queue_max != b->queue_max, "queue_max");
+    START_ONLY(a->cache_mb != b->cache_mb, "cache_mb");
+    START_ONLY(a->max_connections != b->max_connections, "max_connections");
+    START_ONLY(a->max_connections_per_ip != b->max_connections_per_ip, "max_connections_per_ip");
+    START_ONLY(a->connection_timeout_s != b->connection_timeout_s, "connection_timeout");
+    START_ONLY(a->max_url_bytes != b->max_url_bytes, "max_url_bytes");
+    START_ONLY(a->max_header_bytes != b->max_header_bytes, "max_header_bytes");
+    START_ONLY(a->shutdown_timeout_s != b->shutdown_timeout_s, "shutdown_timeout");
+    START_ONLY(str_differs(a->access_log, b->access_log), "access_log");
+    START_ONLY(str_differs(a->cors_origin, b->cors_origin), "cors_origin");
+    START_ONLY(str_differs(a->public_url, b->public_url), "public_url");
+    START_ONLY(str_differs(a->log_level, b->log_level), "log_level");
+    START_ONLY(a->wms.max_render_ms != b->wms.max_render_ms, "wms.max_render_ms");
+    START_ONLY(a->admin.enabled != b->admin.enabled ||
+                   str_differs(a->admin.token, b->admin.token) ||
+                   a->admin.nallow != b->admin.nallow ||
+                   (a->admin.nallow > 0 && memcmp(a->admin.allow, b->admin.allow,
+                                                  (size_t)a->admin.nallow *
+                                                      sizeof *a->admin.allow) != 0),
+               "admin");
+#undef START_ONLY
+    if (names[0])
+        ts_warn("reload: server settings read at start only changed (%s): the running values "
+                "stay until a restart",
+                names);
+}
+
 /* Load the configuration again and swap the new service in; the running one stays when the
  * new one is refused. Requests in flight keep the service they started with. */
 static ts_status
@@ -153,6 +203,7 @@ reload(serve_state *ss, ts_err *err)
         return TS_FAIL(err, TS_ECONFIG,
                        "reload refused, the running configuration stays: %.400s", msg);
     }
+    warn_start_only(&ss->cfg->server, &ncfg->server);
     ts_pipeline_set_service(ss->p, nsvc);
     ts_service_unref(nsvc);
     /* the new service's feed layers start empty: feeds whose settings did not change keep
