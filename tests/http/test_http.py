@@ -739,6 +739,37 @@ def test_style_reload_on_sighup_and_broken_style_refused():
         shutil.rmtree(d)
 
 
+def test_a_full_render_queue_answers_503_with_retry_after_and_says_so():
+    """More metatiles asked for at once than one render thread and a queue of one hold:
+    some requests get 503 with Retry-After (a client backs off), and the log says so once
+    (it had been visible in /metrics only)."""
+    d = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(d, "busy.yaml")
+        with open(cfg, "w") as f:
+            f.write("server:\n  render_threads: 1\n  queue_max: 1\n  http_threads: 2\n"
+                    "sources:\n  s: {path: %s}\n"
+                    "layers:\n  l: {source: s, table: parcels, style: %s}\n"
+                    "tilesets:\n  t: {layers: [l], metatile: 1}\n"
+                    % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                       os.path.join(ARGS.srcdir, "styles", "parcels.sld")))
+        srv = start_server(cfg)
+        try:
+            urls = ["/tiles/t/17/%d/%d.png" % (68000 + i % 8, 43744 + i // 8) for i in range(48)]
+            with concurrent.futures.ThreadPoolExecutor(max_workers=24) as ex:
+                res = list(ex.map(lambda u: get(srv[1], u), urls))
+            busy = [h for st, h, _ in res if st == 503]
+            assert all(st in (200, 503) for st, _, _ in res), [r[0] for r in res]
+            assert busy, "no request was refused: the test did not fill the queue"
+            assert all(h.get("retry-after") == "1" for h in busy), busy[:2]
+        finally:
+            rc, log = stop_server(srv)
+        assert rc == 0, rc
+        assert log.count("render queue full") == 1, log[-2000:]
+    finally:
+        shutil.rmtree(d)
+
+
 def test_disk_full_cache_keeps_serving_and_says_so():
     """A disk cache on a full file system: tiles are still served (rendered, not stored),
     /health says "degraded" with the reason, /metrics counts the failed writes."""

@@ -247,7 +247,7 @@ ts_status ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *ou
 typedef struct ts_seed_progress {
     char tileset[64];
     char status[16];           /* running, done, interrupted, storage, failed */
-    int z;                     /* the level reached (maxz + 1 when done) */
+    int z;                     /* the level reached (maxz when done) */
     uint64_t rendered, skipped, failed;
     uint64_t total;            /* tiles planned; 0 in files of older versions */
 } ts_seed_progress;

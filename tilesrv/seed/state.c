@@ -133,7 +133,7 @@ ts_seed_progress_read(const char *path, ts_seed_progress *out, ts_err *err)
     TS_TRY(ts_seed__state_load(path, &st, err));
     snprintf(out->tileset, sizeof out->tileset, "%s", st.tileset);
     snprintf(out->status, sizeof out->status, "%s", st.status);
-    out->z = st.z;
+    out->z = st.z > st.maxz ? st.maxz : st.z; /* a finished seed: its last level */
     out->rendered = st.rendered;
     out->skipped = st.skipped;
     out->failed = st.failed;
