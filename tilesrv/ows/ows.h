@@ -484,10 +484,10 @@ ts_status ts_ows_write_tms_tilemap(const ts_tms_tilemap *map, const char *base, 
 typedef struct ts_oat_tileset {
     const ts_grid *grid;
     int minzoom, maxzoom;
-    int vector_minzoom;         /* vector tiles: the first level holding a layer (the style
-                                 * draws none below); 0 = minzoom */
     int has_bbox;
     ts_bbox bbox;               /* extent in the grid's CRS, internal order (limits) */
+    int vector_minzoom;         /* vector tiles: the first level holding a layer (the style
+                                 * draws none below); 0 = minzoom */
 } ts_oat_tileset;
 
 typedef struct ts_oat_collection {
