@@ -765,7 +765,7 @@ def test_a_full_render_queue_answers_503_with_retry_after_and_says_so():
         finally:
             rc, log = stop_server(srv)
         assert rc == 0, rc
-        assert log.count("render queue full") == 1, log[-2000:]
+        assert log.count("render queue full") == 1 and "refused until it drains" in log, log[-2000:]
     finally:
         shutil.rmtree(d)
 

@@ -1056,7 +1056,33 @@ def test_gdal_ogcapi_driver_reads_a_collection():
         shifts = [(0, 0)] if oo else [(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)]
         best = min(shifted_diff(got, want, 256, dx, dy) for dx, dy in shifts)
         assert best < 1, (oo, best)                                 # the same pixels
+    gdal_opens_the_adv_set(gdal, p, url)
     gdal_opens_a_crs84_collection(gdal)
+
+
+def gdal_opens_the_adv_set(gdal, p, url):
+    """The AdV UTM set (not in the OGC registry) is picked by TILEMATRIXSET= too: GDAL 3.6
+    finds a set by its tileMatrixSetURI, which for such a set is its definition here (as
+    GeoServer writes it; it had had none, and GDAL said 'Cannot find tilematrixset'). A
+    tile of level 11 read through GDAL is the server's tile."""
+    adv = json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles/DE_EPSG_25832_ADV")[2])
+    assert adv["tileMatrixSetURI"].endswith("/ogcapi/tileMatrixSets/DE_EPSG_25832_ADV"), adv
+    (x0, y0), (x1, y1) = adv["boundingBox"]["lowerLeft"], adv["boundingBox"]["upperRight"]
+    box = ["TILEMATRIXSET=DE_EPSG_25832_ADV", "MINX=%r" % x0, "MINY=%r" % y0, "MAXX=%r" % x1,
+           "MAXY=%r" % y1, "TILEMATRIX=11"]
+    ds = gdal.OpenEx(url, gdal.OF_RASTER, open_options=box)
+    srs = ds.GetSpatialRef()
+    srs.AutoIdentifyEPSG()
+    assert srs.GetAuthorityCode(None) == "25832", srs.ExportToWkt()
+    # tile 11/1019/638 of the set: origin (-46133.17, 6301219.54), 256 px of res
+    res = 4891.96981025128 / 2 ** 11   # level 11 of DE_EPSG_25832_ADV, m per pixel
+    tx, ty = -46133.17 + 638 * 256 * res, 6301219.54 - 1019 * 256 * res
+    w, hh, want = png_pixels(get(p, "/tiles/cadastre/DE_EPSG_25832_ADV/11/638/1019.png")[2])
+    win = gdal.Translate("", ds, format="MEM", projWin=[tx, ty, tx + 256 * res, ty - 256 * res],
+                         width=256, height=256)
+    got = list(zip(*[win.GetRasterBand(i + 1).ReadRaster() for i in range(4)]))
+    assert len(set(got)) > 20, sorted(set(got))[:10]
+    assert shifted_diff(got, want, 256, 0, 0) < 1
 
 
 def gdal_opens_a_crs84_collection(gdal):

@@ -72,10 +72,8 @@ ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const 
     return ts_http__send_buf(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n);
 }
 
-/* Say in the log, at most once a minute, that requests are refused because the render queue
- * is full, with how many since the last time (/metrics counts them too). */
-static void
-note_busy(void)
+void
+ts_http__note_busy(void)
 {
     static atomic_ullong refused, last_ns;
     unsigned long long n = atomic_fetch_add(&refused, 1) + 1;
@@ -83,8 +81,14 @@ note_busy(void)
     if ((last == 0 || now - last >= 60000000000ull) &&
         atomic_compare_exchange_strong(&last_ns, &last, now)) {
         atomic_fetch_sub(&refused, n);
-        ts_warn("render queue full (server.queue_max): %llu request%s answered 503 %s", n,
-                n == 1 ? "" : "s", last == 0 ? "so far" : "in the last minute or so");
+        if (last == 0)
+            ts_warn("render queue full (server.queue_max): requests are refused until it "
+                    "drains (503, WMS ServiceException); said again at most once a minute, "
+                    "counted in /metrics");
+        else
+            ts_warn("render queue full (server.queue_max): %llu request%s refused since the "
+                    "last message",
+                    n, n == 1 ? "" : "s");
     }
 }
 
@@ -92,7 +96,7 @@ enum MHD_Result
 ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_status st, const ts_err *err)
 {
     if (st == TS_EBUSY)
-        note_busy();
+        ts_http__note_busy();
     const char *msg = err && err->msg[0] ? err->msg : ts_status_text(st);
     return ts_http__send_text(h, c, (unsigned)ts_status_http(st), msg);
 }

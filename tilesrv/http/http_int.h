@@ -244,6 +244,9 @@ void ts_http__access_log(ts_http *h, struct MHD_Connection *c, const req_state *
                          int complete);
 /* OPTIONS: 204 with Allow, and the CORS preflight headers when CORS is on. */
 enum MHD_Result ts_http__preflight(ts_http *h, struct MHD_Connection *c);
+/* A request refused because the render queue is full: said in the log at once the first
+ * time, then at most once a minute with the count since. Any thread. */
+void ts_http__note_busy(void);
 /* /admin/...: allow-list, bearer token, then the action (a reload or truncate on a render
  * thread with the connection suspended: the server thread goes on serving). */
 enum MHD_Result ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs,

@@ -1120,6 +1120,8 @@ ts_http__ogc_failed(ts_http *h, struct MHD_Connection *c, req_state *rs)
     ts_ows_fault f;
     memset(&f, 0, sizeof f);
     f.err = rs->err;
+    if (rs->st == TS_EBUSY && rs->kind == TS_HTTP_REQ_WMS)
+        ts_http__note_busy();
     if (rs->kind == TS_HTTP_REQ_WMS) {
         f.code = code_of(rs->st);
         uint8_t bgc[3] = {rs->bg.r, rs->bg.g, rs->bg.b};

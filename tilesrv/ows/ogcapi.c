@@ -287,10 +287,15 @@ tileset_head(const ts_oat_collection *c, const ts_oat_tileset *t, const char *ba
     TS_TRY(ts_ows__json_str(out, "title", title));
     TS_TRY(ts_buf_printf(out, ",\"dataType\":\"%s\",", is_vector(c) ? "vector" : "map"));
     TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs_uri[0] ? g->crs_uri : g->crs));
-    if (g->uri[0]) {
-        TS_TRY(ts_buf_add(out, ",", 1));
-        TS_TRY(ts_ows__json_str(out, "tileMatrixSetURI", g->uri));
-    }
+    /* the set's registry URI, or for a set the OGC registry lacks (the AdV UTM set) its
+     * definition here, as GeoServer writes it: GDAL 3.6's OGCAPI driver picks the set a
+     * client asks for (TILEMATRIXSET=) by the URI */
+    char def[1200];
+    snprintf(def, sizeof def, "%s%s", base, tms);
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "tileMatrixSetURI", g->uri[0] ? g->uri : def));
+    TS_TRY(ts_buf_add(out, ",", 1));
+    TS_TRY(ts_ows__json_str(out, "tileMatrixSetDefinition", def));
     TS_TRY(ts_buf_printf(out, ",\"links\":["));
     TS_TRY(add_link(out, 1, "self", "application/json", "This tileset", base, self, 0));
     TS_TRY(add_link(out, 0, REL_OGC "tiling-scheme", "application/json", "Tile matrix set", base,
