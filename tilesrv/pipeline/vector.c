@@ -301,6 +301,27 @@ ts_service_mvt_layer_levels(const ts_service *svc, const ts_tileset *ts, int lay
     return *minz <= *maxz;
 }
 
+/* What a layer's features draw at a level's scales (ts_render_layer_draws), each looked up
+ * once: draws[k] of feature ids[k], -1 while not known; draws NULL: every feature draws
+ * all. */
+typedef struct level_draws {
+    const ts_render_layer *rl;
+    const uint32_t *ids;
+    signed char *draws;
+    int all;
+    double sd_lo, sd_hi;
+} level_draws;
+
+static int
+feature_draws(const level_draws *d, size_t k)
+{
+    if (d->draws == NULL)
+        return d->all;
+    if (d->draws[k] < 0)
+        d->draws[k] = (signed char)ts_render_layer_draws(d->rl, d->ids[k], d->sd_lo, d->sd_hi);
+    return d->draws[k];
+}
+
 /* The layer rl (configured as cl) into b: its features meeting tile box tb (of resolution
  * res), those its style draws at some scale denominator of [sd_lo, sd_hi] unless cl's
  * mvt features is "all" (ts_render_layer_draws; sd_hi 0: every feature), and the label
@@ -347,16 +368,12 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
     }
     if (draws)
         memset(draws, -1, ids->n);
-#define FEATURE_DRAWS(k)                                                                       \
-    (!by_style ? drawn                                                                         \
-               : draws[k] >= 0 ? draws[k]                                                      \
-                               : (draws[k] = (signed char)ts_render_layer_draws(               \
-                                      rl, ids->ids[k], sd_lo, sd_hi)))
+    level_draws ld = {rl, ids->ids, draws, drawn, sd_lo, sd_hi};
     for (size_t k = 0; layer != INT_MAX && k < ids->n && rc == TS_OK; k++) {
         uint32_t fid = ids->ids[k];
         ts_geom g;
         ts_store_geom(st, level, fid, &g);
-        if (g.kind == TS_GEOM_NONE || g.nparts == 0 || !(FEATURE_DRAWS(k) & TS_DRAWS_SHAPE))
+        if (g.kind == TS_GEOM_NONE || g.nparts == 0 || !(feature_draws(&ld, k) & TS_DRAWS_SHAPE))
             continue;
         for (int i = 0; i < ap->n; i++) {
             const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
@@ -392,7 +409,7 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
             uint32_t one = 1;
             if (g.kind == TS_GEOM_NONE || !label_point(&g, &pt[0], &pt[1]) ||
                 !(pt[0] >= tb->minx && pt[0] < tb->maxx && pt[1] > tb->miny && pt[1] <= tb->maxy) ||
-                !(FEATURE_DRAWS(k) & TS_DRAWS_POINT_LABEL))
+                !(feature_draws(&ld, k) & TS_DRAWS_POINT_LABEL))
                 continue;
             for (int i = 0; i < ap->n; i++) {
                 const ts_value *v = ap->field[i] >= 0 ? ts_store_value(st, fid, ap->field[i]) : NULL;
@@ -409,7 +426,6 @@ add_layer(ts_mvt_builder *b, const ts_render_layer *rl, const ts_cfg_layer *cl, 
                                     mid, ap->names, vals, ap->n, &kept, err);
         }
     }
-#undef FEATURE_DRAWS
 done:
     free(draws);
     free(ap);
