@@ -561,6 +561,59 @@ static const char *CUSTOM_UTM_WKT =
     "PARAMETER[\"central_meridian\",9],PARAMETER[\"scale_factor\",0.9996],"
     "PARAMETER[\"false_easting\",500000],PARAMETER[\"false_northing\",0],UNIT[\"metre\",1]]";
 
+/* Parts of a multipolygon that overlap (a digitising error) are repaired into their union,
+ * as QGIS, MapServer and GeoServer fill them, not into their symmetric difference (GEOS's
+ * default "linework" method: a hole where they overlap); a hole inside a hole stays a hole
+ * (the union of the holes is taken out). Coordinates in a metric CRS, so areas are exact. */
+TS_TEST(source_overlapping_parts_are_repaired_into_their_union)
+{
+    char path[512];
+    tmp("overlap.geojson", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f != NULL);
+    fputs("{\"type\":\"FeatureCollection\",\"features\":[\n"
+          "{\"type\":\"Feature\",\"properties\":{\"k\":\"overlap\"},\"geometry\":{\"type\":"
+          "\"MultiPolygon\",\"coordinates\":[[[[345000,5680000],[345020,5680000],"
+          "[345020,5680020],[345000,5680020],[345000,5680000]]],[[[345010,5680010],"
+          "[345030,5680010],[345030,5680030],[345010,5680030],[345010,5680010]]]]}},\n"
+          "{\"type\":\"Feature\",\"properties\":{\"k\":\"nested\"},\"geometry\":{\"type\":"
+          "\"Polygon\",\"coordinates\":[[[345100,5680000],[345110,5680000],[345110,5680010],"
+          "[345100,5680010],[345100,5680000]],[[345102,5680002],[345108,5680002],"
+          "[345108,5680008],[345102,5680008],[345102,5680002]],[[345104,5680004],"
+          "[345106,5680004],[345106,5680006],[345104,5680006],[345104,5680004]]]}}\n"
+          "]}\n",
+          f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_store_def def = {
+        .name = "ov", .path = path, .src_crs = "EPSG:25832", .dst_crs = "EPSG:25832"};
+    ts_store *s = NULL;
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    const ts_store_stats *st = ts_store_stats_get(s);
+    TS_CHECK_INT(st->kept, 2);
+    TS_CHECK_INT(st->repaired, 2);
+    TS_REQUIRE(ts_store_count(s) == 2);
+    double want[2] = {700, 64}; /* 400 + 400 - 100; 100 - 36 */
+    for (uint32_t k = 0; k < 2; k++) {
+        ts_geom g;
+        ts_store_geom(s, 0, k, &g);
+        TS_REQUIRE(g.kind == TS_GEOM_POLYGON);
+        TS_CHECK(polygon_ok(&g));
+        double a = 0;
+        const double *xy = g.xy;
+        for (uint32_t i = 0; i < g.nparts; i++) {
+            a += area2(xy, g.counts[i]) / 2;
+            xy += 2 * (size_t)g.counts[i];
+        }
+        TS_CHECK_NEAR(a, want[k], 1e-6);
+    }
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}
+
 /* A bow-tie whose two lobes cancel exactly (symmetric in lon/lat, still mirror images in
  * Web Mercator): zero net area but no collapse, so it is repaired into two triangles, not
  * dropped as degenerate; a ring that only goes back and forth is still dropped. */

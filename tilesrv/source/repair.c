@@ -200,6 +200,29 @@ ts_source__from_geos(ts_source_ctx *sc, const GEOSGeometry *g, ts_geom_kind want
     }
 }
 
+/* GEOS MakeValid by its "structure" method: the union of the shells less the union of the
+ * holes, each ring first noded into valid parts (a bow-tie is two triangles). Parts of a
+ * multipolygon that overlap (a digitising error) become their union, as QGIS, MapServer
+ * and GeoServer fill them; the "linework" method (GEOSMakeValid's default) keeps their
+ * symmetric difference, a hole where the parts overlap. */
+static GEOSGeometry *
+make_valid(GEOSContextHandle_t h, const GEOSGeometry *g)
+{
+#if GEOS_VERSION_MAJOR > 3 || (GEOS_VERSION_MAJOR == 3 && GEOS_VERSION_MINOR >= 10)
+    GEOSMakeValidParams *p = GEOSMakeValidParams_create_r(h);
+    if (p == NULL)
+        return NULL;
+    GEOSGeometry *fixed = NULL;
+    if (GEOSMakeValidParams_setMethod_r(h, p, GEOS_MAKE_VALID_STRUCTURE) &&
+        GEOSMakeValidParams_setKeepCollapsed_r(h, p, 0))
+        fixed = GEOSMakeValidWithParams_r(h, g, p);
+    GEOSMakeValidParams_destroy_r(h, p);
+    return fixed;
+#else
+    return GEOSMakeValid_r(h, g);
+#endif
+}
+
 int
 ts_source__polygon_fix(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp)
 {
@@ -220,7 +243,7 @@ ts_source__polygon_fix(ts_source_ctx *sc, ts_flat *f, ts_flat *tmp)
             GEOSGeom_destroy_r(sc->geos, g);
             return -1;
         }
-        GEOSGeometry *fixed = GEOSMakeValid_r(sc->geos, g);
+        GEOSGeometry *fixed = make_valid(sc->geos, g);
         GEOSGeom_destroy_r(sc->geos, g);
         if (fixed == NULL)
             return -1;
