@@ -1520,6 +1520,29 @@ TS_TEST(style_graphic_fill_spacing)
             TS_CHECK_NEAR(g->margin[i], cases[k].want[i], 1e-12);
         ts_style_unref(s);
     }
+    /* shape://dot is spaced the same way (GeoServer's usual idiom); a line hatch is not
+     * (its lines are continuous, spaced by Size): warned, margins left at 0 */
+    static const struct {
+        const char *mark;
+        int warnings;
+        double margin;
+    } shapes[] = {{"shape://dot", 0, 4}, {"shape://carrow", 0, 4}, {"shape://slash", 1, 0}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "<PolygonSymbolizer><Fill><GraphicFill><Graphic><Mark><WellKnownName>%s"
+                 "</WellKnownName><Stroke/></Mark><Size>3</Size></Graphic></GraphicFill></Fill>"
+                 "<VendorOption name=\"graphic-margin\">4</VendorOption></PolygonSymbolizer>",
+                 shapes[k].mark);
+        ts_style *s = parse_rule_body(body, &err);
+        TS_REQUIRE(s != NULL);
+        TS_CHECK_INT(s->nwarnings, shapes[k].warnings);
+        const ts_graphic *g = s->fts[0].rules[0].syms[0].fill_graphic;
+        TS_REQUIRE(g != NULL);
+        for (int i = 0; i < 4; i++)
+            TS_CHECK_NEAR(g->margin[i], shapes[k].margin, 1e-12);
+        ts_style_unref(s);
+    }
     static const char *bad[] = {"<VendorOption name=\"graphic-margin\">1,2,3</VendorOption>",
                                 "<VendorOption name=\"graphic-margin\">-1</VendorOption>",
                                 "<VendorOption name=\"distance\">7</VendorOption>",

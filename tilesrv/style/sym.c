@@ -1371,8 +1371,9 @@ parse_uom(ts_style__pctx *p, const xmlNode *n, ts_symbolizer *s)
 /* The space around the copies of a GraphicFill's mark: GeoServer's VendorOption
  * graphic-margin ("top,right,bottom,left" px, CSS-like with 1, 2 or 4 values) or QGIS's
  * distance ("dx,dy": px from one copy's centre to the next; the space is what the mark
- * leaves of it, shared on both sides). g NULL (no GraphicFill) or an image: warned and
- * ignored. 0, or -1 on a malformed value. */
+ * leaves of it, shared on both sides). For a well-known mark, a glyph mark or shape://dot,
+ * oarrow or carrow; g NULL (no GraphicFill), an image or a line hatch: warned and ignored.
+ * 0, or -1 on a malformed value. */
 static int
 fill_spacing(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
 {
@@ -1408,9 +1409,18 @@ fill_spacing(ts_style__pctx *p, const xmlNode *n, ts_graphic *g)
                                           "non-negative numbers (px), got '%s'",
                                v),
                -1;
-    if (g == NULL || g->image >= 0 || g->shape != TS_SHAPE_NONE) {
-        ts_style__warn(p, n, "VendorOption %s applies to a GraphicFill of a well-known mark "
-                             "only, ignored", name);
+    if (g == NULL || g->image >= 0) {
+        ts_style__warn(p, n, "VendorOption %s applies to a GraphicFill of a mark only, ignored",
+                       name);
+        return 0;
+    }
+    if (g->shape != TS_SHAPE_NONE && g->shape != TS_SHAPE_DOT && g->shape != TS_SHAPE_OARROW &&
+        g->shape != TS_SHAPE_CARROW) {
+        ts_style__warn(p, n,
+                       "VendorOption %s: the line marks shape://horline, vertline, slash, "
+                       "backslash, plus and times fill as continuous hatching, spaced by the "
+                       "mark's Size; ignored",
+                       name);
         return 0;
     }
     if (distance) {
