@@ -491,6 +491,45 @@ def test_style_property_the_data_lack_is_named_with_style_file_line_once():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_style_warnings_once_per_layer_and_shapefile_cut_names_suggested():
+    """A style's own warnings are given once, not once per grid CRS the layer is loaded
+    into; a property a Shapefile cut to 10 characters ('lagequalitaet' -> 'lagequalit') is
+    suggested with the reason."""
+    d = tempfile.mkdtemp()
+    try:
+        gj = os.path.join(d, "w.geojson")
+        with open(gj, "w") as f:
+            f.write('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                    '{"lagequalit":"gut"},"geometry":{"type":"Polygon","coordinates":'
+                    '[[[6.77,51.22],[6.78,51.22],[6.78,51.23],[6.77,51.22]]]}}]}\n')
+        sld = os.path.join(d, "w.sld")
+        with open(sld, "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"'
+                    ' xmlns:ogc="http://www.opengis.net/ogc">\n<NamedLayer><Name>l</Name>'
+                    '<UserStyle><FeatureTypeStyle><Rule>\n<ogc:Filter><ogc:PropertyIsEqualTo>\n'
+                    '<ogc:PropertyName>lagequalitaet</ogc:PropertyName><ogc:Literal>gut'
+                    '</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>\n<PolygonSymbolizer>'
+                    '<Fill><GraphicFill><Graphic><Mark><WellKnownName>shape://slash'
+                    '</WellKnownName><Stroke/></Mark><Size>8</Size></Graphic></GraphicFill>'
+                    '</Fill>\n<VendorOption name="graphic-margin">4</VendorOption>'
+                    '</PolygonSymbolizer></Rule>'
+                    '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n')
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s:\n    path: %s\nlayers:\n  l:\n    source: s\n"
+                    "    style: %s\ntilesets:\n  t:\n    layers: [l]\n"
+                    "    grids: [WebMercatorQuad, DE_EPSG_25832_ADV]\n" % (gj, sld))
+        r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+        assert r.returncode == 0, (r.returncode, r.stderr)
+        margin = [ln for ln in r.stderr.splitlines() if "graphic-margin" in ln]
+        assert len(margin) == 1 and sld + ":6:" in margin[0], r.stderr
+        prop = [ln for ln in r.stderr.splitlines() if "lagequalitaet" in ln]
+        assert len(prop) == 1, r.stderr
+        assert "did you mean 'lagequalit'? a Shapefile keeps 10 characters" in prop[0], prop[0]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_cli_help_and_options_before_the_command():
     """`tilesrv CMD --help` prints the usage and exits 0 (it said 'unknown option');
     -q, -c and --log-level may come before the command."""

@@ -804,6 +804,51 @@ def test_large_labels_are_drawn_and_too_long_ones_named():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_layer_named_as_its_tileset_is_requestable_as_tileset_colon_layer():
+    """A tileset and one of its layers of one name (natural for a city: tileset `wohnlage`
+    with layer `wohnlage` and a district layer): the group keeps the name and the layer is
+    `wohnlage:wohnlage` (as GeoServer's workspace:layer), listed, drawn and queried alone.
+    It had been listed without a Name, and QUERY_LAYERS=wohnlage queried the whole group."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        sld = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n"
+                    "  parcels: {source: s, style: %s}\n"
+                    "  flurstuecke: {source: s, table: parcels, style: %s}\n"
+                    "tilesets:\n  parcels: {layers: [flurstuecke, parcels]}\n"
+                    % (gpkg, sld, sld))
+        srv = start_server(cfg)
+        try:
+            st, _, caps = wms(srv[1], SERVICE="WMS", VERSION="1.3.0", REQUEST="GetCapabilities")
+            assert st == 200
+            names = re.findall(r"<Name>([^<]*)</Name>", caps.decode())
+            assert "parcels" in names and "parcels:parcels" in names, names
+            base = dict(SERVICE="WMS", VERSION="1.3.0", STYLES="", CRS="EPSG:25832",
+                        BBOX="344290,5677950,344350,5678010", WIDTH="64", HEIGHT="64")
+            st, h, body = wms(srv[1], REQUEST="GetMap", LAYERS="parcels:parcels",
+                              FORMAT="image/png", **base)
+            assert st == 200 and h["content-type"] == "image/png", (st, body[:300])
+            layers = set()
+            for ql in ("parcels:parcels", "parcels"):
+                st, h, body = wms(srv[1], REQUEST="GetFeatureInfo", LAYERS=ql, QUERY_LAYERS=ql,
+                                  INFO_FORMAT="text/plain", I="32", J="32", FEATURE_COUNT="10",
+                                  **base)
+                assert st == 200, (st, body[:300])
+                layers = set(re.findall(r"Layer '([^']*)'", body.decode()))
+                if ql == "parcels:parcels":
+                    assert layers == {"parcels"}, body.decode()  # the layer alone
+                else:
+                    assert layers == {"parcels", "flurstuecke"}, body.decode()  # the group
+        finally:
+            stop_server(srv)
+        assert "requested as parcels:parcels" in open(srv[2]).read()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- WMTS ----------------------------------------------------------------------------------
 
 def test_wmts_capabilities_kvp_and_rest_valid_with_adv_sets():

@@ -1286,8 +1286,11 @@ build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_
         }
         if (l->title == NULL && (l->title = strdup(l->name)) == NULL)
             return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
-        if (l->table == NULL && (l->table = strdup(l->name)) == NULL)
-            return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+        if (l->table == NULL) {
+            if ((l->table = strdup(l->name)) == NULL)
+                return TS_FAIL(cx->err, TS_ENOMEM, "layers: out of memory");
+            l->table_default = 1;
+        }
     }
     return TS_OK;
 }

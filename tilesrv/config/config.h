@@ -123,6 +123,7 @@ typedef struct ts_cfg_layer {
     char *feed;             /* name of a ts_cfg_feed (a live overlay), or NULL; exactly one
                              * of source and feed is set */
     char *table;            /* OGR layer name in the source; default = layer name */
+    int table_default;      /* 1: table not given (a source of one layer gives that one) */
     char *where;            /* OGR attribute filter, or NULL */
     char *srs;              /* CRS override, or NULL (falls back to the source's) */
     char *geometry;         /* geometry column of a table with several, or NULL = the first */
@@ -303,8 +304,9 @@ const ts_cfg_feed *ts_config_feed(const ts_config *c, const char *name);
  * (WebMercatorQuad, WorldCRS84Quad, DE_EPSG_25832_ADV, DE_EPSG_25833_ADV). */
 const ts_grid *ts_config_grid(const ts_config *c, const char *name);
 
-/* For "did you mean" hints: the candidate equal to word but for case, else the nearest by
- * edit distance (2 at most), else NULL. Thread-safe. */
+/* For "did you mean" hints: the candidate equal to word but for case, else one of 10
+ * characters or more that word starts with (a field name a Shapefile cut short), else the
+ * nearest by edit distance (2 at most), else NULL. Thread-safe. */
 const char *ts_config_suggest(const char *word, const char *const *cands, int n);
 
 #endif

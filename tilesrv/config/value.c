@@ -387,6 +387,12 @@ ts_config_suggest(const char *word, const char *const *cands, int n)
     for (int i = 0; i < n; i++)
         if (cands[i] && strcasecmp(cands[i], word) == 0)
             return cands[i];
+    /* a name cut short: a Shapefile's .dbf keeps 10 characters of a field name */
+    size_t wl = strlen(word);
+    for (int i = 0; i < n; i++)
+        if (cands[i] && strlen(cands[i]) >= 10 && strlen(cands[i]) < wl &&
+            strncasecmp(cands[i], word, strlen(cands[i])) == 0)
+            return cands[i];
     ts_cfg_suggest sg;
     ts_config__suggest_init(&sg, word);
     for (int i = 0; i < n; i++)

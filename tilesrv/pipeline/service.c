@@ -293,7 +293,11 @@ warn_missing_props(const ts_service *s, const ts_cfg_layer *l, const ts_style *s
             continue;
         const char *near = ts_config_suggest(style->props[i], names, n);
         char hint[200] = "";
-        if (near != NULL)
+        if (near != NULL && strlen(near) == 10 && strlen(style->props[i]) > 10)
+            snprintf(hint, sizeof hint,
+                     " (did you mean '%s'? a Shapefile keeps 10 characters of a field name)",
+                     near);
+        else if (near != NULL)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
         ts_warn("%s:%ld: layer %s: the style reads property '%s' that %s does not have%s; "
                 "its filters and labels see null. The fields: %s",
@@ -468,6 +472,7 @@ read_store(ts_source_ctx *sc, const ts_cfg_layer *l, const ts_cfg_source *src, c
         .name = l->name,
         .path = src->path,
         .layer = l->table ? l->table : l->name,
+        .layer_or_only = l->table_default,
         .where = l->where,
         .geometry = l->geometry,
         .src_crs = l->srs ? l->srs : src->srs,
@@ -591,9 +596,21 @@ preload_stores(ts_service *s, const ts_config *cfg, const char *only, int thread
                 p->l = l;
                 p->src = src;
                 p->g = g;
-                p->style = ts_style_load_prefer(l->style, l->name, &p->err);
-                if (p->style == NULL)
-                    p->st = p->err.code != TS_OK ? p->err.code : TS_ESTYLE;
+                /* the layer in another grid CRS: its style once (its warnings once) */
+                const preload *same = NULL;
+                for (int j = 0; j < s->npre - 1 && same == NULL; j++)
+                    if (s->pre[j].l == l)
+                        same = &s->pre[j];
+                if (same != NULL && same->style != NULL) {
+                    p->style = ts_style_ref(same->style);
+                } else if (same != NULL) {
+                    p->err = same->err;
+                    p->st = same->st;
+                } else {
+                    p->style = ts_style_load_prefer(l->style, l->name, &p->err);
+                    if (p->style == NULL)
+                        p->st = p->err.code != TS_OK ? p->err.code : TS_ESTYLE;
+                }
             }
         }
     }
@@ -672,7 +689,7 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         }
         secs = (ts_mono_ns() - t0) / 1e9;
     }
-    const char *table = l->table ? l->table : l->name;
+    const char *table = ts_store_table(sl->store);
     for (int i = 0; i < l->nmvt_attrs; i++)
         if (ts_store_field_index(sl->store, l->mvt_attrs[i].name) < 0) {
             ts_style_unref(sl->style);
@@ -709,9 +726,11 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
                 s->cfg->path, l->mvt_attrs ? l->mvt_attrs[0].line : l->line,
                 l->mvt_attrs ? l->mvt_attrs[0].col : l->col, l->name, left_out);
     const ts_store_stats *ss = ts_store_stats_get(sl->store);
-    ts_info("layer %s: %llu features from %s (%s) in %.2f s, %llu repaired, %llu skipped, "
-            "%.1f MB",
-            l->name, (unsigned long long)ss->kept, src->path, table, secs,
+    /* a layer is loaded once per grid CRS: say which, the counts may differ */
+    ts_info("layer %s: %llu features from %s (%s) into %s in %.2f s, %llu repaired, %llu "
+            "skipped, %.1f MB",
+            l->name, (unsigned long long)ss->kept, src->path, ts_store_table(sl->store),
+            strlen(g->crs) <= 40 ? g->crs : g->name, secs,
             (unsigned long long)ss->repaired,
             (unsigned long long)ss->skipped, ss->bytes / 1048576.0);
     if (ss->kept == 0 && ss->skipped > 0)
@@ -726,7 +745,7 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         ts_style_unref(sl->style);
         return err && err->code != TS_OK ? err->code : TS_ENOMEM;
     }
-    warn_missing_props(s, l, sl->style, sl->rl, sl->store, table);
+    warn_missing_props(s, l, sl->style, sl->rl, sl->store, ts_store_table(sl->store));
     s->nlayers++;
     *out = sl;
     return TS_OK;

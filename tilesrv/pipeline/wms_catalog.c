@@ -27,6 +27,8 @@ struct ts_service_wms {
     unsigned char *ok;
     int *kids;
     const ts_cfg_layer **draws;
+    char **qnames; /* "tileset:layer" names of layers that share a tileset's name */
+    int nqnames;
 };
 
 void
@@ -40,6 +42,9 @@ ts_pipeline__wms_free(ts_service_wms *w)
     free(w->ok);
     free(w->kids);
     free(w->draws);
+    for (int i = 0; i < w->nqnames; i++)
+        free(w->qnames[i]);
+    free(w->qnames);
     free(w);
 }
 
@@ -369,9 +374,27 @@ ts_pipeline__wms_build(ts_service *s, ts_service_wms **out, ts_err *err)
     root->name = name_taken(w, w->n, ROOT_NAME) ? NULL : ROOT_NAME;
     for (int i = 1; i < w->n; i++)
         if (w->e[i].depth == 2 && name_taken(w, i, w->e[i].cfg->name)) {
-            ts_warn("WMS: layer %s has the name of a tileset: it is not requestable on its "
-                    "own",
-                    w->e[i].cfg->name);
+            /* the group has the name: the layer is "tileset:layer", as GeoServer's
+             * "workspace:layer" (a client lists it; GetMap and GetFeatureInfo take it) */
+            const ts_wms_entry *grp = NULL;
+            for (int k = i - 1; k >= 0 && grp == NULL; k--)
+                if (w->e[k].depth == 1)
+                    grp = &w->e[k];
+            char q[160];
+            snprintf(q, sizeof q, "%s:%s", grp && grp->name ? grp->name : "", w->e[i].cfg->name);
+            char **grown = realloc(w->qnames, sizeof *grown * (size_t)(w->nqnames + 1));
+            char *dup = grown != NULL && !name_taken(w, w->n, q) ? strdup(q) : NULL;
+            if (grown != NULL)
+                w->qnames = grown;
+            if (dup != NULL) {
+                w->qnames[w->nqnames++] = dup;
+                w->e[i].name = dup;
+                ts_info("WMS: layer %s has the name of a tileset: it is requested as %s",
+                        w->e[i].cfg->name, dup);
+            } else {
+                ts_warn("WMS: layer %s has the name of a tileset: it is not requestable on "
+                        "its own", w->e[i].cfg->name);
+            }
         } else if (w->e[i].depth == 2) {
             w->e[i].name = w->e[i].cfg->name;
         }

@@ -366,6 +366,8 @@ open_layer(load *L, ts_err *err)
                        L->sc->gdal_msg[0] ? ": " : "", L->sc->gdal_msg);
     if (def->layer != NULL) {
         L->layer = GDALDatasetGetLayerByName(L->ds, def->layer);
+        if (L->layer == NULL && def->layer_or_only && GDALDatasetGetLayerCount(L->ds) == 1)
+            L->layer = GDALDatasetGetLayer(L->ds, 0); /* a GeoJSON, Shapefile, CSV ... */
         if (L->layer == NULL) {
             char names[400]; /* what there is, for the one who mistyped the table */
             size_t nl = 0;
@@ -435,6 +437,8 @@ field_index(OGRFeatureDefnH fd, const char *name)
 static void
 source_fields(load *L, ts_store *s)
 {
+    if (s->table == NULL)
+        s->table = strdup(L->lname);
     OGRFeatureDefnH fd = OGR_L_GetLayerDefn(L->layer);
     int n = OGR_FD_GetFieldCount(fd);
     if (n <= 0 || (s->src_fields = calloc((size_t)n, sizeof *s->src_fields)) == NULL)
@@ -670,9 +674,11 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
         if (added == 0) {
             L->st.skipped++;
             if (L->st.skipped <= 5)
-                ts_warn("layer %s: feature %lld of '%s' skipped: its geometry is empty, outside "
-                        "the grid's CRS or beyond repair%s",
+                ts_warn("layer %s: feature %lld of '%s' skipped%s%s: its geometry is empty, "
+                        "outside the CRS or beyond repair%s",
                         L->name, (long long)ofid, L->lname,
+                        L->def->dst_crs && strlen(L->def->dst_crs) <= 40 ? " in " : "",
+                        L->def->dst_crs && strlen(L->def->dst_crs) <= 40 ? L->def->dst_crs : "",
                         L->st.skipped == 5 ? " (further skips are only counted)" : "");
         }
     }
@@ -785,6 +791,8 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
     OGRLayerH ly = layer != NULL                      ? GDALDatasetGetLayerByName(ds, layer)
                    : GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0)
                                                       : NULL;
+    if (ly == NULL && GDALDatasetGetLayerCount(ds) == 1) /* as the load took it */
+        ly = GDALDatasetGetLayer(ds, 0);
     if (ly == NULL) {
         rc = TS_FAIL(err, TS_ESOURCE, "no layer '%s' in '%s'", layer ? layer : "(first)", path);
         goto done;

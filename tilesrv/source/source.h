@@ -32,6 +32,8 @@ typedef struct ts_store_def {
     const char *name;        /* tilesrv layer name, for messages */
     const char *path;        /* OGR datasource name (file path, or e.g. "PG:...") */
     const char *layer;       /* OGR layer name; NULL = the datasource's first layer */
+    int layer_or_only;       /* 1: layer is a default (the tilesrv layer's name): a
+                              * datasource of one layer by another name gives that one */
     const char *where;       /* OGR attribute filter (SQL WHERE), or NULL */
     const char *geometry;    /* geometry column (OGR geometry field) to read, or NULL = the
                               * first; a layer with several says which it took */
@@ -89,6 +91,8 @@ int ts_store_field_index(const ts_store *s, const char *name);
  * number (0 when unknown: a store built in memory) and names, for messages. */
 int ts_store_source_nfields(const ts_store *s);
 const char *ts_store_source_field(const ts_store *s, int i);
+/* The name of the source table (OGR layer) the store was read from; "" when unknown. */
+const char *ts_store_table(const ts_store *s);
 /* Attribute value of a feature; borrowed, lives as s. field must be valid. */
 const ts_value *ts_store_value(const ts_store *s, uint32_t fid, int field);
 
@@ -221,7 +225,8 @@ void ts_source_rings_fini(ts_source_rings *r);
  * borrowed for the call only. A non-zero return stops the walk. */
 typedef int (*ts_source_attr_fn)(void *ud, const char *name, const ts_value *v);
 
-/* Read feature id (see ts_store_origin_id) of OGR layer layer (NULL = the first) of the data
+/* Read feature id (see ts_store_origin_id) of OGR layer layer (NULL = the first; a source
+ * of one layer by another name: that one, as layer_or_only loads it) of the data
  * source path, and hand every attribute to fn. Opens the data source for the call (slow
  * path: a few features per request). TS_ENOENT when the feature does not exist, TS_ESOURCE
  * when the source cannot be opened. Runs on the calling thread with sc. */

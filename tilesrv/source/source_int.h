@@ -194,6 +194,7 @@ struct ts_store {
     ts_bbox *bbox;   /* at full detail; all zero for NONE */
     int nfields;
     char **fields;
+    char *table;          /* the source table (OGR layer) read, or NULL (ts_store_table) */
     int nsrc_fields;      /* the source table's fields (ts_store_source_field), kept or not */
     char **src_fields;
     ts_value *values;     /* n * nfields */

@@ -150,6 +150,7 @@ store_free(ts_store *s)
     for (int i = 0; i < s->nsrc_fields; i++)
         free(s->src_fields[i]);
     free(s->src_fields);
+    free(s->table);
     free(s->kind);
     free(s->bbox);
     free(s->values);
@@ -603,6 +604,12 @@ const char *
 ts_store_source_field(const ts_store *s, int i)
 {
     return i >= 0 && i < s->nsrc_fields ? s->src_fields[i] : NULL;
+}
+
+const char *
+ts_store_table(const ts_store *s)
+{
+    return s->table ? s->table : "";
 }
 
 const ts_value *
