@@ -202,6 +202,27 @@ def test_seed_mbtiles_standalone_gdal_reads_it():
     assert "Checksum=" in p.stdout and "ERROR" not in p.stderr, p.stdout + p.stderr
 
 
+def test_mbtiles_cache_metadata_says_the_zooms_stored_and_gdal_opens_it():
+    """A tileset's MBTiles cache (its range reaches 24) seeded at 15-16: minzoom and maxzoom
+    say 15 and 16, and GDAL opens the file (it refuses a maxzoom beyond 22: the cache said
+    the tileset's 0-24)."""
+    mb = os.path.join(TMP, "cache24.mbtiles")
+    cfg = config("cache24", '{type: mbtiles, path: "%s"}' % mb)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "15-16",
+                        "--bbox", SMALL_BBOX, "--threads", "2", "--progress-file", "p24"])
+    assert rc == 0, "exit %d\n%s%s" % (rc, out, err)
+    import sqlite3
+    db = sqlite3.connect(mb)
+    meta = dict(db.execute("SELECT name, value FROM metadata").fetchall())
+    db.close()
+    assert meta["minzoom"] == "15" and meta["maxzoom"] == "16", meta
+    if shutil.which("gdalinfo") is None:
+        print("    (gdalinfo not installed: GDAL check skipped)")
+        return
+    p = subprocess.run(["gdalinfo", mb], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "Driver: MBTiles/MBTiles" in p.stdout, p.stdout + p.stderr
+
+
 def test_seed_and_render_read_only_the_tileset_they_work_on():
     """seed and render load the data of their tileset alone: another tileset whose table
     is gone from its source does not stop them (they read every tileset's data before)."""

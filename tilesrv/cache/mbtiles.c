@@ -66,6 +66,8 @@ typedef struct mbt {
     char path[1024];
     char version_hex[17];
     pthread_mutex_t wmu;        /* the writer connection and its statements */
+    int zmin, zmax;             /* zooms of the tiles stored (metadata minzoom, maxzoom);
+                                 * -1: none yet (under wmu) */
     sqlite3 *w;
     sqlite3_stmt *w_old, *w_img, *w_map, *w_del, *w_orphan;
     pthread_mutex_t rmu;        /* the idle readers */
@@ -299,6 +301,27 @@ put_locked(mbt *m, int z, const ts_cache_item *it, int64_t now)
     return SQLITE_OK;
 }
 
+static int set_meta(sqlite3 *db, const char *name, const char *value);
+
+/* Widen the metadata's minzoom and maxzoom to z (tiles of z are being stored); inside the
+ * caller's transaction. *zmin, *zmax: the range to keep should the transaction commit. */
+static int
+widen_zooms(mbt *m, int z, int *zmin, int *zmax)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", z);
+    int rc = SQLITE_OK;
+    if (*zmin < 0 || z < *zmin) {
+        rc = set_meta(m->w, "minzoom", v);
+        *zmin = z;
+    }
+    if (rc == SQLITE_OK && (*zmax < 0 || z > *zmax)) {
+        rc = set_meta(m->w, "maxzoom", v);
+        *zmax = z;
+    }
+    return rc;
+}
+
 static ts_status
 mbt_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
 {
@@ -306,10 +329,15 @@ mbt_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
     int64_t now = ts_cache__now_ns();
     pthread_mutex_lock(&m->wmu);
     int rc = exec(m->w, "BEGIN IMMEDIATE");
+    int zmin = m->zmin, zmax = m->zmax;
     for (int i = 0; rc == SQLITE_OK && i < n; i++)
         rc = put_locked(m, z, &items[i], now);
-    if (rc == SQLITE_OK)
-        rc = exec(m->w, "COMMIT");
+    if (rc == SQLITE_OK && n > 0 && (zmin < 0 || z < zmin || z > zmax))
+        rc = widen_zooms(m, z, &zmin, &zmax);
+    if (rc == SQLITE_OK && (rc = exec(m->w, "COMMIT")) == SQLITE_OK) {
+        m->zmin = zmin;
+        m->zmax = zmax;
+    }
     ts_status st = TS_OK;
     if (rc != SQLITE_OK) {
         st = db_fail(err, m->w, rc, m->path, "cannot store tiles");
@@ -545,27 +573,6 @@ static const ts_cache_ops mbt_ops = {
 
 /* ---- metadata --------------------------------------------------------------------------- */
 
-/* A metadata value as a number, or def when absent or not a number. */
-static double
-meta_num(sqlite3 *db, const char *name, double def)
-{
-    sqlite3_stmt *s;
-    double v = def;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM metadata WHERE name = ?1", -1, &s, NULL) !=
-        SQLITE_OK)
-        return def;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
-        char *end;
-        double d = t ? strtod(t, &end) : 0;
-        if (t && end != t)
-            v = d;
-    }
-    sqlite3_finalize(s);
-    return v;
-}
-
 /* Bounds already recorded ("w,s,e,n"), if any. */
 static int
 meta_bounds(sqlite3 *db, double b[4])
@@ -598,6 +605,25 @@ has_tiles(sqlite3 *db)
     return yes;
 }
 
+/* The lowest and highest zoom_level in map; 0 when there are none. */
+static int
+stored_zooms(sqlite3 *db, int *zmin, int *zmax)
+{
+    sqlite3_stmt *s;
+    int ok = 0;
+    if (sqlite3_prepare_v2(db, "SELECT MIN(zoom_level), MAX(zoom_level) FROM map", -1, &s,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER &&
+            sqlite3_column_type(s, 1) == SQLITE_INTEGER) {
+            *zmin = sqlite3_column_int(s, 0);
+            *zmax = sqlite3_column_int(s, 1);
+            ok = 1;
+        }
+        sqlite3_finalize(s);
+    }
+    return ok;
+}
+
 static int
 set_meta(sqlite3 *db, const char *name, const char *value)
 {
@@ -625,7 +651,14 @@ write_metadata(mbt *m, const ts_cache_desc *d)
         b[2] = 180;
         b[3] = 85.0511287798066;
     }
+    /* minzoom and maxzoom are the zooms of the tiles in the file (MBTiles 1.3; GDAL opens
+     * no file whose maxzoom is beyond 22, a cache's range may reach 24): a new file
+     * says the tileset's range until its first tiles are stored (put_locked widens) */
     int minz = d->minzoom, maxz = d->maxzoom;
+    if (m->zmin >= 0) {
+        minz = m->zmin;
+        maxz = m->zmax;
+    }
     if (has_tiles(db)) {
         double o[4];
         if (meta_bounds(db, o)) {
@@ -634,14 +667,6 @@ write_metadata(mbt *m, const ts_cache_desc *d)
             b[2] = fmax(b[2], o[2]);
             b[3] = fmax(b[3], o[3]);
         }
-        /* stored zooms widen the range only when they are levels of the grid (a file
-         * written elsewhere may hold anything, NaN or 1e300 included) */
-        double top = m->base.grid.nlevels > 0 ? m->base.grid.nlevels - 1 : 30;
-        double omin = meta_num(db, "minzoom", minz), omax = meta_num(db, "maxzoom", maxz);
-        if (omin >= 0 && omin <= top && omin < minz)
-            minz = (int)omin;
-        if (omax >= 0 && omax <= top && omax > maxz)
-            maxz = (int)omax;
     }
     char bounds[128], center[128], mz[16], xz[16];
     snprintf(bounds, sizeof bounds, "%.7f,%.7f,%.7f,%.7f", b[0], b[1], b[2], b[3]);
@@ -778,6 +803,8 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
         db_fail(err, m->w, rc, m->path, "cannot create the MBTiles tables");
         goto fail;
     }
+    m->zmin = m->zmax = -1;
+    stored_zooms(m->w, &m->zmin, &m->zmax);
     if (d->version != 0 && (rc = write_metadata(m, d)) != SQLITE_OK) {
         db_fail(err, m->w, rc, m->path, "cannot write the metadata");
         goto fail;

@@ -689,17 +689,17 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
         }
         secs = (ts_mono_ns() - t0) / 1e9;
     }
-    const char *table = ts_store_table(sl->store);
+    const char *table = ts_store_table(sl->store); /* lives as sl->store */
     for (int i = 0; i < l->nmvt_attrs; i++)
         if (ts_store_field_index(sl->store, l->mvt_attrs[i].name) < 0) {
+            TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->mvt_attrs[i].line, l->mvt_attrs[i].col,
+                       "layer %s: mvt attribute '%s' is not a field of %s in %s", l->name,
+                       l->mvt_attrs[i].name, table, src->path);
             ts_style_unref(sl->style);
             sl->style = NULL;
             ts_store_unref(sl->store);
             sl->store = NULL;
-            return TS_FAIL_AT(err, TS_ECONFIG, s->cfg->path, l->mvt_attrs[i].line,
-                              l->mvt_attrs[i].col,
-                              "layer %s: mvt attribute '%s' is not a field of %s in %s",
-                              l->name, l->mvt_attrs[i].name, table, src->path);
+            return TS_ECONFIG;
         }
     /* what the style reads but the vector tiles leave out: the MapLibre style's filters
      * on it are false, its labels empty (said once per layer) */
