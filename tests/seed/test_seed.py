@@ -319,6 +319,26 @@ def test_sigint_stops_cleanly_and_resume_finishes():
     assert len(tree_files(cache)[0]) == total
 
 
+def test_export_seed_keeps_its_own_progress_file():
+    """A seed into another file (--to) keeps its progress apart from the seed of the
+    tileset's cache: an export had overwritten an interrupted seed's progress file, whose
+    --resume was then refused as another seed's."""
+    work = tempfile.mkdtemp(dir=TMP)
+    cache = os.path.join(work, "cache")
+    cfg = config("own_progress", '{type: disk, path: "%s"}' % cache)
+    base = ["seed", "-c", cfg, "--tileset", "cadastre", "--bbox", SMALL_BBOX, "--threads", "2"]
+    for extra in (["--zoom", "12-14"], ["--zoom", "12", "--to", os.path.join(work, "x.mbtiles")]):
+        p = subprocess.run([ARGS.binary] + base + extra, capture_output=True, text=True,
+                           timeout=300, cwd=work)
+        assert p.returncode == 0, p.stdout + p.stderr
+    files = sorted(f for f in os.listdir(work) if f.endswith(".progress"))
+    assert files == [".tilesrv-seed-cadastre-to-x.mbtiles.progress",
+                     ".tilesrv-seed-cadastre.progress"], files
+    p = subprocess.run([ARGS.binary] + base + ["--zoom", "12-14", "--resume"],
+                       capture_output=True, text=True, timeout=300, cwd=work)
+    assert p.returncode == 0 and "belongs to another seed" not in p.stderr, p.stdout + p.stderr
+
+
 def mount_tmpfs(path, size):
     if os.geteuid() != 0 or shutil.which("mount") is None or os.environ.get("TS_TEST_NO_TMPFS"):
         return False

@@ -13,6 +13,7 @@
  * metatile that failed freezes the watermark, so a resumed run looks at it again. */
 #include "seed/seed.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -622,11 +623,25 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
             snprintf(shard, sizeof shard, "-%dof%d", o->shard_i, o->shard_n);
         if (o->progress_dir && mkdir(o->progress_dir, 0755) != 0 && errno != EEXIST)
             return TS_FAIL(err, TS_EIO, "cannot create seed_progress_dir %s", o->progress_dir);
+        /* a seed into another target (--to) has its own file: an export does not take
+         * the place of an interrupted seed of the cache */
+        char target[96] = "";
+        if (o->to != NULL) {
+            const char *base = strrchr(o->to, '/');
+            base = base && base[1] ? base + 1 : o->to;
+            int k = snprintf(target, sizeof target, "-to-");
+            for (; *base && k < (int)sizeof target - 1; base++)
+                target[k++] = (char)(isalnum((unsigned char)*base) || *base == '.' ||
+                                             *base == '-' || *base == '_'
+                                         ? *base
+                                         : '_');
+            target[k] = '\0';
+        }
         int n = snprintf(out->progress_path, sizeof out->progress_path,
-                         "%s%s.tilesrv-seed-%s%s%s%s%s.progress",
+                         "%s%s.tilesrv-seed-%s%s%s%s%s%s.progress",
                          o->progress_dir ? o->progress_dir : "", o->progress_dir ? "/" : "",
                          o->tileset, o->grid ? "-" : "", o->grid ? o->grid : "",
-                         o->scale == 2 ? "@2x" : "", shard);
+                         o->scale == 2 ? "@2x" : "", shard, target);
         if (n < 0 || (size_t)n >= sizeof out->progress_path)
             return TS_FAIL(err, TS_EINVAL, "seed_progress_dir too long");
     }
