@@ -873,6 +873,45 @@ def test_disk_full_cache_keeps_serving_and_says_so():
         shutil.rmtree(d)
 
 
+def test_cache_that_cannot_be_opened_at_start_leaves_the_server_up_and_degraded():
+    """A tileset's disk cache that cannot be opened at start (here: its path runs through a
+    file; likewise a full disk or a directory the server may not write) no longer stops the
+    server: every tileset is served (that one from memory), /health says degraded with the
+    reason, and a seed of that cache is refused with it. The whole server had exited."""
+    d = tempfile.mkdtemp()
+    try:
+        blocker = os.path.join(d, "not_a_dir")
+        with open(blocker, "w") as f:
+            f.write("x")
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        sld = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        cfg = os.path.join(d, "t.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  l: {source: s, table: parcels, "
+                    "style: %s}\ntilesets:\n  broken:\n    layers: [l]\n"
+                    "    cache: {type: disk, path: %s/cache}\n  fine:\n    layers: [l]\n"
+                    % (gpkg, sld, blocker))
+        srv = start_server(cfg)
+        try:
+            for t in ("broken", "fine"):
+                st, _, body = get(srv[1], "/tiles/%s/16/34001/21873.png" % t)
+                assert st == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", (t, st, body[:200])
+            st, _, health = get(srv[1], "/health")
+            h = json.loads(health)
+            assert h["status"] == "degraded" and not h["cache"]["persist_ok"], health
+            assert "broken" in h["cache"]["persist_error"], health
+        finally:
+            rc, log = stop_server(srv)
+        assert "cache of tileset broken cannot be opened" in log, log[-2000:]
+        r = subprocess.run([ARGS.binary, "seed", "-c", cfg, "--tileset", "broken", "--zoom",
+                            "12", "--progress-file", os.path.join(d, "p")],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1, (r.returncode, r.stderr)
+        assert "cache of tileset broken cannot be opened" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d)
+
+
 def test_vector_tiles_decode_with_gdal():
     """/tiles/{tileset}/{z}/{x}/{y}.mvt (and .pbf): an MVT 2.1 tile that GDAL's MVT driver
     reads with the tileset's layers, features and attributes; ETag/304 as for PNG."""

@@ -43,6 +43,7 @@ typedef struct tscache {
     pthread_mutex_t mu;          /* opening the scale 2 level on first use */
     atomic_int opened2;          /* 1 once the scale 2 level was tried */
     int memory_only;             /* ts_pipeline_opts.memory_only: no persistent level */
+    char open_error[300];        /* why the scale 1 persistent level did not open, or "" */
 } tscache;
 
 /* The service and its tilesets' cache levels, swapped together on reload. Refcounted:
@@ -55,6 +56,8 @@ typedef struct cacheset {
     ts_service *svc;             /* reference */
     int n;
     tscache *t;
+    char open_error[256];        /* "tileset: why" of the first cache that did not open, or ""
+                                  * (/health degraded until a reload opens it) */
 } cacheset;
 
 /* One metatile being rendered. Lives in the in-flight table until its waiters are told. */
@@ -464,8 +467,8 @@ cacheset_unref(cacheset *cs)
 }
 
 /* The cache levels of every tileset of svc. The scale 1 persistent levels are opened now:
- * with strict a failure fails the whole set (*err), otherwise it is logged and the tileset
- * keeps its tiles in memory only. */
+ * with strict a failure fails the whole set (*err), otherwise it is logged, recorded for
+ * /health (open_error) and the tileset keeps its tiles in memory only. */
 static cacheset *
 cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
 {
@@ -514,8 +517,14 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
                 cacheset_free(cs);
                 return NULL;
             }
-            ts_error("cache of tileset %s cannot be opened, tiles stay in memory only: %s",
-                     tc->ts->name, ts_err_format(&oerr, buf, sizeof buf));
+            ts_err_format(&oerr, buf, sizeof buf);
+            ts_error("cache of tileset %s cannot be opened, its tiles stay in memory only "
+                     "until a reload opens it: %s",
+                     tc->ts->name, buf);
+            snprintf(tc->open_error, sizeof tc->open_error, "%.290s", buf);
+            if (!cs->open_error[0])
+                snprintf(cs->open_error, sizeof cs->open_error, "%.60s: cannot be opened: %.160s",
+                         tc->ts->name, buf);
         }
     }
     return cs;
@@ -681,7 +690,9 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
         ts_pipeline_free(p);
         return NULL;
     }
-    p->cs = cacheset_new(p, svc, 1, err);
+    /* a cache that cannot be opened (disk full, permissions) leaves its tileset in memory
+     * and the server up, degraded; a seed of that cache is refused with the reason */
+    p->cs = cacheset_new(p, svc, 0, err);
     if (p->cs == NULL) {
         ts_pipeline_free(p);
         return NULL;
@@ -1444,9 +1455,9 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     cacheset *cs = current(p);
     cacheset_io_stats(cs, &o->persist);
     ts_cache_io_stats_add(&o->persist, &p->persist_retired, 1);
-    o->persist_failing = p->persist_failing;
+    o->persist_failing = p->persist_failing || cs->open_error[0];
     snprintf(o->persist_error, sizeof o->persist_error, "%s",
-             p->persist_failing ? p->persist_error : "");
+             cs->open_error[0] ? cs->open_error : p->persist_failing ? p->persist_error : "");
     pthread_mutex_unlock(&p->perr_mu);
     cacheset_unref(cs); /* not under perr_mu: freeing the set takes it */
 }
@@ -1550,6 +1561,9 @@ ts_pipeline_tileset_cache(ts_pipeline *p, const char *tileset, const char *grid,
         level_stack(tc, scale);
         if (tc->persist[scale - 1])
             c = ts_cache_ref(tc->persist[scale - 1]);
+        else if (scale == 1 && tc->open_error[0])
+            TS_FAIL(err, TS_EIO, "cache of tileset %s cannot be opened: %s", tileset,
+                    tc->open_error);
         else
             TS_FAIL(err, TS_ENOENT, "tileset %s has no persistent cache (cache type %s)",
                     tileset, ts->cfg->cache.type ? ts->cfg->cache.type : "memory");

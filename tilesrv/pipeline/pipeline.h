@@ -261,8 +261,9 @@ typedef struct ts_pipeline_stats {
     uint64_t pg_queries, pg_errors; /* per-request (PostGIS) fetches that worked / failed */
     int pg_failing;                /* 1: the latest PostGIS fetch failed (message below) */
     char pg_error[256];
-    int persist_failing;           /* 1: the last persistent write failed (e.g. disk full) */
-    char persist_error[256];       /* message of the last persistent write failure, or "" */
+    int persist_failing;           /* 1: the last persistent write failed (e.g. disk full),
+                                    * or a tileset's cache could not be opened */
+    char persist_error[256];       /* that failure's message (an unopened cache first), or "" */
 } ts_pipeline_stats;
 void ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *out);
 
