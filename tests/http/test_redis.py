@@ -485,6 +485,40 @@ def run(a, tmp):
                 redis.kill()
 
 
+def wrong_password(a, tmp):
+    """A node with a wrong Redis password: /health and the log say that AUTH was refused,
+    not that Redis cannot be reached (it answered); tiles are still served."""
+    port = free_port()
+    exe = shutil.which("redis-server")
+    p = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--dir", tmp, "--requirepass", "Right-pass-1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = None
+    try:
+        time.sleep(0.5)
+        cfg = demo_config(a.srcdir, os.path.join(tmp, "auth.yaml"), port, "auth:")
+        text = open(cfg).read().replace('url: "redis://127.0.0.1:%d/0"' % port,
+                                        'url: "redis://:Wrong-pass-2@127.0.0.1:%d/0"' % port)
+        with open(cfg, "w") as f:
+            f.write(text)
+        log = os.path.join(tmp, "auth.log")
+        node = start_node(a.binary, cfg, log)
+        st, _, body = get(node[1], tile_path(MX, MY))
+        check(st == 200 and png_whole(body), "wrong password: tiles still served (uncached)")
+        h = health(node[1])
+        err = h["cache"]["persist_error"]
+        check(h["status"] == "degraded" and "AUTH" in err and "reached" not in err,
+              "wrong password: /health says AUTH was refused: %s" % err)
+        check("Wrong-pass-2" not in err and "Wrong-pass-2" not in open(log).read(),
+              "the password is in neither /health nor the log")
+    finally:
+        if node is not None:
+            node[0].send_signal(signal.SIGTERM)
+            node[0].wait(30)
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -493,6 +527,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="tilesrv-redis-")
     try:
         run(a, tmp)
+        wrong_password(a, tmp)
     except Fail as e:
         print("FAIL: %s" % e, flush=True)
         for n in ("a.log", "b.log"):

@@ -61,6 +61,7 @@ typedef struct rds {
     int nidle;
     int64_t retry_at;          /* monotonic ns before which no call is tried (Redis down) */
     int64_t backoff_ns;        /* the next back-off; RETRY_NS while Redis answers */
+    char down_why[200];        /* why the last new connection failed, or "" (Redis up) */
     atomic_ullong seq;         /* lock tokens */
 } rds;
 
@@ -235,16 +236,31 @@ conn_take(rds *r, int *reused, ts_err *err)
     }
     int64_t now = (int64_t)ts_mono_ns();
     if (now < r->retry_at) {
+        char why[sizeof r->down_why];
+        memcpy(why, r->down_why, sizeof why);
         pthread_mutex_unlock(&r->mu);
-        TS_FAIL(err, TS_EIO, "Redis %s:%d cannot be reached or does not answer (tried again in "
-                "%.1f s)", r->host, r->port, (double)(r->retry_at - now) / 1e9);
+        if (why[0])
+            TS_FAIL(err, TS_EIO, "%s (next try in %.1f s)", why,
+                    (double)(r->retry_at - now) / 1e9);
+        else
+            TS_FAIL(err, TS_EIO, "Redis %s:%d does not answer (next try in %.1f s)", r->host,
+                    r->port, (double)(r->retry_at - now) / 1e9);
         return NULL;
     }
     pthread_mutex_unlock(&r->mu);
     *reused = 0;
     c = conn_new(r, err);
+    pthread_mutex_lock(&r->mu);
+    int was_down = r->down_why[0] != '\0';
+    if (c == NULL) /* the reason (refused, timed out, AUTH refused ...) for later calls */
+        snprintf(r->down_why, sizeof r->down_why, "%.190s", err ? err->msg : "no answer");
+    else
+        r->down_why[0] = '\0';
+    pthread_mutex_unlock(&r->mu);
     if (c == NULL)
         mark_down(r);
+    else if (was_down)
+        ts_info("cache %s (redis): Redis %s:%d answers again", r->base.name, r->host, r->port);
     return c;
 }
 
