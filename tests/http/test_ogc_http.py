@@ -562,6 +562,53 @@ def test_getlegendgraphic():
             REQUEST="GetLegendGraphic", LAYER="buildings", FORMAT="image/png", DPI="abc")
 
 
+def test_legend_draws_hatched_and_patterned_fills():
+    """A GraphicFill's legend sample is its pattern as the map draws it (a B-Plan legend is
+    its hatches): shape://slash lines and spaced circles, not a flat colour (it had been
+    half the pattern's colour, one value over the whole sample)."""
+    d = tempfile.mkdtemp()
+    try:
+        fills = {
+            "hatch": '<Mark><WellKnownName>shape://slash</WellKnownName><Stroke>'
+                     '<CssParameter name="stroke">#000000</CssParameter></Stroke></Mark>'
+                     '<Size>8</Size>',
+            "dots": '<Mark><WellKnownName>circle</WellKnownName><Fill><CssParameter '
+                    'name="fill">#000000</CssParameter></Fill></Mark><Size>4</Size>',
+        }
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        layers = ""
+        for name, mark in fills.items():
+            with open(os.path.join(d, name + ".sld"), "w") as f:
+                f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"'
+                        '><NamedLayer><Name>x</Name><UserStyle><FeatureTypeStyle><Rule>'
+                        '<PolygonSymbolizer><Fill><GraphicFill><Graphic>%s</Graphic>'
+                        '</GraphicFill></Fill><VendorOption name="graphic-margin">3'
+                        '</VendorOption></PolygonSymbolizer></Rule></FeatureTypeStyle>'
+                        '</UserStyle></NamedLayer></StyledLayerDescriptor>' % mark)
+            layers += "  %s: {source: s, table: parcels, style: %s/%s.sld}\n" % (name, d, name)
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n%stilesets:\n  t: {layers: [%s]}\n"
+                    % (gpkg, layers, ", ".join(fills)))
+        srv = start_server(cfg)
+        try:
+            for name in fills:
+                st, h, body = wms(srv[1], SERVICE="WMS", VERSION="1.3.0",
+                                  REQUEST="GetLegendGraphic", LAYER=name, FORMAT="image/png",
+                                  WIDTH="40", HEIGHT="40")
+                assert st == 200 and h["content-type"] == "image/png", (name, st, body[:300])
+                w, hh, px = png_pixels(body)
+                inner = [px[y * w + x] for y in range(8, 32) for x in range(8, 32)]
+                dark = sum(1 for p in inner if p[0] < 100)
+                light = sum(1 for p in inner if p[0] > 200)
+                # a pattern: dark lines or dots and light gaps, each a real share
+                assert dark > 40 and light > 100, (name, dark, light)
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_leaves_out_untitled_label_rules_and_label_bars_over_marks():
     """GetLegendGraphic: a rule of labels only without a title (QGIS's labelling) has no row
     (it was a bar without a title); a rule drawing a mark and a label shows the mark alone

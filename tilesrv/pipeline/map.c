@@ -742,16 +742,19 @@ draw_sample(ts_raster *ra, ts_render_worker *wk, const ts_font_catalog *fonts, t
             uint32_t cnt = 4;
             ts_parts parts = {xy, &cnt, 1};
             ts_rgba fill = s->fill;
-            double fo = s->fill_opacity;
-            if (s->fill_graphic != NULL) {
-                const ts_graphic *g = s->fill_graphic;
-                fill = g->has_stroke ? g->stroke_color : g->fill;
-                fo = 0.5;
-            } else if (!s->has_fill) {
-                fo = 0;
-            }
+            double fo = s->has_fill ? s->fill_opacity : 0;
             if (fo > 0)
                 st = ts_raster_fill(ra, c, &id, &parts, TS_FILL_NONZERO, fill, fo);
+            if (st == TS_OK && s->fill_graphic != NULL) {
+                /* the pattern as the map draws it (hatches, spaced marks); an image
+                 * pattern needs its layer's pixels: half its mark's colour */
+                const ts_graphic *g = s->fill_graphic;
+                st = wk != NULL && g->image < 0
+                         ? ts_render_fill_sample(wk, c, s, x + m, y + m, w - 2 * m, h - 2 * m,
+                                                 sf, fonts)
+                         : ts_raster_fill(ra, c, &id, &parts, TS_FILL_NONZERO,
+                                          g->has_stroke ? g->stroke_color : g->fill, 0.5);
+            }
             if (st == TS_OK && s->has_stroke)
                 st = ts_raster_stroke(ra, c, &id, &parts, 1, &sk, s->stroke_color,
                                       s->stroke_opacity);

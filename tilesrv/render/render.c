@@ -1409,7 +1409,8 @@ fill_tile(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
     double r = fmod(rot, 360.0);
     if (r == 0)
         r = 0;
-    const ts_canvas *t = cache_get(e->w, e->l->id, g, GC_TILE, e->sf, r);
+    uint64_t lid = e->l ? e->l->id : 0; /* 0: a legend sample's */
+    const ts_canvas *t = cache_get(e->w, lid, g, GC_TILE, e->sf, r);
     if (t != NULL)
         return t;
     /* the mark's square and the margins around it (whole pixels, so the pattern repeats
@@ -1439,7 +1440,7 @@ fill_tile(draw_env *e, const ts_graphic *g, double rot, ts_status *st)
         ts_canvas_free(n);
         return NULL;
     }
-    return cache_put(e->w, e->l->id, g, GC_TILE, e->sf, r, n);
+    return cache_put(e->w, lid, g, GC_TILE, e->sf, r, n);
 }
 
 static int64_t
@@ -2076,6 +2077,34 @@ ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g,
     if (s.size * e.sf > max_px)
         s.size = max_px / e.sf;
     return draw_graphic(&e, c, &s, x, y, 0, 1);
+}
+
+ts_status
+ts_render_fill_sample(ts_render_worker *w, ts_canvas *c, const ts_symbolizer *s, double x,
+                      double y, double wd, double ht, double sf, const ts_font_catalog *fonts)
+{
+    if (w == NULL || c == NULL || s == NULL || s->fill_graphic == NULL ||
+        s->fill_graphic->image >= 0)
+        return TS_EINVAL;
+    draw_env e;
+    memset(&e, 0, sizeof e);
+    e.w = w;
+    e.c = c;
+    e.sf = sf > 0 ? sf : 1;
+    e.t = identity;
+    e.shown = (ts_bbox){0, 0, c->w, c->full_h > 0 ? c->full_h : c->h};
+    e.y0 = c->row0;
+    e.y1 = c->row0 + c->h;
+    e.full_h = c->full_h > e.y1 ? c->full_h : e.y1;
+    e.fonts = fonts;
+    ts_symbolizer fixed = *s; /* the fixed rotation: no feature here */
+    ts_graphic g = *s->fill_graphic;
+    g.rotation_expr = NULL;
+    fixed.fill_graphic = &g;
+    double xy[8] = {x, y + ht, x + wd, y + ht, x + wd, y, x, y};
+    uint32_t cnt = 4;
+    ts_geom geom = {.kind = TS_GEOM_POLYGON, .xy = xy, .counts = &cnt, .nparts = 1};
+    return draw_graphic_fill(&e, &fixed, &geom);
 }
 
 /* ---- icons for client-side maps (sprites) ---------------------------------------------- */

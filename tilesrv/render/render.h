@@ -190,6 +190,14 @@ ts_status ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_g
                                    double x, double y, double max_px, double sf,
                                    const ts_font_catalog *fonts);
 
+/* Fill the box (x, y, wd, ht) of c with the GraphicFill pattern of polygon symbolizer s as
+ * the map draws it (hatching, a mark's pattern tile with its margins), at its fixed
+ * rotation, sizes scaled by sf: a legend sample. TS_EINVAL when s has no GraphicFill or
+ * it is an image (an image needs its layer's pixels: draw a flat sample instead). */
+ts_status ts_render_fill_sample(ts_render_worker *w, ts_canvas *c, const ts_symbolizer *s,
+                                double x, double y, double wd, double ht, double sf,
+                                const ts_font_catalog *fonts);
+
 /* The scale denominator of a resolution (units per pixel) per the OGC 0.28 mm pixel. */
 static inline double
 ts_render_scale_denom(double res, double meters_per_unit)
