@@ -530,6 +530,23 @@ def test_style_warnings_once_per_layer_and_shapefile_cut_names_suggested():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_listen_failures_say_why():
+    """A port another program holds, an address no interface has: the exit says which (it
+    said "address in use or not permitted" for both)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    try:
+        for listen, why in (("127.0.0.1:%d" % s.getsockname()[1], "in use by another program"),
+                            ("10.255.255.254:18123", "no interface of this host")):
+            r = subprocess.run([ARGS.binary, "serve", "--listen", listen], capture_output=True,
+                               text=True, timeout=120)
+            assert r.returncode == 1, (listen, r.returncode, r.stderr[-500:])
+            assert "cannot listen on %s: " % listen in r.stderr and why in r.stderr, r.stderr[-800:]
+    finally:
+        s.close()
+
+
 def test_cli_help_and_options_before_the_command():
     """`tilesrv CMD --help` prints the usage and exits 0 (it said 'unknown option');
     -q, -c and --log-level may come before the command."""

@@ -1082,7 +1082,20 @@ TS_TEST(mbtiles_refuses_other_grids_and_foreign_files)
     ts_err_clear(&err);
     TS_CHECK(ts_cache_mbtiles_open(path, &d, &err) == NULL);
     TS_CHECK_INT(err.code, TS_EIO);
+    TS_CHECK(strstr(err.msg, "not an SQLite file") != NULL);
     remove_tree(path);
+    /* a file the server may not write (mode 0444; root may write anything, so only when
+     * not root) says so, not "is it an SQLite file?" */
+    if (getuid() != 0) {
+        ts_err_clear(&err);
+        d = desc_for(1);
+        TS_REQUIRE((f = fopen(path, "w")) != NULL);
+        fclose(f);
+        chmod(path, 0444);
+        TS_CHECK(ts_cache_mbtiles_open(path, &d, &err) == NULL);
+        TS_CHECK(strstr(err.msg, "permissions") != NULL);
+        remove_tree(path);
+    }
 }
 
 TS_TEST(tiered_reads_through_and_promotes_fresh_tiles_only)

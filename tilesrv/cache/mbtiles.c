@@ -795,7 +795,13 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
                           &emsg);
     sqlite3_free(emsg);
     if (rc != SQLITE_OK) {
-        db_fail(err, m->w, rc, m->path, "cannot switch to WAL (is it an SQLite file?)");
+        int code = rc & 0xff; /* the primary result code */
+        db_fail(err, m->w, rc, m->path,
+                code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN
+                    ? "cannot write the file or its directory (permissions? the server "
+                      "writes a -wal and a -shm file beside it)"
+                : code == SQLITE_NOTADB ? "cannot switch to WAL: not an SQLite file"
+                                        : "cannot switch to WAL");
         goto fail;
     }
     rc = exec(m->w, schema_sql);

@@ -1230,8 +1230,23 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
         MHD_OPTION_NOTIFY_CONNECTION, ts_http__on_connection, h, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
     if (h->d == NULL) {
-        TS_FAIL(err, TS_EIO, "cannot listen on %s:%d (address in use or not permitted)",
-                h->o.host, o->port);
+        /* MHD does not say why: bind a socket of our own to the address to learn it */
+        const char *why = "address in use or not permitted";
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (fd >= 0) {
+            int one = 1;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                     : sizeof(struct sockaddr_in);
+            if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+                why = errno == EADDRINUSE    ? "the port is in use by another program"
+                      : errno == EACCES      ? "permission denied: ports below 1024 need root "
+                                               "or CAP_NET_BIND_SERVICE"
+                      : errno == EADDRNOTAVAIL ? "no interface of this host has that address"
+                                               : strerror(errno);
+            close(fd);
+        }
+        TS_FAIL(err, TS_EIO, "cannot listen on %s:%d: %s", h->o.host, o->port, why);
         ts_http__guard_stop(h);
         goto fail;
     }
