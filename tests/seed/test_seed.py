@@ -837,6 +837,16 @@ def test_usage_errors_exit_2():
     assert rc == 2, err
     rc, _, err = run(["seed", "--tileset", "cadastre", "--zoom", "12"])   # no cache anywhere
     assert rc == 2 and "no persistent cache" in err, err
+    # a tileset whose first grid is the AdV set: XYZ zooms beyond its 0-13 point at --grid
+    adv = config("adv_first", "{type: memory}").replace(".yaml", "")
+    with open(adv + ".yaml", "a") as f:
+        f.write("    grids: [DE_EPSG_25832_ADV, WebMercatorQuad]\n")
+    rc, _, err = run(["seed", "-c", adv + ".yaml", "--tileset", "cadastre", "--zoom", "14-16",
+                      "--to", os.path.join(TMP, "adv.mbtiles")])
+    assert rc == 2 and "--grid WebMercatorQuad" in err, err
+    rc, _, err = run(["seed", "-c", adv + ".yaml", "--tileset", "cadastre", "--zoom", "12",
+                      "--to", os.path.join(TMP, "adv.mbtiles")])
+    assert rc == 2 and "--grid WebMercatorQuad" in err, err
     rc, _, err = run(["seed", "--tileset", "cadastre", "--zoom", "12", "--shard", "3/3",
                       "--to", "x.mbtiles"])
     assert rc == 2, err

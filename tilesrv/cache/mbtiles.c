@@ -750,8 +750,9 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     }
     if (d->grid->epsg != 3857) {
         TS_FAIL(err, TS_EINVAL,
-                "MBTiles %s: MBTiles holds WebMercatorQuad (EPSG:3857) tiles only, not grid %s",
-                path, d->grid->name);
+                "MBTiles %s: MBTiles holds WebMercatorQuad (EPSG:3857) tiles only, not grid %s "
+                "(seed --grid WebMercatorQuad, or --to a directory for %s)",
+                path, d->grid->name, d->grid->name);
         return NULL;
     }
     mbt *m = calloc(1, sizeof *m);

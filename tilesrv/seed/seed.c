@@ -580,8 +580,12 @@ ts_seed_run(ts_pipeline *p, const ts_seed_opts *o, ts_seed_summary *out, ts_err 
     }
     int tminz = ts->minzoom, tmaxz = ts->maxzoom;
     if (o->minz < tminz || o->maxz > tmaxz || o->minz > o->maxz) {
-        st = TS_FAIL(err, TS_EINVAL, "--zoom %d-%d is outside the levels %d-%d of tileset %s",
-                     o->minz, o->maxz, tminz, tmaxz, o->tileset);
+        st = TS_FAIL(err, TS_EINVAL, "--zoom %d-%d is outside the levels %d-%d of tileset %s on "
+                     "grid %s%s",
+                     o->minz, o->maxz, tminz, tmaxz, o->tileset, ts->grid->name,
+                     o->grid == NULL && ts->grid->epsg != 3857
+                         ? " (its first grid; --grid WebMercatorQuad seeds the XYZ tiles)"
+                         : "");
         goto out;
     }
     if ((st = ts_seed__region_open(&o->area, ts->grid, &rgn, err)) != TS_OK)
