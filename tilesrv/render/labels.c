@@ -205,7 +205,7 @@ warn_too_long(const ts_render_layer *l, const ts_symbolizer *sym, const char *te
     pthread_mutex_unlock(&mu);
     if (!known)
         ts_warn("layer %s: labels longer than %.0f px (box diagonal) are not drawn, e.g. "
-                "'%.60s': a smaller font-size or autoWrap shortens them",
+                "'%.60s': a smaller font-size or a shorter text (autoWrap is not honoured in the PNG)",
                 l->name, cap, text);
 }
 
