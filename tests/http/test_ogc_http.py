@@ -322,6 +322,17 @@ def test_getmap_sld_body_restyles():
     assert sum(1 for q in px if q[0] > 240 and q[1] < 20 and q[2] < 20) == 0
     wms_exc(p, "1.3.0", "InvalidParameterValue", **dict(MAP, LAYERS="parcels",
                                                          SLD_BODY="<not-sld/>"))
+    # a posted style reading a field the server does not load for the layer (the store
+    # keeps what the configured style reads): drawn with nulls, and the log says so
+    unread = SLD_RED.replace("<Rule>", "<Rule><ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>"
+                             "eigentuemer</ogc:PropertyName><ogc:Literal>x</ogc:Literal>"
+                             "</ogc:PropertyIsEqualTo></ogc:Filter>", 1)
+    st, h, body = getmap(p, LAYERS="parcels", SLD_BODY=unread)
+    assert st == 200 and h["content-type"] == "image/png", body[:300]
+    deadline = time.time() + 5
+    while "reads 'eigentuemer'" not in open(SERVER[2]).read() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "SLD_BODY for layer parcels reads 'eigentuemer'" in open(SERVER[2]).read()
 
 
 def test_getmap_exceptions_inimage_and_blank():

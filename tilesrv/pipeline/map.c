@@ -189,6 +189,28 @@ map_job_run(void *state, void *arg)
     map_job_free(j);
 }
 
+/* An SLD_BODY reads properties the layer's store does not hold (a store keeps the fields
+ * its configured style and vector tiles read): said at most once a minute, with one of
+ * them, since its filters and labels see null there. */
+static void
+warn_sld_missing(const ts_render_layer *rl, const ts_style *sld)
+{
+    static _Atomic uint64_t last_ns;
+    uint64_t now = ts_mono_ns(), was = atomic_load(&last_ns);
+    if ((was != 0 && now - was < 60000000000ull) ||
+        !atomic_compare_exchange_strong(&last_ns, &was, now))
+        return;
+    const char *prop = "";
+    for (int i = 0; i < sld->nprops && !prop[0]; i++)
+        if (rl->prop_field[i] < 0)
+            prop = sld->props[i];
+    ts_warn("WMS SLD_BODY for layer %s reads '%s', which the server does not load for it "
+            "(only the fields its configured style reads, and its mvt attributes): null in "
+            "its filters and labels. Read the field in the layer's style file to make it "
+            "available",
+            rl->name, prop);
+}
+
 ts_status
 ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud, ts_err *err)
 {
@@ -228,12 +250,16 @@ ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud
         rl = ts_pipeline__live_layer(j->svc, rl, &j->live[i]);
         const ts_style *sld = r->styles ? r->styles[owner[i]] : NULL;
         if (sld != NULL) {
-            j->owned[j->n] = ts_render_layer_new(rl->name, rl->store, (ts_style *)sld, NULL, err);
+            int missing = 0;
+            j->owned[j->n] =
+                ts_render_layer_new(rl->name, rl->store, (ts_style *)sld, &missing, err);
             if (j->owned[j->n] == NULL) {
                 st = err && err->code != TS_OK ? err->code : TS_ENOMEM;
                 goto fail;
             }
             rl = j->owned[j->n];
+            if (missing > 0)
+                warn_sld_missing(rl, sld);
         }
         j->rls[j->n] = rl;
         const ts_crs *sc = scrs ? ts_grid_crs_find(scrs) : NULL;
