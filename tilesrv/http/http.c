@@ -1232,18 +1232,22 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
     if (h->d == NULL) {
         /* MHD does not say why: bind a socket of our own to the address to learn it */
         const char *why = "address in use or not permitted";
+        char ebuf[128];
         int fd = socket(ss.ss_family, SOCK_STREAM, 0);
         if (fd >= 0) {
             int one = 1;
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
             socklen_t len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                      : sizeof(struct sockaddr_in);
-            if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-                why = errno == EADDRINUSE    ? "the port is in use by another program"
-                      : errno == EACCES      ? "permission denied: ports below 1024 need root "
-                                               "or CAP_NET_BIND_SERVICE"
-                      : errno == EADDRNOTAVAIL ? "no interface of this host has that address"
-                                               : strerror(errno);
+            int e = bind(fd, (struct sockaddr *)&ss, len) != 0 ? errno : 0;
+            if (e != 0 && strerror_r(e, ebuf, sizeof ebuf) != 0)
+                snprintf(ebuf, sizeof ebuf, "error %d", e);
+            if (e != 0)
+                why = e == EADDRINUSE    ? "the port is in use by another program"
+                      : e == EACCES      ? "permission denied: ports below 1024 need root "
+                                           "or CAP_NET_BIND_SERVICE"
+                      : e == EADDRNOTAVAIL ? "no interface of this host has that address"
+                                           : ebuf;
             close(fd);
         }
         TS_FAIL(err, TS_EIO, "cannot listen on %s:%d: %s", h->o.host, o->port, why);
