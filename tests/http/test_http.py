@@ -724,6 +724,59 @@ def test_broken_config_on_reload_keeps_serving():
         shutil.rmtree(d)
 
 
+def test_suspended_cache_writes_show_in_health_and_metrics():
+    """A style edited on disk whose reload is refused (broken): the tileset is served as
+    loaded and its persistent cache is not written (its tiles would be of a version the
+    files no longer give) — /health is degraded and names the tileset, /metrics counts it;
+    the fixed style's reload ends it. Only one WARN line had said so."""
+    d = tempfile.mkdtemp()
+    try:
+        sld = os.path.join(d, "p.sld")
+        orig = open(os.path.join(ARGS.srcdir, "styles", "parcels.sld"), encoding="utf-8").read()
+        with open(sld, "w", encoding="utf-8") as f:
+            f.write(orig)
+        cfg = os.path.join(d, "t.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  l: {source: s, table: parcels, "
+                    "style: %s}\ntilesets:\n  t:\n    layers: [l]\n    metatile: 1\n"
+                    "    cache: {type: disk, path: %s/cache}\n"
+                    % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), sld, d))
+        srv = start_server(cfg)
+        try:
+            assert get(srv[1], "/tiles/t/16/34001/21873.png")[0] == 200
+            with open(sld, "w", encoding="utf-8") as f:
+                f.write(orig.replace("</Rule>", "</Rul>", 1))
+            srv[0].send_signal(signal.SIGHUP)
+            for _ in range(int(240 * SLOW)):
+                hj = json.loads(get(srv[1], "/health")[2])
+                if hj.get("reload", {}).get("ok") is False:
+                    break
+                time.sleep(0.25)
+            assert hj["reload"]["ok"] is False, hj
+            time.sleep(1.1)  # the files are looked at once a second at most
+            for x in (34002, 34003):
+                assert get(srv[1], "/tiles/t/16/%d/21873.png" % x)[0] == 200
+            hj = json.loads(get(srv[1], "/health")[2])
+            assert hj["status"] == "degraded" and hj["cache"]["suspended"] == 1, hj
+            assert hj["cache"]["suspended_tileset"] == "t", hj
+            m = get(srv[1], "/metrics")[2].decode()
+            assert "tilesrv_persist_suspended_tilesets 1" in m
+            with open(sld, "w", encoding="utf-8") as f:
+                f.write(orig)
+            srv[0].send_signal(signal.SIGHUP)
+            for _ in range(int(240 * SLOW)):
+                hj = json.loads(get(srv[1], "/health")[2])
+                if hj.get("reload", {}).get("ok") is True:
+                    break
+                time.sleep(0.25)
+            hj = json.loads(get(srv[1], "/health")[2])
+            assert hj["status"] == "ok" and hj["cache"]["suspended"] == 0, hj
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_style_reload_on_sighup_and_broken_style_refused():
     """A changed style is picked up on SIGHUP; a broken one is refused with file:line and
     the running service keeps the last good one."""

@@ -521,11 +521,17 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     int feeds_bad = h->o.live ? ts_live_health(h->o.live, &fb) : 0;
     ts_buf_printf(&b, "{\"status\":\"%s\",\"ready\":true,\"uptime_s\":%lld,\"generation\":%llu,"
                       "\"render_queue\":%d,\"cache\":{\"persist_ok\":%s,\"persist_error\":\"",
-                  ps.persist_failing || ps.pg_failing || feeds_bad ? "degraded" : "ok",
+                  ps.persist_failing || ps.persist_suspended || ps.pg_failing || feeds_bad
+                      ? "degraded"
+                      : "ok",
                   (long long)(ts_wall_s() - h->started),
                   (unsigned long long)ts_service_generation(svc), ps.queued,
                   ps.persist_failing ? "false" : "true");
     ts_ows_json_escape(&b, ps.persist_failing ? ps.persist_error : "");
+    /* tilesets whose files changed since the running configuration loaded (a reload was
+     * refused, or none was asked for): served, their persistent cache not written */
+    ts_buf_printf(&b, "\",\"suspended\":%d,\"suspended_tileset\":\"", ps.persist_suspended);
+    ts_ows_json_escape(&b, ps.suspended_tileset);
     ts_buf_printf(&b, "\"}");
     /* per-request PostGIS layers whose latest query failed: "degraded" too */
     if (ps.pg_queries + ps.pg_errors > 0) {

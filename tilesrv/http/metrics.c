@@ -523,10 +523,15 @@ ts_http__metrics_write(ts_http *h, ts_buf *b)
                   "tilesrv_persist_corrupt_total %llu\n"
                   "# HELP tilesrv_persist_failing 1 while the last persistent write failed (e.g. disk full).\n"
                   "# TYPE tilesrv_persist_failing gauge\n"
-                  "tilesrv_persist_failing %d\n",
+                  "tilesrv_persist_failing %d\n"
+                  "# HELP tilesrv_persist_suspended_tilesets Tilesets whose files changed on disk "
+                  "since the running configuration loaded: their persistent cache is not written "
+                  "until a reload succeeds.\n"
+                  "# TYPE tilesrv_persist_suspended_tilesets gauge\n"
+                  "tilesrv_persist_suspended_tilesets %d\n",
                   (unsigned long long)ps.persist.puts, (unsigned long long)ps.persist.put_errors,
                   (unsigned long long)ps.persist.hits, (unsigned long long)ps.persist.corrupt,
-                  ps.persist_failing ? 1 : 0);
+                  ps.persist_failing ? 1 : 0, ps.persist_suspended);
     /* the render lock of a cache shared by several nodes (Redis) */
     ts_buf_printf(b,
                   "# HELP tilesrv_shared_render_waits_total Metatiles whose render lock another "

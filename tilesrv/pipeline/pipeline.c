@@ -1455,6 +1455,20 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     cacheset *cs = current(p);
     cacheset_io_stats(cs, &o->persist);
     ts_cache_io_stats_add(&o->persist, &p->persist_retired, 1);
+    o->persist_suspended = 0;
+    o->suspended_tileset[0] = '\0';
+    for (int i = 0; i < cs->n; i++) { /* tilesets, each once (cs->t has one per grid) */
+        if (!atomic_load(&cs->t[i].outdated))
+            continue;
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = atomic_load(&cs->t[k].outdated) &&
+                   strcmp(cs->t[k].ts->name, cs->t[i].ts->name) == 0;
+        if (seen)
+            continue;
+        if (o->persist_suspended++ == 0)
+            snprintf(o->suspended_tileset, sizeof o->suspended_tileset, "%s", cs->t[i].ts->name);
+    }
     o->persist_failing = p->persist_failing || cs->open_error[0];
     snprintf(o->persist_error, sizeof o->persist_error, "%s",
              cs->open_error[0] ? cs->open_error : p->persist_failing ? p->persist_error : "");

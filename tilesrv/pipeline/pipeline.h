@@ -264,6 +264,10 @@ typedef struct ts_pipeline_stats {
     int persist_failing;           /* 1: the last persistent write failed (e.g. disk full),
                                     * or a tileset's cache could not be opened */
     char persist_error[256];       /* that failure's message (an unopened cache first), or "" */
+    int persist_suspended;         /* tilesets whose files changed on disk since the running
+                                    * configuration loaded (no reload since, or it was
+                                    * refused): their persistent cache is not written */
+    char suspended_tileset[64];    /* the first of them, or "" */
 } ts_pipeline_stats;
 void ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *out);
 
