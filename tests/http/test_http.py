@@ -901,8 +901,10 @@ def test_disk_full_cache_keeps_serving_and_says_so():
                     "layers:\n  l:\n    source: s\n    table: parcels\n    style: %s\n"
                     "tilesets:\n  t:\n    layers: [l]\n    metatile: 1\n"
                     "    cache: {type: disk, path: %s}\n"
+                    "  u:\n    layers: [l]\n    metatile: 1\n"
+                    "    cache: {type: disk, path: %s/u}\n"
                     % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
-                       os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache))
+                       os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache, cache))
         srv = start_server(cfg)
         try:
             # blank tiles (outside the data) while there is room: stored, and remembered as
@@ -919,11 +921,17 @@ def test_disk_full_cache_keeps_serving_and_says_so():
             # the disk has room again (the state had flapped back to ok)
             for x in range(30002, 30006):
                 assert get(srv[1], "/tiles/t/16/%d/21000.png" % x)[0] == 200
+            # a second tileset on the same full disk fails too: both are named
+            for x in range(34000, 34003):
+                assert get(srv[1], "/tiles/u/16/%d/21873.png" % x)[0] == 200
             time.sleep(0.5)
             st, _, health = get(srv[1], "/health")
             h = json.loads(health)
             assert st == 200 and h["status"] == "degraded", health
             assert not h["cache"]["persist_ok"] and h["cache"]["persist_error"], health
+            err = h["cache"]["persist_error"]
+            assert (err.startswith("t: ") and "also failing: u" in err) or \
+                   (err.startswith("u: ") and "also failing: t" in err), health
             st, _, metrics = get(srv[1], "/metrics")
             errs = re.search(rb"^tilesrv_persist_put_errors_total (\d+)", metrics, re.M)
             assert errs and int(errs.group(1)) > 0, metrics
@@ -937,7 +945,9 @@ def test_disk_full_cache_keeps_serving_and_says_so():
         finally:
             rc, log = stop_server(srv)
         assert rc == 0, rc
-        assert "cache writes work again" not in log, log[-2000:]
+        assert "work again" not in log, log[-2000:]
+        for t in ("t", "u"):  # each tileset's failure is said (only the first one was)
+            assert "cache of tileset %s cannot be written" % t in log, log[-3000:]
     finally:
         subprocess.run(["umount", cache], capture_output=True)
         shutil.rmtree(d)

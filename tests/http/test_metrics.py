@@ -505,7 +505,7 @@ def test_seed_progress_of_seed_progress_dir():
                               "--zoom", "14-15", "--to", os.path.join(tmp, "seed.mbtiles")],
                              cwd=tmp, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
-        path = os.path.join(tmp, "progress", ".tilesrv-seed-cadastre.progress")
+        path = os.path.join(tmp, "progress", ".tilesrv-seed-cadastre-to-seed.mbtiles.progress")
         with open(path) as f:
             prog = dict(l.split(" ", 1) for l in f.read().splitlines())
         rendered = int(prog["rendered"])
@@ -519,7 +519,7 @@ def test_seed_progress_of_seed_progress_dir():
         finally:
             H.stop_server(srv)
         f = parse(text)
-        lab = {"tileset": "cadastre", "file": ".tilesrv-seed-cadastre.progress"}
+        lab = {"tileset": "cadastre", "file": ".tilesrv-seed-cadastre-to-seed.mbtiles.progress"}
         assert series(f, "tilesrv_seed_tiles", state="rendered", **lab) == rendered
         assert series(f, "tilesrv_seed_tiles", state="failed", **lab) == 0
         assert series(f, "tilesrv_seed_tiles_planned", **lab) == int(prog["total"])

@@ -120,9 +120,15 @@ struct ts_pipeline {
     pthread_mutex_t perr_mu;     /* the last persistent write failure; persist_retired */
     ts_cache_io_stats persist_retired; /* counters of the persistent levels of cache sets
                                         * gone (replaced by a reload): metrics keep counting */
-    int persist_failing;
-    char persist_error[256];
-    uint64_t persist_logged_ns;  /* rate limit of the warning */
+    /* tilesets whose latest persistent write failed (each said in the log when it starts
+     * failing, again at most once a minute), until one of their writes succeeds */
+    struct {
+        char tileset[64];
+        char error[200];
+    } failing[16];
+    int nfailing;                /* entries in failing (more failing tilesets: not listed) */
+    int persist_failing;         /* nfailing > 0 (read without the lock as a hint) */
+    uint64_t persist_logged_ns;  /* rate limit of the repeated warning */
     uint64_t probe_ns;           /* the last ts_pipeline_probe_shared */
     pthread_mutex_t xf_mu;       /* lon/lat -> grid CRS transformations of invalidations */
     struct {
@@ -568,15 +574,24 @@ current(ts_pipeline *p)
     return cs;
 }
 
-/* Record a failed persistent write; warn at most once a minute. */
+/* Record a failed persistent write of tileset: said when the tileset starts failing, and
+ * again at most once a minute. */
 static void
 persist_failed(ts_pipeline *p, const char *tileset, const ts_err *err)
 {
     uint64_t now = ts_mono_ns();
     pthread_mutex_lock(&p->perr_mu);
-    int first = !p->persist_failing;
+    int k = 0;
+    while (k < p->nfailing && strcmp(p->failing[k].tileset, tileset) != 0)
+        k++;
+    int first = k == p->nfailing;
+    if (first && k < (int)(sizeof p->failing / sizeof p->failing[0])) {
+        snprintf(p->failing[k].tileset, sizeof p->failing[k].tileset, "%s", tileset);
+        p->nfailing++;
+    }
+    if (k < p->nfailing)
+        snprintf(p->failing[k].error, sizeof p->failing[k].error, "%.190s", err->msg);
     p->persist_failing = 1;
-    snprintf(p->persist_error, sizeof p->persist_error, "%.60s: %.180s", tileset, err->msg);
     int log = first || now - p->persist_logged_ns > 60000000000ull;
     if (log)
         p->persist_logged_ns = now;
@@ -586,16 +601,23 @@ persist_failed(ts_pipeline *p, const char *tileset, const ts_err *err)
                 err->msg);
 }
 
+/* A persistent write of tileset (NULL: of every tileset) succeeded. */
 static void
-persist_ok(ts_pipeline *p)
+persist_ok(ts_pipeline *p, const char *tileset)
 {
-    if (p->persist_failing) {
-        pthread_mutex_lock(&p->perr_mu);
-        if (p->persist_failing)
-            ts_info("cache writes work again");
-        p->persist_failing = 0;
-        pthread_mutex_unlock(&p->perr_mu);
+    if (!p->persist_failing)
+        return;
+    pthread_mutex_lock(&p->perr_mu);
+    for (int k = 0; k < p->nfailing;) {
+        if (tileset == NULL || strcmp(p->failing[k].tileset, tileset) == 0) {
+            ts_info("cache writes of tileset %s work again", p->failing[k].tileset);
+            p->failing[k] = p->failing[--p->nfailing];
+        } else {
+            k++;
+        }
     }
+    p->persist_failing = p->nfailing > 0;
+    pthread_mutex_unlock(&p->perr_mu);
 }
 
 void
@@ -623,7 +645,7 @@ ts_pipeline_probe_shared(ts_pipeline *p)
     }
     cacheset_unref(cs);
     if (tried && ok)
-        persist_ok(p);
+        persist_ok(p, NULL);
 }
 
 /* ---- service ---------------------------------------------------------------------------- */
@@ -1097,7 +1119,7 @@ shared_render_or_wait(ts_pipeline *p, job *j, ts_cache *pc, ts_tile **tiles, cha
     for (int first = 1;; first = 0) {
         ts_status st = ts_cache_lock(pc, j->key, token, size, NULL);
         if (st == TS_OK || st == TS_EBUSY)
-            persist_ok(p); /* the level answers again (after an outage) */
+            persist_ok(p, j->ts->name); /* the level answers again (after an outage) */
         if (st == TS_OK) {
             /* Another node may have finished between our miss and the lock. */
             if (shared_tiles(j, pc, tiles)) {
@@ -1218,7 +1240,7 @@ job_run(void *state, void *arg)
         if (ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
             persist_failed(p, j->ts->name, &perr);
         else if (data)
-            persist_ok(p);
+            persist_ok(p, j->ts->name);
     }
     if (shared && token[0])
         ts_cache_unlock(shared, j->key, token, NULL);
@@ -1469,9 +1491,19 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
         if (o->persist_suspended++ == 0)
             snprintf(o->suspended_tileset, sizeof o->suspended_tileset, "%s", cs->t[i].ts->name);
     }
-    o->persist_failing = p->persist_failing || cs->open_error[0];
-    snprintf(o->persist_error, sizeof o->persist_error, "%s",
-             cs->open_error[0] ? cs->open_error : p->persist_failing ? p->persist_error : "");
+    o->persist_failing = p->nfailing > 0 || cs->open_error[0];
+    o->persist_error[0] = '\0';
+    if (cs->open_error[0])
+        snprintf(o->persist_error, sizeof o->persist_error, "%s", cs->open_error);
+    else if (p->nfailing > 0)
+        snprintf(o->persist_error, sizeof o->persist_error, "%.60s: %.180s", p->failing[0].tileset,
+                 p->failing[0].error);
+    int more = p->nfailing - (cs->open_error[0] ? 0 : 1);
+    for (int k = p->nfailing - more; k < p->nfailing; k++) { /* and the others, by name */
+        size_t len = strlen(o->persist_error);
+        snprintf(o->persist_error + len, sizeof o->persist_error - len, "%s%s",
+                 k == p->nfailing - more ? "; also failing: " : ", ", p->failing[k].tileset);
+    }
     pthread_mutex_unlock(&p->perr_mu);
     cacheset_unref(cs); /* not under perr_mu: freeing the set takes it */
 }
