@@ -620,6 +620,59 @@ def test_legend_draws_hatched_and_patterned_fills():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_legend_shows_categorize_and_recode_classes_row_by_row():
+    """A fill by Categorize (thresholds) or Recode (keys) of literal colours: one legend row
+    per class, its colour and range or key ("< 300", "300 - 600", ">= 600"), after the
+    rule's title; it had been one grey sample for all."""
+    d = tempfile.mkdtemp()
+    try:
+        fns = {
+            "cat": '<ogc:Function name="Categorize"><ogc:PropertyName>area_m2</ogc:PropertyName>'
+                   '<ogc:Literal>#ff0000</ogc:Literal><ogc:Literal>300</ogc:Literal>'
+                   '<ogc:Literal>#00ff00</ogc:Literal><ogc:Literal>600</ogc:Literal>'
+                   '<ogc:Literal>#0000ff</ogc:Literal></ogc:Function>',
+            "rec": '<ogc:Function name="Recode"><ogc:PropertyName>nutzung</ogc:PropertyName>'
+                   '<ogc:Literal>Wohnen</ogc:Literal><ogc:Literal>#ff0000</ogc:Literal>'
+                   '<ogc:Literal>Gewerbe</ogc:Literal><ogc:Literal>#0000ff</ogc:Literal>'
+                   '</ogc:Function>',
+        }
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        layers = ""
+        for name, fn in fns.items():
+            with open(os.path.join(d, name + ".sld"), "w", encoding="utf-8") as f:
+                f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld"'
+                        ' xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>x</Name>'
+                        '<UserStyle><FeatureTypeStyle><Rule><Title>Fl\u00e4che</Title>'
+                        '<PolygonSymbolizer><Fill><CssParameter name="fill">%s</CssParameter>'
+                        '</Fill></PolygonSymbolizer></Rule></FeatureTypeStyle></UserStyle>'
+                        '</NamedLayer></StyledLayerDescriptor>' % fn)
+            layers += "  %s: {source: s, table: parcels, style: %s/%s.sld}\n" % (name, d, name)
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n%stilesets:\n  t: {layers: [%s]}\n"
+                    % (gpkg, layers, ", ".join(fns)))
+        srv = start_server(cfg)
+        try:
+            want = {"cat": [(255, 0, 0), (0, 255, 0), (0, 0, 255)],
+                    "rec": [(255, 0, 0), (0, 0, 255)]}
+            for name, colours in want.items():
+                st, h, body = wms(srv[1], SERVICE="WMS", VERSION="1.3.0",
+                                  REQUEST="GetLegendGraphic", LAYER=name, FORMAT="image/png")
+                assert st == 200, (name, st, body[:300])
+                w, hh, px = png_pixels(body)
+                # the sample column (x = 10) from top to bottom: the classes in order
+                seen = []
+                for y in range(hh):
+                    p = px[y * w + 10][:3]
+                    if p in colours and (not seen or seen[-1] != p):
+                        seen.append(p)
+                assert seen == colours, (name, seen)
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_leaves_out_untitled_label_rules_and_label_bars_over_marks():
     """GetLegendGraphic: a rule of labels only without a title (QGIS's labelling) has no row
     (it was a bar without a title); a rule drawing a mark and a label shows the mark alone

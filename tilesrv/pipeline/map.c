@@ -726,8 +726,78 @@ ts_pipeline_feature_info(ts_pipeline *p, const ts_info_req *r, ts_info_result *o
 
 typedef struct legend_row {
     const ts_rule *rule;
-    const char *title;
+    const char *title;   /* the rule's (cls < 0) */
+    int cls;             /* -1: the rule as it is; else a class of its colour function */
+    char cls_title[160]; /* that class's title */
 } legend_row;
+
+#define LEGEND_MAX_CLASSES 32
+
+/* The colour function of rule ru that a legend shows class by class: the one symbolizer
+ * whose colour (polygon fill, line stroke, mark fill) is a Categorize or Recode of literal
+ * colours, its thresholds or keys literals; NULL when there is none (or more than one).
+ * *sym: its index; *n: its classes. */
+static const ts_expr *
+class_colours(const ts_rule *ru, int *sym, int *n)
+{
+    const ts_expr *found = NULL;
+    for (int k = 0; k < ru->nsyms; k++) {
+        const ts_symbolizer *s = &ru->syms[k];
+        const ts_expr *x = s->kind == TS_SYM_POLYGON ? s->fill_expr
+                           : s->kind == TS_SYM_LINE  ? s->stroke_expr
+                           : s->kind == TS_SYM_POINT && s->graphic ? s->graphic->fill_expr
+                                                                    : NULL;
+        if (x == NULL || x->op != TS_EXPR_FUNC ||
+            (x->fn != TS_FN_CATEGORIZE && x->fn != TS_FN_RECODE))
+            continue;
+        int cat = x->fn == TS_FN_CATEGORIZE, classes = cat ? x->nargs / 2 : (x->nargs - 1) / 2;
+        if (classes < 1 || classes > LEGEND_MAX_CLASSES || (cat ? x->nargs % 2 : !(x->nargs % 2)))
+            continue;
+        int ok = 1;
+        for (int a = 1; a < x->nargs && ok; a++) {
+            ts_rgba c;
+            int colour = cat ? a % 2 == 1 : a % 2 == 0; /* values; the others thresholds */
+            ok = x->args[a]->op == TS_EXPR_LITERAL && x->args[a]->text != NULL &&
+                 (!colour || ts_style_colour(x->args[a]->text, &c));
+        }
+        if (!ok)
+            continue;
+        if (found != NULL)
+            return NULL; /* two: no one set of classes */
+        found = x;
+        *sym = k;
+        *n = classes;
+    }
+    return found;
+}
+
+/* Class i of colour function x: its colour and its title ("< 10", "10 – 20", ">= 20"
+ * for Categorize; the key for Recode), after the rule's title when it has one. */
+static void
+class_of(const ts_expr *x, int i, const char *rule_title, ts_rgba *colour, char *title,
+         size_t cap)
+{
+    char what[128];
+    if (x->fn == TS_FN_CATEGORIZE) {
+        int n = x->nargs / 2, pre = (x->fn_flags & TS_FN_PRECEDING) != 0;
+        ts_style_colour(x->args[1 + 2 * i]->text, colour);
+        const char *lo = i > 0 ? x->args[2 * i]->text : NULL;
+        const char *hi = i < n - 1 ? x->args[2 * i + 2]->text : NULL;
+        if (lo == NULL)
+            snprintf(what, sizeof what, "%s %.50s", pre ? "\u2264" : "<", hi ? hi : "");
+        else if (hi == NULL)
+            snprintf(what, sizeof what, "%s %.50s", pre ? ">" : "\u2265", lo);
+        else
+            snprintf(what, sizeof what, "%.50s \u2013 %.50s", lo, hi);
+    } else {
+        ts_style_colour(x->args[2 + 2 * i]->text, colour);
+        snprintf(what, sizeof what, "%.100s", x->args[1 + 2 * i]->text);
+    }
+    if (rule_title != NULL && rule_title[0])
+        snprintf(title, cap, "%.60s: %.90s", rule_title, what);
+    else
+        snprintf(title, cap, "%s", what);
+}
 
 /* 1 when a rule draws more than labels. */
 static int
@@ -910,21 +980,34 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                 if (ru->nsyms == 0 ||
                     (!draws_graphics(ru) && ru->title == NULL && ru->name == NULL))
                     continue;
-                if (nrows == cap) {
-                    cap = cap ? 2 * cap : 16;
-                    legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
-                    if (nr == NULL) {
-                        st = TS_FAIL(err, TS_ENOMEM, "legend");
-                        goto done;
+                /* a colour by Categorize or Recode: a row per class (QGIS and city
+                 * styles write graduated colours so), else one for the rule */
+                int csym = -1, ncls = 0;
+                const ts_expr *cx = r->rule ? NULL : class_colours(ru, &csym, &ncls);
+                for (int ci = cx ? 0 : -1; ci < (cx ? ncls : 0); ci++) {
+                    if (nrows == cap) {
+                        cap = cap ? 2 * cap : 16;
+                        legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
+                        if (nr == NULL) {
+                            st = TS_FAIL(err, TS_ENOMEM, "legend");
+                            goto done;
+                        }
+                        rows = nr;
                     }
-                    rows = nr;
+                    legend_row *row = &rows[nrows++];
+                    row->rule = ru;
+                    row->title = ru->title       ? ru->title
+                                 : ru->name      ? ru->name
+                                 : e->ndraws > 1 ? e->draws[d]->name
+                                                 : "";
+                    row->cls = ci;
+                    row->cls_title[0] = '\0';
+                    if (ci >= 0) {
+                        ts_rgba unused;
+                        class_of(cx, ci, ru->title ? ru->title : ru->name, &unused,
+                                 row->cls_title, sizeof row->cls_title);
+                    }
                 }
-                rows[nrows].rule = ru;
-                rows[nrows].title = ru->title       ? ru->title
-                                    : ru->name      ? ru->name
-                                    : e->ndraws > 1 ? e->draws[d]->name
-                                                    : "";
-                nrows++;
             }
         if (r->style != NULL)
             break;
@@ -947,6 +1030,9 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         tx = ts_text_ctx_new(cat, NULL);
     double fpx = LEGEND_FONT_PX * sf;
     int width = iw, height = 0;
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].cls >= 0)
+            rows[i].title = rows[i].cls_title; /* rows no longer move */
     for (int i = 0; i < nrows && tx != NULL; i++) {
         double tw;
         if (draw_label(tx, cat, ra, NULL, rows[i].title, 0, 0, fpx, &tw, err) == TS_OK)
@@ -970,8 +1056,43 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         double y = i * (rowh + 2);
         if (y >= height)
             break;
-        st = draw_sample(ra, wk, cat, c, rows[i].rule, 0, y + (rowh - ih) / 2.0, iw, ih, sf,
-                         r->scale);
+        const ts_rule *ru = rows[i].rule;
+        ts_rule one;
+        ts_symbolizer syms[16];
+        ts_graphic g;
+        if (rows[i].cls >= 0) { /* the rule with that class's colour fixed */
+            int k = -1, n = 0;
+            const ts_expr *x = class_colours(ru, &k, &n);
+            ts_rgba colour;
+            char unused[8];
+            class_of(x, rows[i].cls, NULL, &colour, unused, sizeof unused);
+            /* its other symbolizers as they are (up to 16; beyond, the class's alone) */
+            int ns = ru->nsyms <= 16 ? ru->nsyms : 1;
+            if (ns == ru->nsyms)
+                memcpy(syms, ru->syms, sizeof *syms * (size_t)ns);
+            else
+                syms[0] = ru->syms[k], k = 0;
+            ts_symbolizer *fx = &syms[k];
+            if (fx->kind == TS_SYM_POLYGON) {
+                fx->fill = colour;
+                fx->fill_expr = NULL;
+                fx->has_fill = 1;
+            } else if (fx->kind == TS_SYM_LINE) {
+                fx->stroke_color = colour;
+                fx->stroke_expr = NULL;
+            } else {
+                g = *fx->graphic;
+                g.fill = colour;
+                g.fill_expr = NULL;
+                g.has_fill = 1;
+                fx->graphic = &g;
+            }
+            one = *ru;
+            one.syms = syms;
+            one.nsyms = ns;
+            ru = &one;
+        }
+        st = draw_sample(ra, wk, cat, c, ru, 0, y + (rowh - ih) / 2.0, iw, ih, sf, r->scale);
         double tw;
         if (st == TS_OK && tx != NULL)
             st = draw_label(tx, cat, ra, c, rows[i].title, iw + LEGEND_PAD,
