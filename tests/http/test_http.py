@@ -724,6 +724,51 @@ def test_broken_config_on_reload_keeps_serving():
         shutil.rmtree(d)
 
 
+def test_deleted_mbtiles_cache_is_opened_anew():
+    """An operator clears an MBTiles cache by deleting the file while the server runs: the
+    server notices (at a render, within 2 s), opens the caches anew and writes the next
+    tiles into a new file. They had gone into the deleted file for good."""
+    d = tempfile.mkdtemp()
+    try:
+        mb = os.path.join(d, "c.mbtiles")
+        cfg = os.path.join(d, "t.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  l: {source: s, table: parcels, "
+                    "style: %s}\ntilesets:\n  t:\n    layers: [l]\n    metatile: 1\n"
+                    "    cache: {type: mbtiles, path: %s}\n"
+                    % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                       os.path.join(ARGS.srcdir, "styles", "parcels.sld"), mb))
+        srv = start_server(cfg)
+        try:
+            assert get(srv[1], "/tiles/t/16/34001/21873.png")[0] == 200
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(mb + suffix):
+                    os.remove(mb + suffix)
+            time.sleep(2.2)
+            x = 34002
+            deadline = time.time() + 60 * SLOW
+            while time.time() < deadline:
+                assert get(srv[1], "/tiles/t/16/%d/21873.png" % x)[0] == 200
+                x += 1
+                if os.path.exists(mb):
+                    import sqlite3
+                    db = sqlite3.connect(mb)
+                    try:
+                        n = db.execute("SELECT count(*) FROM map").fetchone()[0]
+                    except sqlite3.OperationalError:
+                        n = 0
+                    db.close()
+                    if n > 0:
+                        break
+                time.sleep(0.2)
+            assert os.path.exists(mb) and n > 0, "no new file, or nothing written into it"
+        finally:
+            rc, log = stop_server(srv)
+        assert "was deleted or replaced while the server ran" in log, log[-2000:]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_suspended_cache_writes_show_in_health_and_metrics():
     """A style edited on disk whose reload is refused (broken): the tileset is served as
     loaded and its persistent cache is not written (its tiles would be of a version the

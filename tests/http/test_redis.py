@@ -505,7 +505,10 @@ def wrong_password(a, tmp):
         node = start_node(a.binary, cfg, log)
         st, _, body = get(node[1], tile_path(MX, MY))
         check(st == 200 and png_whole(body), "wrong password: tiles still served (uncached)")
-        h = health(node[1])
+        # the tiles are written after the request is answered: wait for that write
+        h = wait_for("the failed write in /health",
+                     lambda: (lambda j: j if j["cache"]["persist_error"] else None)(health(node[1])),
+                     timeout=30)
         err = h["cache"]["persist_error"]
         check(h["status"] == "degraded" and "AUTH" in err and "reached" not in err,
               "wrong password: /health says AUTH was refused: %s" % err)

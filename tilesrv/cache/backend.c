@@ -254,6 +254,12 @@ ts_cache_sync(ts_cache *c, ts_err *err)
 }
 
 int
+ts_cache_replaced(ts_cache *c)
+{
+    return c != NULL && c->ops->replaced != NULL && c->ops->replaced(c);
+}
+
+int
 ts_cache_lock_ms(const ts_cache *c)
 {
     return c->ops->lock ? c->lock_ms : 0;

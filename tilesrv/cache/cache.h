@@ -211,6 +211,11 @@ void ts_cache_io_stats_add(ts_cache_io_stats *sum, const ts_cache_io_stats *s, i
  * For back-ends shared by several servers (Redis): before rendering a metatile whose tiles
  * miss, a node takes the lock named after the metatile; the others wait for its tiles. */
 
+/* 1 when the file the cache opened was deleted or replaced since (an MBTiles file removed
+ * to clear the cache while the server runs): its writes go nowhere any one can read, and
+ * it should be opened anew. 0 for back-ends without such a file. A stat: call it seldom. */
+int ts_cache_replaced(ts_cache *c);
+
 /* How long a lock holds before it expires by itself (ms); 0 = the back-end has no lock. */
 int ts_cache_lock_ms(const ts_cache *c);
 /* Try to take the lock name: TS_OK (taken; token, at least 128 bytes, says by whom, for

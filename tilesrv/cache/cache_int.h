@@ -34,6 +34,9 @@ typedef struct ts_cache_ops {
     /* Cross-node render lock (shared back-ends: Redis); NULL elsewhere. */
     ts_status (*lock)(ts_cache *c, const char *name, char *token, size_t size, ts_err *err);
     ts_status (*unlock)(ts_cache *c, const char *name, const char *token, ts_err *err);
+    /* 1 when the storage at the cache's path is no longer what was opened (the file was
+     * deleted or replaced); NULL: never. Cheap (a stat). */
+    int (*replaced)(ts_cache *c);
     int checks_png;            /* 1: bytes come from storage and are checked on read */
     int judges_freshness;      /* 1: get/stat set ts_cache_entry.stale themselves (tiered) */
 } ts_cache_ops;

@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -66,6 +67,8 @@ typedef struct mbt {
     char path[1024];
     char version_hex[17];
     pthread_mutex_t wmu;        /* the writer connection and its statements */
+    dev_t dev;                  /* the file opened (mbt_replaced) */
+    ino_t ino;
     int zmin, zmax;             /* zooms of the tiles stored (metadata minzoom, maxzoom);
                                  * -1: none yet (under wmu) */
     sqlite3 *w;
@@ -559,6 +562,17 @@ mbt_close(ts_cache *c)
     mbt_free((mbt *)c);
 }
 
+/* The file at m->path is gone or another one than was opened. */
+static int
+mbt_replaced(ts_cache *c)
+{
+    mbt *m = (mbt *)c;
+    struct stat st;
+    if (stat(m->path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR;
+    return st.st_dev != m->dev || st.st_ino != m->ino;
+}
+
 static const ts_cache_ops mbt_ops = {
     .kind = "mbtiles",
     .get = mbt_get,
@@ -568,6 +582,7 @@ static const ts_cache_ops mbt_ops = {
     .truncate = mbt_truncate,
     .sync = mbt_sync,
     .close = mbt_close,
+    .replaced = mbt_replaced,
     .checks_png = 1,
 };
 
@@ -809,6 +824,11 @@ ts_cache_mbtiles_open(const char *path, const ts_cache_desc *d, ts_err *err)
     if (rc != SQLITE_OK) {
         db_fail(err, m->w, rc, m->path, "cannot create the MBTiles tables");
         goto fail;
+    }
+    struct stat fst; /* the file is there now: which one it is, for mbt_replaced */
+    if (stat(m->path, &fst) == 0) {
+        m->dev = fst.st_dev;
+        m->ino = fst.st_ino;
     }
     m->zmin = m->zmax = -1;
     stored_zooms(m->w, &m->zmin, &m->zmax);

@@ -44,6 +44,7 @@ typedef struct tscache {
     atomic_int opened2;          /* 1 once the scale 2 level was tried */
     int memory_only;             /* ts_pipeline_opts.memory_only: no persistent level */
     char open_error[300];        /* why the scale 1 persistent level did not open, or "" */
+    _Atomic int64_t replaced_ns; /* tc_replaced: when its files were last looked at */
 } tscache;
 
 /* The service and its tilesets' cache levels, swapped together on reload. Refcounted:
@@ -58,6 +59,7 @@ typedef struct cacheset {
     tscache *t;
     char open_error[256];        /* "tileset: why" of the first cache that did not open, or ""
                                   * (/health degraded until a reload opens it) */
+    atomic_int reopened;         /* tc_replaced asked for a new set (once) */
 } cacheset;
 
 /* One metatile being rendered. Lives in the in-flight table until its waiters are told. */
@@ -334,6 +336,33 @@ tc_outdated(tscache *tc)
     return out;
 }
 
+static int swap_cacheset(ts_pipeline *p, ts_service *svc, const cacheset *expect);
+
+/* 1 when a file of tc's persistent levels was deleted or replaced while the server runs
+ * (an operator removing an MBTiles file to clear the cache): the writes would go into the
+ * unlinked file, so every tileset's cache levels are opened anew, as a reload opens them
+ * (on this thread: a render thread), and the caller drops this batch. Looked at once every
+ * 2 s at most; said once. */
+static int
+tc_replaced(ts_pipeline *p, cacheset *cs, tscache *tc)
+{
+    int64_t now = (int64_t)ts_mono_ns(), last = atomic_load(&tc->replaced_ns);
+    if (now - last < 2000000000 ||
+        !atomic_compare_exchange_strong(&tc->replaced_ns, &last, now))
+        return 0;
+    if (!ts_cache_replaced(tc->persist[0]) && !ts_cache_replaced(tc->persist[1]))
+        return 0;
+    if (atomic_exchange(&cs->reopened, 1))
+        return 1;
+    /* the same service with new cache levels; not when a reload has swapped in newer
+     * ones meanwhile (they are new files already) */
+    if (swap_cacheset(p, cs->svc, cs))
+        ts_warn("cache of tileset %s: its file was deleted or replaced while the server ran: "
+                "the caches were opened anew",
+                tc->ts->name);
+    return 1;
+}
+
 /* The description a persistent level is opened with. bounds: degrees, or NULL = from the
  * extent in the grid CRS (Web Mercator only), or the world. */
 static void
@@ -486,6 +515,7 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
         return NULL;
     }
     atomic_init(&cs->refs, 1);
+    atomic_init(&cs->reopened, 0);
     cs->p = p;
     cs->svc = ts_service_ref(svc);
     const ts_config *cfg = ts_service_config(svc);
@@ -499,6 +529,7 @@ cacheset_new(ts_pipeline *p, ts_service *svc, int strict, ts_err *err)
         tc->version = tileset_version(cfg, tc->ts->cfg);
         atomic_init(&tc->checked_ns, (int64_t)ts_mono_ns());
         atomic_init(&tc->outdated, 0);
+        atomic_init(&tc->replaced_ns, (int64_t)ts_mono_ns());
         for (int s = 1; s <= 2; s++) {
             char prefix[160], suffix[32];
             snprintf(prefix, sizeof prefix, "%s/%s/", tc->ts->name, tc->ts->grid->name);
@@ -659,19 +690,27 @@ ts_pipeline_service(ts_pipeline *p)
     return s;
 }
 
-void
-ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
+/* New cache levels for svc swapped in place of the current set, when that is expect (NULL:
+ * whatever it is). 1 when swapped. */
+static int
+swap_cacheset(ts_pipeline *p, ts_service *svc, const cacheset *expect)
 {
     cacheset *ncs = cacheset_new(p, svc, 0, NULL);
     if (ncs == NULL) {
         ts_error("reload: out of memory for the cache levels; the old service stays");
-        return;
+        return 0;
     }
     /* the old levels' counters go on in persist_retired: taken with the swap, so that
      * ts_pipeline_stats_get (under perr_mu too) never sees them in neither place */
     pthread_mutex_lock(&p->perr_mu);
     pthread_mutex_lock(&p->svc_mu);
     cacheset *old = p->cs;
+    if (expect != NULL && old != expect) {
+        pthread_mutex_unlock(&p->svc_mu);
+        pthread_mutex_unlock(&p->perr_mu);
+        cacheset_unref(ncs);
+        return 0;
+    }
     p->cs = ncs;
     pthread_mutex_unlock(&p->svc_mu);
     cacheset_io_stats(old, &old->counted);
@@ -686,6 +725,13 @@ ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
         ts_mem_cache_drop_prefix(p->cache, prefix);
     }
     cacheset_unref(old);
+    return 1;
+}
+
+void
+ts_pipeline_set_service(ts_pipeline *p, ts_service *svc)
+{
+    swap_cacheset(p, svc, NULL);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
@@ -1229,6 +1275,8 @@ job_run(void *state, void *arg)
     }
     /* Then the persistent level, off the waiters' path. */
     ts_cache *pc = j->tc->persist[j->scale - 1];
+    if (pc && tc_replaced(p, j->cs, j->tc))
+        pc = NULL; /* the file is gone: the next renders write into the new one */
     if (nitems > 0 && pc && !tc_outdated(j->tc)) {
         ts_err perr;
         ts_err_clear(&perr);
