@@ -1161,6 +1161,67 @@ def test_maplibre_filters_treat_null_as_the_png_does():
     assert {k: got.get(k) for k in want} == want, (got, want)
 
 
+def test_maplibre_filters_of_like_patterns_select_what_the_png_does():
+    """PropertyIsLike in the MapLibre style (QGIS writes its rule-based B-Plan classes as
+    LIKE 'a1%'): exact texts and prefixes as text comparisons (["==", ...]; ">=" the prefix
+    and "<" the next one), case-insensitive ones downcased, null guarded, ElseFilter the
+    complement; evaluated by MapLibre's own filter code they select what the PNG's rules do.
+    Such rules had been left out of the style, with their ElseFilter."""
+    node = shutil.which("node")
+    if node is None:
+        print("    (node not installed: skipped)")
+        return
+    def like(pattern, case=""):
+        return ('<Rule><ogc:Filter><ogc:PropertyIsLike wildCard="%%" singleChar="_" '
+                'escape="\\"%s><ogc:PropertyName>nutzung</ogc:PropertyName><ogc:Literal>%s'
+                '</ogc:Literal></ogc:PropertyIsLike></ogc:Filter><PolygonSymbolizer><Fill/>'
+                '</PolygonSymbolizer></Rule>' % (case, pattern))
+    sld = os.path.join(TMP, "like.sld")
+    with open(sld, "w") as f:
+        f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+                'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>p</Name><UserStyle>'
+                '<FeatureTypeStyle>' + like("a1%") + like("b") +
+                like("c%", ' matchCase="false"') +
+                '<Rule><ElseFilter/><PolygonSymbolizer><Fill/></PolygonSymbolizer></Rule>'
+                '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+    cfg = os.path.join(TMP, "like.yaml")
+    with open(cfg, "w") as f:
+        f.write(config_text(os.path.join(ARGS.srcdir, "data/demo/duesseldorf_demo.gpkg"),
+                            os.path.join(ARGS.srcdir, "styles"))
+                .replace("style: %s/alkis_parcels.sld" % os.path.join(ARGS.srcdir, "styles"),
+                         "style: %s" % sld))
+    srv = H.start_server(cfg)
+    try:
+        st, _, body = H.get(srv[1], "/styles/wide.json")
+        assert st == 200, (st, body[:300])
+    finally:
+        rc, log = H.stop_server(srv)
+        assert rc == 0, log[-2000:]
+    assert "PropertyIsLike" not in json.dumps(json.loads(body)["metadata"]), body[:2000]
+    spath, fpath = os.path.join(TMP, "like_style.json"), os.path.join(TMP, "like_feats.json")
+    with open(spath, "wb") as f:
+        f.write(body)
+    values = ["a1", "a10", "a2", "A1x", "b", "bb", "c7", "C8", None, 12]
+    feats = [{"type": 3, "properties": {} if v is None else {"nutzung": v}} for v in values]
+    with open(fpath, "w") as f:
+        json.dump(feats, f)
+    r = subprocess.run([node, os.path.join(ARGS.srcdir, "tests", "web", "eval_filters.mjs"),
+                        spath, fpath], capture_output=True, text=True, timeout=120)
+    if r.returncode == 77:
+        print("    (" + r.stdout.strip() + ": skipped)")
+        return
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = {}
+    for lid, idx in json.loads(r.stdout).items():
+        rule = "/".join(lid.split("/")[2:4])  # wide/<layer>/<fts>/<rule>/<sym>
+        got.setdefault(rule, set()).update(idx)
+    want = {"0/0": {0, 1},            # LIKE 'a1%' (case matters: not A1x)
+            "0/1": {4},               # LIKE 'b': the text itself
+            "0/2": {6, 7},            # LIKE 'c%' matchCase="false"
+            "0/3": {2, 3, 5, 8, 9}}   # else: null and the number 12 too
+    assert {k: got.get(k) for k in want} == want, (got, want)
+
+
 def test_style_and_sprite_names_are_checked_alike():
     """/styles/{names}.json and its sprite take the same names: known, each once, 1 to 16;
     a 404 says which name is wrong (the sprite took a name twice and wrote its icons twice

@@ -226,12 +226,75 @@ expr(sctx *x, const ts_expr *e, int as_number)
     }
 }
 
+enum { LIKE_NO = 0, LIKE_EXACT, LIKE_PREFIX, LIKE_ANY };
+
+/* The form of a PropertyIsLike that MapLibre can test exactly, with the comparisons QGIS's
+ * converter reads too: the text itself (no wildcard: into lo), a prefix ('abc%': lo, and in
+ * hi the least text above every text starting with it: its last character plus one), or
+ * '%' (any value). Case-insensitive patterns of ASCII only (MapLibre's downcase folds more
+ * than the SLD's ASCII / Latin-1 folding). LIKE_NO for anything else ('_', '%' inside). */
+static int
+like_form(const ts_filter *f, char *lo, size_t cap, char *hi)
+{
+    if (f->a == NULL || f->a->op != TS_EXPR_PROPERTY || f->like_pattern == NULL)
+        return LIKE_NO;
+    const char *p = f->like_pattern;
+    size_t n = 0;
+    int prefix = 0;
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%' && p[1] == '\0') {
+            prefix = 1;
+            break;
+        }
+        if (c == '%' || c == '_')
+            return LIKE_NO;
+        if (c == '\\' && p[1] != '\0')
+            c = (unsigned char)*++p;
+        /* beyond U+D7FF JavaScript's UTF-16 order differs from the byte order */
+        if (c >= 0xed || (!f->match_case && c >= 0x80) || n + 1 >= cap)
+            return LIKE_NO;
+        lo[n++] = (char)(f->match_case ? c : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+    }
+    lo[n] = '\0';
+    if (!prefix)
+        return LIKE_EXACT;
+    if (n == 0)
+        return LIKE_ANY;
+    /* hi: lo with its last character (a UTF-8 sequence) one code point higher */
+    size_t k = n - 1;
+    while (k > 0 && ((unsigned char)lo[k] & 0xc0) == 0x80)
+        k--;
+    unsigned char l0 = (unsigned char)lo[k];
+    uint32_t cp = l0 < 0x80 ? l0 : l0 < 0xe0 ? l0 & 0x1f : l0 < 0xf0 ? l0 & 0x0f : l0 & 0x07;
+    for (size_t i = k + 1; i < n; i++)
+        cp = cp << 6 | ((unsigned char)lo[i] & 0x3f);
+    cp++;
+    if (cp >= 0xd800)
+        return LIKE_NO;
+    memcpy(hi, lo, k);
+    if (cp < 0x80) {
+        hi[k++] = (char)cp;
+    } else if (cp < 0x800) {
+        hi[k++] = (char)(0xc0 | cp >> 6);
+        hi[k++] = (char)(0x80 | (cp & 0x3f));
+    } else {
+        hi[k++] = (char)(0xe0 | cp >> 12);
+        hi[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        hi[k++] = (char)(0x80 | (cp & 0x3f));
+    }
+    hi[k] = '\0';
+    return LIKE_PREFIX;
+}
+
 /* 1 if f can be written as a MapLibre filter expression. */
 static int
 filter_ok(const ts_filter *f)
 {
+    char lo[256], hi[260];
     switch (f->op) {
     case TS_FILTER_LIKE:
+        return like_form(f, lo, sizeof lo, hi) != LIKE_NO;
     case TS_FILTER_BBOX:
         return 0;
     case TS_FILTER_AND:
@@ -371,6 +434,42 @@ range_test(sctx *x, const ts_filter *f, int neg)
     return guard ? ts_buf_add(b, "]", 1) : TS_OK;
 }
 
+/* A PropertyIsLike of a form like_form takes, null-guarded as comparisons are: the text
+ * compared as text (["to-string", ...], downcased when the match ignores case): equal, or
+ * from lo up to below hi; or (neg) its negation. */
+static ts_status
+like_test(sctx *x, const ts_filter *f, int neg)
+{
+    ts_buf *b = x->b;
+    char lo[256], hi[260];
+    int form = like_form(f, lo, sizeof lo, hi);
+    ts_status st = TS_OK;
+    int guard = null_guard_open(x, f->a, NULL, NULL, neg, &st);
+    TS_TRY(st);
+    const char *vo = f->match_case ? "[\"to-string\"," : "[\"downcase\",[\"to-string\",";
+    const char *vc = f->match_case ? "]" : "]]";
+    if (form == LIKE_ANY) {
+        TS_TRY(ts_buf_printf(b, neg ? "false" : "true"));
+    } else if (form == LIKE_EXACT) {
+        TS_TRY(ts_buf_printf(b, "[\"%s\",%s", neg ? "!=" : "==", vo));
+        TS_TRY(expr(x, f->a, 0));
+        TS_TRY(ts_buf_printf(b, "%s,", vc));
+        TS_TRY(jstr(b, lo));
+        TS_TRY(ts_buf_add(b, "]", 1));
+    } else {
+        TS_TRY(ts_buf_printf(b, "[\"%s\",%s", neg ? "<" : ">=", vo));
+        TS_TRY(expr(x, f->a, 0));
+        TS_TRY(ts_buf_printf(b, "%s,", vc));
+        TS_TRY(jstr(b, lo));
+        TS_TRY(ts_buf_printf(b, "],[\"%s\",%s", neg ? ">=" : "<", vo));
+        TS_TRY(expr(x, f->a, 0));
+        TS_TRY(ts_buf_printf(b, "%s,", vc));
+        TS_TRY(jstr(b, hi));
+        TS_TRY(ts_buf_add(b, "]", 1));
+    }
+    return guard ? ts_buf_add(b, "]", 1) : TS_OK;
+}
+
 /* [join, each child of f (negated when neg)]. */
 static ts_status
 kids(sctx *x, const ts_filter *f, const char *join, int neg)
@@ -414,6 +513,7 @@ filter_neg(sctx *x, const ts_filter *f, int neg)
             return filter_neg(x, f->kids[0], !neg);
         return kids(x, f, neg ? "all" : "any", !neg);
     case TS_FILTER_LIKE:
+        return like_test(x, f, neg);
     case TS_FILTER_BBOX:
         break;
     }
@@ -1012,9 +1112,12 @@ tileset_layers(sctx *x, const ts_tileset *ts)
                     if (!rule_writable(fts, r)) {
                         if (!labels)
                             TS_TRY(skip_note(x,
-                                             r->is_else ? "ElseFilter beside a rule whose "
-                                                          "filter has PropertyIsLike or BBOX"
-                                                        : "filter with PropertyIsLike or BBOX",
+                                             r->is_else
+                                                 ? "ElseFilter beside a rule whose filter "
+                                                   "has BBOX or a PropertyIsLike with '_' or "
+                                                   "an inner '%'"
+                                                 : "filter with BBOX or a PropertyIsLike with "
+                                                   "'_' or an inner '%'",
                                              rl->name, r));
                         continue;
                     }
