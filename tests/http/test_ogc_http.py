@@ -278,6 +278,23 @@ def test_getmap_draws_the_same_map_in_every_crs():
         assert len(colours) > 20, (crs, len(colours))
 
 
+def test_getmap_takes_web_mercators_older_codes():
+    """EPSG:900913 (OpenLayers 2, GeoServer's alias), EPSG:3785 and ArcGIS's 102100 / 102113
+    draw the map EPSG:3857 draws (they had been InvalidCRS: such clients showed nothing)."""
+    p = SERVER[1]
+    box = "754000,6661000,755000,6662000"
+    st, h, want = getmap(p, CRS="EPSG:3857", BBOX=box, WIDTH="128", HEIGHT="128")
+    assert st == 200 and h["content-type"] == "image/png", want[:300]
+    for crs in ("EPSG:900913", "EPSG:3785", "EPSG:102100", "EPSG:102113"):
+        st, h, body = getmap(p, CRS=crs, BBOX=box, WIDTH="128", HEIGHT="128")
+        assert st == 200 and h["content-type"] == "image/png", (crs, body[:300])
+        assert png_pixels(body)[2] == png_pixels(want)[2], crs
+    st, h, body = wms(p, SERVICE="WMS", VERSION="1.1.1", REQUEST="GetMap", LAYERS="cadastre",
+                      STYLES="", SRS="EPSG:900913", BBOX=box, WIDTH="128", HEIGHT="128",
+                      FORMAT="image/png")
+    assert st == 200 and h["content-type"] == "image/png", body[:300]
+
+
 def test_getmap_111_axis_order_is_lonlat():
     p = SERVER[1]
     a = getmap(p, VERSION="1.1.1", CRS=None, SRS="EPSG:4326", BBOX="6.7700,51.2245,6.7844,51.2335")

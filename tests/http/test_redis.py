@@ -291,6 +291,9 @@ def run(a, tmp):
         keys = rc.keys(prefix + "cadastre/WebMercatorQuad@1x/%d/*" % Z)
         check(len(keys) == 64 * n_meta, "Redis holds the %d tiles of the %d metatiles (%d keys)"
               % (64 * n_meta, n_meta, len(keys)))
+        # a lock is released after its tiles are written, off the answered request's path
+        wait_for("the render locks released", lambda: rc.keys(prefix + "lock:*") == [],
+                 timeout=30)
         check(rc.keys(prefix + "lock:*") == [], "no render lock left behind")
         v = rc.cmd("GET", prefix + "cadastre/WebMercatorQuad@1x/%d/%d/%d" % (Z, MX, MY))
         check(v[:4] == b"TSR1" and png_whole(v[32:]),

@@ -237,6 +237,15 @@ TS_TEST(grid_crs_registry_names_and_axes)
         if (ts_grid_crs_find(bad[i]) != NULL)
             ts_test_fail(__FILE__, __LINE__, "'%s' should not be found", bad[i]);
     TS_CHECK(ts_grid_crs_find(NULL) == NULL);
+    /* Web Mercator's older codes, as OpenLayers 2 and ArcGIS send them */
+    const ts_crs *wm = ts_grid_crs_find("EPSG:3857");
+    TS_REQUIRE(wm != NULL);
+    const char *wm_alias[] = {"EPSG:900913", "EPSG:3785", "EPSG:102100", "EPSG:102113",
+                              "ESRI:102100", "urn:ogc:def:crs:EPSG::900913"};
+    for (size_t i = 0; i < sizeof wm_alias / sizeof wm_alias[0]; i++)
+        if (ts_grid_crs_find(wm_alias[i]) != wm)
+            ts_test_fail(__FILE__, __LINE__, "%s is not EPSG:3857", wm_alias[i]);
+    TS_CHECK(ts_grid_crs_find("ESRI:102001") == NULL);
     const ts_crs *c84 = ts_grid_crs_find("CRS:84");
     TS_REQUIRE(c84 != NULL);
     TS_CHECK(ts_grid_crs_find("OGC:CRS84") == c84);

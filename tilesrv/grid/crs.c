@@ -71,6 +71,10 @@ parse_code(const char *s)
 static const ts_crs *
 by_epsg(int code)
 {
+    /* Web Mercator's codes before EPSG gave it 3857, which old clients still send:
+     * 900913 (OpenLayers 2, GeoServer), 3785, 102100 and 102113 (ArcGIS) */
+    if (code == 900913 || code == 3785 || code == 102100 || code == 102113)
+        code = 3857;
     for (int i = 0; i < NREG; i++)
         if (code != 0 && registry[i].epsg == code)
             return &registry[i];
@@ -120,6 +124,8 @@ ts_grid_crs_find(const char *name)
     const char *rest;
     if ((rest = skip_prefix(name, "EPSG:")) != NULL)
         return by_epsg(parse_code(rest));
+    if ((rest = skip_prefix(name, "ESRI:")) != NULL) /* ArcGIS's Web Mercator only */
+        return parse_code(rest) == 102100 || parse_code(rest) == 102113 ? by_epsg(3857) : NULL;
     if ((rest = skip_prefix(name, "urn:ogc:def:crs:EPSG:")) != NULL ||
         (rest = skip_prefix(name, "urn:x-ogc:def:crs:EPSG:")) != NULL) {
         rest = skip_urn_version(rest);

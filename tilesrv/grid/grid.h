@@ -161,7 +161,8 @@ typedef struct ts_crs {
  * "http(s)://www.opengis.net/def/crs/EPSG/0/25832",
  * "http://www.opengis.net/gml/srs/epsg.xml#25832", and for CRS:84 also "OGC:CRS84",
  * "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84",
- * "http(s)://www.opengis.net/def/crs/OGC/1.3/CRS84". Thread-safe, no allocation. */
+ * "http(s)://www.opengis.net/def/crs/OGC/1.3/CRS84". Web Mercator's older codes (EPSG:900913,
+ * 3785, 102100, 102113; ESRI:102100) are EPSG:3857. Thread-safe, no allocation. */
 const ts_crs *ts_grid_crs_find(const char *name);
 /* Number of registry entries, and the i-th in a fixed order; NULL past the end. */
 int ts_grid_crs_count(void);
