@@ -651,6 +651,12 @@ def test_sigterm_finishes_requests_in_flight_and_exits_0():
     try:
         st, _, _ = H.get(p, "/tiles/cadastre/16/34001/21873.png")
         assert st == 200
+        # that tile's connection counts as suspended until its render thread has resumed
+        # it, which may be after its answer arrived: wait, so the count below is the GetMap
+        for _ in range(500):
+            if metric(p, "tilesrv_http_suspended") == 0:
+                break
+            time.sleep(0.01)
         result = {}
 
         def getmap():
