@@ -2053,6 +2053,24 @@ ts_render_draw_bands(ts_render_worker *const *workers, int nworkers, ts_pool *po
     return run_bands(workers, nworkers, pool, req, &whole, err);
 }
 
+/* The environment of a legend sample: pixel coordinates on c (the whole of it), no layer
+ * and no feature, sizes times sf. */
+static void
+sample_env(draw_env *e, ts_render_worker *w, ts_canvas *c, double sf,
+           const ts_font_catalog *fonts)
+{
+    memset(e, 0, sizeof *e);
+    e->w = w;
+    e->c = c;
+    e->sf = sf > 0 ? sf : 1;
+    e->t = identity;
+    e->shown = (ts_bbox){0, 0, c->w, c->full_h > 0 ? c->full_h : c->h};
+    e->y0 = c->row0;
+    e->y1 = c->row0 + c->h;
+    e->full_h = c->full_h > e->y1 ? c->full_h : e->y1;
+    e->fonts = fonts;
+}
+
 ts_status
 ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g, double x,
                          double y, double max_px, double sf, const ts_font_catalog *fonts)
@@ -2060,16 +2078,7 @@ ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_graphic *g,
     if (w == NULL || c == NULL || g == NULL)
         return TS_EINVAL;
     draw_env e;
-    memset(&e, 0, sizeof e);
-    e.w = w;
-    e.c = c;
-    e.sf = sf > 0 ? sf : 1;
-    e.t = identity;
-    e.shown = (ts_bbox){0, 0, c->w, c->full_h > 0 ? c->full_h : c->h};
-    e.y0 = c->row0;
-    e.y1 = c->row0 + c->h;
-    e.full_h = c->full_h > e.y1 ? c->full_h : e.y1;
-    e.fonts = fonts;
+    sample_env(&e, w, c, sf, fonts);
     ts_graphic s = *g; /* centred, upright, the fixed values, at most max_px */
     s.anchor_x = s.anchor_y = 0.5;
     s.disp_x = s.disp_y = 0;
@@ -2087,16 +2096,7 @@ ts_render_fill_sample(ts_render_worker *w, ts_canvas *c, const ts_symbolizer *s,
         s->fill_graphic->image >= 0)
         return TS_EINVAL;
     draw_env e;
-    memset(&e, 0, sizeof e);
-    e.w = w;
-    e.c = c;
-    e.sf = sf > 0 ? sf : 1;
-    e.t = identity;
-    e.shown = (ts_bbox){0, 0, c->w, c->full_h > 0 ? c->full_h : c->h};
-    e.y0 = c->row0;
-    e.y1 = c->row0 + c->h;
-    e.full_h = c->full_h > e.y1 ? c->full_h : e.y1;
-    e.fonts = fonts;
+    sample_env(&e, w, c, sf, fonts);
     ts_symbolizer fixed = *s; /* the fixed rotation: no feature here */
     ts_graphic g = *s->fill_graphic;
     g.rotation_expr = NULL;
