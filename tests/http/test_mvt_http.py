@@ -373,9 +373,13 @@ def test_owslib_lists_the_vector_format_and_gets_the_tile():
     w = WebMapTileService("http://127.0.0.1:%d/wmts" % SRV[1])
     lyr = w.contents["cadastre"]
     assert MVT in lyr.formats and "image/png" in lyr.formats, lyr.formats
-    urls = [u for u in lyr.resourceURLs if u["format"] == MVT]
-    assert urls and urls[0]["template"].endswith(
-        "/wmts/1.0.0/cadastre/{Style}/{TileMatrixSet}/{TileMatrix}/{TileRow}/{TileCol}.pbf"), urls
+    # image formats only among the REST templates: OpenLayers takes every tile template
+    # of a layer whatever its format (openlayers#12901) and sent image requests to .pbf
+    tiles = [u for u in lyr.resourceURLs if u["resourceType"] == "tile"]
+    assert tiles and all(u["format"].startswith("image/") for u in tiles), tiles
+    # the REST path of vector tiles still answers
+    st, h, body = H.get(SRV[1], "/wmts/1.0.0/cadastre/default/WebMercatorQuad/16/21873/34001.pbf")
+    assert st == 200 and h["content-type"] == MVT, (st, h)
     row, col = adv_tile_of(344500, 5677500)
     t = w.gettile(layer="cadastre", tilematrixset="DE_EPSG_25832_ADV", tilematrix="11",
                   row=row, column=col, format=MVT)

@@ -524,6 +524,12 @@ wmts_layer(ts_buf *b, const ts_wmts_layer *l, const char *url, int limits)
         TS_TRY(ts_buf_printf(b, "      </TileMatrixSetLink>\n"));
     }
     for (int i = 0; i < nfm; i++) {
+        /* no REST template for vector tiles (KVP GetTile and the .pbf path serve them):
+         * OpenLayers' optionsFromCapabilities takes every tile ResourceURL of a layer,
+         * whatever its format (openlayers#12901), and sent a third to a half of an image
+         * layer's requests to the .pbf template */
+        if (fm[i] == TS_IMG_MVT)
+            continue;
         TS_TRY(ts_buf_printf(b,
                              "      <ResourceURL format=\"%s\" resourceType=\"tile\" "
                              "template=\"",
