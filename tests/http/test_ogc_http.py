@@ -295,6 +295,22 @@ def test_getmap_takes_web_mercators_older_codes():
     assert st == 200 and h["content-type"] == "image/png", body[:300]
 
 
+def test_old_clients_requests_are_answered():
+    """What WMS 1.0 / 1.1.0 clients send: GetCapabilities without SERVICE (WMS 1.0 had
+    none: "WMTVER=1.0.0&REQUEST=capabilities"), GetMap with VERSION=1.1.0 (answered as
+    1.1.1, as MapServer and GeoServer do). Both had been exceptions."""
+    p = SERVER[1]
+    st, h, body = wms(p, REQUEST="GetCapabilities")
+    assert st == 200 and b'<WMS_Capabilities version="1.3.0"' in body, body[:300]
+    st, h, body = wms(p, WMTVER="1.0.0", REQUEST="capabilities")
+    assert st == 200 and b'<WMT_MS_Capabilities version="1.1.1"' in body, body[:300]
+    for v in ("1.1.0", "1.0.0"):
+        st, h, body = wms(p, SERVICE="WMS", VERSION=v, REQUEST="GetMap", LAYERS="cadastre",
+                          STYLES="", SRS="EPSG:3857", BBOX="754000,6661000,755000,6662000",
+                          WIDTH="64", HEIGHT="64", FORMAT="image/png")
+        assert st == 200 and h["content-type"] == "image/png", (v, body[:300])
+
+
 def test_getmap_111_axis_order_is_lonlat():
     p = SERVER[1]
     a = getmap(p, VERSION="1.1.1", CRS=None, SRS="EPSG:4326", BBOX="6.7700,51.2245,6.7844,51.2335")

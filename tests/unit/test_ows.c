@@ -287,7 +287,10 @@ TS_TEST(wms_getcapabilities_version_negotiation)
                  {"SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.2.0", 111}, /* between: lower */
                  {"SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.4.0", 130}, /* above: highest */
                  {"SERVICE=WMS&REQUEST=GetCapabilities&VERSION=2.0.0", 130},
-                 {"SERVICE=WMS&REQUEST=capabilities&WMTVER=1.0.8", 111}};
+                 {"SERVICE=WMS&REQUEST=capabilities&WMTVER=1.0.8", 111},
+                 /* SERVICE left out on the WMS endpoint (WMS 1.0 had none) */
+                 {"REQUEST=GetCapabilities", 130},
+                 {"WMTVER=1.0.0&REQUEST=capabilities", 111}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ts_wms_req r;
         ts_ows_fault f;
@@ -297,7 +300,6 @@ TS_TEST(wms_getcapabilities_version_negotiation)
                          r.version, f.err.msg);
         ts_ows_wms_req_free(&r);
     }
-    WMS_FAILS("REQUEST=GetCapabilities", TS_OWS_MISSING_PARAMETER_VALUE, "SERVICE");
     WMS_FAILS("SERVICE=WFS&REQUEST=GetCapabilities", TS_OWS_INVALID_PARAMETER_VALUE, "SERVICE");
     WMS_FAILS("SERVICE=WMS&REQUEST=GetCapabilities&VERSION=one", TS_OWS_VERSION_NEGOTIATION_FAILED,
               "VERSION");
@@ -479,6 +481,20 @@ TS_TEST(wms_every_exception_code)
               TS_OWS_OPERATION_NOT_SUPPORTED, "SLD");
     WMS_FAILS("SERVICE=WMS&VERSION=1.2.0&REQUEST=GetMap", TS_OWS_VERSION_NEGOTIATION_FAILED,
               "VERSION");
+    /* the versions before 1.1.1 as 1.1.1 (old clients send theirs with every GetMap) */
+    static const char *const older[] = {"1.1.0", "1.0.0", "1.0.8"};
+    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++) {
+        char q[256];
+        snprintf(q, sizeof q,
+                 "SERVICE=WMS&VERSION=%s&REQUEST=map&FORMAT=image/png&WIDTH=8&HEIGHT=8"
+                 "&LAYERS=parcels&STYLES=&SRS=EPSG:3857&BBOX=0,0,1,1",
+                 older[i]);
+        ts_wms_req r;
+        ts_ows_fault f;
+        TS_CHECK_INT(wms(q, &r, &f), TS_OK);
+        TS_CHECK_INT(r.version, 111);
+        ts_ows_wms_req_free(&r);
+    }
     WMS_FAILS("SERVICE=WMTS&VERSION=1.3.0&REQUEST=GetMap", TS_OWS_INVALID_PARAMETER_VALUE,
               "SERVICE");
     WMS_FAILS("a=%zz", TS_OWS_INVALID_PARAMETER_VALUE, "");

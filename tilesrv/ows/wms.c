@@ -483,10 +483,8 @@ static ts_status
 parse_getcapabilities(wms_parse *p, const char *version)
 {
     ts_wms_req *r = p->r;
-    const char *svc = get(p, "SERVICE");
-    if (svc == NULL || *svc == '\0')
-        return OWS_FAIL(p->f, TS_OWS_MISSING_PARAMETER_VALUE, "SERVICE", TS_EINVAL,
-                        "parameter SERVICE is missing (SERVICE=WMS)");
+    /* SERVICE may be left out: this is the WMS endpoint (WMS 1.0's "capabilities" request
+     * has no SERVICE at all; MapServer and GeoServer take it so) */
     int asked = version_number(version);
     if (version != NULL && *version != '\0' && asked < 0)
         return OWS_FAIL(p->f, TS_OWS_VERSION_NEGOTIATION_FAILED, "VERSION", TS_EINVAL,
@@ -560,9 +558,14 @@ parse_request(wms_parse *p, const char *query)
     if (version == NULL || *version == '\0')
         return OWS_FAIL(p->f, TS_OWS_MISSING_PARAMETER_VALUE, "VERSION", TS_EINVAL,
                         "parameter VERSION is missing (1.3.0 or 1.1.1)");
-    if (vn != 10300 && vn != 10101)
+    /* the earlier versions (1.0.0, 1.0.7, 1.0.8, 1.1.0) are answered as 1.1.1: old clients
+     * send the version they were written for with every GetMap, and MapServer and
+     * GeoServer answer them so */
+    if (vn != 10300 && vn != 10101 && vn != 10100 && vn != 10000 && vn != 10007 && vn != 10008)
         return OWS_FAIL(p->f, TS_OWS_VERSION_NEGOTIATION_FAILED, "VERSION", TS_EINVAL,
-                        "VERSION '%.40s' is not supported (1.3.0 or 1.1.1)", version);
+                        "VERSION '%.40s' is not supported (1.3.0 or 1.1.1; 1.0.0 to 1.1.0 "
+                        "as 1.1.1)",
+                        version);
     r->version = vn == 10300 ? 130 : 111;
     TS_TRY(parse_exceptions(p));
     if (r->op == TS_WMS_GETMAP)
