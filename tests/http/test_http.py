@@ -123,6 +123,15 @@ def test_etag_revalidation_gives_304():
     assert get(port(), path, {"If-Modified-Since": "yesterday"})[0] == 200
     assert get(port(), path, {"If-Modified-Since": h["last-modified"],
                               "If-None-Match": '"0000"'})[0] == 200
+    # the two obsolete forms RFC 9110 5.6.7 says a recipient must take too (they were 200)
+    import email.utils
+    lm = email.utils.parsedate_to_datetime(h["last-modified"])
+    rfc850 = lm.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+    asctime = lm.strftime("%a %b ") + ("%2d" % lm.day) + lm.strftime(" %H:%M:%S %Y")
+    for form in (rfc850, asctime):
+        assert get(port(), path, {"If-Modified-Since": form})[0] == 304, form
+    # a date in the future is a wrong clock, not a promise: ignored
+    assert get(port(), path, {"If-Modified-Since": "Wed, 01 Jan 2031 00:00:00 GMT"})[0] == 200
 
 
 def test_hidpi_tile_is_512():

@@ -311,6 +311,24 @@ def test_old_clients_requests_are_answered():
         assert st == 200 and h["content-type"] == "image/png", (v, body[:300])
 
 
+def test_documents_are_gzipped_on_request_and_revalidated():
+    """Capabilities and other documents: gzip when the client takes it (20 KB of WMS
+    capabilities had gone out whole), Vary: Accept-Encoding, Cache-Control: no-cache as
+    docs/ogc.md says (they change with a reload); identity when the client says gzip;q=0."""
+    import gzip
+    p = SERVER[1]
+    for path in ("/wms?SERVICE=WMS&REQUEST=GetCapabilities",
+                 "/wmts/1.0.0/WMTSCapabilities.xml", "/ogcapi/collections"):
+        st, h, plain = get(p, path)
+        assert st == 200 and h.get("content-encoding") is None, (path, h)
+        assert h.get("cache-control") == "no-cache" and h.get("vary") == "Accept-Encoding", h
+        st, h, body = get(p, path, {"Accept-Encoding": "br, gzip"})
+        assert st == 200 and h.get("content-encoding") == "gzip", (path, h)
+        assert gzip.decompress(body) == plain and len(body) < len(plain) / 3, path
+        st, h, body = get(p, path, {"Accept-Encoding": "gzip;q=0, identity"})
+        assert h.get("content-encoding") is None and body == plain, (path, h)
+
+
 def test_getmap_111_axis_order_is_lonlat():
     p = SERVER[1]
     a = getmap(p, VERSION="1.1.1", CRS=None, SRS="EPSG:4326", BBOX="6.7700,51.2245,6.7844,51.2335")

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mvt/mvt.h"
 #include "ows/ows.h"
 #include "util/clock.h"
 #include "util/fmt.h"
@@ -38,18 +39,46 @@ ts_http__common_headers(ts_http *h, struct MHD_Response *r)
         MHD_add_response_header(r, "Connection", "close"); /* shutting down: no keep-alive */
 }
 
+/* Documents worth compressing: capabilities, JSON, HTML, the text of errors. */
+static int
+compressible(const char *ctype)
+{
+    return strncmp(ctype, "text/", 5) == 0 || strstr(ctype, "json") != NULL ||
+           strstr(ctype, "xml") != NULL || strstr(ctype, "javascript") != NULL;
+}
+
 enum MHD_Result
 ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
                   const void *data, size_t len)
 {
+    /* a document of 1 KiB or more to a client that takes gzip goes gzipped (WMS/WMTS
+     * capabilities shrink from 20 KB to 2-3 KB, sensor GeoJSON likewise) */
+    int doc = compressible(ctype);
+    ts_buf gz;
+    ts_buf_init(&gz, (size_t)1 << 30);
+    int gzipped = doc && status == MHD_HTTP_OK && len >= 1024 &&
+                  ts_http__accepts_gzip(
+                      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding")) &&
+                  ts_mvt_gzip(data, len, 6, &gz, NULL) == TS_OK;
+    if (gzipped) {
+        data = gz.data;
+        len = gz.len;
+    }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    ts_buf_fini(&gz);
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", ctype);
     ts_http__common_headers(h, r);
+    if (gzipped)
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    if (doc && status == MHD_HTTP_OK)
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
     if (status >= 400)
         MHD_add_response_header(r, "Cache-Control", "no-store");
+    else if (status == MHD_HTTP_OK) /* documents change with a reload: revalidate */
+        MHD_add_response_header(r, "Cache-Control", "no-cache");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, "Allow", "GET, HEAD, OPTIONS");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE) /* the render queue is full: soon again */
@@ -142,28 +171,42 @@ unref_tile_cb(void *cls)
     ts_tile_unref(cls);
 }
 
-/* 1 if an If-None-Match header lists etag (or "*"). */
-/* An HTTP-date in the IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT", the one servers
- * send and RFC 9110 5.6.7 requires recipients to take) as seconds since the epoch; -1 for
- * anything else. */
+/* An HTTP-date as seconds since the epoch, in any of the three forms RFC 9110 5.6.7 says a
+ * recipient must take: IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), RFC 850
+ * ("Sunday, 06-Nov-94 08:49:37 GMT": a two-digit year 70-99 is 19xx, else 20xx) and
+ * asctime ("Sun Nov  6 08:49:37 1994"). -1 for anything else, and for a date later than
+ * now (a client's wrong clock: its 304s would never end). */
 static int64_t
 parse_http_date(const char *s)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     char mon[4] = "";
     int d, y, hh, mm, ss, n = 0;
-    if (s == NULL || sscanf(s, "%*3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh,
-                            &mm, &ss, &n) != 6 || n == 0 || s[n] != '\0')
+    if (s == NULL)
         return -1;
+    if (sscanf(s, "%*3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &hh, &mm,
+               &ss, &n) == 6 && n > 0 && s[n] == '\0') {
+        /* IMF-fixdate */
+    } else if (n = 0, sscanf(s, "%*[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", &d, mon, &y,
+                             &hh, &mm, &ss, &n) == 6 && n > 0 && s[n] == '\0') {
+        y += y < 70 ? 2000 : 1900; /* RFC 850 */
+    } else if (n = 0, sscanf(s, "%*3[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", mon, &d, &hh, &mm,
+                             &ss, &y, &n) == 6 && n > 0 && s[n] == '\0') {
+        /* asctime */
+    } else {
+        return -1;
+    }
     const char *m = strstr(months, mon);
-    if (strlen(mon) != 3 || m == NULL || (m - months) % 3 != 0 || d < 1 || d > 31 || hh > 23 ||
-        mm > 59 || ss > 60 || y < 1970)
+    if (strlen(mon) != 3 || m == NULL || (m - months) % 3 != 0 || d < 1 || d > 31 || hh < 0 ||
+        hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60 || y < 1970)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = (int)(m - months) / 3, .tm_mday = d,
                     .tm_hour = hh, .tm_min = mm, .tm_sec = ss};
-    return (int64_t)timegm(&tm);
+    int64_t t = (int64_t)timegm(&tm);
+    return t > (int64_t)time(NULL) ? -1 : t;
 }
 
+/* 1 if an If-None-Match header lists etag (or "*"). */
 static int
 etag_matches(const char *inm, const char *etag)
 {
