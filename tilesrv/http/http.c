@@ -694,9 +694,12 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
                  (unsigned long long)sb.st_mtim.tv_nsec,
              (unsigned long long)sb.st_size);
     http_date((int64_t)sb.st_mtim.tv_sec, lm, sizeof lm);
+    /* the gzip body is another representation: its own validator (RFC 9110 8.8.3) */
+    char gz_etag[72];
+    snprintf(gz_etag, sizeof gz_etag, "%.*s-gz\"", (int)strlen(etag) - 1, etag);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
     unsigned status = MHD_HTTP_OK;
-    if (etag_matches(inm, etag)) {
+    if (etag_matches(inm, etag) || etag_matches(inm, gz_etag)) {
         status = MHD_HTTP_NOT_MODIFIED;
     } else if (inm == NULL) {
         int64_t ims = parse_http_date(
@@ -704,17 +707,43 @@ handle_static(ts_http *h, struct MHD_Connection *c, const char *url)
         if (ims >= 0 && (int64_t)sb.st_mtim.tv_sec <= ims)
             status = MHD_HTTP_NOT_MODIFIED;
     }
-    struct MHD_Response *r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
-    if (r == NULL) {
+    /* text (the page, its script bundle, styles) gzipped for a client that takes it; a
+     * 304 names the representation that client has */
+    const char *mime = mime_of(path);
+    int text = strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") || strstr(mime, "svg");
+    int want_gz = text && sb.st_size >= 1024 && sb.st_size <= ((off_t)8 << 20) &&
+                  ts_http__accepts_gzip(
+                      MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
+    ts_buf gz;
+    ts_buf_init(&gz, (size_t)32 << 20);
+    int gzipped = want_gz && status == MHD_HTTP_OK && ts_http__static_gzip(real, &sb, fd, &gz);
+    struct MHD_Response *r;
+    size_t sent = (size_t)sb.st_size;
+    if (gzipped) {
         close(fd);
-        return MHD_NO;
+        sent = gz.len;
+        r = MHD_create_response_from_buffer(gz.len, gz.data, MHD_RESPMEM_MUST_COPY);
+        ts_buf_fini(&gz);
+        if (r == NULL)
+            return MHD_NO;
+        MHD_add_response_header(r, "Content-Encoding", "gzip");
+    } else {
+        ts_buf_fini(&gz);
+        r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+        if (r == NULL) {
+            close(fd);
+            return MHD_NO;
+        }
     }
-    MHD_add_response_header(r, "Content-Type", mime_of(path));
+    MHD_add_response_header(r, "Content-Type", mime);
     MHD_add_response_header(r, "Cache-Control", "no-cache");
-    MHD_add_response_header(r, "ETag", etag);
+    MHD_add_response_header(r, "ETag",
+                            gzipped || (want_gz && status != MHD_HTTP_OK) ? gz_etag : etag);
     MHD_add_response_header(r, "Last-Modified", lm);
+    if (text)
+        MHD_add_response_header(r, "Vary", "Accept-Encoding");
     ts_http__common_headers(h, r);
-    ts_http__note_bytes(c, status == MHD_HTTP_OK ? (size_t)sb.st_size : 0);
+    ts_http__note_bytes(c, status == MHD_HTTP_OK ? sent : 0);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;

@@ -211,6 +211,12 @@ enum MHD_Result ts_http__handle_tilejson_index(ts_http *h, struct MHD_Connection
  * (any case) with a q above 0, or else "*" with a q above 0 (RFC 9110 12.5.3). */
 int ts_http__accepts_gzip(const char *accept_encoding);
 
+/* The gzip form of the web-root file path (opened as fd, *sb its stat) appended to out: 1,
+ * or 0 when not made (under 1 KiB, over 8 MiB, unreadable). Kept while the file is
+ * unchanged; thread-safe. */
+struct stat;
+int ts_http__static_gzip(const char *path, const struct stat *sb, int fd, ts_buf *out);
+
 /* ---- guard.c: connections, deadlines, access log, preflight, admin ---- */
 /* MHD_OPTION_NOTIFY_CONNECTION: track each connection for the watchdog (cls = h). */
 void ts_http__on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
