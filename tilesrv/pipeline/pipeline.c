@@ -615,8 +615,9 @@ persist_failed(ts_pipeline *p, const char *tileset, const ts_err *err)
     int k = 0;
     while (k < p->nfailing && strcmp(p->failing[k].tileset, tileset) != 0)
         k++;
-    int first = k == p->nfailing;
-    if (first && k < (int)(sizeof p->failing / sizeof p->failing[0])) {
+    /* a tileset beyond the listed ones is said at most once a minute, as repeats are */
+    int first = k == p->nfailing && k < (int)(sizeof p->failing / sizeof p->failing[0]);
+    if (first) {
         snprintf(p->failing[k].tileset, sizeof p->failing[k].tileset, "%s", tileset);
         p->nfailing++;
     }
