@@ -20,7 +20,6 @@
 #include "cache/cache.h"
 
 #include <errno.h>
-#include <sys/stat.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -28,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cache/cache_int.h"
 #include "util/log.h"
