@@ -386,6 +386,28 @@ def test_getmap_sld_body_restyles():
     assert "SLD_BODY for layer parcels reads 'eigentuemer'" in open(SERVER[2]).read()
 
 
+def test_sld_body_label_repeat_is_bounded():
+    """An SLD_BODY with a LinePlacement label repeated every 0.0001 px (a request under 1 KB
+    from anyone): its copies are no closer than the label's own length. Such a request had
+    driven the server past 10 GB within a minute."""
+    p = SERVER[1]
+    def hwm_kb():
+        with open("/proc/%d/status" % SERVER[0].pid) as f:
+            return int(re.search(r"^VmHWM:\s+(\d+) kB", f.read(), re.M).group(1))
+    before = hwm_kb()
+    for rep in ("0.0001", "0.3"):
+        sld = ('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld">'
+               '<NamedLayer><Name>parcels</Name><UserStyle><FeatureTypeStyle><Rule>'
+               '<TextSymbolizer><Label>x</Label><LabelPlacement><LinePlacement/>'
+               '</LabelPlacement><VendorOption name="repeat">%s</VendorOption>'
+               '</TextSymbolizer></Rule></FeatureTypeStyle></UserStyle></NamedLayer>'
+               '</StyledLayerDescriptor>' % rep)
+        st, h, body = getmap(p, LAYERS="parcels", SLD_BODY=sld, WIDTH="512", HEIGHT="512")
+        assert st == 200 and h["content-type"] == "image/png", (rep, body[:300])
+    grown_mb = (hwm_kb() - before) / 1024
+    assert grown_mb < 300, "peak RSS grew by %.0f MB" % grown_mb
+
+
 def test_getmap_exceptions_inimage_and_blank():
     p = SERVER[1]
     st, h, body = getmap(p, LAYERS="nope", EXCEPTIONS="INIMAGE")

@@ -851,7 +851,9 @@ propose_along(lab_env *e, const proposal *pr, const ts_text_run *run, size_t m,
     double L = lb->cum[m - 1], W = run->width;
     if (W + 2 * pr->pad > L)
         return TS_OK;
-    double spacing = tx->repeat * pr->sf;
+    /* repeated no closer than the label's own length (closer copies of one text would
+     * overlap: a repeat of 0.0001 px had made millions of candidates, gigabytes) */
+    double spacing = tx->repeat > 0 ? fmax(tx->repeat * pr->sf, W + 2 * pr->pad + 1) : 0;
     size_t nplaces = spacing > 0 && L > spacing ? (size_t)(L / spacing) : 1;
     if (nplaces > 4096)
         nplaces = 4096;
