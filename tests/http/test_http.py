@@ -750,6 +750,43 @@ def test_broken_config_on_reload_keeps_serving():
         shutil.rmtree(d)
 
 
+def test_blank_tiles_far_from_the_data_are_not_stored():
+    """Tiles wholly outside the data's extent are blank and cost nothing to draw again: they
+    are served but not written to the persistent cache, so random requests far from the
+    city cannot fill its disk (3 s of random z24 tiles had written 77,000 files). Tiles of
+    the data are stored as before."""
+    d = tempfile.mkdtemp()
+    try:
+        cache = os.path.join(d, "cache")
+        cfg = os.path.join(d, "t.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  l: {source: s, table: parcels, "
+                    "style: %s}\ntilesets:\n  t:\n    layers: [l]\n"
+                    "    cache: {type: disk, path: %s}\n"
+                    % (os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                       os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache))
+        srv = start_server(cfg)
+
+        def pngs():
+            return sum(1 for _, _, fs in os.walk(cache) for f in fs if f.endswith(".png"))
+        try:
+            for i in range(20):
+                x, y = 1000003 * (i + 1) % (1 << 24), 7000001 * (i + 1) % (1 << 24)
+                st, _, body = get(srv[1], "/tiles/t/24/%d/%d.png" % (x, y))
+                assert st == 200 and body[:8] == b"\x89PNG\r\n\x1a\n", st
+            assert get(srv[1], "/tiles/t/16/34001/21873.png")[0] == 200
+            deadline = time.time() + 30 * SLOW
+            while pngs() == 0 and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)
+            n = pngs()
+            assert 0 < n <= 64, n  # the city's metatile only
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_deleted_mbtiles_cache_is_opened_anew():
     """An operator clears an MBTiles cache by deleting the file while the server runs: the
     server notices (at a render, within 2 s), opens the caches anew and writes the next
@@ -978,10 +1015,10 @@ def test_disk_full_cache_keeps_serving_and_says_so():
                        os.path.join(ARGS.srcdir, "styles", "parcels.sld"), cache, cache))
         srv = start_server(cfg)
         try:
-            # blank tiles (outside the data) while there is room: stored, and remembered as
-            # the file later blank tiles are hard-linked to
-            for x in (30000, 30001):
-                assert get(srv[1], "/tiles/t/16/%d/21000.png" % x)[0] == 200
+            # blank tiles (within the data's extent, beside the city's edge) while there is
+            # room: stored, and remembered as the file later blank tiles are hard-linked to
+            for x, y in ((33995, 21863), (34006, 21879)):
+                assert get(srv[1], "/tiles/t/16/%d/%d.png" % (x, y))[0] == 200
             time.sleep(0.3)
             for x in range(34000, 34004):
                 for y in range(21872, 21876):
@@ -990,8 +1027,8 @@ def test_disk_full_cache_keeps_serving_and_says_so():
             time.sleep(0.5)  # writes happen after the waiters are answered
             # more blank tiles: their links need no space and succeed, which is no sign that
             # the disk has room again (the state had flapped back to ok)
-            for x in range(30002, 30006):
-                assert get(srv[1], "/tiles/t/16/%d/21000.png" % x)[0] == 200
+            for x, y in ((33995, 21879), (34006, 21863), (33996, 21864), (34005, 21879)):
+                assert get(srv[1], "/tiles/t/16/%d/%d.png" % (x, y))[0] == 200
             # a second tileset on the same full disk fails too: both are named
             for x in range(34000, 34003):
                 assert get(srv[1], "/tiles/u/16/%d/21873.png" % x)[0] == 200

@@ -337,6 +337,7 @@ tc_outdated(tscache *tc)
 }
 
 static int swap_cacheset(ts_pipeline *p, ts_service *svc, const cacheset *expect);
+static int box_meets(const ts_bbox *a, const ts_bbox *b);
 
 /* 1 when a file of tc's persistent levels was deleted or replaced while the server runs
  * (an operator removing an MBTiles file to clear the cache): the writes would go into the
@@ -1286,9 +1287,15 @@ job_run(void *state, void *arg)
         int data = 0;
         for (int i = 0; i < nitems && !data; i++)
             data = !items[i].tile->shared;
-        if (ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
+        /* blank tiles wholly outside the data are not stored: they cost nothing to draw
+         * again, and stored they let anyone fill the disk (random z24 tiles far from the
+         * city wrote 12 MB/s of files and directories per client) */
+        const ts_bbox *db = &j->ts->bounds;
+        int outside = !data && db->maxx > db->minx && db->maxy > db->miny &&
+                      !box_meets(db, &j->mt.bbox);
+        if (!outside && ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
             persist_failed(p, j->ts->name, &perr);
-        else if (data)
+        else if (!outside && data)
             persist_ok(p, j->ts->name);
     }
     if (shared && token[0])
