@@ -77,6 +77,11 @@ TS_TEST(tms_counts_rows_from_the_south)
     TS_CHECK_INT(ts_ows_parse_tms("cadastre/16/34001/43662.png", &r, NULL), TS_OK);
     TS_CHECK_INT(r.y, 65535 - 43662);
     TS_CHECK_INT(ts_ows_parse_tms("cadastre/1/0/2.png", &r, NULL), TS_EINVAL);
+    /* a malformed TMS path is told the TMS form, not the XYZ one */
+    ts_err err;
+    ts_err_clear(&err);
+    TS_CHECK_INT(ts_ows_parse_tms("junk", &r, &err), TS_ENOENT);
+    TS_CHECK(strstr(err.msg, "/tms/1.0.0/") != NULL);
 }
 
 TS_TEST(tilejson_is_escaped_and_complete)

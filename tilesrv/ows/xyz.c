@@ -1,6 +1,7 @@
 /* ows/xyz.c — XYZ and TMS tile URL parsing. */
 #include "ows/ows.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Parse a plain decimal number of at most 10 digits ending at *end or the string end. */
@@ -103,7 +104,8 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
     }
     uint32_t z;
     if (parse_uint(seg[1], len[1], &z) != 0 || z > 30)
-        return TS_FAIL(err, TS_EINVAL, "zoom must be a number 0..30");
+        return TS_FAIL(err, TS_EINVAL, "zoom must be a whole number from 0 (to the tileset's "
+                                        "last level)");
     if (parse_uint(seg[2], len[2], &out->x) != 0)
         return TS_FAIL(err, TS_EINVAL, "x must be a whole number from 0 to 4294967295");
     if (parse_uint(seg[3], ylen, &out->y) != 0)
@@ -115,7 +117,13 @@ ts_ows_parse_xyz(const char *path, ts_xyz_req *out, ts_err *err)
 ts_status
 ts_ows_parse_tms(const char *path, ts_xyz_req *out, ts_err *err)
 {
-    TS_TRY(ts_ows_parse_xyz(path, out, err));
+    ts_status st = ts_ows_parse_xyz(path, out, err);
+    if (st != TS_OK) {
+        if (err && strncmp(err->msg, "tile URLs look like", 19) == 0) /* say the TMS form */
+            snprintf(err->msg, sizeof err->msg,
+                     "TMS URLs look like /tms/1.0.0/{tileset}/{z}/{x}/{y}.png");
+        return st;
+    }
     if (out->grid[0] != '\0')
         return TS_FAIL(err, TS_ENOENT, "TMS URLs look like /tms/1.0.0/{tileset}/{z}/{x}/{y}.png");
     uint64_t n = (uint64_t)1 << out->z;
