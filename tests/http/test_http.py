@@ -864,7 +864,12 @@ def test_suspended_cache_writes_show_in_health_and_metrics():
             time.sleep(1.1)  # the files are looked at once a second at most
             for x in (34002, 34003):
                 assert get(srv[1], "/tiles/t/16/%d/21873.png" % x)[0] == 200
-            hj = json.loads(get(srv[1], "/health")[2])
+            # the cache write (where the files are looked at) follows the answer
+            for _ in range(int(120 * SLOW)):
+                hj = json.loads(get(srv[1], "/health")[2])
+                if hj["cache"]["suspended"] == 1:
+                    break
+                time.sleep(0.1)
             assert hj["status"] == "degraded" and hj["cache"]["suspended"] == 1, hj
             assert hj["cache"]["suspended_tileset"] == "t", hj
             m = get(srv[1], "/metrics")[2].decode()

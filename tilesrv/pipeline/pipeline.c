@@ -1287,12 +1287,14 @@ job_run(void *state, void *arg)
         int data = 0;
         for (int i = 0; i < nitems && !data; i++)
             data = !items[i].tile->shared;
-        /* blank tiles wholly outside the data are not stored: they cost nothing to draw
-         * again, and stored they let anyone fill the disk (random z24 tiles far from the
-         * city wrote 12 MB/s of files and directories per client) */
+        /* blank tiles wholly outside the data are not stored in a disk or MBTiles cache:
+         * they cost nothing to draw again, and stored they let anyone fill the disk
+         * (random z24 tiles far from the city wrote 12 MB/s of files and directories per
+         * client). A cache shared by several nodes (Redis: its own TTL and memory policy)
+         * keeps them, so the other nodes take them instead of drawing them too. */
         const ts_bbox *db = &j->ts->bounds;
-        int outside = !data && db->maxx > db->minx && db->maxy > db->miny &&
-                      !box_meets(db, &j->mt.bbox);
+        int outside = !data && ts_cache_lock_ms(pc) == 0 && db->maxx > db->minx &&
+                      db->maxy > db->miny && !box_meets(db, &j->mt.bbox);
         if (!outside && ts_cache_put(pc, j->mt.z, items, nitems, &perr) != TS_OK)
             persist_failed(p, j->ts->name, &perr);
         else if (!outside && data)
