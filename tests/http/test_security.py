@@ -273,6 +273,12 @@ def test_wms_render_time_limit_answers_with_an_ogc_exception():
     assert time.time() - t0 < 30
     st, _, _ = H.get(p, "/health")
     assert st == 200
+    # and the render itself stops there (it had run on to its end, unseen)
+    deadline = time.time() + 60
+    while "past the render time limit" not in open(SERVER_B[2]).read() and \
+            time.time() < deadline:
+        time.sleep(0.1)
+    assert "past the render time limit" in open(SERVER_B[2]).read()
 
 
 # ---------------------------------------------------------------- paths

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "style/style.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 #define DOC_MAX (16u << 20)
@@ -443,6 +444,10 @@ wms_getmap(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wms_req
         .dpi = r->dpi,
         .background = bg,
         .format = map_format(r->format),
+        /* past the time limit the client has its exception: the render stops too */
+        .deadline_ns = h->max_render_ms > 0
+                           ? ts_mono_ns() + (uint64_t)h->max_render_ms * 1000000u
+                           : 0,
     };
     rs->kind = TS_HTTP_REQ_WMS;
     snprintf(rs->ctype, sizeof rs->ctype, "%s", ts_ows_image_mime(r->format));

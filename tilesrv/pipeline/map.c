@@ -138,6 +138,7 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         .labels_inside = 1,
         .image_crs = ts_pipeline__proj_name(r->crs),
         .layer_crs = j->layer_crs,
+        .deadline_ns = r->deadline_ns,
     };
     /* per-request (PostGIS) layers: their features of this map, on this worker */
     ts_pipeline__fetched *fetched = NULL;

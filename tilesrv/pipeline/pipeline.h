@@ -407,6 +407,8 @@ typedef struct ts_map_req {
     ts_rgba background; /* straight; a == 0: transparent */
     ts_map_format format;
     int jpeg_quality; /* 1..100, 0 = 85 */
+    uint64_t deadline_ns; /* ts_mono_ns() past which the render stops (its answer is an
+                           * exception by then); 0 = none */
 } ts_map_req;
 
 /* Render a map on the render pool, its bands spread over idle workers, labels kept inside

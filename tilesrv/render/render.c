@@ -1783,6 +1783,8 @@ draw_layer(draw_env *e, const ts_render_layer *l, const ts_render_req *req, ts_e
         for (size_t j = 0; j < GEOM_AHEAD && j < nids; j++)
             ts_store_geom(l->store, level, ids[j], &ahead[j]);
         for (size_t i = 0; i < nids; i++) {
+            if ((i & 255) == 255 && req->deadline_ns != 0 && ts_mono_ns() > req->deadline_ns)
+                return TS_FAIL(err, TS_ELIMIT, "layer %s: past the render time limit", l->name);
             uint32_t fid = ids[i];
             ts_geom g = ahead[i % GEOM_AHEAD];
             if (i + GEOM_AHEAD < nids) {

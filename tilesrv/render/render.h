@@ -104,6 +104,9 @@ typedef struct ts_render_req {
      * boxes in the store's CRS. A CRS PROJ cannot transform fails the draw (TS_EINVAL). */
     const char *image_crs;
     const char *const *layer_crs;
+    /* ts_mono_ns() past which the draw stops with TS_ELIMIT (a WMS map past the server's
+     * render time limit, already answered with an exception); 0 = none */
+    uint64_t deadline_ns;
 } ts_render_req;
 
 typedef struct ts_render_stats {
