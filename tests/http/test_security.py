@@ -279,6 +279,20 @@ def test_wms_render_time_limit_answers_with_an_ogc_exception():
             time.time() < deadline:
         time.sleep(0.1)
     assert "past the render time limit" in open(SERVER_B[2]).read()
+    # labels alone (an SLD_BODY of a TextSymbolizer) stop there as well
+    sld = ('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld" '
+           'xmlns:ogc="http://www.opengis.net/ogc"><NamedLayer><Name>parcels</Name><UserStyle>'
+           '<FeatureTypeStyle><Rule><TextSymbolizer><Label><ogc:PropertyName>flstnr'
+           '</ogc:PropertyName></Label></TextSymbolizer></Rule></FeatureTypeStyle></UserStyle>'
+           '</NamedLayer></StyledLayerDescriptor>')
+    st, h, body = H.get(p, "/wms?" + q(**dict(GETMAP, LAYERS="parcels", WIDTH="2048",
+                                               HEIGHT="2048", SLD_BODY=sld)))
+    assert st == 200 and b"render time limit" in body, body[:300]
+    deadline = time.time() + 60
+    while open(SERVER_B[2]).read().count("past the render time limit") < 2 and \
+            time.time() < deadline:
+        time.sleep(0.1)
+    assert open(SERVER_B[2]).read().count("past the render time limit") >= 2
 
 
 # ---------------------------------------------------------------- paths

@@ -1320,6 +1320,10 @@ gather_layer(lab_env *e, int li, const ts_render_layer *l, double res, const ts_
         if (!live_text)
             continue;
         for (size_t i = 0; i < nids; i++) {
+            if ((i & 255) == 255 && e->req->deadline_ns != 0 &&
+                ts_mono_ns() > e->req->deadline_ns)
+                return TS_FAIL(e->err, TS_ELIMIT, "labels of %s: past the render time limit",
+                               l->name);
             size_t v = e->visit++;
             if (e->mode == LAB_SURVEY) {
                 if (ts_render__grow((void **)&lb->visits, &lb->cvisits, v + 2, sizeof *lb->visits) != 0)
