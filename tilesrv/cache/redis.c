@@ -32,6 +32,7 @@
 
 #include "cache/cache_int.h"
 #include "util/clock.h"
+#include "util/fmt.h"
 #include "util/log.h"
 
 #define MAX_IDLE 16
@@ -783,17 +784,6 @@ static const ts_cache_ops redis_ops = {
     .checks_png = 1,
 };
 
-static int
-hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
 
 /* s[0..n) percent-decoded into buf. 0, or -1 when it does not fit or is malformed. */
 static int
@@ -805,8 +795,8 @@ pct_decode(const char *s, size_t n, char *buf, size_t size)
         if (ch == '%') {
             if (i + 2 >= n)
                 return -1;
-            int h = hexval((unsigned char)s[i + 1]);
-            int l = hexval((unsigned char)s[i + 2]);
+            int h = ts_hexval((unsigned char)s[i + 1]);
+            int l = ts_hexval((unsigned char)s[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             ch = h * 16 + l;

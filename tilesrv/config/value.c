@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/fmt.h"
 
 #define MAX_STRING ((size_t)1 << 20) /* longest string after ${NAME} expansion */
 
@@ -190,17 +191,6 @@ ts_config__get_bool(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, i
     return wrong_type(cx, n, what, "a boolean (true, false, yes or no)");
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 ts_status
 ts_config__parse_colour(const ts_cfg_ctx *cx, const ts_cnode *n, const char *what, const char *s,
@@ -210,7 +200,7 @@ ts_config__parse_colour(const ts_cfg_ctx *cx, const ts_cnode *n, const char *wha
     int ok = s[0] == '#' && (len == 7 || len == 9);
     uint8_t v[4] = {0, 0, 0, 255};
     for (size_t i = 0; ok && i < (len - 1) / 2; i++) {
-        int hi = hexval((unsigned char)s[1 + 2 * i]), lo = hexval((unsigned char)s[2 + 2 * i]);
+        int hi = ts_hexval((unsigned char)s[1 + 2 * i]), lo = ts_hexval((unsigned char)s[2 + 2 * i]);
         if (hi < 0 || lo < 0)
             ok = 0;
         else

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fmt.h"
+
 #define SMALL_OBJECT 24 /* duplicate keys: pairwise up to this many members, sorted above */
 
 typedef const unsigned char *cptr;
@@ -74,16 +76,6 @@ skip_ws(cptr p, cptr end)
     return p;
 }
 
-static int
-hexval(unsigned c)
-{
-    if (c >= '0' && c <= '9')
-        return (int)(c - '0');
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return (int)(c - 'a' + 10);
-    return -1;
-}
 
 /* The 4 hex digits at p (p + 4 <= end checked by the caller) as a number, or -1. */
 static int32_t
@@ -91,7 +83,7 @@ hex4(cptr p)
 {
     int32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = ts_hexval(p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | h;

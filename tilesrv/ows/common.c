@@ -13,6 +13,8 @@
 
 #include "ows/ows_int.h"
 
+#include "util/fmt.h"
+
 static const struct {
     const char *s130, *s111;
     int http;
@@ -252,17 +254,6 @@ ts_ows__compare_seq(const char *a, const char *b)
 
 /* ---- KVP ----------------------------------------------------------------------------- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decode s[0..n) into dst ('+' = space, %XX); dst has room for n + 1 bytes. Returns the
  * decoded length, or -1 for a malformed or NUL escape. */
@@ -278,8 +269,8 @@ url_decode(char *dst, const char *s, size_t n)
             int h, l;
             if (i + 2 >= n)
                 return -1;
-            h = hexval(s[i + 1]);
-            l = hexval(s[i + 2]);
+            h = ts_hexval(s[i + 1]);
+            l = ts_hexval(s[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0))
                 return -1;
             c = (char)(h * 16 + l);

@@ -30,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include "util/clock.h"
+#include "util/fmt.h"
 #include "util/log.h"
 
 #define PG_DEFAULT_TIMEOUT_MS 10000
@@ -410,17 +411,6 @@ run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
 
 /* ---- reading rows ---- */
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decode a bytea in hex output format ("\x0102...") into th->wkb. Its length, or 0. */
 static size_t
@@ -440,7 +430,7 @@ decode_bytea(pg_thread *th, const char *s, size_t len)
         th->wkb_cap = cap;
     }
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval((unsigned char)s[2 + 2 * i]), lo = hexval((unsigned char)s[3 + 2 * i]);
+        int hi = ts_hexval((unsigned char)s[2 + 2 * i]), lo = ts_hexval((unsigned char)s[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return 0;
         th->wkb[i] = (unsigned char)(hi << 4 | lo);

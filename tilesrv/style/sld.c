@@ -28,6 +28,7 @@
 #include <libxml/xmlerror.h>
 
 #include "style/style_int.h"
+#include "util/fmt.h"
 #include "util/log.h"
 
 #define NS_SLD "http://www.opengis.net/sld"
@@ -220,7 +221,7 @@ parse_colour(const char *s, ts_rgba *out)
         return 0;
     int v[6];
     for (size_t k = 1; k < n; k++)
-        if ((v[k - 1] = ts_style__hexval(s[k])) < 0)
+        if ((v[k - 1] = ts_hexval(s[k])) < 0)
             return 0;
     if (n == 7) {
         out->r = (uint8_t)(v[0] * 16 + v[1]);

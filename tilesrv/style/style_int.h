@@ -137,19 +137,6 @@ ts_style__is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Value of a hexadecimal digit, or -1. */
-static inline int
-ts_style__hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Read an XML document as styles are read (no network, entities refused, limits on size
  * and attributes); what names the kind in messages ("style", "SVG"). NULL with *err
  * (where:line:col). Free with xmlFreeDoc. */

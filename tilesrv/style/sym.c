@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "style/style_int.h"
+#include "util/fmt.h"
 
 #define UOM_PIXEL "http://www.opengeospatial.org/se/units/pixel"
 #define UOM_METRE "http://www.opengeospatial.org/se/units/metre"
@@ -613,7 +614,7 @@ percent_decode(char *s)
             *o++ = *s;
             continue;
         }
-        int hi = ts_style__hexval(s[1]), lo = hi < 0 ? -1 : ts_style__hexval(s[2]);
+        int hi = ts_hexval(s[1]), lo = hi < 0 ? -1 : ts_hexval(s[2]);
         if (lo < 0 || (hi == 0 && lo == 0))
             return 0;
         *o++ = (char)(hi * 16 + lo);

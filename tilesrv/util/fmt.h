@@ -1,5 +1,6 @@
 /* util/fmt.h — decimal digits without printf, for strings written on hot paths (HTTP
- * dates and headers of every tile response, times of every sensor of every snapshot). */
+ * dates and headers of every tile response, times of every sensor of every snapshot), and
+ * hexadecimal digits read back (URL escapes, colours, JSON escapes, PostgreSQL bytea). */
 #ifndef TS_UTIL_FMT_H
 #define TS_UTIL_FMT_H
 
@@ -26,6 +27,20 @@ ts_fmt_uint(char *p, unsigned v)
     for (unsigned t = v; t >= 10; t /= 10)
         n++;
     return ts_fmt_digits(p, v, n);
+}
+
+/* The value of the hexadecimal digit c ('0'-'9', 'a'-'f', 'A'-'F'), or -1 for any other
+ * character (a negative char included). */
+static inline int
+ts_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 #endif
