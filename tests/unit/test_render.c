@@ -1215,6 +1215,37 @@ TS_TEST(render_point_labels_fall_back_to_free_sides)
         }
     TS_CHECK(right > 50);
     TS_CHECK(above > 50);
+
+    /* Two WMS maps of a tiled client meeting at y = 97, 3 px below the points: the
+     * styled side of each label crosses that edge in both maps. A WMS label must fit
+     * its image, and the edge is no other label: both maps leave the labels out (they
+     * had been moved above the points in the upper map and below them in the lower
+     * one, so each stood twice). As tiles (labels may cross), the upper map draws them
+     * over its bottom edge. */
+    for (int lower = 0; lower < 2; lower++) {
+        for (int inside = 0; inside < 2; inside++) {
+            ts_render_req rq = req;
+            rq.bbox = lower ? (ts_bbox){0, -103, 300, 97} : (ts_bbox){0, 97, 300, 297};
+            rq.labels_inside = inside;
+            TS_CHECK_INT(ts_render_draw(w, &rq, c, &err), TS_OK);
+            long red = 0, red_edge = 0;
+            for (int y = 0; y < 200; y++)
+                for (int x = 0; x < 300; x++) {
+                    const uint8_t *p = (const uint8_t *)&c->px[y * 300 + x];
+                    if (p[0] > 150 && p[1] < 90) {
+                        red++;
+                        red_edge += lower ? y < 10 : y >= 190;
+                    }
+                }
+            if (inside) {
+                if (red)
+                    printf("  %s WMS map: %ld label pixels\n", lower ? "lower" : "upper", red);
+                TS_CHECK_INT(red, 0);
+            } else {
+                TS_CHECK(red_edge > 20);
+            }
+        }
+    }
     ts_canvas_free(c);
     ts_render_worker_free(w);
     ts_render_layer_free(l);

@@ -167,6 +167,7 @@ typedef struct lab_env {
     size_t slot;             /* this pass's proposal slots so far */
     size_t cur;              /* the slot being proposed (LAB_SURVEY) */
     size_t visit;            /* this pass's feature visits so far */
+    int cut_by_edge;         /* the last candidate crossed the image edge (labels_inside) */
     ts_render_stats *stats;
     ts_err *err;
 } lab_env;
@@ -609,8 +610,10 @@ add_candidate(lab_env *e, const proposal *pr, const ts_text_run *run, size_t pos
     double cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2;
     int keep = hypot(b[2] - b[0], b[3] - b[1]) <= e->lmax && cx >= e->gx0 && cx <= e->gx1 &&
                cy >= e->gy0 && cy <= e->gy1;
-    if (keep && e->req->labels_inside && !pr->sym->text->partials)
-        keep = b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1;
+    e->cut_by_edge = e->req->labels_inside && !pr->sym->text->partials &&
+                     !(b[0] >= 0 && b[1] >= 0 && b[2] <= e->ix1 && b[3] <= e->iy1);
+    if (e->cut_by_edge)
+        keep = 0;
     if (keep && e->mode == LAB_SURVEY && e->near_px > 0 && group == TS_LABEL_NO_GROUP &&
         pr->dup_key == 0) {
         /* a label with neither alternatives nor a dup key is reached only by boxes that
@@ -1016,7 +1019,10 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
     if (g->kind == TS_GEOM_POINT) {
         /* A label beside its point (displaced) falls back to the other sides when the
          * styled one is taken: mirrored left-right, then above, then below (one group:
-         * at most one of them is placed, the styled side first). */
+         * at most one of them is placed, the styled side first). Taken by another
+         * label, not cut by the image's edge: a WMS map whose edge cuts the styled side
+         * leaves the label out (it must fit the image), as GeoServer does. Moved to a side
+         * that fits, it stood twice in a tiled WMS client, once in each of two maps. */
         double d = fmax(fabs(rtx.disp_x), fabs(rtx.disp_y));
         int nalt = d > 0 && rtx.rotation == 0 ? 4 : 1;
         rp.weight = 0;
@@ -1039,8 +1045,11 @@ propose(lab_env *e, proposal *pr, const ts_geom *g, const ts_feature_ref *fr)
                 proposal ap = rp;
                 ap.sym = &asym;
                 ap.priority = rp.priority - a * 1e-6; /* the styled side ranks first */
+                e->cut_by_edge = 0;
                 TS_TRY(propose_point(e, &ap, face, lb->buf, n, px, py, 0, 0, group,
                                      pos_index++));
+                if (a == 0 && e->cut_by_edge)
+                    break;
             }
         }
         return TS_OK;
