@@ -693,6 +693,52 @@ def test_legend_draws_hatched_and_patterned_fills():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_gml_feature_info_keeps_umlauts_in_field_names():
+    """German field names are XML names as they are ("Straße", "Flurstücksnummer"): GML
+    GetFeatureInfo had written every byte of a non-ASCII letter as '_' ("Stra__e"), so
+    Masterportal's attribute mapping and OpenLayers' GML reader lost those attributes.
+    Characters XML does not allow in names still become one '_' each ("Einwohner/km²")."""
+    import xml.etree.ElementTree as ET
+    d = tempfile.mkdtemp()
+    try:
+        gj = os.path.join(d, "poi.geojson")
+        with open(gj, "w", encoding="utf-8") as f:
+            json.dump({"type": "FeatureCollection", "features": [{
+                "type": "Feature", "geometry": {"type": "Point", "coordinates": [6.78, 51.22]},
+                "properties": {"Stra\u00dfe": "K\u00f6nigsallee", "\u00c4\u00d6\u00dc": 1,
+                               "\u00e4\u00f6\u00fc": 2, "Einwohner/km\u00b2": 3,
+                               "3D": "ja"}}]}, f, ensure_ascii=False)
+        with open(os.path.join(d, "poi.sld"), "w") as f:
+            f.write('<StyledLayerDescriptor version="1.0.0" xmlns="http://www.opengis.net/sld">'
+                    '<NamedLayer><Name>x</Name><UserStyle><FeatureTypeStyle><Rule>'
+                    '<PointSymbolizer><Graphic><Mark><WellKnownName>circle</WellKnownName>'
+                    '<Fill/></Mark><Size>10</Size></Graphic></PointSymbolizer></Rule>'
+                    '</FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>')
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  poi: {source: s, style: %s}\n"
+                    "tilesets:\n  t: {layers: [poi]}\n" % (gj, os.path.join(d, "poi.sld")))
+        srv = start_server(cfg)
+        try:
+            st, h, body = wms(srv[1], SERVICE="WMS", VERSION="1.3.0", REQUEST="GetFeatureInfo",
+                              LAYERS="poi", QUERY_LAYERS="poi", STYLES="", CRS="CRS:84",
+                              BBOX="6.77,51.21,6.79,51.23", WIDTH="101", HEIGHT="101", I="50",
+                              J="50", FORMAT="image/png", INFO_FORMAT="text/xml")
+            assert st == 200, body[:300]
+            root = ET.fromstring(body)  # well-formed XML
+            feat = root.find("poi_layer/poi_feature")
+            assert feat is not None, body.decode()
+            tags = {c.tag: c.text for c in feat if not c.tag.startswith("{")}
+            assert tags.get("Stra\u00dfe") == "K\u00f6nigsallee", tags
+            assert tags.get("\u00c4\u00d6\u00dc") == "1" and tags.get("\u00e4\u00f6\u00fc") == "2", tags
+            assert tags.get("Einwohner_km_") == "3", tags  # "/" and "\u00b2" are not name characters
+            assert tags.get("_3D") == "ja", tags
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_shows_categorize_and_recode_classes_row_by_row():
     """A fill by Categorize (thresholds) or Recode (keys) of literal colours: one legend row
     per class, its colour and range or key ("< 300", "300 - 600", ">= 600"), after the

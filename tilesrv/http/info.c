@@ -36,20 +36,78 @@ value_text(ts_buf *b, const ts_value *v, int json)
     return TS_OK;
 }
 
-/* An XML name from a layer or attribute name: letters, digits, '_', '-', '.'; others '_'. */
+/* The code point of the UTF-8 sequence at s and its length in *len; 0 with *len 1 for a
+ * byte that starts no well-formed sequence. */
+static uint32_t
+utf8_next(const unsigned char *s, int *len)
+{
+    *len = 1;
+    if (s[0] < 0x80)
+        return s[0];
+    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (n == 0)
+        return 0;
+    uint32_t cp = s[0] & (0x7F >> n);
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    *len = n;
+    return cp;
+}
+
+/* 1 if cp may start an XML 1.0 (fifth edition) NCName: NameStartChar without ':'. */
+static int
+xml_name_start(uint32_t cp)
+{
+    return (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z') || cp == '_' ||
+           (cp >= 0xC0 && cp <= 0xD6) || (cp >= 0xD8 && cp <= 0xF6) ||
+           (cp >= 0xF8 && cp <= 0x2FF) || (cp >= 0x370 && cp <= 0x37D) ||
+           (cp >= 0x37F && cp <= 0x1FFF) || (cp >= 0x200C && cp <= 0x200D) ||
+           (cp >= 0x2070 && cp <= 0x218F) || (cp >= 0x2C00 && cp <= 0x2FEF) ||
+           (cp >= 0x3001 && cp <= 0xD7FF) || (cp >= 0xF900 && cp <= 0xFDCF) ||
+           (cp >= 0xFDF0 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0xEFFFF);
+}
+
+/* 1 if cp may follow in an NCName: NameChar without ':'. */
+static int
+xml_name_char(uint32_t cp)
+{
+    return xml_name_start(cp) || (cp >= '0' && cp <= '9') || cp == '-' || cp == '.' ||
+           cp == 0xB7 || (cp >= 0x300 && cp <= 0x36F) || (cp >= 0x203F && cp <= 0x2040);
+}
+
+/* An XML name (an NCName) from a layer or attribute name: its characters that XML allows
+ * in names kept, umlauts and other letters included ("Straße", as MapServer writes it),
+ * each other character '_'; '_' first when the name cannot start with its first one.
+ * Cut at a character boundary to fit cap bytes with the terminator. */
 static void
 xml_name(char *dst, size_t cap, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     size_t j = 0;
     if (cap == 0)
         return;
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_') && j + 1 < cap)
+    int len;
+    if (!xml_name_start(utf8_next(p, &len)) && j + 1 < cap)
         dst[j++] = '_';
-    for (; *s && j + 1 < cap; s++) {
-        char ch = *s;
-        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                 ch == '_' || ch == '-' || ch == '.';
-        dst[j++] = ok ? ch : '_';
+    while (*p) {
+        uint32_t cp = utf8_next(p, &len);
+        if (xml_name_char(cp)) {
+            if (j + (size_t)len >= cap)
+                break;
+            memcpy(dst + j, p, (size_t)len);
+            j += (size_t)len;
+        } else {
+            if (j + 1 >= cap)
+                break;
+            dst[j++] = '_';
+        }
+        p += len;
     }
     dst[j] = '\0';
 }
