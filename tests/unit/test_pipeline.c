@@ -606,11 +606,17 @@ TS_TEST(pipeline_zoom_range_carries_to_other_grids_by_scale)
         "  demo: {path: data/demo/duesseldorf_demo.gpkg}\n"
         "layers:\n"
         "  parcels: {source: demo, table: parcels, style: styles/alkis_parcels.sld}\n"
+        "grids:\n"
+        "  G: {crs: 'EPSG:25832', origin: [200000, 5900000], resolution0: 1024, levels: 16,"
+        " tile_size: 512, matrix_size0: [2, 2]}\n"
         "tilesets:\n"
+        "  g: {layers: [parcels], grids: [G, DE_EPSG_25832_ADV]}\n"
         "  w: {layers: [parcels], grids: [WebMercatorQuad, DE_EPSG_25832_ADV], minzoom: 14,"
         " maxzoom: 16}\n"
         "  v: {layers: [parcels], grids: [DE_EPSG_25832_ADV, WebMercatorQuad], minzoom: 8,"
-        " maxzoom: 10}\n";
+        " maxzoom: 10}\n"
+        "  open: {layers: [parcels], grids: [DE_EPSG_25832_ADV, WebMercatorQuad]}\n"
+        "  half: {layers: [parcels], grids: [DE_EPSG_25832_ADV, WebMercatorQuad], minzoom: 8}\n";
     ts_err err;
     ts_err_clear(&err);
     ts_config *cfg = ts_config_parse(yaml, strlen(yaml), "zooms.yaml", ts_test_srcdir(), &err);
@@ -631,6 +637,19 @@ TS_TEST(pipeline_zoom_range_carries_to_other_grids_by_scale)
     TS_CHECK_INT(v0->maxzoom, 10);
     TS_CHECK_INT(v1->minzoom, 13);
     TS_CHECK_INT(v1->maxzoom, 15);
+    /* an end left open bounds no other grid, so every level the capabilities list is
+     * served: XYZ 0-4 are coarser than AdV 00 and XYZ 19-24 finer than AdV 13 (they had
+     * been refused: XYZ 5-18 only); on a custom first grid all of AdV */
+    const ts_tileset *g1 = ts_service_tileset_grid(svc, "g", "DE_EPSG_25832_ADV");
+    const ts_tileset *o1 = ts_service_tileset_grid(svc, "open", "WebMercatorQuad");
+    const ts_tileset *h1 = ts_service_tileset_grid(svc, "half", "WebMercatorQuad");
+    TS_REQUIRE(g1 && o1 && h1);
+    TS_CHECK_INT(g1->minzoom, 0);
+    TS_CHECK_INT(g1->maxzoom, 13);
+    TS_CHECK_INT(o1->minzoom, 0);
+    TS_CHECK_INT(o1->maxzoom, 24);
+    TS_CHECK_INT(h1->minzoom, 13);
+    TS_CHECK_INT(h1->maxzoom, 24);
     ts_pipeline_opts po = {1, 16, 8u << 20, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);

@@ -1336,6 +1336,8 @@ check_zooms(const ts_cfg_ctx *cx, const name_index *grids, ts_cfg_tileset *t, co
                                zname[i], zv[i], label, last_grid, last);
     if (zn[1] == NULL)
         t->maxzoom = last;
+    t->minzoom_set = zn[0] != NULL;
+    t->maxzoom_set = zn[1] != NULL;
     if (t->minzoom > t->maxzoom)
         return TS_CFG_FAIL(cx, zn[0], "'minzoom' %d in %s is greater than 'maxzoom' %d", t->minzoom,
                            label, t->maxzoom);

@@ -258,6 +258,7 @@ typedef struct ts_cfg_tileset {
     int buffer_px;          /* metatile buffer in pixels; default 64 */
     uint8_t background[4];  /* straight RGBA; default transparent */
     int minzoom, maxzoom;   /* default 0 and the grid's last level */
+    int minzoom_set, maxzoom_set; /* 1 where the file gives them (bounds on the other grids) */
     int max_age_s;          /* Cache-Control max-age; default 3600 */
     ts_cfg_cache cache;     /* persistent cache level; type "memory" when not configured */
     /* `mvt: {extent, buffer, max_bytes}`: vector tile options; 0 / -1 = the mvt module's

@@ -753,7 +753,10 @@ load_layer(ts_service *s, ts_source_ctx *sc, const ts_cfg_layer *l, const ts_gri
 
 /* ts->minzoom, maxzoom: the configured range on the tileset's first grid g0; on another
  * grid the levels whose scale denominator lies within that range's, half a level (a factor
- * of sqrt 2) of slack at each end, so that the nearest level of each end counts. */
+ * of sqrt 2) of slack at each end, so that the nearest level of each end counts. An end the
+ * configuration leaves open (no minzoom, no maxzoom) bounds no other grid: its capabilities
+ * list all its levels (WMTS cannot say that a layer has fewer), and a coarser level 00 of
+ * DE_EPSG_25832_ADV than the first grid's level 0 had been refused. */
 static void
 tileset_zooms(ts_tileset *ts, const ts_grid *g0)
 {
@@ -767,8 +770,9 @@ tileset_zooms(ts_tileset *ts, const ts_grid *g0)
         ts->maxzoom = z1 < ts->grid->nlevels ? z1 : ts->grid->nlevels - 1;
         return;
     }
-    double coarse = g0->levels[z0].res * g0->meters_per_unit * M_SQRT2;
-    double fine = g0->levels[z1].res * g0->meters_per_unit / M_SQRT2;
+    double coarse = tc->minzoom_set ? g0->levels[z0].res * g0->meters_per_unit * M_SQRT2
+                                    : INFINITY;
+    double fine = tc->maxzoom_set ? g0->levels[z1].res * g0->meters_per_unit / M_SQRT2 : 0;
     ts->minzoom = ts->grid->nlevels;
     ts->maxzoom = -1;
     for (int z = 0; z < ts->grid->nlevels; z++) {
