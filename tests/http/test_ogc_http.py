@@ -739,6 +739,87 @@ def test_gml_feature_info_keeps_umlauts_in_field_names():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
+    """What catalogues (GDI-DE, INSPIRE view services) and Masterportal's layer information
+    read: a tileset's abstract, keywords, metadata record and attribution, a layer's
+    keywords and metadata record, in WMS 1.3.0 and 1.1.1 (valid documents) and WMTS (with
+    the legend of each layer's default style); a metadata_url that is not http(s) is
+    refused with its place."""
+    import xml.etree.ElementTree as ET
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        cfg = os.path.join(d, "c.yaml")
+        body_yaml = (
+            "sources:\n  s: {path: %s}\nlayers:\n"
+            "  flurstuecke:\n    source: s\n    table: parcels\n    style: %s\n"
+            "    keywords: [Flurst\u00fccke, ALKIS]\n"
+            "    metadata_url: \"https://geoportal.example/csw?id=abc&el=full\"\n"
+            "tilesets:\n  kataster:\n    layers: [flurstuecke]\n"
+            "    abstract: \"Liegenschaftskarte der Stadt\"\n"
+            "    keywords: [Kataster, Liegenschaftskarte]\n"
+            "    metadata_url: \"https://geoportal.example/csw?id=kat\"\n"
+            "    attribution: \"&copy; <a href='https://www.duesseldorf.de/?a=1&amp;b=2'>"
+            "Landeshauptstadt D\u00fcsseldorf</a>, dl-de/by-2-0\"\n" % (gpkg, style))
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(body_yaml)
+        srv = start_server(cfg)
+        try:
+            st, _, body = wms(srv[1], SERVICE="WMS", REQUEST="GetCapabilities", VERSION="1.3.0")
+            assert st == 200
+            xmllint(body, "sld/1.1.0/sld_capabilities.xsd")
+            ns = {"w": "http://www.opengis.net/wms", "x": "http://www.w3.org/1999/xlink"}
+            root = ET.fromstring(body)
+            grp = [l for l in root.iter("{%s}Layer" % ns["w"])
+                   if l.findtext("w:Name", namespaces=ns) == "kataster"][0]
+            assert grp.findtext("w:Abstract", namespaces=ns) == "Liegenschaftskarte der Stadt"
+            kws = [k.text for k in grp.findall("w:KeywordList/w:Keyword", ns)]
+            assert kws == ["Kataster", "Liegenschaftskarte"], kws
+            att = grp.find("w:Attribution", ns)
+            assert att is not None, body.decode()[:2000]
+            assert att.findtext("w:Title", namespaces=ns) == \
+                "\u00a9 Landeshauptstadt D\u00fcsseldorf, dl-de/by-2-0", att.findtext("w:Title", namespaces=ns)
+            assert att.find("w:OnlineResource", ns).get("{%s}href" % ns["x"]) == \
+                "https://www.duesseldorf.de/?a=1&b=2"
+            md = grp.find("w:MetadataURL", ns)
+            assert md.get("type") == "ISO19115:2003" and md.findtext("w:Format", namespaces=ns) == "text/xml"
+            assert md.find("w:OnlineResource", ns).get("{%s}href" % ns["x"]) == "https://geoportal.example/csw?id=kat"
+            lyr = grp.find("w:Layer", ns)
+            assert lyr.findtext("w:Name", namespaces=ns) == "flurstuecke"
+            assert [k.text for k in lyr.findall("w:KeywordList/w:Keyword", ns)] == ["Flurst\u00fccke", "ALKIS"]
+            assert lyr.find("w:MetadataURL/w:OnlineResource", ns).get("{%s}href" % ns["x"]) == \
+                "https://geoportal.example/csw?id=abc&el=full"
+            st, _, body = wms(srv[1], SERVICE="WMS", REQUEST="GetCapabilities", VERSION="1.1.1")
+            xmllint(body, "wms/1.1.1/capabilities_1_1_1.dtd")
+            assert b'<MetadataURL type="TC211">' in body and b"<Attribution>" in body
+            st, _, body = get(srv[1], "/wmts?SERVICE=WMTS&REQUEST=GetCapabilities")
+            assert st == 200
+            xmllint(body, "wmts/1.0/wmtsGetCapabilities_response.xsd")
+            wn = {"m": "http://www.opengis.net/wmts/1.0", "ows": "http://www.opengis.net/ows/1.1",
+                  "x": "http://www.w3.org/1999/xlink"}
+            wl = ET.fromstring(body).find("m:Contents/m:Layer", wn)
+            assert wl.findtext("ows:Abstract", namespaces=wn) == "Liegenschaftskarte der Stadt"
+            assert [k.text for k in wl.findall("ows:Keywords/ows:Keyword", wn)] == \
+                ["Kataster", "Liegenschaftskarte"]
+            assert wl.find("ows:Metadata", wn).get("{%s}href" % wn["x"]) == "https://geoportal.example/csw?id=kat"
+            leg = wl.find("m:Style/m:LegendURL", wn)
+            assert leg is not None and "LAYER=kataster" in leg.get("{%s}href" % wn["x"])
+            u = urllib.parse.urlsplit(leg.get("{%s}href" % wn["x"]))
+            st, h, img = get(srv[1], u.path + "?" + u.query)
+            assert st == 200 and h["content-type"] == "image/png"
+            assert png_info(img)[:2] == (int(leg.get("width")), int(leg.get("height")))
+        finally:
+            stop_server(srv)
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(body_yaml.replace("https://geoportal.example/csw?id=kat", "geoportal/kat"))
+        r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+        assert r.returncode != 0 and "c.yaml:" in r.stderr and "metadata_url" in r.stderr and \
+            "http://" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_shows_categorize_and_recode_classes_row_by_row():
     """A fill by Categorize (thresholds) or Recode (keys) of literal colours: one legend row
     per class, its colour and range or key ("< 300", "300 - 600", ">= 600"), after the

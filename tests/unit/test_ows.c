@@ -1059,8 +1059,11 @@ TS_TEST(wmts_capabilities_validate_against_the_ogc_schema)
          2,
          1,
          links,
-         4},
-        {"air", "Luft", NULL, 0, {0, 0, 0, 0}, NULL, 0, NULL, 0, 0, links, 1},
+         4,
+         NULL,
+         0,
+         NULL},
+        {"air", "Luft", NULL, 0, {0, 0, 0, 0}, NULL, 0, NULL, 0, 0, links, 1, NULL, 0, NULL},
     };
     ts_wmts_capabilities c = {&svc, "http://h:8080/wmts", layers, 2, grids, 4, 1};
     ts_buf b;

@@ -152,9 +152,11 @@ static const key_spec layer_keys[] = {
     {"mvt", K_MVTLAYER, 0, 0, 0, 0, 0, NULL},
     {"extent", K_LONLATBOX, LYR(extent), LYR(has_extent), 0, 0, 0, NULL},
     {"geometry", K_OSTR, LYR(geometry), 0, 0, 0, 0, NULL},
+    {"keywords", K_STRINGS, LYR(keywords), LYR(nkeywords), 0, 0, 0, NULL},
+    {"metadata_url", K_OSTR, LYR(metadata_url), 0, 0, 0, 0, NULL},
 };
 enum { L_TITLE, L_ABSTRACT, L_SOURCE, L_TABLE, L_WHERE, L_SRS, L_STYLE, L_QUERYABLE, L_FEED,
-       L_MVT, L_EXTENT, L_GEOMETRY };
+       L_MVT, L_EXTENT, L_GEOMETRY, L_KEYWORDS, L_METADATA };
 
 /* `mvt` of a layer: `attributes` (read by read_mvt_attrs) and `features` */
 static const char *const mvt_features[] = {"drawn", "all", NULL};
@@ -187,9 +189,12 @@ static const key_spec tileset_keys[] = {
     {"max_age", K_INT, TSET(max_age_s), 0, 0, 31536000, 0, NULL},
     {"cache", K_CACHE, TSET(cache), 0, 0, 0, 0, NULL},
     {"mvt", K_MVTSET, 0, 0, 0, 0, 0, NULL},
+    {"abstract", K_OSTR, TSET(abstract_text), 0, 0, 0, 0, NULL},
+    {"keywords", K_STRINGS, TSET(keywords), TSET(nkeywords), 0, 0, 0, NULL},
+    {"metadata_url", K_OSTR, TSET(metadata_url), 0, 0, 0, 0, NULL},
 };
 enum { T_TITLE, T_ATTR, T_LAYERS, T_GRIDS, T_FORMAT, T_META, T_BUF, T_BG, T_MINZ, T_MAXZ,
-       T_MAXAGE, T_CACHE, T_MVT };
+       T_MAXAGE, T_CACHE, T_MVT, T_ABSTRACT, T_KEYWORDS, T_METADATA };
 
 static const char *const cache_types[] = {"memory", "disk", "mbtiles", "redis", NULL};
 static const char *const cache_layouts[] = {"xyz", "tc", "tms", NULL};
@@ -1235,6 +1240,17 @@ undefined_ref(const ts_cfg_ctx *cx, const ts_cnode *at, const char *label, const
     return TS_CFG_FAIL(cx, at, "%s %s undefined %s '%s'", label, verb, kind, sg->word);
 }
 
+/* A metadata_url read at node n must be an http:// or https:// URL (catalogues and clients
+ * follow it). */
+static ts_status
+check_http_url(const ts_cfg_ctx *cx, const ts_cnode *n, const char *url, const char *label)
+{
+    if (url == NULL || strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return TS_OK;
+    return TS_CFG_FAIL(cx, n, "'metadata_url' in %s must start with http:// or https://, got "
+                       "'%.80s'", label, url);
+}
+
 static ts_status
 build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_t n,
                   const name_index *sources)
@@ -1254,6 +1270,7 @@ build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_
         snprintf(label, sizeof label, "layer '%s'", l->name);
         const ts_cnode *vals[NKEYS(layer_keys)];
         TS_TRY(read_keys(cx, map, layer_keys, NKEYS(layer_keys), label, key, l, vals));
+        TS_TRY(check_http_url(cx, vals[L_METADATA], l->metadata_url, label));
         if (l->feed != NULL) {
             if (l->source != NULL)
                 return TS_CFG_FAIL(cx, vals[L_SOURCE], "%s names both a source and a feed; "
@@ -1367,6 +1384,7 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
         snprintf(label, sizeof label, "tileset '%s'", t->name);
         const ts_cnode *vals[NKEYS(tileset_keys)];
         TS_TRY(read_keys(cx, map, tileset_keys, NKEYS(tileset_keys), label, key, t, vals));
+        TS_TRY(check_http_url(cx, vals[T_METADATA], t->metadata_url, label));
         for (int j = 0; j < t->nlayers; j++)
             if (index_find(layers, t->layers[j]) == NULL) {
                 ts_cfg_suggest sg;

@@ -55,6 +55,8 @@ config_free(ts_config *c)
         free(l->name);
         free(l->title);
         free(l->abstract_text);
+        free_strv(l->keywords, l->nkeywords);
+        free(l->metadata_url);
         free(l->source);
         free(l->table);
         free(l->where);
@@ -76,6 +78,9 @@ config_free(ts_config *c)
         free(t->name);
         free(t->title);
         free(t->attribution);
+        free(t->abstract_text);
+        free_strv(t->keywords, t->nkeywords);
+        free(t->metadata_url);
         free_strv(t->layers, t->nlayers);
         free_strv(t->grids, t->ngrids);
         free(t->format);

@@ -119,6 +119,10 @@ typedef struct ts_cfg_layer {
     char *name;
     char *title;            /* default = name */
     char *abstract_text;    /* may be NULL */
+    char **keywords;        /* WMS KeywordList; may be NULL (nkeywords 0) */
+    int nkeywords;
+    char *metadata_url;     /* http(s) URL of an ISO 19115/19139 record (WMS MetadataURL), or
+                             * NULL */
     char *source;           /* name of a ts_cfg_source, or NULL for a feed layer */
     char *feed;             /* name of a ts_cfg_feed (a live overlay), or NULL; exactly one
                              * of source and feed is set */
@@ -248,7 +252,12 @@ typedef struct ts_cfg_cache {
 typedef struct ts_cfg_tileset {
     char *name;
     char *title;            /* default = name */
-    char *attribution;      /* HTML attribution for TileJSON, or NULL */
+    char *attribution;      /* HTML attribution (TileJSON, WMS Attribution), or NULL */
+    char *abstract_text;    /* may be NULL */
+    char **keywords;        /* WMS KeywordList, WMTS ows:Keywords; may be NULL */
+    int nkeywords;
+    char *metadata_url;     /* http(s) URL of a metadata record (WMS MetadataURL, WMTS
+                             * ows:Metadata), or NULL */
     char **layers;          /* names of ts_cfg_layer, drawn in this order (first = bottom) */
     int nlayers;
     char **grids;           /* names of grids served; default {"WebMercatorQuad"} */

@@ -248,6 +248,22 @@ caps_free(caps_build *cb)
     free(cb->boxes);
 }
 
+/* The real size of the default legend of WMS layer or group name, into st. */
+static void
+legend_size(ts_http *h, const char *name, ts_ows_style *st)
+{
+    ts_legend_req lr = {.layer = name, .background = {255, 255, 255, 255}};
+    ts_tile *t = NULL;
+    if (ts_pipeline_legend(h->p, &lr, &t, NULL) == TS_OK && t != NULL && t->len > 24) {
+        const uint8_t *d = t->data; /* IHDR's width and height */
+        st->legend_width = (int)((uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
+                                 (uint32_t)d[18] << 8 | d[19]);
+        st->legend_height = (int)((uint32_t)d[20] << 24 | (uint32_t)d[21] << 16 |
+                                  (uint32_t)d[22] << 8 | d[23]);
+    }
+    ts_tile_unref(t);
+}
+
 static ts_status
 caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, int version, caps_build *cb)
 {
@@ -267,6 +283,10 @@ caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, int version, c
         l->name = e->name;
         l->title = e->title;
         l->abstract_text = e->abstract_text;
+        l->keywords = e->keywords;
+        l->nkeywords = e->nkeywords;
+        l->metadata_url = e->metadata_url;
+        l->attribution = e->attribution;
         l->queryable = e->queryable;
         l->opaque = 0;
         l->has_lonlat = e->has_extent;
@@ -293,17 +313,7 @@ caps_tree(ts_http *h, const ts_service *svc, const char *wms_url, int version, c
                      wms_url, version == 111 ? "1.1.1" : "1.3.0", e->name);
             cb->urls[i] = strdup(url);
             st->legend_url = cb->urls[i];
-            /* the legend's real size */
-            ts_legend_req lr = {.layer = e->name, .background = {255, 255, 255, 255}};
-            ts_tile *t = NULL;
-            if (ts_pipeline_legend(h->p, &lr, &t, NULL) == TS_OK && t != NULL && t->len > 24) {
-                const uint8_t *d = t->data;
-                st->legend_width = (int)((uint32_t)d[16] << 24 | (uint32_t)d[17] << 16 |
-                                         (uint32_t)d[18] << 8 | d[19]);
-                st->legend_height = (int)((uint32_t)d[20] << 24 | (uint32_t)d[21] << 16 |
-                                          (uint32_t)d[22] << 8 | d[23]);
-            }
-            ts_tile_unref(t);
+            legend_size(h, e->name, st);
             l->styles = st;
             l->nstyles = 1;
         }
@@ -637,6 +647,8 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
     snprintf(url, sizeof url, "%s/wmts", base);
     int nts = ts_service_ntilesets(svc), nall = ts_service_ntileset_grids(svc);
     ts_wmts_layer *layers = calloc((size_t)(nts > 0 ? nts : 1), sizeof *layers);
+    ts_ows_style *styles = calloc((size_t)(nts > 0 ? nts : 1), sizeof *styles);
+    char(*legend_urls)[640] = calloc((size_t)(nts > 0 ? nts : 1), sizeof *legend_urls);
     ts_wmts_link *links = calloc((size_t)(nall > 0 ? nall : 1), sizeof *links);
     const ts_grid **grids = calloc((size_t)(nall > 0 ? nall : 1), sizeof *grids);
     ts_ows_service meta = service_meta(ts_service_config(svc));
@@ -644,7 +656,8 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
     update_sequence(h, svc, seq, sizeof seq);
     meta.update_sequence = seq;
     ts_status st = TS_OK;
-    if (layers == NULL || links == NULL || grids == NULL) {
+    if (layers == NULL || styles == NULL || legend_urls == NULL || links == NULL ||
+        grids == NULL) {
         st = TS_ENOMEM;
         goto done;
     }
@@ -654,6 +667,10 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
         ts_wmts_layer *l = &layers[i];
         l->name = ts->name;
         l->title = ts->cfg->title ? ts->cfg->title : ts->name;
+        l->abstract_text = ts->cfg->abstract_text;
+        l->keywords = (const char *const *)ts->cfg->keywords;
+        l->nkeywords = ts->cfg->nkeywords;
+        l->metadata_url = ts->cfg->metadata_url;
         l->queryable = 1;
         static const ts_image_format tile_formats[] = {TS_IMG_PNG, TS_IMG_MVT};
         l->formats = tile_formats; /* every grid serves both */
@@ -663,6 +680,19 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
         if (e && e->has_extent) {
             l->has_lonlat = 1;
             l->lonlat = e->lonlat;
+        }
+        if (e != NULL) {
+            /* the default style's legend: WMS GetLegendGraphic of the group (configured
+             * names need no escaping: letters, digits, '_', '.', '-') */
+            snprintf(legend_urls[i], sizeof legend_urls[i],
+                     "%s/wms?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic"
+                     "&FORMAT=image%%2Fpng&LAYER=%s&STYLE=", base, ts->name);
+            styles[i].name = "default";
+            styles[i].title = "default";
+            styles[i].legend_url = legend_urls[i];
+            legend_size(h, ts->name, &styles[i]);
+            l->styles = &styles[i];
+            l->nstyles = 1;
         }
         for (int k = 0; k < nall; k++) {
             const ts_tileset *v = ts_service_tileset_grid_at(svc, k);
@@ -687,6 +717,8 @@ wmts_capabilities_doc(ts_http *h, struct MHD_Connection *c, const ts_service *sv
     st = ts_ows_write_wmts_capabilities(&caps, out);
 done:
     free(layers);
+    free(styles);
+    free(legend_urls);
     free(links);
     free(grids);
     return st;

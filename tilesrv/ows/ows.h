@@ -344,6 +344,9 @@ typedef struct ts_ows_layer {
     double min_scale, max_scale; /* scale denominators; 0 = unbounded */
     const struct ts_ows_layer *children;
     int nchildren;
+    const char *metadata_url;   /* MetadataURL of an ISO 19115 record (XML), or NULL */
+    const char *attribution;    /* HTML ("&copy; <a href=...>Stadt</a>"): Attribution's Title
+                                 * is its text, OnlineResource its first link; or NULL */
 } ts_ows_layer;
 
 typedef struct ts_wms_capabilities {
@@ -433,6 +436,9 @@ typedef struct ts_wmts_layer {
     int queryable;              /* GetFeatureInfo (InfoFormats text/plain, html, json, gml) */
     const ts_wmts_link *links;
     int nlinks;
+    const char *const *keywords; /* ows:Keywords; may be NULL */
+    int nkeywords;
+    const char *metadata_url;   /* ows:Metadata xlink:href, or NULL */
 } ts_wmts_layer;
 
 typedef struct ts_wmts_capabilities {

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ows/ows_int.h"
+#include "util/fmt.h"
+#include "util/utf8.h"
 
 const char *
 ts_ows_wms_exception_mime(int version)
@@ -85,6 +87,157 @@ static int
 any(const char *s)
 {
     return s != NULL && *s != '\0';
+}
+
+/* The character entity at s ("&amp;", "&copy;", "&#169;", "&#xA9;") as UTF-8 into out (4
+ * bytes); returns its length in s (0: not one this reads, the '&' stays as it is) and the
+ * bytes written in *n. */
+static size_t
+html_entity(const char *s, char out[4], int *n)
+{
+    static const struct { const char *name; uint32_t cp; } names[] = {
+        {"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''},
+        {"nbsp;", ' '}, {"copy;", 0xA9}, {"reg;", 0xAE}, {"middot;", 0xB7},
+        {"ndash;", 0x2013}, {"mdash;", 0x2014},
+    };
+    uint32_t cp = 0;
+    size_t len = 0;
+    if (s[1] == '#') {
+        int hex = s[2] == 'x' || s[2] == 'X';
+        const char *p = s + (hex ? 3 : 2);
+        while (*p != ';' && cp <= 0x10FFFF) {
+            int d = hex ? ts_hexval((unsigned char)*p) : *p >= '0' && *p <= '9' ? *p - '0' : -1;
+            if (d < 0)
+                return 0;
+            cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+            p++;
+        }
+        if (p == s + (hex ? 3 : 2) || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        len = (size_t)(p + 1 - s);
+    } else {
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && len == 0; i++)
+            if (strncmp(s + 1, names[i].name, strlen(names[i].name)) == 0) {
+                cp = names[i].cp;
+                len = 1 + strlen(names[i].name);
+            }
+        if (len == 0)
+            return 0;
+    }
+    *n = (int)ts_utf8_put(cp, (uint8_t *)out);
+    return len;
+}
+
+/* The text of an HTML fragment: tags left out, character entities read, runs of white
+ * space one space, trimmed. */
+static ts_status
+html_text(ts_buf *out, const char *html)
+{
+    int space = 0, any_text = 0;
+    for (const char *p = html; *p;) {
+        if (*p == '<') {
+            const char *e = strchr(p, '>');
+            if (e == NULL)
+                break;
+            p = e + 1; /* inline markup: no space of its own */
+            continue;
+        }
+        char u[4];
+        int n = 1;
+        size_t adv = 1;
+        if (*p == '&' && (adv = html_entity(p, u, &n)) > 0) {
+            /* u holds the character */
+        } else {
+            u[0] = *p;
+            adv = 1;
+            n = 1;
+        }
+        if (n == 1 && (u[0] == ' ' || u[0] == '\t' || u[0] == '\n' || u[0] == '\r')) {
+            space = any_text;
+        } else {
+            if (space)
+                TS_TRY(ts_buf_add(out, " ", 1));
+            TS_TRY(ts_buf_add(out, u, (size_t)n));
+            space = 0;
+            any_text = 1;
+        }
+        p += adv;
+    }
+    return ts_buf_add(out, "", 1);
+}
+
+/* The first link's target of an HTML fragment (href="..." or '...', "&amp;" read), into
+ * out; 0 when it has none. */
+static int
+html_first_href(ts_buf *out, const char *html)
+{
+    for (const char *p = html; (p = strstr(p, "href")) != NULL; p += 4) {
+        const char *q = p + 4;
+        while (*q == ' ')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        while (*q == ' ')
+            q++;
+        char quote = *q;
+        if (quote != '"' && quote != '\'')
+            continue;
+        const char *e = strchr(q + 1, quote);
+        if (e == NULL || e == q + 1)
+            return 0;
+        for (const char *c = q + 1; c < e; c++) {
+            if (*c == '&' && strncmp(c, "&amp;", 5) == 0) {
+                if (ts_buf_add(out, "&", 1) != TS_OK)
+                    return 0;
+                c += 4;
+            } else if (ts_buf_add(out, c, 1) != TS_OK) {
+                return 0;
+            }
+        }
+        return ts_buf_add(out, "", 1) == TS_OK;
+    }
+    return 0;
+}
+
+/* <Attribution> of an HTML attribution: its text as Title, its first link as
+ * OnlineResource. */
+static ts_status
+attribution_elem(ts_buf *b, const char *in, const char *html)
+{
+    ts_buf text, href;
+    ts_buf_init(&text, 64 * 1024);
+    ts_buf_init(&href, 8 * 1024);
+    ts_status st = html_text(&text, html);
+    int has_href = st == TS_OK && html_first_href(&href, html);
+    const char *t = st == TS_OK ? (const char *)text.data : NULL;
+    if (t != NULL && (*t != '\0' || has_href)) {
+        char in2[80];
+        snprintf(in2, sizeof in2, "%s  ", in);
+        st = ts_buf_printf(b, "%s<Attribution>\n", in);
+        if (st == TS_OK && *t != '\0')
+            st = ts_ows__xml_elem(b, in2, "Title", t);
+        if (st == TS_OK && has_href)
+            st = online_resource(b, in2, (const char *)href.data);
+        if (st == TS_OK)
+            st = ts_buf_printf(b, "%s</Attribution>\n", in);
+    }
+    ts_buf_fini(&text);
+    ts_buf_fini(&href);
+    return st;
+}
+
+/* <MetadataURL> of an ISO 19115 record in XML (1.1.1 names that type TC211). */
+static ts_status
+metadata_url_elem(caps_writer *w, const char *in, const char *url)
+{
+    ts_buf *b = w->b;
+    TS_TRY(ts_buf_printf(b, "%s<MetadataURL type=\"%s\">\n%s  <Format>text/xml</Format>\n", in,
+                         w->v111 ? "TC211" : "ISO19115:2003", in));
+    char in2[80];
+    snprintf(in2, sizeof in2, "%s  ", in);
+    TS_TRY(online_resource(b, in2, url));
+    return ts_buf_printf(b, "%s</MetadataURL>\n", in);
 }
 
 static ts_status
@@ -283,6 +436,10 @@ layer_elem(caps_writer *w, const ts_ows_layer *l, int depth)
         TS_TRY(bbox_attrs(b, x));
         TS_TRY(ts_buf_printf(b, "/>\n"));
     }
+    if (any(l->attribution))
+        TS_TRY(attribution_elem(b, in2, l->attribution));
+    if (any(l->metadata_url))
+        TS_TRY(metadata_url_elem(w, in2, l->metadata_url));
     for (int i = 0; i < l->nstyles; i++)
         TS_TRY(style_elem(w, in2, &l->styles[i]));
     if (w->v111) {

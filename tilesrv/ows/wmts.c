@@ -481,6 +481,12 @@ wmts_layer(ts_buf *b, const ts_wmts_layer *l, const char *url, int limits)
     TS_TRY(ts_ows__xml_elem(b, "      ", "ows:Title", any(l->title) ? l->title : l->name));
     if (any(l->abstract_text))
         TS_TRY(ts_ows__xml_elem(b, "      ", "ows:Abstract", l->abstract_text));
+    if (l->nkeywords > 0) {
+        TS_TRY(ts_buf_printf(b, "      <ows:Keywords>\n"));
+        for (int i = 0; i < l->nkeywords; i++)
+            TS_TRY(ts_ows__xml_elem(b, "        ", "ows:Keyword", l->keywords[i]));
+        TS_TRY(ts_buf_printf(b, "      </ows:Keywords>\n"));
+    }
     if (l->has_lonlat) {
         TS_TRY(ts_buf_printf(b, "      <ows:WGS84BoundingBox>\n        <ows:LowerCorner>"));
         TS_TRY(corner(b, NULL, l->lonlat.minx, l->lonlat.miny));
@@ -489,6 +495,11 @@ wmts_layer(ts_buf *b, const ts_wmts_layer *l, const char *url, int limits)
         TS_TRY(ts_buf_printf(b, "</ows:UpperCorner>\n      </ows:WGS84BoundingBox>\n"));
     }
     TS_TRY(ts_ows__xml_elem(b, "      ", "ows:Identifier", l->name));
+    if (any(l->metadata_url)) {
+        TS_TRY(ts_buf_printf(b, "      <ows:Metadata"));
+        TS_TRY(href_attr(b, l->metadata_url));
+        TS_TRY(ts_buf_printf(b, "/>\n"));
+    }
     if (l->styles == NULL || l->nstyles == 0) {
         TS_TRY(ts_buf_printf(b, "      <Style isDefault=\"true\">\n"
                                 "        <ows:Title>default</ows:Title>\n"

@@ -114,6 +114,10 @@ typedef struct ts_wms_entry {
     const char *name; /* requestable name, NULL = not requestable */
     const char *title;
     const char *abstract_text;   /* may be NULL */
+    const char *const *keywords; /* may be NULL (nkeywords 0) */
+    int nkeywords;
+    const char *metadata_url;    /* may be NULL */
+    const char *attribution;     /* a tileset group: its HTML attribution, or NULL */
     int depth;                   /* 0 root, 1 tileset group, 2 layer */
     int queryable;               /* GetFeatureInfo answers for it (any layer queryable) */
     const ts_cfg_layer *cfg;     /* a layer: its configuration; groups NULL */

@@ -278,6 +278,11 @@ ts_pipeline__wms_build(ts_service *s, ts_service_wms **out, ts_err *err)
         root->nkids++;
         g->name = ts->name;
         g->title = ts->cfg->title ? ts->cfg->title : ts->name;
+        g->abstract_text = ts->cfg->abstract_text;
+        g->keywords = (const char *const *)ts->cfg->keywords;
+        g->nkeywords = ts->cfg->nkeywords;
+        g->metadata_url = ts->cfg->metadata_url;
+        g->attribution = ts->cfg->attribution;
         g->depth = 1;
         g->crs_boxes = w->boxes + (size_t)gi * nc;
         g->crs_ok = w->ok + (size_t)gi * nc;
@@ -310,6 +315,9 @@ ts_pipeline__wms_build(ts_service *s, ts_service_wms **out, ts_err *err)
             le->cfg = lc;
             le->title = lc->title ? lc->title : lc->name;
             le->abstract_text = lc->abstract_text;
+            le->keywords = (const char *const *)lc->keywords;
+            le->nkeywords = lc->nkeywords;
+            le->metadata_url = lc->metadata_url;
             le->depth = 2;
             le->queryable = lc->queryable;
             le->crs_boxes = w->boxes + (size_t)li * nc;
