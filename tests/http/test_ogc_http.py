@@ -632,6 +632,16 @@ def test_getlegendgraphic():
     st, h, body = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
                       LAYER="cadastre", FORMAT="image/png")
     assert png_info(body)[1] > hh          # a group shows all its layers' rules
+    # ... each layer's under its title: one heading row (20 px and a 2 px gap) per layer
+    # more than its layers' legends stacked (they had run on with no heading)
+    gh = png_info(body)[1]
+    parts = []
+    for name in ("parcels", "buildings", "streets"):
+        st, _, lb = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                        LAYER=name, FORMAT="image/png")
+        parts.append(png_info(lb)[1])
+    stacked = sum(parts) + 2 * (len(parts) - 1)
+    assert gh == stacked + len(parts) * 22, (gh, parts)
     wms_exc(p, "1.3.0", "LayerNotDefined", SERVICE="WMS", VERSION="1.3.0",
             REQUEST="GetLegendGraphic", LAYER="nope", FORMAT="image/png")
     wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",

@@ -726,7 +726,7 @@ ts_pipeline_feature_info(ts_pipeline *p, const ts_info_req *r, ts_info_result *o
 #define LEGEND_PAD 4
 
 typedef struct legend_row {
-    const ts_rule *rule;
+    const ts_rule *rule; /* NULL: a heading (a group's layer title), text only */
     const char *title;   /* the rule's (cls < 0) */
     int cls;             /* -1: the rule as it is; else a class of its colour function */
     char cls_title[160]; /* that class's title */
@@ -969,6 +969,26 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                 continue;
             style = ld[0].rl->style;
         }
+        /* a group's legend: each layer's rows under its title, as GeoServer and MapServer
+         * draw a group (a heading left out again when the layer has no row here) */
+        int heading = -1;
+        if (e->ndraws > 1 && r->style == NULL && r->rule == NULL) {
+            if (nrows == cap) {
+                cap = cap ? 2 * cap : 16;
+                legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
+                if (nr == NULL) {
+                    st = TS_FAIL(err, TS_ENOMEM, "legend");
+                    goto done;
+                }
+                rows = nr;
+            }
+            heading = nrows;
+            legend_row *hr = &rows[nrows++];
+            hr->rule = NULL;
+            hr->title = e->draws[d]->title ? e->draws[d]->title : e->draws[d]->name;
+            hr->cls = -1;
+            hr->cls_title[0] = '\0';
+        }
         for (int f = 0; f < style->nfts; f++)
             for (int k = 0; k < style->fts[f].nrules; k++) {
                 const ts_rule *ru = &style->fts[f].rules[k];
@@ -999,8 +1019,8 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                     row->rule = ru;
                     row->title = ru->title       ? ru->title
                                  : ru->name      ? ru->name
-                                 : e->ndraws > 1 ? e->draws[d]->name
-                                                 : "";
+                                 : e->ndraws > 1 && heading < 0 ? e->draws[d]->name
+                                                                : "";
                     row->cls = ci;
                     row->cls_title[0] = '\0';
                     if (ci >= 0) {
@@ -1010,6 +1030,8 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                     }
                 }
             }
+        if (heading >= 0 && nrows == heading + 1)
+            nrows--; /* no rule of this layer is shown */
         if (r->style != NULL)
             break;
     }
@@ -1037,7 +1059,8 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     for (int i = 0; i < nrows && tx != NULL; i++) {
         double tw;
         if (draw_label(tx, cat, ra, NULL, rows[i].title, 0, 0, fpx, &tw, err) == TS_OK)
-            width = (int)fmax(width, iw + LEGEND_PAD + ceil(tw) + LEGEND_PAD);
+            width = (int)fmax(width, (rows[i].rule ? iw + LEGEND_PAD : 0) + ceil(tw) +
+                                         LEGEND_PAD);
     }
     int rowh = (int)fmax(ih, ceil(fpx * 1.4));
     height = nrows > 0 ? nrows * rowh + (nrows - 1) * 2 : ih;
@@ -1058,6 +1081,13 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         if (y >= height)
             break;
         const ts_rule *ru = rows[i].rule;
+        if (ru == NULL) { /* a heading */
+            double tw;
+            if (tx != NULL)
+                st = draw_label(tx, cat, ra, c, rows[i].title, 0, y + rowh / 2.0 + fpx * 0.35,
+                                fpx, &tw, err);
+            continue;
+        }
         ts_rule one;
         ts_symbolizer syms[16];
         ts_graphic g;
