@@ -753,8 +753,9 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
     """What catalogues (GDI-DE, INSPIRE view services) and Masterportal's layer information
     read: a tileset's abstract, keywords, metadata record and attribution, a layer's
     keywords and metadata record, in WMS 1.3.0 and 1.1.1 (valid documents) and WMTS (with
-    the legend of each layer's default style); a metadata_url that is not http(s) is
-    refused with its place."""
+    the legend of each layer's default style), and a root layer named for the city; a
+    metadata_url that is not http(s) and a root name that is no name are refused with
+    their place."""
     import xml.etree.ElementTree as ET
     d = tempfile.mkdtemp()
     try:
@@ -762,6 +763,7 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
         style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
         cfg = os.path.join(d, "c.yaml")
         body_yaml = (
+            "server:\n  wms: {title: Stadtplan, root_name: duesseldorf}\n"
             "sources:\n  s: {path: %s}\nlayers:\n"
             "  flurstuecke:\n    source: s\n    table: parcels\n    style: %s\n"
             "    keywords: [Flurst\u00fccke, ALKIS]\n"
@@ -781,6 +783,8 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
             xmllint(body, "sld/1.1.0/sld_capabilities.xsd")
             ns = {"w": "http://www.opengis.net/wms", "x": "http://www.w3.org/1999/xlink"}
             root = ET.fromstring(body)
+            # the root layer is named as configured (default "city")
+            assert root.findtext("w:Capability/w:Layer/w:Name", namespaces=ns) == "duesseldorf"
             grp = [l for l in root.iter("{%s}Layer" % ns["w"])
                    if l.findtext("w:Name", namespaces=ns) == "kataster"][0]
             assert grp.findtext("w:Abstract", namespaces=ns) == "Liegenschaftskarte der Stadt"
@@ -826,6 +830,10 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
         r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
         assert r.returncode != 0 and "c.yaml:" in r.stderr and "metadata_url" in r.stderr and \
             "http://" in r.stderr, r.stderr
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(body_yaml.replace("root_name: duesseldorf", "root_name: 'D\u00fcsseldorf'"))
+        r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+        assert r.returncode != 0 and "c.yaml:2:" in r.stderr and "root_name" in r.stderr, r.stderr
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

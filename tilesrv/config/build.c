@@ -122,10 +122,11 @@ static const key_spec wms_keys[] = {
     {"max_layers", K_INT, WMS(max_layers), 0, 1, 256, 0, NULL},
     {"max_feature_count", K_INT, WMS(max_feature_count), 0, 1, 1000, 0, NULL},
     {"max_render_ms", K_INT, WMS(max_render_ms), 0, 1, 3600000, 0, NULL},
+    {"root_name", K_STR, WMS(root_name), 0, 0, 0, 0, NULL},
 };
 enum { W_TITLE, W_ABSTRACT, W_KEYWORDS, W_ONLINE, W_FEES, W_ACCESS, W_CPERSON, W_CORG,
        W_CPOS, W_CMAIL, W_CPHONE, W_CADDR, W_CCITY, W_CSTATE, W_CPOST, W_CCOUNTRY, W_CRS,
-       W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC };
+       W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC, W_MAXMS, W_ROOT };
 
 static const char *const source_modes[] = {"load", "per_request", NULL};
 
@@ -504,6 +505,11 @@ read_wms(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_wms *w)
     w->line = n->line;
     const ts_cnode *vals[NKEYS(wms_keys)];
     TS_TRY(read_keys(cx, n, wms_keys, NKEYS(wms_keys), "server.wms", n, w, vals));
+    if (w->root_name != NULL && !ts_config__name_ok(w->root_name))
+        return TS_CFG_FAIL(cx, vals[W_ROOT],
+                           "'root_name' in server.wms must be a name of letters, digits, '_', "
+                           "'.' and '-' (up to %d), got '%.80s'",
+                           TS_CONFIG_MAX_NAME, w->root_name);
     for (int i = 0; i < w->ncrs; i++) {
         const ts_crs *crs = ts_grid_crs_find(w->crs[i]);
         if (crs == NULL) {

@@ -18,6 +18,7 @@
  * capabilities documents, the CRSs offered and the request limits (`server.wms`). */
 typedef struct ts_cfg_wms {
     char *title;            /* service title; default "tilesrv" */
+    char *root_name;        /* Name of the root layer (all tilesets); NULL = "city" */
     char *abstract_text;    /* may be NULL */
     char **keywords;        /* may be NULL (nkeywords 0) */
     int nkeywords;

@@ -379,7 +379,8 @@ ts_pipeline__wms_build(ts_service *s, ts_service_wms **out, ts_err *err)
             ((const ts_cfg_layer **)root->draws)[root->ndraws++] = g->draws[k];
     }
     ndraws += root->ndraws;
-    root->name = name_taken(w, w->n, ROOT_NAME) ? NULL : ROOT_NAME;
+    const char *rn = cfg->server.wms.root_name ? cfg->server.wms.root_name : ROOT_NAME;
+    root->name = name_taken(w, w->n, rn) ? NULL : rn;
     for (int i = 1; i < w->n; i++)
         if (w->e[i].depth == 2 && name_taken(w, i, w->e[i].cfg->name)) {
             /* the group has the name: the layer is "tileset:layer", as GeoServer's
