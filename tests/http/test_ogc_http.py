@@ -1326,6 +1326,16 @@ def test_ogc_api_tiles():
                 "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png/x"):
         st, h, body = get(p, bad)
         assert st == 404 and json.loads(body)["code"] == "NotFound", (bad, st, body[:200])
+        # RFC 7807 problem details, as OGC API - Common's exception schema asks
+        doc = json.loads(body)
+        assert h["content-type"] == "application/problem+json" and doc["status"] == 404 and \
+            doc["type"] and doc["title"] and doc["detail"], (bad, h, doc)
+    st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/4/0.png")
+    doc = json.loads(body)
+    assert st == 400 and doc["status"] == 400 and "outside the tile matrix" in doc["detail"], doc
+    items = json.loads(get(p, "/ogcapi/tileMatrixSets")[2])["tileMatrixSets"]
+    assert all(any(l["rel"] == "self" and l["href"].endswith("/tileMatrixSets/" + t["id"])
+                   for l in t["links"]) for t in items), items
     # the same tiles as vector tiles under .../tiles (not .../map/tiles)
     col = json.loads(get(p, "/ogcapi/collections/cadastre")[2])
     rels = {l["rel"].rsplit("/", 1)[-1]: l["href"] for l in col["links"]}
@@ -1346,14 +1356,14 @@ def test_ogc_api_tiles():
     # the matrix outside the tileset's tileMatrixSetLimits (here: below its first level, and
     # a vector tile far from the data) is not found
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/9/0.png")
-    assert st == 400 and h["content-type"] == "application/json", (st, body[:200])
+    assert st == 400 and h["content-type"] == "application/problem+json", (st, body[:200])
     assert json.loads(body)["code"] == "InvalidParameterValue"
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/65536/0.png")
-    assert st == 400 and h["content-type"] == "application/json", (st, body[:200])
+    assert st == 400 and h["content-type"] == "application/problem+json", (st, body[:200])
     st, h, body = get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad/16/0/0.mvt")
     assert st == 404 and json.loads(body)["code"] == "NotFound", (st, body[:200])
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/25/0/0.png")
-    assert st == 404 and h["content-type"] == "application/json", (st, body[:200])
+    assert st == 404 and h["content-type"] == "application/problem+json", (st, body[:200])
 
 
 

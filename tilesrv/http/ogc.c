@@ -933,16 +933,31 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
     }
 }
 
+/* An OGC API error: RFC 7807 problem details (application/problem+json: type, title,
+ * status, detail, as OGC API - Common's exception schema asks), with the OWS-style code and
+ * description earlier clients read. detail is a literal without quotes or backslashes. */
+static enum MHD_Result
+oat_problem(ts_http *h, struct MHD_Connection *c, unsigned status, const char *code,
+            const char *detail)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body,
+                     "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%u,"
+                     "\"detail\":\"%s\",\"code\":\"%s\",\"description\":\"%s\"}\n",
+                     status == MHD_HTTP_NOT_FOUND ? "Not Found" : "Bad Request", status, detail,
+                     code, detail);
+    return ts_http__send_buf(h, c, status, "application/problem+json", body,
+                             n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+}
+
 static enum MHD_Result
 handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *path, int head)
 {
     ts_oat_req q;
     ts_err perr;
     ts_err_clear(&perr);
-    if (ts_ows_parse_oat_path(path, &q, &perr) != TS_OK) {
-        static const char nf[] = "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n";
-        return ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json", nf, sizeof nf - 1);
-    }
+    if (ts_ows_parse_oat_path(path, &q, &perr) != TS_OK)
+        return oat_problem(h, c, MHD_HTTP_NOT_FOUND, "NotFound", "no such resource");
     char base[256], api[300];
     ts_http__base_url(h, c, base, sizeof base);
     snprintf(api, sizeof api, "%s/ogcapi", base);
@@ -1046,18 +1061,18 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
             unsigned code = MHD_HTTP_BAD_REQUEST;
             if (z >= 0 && (q.row >= t->grid->levels[z].matrix_h ||
                            q.col >= t->grid->levels[z].matrix_w)) {
-                bad = "{\"code\":\"InvalidParameterValue\",\"description\":\"tileRow or tileCol "
-                      "is outside the tile matrix\"}\n";
+                bad = "tileRow or tileCol is outside the tile matrix";
             } else if (z >= 0 && !ts_ows_oat_tile_in_limits(&oc->col, t, z, q.row, q.col)) {
-                bad = "{\"code\":\"NotFound\",\"description\":\"the tile is outside the "
-                      "tileset's tileMatrixSetLimits\"}\n";
+                bad = "the tile is outside the tileset's tileMatrixSetLimits";
                 code = MHD_HTTP_NOT_FOUND;
             }
             if (bad != NULL) {
                 free(oc);
                 ts_buf_fini(&b);
                 ts_service_unref(svc);
-                return ts_http__send_buf(h, c, code, "application/json", bad, strlen(bad));
+                return oat_problem(h, c, code,
+                                   code == MHD_HTTP_NOT_FOUND ? "NotFound" : "InvalidParameterValue",
+                                   bad);
             }
             if (z >= 0) {
                 ts_wmts_req wr;
@@ -1082,8 +1097,7 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
     ts_service_unref(svc);
     if (st == TS_ENOENT) {
         ts_buf_fini(&b);
-        static const char nf[] = "{\"code\":\"NotFound\",\"description\":\"no such resource\"}\n";
-        return ts_http__send_buf(h, c, MHD_HTTP_NOT_FOUND, "application/json", nf, sizeof nf - 1);
+        return oat_problem(h, c, MHD_HTTP_NOT_FOUND, "NotFound", "no such resource");
     }
     return send_doc(h, c, st, "application/json", &b);
 }

@@ -454,7 +454,9 @@ ts_ows_write_oat_tilematrixsets(const ts_grid *const *grids, int ngrids, const c
         TS_TRY(ts_buf_add(out, ",", 1));
         TS_TRY(ts_ows__json_str(out, "crs", crs ? crs->uri : g->crs));
         TS_TRY(ts_buf_printf(out, ",\"links\":["));
-        TS_TRY(add_link(out, 1, REL_OGC "tiling-scheme", "application/json", NULL, base, path, 0));
+        /* the item's "self" link is required (tileMatrixSet-item.yaml) */
+        TS_TRY(add_link(out, 1, "self", "application/json", NULL, base, path, 0));
+        TS_TRY(add_link(out, 0, REL_OGC "tiling-scheme", "application/json", NULL, base, path, 0));
         TS_TRY(ts_buf_printf(out, "]}"));
     }
     return ts_buf_printf(out, "]}");
