@@ -1343,6 +1343,19 @@ def test_ogc_api_tiles():
     assert rels["tilesets-vector"].endswith("/collections/cadastre/tiles"), rels
     vts = json.loads(get(p, "/ogcapi/collections/cadastre/tiles")[2])["tilesets"]
     assert len(vts) == 2 and all(t["dataType"] == "vector" for t in vts), vts
+    # a vector tileset's metadata names its layers, their levels and fields (TMS 2.0
+    # "layers"): on the AdV grid, which has no TileJSON, the only place a client finds them
+    adv = json.loads(get(p, "/ogcapi/collections/cadastre/tiles/DE_EPSG_25832_ADV")[2])
+    lay = {l["id"]: l for l in adv["layers"]}
+    assert {"parcels", "buildings", "streets"} <= set(lay), list(lay)
+    assert all(l["dataType"] == "vector" for l in lay.values())
+    assert lay["parcels"]["minTileMatrix"] <= lay["parcels"]["maxTileMatrix"] <= "13", lay["parcels"]
+    props = lay["streets"]["propertiesSchema"]["properties"]
+    assert props and all(v["type"] in ("string", "number", "boolean") for v in props.values()), props
+    tj = json.loads(get(p, "/tiles/cadastre.json?format=pbf")[2])
+    assert set(props) == set(next(v for v in tj["vector_layers"] if v["id"] == "streets")["fields"])
+    # the map tilesets' metadata have no layers
+    assert "layers" not in json.loads(get(p, "/ogcapi/collections/cadastre/map/tiles/DE_EPSG_25832_ADV")[2])
     one = json.loads(get(p, "/ogcapi/collections/cadastre/tiles/WebMercatorQuad")[2])
     item = [l for l in one["links"] if l["rel"] == "item"][0]
     assert item["type"] == "application/vnd.mapbox-vector-tile", item
@@ -1365,6 +1378,34 @@ def test_ogc_api_tiles():
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/25/0/0.png")
     assert st == 404 and h["content-type"] == "application/problem+json", (st, body[:200])
 
+
+
+def test_ogc_api_vector_limits_of_a_grid_that_misses_the_data_list_nothing():
+    """A grid whose tile matrices lie west of the data: the vector tileset lists no level
+    (it had claimed tile 0/0 of every level, which held nothing) and every tile is 404."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+        style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("grids:\n  OFF: {crs: 'EPSG:25832', origin: [280000, 5700000], "
+                    "resolution0: 50, tile_size: 512, matrix_size0: [2, 1], levels: 10}\n"
+                    "sources:\n  s: {path: %s}\nlayers:\n"
+                    "  l: {source: s, table: parcels, style: %s}\n"
+                    "tilesets:\n  t: {layers: [l], grids: [WebMercatorQuad, OFF]}\n"
+                    % (gpkg, style))
+        srv = start_server(cfg)
+        try:
+            st, _, body = get(srv[1], "/ogcapi/collections/t/tiles/OFF")
+            assert st == 200, body[:300]
+            assert json.loads(body)["tileMatrixSetLimits"] == [], body[:500]
+            st, h, body = get(srv[1], "/ogcapi/collections/t/tiles/OFF/9/0/0.mvt")
+            assert st == 404 and json.loads(body)["status"] == 404, (st, body[:200])
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def shifted_diff(a, b, w, dx, dy):

@@ -278,6 +278,22 @@ int ts_http__route_ogc(ts_http *h, struct MHD_Connection *c, req_state *rs, cons
 /* Answer a WMS/WMTS render that failed on the render thread. */
 enum MHD_Result ts_http__ogc_failed(ts_http *h, struct MHD_Connection *c, req_state *rs);
 
+/* The vector layers of tileset ts (one grid's entry) as TileJSON and OGC API tileset
+ * metadata list them: each layer some level carries, with its fields, their types
+ * ("String", "Number", "Boolean") and its levels on ts's grid, and "<layer>_label" for its
+ * label points. v owns the strings; free with ts_http__vlayers_free (also after a
+ * failure). TS_OK or TS_ENOMEM. */
+typedef struct ts_http__vlayers {
+    ts_tilejson_vlayer *vl;
+    int n;
+    char (*lnames)[300];
+    char (*fnames)[TS_MVT_FIELD_MAX];
+    ts_cfg_attr_type *ftypes;
+    const char **fptr, **tptr;
+} ts_http__vlayers;
+ts_status ts_http__vlayers_build(const ts_service *svc, const ts_tileset *ts, ts_http__vlayers *v);
+void ts_http__vlayers_free(ts_http__vlayers *v);
+
 /* GetFeatureInfo answers (info.c): the result in format fmt appended to out. */
 ts_status ts_http__info_write(const ts_info_result *r, ts_info_format fmt, ts_buf *out);
 

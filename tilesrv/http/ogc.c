@@ -1051,7 +1051,18 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
         } else if (q.route == TS_OAT_TILESETS) {
             st = ts_ows_write_oat_tilesets(&oc->col, api, &b);
         } else if (t != NULL && q.route == TS_OAT_TILESET) {
-            st = ts_ows_write_oat_tileset(&oc->col, t, api, &b);
+            ts_oat_tileset tv = *t;
+            ts_http__vlayers vls;
+            memset(&vls, 0, sizeof vls);
+            const ts_tileset *v = ts_service_tileset_grid(svc, ts->name, t->grid->name);
+            if (oc->col.format == TS_IMG_MVT && v != NULL) {
+                st = ts_http__vlayers_build(svc, v, &vls);
+                tv.vlayers = vls.vl;
+                tv.nvlayers = vls.n;
+            }
+            if (st == TS_OK || st == TS_ENOENT)
+                st = ts_ows_write_oat_tileset(&oc->col, &tv, api, &b);
+            ts_http__vlayers_free(&vls);
         } else if (t != NULL) {
             int z = ts_grid_level_by_id(t->grid, q.matrix);
             /* errors as JSON, like the API's others (OGC API - Tiles /req/core/tc-error): a

@@ -46,6 +46,72 @@ tileset_feeds(const ts_service *svc, const ts_tileset *ts, const char **feeds)
     return n;
 }
 
+ts_status
+ts_http__vlayers_build(const ts_service *svc, const ts_tileset *ts, ts_http__vlayers *v)
+{
+    enum { PER = 256 };
+    int nl = ts->nlayers;
+    size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
+    memset(v, 0, sizeof *v);
+    v->vl = calloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof *v->vl); /* and "<layer>_label"s */
+    v->lnames = calloc((size_t)(nl > 0 ? nl : 1), sizeof *v->lnames);
+    v->fnames = malloc(cap * sizeof *v->fnames);
+    v->ftypes = malloc(cap * sizeof *v->ftypes);
+    v->fptr = malloc(cap * sizeof *v->fptr);
+    v->tptr = malloc(cap * sizeof *v->tptr);
+    if (v->vl == NULL || v->fnames == NULL || v->ftypes == NULL || v->fptr == NULL ||
+        v->tptr == NULL || v->lnames == NULL)
+        return TS_ENOMEM;
+    for (int i = 0; i < nl; i++) {
+        size_t o = (size_t)i * PER;
+        int n = ts_service_mvt_fields(svc, ts, i, v->fnames + o, v->ftypes + o, PER);
+        for (int k = 0; k < n; k++) {
+            v->fptr[o + k] = v->fnames[o + k];
+            ts_cfg_attr_type t = v->ftypes[o + k];
+            v->tptr[o + k] = t == TS_CFG_ATTR_BOOL                             ? "Boolean"
+                             : t == TS_CFG_ATTR_INT || t == TS_CFG_ATTR_DOUBLE ? "Number"
+                                                                               : "String";
+        }
+        const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
+        int lz0, lz1; /* the levels carrying it (a style drawing it at none: no tile has it,
+                       * so it is not listed; its label points may be) */
+        int shapes = ts_service_mvt_layer_levels(svc, ts, i, 0, -1, &lz0, &lz1);
+        v->vl[v->n] = (ts_tilejson_vlayer){
+            .id = ts->cfg->layers[i],
+            .description = cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title : NULL,
+            .fields = v->fptr + o,
+            .types = v->tptr + o,
+            .nfields = n,
+            .minzoom = lz0,
+            .maxzoom = lz1,
+        };
+        const ts_tilejson_vlayer shape_layer = v->vl[v->n];
+        if (shapes)
+            v->n++;
+        if (ts_service_mvt_layer_levels(svc, ts, i, 1, -1, &lz0, &lz1)) {
+            snprintf(v->lnames[i], sizeof v->lnames[i], "%s_label", ts->cfg->layers[i]);
+            v->vl[v->n] = shape_layer;
+            v->vl[v->n].id = v->lnames[i];
+            v->vl[v->n].minzoom = lz0;
+            v->vl[v->n].maxzoom = lz1;
+            v->vl[v->n++].description = "label points (one per feature)";
+        }
+    }
+    return TS_OK;
+}
+
+void
+ts_http__vlayers_free(ts_http__vlayers *v)
+{
+    free(v->vl);
+    free(v->lnames);
+    free(v->fnames);
+    free(v->ftypes);
+    free(v->fptr);
+    free(v->tptr);
+    memset(v, 0, sizeof *v);
+}
+
 /* Append the TileJSON of ts (a WebMercatorQuad entry, from mercator_entry) to b: of its
  * PNG tiles, or of its vector tiles when vector (with vector_layers: the layers' fields and
  * types, and a "<layer>_label" layer for each layer with labels). index adds the members of
@@ -72,13 +138,7 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
                                    &ti.bounds_lonlat.maxy);
         ti.has_bounds = 1;
     }
-    int nl = ts->nlayers;
     const char **feeds = NULL;
-    ts_tilejson_vlayer *vl = NULL;
-    char(*lnames)[300] = NULL;
-    char(*fnames)[TS_MVT_FIELD_MAX] = NULL;
-    ts_cfg_attr_type *ftypes = NULL;
-    const char **fptr = NULL, **tptr = NULL;
     ts_status st = TS_OK;
     if (index) {
         ti.has_live = 1;
@@ -90,68 +150,18 @@ write_tilejson(const ts_service *svc, const ts_tileset *ts, const char *base, in
             ti.nfeeds = tileset_feeds(svc, ts, feeds);
         ti.feeds = feeds;
     }
+    ts_http__vlayers vls;
+    memset(&vls, 0, sizeof vls);
     if (vector && st == TS_OK) {
-        enum { PER = 256 };
-        size_t cap = (size_t)(nl > 0 ? nl : 1) * PER;
-        vl = calloc((size_t)(nl > 0 ? 2 * nl : 1), sizeof *vl); /* and "<layer>_label"s */
-        lnames = calloc((size_t)(nl > 0 ? nl : 1), sizeof *lnames);
-        fnames = malloc(cap * sizeof *fnames);
-        ftypes = malloc(cap * sizeof *ftypes);
-        fptr = malloc(cap * sizeof *fptr);
-        tptr = malloc(cap * sizeof *tptr);
-        if (vl == NULL || fnames == NULL || ftypes == NULL || fptr == NULL || tptr == NULL ||
-            lnames == NULL)
-            st = TS_ENOMEM;
-        int nv = 0;
-        for (int i = 0; st == TS_OK && i < nl; i++) {
-            size_t o = (size_t)i * PER;
-            int n = ts_service_mvt_fields(svc, ts, i, fnames + o, ftypes + o, PER);
-            for (int k = 0; k < n; k++) {
-                fptr[o + k] = fnames[o + k];
-                ts_cfg_attr_type t = ftypes[o + k];
-                tptr[o + k] = t == TS_CFG_ATTR_BOOL                             ? "Boolean"
-                              : t == TS_CFG_ATTR_INT || t == TS_CFG_ATTR_DOUBLE ? "Number"
-                                                                                : "String";
-            }
-            const ts_cfg_layer *cl = ts_config_layer(ts_service_config(svc), ts->cfg->layers[i]);
-            int lz0, lz1; /* the levels carrying it (a style drawing it at none: no tile
-                           * has it, so it is not listed; its label points may be) */
-            int shapes = ts_service_mvt_layer_levels(svc, ts, i, 0, -1, &lz0, &lz1);
-            vl[nv] = (ts_tilejson_vlayer){
-                .id = ts->cfg->layers[i],
-                .description =
-                    cl && cl->title && strcmp(cl->title, cl->name) != 0 ? cl->title : NULL,
-                .fields = fptr + o,
-                .types = tptr + o,
-                .nfields = n,
-                .minzoom = lz0,
-                .maxzoom = lz1,
-            };
-            const ts_tilejson_vlayer shape_layer = vl[nv];
-            if (shapes)
-                nv++;
-            if (ts_service_mvt_layer_levels(svc, ts, i, 1, -1, &lz0, &lz1)) {
-                snprintf(lnames[i], sizeof lnames[i], "%s_label", ts->cfg->layers[i]);
-                vl[nv] = shape_layer;
-                vl[nv].id = lnames[i];
-                vl[nv].minzoom = lz0;
-                vl[nv].maxzoom = lz1;
-                vl[nv++].description = "label points (one per feature)";
-            }
-        }
+        st = ts_http__vlayers_build(svc, ts, &vls);
         ti.ext = "pbf";
-        ti.vlayers = vl;
-        ti.nvlayers = nv;
+        ti.vlayers = vls.vl;
+        ti.nvlayers = vls.n;
     }
     if (st == TS_OK)
         st = ts_ows_write_tilejson(&ti, b);
     free(feeds);
-    free(vl);
-    free(lnames);
-    free(fnames);
-    free(ftypes);
-    free(fptr);
-    free(tptr);
+    ts_http__vlayers_free(&vls);
     return st;
 }
 

@@ -368,7 +368,9 @@ limit_levels(const ts_oat_collection *col, const ts_oat_tileset *ts, int *z0, in
     }
 }
 
-static void
+/* The tile range listed for level z: 0 when the level is not listed (a vector tileset
+ * whose data lie outside the tile matrix has no tile there). */
+static int
 limit_range(const ts_oat_collection *col, const ts_oat_tileset *ts, int z, uint32_t *c0,
             uint32_t *r0, uint32_t *c1, uint32_t *r1)
 {
@@ -377,7 +379,8 @@ limit_range(const ts_oat_collection *col, const ts_oat_tileset *ts, int z, uint3
     *c1 = m->matrix_w - 1;
     *r1 = m->matrix_h - 1;
     if (is_vector(col) && ts->has_bbox && !ts_grid_tile_range(ts->grid, z, ts->bbox, c0, r0, c1, r1))
-        *c0 = *r0 = *c1 = *r1 = 0;
+        return 0;
+    return 1;
 }
 
 int
@@ -389,8 +392,46 @@ ts_ows_oat_tile_in_limits(const ts_oat_collection *col, const ts_oat_tileset *ts
     if (z < z0 || z > z1)
         return 0;
     uint32_t c0, r0, c1, r1;
-    limit_range(col, ts, z, &c0, &r0, &c1, &r1);
-    return row >= r0 && row <= r1 && column >= c0 && column <= c1;
+    return limit_range(col, ts, z, &c0, &r0, &c1, &r1) && row >= r0 && row <= r1 &&
+           column >= c0 && column <= c1;
+}
+
+/* "layers" of a vector tileset's metadata (TMS 2.0 GeospatialData): id, dataType,
+ * minTileMatrix / maxTileMatrix (the levels carrying the layer) and a propertiesSchema
+ * (JSON Schema types of its fields), so that a client of a national grid, which has no
+ * TileJSON, learns the layer names and fields. */
+static ts_status
+vector_layers(const ts_oat_tileset *ts, ts_buf *out)
+{
+    const ts_grid *g = ts->grid;
+    TS_TRY(ts_buf_printf(out, ",\"layers\":["));
+    for (int i = 0; i < ts->nvlayers; i++) {
+        const ts_tilejson_vlayer *l = &ts->vlayers[i];
+        TS_TRY(ts_buf_printf(out, "%s{", i ? "," : ""));
+        TS_TRY(ts_ows__json_str(out, "id", l->id));
+        if (l->description) {
+            TS_TRY(ts_buf_add(out, ",", 1));
+            TS_TRY(ts_ows__json_str(out, "description", l->description));
+        }
+        TS_TRY(ts_buf_printf(out, ",\"dataType\":\"vector\""));
+        if (l->minzoom >= 0 && l->minzoom <= l->maxzoom && l->maxzoom < g->nlevels) {
+            TS_TRY(ts_buf_add(out, ",", 1));
+            TS_TRY(ts_ows__json_str(out, "minTileMatrix", g->levels[l->minzoom].id));
+            TS_TRY(ts_buf_add(out, ",", 1));
+            TS_TRY(ts_ows__json_str(out, "maxTileMatrix", g->levels[l->maxzoom].id));
+        }
+        TS_TRY(ts_buf_printf(out, ",\"propertiesSchema\":{\"type\":\"object\",\"properties\":{"));
+        for (int k = 0; k < l->nfields; k++) {
+            const char *t = strcmp(l->types[k], "Number") == 0    ? "number"
+                            : strcmp(l->types[k], "Boolean") == 0 ? "boolean"
+                                                                  : "string";
+            TS_TRY(ts_buf_printf(out, "%s\"", k ? "," : ""));
+            TS_TRY(ts_ows_json_escape(out, l->fields[k]));
+            TS_TRY(ts_buf_printf(out, "\":{\"type\":\"%s\"}", t));
+        }
+        TS_TRY(ts_buf_printf(out, "}}}"));
+    }
+    return ts_buf_add(out, "]", 1);
 }
 
 ts_status
@@ -402,16 +443,20 @@ ts_ows_write_oat_tileset(const ts_oat_collection *col, const ts_oat_tileset *ts,
     int z0, z1;
     limit_levels(col, ts, &z0, &z1);
     TS_TRY(ts_buf_printf(out, ",\"tileMatrixSetLimits\":["));
+    int listed = 0;
     for (int z = z0; z <= z1; z++) {
         const ts_tile_matrix *m = &g->levels[z];
         uint32_t c0, r0, c1, r1;
-        limit_range(col, ts, z, &c0, &r0, &c1, &r1);
+        if (!limit_range(col, ts, z, &c0, &r0, &c1, &r1))
+            continue;
         TS_TRY(ts_buf_printf(out,
                              "%s{\"tileMatrix\":\"%s\",\"minTileRow\":%u,\"maxTileRow\":%u,"
                              "\"minTileCol\":%u,\"maxTileCol\":%u}",
-                             z > z0 ? "," : "", m->id, r0, r1, c0, c1));
+                             listed++ ? "," : "", m->id, r0, r1, c0, c1));
     }
     TS_TRY(ts_buf_add(out, "]", 1));
+    if (is_vector(col) && ts->nvlayers > 0)
+        TS_TRY(vector_layers(ts, out));
     if (ts->has_bbox) {
         const ts_crs *crs = ts_grid_crs(g);
         ts_bbox b = ts_grid_crs_axis_box(crs, ts->bbox);

@@ -494,6 +494,9 @@ typedef struct ts_oat_tileset {
     ts_bbox bbox;               /* extent in the grid's CRS, internal order (limits) */
     int vector_minzoom;         /* vector tiles: the first level holding a layer (the style
                                  * draws none below); 0 = minzoom */
+    const ts_tilejson_vlayer *vlayers; /* vector tiles: the layers (levels of this grid), for
+                                        * the metadata's "layers"; may be NULL */
+    int nvlayers;
 } ts_oat_tileset;
 
 typedef struct ts_oat_collection {
