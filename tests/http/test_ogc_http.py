@@ -1382,7 +1382,8 @@ def test_ogc_api_tiles():
 
 def test_ogc_api_vector_limits_of_a_grid_that_misses_the_data_list_nothing():
     """A grid whose tile matrices lie west of the data: the vector tileset lists no level
-    (it had claimed tile 0/0 of every level, which held nothing) and every tile is 404."""
+    (it had claimed tile 0/0 of every level, which held nothing), every tile is 404, and the
+    load warns about the grid."""
     d = tempfile.mkdtemp()
     try:
         gpkg = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
@@ -1402,6 +1403,8 @@ def test_ogc_api_vector_limits_of_a_grid_that_misses_the_data_list_nothing():
             assert json.loads(body)["tileMatrixSetLimits"] == [], body[:500]
             st, h, body = get(srv[1], "/ogcapi/collections/t/tiles/OFF/9/0/0.mvt")
             assert st == 404 and json.loads(body)["status"] == 404, (st, body[:200])
+            # and the load (so `tilesrv check` too) says so
+            assert "data lie outside grid OFF" in open(srv[2]).read()
         finally:
             stop_server(srv)
     finally:

@@ -934,6 +934,12 @@ ts_service_load_tileset(ts_config *cfg, const char *only, ts_err *err)
                     has_bounds = 1;
                 }
             }
+            uint32_t c0, r0, c1, r1; /* a grid defined beside the data: say so */
+            if (has_bounds && ts->minzoom <= ts->maxzoom &&
+                !ts_grid_tile_range(ts->grid, ts->minzoom, ts->bounds, &c0, &r0, &c1, &r1))
+                ts_warn("tileset %s: its data lie outside grid %s (origin and matrix sizes): "
+                        "none of that grid's tiles show any of it",
+                        tc->name, ts->grid->name);
         }
     }
     preload_free(s);
