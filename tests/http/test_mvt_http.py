@@ -83,6 +83,9 @@ tilesets:
     layers: [roads, roads_all]
   names:
     layers: [names]
+  tight:
+    layers: [parcels]
+    mvt: {max_bytes: 1024}
 """ % {"g": gpkg, "s": styles, "r": os.path.join(TMP, "roads.sld"),
        "n": os.path.join(TMP, "names.sld")}
 
@@ -254,6 +257,27 @@ def test_tilejson_vector_layers_list_exactly_the_fields():
     st, _, body = get("/tiles/cadastre.json")
     tj = json.loads(body)
     assert tj["tiles"][0].endswith(".png") and "vector_layers" not in tj, tj
+
+
+def test_features_left_out_for_max_bytes_are_counted_and_logged():
+    """A tile over mvt.max_bytes leaves its smallest features out (documented); operators
+    see it in /metrics and, once a minute at most, in the log (it had been silent)."""
+    def metric(name):
+        body = get("/metrics")[2].decode()
+        m = re.search(r"^%s (\d+)$" % name, body, re.M)
+        assert m, name
+        return int(m.group(1))
+    before = metric("tilesrv_mvt_features_dropped_total")
+    tiles0 = metric("tilesrv_mvt_tiles_dropping_total")
+    st, _, body = get("/tiles/tight/16/34001/21873.pbf")
+    assert st == 200 and 0 < len(body) <= 1024, (st, len(body))
+    st, _, full = get("/tiles/cadastre/16/34001/21873.pbf")
+    assert len(full) > 1024
+    assert metric("tilesrv_mvt_features_dropped_total") > before
+    assert metric("tilesrv_mvt_tiles_dropping_total") == tiles0 + 1
+    log = open(SRV[2]).read()
+    assert re.search(r"vector tile tight/WebMercatorQuad/16/34001/21873: \d+ of \d+ features "
+                     r"left out to stay within mvt.max_bytes \(1024 bytes\)", log), log[-2000:]
 
 
 def test_tileset_extent_and_buffer_from_the_config():

@@ -547,8 +547,17 @@ ts_http__metrics_write(ts_http *h, ts_buf *b)
                   "# HELP tilesrv_mvt_attribute_unconverted_total Vector tile attribute values "
                   "left out: not convertible to the type the config declares.\n"
                   "# TYPE tilesrv_mvt_attribute_unconverted_total counter\n"
-                  "tilesrv_mvt_attribute_unconverted_total %llu\n",
-                  (unsigned long long)ps.mvt_unconverted);
+                  "tilesrv_mvt_attribute_unconverted_total %llu\n"
+                  "# HELP tilesrv_mvt_features_dropped_total Vector tile features left out "
+                  "(smallest first) to keep tiles within mvt.max_bytes.\n"
+                  "# TYPE tilesrv_mvt_features_dropped_total counter\n"
+                  "tilesrv_mvt_features_dropped_total %llu\n"
+                  "# HELP tilesrv_mvt_tiles_dropping_total Vector tiles that left features out "
+                  "to stay within mvt.max_bytes.\n"
+                  "# TYPE tilesrv_mvt_tiles_dropping_total counter\n"
+                  "tilesrv_mvt_tiles_dropping_total %llu\n",
+                  (unsigned long long)ps.mvt_unconverted, (unsigned long long)ps.mvt_dropped,
+                  (unsigned long long)ps.mvt_dropped_tiles);
     if (h->o.live)
         ts_live_metrics(h->o.live, b);
     write_process(b);

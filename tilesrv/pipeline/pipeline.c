@@ -114,6 +114,9 @@ struct ts_pipeline {
     atomic_ullong stale_served, revalidations;
     atomic_ullong shared_waits, shared_hits; /* render lock of a shared level (Redis) */
     atomic_ullong mvt_unconverted; /* vector tile attribute values not convertible */
+    atomic_ullong mvt_dropped;     /* vector tile features dropped to meet mvt.max_bytes */
+    atomic_ullong mvt_dropped_tiles; /* vector tiles that dropped some */
+    atomic_llong mvt_dropped_said; /* wall second of the last log line about it */
     /* render time histograms by tileset name (added once, never removed: names are bounded
      * by the configurations loaded) and zoom */
     _Atomic(render_hist *) rh[RH_MAX];
@@ -1508,6 +1511,21 @@ ts_pipeline__count_unconverted(ts_pipeline *p, uint64_t n)
 }
 
 void
+ts_pipeline__count_mvt_dropped(ts_pipeline *p, const ts_tileset *ts, int z, uint32_t x,
+                               uint32_t y, uint32_t dropped, uint32_t kept, size_t max_bytes)
+{
+    atomic_fetch_add(&p->mvt_dropped, dropped);
+    atomic_fetch_add(&p->mvt_dropped_tiles, 1);
+    int64_t now = (int64_t)ts_wall_s(), last = atomic_load(&p->mvt_dropped_said);
+    if (now - last >= 60 && atomic_compare_exchange_strong(&p->mvt_dropped_said, &last, now))
+        ts_warn("vector tile %s/%s/%d/%u/%u: %u of %u features left out to stay within "
+                "mvt.max_bytes (%zu bytes), the smallest first; raise tilesets.%s.mvt.max_bytes "
+                "or carry fewer attributes (counted in tilesrv_mvt_features_dropped_total; said "
+                "at most once a minute)",
+                ts->name, ts->grid->name, z, x, y, dropped, dropped + kept, max_bytes, ts->name);
+}
+
+void
 ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
 {
     memset(o, 0, sizeof *o);
@@ -1524,6 +1542,8 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->stale_served = atomic_load(&p->stale_served);
     o->revalidations = atomic_load(&p->revalidations);
     o->mvt_unconverted = atomic_load(&p->mvt_unconverted);
+    o->mvt_dropped = atomic_load(&p->mvt_dropped);
+    o->mvt_dropped_tiles = atomic_load(&p->mvt_dropped_tiles);
     o->shared_waits = atomic_load(&p->shared_waits);
     o->shared_hits = atomic_load(&p->shared_hits);
     ts_pg_stats pgs;

@@ -262,6 +262,8 @@ typedef struct ts_pipeline_stats {
     uint64_t shared_hits;          /* metatiles taken from the shared level instead of rendered */
     uint64_t mvt_unconverted;      /* vector tile attribute values left out: not convertible
                                     * to the type the config declares */
+    uint64_t mvt_dropped;          /* vector tile features left out to meet mvt.max_bytes */
+    uint64_t mvt_dropped_tiles;    /* vector tiles that left some out */
     uint64_t pg_queries, pg_errors; /* per-request (PostGIS) fetches that worked / failed */
     int pg_failing;                /* 1: the latest PostGIS fetch failed (message below) */
     char pg_error[256];

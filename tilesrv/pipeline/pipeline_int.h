@@ -96,5 +96,10 @@ void ts_pipeline__mvt_opts(const ts_cfg_tileset *c, struct ts_mvt_opts *o);
 int ts_pipeline__mvt_convert(const ts_value *v, ts_cfg_attr_type t, char *buf, ts_value *out);
 /* Add n to the count of unconvertible attribute values (stats). */
 void ts_pipeline__count_unconverted(ts_pipeline *p, uint64_t n);
+/* Count a vector tile of ts that left out dropped features (kept others) to meet max_bytes,
+ * and say so in the log, at most once a minute. Any thread. */
+void ts_pipeline__count_mvt_dropped(ts_pipeline *p, const ts_tileset *ts, int z, uint32_t x,
+                                    uint32_t y, uint32_t dropped, uint32_t kept,
+                                    size_t max_bytes);
 
 #endif

@@ -587,6 +587,9 @@ plain_mvt(ts_pipeline *p, const ts_tile_req *r, const char *grid, int last_z, ts
     ts_mvt_report rep;
     if (st == TS_OK)
         st = ts_mvt_finish(b, &buf, &rep, err);
+    if (st == TS_OK && rep.dropped > 0)
+        ts_pipeline__count_mvt_dropped(p, ts, r->z, r->x, r->y, rep.dropped, rep.features,
+                                       ts_mvt_builder_opts(b)->max_bytes);
     if (st == TS_OK) {
         *out = ts_tile_new(buf.data, buf.len, (int64_t)ts_wall_s());
         if (*out == NULL)
