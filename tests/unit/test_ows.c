@@ -1236,8 +1236,8 @@ TS_TEST(ogcapi_tiles_documents)
 {
     const ts_grid *wmq = ts_grid_webmercator_quad();
     const ts_grid *adv = ts_grid_builtin("DE_EPSG_25832_ADV");
-    ts_oat_tileset sets[] = {{wmq, 0, 18, 1, {743600, 6642000, 772600, 6683000}, 0},
-                             {adv, 2, 13, 1, {338000, 5665000, 355000, 5690000}, 0}};
+    ts_oat_tileset sets[] = {{wmq, 0, 18, 1, {743600, 6642000, 772600, 6683000}, 0, NULL, 0},
+                             {adv, 2, 13, 1, {338000, 5665000, 355000, 5690000}, 0, NULL, 0}};
     ts_oat_collection cols[] = {{"cadastre",
                                  "Kataster \"Düsseldorf\"",
                                  "Flurstücke",
