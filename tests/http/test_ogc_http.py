@@ -1333,6 +1333,21 @@ def test_ogc_api_tiles():
     st, h, body = get(p, "/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/2/4/0.png")
     doc = json.loads(body)
     assert st == 400 and doc["status"] == 400 and "outside the tile matrix" in doc["detail"], doc
+    # documents are JSON only: f=json or an Accept taking JSON (a browser's */*, GDAL's
+    # +json types) get it; another f is a bad request, an Accept without JSON 406
+    for path, hdrs, want in (("/ogcapi/collections?f=json", {}, 200),
+                             ("/ogcapi/collections?f=html", {}, 400),
+                             ("/ogcapi/collections", {"Accept": "application/xml"}, 406),
+                             ("/ogcapi/collections", {"Accept": "application/json;q=0, text/html"}, 406),
+                             ("/ogcapi/collections", {"Accept": "text/html,application/xhtml+xml,"
+                                                      "application/xml;q=0.9,*/*;q=0.8"}, 200),
+                             ("/ogcapi/api", {"Accept": "application/vnd.oai.openapi+json;version=3.0"}, 200),
+                             ("/ogcapi/collections/cadastre/map/tiles/WebMercatorQuad/16/21873/34001.png",
+                              {"Accept": "image/png"}, 200)):
+        st, h, body = get(p, path, hdrs)
+        assert st == want, (path, hdrs, st, body[:200])
+        if want != 200:
+            assert json.loads(body)["status"] == want
     items = json.loads(get(p, "/ogcapi/tileMatrixSets")[2])["tileMatrixSets"]
     assert all(any(l["rel"] == "self" and l["href"].endswith("/tileMatrixSets/" + t["id"])
                    for l in t["links"]) for t in items), items

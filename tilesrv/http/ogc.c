@@ -933,6 +933,49 @@ oat_collection(const ts_service *svc, const ts_tileset *ts, oat_col *oc)
     }
 }
 
+/* 1 when an Accept header takes JSON: application/json, application/problem+json or
+ * application/geo+json, a JSON suffix type, application/ or any type (q=0 excludes). */
+static int
+accepts_json(const char *accept)
+{
+    const char *p = accept;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ';')
+            e++;
+        size_t n = (size_t)(e - p);
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        int json = (n == 3 && strncmp(p, "*/*", 3) == 0) ||
+                   (n == 13 && strncasecmp(p, "application/*", 13) == 0) ||
+                   (n >= 5 && strncasecmp(p + n - 5, "+json", 5) == 0) ||
+                   (n == 16 && strncasecmp(p, "application/json", 16) == 0);
+        const char *next = strchr(e, ',');
+        const char *params_end = next ? next : e + strlen(e);
+        int q0 = 0; /* ";q=0", ";q=0.0", ... */
+        for (const char *a = e; a < params_end; a++)
+            if (*a == ';') {
+                const char *b = a + 1;
+                while (*b == ' ')
+                    b++;
+                if ((b[0] == 'q' || b[0] == 'Q') && b[1] == '=') {
+                    b += 2;
+                    q0 = *b == '0';
+                    for (b++; q0 && b < params_end && *b != ';' && *b != ' '; b++)
+                        q0 = *b == '.' || *b == '0';
+                }
+            }
+        if (json && !q0)
+            return 1;
+        if (next == NULL)
+            break;
+        p = next + 1;
+    }
+    return 0;
+}
+
 /* An OGC API error: RFC 7807 problem details (application/problem+json: type, title,
  * status, detail, as OGC API - Common's exception schema asks), with the OWS-style code and
  * description earlier clients read. detail is a literal without quotes or backslashes. */
@@ -958,6 +1001,19 @@ handle_ogcapi(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *p
     ts_err_clear(&perr);
     if (ts_ows_parse_oat_path(path, &q, &perr) != TS_OK)
         return oat_problem(h, c, MHD_HTTP_NOT_FOUND, "NotFound", "no such resource");
+    /* documents come as JSON only: f=json (or none); another f is a bad request and an
+     * Accept that takes no JSON is not acceptable (OGC API - Common's encodings), rather
+     * than JSON the client said it could not read */
+    if (q.route != TS_OAT_TILE) {
+        const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "f");
+        if (f != NULL && strcmp(f, "json") != 0 && strcmp(f, "application/json") != 0)
+            return oat_problem(h, c, MHD_HTTP_BAD_REQUEST, "InvalidParameterValue",
+                               "f: the documents are offered as json only");
+        const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+        if (f == NULL && acc != NULL && !accepts_json(acc))
+            return oat_problem(h, c, MHD_HTTP_NOT_ACCEPTABLE, "NotAcceptable",
+                               "the documents are offered as application/json only");
+    }
     char base[256], api[300];
     ts_http__base_url(h, c, base, sizeof base);
     snprintf(api, sizeof api, "%s/ogcapi", base);
