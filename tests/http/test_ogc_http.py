@@ -838,6 +838,57 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_wms_labels_are_seamless_across_maps_a_client_pieces_together():
+    """QGIS splits a print into requests of at most 2000 px and Masterportal asks tiled WMS:
+    the maps side by side must show the labels one map of the whole box shows, each once
+    and whole. Labels are placed as on the tiles, in the map's pixel grid whatever the box
+    (server.wms.labels seamless, the default); each map had placed its own inside itself,
+    so labels crossing the seam went missing or moved. `labels: inside` keeps that."""
+    res = 0.25  # m per pixel in EPSG:25832: street names and parcel numbers
+    x0, y1, w, h = 344150.0, 5676500.0, 600, 400
+    cut = 440   # through "Ahornstrasse" on the right and near parcel "420"
+
+    def box(px0, pw):
+        return "%.6f,%.6f,%.6f,%.6f" % (x0 + px0 * res, y1 - h * res, x0 + (px0 + pw) * res, y1)
+
+    def seam_diff(port):
+        _, _, whole = getmap(port, BBOX=box(0, w), WIDTH=str(w), HEIGHT=str(h))
+        _, _, left = getmap(port, BBOX=box(0, cut), WIDTH=str(cut), HEIGHT=str(h))
+        _, _, right = getmap(port, BBOX=box(cut, w - cut), WIDTH=str(w - cut), HEIGHT=str(h))
+        W, _, pw = png_pixels(whole)
+        _, _, pl = png_pixels(left)
+        _, _, pr = png_pixels(right)
+        bad = 0
+        for y in range(h):
+            for x in range(w):
+                a = pw[y * W + x]
+                b = pl[y * cut + x] if x < cut else pr[y * (w - cut) + x - cut]
+                bad += max(abs(a[k] - b[k]) for k in range(3)) > 40
+        return bad
+
+    seamless = seam_diff(SERVER[1])
+    assert seamless <= 20, seamless
+    d = tempfile.mkdtemp()
+    try:
+        cfg = os.path.join(d, "c.yaml")
+        demo_dir = os.path.join(os.path.abspath(ARGS.srcdir), "data", "demo")
+        demo = open(os.path.join(demo_dir, "tilesrv.yaml"), encoding="utf-8").read()
+        # the demo with its relative paths made absolute, its WMS labels inside each map
+        demo = demo.replace("../../styles/", os.path.join(os.path.abspath(ARGS.srcdir), "styles") + "/")
+        demo = demo.replace("path: duesseldorf_demo.gpkg", "path: " + os.path.join(demo_dir, "duesseldorf_demo.gpkg"))
+        demo = demo.replace("air_uba_duesseldorf.csv", os.path.join(demo_dir, "air_uba_duesseldorf.csv"))
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(demo.replace("server:\n", "server:\n  wms: {labels: inside}\n", 1))
+        srv = start_server(cfg)
+        try:
+            inside = seam_diff(srv[1])
+        finally:
+            stop_server(srv)
+        assert inside > 10 * max(seamless, 20), (seamless, inside)  # labels at the seam
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_shows_categorize_and_recode_classes_row_by_row():
     """A fill by Categorize (thresholds) or Recode (keys) of literal colours: one legend row
     per class, its colour and range or key ("< 300", "300 - 600", ">= 600"), after the

@@ -51,7 +51,7 @@ typedef struct key_spec {
     const char *const *choices; /* K_CHOICE: NULL-terminated */
 } key_spec;
 
-#define MAX_KEYS 24
+#define MAX_KEYS 32
 
 static const char *const formats[] = {"png", "png8", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
@@ -97,6 +97,7 @@ enum { A_TOKEN, A_TOKEN_FILE, A_ALLOW };
 
 #define ADMIN_TOKEN_MIN 16 /* shortest bearer token accepted */
 
+static const char *const wms_label_modes[] = {"seamless", "inside", NULL};
 #define WMS(f) offsetof(ts_cfg_wms, f)
 static const key_spec wms_keys[] = {
     {"title", K_STR, WMS(title), 0, 0, 0, 0, NULL},
@@ -123,10 +124,11 @@ static const key_spec wms_keys[] = {
     {"max_feature_count", K_INT, WMS(max_feature_count), 0, 1, 1000, 0, NULL},
     {"max_render_ms", K_INT, WMS(max_render_ms), 0, 1, 3600000, 0, NULL},
     {"root_name", K_STR, WMS(root_name), 0, 0, 0, 0, NULL},
+    {"labels", K_CHOICE, WMS(labels), 0, 0, 0, 0, wms_label_modes},
 };
 enum { W_TITLE, W_ABSTRACT, W_KEYWORDS, W_ONLINE, W_FEES, W_ACCESS, W_CPERSON, W_CORG,
        W_CPOS, W_CMAIL, W_CPHONE, W_CADDR, W_CCITY, W_CSTATE, W_CPOST, W_CCOUNTRY, W_CRS,
-       W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC, W_MAXMS, W_ROOT };
+       W_MAXW, W_MAXH, W_MAXPIX, W_MAXLAYERS, W_MAXFC, W_MAXMS, W_ROOT, W_LABELS };
 
 static const char *const source_modes[] = {"load", "per_request", NULL};
 

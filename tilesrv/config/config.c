@@ -34,7 +34,7 @@ config_free(ts_config *c)
     }
     free(c->server.admin.allow);
     ts_cfg_wms *w = &c->server.wms;
-    char **wstr[] = {&w->title, &w->root_name, &w->abstract_text, &w->online_resource, &w->fees,
+    char **wstr[] = {&w->title, &w->root_name, &w->labels, &w->abstract_text, &w->online_resource, &w->fees,
                      &w->access_constraints, &w->contact_person, &w->contact_organization,
                      &w->contact_position, &w->contact_email, &w->contact_phone,
                      &w->contact_address, &w->contact_city, &w->contact_state,

@@ -19,6 +19,9 @@
 typedef struct ts_cfg_wms {
     char *title;            /* service title; default "tilesrv" */
     char *root_name;        /* Name of the root layer (all tilesets); NULL = "city" */
+    char *labels;           /* "seamless" (NULL: labels placed as on the tiles, whatever the
+                             * map's box, cut at its edges) or "inside" (each map's labels
+                             * inside it, placed for that map alone) */
     char *abstract_text;    /* may be NULL */
     char **keywords;        /* may be NULL (nkeywords 0) */
     int nkeywords;

@@ -125,6 +125,15 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         return err && err->code != TS_OK ? err->code : TS_ENOMEM;
     double sf = scale_factor_of(r->dpi);
     double res = (r->bbox.maxx - r->bbox.minx) / r->width;
+    /* Labels as on the tiles (server.wms.labels seamless, the default): placed in the
+     * map's pixel grid at this resolution whatever the box, so the maps a client pieces
+     * together (QGIS splits a print into 2000 px requests, Masterportal asks tiled WMS)
+     * show each label once and whole; a label is cut at the image's edge. That grid needs
+     * square pixels: a distorted map keeps its labels inside, as with "inside". */
+    const char *lm = ts_service_config(j->svc)->server.wms.labels;
+    double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
+    int inside = (lm != NULL && strcmp(lm, "inside") == 0) ||
+                 !(fabs(res - resy) <= 1e-9 * fmax(fabs(res), fabs(resy)));
     ts_render_req rq = {
         .layers = j->rls,
         .nlayers = j->n,
@@ -135,7 +144,7 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         .scale_denom = ts_render_scale_denom(res, r->crs->meters_per_unit) * sf,
         .background = r->background,
         .fonts = ts_pipeline__service_fonts(j->svc),
-        .labels_inside = 1,
+        .labels_inside = inside,
         .image_crs = ts_pipeline__proj_name(r->crs),
         .layer_crs = j->layer_crs,
         .deadline_ns = r->deadline_ns,
