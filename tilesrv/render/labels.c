@@ -2036,6 +2036,14 @@ draw_blocks(lab_env *e, ts_raster *r, ts_canvas *c, const ts_bbox *shown, double
     uint64_t lk = 0x6c62272e07bb0142ULL;
     for (int i = 0; i < req->nlayers; i++)
         lk = ts_hash_mix(lk ^ req->layers[i]->id);
+    /* a map drawn from the same stores in another CRS (reprojected on the fly) has world
+     * pixels of its own: its blocks must not meet those of the stores' own CRS */
+    if (req->image_crs != NULL) {
+        lk = ts_hash_bytes(lk, req->image_crs, strlen(req->image_crs));
+        for (int i = 0; req->layer_crs != NULL && i < req->nlayers; i++)
+            if (req->layer_crs[i] != NULL)
+                lk = ts_hash_bytes(lk ^ (uint64_t)i, req->layer_crs[i], strlen(req->layer_crs[i]));
+    }
     block probe = {0};
     probe.layers = lk;
     probe.res = res;
