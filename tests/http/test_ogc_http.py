@@ -12,6 +12,7 @@ Standard library (and xmllint) only; each test is a function test_*.
 import argparse
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -654,6 +655,27 @@ def test_getlegendgraphic():
         assert st == 200 and 1.8 * w < bw < 2.2 * w and 1.8 * hh < bh < 2.2 * hh, (k, w, hh, bw, bh)
     wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",
             REQUEST="GetLegendGraphic", LAYER="buildings", FORMAT="image/png", DPI="abc")
+    # ... GeoServer's LEGEND_OPTIONS=dpi:N too; and WIDTH/HEIGHT grow with the DPI as the
+    # default samples do (20 x 20 asked at 300 dpi had been 20 px samples beside 3x text)
+    st, _, lo = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                    LAYER="buildings", FORMAT="image/png", LEGEND_OPTIONS="fontAntiAliasing:true;dpi:181.4")
+    assert png_info(lo)[:2] == png_info(big)[:2], (png_info(lo), png_info(big))
+    st, _, d300 = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                      LAYER="buildings", FORMAT="image/png", DPI="300")
+    st, _, w300 = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                      LAYER="buildings", FORMAT="image/png", DPI="300", WIDTH="20", HEIGHT="20")
+    assert png_info(w300)[:2] == png_info(d300)[:2], (png_info(w300), png_info(d300))
+    # a legend taller than max_height (4096) keeps whole rows: its height is n rows and
+    # n - 1 gaps (it had been cut through a row, its last classes gone without a word)
+    for dpi in (600.0, 1200.0):
+        st, _, tall = wms(p, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic",
+                          LAYER="city", FORMAT="image/png", DPI=str(dpi))
+        sf = dpi / (25.4 / 0.28)
+        ih = round(20 * sf)
+        rowh = max(ih, math.ceil(12.0 * sf * 1.4))
+        gap = max(2, round(2 * sf))
+        th = png_info(tall)[1]
+        assert st == 200 and th <= 4096 and (th + gap) % (rowh + gap) == 0, (dpi, th, rowh, gap)
 
 
 def test_legend_draws_hatched_and_patterned_fills():
@@ -763,7 +785,7 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
         style = os.path.join(ARGS.srcdir, "styles", "parcels.sld")
         cfg = os.path.join(d, "c.yaml")
         body_yaml = (
-            "server:\n  wms: {title: Stadtplan, root_name: duesseldorf}\n"
+            "server:\n  wms: {title: Stadtplan, root_name: duesseldorf, max_pixels: 1000000}\n"
             "sources:\n  s: {path: %s}\nlayers:\n"
             "  flurstuecke:\n    source: s\n    table: parcels\n    style: %s\n"
             "    keywords: [Flurst\u00fccke, ALKIS]\n"
@@ -785,6 +807,10 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
             root = ET.fromstring(body)
             # the root layer is named as configured (default "city")
             assert root.findtext("w:Capability/w:Layer/w:Name", namespaces=ns) == "duesseldorf"
+            # the sizes advertised stay within max_pixels (QGIS splits prints by them; its
+            # 2000 x 2000 pieces had been refused, the print blank)
+            assert root.findtext("w:Service/w:MaxWidth", namespaces=ns) == "1000"
+            assert root.findtext("w:Service/w:MaxHeight", namespaces=ns) == "1000"
             grp = [l for l in root.iter("{%s}Layer" % ns["w"])
                    if l.findtext("w:Name", namespaces=ns) == "kataster"][0]
             assert grp.findtext("w:Abstract", namespaces=ns) == "Liegenschaftskarte der Stadt"

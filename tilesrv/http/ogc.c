@@ -371,13 +371,25 @@ wms_capabilities(ts_http *h, struct MHD_Connection *c, const ts_service *svc, in
     ts_buf b;
     ts_buf_init(&b, DOC_MAX);
     if (st == TS_OK) {
+        /* MaxWidth and MaxHeight are all a client learns of the limits (QGIS splits a print
+         * by them): with max_pixels below their product, a square of max_pixels, so that a
+         * map of the sizes advertised is never refused for its pixel count */
+        const ts_cfg_wms *wc = &cfg->server.wms;
+        int mw = wc->max_width, mh = wc->max_height;
+        if (wc->max_pixels > 0 && (long long)mw * mh > wc->max_pixels) {
+            int side = (int)floor(sqrt((double)wc->max_pixels));
+            mw = mw < side ? mw : side;
+            mh = mh < side ? mh : side;
+            while ((long long)mw * mh > wc->max_pixels)
+                mh--;
+        }
         ts_wms_capabilities caps = {
             .service = &meta,
             .url = url,
             .crs = crs,
             .ncrs = ncrs,
-            .max_width = cfg->server.wms.max_width,
-            .max_height = cfg->server.wms.max_height,
+            .max_width = mw,
+            .max_height = mh,
             .layer_limit = cfg->server.wms.max_layers,
             .root = &root,
         };

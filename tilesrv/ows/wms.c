@@ -319,7 +319,8 @@ parse_styles(wms_parse *p)
     return TS_OK;
 }
 
-/* DPI, MAP_RESOLUTION or FORMAT_OPTIONS=dpi:N (GeoServer), in that order of precedence. */
+/* DPI, MAP_RESOLUTION, FORMAT_OPTIONS=dpi:N or LEGEND_OPTIONS=dpi:N (GeoServer's, for
+ * legends), in that order of precedence. */
 static ts_status
 parse_dpi(wms_parse *p)
 {
@@ -336,23 +337,26 @@ parse_dpi(wms_parse *p)
         p->r->dpi = d;
         return TS_OK;
     }
-    const char *fo = get(p, "FORMAT_OPTIONS");
-    while (fo != NULL && *fo != '\0') {
-        while (*fo == ' ' || *fo == ';' || *fo == ',')
-            fo++;
-        size_t n = strcspn(fo, ";,");
-        if (n > 4 && strncasecmp(fo, "dpi:", 4) == 0) {
-            char num[64];
-            double d;
-            if (ts_ows__copy(num, sizeof num, fo + 4, n - 4) != 0 ||
-                ts_ows__parse_double(num, &d) != 0 || d < MIN_DPI || d > MAX_DPI)
-                return OWS_FAIL(p->f, TS_OWS_INVALID_PARAMETER_VALUE, "FORMAT_OPTIONS", TS_EINVAL,
-                                "FORMAT_OPTIONS dpi must be a number from %g to %g", MIN_DPI,
-                                MAX_DPI);
-            p->r->dpi = d;
-            return TS_OK;
+    static const char *const opts[] = {"FORMAT_OPTIONS", "LEGEND_OPTIONS"};
+    for (int i = 0; i < 2; i++) {
+        const char *fo = get(p, opts[i]);
+        while (fo != NULL && *fo != '\0') {
+            while (*fo == ' ' || *fo == ';' || *fo == ',')
+                fo++;
+            size_t n = strcspn(fo, ";,");
+            if (n > 4 && strncasecmp(fo, "dpi:", 4) == 0) {
+                char num[64];
+                double d;
+                if (ts_ows__copy(num, sizeof num, fo + 4, n - 4) != 0 ||
+                    ts_ows__parse_double(num, &d) != 0 || d < MIN_DPI || d > MAX_DPI)
+                    return OWS_FAIL(p->f, TS_OWS_INVALID_PARAMETER_VALUE, opts[i], TS_EINVAL,
+                                    "%s dpi must be a number from %g to %g", opts[i], MIN_DPI,
+                                    MAX_DPI);
+                p->r->dpi = d;
+                return TS_OK;
+            }
+            fo += n;
         }
-        fo += n;
     }
     return TS_OK;
 }

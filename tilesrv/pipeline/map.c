@@ -1048,9 +1048,14 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
         st = TS_FAIL(err, TS_ENOENT, "rule '%.100s' is not defined", r->rule);
         goto done;
     }
+    /* sizes grow with the DPI, the samples' WIDTH and HEIGHT too (as a 300 dpi legend of
+     * the default samples: the same legend, finer), the scale stays */
     double sf = scale_factor_of(r->dpi);
-    int iw = r->icon_w > 0 ? r->icon_w : (int)lround(20 * sf);
-    int ih = r->icon_h > 0 ? r->icon_h : (int)lround(20 * sf);
+    int iw = (int)lround((r->icon_w > 0 ? r->icon_w : 20) * sf);
+    int ih = (int)lround((r->icon_h > 0 ? r->icon_h : 20) * sf);
+    int gap = (int)lround(2 * sf); /* between rows: samples of neighbours never touch */
+    if (gap < 2)
+        gap = 2;
     const ts_font_catalog *cat = ts_pipeline__service_fonts(svc);
     ra = ts_raster_new();
     wk = ts_render_worker_new(NULL);
@@ -1072,13 +1077,21 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                                          LEGEND_PAD);
     }
     int rowh = (int)fmax(ih, ceil(fpx * 1.4));
-    height = nrows > 0 ? nrows * rowh + (nrows - 1) * 2 : ih;
     int maxw = r->max_width > 0 ? r->max_width : 4096;
     int maxh = r->max_height > 0 ? r->max_height : 4096;
     if (width > maxw)
         width = maxw;
-    if (height > maxh)
-        height = maxh;
+    /* the rows that fit the largest image: whole ones (the last are left out, and said) */
+    int fit = (maxh + gap) / (rowh + gap);
+    if (nrows > fit) {
+        ts_info("GetLegendGraphic of %s: %d of %d rows fit into %d px (server.wms.max_height); "
+                "the last %d are left out",
+                r->layer, fit, nrows, maxh, nrows - fit);
+        nrows = fit > 0 ? fit : 0;
+        while (nrows > 0 && rows[nrows - 1].rule == NULL)
+            nrows--; /* no heading without a row under it */
+    }
+    height = nrows > 0 ? nrows * rowh + (nrows - 1) * gap : (ih < maxh ? ih : maxh);
     c = ts_canvas_new(width, height, err);
     if (c == NULL) {
         st = TS_ENOMEM;
@@ -1086,9 +1099,7 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     }
     ts_canvas_clear(c, r->background);
     for (int i = 0; i < nrows && st == TS_OK; i++) {
-        double y = i * (rowh + 2);
-        if (y >= height)
-            break;
+        double y = i * (rowh + gap);
         const ts_rule *ru = rows[i].rule;
         if (ru == NULL) { /* a heading */
             double tw;
