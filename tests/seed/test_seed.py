@@ -789,6 +789,93 @@ def test_geopackage_edits_in_its_write_ahead_log_make_tiles_stale():
         db.close()
 
 
+def test_a_folder_of_shapefiles_copied_over_in_place_makes_tiles_stale():
+    """A source that is a folder (of Shapefiles): copying new .shp/.shx/.dbf over the old
+    ones in place leaves the folder's own time as it was; the data version covers every
+    file in it, so the seed renders again (it had skipped every tile as fresh)."""
+    shp = os.path.join(TMP, "shpdir")
+    shutil.rmtree(shp, ignore_errors=True)
+    os.makedirs(shp)
+    demo = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+    r = subprocess.run(["ogr2ogr", "-f", "ESRI Shapefile", shp, demo, "buildings"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cfg = os.path.join(TMP, "shpdir.yaml")
+    styles = os.path.join(ARGS.srcdir, "styles")
+    with open(cfg, "w") as f:
+        f.write('sources:\n  s: {path: "%s"}\nlayers:\n  buildings: {source: s, table: buildings, '
+                'style: "%s/buildings.sld"}\ntilesets:\n  t:\n    layers: [buildings]\n'
+                '    cache: {type: mbtiles, path: "%s"}\n'
+                % (shp, styles, os.path.join(TMP, "shpdir.mbtiles")))
+    args = ["seed", "-c", cfg, "--tileset", "t", "--zoom", "16", "--bbox",
+            "6.770,51.226,6.771,51.227"]
+    rc, out, err = run(args + ["--progress-file", "ps1"])
+    assert rc == 0 and summary(out)[0] > 0, out + err
+    rc, out, err = run(args + ["--progress-file", "ps2"])
+    assert rc == 0 and summary(out)[0] == 0, out + err      # fresh
+    dir_mtime = os.stat(shp).st_mtime_ns
+    # this week's import: fewer buildings, written beside and copied over in place
+    new = os.path.join(TMP, "shpnew")
+    shutil.rmtree(new, ignore_errors=True)
+    os.makedirs(new)
+    r = subprocess.run(["ogr2ogr", "-f", "ESRI Shapefile", "-where", "fid % 2 = 0", new, demo,
+                        "buildings"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    time.sleep(0.01)
+    for name in os.listdir(new):
+        with open(os.path.join(new, name), "rb") as src, open(os.path.join(shp, name), "r+b") as dst:
+            dst.truncate(0)
+            dst.write(src.read())
+    assert os.stat(shp).st_mtime_ns == dir_mtime  # the folder itself looks unchanged
+    rc, out, err = run(args + ["--progress-file", "ps3"])
+    assert rc == 0 and summary(out)[0] > 0, out + err       # stale: drawn again
+
+
+def test_a_disk_cache_takes_no_tiles_of_an_older_version_from_a_process_still_running():
+    """A process with last week's data (a seed started before the import, a server not yet
+    reloaded) must not write into a directory cache whose version another process has moved
+    on: its tiles, newer than the version file, would count as fresh for good. The seed
+    stops with the reason; nothing of it is written after the version changed."""
+    cache = os.path.join(TMP, "disk_versions")
+    shutil.rmtree(cache, ignore_errors=True)
+    gpkg = os.path.join(TMP, "versions.gpkg")
+    shutil.copy(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), gpkg)
+    cfg = config("disk_versions", '{type: disk, path: "%s"}' % cache)
+    with open(cfg) as f:
+        text = f.read().replace(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                                gpkg)
+    with open(cfg, "w") as f:
+        f.write(text)
+    # a long seed with this week's data ...
+    proc = subprocess.Popen([ARGS.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom",
+                             "12-21", "--threads", "1", "--progress-file", os.path.join(TMP, "pv1")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    vfile = os.path.join(cache, "WebMercatorQuad", "tilesrv-version")
+    deadline = time.time() + 60
+    while not os.path.exists(vfile) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    # ... while the import lands and another process (the reloaded server, here a seed of
+    # one tile) takes the cache to the new version
+    with open(gpkg, "r+b") as f:
+        f.seek(0, 2)
+        f.write(b"\0" * 4096)  # a new size and time: a new data version
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16", "--bbox",
+                        "6.770,51.226,6.771,51.227", "--progress-file", os.path.join(TMP, "pv2")])
+    assert rc == 0, out + err
+    since = os.stat(vfile).st_mtime_ns
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode != 0 and "version" in err and "reload" in err, (proc.returncode, err[-1500:])
+    # nothing of the old seed was written after the version changed, but for a metatile
+    # or two already being written at that moment
+    late = 0
+    for root, _, files in os.walk(os.path.join(cache, "WebMercatorQuad")):
+        for name in files:
+            if name.endswith(".png") and os.stat(os.path.join(root, name)).st_mtime_ns > since + 2 * 10**9:
+                late += 1
+    assert late == 0, late
+
+
 def test_render_draws_afresh_and_leaves_the_cache_alone():
     """tilesrv render draws the tile from the data and styles as they are: it neither
     answers from the tileset's persistent cache (a stale tile there was what it printed,

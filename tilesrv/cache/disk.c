@@ -435,10 +435,44 @@ put_one(disk *d, int z, const ts_cache_item *it, ts_err *err)
     return TS_OK;
 }
 
+/* TS_OK when the version file still holds this cache's version: a tile written now is of
+ * the version it says. Another process (a reloaded server, a seed) with other data or
+ * styles may have rewritten it since this one read it; tiles this one wrote after that
+ * would be newer than the file and count as fresh for good, while made of last week's
+ * data. So it writes none (TS_EIO, with the reason), until it is reloaded or run again.
+ * One stat per call (a metatile's tiles). */
+static ts_status
+check_version(disk *d, ts_err *err)
+{
+    if (d->base.version == 0 || d->since_ns == 0)
+        return TS_OK;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tilesrv-version", d->root);
+    struct stat st;
+    if (stat(path, &st) != 0 || mtime_ns(&st) == d->since_ns)
+        return TS_OK; /* unchanged (gone: a truncate of everything; nothing to protect) */
+    unsigned long long have = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "tilesrv-version 1 version %llx", &have) != 1)
+            have = 0;
+        fclose(f);
+    }
+    if (have == 0 || have == d->base.version)
+        return TS_OK;
+    return TS_FAIL(err, TS_EIO,
+                   "%s now says data version %016llx, this process has %016llx: another "
+                   "process with other data or styles (a reloaded server, a newer seed) has "
+                   "taken over the cache, and tiles written from here would pass for its "
+                   "version; none are written (reload the server, or run the seed again)",
+                   path, have, (unsigned long long)d->base.version);
+}
+
 static ts_status
 disk_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
 {
     disk *d = (disk *)c;
+    TS_TRY(check_version(d, err));
     for (int i = 0; i < n; i++)
         TS_TRY(put_one(d, z, &items[i], err));
     return TS_OK;

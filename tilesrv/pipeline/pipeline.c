@@ -4,6 +4,7 @@
 
 #include "pipeline/pipeline_int.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -242,11 +243,61 @@ hash_stat(uint64_t h, const char *path, off_t min)
     return h;
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define DIR_FILES_MAX 10000
+
+/* The identity of a directory source (a folder of Shapefiles, of GeoJSON files, ...): each
+ * file in it by name, size and modification time, in name order. Its own time changes
+ * only when files come or go, not when a file is copied over in place. */
+static uint64_t
+hash_dir_files(uint64_t h, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return h;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < DIR_FILES_MAX) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (nn == NULL)
+                break;
+            names = nn;
+            cap = nc;
+        }
+        if ((names[n] = strdup(de->d_name)) == NULL)
+            break;
+        n++;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof *names, cmp_names);
+    char path[4096];
+    for (size_t i = 0; i < n; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) < sizeof path) {
+            h = hash_str(h, names[i]);
+            h = hash_stat(h, path, 0);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return h;
+}
+
 /* The identity of a data file: path, size, modification time (connection strings: the
  * string alone); with the files that hold its data beside it: a SQLite database's
  * (GeoPackage's) write-ahead log when it holds frames (edits not yet checkpointed into the
  * file, as QGIS leaves them while editing; an empty one is any reader's), a Shapefile's
- * .dbf (its attributes), .shx, .prj and .cpg. */
+ * .dbf (its attributes), .shx, .prj and .cpg; of a directory, every file in it. */
 static uint64_t
 hash_file_identity(uint64_t h, const char *path)
 {
@@ -254,6 +305,9 @@ hash_file_identity(uint64_t h, const char *path)
     if (path == NULL)
         return h;
     h = hash_stat(h, path, 0);
+    struct stat dst;
+    if (stat(path, &dst) == 0 && S_ISDIR(dst.st_mode))
+        return hash_dir_files(h, path);
     char side[4096];
     size_t n = strlen(path);
     if (n + 5 > sizeof side)
