@@ -915,6 +915,47 @@ def test_wms_labels_are_seamless_across_maps_a_client_pieces_together():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_feature_info_after_an_import_in_place_answers_the_parcel_clicked():
+    """GetFeatureInfo reads a hit's attributes back from the source by feature id. An import
+    written into the live GeoPackage (ogr2ogr -overwrite, no reload yet) renumbers the
+    features: the click had answered another parcel's Flurstück. Now, with the files changed
+    since the load, the attributes kept in memory are answered (the log says so)."""
+    d = tempfile.mkdtemp()
+    try:
+        gpkg = os.path.join(d, "live.gpkg")
+        shutil.copy(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"), gpkg)
+        cfg = os.path.join(d, "c.yaml")
+        with open(cfg, "w") as f:
+            f.write("sources:\n  s: {path: %s}\nlayers:\n  parcels: {source: s, table: parcels, "
+                    "style: %s}\ntilesets:\n  t: {layers: [parcels]}\n"
+                    % (gpkg, os.path.join(ARGS.srcdir, "styles", "alkis_parcels.sld")))
+        srv = start_server(cfg)
+        try:
+            gfi = dict(SERVICE="WMS", VERSION="1.3.0", REQUEST="GetFeatureInfo", LAYERS="parcels",
+                       QUERY_LAYERS="parcels", STYLES="", CRS="EPSG:25832",
+                       BBOX="344150,5676400,344300,5676500", WIDTH="600", HEIGHT="400",
+                       I="429", J="286", FORMAT="image/png", INFO_FORMAT="application/json")
+            st, _, body = wms(srv[1], **gfi)
+            before = json.loads(body)["features"][0]["properties"]
+            assert "zaehler" in before and "flstnr" in before, before  # read from the source
+            # this week's import into the live file: the first parcels gone, ids renumbered
+            r = subprocess.run(["ogr2ogr", "-update", "-overwrite", "-nln", "parcels", gpkg,
+                                os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"),
+                                "-unsetFid", "-sql", "SELECT * FROM parcels WHERE fid > 50"],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            st, _, body = wms(srv[1], **gfi)
+            after = json.loads(body)["features"][0]["properties"]
+            assert after, body[:300]
+            for k, v in after.items():  # never another parcel's values
+                assert before.get(k) == v, (k, before.get(k), v)
+            assert "has changed on disk since it was loaded" in open(srv[2]).read()
+        finally:
+            stop_server(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_legend_shows_categorize_and_recode_classes_row_by_row():
     """A fill by Categorize (thresholds) or Recode (keys) of literal colours: one legend row
     per class, its colour and range or key ("< 300", "300 - 600", ">= 600"), after the

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,20 @@ typedef struct attr_acc {
     int failed;
 } attr_acc;
 
+/* Say (at most once a minute) that GetFeatureInfo answers from memory because the source's
+ * files have changed since the service loaded them. */
+static void
+source_changed_warning(const char *source, const char *path)
+{
+    static atomic_llong said;
+    int64_t now = (int64_t)ts_wall_s(), last = atomic_load(&said);
+    if (now - last >= 60 && atomic_compare_exchange_strong(&said, &last, now))
+        ts_warn("feature info: source %s (%s) has changed on disk since it was loaded; its "
+                "feature ids may name other features now, so GetFeatureInfo answers the "
+                "attributes kept in memory (those the styles read) until a reload",
+                source, path);
+}
+
 static int
 attr_add(void *ud, const char *name, const ts_value *v)
 {
@@ -648,6 +663,13 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         qsort(hits, nhits, sizeof *hits, hit_cmp);
     int found = 0;
     const ts_cfg_source *src = ts_config_source(ts_service_config(svc), l->source);
+    /* attributes are read back from the source by feature id: only from the files the
+     * service loaded. Written over in place since (an import not yet reloaded), ids may
+     * name other features: the attributes kept in memory are answered instead */
+    int src_same = src != NULL && l->source != NULL &&
+                   ts_service__source_unchanged(svc, (int)(src - ts_service_config(svc)->sources));
+    if (src != NULL && !src_same && nhits > 0)
+        source_changed_warning(l->source, src->path);
     for (size_t k = 0; k < nhits && found < r->feature_count && st == TS_OK; k++) {
         uint32_t fid = hits[k].fid;
         ts_geom g;
@@ -674,14 +696,25 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
             ts_source_xform_box(xf, 1, &f->bbox, &f->bbox);
         found++;
         attr_acc acc = {f, 0, 0};
-        if (src != NULL && f->id >= 0) {
+        int from_source = src != NULL && f->id >= 0 && src_same;
+        if (from_source) {
             ts_err aerr;
             ts_err_clear(&aerr);
             ts_status ast = ts_source_feature_attrs(sc, src->path, l->table ? l->table : l->name,
                                                     f->id, attr_add, &acc, &aerr);
-            if (ast != TS_OK)
-                ts_warn("feature info: %s", aerr.msg);
-        } else {
+            if (ast != TS_OK) {
+                ts_warn("feature info: %s (the attributes kept in memory are answered)",
+                        aerr.msg);
+                from_source = 0;
+                for (int a = 0; a < f->nattrs; a++) { /* what was read before it failed */
+                    free(f->names[a]);
+                    if (f->values[a].type == TS_VAL_STR)
+                        free((char *)f->values[a].u.s);
+                }
+                f->nattrs = 0;
+            }
+        }
+        if (!from_source) {
             /* no source id: the attributes the store keeps */
             for (int fi = 0; fi < ts_store_nfields(rl->store) && !acc.failed; fi++)
                 attr_add(&acc, ts_store_field_name(rl->store, fi),

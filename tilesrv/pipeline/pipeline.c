@@ -325,6 +325,12 @@ hash_file_identity(uint64_t h, const char *path)
     return h;
 }
 
+uint64_t
+ts_pipeline__file_identity(const char *path)
+{
+    return hash_file_identity(TS_HASH_SEED, path);
+}
+
 /* What the tiles of a tileset are made of; never 0. */
 static uint64_t
 tileset_version(const ts_config *cfg, const ts_cfg_tileset *t)

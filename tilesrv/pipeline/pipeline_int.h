@@ -96,6 +96,13 @@ void ts_pipeline__mvt_opts(const ts_cfg_tileset *c, struct ts_mvt_opts *o);
 int ts_pipeline__mvt_convert(const ts_value *v, ts_cfg_attr_type t, char *buf, ts_value *out);
 /* Add n to the count of unconvertible attribute values (stats). */
 void ts_pipeline__count_unconverted(ts_pipeline *p, uint64_t n);
+/* The identity of a source's data files (path, sizes, times; its Shapefile siblings, its
+ * GeoPackage's -wal, a folder's files): what the data version hashes. Any thread. */
+uint64_t ts_pipeline__file_identity(const char *path);
+/* 1 when source src_index's files are as they were when svc loaded them (their identity
+ * then, ts_pipeline__file_identity); 0 when they have changed since (an import written
+ * into them in place) or the index is out of range. */
+int ts_service__source_unchanged(const ts_service *svc, int src_index);
 /* Count a vector tile of ts that left out dropped features (kept others) to meet max_bytes,
  * and say so in the log, at most once a minute. Any thread. */
 void ts_pipeline__count_mvt_dropped(ts_pipeline *p, const ts_tileset *ts, int z, uint32_t x,

@@ -68,6 +68,8 @@ struct ts_service {
     unsigned char *ts_live;       /* per tileset entry: 1 = draws a feed layer */
     pthread_mutex_t live_mu;      /* the live pointers of feed layers */
     int npg;                      /* per-request layers loaded */
+    uint64_t *src_identity;       /* per configured source: its files' identity before the
+                                   * load read them (ts_pipeline__file_identity) */
     struct preload *pre;          /* while loading: stores read ahead in parallel */
     int npre;
 };
@@ -137,6 +139,7 @@ service_free(ts_service *s)
     }
     free(s->tsl);
     free(s->ts_live);
+    free(s->src_identity);
     pthread_mutex_destroy(&s->live_mu);
     free(s->tilesets);
     ts_config_unref(s->cfg);
@@ -860,6 +863,15 @@ ts_service_load_tileset(ts_config *cfg, const char *only, ts_err *err)
     }
     if (check_crs(cfg, err) != TS_OK)
         goto fail;
+    /* taken before the stores are read: a file changed while it is read differs */
+    s->src_identity = calloc((size_t)(cfg->nsources > 0 ? cfg->nsources : 1),
+                             sizeof *s->src_identity);
+    if (s->src_identity == NULL) {
+        TS_FAIL(err, TS_ENOMEM, "service");
+        goto fail;
+    }
+    for (int i = 0; i < cfg->nsources; i++)
+        s->src_identity[i] = ts_pipeline__file_identity(cfg->sources[i].path);
     s->fonts = process_fonts();
     preload_stores(s, cfg, only, service_load_threads());
     /* every tileset on its first grid, then on its others (one pass per grid index) */
@@ -1262,4 +1274,14 @@ ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *lay
     *out = f->layers;
     *held = f;
     return TS_OK;
+}
+
+int
+ts_service__source_unchanged(const ts_service *svc, int src_index)
+{
+    if (svc == NULL || svc->src_identity == NULL || src_index < 0 ||
+        src_index >= svc->cfg->nsources)
+        return 0;
+    return ts_pipeline__file_identity(svc->cfg->sources[src_index].path) ==
+           svc->src_identity[src_index];
 }
