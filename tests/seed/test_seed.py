@@ -756,6 +756,75 @@ def test_a_server_on_old_files_does_not_undo_a_newer_seed():
         proc.wait(timeout=60)
 
 
+def test_a_stale_tile_is_answered_without_a_client_lifetime():
+    """After a reload with new styles the cached tiles are stale: answered at once while they
+    render again (stale-while-revalidate), but with no-cache, so browsers ask again and get
+    the new tile; they had kept the old one for max_age (an hour), and 304s prolonged it.
+    A cache `expire` also bounds max-age (a tile older than that is stale anyway)."""
+    import sqlite3
+    own = os.path.join(TMP, "stale_styles")
+    shutil.rmtree(own, ignore_errors=True)
+    shutil.copytree(os.path.join(ARGS.srcdir, "styles"), own)
+    mbt = os.path.join(TMP, "stale.mbtiles")
+    cfg = config("stale", '{type: mbtiles, path: "%s", expire: 600}' % mbt)
+    with open(cfg) as f:
+        text = f.read().replace(os.path.join(ARGS.srcdir, "styles"), own)
+    with open(cfg, "w") as f:
+        f.write(text)
+    bbox = "6.770,51.226,6.771,51.227"
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "16", "--bbox",
+                        bbox, "--progress-file", "pst"])
+    assert rc == 0 and summary(out)[0] > 0, out + err
+    db = sqlite3.connect(mbt)
+    z, x, row = db.execute("SELECT zoom_level, tile_column, tile_row FROM tiles LIMIT 1").fetchone()
+    db.close()
+    path = "/tiles/cadastre/%d/%d/%d.png" % (z, x, (1 << z) - 1 - row)
+
+    def head(port, extra=None):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", path, headers=extra or {})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status, r.getheader("Cache-Control"), r.getheader("ETag")
+
+    port = free_port()
+    logp = os.path.join(TMP, "stale.log")
+    log = open(logp, "w")
+    proc = subprocess.Popen([ARGS.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % port,
+                             "--threads", "2"], stdout=log, stderr=log, cwd=TMP)
+    try:
+        wait_health(port, proc, logp)
+        st, cc, old = head(port)
+        assert st == 200 and cc == "public, max-age=600", cc   # expire 600 < max_age 3600
+        b = os.path.join(own, "buildings.sld")
+        with open(b) as f:
+            sld = f.read()
+        with open(b, "w") as f:
+            f.write(sld.replace("#bebbb7", "#00ff00"))
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 60
+        while "reload done" not in open(logp).read() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "reload done" in open(logp).read()
+        deadline = time.time() + 30
+        stale_answers = 0  # the first request gets the stale tile and starts its render
+        while time.time() < deadline:
+            st, cc, etag = head(port, {"If-None-Match": old})
+            if etag == old:  # the old tile (200 or 304): never with a lifetime
+                assert st in (200, 304) and cc == "no-cache", (st, cc)
+                stale_answers += 1
+            else:
+                assert st == 200 and cc == "public, max-age=600", (st, cc)
+                break
+            time.sleep(0.05)
+        assert etag != old, "the tile was not drawn again"
+        assert stale_answers >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
 def test_geopackage_edits_in_its_write_ahead_log_make_tiles_stale():
     """A GeoPackage edited in WAL mode (as QGIS edits it) keeps its changes in <file>-wal
     until a checkpoint, the file's size and time unchanged: a seed sees them as new data."""
@@ -829,6 +898,28 @@ def test_a_folder_of_shapefiles_copied_over_in_place_makes_tiles_stale():
     assert os.stat(shp).st_mtime_ns == dir_mtime  # the folder itself looks unchanged
     rc, out, err = run(args + ["--progress-file", "ps3"])
     assert rc == 0 and summary(out)[0] > 0, out + err       # stale: drawn again
+
+
+def test_a_shapefile_cut_short_is_refused_not_loaded_in_part():
+    """A .shp copied over in place and read before the copy ends (or cut short): the driver
+    reads on with errors and features without geometry. That partial layer had been taken
+    (and a reload answered {"reloaded":true}); now the read errors refuse it with the file."""
+    shp = os.path.join(TMP, "cutshp")
+    shutil.rmtree(shp, ignore_errors=True)
+    demo = os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg")
+    r = subprocess.run(["ogr2ogr", "-f", "ESRI Shapefile", shp, demo, "buildings"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    p = os.path.join(shp, "buildings.shp")
+    with open(p, "r+b") as f:
+        f.truncate(os.path.getsize(p) // 3)
+    cfg = os.path.join(TMP, "cutshp.yaml")
+    with open(cfg, "w") as f:
+        f.write('sources:\n  s: {path: "%s"}\nlayers:\n  buildings: {source: s, table: buildings, '
+                'style: "%s/buildings.sld"}\ntilesets:\n  t: {layers: [buildings]}\n'
+                % (shp, os.path.join(ARGS.srcdir, "styles")))
+    rc, out, err = run(["check", "-c", cfg])
+    assert rc != 0 and "cutshp.yaml:4:" in err and "errors" in err and "not loaded" in err, err[-800:]
 
 
 def test_a_disk_cache_takes_no_tiles_of_an_older_version_from_a_process_still_running():

@@ -228,6 +228,15 @@ etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
+int
+ts_http__tile_max_age(const ts_cfg_tileset *tc)
+{
+    int a = tc->max_age_s;
+    if (tc->cache.expire_s > 0 && tc->cache.expire_s < a)
+        a = tc->cache.expire_s; /* older than expire the tile is stale anyway */
+    return a;
+}
+
 enum MHD_Result
 ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char *ctype, int max_age,
                    int head)
@@ -427,7 +436,7 @@ ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, tr->tileset);
-    int max_age = ts ? ts->cfg->max_age_s : 3600;
+    int max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
     if (ts && ts_service_tileset_live(svc, ts))
         max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
@@ -493,7 +502,7 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         return ts_http__send_mvt(h, c, rs, &tr, grid, head);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
-    rs->max_age = ts ? ts->cfg->max_age_s : 3600;
+    rs->max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
@@ -503,7 +512,8 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     /* Suspend before queueing: the render may finish before this function returns. */
     ts_http__suspend(h, c, rs);
-    st = ts_pipeline_request_grid(h->p, &tr, grid, ts_http__tile_done, rs, &err);
+    st = ts_pipeline_request_grid_stale(h->p, &tr, grid, ts_http__tile_done, rs, &rs->stale,
+                                        &err);
     if (st != TS_OK) {
         rs->st = st;
         rs->err = err;
@@ -1156,8 +1166,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         if (rs->st == TS_OK && rs->tile) {
             ts_tile *t = rs->tile;
             rs->tile = NULL;
+            /* a stale tile (re-rendering now) is no-cache: the client asks again, and gets
+             * a 304 until the new one is there (it had kept the old one max_age long) */
             return ts_http__send_tile_enc(h, c, t, rs->ctype[0] ? rs->ctype : "image/png",
-                                          rs->max_age, strcmp(method, "HEAD") == 0, rs->encoding,
+                                          rs->stale ? 0 : rs->max_age,
+                                          strcmp(method, "HEAD") == 0, rs->encoding,
                                           rs->vary_encoding);
         }
         if (rs->kind != TS_HTTP_REQ_TILE)

@@ -106,6 +106,7 @@ typedef struct req_state {
     ts_tile *tile;
     ts_err err;
     int max_age;
+    int stale;            /* tiles: the answer is stale (re-rendering): no client lifetime */
     ts_http_req_kind kind;
     char ctype[64]; /* Content-Type of the answer; "" = image/png */
     const char *encoding; /* its Content-Encoding (a static string), NULL = none */
@@ -131,6 +132,9 @@ typedef struct req_state {
     ts_http_route route;  /* for /metrics, from the decoded path at the first call */
 } req_state;
 
+/* The client lifetime (Cache-Control max-age) of tc's tiles: its max_age, at most its
+ * cache's expire (a tile older than that is stale anyway). */
+int ts_http__tile_max_age(const ts_cfg_tileset *tc);
 void ts_http__common_headers(ts_http *h, struct MHD_Response *r);
 enum MHD_Result ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status,
                                   const char *ctype, const void *data, size_t len);

@@ -755,7 +755,7 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
         return ts_http__send_mvt(h, c, rs, &tr, r->tms, head);
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, r->layer);
-    rs->max_age = ts ? ts->cfg->max_age_s : 3600;
+    rs->max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
@@ -765,7 +765,8 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
     if (t)
         return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
     ts_http__suspend(h, c, rs);
-    st = ts_pipeline_request_grid(h->p, &tr, r->tms, ts_http__tile_done, rs, &err);
+    st = ts_pipeline_request_grid_stale(h->p, &tr, r->tms, ts_http__tile_done, rs, &rs->stale,
+                                        &err);
     if (st != TS_OK) {
         rs->st = st;
         rs->err = err;

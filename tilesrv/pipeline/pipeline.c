@@ -1454,6 +1454,13 @@ ts_status
 ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid, ts_tile_done done,
                          void *ud, ts_err *err)
 {
+    return ts_pipeline_request_grid_stale(p, r, grid, done, ud, NULL, err);
+}
+
+ts_status
+ts_pipeline_request_grid_stale(ts_pipeline *p, const ts_tile_req *r, const char *grid,
+                               ts_tile_done done, void *ud, int *stale, ts_err *err)
+{
     cacheset *cs = current(p);
     const ts_tileset *ts;
     ts_status st = check_req(cs->svc, r, grid, &ts, err);
@@ -1478,8 +1485,11 @@ ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
     } else {
         ts_cache_info info;
         if (ts_cache_get(stack, r->z, r->x, r->y, &t, &info, NULL) == TS_OK) {
-            if (info.stale)
+            if (info.stale) {
                 atomic_fetch_add(&p->stale_served, 1);
+                if (stale != NULL)
+                    *stale = 1;
+            }
             if (info.stale && !tc_outdated(tc)) {
                 /* Stale-while-revalidate: answer now, re-render in the background (a full
                  * queue only postpones it to a later request). */

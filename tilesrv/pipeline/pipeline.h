@@ -200,6 +200,11 @@ ts_status ts_pipeline_check_grid(ts_pipeline *p, const ts_tile_req *r, const cha
 ts_tile *ts_pipeline_lookup_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid);
 ts_status ts_pipeline_request_grid(ts_pipeline *p, const ts_tile_req *r, const char *grid,
                                    ts_tile_done done, void *ud, ts_err *err);
+/* The same, and *stale (when not NULL) set to 1 before done() is called with a stale tile
+ * (another data version or past `expire`, answered while it renders again), else left as
+ * it is: HTTP gives such an answer no lifetime in the client's cache. */
+ts_status ts_pipeline_request_grid_stale(ts_pipeline *p, const ts_tile_req *r, const char *grid,
+                                         ts_tile_done done, void *ud, int *stale, ts_err *err);
 
 /* Composites: one tile of several tilesets drawn over each other, base first
  * (composite.c). */

@@ -699,9 +699,15 @@ read_all(load *L, ts_store_builder *b, ts_err *err)
                 "data to UTF-8",
                 L->name, (unsigned long long)L->recoded, L->def->path, L->names[L->recoded_field],
                 (long long)L->recoded_fid);
+    /* Read errors the driver went on past (a Shapefile whose .shp was cut short or is being
+     * copied over: its features come without geometry) make a partial layer: refused, as a
+     * failed read is, so that a reload keeps the data in service */
     if (L->sc->gdal_failures > fails_seen)
-        ts_warn("layer %s: %d errors while reading '%s' (first: %s)", L->name,
-                L->sc->gdal_failures - fails_seen, L->def->path, L->sc->gdal_msg);
+        return TS_FAIL(err, TS_ESOURCE,
+                       "layer %s: reading '%s' of '%s' reported %d errors (the first: %s): the "
+                       "file is damaged or still being written; not loaded",
+                       L->name, L->lname, L->def->path, L->sc->gdal_failures - fails_seen,
+                       L->sc->gdal_msg);
     return TS_OK;
 }
 
