@@ -3,8 +3,10 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/pool.h"
 #include "util/status.h"
 
@@ -92,4 +94,21 @@ TS_TEST(pool_for_covers_every_item_even_from_a_worker)
     TS_CHECK(ok);
     ts_pool_for(NULL, 0, 10, square_item, out);
     ts_pool_free(p);
+}
+
+/* A log gate lets the first line through, holds back (and counts) those within the
+ * interval, and lets one through after it with the count (the failing-render flood). */
+TS_TEST(log_gate_passes_one_line_per_interval_and_counts_the_rest)
+{
+    static ts_log_gate g;
+    unsigned long held = 99;
+    TS_CHECK_INT(ts_log_gate_pass(&g, 1, &held), 1);
+    TS_CHECK_INT((int)held, 0);
+    for (int i = 0; i < 5; i++)
+        TS_CHECK_INT(ts_log_gate_pass(&g, 1, &held), 0);
+    struct timespec d = {1, 100000000};
+    nanosleep(&d, NULL);
+    TS_CHECK_INT(ts_log_gate_pass(&g, 1, &held), 1);
+    TS_CHECK_INT((int)held, 5);
+    TS_CHECK_INT(ts_log_gate_pass(&g, 1, NULL), 0);
 }

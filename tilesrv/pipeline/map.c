@@ -194,8 +194,22 @@ map_job_run(void *state, void *arg)
     ts_render_worker *rw = ts_pipeline__job_worker(state);
     ts_status st =
         rw == NULL ? TS_FAIL(&err, TS_ENOMEM, "render worker") : map_render(rw, j, &t, &err);
-    if (st != TS_OK)
-        ts_warn("WMS map failed: %s", err.msg);
+    if (st != TS_OK) {
+        /* a source down fails every map: a line per 10 s (a map past the time limit is
+         * the client's request of its own: each is said) */
+        static ts_log_gate gate;
+        unsigned long held = 0;
+        if (st == TS_ELIMIT)
+            ts_warn("WMS map failed: %s", err.msg);
+        else if (ts_log_gate_pass(&gate, 10, &held)) {
+            if (held > 0)
+                ts_warn("WMS map failed: %s (%lu more maps failed in the last seconds, not "
+                        "logged one by one)",
+                        err.msg, held);
+            else
+                ts_warn("WMS map failed: %s", err.msg);
+        }
+    }
     j->done(j->ud, st, t, &err);
     map_job_free(j);
 }

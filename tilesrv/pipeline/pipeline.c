@@ -1292,8 +1292,18 @@ job_run(void *state, void *arg)
         st = TS_FAIL(&err, TS_ENOMEM, "render worker");
     else
         st = render_metatile(ws, j, tiles, &err);
-    if (st != TS_OK)
-        ts_warn("render %s failed: %s", j->key, err.msg);
+    if (st != TS_OK) {
+        static ts_log_gate gate; /* a source down fails every render: a line per 10 s */
+        unsigned long held = 0;
+        if (ts_log_gate_pass(&gate, 10, &held)) {
+            if (held > 0)
+                ts_warn("render %s failed: %s (%lu more renders failed in the last seconds, "
+                        "not logged one by one)",
+                        j->key, err.msg, held);
+            else
+                ts_warn("render %s failed: %s", j->key, err.msg);
+        }
+    }
     uint32_t ntiles = j->mt.nx * j->mt.ny;
 
     if (j->meta_done) {

@@ -72,3 +72,21 @@ ts_log(ts_log_level lvl, const char *fmt, ...)
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
     (void)w;
 }
+
+int
+ts_log_gate_pass(ts_log_gate *g, int interval_s, unsigned long *held)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    long long next = atomic_load(&g->next_ns);
+    if (now < next ||
+        !atomic_compare_exchange_strong(&g->next_ns, &next, now + (long long)interval_s * 1000000000LL)) {
+        atomic_fetch_add(&g->held, 1);
+        return 0;
+    }
+    unsigned long h = atomic_exchange(&g->held, 0);
+    if (held != NULL)
+        *held = h;
+    return 1;
+}
