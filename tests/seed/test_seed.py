@@ -22,6 +22,7 @@ What is shown:
 """
 import argparse
 import http.client
+import json
 import os
 import re
 import resource
@@ -820,6 +821,44 @@ def test_a_stale_tile_is_answered_without_a_client_lifetime():
             time.sleep(0.05)
         assert etag != old, "the tile was not drawn again"
         assert stale_answers >= 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_health_says_when_the_files_changed_without_a_reload():
+    """A server asked only for tiles it has in memory (or nothing at all) had said ok for as
+    long as it was not reloaded after its files changed; /health looks at them itself now."""
+    own = os.path.join(TMP, "health_styles")
+    shutil.rmtree(own, ignore_errors=True)
+    shutil.copytree(os.path.join(ARGS.srcdir, "styles"), own)
+    cfg = config("healthfiles", '{type: mbtiles, path: "%s"}' % os.path.join(TMP, "hf.mbtiles"))
+    with open(cfg) as f:
+        text = f.read().replace(os.path.join(ARGS.srcdir, "styles"), own)
+    with open(cfg, "w") as f:
+        f.write(text)
+    port = free_port()
+    logp = os.path.join(TMP, "hf.log")
+    log = open(logp, "w")
+    proc = subprocess.Popen([ARGS.binary, "serve", "-c", cfg, "--listen", "127.0.0.1:%d" % port,
+                             "--threads", "2"], stdout=log, stderr=log, cwd=TMP)
+    try:
+        wait_health(port, proc, logp)
+        h = json.loads(fetch(port, "/health"))
+        assert h["status"] == "ok", h
+        b = os.path.join(own, "buildings.sld")
+        with open(b) as f:
+            sld = f.read()
+        with open(b, "w") as f:
+            f.write(sld.replace("#bebbb7", "#00ff00"))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            h = json.loads(fetch(port, "/health"))
+            if h["status"] != "ok":
+                break
+            time.sleep(0.3)
+        assert h["status"] == "degraded" and h["cache"]["suspended"] == 1, h
+        assert h["cache"]["suspended_tileset"] == "cadastre", h
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)

@@ -1638,7 +1638,9 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->persist_suspended = 0;
     o->suspended_tileset[0] = '\0';
     for (int i = 0; i < cs->n; i++) { /* tilesets, each once (cs->t has one per grid) */
-        if (!atomic_load(&cs->t[i].outdated))
+        /* looked at now (once a second at most), not only when a render would write: a
+         * server asked only for cached tiles had said ok while its files had changed */
+        if (!tc_outdated(&cs->t[i]))
             continue;
         int seen = 0;
         for (int k = 0; k < i && !seen; k++)
