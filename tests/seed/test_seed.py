@@ -996,6 +996,7 @@ def test_a_disk_cache_takes_no_tiles_of_an_older_version_from_a_process_still_ru
     since = os.stat(vfile).st_mtime_ns
     out, err = proc.communicate(timeout=600)
     assert proc.returncode != 0 and "version" in err and "reload" in err, (proc.returncode, err[-1500:])
+    assert "run it again" in err and "free space" not in err, err[-800:]
     # nothing of the old seed was written after the version changed, but for a metatile
     # or two already being written at that moment
     late = 0

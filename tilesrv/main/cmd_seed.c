@@ -85,6 +85,9 @@ print_summary(const ts_seed_opts *so, const ts_seed_summary *s)
         if (s->progress_unsaved)
             fprintf(stderr, "tilesrv: the progress could not be saved (%s): a --resume would "
                             "start over\n", s->progress_error);
+        else if (strstr(s->error, "has taken over the cache") != NULL)
+            fprintf(stderr, "tilesrv: the data or styles changed during the seed: run it again "
+                            "(its tiles of the old version are stale)\n");
         else
             fprintf(stderr, "tilesrv: progress saved in %s; free space, then run again with "
                             "--resume%s\n", s->progress_path, s->resumed_force ? " --force" : "");
