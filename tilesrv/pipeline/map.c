@@ -133,8 +133,11 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
      * square pixels: a distorted map keeps its labels inside, as with "inside". */
     const char *lm = ts_service_config(j->svc)->server.wms.labels;
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
-    int inside = (lm != NULL && strcmp(lm, "inside") == 0) ||
-                 !(fabs(res - resy) <= 1e-9 * fmax(fabs(res), fabs(resy)));
+    /* non-square pixels: QGIS rounds each print piece to whole pixels and keeps its extent
+     * (0.02 % apart); within a pixel of drift over the map they are placed with the x
+     * resolution (labels_world), a really distorted map inside itself */
+    double drift = fabs(res - resy) / fmax(fabs(res), fabs(resy)) * fmax(r->width, r->height);
+    int inside = (lm != NULL && strcmp(lm, "inside") == 0) || !(drift <= 1.0);
     ts_render_req rq = {
         .layers = j->rls,
         .nlayers = j->n,
@@ -142,10 +145,11 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         .width = r->width,
         .height = r->height,
         .scale_factor = sf,
-        .scale_denom = ts_render_scale_denom(res, r->crs->meters_per_unit) * sf,
+        .scale_denom = ts_render_scale_round(ts_render_scale_denom(res, r->crs->meters_per_unit) * sf),
         .background = r->background,
         .fonts = ts_pipeline__service_fonts(j->svc),
         .labels_inside = inside,
+        .labels_world = !inside,
         .image_crs = ts_pipeline__proj_name(r->crs),
         .layer_crs = j->layer_crs,
         .deadline_ns = r->deadline_ns,
@@ -586,7 +590,8 @@ info_layer(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l, cons
      * (the fetch grows the box by the layer's largest symbol) */
     double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
-    double sd = ts_render_scale_denom(resx, r->crs->meters_per_unit) * scale_factor_of(r->dpi);
+    double sd = ts_render_scale_round(ts_render_scale_denom(resx, r->crs->meters_per_unit) *
+                                      scale_factor_of(r->dpi));
     double x = r->bbox.minx + (r->i + 0.5) * resx, y = r->bbox.maxy - (r->j + 0.5) * resy;
     double res = fmax(resx, resy), tol_px = r->tolerance_px > 0 ? r->tolerance_px : 4;
     ts_bbox pb = {x - (tol_px + 1) * res, y - (tol_px + 1) * res, x + (tol_px + 1) * res,
@@ -615,7 +620,7 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
     double resx = (r->bbox.maxx - r->bbox.minx) / r->width;
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
     double sf = scale_factor_of(r->dpi);
-    double sd = ts_render_scale_denom(resx, r->crs->meters_per_unit) * sf;
+    double sd = ts_render_scale_round(ts_render_scale_denom(resx, r->crs->meters_per_unit) * sf);
     double x = r->bbox.minx + (r->i + 0.5) * resx, y = r->bbox.maxy - (r->j + 0.5) * resy;
     double tol_px = r->tolerance_px > 0 ? r->tolerance_px : 4;
     double res = fmax(resx, resy);

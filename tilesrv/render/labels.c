@@ -2031,8 +2031,11 @@ draw_blocks(lab_env *e, ts_raster *r, ts_canvas *c, const ts_bbox *shown, double
     double m = frexp(res, &ex);
     res = ldexp(nearbyint(ldexp(m, 40)), ex - 40);
     ts_affine world = {1 / res, -1 / res, 0, 0};
-    /* canvas pixel = world pixel + (dx, dy) */
+    /* canvas pixel = world pixel + (dx, dy); with pixels a little higher or wider than
+     * long (ky != 1) a label at world row wy lies at ky * wy + dy: it is moved by
+     * (ky - 1) * wy more (its glyphs stay as laid out) */
     double dx = ct->tx, dy = ct->ty;
+    double ky = -ct->sy * res;
     uint64_t lk = 0x6c62272e07bb0142ULL;
     for (int i = 0; i < req->nlayers; i++)
         lk = ts_hash_mix(lk ^ req->layers[i]->id);
@@ -2082,11 +2085,14 @@ draw_blocks(lab_env *e, ts_raster *r, ts_canvas *c, const ts_bbox *shown, double
             }
             for (size_t i = 0; i < b->n && st == TS_OK; i++) {
                 const block_label *bl = &b->labels[i];
-                if (!item_meets(bl->it.b, bl->it.paint.halo_radius, dx, dy, r0, r1, c->w))
+                double ldy = dy;
+                if (ky != 1)
+                    ldy += (ky - 1) * ((bl->it.b[1] + bl->it.b[3]) / 2);
+                if (!item_meets(bl->it.b, bl->it.paint.halo_radius, dx, ldy, r0, r1, c->w))
                     continue;
                 e->stats->labels++;
                 st = draw_item(e->lb, r, c, &bl->it, bl->pos,
-                               bl->pos + bl->it.run->nglyphs, dx, dy, e->err);
+                               bl->pos + bl->it.run->nglyphs, dx, ldy, e->err);
             }
             block_done(b);
         }
@@ -2165,7 +2171,8 @@ ts_render__labels(ts_render__labeler *lb, ts_render_worker *w, ts_raster *r,
         e.gx1 = req->width;
         e.gy1 = req->height;
         st = place_and_draw(&e, r, c, 0);
-    } else if (c->w <= 1024 && (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
+    } else if (!req->labels_world && c->w <= 1024 &&
+               (c->full_h > 0 ? c->full_h : c->h) <= 1024) {
         /* a tile or a few: its own window plus the margin (no cache: scattered tiles would
          * each pay for a whole block), of which only the candidates its labels depend on
          * are laid out and resolved (place_needed) */

@@ -14,6 +14,7 @@
 #ifndef TS_RENDER_RENDER_H
 #define TS_RENDER_RENDER_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "grid/grid.h"
@@ -96,6 +97,12 @@ typedef struct ts_render_req {
      * (a WMS GetMap: nothing continues it outside); 0: labels may cross the image's
      * edges (tiles and metatiles, whose neighbours draw the rest of them). */
     int labels_inside;
+    /* 0 and labels_inside 0: place labels in the map's pixel grid at this resolution, in
+     * blocks shared with every other image of it (a WMS map: its neighbours, the tiles),
+     * whatever its size (small tiles otherwise lay out their own window). Pixels may be
+     * non-square by a little (QGIS's print pieces: 0.02 %): placed with the x resolution,
+     * each label is moved to where its anchor falls in this image. */
+    int labels_world;
     /* Reprojection on the fly (a WMS map in a CRS no store is kept in). NULL: every store
      * holds coordinates in the CRS of bbox. Otherwise bbox is in image_crs, and layer i's
      * store in layer_crs[i] (a NULL array or entry: already in image_crs). Each worker
@@ -200,6 +207,18 @@ ts_status ts_render_graphic_sample(ts_render_worker *w, ts_canvas *c, const ts_g
 ts_status ts_render_fill_sample(ts_render_worker *w, ts_canvas *c, const ts_symbolizer *s,
                                 double x, double y, double wd, double ht, double sf,
                                 const ts_font_catalog *fonts);
+
+/* sd to 9 significant digits: the pieces of one map (QGIS splits prints, tiled WMS) give
+ * its resolution with different roundings (1:4999.99999999908 and 1:5000.00000000046), and
+ * a rule whose MaxScaleDenominator is 5000 must be on or off in all of them. */
+static inline double
+ts_render_scale_round(double sd)
+{
+    if (!(sd > 0) || !isfinite(sd))
+        return sd;
+    double p = pow(10, 8 - floor(log10(sd)));
+    return round(sd * p) / p;
+}
 
 /* The scale denominator of a resolution (units per pixel) per the OGC 0.28 mm pixel. */
 static inline double
