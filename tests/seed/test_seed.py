@@ -978,7 +978,7 @@ def test_a_disk_cache_takes_no_tiles_of_an_older_version_from_a_process_still_ru
         f.write(text)
     # a long seed with this week's data ...
     proc = subprocess.Popen([ARGS.binary, "seed", "-c", cfg, "--tileset", "cadastre", "--zoom",
-                             "12-21", "--threads", "1", "--progress-file", os.path.join(TMP, "pv1")],
+                             "12-21", "--threads", "2", "--progress-file", os.path.join(TMP, "pv1")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     vfile = os.path.join(cache, "WebMercatorQuad", "tilesrv-version")
     deadline = time.time() + 60
@@ -997,14 +997,14 @@ def test_a_disk_cache_takes_no_tiles_of_an_older_version_from_a_process_still_ru
     out, err = proc.communicate(timeout=600)
     assert proc.returncode != 0 and "version" in err and "reload" in err, (proc.returncode, err[-1500:])
     assert "run it again" in err and "free space" not in err, err[-800:]
-    # nothing of the old seed was written after the version changed, but for a metatile
-    # or two already being written at that moment
+    # no tile of the old seed is newer than the version file (those in flight when it
+    # changed had passed for the new version: they are taken back)
     late = 0
     for root, _, files in os.walk(os.path.join(cache, "WebMercatorQuad")):
         for name in files:
-            if name.endswith(".png") and os.stat(os.path.join(root, name)).st_mtime_ns > since + 2 * 10**9:
+            if name.endswith(".png") and os.stat(os.path.join(root, name)).st_mtime_ns > since:
                 late += 1
-    assert late == 0, late
+    assert late <= 1, late  # the one-tile seed's own tile
 
 
 def test_render_draws_afresh_and_leaves_the_cache_alone():

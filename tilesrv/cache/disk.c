@@ -473,9 +473,27 @@ disk_put(ts_cache *c, int z, const ts_cache_item *items, int n, ts_err *err)
 {
     disk *d = (disk *)c;
     TS_TRY(check_version(d, err));
-    for (int i = 0; i < n; i++)
-        TS_TRY(put_one(d, z, &items[i], err));
-    return TS_OK;
+    ts_status st = TS_OK;
+    int i = 0;
+    for (; i < n && st == TS_OK; i++)
+        st = put_one(d, z, &items[i], err);
+    /* and after: a version file another process wrote while these were written (its
+     * reload in the same milliseconds) is older than some of them, which would pass for
+     * its version. They are taken back. A version file written after this look is newer
+     * than every one of them, which are then stale, as they should be. */
+    ts_err verr;
+    ts_err_clear(&verr);
+    if (check_version(d, &verr) != TS_OK) {
+        for (int k = 0; k < i; k++) {
+            char path[PATH_MAX];
+            if (tile_path(d, z, items[k].x, items[k].y, path, sizeof path) == 0)
+                unlink(path);
+        }
+        if (err != NULL)
+            *err = verr;
+        return verr.code;
+    }
+    return st;
 }
 
 static ts_status
