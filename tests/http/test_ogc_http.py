@@ -860,6 +860,11 @@ def test_capabilities_carry_catalogue_metadata_of_tilesets_and_layers():
             f.write(body_yaml.replace("root_name: duesseldorf", "root_name: 'D\u00fcsseldorf'"))
         r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
         assert r.returncode != 0 and "c.yaml:2:" in r.stderr and "root_name" in r.stderr, r.stderr
+        for taken in ("kataster", "flurstuecke"):  # a tileset's, a layer's name
+            with open(cfg, "w", encoding="utf-8") as f:
+                f.write(body_yaml.replace("root_name: duesseldorf", "root_name: " + taken))
+            r = subprocess.run([ARGS.binary, "check", "-c", cfg], capture_output=True, text=True)
+            assert r.returncode != 0 and "c.yaml:2:" in r.stderr and "unique" in r.stderr, r.stderr
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

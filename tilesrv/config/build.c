@@ -507,6 +507,10 @@ read_wms(const ts_cfg_ctx *cx, const ts_cnode *n, ts_cfg_wms *w)
     w->line = n->line;
     const ts_cnode *vals[NKEYS(wms_keys)];
     TS_TRY(read_keys(cx, n, wms_keys, NKEYS(wms_keys), "server.wms", n, w, vals));
+    if (vals[W_ROOT] != NULL) {
+        w->root_line = vals[W_ROOT]->line;
+        w->root_col = vals[W_ROOT]->col;
+    }
     if (w->root_name != NULL && !ts_config__name_ok(w->root_name))
         return TS_CFG_FAIL(cx, vals[W_ROOT],
                            "'root_name' in server.wms must be a name of letters, digits, '_', "
@@ -1513,5 +1517,17 @@ ts_config__build(ts_config *c, const ts_cnode *root, ts_err *err)
     TS_TRY(ts_config__build_feeds(&cx, c, sec[SEC_FEEDS]));
     TS_TRY(build_layers(&cx, c, sec[SEC_LAYERS]));
     TS_TRY(build_tilesets(&cx, c, sec[SEC_TILESETS]));
+    /* WMS names are unique (1.3.0 7.2.4.6.3): a root named like a tileset or layer would
+     * take that name from it (LAYERS=parcels drawing the whole city) */
+    const char *rn = c->server.wms.root_name;
+    for (int i = 0; rn != NULL && i < c->ntilesets + c->nlayers; i++) {
+        const char *other = i < c->ntilesets ? c->tilesets[i].name : c->layers[i - c->ntilesets].name;
+        if (strcmp(rn, other) == 0)
+            return TS_FAIL_AT(err, TS_ECONFIG, c->path, c->server.wms.root_line,
+                              c->server.wms.root_col,
+                              "'root_name' %s in server.wms is the name of a %s: WMS names are "
+                              "unique; choose another root name",
+                              rn, i < c->ntilesets ? "tileset" : "layer");
+    }
     return TS_OK;
 }

@@ -19,6 +19,7 @@
 typedef struct ts_cfg_wms {
     char *title;            /* service title; default "tilesrv" */
     char *root_name;        /* Name of the root layer (all tilesets); NULL = "city" */
+    int root_line, root_col; /* position of root_name's value, for messages */
     char *labels;           /* "seamless" (NULL: labels placed as on the tiles, whatever the
                              * map's box, cut at its edges) or "inside" (each map's labels
                              * inside it, placed for that map alone) */
