@@ -676,6 +676,10 @@ def test_getlegendgraphic():
         gap = max(2, round(2 * sf))
         th = png_info(tall)[1]
         assert st == 200 and th <= 4096 and (th + gap) % (rowh + gap) == 0, (dpi, th, rowh, gap)
+    # not one row fits: an exception, not a blank image
+    wms_exc(p, "1.3.0", "InvalidParameterValue", SERVICE="WMS", VERSION="1.3.0",
+            REQUEST="GetLegendGraphic", LAYER="cadastre", FORMAT="image/png", DPI="2400",
+            WIDTH="200", HEIGHT="200")
 
 
 def test_legend_draws_hatched_and_patterned_fills():

@@ -1131,17 +1131,34 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
     int rowh = (int)fmax(ih, ceil(fpx * 1.4));
     int maxw = r->max_width > 0 ? r->max_width : 4096;
     int maxh = r->max_height > 0 ? r->max_height : 4096;
-    if (width > maxw)
+    int cut_w = width > maxw;
+    if (cut_w)
         width = maxw;
-    /* the rows that fit the largest image: whole ones (the last are left out, and said) */
+    /* the rows that fit the largest image: whole ones (the last are left out, and said); a
+     * legend of which not one row fits is refused (a blank image told nothing) */
     int fit = (maxh + gap) / (rowh + gap);
     if (nrows > fit) {
-        ts_info("GetLegendGraphic of %s: %d of %d rows fit into %d px (server.wms.max_height); "
-                "the last %d are left out",
-                r->layer, fit, nrows, maxh, nrows - fit);
+        int had = nrows;
         nrows = fit > 0 ? fit : 0;
         while (nrows > 0 && rows[nrows - 1].rule == NULL)
             nrows--; /* no heading without a row under it */
+        if (nrows == 0) {
+            st = TS_FAIL(err, TS_ELIMIT, "no row of the legend of %s fits into %d px "
+                         "(server.wms.max_height) at this DPI and sample size", r->layer, maxh);
+            goto done;
+        }
+        static ts_log_gate gate;
+        if (ts_log_gate_pass(&gate, 60, NULL))
+            ts_info("GetLegendGraphic of %s: %d of %d rows fit into %d px "
+                    "(server.wms.max_height); the last are left out (said once a minute)",
+                    r->layer, nrows, had, maxh);
+    }
+    if (cut_w) {
+        static ts_log_gate wgate;
+        if (ts_log_gate_pass(&wgate, 60, NULL))
+            ts_info("GetLegendGraphic of %s: %d px wide at most (server.wms.max_width): longer "
+                    "titles are cut (said once a minute)",
+                    r->layer, maxw);
     }
     height = nrows > 0 ? nrows * rowh + (nrows - 1) * gap : (ih < maxh ? ih : maxh);
     c = ts_canvas_new(width, height, err);
