@@ -1658,3 +1658,74 @@ TS_TEST(render_svg_image_into_pixels)
     TS_CHECK(ts_render_svg(s, 0, &e) == NULL);
     ts_svg_free(s);
 }
+
+/* A polygon's label sits at its area centroid also where coordinates are millions (a map in
+ * Gauss-Krueger, eastings of 3.4e6 m): the area formula's products had lost the centroid by
+ * metres, and parcel numbers landed on their parcels' edges. */
+TS_TEST(render_polygon_label_at_its_centroid_far_from_the_origin)
+{
+    static const char *sld_poly =
+        "<StyledLayerDescriptor version=\"1.0.0\" xmlns=\"http://www.opengis.net/sld\"\n"
+        " xmlns:ogc=\"http://www.opengis.net/ogc\">\n"
+        "<NamedLayer><Name>t</Name><UserStyle><FeatureTypeStyle><Rule>"
+        "<TextSymbolizer><Label><ogc:PropertyName>name</ogc:PropertyName></Label>"
+        "<Font>" PARAM("font-size", "10") "</Font>"
+        "<LabelPlacement><PointPlacement><AnchorPoint><AnchorPointX>0.5</AnchorPointX>"
+        "<AnchorPointY>0.5</AnchorPointY></AnchorPoint></PointPlacement></LabelPlacement>"
+        "<Fill>" PARAM("fill", "#ff0000") "</Fill></TextSymbolizer>"
+        "</Rule></FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n";
+    ts_err err;
+    ts_font_catalog *fonts = ts_font_catalog_new(NULL, 0, &err);
+    TS_REQUIRE(fonts != NULL);
+    const char *names[] = {"name"};
+    ts_store_builder *b = ts_store_builder_new("far", names, 1, &err);
+    TS_REQUIRE(b != NULL);
+    const double X = 3441234.5, Y = 5679876.25; /* a parcel of 30 x 20 m, 8 vertices */
+    /* fractions of a survey's millimetres, as real coordinates have (round ones happen
+     * to come out exact) */
+    double ring[] = {X + 0.00171, Y + 0.01423, X + 10.00934, Y - 0.49187, X + 20.01129,
+                     Y + 0.30642, X + 30.00318, Y + 0.00857, X + 30.01232, Y + 20.01575,
+                     X + 20.00047, Y + 20.40911, X + 10.00665, Y + 19.61308, X + 0.01044,
+                     Y + 20.00293};
+    uint32_t cnt[] = {8};
+    ts_value v = {.type = TS_VAL_STR, .u.s = "437"};
+    TS_CHECK_INT(ts_store_builder_add(b, TS_GEOM_POLYGON, ring, cnt, 1, &v, &err), TS_OK);
+    ts_store *store = NULL;
+    TS_REQUIRE(ts_store_builder_finish(b, &store, &err) == TS_OK);
+    ts_style *style = ts_style_parse(sld_poly, strlen(sld_poly), "far", &err);
+    TS_REQUIRE(style != NULL);
+    ts_render_layer *l = ts_render_layer_new("far", store, style, NULL, &err);
+    ts_render_worker *w = ts_render_worker_new(&err);
+    ts_canvas *c = ts_canvas_new(200, 160, &err);
+    TS_REQUIRE(l != NULL && w != NULL && c != NULL);
+    const ts_render_layer *layers[] = {l};
+    /* 0.25 m a pixel: the parcel's centre (X + 15, Y + 10) at pixel (100, 80) */
+    ts_render_req req = {.layers = layers, .nlayers = 1,
+                         .bbox = {X + 15 - 25, Y + 10 - 20, X + 15 + 25, Y + 10 + 20},
+                         .width = 200, .height = 160, .scale_factor = 1, .scale_denom = 900,
+                         .background = {255, 255, 255, 255}, .fonts = fonts, .labels_inside = 1};
+    TS_CHECK_INT(ts_render_draw(w, &req, c, &err), TS_OK);
+    double sx = 0, sy = 0;
+    long n = 0;
+    for (int y = 0; y < 160; y++)
+        for (int x = 0; x < 200; x++) {
+            const uint8_t *p = (const uint8_t *)&c->px[y * 200 + x];
+            if (p[0] > 150 && p[1] < 90) {
+                sx += x;
+                sy += y;
+                n++;
+            }
+        }
+    TS_REQUIRE(n > 20);
+    sx /= (double)n;
+    sy /= (double)n;
+    if (fabs(sx - 100) > 3 || fabs(sy - 80) > 3)
+        printf("  label ink centred at (%.1f, %.1f), the parcel's centre is (100, 80)\n", sx, sy);
+    TS_CHECK(fabs(sx - 100) <= 3 && fabs(sy - 80) <= 3);
+    ts_canvas_free(c);
+    ts_render_worker_free(w);
+    ts_render_layer_free(l);
+    ts_style_unref(style);
+    ts_store_unref(store);
+    ts_font_catalog_free(fonts);
+}

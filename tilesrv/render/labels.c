@@ -428,17 +428,23 @@ interior_point(const ts_geom *g, double *ox, double *oy)
     double a = 0, cx = 0, cy = 0;
     const double *p = g->xy;
     uint32_t n0 = g->counts[0];
+    if (n0 == 0)
+        return 0;
+    /* about the ring's first vertex: with coordinates of millions (Gauss-Krueger eastings
+     * of 3.4e6 m) the products of the area formula lose the centroid by metres */
+    double x0 = p[0], y0 = p[1];
     for (uint32_t i = 0; i < n0; i++) {
         const double *q = p + 2 * ((i + 1) % n0);
-        double c = p[2 * i] * q[1] - q[0] * p[2 * i + 1];
+        double px = p[2 * i] - x0, py = p[2 * i + 1] - y0, qx = q[0] - x0, qy = q[1] - y0;
+        double c = px * qy - qx * py;
         a += c;
-        cx += (p[2 * i] + q[0]) * c;
-        cy += (p[2 * i + 1] + q[1]) * c;
+        cx += (px + qx) * c;
+        cy += (py + qy) * c;
     }
     if (!(fabs(a) > 0))
         return 0;
-    cx /= 3 * a;
-    cy /= 3 * a;
+    cx = cx / (3 * a) + x0;
+    cy = cy / (3 * a) + y0;
     /* crossings of y = cy with every ring; inside = between odd and even crossings */
     double xs[64];
     int nx = 0, overflow = 0;
