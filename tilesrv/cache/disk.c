@@ -157,11 +157,10 @@ write_file_atomic(const char *path, const char *text, ts_err *err)
     return TS_OK;
 }
 
-static ts_status
-load_version(disk *d, ts_err *err)
+/* The version a version file records; 0 when it is missing or unreadable. */
+static unsigned long long
+read_version_file(const char *path)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tilesrv-version", d->root);
     unsigned long long have = 0;
     FILE *f = fopen(path, "r");
     if (f) {
@@ -169,6 +168,15 @@ load_version(disk *d, ts_err *err)
             have = 0;
         fclose(f);
     }
+    return have;
+}
+
+static ts_status
+load_version(disk *d, ts_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tilesrv-version", d->root);
+    unsigned long long have = read_version_file(path);
     if (d->base.version != 0 && have != d->base.version) {
         /* A new data version: everything stored before now is stale. */
         char text[160];
@@ -451,13 +459,7 @@ check_version(disk *d, ts_err *err)
     struct stat st;
     if (stat(path, &st) != 0 || mtime_ns(&st) == d->since_ns)
         return TS_OK; /* unchanged (gone: a truncate of everything; nothing to protect) */
-    unsigned long long have = 0;
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (fscanf(f, "tilesrv-version 1 version %llx", &have) != 1)
-            have = 0;
-        fclose(f);
-    }
+    unsigned long long have = read_version_file(path);
     if (have == 0 || have == d->base.version)
         return TS_OK;
     return TS_FAIL(err, TS_EIO,

@@ -793,6 +793,21 @@ typedef struct legend_row {
     char cls_title[160]; /* that class's title */
 } legend_row;
 
+/* A new row at the end of *rows (grown as needed), or NULL when out of memory. */
+static legend_row *
+legend_row_add(legend_row **rows, int *n, int *cap)
+{
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        legend_row *nr = realloc(*rows, (size_t)nc * sizeof *nr);
+        if (nr == NULL)
+            return NULL;
+        *rows = nr;
+        *cap = nc;
+    }
+    return &(*rows)[(*n)++];
+}
+
 #define LEGEND_MAX_CLASSES 32
 
 /* The colour function of rule ru that a legend shows class by class: the one symbolizer
@@ -1034,17 +1049,12 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
          * draw a group (a heading left out again when the layer has no row here) */
         int heading = -1;
         if (e->ndraws > 1 && r->style == NULL && r->rule == NULL) {
-            if (nrows == cap) {
-                cap = cap ? 2 * cap : 16;
-                legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
-                if (nr == NULL) {
-                    st = TS_FAIL(err, TS_ENOMEM, "legend");
-                    goto done;
-                }
-                rows = nr;
+            legend_row *hr = legend_row_add(&rows, &nrows, &cap);
+            if (hr == NULL) {
+                st = TS_FAIL(err, TS_ENOMEM, "legend");
+                goto done;
             }
-            heading = nrows;
-            legend_row *hr = &rows[nrows++];
+            heading = nrows - 1;
             hr->rule = NULL;
             hr->title = e->draws[d]->title ? e->draws[d]->title : e->draws[d]->name;
             hr->cls = -1;
@@ -1067,16 +1077,11 @@ ts_pipeline_legend(ts_pipeline *p, const ts_legend_req *r, ts_tile **out, ts_err
                 int csym = -1, ncls = 0;
                 const ts_expr *cx = r->rule ? NULL : class_colours(ru, &csym, &ncls);
                 for (int ci = cx ? 0 : -1; ci < (cx ? ncls : 0); ci++) {
-                    if (nrows == cap) {
-                        cap = cap ? 2 * cap : 16;
-                        legend_row *nr = realloc(rows, (size_t)cap * sizeof *nr);
-                        if (nr == NULL) {
-                            st = TS_FAIL(err, TS_ENOMEM, "legend");
-                            goto done;
-                        }
-                        rows = nr;
+                    legend_row *row = legend_row_add(&rows, &nrows, &cap);
+                    if (row == NULL) {
+                        st = TS_FAIL(err, TS_ENOMEM, "legend");
+                        goto done;
                     }
-                    legend_row *row = &rows[nrows++];
                     row->rule = ru;
                     row->title = ru->title       ? ru->title
                                  : ru->name      ? ru->name
