@@ -1051,6 +1051,18 @@ wms_defaults(const ts_cfg_ctx *cx, ts_cfg_wms *w)
     return TS_OK;
 }
 
+/* A URL read at node n for key (public_url, metadata_url) of label must be http:// or
+ * https:// (clients and catalogues follow it); NULL (not given) passes. */
+static ts_status
+check_http_url(const ts_cfg_ctx *cx, const ts_cnode *n, const char *url, const char *key,
+               const char *label)
+{
+    if (url == NULL || strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+        return TS_OK;
+    return TS_CFG_FAIL(cx, n, "'%s' in %s must start with http:// or https://, got '%.80s'", key,
+                       label, url);
+}
+
 static ts_status
 build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_cnode *sec)
 {
@@ -1075,12 +1087,7 @@ build_server(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *key, const ts_c
         const ts_cnode *vals[NKEYS(server_keys)];
         TS_TRY(read_keys(cx, sec, server_keys, NKEYS(server_keys), "server", key, s, vals));
         if (s->public_url) {
-            if (strncmp(s->public_url, "http://", 7) != 0 &&
-                strncmp(s->public_url, "https://", 8) != 0)
-                return TS_CFG_FAIL(cx, vals[S_PUBURL],
-                                   "'public_url' in server must start with http:// or https://, "
-                                   "got '%.80s'",
-                                   s->public_url);
+            TS_TRY(check_http_url(cx, vals[S_PUBURL], s->public_url, "public_url", "server"));
             size_t l = strlen(s->public_url);
             while (l > 0 && s->public_url[l - 1] == '/')
                 s->public_url[--l] = '\0';
@@ -1252,17 +1259,6 @@ undefined_ref(const ts_cfg_ctx *cx, const ts_cnode *at, const char *label, const
     return TS_CFG_FAIL(cx, at, "%s %s undefined %s '%s'", label, verb, kind, sg->word);
 }
 
-/* A metadata_url read at node n must be an http:// or https:// URL (catalogues and clients
- * follow it). */
-static ts_status
-check_http_url(const ts_cfg_ctx *cx, const ts_cnode *n, const char *url, const char *label)
-{
-    if (url == NULL || strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
-        return TS_OK;
-    return TS_CFG_FAIL(cx, n, "'metadata_url' in %s must start with http:// or https://, got "
-                       "'%.80s'", label, url);
-}
-
 static ts_status
 build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_t n,
                   const name_index *sources)
@@ -1282,7 +1278,7 @@ build_layers_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, size_
         snprintf(label, sizeof label, "layer '%s'", l->name);
         const ts_cnode *vals[NKEYS(layer_keys)];
         TS_TRY(read_keys(cx, map, layer_keys, NKEYS(layer_keys), label, key, l, vals));
-        TS_TRY(check_http_url(cx, vals[L_METADATA], l->metadata_url, label));
+        TS_TRY(check_http_url(cx, vals[L_METADATA], l->metadata_url, "metadata_url", label));
         if (l->feed != NULL) {
             if (l->source != NULL)
                 return TS_CFG_FAIL(cx, vals[L_SOURCE], "%s names both a source and a feed; "
@@ -1396,7 +1392,7 @@ build_tilesets_with(const ts_cfg_ctx *cx, ts_config *c, const ts_cnode *sec, siz
         snprintf(label, sizeof label, "tileset '%s'", t->name);
         const ts_cnode *vals[NKEYS(tileset_keys)];
         TS_TRY(read_keys(cx, map, tileset_keys, NKEYS(tileset_keys), label, key, t, vals));
-        TS_TRY(check_http_url(cx, vals[T_METADATA], t->metadata_url, label));
+        TS_TRY(check_http_url(cx, vals[T_METADATA], t->metadata_url, "metadata_url", label));
         for (int j = 0; j < t->nlayers; j++)
             if (index_find(layers, t->layers[j]) == NULL) {
                 ts_cfg_suggest sg;

@@ -104,21 +104,20 @@ ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const 
 void
 ts_http__note_busy(void)
 {
-    static atomic_ullong refused, last_ns;
-    unsigned long long n = atomic_fetch_add(&refused, 1) + 1;
-    unsigned long long now = ts_mono_ns(), last = atomic_load(&last_ns);
-    if ((last == 0 || now - last >= 60000000000ull) &&
-        atomic_compare_exchange_strong(&last_ns, &last, now)) {
-        atomic_fetch_sub(&refused, n);
-        if (last == 0)
-            ts_warn("render queue full (server.queue_max): requests are refused until it "
-                    "drains (503, WMS ServiceException); said again at most once a minute, "
-                    "counted in /metrics");
-        else
-            ts_warn("render queue full (server.queue_max): %llu request%s refused since the "
-                    "last message",
-                    n, n == 1 ? "" : "s");
-    }
+    static ts_log_gate gate;
+    static atomic_int said;
+    unsigned long held;
+    if (!ts_log_gate_pass(&gate, 60, &held))
+        return;
+    unsigned long n = held + 1; /* refused since the last message, this one included */
+    if (!atomic_exchange(&said, 1))
+        ts_warn("render queue full (server.queue_max): requests are refused until it "
+                "drains (503, WMS ServiceException); said again at most once a minute, "
+                "counted in /metrics");
+    else
+        ts_warn("render queue full (server.queue_max): %lu request%s refused since the "
+                "last message",
+                n, n == 1 ? "" : "s");
 }
 
 enum MHD_Result

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 static ts_status
 value_text(ts_buf *b, const ts_value *v, int json)
 {
@@ -34,30 +36,6 @@ value_text(ts_buf *b, const ts_value *v, int json)
         return ts_buf_add(b, v->u.s, strlen(v->u.s));
     }
     return TS_OK;
-}
-
-/* The code point of the UTF-8 sequence at s and its length in *len; 0 with *len 1 for a
- * byte that starts no well-formed sequence. */
-static uint32_t
-utf8_next(const unsigned char *s, int *len)
-{
-    *len = 1;
-    if (s[0] < 0x80)
-        return s[0];
-    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-    if (n == 0)
-        return 0;
-    uint32_t cp = s[0] & (0x7F >> n);
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    *len = n;
-    return cp;
 }
 
 /* 1 if cp may start an XML 1.0 (fifth edition) NCName: NameStartChar without ':'. */
@@ -89,25 +67,26 @@ static void
 xml_name(char *dst, size_t cap, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t j = 0;
+    size_t j = 0, rem = strlen(s), len;
     if (cap == 0)
         return;
-    int len;
-    if (!xml_name_start(utf8_next(p, &len)) && j + 1 < cap)
+    int32_t first = ts_utf8_next(p, rem, &len);
+    if (!(first >= 0 && xml_name_start((uint32_t)first)) && j + 1 < cap)
         dst[j++] = '_';
-    while (*p) {
-        uint32_t cp = utf8_next(p, &len);
-        if (xml_name_char(cp)) {
-            if (j + (size_t)len >= cap)
+    while (rem > 0) {
+        int32_t cp = ts_utf8_next(p, rem, &len);
+        if (cp >= 0 && xml_name_char((uint32_t)cp)) {
+            if (j + len >= cap)
                 break;
-            memcpy(dst + j, p, (size_t)len);
-            j += (size_t)len;
+            memcpy(dst + j, p, len);
+            j += len;
         } else {
             if (j + 1 >= cap)
                 break;
             dst[j++] = '_';
         }
         p += len;
+        rem -= len;
     }
     dst[j] = '\0';
 }

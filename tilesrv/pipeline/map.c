@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,10 +223,8 @@ map_job_run(void *state, void *arg)
 static void
 warn_sld_missing(const ts_render_layer *rl, const ts_style *sld)
 {
-    static _Atomic uint64_t last_ns;
-    uint64_t now = ts_mono_ns(), was = atomic_load(&last_ns);
-    if ((was != 0 && now - was < 60000000000ull) ||
-        !atomic_compare_exchange_strong(&last_ns, &was, now))
+    static ts_log_gate gate;
+    if (!ts_log_gate_pass(&gate, 60, NULL))
         return;
     const char *prop = "";
     for (int i = 0; i < sld->nprops && !prop[0]; i++)
@@ -506,9 +503,8 @@ typedef struct attr_acc {
 static void
 source_changed_warning(const char *source, const char *path)
 {
-    static atomic_llong said;
-    int64_t now = (int64_t)ts_wall_s(), last = atomic_load(&said);
-    if (now - last >= 60 && atomic_compare_exchange_strong(&said, &last, now))
+    static ts_log_gate gate;
+    if (ts_log_gate_pass(&gate, 60, NULL))
         ts_warn("feature info: source %s (%s) has changed on disk since it was loaded; its "
                 "feature ids may name other features now, so GetFeatureInfo answers the "
                 "attributes kept in memory (those the styles read) until a reload",

@@ -117,7 +117,7 @@ struct ts_pipeline {
     atomic_ullong mvt_unconverted; /* vector tile attribute values not convertible */
     atomic_ullong mvt_dropped;     /* vector tile features dropped to meet mvt.max_bytes */
     atomic_ullong mvt_dropped_tiles; /* vector tiles that dropped some */
-    atomic_llong mvt_dropped_said; /* wall second of the last log line about it */
+    ts_log_gate mvt_dropped_said;  /* its log line: once a minute */
     /* render time histograms by tileset name (added once, never removed: names are bounded
      * by the configurations loaded) and zoom */
     _Atomic(render_hist *) rh[RH_MAX];
@@ -1596,8 +1596,7 @@ ts_pipeline__count_mvt_dropped(ts_pipeline *p, const ts_tileset *ts, int z, uint
 {
     atomic_fetch_add(&p->mvt_dropped, dropped);
     atomic_fetch_add(&p->mvt_dropped_tiles, 1);
-    int64_t now = (int64_t)ts_wall_s(), last = atomic_load(&p->mvt_dropped_said);
-    if (now - last >= 60 && atomic_compare_exchange_strong(&p->mvt_dropped_said, &last, now))
+    if (ts_log_gate_pass(&p->mvt_dropped_said, 60, NULL))
         ts_warn("vector tile %s/%s/%d/%u/%u: %u of %u features left out to stay within "
                 "mvt.max_bytes (%zu bytes), the smallest first; raise tilesets.%s.mvt.max_bytes "
                 "or carry fewer attributes (counted in tilesrv_mvt_features_dropped_total; said "
@@ -1631,6 +1630,13 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->pg_queries = pgs.queries;
     o->pg_errors = pgs.errors;
     o->pg_failing = ts_pg_failing(o->pg_error, sizeof o->pg_error);
+    /* the tilesets' files looked at now (once a second at most; file I/O, so before the
+     * lock), not only when a render would write: a server asked only for cached tiles had
+     * said ok while its files had changed */
+    cacheset *now = current(p);
+    for (int i = 0; i < now->n; i++)
+        tc_outdated(&now->t[i]);
+    cacheset_unref(now);
     pthread_mutex_lock(&p->perr_mu); /* the current set and persist_retired, consistent */
     cacheset *cs = current(p);
     cacheset_io_stats(cs, &o->persist);
@@ -1638,9 +1644,7 @@ ts_pipeline_stats_get(ts_pipeline *p, ts_pipeline_stats *o)
     o->persist_suspended = 0;
     o->suspended_tileset[0] = '\0';
     for (int i = 0; i < cs->n; i++) { /* tilesets, each once (cs->t has one per grid) */
-        /* looked at now (once a second at most), not only when a render would write: a
-         * server asked only for cached tiles had said ok while its files had changed */
-        if (!tc_outdated(&cs->t[i]))
+        if (!atomic_load(&cs->t[i].outdated))
             continue;
         int seen = 0;
         for (int k = 0; k < i && !seen; k++)

@@ -1,39 +1,49 @@
 /* util/utf8.c — see utf8.h. */
 #include "util/utf8.h"
 
+int32_t
+ts_utf8_next(const uint8_t *s, size_t n, size_t *len)
+{
+    *len = 1;
+    if (n == 0)
+        return -1;
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return c;
+    size_t l;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        l = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        l = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        l = 4;
+        cp = c & 0x07;
+    } else {
+        return -1;
+    }
+    if (n < l)
+        return -1;
+    for (size_t k = 1; k < l; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return -1;
+    *len = l;
+    return (int32_t)cp;
+}
+
 int
 ts_utf8_valid(const uint8_t *s, size_t n)
 {
-    size_t i = 0;
+    size_t i = 0, len;
     while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        if (ts_utf8_next(s + i, n - i, &len) < 0)
             return 0;
         i += len;
     }

@@ -9,6 +9,11 @@
  * U+10FFFF), else 0. */
 int ts_utf8_valid(const uint8_t *s, size_t n);
 
+/* The code point of the well-formed UTF-8 sequence at s (n bytes readable) and its length
+ * in *len; -1 with *len 1 when s starts none (a stray byte, an overlong form, a surrogate,
+ * a cut sequence) or n is 0. */
+int32_t ts_utf8_next(const uint8_t *s, size_t n, size_t *len);
+
 /* Write s[0..n), taken as Windows-1252 text, to out as UTF-8 and return the length written
  * (at most 3 * n; no terminator). The five bytes Windows-1252 leaves undefined are taken as
  * their Latin-1 (C1 control) code points, so nothing is lost. */
