@@ -134,9 +134,16 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
     double resy = (r->bbox.maxy - r->bbox.miny) / r->height;
     /* non-square pixels: QGIS rounds each print piece to whole pixels and keeps its extent
      * (0.02 % apart); within a pixel of drift over the map they are placed with the x
-     * resolution (labels_world), a really distorted map inside itself */
+     * resolution in the shared blocks (labels_world), a really distorted map inside itself.
+     * Square ones lay out their own window as tiles do (the same placement, and for a
+     * small map of an SLD_BODY a fraction of a block's work: a label repeated along every
+     * parcel edge of a whole block had cost 400 MB) */
     double drift = fabs(res - resy) / fmax(fabs(res), fabs(resy)) * fmax(r->width, r->height);
     int inside = (lm != NULL && strcmp(lm, "inside") == 0) || !(drift <= 1.0);
+    int sld = 0;
+    for (int i = 0; i < j->n && !sld; i++)
+        sld = j->owned[i] != NULL;
+    int world = !inside && res != resy && !sld;
     ts_render_req rq = {
         .layers = j->rls,
         .nlayers = j->n,
@@ -148,7 +155,7 @@ map_render(ts_render_worker *rw, map_job *j, ts_tile **out, ts_err *err)
         .background = r->background,
         .fonts = ts_pipeline__service_fonts(j->svc),
         .labels_inside = inside,
-        .labels_world = !inside,
+        .labels_world = world,
         .image_crs = ts_pipeline__proj_name(r->crs),
         .layer_crs = j->layer_crs,
         .deadline_ns = r->deadline_ns,
