@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -147,6 +148,22 @@ class Postgres:
 
     def stop(self):
         self.run(["pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"], check_rc=False)
+
+    def pids(self):
+        """The postmaster and its children."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            master = int(f.readline())
+        out = [master]
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open("/proc/%s/stat" % d) as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                if int(st.rsplit(")", 1)[1].split()[1]) == master:
+                    out.append(int(d))
+        return out
 
     def sql(self, q, db="demo"):
         r = self.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
@@ -468,6 +485,65 @@ def run(a, tmp, pgroot):
         st, _, l = getmap(port, "pg_parcels,pg_buildings,pg_streets", "EPSG:3857", WMS_BOX_3857)
         check(st == 200 and l[:4] == b"\x89PNG", "database restarted: WMS GetMap renders (%d)"
               % st)
+
+        # 4b. the database hung (every process stopped: as a server cut off by a firewall
+        # after the connections were made, or frozen): the render threads' queries end
+        # after query_timeout + 2 s, not never; then the server counts as unreachable and
+        # renders fail at once, one thread at a time tries it again, and other tilesets
+        # render meanwhile; once it runs again, tiles render again
+        truncate(port, "live")
+        pids = pg.pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            answers = []
+
+            def hung_tile(x):
+                t0 = time.time()
+                try:
+                    st, _, body = get(port, "/tiles/live/%d/%d/%d.png" % (Z, x, TY), timeout=40)
+                except OSError as e:
+                    st, body = 0, str(e).encode()
+                answers.append((st, time.time() - t0, body[:200]))
+
+            # two metatiles at once: both render threads wait on the frozen server
+            threads = [threading.Thread(target=hung_tile, args=(x,)) for x in (TX, TX + 4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            check(len(answers) == 2 and all(500 <= st < 600 and took < 12 for st, took, _ in
+                                            answers),
+                  "database hung: the renders waiting on it fail after query_timeout + 2 s (%s)"
+                  % answers)
+            check(any(b"no answer from the server within 4 s" in b for _, _, b in answers),
+                  "and say why (%s)" % answers)
+            # (the first may be the one try of the server, if a second has passed)
+            for x in (TX + 8, TX + 12):
+                t0 = time.time()
+                st, _, body = tile(port, "live", Z, x, TY)
+                took = time.time() - t0
+                if took < 1.5:
+                    break
+            check(500 <= st < 600 and took < 1.5 and b"tried again in" in body,
+                  "database hung: the next PostGIS render fails at once (%d after %.1f s: %s)"
+                  % (st, took, body[:200].decode(errors="replace")))
+            t0 = time.time()
+            st, _, _ = tile(port, "gpkg", 15, (TX >> 1) + 2, TY >> 1)
+            took = time.time() - t0
+            check(st == 200 and took < 3, "database hung: GeoPackage tiles render meanwhile "
+                  "(%d after %.1f s)" % (st, took))
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        deadline = time.time() + 30
+        while True:
+            st, _, again = tile(port, "live", Z, TX, TY)
+            if st == 200 or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        check(st == 200 and differing(cur, again, tol=0)[0] == 0,
+              "database running again: the PostGIS tile renders the current data (%d)" % st)
 
         # a reload (SIGHUP) describes the tables again; renders go on over the connections
         # the workers keep

@@ -20,6 +20,7 @@
 #include "source/source_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,7 +35,10 @@
 #include "util/log.h"
 
 #define PG_DEFAULT_TIMEOUT_MS 10000
-#define PG_RETRY_NS 1000000000ull /* a failed connect is not tried again sooner */
+#define PG_RETRY_NS 1000000000ull      /* first wait after a failed connect */
+#define PG_RETRY_MAX_NS 10000000000ull /* longest wait between tries of a failing server */
+#define PG_ANSWER_GRACE_MS 2000        /* beyond statement_timeout: the server's own error
+                                        * comes first; past this, it is not answering */
 
 /* Built-in type OIDs (pg_type.dat; fixed across PostgreSQL versions). */
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_FLOAT4 = 700,
@@ -123,8 +127,6 @@ typedef struct pg_conn {
     PGconn *pc;          /* NULL: closed */
     char **stmts;        /* statements prepared on pc */
     int nstmts, capstmts;
-    uint64_t failed_ns;  /* last failed connect (monotonic), 0 = none */
-    char failmsg[200];
     struct pg_conn *next;
 } pg_conn;
 
@@ -245,6 +247,84 @@ thread_xform(pg_thread *th, const char *src, const char *dst, ts_err *err)
 
 /* ---- connections ---- */
 
+/* libpq messages end in a newline (sometimes several lines): keep the first line. */
+static void
+trim_msg(char *s)
+{
+    char *nl = strchr(s, '\n');
+    if (nl != NULL)
+        *nl = 0;
+}
+
+/* Wait for the answer to the command just sent on pc (sent: what PQsend... returned), at
+ * most timeout_ms (the connection's statement_timeout) + PG_ANSWER_GRACE_MS, and check its
+ * status. libpq's blocking calls wait as long as
+ * the server does, and a server that is stopped, or cut off by a firewall after the
+ * connection was made, never runs its statement_timeout: such a query had held a render
+ * thread for good. 0 with *out (the result, the caller's) when every result has status
+ * want; otherwise -1 with msg (one line) and *out NULL; *timed_out = 1 when the deadline
+ * passed, after which the connection is unusable (the caller closes it). */
+static int
+pg_wait(PGconn *pc, int sent, ExecStatusType want, PGresult **out, int timeout_ms,
+        int *timed_out, char *msg, size_t len)
+{
+    int wait_ms = timeout_ms + PG_ANSWER_GRACE_MS;
+    uint64_t deadline_ns = ts_mono_ns() + (uint64_t)wait_ms * 1000000ull;
+    *out = NULL;
+    *timed_out = 0;
+    if (!sent) {
+        snprintf(msg, len, "%s", PQerrorMessage(pc));
+        trim_msg(msg);
+        return -1;
+    }
+    PGresult *keep = NULL; /* the first result of another status, else the last */
+    for (;;) {
+        while (PQisBusy(pc)) {
+            uint64_t now = ts_mono_ns();
+            if (now >= deadline_ns) {
+                PQclear(keep);
+                *timed_out = 1;
+                snprintf(msg, len, "no answer from the server within %d s",
+                         (wait_ms + 999) / 1000);
+                return -1;
+            }
+            uint64_t left_ms = (deadline_ns - now + 999999) / 1000000;
+            struct pollfd pfd = {.fd = PQsocket(pc), .events = POLLIN};
+            int n = poll(&pfd, 1, left_ms > 60000 ? 60000 : (int)left_ms);
+            if (n < 0 && errno != EINTR) {
+                PQclear(keep);
+                snprintf(msg, len, "waiting for the server: poll failed (errno %d)", errno);
+                return -1;
+            }
+            if (n > 0 && !PQconsumeInput(pc)) {
+                PQclear(keep);
+                snprintf(msg, len, "%s", PQerrorMessage(pc));
+                trim_msg(msg);
+                return -1;
+            }
+        }
+        PGresult *r = PQgetResult(pc);
+        if (r == NULL)
+            break;
+        if (keep == NULL || PQresultStatus(keep) == want) {
+            PQclear(keep);
+            keep = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    if (keep == NULL || PQresultStatus(keep) != want) {
+        snprintf(msg, len, "%s", keep ? PQresultErrorMessage(keep) : PQerrorMessage(pc));
+        trim_msg(msg);
+        if (msg[0] == 0)
+            snprintf(msg, len, "unexpected answer from the server");
+        PQclear(keep);
+        return -1;
+    }
+    *out = keep;
+    return 0;
+}
+
 /* A new connection with the session settings tilesrv relies on; NULL with msg set. */
 static PGconn *
 connect_db(const char *conninfo, int timeout_ms, char *msg, size_t len)
@@ -266,25 +346,102 @@ connect_db(const char *conninfo, int timeout_ms, char *msg, size_t len)
     }
     char set[128];
     snprintf(set, sizeof set, "SET statement_timeout = %d; SET bytea_output = 'hex'", timeout_ms);
-    PGresult *r = PQexec(pc, set);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        snprintf(msg, len, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok) {
+    PGresult *r;
+    int late;
+    if (pg_wait(pc, PQsendQuery(pc, set), PGRES_COMMAND_OK, &r, timeout_ms, &late, msg, len) != 0) {
         PQfinish(pc);
         return NULL;
     }
+    PQclear(r);
     return pc;
 }
 
-/* libpq messages end in a newline (sometimes several lines): keep the first line. */
-static void
-trim_msg(char *s)
+/* ---- the state of each server, shared by all threads ----
+ *
+ * A server that fails to connect is not tried again by any thread for a while (1 s after
+ * the first failure, doubling up to 10 s while it keeps failing), and then by one thread
+ * at a time; the others fail at once with the last error. Without this, each render
+ * thread waited out its own connect_timeout (seconds for a host that drops packets) about
+ * once a second, and renders of tilesets that do not read the database waited behind
+ * them. A query that gets no answer in time counts as such a failure too. */
+
+typedef struct pg_server {
+    char *conninfo;
+    uint64_t retry_ns;   /* no connect before this (monotonic); 0 = none */
+    uint64_t backoff_ns; /* the wait after the next failure; 0 = the server works */
+    int probing;         /* a thread is connecting to the failing server */
+    char msg[200];       /* the last failure */
+    struct pg_server *next;
+} pg_server;
+
+static pthread_mutex_t servers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pg_server *servers;
+
+/* The entry of conninfo (made on first use; NULL when out of memory). servers_mu held. */
+static pg_server *
+server_get(const char *conninfo)
 {
-    char *nl = strchr(s, '\n');
-    if (nl != NULL)
-        *nl = 0;
+    for (pg_server *v = servers; v; v = v->next)
+        if (strcmp(v->conninfo, conninfo) == 0)
+            return v;
+    pg_server *v = calloc(1, sizeof *v);
+    if (v == NULL || (v->conninfo = strdup(conninfo)) == NULL) {
+        free(v);
+        return NULL;
+    }
+    v->next = servers;
+    servers = v;
+    return v;
+}
+
+/* May this thread connect to conninfo now? 1 = yes (*probe = 1: as the one thread that
+ * tries a failing server: it must call server_result), 0 = no, msg set to the reason. */
+static int
+server_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
+{
+    *probe = 0;
+    pthread_mutex_lock(&servers_mu);
+    pg_server *v = server_get(conninfo);
+    int ok = 1;
+    if (v != NULL && v->backoff_ns != 0) {
+        uint64_t now = ts_mono_ns();
+        if (v->probing || now < v->retry_ns) {
+            uint64_t wait = v->retry_ns > now ? v->retry_ns - now : 0;
+            snprintf(msg, len, "%s (tried again in %.0f s)", v->msg, (double)wait / 1e9 + 0.5);
+            ok = 0;
+        } else {
+            v->probing = 1;
+            *probe = 1;
+        }
+    }
+    pthread_mutex_unlock(&servers_mu);
+    return ok;
+}
+
+/* Record that a connect to (or a query on) conninfo worked (failed = 0) or failed with msg.
+ * probe: the caller was the probing thread. */
+static void
+server_result(const char *conninfo, int probe, int failed, const char *msg)
+{
+    pthread_mutex_lock(&servers_mu);
+    pg_server *v = server_get(conninfo);
+    if (v != NULL) {
+        if (probe)
+            v->probing = 0;
+        if (!failed) {
+            v->backoff_ns = 0;
+            v->retry_ns = 0;
+        } else if (!probe && v->backoff_ns != 0) {
+            /* another thread's connect, begun before the first failure was known */
+            snprintf(v->msg, sizeof v->msg, "%s", msg);
+        } else {
+            uint64_t b = v->backoff_ns ? v->backoff_ns : PG_RETRY_NS;
+            v->retry_ns = ts_mono_ns() + b;
+            v->backoff_ns = b * 2 < PG_RETRY_MAX_NS ? b * 2 : PG_RETRY_MAX_NS;
+            snprintf(v->msg, sizeof v->msg, "%s", msg);
+        }
+    }
+    pthread_mutex_unlock(&servers_mu);
 }
 
 /* The thread's open connection for t (*fresh = 1 when opened now). NULL with *err. */
@@ -308,19 +465,20 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
     *fresh = 0;
     if (c->pc != NULL)
         return c;
-    uint64_t now = ts_mono_ns();
-    if (c->failed_ns != 0 && now - c->failed_ns < PG_RETRY_NS) {
-        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, c->failmsg);
+    char msg[240];
+    int probe;
+    if (!server_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
+        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
         return NULL;
     }
-    c->pc = connect_db(c->conninfo, c->timeout_ms, c->failmsg, sizeof c->failmsg);
+    c->pc = connect_db(c->conninfo, c->timeout_ms, msg, sizeof msg);
+    if (c->pc == NULL)
+        trim_msg(msg);
+    server_result(c->conninfo, probe, c->pc == NULL, msg);
     if (c->pc == NULL) {
-        trim_msg(c->failmsg);
-        c->failed_ns = now ? now : 1;
-        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, c->failmsg);
+        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
         return NULL;
     }
-    c->failed_ns = 0;
     atomic_fetch_add(&n_connects, 1);
     *fresh = 1;
     return c;
@@ -373,35 +531,28 @@ run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
             return NULL;
         char msg[200] = "";
         PGresult *r = NULL;
+        int late = 0, failed = 0;
         if (!conn_has_stmt(c, t->stmt)) {
-            r = PQprepare(c->pc, t->stmt, t->sql, 4, box_types);
-            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-                PQclear(r);
-                r = NULL;
-                if (conn_add_stmt(c, t->stmt) != 0) {
-                    TS_FAIL(err, TS_ENOMEM, "layer %s: prepared statements", t->name);
-                    conn_close(c); /* it has a statement it does not know of */
-                    return NULL;
-                }
-            } else {
-                snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "out of memory");
+            failed = pg_wait(c->pc, PQsendPrepare(c->pc, t->stmt, t->sql, 4, box_types),
+                             PGRES_COMMAND_OK, &r, c->timeout_ms, &late, msg, sizeof msg);
+            PQclear(r);
+            r = NULL;
+            if (!failed && conn_add_stmt(c, t->stmt) != 0) {
+                TS_FAIL(err, TS_ENOMEM, "layer %s: prepared statements", t->name);
+                conn_close(c); /* it has a statement it does not know of */
+                return NULL;
             }
         }
-        if (msg[0] == 0) {
-            PQclear(r);
-            r = PQexecPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0);
-            if (PQresultStatus(r) == PGRES_TUPLES_OK)
-                return r;
-            snprintf(msg, sizeof msg, "%s", r ? PQresultErrorMessage(r) : "out of memory");
-        }
-        PQclear(r);
-        if (msg[0] == 0)
-            snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pc));
-        trim_msg(msg);
-        int broken = PQstatus(c->pc) != CONNECTION_OK;
+        if (!failed &&
+            pg_wait(c->pc, PQsendQueryPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0),
+                    PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg) == 0)
+            return r;
+        int broken = late || PQstatus(c->pc) != CONNECTION_OK;
         if (broken)
             conn_close(c);
-        if (!broken || fresh || attempt > 0) {
+        if (late) /* the server holds the connection but does not answer: as unreachable */
+            server_result(c->conninfo, 0, 1, msg);
+        if (!broken || late || fresh || attempt > 0) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, msg);
             return NULL;
         }
@@ -697,7 +848,7 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     char *qs = NULL, *qt = NULL, *qg = NULL, *qk = NULL;
     char *schema = NULL, *tname = NULL, *gcol = NULL;
     char **cols = NULL;
-    int ncols = 0, srid = 0, oom = 0;
+    int ncols = 0, srid = 0, oom = 0, late = 0;
     sbuf sql = {0}, rel = {0};
     if (pc == NULL) {
         trim_msg(msg);
@@ -713,16 +864,16 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         goto done;
     }
     const char *gparams[3] = {tname, schema, def->geometry};
-    r = PQexecParams(pc,
-                     "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
-                     "WHERE f_table_name = $1 AND ($2::text IS NULL OR f_table_schema = $2) "
-                     "AND ($3::text IS NULL OR f_geometry_column = $3) "
-                     "ORDER BY f_table_schema <> 'public', f_table_schema, f_geometry_column "
-                     "LIMIT 1",
-                     3, NULL, gparams, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        trim_msg(msg);
+    if (pg_wait(pc,
+                PQsendQueryParams(
+                    pc,
+                    "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
+                    "WHERE f_table_name = $1 AND ($2::text IS NULL OR f_table_schema = $2) "
+                    "AND ($3::text IS NULL OR f_geometry_column = $3) "
+                    "ORDER BY f_table_schema <> 'public', f_table_schema, f_geometry_column "
+                    "LIMIT 1",
+                    3, NULL, gparams, NULL, NULL, 0),
+                PGRES_TUPLES_OK, &r, t->timeout_ms, &late, msg, sizeof msg) != 0) {
         OPEN_FAIL("layer %s: reading geometry_columns (is PostGIS installed?): %s", name, msg);
         goto done;
     }
@@ -761,13 +912,13 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     }
     /* its columns */
     const char *cparams[1] = {rel.s};
-    r = PQexecParams(pc,
-                     "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-                     "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                     1, NULL, cparams, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        trim_msg(msg);
+    if (pg_wait(pc,
+                PQsendQueryParams(pc,
+                                  "SELECT attname FROM pg_attribute WHERE attrelid = "
+                                  "$1::regclass AND attnum > 0 AND NOT attisdropped "
+                                  "ORDER BY attnum",
+                                  1, NULL, cparams, NULL, NULL, 0),
+                PGRES_TUPLES_OK, &r, t->timeout_ms, &late, msg, sizeof msg) != 0) {
         OPEN_FAIL("layer %s: reading the columns of %s: %s", name, def->table, msg);
         goto done;
     }
@@ -810,12 +961,18 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     PQclear(r);
     /* an integer primary key of one column: the features' ids (GetFeatureInfo reads all
      * attributes back by it, as OGR's PostgreSQL driver numbers features by it) */
-    r = PQexecParams(pc,
-                     "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
-                     "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass "
-                     "AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN (20, 21, 23)",
-                     1, NULL, cparams, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+    if (pg_wait(pc,
+                PQsendQueryParams(pc,
+                                  "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                                  "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                                  "WHERE i.indrelid = $1::regclass AND i.indisprimary AND "
+                                  "i.indnatts = 1 AND a.atttypid IN (20, 21, 23)",
+                                  1, NULL, cparams, NULL, NULL, 0),
+                PGRES_TUPLES_OK, &r, t->timeout_ms, &late, msg, sizeof msg) != 0) {
+        OPEN_FAIL("layer %s: reading the primary key of %s: %s", name, def->table, msg);
+        goto done;
+    }
+    if (PQntuples(r) == 1 &&
         (qk = quote_ident(pc, PQgetvalue(r, 0, 0), &oom)) == NULL) {
         st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
         goto done;
@@ -870,10 +1027,8 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     sql.s = NULL;
     snprintf(t->stmt, sizeof t->stmt, "tilesrv_%016llx", fnv1a(t->sql));
     /* check it now (a bad `where` fails the start, not every render) */
-    r = PQprepare(pc, t->stmt, t->sql, 4, box_types);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        trim_msg(msg);
+    if (pg_wait(pc, PQsendPrepare(pc, t->stmt, t->sql, 4, box_types), PGRES_COMMAND_OK, &r,
+                t->timeout_ms, &late, msg, sizeof msg) != 0) {
         OPEN_FAIL("layer %s: the query on %s fails: %s", name, def->table, msg);
         goto done;
     }
@@ -897,11 +1052,12 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
         goto done;
     }
-    r = PQexec(pc, ext.s);
+    int failed = pg_wait(pc, PQsendQuery(pc, ext.s), PGRES_TUPLES_OK, &r, t->timeout_ms, &late,
+                         msg, sizeof msg);
     free(ext.s);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        trim_msg(msg);
+    if (failed == 0 && PQntuples(r) != 1)
+        snprintf(msg, sizeof msg, "%d rows", PQntuples(r));
+    if (failed != 0 || PQntuples(r) != 1) {
         OPEN_FAIL("layer %s: extent of %s: %s", name, def->table, msg);
         goto done;
     }

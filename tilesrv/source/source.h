@@ -242,9 +242,12 @@ ts_status ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const cha
  * ts_store_load repairs. Each thread that fetches keeps one libpq connection per
  * connection string (opened at its first fetch, closed when the thread ends), with its own
  * PROJ and GEOS handles; a connection that failed is dropped and opened again by the next
- * fetch (at most once a second per thread; a reused connection whose server went away is
- * reopened and the query retried once at once). A ts_pg_table itself is immutable after
- * ts_pg_table_open and shared by all threads. */
+ * fetch (a reused connection whose server went away is reopened and the query retried once
+ * at once). Every answer is waited for at most the table's timeout + 2 s, whatever the
+ * server does. A server that fails to connect or to answer is not tried again for a while
+ * (1 s, doubling up to 10 s while it keeps failing), then by one thread at a time; the
+ * other fetches fail at once (TS_ESOURCE) meanwhile. A ts_pg_table itself is immutable
+ * after ts_pg_table_open and shared by all threads. */
 typedef struct ts_pg_table ts_pg_table;
 
 /* What to open. Strings are borrowed for the call only. */
