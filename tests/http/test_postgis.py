@@ -208,6 +208,8 @@ sources:
     path: "PG:%(conninfo)s"
     mode: per_request
     query_timeout: 2
+  pgload:
+    path: "PG:%(conninfo)s"
 layers:
   parcels: {source: demo, table: parcels, style: %(styles)s/alkis_parcels.sld}
   buildings: {source: demo, table: buildings, style: %(styles)s/alkis_buildings.sld}
@@ -215,6 +217,7 @@ layers:
   pg_parcels: {source: pg, table: parcels, style: %(styles)s/alkis_parcels.sld}
   pg_buildings: {source: pg, table: public.buildings, style: %(styles)s/alkis_buildings.sld}
   pg_streets: {source: pg, table: streets, style: %(styles)s/alkis_streets.sld}
+  pg_loaded: {source: pgload, table: parcels, style: %(styles)s/alkis_parcels.sld}
 tilesets:
   gpkg:
     layers: [parcels, buildings, streets]
@@ -227,6 +230,8 @@ tilesets:
     metatile: 4
     buffer: 64
     cache: {type: disk, path: %(cache)s}
+  loaded:
+    layers: [pg_loaded]
   expiring:
     layers: [pg_parcels]
     metatile: 2
@@ -533,6 +538,17 @@ def run(a, tmp, pgroot):
             took = time.time() - t0
             check(st == 200 and took < 3, "database hung: GeoPackage tiles render meanwhile "
                   "(%d after %.1f s)" % (st, took))
+            # GetFeatureInfo of a layer loaded from PostGIS reads the attributes back from
+            # the database: it gives up after the connect timeout and answers those in
+            # memory (it had waited for good, on an HTTP thread)
+            t0 = time.time()
+            fi = info("pg_loaded")
+            took = time.time() - t0
+            check(len(fi) == 1 and fi[0]["bbox"] == fg[0]["bbox"]
+                  and fi[0]["properties"].get("zaehler") == fg[0]["properties"]["zaehler"]
+                  and took < 9,
+                  "database hung: GetFeatureInfo of a loaded PostGIS layer answers after %.1f s"
+                  " (%s against %s)" % (took, fi, fg))
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)

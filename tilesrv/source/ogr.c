@@ -349,6 +349,18 @@ read_values(load *L, OGRFeatureH feat)
 
 /* ---- setup ---- */
 
+const char *
+ts_source__bounded_path(const char *path, int timeout_s, char *buf, size_t len)
+{
+    if (strncasecmp(path, "PG:", 3) != 0 || strstr(path, "connect_timeout") != NULL)
+        return path;
+    const char *ci = path + 3;
+    int uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+    const char *sep = !uri ? " " : strchr(ci, '?') != NULL ? "&" : "?";
+    int n = snprintf(buf, len, "%s%sconnect_timeout=%d", path, ci[0] ? sep : "", timeout_s);
+    return n > 0 && (size_t)n < len ? buf : path;
+}
+
 static ts_status
 open_layer(load *L, ts_err *err)
 {
@@ -359,7 +371,9 @@ open_layer(load *L, ts_err *err)
     int csv = pl > 4 && strcasecmp(def->path + pl - 4, ".csv") == 0;
     static const char *const csv_opts[] = {"X_POSSIBLE_NAMES=lon,lng,long,longitude",
                                            "Y_POSSIBLE_NAMES=lat,latitude", NULL};
-    L->ds = GDALOpenEx(def->path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
+    char bounded[4096];
+    L->ds = GDALOpenEx(ts_source__bounded_path(def->path, 10, bounded, sizeof bounded),
+                       GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
                        csv ? csv_opts : NULL, NULL);
     if (L->ds == NULL)
         return TS_FAIL(err, TS_ESOURCE, "layer %s: cannot open '%s'%s%s", L->name, def->path,
@@ -786,8 +800,11 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
     ts_status rc = TS_OK;
     ts_source__gdal_capture_begin(sc);
     CPLErrorReset();
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
-                                 NULL, NULL, NULL);
+    /* on the HTTP thread: a database that does not answer holds it 5 s at most */
+    char bounded[4096];
+    GDALDatasetH ds = GDALOpenEx(ts_source__bounded_path(path, 5, bounded, sizeof bounded),
+                                 GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
+                                 NULL, NULL);
     OGRFeatureH feat = NULL;
     if (ds == NULL) {
         rc = TS_FAIL(err, TS_ESOURCE, "cannot open '%s'%s%s", path, sc->gdal_msg[0] ? ": " : "",

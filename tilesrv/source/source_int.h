@@ -64,6 +64,11 @@ struct ts_source_ctx {
 /* Process-wide, idempotent: GDALAllRegister. */
 void ts_source__gdal_init(void);
 /* While a load runs: route this thread's GDAL messages into sc (thread-local handler). */
+/* The dataset name to open path with: a PostgreSQL connection string ("PG:...") without a
+ * connect_timeout gets connect_timeout=timeout_s (in buf, of len bytes), since libpq then
+ * waits for a server that does not answer as long as TCP does (forever for a frozen host);
+ * anything else (or a string that does not fit) is path itself. */
+const char *ts_source__bounded_path(const char *path, int timeout_s, char *buf, size_t len);
 void ts_source__gdal_capture_begin(ts_source_ctx *sc);
 void ts_source__gdal_capture_end(ts_source_ctx *sc);
 
