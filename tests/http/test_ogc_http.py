@@ -555,6 +555,64 @@ def test_getfeatureinfo_names_the_parcel_that_contains_the_click():
     assert checked >= 20, checked
 
 
+def test_getfeatureinfo_answers_the_geometry_in_the_request_crs():
+    """Clients highlight the feature they identified from its geometry (QGIS, OpenLayers,
+    Masterportal): JSON and GML GetFeatureInfo carry it, at full detail, in the request's
+    CRS: equal to the source's parcel (OGR, the GeoPackage) in EPSG:25832, northing first
+    in JSON for EPSG:3044 as its bbox, and readable by OGR's GML driver. It had been null
+    (JSON) and missing (GML)."""
+    from osgeo import ogr
+    ds = ogr.Open(os.path.join(ARGS.srcdir, "data", "demo", "duesseldorf_demo.gpkg"))
+    lyr = ds.GetLayerByName("parcels")
+    p = SERVER[1]
+    base = dict(REQUEST="GetFeatureInfo", SERVICE="WMS", VERSION="1.3.0", LAYERS="parcels",
+                QUERY_LAYERS="parcels", STYLES="", FORMAT="image/png", WIDTH="101",
+                HEIGHT="101", I="50", J="50", FEATURE_COUNT="1")
+    st, _, body = wms(p, **dict(base, CRS="EPSG:25832", BBOX="344450,5677450,344550,5677550",
+                                INFO_FORMAT="application/json"))
+    assert st == 200, body[:300]
+    f = json.loads(body)["features"][0]
+    tf = lyr.GetFeature(int(f["id"].split(".")[1]))
+    truth = tf.GetGeometryRef()
+    assert f["geometry"]["type"] in ("Polygon", "MultiPolygon"), f["geometry"]
+    got = ogr.CreateGeometryFromJson(json.dumps(f["geometry"]))
+    assert got is not None and got.IsValid()
+    assert abs(got.GetArea() - truth.GetArea()) < 0.01 * truth.GetArea(), \
+        (got.GetArea(), truth.GetArea())
+    assert got.SymDifference(truth).GetArea() < 0.01 * truth.GetArea(), \
+        (got.ExportToWkt()[:200], truth.ExportToWkt()[:200])
+    # northing first for EPSG:3044, as the bbox
+    st, _, body = wms(p, **dict(base, CRS="EPSG:3044", BBOX="5677450,344450,5677550,344550",
+                                INFO_FORMAT="application/json"))
+    g = json.loads(body)["features"][0]
+    assert g["id"] == f["id"], (g["id"], f["id"])
+    ring_a, ring_b = f["geometry"]["coordinates"], g["geometry"]["coordinates"]
+    while isinstance(ring_a[0][0], list):
+        ring_a, ring_b = ring_a[0], ring_b[0]
+    assert all(abs(a[0] - b[1]) < 0.01 and abs(a[1] - b[0]) < 0.01
+               for a, b in zip(ring_a, ring_b)), (ring_a[:2], ring_b[:2])
+    # GML: OGR reads the feature's geometry, the same polygon
+    st, _, body = wms(p, **dict(base, CRS="EPSG:25832", BBOX="344450,5677450,344550,5677550",
+                                INFO_FORMAT="application/vnd.ogc.gml"))
+    assert st == 200 and b"<msGeometry>" in body, body[:500]
+    path = os.path.join(TMP, "gfi_geometry.gml")
+    with open(path, "wb") as out:
+        out.write(body)
+    gds = ogr.Open(path)
+    assert gds is not None and gds.GetLayerCount() == 1, body[:500]
+    feat = gds.GetLayer(0).GetNextFeature()
+    gg = feat.GetGeometryRef()
+    assert gg is not None and gg.SymDifference(truth).GetArea() < 0.01 * truth.GetArea(), \
+        (gg.ExportToWkt()[:200] if gg else None)
+    # a street: a LineString
+    st, _, body = wms(p, **dict(base, LAYERS="streets", QUERY_LAYERS="streets",
+                                CRS="EPSG:3857", BBOX="755600,6665600,756200,6666200",
+                                WIDTH="256", HEIGHT="256", I="100", J="140",
+                                INFO_FORMAT="application/json"))
+    s = json.loads(body)["features"]
+    assert s and s[0]["geometry"]["type"] in ("LineString", "MultiLineString"), s[:1]
+
+
 def test_getfeatureinfo_ids_of_live_features_are_their_sensor_ids():
     """Features of a feed layer have no source FID: each is named by its sensor id (the
     bay), unique, in JSON, GML (an XML ID) and text; they were all "parking_bays.-1"."""

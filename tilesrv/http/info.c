@@ -1,8 +1,10 @@
 /* http/info.c — GetFeatureInfo answers: the features a hit test found, with all their
  * attributes, as text/plain (MapServer's layout), text/html (a table per layer),
- * application/json (a GeoJSON FeatureCollection without geometries, bbox in the request's
- * CRS) and application/vnd.ogc.gml (GML 2 msGMLOutput layout: <layer>_layer/<layer>_feature,
- * as MapServer writes and QGIS and OWSLib read). */
+ * application/json (a GeoJSON FeatureCollection, geometries and bbox in the request's CRS
+ * in the axis order its URN names, as GeoServer answers) and application/vnd.ogc.gml (GML 2
+ * msGMLOutput layout: <layer>_layer/<layer>_feature with the geometry in <msGeometry>, as
+ * MapServer writes and QGIS, OpenLayers and OWSLib read; easting first, as its srsName
+ * EPSG:code says). Clients highlight the feature from its geometry. */
 #include "http/http.h"
 
 #include "http/http_int.h"
@@ -154,6 +156,185 @@ write_html(const ts_info_result *r, ts_buf *b)
     return ts_buf_printf(b, "</body></html>\n");
 }
 
+/* ---- geometries ---- */
+
+/* The parts [k0, k1) of f that form one polygon: k0 is an exterior, k1 the next one (or
+ * nparts). */
+static uint32_t
+polygon_end(const ts_info_feature *f, uint32_t k0)
+{
+    uint32_t k1 = k0 + 1;
+    while (k1 < f->nparts && f->hole[k1])
+        k1++;
+    return k1;
+}
+
+
+/* A GeoJSON coordinate list of n points (closed: the first again at the end), in the axis
+ * order of the document's CRS. */
+static ts_status
+json_coords(ts_buf *b, const double *xy, uint32_t n, int close, int north_first)
+{
+    TS_TRY(ts_buf_printf(b, "["));
+    for (uint32_t i = 0; i < n + (close ? 1 : 0); i++) {
+        const double *p = xy + 2 * (i < n ? i : 0);
+        TS_TRY(ts_buf_printf(b, "%s[%.10g,%.10g]", i ? "," : "", p[north_first],
+                             p[!north_first]));
+    }
+    return ts_buf_printf(b, "]");
+}
+
+/* Rings k0..k1-1 of f, the first at *xy (advanced past them). */
+static ts_status
+json_polygon(ts_buf *b, const ts_info_feature *f, uint32_t k0, uint32_t k1, const double **xy,
+             int nf)
+{
+    TS_TRY(ts_buf_printf(b, "["));
+    for (uint32_t k = k0; k < k1; k++) {
+        TS_TRY(ts_buf_printf(b, "%s", k > k0 ? "," : ""));
+        TS_TRY(json_coords(b, *xy, f->counts[k], 1, nf));
+        *xy += 2 * (size_t)f->counts[k];
+    }
+    return ts_buf_printf(b, "]");
+}
+
+static ts_status
+json_geometry(ts_buf *b, const ts_info_feature *f, int nf)
+{
+    if (f->xy == NULL || f->nparts == 0)
+        return ts_buf_printf(b, "null");
+    int multi = f->nparts > 1;
+    const double *xy = f->xy;
+    switch (f->kind) {
+    case TS_GEOM_POINT:
+        if (!multi) {
+            const double *p = f->xy;
+            return ts_buf_printf(b, "{\"type\":\"Point\",\"coordinates\":[%.10g,%.10g]}", p[nf],
+                                 p[!nf]);
+        }
+        TS_TRY(ts_buf_printf(b, "{\"type\":\"MultiPoint\",\"coordinates\":"));
+        TS_TRY(json_coords(b, f->xy, f->nparts, 0, nf)); /* one point per part */
+        return ts_buf_printf(b, "}");
+    case TS_GEOM_LINE:
+        TS_TRY(ts_buf_printf(b, "{\"type\":\"%s\",\"coordinates\":",
+                             multi ? "MultiLineString" : "LineString"));
+        if (multi)
+            TS_TRY(ts_buf_printf(b, "["));
+        for (uint32_t k = 0; k < f->nparts; k++) {
+            TS_TRY(ts_buf_printf(b, "%s", k ? "," : ""));
+            TS_TRY(json_coords(b, xy, f->counts[k], 0, nf));
+            xy += 2 * (size_t)f->counts[k];
+        }
+        return ts_buf_printf(b, multi ? "]}" : "}");
+    case TS_GEOM_POLYGON: {
+        uint32_t npoly = 0;
+        for (uint32_t k = 0; k < f->nparts; k++)
+            npoly += !f->hole[k];
+        if (npoly == 1) {
+            TS_TRY(ts_buf_printf(b, "{\"type\":\"Polygon\",\"coordinates\":"));
+            TS_TRY(json_polygon(b, f, 0, f->nparts, &xy, nf));
+            return ts_buf_printf(b, "}");
+        }
+        TS_TRY(ts_buf_printf(b, "{\"type\":\"MultiPolygon\",\"coordinates\":["));
+        for (uint32_t k0 = 0, k1; k0 < f->nparts; k0 = k1) {
+            k1 = polygon_end(f, k0);
+            TS_TRY(ts_buf_printf(b, "%s", k0 ? "," : ""));
+            TS_TRY(json_polygon(b, f, k0, k1, &xy, nf));
+        }
+        return ts_buf_printf(b, "]}");
+    }
+    default:
+        return ts_buf_printf(b, "null");
+    }
+}
+
+/* GML 2 coordinates "x,y x,y ..." (closed: the first again at the end). */
+static ts_status
+gml_coords(ts_buf *b, const double *xy, uint32_t n, int close)
+{
+    TS_TRY(ts_buf_printf(b, "<gml:coordinates>"));
+    for (uint32_t i = 0; i < n + (close ? 1 : 0); i++) {
+        const double *p = xy + 2 * (i < n ? i : 0);
+        TS_TRY(ts_buf_printf(b, "%s%.10g,%.10g", i ? " " : "", p[0], p[1]));
+    }
+    return ts_buf_printf(b, "</gml:coordinates>");
+}
+
+/* Rings k0..k1-1 of f as a gml:Polygon, the first at *xy (advanced past them). */
+static ts_status
+gml_polygon(ts_buf *b, const ts_info_feature *f, uint32_t k0, uint32_t k1, const double **xy,
+            const char *srs)
+{
+    TS_TRY(ts_buf_printf(b, "<gml:Polygon%s%s%s>", srs ? " srsName=\"" : "", srs ? srs : "",
+                         srs ? "\"" : ""));
+    for (uint32_t k = k0; k < k1; k++) {
+        const char *side = k == k0 ? "outerBoundaryIs" : "innerBoundaryIs";
+        TS_TRY(ts_buf_printf(b, "<gml:%s><gml:LinearRing>", side));
+        TS_TRY(gml_coords(b, *xy, f->counts[k], 1));
+        TS_TRY(ts_buf_printf(b, "</gml:LinearRing></gml:%s>", side));
+        *xy += 2 * (size_t)f->counts[k];
+    }
+    return ts_buf_printf(b, "</gml:Polygon>");
+}
+
+/* <msGeometry> with a GML 2 geometry, or nothing when f has none. */
+static ts_status
+gml_geometry(ts_buf *b, const ts_info_feature *f, const char *srs)
+{
+    if (f->xy == NULL || f->nparts == 0 ||
+        (f->kind != TS_GEOM_POINT && f->kind != TS_GEOM_LINE && f->kind != TS_GEOM_POLYGON))
+        return TS_OK;
+    TS_TRY(ts_buf_printf(b, "      <msGeometry>\n        "));
+    int multi = f->nparts > 1;
+    const double *xy = f->xy;
+    if (f->kind == TS_GEOM_POINT) {
+        if (multi)
+            TS_TRY(ts_buf_printf(b, "<gml:MultiPoint srsName=\"%s\">", srs));
+        for (uint32_t k = 0; k < f->nparts; k++) {
+            TS_TRY(ts_buf_printf(b, "%s<gml:Point", multi ? "<gml:pointMember>" : ""));
+            if (!multi)
+                TS_TRY(ts_buf_printf(b, " srsName=\"%s\"", srs));
+            TS_TRY(ts_buf_printf(b, ">"));
+            TS_TRY(gml_coords(b, xy, 1, 0));
+            xy += 2 * (size_t)f->counts[k];
+            TS_TRY(ts_buf_printf(b, "</gml:Point>%s", multi ? "</gml:pointMember>" : ""));
+        }
+        if (multi)
+            TS_TRY(ts_buf_printf(b, "</gml:MultiPoint>"));
+    } else if (f->kind == TS_GEOM_LINE) {
+        if (multi)
+            TS_TRY(ts_buf_printf(b, "<gml:MultiLineString srsName=\"%s\">", srs));
+        for (uint32_t k = 0; k < f->nparts; k++) {
+            TS_TRY(ts_buf_printf(b, "%s<gml:LineString", multi ? "<gml:lineStringMember>" : ""));
+            if (!multi)
+                TS_TRY(ts_buf_printf(b, " srsName=\"%s\"", srs));
+            TS_TRY(ts_buf_printf(b, ">"));
+            TS_TRY(gml_coords(b, xy, f->counts[k], 0));
+            xy += 2 * (size_t)f->counts[k];
+            TS_TRY(ts_buf_printf(b, "</gml:LineString>%s", multi ? "</gml:lineStringMember>" : ""));
+        }
+        if (multi)
+            TS_TRY(ts_buf_printf(b, "</gml:MultiLineString>"));
+    } else {
+        uint32_t npoly = 0;
+        for (uint32_t k = 0; k < f->nparts; k++)
+            npoly += !f->hole[k];
+        if (npoly == 1) {
+            TS_TRY(gml_polygon(b, f, 0, f->nparts, &xy, srs));
+        } else {
+            TS_TRY(ts_buf_printf(b, "<gml:MultiPolygon srsName=\"%s\">", srs));
+            for (uint32_t k0 = 0, k1; k0 < f->nparts; k0 = k1) {
+                k1 = polygon_end(f, k0);
+                TS_TRY(ts_buf_printf(b, "<gml:polygonMember>"));
+                TS_TRY(gml_polygon(b, f, k0, k1, &xy, NULL));
+                TS_TRY(ts_buf_printf(b, "</gml:polygonMember>"));
+            }
+            TS_TRY(ts_buf_printf(b, "</gml:MultiPolygon>"));
+        }
+    }
+    return ts_buf_printf(b, "\n      </msGeometry>\n");
+}
+
 static ts_status
 write_json(const ts_info_result *r, ts_buf *b)
 {
@@ -171,9 +352,9 @@ write_json(const ts_info_result *r, ts_buf *b)
         ts_bbox bb = f->bbox;
         if (r->crs != NULL && r->crs->north_first)
             bb = (ts_bbox){f->bbox.miny, f->bbox.minx, f->bbox.maxy, f->bbox.maxx};
-        TS_TRY(ts_buf_printf(b,
-                             "\",\"geometry\":null,\"bbox\":[%.10g,%.10g,%.10g,%.10g],"
-                             "\"properties\":{",
+        TS_TRY(ts_buf_printf(b, "\",\"geometry\":"));
+        TS_TRY(json_geometry(b, f, r->crs != NULL && r->crs->north_first));
+        TS_TRY(ts_buf_printf(b, ",\"bbox\":[%.10g,%.10g,%.10g,%.10g],\"properties\":{",
                              bb.minx, bb.miny, bb.maxx, bb.maxy));
         for (int k = 0; k < f->nattrs; k++) {
             TS_TRY(ts_buf_printf(b, "%s\"", k ? "," : ""));
@@ -223,6 +404,8 @@ write_gml(const ts_info_result *r, ts_buf *b)
                              "</gml:coordinates>\n        </gml:Box>\n      </gml:boundedBy>\n",
                              r->crs ? r->crs->id : "", f->bbox.minx, f->bbox.miny, f->bbox.maxx,
                              f->bbox.maxy));
+        if (r->crs != NULL)
+            TS_TRY(gml_geometry(b, f, r->crs->id));
         for (int k = 0; k < f->nattrs; k++) {
             xml_name(an, sizeof an, f->names[k]);
             TS_TRY(ts_buf_printf(b, "      <%s>", an));

@@ -569,9 +569,73 @@ ts_info_result_free(ts_info_result *r)
         }
         free(f->names);
         free(f->values);
+        free(f->xy);
+        free(f->counts);
+        free(f->hole);
     }
     free(r->features);
     memset(r, 0, sizeof *r);
+}
+
+/* Twice the signed area of a ring (first point not repeated): > 0 counter-clockwise with y
+ * up. Relative to the first point, for rings at coordinates of millions. */
+static double
+ring_area2(const double *xy, uint32_t n)
+{
+    double a = 0;
+    for (uint32_t i = 1; i + 1 < n; i++)
+        a += (xy[2 * i] - xy[0]) * (xy[2 * i + 3] - xy[1]) -
+             (xy[2 * i + 2] - xy[0]) * (xy[2 * i + 1] - xy[1]);
+    return a;
+}
+
+/* f's geometry from g (store CRS; xf: request CRS -> store CRS, NULL when they are one),
+ * as ts_info_feature lays it out. Left NULL when too large or not transformable; -1 when
+ * out of memory. */
+static int
+info_geometry(ts_info_feature *f, const ts_geom *g, ts_source_xform *xf)
+{
+    size_t npts = 0;
+    for (uint32_t k = 0; k < g->nparts; k++)
+        npts += g->counts[k];
+    if (g->kind == TS_GEOM_NONE || g->nparts == 0 || npts > TS_INFO_MAX_POINTS)
+        return 0;
+    f->xy = malloc(2 * npts * sizeof *f->xy);
+    f->counts = malloc(g->nparts * sizeof *f->counts);
+    f->hole = calloc(g->nparts, 1);
+    if (f->xy == NULL || f->counts == NULL || f->hole == NULL)
+        goto fail;
+    memcpy(f->xy, g->xy, 2 * npts * sizeof *f->xy);
+    memcpy(f->counts, g->counts, g->nparts * sizeof *f->counts);
+    f->nparts = g->nparts;
+    if (g->kind == TS_GEOM_POLYGON) { /* before the transformation: exteriors turn left */
+        const double *p = g->xy;
+        for (uint32_t k = 0; k < g->nparts; k++) {
+            f->hole[k] = k > 0 && ring_area2(p, g->counts[k]) < 0;
+            p += 2 * (size_t)g->counts[k];
+        }
+    }
+    if (xf != NULL && ts_source_xform_points(xf, 1, f->xy, npts) != 0)
+        goto fail_soft;
+    return 0;
+fail:
+    free(f->xy);
+    free(f->counts);
+    free(f->hole);
+    f->xy = NULL;
+    f->counts = NULL;
+    f->hole = NULL;
+    f->nparts = 0;
+    return -1;
+fail_soft:
+    free(f->xy);
+    free(f->counts);
+    free(f->hole);
+    f->xy = NULL;
+    f->counts = NULL;
+    f->hole = NULL;
+    f->nparts = 0;
+    return 0;
 }
 
 static ts_status info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
@@ -717,6 +781,10 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
         if (xf != NULL)
             ts_source_xform_box(xf, 1, &f->bbox, &f->bbox);
         found++;
+        if (info_geometry(f, &g, xf) != 0) {
+            st = TS_FAIL(err, TS_ENOMEM, "feature geometry");
+            break;
+        }
         attr_acc acc = {f, 0, 0};
         int from_source = src != NULL && f->id >= 0 && src_same;
         if (from_source) {

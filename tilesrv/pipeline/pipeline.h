@@ -459,10 +459,20 @@ typedef struct ts_info_feature {
                    * `id`, else the feature's index in the layer's store */
     ts_geom_kind kind;
     ts_bbox bbox; /* in the request's CRS */
+    /* The geometry at full detail in the request's CRS (x, y pairs, easting first), as
+     * ts_geom lays it out: points one per part; lines a part each; polygons rings (first
+     * point not repeated), each exterior followed by its holes (hole[k] = 1). xy NULL: none
+     * (more than TS_INFO_MAX_POINTS points, or some not transformable). */
+    double *xy;
+    uint32_t *counts;
+    uint8_t *hole;
+    uint32_t nparts;
     int nattrs;
     char **names;     /* all attributes, read back from the source */
     ts_value *values; /* strings owned by the result */
 } ts_info_feature;
+
+#define TS_INFO_MAX_POINTS 200000 /* a feature with more is answered without geometry */
 
 typedef struct ts_info_result {
     ts_info_feature *features; /* topmost layer first; within a layer topmost first */
@@ -473,7 +483,7 @@ typedef struct ts_info_result {
 /* Hit-test the query layers at the pixel: points within the tolerance (plus their symbol's
  * size), lines within it (plus half their stroke), polygons containing the point; only
  * features a rule draws at the map's scale count. All attributes of each hit are read back
- * through OGR by feature id. Runs on the calling thread. TS_ENOENT (unknown layer),
+ * through OGR by feature id; its geometry comes from the store, in the request's CRS. Runs on the calling thread. TS_ENOENT (unknown layer),
  * TS_ESOURCE, TS_ENOMEM. Free with ts_info_result_free (also after a failure). */
 ts_status ts_pipeline_feature_info(ts_pipeline *p, const ts_info_req *r, ts_info_result *out,
                                    ts_err *err);
