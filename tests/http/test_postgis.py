@@ -591,6 +591,24 @@ def run(a, tmp, pgroot):
                   "per_request layer with geometry: %s: exit %d (%s)"
                   % (gcol, r.returncode, r.stderr[-300:]))
 
+        # a password in the PG: string is never shown: `check` (as /health, HTTP bodies and
+        # the log, which get the same messages) says password=***; libpq's multi-line
+        # message stays on one log line
+        for mode in ("load", "per_request"):
+            scfg = os.path.join(tmp, "secret_%s.yaml" % mode)
+            with open(scfg, "w") as f:
+                f.write("sources:\n  pg: {path: \"PG:host=127.0.0.1 port=1 dbname=demo user=x "
+                        "password=Geheim-PG-Passw0rd\", mode: %s}\nlayers:\n"
+                        "  p: {source: pg, table: parcels, style: %s}\n"
+                        "tilesets:\n  c: {layers: [p]}\n"
+                        % (mode, os.path.join(a.srcdir, "styles", "parking.sld")))
+            r = subprocess.run([a.binary, "check", "-c", scfg], capture_output=True, text=True,
+                               timeout=120)
+            check(r.returncode != 0 and "Geheim" not in r.stderr + r.stdout and
+                  ("password=***" in r.stderr or mode == "per_request") and
+                  not any(l.startswith("connection to server") for l in r.stderr.splitlines()),
+                  "%s: the PG: password is not shown (%s)" % (mode, r.stderr[-400:]))
+
         # 5. a clean stop
         server.send_signal(signal.SIGTERM)
         rc = server.wait(60)

@@ -1,13 +1,17 @@
-/* Unit tests for util: status, buf, pool. */
+/* Unit tests for util: status, buf, pool, redact. */
 #include "test.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/pool.h"
+#include "util/redact.h"
 #include "util/status.h"
 
 TS_TEST(status_tables_agree)
@@ -111,4 +115,70 @@ TS_TEST(log_gate_passes_one_line_per_interval_and_counts_the_rest)
     TS_CHECK_INT(ts_log_gate_pass(&g, 1, &held), 1);
     TS_CHECK_INT((int)held, 5);
     TS_CHECK_INT(ts_log_gate_pass(&g, 1, NULL), 0);
+}
+
+TS_TEST(redact_hides_passwords_tokens_and_url_user_info)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"cannot open 'PG:dbname=gis host=db user=tiles password=Geheim-PG-Passw0rd': failed",
+         "cannot open 'PG:dbname=gis host=db user=tiles password=***': failed"},
+        {"PG:host=db password = 'a b\\'c' user=x", "PG:host=db password = *** user=x"},
+        {"PASSWORD=x", "PASSWORD=***"},
+        {"GET http://user:UrlPassw0rd@127.0.0.1:18290/x.geojson: HTTP 401",
+         "GET http://user:***@127.0.0.1:18290/x.geojson: HTTP 401"},
+        {"postgresql://u:p@h/db?sslmode=require&password=z",
+         "postgresql://u:***@h/db?sslmode=require&password=***"},
+        {"GET https://api.example/v1?x=1&api_key=abc123&y=2: HTTP 403",
+         "GET https://api.example/v1?x=1&api_key=***&y=2: HTTP 403"},
+        {"mqtt://broker:1883/topic and http://host/a@b", "mqtt://broker:1883/topic and http://host/a@b"},
+        {"http://user@host/", "http://user@host/"},
+        /* not secrets: other words ending in the keywords, keys without a value */
+        {"unknown key 'token' at line 3", "unknown key 'token' at line 3"},
+        {"my_token=1 x-password=2", "my_token=1 x-password=2"},
+        {"tilesets.a.layers: token=", "tilesets.a.layers: token="},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        ts_redact_secrets(buf, sizeof buf);
+        TS_CHECK_STR(buf, cases[i].want);
+    }
+    /* through TS_FAIL: what /health and HTTP bodies show */
+    ts_err e;
+    ts_err_clear(&e);
+    TS_FAIL(&e, TS_ESOURCE, "layer %s: cannot open '%s'", "roads", "PG:host=x password=s3cr3t");
+    TS_CHECK_STR(e.msg, "layer roads: cannot open 'PG:host=x password=***'");
+    /* a result that does not fit is cut, never overrun */
+    char small[12] = "password=ab";
+    ts_redact_secrets(small, sizeof small);
+    TS_CHECK_STR(small, "password=**");
+}
+
+TS_TEST(log_lines_are_one_line_each_with_control_characters_escaped)
+{
+    int fds[2];
+    TS_REQUIRE(pipe(fds) == 0);
+    int saved = dup(STDERR_FILENO);
+    TS_REQUIRE(saved >= 0 && dup2(fds[1], STDERR_FILENO) >= 0);
+    /* a LoRaWAN dev_eui with an escape sequence and a forged line in it */
+    ts_warn("feed lora: unknown device %s", "70b3d57e\x1b[31mRED\nFAKE 2026 INFO  injected");
+    ts_warn("cannot open 'PG:host=db password=hunter2'\n\tIs the server running?\n");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    char out[1024];
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    TS_REQUIRE(n > 0);
+    out[n] = 0;
+    int lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    TS_CHECK_INT(lines, 2);
+    TS_CHECK(strstr(out, "70b3d57e\\x1b[31mRED\\nFAKE 2026 INFO  injected\n") != NULL);
+    TS_CHECK(strstr(out, "password=***'\\n\\tIs the server running?\n") != NULL);
+    TS_CHECK(strstr(out, "hunter2") == NULL);
 }

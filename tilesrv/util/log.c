@@ -1,6 +1,8 @@
 /* util/log.c — stderr logger. */
 #include "util/log.h"
 
+#include "util/redact.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -59,13 +61,28 @@ ts_log(ts_log_level lvl, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
     n += snprintf(line + n, sizeof line - (size_t)n, "%s ", tags[lvl]);
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (m < 0)
-        m = 0;
-    n += m;
+        msg[0] = 0;
+    ts_redact_secrets(msg, sizeof msg);
+    /* one event, one line: control characters (a libpq message's newlines, an escape
+     * sequence in a feed's device id) are written as \n, \t, \xHH */
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r' || msg[len - 1] == ' '))
+        msg[--len] = 0;
+    for (size_t i = 0; i < len && n < (int)sizeof line - 6; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        if (c >= 0x20 && c != 0x7f)
+            line[n++] = (char)c;
+        else if (c == '\n' || c == '\t' || c == '\r')
+            n += snprintf(line + n, 3, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+        else
+            n += snprintf(line + n, 5, "\\x%02x", c);
+    }
     if (n > (int)sizeof line - 2)
         n = (int)sizeof line - 2;
     line[n++] = '\n';

@@ -1,6 +1,8 @@
 /* util/status.c — status tables and the ts_err helpers. */
 #include "util/status.h"
 
+#include "util/redact.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +55,22 @@ err_fill(ts_err *err, ts_status st, const char *func, int line, const char *fmt,
     err->func = func;
     err->line = line;
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    ts_redact_secrets(err->msg, sizeof err->msg); /* it goes to /health, HTTP bodies, logs */
+    /* one line: libpq's and GDAL's messages run over several, with tabs; each run of
+     * control characters becomes one space */
+    char *o = err->msg;
+    for (const char *p = err->msg; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f) {
+            if (o > err->msg && o[-1] != ' ')
+                *o++ = ' ';
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    while (o > err->msg && o[-1] == ' ')
+        o--;
+    *o = 0;
 }
 
 ts_status
