@@ -404,6 +404,34 @@ def test_truncate_by_zoom_bbox_and_age():
     assert tree_files(cache)[0] == []
 
 
+def test_truncate_does_not_follow_symbolic_links_out_of_the_cache():
+    """A link planted in the cache (as a level, or a column) must not make a truncate,
+    perhaps run as root, delete another tree's tiles: it had removed them, directories too."""
+    cache = os.path.join(TMP, "disk_links")
+    victim = os.path.join(TMP, "victim_tree")
+    for d in ("100", "101"):
+        os.makedirs(os.path.join(victim, d), exist_ok=True)
+        for y in ("1", "2", "3"):
+            with open(os.path.join(victim, d, y + ".png"), "wb") as f:
+                f.write(b"not ours")
+    cfg = config("links", '{type: disk, path: "%s", layout: tms}' % cache)
+    rc, out, err = run(["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "14",
+                        "--bbox", SMALL_BBOX, "--progress-file", "pl"])
+    assert rc == 0, out + err
+    base = os.path.join(cache, "WebMercatorQuad")
+    os.symlink(victim, os.path.join(base, "19"))                 # a level
+    col = sorted(os.listdir(os.path.join(base, "14")))[0]
+    os.symlink(os.path.join(victim, "100"), os.path.join(base, "14", "99999"))  # a column
+    rc, out, err = run(["truncate", "-c", cfg, "--tileset", "cadastre", "--zoom", "14-19"])
+    assert rc == 0, out + err
+    left = sorted(os.path.relpath(os.path.join(d, f), victim)
+                  for d, _, fs in os.walk(victim) for f in fs)
+    assert left == ["100/1.png", "100/2.png", "100/3.png", "101/1.png", "101/2.png",
+                    "101/3.png"], left
+    assert "not followed" in err, err[-500:]
+    assert not os.path.exists(os.path.join(base, "14", col)), "the real tiles are removed"
+
+
 # ---- coverages and bboxes in other CRSs ---------------------------------------------------
 
 MERC = 20037508.342789244

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "cache/cache_int.h"
+#include "util/log.h"
 
 #define MAX_TILE_BYTES ((off_t)64 << 20)
 #define STALE_TMP_S 600 /* temporary files older than this are leftovers of a crash */
@@ -545,11 +546,23 @@ parse_num(const char *name, const char **rest)
     return v;
 }
 
+/* Walk the directory at path (not a symbolic link: a link planted in the cache, as a
+ * level or a column, must not make a truncate, perhaps run as root, delete the tiles of
+ * another tree). */
 static void
 walk_dir(walk *w, char *path, size_t plen, int depth, uint64_t acc0, uint64_t acc1)
 {
-    DIR *dir = opendir(path);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     if (dir == NULL) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (e == ELOOP || e == ENOTDIR) {
+            ts_warn("truncate: %s is a symbolic link or not a directory: not followed", path);
+            return;
+        }
+        errno = e;
         if (errno != ENOENT && w->err_no == 0) {
             w->err_no = errno;
             snprintf(w->err_path, sizeof w->err_path, "%s", path);
@@ -567,7 +580,7 @@ walk_dir(walk *w, char *path, size_t plen, int depth, uint64_t acc0, uint64_t ac
             if (nl > 5 && strcmp(name + nl - 4, ".tmp") == 0) {
                 struct stat st;
                 snprintf(path + plen, PATH_MAX - plen, "/%s", name);
-                if (stat(path, &st) == 0 && w->now_s - st.st_mtim.tv_sec > STALE_TMP_S)
+                if (lstat(path, &st) == 0 && w->now_s - st.st_mtim.tv_sec > STALE_TMP_S)
                     unlink(path);
                 path[plen] = '\0';
             }
@@ -593,7 +606,7 @@ walk_dir(walk *w, char *path, size_t plen, int depth, uint64_t acc0, uint64_t ac
             struct stat st;
             int gone = 0;
             if (w->older_than > 0) {
-                if (stat(path, &st) == 0 && st.st_mtim.tv_sec < w->older_than)
+                if (lstat(path, &st) == 0 && st.st_mtim.tv_sec < w->older_than)
                     gone = unlink(path) == 0;
             } else {
                 gone = unlink(path) == 0;

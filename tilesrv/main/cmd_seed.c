@@ -25,6 +25,18 @@ on_signal(int sig)
     stop_requested = 1;
 }
 
+/* SIGHUP (a reload meant for `tilesrv serve`, e.g. `kill -HUP $(pidof tilesrv)`, which
+ * names seeds too) would end a seed without saving its progress: it is ignored, and said. */
+static void
+on_hangup(int sig)
+{
+    (void)sig;
+    static const char msg[] = "\ntilesrv seed: SIGHUP ignored (a seed does not reload; SIGINT or "
+                              "SIGTERM stop it with its progress saved)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
 static void
 install_signals(void)
 {
@@ -34,6 +46,9 @@ install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 static int

@@ -184,6 +184,10 @@ reload(serve_state *ss, ts_err *err)
 {
     pthread_mutex_lock(&ss->mu);
     ts_info("reloading %s", ss->cfg->path);
+    /* after log rotation: whether or not the new configuration is taken (logrotate's
+     * reload must not leave the log going into the rotated file) */
+    if (ss->h)
+        ts_http_reopen_log(ss->h);
     ts_config *ncfg = NULL;
     ts_err lerr;
     ts_err_clear(&lerr);
@@ -213,8 +217,6 @@ reload(serve_state *ss, ts_err *err)
                  "running");
     ts_config_unref(ss->cfg);
     ss->cfg = ncfg;
-    if (ss->h)
-        ts_http_reopen_log(ss->h); /* after log rotation */
     if (ss->h)
         ts_http_note_reload(ss->h, 1, NULL);
     pthread_mutex_unlock(&ss->mu);

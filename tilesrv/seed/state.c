@@ -45,11 +45,15 @@ ts_seed__state_save(const char *path, const ts_seed_state *st, ts_err *err)
                      (unsigned long long)st->skipped, (unsigned long long)st->failed,
                      (unsigned long long)st->bytes, (unsigned long long)st->total, st->force,
                      st->status[0] ? st->status : "running");
+    /* a new file of a random name (O_EXCL): a link planted under a guessable name in a
+     * shared directory cannot make the seed write over another file */
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
     if (fd < 0)
         return errno_fail(err, errno, "cannot create", tmp);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    (void)fchmod(fd, 0644);
     const char *p = text;
     size_t left = (size_t)n;
     while (left > 0) {
