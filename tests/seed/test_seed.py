@@ -320,6 +320,32 @@ def test_sigint_stops_cleanly_and_resume_finishes():
     assert len(tree_files(cache)[0]) == total
 
 
+def test_sighup_does_not_end_a_seed():
+    """`kill -HUP $(pidof tilesrv)` (a reload of the server) names running seeds too: a
+    seed had died of it (exit 129, its progress file left 'running'). It goes on, says why,
+    and finishes every tile."""
+    cache = os.path.join(TMP, "disk_hup")
+    cfg = config("hup", '{type: disk, path: "%s"}' % cache)
+    args = ["seed", "-c", cfg, "--tileset", "cadastre", "--zoom", "12-17", "--bbox", MID_BBOX,
+            "--threads", "2", "--progress-file", "ph"]
+    proc = subprocess.Popen([ARGS.binary] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=TMP)
+    deadline = time.time() + 300
+    sent = False
+    while time.time() < deadline and proc.poll() is None:
+        if len(tree_files(cache)[0]) >= 50:
+            proc.send_signal(signal.SIGHUP)
+            sent = True
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=300)
+    assert sent, "the seed ended before the signal"
+    assert proc.returncode == 0, "exit %s\n%s%s" % (proc.returncode, out, err)
+    assert "SIGHUP ignored" in err, err[-500:]
+    total = int(TOTAL.search(err).group(1))
+    assert summary(out)[0] == total and len(tree_files(cache)[0]) == total
+
+
 def test_export_seed_keeps_its_own_progress_file():
     """A seed into another file (--to) keeps its progress apart from the seed of the
     tileset's cache: an export had overwritten an interrupted seed's progress file, whose
