@@ -552,6 +552,26 @@ def test_admin_truncate_removes_cached_tiles():
     assert metric(p, "tilesrv_metatiles_rendered_total") == before + 1
 
 
+def test_admin_answers_report_what_was_done_and_health_is_not_for_other_origins():
+    """An If-None-Match must not turn a truncate that ran into a 304 (it had: the tiles
+    were gone, the client told 'not modified'); admin answers carry no validators, no CORS,
+    no-store. /health and /metrics are not readable by pages of other origins."""
+    p = port()
+    st, h, body = admin(p, "/admin/truncate?tileset=cadastre&zoom=17", TOKEN)
+    assert st == 200, (st, body)
+    assert "etag" not in h and "last-modified" not in h, h
+    assert h.get("cache-control") == "no-store", h
+    assert not any(k.startswith("access-control-") for k in h), h
+    st, h, body = admin(p, "/admin/truncate?tileset=cadastre&zoom=17", TOKEN,
+                        headers={"If-None-Match": "*"})
+    assert st == 200 and json.loads(body)["tileset"] == "cadastre", (st, body)
+    for path in ("/health", "/metrics"):
+        st, h, _ = H.get(p, path)
+        assert st == 200 and "access-control-allow-origin" not in h, (path, h)
+    st, h, _ = H.get(p, "/tiles/cadastre/16/34001/21873.png")
+    assert st == 200 and h.get("access-control-allow-origin") == "*", h
+
+
 def test_admin_from_an_address_outside_the_allow_list_is_403():
     """Server B: admin allow [10.0.0.0/8] only, token from a file: 127.0.0.1 is refused even
     with the right token; server A (allow 127.0.0.0/8) takes the same request."""

@@ -585,10 +585,21 @@ client_allowed(const ts_http *h, struct MHD_Connection *c)
 static enum MHD_Result
 admin_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
 {
-    /* every refusal at warn level (docs/operations.md), with who asked */
-    char ip[INET6_ADDRSTRLEN + 1];
-    client_ip(c, ip, sizeof ip);
-    ts_warn("admin: request refused (%u %.*s) from %s", status, (int)strcspn(msg, "\n"), msg, ip);
+    /* refusals at warn level (docs/operations.md), with who asked: one line per 10 s, with
+     * the number of those not logged (a client hammering the endpoint floods no log) */
+    static ts_log_gate gate;
+    unsigned long held;
+    if (ts_log_gate_pass(&gate, 10, &held)) {
+        char ip[INET6_ADDRSTRLEN + 1];
+        client_ip(c, ip, sizeof ip);
+        if (held > 0)
+            ts_warn("admin: request refused (%u %.*s) from %s (and %lu more refusals in the "
+                    "last 10 s)",
+                    status, (int)strcspn(msg, "\n"), msg, ip, held);
+        else
+            ts_warn("admin: request refused (%u %.*s) from %s", status, (int)strcspn(msg, "\n"),
+                    msg, ip);
+    }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
@@ -623,6 +634,7 @@ admin_job_run(void *arg, req_state *rs)
     ts_http *h = j->h;
     ts_err_clear(&rs->err);
     rs->kind = TS_HTTP_REQ_TILE; /* failures as plain text */
+    rs->action = 1;
     rs->max_age = 0;
     snprintf(rs->ctype, sizeof rs->ctype, "application/json");
     ts_buf b;

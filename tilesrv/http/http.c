@@ -47,9 +47,21 @@ compressible(const char *ctype)
            strstr(ctype, "xml") != NULL || strstr(ctype, "javascript") != NULL;
 }
 
+static enum MHD_Result send_buf_cors(ts_http *h, struct MHD_Connection *c, unsigned status,
+                                     const char *ctype, const void *data, size_t len, int cors);
+
 enum MHD_Result
 ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
                   const void *data, size_t len)
+{
+    return send_buf_cors(h, c, status, ctype, data, len, 1);
+}
+
+/* As ts_http__send_buf; cors = 0: without Access-Control-Allow-Origin (/health, /metrics:
+ * for operators and their monitoring, not for pages of other origins to read). */
+static enum MHD_Result
+send_buf_cors(ts_http *h, struct MHD_Connection *c, unsigned status, const char *ctype,
+              const void *data, size_t len, int cors)
 {
     /* a document of 1 KiB or more to a client that takes gzip goes gzipped (WMS/WMTS
      * capabilities shrink from 20 KB to 2-3 KB, sensor GeoJSON likewise) */
@@ -70,7 +82,13 @@ ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status, const c
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", ctype);
-    ts_http__common_headers(h, r);
+    if (cors) {
+        ts_http__common_headers(h, r);
+    } else {
+        MHD_add_response_header(r, "Server", "tilesrv/" TS_VERSION);
+        if (atomic_load(&h->stopping))
+            MHD_add_response_header(r, "Connection", "close");
+    }
     if (gzipped)
         MHD_add_response_header(r, "Content-Encoding", "gzip");
     if (doc && status == MHD_HTTP_OK)
@@ -624,7 +642,7 @@ handle_health(ts_http *h, struct MHD_Connection *c)
     ts_status st = ts_buf_add(&b, "]}\n", 3);
     ts_service_unref(svc);
     enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK, "application/json", b.data, b.len)
+        st == TS_OK ? send_buf_cors(h, c, MHD_HTTP_OK, "application/json", b.data, b.len, 0)
                     : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
     return r;
@@ -637,8 +655,8 @@ handle_metrics(ts_http *h, struct MHD_Connection *c)
     ts_buf_init(&b, 64u << 20);
     ts_status st = ts_http__metrics_write(h, &b);
     enum MHD_Result r =
-        st == TS_OK ? ts_http__send_buf(h, c, MHD_HTTP_OK,
-                                        "text/plain; version=0.0.4; charset=utf-8", b.data, b.len)
+        st == TS_OK ? send_buf_cors(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                    b.data, b.len, 0)
                     : ts_http__send_status(h, c, st, NULL);
     ts_buf_fini(&b);
     return r;
@@ -1162,6 +1180,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     }
     if (rs->waiting && rs->done) {
         rs->waiting = 0;
+        if (rs->st == TS_OK && rs->tile && rs->action) {
+            /* an If-None-Match must not turn the report of a truncate or reload that ran
+             * into a 304 (RFC 9110 13.1.2: a POST's conditions decide whether it runs) */
+            struct MHD_Response *r = MHD_create_response_from_buffer(
+                rs->tile->len, (void *)rs->tile->data, MHD_RESPMEM_MUST_COPY);
+            if (r == NULL)
+                return MHD_NO;
+            MHD_add_response_header(r, "Content-Type", rs->ctype[0] ? rs->ctype : "text/plain");
+            MHD_add_response_header(r, "Cache-Control", "no-store");
+            MHD_add_response_header(r, "Server", "tilesrv/" TS_VERSION);
+            ts_http__note_bytes(c, rs->tile->len);
+            enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
         if (rs->st == TS_OK && rs->tile) {
             ts_tile *t = rs->tile;
             rs->tile = NULL;

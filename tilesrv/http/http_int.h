@@ -107,6 +107,8 @@ typedef struct req_state {
     ts_err err;
     int max_age;
     int stale;            /* tiles: the answer is stale (re-rendering): no client lifetime */
+    int action;           /* the answer reports what a POST did (admin): no validators, no
+                           * conditional answer, no-store, no CORS */
     ts_http_req_kind kind;
     char ctype[64]; /* Content-Type of the answer; "" = image/png */
     const char *encoding; /* its Content-Encoding (a static string), NULL = none */
