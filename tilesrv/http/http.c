@@ -1321,6 +1321,8 @@ ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
             goto fail;
         }
         flags |= MHD_USE_IPv6;
+        if (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr))
+            flags |= MHD_USE_DUAL_STACK; /* "[::]": IPv4 clients too, as nginx's ipv6only=off */
     } else {
         struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
         a4->sin_family = AF_INET;

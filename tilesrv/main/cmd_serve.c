@@ -388,7 +388,7 @@ ts_cmd_serve(const ts_cli *o)
             ts_info("web map from %s", wr);
         else
             ts_warn("web map not built in %s (npm install && npm run build; or set "
-                    "TILESRV_WEB_ROOT): / says what to do", wr);
+                    "TILESRV_WEB_ROOT): / answers 404 until then", wr);
     }
 
     for (;;) {
