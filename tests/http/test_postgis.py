@@ -368,6 +368,14 @@ def run(a, tmp, pgroot):
               "GetFeatureInfo on the PostGIS layer: the same parcel, all attributes (%s)"
               % (fl[0]["properties"] if fl else fl))
 
+        # a level where no rule of the style applies (the parcels begin at 1:50,000) asks
+        # the database nothing: a z9 tile over a big table had read all its rows
+        q0 = json.loads(get(port, "/health")[2])["postgis"]["queries"]
+        st, _, _ = tile(port, "expiring", 12, TX >> 4, TY >> 4)
+        q1 = json.loads(get(port, "/health")[2])["postgis"]["queries"]
+        check(st == 200 and q1 == q0, "a z12 tile of a layer drawn from 1:50,000 queries "
+              "nothing (%d, %d queries)" % (st, q1 - q0))
+
         # 2. edits: INSERT a parcel in the middle of the tile, UPDATE the parcel at its
         # centre; both show after the cache is truncated
         _, _, before = tile(port, "live", Z, TX, TY)

@@ -438,8 +438,10 @@ def test_cors_preflight_is_answered():
     assert "GET" in h.get("access-control-allow-methods", ""), h
     assert h.get("access-control-allow-headers") == "if-none-match", h
     assert "POST" not in h.get("allow", "") and "GET" in h.get("allow", ""), h
-    st, h, _ = H.get(p, "/health", {"Origin": "https://map.example"})
+    st, h, _ = H.get(p, "/tiles/cadastre/16/34001/21873.png", {"Origin": "https://map.example"})
     assert h.get("access-control-allow-origin") == "*"
+    st, h, _ = H.get(p, "/health", {"Origin": "https://map.example"})  # for operators only
+    assert "access-control-allow-origin" not in h, h
 
 
 def test_cors_can_be_disabled():

@@ -1673,3 +1673,35 @@ TS_TEST(source_geometry_column_chosen)
     TS_CHECK(strstr(err.msg, "no geometry column 'nope'") != NULL && strstr(err.msg, "'area'"));
     ts_source_ctx_free(sc);
 }
+
+TS_TEST(source_dates_are_iso_8601)
+{
+    /* OGR's text of a date is "2024/03/12": GetFeatureInfo, vector tiles and filters get
+     * ISO 8601, as the database and the GeoJSON hold them */
+    char path[512];
+    tmp("dates.geojson", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    TS_REQUIRE(f != NULL);
+    fputs("{\"type\":\"FeatureCollection\",\"features\":[\n"
+          "{\"type\":\"Feature\",\"properties\":{\"day\":\"2024-03-12\","
+          "\"at\":\"2024-03-12T10:00:05+01:00\",\"utc\":\"2024-03-12T09:00:00Z\"},"
+          "\"geometry\":{\"type\":\"Point\",\"coordinates\":[6.78,51.22]}}\n"
+          "]}\n",
+          f);
+    fclose(f);
+    ts_source_ctx *sc = ctx();
+    TS_REQUIRE(sc != NULL);
+    ts_err err;
+    ts_err_clear(&err);
+    ts_store_def def = {.name = "d", .path = path, .dst_crs = "EPSG:3857"};
+    ts_store *s = NULL;
+    TS_REQUIRE(ts_store_load(sc, &def, &s, &err) == TS_OK);
+    int fd = ts_store_field_index(s, "day"), fa = ts_store_field_index(s, "at");
+    int fu = ts_store_field_index(s, "utc");
+    TS_REQUIRE(fd >= 0 && fa >= 0 && fu >= 0);
+    TS_CHECK_STR(ts_store_value(s, 0, fd)->u.s, "2024-03-12");
+    TS_CHECK_STR(ts_store_value(s, 0, fa)->u.s, "2024-03-12T10:00:05+01:00");
+    TS_CHECK_STR(ts_store_value(s, 0, fu)->u.s, "2024-03-12T09:00:00Z");
+    ts_store_unref(s);
+    ts_source_ctx_free(sc);
+}

@@ -1244,6 +1244,16 @@ ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *const *lay
         f->layers[i] = layers[i];
         if (sl == NULL)
             continue;
+        /* no rule of the style applies at this scale: nothing would be drawn, so nothing is
+         * fetched (a z9 tile over a parcel table whose rules begin at 1:50,000 had read all
+         * its rows, hundreds of MB, to draw a blank tile); the layer's empty store is drawn */
+        int in_scale = 0;
+        const ts_style *sty = layers[i]->style;
+        for (int t = 0; sty != NULL && t < sty->nfts && !in_scale; t++)
+            for (int k = 0; k < sty->fts[t].nrules && !in_scale; k++)
+                in_scale = ts_rule_in_scale(&sty->fts[t].rules[k], scale_denom);
+        if (sty != NULL && !in_scale && scale_denom > 0) /* 0: any scale (vector tiles) */
+            continue;
         /* the canvas grown by the layer's largest symbol, in the layer's CRS */
         double m = (ts_render_layer_reach_px(layers[i], scale_denom) * sf + 2) * res;
         ts_bbox q = {bbox->minx - m, bbox->miny - m, bbox->maxx + m, bbox->maxy + m};

@@ -251,8 +251,14 @@ meta_done(void *ud, ts_status st, const ts_meta_tiles *m, const ts_err *err)
     meta_job *mj = ud;
     run *r = mj->r;
     if (st != TS_OK) {
-        ts_warn("seed: metatile at %d/%u/%u failed: %s", m ? m->z : -1, mj->x0, mj->y0,
-                err ? err->msg : ts_status_text(st));
+        /* once per 10 s, with the count of the others (a database gone away had written
+         * hundreds of lines a second) */
+        static ts_log_gate gate;
+        unsigned long held;
+        if (ts_log_gate_pass(&gate, 10, &held))
+            ts_warn("seed: metatile at %d/%u/%u failed: %s%s", m ? m->z : mj->z, mj->x0, mj->y0,
+                    err ? err->msg : ts_status_text(st),
+                    held ? " (and more failures since the last line: see the summary)" : "");
         finish(mj, E_FAILED, 0, 0);
         return;
     }
@@ -442,6 +448,7 @@ do_metatile(walkctx *w, int z, const uint32_t rg[4], uint32_t mx, uint32_t my, u
         return;
     }
     mj->r = r;
+    mj->z = z;
     mj->x0 = tx0;
     mj->y0 = ty0;
     uint32_t fresh = 0;

@@ -32,6 +32,8 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+static const char *field_text(OGRFeatureH feat, int i, OGRFieldType type, char *buf, size_t len);
+
 typedef struct kept_field {
     int ogr; /* index in the layer definition */
     OGRFieldType type;
@@ -333,18 +335,56 @@ read_values(load *L, OGRFeatureH feat)
         case OFTReal:
             *v = (ts_value){.type = TS_VAL_REAL, .u.d = OGR_F_GetFieldAsDouble(feat, k->ogr)};
             break;
-        default:
+        default: {
+            char when[48];
             *v = (ts_value){.type = TS_VAL_STR};
-            if (strbuf_add(L, OGR_F_GetFieldAsString(feat, k->ogr), i, feat, &L->stroff[i]) !=
-                0)
+            if (strbuf_add(L, field_text(feat, k->ogr, k->type, when, sizeof when), i, feat,
+                           &L->stroff[i]) != 0)
                 return -1;
             break;
+        }
         }
     }
     for (int i = 0; i < L->nfields; i++)
         if (L->stroff[i] != SIZE_MAX)
             L->vals[i].u.s = L->strbuf + L->stroff[i];
     return 0;
+}
+
+/* ---- values ---- */
+
+/* Field i of feat as text; dates, times and date-times in ISO 8601 (OGR writes
+ * "2024/03/12 10:00:00+01"; GetFeatureInfo, vector tiles and filters get "2024-03-12",
+ * "2024-03-12T10:00:00+01:00"), in buf when so formatted. */
+static const char *
+field_text(OGRFeatureH feat, int i, OGRFieldType type, char *buf, size_t len)
+{
+    if (type != OFTDate && type != OFTDateTime && type != OFTTime)
+        return OGR_F_GetFieldAsString(feat, i);
+    int y, mo, d, h, mi, tz;
+    float sec;
+    if (!OGR_F_GetFieldAsDateTimeEx(feat, i, &y, &mo, &d, &h, &mi, &sec, &tz))
+        return OGR_F_GetFieldAsString(feat, i);
+    char t[32];
+    int whole = sec == (float)(int)sec;
+    if (whole)
+        snprintf(t, sizeof t, "%02d:%02d:%02d", h, mi, (int)sec);
+    else
+        snprintf(t, sizeof t, "%02d:%02d:%06.3f", h, mi, (double)sec);
+    char zone[16] = "";
+    if (tz == 100) {
+        snprintf(zone, sizeof zone, "Z");
+    } else if (tz > 1 && tz < 200) {
+        int off = (tz - 100) * 15, a = off < 0 ? -off : off;
+        snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', a / 60, a % 60);
+    }
+    if (type == OFTDate)
+        snprintf(buf, len, "%04d-%02d-%02d", y, mo, d);
+    else if (type == OFTTime)
+        snprintf(buf, len, "%s%s", t, zone);
+    else
+        snprintf(buf, len, "%04d-%02d-%02dT%s%s", y, mo, d, t, zone);
+    return buf;
 }
 
 /* ---- setup ---- */
@@ -831,6 +871,7 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
     for (int i = 0; i < n; i++) {
         OGRFieldDefnH d = OGR_FD_GetFieldDefn(fd, i);
         ts_value v = {.type = TS_VAL_NULL};
+        char when[48]; /* a date's text, while v points at it */
         if (OGR_F_IsFieldSetAndNotNull(feat, i)) {
             switch (OGR_Fld_GetType(d)) {
             case OFTInteger:
@@ -847,7 +888,8 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
                 v = (ts_value){.type = TS_VAL_REAL, .u.d = OGR_F_GetFieldAsDouble(feat, i)};
                 break;
             default:
-                v = (ts_value){.type = TS_VAL_STR, .u.s = OGR_F_GetFieldAsString(feat, i)};
+                v = (ts_value){.type = TS_VAL_STR,
+                               .u.s = field_text(feat, i, OGR_Fld_GetType(d), when, sizeof when)};
                 break;
             }
         }

@@ -94,8 +94,13 @@ note_failure(const char *msg)
 {
     atomic_fetch_add(&n_errors, 1);
     int64_t now = ts_wall_s();
+    /* the same failure whatever its countdown says ("... (tried again in 3 s)") */
+    const char *cd = strstr(msg, " (tried again in ");
+    size_t key = cd ? (size_t)(cd - msg) : strlen(msg);
     pthread_mutex_lock(&last_mu);
-    int log = strcmp(last_msg, msg) != 0 || now - last_log_s >= 10;
+    const char *lcd = strstr(last_msg, " (tried again in ");
+    size_t lkey = lcd ? (size_t)(lcd - last_msg) : strlen(last_msg);
+    int log = key != lkey || memcmp(last_msg, msg, key) != 0 || now - last_log_s >= 10;
     snprintf(last_msg, sizeof last_msg, "%s", msg);
     atomic_store(&last_failed, 1);
     if (log)
