@@ -617,6 +617,20 @@ def run(a, tmp, pgroot):
                   not any(l.startswith("connection to server") for l in r.stderr.splitlines()),
                   "%s: the PG: password is not shown (%s)" % (mode, r.stderr[-400:]))
 
+        # without `geometry:` the table's first geometry column is drawn (as a load takes
+        # it), not the first by name ('centre' < 'geom'), and the log says so
+        ncfg = os.path.join(tmp, "geometry_none.yaml")
+        with open(ncfg, "w") as f:
+            f.write("sources:\n  pg: {path: \"PG:%s\", mode: per_request}\nlayers:\n"
+                    "  p: {source: pg, table: parcels, style: %s}\n"
+                    "tilesets:\n  c: {layers: [p]}\n"
+                    % (pg.conninfo(), os.path.join(a.srcdir, "styles", "alkis_parcels.sld")))
+        r = subprocess.run([a.binary, "check", "-c", ncfg], capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 0 and "has 2 geometry columns, drawing 'geom'" in r.stderr,
+              "per_request layer of a table with two geometry columns draws the first (%s)"
+              % r.stderr[-400:])
+
         # 5. a clean stop
         server.send_signal(signal.SIGTERM)
         rc = server.wait(60)

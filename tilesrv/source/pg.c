@@ -872,10 +872,18 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     if (pg_wait(pc,
                 PQsendQueryParams(
                     pc,
-                    "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
-                    "WHERE f_table_name = $1 AND ($2::text IS NULL OR f_table_schema = $2) "
-                    "AND ($3::text IS NULL OR f_geometry_column = $3) "
-                    "ORDER BY f_table_schema <> 'public', f_table_schema, f_geometry_column "
+                    "SELECT g.f_table_schema, g.f_geometry_column, g.srid, "
+                    "(SELECT count(*) FROM geometry_columns h WHERE h.f_table_schema = "
+                    "g.f_table_schema AND h.f_table_name = g.f_table_name) "
+                    "FROM geometry_columns g "
+                    "WHERE g.f_table_name = $1 AND ($2::text IS NULL OR g.f_table_schema = $2) "
+                    "AND ($3::text IS NULL OR g.f_geometry_column = $3) "
+                    /* the first geometry column of the table, as OGR (and a load) takes
+                     * it: not the first by name */
+                    "ORDER BY g.f_table_schema <> 'public', g.f_table_schema, "
+                    "(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = "
+                    "format('%I.%I', g.f_table_schema, g.f_table_name)::regclass AND "
+                    "a.attname = g.f_geometry_column) "
                     "LIMIT 1",
                     3, NULL, gparams, NULL, NULL, 0),
                 PGRES_TUPLES_OK, &r, t->timeout_ms, &late, msg, sizeof msg) != 0) {
@@ -895,6 +903,10 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     schema = strdup(PQgetvalue(r, 0, 0));
     gcol = strdup(PQgetvalue(r, 0, 1));
     srid = (int)strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    if (def->geometry == NULL && strtol(PQgetvalue(r, 0, 3), NULL, 10) > 1)
+        ts_info("layer %s: %s has %s geometry columns, drawing '%s' (the first; `geometry:` "
+                "picks another)",
+                name, def->table, PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 1));
     PQclear(r);
     r = NULL;
     if (schema == NULL || gcol == NULL) {
