@@ -368,6 +368,25 @@ def run(a, tmp, pgroot):
               "GetFeatureInfo on the PostGIS layer: the same parcel, all attributes (%s)"
               % (fl[0]["properties"] if fl else fl))
 
+        # the capabilities give per_request layers their table's extent (QGIS zooms to it)
+        st, _, caps = get(port, "/wms?SERVICE=WMS&REQUEST=GetCapabilities&VERSION=1.3.0")
+        import xml.etree.ElementTree as ET
+        ns = {"w": "http://www.opengis.net/wms"}
+        found = {}
+        for lay in ET.fromstring(caps).iter("{http://www.opengis.net/wms}Layer"):
+            nm = lay.find("w:Name", ns)
+            gb = lay.find("w:EX_GeographicBoundingBox", ns)
+            if nm is not None and gb is not None:
+                found[nm.text] = float(gb.find("w:westBoundLongitude", ns).text)
+        check(6.5 < found.get("pg_parcels", 0) < 7 and 6.5 < found.get("live", 0) < 7,
+              "WMS capabilities: the PostGIS layer and its group have their extent (%s)"
+              % {k: v for k, v in found.items() if "pg" in k or k == "live"})
+        st, _, col = get(port, "/ogcapi/collections/live")
+        cj = json.loads(col) if st == 200 else {}
+        bb = cj.get("extent", {}).get("spatial", {}).get("bbox", [[0]])[0]
+        check(st == 200 and 6.5 < bb[0] < 7, "OGC API: the PostGIS collection has its extent "
+              "(%d, %s)" % (st, cj.get("extent")))
+
         # a level where no rule of the style applies (the parcels begin at 1:50,000) asks
         # the database nothing: a z9 tile over a big table had read all its rows
         q0 = json.loads(get(port, "/health")[2])["postgis"]["queries"]

@@ -18,6 +18,9 @@ typedef struct ts_service_wms ts_service_wms;
 typedef struct ts_pipeline__loaded {
     const char *crs;
     const ts_render_layer *rl;
+    uint64_t count; /* features of its data: the store's, or a PostGIS table's (whose store
+                     * stays empty) */
+    ts_bbox extent; /* and their extent in crs, when count > 0 */
 } ts_pipeline__loaded;
 
 /* The loaded stores of layer l (at most max), in load order. */

@@ -1073,8 +1073,12 @@ ts_pipeline__service_layers(const ts_service *s, const ts_cfg_layer *l, ts_pipel
 {
     int n = 0;
     for (int i = 0; i < s->nlayers && n < max; i++)
-        if (s->layers[i].cfg == l)
-            out[n++] = (ts_pipeline__loaded){s->layers[i].crs, s->layers[i].rl};
+        if (s->layers[i].cfg == l) {
+            const svc_layer *sl = &s->layers[i];
+            out[n++] = (ts_pipeline__loaded){
+                sl->crs, sl->rl, sl->pg ? ts_pg_table_count(sl->pg) : ts_store_count(sl->store),
+                sl->pg ? ts_pg_table_extent(sl->pg) : ts_store_extent(sl->store)};
+        }
     return n;
 }
 

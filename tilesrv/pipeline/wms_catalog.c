@@ -180,9 +180,9 @@ layer_extents(const ts_service *s, ts_service_wms *w, const ts_cfg_layer *l, ts_
         *has_ll = 1;
         return;
     }
-    if (n == 0 || ts_store_count(ld[0].rl->store) == 0)
+    if (n == 0 || ld[0].count == 0)
         return;
-    ts_bbox ext = ts_store_extent(ld[0].rl->store);
+    ts_bbox ext = ld[0].extent;
     for (int k = 0; k < w->ncrs; k++) {
         const ts_crs *dst = w->crs[k];
         /* a store in the CRS itself knows its extent exactly */
@@ -191,7 +191,7 @@ layer_extents(const ts_service *s, ts_service_wms *w, const ts_cfg_layer *l, ts_
             if (same_coords(store_crs(ld[i].crs), dst))
                 direct = i;
         if (direct >= 0) {
-            boxes[k] = ts_store_extent(ld[direct].rl->store);
+            boxes[k] = ld[direct].extent;
             ok[k] = 1;
             continue;
         }
@@ -206,7 +206,7 @@ layer_extents(const ts_service *s, ts_service_wms *w, const ts_cfg_layer *l, ts_
         if (same_coords(store_crs(ld[i].crs), crs84))
             direct = i;
     if (direct >= 0) {
-        *ll = ts_store_extent(ld[direct].rl->store);
+        *ll = ld[direct].extent;
         *has_ll = 1;
     } else {
         ts_source_xform *x = xf_get(xc, nxc, maxxc, ld[0].crs, crs84);
