@@ -214,7 +214,8 @@ layers:
   parcels: {source: demo, table: parcels, style: %(styles)s/alkis_parcels.sld}
   buildings: {source: demo, table: buildings, style: %(styles)s/alkis_buildings.sld}
   streets: {source: demo, table: streets, style: %(styles)s/alkis_streets.sld}
-  pg_parcels: {source: pg, table: parcels, style: %(styles)s/alkis_parcels.sld}
+  pg_parcels: {source: pg, table: parcels, style: %(styles)s/alkis_parcels.sld,
+               mvt: {attributes: [flstnr, gemarkung]}}
   pg_buildings: {source: pg, table: public.buildings, style: %(styles)s/alkis_buildings.sld}
   pg_streets: {source: pg, table: streets, style: %(styles)s/alkis_streets.sld}
   pg_loaded: {source: pgload, table: parcels, style: %(styles)s/alkis_parcels.sld}
@@ -330,6 +331,10 @@ def run(a, tmp, pgroot):
                 elif line.startswith("Feature Count: ") and layer:
                     got[layer] = int(line[15:])
             counts[ts] = [got.get(n, 0) for n in names]
+            if ts == "live":  # `mvt: {attributes}` of a per_request layer are carried
+                check("flstnr: String" in out and "gemarkung: String" in out,
+                      "MVT: the PostGIS layer carries its mvt attributes (%s)"
+                      % [l for l in out.splitlines() if ": " in l and "(" in l][:12])
         check(all(c > 0 for c in counts["live"]) and counts["live"] == counts["gpkg"],
               "MVT: the PostGIS layers hold the GeoPackage's features per layer %s == %s"
               % (counts["live"], counts["gpkg"]))

@@ -406,8 +406,10 @@ load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, co
     snprintf(sl->crs, sizeof sl->crs, "%s", g->crs);
     if ((sl->style = layer_style(s, l, err)) == NULL)
         return err ? err->code : TS_ESTYLE;
-    /* the attributes the style reads (vector tiles do not query per-request layers) */
-    const char **fields = calloc((size_t)sl->style->nprops + 1, sizeof *fields);
+    /* the attributes the style reads and those its vector tiles carry (`mvt: {attributes}`:
+     * they had been left out of the query, so the tiles carried the style's only) */
+    const char **fields =
+        calloc((size_t)sl->style->nprops + (size_t)l->nmvt_attrs + 1, sizeof *fields);
     if (fields == NULL) {
         ts_style_unref(sl->style);
         sl->style = NULL;
@@ -415,6 +417,8 @@ load_pg_layer(ts_service *s, const ts_cfg_layer *l, const ts_cfg_source *src, co
     }
     for (int i = 0; i < sl->style->nprops; i++)
         fields[i] = sl->style->props[i];
+    for (int i = 0; i < l->nmvt_attrs; i++)
+        fields[sl->style->nprops + i] = l->mvt_attrs[i].name;
     ts_pg_def def = {
         .name = l->name,
         .conninfo = src->path,
