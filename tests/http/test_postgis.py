@@ -458,7 +458,7 @@ def run(a, tmp, pgroot):
             (["runuser", "-u", "postgres", "--"] if pg.as_root else []) +
             [os.path.join(pg.bin, "psql"), "-h", "127.0.0.1", "-p", str(pg.port), "-U",
              "postgres", "-d", "demo", "-qAt", "-c",
-             "BEGIN; LOCK TABLE parcels IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"],
+             "BEGIN; LOCK TABLE parcels IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(15); COMMIT;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.time() + 10
@@ -475,6 +475,14 @@ def run(a, tmp, pgroot):
             check(st == 502 and b"statement timeout" in body and took < 7,
                   "a query blocked by a lock is cancelled by query_timeout: %d after %.1f s (%s)"
                   % (st, took, body[:160].decode(errors="replace")))
+            # GetFeatureInfo of the loaded layer reads the attributes back through OGR:
+            # its statements give up after 5 s (they had waited for the lock, on an HTTP
+            # thread) and the attributes in memory are answered
+            t0 = time.time()
+            fi = info("pg_loaded")
+            took = time.time() - t0
+            check(len(fi) == 1 and took < 8.5, "GetFeatureInfo of a loaded PostGIS layer whose "
+                  "table is locked answers after %.1f s (%s)" % (took, fi))
         finally:
             locker.wait(30)
 

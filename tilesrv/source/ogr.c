@@ -390,14 +390,21 @@ field_text(OGRFeatureH feat, int i, OGRFieldType type, char *buf, size_t len)
 /* ---- setup ---- */
 
 const char *
-ts_source__bounded_path(const char *path, int timeout_s, char *buf, size_t len)
+ts_source__bounded_path(const char *path, int timeout_s, const char *session, char *buf,
+                        size_t len)
 {
-    if (strncasecmp(path, "PG:", 3) != 0 || strstr(path, "connect_timeout") != NULL)
+    if (strncasecmp(path, "PG:", 3) != 0)
         return path;
     const char *ci = path + 3;
     int uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
-    const char *sep = !uri ? " " : strchr(ci, '?') != NULL ? "&" : "?";
-    int n = snprintf(buf, len, "%s%sconnect_timeout=%d", path, ci[0] ? sep : "", timeout_s);
+    int n = snprintf(buf, len, "%s", path);
+    if (strstr(path, "connect_timeout") == NULL && n > 0 && (size_t)n < len) {
+        const char *sep = !uri ? " " : strchr(buf + 3, '?') != NULL ? "&" : "?";
+        n += snprintf(buf + n, len - (size_t)n, "%sconnect_timeout=%d", ci[0] ? sep : "",
+                      timeout_s);
+    }
+    if (session != NULL && !uri && strstr(path, "options") == NULL && n > 0 && (size_t)n < len)
+        n += snprintf(buf + n, len - (size_t)n, " options='%s'", session);
     return n > 0 && (size_t)n < len ? buf : path;
 }
 
@@ -412,7 +419,10 @@ open_layer(load *L, ts_err *err)
     static const char *const csv_opts[] = {"X_POSSIBLE_NAMES=lon,lng,long,longitude",
                                            "Y_POSSIBLE_NAMES=lat,latitude", NULL};
     char bounded[4096];
-    L->ds = GDALOpenEx(ts_source__bounded_path(def->path, 10, bounded, sizeof bounded),
+    /* a table locked by an import holds the load a minute at most (the reload is then
+     * refused, the running data stay), not until the import ends */
+    L->ds = GDALOpenEx(ts_source__bounded_path(def->path, 10, "-c lock_timeout=60000", bounded,
+                                               sizeof bounded),
                        GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
                        csv ? csv_opts : NULL, NULL);
     if (L->ds == NULL)
@@ -842,7 +852,8 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
     CPLErrorReset();
     /* on the HTTP thread: a database that does not answer holds it 5 s at most */
     char bounded[4096];
-    GDALDatasetH ds = GDALOpenEx(ts_source__bounded_path(path, 5, bounded, sizeof bounded),
+    GDALDatasetH ds = GDALOpenEx(ts_source__bounded_path(path, 5, "-c statement_timeout=5000",
+                                                         bounded, sizeof bounded),
                                  GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
                                  NULL, NULL);
     OGRFeatureH feat = NULL;

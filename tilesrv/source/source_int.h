@@ -65,10 +65,12 @@ struct ts_source_ctx {
 void ts_source__gdal_init(void);
 /* While a load runs: route this thread's GDAL messages into sc (thread-local handler). */
 /* The dataset name to open path with: a PostgreSQL connection string ("PG:...") without a
- * connect_timeout gets connect_timeout=timeout_s (in buf, of len bytes), since libpq then
- * waits for a server that does not answer as long as TCP does (forever for a frozen host);
- * anything else (or a string that does not fit) is path itself. */
-const char *ts_source__bounded_path(const char *path, int timeout_s, char *buf, size_t len);
+ * connect_timeout gets connect_timeout=timeout_s (libpq otherwise waits for a server that
+ * does not answer as long as TCP does: forever for a frozen host), and one in keyword form
+ * without `options` gets options='session' (e.g. "-c lock_timeout=60000"; NULL: none), in
+ * buf of len bytes; anything else (or a string that does not fit) is path itself. */
+const char *ts_source__bounded_path(const char *path, int timeout_s, const char *session,
+                                    char *buf, size_t len);
 void ts_source__gdal_capture_begin(ts_source_ctx *sc);
 void ts_source__gdal_capture_end(ts_source_ctx *sc);
 
