@@ -196,7 +196,7 @@ run_pipeline(ts_service *svc, const char *tileset, tile *tiles, int n, int threa
              int runs)
 {
     for (int pass = 0; pass < warmup + runs; pass++) {
-        ts_pipeline_opts po = {threads, 4096, 512u << 20, 0};
+        ts_pipeline_opts po = {threads, 4096, 512u << 20, 0, 0};
         ts_err err;
         ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
         if (p == NULL)

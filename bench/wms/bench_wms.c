@@ -112,7 +112,7 @@ main(int argc, char **argv)
         fprintf(stderr, "bench_wms: %s\n", ts_err_format(&err, buf, sizeof buf));
         return 1;
     }
-    ts_pipeline_opts po = {threads, 64, 16u << 20, 0};
+    ts_pipeline_opts po = {threads, 64, 16u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     if (p == NULL) {
         fprintf(stderr, "bench_wms: %s\n", err.msg);

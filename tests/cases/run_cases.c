@@ -212,7 +212,7 @@ static ts_pipeline *
 new_pipeline(ts_service *svc, int threads)
 {
     ts_err err;
-    ts_pipeline_opts po = {threads, 256, (size_t)256 << 20, 0};
+    ts_pipeline_opts po = {threads, 256, (size_t)256 << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     if (p == NULL)
         say_err("pipeline", &err);

@@ -551,13 +551,21 @@ def run(a, tmp, pgroot):
                     st, body = 0, str(e).encode()
                 answers.append((st, time.time() - t0, body[:200]))
 
-            # two metatiles at once: both render threads wait on the frozen server
+            # two metatiles at once wait on the frozen server; renders that query a
+            # database run on one render thread of the two, so a GeoPackage tile asked
+            # meanwhile is drawn on the other (both had waited: 4 s for a file's tile)
             threads = [threading.Thread(target=hung_tile, args=(x,)) for x in (TX, TX + 4)]
             for t in threads:
                 t.start()
+            time.sleep(0.5)
+            t0 = time.time()
+            st, _, _ = tile(port, "gpkg", 15, (TX >> 1) + 4, TY >> 1)
+            took = time.time() - t0
+            check(st == 200 and took < 2, "database hung: a GeoPackage tile renders while "
+                  "PostGIS renders wait (%d after %.1f s)" % (st, took))
             for t in threads:
                 t.join(60)
-            check(len(answers) == 2 and all(500 <= st < 600 and took < 12 for st, took, _ in
+            check(len(answers) == 2 and all(500 <= st < 600 and took < 13 for st, took, _ in
                                             answers),
                   "database hung: the renders waiting on it fail after query_timeout + 2 s (%s)"
                   % answers)

@@ -36,7 +36,7 @@ TS_TEST(pipeline_refuses_bad_requests)
 {
     ts_service *svc = demo_service();
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {2, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {2, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -77,7 +77,7 @@ TS_TEST(pipeline_many_threads_one_metatile_one_render)
 {
     ts_service *svc = demo_service();
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {2, 64, 64u << 20, 0};
+    ts_pipeline_opts po = {2, 64, 64u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -118,7 +118,7 @@ TS_TEST(pipeline_hidpi_tiles_are_512_px)
 {
     ts_service *svc = demo_service();
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {1, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {1, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -201,7 +201,7 @@ TS_TEST(pipeline_maps_in_served_and_reprojected_crs)
 {
     ts_service *svc = demo_service();
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {2, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {2, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -235,7 +235,7 @@ TS_TEST(pipeline_feature_info_and_legend)
 {
     ts_service *svc = demo_service();
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {1, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {1, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, NULL);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -352,7 +352,7 @@ TS_TEST(pipeline_live_layer_store_swap_and_exact_invalidation)
     ts_config_unref(cfg);
     TS_REQUIRE(svc);
     TS_CHECK(ts_service_tileset_live(svc, ts_service_tileset(svc, "parking")));
-    ts_pipeline_opts po = {2, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {2, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -516,7 +516,7 @@ TS_TEST(pipeline_invalidate_detaches_renders_in_flight)
     ts_service *svc = ts_service_load(cfg, &err);
     ts_config_unref(cfg);
     TS_REQUIRE(svc);
-    ts_pipeline_opts po = {1, 16, 32u << 20, 0};
+    ts_pipeline_opts po = {1, 16, 32u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -650,7 +650,7 @@ TS_TEST(pipeline_zoom_range_carries_to_other_grids_by_scale)
     TS_CHECK_INT(o1->maxzoom, 24);
     TS_CHECK_INT(h1->minzoom, 13);
     TS_CHECK_INT(h1->maxzoom, 24);
-    ts_pipeline_opts po = {1, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {1, 16, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     TS_REQUIRE(p);
@@ -686,7 +686,7 @@ TS_TEST(pipeline_layers_load_side_by_side_and_failures_name_their_file)
     TS_CHECK(a2->bounds.maxx > a2->bounds.minx && a2->bounds.minx > 300000 &&
              a2->bounds.maxx < 400000);
     TS_CHECK(b->bounds.minx == a->bounds.minx || b->bounds.minx >= a->bounds.minx);
-    ts_pipeline_opts po = {2, 16, 8u << 20, 0};
+    ts_pipeline_opts po = {2, 16, 8u << 20, 0, 0};
     ts_err err;
     ts_err_clear(&err);
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);

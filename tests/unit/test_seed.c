@@ -670,7 +670,7 @@ demo_pipeline(ts_config *cfg)
         fprintf(stderr, "service: %s\n", err.msg);
         return NULL;
     }
-    ts_pipeline_opts po = {2, 64, 8u << 20, 0};
+    ts_pipeline_opts po = {2, 64, 8u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     if (p == NULL)
         fprintf(stderr, "pipeline: %s\n", err.msg);

@@ -1,6 +1,7 @@
 /* Unit tests for util: status, buf, pool, redact. */
 #include "test.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,4 +182,61 @@ TS_TEST(log_lines_are_one_line_each_with_control_characters_escaped)
     TS_CHECK(strstr(out, "70b3d57e\\x1b[31mRED\\nFAKE 2026 INFO  injected\n") != NULL);
     TS_CHECK(strstr(out, "password=***'\\n\\tIs the server running?\n") != NULL);
     TS_CHECK(strstr(out, "hunter2") == NULL);
+}
+
+/* A task that waits until it is let go, counting how many of its kind run at once. */
+typedef struct gate_task {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open;
+    int running, most, ran;
+} gate_task;
+
+static void
+gated(void *ws, void *arg)
+{
+    (void)ws;
+    gate_task *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->running++;
+    if (g->running > g->most)
+        g->most = g->running;
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    g->running--;
+    g->ran++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+TS_TEST(pool_limited_tasks_leave_workers_to_the_others)
+{
+    /* three workers, at most one limited (database) task at once: with three limited tasks
+     * waiting on a hung database, a task behind them still runs */
+    ts_err e;
+    ts_pool *p = ts_pool_new(3, 64, NULL, &e);
+    TS_REQUIRE(p != NULL);
+    ts_pool_set_limit(p, 1);
+    gate_task g = {.open = 0};
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    atomic_store(&counter, 0);
+    for (int i = 0; i < 3; i++)
+        TS_CHECK_INT(ts_pool_submit_limited(p, gated, &g, 1), TS_OK);
+    TS_CHECK_INT(ts_pool_submit(p, add_task, (void *)(intptr_t)7), TS_OK);
+    for (int i = 0; i < 2000 && atomic_load(&counter) != 7; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    TS_CHECK_INT(atomic_load(&counter), 7); /* ran while the limited one hangs */
+    pthread_mutex_lock(&g.mu);
+    TS_CHECK_INT(g.running, 1);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    ts_pool_wait_idle(p);
+    TS_CHECK_INT(g.ran, 3);
+    TS_CHECK_INT(g.most, 1);
+    ts_pool_free(p);
+    pthread_mutex_destroy(&g.mu);
+    pthread_cond_destroy(&g.cv);
 }

@@ -86,7 +86,7 @@ ts_cmd_render(const ts_cli *o)
     }
     int threads = o->threads > 0 ? o->threads : ts_cli_ncpu();
     /* a fresh drawing: the configured persistent caches are neither read nor written */
-    ts_pipeline_opts po = {threads, 16, 64u << 20, 1};
+    ts_pipeline_opts po = {threads, 16, 64u << 20, 1, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     if (p == NULL) {

@@ -185,7 +185,7 @@ ts_cmd_seed(const ts_cli *o)
                                                    : ts_cli_ncpu();
     so.inflight = 2 * threads;
     so.writers = threads;
-    ts_pipeline_opts po = {threads, 4 * threads + 16, 16u << 20, 0};
+    ts_pipeline_opts po = {threads, 4 * threads + 16, 16u << 20, 0, 0};
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);
     ts_service_unref(svc);
     if (p == NULL) {

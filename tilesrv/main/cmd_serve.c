@@ -315,8 +315,10 @@ ts_cmd_serve(const ts_cli *o)
     int threads = o->threads > 0 ? o->threads
                   : cfg->server.render_threads > 0 ? cfg->server.render_threads
                                                    : ts_cli_ncpu();
+    /* renders that wait on a database leave one thread to those drawn from files */
     ts_pipeline_opts po = {threads, cfg->server.queue_max,
-                           (size_t)cfg->server.cache_mb * 1024 * 1024, 0};
+                           (size_t)cfg->server.cache_mb * 1024 * 1024, 0,
+                           threads > 1 ? threads - 1 : 1};
     ts_err err;
     ts_err_clear(&err);
     ts_pipeline *p = ts_pipeline_new(svc, &po, &err);

@@ -299,7 +299,8 @@ ts_pipeline_map(ts_pipeline *p, const ts_map_req *r, ts_tile_done done, void *ud
         j->layer_crs[j->n] = scrs == NULL ? NULL : sc ? ts_pipeline__proj_name(sc) : scrs;
         j->n++;
     }
-    st = ts_pool_submit(ts_pipeline__pool(p), map_job_run, j);
+    st = ts_pool_submit_limited(ts_pipeline__pool(p), map_job_run, j,
+                                ts_pipeline__layers_use_db(j->svc, j->rls, j->n));
     if (st != TS_OK) {
         st = TS_FAIL(err, TS_EBUSY, "render queue full");
         goto fail;

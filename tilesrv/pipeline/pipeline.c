@@ -832,6 +832,8 @@ ts_pipeline_new(ts_service *svc, const ts_pipeline_opts *o, ts_err *err)
     }
     ts_pool_hooks hooks = {worker_init, worker_fini, p};
     p->pool = ts_pool_new(p->nthreads, o->queue_max > 0 ? o->queue_max : 256, &hooks, err);
+    if (p->pool != NULL && o->db_threads > 0)
+        ts_pool_set_limit(p->pool, o->db_threads);
     if (p->nthreads > 1) {
         p->band_pool = ts_pool_new(p->nthreads - 1, 64, NULL, err);
         p->spare = calloc((size_t)p->nthreads, sizeof *p->spare);
@@ -1442,7 +1444,9 @@ join_or_queue(ts_pipeline *p, cacheset *cs, const ts_tileset *ts, const ts_tile_
     j->waiters = w;
     j->hnext = p->inflight[h % 1024];
     p->inflight[h % 1024] = j;
-    if (ts_pool_submit(p->pool, job_run, j) != TS_OK) {
+    if (ts_pool_submit_limited(p->pool, job_run, j,
+                               ts_pipeline__layers_use_db(cs->svc, ts->layers, ts->nlayers)) !=
+        TS_OK) {
         p->inflight[h % 1024] = j->hnext;
         pthread_mutex_unlock(&p->mu);
         job_free(j);

@@ -151,6 +151,10 @@ typedef struct ts_pipeline_opts {
     size_t cache_bytes;     /* memory cache budget */
     int memory_only;        /* 1: no persistent cache level is opened, read or written
                              * (tilesrv render: a fresh drawing, the caches untouched) */
+    int db_threads;         /* > 0: renders that query a database (per-request PostGIS
+                             * layers) run on at most this many threads at once, so a
+                             * slow or hung database leaves the others to the tilesets
+                             * drawn from files; 0: no limit (a seed) */
 } ts_pipeline_opts;
 
 typedef struct ts_pipeline ts_pipeline;

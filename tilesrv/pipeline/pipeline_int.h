@@ -76,6 +76,9 @@ ts_status ts_pipeline__fetch_layers(const ts_service *s, const ts_render_layer *
                                     ts_pipeline__fetched **held, ts_err *err);
 /* NULL is accepted. */
 void ts_pipeline__fetched_release(ts_pipeline__fetched *f);
+/* 1 if a layer of layers[0..n) is per-request (its renders wait on a database: the pool
+ * runs them as limited tasks, see ts_pipeline_opts.db_threads). */
+int ts_pipeline__layers_use_db(const ts_service *s, const ts_render_layer *const *layers, int n);
 
 /* The pipeline's memory cache of encoded tiles (pipeline.c). */
 ts_mem_cache *ts_pipeline__mem_cache(ts_pipeline *p);

@@ -1210,6 +1210,17 @@ pg_layer_of(const ts_service *s, const ts_render_layer *rl)
     return NULL;
 }
 
+int
+ts_pipeline__layers_use_db(const ts_service *s, const ts_render_layer *const *layers, int n)
+{
+    if (s == NULL || s->npg == 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (pg_layer_of(s, layers[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 void
 ts_pipeline__fetched_release(ts_pipeline__fetched *f)
 {

@@ -1,4 +1,6 @@
-/* util/pool.c — pthread pool with a bounded ring queue. */
+/* util/pool.c — pthread pool with a bounded ring queue. Tasks of the limited class
+ * (ts_pool_submit_limited) run on at most `limit` workers at once: a worker takes the first
+ * queued task it may run, so other tasks pass limited ones that wait. */
 #include "util/pool.h"
 
 #include <pthread.h>
@@ -8,6 +10,7 @@
 typedef struct task {
     ts_task_fn fn;
     void *arg;
+    int limited;
 } task;
 
 struct ts_pool {
@@ -17,12 +20,42 @@ struct ts_pool {
     task *ring;
     int cap, head, count;
     int running;        /* tasks being executed */
+    int running_limited; /* of them, of the limited class */
+    int limit;          /* most limited tasks at once (nthreads: no limit) */
+    int nlimited;       /* limited tasks queued */
     int stopping;
     int nthreads;
     pthread_t *threads;
     ts_pool_hooks hooks;
     atomic_int next_id;
 };
+
+/* The queue position (0 = head) of the first task a worker may run now, or -1. p->mu held. */
+static int
+next_runnable(const ts_pool *p)
+{
+    if (p->count == 0)
+        return -1;
+    if (p->nlimited == 0 || p->running_limited < p->limit)
+        return 0;
+    for (int k = 0; k < p->count; k++)
+        if (!p->ring[(p->head + k) % p->cap].limited)
+            return k;
+    return -1;
+}
+
+/* Remove the task at queue position k, keeping the others' order. p->mu held. */
+static task
+take(ts_pool *p, int k)
+{
+    task t = p->ring[(p->head + k) % p->cap];
+    for (int i = k; i > 0; i--) /* the ones before it move up one */
+        p->ring[(p->head + i) % p->cap] = p->ring[(p->head + i - 1) % p->cap];
+    p->head = (p->head + 1) % p->cap;
+    p->count--;
+    p->nlimited -= t.limited;
+    return t;
+}
 
 static void *
 worker_main(void *vp)
@@ -32,18 +65,23 @@ worker_main(void *vp)
     void *state = p->hooks.worker_init ? p->hooks.worker_init(id, p->hooks.ud) : NULL;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->count == 0 && !p->stopping)
+        int k;
+        while ((k = next_runnable(p)) < 0 && !(p->stopping && p->count == 0))
             pthread_cond_wait(&p->has_work, &p->mu);
-        if (p->count == 0 && p->stopping)
-            break;
-        task t = p->ring[p->head];
-        p->head = (p->head + 1) % p->cap;
-        p->count--;
+        if (k < 0)
+            break; /* stopping, nothing queued */
+        task t = take(p, k);
         p->running++;
+        p->running_limited += t.limited;
         pthread_mutex_unlock(&p->mu);
         t.fn(state, t.arg);
         pthread_mutex_lock(&p->mu);
         p->running--;
+        if (t.limited) {
+            p->running_limited--;
+            if (p->nlimited > 0) /* a limited task may run now: wake a worker for it */
+                pthread_cond_broadcast(&p->has_work);
+        }
         if (p->count == 0 && p->running == 0)
             pthread_cond_broadcast(&p->idle);
     }
@@ -76,6 +114,7 @@ ts_pool_new(int nthreads, int queue_max, const ts_pool_hooks *hooks, ts_err *err
         return NULL;
     }
     p->cap = queue_max;
+    p->limit = nthreads;
     if (hooks)
         p->hooks = *hooks;
     pthread_mutex_init(&p->mu, NULL);
@@ -96,6 +135,22 @@ ts_pool_new(int nthreads, int queue_max, const ts_pool_hooks *hooks, ts_err *err
 ts_status
 ts_pool_submit(ts_pool *p, ts_task_fn fn, void *arg)
 {
+    return ts_pool_submit_limited(p, fn, arg, 0);
+}
+
+void
+ts_pool_set_limit(ts_pool *p, int limit)
+{
+    pthread_mutex_lock(&p->mu);
+    p->limit = limit < 1 ? 1 : limit > p->nthreads ? p->nthreads : limit;
+    pthread_cond_broadcast(&p->has_work);
+    pthread_mutex_unlock(&p->mu);
+}
+
+ts_status
+ts_pool_submit_limited(ts_pool *p, ts_task_fn fn, void *arg, int limited)
+{
+    limited = limited != 0;
     pthread_mutex_lock(&p->mu);
     if (p->stopping) {
         pthread_mutex_unlock(&p->mu);
@@ -105,9 +160,14 @@ ts_pool_submit(ts_pool *p, ts_task_fn fn, void *arg)
         pthread_mutex_unlock(&p->mu);
         return TS_EBUSY;
     }
-    p->ring[(p->head + p->count) % p->cap] = (task){fn, arg};
+    p->ring[(p->head + p->count) % p->cap] = (task){fn, arg, limited};
     p->count++;
-    pthread_cond_signal(&p->has_work);
+    p->nlimited += limited;
+    /* a limited task waiting ahead may keep the one woken from taking this: wake all */
+    if (p->nlimited > limited)
+        pthread_cond_broadcast(&p->has_work);
+    else
+        pthread_cond_signal(&p->has_work);
     pthread_mutex_unlock(&p->mu);
     return TS_OK;
 }

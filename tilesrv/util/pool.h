@@ -28,6 +28,15 @@ ts_pool *ts_pool_new(int nthreads, int queue_max, const ts_pool_hooks *hooks, ts
  * TS_EINVAL after ts_pool_free began. Any thread may call. */
 ts_status ts_pool_submit(ts_pool *p, ts_task_fn fn, void *arg);
 
+/* As ts_pool_submit; limited != 0: a task of the limited class, of which at most the
+ * pool's limit run at once (tasks that wait on a database: they must not take every
+ * worker from those that do not). Other tasks queued behind waiting limited ones run
+ * first. */
+ts_status ts_pool_submit_limited(ts_pool *p, ts_task_fn fn, void *arg, int limited);
+/* Set how many limited tasks may run at once (clamped to 1..nthreads; the default,
+ * nthreads, is no limit). */
+void ts_pool_set_limit(ts_pool *p, int limit);
+
 /* Tasks waiting (not running). */
 int ts_pool_queued(ts_pool *p);
 /* Number of worker threads. */
