@@ -609,6 +609,23 @@ def run(a, tmp, pgroot):
         check(st == 200 and differing(cur, again, tol=0)[0] == 0,
               "database running again: the PostGIS tile renders the current data (%d)" % st)
 
+        # a table re-imported in another CRS while the server runs: its query's box (in
+        # the CRS read at start) matches nothing; the renders fail saying so, rather than
+        # draw the layer empty and cache that (blank buildings, /health ok)
+        pg.sql("ALTER TABLE buildings ALTER COLUMN geom TYPE geometry(Geometry, 4326) "
+               "USING ST_Transform(geom, 4326)")
+        truncate(port, "live")
+        st, _, body = tile(port, "live", Z, TX, TY)
+        check(st == 502 and b"SRID of public.buildings.geom is 4326 now, 25832" in body,
+              "a changed SRID fails the render, naming it (%d %s)" % (st, body[:200]))
+        pg.sql("ALTER TABLE buildings ALTER COLUMN geom TYPE geometry(Geometry, 25832) "
+               "USING ST_Transform(geom, 25832)")
+        st, _, back = tile(port, "live", Z, TX, TY)
+        check(st == 200, "the SRID back as it was: the tile renders (%d)" % st)
+        # (the coordinates went through EPSG:4326 and back: equal to a millimetre)
+        same_image(cur, back, "the SRID back as it was: the tile as before")
+        cur = back
+
         # a reload (SIGHUP) describes the tables again; renders go on over the connections
         # the workers keep
         server.send_signal(signal.SIGHUP)

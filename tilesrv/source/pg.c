@@ -56,6 +56,12 @@ struct ts_pg_table {
     int has_pk;       /* an integer primary key is selected last: the features' origin ids */
     ts_store *empty;
     ts_bbox extent;
+    /* the geometry column as described at open, and when a fetch last checked that it is
+     * still so (the query's box carries the SRID: a table re-imported in another CRS
+     * matched no row, silently, and blank tiles were cached) */
+    char *schema, *table, *gcol;
+    int srid;
+    _Atomic uint64_t srid_checked_ns;
     uint64_t count;
 };
 
@@ -132,6 +138,7 @@ typedef struct pg_conn {
     PGconn *pc;          /* NULL: closed */
     char **stmts;        /* statements prepared on pc */
     int nstmts, capstmts;
+    uint64_t silent_gen; /* the server's silent_gen when pc was opened */
     struct pg_conn *next;
 } pg_conn;
 
@@ -375,6 +382,8 @@ typedef struct pg_server {
     uint64_t retry_ns;   /* no connect before this (monotonic); 0 = none */
     uint64_t backoff_ns; /* the wait after the next failure; 0 = the server works */
     int probing;         /* a thread is connecting to the failing server */
+    uint64_t silent_gen; /* +1 each time a query got no answer: connections opened before
+                          * are not used again (each would wait out its own timeout) */
     char msg[200];       /* the last failure */
     struct pg_server *next;
 } pg_server;
@@ -397,6 +406,29 @@ server_get(const char *conninfo)
     v->next = servers;
     servers = v;
     return v;
+}
+
+/* The server's silent_gen (0 when out of memory). */
+static uint64_t
+server_silent_gen(const char *conninfo)
+{
+    pthread_mutex_lock(&servers_mu);
+    pg_server *v = server_get(conninfo);
+    uint64_t g = v ? v->silent_gen : 0;
+    pthread_mutex_unlock(&servers_mu);
+    return g;
+}
+
+/* A query on conninfo got no answer: it counts as a failed connect, and the connections
+ * to it opened before are closed by their threads at their next use. */
+static void
+server_silent(const char *conninfo)
+{
+    pthread_mutex_lock(&servers_mu);
+    pg_server *v = server_get(conninfo);
+    if (v != NULL)
+        v->silent_gen++;
+    pthread_mutex_unlock(&servers_mu);
 }
 
 /* May this thread connect to conninfo now? 1 = yes (*probe = 1: as the one thread that
@@ -468,8 +500,11 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
         th->conns = c;
     }
     *fresh = 0;
-    if (c->pc != NULL)
+    uint64_t gen = server_silent_gen(c->conninfo);
+    if (c->pc != NULL && c->silent_gen == gen)
         return c;
+    if (c->pc != NULL) /* opened before a query on it went unanswered: the server hangs */
+        conn_close(c);
     char msg[240];
     int probe;
     if (!server_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
@@ -485,6 +520,7 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
         return NULL;
     }
     atomic_fetch_add(&n_connects, 1);
+    c->silent_gen = gen;
     *fresh = 1;
     return c;
 }
@@ -517,11 +553,65 @@ conn_add_stmt(pg_conn *c, const char *name)
 
 static const Oid box_types[4] = {OID_FLOAT8, OID_FLOAT8, OID_FLOAT8, OID_FLOAT8};
 
+#define PG_SRID_CHECK_NS 30000000000ull /* how often a table's geometry column is looked at */
+
+/* Once per `every` ns (per table, on the fetching thread's connection c): is t's geometry
+ * column still there, with the SRID the query's box carries? 0 = yes (or not due, or the
+ * column declares none); -1 with msg: the renders must fail until a reload describes it
+ * again. A failure to ask is left to the query. Asked every 30 s before a query, and after
+ * a query that found nothing at most once a second (what a changed SRID gives). */
+static int
+srid_still_holds(ts_pg_table *t, pg_conn *c, uint64_t every, char *msg, size_t len)
+{
+    uint64_t now = ts_mono_ns(), last = atomic_load(&t->srid_checked_ns);
+    if (t->srid <= 0 || (last != 0 && now - last < every) ||
+        !atomic_compare_exchange_strong(&t->srid_checked_ns, &last, now))
+        return 0;
+    const char *params[3] = {t->schema, t->table, t->gcol};
+    PGresult *r;
+    int late;
+    char m[200];
+    if (pg_wait(c->pc,
+                PQsendQueryParams(c->pc,
+                                  "SELECT srid FROM geometry_columns WHERE f_table_schema = $1 "
+                                  "AND f_table_name = $2 AND f_geometry_column = $3",
+                                  3, NULL, params, NULL, NULL, 0),
+                PGRES_TUPLES_OK, &r, c->timeout_ms, &late, m, sizeof m) != 0) {
+        atomic_store(&t->srid_checked_ns, 0); /* ask again next time */
+        if (!late)
+            return 0;
+        conn_close(c); /* a command is still in flight on it */
+        server_silent(c->conninfo);
+        server_result(c->conninfo, 0, 1, m);
+        snprintf(msg, len, "%s", m);
+        return -1;
+    }
+    int ok = 1;
+    if (PQntuples(r) != 1) {
+        snprintf(msg, len, "%s.%s has no geometry column %s any more: reload the configuration",
+                 t->schema, t->table, t->gcol);
+        ok = 0;
+    } else {
+        int now_srid = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        if (now_srid != t->srid) {
+            snprintf(msg, len,
+                     "the SRID of %s.%s.%s is %d now, %d when the configuration was loaded: "
+                     "reload it",
+                     t->schema, t->table, t->gcol, now_srid, t->srid);
+            ok = 0;
+        }
+    }
+    PQclear(r);
+    if (!ok)
+        atomic_store(&t->srid_checked_ns, 0); /* and every fetch asks again until it holds */
+    return ok ? 0 : -1;
+}
+
 /* Run t's query for the source box on the thread's connection, preparing it first on a
  * connection that has not seen it. A reused connection found broken is reopened and the
  * query retried once. NULL with *err (TS_ESOURCE) on failure. */
 static PGresult *
-run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
+run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
 {
     char p[4][32];
     snprintf(p[0], sizeof p[0], "%.17g", sb->minx);
@@ -537,6 +627,11 @@ run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
         char msg[200] = "";
         PGresult *r = NULL;
         int late = 0, failed = 0;
+        char smsg[300];
+        if (srid_still_holds(t, c, PG_SRID_CHECK_NS, smsg, sizeof smsg) != 0) {
+            TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
+            return NULL;
+        }
         if (!conn_has_stmt(c, t->stmt)) {
             failed = pg_wait(c->pc, PQsendPrepare(c->pc, t->stmt, t->sql, 4, box_types),
                              PGRES_COMMAND_OK, &r, c->timeout_ms, &late, msg, sizeof msg);
@@ -550,13 +645,22 @@ run_query(pg_thread *th, const ts_pg_table *t, const ts_bbox *sb, ts_err *err)
         }
         if (!failed &&
             pg_wait(c->pc, PQsendQueryPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0),
-                    PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg) == 0)
+                    PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg) == 0) {
+            if (PQntuples(r) == 0 &&
+                srid_still_holds(t, c, 1000000000ull, smsg, sizeof smsg) != 0) {
+                PQclear(r);
+                TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
+                return NULL;
+            }
             return r;
+        }
         int broken = late || PQstatus(c->pc) != CONNECTION_OK;
         if (broken)
             conn_close(c);
-        if (late) /* the server holds the connection but does not answer: as unreachable */
+        if (late) { /* the server holds the connection but does not answer: unreachable */
+            server_silent(c->conninfo);
             server_result(c->conninfo, 0, 1, msg);
+        }
         if (!broken || late || fresh || attempt > 0) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, msg);
             return NULL;
@@ -743,6 +847,9 @@ table_free(ts_pg_table *t)
     free(t->sql);
     free(t->src_crs);
     free(t->dst_crs);
+    free(t->schema);
+    free(t->table);
+    free(t->gcol);
     for (int i = 0; i < t->nfields; i++)
         free(t->fields[i]);
     free(t->fields);
@@ -1008,6 +1115,14 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
         goto done;
     }
     if (t->src_crs == NULL) {
+        st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
+        goto done;
+    }
+    t->schema = strdup(schema);
+    t->table = strdup(tname);
+    t->gcol = strdup(gcol);
+    t->srid = srid;
+    if (t->schema == NULL || t->table == NULL || t->gcol == NULL) {
         st = TS_FAIL(err, TS_ENOMEM, "layer %s", name);
         goto done;
     }
