@@ -144,6 +144,9 @@ def test_get_with_a_body_is_refused():
     assert status_of(r) == 400 and b"Host" in r, r[:200]
     r = raw(p, b"GET /health HTTP/1.0\r\n\r\n")
     assert status_of(r) == 200, r[:200]
+    # two Host fields: which one a proxy and which one the server reads may differ
+    r = raw(p, b"GET /health HTTP/1.1\r\nHost: a\r\nhost: b\r\nConnection: close\r\n\r\n")
+    assert status_of(r) == 400 and b"Host" in r, r[:200]
     r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
     assert status_of(r) == 400, r[:200]
     r = raw(p, b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -678,6 +681,27 @@ def test_sighup_reload_under_load_drops_no_request():
             f.result()
     assert not errors, errors[:5]
     assert count[0] >= 15, count
+
+
+def test_a_half_sent_request_head_does_not_hold_a_shutdown():
+    """A client that sent half a request head and waits is not a request in flight: a stop
+    had waited the whole shutdown_timeout for it (any client could delay every restart)."""
+    cfg = demo_config(os.path.join(TMP, "half.yaml"),
+                      "  listen: \"127.0.0.1:8080\"\n  shutdown_timeout: 20\n")
+    srv = H.start_server(cfg)
+    try:
+        half = socket.create_connection(("127.0.0.1", srv[1]), timeout=10)
+        half.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # no blank line
+        time.sleep(0.3)
+        t0 = time.time()
+        srv[0].send_signal(signal.SIGTERM)
+        rc = srv[0].wait(timeout=60)
+        took = time.time() - t0
+        half.close()
+        assert rc == 0 and took < 8, (rc, took)
+    finally:
+        if srv[0].poll() is None:
+            srv[0].kill()
 
 
 def test_sigterm_finishes_requests_in_flight_and_exits_0():

@@ -1017,6 +1017,26 @@ has_body(struct MHD_Connection *c)
     return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
+static enum MHD_Result
+count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "Host") == 0)
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* The number of Host header fields (two are a request smuggling trick: which one a proxy
+ * and which one the server reads may differ). */
+static int
+host_count(struct MHD_Connection *c)
+{
+    int n = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    return n;
+}
+
 /* The first call for a request (its head is complete): the limits. 1 with *ret set when
  * the request is refused (answered at once: libmicrohttpd then closes the connection,
  * which is what a refused request deserves), 0 when it may go on. */
@@ -1040,6 +1060,9 @@ head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *ve
                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host") == NULL) {
         *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
                                   "an HTTP/1.1 request needs a Host header (RFC 9112 3.2)");
+    } else if (host_count(c) > 1) {
+        *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+                                  "more than one Host header (RFC 9112 3.2)");
     } else if (has_body(c)) {
         *ret = ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
                                   strcmp(rs->method, "GET") == 0 || strcmp(rs->method, "HEAD") == 0
@@ -1054,6 +1077,11 @@ head_refused(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *ve
 /* The second call (the whole request is in): the routes. Answering here, not in the first
  * call, keeps the connection open for the next request (libmicrohttpd closes a connection
  * whose answer was queued before the request was complete). */
+static enum MHD_Result
+dispatch(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
+         const char *method);
+
+
 static enum MHD_Result
 dispatch(ts_http *h, struct MHD_Connection *c, req_state *rs, const char *url,
          const char *method)
@@ -1081,7 +1109,6 @@ req_new(ts_http *h, struct MHD_Connection *c, const char *uri)
         rs->uri_len = strlen(uri);
         rs->uri = strndup(uri, 2048);
     }
-    atomic_fetch_add(&h->inflight, 1);
     ts_http__conn_track(c, rs);
     return rs;
 }
@@ -1133,8 +1160,10 @@ req_finish(ts_http *h, struct MHD_Connection *c, req_state *rs, int complete)
                              complete || rs->refused);
     ts_tile_unref(rs->tile);
     free(rs->uri);
+    int counted = rs->begun;
     free(rs);
-    atomic_fetch_sub(&h->inflight, 1);
+    if (counted)
+        atomic_fetch_sub(&h->inflight, 1);
 }
 
 void
@@ -1158,7 +1187,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     if (rs->refused)
         return MHD_NO; /* answered already (on_uri): close */
     if (!rs->begun) {
+        /* in flight (a shutdown waits for it) once its head is whole: a client that sent
+         * half a head and waits must not hold a restart for shutdown_timeout */
         rs->begun = 1;
+        atomic_fetch_add(&h->inflight, 1);
         snprintf(rs->method, sizeof rs->method, "%s", method);
         rs->route = ts_http__route_class(c, url);
         ts_http__conn_begin(h, c);
