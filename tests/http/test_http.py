@@ -592,6 +592,18 @@ def test_cli_help_and_options_before_the_command():
     assert r.returncode == 0 and ": ok:" in r.stdout, (r.returncode, r.stdout, r.stderr)
     assert "warning" not in r.stdout, r.stdout  # the demo loads without a warning
     assert " INFO " not in r.stderr, r.stderr  # -q took effect
+    # server.log_level: warn takes effect for the load's lines too (they had been printed)
+    with open(cfg) as f:
+        text = f.read()
+    assert "\nserver:\n" in text or text.startswith("server:\n")
+    quiet = os.path.join(os.path.dirname(cfg), ".test-log-level.yaml")
+    try:
+        with open(quiet, "w") as f:
+            f.write(text.replace("server:\n", "server:\n  log_level: warn\n", 1))
+        r = subprocess.run([ARGS.binary, "-c", quiet, "check"], capture_output=True, text=True)
+        assert r.returncode == 0 and " INFO " not in r.stderr, (r.returncode, r.stderr[-500:])
+    finally:
+        os.unlink(quiet)
     r = subprocess.run([ARGS.binary, "-q"], capture_output=True, text=True)
     assert r.returncode == 2 and "usage:" in r.stderr, (r.returncode, r.stderr)
     r = subprocess.run([ARGS.binary, "check", "--bogus"], capture_output=True, text=True)

@@ -37,6 +37,9 @@ const char *ts_cli_demo_config(void);
 /* Load the config named by the options (or the demo), printing file:line errors to stderr.
  * NULL on failure. */
 ts_config *ts_cli_load_config(const ts_cli *o);
+/* Raise the log level to cfg's server.log_level (never lower: --log-level debug stays),
+ * unless --quiet. Called as soon as the file is parsed, so the load's lines obey it. */
+void ts_cli_apply_log_level(const ts_cli *o, const ts_config *cfg);
 
 /* Print an error record as "tilesrv: file:line:col: message". */
 void ts_cli_print_err(const char *what, const ts_err *err);

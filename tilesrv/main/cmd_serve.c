@@ -102,12 +102,14 @@ start_feeds(ts_live *live, const ts_config *cfg)
 
 /* Load the configuration the options name and its service; NULL with *err on failure. */
 static ts_service *
-load_service(const ts_cli *o, ts_config **cfg_out, ts_err *err)
+load_service(const ts_cli *o, ts_config **cfg_out, int first, ts_err *err)
 {
     const char *path = o->config_path ? o->config_path : ts_cli_demo_config();
     ts_config *cfg = ts_config_load(path, err);
     if (cfg == NULL)
         return NULL;
+    if (first) /* log_level is read at start only */
+        ts_cli_apply_log_level(o, cfg);
     ts_service *svc = ts_service_load(cfg, err);
     if (svc == NULL) {
         ts_config_unref(cfg);
@@ -191,7 +193,7 @@ reload(serve_state *ss, ts_err *err)
     ts_config *ncfg = NULL;
     ts_err lerr;
     ts_err_clear(&lerr);
-    ts_service *nsvc = load_service(ss->o, &ncfg, &lerr);
+    ts_service *nsvc = load_service(ss->o, &ncfg, 0, &lerr);
     if (nsvc != NULL && ts_cli_feeds_check(ncfg, &lerr) != TS_OK) {
         ts_service_unref(nsvc); /* a feed of it cannot be made: the running feeds stay */
         ts_config_unref(ncfg);
@@ -295,7 +297,7 @@ ts_cmd_serve(const ts_cli *o)
             o->config_path ? o->config_path : ts_cli_demo_config());
     ts_err lerr;
     ts_err_clear(&lerr);
-    ts_service *svc = load_service(o, &cfg, &lerr);
+    ts_service *svc = load_service(o, &cfg, 1, &lerr);
     if (svc != NULL && ts_cli_feeds_check(cfg, &lerr) != TS_OK) { /* e.g. a device table */
         ts_service_unref(svc);
         ts_config_unref(cfg);
@@ -306,11 +308,6 @@ ts_cmd_serve(const ts_cli *o)
                                                                   : "cannot load the service",
                          &lerr);
         return 1;
-    }
-    if (!o->quiet && cfg->server.log_level) {
-        ts_log_level lvl;
-        if (ts_log_parse_level(cfg->server.log_level, &lvl) == 0 && lvl > ts_log_get_level())
-            ts_log_set_level(lvl);
     }
     int threads = o->threads > 0 ? o->threads
                   : cfg->server.render_threads > 0 ? cfg->server.render_threads

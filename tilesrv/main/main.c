@@ -77,7 +77,18 @@ ts_cli_load_config(const ts_cli *o)
     ts_config *c = ts_config_load(path, &err);
     if (c == NULL)
         ts_cli_print_err("configuration refused", &err);
+    else
+        ts_cli_apply_log_level(o, c);
     return c;
+}
+
+void
+ts_cli_apply_log_level(const ts_cli *o, const ts_config *cfg)
+{
+    ts_log_level lvl;
+    if (!o->quiet && cfg->server.log_level &&
+        ts_log_parse_level(cfg->server.log_level, &lvl) == 0 && lvl > ts_log_get_level())
+        ts_log_set_level(lvl);
 }
 
 void
