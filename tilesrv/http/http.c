@@ -412,11 +412,18 @@ enum MHD_Result
 ts_http__offload(ts_http *h, struct MHD_Connection *c, req_state *rs, ts_http_offload_fn fn,
                  void *arg)
 {
+    return ts_http__offload_db(h, c, rs, fn, arg, 0);
+}
+
+enum MHD_Result
+ts_http__offload_db(ts_http *h, struct MHD_Connection *c, req_state *rs, ts_http_offload_fn fn,
+                    void *arg, int db)
+{
     offload_job *j = malloc(sizeof *j);
     ts_http__suspend(h, c, rs);
     if (j != NULL) {
         *j = (offload_job){fn, arg, rs};
-        if (ts_pipeline_run(h->p, offload_run, j) == TS_OK)
+        if (ts_pipeline_run_db(h->p, offload_run, j, db) == TS_OK)
             return MHD_YES;
         free(j);
     }
@@ -456,6 +463,7 @@ ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_
     int max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
     if (ts && ts_service_tileset_live(svc, ts))
         max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
+    int db = ts_service_tileset_uses_db(svc, ts);
     ts_service_unref(svc);
     static const char ctype[] = "application/vnd.mapbox-vector-tile";
     ts_tile *vt = ts_pipeline_mvt_cached(h->p, tr, grid, gz);
@@ -473,7 +481,7 @@ ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_
     rs->max_age = max_age;
     rs->vary_encoding = 1;
     snprintf(rs->ctype, sizeof rs->ctype, "%s", ctype);
-    return ts_http__offload(h, c, rs, mvt_job_run, j);
+    return ts_http__offload_db(h, c, rs, mvt_job_run, j, db);
 }
 
 /* /tiles/{a},{b},{c}/{z}/{x}/{y}[@2x].png: the tilesets composited, base first. */

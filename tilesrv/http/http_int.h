@@ -168,6 +168,9 @@ typedef void (*ts_http_offload_fn)(void *arg, req_state *rs);
  * render queue is full it runs here. Returns what the access handler returns. */
 enum MHD_Result ts_http__offload(ts_http *h, struct MHD_Connection *c, req_state *rs,
                                  ts_http_offload_fn fn, void *arg);
+/* As ts_http__offload; db != 0: the work queries a database (ts_pipeline_run_db). */
+enum MHD_Result ts_http__offload_db(ts_http *h, struct MHD_Connection *c, req_state *rs,
+                                    ts_http_offload_fn fn, void *arg, int db);
 /* A vector tile (XYZ or WMTS, grid NULL = the tileset's first): a cached one answered here,
  * a build handed to a render thread. The request was checked (ts_pipeline_check_grid). */
 enum MHD_Result ts_http__send_mvt(ts_http *h, struct MHD_Connection *c, req_state *rs,

@@ -969,6 +969,12 @@ ts_pipeline_run(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void 
     return ts_pool_submit(p->pool, fn, arg);
 }
 
+ts_status
+ts_pipeline_run_db(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void *arg, int db)
+{
+    return ts_pool_submit_limited(p->pool, fn, arg, db);
+}
+
 ts_pool *
 ts_pipeline__band_pool(ts_pipeline *p)
 {

@@ -101,6 +101,8 @@ ts_status ts_service_layer_set_store(ts_service *s, const char *layer, const cha
                                      ts_store *store, ts_err *err);
 /* 1 if the tileset entry draws a feed layer. */
 int ts_service_tileset_live(const ts_service *s, const ts_tileset *ts);
+/* 1 if the tileset draws a per-request (PostGIS) layer: its renders wait on a database. */
+int ts_service_tileset_uses_db(const ts_service *s, const ts_tileset *ts);
 
 /* ---- WMS layer tree --------------------------------------------------------------------
  * What WMS offers, built once when the service loads: a root group (named "city" unless a
@@ -326,6 +328,9 @@ ts_tile *ts_pipeline_mvt_cached(ts_pipeline *p, const ts_tile_req *r, const char
  * draw: tens of ms); worker_state is the pool's and not for the caller. TS_OK, or TS_EBUSY
  * when the render queue is full (fn is then not run). Any thread. */
 ts_status ts_pipeline_run(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void *arg);
+/* As ts_pipeline_run; db != 0: the work queries a database (ts_pipeline_opts.db_threads). */
+ts_status ts_pipeline_run_db(ts_pipeline *p, void (*fn)(void *worker_state, void *arg), void *arg,
+                             int db);
 
 /* 1 when the vector tiles of render layer rl carry a companion layer "<name>_label": one
  * point per feature (a polygon's largest ring's centroid, a line's middle, the point) in

@@ -1211,6 +1211,12 @@ pg_layer_of(const ts_service *s, const ts_render_layer *rl)
 }
 
 int
+ts_service_tileset_uses_db(const ts_service *s, const ts_tileset *ts)
+{
+    return ts != NULL && ts_pipeline__layers_use_db(s, ts->layers, ts->nlayers);
+}
+
+int
 ts_pipeline__layers_use_db(const ts_service *s, const ts_render_layer *const *layers, int n)
 {
     if (s == NULL || s->npg == 0)
