@@ -674,6 +674,17 @@ def run(a, tmp, pgroot):
                   not any(l.startswith("connection to server") for l in r.stderr.splitlines()),
                   "%s: the PG: password is not shown (%s)" % (mode, r.stderr[-400:]))
 
+        # a postgres:// URI (libpq takes it, GDAL only postgresql://) works in load mode too
+        ucfg = os.path.join(tmp, "uri.yaml")
+        with open(ucfg, "w") as f:
+            f.write("sources:\n  pg: {path: \"PG:postgres://postgres@127.0.0.1:%d/demo\"}\n"
+                    "layers:\n  p: {source: pg, table: parcels, style: %s}\n"
+                    "tilesets:\n  c: {layers: [p]}\n"
+                    % (pg.port, os.path.join(a.srcdir, "styles", "alkis_parcels.sld")))
+        r = subprocess.run([a.binary, "check", "-c", ucfg], capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 0, "a load-mode PG:postgres:// source loads (%s)" % r.stderr[-300:])
+
         # without `geometry:` the table's first geometry column is drawn (as a load takes
         # it), not the first by name ('centre' < 'geom'), and the log says so
         ncfg = os.path.join(tmp, "geometry_none.yaml")

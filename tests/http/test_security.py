@@ -567,6 +567,10 @@ def test_admin_answers_report_what_was_done_and_health_is_not_for_other_origins(
     assert "etag" not in h and "last-modified" not in h, h
     assert h.get("cache-control") == "no-store", h
     assert not any(k.startswith("access-control-") for k in h), h
+    for bad in ("/admin/truncate?tileset=nope", "/admin/truncate?tileset=cadastre&zoom=99",
+                "/admin/nothing"):
+        st, h, _ = admin(p, bad, TOKEN)
+        assert st in (400, 404) and "access-control-allow-origin" not in h, (bad, st, h)
     st, h, body = admin(p, "/admin/truncate?tileset=cadastre&zoom=17", TOKEN,
                         headers={"If-None-Match": "*"})
     assert st == 200 and json.loads(body)["tileset"] == "cadastre", (st, body)
@@ -635,6 +639,11 @@ def test_access_log_has_one_json_line_per_request():
     assert sorted(rec["cache"] for rec in mine) == ["memory", "pipeline"], mine
     nope = [l for l in lines if l["path"] == "/nope-%d" % os.getpid()]
     assert len(nope) == 1 and nope[0]["status"] == 404 and nope[0]["cache"] is None, nope
+    # a client's key in the query is not written to the log
+    st4, _, _ = H.get(p, "/tiles/cadastre/16/34002/21873.png?api_key=K3y%d&x=1" % os.getpid())
+    time.sleep(0.2)
+    keyed = [l for l in open(os.path.join(TMP, "access.log")) if "api_key=" in l]
+    assert keyed and all("K3y" not in l and "api_key=***&x=1" in l for l in keyed), keyed
     # a request target with quotes and control bytes stays one valid JSON line
     raw(p, b'GET /x%22%0a"\\ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     time.sleep(0.2)

@@ -135,6 +135,15 @@ TS_TEST(redact_hides_passwords_tokens_and_url_user_info)
          "GET https://api.example/v1?x=1&api_key=***&y=2: HTTP 403"},
         {"mqtt://broker:1883/topic and http://host/a@b", "mqtt://broker:1883/topic and http://host/a@b"},
         {"http://user@host/", "http://user@host/"},
+        {"PG:host=h password=a sslpassword=SslKeyPass1 passwort=G30",
+         "PG:host=h password=*** sslpassword=*** passwort=***"},
+        {"password=\"Geheim13 x\" user=u", "password=*** user=u"},
+        {"postgresql://tiles:p@ss14@host/gis", "postgresql://tiles:***@host/gis"},
+        {"https://maps.example/t?key=AIza&sig=abc&X-Amz-Signature=f00&jwt=e.y.J",
+         "https://maps.example/t?key=***&sig=***&X-Amz-Signature=***&jwt=***"},
+        /* a template is not a password */
+        {"expected redis://[[user]:password@]host[:port][/db]",
+         "expected redis://[[user]:password@]host[:port][/db]"},
         /* not secrets: other words ending in the keywords, keys without a value */
         {"unknown key 'token' at line 3", "unknown key 'token' at line 3"},
         {"my_token=1 x-password=2", "my_token=1 x-password=2"},

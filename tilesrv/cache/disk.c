@@ -604,15 +604,20 @@ walk_dir(walk *w, char *path, size_t plen, int depth, uint64_t acc0, uint64_t ac
                 continue;
             }
             struct stat st;
-            int gone = 0;
+            int gone = 0, tried = 0;
             if (w->older_than > 0) {
                 if (lstat(path, &st) == 0 && st.st_mtim.tv_sec < w->older_than)
-                    gone = unlink(path) == 0;
+                    tried = 1, gone = unlink(path) == 0;
             } else {
-                gone = unlink(path) == 0;
+                tried = 1, gone = unlink(path) == 0;
             }
-            if (gone)
+            if (gone) {
                 w->removed++;
+            } else if (tried && errno != ENOENT && w->err_no == 0) {
+                /* not removable (permissions): said, not a silent "0 tiles removed" */
+                w->err_no = errno;
+                snprintf(w->err_path, sizeof w->err_path, "%s", path);
+            }
         } else if (rest[0] == '\0') {
             walk_dir(w, path, nplen, depth + 1, acc[0], acc[1]);
             rmdir(path); /* only succeeds when the walk emptied it */
@@ -654,7 +659,8 @@ disk_truncate(ts_cache *c, int z, uint32_t x0, uint32_t y0, uint32_t x1, uint32_
     rmdir(path);
     *removed = w.removed;
     if (w.err_no != 0)
-        return TS_CACHE_ERRNO(err, w.err_no, "cannot read directory %s", w.err_path);
+        return TS_CACHE_ERRNO(err, w.err_no, "truncate: cannot read or remove %s (%llu tiles "
+                              "removed)", w.err_path, (unsigned long long)w.removed);
     return TS_OK;
 }
 

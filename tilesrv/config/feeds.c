@@ -185,6 +185,12 @@ read_mqtt(fctx *x, const ts_cnode *m, ts_cfg_feed *q)
         long l;
         if (strcmp(s, "host") == 0) {
             TS_TRY(get_str(x, v, "mqtt.host", &q->mqtt.host));
+            if (strstr(q->mqtt.host, "://") != NULL || strchr(q->mqtt.host, '@') != NULL ||
+                strchr(q->mqtt.host, '/') != NULL)
+                return TS_CFG_FAIL(x->cx, v,
+                                   "mqtt.host is a host name or address (no scheme, user, "
+                                   "password or path: use mqtt.port, mqtt.username, "
+                                   "mqtt.password, mqtt.tls)");
         } else if (strcmp(s, "port") == 0) {
             TS_TRY(get_int(x, v, "mqtt.port", 1, 65535, &l));
             q->mqtt.port = (int)l;

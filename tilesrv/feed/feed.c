@@ -4,6 +4,7 @@
  * the sensor store, publication of snapshots with the change callback, error counting
  * with rate-limited logging, and the counters /metrics reads. */
 #include "feed/feed_int.h"
+#include "util/redact.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -377,6 +378,10 @@ note_errors(ts_feed *f, const uint32_t *counts, const char *msg)
     int64_t wall = now_ms(f);
     int log_kind = -1;
     uint32_t skipped = 0;
+    char clean[1024]; /* /health shows it: no password of a URL in it */
+    snprintf(clean, sizeof clean, "%s", msg);
+    ts_redact_secrets(clean, sizeof clean);
+    msg = clean;
     pthread_mutex_lock(&f->lock);
     size_t len = strlen(msg), cap = sizeof f->st.last_error;
     if (len < cap) { /* else the start (what failed, often a long URL) and the end (why) */

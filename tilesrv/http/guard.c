@@ -18,6 +18,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/redact.h"
 
 /* ---- connections ------------------------------------------------------------------------ */
 
@@ -445,7 +446,12 @@ ts_http__access_log(ts_http *h, struct MHD_Connection *c, const req_state *rs, s
     ts_buf_printf(&b, "{\"time\":\"%s\",\"remote\":\"%s\",\"method\":\"", when, ip);
     json_str(&b, rs->method[0] ? rs->method : "-");
     ts_buf_printf(&b, "\",\"path\":\"");
-    json_str(&b, rs->uri ? rs->uri : "");
+    /* as sent, but for the values of secret-looking query keys (api_key=***): a client's
+     * key has no place in a log file others read */
+    char path[2100];
+    snprintf(path, sizeof path, "%s", rs->uri ? rs->uri : "");
+    ts_redact_secrets(path, sizeof path);
+    json_str(&b, path);
     if (rs->uri && rs->uri_len > strlen(rs->uri))
         ts_buf_printf(&b, "...");
     ts_buf_printf(&b,
@@ -593,8 +599,8 @@ admin_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *
         char ip[INET6_ADDRSTRLEN + 1];
         client_ip(c, ip, sizeof ip);
         if (held > 0)
-            ts_warn("admin: request refused (%u %.*s) from %s (and %lu more refusals in the "
-                    "last 10 s)",
+            ts_warn("admin: request refused (%u %.*s) from %s (and %lu more refusals since the "
+                    "last line)",
                     status, (int)strcspn(msg, "\n"), msg, ip, held);
         else
             ts_warn("admin: request refused (%u %.*s) from %s", status, (int)strcspn(msg, "\n"),
@@ -670,7 +676,7 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
                       const char *method)
 {
     if (!h->admin_on)
-        return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "not found");
+        return ts_http__send_text_private(h, c, MHD_HTTP_NOT_FOUND, "not found");
     char ip[INET6_ADDRSTRLEN + 1];
     client_ip(c, ip, sizeof ip);
     if (!client_allowed(h, c))
@@ -696,17 +702,19 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
         return admin_refuse(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST\n");
     if (strcmp(url, "/admin/reload") == 0) {
         if (h->o.admin_ops.reload == NULL)
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_IMPLEMENTED, "reload not available");
+            return ts_http__send_text_private(h, c, MHD_HTTP_NOT_IMPLEMENTED,
+                                              "reload not available");
         ts_info("admin: reload requested by %s", ip);
         admin_job *j = calloc(1, sizeof *j);
         if (j == NULL)
-            return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+            return ts_http__send_text_private(h, c, 500, "out of memory");
         j->h = h;
         return ts_http__offload(h, c, rs, admin_job_run, j);
     }
     if (strcmp(url, "/admin/truncate") == 0) {
         if (h->o.admin_ops.truncate == NULL)
-            return ts_http__send_text(h, c, MHD_HTTP_NOT_IMPLEMENTED, "truncate not available");
+            return ts_http__send_text_private(h, c, MHD_HTTP_NOT_IMPLEMENTED,
+                                              "truncate not available");
         /* a destructive request does only what it says: an unknown or repeated argument (a
          * typo such as zooom=17) is refused, not ignored into "every zoom, everywhere" */
         admin_args aa = {0};
@@ -716,13 +724,14 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
             snprintf(msg, sizeof msg, "truncate takes tileset, zoom and bbox once each; refused: "
                      "'%.60s'", aa.bad);
             ts_warn("admin: truncate refused (%s) from %s", msg, ip);
-            return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, msg);
+            return ts_http__send_text_private(h, c, MHD_HTTP_BAD_REQUEST, msg);
         }
         const char *tileset = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tileset");
         const char *zoom = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "zoom");
         const char *bbox = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "bbox");
         if (tileset == NULL || tileset[0] == '\0')
-            return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST, "truncate needs tileset=NAME");
+            return ts_http__send_text_private(h, c, MHD_HTTP_BAD_REQUEST,
+                                              "truncate needs tileset=NAME");
         if (zoom && zoom[0] == '\0')
             zoom = NULL;
         if (bbox && bbox[0] == '\0')
@@ -731,11 +740,11 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
                 zoom ? zoom : "all", bbox ? bbox : "all", ip);
         admin_job *j = calloc(1, sizeof *j);
         if (j == NULL)
-            return ts_http__send_status(h, c, TS_ENOMEM, NULL);
+            return ts_http__send_text_private(h, c, 500, "out of memory");
         if (strlen(tileset) >= sizeof j->tileset || (zoom && strlen(zoom) >= sizeof j->zoom) ||
             (bbox && strlen(bbox) >= sizeof j->bbox)) {
             free(j);
-            return ts_http__send_text(h, c, MHD_HTTP_BAD_REQUEST,
+            return ts_http__send_text_private(h, c, MHD_HTTP_BAD_REQUEST,
                                       "truncate: tileset, zoom or bbox too long");
         }
         j->h = h;
@@ -747,5 +756,5 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
         snprintf(j->bbox, sizeof j->bbox, "%s", bbox ? bbox : "");
         return ts_http__offload(h, c, rs, admin_job_run, j);
     }
-    return ts_http__send_text(h, c, MHD_HTTP_NOT_FOUND, "no such admin endpoint");
+    return ts_http__send_text_private(h, c, MHD_HTTP_NOT_FOUND, "no such admin endpoint");
 }

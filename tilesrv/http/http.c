@@ -107,8 +107,8 @@ send_buf_cors(ts_http *h, struct MHD_Connection *c, unsigned status, const char 
     return ret;
 }
 
-enum MHD_Result
-ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+static enum MHD_Result
+send_text_cors(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg, int cors)
 {
     char buf[700];
     int n = snprintf(buf, sizeof buf, "%s\n", msg);
@@ -116,7 +116,20 @@ ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const 
         n = 0;
     if ((size_t)n >= sizeof buf)
         n = sizeof buf - 1;
-    return ts_http__send_buf(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n);
+    return send_buf_cors(h, c, status, "text/plain; charset=utf-8", buf, (size_t)n, cors);
+}
+
+enum MHD_Result
+ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    return send_text_cors(h, c, status, msg, 1);
+}
+
+enum MHD_Result
+ts_http__send_text_private(ts_http *h, struct MHD_Connection *c, unsigned status,
+                           const char *msg)
+{
+    return send_text_cors(h, c, status, msg, 0);
 }
 
 void
@@ -1247,6 +1260,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         }
         if (rs->kind != TS_HTTP_REQ_TILE)
             return ts_http__ogc_failed(h, c, rs);
+        if (rs->action) /* an admin failure: for the operator, not for other origins */
+            return ts_http__send_text_private(
+                h, c, (unsigned)ts_status_http(rs->st),
+                rs->err.msg[0] ? rs->err.msg : ts_status_text(rs->st));
         return ts_http__send_status(h, c, rs->st, &rs->err);
     }
     return MHD_YES;

@@ -142,6 +142,10 @@ enum MHD_Result ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned
                                   const char *ctype, const void *data, size_t len);
 enum MHD_Result ts_http__send_text(ts_http *h, struct MHD_Connection *c, unsigned status,
                                    const char *msg);
+/* As ts_http__send_text, without Access-Control-Allow-Origin (admin answers: for the
+ * operator, not for pages of other origins). */
+enum MHD_Result ts_http__send_text_private(ts_http *h, struct MHD_Connection *c, unsigned status,
+                                           const char *msg);
 enum MHD_Result ts_http__send_status(ts_http *h, struct MHD_Connection *c, ts_status st,
                                      const ts_err *err);
 /* Send an image or tile with ETag / Last-Modified / Cache-Control (max_age 0: no-cache);

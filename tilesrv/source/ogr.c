@@ -397,7 +397,11 @@ ts_source__bounded_path(const char *path, int timeout_s, const char *session, ch
         return path;
     const char *ci = path + 3;
     int uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
-    int n = snprintf(buf, len, "%s", path);
+    /* GDAL takes only postgresql:// for a URI (libpq both): the same string works in both
+     * modes */
+    int n = strncmp(ci, "postgres://", 11) == 0
+                ? snprintf(buf, len, "PG:postgresql://%s", ci + 11)
+                : snprintf(buf, len, "%s", path);
     if (strstr(path, "connect_timeout") == NULL && n > 0 && (size_t)n < len) {
         const char *sep = !uri ? " " : strchr(buf + 3, '?') != NULL ? "&" : "?";
         n += snprintf(buf + n, len - (size_t)n, "%sconnect_timeout=%d", ci[0] ? sep : "",

@@ -68,7 +68,8 @@ void ts_source__gdal_init(void);
  * connect_timeout gets connect_timeout=timeout_s (libpq otherwise waits for a server that
  * does not answer as long as TCP does: forever for a frozen host), and one in keyword form
  * without `options` gets options='session' (e.g. "-c lock_timeout=60000"; NULL: none), in
- * buf of len bytes; anything else (or a string that does not fit) is path itself. */
+ * buf of len bytes ("PG:postgres://" is written "PG:postgresql://", the only URI form GDAL
+ * takes); anything else (or a string that does not fit) is path itself. */
 const char *ts_source__bounded_path(const char *path, int timeout_s, const char *session,
                                     char *buf, size_t len);
 void ts_source__gdal_capture_begin(ts_source_ctx *sc);

@@ -4,8 +4,14 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const secret_keys[] = {"password", "passwd", "pwd", "token", "access_token",
-                                          "api_key", "apikey", "secret", "client_secret", NULL};
+/* Longer names first where one begins another ("password" before "pass"). */
+static const char *const secret_keys[] = {
+    "password", "passwort", "pasword", "passwd", "passphrase", "pass", "pwd", "sslpassword",
+    "kennwort", "access_token", "refresh_token", "id_token", "private_token", "token",
+    "api_key", "apikey", "api-key", "x-api-key", "subscription-key", "key", "secret_key",
+    "access_key", "client_secret", "secret", "x-amz-signature", "x-amz-credential",
+    "signature", "sig", "authorization", "auth", "credential", "sessionid", "session", "jwt",
+    "bearer", NULL};
 
 /* The length of a secret keyword at s (starting a word), followed by optional blanks and
  * '=', or 0; *eq is set past the '=' and its following blanks. */
@@ -30,14 +36,15 @@ secret_key_at(const char *s, const char **eq)
     return 0;
 }
 
-/* The end of the value starting at v: a '...' quoted libpq value (backslash escapes), or a
- * run up to a blank, '&', '#', a quote or a bracket. */
+/* The end of the value starting at v: a '...' (libpq, backslash escapes) or "..." quoted
+ * value, or a run up to a blank, '&', '#', a quote or a bracket. */
 static const char *
 value_end(const char *v)
 {
-    if (*v == '\'') {
+    if (*v == '\'' || *v == '"') {
+        char q = *v;
         const char *p = v + 1;
-        while (*p && *p != '\'') {
+        while (*p && *p != q) {
             if (*p == '\\' && p[1])
                 p++;
             p++;
@@ -51,27 +58,27 @@ value_end(const char *v)
     return p;
 }
 
-/* At s (just after "://"): the password of user info "user:password@", as [*a, *b); 0 if
- * none. */
+/* At s (just after "://"): the password of user info "user:password@", as [*a, *b) (up to
+ * the last '@' before the path: a password may hold an unencoded '@'); 0 if none, or for
+ * a template such as "[[user]:password@]". */
 static int
 userinfo_password(const char *s, const char **a, const char **b)
 {
-    const char *colon = NULL;
+    const char *colon = NULL, *at = NULL;
     for (const char *p = s; *p; p++) {
-        if (*p == '@') {
-            if (colon == NULL)
-                return 0;
-            *a = colon + 1;
-            *b = p;
-            return 1;
-        }
-        if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || *p == '\t' || *p == '\n' ||
-            *p == '\'' || *p == '"')
-            return 0;
-        if (*p == ':' && colon == NULL)
+        if (*p == '@')
+            at = p;
+        else if (*p == '/' || *p == '?' || *p == '#' || *p == ' ' || *p == '\t' || *p == '\n' ||
+                 *p == '\'' || *p == '"' || *p == '[' || *p == ']')
+            break;
+        else if (*p == ':' && colon == NULL && at == NULL)
             colon = p;
     }
-    return 0;
+    if (colon == NULL || at == NULL || at < colon)
+        return 0;
+    *a = colon + 1;
+    *b = at;
+    return 1;
 }
 
 void

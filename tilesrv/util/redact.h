@@ -11,10 +11,11 @@
 #include <stddef.h>
 
 /* Replace, in the NUL-terminated s (of cap bytes), the values of secret-looking keywords
- * (password, passwd, pwd, token, access_token, api_key, apikey, secret, client_secret;
- * any case) written as `key=value` or `key = 'quoted value'` (libpq, URL queries), and the
- * password of a URL's user info (scheme://user:password@host), by "***". A result that
- * would not fit is cut at cap - 1. */
+ * (password and its misspellings, sslpassword, pass, pwd, token, access_token and other
+ * OAuth tokens, api_key, key, sig, signature, X-Amz-Signature, secret, auth, session, jwt,
+ * ...; any case) written as `key=value` or `key = 'quoted value'` (libpq, URL queries),
+ * and the password of a URL's user info (scheme://user:password@host), by "***". A result
+ * that would not fit is cut at cap - 1 (and at 4095). */
 void ts_redact_secrets(char *s, size_t cap);
 
 #endif
