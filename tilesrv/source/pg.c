@@ -555,17 +555,20 @@ static const Oid box_types[4] = {OID_FLOAT8, OID_FLOAT8, OID_FLOAT8, OID_FLOAT8}
 
 #define PG_SRID_CHECK_NS 30000000000ull /* how often a table's geometry column is looked at */
 
-/* Once per `every` ns (per table, on the fetching thread's connection c): is t's geometry
- * column still there, with the SRID the query's box carries? 0 = yes (or not due, or the
- * column declares none); -1 with msg: the renders must fail until a reload describes it
- * again. A failure to ask is left to the query. Asked every 30 s before a query, and after
- * a query that found nothing at most once a second (what a changed SRID gives). */
+/* Is t's geometry column still there, with the SRID the query's box carries (asked on the
+ * fetching thread's connection c)? 0 = yes (or not asked, or the column declares none);
+ * -1 with msg: the renders must fail until a reload describes it again. A failure to ask
+ * is left to the query. Asked by one fetch every 30 s before its query, and after every
+ * query that found nothing (force: what a changed SRID gives; an empty tile must not be
+ * drawn and cached from it). */
 static int
-srid_still_holds(ts_pg_table *t, pg_conn *c, uint64_t every, char *msg, size_t len)
+srid_still_holds(ts_pg_table *t, pg_conn *c, int force, char *msg, size_t len)
 {
     uint64_t now = ts_mono_ns(), last = atomic_load(&t->srid_checked_ns);
-    if (t->srid <= 0 || (last != 0 && now - last < every) ||
-        !atomic_compare_exchange_strong(&t->srid_checked_ns, &last, now))
+    if (t->srid <= 0)
+        return 0;
+    if (!force && ((last != 0 && now - last < PG_SRID_CHECK_NS) ||
+                   !atomic_compare_exchange_strong(&t->srid_checked_ns, &last, now)))
         return 0;
     const char *params[3] = {t->schema, t->table, t->gcol};
     PGresult *r;
@@ -628,7 +631,7 @@ run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
         PGresult *r = NULL;
         int late = 0, failed = 0;
         char smsg[300];
-        if (srid_still_holds(t, c, PG_SRID_CHECK_NS, smsg, sizeof smsg) != 0) {
+        if (srid_still_holds(t, c, 0, smsg, sizeof smsg) != 0) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
             return NULL;
         }
@@ -646,8 +649,7 @@ run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
         if (!failed &&
             pg_wait(c->pc, PQsendQueryPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0),
                     PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg) == 0) {
-            if (PQntuples(r) == 0 &&
-                srid_still_holds(t, c, 1000000000ull, smsg, sizeof smsg) != 0) {
+            if (PQntuples(r) == 0 && srid_still_holds(t, c, 1, smsg, sizeof smsg) != 0) {
                 PQclear(r);
                 TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
                 return NULL;

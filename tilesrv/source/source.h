@@ -246,8 +246,9 @@ ts_status ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const cha
  * at once). Every answer is waited for at most the table's timeout + 2 s, whatever the
  * server does. A server that fails to connect or to answer is not tried again for a while
  * (1 s, doubling up to 10 s while it keeps failing), then by one thread at a time; the
- * other fetches fail at once (TS_ESOURCE) meanwhile. Every 30 s a fetch also checks that
- * the geometry column still has the SRID it had at open; while it does not (a table
+ * other fetches fail at once (TS_ESOURCE) meanwhile. Every 30 s, and after every query
+ * that found nothing, a fetch also checks that the geometry column still has the SRID it
+ * had at open; while it does not (a table
  * re-imported in another CRS), fetches fail (TS_ESOURCE) until a reload. A ts_pg_table
  * is immutable after ts_pg_table_open (but for that check's time, atomic) and shared by
  * all threads. */
