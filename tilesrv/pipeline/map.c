@@ -794,8 +794,11 @@ info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,
             ts_status ast = ts_source_feature_attrs(sc, src->path, l->table ? l->table : l->name,
                                                     f->id, attr_add, &acc, &aerr);
             if (ast != TS_OK) {
-                ts_warn("feature info: %s (the attributes kept in memory are answered)",
-                        aerr.msg);
+                static ts_log_gate gate; /* an outage: one line per 10 s, not one per click */
+                unsigned long held;
+                if (ts_log_gate_pass(&gate, 10, &held))
+                    ts_warn("feature info: %s (the attributes kept in memory are answered)%s",
+                            aerr.msg, held ? "; and for other clicks since the last line" : "");
                 from_source = 0;
                 for (int a = 0; a < f->nattrs; a++) { /* what was read before it failed */
                     free(f->names[a]);

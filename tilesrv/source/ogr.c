@@ -854,12 +854,23 @@ ts_source_feature_attrs(ts_source_ctx *sc, const char *path, const char *layer, 
     ts_status rc = TS_OK;
     ts_source__gdal_capture_begin(sc);
     CPLErrorReset();
-    /* on the HTTP thread: a database that does not answer holds it 5 s at most */
+    /* on the HTTP thread: a database that does not answer holds it 5 s at most, and one
+     * known to be failing not at all (the back-off per-request fetches keep: twenty clicks
+     * during an outage had held the HTTP threads 5 s each, /health waiting behind them) */
+    int pg = strncasecmp(path, "PG:", 3) == 0, probe = 0;
+    char why[240];
+    if (pg && !ts_source__pg_may_connect(path + 3, &probe, why, sizeof why)) {
+        ts_source__gdal_capture_end(sc);
+        return TS_FAIL(err, TS_ESOURCE, "PostgreSQL unreachable: %s", why);
+    }
     char bounded[4096];
     GDALDatasetH ds = GDALOpenEx(ts_source__bounded_path(path, 5, "-c statement_timeout=5000",
                                                          bounded, sizeof bounded),
                                  GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL,
                                  NULL, NULL);
+    if (pg)
+        ts_source__pg_connected(path + 3, probe, ds == NULL,
+                                sc->gdal_msg[0] ? sc->gdal_msg : "cannot connect");
     OGRFeatureH feat = NULL;
     if (ds == NULL) {
         rc = TS_FAIL(err, TS_ESOURCE, "cannot open '%s'%s%s", path, sc->gdal_msg[0] ? ": " : "",

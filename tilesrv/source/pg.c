@@ -71,7 +71,6 @@ static atomic_ullong n_queries, n_errors, n_connects, n_rows, n_query_ns;
 static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_msg[512];
 static atomic_int last_failed; /* the latest fetch failed */
-static int64_t last_log_s;
 
 void
 ts_pg_stats_get(ts_pg_stats *o)
@@ -94,23 +93,49 @@ ts_pg_failing(char *buf, size_t len)
     return f;
 }
 
-/* Count a failed fetch; log it unless the same message was logged in the last 10 s. */
+/* The messages logged lately (their text before any countdown), to log each at most once
+ * per 10 s however many layers fail in turn. last_mu held. */
+static struct {
+    uint64_t hash;
+    int64_t at;
+} logged[16];
+
+static uint64_t
+msg_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Count a failed fetch; log it unless the same failure was logged in the last 10 s (the
+ * same text before its countdown, "... (tried again in 3 s)"). */
 static void
 note_failure(const char *msg)
 {
     atomic_fetch_add(&n_errors, 1);
     int64_t now = ts_wall_s();
-    /* the same failure whatever its countdown says ("... (tried again in 3 s)") */
-    const char *cd = strstr(msg, " (tried again in ");
-    size_t key = cd ? (size_t)(cd - msg) : strlen(msg);
+    const char *cd = strstr(msg, " (tried again ");
+    uint64_t h = msg_hash(msg, cd ? (size_t)(cd - msg) : strlen(msg));
     pthread_mutex_lock(&last_mu);
-    const char *lcd = strstr(last_msg, " (tried again in ");
-    size_t lkey = lcd ? (size_t)(lcd - last_msg) : strlen(last_msg);
-    int log = key != lkey || memcmp(last_msg, msg, key) != 0 || now - last_log_s >= 10;
+    int log = 1, oldest = 0;
+    for (int i = 0; i < 16; i++) {
+        if (logged[i].hash == h && now - logged[i].at < 10)
+            log = 0;
+        if (logged[i].at < logged[oldest].at)
+            oldest = i;
+    }
+    if (log) {
+        int slot = oldest;
+        for (int i = 0; i < 16; i++)
+            if (logged[i].hash == h)
+                slot = i;
+        logged[slot].hash = h;
+        logged[slot].at = now;
+    }
     snprintf(last_msg, sizeof last_msg, "%s", msg);
     atomic_store(&last_failed, 1);
-    if (log)
-        last_log_s = now;
     pthread_mutex_unlock(&last_mu);
     if (log)
         ts_warn("%s", msg);
@@ -444,7 +469,11 @@ server_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
         uint64_t now = ts_mono_ns();
         if (v->probing || now < v->retry_ns) {
             uint64_t wait = v->retry_ns > now ? v->retry_ns - now : 0;
-            snprintf(msg, len, "%s (tried again in %.0f s)", v->msg, (double)wait / 1e9 + 0.5);
+            if (v->probing)
+                snprintf(msg, len, "%s (tried again now)", v->msg);
+            else
+                snprintf(msg, len, "%s (tried again in %.0f s)", v->msg,
+                         (double)wait / 1e9 + 0.5);
             ok = 0;
         } else {
             v->probing = 1;
@@ -479,6 +508,18 @@ server_result(const char *conninfo, int probe, int failed, const char *msg)
         }
     }
     pthread_mutex_unlock(&servers_mu);
+}
+
+int
+ts_source__pg_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
+{
+    return server_may_connect(conninfo, probe, msg, len);
+}
+
+void
+ts_source__pg_connected(const char *conninfo, int probe, int failed, const char *msg)
+{
+    server_result(conninfo, probe, failed, msg);
 }
 
 /* The thread's open connection for t (*fresh = 1 when opened now). NULL with *err. */

@@ -72,6 +72,12 @@ void ts_source__gdal_init(void);
  * takes); anything else (or a string that does not fit) is path itself. */
 const char *ts_source__bounded_path(const char *path, int timeout_s, const char *session,
                                     char *buf, size_t len);
+/* The state of a PostgreSQL server (conninfo: the libpq string, "PG:" stripped) that
+ * per-request fetches keep (pg.c), for other connections to it (OGR's): may one connect
+ * now (1; *probe = 1: as the one try of a failing server), or not (0, msg: why)? Then say
+ * how the connect went (failed = 1: msg). */
+int ts_source__pg_may_connect(const char *conninfo, int *probe, char *msg, size_t len);
+void ts_source__pg_connected(const char *conninfo, int probe, int failed, const char *msg);
 void ts_source__gdal_capture_begin(ts_source_ctx *sc);
 void ts_source__gdal_capture_end(ts_source_ctx *sc);
 
