@@ -475,6 +475,14 @@ def run(a, tmp, pgroot):
             check(st == 502 and b"statement timeout" in body and took < 7,
                   "a query blocked by a lock is cancelled by query_timeout: %d after %.1f s (%s)"
                   % (st, took, body[:160].decode(errors="replace")))
+            # the next render of that table fails at once while it is locked (each had
+            # waited out query_timeout in turn, a map's tiles one after another)
+            t0 = time.time()
+            st, _, body = tile(port, "live", Z, TX + 4, TY)
+            took = time.time() - t0
+            check(st == 502 and took < 1 and b"tried again" in body,
+                  "the next render of the locked table fails at once (%d after %.1f s: %s)"
+                  % (st, took, body[:200]))
             # GetFeatureInfo of the loaded layer reads the attributes back through OGR:
             # its statements give up after 5 s (they had waited for the lock, on an HTTP
             # thread) and the attributes in memory are answered

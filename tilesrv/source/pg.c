@@ -62,6 +62,13 @@ struct ts_pg_table {
     char *schema, *table, *gcol;
     int srid;
     _Atomic uint64_t srid_checked_ns;
+    /* a table whose queries time out (a lock held by an import, a slow view) is not asked
+     * again for a while, then by one fetch at a time: the others fail at once instead of
+     * each waiting out query_timeout in turn */
+    pthread_mutex_t slow_mu;
+    uint64_t slow_retry_ns, slow_backoff_ns;
+    int slow_probing;
+    char slow_msg[200];
     uint64_t count;
 };
 
@@ -301,10 +308,14 @@ trim_msg(char *s)
  * thread for good. 0 with *out (the result, the caller's) when every result has status
  * want; otherwise -1 with msg (one line) and *out NULL; *timed_out = 1 when the deadline
  * passed, after which the connection is unusable (the caller closes it). */
+/* The SQLSTATE of the last error pg_wait saw on this thread ("" = none or no result). */
+static _Thread_local char last_sqlstate[6];
+
 static int
 pg_wait(PGconn *pc, int sent, ExecStatusType want, PGresult **out, int timeout_ms,
         int *timed_out, char *msg, size_t len)
 {
+    last_sqlstate[0] = 0;
     int wait_ms = timeout_ms + PG_ANSWER_GRACE_MS;
     uint64_t deadline_ns = ts_mono_ns() + (uint64_t)wait_ms * 1000000ull;
     *out = NULL;
@@ -351,6 +362,8 @@ pg_wait(PGconn *pc, int sent, ExecStatusType want, PGresult **out, int timeout_m
         }
     }
     if (keep == NULL || PQresultStatus(keep) != want) {
+        const char *code = keep ? PQresultErrorField(keep, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(last_sqlstate, sizeof last_sqlstate, "%s", code ? code : "");
         snprintf(msg, len, "%s", keep ? PQresultErrorMessage(keep) : PQerrorMessage(pc));
         trim_msg(msg);
         if (msg[0] == 0)
@@ -596,6 +609,54 @@ static const Oid box_types[4] = {OID_FLOAT8, OID_FLOAT8, OID_FLOAT8, OID_FLOAT8}
 
 #define PG_SRID_CHECK_NS 30000000000ull /* how often a table's geometry column is looked at */
 
+/* May a fetch query t now? 1 = yes (*probe = 1: the one try after timeouts: it must call
+ * table_result), 0 = no, msg set. */
+static int
+table_may_query(ts_pg_table *t, int *probe, char *msg, size_t len)
+{
+    *probe = 0;
+    pthread_mutex_lock(&t->slow_mu);
+    int ok = 1;
+    if (t->slow_backoff_ns != 0) {
+        uint64_t now = ts_mono_ns();
+        if (t->slow_probing || now < t->slow_retry_ns) {
+            uint64_t wait = t->slow_retry_ns > now ? t->slow_retry_ns - now : 0;
+            if (t->slow_probing)
+                snprintf(msg, len, "%s (tried again now)", t->slow_msg);
+            else
+                snprintf(msg, len, "%s (tried again in %.0f s)", t->slow_msg,
+                         (double)wait / 1e9 + 0.5);
+            ok = 0;
+        } else {
+            t->slow_probing = 1;
+            *probe = 1;
+        }
+    }
+    pthread_mutex_unlock(&t->slow_mu);
+    return ok;
+}
+
+/* How a query of t went: timed_out = 1 (statement or lock timeout: msg) starts or extends
+ * the back-off (1 s, doubling to 10 s); a query that ran ends it. probe: the caller was
+ * the one try. */
+static void
+table_result(ts_pg_table *t, int probe, int timed_out, const char *msg)
+{
+    pthread_mutex_lock(&t->slow_mu);
+    if (probe)
+        t->slow_probing = 0;
+    if (!timed_out) {
+        t->slow_backoff_ns = 0;
+        t->slow_retry_ns = 0;
+    } else if (probe || t->slow_backoff_ns == 0) {
+        uint64_t b = t->slow_backoff_ns ? t->slow_backoff_ns : PG_RETRY_NS;
+        t->slow_retry_ns = ts_mono_ns() + b;
+        t->slow_backoff_ns = b * 2 < PG_RETRY_MAX_NS ? b * 2 : PG_RETRY_MAX_NS;
+        snprintf(t->slow_msg, sizeof t->slow_msg, "%s", msg);
+    }
+    pthread_mutex_unlock(&t->slow_mu);
+}
+
 /* Is t's geometry column still there, with the SRID the query's box carries (asked on the
  * fetching thread's connection c)? 0 = yes (or not asked, or the column declares none);
  * -1 with msg: the renders must fail until a reload describes it again. A failure to ask
@@ -676,20 +737,33 @@ run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
             TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
             return NULL;
         }
+        int probe;
+        if (!table_may_query(t, &probe, smsg, sizeof smsg)) {
+            TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, smsg);
+            return NULL;
+        }
         if (!conn_has_stmt(c, t->stmt)) {
             failed = pg_wait(c->pc, PQsendPrepare(c->pc, t->stmt, t->sql, 4, box_types),
                              PGRES_COMMAND_OK, &r, c->timeout_ms, &late, msg, sizeof msg);
             PQclear(r);
             r = NULL;
             if (!failed && conn_add_stmt(c, t->stmt) != 0) {
+                if (probe)
+                    table_result(t, 1, 0, "");
                 TS_FAIL(err, TS_ENOMEM, "layer %s: prepared statements", t->name);
                 conn_close(c); /* it has a statement it does not know of */
                 return NULL;
             }
         }
-        if (!failed &&
-            pg_wait(c->pc, PQsendQueryPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0),
-                    PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg) == 0) {
+        if (!failed)
+            failed = pg_wait(c->pc, PQsendQueryPrepared(c->pc, t->stmt, 4, params, NULL, NULL, 0),
+                             PGRES_TUPLES_OK, &r, c->timeout_ms, &late, msg, sizeof msg);
+        /* statement_timeout (57014) or lock_timeout (55P03): the table is slow or locked */
+        int slow = failed && (strcmp(last_sqlstate, "57014") == 0 ||
+                              strcmp(last_sqlstate, "55P03") == 0);
+        if (probe || slow)
+            table_result(t, probe, slow, msg);
+        if (!failed) {
             if (PQntuples(r) == 0 && srid_still_holds(t, c, 1, smsg, sizeof smsg) != 0) {
                 PQclear(r);
                 TS_FAIL(err, TS_ESOURCE, "layer %s: %s", t->name, smsg);
@@ -893,6 +967,7 @@ table_free(ts_pg_table *t)
     free(t->schema);
     free(t->table);
     free(t->gcol);
+    pthread_mutex_destroy(&t->slow_mu);
     for (int i = 0; i < t->nfields; i++)
         free(t->fields[i]);
     free(t->fields);
@@ -988,6 +1063,8 @@ ts_pg_table_open(const ts_pg_def *def, ts_err *err)
     if (strncasecmp(ci, "PG:", 3) == 0)
         ci += 3;
     ts_pg_table *t = calloc(1, sizeof *t);
+    if (t != NULL)
+        pthread_mutex_init(&t->slow_mu, NULL);
     if (t == NULL || (t->name = strdup(name)) == NULL || (t->conninfo = strdup(ci)) == NULL ||
         (t->dst_crs = strdup(def->dst_crs)) == NULL) {
         if (t)
