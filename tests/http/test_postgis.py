@@ -27,6 +27,7 @@ import argparse
 import glob
 import http.client
 import json
+import re
 import os
 import shutil
 import signal
@@ -640,6 +641,28 @@ def run(a, tmp, pgroot):
         # (the coordinates went through EPSG:4326 and back: equal to a millimetre)
         same_image(cur, back, "the SRID back as it was: the tile as before")
         cur = back
+
+        # a seed waits for a database away for a moment: only the metatiles whose queries
+        # were in flight fail (every queued one had failed at once during the back-off)
+        seed_dir = os.path.join(tmp, "seed-out")
+        sp = subprocess.Popen([os.path.abspath(a.binary), "seed", "-c", cfg, "--tileset", "live", "--zoom",
+                               "15-18", "--bbox", "6.74,51.20,6.80,51.26", "--threads", "2",
+                               "--to", seed_dir], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=tmp)
+        time.sleep(0.5)
+        frozen = pg.pids()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        time.sleep(3)
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        sout, serr = sp.communicate(timeout=300)
+        m = re.search(r"(?:done|finished with failures) in ([\d.]+) s: (\d+) tiles rendered, "
+                      r"\d+ fresh tiles skipped, (\d+) failed", sout + serr)
+        check(m is not None and float(m.group(1)) > 3.5 and int(m.group(3)) <= 2 * 16 and
+              int(m.group(2)) > 100,
+              "a seed across a 3 s database freeze fails only the metatiles in flight (%s)"
+              % (m.group(0) if m else (sout + serr)[-500:]))
 
         # a reload (SIGHUP) describes the tables again; renders go on over the connections
         # the workers keep

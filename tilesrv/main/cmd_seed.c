@@ -40,6 +40,8 @@ on_hangup(int sig)
 static void
 install_signals(void)
 {
+    /* a batch: a database away for a moment is waited for, not failed through */
+    ts_pg_set_patient(1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

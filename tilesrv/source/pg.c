@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -75,6 +76,32 @@ struct ts_pg_table {
 /* ---- process-wide counters ---- */
 
 static atomic_ullong n_queries, n_errors, n_connects, n_rows, n_query_ns;
+static atomic_int patient; /* ts_pg_set_patient */
+
+#define PG_PATIENCE_NS 120000000000ull /* how long a patient fetch waits for back-offs */
+
+void
+ts_pg_set_patient(int p)
+{
+    atomic_store(&patient, p != 0);
+}
+
+/* A patient fetch refused by a back-off: wait a little (0.2 s) and say whether to ask again
+ * (within PG_PATIENCE_NS of *since, set on the first call). */
+static int
+wait_again(uint64_t *since)
+{
+    if (!atomic_load(&patient))
+        return 0;
+    uint64_t now = ts_mono_ns();
+    if (*since == 0)
+        *since = now;
+    if (now - *since > PG_PATIENCE_NS)
+        return 0;
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
 static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
 static char last_msg[512];
 static atomic_int last_failed; /* the latest fetch failed */
@@ -561,9 +588,12 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
         conn_close(c);
     char msg[240];
     int probe;
-    if (!server_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
-        TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
-        return NULL;
+    uint64_t since = 0;
+    while (!server_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
+        if (!wait_again(&since)) {
+            TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
+            return NULL;
+        }
     }
     c->pc = connect_db(c->conninfo, c->timeout_ms, msg, sizeof msg);
     if (c->pc == NULL)
@@ -738,7 +768,11 @@ run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
             return NULL;
         }
         int probe;
-        if (!table_may_query(t, &probe, smsg, sizeof smsg)) {
+        uint64_t since = 0;
+        int may;
+        while (!(may = table_may_query(t, &probe, smsg, sizeof smsg)) && wait_again(&since))
+            ;
+        if (!may) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, smsg);
             return NULL;
         }

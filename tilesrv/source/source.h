@@ -304,5 +304,10 @@ void ts_pg_stats_get(ts_pg_stats *out);
 /* 1 when the latest fetch (of any table, by any thread) failed, with its message in buf
  * (len > 0); else 0 and buf "". */
 int ts_pg_failing(char *buf, size_t len);
+/* patient = 1 (a batch seed): a fetch that finds its server or table in back-off waits for
+ * its next try (up to 2 minutes in all) instead of failing at once, so a database away for
+ * a moment does not fail the rest of a seed's queue. Default 0 (a server answers its
+ * clients now). Set before fetching. */
+void ts_pg_set_patient(int patient);
 
 #endif
