@@ -1317,6 +1317,8 @@ ts_http *
 ts_http_start(ts_pipeline *p, const ts_http_opts *o, ts_err *err)
 {
     ts_http *h = calloc(1, sizeof *h);
+    if (h != NULL)
+        h->quiesced_fd = MHD_INVALID_SOCKET;
     if (h == NULL) {
         TS_FAIL(err, TS_ENOMEM, "http");
         return NULL;
@@ -1454,9 +1456,13 @@ ts_http_port(const ts_http *h)
 static void
 stop_listening(ts_http *h)
 {
+    /* shut down now (new connections are refused), closed once the daemon has stopped:
+     * its workers may still be taking the socket out of their epoll sets, and a close
+     * here let the number be reused under them */
     MHD_socket fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR);
+    h->quiesced_fd = fd;
     if (h->o.live)
         ts_live_events_stop(h->o.live); /* resumes the /events clients waiting */
 }
@@ -1474,6 +1480,8 @@ finish(ts_http *h)
                     atomic_load(&h->suspended) + atomic_load(&h->tickets));
     }
     MHD_stop_daemon(h->d);
+    if (h->quiesced_fd != MHD_INVALID_SOCKET)
+        close(h->quiesced_fd);
     ts_http__guard_stop(h);
     http_free(h);
 }

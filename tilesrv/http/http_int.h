@@ -49,6 +49,7 @@ typedef enum {
 
 struct ts_http {
     struct MHD_Daemon *d;
+    MHD_socket quiesced_fd; /* the listening socket once shut down, closed after the daemon */
     ts_pipeline *p;
     ts_http_opts o;
     char *cors;
