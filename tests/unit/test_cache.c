@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cache/cache.h"
+#include "util/redis_url.h"
 
 TS_TEST(tile_etag_follows_content)
 {
@@ -1210,23 +1211,23 @@ TS_TEST(redis_url_parse)
 {
     char host[64], user[32], pw[32];
     int port, db;
-    TS_CHECK_INT(ts_cache_redis_url_parse("redis://127.0.0.1:6380/3", host, sizeof host, &port,
+    TS_CHECK_INT(ts_redis_url_parse("redis://127.0.0.1:6380/3", host, sizeof host, &port,
                                           &db, user, sizeof user, pw, sizeof pw), 0);
     TS_CHECK_STR(host, "127.0.0.1");
     TS_CHECK_INT(port, 6380);
     TS_CHECK_INT(db, 3);
     TS_CHECK_STR(pw, "");
-    TS_CHECK_INT(ts_cache_redis_url_parse("redis://cache.example", host, sizeof host, &port, &db,
+    TS_CHECK_INT(ts_redis_url_parse("redis://cache.example", host, sizeof host, &port, &db,
                                           user, sizeof user, pw, sizeof pw), 0);
     TS_CHECK_STR(host, "cache.example");
     TS_CHECK_INT(port, 6379);
     TS_CHECK_INT(db, 0);
-    TS_CHECK_INT(ts_cache_redis_url_parse("redis://:p%40ss%3Aw@h:1/0", host, sizeof host, &port,
+    TS_CHECK_INT(ts_redis_url_parse("redis://:p%40ss%3Aw@h:1/0", host, sizeof host, &port,
                                           &db, user, sizeof user, pw, sizeof pw), 0);
     TS_CHECK_STR(user, "");
     TS_CHECK_STR(pw, "p@ss:w");
     TS_CHECK_STR(host, "h");
-    TS_CHECK_INT(ts_cache_redis_url_parse("redis://tiles:pw@h/2", host, sizeof host, &port, &db,
+    TS_CHECK_INT(ts_redis_url_parse("redis://tiles:pw@h/2", host, sizeof host, &port, &db,
                                           user, sizeof user, pw, sizeof pw), 0);
     TS_CHECK_STR(user, "tiles");
     TS_CHECK_STR(pw, "pw");
@@ -1235,7 +1236,7 @@ TS_TEST(redis_url_parse)
                                       "redis://h:99999", "redis://h:12x", "redis://h/x",
                                       "redis://user@h", "redis://:pw%4@h", "redis://:p%zz@h"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        TS_CHECK_INT(ts_cache_redis_url_parse(bad[i], host, sizeof host, &port, &db, user,
+        TS_CHECK_INT(ts_redis_url_parse(bad[i], host, sizeof host, &port, &db, user,
                                               sizeof user, pw, sizeof pw), -1);
 }
 

@@ -1016,6 +1016,11 @@ TS_TEST(config_cache_type_redis)
     } bad[] = {
         {"{type: redis, path: x}", "takes a 'url', not a 'path'"},
         {"{type: redis, url: \"http://h\"}", "must look like redis://"},
+        /* what the cache could not connect with: refused here with file:line, not at the
+         * first render (tilesrv check had said ok) */
+        {"{type: redis, url: \"redis://:pw@127.0.0.1:notaport/0\"}", "must look like redis://"},
+        {"{type: redis, url: \"redis://h:99999\"}", "must look like redis://"},
+        {"{type: redis, url: \"redis://u:pw@h:6379/x\"}", "must look like redis://"},
         {"{type: disk, path: d, url: \"redis://h\"}", "'url' applies to type redis only"},
         {"{type: mbtiles, path: m.mbtiles, ttl: 5}", "'ttl' applies to type redis only"},
         {"{type: memory, prefix: p}", "'prefix' applies to type redis only"},

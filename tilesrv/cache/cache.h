@@ -167,10 +167,6 @@ typedef struct ts_cache_redis_opts {
 /* NULL with *err (TS_ECONFIG) when the URL is malformed. */
 ts_cache *ts_cache_redis_open(const ts_cache_redis_opts *o, const ts_cache_desc *d, ts_err *err);
 
-/* Split a redis:// URL (user and password percent-decoded; port 6379 and db 0 when absent).
- * 0, or -1 when it is malformed or a part does not fit its buffer. */
-int ts_cache_redis_url_parse(const char *url, char *host, size_t hsize, int *port, int *db,
-                             char *user, size_t usize, char *password, size_t psize);
 
 /* Levels stacked, fastest first: a get tries each level in turn and copies a fresh hit
  * into the levels above it; a put writes every level. Takes a reference on each level.

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/redis_url.h"
+
 typedef enum {
     K_STR,       /* char *: non-empty string */
     K_STR_EMPTY, /* char *: string, "" allowed */
@@ -422,9 +424,14 @@ read_cache(const ts_cfg_ctx *cx, const ts_cnode *n, const char *label, ts_cfg_ca
         if (vals[C_PATH])
             return TS_CFG_FAIL(cx, vals[C_PATH], "%s: type redis takes a 'url', not a 'path'",
                                what);
-        if (cc->url && strncmp(cc->url, "redis://", 8) != 0)
+        char host[256], user[256], pw[256];
+        int port, db;
+        if (cc->url && ts_redis_url_parse(cc->url, host, sizeof host, &port, &db, user,
+                                          sizeof user, pw, sizeof pw) != 0)
             return TS_CFG_FAIL(cx, vals[C_URL],
-                               "%s: 'url' must look like redis://[[user]:password@]host[:port][/db]",
+                               "%s: 'url' must look like redis://[[user]:password@]host[:port][/db] "
+                               "(port 1-65535, db a number, special characters of the password "
+                               "percent-encoded)",
                                what);
         if ((cc->url == NULL && (cc->url = strdup("redis://127.0.0.1:6379/0")) == NULL) ||
             (cc->prefix == NULL && (cc->prefix = strdup("tilesrv:")) == NULL))
