@@ -590,6 +590,19 @@ ring_area2(const double *xy, uint32_t n)
     return a;
 }
 
+/* f without a geometry. */
+static void
+info_geometry_drop(ts_info_feature *f)
+{
+    free(f->xy);
+    free(f->counts);
+    free(f->hole);
+    f->xy = NULL;
+    f->counts = NULL;
+    f->hole = NULL;
+    f->nparts = 0;
+}
+
 /* f's geometry from g (store CRS; xf: request CRS -> store CRS, NULL when they are one),
  * as ts_info_feature lays it out. Left NULL when too large or not transformable; -1 when
  * out of memory. */
@@ -617,26 +630,11 @@ info_geometry(ts_info_feature *f, const ts_geom *g, ts_source_xform *xf)
         }
     }
     if (xf != NULL && ts_source_xform_points(xf, 1, f->xy, npts) != 0)
-        goto fail_soft;
+        info_geometry_drop(f); /* some points not transformable: no geometry */
     return 0;
 fail:
-    free(f->xy);
-    free(f->counts);
-    free(f->hole);
-    f->xy = NULL;
-    f->counts = NULL;
-    f->hole = NULL;
-    f->nparts = 0;
+    info_geometry_drop(f);
     return -1;
-fail_soft:
-    free(f->xy);
-    free(f->counts);
-    free(f->hole);
-    f->xy = NULL;
-    f->counts = NULL;
-    f->hole = NULL;
-    f->nparts = 0;
-    return 0;
 }
 
 static ts_status info_hits(ts_source_ctx *sc, const ts_service *svc, const ts_cfg_layer *l,

@@ -45,6 +45,14 @@
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_FLOAT4 = 700,
        OID_FLOAT8 = 701, OID_NUMERIC = 1700, OID_TEXT = 25 };
 
+/* A back-off (see backoff_may below). */
+typedef struct backoff {
+    uint64_t retry_ns;   /* nothing tried before this (monotonic); 0 = none */
+    uint64_t backoff_ns; /* the wait after the next failure; 0 = it works */
+    int probing;         /* a caller is trying */
+    char msg[200];       /* the last failure */
+} backoff;
+
 struct ts_pg_table {
     char *name;       /* layer name */
     char *conninfo;   /* libpq form ("PG:" stripped) */
@@ -67,9 +75,7 @@ struct ts_pg_table {
      * again for a while, then by one fetch at a time: the others fail at once instead of
      * each waiting out query_timeout in turn */
     pthread_mutex_t slow_mu;
-    uint64_t slow_retry_ns, slow_backoff_ns;
-    int slow_probing;
-    char slow_msg[200];
+    backoff slow;
     uint64_t count;
 };
 
@@ -433,6 +439,55 @@ connect_db(const char *conninfo, int timeout_ms, char *msg, size_t len)
     return pc;
 }
 
+/* ---- back-off: something failing is tried again after a while, by one caller at a time ----
+ *
+ * After a failure nothing is tried for 1 s, then 2, 4, 8 and at most 10 s while the tries
+ * keep failing; when the wait is over, one caller tries (the probe) and the others fail at
+ * once with the last error until it has told how it went. The caller holds the lock that
+ * guards the backoff. */
+
+/* May the caller try now? 1 = yes (*probe = 1: as the one try: it must call backoff_result),
+ * 0 = no, msg set to why ("... (tried again in N s)"). */
+static int
+backoff_may(backoff *b, int *probe, char *msg, size_t len)
+{
+    *probe = 0;
+    if (b->backoff_ns == 0)
+        return 1;
+    uint64_t now = ts_mono_ns();
+    if (b->probing || now < b->retry_ns) {
+        uint64_t wait = b->retry_ns > now ? b->retry_ns - now : 0;
+        if (b->probing)
+            snprintf(msg, len, "%s (tried again now)", b->msg);
+        else
+            snprintf(msg, len, "%s (tried again in %.0f s)", b->msg, (double)wait / 1e9 + 0.5);
+        return 0;
+    }
+    b->probing = 1;
+    *probe = 1;
+    return 1;
+}
+
+/* How a try went (failed = 1: msg). probe: the caller was the one try; a failure of
+ * another caller that began before the first failure was known only updates the message. */
+static void
+backoff_result(backoff *b, int probe, int failed, const char *msg)
+{
+    if (probe)
+        b->probing = 0;
+    if (!failed) {
+        b->backoff_ns = 0;
+        b->retry_ns = 0;
+    } else if (!probe && b->backoff_ns != 0) {
+        snprintf(b->msg, sizeof b->msg, "%s", msg);
+    } else {
+        uint64_t w = b->backoff_ns ? b->backoff_ns : PG_RETRY_NS;
+        b->retry_ns = ts_mono_ns() + w;
+        b->backoff_ns = w * 2 < PG_RETRY_MAX_NS ? w * 2 : PG_RETRY_MAX_NS;
+        snprintf(b->msg, sizeof b->msg, "%s", msg);
+    }
+}
+
 /* ---- the state of each server, shared by all threads ----
  *
  * A server that fails to connect is not tried again by any thread for a while (1 s after
@@ -444,12 +499,9 @@ connect_db(const char *conninfo, int timeout_ms, char *msg, size_t len)
 
 typedef struct pg_server {
     char *conninfo;
-    uint64_t retry_ns;   /* no connect before this (monotonic); 0 = none */
-    uint64_t backoff_ns; /* the wait after the next failure; 0 = the server works */
-    int probing;         /* a thread is connecting to the failing server */
+    backoff connect;     /* connecting to it */
     uint64_t silent_gen; /* +1 each time a query got no answer: connections opened before
                           * are not used again (each would wait out its own timeout) */
-    char msg[200];       /* the last failure */
     struct pg_server *next;
 } pg_server;
 
@@ -501,25 +553,9 @@ server_silent(const char *conninfo)
 static int
 server_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
 {
-    *probe = 0;
     pthread_mutex_lock(&servers_mu);
     pg_server *v = server_get(conninfo);
-    int ok = 1;
-    if (v != NULL && v->backoff_ns != 0) {
-        uint64_t now = ts_mono_ns();
-        if (v->probing || now < v->retry_ns) {
-            uint64_t wait = v->retry_ns > now ? v->retry_ns - now : 0;
-            if (v->probing)
-                snprintf(msg, len, "%s (tried again now)", v->msg);
-            else
-                snprintf(msg, len, "%s (tried again in %.0f s)", v->msg,
-                         (double)wait / 1e9 + 0.5);
-            ok = 0;
-        } else {
-            v->probing = 1;
-            *probe = 1;
-        }
-    }
+    int ok = v == NULL ? (*probe = 0, 1) : backoff_may(&v->connect, probe, msg, len);
     pthread_mutex_unlock(&servers_mu);
     return ok;
 }
@@ -531,22 +567,8 @@ server_result(const char *conninfo, int probe, int failed, const char *msg)
 {
     pthread_mutex_lock(&servers_mu);
     pg_server *v = server_get(conninfo);
-    if (v != NULL) {
-        if (probe)
-            v->probing = 0;
-        if (!failed) {
-            v->backoff_ns = 0;
-            v->retry_ns = 0;
-        } else if (!probe && v->backoff_ns != 0) {
-            /* another thread's connect, begun before the first failure was known */
-            snprintf(v->msg, sizeof v->msg, "%s", msg);
-        } else {
-            uint64_t b = v->backoff_ns ? v->backoff_ns : PG_RETRY_NS;
-            v->retry_ns = ts_mono_ns() + b;
-            v->backoff_ns = b * 2 < PG_RETRY_MAX_NS ? b * 2 : PG_RETRY_MAX_NS;
-            snprintf(v->msg, sizeof v->msg, "%s", msg);
-        }
-    }
+    if (v != NULL)
+        backoff_result(&v->connect, probe, failed, msg);
     pthread_mutex_unlock(&servers_mu);
 }
 
@@ -639,51 +661,23 @@ static const Oid box_types[4] = {OID_FLOAT8, OID_FLOAT8, OID_FLOAT8, OID_FLOAT8}
 
 #define PG_SRID_CHECK_NS 30000000000ull /* how often a table's geometry column is looked at */
 
-/* May a fetch query t now? 1 = yes (*probe = 1: the one try after timeouts: it must call
- * table_result), 0 = no, msg set. */
+/* May a fetch query t now (see backoff_may)? */
 static int
 table_may_query(ts_pg_table *t, int *probe, char *msg, size_t len)
 {
-    *probe = 0;
     pthread_mutex_lock(&t->slow_mu);
-    int ok = 1;
-    if (t->slow_backoff_ns != 0) {
-        uint64_t now = ts_mono_ns();
-        if (t->slow_probing || now < t->slow_retry_ns) {
-            uint64_t wait = t->slow_retry_ns > now ? t->slow_retry_ns - now : 0;
-            if (t->slow_probing)
-                snprintf(msg, len, "%s (tried again now)", t->slow_msg);
-            else
-                snprintf(msg, len, "%s (tried again in %.0f s)", t->slow_msg,
-                         (double)wait / 1e9 + 0.5);
-            ok = 0;
-        } else {
-            t->slow_probing = 1;
-            *probe = 1;
-        }
-    }
+    int ok = backoff_may(&t->slow, probe, msg, len);
     pthread_mutex_unlock(&t->slow_mu);
     return ok;
 }
 
 /* How a query of t went: timed_out = 1 (statement or lock timeout: msg) starts or extends
- * the back-off (1 s, doubling to 10 s); a query that ran ends it. probe: the caller was
- * the one try. */
+ * the back-off; a query that ran ends it. probe: the caller was the one try. */
 static void
 table_result(ts_pg_table *t, int probe, int timed_out, const char *msg)
 {
     pthread_mutex_lock(&t->slow_mu);
-    if (probe)
-        t->slow_probing = 0;
-    if (!timed_out) {
-        t->slow_backoff_ns = 0;
-        t->slow_retry_ns = 0;
-    } else if (probe || t->slow_backoff_ns == 0) {
-        uint64_t b = t->slow_backoff_ns ? t->slow_backoff_ns : PG_RETRY_NS;
-        t->slow_retry_ns = ts_mono_ns() + b;
-        t->slow_backoff_ns = b * 2 < PG_RETRY_MAX_NS ? b * 2 : PG_RETRY_MAX_NS;
-        snprintf(t->slow_msg, sizeof t->slow_msg, "%s", msg);
-    }
+    backoff_result(&t->slow, probe, timed_out, msg);
     pthread_mutex_unlock(&t->slow_mu);
 }
 
