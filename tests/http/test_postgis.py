@@ -737,6 +737,25 @@ def run(a, tmp, pgroot):
               "per_request layer of a table with two geometry columns draws the first (%s)"
               % r.stderr[-400:])
 
+        # one render thread with per-request layers: said at start (file tilesets would
+        # wait behind database renders)
+        one_log = os.path.join(tmp, "one-thread.log")
+        with open(one_log, "w") as lf:
+            one = subprocess.Popen([a.binary, "serve", "-c", cfg, "--listen",
+                                    "127.0.0.1:%d" % free_port(), "--threads", "1"],
+                                   stdout=lf, stderr=lf)
+        try:
+            deadline = time.time() + 60
+            while "serving on" not in open(one_log).read() and time.time() < deadline:
+                if one.poll() is not None:
+                    break
+                time.sleep(0.1)
+            check("one render thread" in open(one_log).read(),
+                  "one render thread with PostGIS layers is warned about")
+        finally:
+            one.send_signal(signal.SIGTERM)
+            one.wait(60)
+
         # 5. a clean stop
         server.send_signal(signal.SIGTERM)
         rc = server.wait(60)

@@ -313,6 +313,13 @@ ts_cmd_serve(const ts_cli *o)
                   : cfg->server.render_threads > 0 ? cfg->server.render_threads
                                                    : ts_cli_ncpu();
     /* renders that wait on a database leave one thread to those drawn from files */
+    int db = 0;
+    for (int i = 0; i < ts_service_ntilesets(svc) && !db; i++)
+        db = ts_service_tileset_uses_db(svc, ts_service_tileset_at(svc, i));
+    if (db && threads == 1)
+        ts_warn("one render thread (server.render_threads, or one CPU): renders of tilesets "
+                "drawn from files wait behind those that wait on PostgreSQL; give two or more "
+                "to keep one for them");
     ts_pipeline_opts po = {threads, cfg->server.queue_max,
                            (size_t)cfg->server.cache_mb * 1024 * 1024, 0,
                            threads > 1 ? threads - 1 : 1};
