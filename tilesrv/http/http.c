@@ -267,6 +267,18 @@ ts_http__tile_max_age(const ts_cfg_tileset *tc)
     return a;
 }
 
+int
+ts_http__tile_lifetime(const req_state *rs, const ts_tile *t)
+{
+    int a = rs->max_age;
+    if (rs->expire_s > 0 && t->mtime > 0 && a > 0) {
+        int64_t left = (int64_t)rs->expire_s - (ts_wall_s() - t->mtime);
+        if (left < a)
+            a = left > 0 ? (int)left : 0;
+    }
+    return a;
+}
+
 enum MHD_Result
 ts_http__send_tile(ts_http *h, struct MHD_Connection *c, ts_tile *t, const char *ctype, int max_age,
                    int head)
@@ -541,13 +553,14 @@ handle_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_xyz_re
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, x->tileset);
     rs->max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
+    rs->expire_s = ts ? ts->cfg->cache.expire_s : 0;
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
     ts_tile *t = ts_pipeline_lookup_grid(h->p, &tr, grid);
     rs->cache = t ? "memory" : "pipeline";
     if (t)
-        return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
+        return ts_http__send_tile(h, c, t, "image/png", ts_http__tile_lifetime(rs, t), head);
     /* Suspend before queueing: the render may finish before this function returns. */
     ts_http__suspend(h, c, rs);
     st = ts_pipeline_request_grid_stale(h->p, &tr, grid, ts_http__tile_done, rs, &rs->stale,
@@ -1254,7 +1267,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
             /* a stale tile (re-rendering now) is no-cache: the client asks again, and gets
              * a 304 until the new one is there (it had kept the old one max_age long) */
             return ts_http__send_tile_enc(h, c, t, rs->ctype[0] ? rs->ctype : "image/png",
-                                          rs->stale ? 0 : rs->max_age,
+                                          rs->stale ? 0 : ts_http__tile_lifetime(rs, t),
                                           strcmp(method, "HEAD") == 0, rs->encoding,
                                           rs->vary_encoding);
         }

@@ -108,6 +108,8 @@ typedef struct req_state {
     ts_err err;
     int max_age;
     int stale;            /* tiles: the answer is stale (re-rendering): no client lifetime */
+    int expire_s;         /* tiles: the tileset's cache expire (0 = none): see
+                           * ts_http__tile_lifetime */
     int action;           /* the answer reports what a POST did (admin): no validators, no
                            * conditional answer, no-store, no CORS */
     ts_http_req_kind kind;
@@ -138,6 +140,10 @@ typedef struct req_state {
 /* The client lifetime (Cache-Control max-age) of tc's tiles: its max_age, at most its
  * cache's expire (a tile older than that is stale anyway). */
 int ts_http__tile_max_age(const ts_cfg_tileset *tc);
+/* The client lifetime of tile t for a request of rs (rs->max_age, rs->expire_s): at most
+ * the time left until the tile expires (expire_s after its mtime; 0 once past), so a tile
+ * near its expiry is not kept by clients a whole max_age longer. */
+int ts_http__tile_lifetime(const req_state *rs, const ts_tile *t);
 void ts_http__common_headers(ts_http *h, struct MHD_Response *r);
 enum MHD_Result ts_http__send_buf(ts_http *h, struct MHD_Connection *c, unsigned status,
                                   const char *ctype, const void *data, size_t len);

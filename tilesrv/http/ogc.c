@@ -756,6 +756,7 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
     ts_service *svc = ts_pipeline_service(h->p);
     const ts_tileset *ts = ts_service_tileset(svc, r->layer);
     rs->max_age = ts ? ts_http__tile_max_age(ts->cfg) : 3600;
+    rs->expire_s = ts ? ts->cfg->cache.expire_s : 0;
     if (ts && ts_service_tileset_live(svc, ts))
         rs->max_age = 0; /* live overlay: clients revalidate (ETag, 304) */
     ts_service_unref(svc);
@@ -763,7 +764,7 @@ wmts_tile(ts_http *h, struct MHD_Connection *c, req_state *rs, const ts_wmts_req
     ts_tile *t = ts_pipeline_lookup_grid(h->p, &tr, r->tms);
     rs->cache = t ? "memory" : "pipeline";
     if (t)
-        return ts_http__send_tile(h, c, t, "image/png", rs->max_age, head);
+        return ts_http__send_tile(h, c, t, "image/png", ts_http__tile_lifetime(rs, t), head);
     ts_http__suspend(h, c, rs);
     st = ts_pipeline_request_grid_stale(h->p, &tr, r->tms, ts_http__tile_done, rs, &rs->stale,
                                         &err);
