@@ -184,6 +184,16 @@ json_coords(ts_buf *b, const double *xy, uint32_t n, int close, int north_first)
     return ts_buf_printf(b, "]");
 }
 
+/* The number of polygons of f (its exterior rings). */
+static uint32_t
+polygon_count(const ts_info_feature *f)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < f->nparts; k++)
+        n += !f->hole[k];
+    return n;
+}
+
 /* Rings k0..k1-1 of f, the first at *xy (advanced past them). */
 static ts_status
 json_polygon(ts_buf *b, const ts_info_feature *f, uint32_t k0, uint32_t k1, const double **xy,
@@ -227,10 +237,7 @@ json_geometry(ts_buf *b, const ts_info_feature *f, int nf)
         }
         return ts_buf_printf(b, multi ? "]}" : "}");
     case TS_GEOM_POLYGON: {
-        uint32_t npoly = 0;
-        for (uint32_t k = 0; k < f->nparts; k++)
-            npoly += !f->hole[k];
-        if (npoly == 1) {
+        if (polygon_count(f) == 1) {
             TS_TRY(ts_buf_printf(b, "{\"type\":\"Polygon\",\"coordinates\":"));
             TS_TRY(json_polygon(b, f, 0, f->nparts, &xy, nf));
             return ts_buf_printf(b, "}");
@@ -287,39 +294,27 @@ gml_geometry(ts_buf *b, const ts_info_feature *f, const char *srs)
     TS_TRY(ts_buf_printf(b, "      <msGeometry>\n        "));
     int multi = f->nparts > 1;
     const double *xy = f->xy;
-    if (f->kind == TS_GEOM_POINT) {
+    if (f->kind != TS_GEOM_POLYGON) { /* points (one per part) and lines */
+        int pt = f->kind == TS_GEOM_POINT;
+        const char *one = pt ? "Point" : "LineString";
+        const char *member = pt ? "pointMember" : "lineStringMember";
         if (multi)
-            TS_TRY(ts_buf_printf(b, "<gml:MultiPoint srsName=\"%s\">", srs));
+            TS_TRY(ts_buf_printf(b, "<gml:Multi%s srsName=\"%s\">", one, srs));
         for (uint32_t k = 0; k < f->nparts; k++) {
-            TS_TRY(ts_buf_printf(b, "%s<gml:Point", multi ? "<gml:pointMember>" : ""));
-            if (!multi)
-                TS_TRY(ts_buf_printf(b, " srsName=\"%s\"", srs));
-            TS_TRY(ts_buf_printf(b, ">"));
-            TS_TRY(gml_coords(b, xy, 1, 0));
+            if (multi)
+                TS_TRY(ts_buf_printf(b, "<gml:%s><gml:%s>", member, one));
+            else
+                TS_TRY(ts_buf_printf(b, "<gml:%s srsName=\"%s\">", one, srs));
+            TS_TRY(gml_coords(b, xy, pt ? 1 : f->counts[k], 0));
             xy += 2 * (size_t)f->counts[k];
-            TS_TRY(ts_buf_printf(b, "</gml:Point>%s", multi ? "</gml:pointMember>" : ""));
+            TS_TRY(ts_buf_printf(b, "</gml:%s>", one));
+            if (multi)
+                TS_TRY(ts_buf_printf(b, "</gml:%s>", member));
         }
         if (multi)
-            TS_TRY(ts_buf_printf(b, "</gml:MultiPoint>"));
-    } else if (f->kind == TS_GEOM_LINE) {
-        if (multi)
-            TS_TRY(ts_buf_printf(b, "<gml:MultiLineString srsName=\"%s\">", srs));
-        for (uint32_t k = 0; k < f->nparts; k++) {
-            TS_TRY(ts_buf_printf(b, "%s<gml:LineString", multi ? "<gml:lineStringMember>" : ""));
-            if (!multi)
-                TS_TRY(ts_buf_printf(b, " srsName=\"%s\"", srs));
-            TS_TRY(ts_buf_printf(b, ">"));
-            TS_TRY(gml_coords(b, xy, f->counts[k], 0));
-            xy += 2 * (size_t)f->counts[k];
-            TS_TRY(ts_buf_printf(b, "</gml:LineString>%s", multi ? "</gml:lineStringMember>" : ""));
-        }
-        if (multi)
-            TS_TRY(ts_buf_printf(b, "</gml:MultiLineString>"));
+            TS_TRY(ts_buf_printf(b, "</gml:Multi%s>", one));
     } else {
-        uint32_t npoly = 0;
-        for (uint32_t k = 0; k < f->nparts; k++)
-            npoly += !f->hole[k];
-        if (npoly == 1) {
+        if (polygon_count(f) == 1) {
             TS_TRY(gml_polygon(b, f, 0, f->nparts, &xy, srs));
         } else {
             TS_TRY(ts_buf_printf(b, "<gml:MultiPolygon srsName=\"%s\">", srs));

@@ -578,18 +578,6 @@ ts_info_result_free(ts_info_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Twice the signed area of a ring (first point not repeated): > 0 counter-clockwise with y
- * up. Relative to the first point, for rings at coordinates of millions. */
-static double
-ring_area2(const double *xy, uint32_t n)
-{
-    double a = 0;
-    for (uint32_t i = 1; i + 1 < n; i++)
-        a += (xy[2 * i] - xy[0]) * (xy[2 * i + 3] - xy[1]) -
-             (xy[2 * i + 2] - xy[0]) * (xy[2 * i + 1] - xy[1]);
-    return a;
-}
-
 /* f without a geometry. */
 static void
 info_geometry_drop(ts_info_feature *f)
@@ -625,7 +613,7 @@ info_geometry(ts_info_feature *f, const ts_geom *g, ts_source_xform *xf)
     if (g->kind == TS_GEOM_POLYGON) { /* before the transformation: exteriors turn left */
         const double *p = g->xy;
         for (uint32_t k = 0; k < g->nparts; k++) {
-            f->hole[k] = k > 0 && ring_area2(p, g->counts[k]) < 0;
+            f->hole[k] = k > 0 && ts_geom_ring_area2(p, g->counts[k]) < 0;
             p += 2 * (size_t)g->counts[k];
         }
     }

@@ -67,7 +67,7 @@ reduce_tiny(const ts_geom *g, ts_flat *out)
                 return -1;
             continue;
         }
-        if (ts_source__ring_area2(p, n) < 0)
+        if (ts_geom_ring_area2(p, n) < 0)
             continue; /* a hole: invisible at this tolerance */
         if (n <= 4) {
             if (ts_source__flat_add_part(out, p, n, 0) != 0)

@@ -82,7 +82,7 @@ ts_source__flat_sane(const ts_flat *f)
 }
 
 double
-ts_source__ring_area2(const double *xy, uint32_t n)
+ts_geom_ring_area2(const double *xy, uint32_t n)
 {
     if (n < 3)
         return 0;
@@ -218,7 +218,7 @@ ts_source__flat_clean(ts_flat *f, int *dropped)
         if (f->kind == TS_GEOM_POLYGON) {
             if (m > 1 && out[0] == out[2 * (m - 1)] && out[1] == out[2 * (m - 1) + 1])
                 m--;
-            double a = ts_source__ring_area2(out, m);
+            double a = ts_geom_ring_area2(out, m);
             /* zero area, or an area that is rounding noise for the ring's size (slivers
              * GEOS leaves behind) */
             double x0 = out[0], x1 = out[0], y0 = out[1], y1 = out[1];

@@ -549,9 +549,10 @@ server_silent(const char *conninfo)
 }
 
 /* May this thread connect to conninfo now? 1 = yes (*probe = 1: as the one thread that
- * tries a failing server: it must call server_result), 0 = no, msg set to the reason. */
-static int
-server_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
+ * tries a failing server: it must call ts_source__pg_connected), 0 = no, msg set to the
+ * reason. */
+int
+ts_source__pg_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
 {
     pthread_mutex_lock(&servers_mu);
     pg_server *v = server_get(conninfo);
@@ -562,26 +563,14 @@ server_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
 
 /* Record that a connect to (or a query on) conninfo worked (failed = 0) or failed with msg.
  * probe: the caller was the probing thread. */
-static void
-server_result(const char *conninfo, int probe, int failed, const char *msg)
+void
+ts_source__pg_connected(const char *conninfo, int probe, int failed, const char *msg)
 {
     pthread_mutex_lock(&servers_mu);
     pg_server *v = server_get(conninfo);
     if (v != NULL)
         backoff_result(&v->connect, probe, failed, msg);
     pthread_mutex_unlock(&servers_mu);
-}
-
-int
-ts_source__pg_may_connect(const char *conninfo, int *probe, char *msg, size_t len)
-{
-    return server_may_connect(conninfo, probe, msg, len);
-}
-
-void
-ts_source__pg_connected(const char *conninfo, int probe, int failed, const char *msg)
-{
-    server_result(conninfo, probe, failed, msg);
 }
 
 /* The thread's open connection for t (*fresh = 1 when opened now). NULL with *err. */
@@ -611,7 +600,7 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
     char msg[240];
     int probe;
     uint64_t since = 0;
-    while (!server_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
+    while (!ts_source__pg_may_connect(c->conninfo, &probe, msg, sizeof msg)) {
         if (!wait_again(&since)) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
             return NULL;
@@ -620,7 +609,7 @@ thread_conn(pg_thread *th, const ts_pg_table *t, int *fresh, ts_err *err)
     c->pc = connect_db(c->conninfo, c->timeout_ms, msg, sizeof msg);
     if (c->pc == NULL)
         trim_msg(msg);
-    server_result(c->conninfo, probe, c->pc == NULL, msg);
+    ts_source__pg_connected(c->conninfo, probe, c->pc == NULL, msg);
     if (c->pc == NULL) {
         TS_FAIL(err, TS_ESOURCE, "layer %s: PostgreSQL unreachable: %s", t->name, msg);
         return NULL;
@@ -711,7 +700,7 @@ srid_still_holds(ts_pg_table *t, pg_conn *c, int force, char *msg, size_t len)
             return 0;
         conn_close(c); /* a command is still in flight on it */
         server_silent(c->conninfo);
-        server_result(c->conninfo, 0, 1, m);
+        ts_source__pg_connected(c->conninfo, 0, 1, m);
         snprintf(msg, len, "%s", m);
         return -1;
     }
@@ -804,7 +793,7 @@ run_query(pg_thread *th, ts_pg_table *t, const ts_bbox *sb, ts_err *err)
             conn_close(c);
         if (late) { /* the server holds the connection but does not answer: unreachable */
             server_silent(c->conninfo);
-            server_result(c->conninfo, 0, 1, msg);
+            ts_source__pg_connected(c->conninfo, 0, 1, msg);
         }
         if (!broken || late || fresh || attempt > 0) {
             TS_FAIL(err, TS_ESOURCE, "layer %s: PostGIS query failed: %s", t->name, msg);

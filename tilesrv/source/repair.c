@@ -93,7 +93,7 @@ ts_source__to_geos(ts_source_ctx *sc, ts_geom_kind kind, const double *xy, const
             GEOSCoordSequence *s = make_seq(sc, p, n, 0);
             g = s != NULL ? GEOSGeom_createLineString_r(h, s) : NULL;
         } else {
-            int is_hole = hole != NULL ? hole[k] : ts_source__ring_area2(p, n) < 0;
+            int is_hole = hole != NULL ? hole[k] : ts_geom_ring_area2(p, n) < 0;
             GEOSCoordSequence *s = make_seq(sc, p, n, 1);
             g = s != NULL ? GEOSGeom_createLinearRing_r(h, s) : NULL;
             if (g != NULL && is_hole && shell != NULL) {

@@ -109,6 +109,10 @@ typedef struct ts_geom {
     uint32_t nparts;
 } ts_geom;
 
+/* Twice the signed area of a ring (open, n points; relative to its first point, for
+ * coordinates of millions); > 0 = counter-clockwise with y up (an exterior), < 0 a hole. */
+double ts_geom_ring_area2(const double *xy, uint32_t n);
+
 /* Number of detail levels (1 + ntolerances). Level 0 is full detail. */
 int ts_store_nlevels(const ts_store *s);
 /* The coarsest level whose tolerance is at most half a pixel at res (target units per

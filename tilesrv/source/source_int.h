@@ -124,8 +124,6 @@ void ts_source__flat_infer_holes(ts_flat *f);
  * it); orient exterior rings CCW and holes CW (y up). *dropped is set to 1 when a part
  * was dropped. Returns the parts left. */
 size_t ts_source__flat_clean(ts_flat *f, int *dropped);
-/* Twice the signed area of a ring (open, n points); > 0 = counter-clockwise. */
-double ts_source__ring_area2(const double *xy, uint32_t n);
 /* 1 if a cleaned polygon flat is certainly valid (simple small rings, no holes,
  * disjoint parts) without asking GEOS; 0 = unknown, ask GEOS. */
 int ts_source__flat_cheap_valid(const ts_flat *f);
