@@ -598,13 +598,11 @@ admin_refuse(ts_http *h, struct MHD_Connection *c, unsigned status, const char *
     if (ts_log_gate_pass(&gate, 10, &held)) {
         char ip[INET6_ADDRSTRLEN + 1];
         client_ip(c, ip, sizeof ip);
+        char more[64] = "";
         if (held > 0)
-            ts_warn("admin: request refused (%u %.*s) from %s (and %lu more refusals since the "
-                    "last line)",
-                    status, (int)strcspn(msg, "\n"), msg, ip, held);
-        else
-            ts_warn("admin: request refused (%u %.*s) from %s", status, (int)strcspn(msg, "\n"),
-                    msg, ip);
+            snprintf(more, sizeof more, " (and %lu more refusals since the last line)", held);
+        ts_warn("admin: request refused (%u %.*s) from %s%s", status, (int)strcspn(msg, "\n"),
+                msg, ip, more);
     }
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(msg), (void *)msg, MHD_RESPMEM_MUST_COPY);
@@ -745,7 +743,7 @@ ts_http__handle_admin(ts_http *h, struct MHD_Connection *c, req_state *rs, const
             (bbox && strlen(bbox) >= sizeof j->bbox)) {
             free(j);
             return ts_http__send_text_private(h, c, MHD_HTTP_BAD_REQUEST,
-                                      "truncate: tileset, zoom or bbox too long");
+                                              "truncate: tileset, zoom or bbox too long");
         }
         j->h = h;
         j->truncate = 1;
